@@ -1,0 +1,245 @@
+"""Turn a failed check into a ShapeError a person can read at a glance."""
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+from ._contract import Conflict, Contract, Observed, unify
+from ._errors import ShapeError
+
+_NOT_GIVEN = object()
+
+
+def observe(value: Any) -> Observed | None:
+    """Shape and dtype of a tensor, or the type name of anything else. Never values."""
+    if value is None:
+        return None
+    if isinstance(value, torch.Tensor):
+        return Observed(tuple(int(s) for s in value.shape), dtype_name(value.dtype))
+    return Observed(None, type_name=type(value).__name__)
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    # The same spelling jaxtyping compares against: "float32", "int64", "bool".
+    return repr(dtype).rsplit(".", 1)[-1]
+
+
+def observe_all(
+    contract: Contract, arguments: Mapping[str, Any], out: Any = _NOT_GIVEN
+) -> dict[str, Observed | None]:
+    observed = {p.name: observe(arguments[p.name]) for p in contract.params if p.name in arguments}
+    if out is not _NOT_GIVEN and contract.ret is not None:
+        observed["return"] = observe(out)
+    return observed
+
+
+def explain(
+    contract: Contract, arguments: Mapping[str, Any], out: Any = _NOT_GIVEN
+) -> ShapeError | None:
+    """The ShapeError for this call, or None if the tensor contract holds."""
+    observed = observe_all(contract, arguments, out)
+    bindings, conflict = unify(contract, observed, arguments)
+    if conflict is None:
+        return None
+    return render(
+        contract,
+        observed,
+        conflict,
+        bindings.describe(),
+        _hint(contract, observed, conflict, arguments),
+    )
+
+
+def _fmt_shape(shape: tuple[int, ...]) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _headline(op: str, c: Conflict) -> tuple[str, str | None]:
+    """The first line, and the dim it names."""
+    where = f"{op}(): argument '{c.argument}'"
+    spec = c.spec.text if c.spec is not None else ""
+    if c.kind == "type":
+        return f'{where} is {c.actual}, expected a {c.expected} tensor of shape "{spec}"', None
+    if c.kind == "dtype":
+        return f"{where} has dtype {c.actual}, expected {c.expected}", None
+    if c.kind == "rank":
+        assert c.spec is not None
+        atleast = "at least " if c.spec.variadic_index is not None else ""
+        n = c.spec.min_rank
+        return (
+            f"{where} has {len(c.actual)} dims {_fmt_shape(c.actual)}, "
+            f'expected {atleast}{n} for "{spec}"',
+            None,
+        )
+    assert c.dim is not None and c.axis is not None
+    dim = c.dim.name if c.dim.kind in ("named", "variadic") else c.dim.token
+    if c.kind == "variadic":
+        at = f"{c.argument}.shape[{c.axis}:{c.axis + len(c.actual)}]"
+        return (
+            f"{where} dims '*{dim}' are {_fmt_shape(c.actual)} at {at}, "
+            f"expected {_fmt_shape(c.expected)} (bound by {c.source})",
+            dim,
+        )
+    at = f"{c.argument}.shape[{c.axis}]"
+    if c.note:
+        why = c.note
+    elif c.kind == "size":
+        why = f"bound by {c.source}"
+    elif c.kind == "fixed":
+        why = "fixed by the spec"
+    else:
+        why = f"{c.dim.token} = {c.expected}"
+    return f"{where} dim '{dim}' is {c.actual} at {at}, expected {c.expected} ({why})", dim
+
+
+def render(
+    contract: Contract,
+    observed: Mapping[str, Observed | None],
+    conflict: Conflict,
+    bindings: list[str],
+    hint: str | None,
+) -> ShapeError:
+    headline, dim = _headline(contract.op, conflict)
+    rows: list[tuple[str, str, str]] = []
+    caret_row = -1
+    caret_span = (0, 0)
+    params = list(contract.params) + ([contract.ret] if contract.ret is not None else [])
+    for p in params:
+        if p.name not in observed:
+            continue
+        got = observed[p.name]
+        if got is None and p.optional and p.name != conflict.argument:
+            continue
+        if got is None:
+            shown = "None"
+        elif got.shape is None:
+            shown = got.type_name
+        else:
+            shown = f"{_fmt_shape(got.shape)} {got.dtype}"
+        if p.name == conflict.argument:
+            caret_row = len(rows)
+            if got is not None and got.shape is not None and conflict.axis is not None:
+                caret_span = _axis_span(got.shape, conflict.axis, conflict.kind, conflict.actual)
+            else:
+                caret_span = (0, len(shown))
+        rows.append((p.name, shown, f'"{p.spec.text}"'))
+    name_w = max(len(r[0]) for r in rows)
+    shape_w = max(len(r[1]) for r in rows)
+    lines = [headline]
+    for i, (name, shown, spec) in enumerate(rows):
+        lines.append(f"    {name:<{name_w}}  {shown:<{shape_w}}  {spec}")
+        if i == caret_row:
+            start, stop = caret_span
+            lines.append(" " * (6 + name_w + start) + "^" * max(1, stop - start))
+    if bindings:
+        lines.append("bound: " + ", ".join(bindings))
+    if hint:
+        lines.append("hint: " + hint)
+    got = observed.get(conflict.argument)
+    if got is None:
+        actual = "None"
+    elif got.shape is None:
+        actual = got.type_name
+    else:
+        actual = f"{_fmt_shape(got.shape)} {got.dtype}"
+    return ShapeError(
+        "\n".join(lines),
+        op=contract.op,
+        argument=conflict.argument,
+        expected=conflict.spec.text if conflict.spec is not None else "",
+        actual=actual,
+        dim=dim,
+        bindings=tuple(bindings),
+        hint=hint,
+    )
+
+
+def _axis_span(shape: tuple[int, ...], axis: int, kind: str, actual: Any) -> tuple[int, int]:
+    """Character span of `shape[axis]` (or of a variadic run) inside `_fmt_shape(shape)`."""
+    count = len(actual) if kind == "variadic" else 1
+    pos = 1
+    start = stop = 1
+    for i, size in enumerate(shape):
+        text = str(size)
+        if i == axis:
+            start = pos
+        if i == axis + count - 1:
+            stop = pos + len(text)
+        pos += len(text) + 2
+    if count == 0:
+        return (start, start + 1)
+    return (start, stop)
+
+
+def _fits(
+    contract: Contract,
+    observed: Mapping[str, Observed | None],
+    arguments: Mapping[str, Any],
+    name: str,
+    shape: tuple[int, ...],
+) -> bool:
+    got = observed[name]
+    assert got is not None
+    trial = dict(observed)
+    trial[name] = Observed(shape, got.dtype)
+    return unify(contract, trial, arguments)[1] is None
+
+
+def _hint(
+    contract: Contract,
+    observed: Mapping[str, Observed | None],
+    c: Conflict,
+    arguments: Mapping[str, Any],
+) -> str | None:
+    got = observed.get(c.argument)
+    if c.kind == "type":
+        if got is not None and got.type_name in ("list", "tuple"):
+            return f"convert it first, e.g. torch.tensor({c.argument})"
+        return None
+    if got is None or got.shape is None:
+        return None
+    if c.kind == "dtype":
+        if c.expected == "Float" and (got.dtype.startswith("int") or got.dtype.startswith("uint")):
+            return (
+                f"'{c.argument}' holds integers; if they are token ids, embed them first "
+                "(nn.Embedding), otherwise cast with .float()"
+            )
+        if c.expected == "Float" and got.dtype == "bool":
+            return f"cast the mask with {c.argument}.float(), or use apply_mask()"
+        if c.expected == "Bool":
+            return f"build a boolean mask, e.g. {c.argument} != 0"
+        return None
+    if c.argument == "return":
+        return None
+    shape = got.shape
+    if len(shape) >= 2:
+        swapped = (*shape[:-2], shape[-1], shape[-2])
+        if _fits(contract, observed, arguments, c.argument, swapped):
+            t = ".T" if len(shape) == 2 else ".mT"
+            return (
+                f"'{c.argument}' looks transposed: its last two axes fit swapped, "
+                f"try {c.argument}{t}"
+            )
+    fixes = []
+    # The culprit may have an extra or missing singleton axis, or the argument that bound
+    # the size may: a (b, 1) prediction against a (b,) target is the classic case.
+    names = [c.argument] + (
+        [c.source.argument] if c.source and c.source.argument != "return" else []
+    )
+    for name in dict.fromkeys(names):
+        got_n = observed.get(name)
+        if got_n is None or got_n.shape is None:
+            continue
+        shape = got_n.shape
+        for i, size in enumerate(shape):
+            if size == 1 and _fits(contract, observed, arguments, name, shape[:i] + shape[i + 1 :]):
+                fixes.append(f"{name}.squeeze({i})")
+                break
+        for i in range(len(shape) + 1):
+            if _fits(contract, observed, arguments, name, (*shape[:i], 1, *shape[i:])):
+                fixes.append(f"{name}.unsqueeze({i})")
+                break
+    if not fixes:
+        return None
+    return "a size-1 axis is extra or missing: try " + " or ".join(fixes)

@@ -1,0 +1,60 @@
+"""Special matrices and masks: identity, diagonal, triangular, causal."""
+
+import torch
+from jaxtyping import Bool, Float, Shaped
+from torch import Tensor
+
+from ._checked import checked
+
+
+def check_size(op: str, name: str, value: object) -> int:
+    """A size argument must be a non-negative int; anything else is a ValueError."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{op}(): {name} must be an int, got {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"{op}(): {name} must be >= 0, got {value}")
+    return value
+
+
+@checked
+def identity(
+    n: int, dtype: torch.dtype = torch.float32, device: torch.device | str | None = None
+) -> Float[Tensor, "n n"]:
+    """The `(n, n)` identity matrix: the transform that does nothing."""
+    check_size("identity", "n", n)
+    if not dtype.is_floating_point:
+        raise ValueError(f"identity(): dtype must be a floating dtype, got {dtype}")
+    return torch.eye(n, dtype=dtype, device=device)
+
+
+@checked
+def diag(v: Float[Tensor, " n"]) -> Float[Tensor, "n n"]:
+    """The `(n, n)` matrix with `v` on its diagonal: scales axis i by `v[i]`."""
+    return torch.diag(v)
+
+
+@checked
+def tril(A: Shaped[Tensor, "*batch m n"], diagonal: int = 0) -> Shaped[Tensor, "*batch m n"]:
+    """Keep the lower triangle (entries with `j - i <= diagonal`), zero the rest."""
+    return torch.tril(A, diagonal=diagonal)
+
+
+@checked
+def triu(A: Shaped[Tensor, "*batch m n"], diagonal: int = 0) -> Shaped[Tensor, "*batch m n"]:
+    """Keep the upper triangle (entries with `j - i >= diagonal`), zero the rest."""
+    return torch.triu(A, diagonal=diagonal)
+
+
+@checked
+def causal_mask(seq_len: int, device: torch.device | str | None = None) -> Bool[Tensor, "seq seq"]:
+    """`(seq, seq)` booleans, True where query i may attend to key j, i.e. `j <= i`."""
+    check_size("causal_mask", "seq_len", seq_len)
+    return torch.ones(seq_len, seq_len, dtype=torch.bool, device=device).tril()
+
+
+@checked
+def apply_mask(
+    scores: Float[Tensor, "*batch q k"], mask: Bool[Tensor, "q k"]
+) -> Float[Tensor, "*batch q k"]:
+    """Set attention scores to -inf where `mask` is False, so softmax gives them 0."""
+    return scores.masked_fill(~mask, float("-inf"))

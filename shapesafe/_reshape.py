@@ -1,0 +1,103 @@
+"""Reshape and permute helpers for multi-head attention."""
+
+from jaxtyping import Shaped
+from torch import Tensor
+
+from ._checked import checked
+from ._contract import Conflict, Contract, TensorParam, parse_spec
+from ._explain import explain, observe, render
+from ._masks import check_size
+
+
+@checked
+def split_heads(
+    x: Shaped[Tensor, "batch seq embed"], num_heads: int
+) -> Shaped[Tensor, "batch heads seq head_dim"]:
+    """Split the embedding into heads: `(batch, seq, embed)` to `(batch, heads, seq, head_dim)`.
+
+    **Arguments:**
+
+    - `x`: `(batch, seq, embed)`.
+    - `num_heads`: how many heads; must divide `embed`.
+
+    **Returns:**
+
+    `(batch, num_heads, seq, embed // num_heads)`.
+    """
+    if check_size("split_heads", "num_heads", num_heads) == 0:
+        raise ValueError("split_heads(): num_heads must be >= 1, got 0")
+    batch, seq, embed = x.shape
+    if embed % num_heads != 0:
+        spec = parse_spec("batch seq embed")
+        contract = Contract("split_heads", (TensorParam("x", spec, None, "Shaped"),), None)
+        conflict = Conflict(
+            "x",
+            "symbolic",
+            spec,
+            2,
+            spec.dims[2],
+            f"a multiple of num_heads={num_heads}",
+            embed,
+            note="embed must split evenly into heads",
+        )
+        observed = {"x": observe(x)}
+        divisors = [h for h in range(1, min(embed, 64) + 1) if embed % h == 0]
+        raise render(
+            contract, observed, conflict, [], f"num_heads must divide {embed}: one of {divisors}"
+        )
+    return x.reshape(batch, seq, num_heads, embed // num_heads).transpose(1, 2)
+
+
+@checked
+def merge_heads(
+    x: Shaped[Tensor, "batch heads seq head_dim"],
+) -> Shaped[Tensor, "batch seq heads*head_dim"]:
+    """Undo `split_heads`: `(batch, heads, seq, head_dim)` to `(batch, seq, heads * head_dim)`."""
+    batch, heads, seq, head_dim = x.shape
+    return x.transpose(1, 2).reshape(batch, seq, heads * head_dim)
+
+
+def _parse_pattern(pattern: str) -> tuple[list[str], list[str]]:
+    if not isinstance(pattern, str) or pattern.count("->") != 1:
+        raise ValueError(f"permute(): pattern must look like 'b s h d -> b h s d', got {pattern!r}")
+    left, right = (side.split() for side in pattern.split("->"))
+    for side in (left, right):
+        for name in side:
+            if not name.isidentifier():
+                raise ValueError(f"permute(): {name!r} in {pattern!r} is not a dim name")
+        if len(set(side)) != len(side):
+            raise ValueError(f"permute(): a dim name repeats in {pattern!r}")
+    if sorted(left) != sorted(right):
+        only_left = sorted(set(left) - set(right))
+        only_right = sorted(set(right) - set(left))
+        raise ValueError(
+            f"permute(): both sides of {pattern!r} must name the same dims "
+            f"(only on the left: {only_left}, only on the right: {only_right})"
+        )
+    return left, right
+
+
+@checked
+def permute(x: Shaped[Tensor, "..."], pattern: str) -> Shaped[Tensor, "..."]:
+    """Reorder axes by name, e.g. `permute(x, "b s h d -> b h s d")`.
+
+    **Arguments:**
+
+    - `x`: a tensor with one axis per name on the left of the pattern.
+    - `pattern`: `"<names> -> <the same names, reordered>"`.
+
+    **Returns:**
+
+    `x` with its axes in the order of the right-hand side.
+
+    **Raises:**
+
+    `ValueError` for a malformed pattern, `ShapeError` when `x`'s rank does not match it.
+    """
+    left, right = _parse_pattern(pattern)
+    spec = " ".join(left)
+    contract = Contract("permute", (TensorParam("x", parse_spec(spec), None, "Shaped"),), None)
+    err = explain(contract, {"x": x})
+    if err is not None:
+        raise err
+    return x.permute(*[left.index(name) for name in right])
