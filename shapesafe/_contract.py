@@ -22,6 +22,14 @@ class Dim:
     name: str = ""
     size: int = -1
     broadcastable: bool = False
+    label: str = ""  # the documentation name of `label=expr`, e.g. "in_features"
+
+    @property
+    def display(self) -> str:
+        """How messages name this dim: its name, else its label, else its token."""
+        if self.kind in ("named", "variadic"):
+            return self.name
+        return self.label or self.token
 
     @property
     def is_variadic(self) -> bool:
@@ -69,6 +77,7 @@ def _parse_dim(token: str) -> Dim:
     if token == "...":
         return Dim(token, "anonymous_variadic")
     elem = token
+    label = ""
     broadcastable = variadic = anonymous = False
     while elem:
         head = elem[0]
@@ -81,7 +90,7 @@ def _parse_dim(token: str) -> Dim:
         elif head == "?":
             elem = elem[1:]
         elif elem.count("=") == 1:
-            elem = elem.split("=")[1]
+            label, elem = elem.split("=")
         else:
             break
     if elem == "" or elem.isidentifier():
@@ -95,10 +104,10 @@ def _parse_dim(token: str) -> Dim:
     except ValueError:
         if variadic or anonymous:
             raise ValueError(f"a symbolic dim cannot be variadic or anonymous: {token!r}") from None
-        return Dim(token, "symbolic", name=elem, broadcastable=broadcastable)
+        return Dim(token, "symbolic", name=elem, broadcastable=broadcastable, label=label)
     if variadic or anonymous:
         raise ValueError(f"a fixed dim cannot be variadic or anonymous: {token!r}")
-    return Dim(token, "fixed", size=size, broadcastable=broadcastable)
+    return Dim(token, "fixed", size=size, broadcastable=broadcastable, label=label)
 
 
 @dataclasses.dataclass(frozen=True)

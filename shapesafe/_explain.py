@@ -73,7 +73,7 @@ def _headline(op: str, c: Conflict) -> tuple[str, str | None]:
             None,
         )
     assert c.dim is not None and c.axis is not None
-    dim = c.dim.name if c.dim.kind in ("named", "variadic") else c.dim.token
+    dim = c.dim.display
     if c.kind == "variadic":
         at = f"{c.argument}.shape[{c.axis}:{c.axis + len(c.actual)}]"
         return (
@@ -89,7 +89,7 @@ def _headline(op: str, c: Conflict) -> tuple[str, str | None]:
     elif c.kind == "fixed":
         why = "fixed by the spec"
     else:
-        why = f"{c.dim.token} = {c.expected}"
+        why = f"{c.dim.name} = {c.expected}"
     return f"{where} dim '{dim}' is {c.actual} at {at}, expected {c.expected} ({why})", dim
 
 
