@@ -121,6 +121,8 @@ def render(
             caret_row = len(rows)
             if got is not None and got.shape is not None and conflict.axis is not None:
                 caret_span = _axis_span(got.shape, conflict.axis, conflict.kind, conflict.actual)
+            elif conflict.kind == "dtype":
+                caret_span = (len(shown) - len(str(conflict.actual)), len(shown))
             else:
                 caret_span = (0, len(shown))
         rows.append((p.name, shown, f'"{p.spec.text}"'))

@@ -6,7 +6,6 @@ from torch import Tensor
 from ._checked import checked
 from ._contract import Conflict, Contract, TensorParam, parse_spec
 from ._explain import explain, observe, render
-from ._masks import check_size
 
 
 @checked
@@ -24,8 +23,8 @@ def split_heads(
 
     `(batch, num_heads, seq, embed // num_heads)`.
     """
-    if check_size("split_heads", "num_heads", num_heads) == 0:
-        raise ValueError("split_heads(): num_heads must be >= 1, got 0")
+    if num_heads < 1:
+        raise ValueError(f"split_heads(): num_heads must be >= 1, got {num_heads}")
     batch, seq, embed = x.shape
     if embed % num_heads != 0:
         spec = parse_spec("batch seq embed")

@@ -1,0 +1,26 @@
+"""Every public name imports, and the package ships its type information."""
+
+import importlib
+import pathlib
+
+import shapesafe
+
+
+def test_every_public_name_resolves() -> None:
+    for name in shapesafe.__all__:
+        assert getattr(shapesafe, name) is not None, name
+
+
+def test_private_modules_import() -> None:
+    root = pathlib.Path(shapesafe.__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root.parent).with_suffix("")
+        parts = [p for p in rel.parts if p != "__init__"]
+        if parts[-1] == "__main__":
+            continue
+        importlib.import_module(".".join(parts))
+
+
+def test_py_typed_and_version() -> None:
+    assert (pathlib.Path(shapesafe.__file__).parent / "py.typed").exists()
+    assert shapesafe.__version__ == "0.1.0"

@@ -1,0 +1,132 @@
+"""Softmax, attention and layer norm against torch's own."""
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch.testing import assert_close
+
+import shapesafe as ss
+from tests.helpers import check_grads, expect_shape_error, randn
+
+
+def test_softmax_rows_sum_to_one() -> None:
+    x = randn(2, 3, 5)
+    assert_close(ss.softmax(x), torch.softmax(x, dim=-1))
+    assert_close(ss.softmax(x).sum(-1), torch.ones(2, 3))
+
+
+def test_attention_scores_scaled_by_sqrt_d() -> None:
+    q, k = randn(2, 4, 6, 8), randn(2, 4, 7, 8)
+    assert_close(ss.attention_scores(q, k), q @ k.transpose(-2, -1) / 8**0.5)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_attention_matches_sdpa(causal: bool) -> None:
+    q, k, v = randn(2, 4, 6, 8), randn(2, 4, 6, 8), randn(2, 4, 6, 5)
+    expected = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+    assert_close(ss.attention(q, k, v, causal=causal), expected)
+
+
+def test_attention_with_mask_and_cross_lengths() -> None:
+    q, k, v = randn(3, 4, 8), randn(3, 6, 8), randn(3, 6, 2)
+    mask = torch.rand(4, 6) > 0.3
+    mask[:, 0] = True
+    expected = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    assert_close(ss.attention(q, k, v, mask=mask), expected)
+    expected_causal = F.scaled_dot_product_attention(
+        q, k, v, attn_mask=mask & torch.ones(4, 6).tril().bool()
+    )
+    assert_close(ss.attention(q, k, v, mask=mask, causal=True), expected_causal)
+
+
+def test_layer_norm_matches_torch() -> None:
+    x, w, b = randn(2, 5, 8), randn(8), randn(8)
+    assert_close(ss.layer_norm(x, w, b), F.layer_norm(x, (8,), w, b))
+    assert_close(ss.layer_norm(x, w, eps=1e-3), F.layer_norm(x, (8,), w, None, eps=1e-3))
+
+
+@pytest.mark.parametrize(
+    ("op", "args"),
+    [
+        pytest.param(ss.softmax, (randn(2, 5, grad=True),), id="softmax"),
+        pytest.param(
+            ss.attention_scores, (randn(2, 3, 4, grad=True), randn(2, 5, 4, grad=True)), id="scores"
+        ),
+        pytest.param(
+            ss.attention,
+            (randn(2, 3, 4, grad=True), randn(2, 5, 4, grad=True), randn(2, 5, 6, grad=True)),
+            id="attention",
+        ),
+        pytest.param(
+            ss.layer_norm,
+            (randn(2, 3, 4, grad=True), randn(4, grad=True), randn(4, grad=True)),
+            id="ln",
+        ),
+    ],
+)
+def test_gradients(op: Callable[..., Any], args: tuple[torch.Tensor, ...]) -> None:
+    out = op(*args)
+    check_grads(out * randn(*out.shape), list(args))
+
+
+@pytest.mark.parametrize(
+    ("op", "args", "argument", "dim"),
+    [
+        pytest.param(ss.softmax, (torch.tensor(1.0),), "x", None, id="softmax-scalar"),
+        pytest.param(ss.softmax, (torch.arange(4),), "x", None, id="softmax-int"),
+        pytest.param(
+            ss.attention_scores,
+            (randn(2, 6, 8), randn(2, 8, 6)),
+            "k",
+            "d",
+            id="q-at-k-no-transpose",
+        ),
+        pytest.param(
+            ss.attention_scores,
+            (randn(2, 6, 8), randn(3, 6, 8)),
+            "k",
+            "*batch[0]",
+            id="scores-batch",
+        ),
+        pytest.param(
+            ss.attention, (randn(2, 6, 8), randn(2, 7, 8), randn(2, 6, 8)), "v", "t", id="v-length"
+        ),
+        pytest.param(
+            ss.attention,
+            (randn(2, 6, 8), randn(2, 7, 4), randn(2, 7, 8)),
+            "k",
+            "d",
+            id="k-head-dim",
+        ),
+        pytest.param(
+            ss.attention,
+            (randn(2, 6, 8), randn(2, 7, 8), randn(2, 7, 8), ss.causal_mask(6)),
+            "mask",
+            "t",
+            id="mask",
+        ),
+        pytest.param(
+            ss.attention,
+            (randn(2, 6, 8).half(), randn(2, 6, 8), randn(2, 6, 8)),
+            "k",
+            None,
+            id="dtype",
+        ),
+        pytest.param(
+            ss.layer_norm, (randn(2, 5, 8), randn(5), randn(5)), "weight", "e", id="ln-weight-size"
+        ),
+        pytest.param(
+            ss.layer_norm, (randn(2, 5, 8), randn(8), randn(4)), "bias", "e", id="ln-bias-size"
+        ),
+        pytest.param(
+            ss.layer_norm, (randn(2, 5, 8), randn(1, 8)), "weight", None, id="ln-weight-rank"
+        ),
+    ],
+)
+def test_errors_name_the_argument(
+    op: Callable[..., Any], args: tuple[Any, ...], argument: str, dim: str | None
+) -> None:
+    expect_shape_error(op, args, argument, dim)

@@ -1,0 +1,142 @@
+"""The exact text of the flagship errors, line by line, and that no message shows values."""
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import torch
+
+import shapesafe as ss
+from tests.helpers import randn
+
+
+def message(call: Callable[[], Any]) -> str:
+    with pytest.raises(ss.ShapeError) as info:
+        call()
+    return str(info.value)
+
+
+def test_transposed_linear_weight() -> None:
+    weight = torch.nn.Linear(16, 32).weight  # stored (out_features, in_features)
+    text = message(lambda: ss.linear(randn(4, 10, 16), weight.T))
+    assert text.splitlines() == [
+        "linear(): argument 'weight' dim 'in_features' is 32 at weight.shape[1], "
+        "expected 16 (bound by x.shape[2])",
+        '    x       (4, 10, 16) float32  "*batch in_features"',
+        '    weight  (16, 32) float32     "out_features in_features"',
+        "                 ^^",
+        "bound: in_features=16 from x.shape[2], batch=(4, 10) from x.shape[0:2]",
+        "hint: 'weight' looks transposed: its last two axes fit swapped, try weight.T",
+    ]
+
+
+def test_prediction_b1_against_target_b() -> None:
+    text = message(lambda: ss.sub(randn(8, 1), randn(8)))
+    assert text.splitlines() == [
+        "sub(): argument 'b' dims '*shape' are (8,) at b.shape[0:1], expected (8, 1) "
+        "(bound by a.shape[0:2])",
+        '    a  (8, 1) float32  "*shape"',
+        '    b  (8,) float32    "*shape"',
+        "        ^",
+        "bound: shape=(8, 1) from a.shape[0:2]",
+        "hint: a size-1 axis is extra or missing: try b.unsqueeze(1) or a.squeeze(1)",
+    ]
+
+
+def test_q_at_k_without_transpose() -> None:
+    text = message(lambda: ss.attention_scores(randn(2, 6, 8), randn(2, 8, 6)))
+    lines = text.splitlines()
+    assert lines[0] == (
+        "attention_scores(): argument 'k' dim 'd' is 6 at k.shape[2], expected 8 (bound by q.shape[2])"
+    )
+    assert lines[-1] == "hint: 'k' looks transposed: its last two axes fit swapped, try k.mT"
+
+
+def test_square_causal_mask_on_rectangular_scores() -> None:
+    text = message(lambda: ss.apply_mask(randn(2, 5, 7), ss.causal_mask(5)))
+    assert text.splitlines() == [
+        "apply_mask(): argument 'mask' dim 'k' is 5 at mask.shape[1], expected 7 (bound by scores.shape[2])",
+        '    scores  (2, 5, 7) float32  "*batch q k"',
+        '    mask    (5, 5) bool        "q k"',
+        "                ^",
+        "bound: q=5 from scores.shape[1], k=7 from scores.shape[2], batch=(2,) from scores.shape[0:1]",
+    ]
+
+
+def test_token_ids_where_floats_belong() -> None:
+    text = message(lambda: ss.linear(torch.randint(0, 100, (2, 5)), randn(32, 16)))
+    assert text.splitlines() == [
+        "linear(): argument 'x' has dtype int64, expected Float",
+        '    x       (2, 5) int64      "*batch in_features"',
+        "                   ^^^^^",
+        '    weight  (32, 16) float32  "out_features in_features"',
+        "hint: 'x' holds integers; if they are token ids, embed them first (nn.Embedding), "
+        "otherwise cast with .float()",
+    ]
+
+
+def test_plain_list() -> None:
+    text = message(lambda: ss.matvec([[1.0, 2.0]], randn(2)))  # type: ignore[arg-type]
+    assert (
+        text.splitlines()[0]
+        == "matvec(): argument 'A' is list, expected a Float tensor of shape \"m n\""
+    )
+    assert text.splitlines()[-1] == "hint: convert it first, e.g. torch.tensor(A)"
+
+
+def test_heads_that_do_not_divide_the_embedding() -> None:
+    text = message(lambda: ss.split_heads(randn(2, 5, 30), 4))
+    assert text.splitlines()[0] == (
+        "split_heads(): argument 'x' dim 'embed' is 30 at x.shape[2], expected a multiple of "
+        "num_heads=4 (embed must split evenly into heads)"
+    )
+    assert (
+        text.splitlines()[-1]
+        == "hint: num_heads must divide 30: one of [1, 2, 3, 5, 6, 10, 15, 30]"
+    )
+
+
+def test_user_function_and_return_value() -> None:
+    @ss.checked
+    def pool(x: ss.Float[ss.Tensor, "batch seq embed"]) -> ss.Float[ss.Tensor, "batch embed"]:
+        return x.mean(dim=2)  # the bug: averages over embed instead of seq
+
+    text = message(lambda: pool(randn(2, 5, 8)))
+    assert text.splitlines()[0] == (
+        "test_user_function_and_return_value.pool(): argument 'return' dim 'embed' is 5 at "
+        "return.shape[1], expected 8 (bound by x.shape[2])"
+    )
+
+
+def test_headlines_are_one_short_sentence() -> None:
+    calls: list[Callable[[], Any]] = [
+        lambda: ss.linear(randn(4, 10, 16), randn(16, 32)),
+        lambda: ss.sub(randn(8, 1), randn(8)),
+        lambda: ss.matmul(randn(2, 3, 4), randn(3, 4, 5)),
+        lambda: ss.attention(randn(2, 6, 8), randn(2, 7, 8), randn(2, 7, 8), ss.causal_mask(6)),
+        lambda: ss.split_heads(randn(2, 5, 30), 4),
+    ]
+    for call in calls:
+        assert len(message(call).splitlines()[0]) <= 200
+
+
+VALUE_CALLS: list[Callable[[torch.Tensor], Any]] = [
+    lambda t: ss.linear(t[:2, :16], t[:16, :32]),
+    lambda t: ss.sub(t[:8, :1], t[:8, 0]),
+    lambda t: ss.matvec(t[:3, :4], t[0, :3]),
+    lambda t: ss.dot(t[0, :3], t[0, :4]),
+    lambda t: ss.apply_mask(t[None, :5, :7], ss.causal_mask(5)),
+    lambda t: ss.layer_norm(t[:2, :8], t[0, :5]),
+    lambda t: ss.split_heads(t[None, :5, :30], 4),
+    lambda t: ss.permute(t[:2, :3], "b s h d -> b h s d"),
+    lambda t: ss.linear(t[:2, :16].long(), t[:16, :32]),
+    lambda t: ss.scale(2.0, t.tolist()),  # type: ignore[arg-type]
+]
+
+
+@pytest.mark.parametrize("call", VALUE_CALLS)
+def test_messages_never_contain_tensor_values(call: Callable[[torch.Tensor], Any]) -> None:
+    data = torch.full((40, 40), 7654.321)
+    text = message(lambda: call(data))
+    assert not re.search(r"7654|765\d|tensor\(\[", text), text

@@ -1,0 +1,75 @@
+"""split_heads, merge_heads and the named permute."""
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import torch
+from torch.testing import assert_close
+
+import shapesafe as ss
+from tests.helpers import check_grads, expect_shape_error, randn
+
+
+def test_split_heads_layout() -> None:
+    x = randn(2, 5, 12)
+    heads = ss.split_heads(x, 3)
+    assert heads.shape == (2, 3, 5, 4)
+    assert_close(heads, x.view(2, 5, 3, 4).transpose(1, 2))
+    assert_close(heads[:, 1], x[..., 4:8])
+
+
+def test_merge_heads_inverts_split_heads() -> None:
+    x = randn(2, 5, 12, grad=True)
+    back = ss.merge_heads(ss.split_heads(x, 4))
+    assert_close(back, x)
+    check_grads(back, [x])
+
+
+def test_permute_by_name() -> None:
+    x = randn(2, 3, 4, 5)
+    assert_close(ss.permute(x, "b s h d -> b h s d"), x.permute(0, 2, 1, 3))
+    assert_close(ss.permute(x, "a b c d -> d c b a"), x.permute(3, 2, 1, 0))
+
+
+@pytest.mark.parametrize(
+    ("op", "args", "argument", "dim"),
+    [
+        pytest.param(ss.split_heads, (randn(2, 5, 30), 4), "x", "embed", id="heads-do-not-divide"),
+        pytest.param(ss.split_heads, (randn(2, 5, 3, 4), 3), "x", None, id="already-split"),
+        pytest.param(ss.split_heads, (randn(2, 5, 12), "3"), "num_heads", None, id="heads-string"),
+        pytest.param(ss.merge_heads, (randn(2, 5, 12),), "x", None, id="merge-unsplit"),
+        pytest.param(
+            ss.permute, (randn(2, 3, 4), "b s h d -> b h s d"), "x", None, id="permute-rank"
+        ),
+    ],
+)
+def test_errors_name_the_argument(
+    op: Callable[..., Any], args: tuple[Any, ...], argument: str, dim: str | None
+) -> None:
+    expect_shape_error(op, args, argument, dim)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "message"),
+    [
+        pytest.param("b s h d", "pattern must look like", id="no-arrow"),
+        pytest.param("b s -> s b -> b s", "pattern must look like", id="two-arrows"),
+        pytest.param(
+            "b s h -> b s d", r"only on the left: \['h'\], only on the right: \['d'\]", id="renamed"
+        ),
+        pytest.param("b b h -> b h b", "repeats", id="repeated"),
+        pytest.param("b 2 h -> b h 2", "is not a dim name", id="number"),
+    ],
+)
+def test_permute_pattern_mistakes_are_value_errors(pattern: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        ss.permute(randn(2, 3, 4), pattern)
+
+
+def test_split_heads_bad_head_counts() -> None:
+    with pytest.raises(ValueError, match="num_heads must be >= 1"):
+        ss.split_heads(randn(2, 3, 4), 0)
+    with pytest.raises(ValueError, match="num_heads must be >= 1, got -2"):
+        ss.split_heads(randn(2, 3, 4), -2)
+    assert ss.split_heads(torch.zeros(1, 1, 4), 4).shape == (1, 4, 1, 1)
