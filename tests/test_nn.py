@@ -1,0 +1,207 @@
+"""shapesafe.nn: numerics against torch, state dicts both ways, grads, and config-size errors."""
+
+import math
+import re
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+import shapesafe
+from shapesafe import ShapeError
+from shapesafe.nn import MLP, Block, CausalSelfAttention, LayerNorm, Linear
+
+
+@pytest.fixture(autouse=True)
+def _seed() -> None:
+    torch.manual_seed(0)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_matches_torch_and_loads_its_state(bias: bool) -> None:
+    ours = Linear(16, 32, bias=bias)
+    theirs = torch.nn.Linear(16, 32, bias=bias)
+    ours.load_state_dict(theirs.state_dict())
+    x = torch.randn(2, 5, 16)
+    torch.testing.assert_close(ours(x), theirs(x))
+
+
+def test_torch_linear_loads_our_state() -> None:
+    ours = Linear(16, 32)
+    theirs = torch.nn.Linear(16, 32)
+    theirs.load_state_dict(ours.state_dict())
+    x = torch.randn(3, 16)
+    torch.testing.assert_close(theirs(x), ours(x))
+
+
+def test_linear_parameters_look_like_torch() -> None:
+    ours, theirs = Linear(16, 32), torch.nn.Linear(16, 32)
+    shapes = {name: p.shape for name, p in ours.named_parameters()}
+    assert shapes == {name: p.shape for name, p in theirs.named_parameters()}
+    bound = 1 / math.sqrt(16)
+    assert ours.bias is not None
+    assert float(ours.weight.detach().abs().max()) <= bound
+    assert float(ours.bias.detach().abs().max()) <= bound
+
+
+def test_linear_names_in_features() -> None:
+    layer = Linear(16, 32)
+    with pytest.raises(
+        ShapeError, match=re.escape("dim 'in_features' is 15 at x.shape[1], expected 16")
+    ) as info:
+        layer(torch.randn(4, 15))
+    assert info.value.argument == "x"
+    assert info.value.dim == "in_features"
+    assert str(info.value).startswith("Linear.forward(): argument 'x'")
+
+
+def test_linear_rejects_integer_input_with_a_hint() -> None:
+    with pytest.raises(ShapeError, match=r"dtype int64, expected Float(.|\n)*embed them first"):
+        Linear(16, 32)(torch.arange(16))
+
+
+def test_linear_checks_its_return() -> None:
+    layer = Linear(16, 32)
+    layer.out_features = 31  # a config that no longer matches the weight
+    with pytest.raises(ShapeError, match=re.escape("argument 'return' dim 'out_features' is 32")):
+        layer(torch.randn(4, 16))
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_layer_norm_matches_torch_both_ways(bias: bool) -> None:
+    ours = LayerNorm(8, bias=bias)
+    theirs = torch.nn.LayerNorm(8, bias=bias)
+    with torch.no_grad():
+        theirs.weight.uniform_(0.5, 1.5)
+        if theirs.bias is not None:
+            theirs.bias.uniform_(-1, 1)
+    ours.load_state_dict(theirs.state_dict())
+    x = torch.randn(2, 3, 8)
+    torch.testing.assert_close(ours(x), theirs(x))
+    back = torch.nn.LayerNorm(8, bias=bias)
+    back.load_state_dict(ours.state_dict())
+    torch.testing.assert_close(back(x), ours(x))
+
+
+def test_layer_norm_names_features() -> None:
+    with pytest.raises(
+        ShapeError, match=re.escape("dim 'features' is 4 at x.shape[2], expected 8")
+    ):
+        LayerNorm(8)(torch.randn(2, 3, 4))
+
+
+def _reference_attention(attn: CausalSelfAttention, x: Tensor) -> Tensor:
+    """Causal multi-head attention written with plain torch ops, from the same weights."""
+    b, s, e = x.shape
+    h = attn.num_heads
+    d = e // h
+
+    def heads(proj: Linear) -> Tensor:
+        y = x @ proj.weight.T
+        if proj.bias is not None:
+            y = y + proj.bias
+        return y.view(b, s, h, d).transpose(1, 2)
+
+    q, k, v = heads(attn.q_proj), heads(attn.k_proj), heads(attn.v_proj)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(d)
+    future = torch.triu(torch.ones(s, s, dtype=torch.bool), diagonal=1)
+    weights = torch.softmax(scores.masked_fill(future, float("-inf")), dim=-1)
+    merged = (weights @ v).transpose(1, 2).reshape(b, s, e)
+    out = merged @ attn.out_proj.weight.T
+    if attn.out_proj.bias is not None:
+        out = out + attn.out_proj.bias
+    return out
+
+
+@pytest.mark.parametrize("heads", [1, 2, 4])
+def test_causal_self_attention_matches_plain_torch(heads: int) -> None:
+    attn = CausalSelfAttention(16, heads)
+    x = torch.randn(3, 7, 16)
+    torch.testing.assert_close(attn(x), _reference_attention(attn, x))
+
+
+def test_causal_self_attention_does_not_look_ahead() -> None:
+    attn = CausalSelfAttention(16, 4)
+    x = torch.randn(1, 6, 16)
+    changed = x.clone()
+    changed[:, 4:] = torch.randn(1, 2, 16)
+    torch.testing.assert_close(attn(x)[:, :4], attn(changed)[:, :4])
+
+
+def test_causal_self_attention_rejects_a_head_count_that_does_not_divide() -> None:
+    with pytest.raises(ValueError, match=re.escape("num_heads=5 must divide embed_dim=64")):
+        CausalSelfAttention(64, 5)
+
+
+def test_causal_self_attention_wants_batch_seq_embed() -> None:
+    attn = CausalSelfAttention(16, 4)
+    with pytest.raises(ShapeError, match=re.escape("has 2 dims (7, 16), expected 3")):
+        attn(torch.randn(7, 16))
+    with pytest.raises(ShapeError, match=re.escape("dim 'embed' is 8 at x.shape[2], expected 16")):
+        attn(torch.randn(2, 7, 8))
+
+
+def test_mlp_shapes_and_values() -> None:
+    mlp = MLP(8, 20)
+    x = torch.randn(2, 3, 8)
+    expected = F.linear(
+        F.gelu(F.linear(x, mlp.up.weight, mlp.up.bias)), mlp.down.weight, mlp.down.bias
+    )
+    torch.testing.assert_close(mlp(x), expected)
+    assert mlp.up.weight.shape == (20, 8)
+    assert MLP(8).hidden_dim == 32
+
+
+def test_block_grads_flow_with_parameter_shapes() -> None:
+    block = Block(16, 4)
+    x = torch.randn(2, 5, 16, requires_grad=True)
+    out = block(x)
+    assert out.shape == (2, 5, 16)
+    out.pow(2).mean().backward()
+    assert x.grad is not None and x.grad.shape == x.shape
+    for name, p in block.named_parameters():
+        assert p.grad is not None, name
+        assert p.grad.shape == p.shape, name
+        assert bool(torch.isfinite(p.grad).all()), name
+        assert float(p.grad.abs().sum()) > 0, name
+
+
+def test_block_is_residual_pre_norm() -> None:
+    block = Block(16, 2)
+    x = torch.randn(2, 5, 16)
+    h = x + block.attn(block.ln1(x))
+    torch.testing.assert_close(block(x), h + block.mlp(block.ln2(h)))
+
+
+def test_block_names_embed_and_modules_agree_with_checks_off() -> None:
+    block = Block(16, 2)
+    with pytest.raises(
+        ShapeError, match=re.escape("Block.forward(): argument 'x' dim 'embed' is 12")
+    ):
+        block(torch.randn(2, 5, 12))
+    x = torch.randn(2, 5, 16)
+    with shapesafe.mode("off"):
+        unchecked = block(x)
+    torch.testing.assert_close(block(x), unchecked)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        pytest.param(lambda: Linear(0, 4), "in_features must be >= 1, got 0", id="zero-in"),
+        pytest.param(
+            lambda: Linear(4, 2.0),  # type: ignore[arg-type]
+            "out_features must be an int, got float",
+            id="float-out",
+        ),
+        pytest.param(
+            lambda: LayerNorm(True), "features must be an int, got bool", id="bool-features"
+        ),
+        pytest.param(lambda: MLP(8, -1), "hidden_dim must be >= 1, got -1", id="negative-hidden"),
+    ],
+)
+def test_bad_config_is_a_value_error(make: object, message: str) -> None:
+    assert callable(make)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        make()
