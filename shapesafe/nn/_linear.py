@@ -27,8 +27,8 @@ class Linear(nn.Module):
 
     in_features: int
     out_features: int
-    weight: nn.Parameter
-    bias: nn.Parameter | None
+    weight: Tensor
+    bias: Tensor | None
 
     def __init__(
         self,

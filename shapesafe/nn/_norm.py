@@ -26,8 +26,8 @@ class LayerNorm(nn.Module):
     features: int
     normalized_shape: tuple[int]
     eps: float
-    weight: nn.Parameter
-    bias: nn.Parameter | None
+    weight: Tensor
+    bias: Tensor | None
 
     def __init__(
         self,
