@@ -1,0 +1,342 @@
+"""Reading contracts out of source files with `ast`: annotations, signatures, imports.
+
+Nothing here imports the code it reads. shapesafe's own ops are found the same way as a
+user's functions: by following `from shapesafe import linear` into shapesafe's source.
+"""
+
+import ast
+import dataclasses
+import functools
+import hashlib
+from pathlib import Path
+
+from .._contract import Contract, Spec, TensorParam, parse_spec
+
+# jaxtyping's array annotations (`Float[Tensor, "b s"]`), as shapesafe and jaxtyping export them.
+DTYPE_NAMES = frozenset(
+    """Shaped Float Int Bool Num Real Inexact Integer UInt Complex Key BFloat16 Float16 Float32
+    Float64 Int8 Int16 Int32 Int64 UInt8 UInt16 UInt32 UInt64 Complex64 Complex128""".split()
+)
+_ARRAY_MODULES = ("jaxtyping", "shapesafe")
+_PACKAGE_DIR = Path(__file__).resolve().parent.parent  # shapesafe's own source
+
+
+@dataclasses.dataclass(frozen=True)
+class Signature:
+    """A function's parameters in call order, and its tensor contract."""
+
+    contract: Contract
+    positional: tuple[str, ...]
+    keyword_only: tuple[str, ...]
+    has_varargs: bool
+
+    def tensor(self, param: str) -> TensorParam | None:
+        return next((p for p in self.contract.params if p.name == param), None)
+
+
+@dataclasses.dataclass
+class Module:
+    """One parsed source file and what its top level defines or imports."""
+
+    path: Path
+    source: str
+    tree: ast.Module
+    # local name -> (module, attribute); attribute None for `import a.b as x`
+    imports: dict[str, tuple[str, str | None]]
+    functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef | None]  # None: ambiguous
+    aliases: dict[str, ast.expr]  # `Embeddings = Float[Tensor, "b s d"]`
+    package: str  # dotted name of the package this file sits in, "" if none
+
+    def annotation(self, node: ast.expr | None) -> TensorParam | None:
+        """The tensor contract an annotation states, or None if it states none."""
+        found = _annotation(self, node, 0)
+        if found is None:
+            return None
+        text, label, optional = found
+        try:
+            spec = parse_spec(text)
+        except ValueError:
+            return None
+        return TensorParam("", spec, None, label, optional)
+
+
+def _dotted(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = _dotted(node.value)
+        return None if base is None else f"{base}.{node.attr}"
+    return None
+
+
+def _is_array_type(module: Module, node: ast.expr) -> str | None:
+    """The dtype label if `node` names one of jaxtyping's array annotations."""
+    dotted = _dotted(node)
+    if dotted is None:
+        return None
+    first, _, rest = dotted.partition(".")
+    origin = module.imports.get(first)
+    if origin is None or origin[0].lstrip(".").split(".")[0] not in _ARRAY_MODULES:
+        if not (origin is not None and origin[0].startswith(".") and _in_package(module)):
+            return None
+    label = dotted.rsplit(".", 1)[-1] if rest else origin[1]
+    return label if label in DTYPE_NAMES else None
+
+
+def _in_package(module: Module) -> bool:
+    """shapesafe's own modules may import the dtypes relatively."""
+    return module.path.is_relative_to(_PACKAGE_DIR)
+
+
+def _annotation(module: Module, node: ast.expr | None, depth: int) -> tuple[str, str, bool] | None:
+    if node is None or depth > 8:
+        return None
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        try:
+            inner = ast.parse(node.value, mode="eval").body
+        except SyntaxError:
+            return None
+        return _annotation(module, inner, depth + 1)
+    if isinstance(node, ast.Name) and node.id in module.aliases:
+        return _annotation(module, module.aliases[node.id], depth + 1)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        sides = [node.left, node.right]
+        rest = [s for s in sides if not (isinstance(s, ast.Constant) and s.value is None)]
+        if len(rest) != 1:
+            return None
+        found = _annotation(module, rest[0], depth + 1)
+        return None if found is None else (found[0], found[1], True)
+    if not isinstance(node, ast.Subscript):
+        return None
+    head = _dotted(node.value) or ""
+    last = head.rsplit(".", 1)[-1]
+    if last in ("Optional", "Union"):
+        members = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        rest = [m for m in members if not (isinstance(m, ast.Constant) and m.value is None)]
+        if len(rest) != 1 or (last == "Union" and len(members) == 1):
+            return None
+        found = _annotation(module, rest[0], depth + 1)
+        return None if found is None else (found[0], found[1], True)
+    label = _is_array_type(module, node.value)
+    if label is None or not isinstance(node.slice, ast.Tuple) or len(node.slice.elts) != 2:
+        return None
+    text = node.slice.elts[1]
+    if not (isinstance(text, ast.Constant) and isinstance(text.value, str)):
+        return None
+    return text.value, label, False
+
+
+def signature(module: Module, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> Signature | None:
+    """The tensor contract of `fn`, or None if none of its parameters is a tensor contract."""
+    args = fn.args
+    params: list[TensorParam] = []
+    every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+    for arg in every:
+        found = module.annotation(arg.annotation)
+        if found is not None:
+            params.append(dataclasses.replace(found, name=arg.arg))
+    ret = module.annotation(fn.returns)
+    if not params and ret is None:
+        return None
+    if ret is not None:
+        ret = dataclasses.replace(ret, name="return")
+    return Signature(
+        Contract(fn.name, tuple(params), ret),
+        tuple(a.arg for a in [*args.posonlyargs, *args.args]),
+        tuple(a.arg for a in args.kwonlyargs),
+        args.vararg is not None,
+    )
+
+
+def _top_level(
+    tree: ast.Module,
+) -> tuple[
+    dict[str, tuple[str, str | None]],
+    dict[str, ast.FunctionDef | ast.AsyncFunctionDef | None],
+    dict[str, ast.expr],
+]:
+    imports: dict[str, tuple[str, str | None]] = {}
+    functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef | None] = {}
+    aliases: dict[str, ast.expr] = {}
+    seen: set[str] = set()
+
+    def rebind(name: str) -> None:
+        # A name bound twice at the top level is not a fixed function, import or alias.
+        if name in seen:
+            functions[name] = None
+            imports.pop(name, None)
+            aliases.pop(name, None)
+        seen.add(name)
+
+    for stmt in tree.body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            fresh = stmt.name not in seen
+            rebind(stmt.name)
+            if fresh:
+                functions[stmt.name] = stmt
+        elif isinstance(stmt, ast.Import):
+            for alias in stmt.names:
+                local = alias.asname or alias.name.split(".")[0]
+                module_name = alias.name if alias.asname else alias.name.split(".")[0]
+                rebind(local)
+                imports[local] = (module_name, None)
+        elif isinstance(stmt, ast.ImportFrom):
+            base = "." * stmt.level + (stmt.module or "")
+            for alias in stmt.names:
+                local = alias.asname or alias.name
+                rebind(local)
+                imports[local] = (base, alias.name)
+        elif isinstance(stmt, ast.Assign):
+            for each in stmt.targets:
+                for node in ast.walk(each):
+                    if isinstance(node, ast.Name):
+                        rebind(node.id)
+            if len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+                aliases[stmt.targets[0].id] = stmt.value
+        elif isinstance(stmt, ast.ClassDef):
+            rebind(stmt.name)
+        elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign)):
+            if isinstance(stmt.target, ast.Name):
+                rebind(stmt.target.id)
+                if isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+                    if _dotted(stmt.annotation) in ("TypeAlias", "typing.TypeAlias"):
+                        aliases[stmt.target.id] = stmt.value
+    return imports, functions, aliases
+
+
+@functools.lru_cache(maxsize=512)
+def _load(path: Path, stamp: tuple[int, int]) -> Module | None:
+    try:
+        source = path.read_text(encoding="utf-8")
+        tree = ast.parse(source, filename=str(path))
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return None
+    imports, functions, aliases = _top_level(tree)
+    return Module(path, source, tree, imports, functions, aliases, _package_of(path))
+
+
+def load(path: Path) -> Module | None:
+    """Parse a file once per version of it on disk."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return _load(path.resolve(), (st.st_mtime_ns, st.st_size))
+
+
+def _package_of(path: Path) -> str:
+    parts: list[str] = []
+    folder = path.parent
+    while (folder / "__init__.py").exists():
+        parts.append(folder.name)
+        folder = folder.parent
+    if path.name != "__init__.py" and not parts:
+        return ""
+    return ".".join(reversed(parts))
+
+
+def _roots(path: Path) -> list[Path]:
+    """Folders that absolute imports from `path` are looked up in."""
+    folder = path.parent
+    while (folder / "__init__.py").exists():
+        folder = folder.parent
+    roots = [path.parent, folder, Path.cwd()]
+    return list(dict.fromkeys(roots))
+
+
+def find_module(dotted: str, importer: Module) -> Path | None:
+    """The file for `import dotted` (or a relative `.mod`) as seen from `importer`."""
+    level = len(dotted) - len(dotted.lstrip("."))
+    rest = dotted[level:]
+    if level:
+        base = importer.path.parent
+        for _ in range(level - 1):
+            base = base.parent
+        roots = [base]
+    elif rest.split(".")[0] == _PACKAGE_DIR.name:
+        roots = [_PACKAGE_DIR.parent]
+    else:
+        roots = _roots(importer.path)
+    parts = [p for p in rest.split(".") if p]
+    for root in roots:
+        target = root.joinpath(*parts)
+        for candidate in (target.with_suffix(".py") if parts else None, target / "__init__.py"):
+            if candidate is not None and candidate.is_file():
+                return candidate
+    return None
+
+
+def resolve(module: Module, dotted: str, depth: int = 0) -> tuple[Module, Signature] | None:
+    """The annotated function that the dotted name `dotted` denotes at `module`'s top level."""
+    if depth > 6:
+        return None
+    first, _, rest = dotted.partition(".")
+    if not rest:
+        fn = module.functions.get(first)
+        if fn is not None:
+            sig = signature(module, fn)
+            return None if sig is None else (module, sig)
+        origin = module.imports.get(first)
+        if origin is None or origin[1] is None:
+            return None
+        return _resolve_in(origin[0], origin[1], module, depth)
+    origin = module.imports.get(first)
+    if origin is None:
+        return None
+    mod_name = origin[0] if origin[1] is None else _join(origin[0], origin[1])
+    parts = rest.split(".")
+    for part in parts[:-1]:
+        mod_name = _join(mod_name, part)
+    return _resolve_in(mod_name, parts[-1], module, depth)
+
+
+def _join(base: str, attr: str) -> str:
+    return base + attr if base.endswith(".") else f"{base}.{attr}"
+
+
+def _resolve_in(
+    mod_name: str, attr: str, importer: Module, depth: int
+) -> tuple[Module, Signature] | None:
+    path = find_module(mod_name, importer)
+    if path is None:
+        return None
+    target = load(path)
+    if target is None:
+        return None
+    return resolve(target, attr, depth + 1)
+
+
+def fingerprint(path: Path) -> str:
+    """A hash of the shape strings that checking `path` reads, in it and in what it imports.
+
+    The mypy plugin reports this, so editing only a shape string in a callee's file makes
+    mypy re-check the files that call it.
+    """
+    digest = hashlib.sha256()
+    start = load(path)
+    if start is None:
+        return ""
+    todo, seen = [start], {start.path}
+    while todo:
+        module = todo.pop()
+        digest.update(str(module.path).encode())
+        for node in ast.walk(module.tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                digest.update(node.value.encode() + b"\0")
+        for target, attr in module.imports.values():
+            candidates = [target] + ([_join(target, attr)] if attr else [])
+            for name in candidates:
+                found = find_module(name, module)
+                if found is not None and found.resolve() not in seen:
+                    loaded = load(found)
+                    if loaded is not None:
+                        seen.add(loaded.path)
+                        todo.append(loaded)
+    return digest.hexdigest()[:16]
+
+
+def shape_spec(text: str) -> Spec | None:
+    try:
+        return parse_spec(text)
+    except ValueError:
+        return None
