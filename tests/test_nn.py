@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 import shapesafe
+import shapesafe.nn
 from shapesafe import ShapeError
 from shapesafe.nn import MLP, Block, CausalSelfAttention, LayerNorm, Linear
 
@@ -19,12 +20,15 @@ def _seed() -> None:
 
 
 @pytest.mark.parametrize("bias", [True, False])
-def test_linear_matches_torch_and_loads_its_state(bias: bool) -> None:
+@pytest.mark.parametrize("batch", [(), (3,), (2, 5), (2, 1, 4)], ids=str)
+def test_linear_matches_torch_and_loads_its_state(bias: bool, batch: tuple[int, ...]) -> None:
     ours = Linear(16, 32, bias=bias)
     theirs = torch.nn.Linear(16, 32, bias=bias)
     ours.load_state_dict(theirs.state_dict())
-    x = torch.randn(2, 5, 16)
-    torch.testing.assert_close(ours(x), theirs(x))
+    x = torch.randn(*batch, 16)
+    out = ours(x)
+    assert out.shape == (*batch, 32)
+    torch.testing.assert_close(out, theirs(x))
 
 
 def test_torch_linear_loads_our_state() -> None:
@@ -184,6 +188,16 @@ def test_block_names_embed_and_modules_agree_with_checks_off() -> None:
     with shapesafe.mode("off"):
         unchecked = block(x)
     torch.testing.assert_close(block(x), unchecked)
+
+
+@pytest.mark.parametrize("module", [Linear, LayerNorm, MLP, CausalSelfAttention, Block])
+def test_every_forward_is_checked_and_annotated(module: type[torch.nn.Module]) -> None:
+    assert module.__name__ in shapesafe.nn.__all__
+    forward = module.forward
+    assert hasattr(forward, "__shapesafe__")
+    hints = forward.__annotations__
+    assert set(hints) == {"x", "return"}
+    assert hints["x"].dim_str.split()[-1].startswith(("in_features=", "features=", "embed="))
 
 
 @pytest.mark.parametrize(
