@@ -1,7 +1,7 @@
 """The matrix-vector product: row-wise, and as a linear combination of the columns."""
 
 import torch
-from _show import heading, mistake, same, say, show
+from _show import fix, heading, mistake, same, say, show
 
 import shapesafe as ss
 
@@ -36,7 +36,7 @@ def main() -> None:
         ss.matvec(a, y)
     with mistake("pass a batch of vectors (batch, n) to matvec"):
         ss.matvec(a, torch.randn(2, 4))
-    say("for a batch, use matmul(X, A.T) or linear(X, A): one row per vector")
+    fix("for a batch, use matmul(X, A.T) or linear(X, A): one row per vector")
 
 
 if __name__ == "__main__":

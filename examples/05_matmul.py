@@ -1,7 +1,7 @@
 """The matrix-matrix product rules: inner dims must match, the result takes the outer dims."""
 
 import torch
-from _show import heading, mistake, same, say, show
+from _show import fix, heading, mistake, same, say, show
 
 import shapesafe as ss
 
@@ -43,7 +43,7 @@ def main() -> None:
         ss.matmul(q, k)
     with mistake("multiply a batch (batch, seq, embed) by a weight (embed, out) with matmul"):
         ss.matmul(torch.randn(2, 5, 4), torch.randn(4, 3))
-    say("matmul never broadcasts the batch: use linear(x, W) for a weight shared by all rows")
+    fix("matmul never broadcasts the batch: linear(x, W.T) shares one weight across rows")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Upper and lower triangular matrices: the causal mask, applied to attention scores."""
 
 import torch
-from _show import grid, heading, mistake, say, show
+from _show import fix, grid, heading, mistake, say, show
 
 import shapesafe as ss
 
@@ -38,7 +38,7 @@ def main() -> None:
 
     with mistake("build the mask for block_size 8, then use it on a 5-token batch"):
         ss.apply_mask(scores, ss.causal_mask(8))
-    say("slice it instead: causal_mask(8)[:seq, :seq], or build it for seq")
+    fix("slice it, causal_mask(8)[:seq, :seq], or build it for seq")
     with mistake("use a float 0/1 triangle as the mask"):
         ss.apply_mask(scores, ss.tril(ones))
 

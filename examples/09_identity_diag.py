@@ -3,7 +3,7 @@
 import math
 
 import torch
-from _show import grid, heading, mistake, same, say, show
+from _show import fix, grid, heading, mistake, same, say, show
 
 import shapesafe as ss
 
@@ -45,7 +45,7 @@ def main() -> None:
         ss.matmul(x, ss.identity(5))
     with mistake("call diag() on a matrix, expecting its diagonal back"):
         ss.diag(d)
-    say("diag() builds a matrix from a vector; torch.diagonal(M) reads one out")
+    fix("diag(v) builds a matrix from a vector; torch.diagonal(M) reads one out")
 
 
 if __name__ == "__main__":

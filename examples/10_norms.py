@@ -1,7 +1,7 @@
 """Norms: L1 and L2 per row, and normalization as in layer norm."""
 
 import torch
-from _show import heading, mistake, same, say, show
+from _show import fix, heading, mistake, same, say, show
 
 import shapesafe as ss
 
@@ -32,7 +32,7 @@ def main() -> None:
 
     with mistake("subtract a mean taken without keepdim"):
         ss.sub(x, x.mean(dim=-1))
-    say("keep the reduced axis: x.mean(dim=-1, keepdim=True).expand_as(x)")
+    fix("keep the reduced axis: x.mean(dim=-1, keepdim=True).expand_as(x)")
     with mistake("use a layer_norm weight sized for another model width"):
         ss.layer_norm(x, torch.ones(16), torch.zeros(16))
 

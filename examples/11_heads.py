@@ -1,7 +1,7 @@
 """Reshape and permute for multi-head attention: split and merge heads."""
 
 import torch
-from _show import heading, mistake, same, say, show
+from _show import fix, heading, mistake, same, say, show
 
 import shapesafe as ss
 
@@ -37,7 +37,7 @@ def main() -> None:
         ss.split_heads(x, 3)
     with mistake("permute a (batch, seq, embed) tensor as if it were already cut into heads"):
         ss.permute(x, "b s h d -> b h s d")
-    say("reshape to (b, s, h, d) first, or call split_heads(x, h), which does both steps")
+    fix("reshape to (b, s, h, d) first, or call split_heads(x, h), which does both steps")
 
 
 if __name__ == "__main__":

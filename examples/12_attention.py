@@ -2,7 +2,7 @@
 
 import torch
 import torch.nn.functional as F
-from _show import heading, mistake, same, say, show
+from _show import fix, heading, mistake, same, say, show
 
 import shapesafe as ss
 import shapesafe.nn
@@ -54,7 +54,7 @@ def main() -> None:
         ss.matmul(q, k)
     with mistake("weigh values that were never split into heads"):
         ss.matmul(weights, ss.linear(x, w_v))
-    say("every (batch, heads) pair needs its own values: split_heads(linear(x, W_v), heads)")
+    fix("every (batch, heads) pair needs its own values: split_heads(linear(x, W_v), heads)")
 
 
 if __name__ == "__main__":

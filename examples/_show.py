@@ -58,6 +58,11 @@ def say(text: str) -> None:
     print(f"  {text}".rstrip())
 
 
+def fix(text: str) -> None:
+    """Print how to fix the mistake just shown."""
+    print(f"  fix: {text}")
+
+
 def same(label: str, actual: Tensor, expected: Tensor) -> None:
     """Assert two computations agree (shape and values), and say so."""
     torch.testing.assert_close(actual, expected)
