@@ -242,7 +242,8 @@ class _Scope:
             conflict = unifier.match(param.name, param.spec, shape)
             if conflict is not None:
                 where = _call_text(self.module, sig.contract.op, node)
-                self.file.report(node, _message(where, conflict, shown), _anchor(node))
+                message = _message(where, conflict, shown, unifier)
+                self.file.report(node, message, _anchor(node))
                 return None
         ret = sig.contract.ret
         return None if ret is None else unifier.result(ret.spec)
@@ -384,7 +385,20 @@ def _call_text(module: Module, op: str, node: ast.Call) -> str:
     return f"{op}({', '.join(parts)})"
 
 
-def _message(where: str, c: Conflict, shown: dict[str, tuple[str, Shape]]) -> str:
+def _message(
+    where: str, c: Conflict, shown: dict[str, tuple[str, Shape]], unifier: Unifier | None = None
+) -> str:
+    text = _headline(where, c, shown)
+    notes = []
+    for name in dict.fromkeys([c.argument, c.source.argument if c.source else c.argument]):
+        for item, size, source in unifier.learned(shown.get(name, ("", ()))[1]) if unifier else []:
+            notes.append(
+                f"{item} is {size} from {shown.get(source.argument, (source.argument,))[0]}"
+            )
+    return text + (f" ({'; '.join(notes)})" if notes else "")
+
+
+def _headline(where: str, c: Conflict, shown: dict[str, tuple[str, Shape]]) -> str:
     text, shape = shown.get(c.argument, (c.argument, ()))
     here = f'{text} "{show(shape)}"'
     spec: Spec | None = c.spec

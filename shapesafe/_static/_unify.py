@@ -108,7 +108,8 @@ def simplify(body: ast.expr) -> Size | None:
         return name(body.id)
     if not any(isinstance(n, ast.Name) for n in ast.walk(body)):
         try:
-            value = eval(compile(ast.Expression(body), "<dim>", "eval"), {"__builtins__": {}})
+            code = compile(ast.fix_missing_locations(ast.Expression(body)), "<dim>", "eval")
+            value = eval(code, {"__builtins__": {}})
         except Exception:
             return None
         return lit(value) if isinstance(value, int) and not isinstance(value, bool) else None
@@ -168,8 +169,11 @@ class Unifier:
             size = self.known[size.key][0]
         return size
 
-    def compare(self, a: Size, b: Size, source: Source) -> Verdict:
-        """Whether `a` and `b` are the same size; learns what a fresh size is."""
+    def compare(self, a: Size, b: Size, source: Source, a_source: Source | None = None) -> Verdict:
+        """Whether `a` and `b` are the same size; learns what a fresh size is.
+
+        `source` is where `b` was seen, `a_source` where `a` was (the same place if None).
+        """
         a, b = self.resolve(a), self.resolve(b)
         if a == b:
             return "same"
@@ -178,7 +182,7 @@ class Unifier:
         if a.kind == "fresh":
             self.known[a.key] = (b, source)
         elif b.kind == "fresh":
-            self.known[b.key] = (a, source)
+            self.known[b.key] = (a, a_source or source)
         return "unknown"
 
     def sizes(self) -> dict[str, Size]:
@@ -251,7 +255,9 @@ class Unifier:
             if bound is None:
                 self.single[dim.name] = (size, here)
             elif bound[0].kind == "int" and bound[0].value not in (1, size.value):
-                return Conflict(argument, "size", spec, axis, dim, bound[0], size, bound[1])
+                return Conflict(
+                    argument, "size", spec, axis, dim, self.resolve(bound[0]), size, bound[1]
+                )
             return None
         if dim.kind == "fixed":
             if self.compare(lit(dim.size), size, here) == "differ":
@@ -266,8 +272,10 @@ class Unifier:
         if bound is None:
             self.single[dim.name] = (size, here)
             return None
-        if self.compare(bound[0], size, here) == "differ":
-            return Conflict(argument, "size", spec, axis, dim, bound[0], size, bound[1])
+        if self.compare(bound[0], size, here, bound[1]) == "differ":
+            return Conflict(
+                argument, "size", spec, axis, dim, self.resolve(bound[0]), size, bound[1]
+            )
         return None
 
     def _match_variadic(
@@ -320,8 +328,24 @@ class Unifier:
     def _group_conflict(
         self, argument: str, spec: Spec, start: int, dim: Dim, i: int, a: Size, b: Size, src: Source
     ) -> Conflict:
-        one = Dim(f"{dim.token}[{i}]", "named", name=f"{dim.token}[{i}]")
+        # Name the axis from whichever end of the group has no run of unknown length.
+        want = self.variadic[dim.name][0]
+        if not any(isinstance(item, Group) for item in want[:i]):
+            label = f"{dim.token}[{i}]"
+        elif not any(isinstance(item, Group) for item in want[i + 1 :]):
+            label = f"{dim.token}[{i - len(want)}]"
+        else:
+            label = dim.token
+        one = Dim(label, "named", name=label)
         return Conflict(argument, "size", spec, start + i, one, a, b, src)
+
+    def learned(self, shape: Shape) -> list[tuple[Size, Size, Source]]:
+        """Fresh sizes in `shape` that this call pinned down: (fresh, size, where)."""
+        out = []
+        for item in dict.fromkeys(shape):
+            if isinstance(item, Size) and item.kind == "fresh" and item.key in self.known:
+                out.append((item, self.resolve(item), self.known[item.key][1]))
+        return out
 
     def result(self, spec: Spec) -> Shape:
         """The shape a return spec gives, in the caller's sizes; unbound dims are fresh."""
