@@ -154,7 +154,9 @@ class Bindings:
 
     def describe(self) -> list[str]:
         out = [f"{name}={size} from {src}" for name, (size, src) in self.single.items()]
-        out += [f"{name}={shape} from {src}" for name, (shape, src) in self.variadic.items()]
+        out += [
+            f"{name}={shape} from {src}" for name, (shape, src) in self.variadic.items() if shape
+        ]
         return out
 
     def match(

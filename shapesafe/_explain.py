@@ -89,7 +89,7 @@ def _headline(op: str, c: Conflict) -> tuple[str, str | None]:
     elif c.kind == "fixed":
         why = "fixed by the spec"
     else:
-        why = f"{c.dim.name} = {c.expected}"
+        why = f"{c.dim.name.replace('{', '').replace('}', '')} = {c.expected}"
     return f"{where} dim '{dim}' is {c.actual} at {at}, expected {c.expected} ({why})", dim
 
 
@@ -214,34 +214,59 @@ def _hint(
         return None
     if c.argument == "return":
         return None
-    shape = got.shape
-    if len(shape) >= 2:
-        swapped = (*shape[:-2], shape[-1], shape[-2])
-        if _fits(contract, observed, arguments, c.argument, swapped):
+    # Try each fix on the culprit, then on the argument that bound the size: in a
+    # (b, 1) prediction against a (b,) target, either side may be the one to change.
+    names = [c.argument]
+    if c.source is not None and c.source.argument not in (c.argument, "return"):
+        names.append(c.source.argument)
+    shapes = {
+        n: o.shape for n in names if (o := observed.get(n)) is not None and o.shape is not None
+    }
+
+    def fits(name: str, shape: tuple[int, ...]) -> bool:
+        return _fits(contract, observed, arguments, name, shape)
+
+    for name, shape in shapes.items():
+        if len(shape) >= 2 and fits(name, (*shape[:-2], shape[-1], shape[-2])):
             t = ".T" if len(shape) == 2 else ".mT"
-            return (
-                f"'{c.argument}' looks transposed: its last two axes fit swapped, "
-                f"try {c.argument}{t}"
-            )
+            return f"'{name}' looks transposed: its last two axes fit swapped, try {name}{t}"
     fixes = []
-    # The culprit may have an extra or missing singleton axis, or the argument that bound
-    # the size may: a (b, 1) prediction against a (b,) target is the classic case.
-    names = [c.argument] + (
-        [c.source.argument] if c.source and c.source.argument != "return" else []
-    )
-    for name in dict.fromkeys(names):
-        got_n = observed.get(name)
-        if got_n is None or got_n.shape is None:
-            continue
-        shape = got_n.shape
-        for i, size in enumerate(shape):
-            if size == 1 and _fits(contract, observed, arguments, name, shape[:i] + shape[i + 1 :]):
-                fixes.append(f"{name}.squeeze({i})")
-                break
-        for i in range(len(shape) + 1):
-            if _fits(contract, observed, arguments, name, (*shape[:i], 1, *shape[i:])):
-                fixes.append(f"{name}.unsqueeze({i})")
-                break
-    if not fixes:
+    for name, shape in shapes.items():
+        squeezes = [
+            i for i, n in enumerate(shape) if n == 1 and fits(name, shape[:i] + shape[i + 1 :])
+        ]
+        if squeezes:
+            fixes.append(f"{name}.squeeze({squeezes[0]})")
+        # Only a single place for the new axis is a real hint; with free dims any place fits.
+        unsqueezes = [i for i in range(len(shape) + 1) if fits(name, (*shape[:i], 1, *shape[i:]))]
+        if len(unsqueezes) == 1:
+            fixes.append(f"{name}.unsqueeze({unsqueezes[0]})")
+    if fixes:
+        return "a size-1 axis is extra or missing: try " + " or ".join(fixes)
+    return _expand_hint(contract, observed, c, arguments)
+
+
+def _expand_hint(
+    contract: Contract,
+    observed: Mapping[str, Observed | None],
+    c: Conflict,
+    arguments: Mapping[str, Any],
+) -> str | None:
+    """Batch dims never broadcast: suggest expanding the argument that lacks them."""
+    if c.spec is None or c.spec.variadic_index is None or c.kind not in ("rank", "variadic"):
         return None
-    return "a size-1 axis is extra or missing: try " + " or ".join(fixes)
+    dim = c.spec.dims[c.spec.variadic_index]
+    bindings, _ = unify(contract, {k: v for k, v in observed.items() if k != c.argument}, arguments)
+    bound = bindings.variadic.get(dim.name)
+    got = observed.get(c.argument)
+    if bound is None or got is None or got.shape is None or not bound[0]:
+        return None
+    batch = bound[0]
+    own = got.shape[c.spec.variadic_index :] if c.kind == "variadic" else got.shape
+    if not _fits(contract, observed, arguments, c.argument, (*batch, *own)):
+        return None
+    sizes = ", ".join(str(n) for n in batch) + ", -1" * len(own)
+    hint = f"batch dims never broadcast: try {c.argument}.expand({sizes})"
+    if contract.op == "matmul":
+        hint += ", or linear(x, W.T) for one weight shared across the batch"
+    return hint

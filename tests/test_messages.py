@@ -140,3 +140,27 @@ def test_messages_never_contain_tensor_values(call: Callable[[torch.Tensor], Any
     data = torch.full((40, 40), 7654.321)
     text = message(lambda: call(data))
     assert not re.search(r"7654|765\d|tensor\(\[", text), text
+
+
+def test_transpose_hint_can_point_at_the_argument_that_bound_the_size() -> None:
+    err = message(lambda: ss.matmul(randn(3, 4), randn(3, 5)))
+    assert (
+        err.splitlines()[-1] == "hint: 'A' looks transposed: its last two axes fit swapped, try A.T"
+    )
+
+
+def test_unsqueeze_hint_only_when_the_place_is_unambiguous() -> None:
+    # With only free dims, an axis could go anywhere: no hint beats a wrong one.
+    err = message(lambda: ss.permute(randn(2, 3, 4), "b s h d -> b h s d"))
+    assert "hint" not in err
+
+
+def test_shared_weight_in_a_batched_matmul() -> None:
+    err = message(lambda: ss.matmul(randn(2, 5, 4), randn(4, 6)))
+    assert err.splitlines()[0] == (
+        "matmul(): argument 'B' dims '*batch' are () at B.shape[0:0], expected (2,) (bound by A.shape[0:1])"
+    )
+    assert err.splitlines()[-1] == (
+        "hint: batch dims never broadcast: try B.expand(2, -1, -1), or linear(x, W.T) for one "
+        "weight shared across the batch"
+    )
