@@ -1,0 +1,259 @@
+"""What a shape check costs next to the op it guards, measured in one process.
+
+Every workload is one row; every way of running it is one column. All the variants of a
+row are timed in interleaved rounds (a few milliseconds each, in a rotating order), so
+drift in the machine's load hits them alike, and each cell is the median over the rounds,
+printed as a ratio to raw torch. Run: `python benchmarks/overhead.py [--rounds N]`.
+
+Columns:
+
+- `raw`: the torch call alone (its absolute time is printed too).
+- `asserts`: hand-written `if ...: raise` checks, then the torch call.
+- `jaxtyped`: the op's body under `jaxtyping.jaxtyped(typechecker=beartype)`.
+- `check`: shapesafe in check mode, every call after the first a cache hit.
+- `off(env)`: what `checked` returns when `SHAPESAFE_MODE=off` is set at import: the
+  undecorated function, which is `op.__wrapped__`; timed here, in the same process.
+- `off(set_mode)`: the checked function after `shapesafe.set_mode("off")`.
+
+To add a row, append a `Row` to the list that `rows()` returns; a row may leave any column
+out (it prints as `-`).
+"""
+
+import argparse
+import dataclasses
+import math
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from beartype import beartype
+from jaxtyping import Float, jaxtyped
+from torch import Tensor
+
+import shapesafe
+from shapesafe import checked
+
+COLUMNS = ("raw", "asserts", "jaxtyped", "check", "off(env)", "off(set_mode)")
+# The off(set_mode) column switches the global mode for its turn and back afterwards.
+GLOBAL_OFF = "off(set_mode)"
+
+
+@dataclasses.dataclass
+class Row:
+    """One workload: a zero-argument callable per column."""
+
+    name: str
+    variants: dict[str, Callable[[], object]]
+
+
+def reference(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """`fn` (a checked op's body) under the standard jaxtyping + beartype stack."""
+    return jaxtyped(fn, typechecker=beartype)
+
+
+def unchecked(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """What `checked` hands back under SHAPESAFE_MODE=off: the function it wrapped."""
+    inner: Callable[..., Tensor] = getattr(fn, "__wrapped__")  # noqa: B009
+    return inner
+
+
+def matvec_asserts(A: Tensor, x: Tensor) -> Tensor:
+    if A.ndim != 2 or x.ndim != 1:
+        raise ValueError(f"matvec: expected (m, n) and (n,), got {A.shape} and {x.shape}")
+    if A.shape[1] != x.shape[0]:
+        raise ValueError(f"matvec: inner dims differ, {A.shape} and {x.shape}")
+    if not A.is_floating_point() or A.dtype != x.dtype:
+        raise ValueError(f"matvec: dtypes {A.dtype} and {x.dtype}")
+    return torch.mv(A, x)
+
+
+def linear_asserts(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+    if x.ndim < 1 or weight.ndim != 2 or bias.ndim != 1:
+        raise ValueError(f"linear: ranks {x.ndim}, {weight.ndim}, {bias.ndim}")
+    if x.shape[-1] != weight.shape[1] or bias.shape[0] != weight.shape[0]:
+        raise ValueError(f"linear: shapes {x.shape}, {weight.shape}, {bias.shape}")
+    if not x.is_floating_point() or x.dtype != weight.dtype or x.dtype != bias.dtype:
+        raise ValueError(f"linear: dtypes {x.dtype}, {weight.dtype}, {bias.dtype}")
+    return F.linear(x, weight, bias)
+
+
+def scores_asserts(q: Tensor, k: Tensor) -> Tensor:
+    if q.ndim < 2 or k.ndim != q.ndim:
+        raise ValueError(f"attention_scores: ranks {q.ndim} and {k.ndim}")
+    if q.shape[:-2] != k.shape[:-2] or q.shape[-1] != k.shape[-1]:
+        raise ValueError(f"attention_scores: shapes {q.shape} and {k.shape}")
+    if not q.is_floating_point() or q.dtype != k.dtype:
+        raise ValueError(f"attention_scores: dtypes {q.dtype} and {k.dtype}")
+    return torch.matmul(q, k.mT) / math.sqrt(q.shape[-1])
+
+
+def scores_raw(q: Tensor, k: Tensor) -> Tensor:
+    return torch.matmul(q, k.mT) / math.sqrt(q.shape[-1])
+
+
+@checked
+def gated_mlp(
+    x: Float[Tensor, "batch embed"],
+    w_gate: Float[Tensor, "hidden embed"],
+    w_up: Float[Tensor, "hidden embed"],
+    w_down: Float[Tensor, "embed hidden"],
+) -> Float[Tensor, "batch embed"]:
+    """A user function with four tensor arguments: a gated MLP."""
+    return (F.silu(x @ w_gate.mT) * (x @ w_up.mT)) @ w_down.mT
+
+
+def gated_mlp_asserts(x: Tensor, w_gate: Tensor, w_up: Tensor, w_down: Tensor) -> Tensor:
+    if x.ndim != 2 or w_gate.ndim != 2 or w_up.ndim != 2 or w_down.ndim != 2:
+        raise ValueError("gated_mlp: every argument must be a matrix")
+    if w_gate.shape != w_up.shape or w_gate.shape[1] != x.shape[1]:
+        raise ValueError(f"gated_mlp: shapes {x.shape}, {w_gate.shape}, {w_up.shape}")
+    if w_down.shape != (x.shape[1], w_gate.shape[0]):
+        raise ValueError(f"gated_mlp: w_down is {w_down.shape}")
+    dtypes = {x.dtype, w_gate.dtype, w_up.dtype, w_down.dtype}
+    if len(dtypes) != 1 or not x.is_floating_point():
+        raise ValueError(f"gated_mlp: dtypes {dtypes}")
+    return unchecked(gated_mlp)(x, w_gate, w_up, w_down)
+
+
+def rows() -> list[Row]:
+    torch.manual_seed(0)
+    A, v = torch.randn(64, 32), torch.randn(32)
+    x, w, b = torch.randn(8, 16, 32), torch.randn(64, 32), torch.randn(64)
+    q, k = torch.randn(2, 4, 16, 8), torch.randn(2, 4, 16, 8)
+    g = (torch.randn(8, 32), torch.randn(64, 32), torch.randn(64, 32), torch.randn(32, 64))
+    ops = shapesafe
+    ref_matvec = reference(unchecked(ops.matvec))
+    ref_linear = reference(unchecked(ops.linear))
+    ref_scores = reference(unchecked(ops.attention_scores))
+    ref_gated = reference(unchecked(gated_mlp))
+    off_matvec, off_linear = unchecked(ops.matvec), unchecked(ops.linear)
+    off_scores, off_gated = unchecked(ops.attention_scores), unchecked(gated_mlp)
+    return [
+        Row(
+            "matvec (64,32) @ (32,)",
+            {
+                "raw": lambda: torch.mv(A, v),
+                "asserts": lambda: matvec_asserts(A, v),
+                "jaxtyped": lambda: ref_matvec(A, v),
+                "check": lambda: ops.matvec(A, v),
+                "off(env)": lambda: off_matvec(A, v),
+                GLOBAL_OFF: lambda: ops.matvec(A, v),
+            },
+        ),
+        Row(
+            "linear (8,16,32) (64,32) +bias",
+            {
+                "raw": lambda: F.linear(x, w, b),
+                "asserts": lambda: linear_asserts(x, w, b),
+                "jaxtyped": lambda: ref_linear(x, w, b),
+                "check": lambda: ops.linear(x, w, b),
+                "off(env)": lambda: off_linear(x, w, b),
+                GLOBAL_OFF: lambda: ops.linear(x, w, b),
+            },
+        ),
+        Row(
+            "attention_scores (2,4,16,8)",
+            {
+                "raw": lambda: scores_raw(q, k),
+                "asserts": lambda: scores_asserts(q, k),
+                "jaxtyped": lambda: ref_scores(q, k),
+                "check": lambda: ops.attention_scores(q, k),
+                "off(env)": lambda: off_scores(q, k),
+                GLOBAL_OFF: lambda: ops.attention_scores(q, k),
+            },
+        ),
+        Row(
+            "user fn, 4 tensor args",
+            {
+                "raw": lambda: off_gated(*g),
+                "asserts": lambda: gated_mlp_asserts(*g),
+                "jaxtyped": lambda: ref_gated(*g),
+                "check": lambda: gated_mlp(*g),
+                "off(env)": lambda: off_gated(*g),
+                GLOBAL_OFF: lambda: gated_mlp(*g),
+            },
+        ),
+    ]
+
+
+def per_call(fn: Callable[[], object], number: int) -> float:
+    """CPU seconds of this thread per call, over `number` back-to-back calls.
+
+    CPU time rather than wall time: on a shared machine a sample then does not count the
+    time this process spent waiting for a core. torch runs its kernels on this thread
+    with the default `--threads 1`.
+    """
+    start = time.thread_time_ns()
+    for _ in range(number):
+        fn()
+    return (time.thread_time_ns() - start) / number / 1e9
+
+
+def calibrate(fn: Callable[[], object], budget: float) -> int:
+    """How many calls take about `budget` seconds."""
+    for _ in range(3):
+        fn()
+    number = 1
+    while True:
+        elapsed = per_call(fn, number) * number
+        if elapsed >= budget / 4:
+            return max(1, int(number * budget / elapsed))
+        number *= 4
+
+
+def measure(row: Row, rounds: int, budget: float) -> dict[str, float]:
+    """Median seconds per call of each variant, over interleaved rounds."""
+    names = list(row.variants)
+    numbers = {n: calibrate(row.variants[n], budget) for n in names}
+    samples: dict[str, list[float]] = {n: [] for n in names}
+    for r in range(rounds):
+        shift = r % len(names)
+        for name in names[shift:] + names[:shift]:
+            fn = row.variants[name]
+            if name == GLOBAL_OFF:
+                shapesafe.set_mode("off")
+                try:
+                    samples[name].append(per_call(fn, numbers[name]))
+                finally:
+                    shapesafe.set_mode("check")
+                for other in row.variants.values():
+                    other()  # refill the caches that the mode switch cleared
+            else:
+                samples[name].append(per_call(fn, numbers[name]))
+    return {n: statistics.median(s) for n, s in samples.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=101, help="interleaved rounds per row")
+    parser.add_argument("--budget-ms", type=float, default=2.0, help="time per sample")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch intra-op threads (0: torch's default)"
+    )
+    args = parser.parse_args()
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    print(
+        f"Python {platform.python_version()}, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} torch threads, shapesafe {shapesafe.__version__}, "
+        f"mode {shapesafe.get_mode()}; {args.rounds} rounds, medians"
+    )
+    header = f"{'workload':32s} {'raw µs':>7s}" + "".join(f" {c:>13s}" for c in COLUMNS)
+    print(header)
+    print("-" * len(header))
+    for row in rows():
+        times = measure(row, args.rounds, args.budget_ms / 1000)
+        raw = times["raw"]
+        cells = "".join(
+            f" {times[c] / raw:12.2f}x" if c in times else f" {'-':>13s}" for c in COLUMNS
+        )
+        print(f"{row.name:32s} {raw * 1e6:7.2f}{cells}", flush=True)
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
