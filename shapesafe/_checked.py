@@ -531,7 +531,7 @@ class _Checked:
             if _return_key(out) != entry.ret_key:
                 self.check_return(arguments, out)
         finally:
-            _memo_storage.memo_stack.pop()
+            del _memo_storage.memo_stack[-1]
         return out
 
     def check_return_values(self, values: tuple[Any, ...], out: Any) -> None:
@@ -739,7 +739,7 @@ def {p}factory({p}fn, {p}state, {p}cache, {p}defaults):
             {p}out = {p}fn({", ".join(call)})
             {ret_check}
         finally:
-            {p}stack.pop()
+            del {p}stack[-1]
         return {p}out
     return {p}wrapper
 """
