@@ -22,8 +22,10 @@ out (it prints as `-`).
 import argparse
 import dataclasses
 import math
+import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -227,6 +229,22 @@ def measure(row: Row, rounds: int, budget: float) -> dict[str, float]:
     return {n: statistics.median(s) for n, s in samples.items()}
 
 
+def check_off_column() -> str:
+    """Confirm in a fresh process that SHAPESAFE_MODE=off hands back `op.__wrapped__`."""
+    code = (
+        "import shapesafe\n"
+        "f = shapesafe.matvec\n"
+        "print(hasattr(f, '__shapesafe__'), f.__code__.co_filename, f.__code__.co_firstlineno)"
+    )
+    env = dict(os.environ, SHAPESAFE_MODE="off")
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
+    here = unchecked(shapesafe.matvec).__code__
+    same = out == ["False", here.co_filename, str(here.co_firstlineno)]
+    return "the same function" if same else f"NOT the same function: {out}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=101, help="interleaved rounds per row")
@@ -242,6 +260,7 @@ def main() -> None:
         f"{torch.get_num_threads()} torch threads, shapesafe {shapesafe.__version__}, "
         f"mode {shapesafe.get_mode()}; {args.rounds} rounds, medians"
     )
+    print(f"off(env): SHAPESAFE_MODE=off in a fresh process gives {check_off_column()}")
     header = f"{'workload':32s} {'raw µs':>7s}" + "".join(f" {c:>13s}" for c in COLUMNS)
     print(header)
     print("-" * len(header))
