@@ -7,9 +7,12 @@ Enable it in the mypy config::
 
 It runs the same checker as `shapesafe check` on each file mypy type-checks, reading the
 file and its callees from source: mypy keeps no shape strings for a module loaded from its
-cache, so the source is the one place they are always found. Each finding is reported when
-mypy checks the call (or `@`) it belongs to, so errors that mypy discards while it tries
-overloads come back when it checks the call for real; mypy drops the repeats. The shape
+cache, so the source is the one place they are always found.
+
+mypy gives plugins no hook per file, only per call, so each finding is reported when mypy
+checks the call (or `@`) it belongs to; errors that mypy discards while it tries overloads
+come back when it checks the call for real, and mypy drops the repeats. A finding on a plain
+name (`return x`) is reported with any call in its file to an annotated function. The shape
 strings a file depends on are hashed into the plugin's cache data, so editing only a shape
 string in a callee re-checks its callers.
 """
@@ -18,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mypy.errorcodes import ErrorCode
-from mypy.nodes import Context
+from mypy.nodes import Context, MypyFile
 from mypy.options import Options
 from mypy.plugin import (
     CheckerPluginInterface,
@@ -29,9 +32,10 @@ from mypy.plugin import (
 )
 from mypy.types import Type
 
-from ._static import Finding, check_file, fingerprint
+from ._static import Finding, check_file, fingerprint, has_contract
 
 SHAPE = ErrorCode("shape", "Tensor shapes that cannot match", "shapesafe")
+_MATMUL = frozenset({"torch._tensor.Tensor.__matmul__", "torch._tensor.Tensor.__rmatmul__"})
 
 
 class ShapePlugin(Plugin):
@@ -40,17 +44,38 @@ class ShapePlugin(Plugin):
     def __init__(self, options: Options) -> None:
         super().__init__(options)
         self._findings: dict[str, list[Finding]] = {}
+        self._contracts: dict[str, bool] = {}
+        self._modules_by_name: dict[str, MypyFile] = {}
+
+    def set_modules(self, modules: dict[str, MypyFile]) -> None:
+        super().set_modules(modules)
+        self._modules_by_name = modules
 
     def report_config_data(self, ctx: ReportConfigContext) -> str | None:
         if not _is_project_file(ctx.path):
             return None
         return fingerprint(Path(ctx.path))
 
+    # mypy asks its plugins in order and takes the first hook it gets, ahead of its default
+    # plugin, so hooks are only claimed for calls that the checker can have findings on.
+
     def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
-        return self._on_function
+        return self._on_function if self._has_contract(fullname) else None
 
     def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
-        return self._on_method
+        return self._on_method if fullname in _MATMUL else None
+
+    def _has_contract(self, fullname: str) -> bool:
+        known = self._contracts.get(fullname)
+        if known is None:
+            module, _, name = fullname.rpartition(".")
+            tree = self._modules_by_name.get(module)
+            path = tree.path if tree is not None else ""
+            top = module.split(".")[0]
+            known = bool(path) and (_is_project_file(path) or top == "shapesafe")
+            known = known and has_contract(Path(path), name)
+            self._contracts[fullname] = known
+        return known
 
     def _on_function(self, ctx: FunctionContext) -> Type:
         self._report(ctx.api, ctx.context)

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import mypy.api
 import pytest
+from mypy.options import Options
 
 from shapesafe._static import check_file
+from shapesafe.mypy_plugin import ShapePlugin
 
 STATIC = Path(__file__).resolve().parent / "static"
 CORPUS = sorted(STATIC.glob("*.py"))
@@ -114,3 +116,12 @@ def test_editing_a_shape_string_rechecks_callers(edited: tuple[Found, str]) -> N
     assert {f for f in found if f[0] in ("caller.py", "callee.py")} == {
         ("caller.py", 7, 12, "head(y): dim 'a' is s in y \"s t\" but t in y \"s t\""),
     }, output
+
+
+def test_hooks_only_for_calls_with_contracts() -> None:
+    # mypy takes the first plugin hook it is given, ahead of its default plugin's hooks.
+    plugin = ShapePlugin(Options())
+    assert plugin.get_function_hook("builtins.open") is None
+    assert plugin.get_function_hook("functools.partial") is None
+    assert plugin.get_method_hook("builtins.int.__pow__") is None
+    assert plugin.get_method_hook("torch._tensor.Tensor.__matmul__") is not None

@@ -306,6 +306,12 @@ def _resolve_in(
     return resolve(target, attr, depth + 1)
 
 
+def has_contract(path: Path, name: str) -> bool:
+    """Whether the top-level function `name` in the file at `path` has a tensor contract."""
+    module = load(path)
+    return module is not None and resolve(module, name) is not None
+
+
 def fingerprint(path: Path) -> str:
     """A hash of the shape strings that checking `path` reads, in it and in what it imports.
 
