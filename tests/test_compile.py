@@ -1,0 +1,375 @@
+"""shapesafe under torch.compile: same results, no graph breaks, the eager ShapeError.
+
+Compiling is slow on a small machine, so the models are small and most tests use the
+`eager` and `aot_eager` backends; one test uses inductor.
+"""
+
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jaxtyping import Float, Int, Shaped
+from torch import Tensor, nn
+from torch._dynamo.testing import CompileCounterWithBackend
+from torch.testing import assert_close
+
+import shapesafe as ss
+import shapesafe.nn as snn
+from shapesafe._compile import TracedShapeError, _evaluate, _expr, _plan, holds
+from shapesafe._contract import evaluate_symbolic, unify
+from shapesafe._explain import observe_all
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+sys.path.insert(0, str(EXAMPLES))
+import tiny_gpt  # noqa: E402
+
+BACKENDS = ["eager", "aot_eager"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_dynamo() -> Iterator[None]:
+    torch._dynamo.reset()
+    torch.manual_seed(0)
+    yield
+    torch._dynamo.reset()
+
+
+class OpsLayer(nn.Module):
+    """Attention written with the shapesafe ops themselves, no shapesafe.nn."""
+
+    def __init__(self, embed: int, heads: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.ln = nn.Parameter(torch.ones(embed))
+        self.w_qkv = nn.Parameter(torch.randn(3, embed, embed) / embed**0.5)
+        self.w_out = nn.Parameter(torch.randn(embed, embed) / embed**0.5)
+        self.b_out = nn.Parameter(torch.zeros(embed))
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = ss.layer_norm(x, self.ln)
+        q, k, v = (ss.split_heads(ss.linear(h, w), self.heads) for w in self.w_qkv)
+        mixed = ss.attention(q, k, v, causal=True)
+        probs = ss.softmax(ss.attention_scores(q, k))
+        mixed = ss.add(mixed, ss.scale(0.5, ss.matmul(probs, v)))
+        out = ss.linear(ss.merge_heads(mixed), self.w_out, bias=self.b_out)
+        return ss.add(x, out)
+
+
+def small_model(embed: int = 16, heads: int = 2) -> nn.Sequential:
+    """shapesafe ops, then a shapesafe.nn Block, then a checked Linear."""
+    model = nn.Sequential(OpsLayer(embed, heads), snn.Block(embed, heads), snn.Linear(embed, 8))
+    return model.eval()
+
+
+def eager_error(fn: Callable[[], object]) -> ss.ShapeError:
+    with pytest.raises(ss.ShapeError) as info:
+        fn()
+    return info.value
+
+
+def assert_same_error(compiled: ss.ShapeError, eager: ss.ShapeError) -> None:
+    """The compiled error carries the eager message whole (dynamo may append user lines)."""
+    assert str(compiled).splitlines()[0] == str(eager).splitlines()[0]
+    assert str(compiled).startswith(str(eager))
+    fields = ("op", "argument", "expected", "actual", "dim", "bindings", "hint")
+    assert [getattr(compiled, f) for f in fields] == [getattr(eager, f) for f in fields]
+
+
+# 1 and 2: a model compiles as one graph and matches eager; correct calls never raise.
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_fullgraph_model_matches_eager(backend: str) -> None:
+    model = small_model()
+    x = torch.randn(2, 8, 16)
+    compiled = torch.compile(model, backend=backend, fullgraph=True)
+    assert_close(compiled(x), model(x))
+    assert_close(compiled(x + 1), model(x + 1))
+
+
+def test_checks_leave_nothing_in_the_graph() -> None:
+    model = small_model()
+    x = torch.randn(2, 8, 16)
+    checked_graph = torch._dynamo.explain(model)(x).graphs[0]
+    torch._dynamo.reset()
+    with ss.mode("off"):
+        unchecked_graph = torch._dynamo.explain(model)(x).graphs[0]
+
+    def calls(gm: torch.fx.GraphModule) -> list[tuple[str, str]]:
+        return [(n.op, str(n.target)) for n in gm.graph.nodes if n.op != "placeholder"]
+
+    assert calls(checked_graph) == calls(unchecked_graph)
+
+
+def test_tiny_gpt_forward_has_no_graph_breaks() -> None:
+    model = tiny_gpt.build_model(12, num_layers=2, embed_dim=16, num_heads=2)
+    report = torch._dynamo.explain(model)(torch.randint(0, 12, (2, 8)))
+    assert report.graph_break_count == 0, report.break_reasons
+    assert report.graph_count == 1
+
+
+# Importing inductor's CPU code generator touches `torch.jit.script_method`.
+@pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning")
+def test_tiny_gpt_compiles_with_inductor() -> None:
+    model = tiny_gpt.build_model(12, num_layers=1, embed_dim=16, num_heads=2).eval()
+    idx = torch.randint(0, 12, (2, 8))
+    compiled = torch.compile(model, backend="inductor", fullgraph=True)
+    assert_close(compiled(idx), model(idx), rtol=1e-4, atol=1e-5)
+
+
+@ss.checked
+def project(
+    x: Float[Tensor, "*batch n"], w: Float[Tensor, "m n"], b: Float[Tensor, " m"] | None = None
+) -> Float[Tensor, "*batch m"]:
+    out = x @ w.mT
+    return out if b is None else out + b
+
+
+CORRECT_CALLS = [
+    pytest.param(lambda: ss.matvec(torch.randn(4, 3), torch.randn(3)), id="matvec"),
+    pytest.param(lambda: ss.outer(torch.randn(4), torch.randn(3)), id="outer"),
+    pytest.param(lambda: ss.transpose(torch.randn(2, 4, 3)), id="transpose"),
+    pytest.param(lambda: ss.l2_norm(torch.randn(2, 5)), id="l2-norm"),
+    pytest.param(lambda: ss.normalize(torch.randn(2, 5), eps=1e-6), id="normalize-kwarg"),
+    pytest.param(lambda: ss.apply_mask(torch.randn(2, 3, 3), ss.causal_mask(3)), id="mask"),
+    pytest.param(lambda: ss.tril(torch.randn(3, 3), diagonal=-1), id="tril"),
+    pytest.param(lambda: project(torch.randn(5, 3), torch.randn(2, 3)), id="default-none"),
+    pytest.param(
+        lambda: project(torch.randn(5, 3), w=torch.randn(2, 3), b=torch.randn(2)), id="kwargs"
+    ),
+    pytest.param(lambda: project(torch.randn(3), torch.randn(2, 3)), id="no-batch"),
+]
+
+
+@pytest.mark.parametrize("call", CORRECT_CALLS)
+def test_correct_calls_compile_whole(call: Callable[[], Tensor]) -> None:
+    torch.manual_seed(1)
+    expected = call()
+    torch.manual_seed(1)
+    got = torch.compile(call, backend="eager", fullgraph=True)()
+    assert_close(got, expected)
+
+
+# 3: a new sequence length recompiles, or runs on the dynamic graph.
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_new_sequence_lengths_recompile(backend: str) -> None:
+    model = small_model()
+    compiled = torch.compile(model, backend=backend, fullgraph=True)
+    for seq in (8, 5, 11):
+        x = torch.randn(2, seq, 16)
+        assert_close(compiled(x), model(x))
+
+
+def test_dynamic_shapes_compile_once() -> None:
+    model = tiny_gpt.build_model(12, num_layers=1, embed_dim=16, num_heads=2).eval()
+    counter = CompileCounterWithBackend("eager")
+    compiled = torch.compile(model, backend=counter, fullgraph=True, dynamic=True)
+    # Sizes 0 and 1 are always specialized, so they are left out.
+    for batch, seq in ((2, 8), (3, 5), (4, 13), (5, 2)):
+        idx = torch.randint(0, 12, (batch, seq))
+        assert_close(compiled(idx), model(idx))
+    assert counter.frame_count == 1
+
+
+# 4: a broken contract raises the eager ShapeError from the compiled call.
+
+
+def mlp_down(model: nn.Sequential) -> snn.Linear:
+    block = model[1]
+    assert isinstance(block, snn.Block)
+    return block.mlp.down
+
+
+def wrong_weight(model: nn.Sequential) -> nn.Sequential:
+    """The Block's MLP down-projection transposed: (hidden, embed) instead of (embed, hidden)."""
+    down = mlp_down(model)
+    down.weight = nn.Parameter(down.weight.detach().mT.clone())
+    return model
+
+
+@pytest.mark.parametrize(
+    ("backend", "fullgraph", "dynamic"),
+    [
+        pytest.param("eager", True, None, id="eager-fullgraph"),
+        pytest.param("aot_eager", True, None, id="aot_eager-fullgraph"),
+        pytest.param("eager", True, True, id="eager-fullgraph-dynamic"),
+        pytest.param("aot_eager", True, True, id="aot_eager-fullgraph-dynamic"),
+        # Resuming after a graph break, dynamo reads `.grad` of the block's input under
+        # `torch._logging.hide_warnings`, which hides the warning but can't stop an error filter.
+        pytest.param(
+            "eager",
+            False,
+            None,
+            id="eager-graph-breaks-allowed",
+            marks=pytest.mark.filterwarnings(
+                "ignore:The .grad attribute of a Tensor that is not a leaf:UserWarning"
+            ),
+        ),
+    ],
+)
+def test_wrong_weight_raises_the_eager_error(
+    backend: str, fullgraph: bool, dynamic: bool | None
+) -> None:
+    model = wrong_weight(small_model())
+    x = torch.randn(2, 8, 16)
+    eager = eager_error(lambda: model(x))
+    assert eager.op == "linear" and eager.argument == "weight" and eager.dim == "in_features"
+    compiled = torch.compile(model, backend=backend, fullgraph=fullgraph, dynamic=dynamic)
+    for _ in range(2):  # the failure is not cached as a success
+        with pytest.raises(ss.ShapeError) as info:
+            compiled(x)
+        assert isinstance(info.value, TracedShapeError)
+        assert_same_error(info.value, eager)
+
+
+def test_fixed_weight_compiles_again_after_an_error() -> None:
+    model = small_model()
+    good = mlp_down(model).weight
+    wrong_weight(model)
+    compiled = torch.compile(model, backend="eager", fullgraph=True)
+    x = torch.randn(2, 8, 16)
+    with pytest.raises(ss.ShapeError):
+        compiled(x)
+    mlp_down(model).weight = good
+    assert_close(compiled(x), model(x))
+
+
+def test_dynamic_mismatch_after_a_good_call_is_caught() -> None:
+    # The first graph is dynamic in `n`; the guard on `x.shape[1] == w.shape[1]` fails for
+    # the second call, so it is traced again and checked again.
+    compiled = torch.compile(project, backend="eager", fullgraph=True, dynamic=True)
+    x0, w0 = torch.randn(4, 3), torch.randn(2, 3)
+    assert_close(compiled(x0, w0), project(x0, w0))
+    x, w = torch.randn(4, 3), torch.randn(2, 5)
+    eager = eager_error(lambda: project(x, w))
+    with pytest.raises(ss.ShapeError) as info:
+        compiled(x, w)
+    assert_same_error(info.value, eager)
+
+
+@ss.checked
+def bad_return(x: Float[Tensor, "n m"]) -> Float[Tensor, "m n"]:
+    return x  # not transposed
+
+
+WRONG_CALLS = [
+    pytest.param(lambda: ss.matvec(torch.randn(4, 3), torch.randn(4)), id="inner-dim"),
+    pytest.param(lambda: ss.dot(torch.randn(2, 3), torch.randn(3)), id="rank"),
+    pytest.param(lambda: ss.linear(torch.randn(2, 3), torch.randn(3, 4)), id="transposed"),
+    pytest.param(lambda: ss.layer_norm(torch.randint(0, 5, (2, 3)), torch.ones(3)), id="int-dtype"),
+    pytest.param(lambda: project(torch.randn(5, 3), torch.randn(2, 3), torch.randn(3)), id="bias"),
+    pytest.param(lambda: ss.merge_heads(torch.randn(2, 3, 4)), id="merge-rank"),
+    pytest.param(lambda: ss.add(torch.randn(2, 3), torch.randn(2, 1)), id="no-broadcast"),
+    pytest.param(lambda: bad_return(torch.randn(2, 3)), id="return"),
+]
+
+
+@pytest.mark.parametrize("call", WRONG_CALLS)
+def test_wrong_calls_raise_the_eager_error(call: Callable[[], Tensor]) -> None:
+    eager = eager_error(call)
+    with pytest.raises(ss.ShapeError) as info:
+        torch.compile(call, backend="eager", fullgraph=True)()
+    assert_same_error(info.value, eager)
+
+
+def test_wrong_config_size_in_nn_module() -> None:
+    layer = snn.LayerNorm(16)
+    x = torch.randn(2, 8, 12)
+    eager = eager_error(lambda: layer(x))
+    assert eager.dim == "features"
+    with pytest.raises(ss.ShapeError) as info:
+        torch.compile(layer, backend="eager", fullgraph=True)(x)
+    assert_same_error(info.value, eager)
+
+
+# The traced check and the eager unifier agree on every verdict.
+
+
+class Sizes:
+    k = 2
+
+
+@ss.checked
+def many_dims(
+    a: Float[Tensor, "*#batch n 3"],
+    b: Shaped[Tensor, "_ n+1 {self.k}"],
+    c: Int[Tensor, "... m"] | None,
+    d: Float[Tensor, "m n*m"],
+    self: Sizes,
+) -> Float[Tensor, "*batch n"]:
+    return a.sum(-1)
+
+
+dims = st.lists(st.integers(1, 4), min_size=0, max_size=4).map(tuple)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    a=dims,
+    b=dims,
+    c=st.one_of(st.none(), dims),
+    d=dims,
+    dtype=st.sampled_from([torch.float32, torch.int64, torch.bool]),
+)
+def test_traced_check_agrees_with_unify(
+    a: tuple[int, ...],
+    b: tuple[int, ...],
+    c: tuple[int, ...] | None,
+    d: tuple[int, ...],
+    dtype: torch.dtype,
+) -> None:
+    state = many_dims.__shapesafe__  # type: ignore[attr-defined]
+    arguments: dict[str, Any] = {
+        "a": torch.empty(a, device="meta"),
+        "b": torch.empty(b, dtype=dtype, device="meta"),
+        "c": None if c is None else torch.empty(c, dtype=torch.int64, device="meta"),
+        "d": torch.empty(d, device="meta"),
+        "self": Sizes(),
+    }
+    _, _, params, _ = _plan(state)
+    sizes: dict[str, Any] = {}
+    shapes: dict[str, tuple[Any, ...]] = {}
+    traced = all(holds(p, arguments[p[0]], sizes, shapes, arguments) for p in params)
+    observed = observe_all(state.contract, arguments)
+    conflict = unify(state.contract, observed, arguments, include_return=False)[1]
+    assert traced == (conflict is None)
+
+
+SYMBOLIC = [
+    "n+1",
+    "heads*head_dim",
+    "embed//heads",
+    "n-m",
+    "n%m",
+    "-n+8",
+    "n**2",
+    "max(n,m)",
+    "min(n,2)+1",
+    "{self.k}",
+    "{self.k}*n",
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    expr=st.sampled_from(SYMBOLIC),
+    sizes=st.dictionaries(
+        st.sampled_from(["n", "m", "heads", "head_dim", "embed"]), st.integers(1, 9)
+    ),
+)
+def test_symbolic_dims_evaluate_like_eager(expr: str, sizes: dict[str, int]) -> None:
+    arguments = {"self": Sizes()}
+    assert _evaluate(_expr(expr), sizes, arguments) == evaluate_symbolic(expr, sizes, arguments)
+
+
+def test_unusual_symbolic_dims_are_left_unchecked() -> None:
+    assert _expr("{n!r}") == ("unknown",)
+    assert _expr("n if m else 2") == ("unknown",)
+    assert _expr("abs(n)") == ("unknown",)
