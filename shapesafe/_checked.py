@@ -28,6 +28,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from typing import Any, Literal, ParamSpec, TypeVar, cast
 
+import jaxtyping
 import torch
 from beartype import beartype
 from beartype.door import is_bearable
@@ -215,9 +216,15 @@ class _MemoStack(list):  # type: ignore[type-arg]
     call's arguments) is built the first time jaxtyping asks for it, if ever.
     """
 
+    #: How many pending memos were built so far. A hit compares it before and after the
+    #: body: if its memo was read, the body may have bound new dims, which the return must
+    #: then be checked against.
+    built = 0
+
     def __getitem__(self, index: Any) -> Any:
         item = list.__getitem__(self, index)
         if type(item) is tuple and item and item[0] is _PENDING:
+            self.built += 1
             entry: _Entry = item[1]
             state: _Checked = item[2]
             item = (
@@ -513,7 +520,7 @@ class _Checked:
             raise self.shape_error(args, kwargs, e, frame) from None
         finally:
             stack.pop()
-        if key is not None and self.cacheable:
+        if key is not None and self.cacheable and not _jaxtyping_off(self.fn):
             self.cache.put(key, _Entry(frame.single, frame.variadic, frame.pytree, out))
         return out
 
@@ -528,7 +535,11 @@ class _Checked:
         memo_stack.append(memo)
         try:
             out = self.fn(*args, **kwargs)
-            if _return_key(out) != entry.ret_key:
+            # Dims bound in the body (the memo grew) constrain the return too.
+            grew = (
+                memo_stack[-1] is not memo or memo[0] != entry.single or memo[1] != entry.variadic
+            )
+            if grew or _return_key(out) != entry.ret_key:
                 self.check_return(arguments, out)
         finally:
             del _memo_storage.memo_stack[-1]
@@ -588,6 +599,11 @@ class _Checked:
             op=op,
             argument="",
         )
+
+
+def _jaxtyping_off(fn: Callable[..., Any]) -> bool:
+    """True when jaxtyping skipped the check: such a call says nothing about its signature."""
+    return bool(jaxtyping.config.jaxtyping_disable or getattr(fn, "__no_type_check__", False))
 
 
 def _hint_name(hint: Any) -> str:
@@ -697,11 +713,15 @@ def _generated_wrapper(state: _Checked) -> Callable[..., Any] | None:
     again = f"{p}state.check_return_values({all_values}, {p}out)"
     if state.return_kind == _TENSOR:
         ret_check = (
-            f"if ({p}out.__class__ is not {p}e.rt or {p}out.dtype is not {p}e.rd"
-            f" or {p}out.shape != {p}e.rs):\n                {again}"
+            f"if ({p}stack.built != {p}built or {p}out.__class__ is not {p}e.rt"
+            f" or {p}out.dtype is not {p}e.rd or {p}out.shape != {p}e.rs):\n"
+            f"                {again}"
         )
     elif state.return_kind == _VALUE:
-        ret_check = f"if _return_key({p}out) != {p}e.ret_key:\n                {again}"
+        ret_check = (
+            f"if {p}stack.built != {p}built or _return_key({p}out) != {p}e.ret_key:\n"
+            f"                {again}"
+        )
     else:
         ret_check = "pass"
     source = f"""
@@ -734,6 +754,7 @@ def {p}factory({p}fn, {p}state, {p}cache, {p}defaults):
             {p}stack = _memo_storage.memo_stack = _MemoStack()
         if {p}stack.__class__ is not _MemoStack:
             {p}stack = _adopt_memo_stack({p}stack)
+        {p}built = {p}stack.built
         {p}stack.append((_PENDING, {p}e, {p}state{values}))
         try:
             {p}out = {p}fn({", ".join(call)})

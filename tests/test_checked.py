@@ -394,6 +394,21 @@ def test_dims_from_calls_are_not_cached() -> None:
         f(torch.randn(2), [1, 2, 3])
 
 
+def test_calls_that_jaxtyping_skipped_are_not_cached(monkeypatch: pytest.MonkeyPatch) -> None:
+    import jaxtyping
+
+    @checked
+    def f(x: Float[Tensor, " n"], y: Float[Tensor, " n"]) -> Float[Tensor, " n"]:
+        return x
+
+    monkeypatch.setattr(jaxtyping.config, "jaxtyping_disable", True)
+    f(torch.zeros(2), torch.zeros(3))  # jaxtyping checks nothing here
+    assert len(state_of(f).cache) == 0
+    monkeypatch.setattr(jaxtyping.config, "jaxtyping_disable", False)
+    with pytest.raises(ShapeError):
+        f(torch.zeros(2), torch.zeros(3))
+
+
 def test_stringified_annotations_that_cannot_be_resolved_are_not_cached() -> None:
     class Local:
         pass
@@ -956,6 +971,27 @@ def test_semantics_threads(deco: Decorator[Any]) -> None:
     for t in threads:
         t.join()
     assert errors == []
+
+
+@pytest.mark.parametrize("deco", DECORATORS)
+def test_semantics_dims_bound_in_the_body_constrain_the_return(deco: Decorator[Any]) -> None:
+    @deco
+    def f(x: Float[Tensor, " n"], k: int) -> Float[Tensor, " z"]:
+        assert fits(torch.zeros(k), Float[Tensor, " z"])
+        return torch.zeros(3)
+
+    @deco
+    def g(x: Float[Tensor, " n"], k: int, *rest: int) -> Float[Tensor, " z"]:
+        assert fits(torch.zeros(k), Float[Tensor, " z"])
+        return torch.zeros(3)
+
+    def scenario() -> None:
+        for fn in (f, g):
+            fn(torch.zeros(2), 3)
+            with pytest.raises(TypeCheckError):
+                fn(torch.zeros(2), 4)  # same signature, but now z=4 and the return has 3
+
+    twice(scenario)
 
 
 @pytest.mark.parametrize("deco", DECORATORS)
