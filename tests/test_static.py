@@ -59,12 +59,12 @@ MESSAGES = [
     pytest.param(
         "linear_transposed_weight",
         "linear(x, w_t): dim 'in_features' is d_in in x \"b s d_in\" but d_out in w_t "
-        '"d_in d_out"',
+        '"d_in d_out"; did you mean w_t.mT?',
         id="transposed-weight",
     ),
     pytest.param(
         "qk_without_transpose",
-        "matmul(q, k): dim 'n' is d in q \"b s d\" but t in k \"b t d\"",
+        "matmul(q, k): dim 'n' is d in q \"b s d\" but t in k \"b t d\"; did you mean k.mT?",
         id="qk-no-transpose",
     ),
     pytest.param(
@@ -201,10 +201,50 @@ import shapesafe as ss
             "    return ss.linear(x, w)  # shapesafe: ignore\n",
             id="ignore-comment",
         ),
+        pytest.param(
+            "x: Float[Tensor, 'b d'] = torch.zeros(2, 3)\n"
+            "w: Float[Tensor, 'd e'] = torch.zeros(3, 4)\n"
+            "def reset() -> None:\n    global w\n    w = torch.zeros(4, 3)\n"
+            "ss.linear(x, w)\n",
+            id="global-rebound",
+        ),
+        pytest.param(
+            "from shapesafe import linear\n"
+            "if torch.cuda.is_available():\n    linear = print\n"
+            "x: Float[Tensor, 'b d'] = torch.zeros(2, 3)\n"
+            "w: Float[Tensor, 'd e'] = torch.zeros(3, 4)\n"
+            "linear(x, w)\n",
+            id="module-name-rebound",
+        ),
+        pytest.param(
+            "from shapesafe import linear\n"
+            "class C:\n"
+            "    x: Float[Tensor, 'b d'] = torch.zeros(2, 3)\n"
+            "    w: Float[Tensor, 'd e'] = torch.zeros(3, 4)\n"
+            "    linear = print\n"
+            "    linear(x, w)\n",
+            id="class-scope-name",
+        ),
     ],
 )
 def test_unknown_is_silent(tmp_path: Path, body: str) -> None:
     assert check_source(tmp_path, HEADER + body) == []
+
+
+def test_module_and_class_scopes_are_checked(tmp_path: Path) -> None:
+    source = HEADER + (
+        "x: Float[Tensor, 'b d'] = torch.zeros(2, 3)\n"
+        "w: Float[Tensor, 'd e'] = torch.zeros(3, 4)\n"
+        "ss.linear(x, w)\n"
+        "class C:\n"
+        "    q: Float[Tensor, 's d'] = torch.zeros(2, 3)\n"
+        "    ss.matmul(q, q)\n"
+    )
+    assert check_source(tmp_path, source) == [
+        "7: linear(x, w): dim 'in_features' is d in x \"b d\" but e in w \"d e\"; "
+        "did you mean w.mT?",
+        "10: matmul(q, q): dim 'n' is d in q \"s d\" but s in q \"s d\"; did you mean q.mT?",
+    ]
 
 
 def test_user_function_literal_and_symbolic_dims(tmp_path: Path) -> None:
@@ -276,7 +316,7 @@ def test_console_script_runs_as_a_module() -> None:
     assert done.returncode == 1
     assert done.stdout.endswith(
         "qk_without_transpose.py:11:12: shape: matmul(q, k): dim 'n' is d in q \"b s d\" "
-        'but t in k "b t d"\n'
+        'but t in k "b t d"; did you mean k.mT?\n'
     )
 
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from .._contract import Conflict, Source, Spec
+from .._contract import Conflict, Source, Spec, TensorParam
 from ._source import Module, Signature, load, resolve, signature
 from ._unify import Group, Shape, Size, Unifier, from_spec, show
 
@@ -76,6 +76,7 @@ class _Scope:
         self.file = file
         self.module = file.module
         self.fn = fn
+        self.is_module = body is file.module.tree.body
         self.body = body
         self.bindings: dict[str, list[ast.AST]] = {}
         self.params: dict[str, ast.arg] = {}
@@ -88,6 +89,12 @@ class _Scope:
         for node in _own_nodes(body):
             for bound in _binds(node):
                 self.bindings.setdefault(bound, []).append(node)
+        if self.is_module:
+            # Names that functions rebind with `global` hold no single known value.
+            for node in ast.walk(file.module.tree):
+                if isinstance(node, ast.Global):
+                    for bound in node.names:
+                        self.bindings.setdefault(bound, []).extend([node, node])
         self.names: dict[str, Shape | None] = {}
         self.busy: set[str] = set()
         self.results: dict[int, Shape | None] = {}
@@ -217,8 +224,9 @@ class _Scope:
             func = func.value
         if not isinstance(func, ast.Name):
             return None
-        if self.fn is not None and func.id in self.bindings:
-            return None  # a local name shadows the module's
+        bound = len(self.bindings.get(func.id, ()))
+        if bound > 1 or (bound == 1 and not self.is_module):
+            return None  # a local name, or one bound twice, is not the module's function
         return resolve(self.module, ".".join([func.id, *reversed(parts)]))
 
     def _call(self, node: ast.Call) -> Shape | None:
@@ -229,24 +237,26 @@ class _Scope:
         given = _bind_arguments(sig, node)
         if given is None:
             return None
-        unifier = Unifier()
-        shown: dict[str, tuple[str, Shape]] = {}
+        args: list[tuple[TensorParam, str, Shape]] = []
         for param in sig.contract.params:
             expr = given.get(param.name)
             if expr is None or (isinstance(expr, ast.Constant) and expr.value is None):
                 continue
             shape = self.shape(expr)
-            if shape is None:
-                continue
-            shown[param.name] = (_text(self.module, expr), shape)
-            conflict = unifier.match(param.name, param.spec, shape)
-            if conflict is not None:
-                where = _call_text(self.module, sig.contract.op, node)
-                message = _message(where, conflict, shown, unifier)
-                self.file.report(node, message, _anchor(node))
-                return None
-        ret = sig.contract.ret
-        return None if ret is None else unifier.result(ret.spec)
+            if shape is not None:
+                args.append((param, _text(self.module, expr), shape))
+        unifier, conflict = _unify_all(args)
+        if conflict is None:
+            ret = sig.contract.ret
+            return None if ret is None else unifier.result(ret.spec)
+        shown = {param.name: (text, shape) for param, text, shape in args}
+        where = _call_text(self.module, sig.contract.op, node)
+        message = _message(where, conflict, shown, unifier)
+        culprit = next(a for a in args if a[0].name == conflict.argument)
+        if _transpose_fixes(args, conflict, culprit[2]):
+            message += f"; did you mean {culprit[1]}.mT?"
+        self.file.report(node, message, _anchor(node))
+        return None
 
     def _method(self, node: ast.Call) -> Shape | None:
         func = node.func
@@ -327,6 +337,41 @@ class _Scope:
         if conflict is not None:
             where = f"return of {self.fn.name}()"
             self.file.report(value, _message(where, conflict, shown), _anchor(value))
+
+
+def _unify_all(args: list[tuple[TensorParam, str, Shape]]) -> tuple[Unifier, Conflict | None]:
+    """Match each argument against its parameter's spec in order, as the runtime does."""
+    unifier = Unifier()
+    for param, _, shape in args:
+        conflict = unifier.match(param.name, param.spec, shape)
+        if conflict is not None:
+            return unifier, conflict
+    return unifier, None
+
+
+def _transpose_fixes(
+    args: list[tuple[TensorParam, str, Shape]], conflict: Conflict, shape: Shape
+) -> bool:
+    """Whether swapping the culprit's last two axes certainly fixes the conflicting dim."""
+    if len(shape) < 2 or not all(isinstance(i, Size) for i in shape[-2:]):
+        return False
+    if conflict.kind not in ("size", "fixed") or conflict.axis is None or conflict.dim is None:
+        return False
+    if conflict.axis < len(shape) - 2 or any(isinstance(i, Group) for i in shape):
+        return False
+    swapped = (*shape[:-2], shape[-1], shape[-2])
+    retry = [(p, t, swapped if p.name == conflict.argument else s) for p, t, s in args]
+    unifier, again = _unify_all(retry)
+    if again is not None:
+        return False
+    got = swapped[conflict.axis]
+    assert isinstance(got, Size)
+    if conflict.kind == "fixed":
+        want: Size | None = Size("int", conflict.dim.size)
+    else:
+        bound = unifier.single.get(conflict.dim.name)
+        want = None if bound is None else bound[0]
+    return want is not None and unifier.compare(want, got, _source_stub()) == "same"
 
 
 def _source_stub() -> Source:
