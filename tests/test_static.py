@@ -247,6 +247,22 @@ def test_module_and_class_scopes_are_checked(tmp_path: Path) -> None:
     ]
 
 
+def test_tensor_methods_that_keep_or_swap_axes(tmp_path: Path) -> None:
+    source = HEADER + (
+        "def f(q: Float[Tensor, 'b s d'], k: Float[Tensor, 'b t d'], v: Float[Tensor, '*n t d']):\n"
+        "    ss.matmul(q, k.transpose(-2, -1).contiguous())\n"
+        "    ss.matmul(q, k.transpose(1, 2))\n"
+        "    ss.matmul(q, k.mT.float())\n"
+        "    ss.matmul(q, v.transpose(-1, -2))\n"
+        "    ss.matmul(q, v.transpose(0, 1))\n"
+        "    ss.matmul(q, k.transpose(0, 1))\n"
+    )
+    assert check_source(tmp_path, source) == [
+        "11: matmul(q, k.transpose(0, 1)): dim 'n' is d in q \"b s d\" but b in "
+        'k.transpose(0, 1) "t b d"',
+    ]
+
+
 def test_user_function_literal_and_symbolic_dims(tmp_path: Path) -> None:
     source = HEADER + (
         "def pair(y: Float[Tensor, ' k'], x: Float[Tensor, 'n 2*k']) -> Float[Tensor, ' n']:\n"

@@ -268,23 +268,7 @@ class _Scope:
         if func.attr in _SAME_SHAPE_METHODS:
             return inner
         if func.attr == "transpose" and len(node.args) == 2 and not node.keywords:
-            axes = [_int(a) for a in node.args]
-            if None in axes:
-                return None
-            i, j = (int(x) for x in axes if x is not None)
-            rank_known = not any(isinstance(item, Group) for item in inner)
-            if rank_known:
-                i, j = (
-                    i % len(inner) if -len(inner) <= i < len(inner) else -1,
-                    j % len(inner) if -len(inner) <= j < len(inner) else -1,
-                )
-                if i < 0 or j < 0:
-                    return None
-            elif not (i < 0 and j < 0 and all(isinstance(x, Size) for x in inner[min(i, j) :])):
-                return None
-            out = list(inner)
-            out[i], out[j] = out[j], out[i]
-            return tuple(out)
+            return _transposed(inner, _int(node.args[0]), _int(node.args[1]))
         return None
 
     # Checks
@@ -376,6 +360,25 @@ def _transpose_fixes(
 
 def _source_stub() -> Source:
     return Source("", 0)
+
+
+def _transposed(shape: Shape, i: int | None, j: int | None) -> Shape | None:
+    """`x.transpose(i, j)` for literal axes that certainly exist and hold single dims."""
+    if i is None or j is None:
+        return None
+    n = len(shape)
+    if any(isinstance(item, Group) for item in shape):
+        # Past a run of unknown length, only axes counted from the end are certain.
+        tail = 0
+        while tail < n and isinstance(shape[n - 1 - tail], Size):
+            tail += 1
+        if not (-tail <= i < 0 and -tail <= j < 0):
+            return None
+    elif not (-n <= i < n and -n <= j < n):
+        return None
+    out = list(shape)
+    out[i], out[j] = out[j], out[i]
+    return tuple(out)
 
 
 def _int(node: ast.expr) -> int | None:
