@@ -79,13 +79,14 @@ class _Scope:
         self.is_module = body is file.module.tree.body
         self.body = body
         self.bindings: dict[str, list[ast.AST]] = {}
-        self.params: dict[str, ast.arg] = {}
         if fn is not None:
             a = fn.args
-            for arg in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg]:
-                if arg is not None:
-                    self.params[arg.arg] = arg
-                    self.bindings.setdefault(arg.arg, []).append(arg)
+            for arg in [*a.posonlyargs, *a.args, *a.kwonlyargs]:
+                self.bindings.setdefault(arg.arg, []).append(arg)
+            for packed in (a.vararg, a.kwarg):
+                # `*xs: Float[...]` makes xs a tuple of tensors, not a tensor.
+                if packed is not None:
+                    self.bindings.setdefault(packed.arg, []).extend([packed, packed])
         for node in _own_nodes(body):
             for bound in _binds(node):
                 self.bindings.setdefault(bound, []).append(node)
