@@ -84,11 +84,15 @@ def memo_push(A: Tensor, x: Tensor) -> Any:
     stack = storage.memo_stack
     if stack.__class__ is not MemoStack:
         return None
+    built = stack.built
     stack.append((PENDING, e, state, A, x))
     try:
-        return body(A, x)
+        out = body(A, x)
+        if stack.built != built:
+            raise AssertionError("the body read the memo")
     finally:
         del stack[-1]
+    return out
 
 
 def return_check(A: Tensor, x: Tensor) -> Any:
@@ -102,10 +106,16 @@ def return_check(A: Tensor, x: Tensor) -> Any:
     stack = storage.memo_stack
     if stack.__class__ is not MemoStack:
         return None
+    built = stack.built
     stack.append((PENDING, e, state, A, x))
     try:
         out = body(A, x)
-        if out.__class__ is not e.rt or out.dtype is not e.rd or out.shape != e.rs:
+        if (
+            stack.built != built
+            or out.__class__ is not e.rt
+            or out.dtype is not e.rd
+            or out.shape != e.rs
+        ):
             raise AssertionError("the return differs")
     finally:
         del stack[-1]
@@ -122,7 +132,7 @@ STEPS: list[tuple[str, Callable[[Tensor, Tensor], Any]]] = [
     ("+ mode flag and _is_compiling()", mode_and_compiling),
     ("+ signature tuple (3 reads per tensor)", signature),
     ("+ compare with the last hit", lookup),
-    ("+ push and pop jaxtyping's memo", memo_push),
+    ("+ push and pop jaxtyping's memo, was it read?", memo_push),
     ("+ return class, dtype, shape", return_check),
     ("shapesafe.matvec (generated wrapper)", real_op),
 ]
