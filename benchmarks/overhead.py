@@ -17,6 +17,11 @@ Columns:
 
 To add a row, append a `Row` to the list that `rows()` returns; a row may leave any column
 out (it prints as `-`).
+
+The `compiled` row is a `shapesafe.nn.Block` under `torch.compile(fullgraph=True)` (inductor)
+in the `check` and `off(set_mode)` columns (the latter compiles once more, for mode off),
+against its `torch.nn` twin (same parameters, same arithmetic) compiled the same way, in
+the `raw` column. Compiling takes a while on first use.
 """
 
 import argparse
@@ -34,9 +39,10 @@ import torch
 import torch.nn.functional as F
 from beartype import beartype
 from jaxtyping import Float, jaxtyped
-from torch import Tensor
+from torch import Tensor, nn
 
 import shapesafe
+import shapesafe.nn
 from shapesafe import checked
 
 COLUMNS = ("raw", "asserts", "jaxtyped", "check", "off(env)", "off(set_mode)")
@@ -121,6 +127,80 @@ def gated_mlp_asserts(x: Tensor, w_gate: Tensor, w_up: Tensor, w_down: Tensor) -
     return unchecked(gated_mlp)(x, w_gate, w_up, w_down)
 
 
+class TorchAttention(nn.Module):
+    """`shapesafe.nn.CausalSelfAttention` in plain torch, with the same parameter names."""
+
+    def __init__(self, embed: int, heads: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.q_proj, self.k_proj = nn.Linear(embed, embed), nn.Linear(embed, embed)
+        self.v_proj, self.out_proj = nn.Linear(embed, embed), nn.Linear(embed, embed)
+
+    def forward(self, x: Tensor) -> Tensor:
+        batch, seq, embed = x.shape
+        head_dim = embed // self.heads
+
+        def split(t: Tensor) -> Tensor:
+            return t.reshape(batch, seq, self.heads, head_dim).transpose(1, 2)
+
+        q, k, v = split(self.q_proj(x)), split(self.k_proj(x)), split(self.v_proj(x))
+        scores = torch.matmul(q, k.mT) / math.sqrt(head_dim)
+        allowed = torch.ones(seq, seq, dtype=torch.bool, device=x.device).tril()
+        scores = scores.masked_fill(~allowed, float("-inf"))
+        mixed = torch.matmul(torch.softmax(scores, dim=-1), v)
+        out: Tensor = self.out_proj(mixed.transpose(1, 2).reshape(batch, seq, embed))
+        return out
+
+
+class TorchMLP(nn.Module):
+    def __init__(self, embed: int) -> None:
+        super().__init__()
+        self.up, self.down = nn.Linear(embed, 4 * embed), nn.Linear(4 * embed, embed)
+
+    def forward(self, x: Tensor) -> Tensor:
+        out: Tensor = self.down(F.gelu(self.up(x)))
+        return out
+
+
+class TorchBlock(nn.Module):
+    """`shapesafe.nn.Block` in plain torch.nn: same parameters, same arithmetic."""
+
+    def __init__(self, embed: int, heads: int) -> None:
+        super().__init__()
+        self.ln1, self.ln2 = nn.LayerNorm(embed), nn.LayerNorm(embed)
+        self.attn, self.mlp = TorchAttention(embed, heads), TorchMLP(embed)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = x + self.attn(self.ln1(x))
+        out: Tensor = x + self.mlp(self.ln2(x))
+        return out
+
+
+def compiled_row() -> Row:
+    """A `shapesafe.nn.Block` and its `torch.nn` twin, each compiled whole with inductor."""
+    block = shapesafe.nn.Block(32, 4).eval()
+    twin = TorchBlock(32, 4).eval()
+    twin.load_state_dict(block.state_dict())
+    x = torch.randn(2, 16, 32)
+    checked_block = torch.compile(block, fullgraph=True)
+    raw_block = torch.compile(twin, fullgraph=True)
+    with torch.no_grad():
+        torch.testing.assert_close(raw_block(x), block(x))
+        torch.testing.assert_close(checked_block(x), block(x))
+
+    def run(fn: Callable[[Tensor], Tensor]) -> Callable[[], object]:
+        def call() -> object:
+            with torch.no_grad():
+                return fn(x)
+
+        return call
+
+    return Row(
+        "compiled: nn.Block (2,16,32)",
+        {"raw": run(raw_block), "check": run(checked_block), GLOBAL_OFF: run(checked_block)},
+    )
+
+
 def rows() -> list[Row]:
     torch.manual_seed(0)
     A, v = torch.randn(64, 32), torch.randn(32)
@@ -179,6 +259,7 @@ def rows() -> list[Row]:
                 GLOBAL_OFF: lambda: gated_mlp(*g),
             },
         ),
+        compiled_row(),
     ]
 
 
