@@ -995,6 +995,19 @@ def test_semantics_dims_bound_in_the_body_constrain_the_return(deco: Decorator[A
 
 
 @pytest.mark.parametrize("deco", DECORATORS)
+def test_semantics_body_dims_read_the_current_arguments(deco: Decorator[Any]) -> None:
+    @deco
+    def f(x: Float[Tensor, " n"], k: int) -> bool:
+        return fits(torch.zeros(3), Float[Tensor, " {k}"])
+
+    def scenario() -> None:
+        assert f(torch.zeros(2), 3) is True
+        assert f(torch.zeros(2), 4) is False  # k is keyed by type; the body sees k=4
+
+    twice(scenario)
+
+
+@pytest.mark.parametrize("deco", DECORATORS)
 def test_semantics_int_dtypes(deco: Decorator[Any]) -> None:
     @deco
     def f(x: Int[Tensor, " n"]) -> Int[Tensor, " n"]:
