@@ -55,6 +55,15 @@ def _fmt_shape(shape: tuple[int, ...]) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
+def _describe(got: Observed | None) -> str:
+    """What arrived, as messages show it: `(2, 5) float32`, `list` or `None`."""
+    if got is None:
+        return "None"
+    if got.shape is None:
+        return got.type_name
+    return f"{_fmt_shape(got.shape)} {got.dtype}"
+
+
 def _headline(op: str, c: Conflict) -> tuple[str, str | None]:
     """The first line, and the dim it names."""
     where = f"{op}(): argument '{c.argument}'"
@@ -111,12 +120,7 @@ def render(
         got = observed[p.name]
         if got is None and p.optional and p.name != conflict.argument:
             continue
-        if got is None:
-            shown = "None"
-        elif got.shape is None:
-            shown = got.type_name
-        else:
-            shown = f"{_fmt_shape(got.shape)} {got.dtype}"
+        shown = _describe(got)
         if p.name == conflict.argument:
             caret_row = len(rows)
             if got is not None and got.shape is not None and conflict.axis is not None:
@@ -138,19 +142,12 @@ def render(
         lines.append("bound: " + ", ".join(bindings))
     if hint:
         lines.append("hint: " + hint)
-    got = observed.get(conflict.argument)
-    if got is None:
-        actual = "None"
-    elif got.shape is None:
-        actual = got.type_name
-    else:
-        actual = f"{_fmt_shape(got.shape)} {got.dtype}"
     return ShapeError(
         "\n".join(lines),
         op=contract.op,
         argument=conflict.argument,
         expected=conflict.spec.text if conflict.spec is not None else "",
-        actual=actual,
+        actual=_describe(observed.get(conflict.argument)),
         dim=dim,
         bindings=tuple(bindings),
         hint=hint,
