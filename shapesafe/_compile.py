@@ -20,6 +20,7 @@ so `TracedShapeError` is both a `ShapeError` and an `Unsupported`.
 """
 
 import ast
+import inspect
 import weakref
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
@@ -40,8 +41,9 @@ if TYPE_CHECKING:
 Expr = tuple[Any, ...]
 # (kind, name, size, broadcastable, expr) for each dim of a spec.
 DimPlan = tuple[str, str, int, bool, Expr]
-# (name, optional, dtypes or None, variadic index or -1, dims).
-ParamPlan = tuple[str, bool, "tuple[torch.dtype, ...] | None", int, tuple[DimPlan, ...]]
+# (name, optional, dtypes or None, variadic index or -1, dims, packed), where packed is
+# "*" or "**" for `*args` / `**kwargs`, whose annotation describes each item.
+ParamPlan = tuple[str, bool, "tuple[torch.dtype, ...] | None", int, tuple[DimPlan, ...], str]
 # (parameter names, positional-only binding, tensor params, return or None).
 Plan = tuple[tuple[str, ...], bool, tuple[ParamPlan, ...], "ParamPlan | None"]
 
@@ -100,7 +102,18 @@ def call_traced(state: "_Checked", args: tuple[Any, ...], kwargs: dict[str, Any]
     sizes: dict[str, Any] = {}
     shapes: dict[str, tuple[Any, ...]] = {}
     for p in params:
-        if p[0] in arguments and not holds(p, arguments[p[0]], sizes, shapes, arguments):
+        if p[0] not in arguments:
+            continue
+        value = arguments[p[0]]
+        if p[5] == "*":
+            for item in value:
+                if not holds(p, item, sizes, shapes, arguments):
+                    _fail(state, arguments)
+        elif p[5] == "**":
+            for item in value.values():
+                if not holds(p, item, sizes, shapes, arguments):
+                    _fail(state, arguments)
+        elif not holds(p, value, sizes, shapes, arguments):
             _fail(state, arguments)
     out = state.fn(*args, **kwargs)
     if ret is not None and not holds(ret, out, sizes, shapes, arguments):
@@ -120,7 +133,7 @@ def holds(
     The rules of `_contract.unify`, on sizes that may be `SymInt`s: a name bound by an earlier
     argument must match, a fixed dim must equal its size, a symbolic dim its value.
     """
-    _, optional, dtypes, vi, dims = param
+    _, optional, dtypes, vi, dims, _ = param
     if value is None:
         return optional
     if not isinstance(value, torch.Tensor):
@@ -250,20 +263,27 @@ def _plan(state: "_Checked") -> Plan:
     plan = _plans.get(state)
     if plan is None:
         contract = state.contract
-        params = tuple(_param_plan(p) for p in contract.params)
-        ret = None if contract.ret is None else _param_plan(contract.ret)
+        kinds = {name: p.kind for name, p in state.signature.parameters.items()}
+        params = tuple(_param_plan(p, _PACKED.get(kinds[p.name], "")) for p in contract.params)
+        ret = None if contract.ret is None else _param_plan(contract.ret, "")
         plan = _plans[state] = (state.names, state.simple_params, params, ret)
     return plan
 
 
-def _param_plan(p: Any) -> ParamPlan:
+_PACKED: dict[inspect._ParameterKind, str] = {
+    inspect.Parameter.VAR_POSITIONAL: "*",
+    inspect.Parameter.VAR_KEYWORD: "**",
+}
+
+
+def _param_plan(p: Any, packed: str) -> ParamPlan:
     dtypes = None if p.dtypes is None else tuple(_DTYPES[n] for n in p.dtypes if n in _DTYPES)
     vi = -1 if p.spec.variadic_index is None else p.spec.variadic_index
     dims = tuple(
         (d.kind, d.name, d.size, d.broadcastable, _expr(d.name) if d.kind == "symbolic" else ())
         for d in p.spec.dims
     )
-    return (p.name, p.optional, dtypes, vi, dims)
+    return (p.name, p.optional, dtypes, vi, dims, packed)
 
 
 def _expr(text: str) -> Expr:
@@ -322,10 +342,23 @@ def _convert(node: ast.expr, names: str, parts: list[Expr]) -> Expr:
 
 def _fail(state: "_Checked", arguments: Mapping[str, Any], out: Any = _NOT_GIVEN) -> NoReturn:
     """Raise the eager message for a call that `holds` rejected."""
-    names = tuple(arguments)
+    # A tuple or dict holding tensors is no constant to dynamo, so containers one level
+    # deep (`*args`, `**kwargs`) cross as their items plus their layout.
+    layout: list[tuple[str, str, tuple[Any, ...]]] = []
+    flat: list[Any] = []
+    for name, value in arguments.items():
+        if isinstance(value, (tuple, list)):
+            layout.append((name, type(value).__name__, (len(value),)))
+            flat.extend(value)
+        elif isinstance(value, dict):
+            layout.append((name, "dict", tuple(value)))
+            flat.extend(value.values())
+        else:
+            layout.append((name, "", ()))
+            flat.append(value)
     if out is _NOT_GIVEN:
-        _raise_shape_error(state, names, False, None, *arguments.values())
-    _raise_shape_error(state, names, True, out, *arguments.values())
+        _raise_shape_error(state, tuple(layout), False, None, *flat)
+    _raise_shape_error(state, tuple(layout), True, out, *flat)
     raise AssertionError("unreachable")
 
 
@@ -334,10 +367,23 @@ def _fail(state: "_Checked", arguments: Mapping[str, Any], out: Any = _NOT_GIVEN
 # are. So the message comes from the same `explain` as in eager mode, on concrete shapes.
 @_constant_result
 def _raise_shape_error(
-    state: "_Checked", names: tuple[str, ...], has_out: bool, out: Any, *values: Any
+    state: "_Checked",
+    layout: tuple[tuple[str, str, tuple[Any, ...]], ...],
+    has_out: bool,
+    out: Any,
+    *flat: Any,
 ) -> NoReturn:
     contract = state.contract
-    arguments = dict(zip(names, values, strict=True))
+    arguments: dict[str, Any] = {}
+    items = iter(flat)
+    for name, container, keys in layout:
+        if container == "dict":
+            arguments[name] = {k: next(items) for k in keys}
+        elif container:
+            values = [next(items) for _ in range(keys[0])]
+            arguments[name] = tuple(values) if container == "tuple" else values
+        else:
+            arguments[name] = next(items)
     err = explain(contract, arguments, out) if has_out else explain(contract, arguments)
     if err is None:
         # `holds` rejected what `unify` accepts; the differential tests keep this unreachable.

@@ -89,7 +89,12 @@ def test_fullgraph_model_matches_eager(backend: str) -> None:
     x = torch.randn(2, 8, 16)
     compiled = torch.compile(model, backend=backend, fullgraph=True)
     assert_close(compiled(x), model(x))
-    assert_close(compiled(x + 1), model(x + 1))
+    got = compiled(x + 1)
+    expected = model(x + 1)
+    assert_close(got, expected)
+    params = list(model.parameters())
+    grads = torch.autograd.grad(got.square().sum(), params)
+    assert_close(grads, torch.autograd.grad(expected.square().sum(), params))
 
 
 def test_checks_leave_nothing_in_the_graph() -> None:
@@ -130,6 +135,17 @@ def project(
     return out if b is None else out + b
 
 
+@ss.checked
+def total(*xs: Float[Tensor, " n"], **named: Float[Tensor, " n"]) -> Float[Tensor, " n"]:
+    out = torch.stack([*xs, *named.values()]).sum(0)
+    return out
+
+
+@ss.checked
+def keyword_only(x: Float[Tensor, "n m"], *, w: Float[Tensor, "m k"]) -> Float[Tensor, "n k"]:
+    return x @ w
+
+
 CORRECT_CALLS = [
     pytest.param(lambda: ss.matvec(torch.randn(4, 3), torch.randn(3)), id="matvec"),
     pytest.param(lambda: ss.outer(torch.randn(4), torch.randn(3)), id="outer"),
@@ -143,6 +159,8 @@ CORRECT_CALLS = [
         lambda: project(torch.randn(5, 3), w=torch.randn(2, 3), b=torch.randn(2)), id="kwargs"
     ),
     pytest.param(lambda: project(torch.randn(3), torch.randn(2, 3)), id="no-batch"),
+    pytest.param(lambda: keyword_only(torch.randn(2, 3), w=torch.randn(3, 4)), id="kw-only"),
+    pytest.param(lambda: total(torch.randn(3), torch.randn(3), c=torch.randn(3)), id="packed"),
 ]
 
 
@@ -268,6 +286,7 @@ WRONG_CALLS = [
     pytest.param(lambda: ss.merge_heads(torch.randn(2, 3, 4)), id="merge-rank"),
     pytest.param(lambda: ss.add(torch.randn(2, 3), torch.randn(2, 1)), id="no-broadcast"),
     pytest.param(lambda: bad_return(torch.randn(2, 3)), id="return"),
+    pytest.param(lambda: total(torch.randn(3), torch.randn(4)), id="packed"),
 ]
 
 
