@@ -313,10 +313,10 @@ def has_contract(path: Path, name: str) -> bool:
 
 
 def fingerprint(path: Path) -> str:
-    """A hash of the shape strings that checking `path` reads, in it and in what it imports.
+    """A hash of the string constants in `path` and in the project files it imports.
 
-    The mypy plugin reports this, so editing only a shape string in a callee's file makes
-    mypy re-check the files that call it.
+    Shape strings are string constants, so the mypy plugin reports this hash: editing only a
+    shape string in a callee's file then makes mypy re-check the files that call it.
     """
     digest = hashlib.sha256()
     start = load(path)
@@ -325,20 +325,24 @@ def fingerprint(path: Path) -> str:
     todo, seen = [start], {start.path}
     while todo:
         module = todo.pop()
-        digest.update(str(module.path).encode())
-        for node in ast.walk(module.tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                digest.update(node.value.encode() + b"\0")
+        digest.update(str(module.path).encode() + _strings_digest(module.tree))
         for target, attr in module.imports.values():
-            candidates = [target] + ([_join(target, attr)] if attr else [])
-            for name in candidates:
+            for name in [target] + ([_join(target, attr)] if attr else []):
                 found = find_module(name, module)
-                if found is not None and found.resolve() not in seen:
-                    loaded = load(found)
-                    if loaded is not None:
-                        seen.add(loaded.path)
-                        todo.append(loaded)
+                loaded = None if found is None else load(found)
+                if loaded is not None and loaded.path not in seen:
+                    seen.add(loaded.path)
+                    todo.append(loaded)
     return digest.hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=512)
+def _strings_digest(tree: ast.Module) -> bytes:
+    digest = hashlib.sha256()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            digest.update(node.value.encode() + b"\0")
+    return digest.digest()
 
 
 def shape_spec(text: str) -> Spec | None:
