@@ -44,7 +44,7 @@ def main() -> None:
     with mistake("multiply x (seq, d) by an identity sized for seq"):
         ss.matmul(x, ss.identity(5))
     with mistake("call diag() on a matrix, expecting its diagonal back"):
-        ss.diag(d)
+        ss.diag(d)  # shapesafe: ignore  (the mistake this lesson shows)
     fix("diag(v) builds a matrix from a vector; torch.diagonal(M) reads one out")
 
 
