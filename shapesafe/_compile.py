@@ -27,6 +27,11 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import torch
 from torch._dynamo.exc import Unsupported
+from torch.fx.experimental.symbolic_shapes import (
+    guard_or_false,
+    guard_or_true,
+    statically_known_true,
+)
 
 from ._errors import ShapeError
 from ._explain import dtype_name, explain
@@ -52,6 +57,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 _assume_constant: Callable[[Any], Any] = torch.compiler.assume_constant_result
+_check: Callable[[Any], None] = torch._check
 
 
 def _constant_result(fn: F) -> F:
@@ -177,10 +183,10 @@ def _match_one(
     kind, name, fixed, broadcastable, expr = dim
     if kind == "anonymous":
         return True
-    if broadcastable and size == 1:
+    if broadcastable and _is_one(size):
         return True
     if kind == "fixed":
-        return bool(size == fixed)
+        return _equal(size, fixed)
     if kind == "symbolic":
         try:
             expected = _evaluate(expr, sizes, arguments)
@@ -188,12 +194,32 @@ def _match_one(
             return True  # `evaluate_symbolic` gives None: the dim is not checked
         if not isinstance(expected, (int, torch.SymInt)):
             return True
-        return bool(expected == size)
+        return _equal(expected, size)
     bound = sizes.get(name)
     if bound is None:
         sizes[name] = size
         return True
-    return bool(bound == size)
+    return _equal(bound, size)
+
+
+def _equal(a: Any, b: Any) -> bool:
+    """`a == b` for sizes: decided at trace time, or guarded, or asserted at run time.
+
+    Static sizes compare as ints. Dynamic (backed) sizes compare under a guard, so a call
+    that changes the outcome recompiles. A data-dependent (unbacked) size, like the length
+    of `x[x > 0]`, can't be decided while tracing: it becomes a `torch._check`, which the
+    compiled code asserts at run time, instead of a false error now.
+    """
+    same = a == b
+    if not guard_or_true(same):
+        return False
+    if not statically_known_true(same):
+        _check(same)
+    return True
+
+
+def _is_one(size: Any) -> bool:
+    return guard_or_false(size == 1)
 
 
 def _evaluate(expr: Expr, sizes: Mapping[str, Any], arguments: Mapping[str, Any]) -> Any:
@@ -240,14 +266,14 @@ def _same(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
     if len(a) != len(b):
         return False
     for x, y in zip(a, b, strict=True):
-        if not x == y:
+        if not _equal(x, y):
             return False
     return True
 
 
 def _broadcasts(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
     for x, y in zip(reversed(a), reversed(b), strict=False):
-        if not (x == y or x == 1 or y == 1):
+        if not (_is_one(x) or _is_one(y) or _equal(x, y)):
             return False
     return True
 

@@ -97,18 +97,40 @@ def test_fullgraph_model_matches_eager(backend: str) -> None:
     assert_close(grads, torch.autograd.grad(expected.square().sum(), params))
 
 
-def test_checks_leave_nothing_in_the_graph() -> None:
+@pytest.mark.parametrize("dynamic", [None, True], ids=["static", "dynamic"])
+def test_checks_leave_nothing_in_the_graph(dynamic: bool | None) -> None:
     model = small_model()
     x = torch.randn(2, 8, 16)
-    checked_graph = torch._dynamo.explain(model)(x).graphs[0]
-    torch._dynamo.reset()
-    with ss.mode("off"):
-        unchecked_graph = torch._dynamo.explain(model)(x).graphs[0]
 
-    def calls(gm: torch.fx.GraphModule) -> list[tuple[str, str]]:
+    def calls() -> list[tuple[str, str]]:
+        graphs: list[torch.fx.GraphModule] = []
+
+        def capture(gm: torch.fx.GraphModule, inputs: list[Tensor]) -> Callable[..., Any]:
+            graphs.append(gm)
+            return gm.forward
+
+        torch._dynamo.reset()
+        torch.compile(model, backend=capture, fullgraph=True, dynamic=dynamic)(x)
+        (gm,) = graphs
         return [(n.op, str(n.target)) for n in gm.graph.nodes if n.op != "placeholder"]
 
-    assert calls(checked_graph) == calls(unchecked_graph)
+    checked = calls()
+    with ss.mode("off"):
+        unchecked = calls()
+    assert checked == unchecked
+
+
+def test_data_dependent_sizes_are_asserted_when_the_graph_runs() -> None:
+    def positive_dot(x: Tensor, y: Tensor) -> Tensor:
+        kept = x[x > 0]  # its length is only known when the graph runs
+        return ss.dot(kept, y)
+
+    with torch._dynamo.config.patch(capture_dynamic_output_shape_ops=True):
+        compiled = torch.compile(positive_dot, backend="eager", fullgraph=True)
+        x = torch.tensor([1.0, -1.0, 2.0])
+        assert_close(compiled(x.abs(), x), torch.dot(x.abs(), x))
+        with pytest.raises(RuntimeError, match="Runtime assertion failed"):
+            compiled(x, x)
 
 
 def test_tiny_gpt_forward_has_no_graph_breaks() -> None:
