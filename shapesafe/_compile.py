@@ -7,6 +7,8 @@ code at trace time and leaves nothing of it in the graph:
 - With static shapes every size is an int, so each comparison is decided once, at trace time.
 - With dynamic shapes a size is a `SymInt`, and branching on a comparison makes dynamo guard
   on its outcome: a later call whose sizes break the relation recompiles and is checked again.
+- A data-dependent size (the length of `x[x > 0]`) can't be compared while tracing; its
+  equalities become `torch._check`s that the compiled code asserts when it runs.
 
 The contract reaches the traced code as a `plan`: the same contract flattened into tuples of
 strings and ints by an `assume_constant_result` function. Dynamo treats its result as a
