@@ -411,8 +411,11 @@ def _safe_expr(expr: str, names: tuple[str, ...]) -> bool:
 class _Checked:
     """Everything `checked` needs for one function, built once at decoration."""
 
-    def __init__(self, fn: Callable[..., Any]) -> None:
+    def __init__(self, fn: Callable[..., Any], restore_memo: bool = True) -> None:
         self.fn = fn
+        #: Whether a hit restores the bound dims for the body. Only shapesafe's own ops,
+        #: whose bodies are plain torch calls that never read them, skip it.
+        self.restore_memo = restore_memo
         self.signature = inspect.signature(fn)
         self.names = tuple(self.signature.parameters)
         self.simple_params = all(
@@ -724,6 +727,25 @@ def _generated_wrapper(state: _Checked) -> Callable[..., Any] | None:
         )
     else:
         ret_check = "pass"
+    if state.restore_memo:
+        body = f"""        try:
+            {p}stack = _memo_storage.memo_stack
+        except AttributeError:
+            {p}stack = _memo_storage.memo_stack = _MemoStack()
+        if {p}stack.__class__ is not _MemoStack:
+            {p}stack = _adopt_memo_stack({p}stack)
+        {p}built = {p}stack.built
+        {p}stack.append((_PENDING, {p}e, {p}state{values}))
+        try:
+            {p}out = {p}fn({", ".join(call)})
+            {ret_check}
+        finally:
+            del {p}stack[-1]
+        return {p}out"""
+    else:
+        body = f"""        {p}out = {p}fn({", ".join(call)})
+        {ret_check.replace(f"{p}stack.built != {p}built or ", "")}
+        return {p}out"""
     source = f"""
 def {p}factory({p}fn, {p}state, {p}cache, {p}defaults):
     {p}data = {p}cache.data
@@ -748,20 +770,7 @@ def {p}factory({p}fn, {p}state, {p}cache, {p}defaults):
             return {p}call_full({p}key, {args_tuple}, {kwargs_dict})
         except Exception:
             return {p}call_full(None, {args_tuple}, {kwargs_dict})
-        try:
-            {p}stack = _memo_storage.memo_stack
-        except AttributeError:
-            {p}stack = _memo_storage.memo_stack = _MemoStack()
-        if {p}stack.__class__ is not _MemoStack:
-            {p}stack = _adopt_memo_stack({p}stack)
-        {p}built = {p}stack.built
-        {p}stack.append((_PENDING, {p}e, {p}state{values}))
-        try:
-            {p}out = {p}fn({", ".join(call)})
-            {ret_check}
-        finally:
-            del {p}stack[-1]
-        return {p}out
+{body}
     return {p}wrapper
 """
     namespace: dict[str, Any] = {}
@@ -791,20 +800,29 @@ def checked(fn: Callable[P, R]) -> Callable[P, R]:
 
     `ShapeError` when a call breaks the contract.
     """
+    return _decorate(fn, restore_memo=True)
+
+
+def checked_op(fn: Callable[P, R]) -> Callable[P, R]:
+    """`checked` for shapesafe's own ops, whose bodies never read jaxtyping's bound dims."""
+    return _decorate(fn, restore_memo=False)
+
+
+def _decorate(fn: Callable[P, R], restore_memo: bool) -> Callable[P, R]:
     if DISABLED_AT_IMPORT:
         return fn
     descriptor: Any = fn
     if isinstance(descriptor, classmethod):
-        return cast(Callable[P, R], classmethod(checked(descriptor.__func__)))
+        return cast(Callable[P, R], classmethod(_decorate(descriptor.__func__, restore_memo)))
     if isinstance(descriptor, staticmethod):
-        return cast(Callable[P, R], staticmethod(checked(descriptor.__func__)))
+        return cast(Callable[P, R], staticmethod(_decorate(descriptor.__func__, restore_memo)))
     if isinstance(descriptor, property):
         fget, fset, fdel = (
-            None if f is None else checked(f)
+            None if f is None else _decorate(f, restore_memo)
             for f in (descriptor.fget, descriptor.fset, descriptor.fdel)
         )
         return cast(Callable[P, R], property(fget, fset, fdel, descriptor.__doc__))
-    state = _Checked(fn)
+    state = _Checked(fn, restore_memo)
     wrapper = _generated_wrapper(state)
     if wrapper is None:
         raw = fn
