@@ -7,26 +7,28 @@ import torch.nn.functional as F
 from jaxtyping import Bool, Float
 from torch import Tensor
 
-from ._checked import checked
-from ._linalg import same_dtype
+from ._checked import checked_op
+from ._linalg import kernel_error
 
 
-@checked
+@checked_op
 def softmax(x: Float[Tensor, "*batch n"]) -> Float[Tensor, "*batch n"]:
     """Softmax over the last axis: each row becomes weights that sum to 1."""
     return torch.softmax(x, dim=-1)
 
 
-@checked
+@checked_op
 def attention_scores(
     q: Float[Tensor, "*batch s d"], k: Float[Tensor, "*batch t d"]
 ) -> Float[Tensor, "*batch s t"]:
     """`q @ k.T / sqrt(d)`: how much each of `s` queries matches each of `t` keys."""
-    same_dtype("attention_scores", "q", q, "k", k)
-    return torch.matmul(q, k.mT) / math.sqrt(q.shape[-1])
+    try:
+        return torch.matmul(q, k.mT) / math.sqrt(q.shape[-1])
+    except RuntimeError as e:
+        raise kernel_error(e, "attention_scores", q=q, k=k) from None
 
 
-@checked
+@checked_op
 def attention(
     q: Float[Tensor, "*batch s d"],
     k: Float[Tensor, "*batch t d"],
@@ -48,18 +50,20 @@ def attention(
 
     `(*batch, s, e)`.
     """
-    same_dtype("attention", "q", q, "k", k)
-    same_dtype("attention", "q", q, "v", v)
-    scores = torch.matmul(q, k.mT) / math.sqrt(q.shape[-1])
-    if causal:
-        allowed = torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool, device=q.device).tril()
-        mask = allowed if mask is None else mask & allowed
-    if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))
-    return torch.matmul(torch.softmax(scores, dim=-1), v)
+    try:
+        scores = torch.matmul(q, k.mT) / math.sqrt(q.shape[-1])
+        if causal:
+            allowed = torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool, device=q.device)
+            allowed = allowed.tril()
+            mask = allowed if mask is None else mask & allowed
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        return torch.matmul(torch.softmax(scores, dim=-1), v)
+    except RuntimeError as e:
+        raise kernel_error(e, "attention", q=q, k=k, v=v) from None
 
 
-@checked
+@checked_op
 def layer_norm(
     x: Float[Tensor, "*batch e"],
     weight: Float[Tensor, " e"],
@@ -79,5 +83,7 @@ def layer_norm(
 
     `(*batch, e)`.
     """
-    same_dtype("layer_norm", "x", x, "weight", weight)
-    return F.layer_norm(x, (x.shape[-1],), weight, bias, eps)
+    try:
+        return F.layer_norm(x, (x.shape[-1],), weight, bias, eps)
+    except RuntimeError as e:
+        raise kernel_error(e, "layer_norm", x=x, weight=weight, bias=bias) from None

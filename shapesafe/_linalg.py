@@ -8,27 +8,42 @@ import torch.nn.functional as F
 from jaxtyping import Float, Num, Shaped
 from torch import Tensor
 
-from ._checked import checked
+from ._checked import checked_op
 from ._errors import ShapeError
+from ._explain import dtype_name
 
 
-def same_dtype(op: str, a_name: str, a: Tensor, b_name: str, b: Tensor) -> None:
-    """torch's matrix kernels need one dtype; say so before torch does."""
-    if a.dtype != b.dtype:
-        a_dt = repr(a.dtype).rsplit(".", 1)[-1]
-        b_dt = repr(b.dtype).rsplit(".", 1)[-1]
-        raise ShapeError(
-            f"{op}(): argument '{b_name}' has dtype {b_dt}, expected {a_dt} like '{a_name}'\n"
-            f"hint: cast one side, e.g. {b_name}.to({a_name}.dtype)",
-            op=op,
-            argument=b_name,
-            expected=a_dt,
-            actual=b_dt,
-            hint=f"cast one side, e.g. {b_name}.to({a_name}.dtype)",
-        )
+def kernel_error(error: RuntimeError, op: str, **tensors: Tensor | None) -> Exception:
+    """What to raise when a torch kernel fails on arguments whose shapes already passed.
+
+    torch's matrix kernels need one dtype and one device; the ShapeError says which argument
+    differs from the first. Any other failure is torch's own error, unchanged. Checking only
+    here, after the fact, keeps the check off the path of every successful call.
+    """
+    (first_name, first), *rest = [(n, t) for n, t in tensors.items() if t is not None]
+    assert first is not None
+    for name, t in rest:
+        assert t is not None
+        for what, want, got in (
+            ("dtype", dtype_name(first.dtype), dtype_name(t.dtype)),
+            ("device", str(first.device), str(t.device)),
+        ):
+            if want != got:
+                verb = "cast" if what == "dtype" else "move"
+                hint = f"{verb} one side, e.g. {name}.to({first_name}.{what})"
+                return ShapeError(
+                    f"{op}(): argument '{name}' has {what} {got}, expected {want} like "
+                    f"'{first_name}'\nhint: {hint}",
+                    op=op,
+                    argument=name,
+                    expected=want,
+                    actual=got,
+                    hint=hint,
+                )
+    return error
 
 
-@checked
+@checked_op
 def scale(c: float | int, x: Float[Tensor, "*shape"]) -> Float[Tensor, "*shape"]:
     """Multiply every entry of `x` by the scalar `c`.
 
@@ -44,46 +59,49 @@ def scale(c: float | int, x: Float[Tensor, "*shape"]) -> Float[Tensor, "*shape"]
     return x * c
 
 
-@checked
+@checked_op
 def add(a: Num[Tensor, "*shape"], b: Num[Tensor, "*shape"]) -> Num[Tensor, "*shape"]:
     """`a + b` for two tensors of exactly the same shape (no broadcasting)."""
     return a + b
 
 
-@checked
+@checked_op
 def sub(a: Num[Tensor, "*shape"], b: Num[Tensor, "*shape"]) -> Num[Tensor, "*shape"]:
     """`a - b` for two tensors of exactly the same shape (no broadcasting)."""
     return a - b
 
 
-@checked
+@checked_op
 def hadamard(a: Num[Tensor, "*shape"], b: Num[Tensor, "*shape"]) -> Num[Tensor, "*shape"]:
     """The element-wise product `a * b`, same shape on both sides (no broadcasting)."""
     return a * b
 
 
-@checked
+@checked_op
 def dot(a: Float[Tensor, " n"], b: Float[Tensor, " n"]) -> Float[Tensor, ""]:
     """The dot product of two vectors `(n,)`; returns a 0-d tensor."""
-    same_dtype("dot", "a", a, "b", b)
-    return torch.dot(a, b)
+    try:
+        return torch.dot(a, b)
+    except RuntimeError as e:
+        raise kernel_error(e, "dot", a=a, b=b) from None
 
 
-@checked
+@checked_op
 def outer(a: Float[Tensor, " m"], b: Float[Tensor, " n"]) -> Float[Tensor, "m n"]:
     """The outer product of `(m,)` and `(n,)`: `(m, n)` with entry `a[i] * b[j]`."""
-    same_dtype("outer", "a", a, "b", b)
     return torch.outer(a, b)
 
 
-@checked
+@checked_op
 def matvec(A: Float[Tensor, "m n"], x: Float[Tensor, " n"]) -> Float[Tensor, " m"]:
     """The matrix-vector product `A @ x`: `(m, n)` times `(n,)` gives `(m,)`."""
-    same_dtype("matvec", "A", A, "x", x)
-    return torch.mv(A, x)
+    try:
+        return torch.mv(A, x)
+    except RuntimeError as e:
+        raise kernel_error(e, "matvec", A=A, x=x) from None
 
 
-@checked
+@checked_op
 def matmul(
     A: Float[Tensor, "*batch m n"], B: Float[Tensor, "*batch n p"]
 ) -> Float[Tensor, "*batch m p"]:
@@ -98,11 +116,13 @@ def matmul(
 
     `(*batch, m, p)`.
     """
-    same_dtype("matmul", "A", A, "B", B)
-    return torch.matmul(A, B)
+    try:
+        return torch.matmul(A, B)
+    except RuntimeError as e:
+        raise kernel_error(e, "matmul", A=A, B=B) from None
 
 
-@checked
+@checked_op
 def linear(
     x: Float[Tensor, "*batch in_features"],
     weight: Float[Tensor, "out_features in_features"],
@@ -120,32 +140,32 @@ def linear(
 
     `(*batch, out_features)`.
     """
-    same_dtype("linear", "x", x, "weight", weight)
-    if bias is not None:
-        same_dtype("linear", "x", x, "bias", bias)
-    return F.linear(x, weight, bias)
+    try:
+        return F.linear(x, weight, bias)
+    except RuntimeError as e:
+        raise kernel_error(e, "linear", x=x, weight=weight, bias=bias) from None
 
 
-@checked
+@checked_op
 def transpose(A: Shaped[Tensor, "*batch m n"]) -> Shaped[Tensor, "*batch n m"]:
     """Swap the last two axes: `(*batch, m, n)` becomes `(*batch, n, m)`."""
     return A.mT
 
 
-@checked
+@checked_op
 def l1_norm(x: Float[Tensor, "*batch n"]) -> Float[Tensor, "*batch"]:
     """The L1 norm (sum of absolute values) over the last axis: `(*batch, n)` to `(*batch)`."""
     return x.abs().sum(dim=-1)
 
 
-@checked
+@checked_op
 def l2_norm(x: Float[Tensor, "*batch n"]) -> Float[Tensor, "*batch"]:
     """The L2 (Euclidean) norm over the last axis: `(*batch, n)` to `(*batch)`."""
     norm: Tensor = torch.linalg.vector_norm(x, ord=2, dim=-1)
     return norm
 
 
-@checked
+@checked_op
 def normalize(x: Float[Tensor, "*batch n"], eps: float = 1e-12) -> Float[Tensor, "*batch n"]:
     """Scale each row over the last axis to unit L2 norm (rows of zeros stay zero)."""
     return F.normalize(x, p=2.0, dim=-1, eps=eps)

@@ -4,7 +4,7 @@ import torch
 from jaxtyping import Bool, Float, Shaped
 from torch import Tensor
 
-from ._checked import checked
+from ._checked import checked_op
 
 
 def check_size(op: str, name: str, value: object) -> int:
@@ -16,7 +16,7 @@ def check_size(op: str, name: str, value: object) -> int:
     return value
 
 
-@checked
+@checked_op
 def identity(
     n: int, dtype: torch.dtype = torch.float32, device: torch.device | str | None = None
 ) -> Float[Tensor, "n n"]:
@@ -27,32 +27,32 @@ def identity(
     return torch.eye(n, dtype=dtype, device=device)
 
 
-@checked
+@checked_op
 def diag(v: Float[Tensor, " n"]) -> Float[Tensor, "n n"]:
     """The `(n, n)` matrix with `v` on its diagonal: scales axis i by `v[i]`."""
     return torch.diag(v)
 
 
-@checked
+@checked_op
 def tril(A: Shaped[Tensor, "*batch m n"], diagonal: int = 0) -> Shaped[Tensor, "*batch m n"]:
     """Keep the lower triangle (entries with `j - i <= diagonal`), zero the rest."""
     return torch.tril(A, diagonal=diagonal)
 
 
-@checked
+@checked_op
 def triu(A: Shaped[Tensor, "*batch m n"], diagonal: int = 0) -> Shaped[Tensor, "*batch m n"]:
     """Keep the upper triangle (entries with `j - i >= diagonal`), zero the rest."""
     return torch.triu(A, diagonal=diagonal)
 
 
-@checked
+@checked_op
 def causal_mask(seq_len: int, device: torch.device | str | None = None) -> Bool[Tensor, "seq seq"]:
     """`(seq, seq)` booleans, True where query i may attend to key j, i.e. `j <= i`."""
     check_size("causal_mask", "seq_len", seq_len)
     return torch.ones(seq_len, seq_len, dtype=torch.bool, device=device).tril()
 
 
-@checked
+@checked_op
 def apply_mask(
     scores: Float[Tensor, "*batch q k"], mask: Bool[Tensor, "q k"]
 ) -> Float[Tensor, "*batch q k"]:

@@ -3,12 +3,12 @@
 from jaxtyping import Shaped
 from torch import Tensor
 
-from ._checked import checked
+from ._checked import checked_op
 from ._contract import Conflict, Contract, TensorParam, parse_spec
 from ._explain import explain, observe, render
 
 
-@checked
+@checked_op
 def split_heads(
     x: Shaped[Tensor, "batch seq embed"], num_heads: int
 ) -> Shaped[Tensor, "batch heads seq head_dim"]:
@@ -47,7 +47,7 @@ def split_heads(
     return x.reshape(batch, seq, num_heads, embed // num_heads).transpose(1, 2)
 
 
-@checked
+@checked_op
 def merge_heads(
     x: Shaped[Tensor, "batch heads seq head_dim"],
 ) -> Shaped[Tensor, "batch seq heads*head_dim"]:
@@ -76,7 +76,7 @@ def _parse_pattern(pattern: str) -> tuple[list[str], list[str]]:
     return left, right
 
 
-@checked
+@checked_op
 def permute(x: Shaped[Tensor, "..."], pattern: str) -> Shaped[Tensor, "..."]:
     """Reorder axes by name, e.g. `permute(x, "b s h d -> b h s d")`.
 
