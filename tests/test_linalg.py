@@ -130,3 +130,30 @@ def test_shape_error_is_a_type_error_and_a_jaxtyping_error() -> None:
     assert isinstance(err, TypeError) and isinstance(err, TypeCheckError)
     assert (err.op, err.expected, err.actual) == ("matvec", "n", "(3,) float32")
     assert err.bindings == ("m=3 from A.shape[0]", "n=4 from A.shape[1]")
+
+
+@pytest.mark.parametrize(
+    ("op", "args", "argument", "first_line"),
+    [
+        pytest.param(
+            ss.linear,
+            (randn(2, 16), randn(32, 16), randn(32, dtype=torch.float64)),
+            "bias",
+            "linear(): argument 'bias' has dtype float64, expected float32 like 'x'",
+            id="bias-dtype",
+        ),
+        pytest.param(
+            ss.dot,
+            (randn(3), torch.randn(3, device="meta")),
+            "b",
+            "dot(): argument 'b' has device meta, expected cpu like 'a'",
+            id="device",
+        ),
+    ],
+)
+def test_kernel_failures_become_shape_errors(
+    op: Callable[..., Any], args: tuple[Any, ...], argument: str, first_line: str
+) -> None:
+    err = expect_shape_error(op, args, argument)
+    assert str(err).splitlines()[0] == first_line
+    assert err.__suppress_context__
