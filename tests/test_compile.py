@@ -269,6 +269,20 @@ def test_wrong_weight_raises_the_eager_error(
         assert_same_error(info.value, eager)
 
 
+def test_tiny_gpt_with_a_wrong_weight_raises_the_eager_error() -> None:
+    model = tiny_gpt.build_model(12, num_layers=2, embed_dim=16, num_heads=2)
+    compiled = torch.compile(model, backend="aot_eager", fullgraph=True)
+    idx = torch.randint(0, 12, (2, 8))
+    assert_close(compiled(idx), model(idx))
+    block = model.blocks[1]
+    assert isinstance(block, snn.Block)
+    block.attn.v_proj.weight = nn.Parameter(torch.randn(16, 12))
+    eager = eager_error(lambda: model(idx))
+    with pytest.raises(ss.ShapeError) as info:
+        compiled(idx)
+    assert_same_error(info.value, eager)
+
+
 def test_fixed_weight_compiles_again_after_an_error() -> None:
     model = small_model()
     good = mlp_down(model).weight
