@@ -95,9 +95,6 @@ class TracedShapeError(ShapeError, Unsupported):
         )
 
 
-TracedShapeError.__module__ = "shapesafe"
-
-
 def call_traced(state: "_Checked", args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """Run `state.fn` under dynamo tracing, checking its contract before and after."""
     names, positional, params, ret = _plan(state)
