@@ -4,8 +4,36 @@ from jaxtyping import Shaped
 from torch import Tensor
 
 from ._checked import checked_op
+from ._compile import raise_error
 from ._contract import Conflict, Contract, TensorParam, parse_spec
+from ._errors import ShapeError
 from ._explain import explain, observe, render
+
+
+def _heads_error(x: Tensor, num_heads: int) -> ShapeError:
+    spec = parse_spec("batch seq embed")
+    contract = Contract("split_heads", (TensorParam("x", spec, None, "Shaped"),), None)
+    embed = int(x.shape[2])
+    conflict = Conflict(
+        "x",
+        "symbolic",
+        spec,
+        2,
+        spec.dims[2],
+        f"a multiple of num_heads={num_heads}",
+        embed,
+        note="embed must split evenly into heads",
+    )
+    divisors = [h for h in range(1, min(embed, 64) + 1) if embed % h == 0]
+    hint = f"num_heads must divide {embed}: one of {divisors}"
+    return render(contract, {"x": observe(x)}, conflict, [], hint)
+
+
+def _rank_error(x: Tensor, spec: str) -> ShapeError:
+    contract = Contract("permute", (TensorParam("x", parse_spec(spec), None, "Shaped"),), None)
+    err = explain(contract, {"x": x})
+    assert err is not None
+    return err
 
 
 @checked_op
@@ -27,23 +55,7 @@ def split_heads(
         raise ValueError(f"split_heads(): num_heads must be >= 1, got {num_heads}")
     batch, seq, embed = x.shape
     if embed % num_heads != 0:
-        spec = parse_spec("batch seq embed")
-        contract = Contract("split_heads", (TensorParam("x", spec, None, "Shaped"),), None)
-        conflict = Conflict(
-            "x",
-            "symbolic",
-            spec,
-            2,
-            spec.dims[2],
-            f"a multiple of num_heads={num_heads}",
-            embed,
-            note="embed must split evenly into heads",
-        )
-        observed = {"x": observe(x)}
-        divisors = [h for h in range(1, min(embed, 64) + 1) if embed % h == 0]
-        raise render(
-            contract, observed, conflict, [], f"num_heads must divide {embed}: one of {divisors}"
-        )
+        raise_error(_heads_error, x, num_heads)
     return x.reshape(batch, seq, num_heads, embed // num_heads).transpose(1, 2)
 
 
@@ -94,9 +106,6 @@ def permute(x: Shaped[Tensor, "..."], pattern: str) -> Shaped[Tensor, "..."]:
     `ValueError` for a malformed pattern, `ShapeError` when `x`'s rank does not match it.
     """
     left, right = _parse_pattern(pattern)
-    spec = " ".join(left)
-    contract = Contract("permute", (TensorParam("x", parse_spec(spec), None, "Shaped"),), None)
-    err = explain(contract, {"x": x})
-    if err is not None:
-        raise err
+    if x.ndim != len(left):
+        raise_error(_rank_error, x, " ".join(left))
     return x.permute(*[left.index(name) for name in right])

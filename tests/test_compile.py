@@ -183,6 +183,8 @@ CORRECT_CALLS = [
     pytest.param(lambda: project(torch.randn(3), torch.randn(2, 3)), id="no-batch"),
     pytest.param(lambda: keyword_only(torch.randn(2, 3), w=torch.randn(3, 4)), id="kw-only"),
     pytest.param(lambda: total(torch.randn(3), torch.randn(3), c=torch.randn(3)), id="packed"),
+    pytest.param(lambda: ss.permute(torch.randn(2, 3, 4), "b s e -> e b s"), id="permute"),
+    pytest.param(lambda: ss.merge_heads(ss.split_heads(torch.randn(2, 3, 8), 4)), id="heads"),
 ]
 
 
@@ -323,6 +325,9 @@ WRONG_CALLS = [
     pytest.param(lambda: ss.add(torch.randn(2, 3), torch.randn(2, 1)), id="no-broadcast"),
     pytest.param(lambda: bad_return(torch.randn(2, 3)), id="return"),
     pytest.param(lambda: total(torch.randn(3), torch.randn(4)), id="packed"),
+    # Found by the op's body rather than by its annotations.
+    pytest.param(lambda: ss.split_heads(torch.randn(2, 3, 10), 4), id="heads-do-not-divide"),
+    pytest.param(lambda: ss.permute(torch.randn(2, 3, 8), "b s h e -> b h s e"), id="permute-rank"),
 ]
 
 
