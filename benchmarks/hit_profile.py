@@ -129,7 +129,7 @@ def real_op(A: Tensor, x: Tensor) -> Any:
 
 STEPS: list[tuple[str, Callable[[Tensor, Tensor], Any]]] = [
     ("torch.mv", raw_mv),
-    ("+ the op's body (a call, its dtype check)", op_body),
+    ("+ the op's body (a Python call around torch.mv)", op_body),
     ("+ mode flag and _is_compiling()", mode_and_compiling),
     ("+ signature tuple (3 reads per tensor)", signature),
     ("+ compare with the last hit", lookup),
