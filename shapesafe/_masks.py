@@ -7,12 +7,12 @@ from torch import Tensor
 from ._checked import checked_op
 
 
-def check_size(op: str, name: str, value: object) -> int:
-    """A size argument must be a non-negative int; anything else is a ValueError."""
+def check_size(op: str, name: str, value: object, minimum: int = 0) -> int:
+    """A size must be an int >= `minimum`; anything else is a ValueError."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"{op}(): {name} must be an int, got {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{op}(): {name} must be >= 0, got {value}")
+    if value < minimum:
+        raise ValueError(f"{op}(): {name} must be >= {minimum}, got {value}")
     return value
 
 

@@ -8,6 +8,7 @@ from ._compile import raise_error
 from ._contract import Conflict, Contract, TensorParam, parse_spec
 from ._errors import ShapeError
 from ._explain import explain, observe, render
+from ._masks import check_size
 
 
 def _heads_error(x: Tensor, num_heads: int) -> ShapeError:
@@ -51,8 +52,7 @@ def split_heads(
 
     `(batch, num_heads, seq, embed // num_heads)`.
     """
-    if num_heads < 1:
-        raise ValueError(f"split_heads(): num_heads must be >= 1, got {num_heads}")
+    check_size("split_heads", "num_heads", num_heads, minimum=1)
     batch, seq, embed = x.shape
     if embed % num_heads != 0:
         raise_error(_heads_error, x, num_heads)

@@ -6,8 +6,8 @@ from torch import Tensor, nn
 
 from .._attention import attention
 from .._checked import checked
+from .._masks import check_size
 from .._reshape import merge_heads, split_heads
-from ._config import positive_int
 from ._linear import Linear
 
 
@@ -38,8 +38,8 @@ class CausalSelfAttention(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        self.embed_dim = positive_int("CausalSelfAttention", "embed_dim", embed_dim)
-        self.num_heads = positive_int("CausalSelfAttention", "num_heads", num_heads)
+        self.embed_dim = check_size("CausalSelfAttention", "embed_dim", embed_dim, minimum=1)
+        self.num_heads = check_size("CausalSelfAttention", "num_heads", num_heads, minimum=1)
         if embed_dim % num_heads != 0:
             fits = [h for h in range(1, embed_dim + 1) if embed_dim % h == 0][:12]
             raise ValueError(

@@ -7,8 +7,8 @@ from torch import Tensor, nn
 
 from .._checked import checked
 from .._linalg import add
+from .._masks import check_size
 from ._attention import CausalSelfAttention
-from ._config import positive_int
 from ._linear import Linear
 from ._norm import LayerNorm
 
@@ -36,9 +36,9 @@ class MLP(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        self.embed_dim = positive_int("MLP", "embed_dim", embed_dim)
+        self.embed_dim = check_size("MLP", "embed_dim", embed_dim, minimum=1)
         hidden = 4 * embed_dim if hidden_dim is None else hidden_dim
-        self.hidden_dim = positive_int("MLP", "hidden_dim", hidden)
+        self.hidden_dim = check_size("MLP", "hidden_dim", hidden, minimum=1)
         self.up = Linear(embed_dim, hidden, bias, device, dtype)
         self.down = Linear(hidden, embed_dim, bias, device, dtype)
 
@@ -78,7 +78,7 @@ class Block(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        self.embed_dim = positive_int("Block", "embed_dim", embed_dim)
+        self.embed_dim = check_size("Block", "embed_dim", embed_dim, minimum=1)
         self.ln1 = LayerNorm(embed_dim, bias=bias, device=device, dtype=dtype)
         self.attn = CausalSelfAttention(embed_dim, num_heads, bias, device, dtype)
         self.ln2 = LayerNorm(embed_dim, bias=bias, device=device, dtype=dtype)

@@ -8,7 +8,7 @@ from torch import Tensor, nn
 
 from .._checked import checked
 from .._linalg import linear
-from ._config import positive_int
+from .._masks import check_size
 
 
 class Linear(nn.Module):
@@ -39,8 +39,8 @@ class Linear(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        self.in_features = positive_int("Linear", "in_features", in_features)
-        self.out_features = positive_int("Linear", "out_features", out_features)
+        self.in_features = check_size("Linear", "in_features", in_features, minimum=1)
+        self.out_features = check_size("Linear", "out_features", out_features, minimum=1)
         shape = (out_features, in_features)
         self.weight = nn.Parameter(torch.empty(shape, device=device, dtype=dtype))
         if bias:

@@ -6,7 +6,7 @@ from torch import Tensor, nn
 
 from .._attention import layer_norm
 from .._checked import checked
-from ._config import positive_int
+from .._masks import check_size
 
 
 class LayerNorm(nn.Module):
@@ -38,7 +38,7 @@ class LayerNorm(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        self.features = positive_int("LayerNorm", "features", features)
+        self.features = check_size("LayerNorm", "features", features, minimum=1)
         self.normalized_shape = (features,)
         self.eps = eps
         self.weight = nn.Parameter(torch.ones(features, device=device, dtype=dtype))
