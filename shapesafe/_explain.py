@@ -77,7 +77,8 @@ def _headline(op: str, c: Conflict) -> tuple[str, str | None]:
         atleast = "at least " if c.spec.variadic_index is not None else ""
         n = c.spec.min_rank
         return (
-            f"{where} has {len(c.actual)} dims {_fmt_shape(c.actual)}, "
+            f"{where} has {len(c.actual)} dim{'' if len(c.actual) == 1 else 's'} "
+            f"{_fmt_shape(c.actual)}, "
             f'expected {atleast}{n} for "{spec}"',
             None,
         )

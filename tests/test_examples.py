@@ -135,7 +135,7 @@ def test_tiny_gpt_script_trains_samples_and_shows_its_bugs() -> None:
         'expected 1 for "tokens"'
     ) in out
     assert "hint: a size-1 axis is extra or missing: try targets.squeeze(1)" in out
-    assert "ShapeError: GPT.forward(): argument 'idx' has 1 dims (64,)" in out
+    assert "ShapeError: GPT.forward(): argument 'idx' has 1 dim (64,)" in out
 
 
 @pytest.fixture
