@@ -48,11 +48,6 @@ class Spec:
     def min_rank(self) -> int:
         return len(self.dims) - (0 if self.variadic_index is None else 1)
 
-    @property
-    def needs_arguments(self) -> bool:
-        """True when a symbolic dim reads an argument's value, as in `"{n} {n}"`."""
-        return any(d.kind == "symbolic" and "{" in d.name for d in self.dims)
-
 
 @functools.lru_cache(maxsize=1024)
 def parse_spec(text: str) -> Spec:
@@ -291,11 +286,6 @@ class Contract:
     op: str
     params: tuple[TensorParam, ...]
     ret: TensorParam | None
-
-    @property
-    def needs_arguments(self) -> bool:
-        specs = [p.spec for p in self.params] + ([self.ret.spec] if self.ret else [])
-        return any(s.needs_arguments for s in specs)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -42,7 +42,6 @@ def test_parse_details() -> None:
     assert (batch.name, m.name, m.broadcastable) == ("batch", "m", True)
     assert (rows.size, rows.label, rows.display) == (4, "rows", "rows")
     assert (feat.name, feat.display) == ("{self.n}", "in_features")
-    assert spec.needs_arguments
 
 
 @pytest.mark.parametrize(
