@@ -10,7 +10,7 @@ import functools
 import hashlib
 from pathlib import Path
 
-from .._contract import Contract, Spec, TensorParam, parse_spec
+from .._contract import Contract, TensorParam, parse_spec
 
 # jaxtyping's array annotations (`Float[Tensor, "b s"]`), as shapesafe and jaxtyping export them.
 DTYPE_NAMES = frozenset(
@@ -343,10 +343,3 @@ def _strings_digest(tree: ast.Module) -> bytes:
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             digest.update(node.value.encode() + b"\0")
     return digest.digest()
-
-
-def shape_spec(text: str) -> Spec | None:
-    try:
-        return parse_spec(text)
-    except ValueError:
-        return None
