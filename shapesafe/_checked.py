@@ -26,7 +26,7 @@ import types
 import typing
 import weakref
 from collections.abc import Callable, Iterator
-from typing import Any, Literal, ParamSpec, TypeVar, cast
+from typing import Any, Literal, NoReturn, ParamSpec, TypeVar, cast
 
 import jaxtyping
 import torch
@@ -617,9 +617,24 @@ def _hint_name(hint: Any) -> str:
 
 
 def _traced(state: _Checked, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    # Imported here: `_compile` imports dynamo, which doubles the time `import shapesafe`
+    # takes, and it is only needed once something is being compiled.
     from ._compile import call_traced
 
     return call_traced(state, args, kwargs)
+
+
+def raise_error(make: Callable[..., ShapeError], *args: Any) -> NoReturn:
+    """Raise `make(*args)`: a ShapeError an op's body finds, in eager mode or while traced.
+
+    While dynamo traces, the error is built and raised by an `assume_constant_result`
+    function, as for a broken contract, so it leaves the compile as a `TracedShapeError`.
+    """
+    if _is_compiling():
+        from ._compile import raise_made
+
+        raise_made(make, *args)
+    raise make(*args)
 
 
 # The generated code's own names start with this prefix, and it reads the module globals

@@ -419,17 +419,7 @@ def _raise_shape_error(
     raise TracedShapeError(err)
 
 
-def raise_error(make: Callable[..., ShapeError], *args: Any) -> NoReturn:
-    """Raise `make(*args)`: a ShapeError an op's body finds, in eager mode or while traced.
-
-    While dynamo traces, the error is built and raised by an `assume_constant_result`
-    function, as for a broken contract, so it leaves the compile as a `TracedShapeError`.
-    """
-    if torch.compiler.is_compiling():
-        _raise_made(make, *args)
-    raise make(*args)
-
-
 @_constant_result
-def _raise_made(make: Callable[..., ShapeError], *args: Any) -> NoReturn:
+def raise_made(make: Callable[..., ShapeError], *args: Any) -> NoReturn:
+    """Raise `make(*args)` while dynamo traces, as `_raise_shape_error` does for contracts."""
     raise TracedShapeError(make(*args))

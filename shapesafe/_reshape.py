@@ -3,8 +3,7 @@
 from jaxtyping import Shaped
 from torch import Tensor
 
-from ._checked import checked_op
-from ._compile import raise_error
+from ._checked import checked_op, raise_error
 from ._contract import Conflict, Contract, TensorParam, parse_spec
 from ._errors import ShapeError
 from ._explain import explain, observe, render

@@ -24,3 +24,13 @@ def test_private_modules_import() -> None:
 def test_py_typed_and_version() -> None:
     assert (pathlib.Path(shapesafe.__file__).parent / "py.typed").exists()
     assert shapesafe.__version__ == "0.1.0"
+
+
+def test_import_leaves_dynamo_for_when_something_compiles() -> None:
+    # dynamo doubles the time `import shapesafe` takes; only compiling needs it.
+    import subprocess
+    import sys
+
+    code = "import sys, shapesafe, shapesafe.nn; print('torch._dynamo' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
