@@ -40,7 +40,7 @@ from jaxtyping import _storage as _jaxtyping_storage
 
 from ._contract import Contract, TensorParam, parse_spec
 from ._errors import ShapeError
-from ._explain import explain, observe
+from ._explain import describe, explain, observe
 
 _memo_storage: Any = _jaxtyping_storage._shape_storage
 _get_shape_memo: Callable[[], tuple[dict[str, Any], dict[str, Any], Any, Any]] = (
@@ -590,7 +590,7 @@ class _Checked:
                 continue
             tp = _tensor_param(name, hint)
             obs = observe(value)
-            got = "None" if obs is None else obs.type_name or f"tensor {obs.shape} {obs.dtype}"
+            got = describe(obs) if obs is None or obs.shape is None else f"tensor {describe(obs)}"
             want = f'a {tp.dtype_label} tensor "{tp.spec.text}"' if tp else _hint_name(hint)
             return ShapeError(
                 f"{op}(): argument '{name}' is {got}, expected {want}",

@@ -55,7 +55,7 @@ def _fmt_shape(shape: tuple[int, ...]) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
-def _describe(got: Observed | None) -> str:
+def describe(got: Observed | None) -> str:
     """What arrived, as messages show it: `(2, 5) float32`, `list` or `None`."""
     if got is None:
         return "None"
@@ -121,7 +121,7 @@ def render(
         got = observed[p.name]
         if got is None and p.optional and p.name != conflict.argument:
             continue
-        shown = _describe(got)
+        shown = describe(got)
         if p.name == conflict.argument:
             caret_row = len(rows)
             if got is not None and got.shape is not None and conflict.axis is not None:
@@ -148,7 +148,7 @@ def render(
         op=contract.op,
         argument=conflict.argument,
         expected=conflict.spec.text if conflict.spec is not None else "",
-        actual=_describe(observed.get(conflict.argument)),
+        actual=describe(observed.get(conflict.argument)),
         dim=dim,
         bindings=tuple(bindings),
         hint=hint,
