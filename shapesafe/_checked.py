@@ -20,13 +20,12 @@ import collections
 import contextlib
 import functools
 import inspect
-import os
 import threading
 import types
 import typing
 import weakref
 from collections.abc import Callable, Iterator
-from typing import Any, Literal, NoReturn, ParamSpec, TypeVar, cast
+from typing import Any, NoReturn, ParamSpec, TypeVar, cast
 
 import jaxtyping
 import torch
@@ -41,6 +40,7 @@ from jaxtyping import _storage as _jaxtyping_storage
 from ._contract import Contract, TensorParam, parse_spec
 from ._errors import ShapeError
 from ._explain import describe, explain, observe
+from ._mode import DISABLED_AT_IMPORT, ENV_MODE, MODES, Mode
 
 _memo_storage: Any = _jaxtyping_storage._shape_storage
 _get_shape_memo: Callable[[], tuple[dict[str, Any], dict[str, Any], Any, Any]] = (
@@ -52,14 +52,8 @@ _is_compiling: Callable[[], bool] = torch.compiler.is_compiling
 
 P = ParamSpec("P")
 R = TypeVar("R")
-Mode = Literal["check", "off"]
-_MODES = ("check", "off")
-
-_env_mode = os.environ.get("SHAPESAFE_MODE", "check").strip().lower() or "check"
-if _env_mode not in _MODES:
-    raise ValueError(f"SHAPESAFE_MODE must be one of {_MODES}, got {_env_mode!r}")
-#: With SHAPESAFE_MODE=off at import, `checked` hands back the undecorated function.
-DISABLED_AT_IMPORT = _env_mode == "off"
+_env_mode = ENV_MODE
+_MODES = MODES
 
 # Read by every wrapper on every call; `set_mode` is the only writer.
 _checking = _env_mode == "check"
@@ -67,7 +61,7 @@ _checking = _env_mode == "check"
 
 class _State:
     def __init__(self) -> None:
-        self.mode: Mode = cast(Mode, _env_mode)
+        self.mode: Mode = _env_mode
         self.lock = threading.Lock()
         self.caches: weakref.WeakSet[VerdictCache] = weakref.WeakSet()
 

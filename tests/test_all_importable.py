@@ -34,3 +34,16 @@ def test_import_leaves_dynamo_for_when_something_compiles() -> None:
     code = "import sys, shapesafe, shapesafe.nn; print('torch._dynamo' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_static_checker_and_mypy_plugin_never_import_torch() -> None:
+    # They only read source; importing torch was most of `shapesafe check`'s start-up.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, shapesafe, shapesafe.check, shapesafe.mypy_plugin; "
+        "print(sorted(m for m in ('torch', 'jaxtyping', 'beartype') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

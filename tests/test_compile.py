@@ -28,6 +28,8 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 sys.path.insert(0, str(EXAMPLES))
 import tiny_gpt  # noqa: E402
 
+pytestmark = pytest.mark.slow
+
 BACKENDS = ["eager", "aot_eager"]
 
 

@@ -15,6 +15,8 @@ from mypy.options import Options
 from shapesafe._static import check_file
 from shapesafe.mypy_plugin import ShapePlugin
 
+pytestmark = pytest.mark.slow
+
 STATIC = Path(__file__).resolve().parent / "static"
 CORPUS = sorted(STATIC.glob("*.py"))
 _LINE = re.compile(r"^(?P<path>[^:]+):(?P<line>\d+):(?P<col>\d+): error: (?P<msg>.*)  \[shape\]$")

@@ -8,6 +8,7 @@ import ast
 import dataclasses
 import functools
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 
 from .._contract import Contract, TensorParam, parse_spec
@@ -168,7 +169,7 @@ def _top_level(
             aliases.pop(name, None)
         seen.add(name)
 
-    for stmt in tree.body:
+    for stmt in _statements(tree.body):
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
             fresh = stmt.name not in seen
             rebind(stmt.name)
@@ -202,6 +203,20 @@ def _top_level(
                     if _dotted(stmt.annotation) in ("TypeAlias", "typing.TypeAlias"):
                         aliases[stmt.target.id] = stmt.value
     return imports, functions, aliases
+
+
+def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """The top-level statements, with those of `if TYPE_CHECKING:` blocks in place.
+
+    A type checker takes those blocks as run; shapesafe's own `__init__` imports its
+    exports there, so that importing it stays lazy.
+    """
+    for stmt in body:
+        guard = _dotted(stmt.test) if isinstance(stmt, ast.If) else None
+        if isinstance(stmt, ast.If) and guard in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+            yield from _statements(stmt.body)
+        else:
+            yield stmt
 
 
 @functools.lru_cache(maxsize=512)
