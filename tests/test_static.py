@@ -166,7 +166,7 @@ import shapesafe as ss
         ),
         pytest.param(
             "def f(x: Float[Tensor, 'b d'], w: Float[Tensor, 'd e']):\n"
-            "    return torch.nn.functional.linear(x, w)\n",
+            "    return torch.nn.functional.unfold(x, w)\n",
             id="unknown-function",
         ),
         pytest.param(

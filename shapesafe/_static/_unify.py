@@ -16,13 +16,18 @@ from typing import Literal
 
 from .._contract import Conflict, Dim, Source, Spec
 
-SizeKind = Literal["int", "name", "expr", "fresh"]
+SizeKind = Literal["int", "name", "expr", "fresh", "sym"]
 _counter = itertools.count()
 
 
 @dataclasses.dataclass(frozen=True)
 class Size:
-    """One axis. `fresh` sizes are equal only to themselves; `key` tells them apart."""
+    """One axis. `fresh` sizes are equal only to themselves; `key` tells them apart.
+
+    A `sym` is a size that code names rather than an annotation: a constructor argument or a
+    config attribute (`config.n_embd`). Its `key` is the class whose code names it, and two
+    syms are known to differ only when the same class names them differently.
+    """
 
     kind: SizeKind
     value: int | str
@@ -55,6 +60,10 @@ def lit(n: int) -> Size:
 
 def name(text: str) -> Size:
     return Size("name", text)
+
+
+def sym(text: str, owner: int) -> Size:
+    return Size("sym", text, owner)
 
 
 def fresh(label: str = "") -> Size:
@@ -143,6 +152,17 @@ def from_spec(spec: Spec) -> Shape:
 Verdict = Literal["same", "differ", "unknown"]
 
 
+def certain(a: Size, b: Size) -> Literal["same", "differ"] | None:
+    """Whether two sizes are certainly the same or certainly differ; None if neither."""
+    if a == b:
+        return "same"
+    if a.kind == b.kind and a.kind in ("int", "name"):
+        return "differ"
+    if a.kind == b.kind == "sym" and a.key == b.key:
+        return "differ"
+    return None
+
+
 class Unifier:
     """Binds a callee's dim names to a caller's sizes, argument by argument.
 
@@ -175,10 +195,9 @@ class Unifier:
         `source` is where `b` was seen, `a_source` where `a` was (the same place if None).
         """
         a, b = self.resolve(a), self.resolve(b)
-        if a == b:
-            return "same"
-        if a.kind == b.kind and a.kind in ("int", "name"):
-            return "differ"
+        verdict = certain(a, b)
+        if verdict is not None:
+            return verdict
         if a.kind == "fresh":
             self.known[a.key] = (b, source)
         elif b.kind == "fresh":
