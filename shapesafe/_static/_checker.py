@@ -10,6 +10,7 @@ Everything else is unknown, and unknown values are never reported.
 
 import ast
 import dataclasses
+import gc
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -89,10 +90,34 @@ class Stats:
         return out
 
 
+_lines_cache: dict[int, tuple[str, list[bytes]]] = {}
+
+
 def _text(module: Module, node: ast.AST, limit: int = 40) -> str:
-    text = ast.get_source_segment(module.source, node) or ast.unparse(node)
+    """The source text of `node`, on one line and cut to `limit` characters."""
+    text = _segment(module, node) or ast.unparse(node)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _segment(module: Module, node: ast.AST) -> str | None:
+    # ast.get_source_segment splits the whole source on each call; split it once per file.
+    cached = _lines_cache.get(id(module.tree))
+    if cached is None or cached[0] is not module.source:
+        cached = (module.source, [line.encode() for line in module.source.splitlines(True)])
+        _lines_cache[id(module.tree)] = cached
+    lines = cached[1]
+    try:
+        first, last = node.lineno - 1, node.end_lineno - 1  # type: ignore[attr-defined]
+        start, end = node.col_offset, node.end_col_offset  # type: ignore[attr-defined]
+    except AttributeError:
+        return None
+    if end is None or last is None or last >= len(lines):
+        return None
+    if first == last:
+        return lines[first][start:end].decode(errors="replace")
+    parts = [lines[first][start:], *lines[first + 1 : last], lines[last][:end]]
+    return b"".join(parts).decode(errors="replace")
 
 
 def _own_nodes(nodes: Iterable[ast.AST]) -> Iterator[ast.AST]:
@@ -192,12 +217,10 @@ class _Scope:
             for arg in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg]:
                 if arg is not None:
                     self.local.add(arg.arg)
-        for node in _own_nodes(body):
-            self.local.update(_binds(node))
+        index = _index(file.module.tree)
+        self.local.update(index.locals.get(id(body), ()))
         if self.is_module:
-            for node in ast.walk(file.module.tree):
-                if isinstance(node, ast.Global):
-                    self.rebound_globals.update(node.names)
+            self.rebound_globals = set(index.globals)
         self.exits: list[list[Env]] = []
         self.key = cls.key if cls is not None else 0
         self.keep_returns = False
@@ -649,7 +672,7 @@ class _Scope:
         if self.is_module and func.id in self.local and func.id not in self.module.functions:
             if func.id not in self.module.imports:
                 return None
-        return resolve(self.module, ".".join([func.id, *reversed(parts)]))
+        return _resolve(self.module, ".".join([func.id, *reversed(parts)]))
 
     def call(self, node: ast.Call, env: Env) -> Value:
         func = node.func
@@ -705,7 +728,7 @@ class _Scope:
             self.file.stats_known("annotated function")
             return self.contract_call(node, callee[0], callee[1], vals, 0)
         cls = (
-            find_class(self.module, func)
+            _find_class(self.module, func)
             if not (isinstance(func, ast.Name) and self.shadowed(func.id))
             else None
         )
@@ -1584,6 +1607,115 @@ class _NoValue:
 _NO = _NoValue()
 
 
+_ScopeNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+
+
+@dataclasses.dataclass
+class _Index:
+    """One pass over a file: the names each scope binds, its nested scopes, `global` names."""
+
+    tree: ast.Module
+    locals: dict[int, set[str]]
+    children: dict[int, list[_ScopeNode]]
+    globals: frozenset[str]
+
+
+_indexes: dict[int, _Index] = {}
+_resolved: dict[tuple[int, str], tuple[Module, object]] = {}
+
+
+def _index(tree: ast.Module) -> _Index:
+    found = _indexes.get(id(tree))
+    if found is not None and found.tree is tree:
+        return found
+    top = id(tree.body)
+    names: dict[int, set[str]] = {top: set()}
+    children: dict[int, list[_ScopeNode]] = {top: []}
+    rebound: set[str] = set()
+    # Statements only: names are bound by statements (a walrus aside), and expressions are
+    # most of a file's nodes.
+    stack: list[tuple[ast.stmt, int]] = [(n, top) for n in reversed(tree.body)]
+    while stack:
+        node, scope = stack.pop()
+        names[scope].update(_stmt_binds(node))
+        if isinstance(node, ast.Global):
+            rebound.update(node.names)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            children[scope].append(node)
+            inner = id(node.body)
+            names[inner], children[inner] = set(), []
+            stack.extend((n, inner) for n in reversed(node.body))
+            continue
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(node, field, None)
+            if isinstance(block, list):
+                stack.extend((n, scope) for n in reversed(block) if isinstance(n, ast.stmt))
+        if isinstance(node, (ast.Try, ast.TryStar)):
+            for handler in node.handlers:
+                if handler.name:
+                    names[scope].add(handler.name)
+                stack.extend((n, scope) for n in reversed(handler.body))
+        elif isinstance(node, ast.Match):
+            for case in node.cases:
+                for part in ast.walk(case.pattern):
+                    names[scope].update(_binds(part))
+                stack.extend((n, scope) for n in reversed(case.body))
+    found = _Index(tree, names, children, frozenset(rebound))
+    _indexes[id(tree)] = found
+    return found
+
+
+def _stmt_binds(node: ast.stmt) -> list[str]:
+    """The names one statement binds in its own scope (not those of its nested blocks)."""
+    targets: list[ast.expr] = []
+    if isinstance(node, ast.Assign):
+        targets = node.targets
+    elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor)):
+        targets = [node.target]
+    elif isinstance(node, (ast.With, ast.AsyncWith)):
+        targets = [i.optional_vars for i in node.items if i.optional_vars is not None]
+    elif isinstance(node, ast.Delete):
+        targets = node.targets
+    else:
+        return _binds(node)
+    out: list[str] = []
+    todo = list(targets)
+    while todo:
+        t = todo.pop()
+        if isinstance(t, ast.Name):
+            out.append(t.id)
+        elif isinstance(t, (ast.Tuple, ast.List)):
+            todo.extend(t.elts)
+        elif isinstance(t, ast.Starred):
+            todo.append(t.value)
+    return out
+
+
+def _resolve(module: Module, dotted: str) -> tuple[Module, Signature] | None:
+    """`_source.resolve`, remembered per file and name."""
+    key = (id(module), "f:" + dotted)
+    hit = _resolved.get(key)
+    if hit is not None and hit[0] is module:
+        return hit[1]  # type: ignore[return-value]
+    result = resolve(module, dotted)
+    _resolved[key] = (module, result)
+    return result
+
+
+def _find_class(module: Module, func: ast.expr) -> ClassModel | None:
+    """`_modules.find_class`, remembered per file and name."""
+    dotted = _dotted_name(func)
+    if dotted is None:
+        return None
+    key = (id(module), "c:" + dotted)
+    hit = _resolved.get(key)
+    if hit is not None and hit[0] is module:
+        return hit[1]  # type: ignore[return-value]
+    result = find_class(module, func)
+    _resolved[key] = (module, result)
+    return result
+
+
 def _merge(a: Env | None, b: Env | None) -> Env | None:
     if a is None:
         return None if b is None else dict(b)
@@ -1599,7 +1731,8 @@ def _merge(a: Env | None, b: Env | None) -> Env | None:
 def _assigned(stmts: list[ast.stmt]) -> set[str]:
     out: set[str] = set()
     for node in _own_nodes(stmts):
-        out.update(_binds(node))
+        if isinstance(node, (ast.Name, ast.Tuple)):
+            out.update(_binds(node))
     return out
 
 
@@ -1956,11 +2089,11 @@ class _FileChecker:
             if self._counting():
                 self.stats.functions += 1
             _Scope(self, body, fn, cls).run()
-            for node in _own_nodes(body):
+            for node in _index(self.module.tree).children.get(id(body), ()):
                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     owner = cls if fn is None and cls is not None and node in body else None
                     todo.append((node.body, node, owner))
-                elif isinstance(node, ast.ClassDef):
+                else:
                     todo.append((node.body, None, model(self.module, node)))
         lines = self.module.source.splitlines()
         kept = {
@@ -1980,4 +2113,12 @@ def check_file(path: Path, display: str | None = None, stats: Stats | None = Non
         return []
     if stats is not None:
         stats.files += 1
-    return _FileChecker(module, display or str(path), stats).run()
+    # The checker keeps many syntax trees alive and makes no reference cycles; the cyclic
+    # collector would scan those trees over and over for nothing.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _FileChecker(module, display or str(path), stats).run()
+    finally:
+        if collecting:
+            gc.enable()

@@ -24,11 +24,25 @@ class ClassModel:
     node: ast.ClassDef
     key: int
     methods: dict[str, ast.FunctionDef | ast.AsyncFunctionDef]
-    declared: dict[str, ast.expr]  # attribute -> annotation
-    rebound: set[str]  # attributes assigned outside __init__
+    declared_here: dict[str, ast.expr]  # attribute -> annotation in the class body
     bases: list["ClassModel"]
     attrs: dict[str, object] | None = None  # what __init__ assigns, once the checker ran it
     building: bool = False
+    _scanned: tuple[dict[str, ast.expr], set[str]] | None = None
+
+    @property
+    def declared(self) -> dict[str, ast.expr]:
+        return self._scan()[0]
+
+    @property
+    def rebound(self) -> set[str]:
+        """Attributes that a method other than __init__ assigns."""
+        return self._scan()[1]
+
+    def _scan(self) -> tuple[dict[str, ast.expr], set[str]]:
+        if self._scanned is None:
+            self._scanned = _scan(self.methods, self.declared_here)
+        return self._scanned
 
     def method(
         self, name: str
@@ -65,18 +79,31 @@ def model(module: Module, node: ast.ClassDef) -> ClassModel:
         return found
     methods: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
     declared: dict[str, ast.expr] = {}
-    rebound: set[str] = set()
     for stmt in node.body:
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
             methods[stmt.name] = stmt
         elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
             declared[stmt.target.id] = stmt.annotation
+    built = ClassModel(module, node, next(_keys), methods, declared, [])
+    _models[key] = built
+    for base in node.bases:
+        found_base = find_class(module, base)
+        if found_base is not None and found_base is not built:
+            built.bases.append(found_base)
+    return built
+
+
+def _scan(
+    methods: dict[str, ast.FunctionDef | ast.AsyncFunctionDef], here: dict[str, ast.expr]
+) -> tuple[dict[str, ast.expr], set[str]]:
+    declared = dict(here)
+    rebound: set[str] = set()
     for name, fn in methods.items():
-        for sub in ast.walk(fn):
-            if isinstance(sub, ast.AnnAssign) and _self_attr(sub.target) is not None:
+        for sub in _statements(fn.body):
+            if isinstance(sub, ast.AnnAssign):
                 attr = _self_attr(sub.target)
-                assert attr is not None
-                declared.setdefault(attr, sub.annotation)
+                if attr is not None:
+                    declared.setdefault(attr, sub.annotation)
             if name == "__init__":
                 continue
             targets: list[ast.expr] = []
@@ -89,13 +116,25 @@ def model(module: Module, node: ast.ClassDef) -> ClassModel:
                     attr = _self_attr(part)
                     if attr is not None:
                         rebound.add(attr)
-    built = ClassModel(module, node, next(_keys), methods, declared, rebound, [])
-    _models[key] = built
-    for base in node.bases:
-        found_base = find_class(module, base)
-        if found_base is not None and found_base is not built:
-            built.bases.append(found_base)
-    return built
+    return declared, rebound
+
+
+def _statements(body: list[ast.stmt]) -> list[ast.stmt]:
+    """Every statement of a function, nested blocks included."""
+    out: list[ast.stmt] = []
+    todo = list(reversed(body))
+    while todo:
+        stmt = todo.pop()
+        out.append(stmt)
+        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+            block = getattr(stmt, field, None)
+            if isinstance(block, list):
+                for item in reversed(block):
+                    if isinstance(item, ast.stmt):
+                        todo.append(item)
+                    elif isinstance(item, (ast.ExceptHandler, ast.match_case)):
+                        todo.extend(reversed(item.body))
+    return out
 
 
 def _self_attr(node: ast.AST) -> str | None:

@@ -372,7 +372,12 @@ def matmul(a: Shape, b: Shape, ta: str, tb: str) -> Shape | None:
             f'{ta} @ {tb}: inner dim is {left} in {ta} "{show(a)}" but {right} in {tb} "{show(b)}"'
         )
         if len(b) >= 2 and isinstance(b[-1], Size) and certain(left, b[-1]) == "same":
-            message += f"; did you mean {tb}.mT?"
+            for suffix in (".mT", ".T"):
+                if tb.endswith(suffix):
+                    message += f"; did you mean {tb[: -len(suffix)]}?"
+                    break
+            else:
+                message += f"; did you mean {tb}.mT?"
         raise Mismatch(message)
     if len(b) == 1:
         return a[:-1]

@@ -154,13 +154,24 @@ Verdict = Literal["same", "differ", "unknown"]
 
 def certain(a: Size, b: Size) -> Literal["same", "differ"] | None:
     """Whether two sizes are certainly the same or certainly differ; None if neither."""
-    if a == b:
+    if a == b or (a.kind == b.kind == "int" and a.value == b.value):
         return "same"
     if a.kind == b.kind and a.kind in ("int", "name"):
         return "differ"
-    if a.kind == b.kind == "sym" and a.key == b.key:
+    if a.kind == b.kind == "sym" and a.key == b.key and _related(str(a.value), str(b.value)):
+        return "differ"
+    # A 1 that an op made (keepdim, unsqueeze) is not an axis the caller named.
+    if {a.kind, b.kind} == {"int", "name"} and (a.key == 1 or b.key == 1):
         return "differ"
     return None
+
+
+def _related(a: str, b: str) -> bool:
+    """Two syms of one class are told apart when both are plain arguments, or attributes of
+    the same one (`config.n_embd`, `config.vocab_size`)."""
+    if "." not in a and "." not in b:
+        return True
+    return a.split(".")[0] == b.split(".")[0] and "." in a and "." in b
 
 
 class Unifier:
