@@ -1023,9 +1023,11 @@ class _Scope:
             self.file.stats_unknown("torch.nn class without a shape rule")
             return True, None
         if (torchf and last in _CONSTRUCTORS) or (torchf and last in ("full", "randint")):
-            sizes = args
+            sizes = [a for a in args if not isinstance(a, tuple)]
             if last == "full":
                 sizes = args[:1]
+                if not isinstance(args[0] if args else None, TupV):
+                    return True, None
             if last == "randint":
                 sizes = [a for a in args if isinstance(a, TupV)][:1]
             if len(sizes) == 1 and isinstance(sizes[0], TupV):
@@ -1035,6 +1037,10 @@ class _Scope:
                 sizes = list(sv.items) if isinstance(sv, TupV) else []
                 if not sizes:
                     return True, None
+            if len(sizes) == 1 and not isinstance(sizes[0], (IntV, SymV)):
+                return True, None  # one argument that may be a whole shape: rank unknown
+            if any(isinstance(v, (tuple, TupV, LayerV, ObjV)) for v in sizes):
+                return True, None
             out = [self.size_of(s) for s in sizes]
             return True, tuple(s if s is not None else fresh() for s in out)
         if torchf and last == "arange":
