@@ -18,7 +18,9 @@ from shapesafe._static._unify import Unifier, lit
 from shapesafe.check import main
 
 STATIC = Path(__file__).resolve().parent / "static"
-CORPUS = sorted(STATIC.glob("*.py"))
+# models/: raw torch and nn.Module code, each bug with a correct twin.
+MODELS = sorted((STATIC / "models").glob("*.py"))
+CORPUS = sorted(STATIC.glob("*.py")) + MODELS
 BUGGY = [p for p in CORPUS if "# expect: shape" in p.read_text()]
 CLEAN = [p for p in CORPUS if p not in BUGGY]
 _RUNTIME = re.compile(r"^# runtime: (\w+)$", re.MULTILINE)

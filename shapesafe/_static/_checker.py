@@ -20,7 +20,7 @@ from .._contract import Conflict, Contract, Source, Spec, TensorParam
 from . import _torch as T
 from ._modules import ClassModel, find_class, model
 from ._source import Module, Signature, load, resolve, signature
-from ._torch import IntV, LayerV, Mismatch, ObjV, SymV, TupV, Value
+from ._torch import IntV, LayerV, ListV, Mismatch, ObjV, SymV, TupV, Value
 from ._unify import (
     Group,
     Shape,
@@ -308,8 +308,9 @@ class _Scope:
             b = self.block(stmt.orelse, dict(env))
             return _merge(a, b)
         elif isinstance(stmt, (ast.For, ast.AsyncFor)):
-            self.value(stmt.iter, env)
-            return self.loop(stmt.body, stmt.orelse, env, stmt.target)
+            items = self.value(stmt.iter, env)
+            item = items.item if isinstance(items, ListV) else None
+            return self.loop(stmt.body, stmt.orelse, env, stmt.target, item)
         elif isinstance(stmt, ast.While):
             self.value(stmt.test, env)
             return self.loop(stmt.body, stmt.orelse, env, None)
@@ -371,12 +372,17 @@ class _Scope:
         return env
 
     def loop(
-        self, body: list[ast.stmt], orelse: list[ast.stmt], env: Env, target: ast.expr | None
+        self,
+        body: list[ast.stmt],
+        orelse: list[ast.stmt],
+        env: Env,
+        target: ast.expr | None,
+        item: Value = None,
     ) -> Env | None:
         def once(start: Env) -> Env | None:
             run = dict(start)
             if target is not None:
-                self.bind(target, None, run)
+                self.bind(target, item, run)
             self.exits.append([])
             end = self.block(body, run)
             for extra in self.exits.pop():
@@ -637,6 +643,8 @@ class _Scope:
             return None
         if isinstance(base, tuple):
             return T.index(base, parts)
+        if isinstance(base, ListV) and not isinstance(sl, ast.Slice):
+            return base.item
         return None
 
     # Calls
@@ -699,7 +707,11 @@ class _Scope:
                     return self.tensor_method(node, func.attr, base, args, kwargs, starred)
                 if isinstance(base, ObjV):
                     return self.obj_call(node, base, func.attr, args, kwargs, env)
-                if isinstance(base, (LayerV, ObjV)) is False and isinstance(base, TupV):
+                if isinstance(base, TupV):
+                    field = base.field(func.attr)
+                    if isinstance(field, (LayerV, ObjV)):
+                        return self.apply_module(node, field, args, kwargs)
+                    self.file.stats_unknown("call without a shape rule or contract")
                     return None
         elif isinstance(func, ast.Name) and func.id in env:
             held = env[func.id]
@@ -715,6 +727,9 @@ class _Scope:
                 assert isinstance(held2, (LayerV, ObjV))
                 return self.apply_module(node, held2, args, kwargs)
         qual = self.qualified(func)
+        if qual in ("torch.nn.ModuleList", "torch.nn.ModuleDict") and node.args:
+            self.file.stats_known("torch")
+            return self.container(node.args[0], args[0], env)
         if qual is not None:
             done, result = self.library_call(node, qual, args, kwargs, starred)
             if done:
@@ -738,6 +753,19 @@ class _Scope:
         self.file.stats_unknown("call without a shape rule or contract")
         return None
 
+    def container(self, node: ast.expr, v: Value, env: Env) -> Value:
+        """`nn.ModuleList([Block(c) for _ in range(n)])`, `nn.ModuleDict(dict(wte=...))`."""
+        if isinstance(node, (ast.ListComp, ast.GeneratorExp)):
+            inner = dict(env)
+            for gen in node.generators:
+                self.bind(gen.target, None, inner)
+            return ListV(self.value(node.elt, inner))
+        if isinstance(v, TupV) and v.fields:
+            return v
+        if isinstance(v, TupV) and v.items and all(i == v.items[0] for i in v.items):
+            return ListV(v.items[0])
+        return None
+
     def builtin_call(self, name: str, node: ast.Call, args: list[Value]) -> "Value | _NoValue":
         if name == "len" and len(args) == 1 and isinstance(args[0], tuple) and args[0]:
             first = args[0][0]
@@ -748,6 +776,10 @@ class _Scope:
             return args[0]
         if name in ("tuple", "list") and len(args) == 1 and isinstance(args[0], TupV):
             return args[0]
+        if name == "dict" and not args and node.keywords:
+            if all(k.arg is not None for k in node.keywords):
+                fields = tuple(str(k.arg) for k in node.keywords)
+                return TupV(tuple(self.vals.get(id(k.value)) for k in node.keywords), fields)
         if name in (
             "super",
             "range",
@@ -922,9 +954,21 @@ class _Scope:
         message = _message(where, conflict, shown, unifier)
         culprit = next(a for a in args if a[0].name == conflict.argument)
         if _transpose_fixes(args, conflict, culprit[2]):
-            message += f"; did you mean {culprit[1]}.mT?"
+            message += f"; did you mean {T.swapped_text(culprit[1])}?"
         self.file.report(node, message, _anchor(node))
-        return None
+        # Go on with what the call returns when the arguments before the culprit decide it,
+        # so that one finding does not hide the next.
+        ret = sig.contract.ret
+        if ret is None:
+            return None
+        for dim in ret.spec.dims:
+            if dim.kind == "named" and dim.name not in unifier.single:
+                return None
+            if dim.kind == "variadic" and dim.name not in unifier.variadic:
+                return None
+            if dim.kind == "symbolic":
+                return None
+        return unifier.result(ret.spec)
 
     def check_unions(
         self,

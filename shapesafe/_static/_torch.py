@@ -11,6 +11,7 @@ import dataclasses
 from collections import Counter
 from collections.abc import Sequence
 
+from . import _unify
 from ._unify import Group, Item, Shape, Size, certain, fresh, lit, show
 
 __all__ = ["certain"]
@@ -43,6 +44,13 @@ class TupV:
 
 
 @dataclasses.dataclass(frozen=True)
+class ListV:
+    """A list whose items all have one value: `nn.ModuleList([Block(c) for _ in range(n)])`."""
+
+    item: "Value"
+
+
+@dataclasses.dataclass(frozen=True)
 class LayerV:
     """A torch.nn layer with a shape rule: `Linear`, `Embedding`, `LayerNorm`, `Dropout`..."""
 
@@ -66,7 +74,7 @@ class ObjV:
     cls: object  # a _modules.ClassModel; typed loosely to keep the import graph acyclic
 
 
-Value = Shape | IntV | TupV | LayerV | ObjV | SymV | None
+Value = Shape | IntV | TupV | ListV | LayerV | ObjV | SymV | None
 
 # The `key` of `lit(1)` sizes that an op made (keepdim, unsqueeze), not an annotation.
 OP_ONE = Size("int", 1, 1)
@@ -132,6 +140,14 @@ def from_monomial(m: Monomial) -> Size:
     )
     _registry.setdefault(size, (coef, Counter(atoms)))
     return size
+
+
+def _product_of(size: Size) -> tuple[int, object] | None:
+    m = monomial(size)
+    return None if m is None else (m[0], +m[1])
+
+
+_unify._products = _product_of
 
 
 def mul(a: Size, b: Size) -> Size:
@@ -359,6 +375,14 @@ def broadcast(a: Shape, b: Shape, ta: str, tb: str) -> Shape | None:
     return None
 
 
+def swapped_text(text: str) -> str:
+    """`w` with its last two axes swapped: drop a trailing `.T`/`.mT`, else add `.mT`."""
+    for suffix in (".mT", ".T"):
+        if text.endswith(suffix):
+            return text[: -len(suffix)]
+    return f"{text}.mT"
+
+
 def matmul(a: Shape, b: Shape, ta: str, tb: str) -> Shape | None:
     """torch.matmul: `(..., m, n) @ (..., n, p)`, or a vector on either side."""
     if not a or not b:
@@ -372,12 +396,7 @@ def matmul(a: Shape, b: Shape, ta: str, tb: str) -> Shape | None:
             f'{ta} @ {tb}: inner dim is {left} in {ta} "{show(a)}" but {right} in {tb} "{show(b)}"'
         )
         if len(b) >= 2 and isinstance(b[-1], Size) and certain(left, b[-1]) == "same":
-            for suffix in (".mT", ".T"):
-                if tb.endswith(suffix):
-                    message += f"; did you mean {tb[: -len(suffix)]}?"
-                    break
-            else:
-                message += f"; did you mean {tb}.mT?"
+            message += f"; did you mean {swapped_text(tb)}?"
         raise Mismatch(message)
     if len(b) == 1:
         return a[:-1]

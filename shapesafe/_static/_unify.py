@@ -11,7 +11,7 @@ unknown, and an unknown never makes a finding.
 import ast
 import dataclasses
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 from .._contract import Conflict, Dim, Source, Spec
@@ -163,7 +163,16 @@ def certain(a: Size, b: Size) -> Literal["same", "differ"] | None:
     # A 1 that an op made (keepdim, unsqueeze) is not an axis the caller named.
     if {a.kind, b.kind} == {"int", "name"} and (a.key == 1 or b.key == 1):
         return "differ"
+    if "expr" in (a.kind, b.kind) and _products is not None:
+        # `4*n` and `n`: the same product of sizes, with different coefficients.
+        ma, mb = _products(a), _products(b)
+        if ma is not None and mb is not None and ma[1] and ma[1] == mb[1] and ma[0] != mb[0]:
+            return "differ"
     return None
+
+
+# How `_torch` reads a size as a product (coefficient, atoms); set when it is imported.
+_products: "Callable[[Size], tuple[int, object] | None] | None" = None
 
 
 def _related(a: str, b: str) -> bool:
