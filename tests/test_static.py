@@ -374,3 +374,274 @@ def test_int_sizes_agree_with_runtime_unifier(specs: list[str], shapes: list[lis
             # The static side may only miss what broadcasting makes uncertain.
             assert "#" in text or (want.kind == "variadic" and "#" in "".join(specs)), (specs, shapes)
             return
+
+
+# Shape rules for torch's own ops, modules and annotations, on small snippets.
+
+RAW = """\
+import torch
+import torch.nn.functional as F
+from typing import Optional, Union
+from jaxtyping import Float, Int
+from torch import Tensor, nn
+import shapesafe as ss
+"""
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        pytest.param(
+            "def f(x: Float[Tensor, 'b s d'], w: Float[Tensor, 'e d']):\n"
+            "    y = x.view(-1, x.shape[-1])\n"
+            "    return y @ w\n",
+            ['9: y @ w: inner dim is d in y "b*s d" but e in w "e d"; did you mean w.mT?'],
+            id="view-minus-one",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b s h e'], k: Float[Tensor, 'b h t e']):\n"
+            "    q = x.permute(0, 2, 3, 1)\n"
+            "    return q @ k\n",
+            ['9: q @ k: inner dim is s in q "b h e s" but t in k "b h t e"'],
+            id="permute",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b s 3*d'], w: Float[Tensor, 'd e']):\n"
+            "    q, k, v = x.chunk(3, dim=-1)\n"
+            "    return q @ w.T\n",
+            ['9: q @ w.T: inner dim is d in q "b s d" but e in w.T "e d"; did you mean w?'],
+            id="chunk-unpack",
+        ),
+        pytest.param(
+            "def f(a: Float[Tensor, 'n d'], b: Float[Tensor, 'n e']):\n"
+            "    return torch.cat([a, b], dim=0)\n",
+            ['8: torch.cat: axis 1 is d in a "n d" but e in b "n e"'],
+            id="cat",
+        ),
+        pytest.param(
+            "def f(a: Float[Tensor, 'n d'], b: Float[Tensor, 'n e']) -> Float[Tensor, '2 n d']:\n"
+            "    return torch.stack([a, a], dim=0)\n"
+            "def g(a: Float[Tensor, 'n d'], b: Float[Tensor, 'm d']):\n"
+            "    return torch.stack([a, b])\n",
+            ['10: torch.stack: axis 0 is n in a "n d" but m in b "m d"'],
+            id="stack",
+        ),
+        pytest.param(
+            "def f(q: Float[Tensor, 'b s d'], k: Float[Tensor, 'b t e']):\n"
+            "    return torch.einsum('bsd,btd->bst', q, k)\n",
+            ["8: einsum: 'd' is d in q \"b s d\" but e in k \"b t e\""],
+            id="einsum",
+        ),
+        pytest.param(
+            "from einops import rearrange\n"
+            "def f(q: Float[Tensor, 'b s d'], k: Float[Tensor, 'b t d'], h: int):\n"
+            "    qh = rearrange(q, 'b s (h e) -> b h s e', h=h)\n"
+            "    kh = rearrange(k, 'b t (h e) -> b h t e', h=h)\n"
+            "    return qh @ kh\n",
+            [],  # h is not known, so neither is e
+            id="einops-rearrange-unknown-heads",
+        ),
+        pytest.param(
+            "import einops\n"
+            "def f(q: Float[Tensor, 'b s h e'], k: Float[Tensor, 'b t h e']):\n"
+            "    qh = einops.rearrange(q, 'b s h e -> b h s e')\n"
+            "    kh = einops.rearrange(k, 'b t h e -> b h t e')\n"
+            "    return qh @ kh\n",
+            ['11: qh @ kh: inner dim is e in qh "b h s e" but t in kh "b h t e"; did you mean '
+             "kh.mT?"],
+            id="einops-rearrange",
+        ),
+        pytest.param(
+            "import einops\n"
+            "def f(x: Float[Tensor, 'b s d'], w: Float[Tensor, 'd v']):\n"
+            "    return einops.einsum(x, w, 'b s d, v d -> b s v')\n",
+            ["9: einsum: 'd' is d in x \"b s d\" but v in w \"d v\""],
+            id="einops-einsum",
+        ),
+        pytest.param(
+            "def f(q: Float[Tensor, 'b h s e'], k: Float[Tensor, 'b h t e'],\n"
+            "      v: Float[Tensor, 'b h s f']):\n"
+            "    return F.scaled_dot_product_attention(q, k, v)\n",
+            ['9: scaled_dot_product_attention: sequence dim is t in k "b h t e" but s in v '
+             '"b h s f"'],
+            id="sdpa",
+        ),
+        pytest.param(
+            "def f(ids: Int[Tensor, 'b s'], table: Float[Tensor, 'v d'],\n"
+            "      w: Float[Tensor, 'e v']):\n"
+            "    return F.linear(F.embedding(ids, table), w)\n",
+            ['9: F.linear(F.embedding(ids, table), w): last dim of F.embedding(ids, table) '
+             '"b s d" is d but w "e v" takes v (weight is (out_features, in_features))'],
+            id="embedding",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b s d']) -> Float[Tensor, 'b d']:\n"
+            "    B, S, D = x.size()\n"
+            "    return x.new_zeros(B, S)\n",
+            ['9: return of f(): dim \'d\' is d in x "b s d" but s in x.new_zeros(B, S) "b s"'],
+            id="size-unpack",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b s d']) -> Float[Tensor, 'b s']:\n"
+            "    return x.unsqueeze(1).squeeze(1).amax(dim=1)\n",
+            ['8: return of f(): dim \'s\' is s in x "b s d" but d in '
+             'x.unsqueeze(1).squeeze(1).amax(dim=1) "b d"'],
+            id="unsqueeze-squeeze-reduce",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b s h e']) -> Float[Tensor, 'b h s e']:\n"
+            "    return ss.permute(x, 'b s h e -> b s e h')\n",
+            ['8: return of f(): dim \'h\' is h in x "b s h e" but s in '
+             "ss.permute(x, 'b s h e -> b s e h') \"b s e h\""],
+            id="shapesafe-permute",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b s d'], m: Optional[Float[Tensor, 's s']] = None):\n"
+            "    if m is not None:\n"
+            "        x = x @ m\n"
+            "    return x\n",
+            ['9: x @ m: inner dim is d in x "b s d" but s in m "s s"'],
+            id="optional",
+        ),
+        pytest.param(
+            "def g(x: Union[Float[Tensor, 'b d'], Float[Tensor, 'b h d']]) -> None: ...\n"
+            "def f(a: Float[Tensor, 'b d'], c: Float[Tensor, 'b h d'], e: Float[Tensor, 'd']):\n"
+            "    g(a)\n"
+            "    g(c)\n"
+            "    g(e)\n",
+            ["11: g(e): e \"d\" fits none of \"b d\", \"b h d\" for 'x'"],
+            id="union-alternatives",
+        ),
+        pytest.param(
+            "def g(x: Float[Tensor, 'b d']) -> tuple[Float[Tensor, 'b'], Float[Tensor, 'd']]:\n"
+            "    return x.sum(-1), x.sum(0)\n"
+            "def h(x: Float[Tensor, 'b d']) -> tuple[Float[Tensor, 'b'], Float[Tensor, 'd']]:\n"
+            "    return x.sum(0), x.sum(-1)\n"
+            "def f(x: Float[Tensor, 'b d'], w: Float[Tensor, 'd e']):\n"
+            "    rows, cols = g(x)\n"
+            "    return cols @ w.T\n",
+            ['10: return of h(): dim \'b\' is b in x "b d" but d in x.sum(0) "d"',
+             '10: return of h(): dim \'d\' is d in x "b d" but b in x.sum(-1) "b"',
+             '13: cols @ w.T: inner dim is d in cols "d" but e in w.T "e d"; did you mean w?'],
+            id="tuple-returns",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b d'], w: Float[Tensor, 'e d']):\n"
+            "    x = x.to(torch.float16)\n"
+            "    x = torch.relu(x)\n"
+            "    x = x @ w.T\n"
+            "    return x @ w.T\n",
+            ['11: x @ w.T: inner dim is e in x "b e" but d in w.T "d e"; did you mean w?'],
+            id="rebinding",
+        ),
+    ],
+)
+def test_torch_rules(tmp_path: Path, body: str, expected: list[str]) -> None:
+    assert check_source(tmp_path, RAW + body) == expected
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(
+            "def f(x: Float[Tensor, 'b s d'], w: Float[Tensor, 'e d']):\n"
+            "    y = torch.fft.rfft(x)\n    return y @ w\n",
+            id="op-without-rule",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b d'], w: Float[Tensor, 'e d'], flag: bool):\n"
+            "    if flag:\n        x = x @ w.T\n    return x @ w.T\n",
+            id="branches-disagree",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b d'], w: Float[Tensor, 'd d'], n: int):\n"
+            "    for _ in range(n):\n        x = x[:, :1]\n    return x @ w\n",
+            id="loop-changes-shape",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b d'], shape: tuple[int, int]):\n"
+            "    y = torch.zeros(shape)\n    return x @ y\n",
+            id="constructor-with-a-shape-argument",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'n 1'], y: Float[Tensor, ' m']):\n"
+            "    return x - y\n",
+            id="outer-difference-of-two-names",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b d'], k: int):\n"
+            "    return x.view(k, -1) @ x.view(-1, k)\n",
+            id="view-with-unknown-sizes",
+        ),
+        pytest.param(
+            "def g(x: Union[Float[Tensor, 'b d'], Float[Tensor, 'b h d']]) -> None: ...\n"
+            "def f(a: Float[Tensor, '... d']):\n    g(a)\n",
+            id="union-unknown-rank",
+        ),
+    ],
+)
+def test_rules_stay_silent_when_unsure(tmp_path: Path, body: str) -> None:
+    assert check_source(tmp_path, RAW + body) == []
+
+
+def test_modules_attributes_methods_and_submodules(tmp_path: Path) -> None:
+    source = RAW + (
+        "class Proj(nn.Module):\n"
+        "    W: Float[Tensor, 'd_in d_out']\n"
+        "    def __init__(self, d_in: int, d_out: int) -> None:\n"
+        "        super().__init__()\n"
+        "        self.W = nn.Parameter(torch.empty(d_in, d_out))\n"
+        "        self.ln = nn.LayerNorm(d_out)\n"
+        "        self.emb = nn.Embedding(100, d_in)\n"
+        "    def forward(self, x: Float[Tensor, 'b d_in']) -> Float[Tensor, 'b d_out']:\n"
+        "        return self.ln(x @ self.W)\n"
+        "    def wrong(self, x: Float[Tensor, 'b d_in']) -> Float[Tensor, 'b d_out']:\n"
+        "        return self.ln(x @ self.W.T)\n"
+        "    def twice(self, x: Float[Tensor, 'b d_in']) -> Float[Tensor, 'b d_out']:\n"
+        "        return self.forward(x.T)\n"
+        "    def tokens(self, ids: Int[Tensor, 'b s']) -> Tensor:\n"
+        "        return self.ln(self.emb(ids))\n"
+        "class User(nn.Module):\n"
+        "    def __init__(self) -> None:\n"
+        "        super().__init__()\n"
+        "        self.proj = Proj(4, 8)\n"
+        "    def forward(self, x: Float[Tensor, 'b d_out']) -> Tensor:\n"
+        "        y = self.proj(x)\n"
+        "        return x @ self.proj.W\n"
+    )
+    assert check_source(tmp_path, source) == [
+        '17: x @ self.W.T: inner dim is d_in in x "b d_in" but d_out in self.W.T '
+        '"d_out d_in"; did you mean self.W?',
+        "19: return of twice(): dim 'b' is b in x \"b d_in\" but d_in in self.forward(x.T) "
+        '"d_in ?d_out"',
+        "21: self.ln(self.emb(ids)): last dim is d_in in self.emb(ids) \"b s d_in\" but the "
+        "layer's normalized_shape is d_out",
+        '28: x @ self.proj.W: inner dim is d_out in x "b d_out" but d_in in self.proj.W '
+        '"d_in d_out"; did you mean self.proj.W.mT?',
+    ]
+
+
+def test_long_chains_read_without_recursion(tmp_path: Path) -> None:
+    lines = ["def f(x: Float[Tensor, 'b d'], w: Float[Tensor, 'e d']):", "    y0 = x"]
+    lines += [f"    y{i} = y{i - 1}.float()" for i in range(1, 400)]
+    lines += ["    return y399 @ w"]
+    nested = " + ".join(["x"] * 300)
+    lines += ["def g(x: Float[Tensor, 'b d'], w: Float[Tensor, 'e d']):", f"    return ({nested}) @ w"]
+    found = check_source(tmp_path, RAW + "\n".join(lines) + "\n")
+    assert found == [
+        '408: y399 @ w: inner dim is d in y399 "b d" but e in w "e d"; did you mean w.mT?',
+        f"410: {nested[:37]}... @ w: inner dim is d in {nested[:37]}... \"b d\" but e in w "
+        '"e d"; did you mean w.mT?',
+    ]
+
+
+def test_cli_stats(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--stats", str(STATIC / "models" / "mod_ok.py")]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "shapesafe: 0 findings in 1 file"
+    assert err[1].startswith("shapesafe: files: 1, functions and scopes: ")
+    assert re.match(r"shapesafe: calls: \d+, with a shape rule or contract: \d+ \(", err[2])
+    relations = re.fullmatch(r"shapesafe: shape relations checked: (\d+)", err[3])
+    assert relations is not None and int(relations.group(1)) >= 5
+    assert re.fullmatch(r"shapesafe: relations not checked \(unknown\): \d+", err[4])
+    assert any("call without a shape rule or contract" in line for line in err[5:])

@@ -741,7 +741,16 @@ class _Scope:
         callee = self._callee(func)
         if callee is not None:
             self.file.stats_known("annotated function")
-            return self.contract_call(node, callee[0], callee[1], vals, 0)
+            target = callee[0].functions.get(callee[1].contract.op)
+            return self.contract_call(node, callee[0], callee[1], vals, 0, target)
+        if isinstance(func, ast.Name) and not self.shadowed(func.id):
+            fn = self.module.functions.get(func.id)
+            if fn is not None and (
+                _tuple_returns(self.module, fn) is not None
+                or any(_alternatives(self.module, a.annotation) for a in _params(fn))
+            ):
+                self.file.stats_known("annotated function")
+                return self.contract_call(node, self.module, None, vals, 0, fn)
         cls = (
             _find_class(self.module, func)
             if not (isinstance(func, ast.Name) and self.shadowed(func.id))
@@ -1843,6 +1852,11 @@ def _identity(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
     return None
 
 
+def _params(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.arg]:
+    a = fn.args
+    return [*a.posonlyargs, *a.args, *a.kwonlyargs]
+
+
 def _alternatives(module: Module, node: ast.expr | None) -> list[TensorParam] | None:
     """A Union of two or more tensor annotations (None aside), as its alternatives."""
     if node is None:
@@ -1857,7 +1871,8 @@ def _alternatives(module: Module, node: ast.expr | None) -> list[TensorParam] | 
             isinstance(part, ast.Subscript)
             and (_dotted_name(part.value) or "").rsplit(".", 1)[-1] == "Union"
         ):
-            todo += list(part.slice.elts) if isinstance(part.slice, ast.Tuple) else [part.slice]
+            elts = list(part.slice.elts) if isinstance(part.slice, ast.Tuple) else [part.slice]
+            todo += reversed(elts)
         else:
             members.append(part)
     members = [m for m in members if not (isinstance(m, ast.Constant) and m.value is None)]
