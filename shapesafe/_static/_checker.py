@@ -19,7 +19,7 @@ from pathlib import Path
 from .._contract import Conflict, Contract, Source, Spec, TensorParam
 from . import _torch as T
 from ._modules import ClassModel, find_class, model
-from ._source import Module, Signature, load, resolve, signature
+from ._source import Module, Signature, find_module, load, load_found, resolve, signature
 from ._torch import IntV, LayerV, ListV, Mismatch, ObjV, SymV, TupV, Value
 from ._unify import (
     Group,
@@ -680,7 +680,7 @@ class _Scope:
         if self.is_module and func.id in self.local and func.id not in self.module.functions:
             if func.id not in self.module.imports:
                 return None
-        return _resolve(self.module, ".".join([func.id, *reversed(parts)]))
+        return _resolve(self.module, ".".join([func.id, *reversed(parts)]), self.file.misses)
 
     def call(self, node: ast.Call, env: Env) -> Value:
         func = node.func
@@ -752,7 +752,7 @@ class _Scope:
                 self.file.stats_known("annotated function")
                 return self.contract_call(node, self.module, None, vals, 0, fn)
         cls = (
-            _find_class(self.module, func)
+            _find_class(self.module, func, self.file.misses)
             if not (isinstance(func, ast.Name) and self.shadowed(func.id))
             else None
         )
@@ -1750,29 +1750,60 @@ def _stmt_binds(node: ast.stmt) -> list[str]:
     return out
 
 
-def _resolve(module: Module, dotted: str) -> tuple[Module, Signature] | None:
-    """`_source.resolve`, remembered per file and name."""
+def _resolve(
+    module: Module, dotted: str, misses: dict[str, object]
+) -> tuple[Module, Signature] | None:
+    """`_source.resolve`, remembered per file and name while the file it found is unchanged.
+
+    A name that resolves to nothing is remembered for good when it is not imported from a
+    project file, and otherwise for one file's check (`misses`).
+    """
     key = (id(module), "f:" + dotted)
     hit = _resolved.get(key)
-    if hit is not None and hit[0] is module:
+    if hit is not None and hit[0] is module and (hit[1] is None or _current(hit[1])):
         return hit[1]  # type: ignore[return-value]
+    if key[1] in misses:
+        return None
     result = resolve(module, dotted)
-    _resolved[key] = (module, result)
+    if result is not None or _external(module, dotted):
+        _resolved[key] = (module, result)
+    else:
+        misses[key[1]] = None
     return result
 
 
-def _find_class(module: Module, func: ast.expr) -> ClassModel | None:
-    """`_modules.find_class`, remembered per file and name."""
+def _find_class(module: Module, func: ast.expr, misses: dict[str, object]) -> ClassModel | None:
+    """`_modules.find_class`, remembered like `_resolve`."""
     dotted = _dotted_name(func)
     if dotted is None:
         return None
     key = (id(module), "c:" + dotted)
     hit = _resolved.get(key)
-    if hit is not None and hit[0] is module:
+    if hit is not None and hit[0] is module and (hit[1] is None or _current(hit[1])):
         return hit[1]  # type: ignore[return-value]
+    if key[1] in misses:
+        return None
     result = find_class(module, func)
-    _resolved[key] = (module, result)
+    if result is not None or _external(module, dotted):
+        _resolved[key] = (module, result)
+    else:
+        misses[key[1]] = None
     return result
+
+
+def _external(module: Module, dotted: str) -> bool:
+    """Whether `dotted` is not imported from a file that the checker can read."""
+    first = dotted.split(".")[0]
+    origin = module.imports.get(first)
+    if origin is None:
+        return first not in module.functions
+    return find_module(origin[0], module) is None
+
+
+def _current(found: object) -> bool:
+    """Whether the file a remembered lookup found is still the version on disk."""
+    target = found.module if isinstance(found, ClassModel) else found[0]  # type: ignore[index]
+    return load_found(target.path) is target
 
 
 def _merge(a: Env | None, b: Env | None) -> Env | None:
@@ -2083,6 +2114,7 @@ class _FileChecker:
         self.stats = stats if stats is not None else Stats()
         self.quiet = 0  # no stats: a loop body's first reading
         self.silent = 0  # neither findings nor stats: reading another class's __init__
+        self.misses: dict[str, object] = {}  # lookups that found nothing, for this file
 
     def report(self, node: ast.AST, message: str, anchor: tuple[int, int] | None) -> None:
         if self.silent:
@@ -2171,18 +2203,18 @@ class _FileChecker:
 
 def check_file(path: Path, display: str | None = None, stats: Stats | None = None) -> list[Finding]:
     """Every certain shape mismatch in one file. Raises SyntaxError for a file that won't parse."""
-    module = load(path)
-    if module is None:
-        source = path.read_text(encoding="utf-8")
-        compile(source, str(path), "exec", dont_inherit=True)  # raises the SyntaxError
-        return []
-    if stats is not None:
-        stats.files += 1
     # The checker keeps many syntax trees alive and makes no reference cycles; the cyclic
     # collector would scan those trees over and over for nothing.
     collecting = gc.isenabled()
     gc.disable()
     try:
+        module = load(path)
+        if module is None:
+            source = path.read_text(encoding="utf-8")
+            compile(source, str(path), "exec", dont_inherit=True)  # raises the SyntaxError
+            return []
+        if stats is not None:
+            stats.files += 1
         return _FileChecker(module, display or str(path), stats).run()
     finally:
         if collecting:

@@ -11,7 +11,7 @@ import ast
 import dataclasses
 import itertools
 
-from ._source import Module, find_module, load
+from ._source import Module, find_module, load_found
 
 _keys = itertools.count(1)
 
@@ -184,7 +184,7 @@ def _class_in(mod_name: str, attr: str, importer: Module, depth: int) -> ClassMo
     if mod_name.split(".")[0] in ("torch", "numpy", "typing", "einops", "jaxtyping"):
         return None
     path = find_module(mod_name, importer)
-    target = None if path is None else load(path)
+    target = None if path is None else load_found(path)
     if target is None:
         return None
     return find_class(target, ast.Name(attr, ast.Load()), depth + 1)
