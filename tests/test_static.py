@@ -70,7 +70,7 @@ MESSAGES = [
     ),
     pytest.param(
         "qk_without_transpose",
-        "matmul(q, k): dim 'n' is d in q \"b s d\" but t in k \"b t d\"; did you mean k.mT?",
+        'matmul(q, k): dim \'n\' is d in q "b s d" but t in k "b t d"; did you mean k.mT?',
         id="qk-no-transpose",
     ),
     pytest.param(
@@ -80,7 +80,7 @@ MESSAGES = [
     ),
     pytest.param(
         "causal_mask_shape",
-        "apply_mask(scores, mask): dim 'k' is t in scores \"b s t\" but s in mask \"s s\"",
+        'apply_mask(scores, mask): dim \'k\' is t in scores "b s t" but s in mask "s s"',
         id="causal-mask",
     ),
     pytest.param(
@@ -97,39 +97,37 @@ MESSAGES = [
     ),
     pytest.param(
         "literal_dims",
-        "luminance(image): dim '3' is 4 in image \"n 4\", expected 3 (\"n 3\")",
+        'luminance(image): dim \'3\' is 4 in image "n 4", expected 3 ("n 3")',
         id="literal-fixed",
     ),
     pytest.param(
         "literal_dims",
-        "linear(tokens, table): dim 'in_features' is 32 in tokens \"b 32\" but 16 in table "
-        '"64 16"',
+        'linear(tokens, table): dim \'in_features\' is 32 in tokens "b 32" but 16 in table "64 16"',
         id="literal-sizes",
     ),
     pytest.param(
         "batch_mismatch",
-        "matmul(a, b): dims '*batch' are (b h) in a \"b h m n\" but (b) in b \"b n p\"",
+        'matmul(a, b): dims \'*batch\' are (b h) in a "b h m n" but (b) in b "b n p"',
         id="batch-rank",
     ),
     pytest.param(
         "batch_mismatch",
-        "add(x, y): dim '*shape[-2]' is s in x \"*batch s d\" but t in y \"*batch t d\"",
+        'add(x, y): dim \'*shape[-2]\' is s in x "*batch s d" but t in y "*batch t d"',
         id="batch-inner",
     ),
     pytest.param(
         "wrong_return",
-        "return of mixer(): dim 'd' is d in x \"b s d\" but e in ss.linear(x, w) \"b s e\"",
+        'return of mixer(): dim \'d\' is d in x "b s d" but e in ss.linear(x, w) "b s e"',
         id="wrong-return",
     ),
     pytest.param(
         "wrong_return",
-        "return of heads(): h \"b ?heads s ?head_dim\" has 4 dims, expected 3 for 'return' "
-        '"b s e"',
+        'return of heads(): h "b ?heads s ?head_dim" has 4 dims, expected 3 for \'return\' "b s e"',
         id="wrong-return-rank",
     ),
     pytest.param(
         "uses_layers",
-        "feed_forward(x, w_out, w_in): dim 'd' is d in x \"b s d\" but h in w_out \"d h\"",
+        'feed_forward(x, w_out, w_in): dim \'d\' is d in x "b s d" but h in w_out "d h"',
         id="imported-function",
     ),
 ]
@@ -247,9 +245,8 @@ def test_module_and_class_scopes_are_checked(tmp_path: Path) -> None:
         "    ss.matmul(q, q)\n"
     )
     assert check_source(tmp_path, source) == [
-        "7: linear(x, w): dim 'in_features' is d in x \"b d\" but e in w \"d e\"; "
-        "did you mean w.mT?",
-        "10: matmul(q, q): dim 'n' is d in q \"s d\" but s in q \"s d\"; did you mean q.mT?",
+        '7: linear(x, w): dim \'in_features\' is d in x "b d" but e in w "d e"; did you mean w.mT?',
+        '10: matmul(q, q): dim \'n\' is d in q "s d" but s in q "s d"; did you mean q.mT?',
     ]
 
 
@@ -279,7 +276,7 @@ def test_user_function_literal_and_symbolic_dims(tmp_path: Path) -> None:
         "    pair(3, a)\n"
     )
     assert check_source(tmp_path, source) == [
-        "8: pair(b, a): dim '2*k' is 6 in a \"n 6\", expected 8 (\"n 2*k\")",
+        '8: pair(b, a): dim \'2*k\' is 6 in a "n 6", expected 8 ("n 2*k")',
     ]
 
 
@@ -291,8 +288,8 @@ def test_annotated_local_and_nested_calls(tmp_path: Path) -> None:
         "    ss.add(z, x)\n"
     )
     assert check_source(tmp_path, source) == [
-        "6: y: dim 'd' is d in the annotation \"b s d\" but e in ss.linear(x, w) \"b s e\"",
-        "8: add(z, x): dim '*shape[2]' is e in z \"b s e\" but d in x \"b s d\"",
+        '6: y: dim \'d\' is d in the annotation "b s d" but e in ss.linear(x, w) "b s e"',
+        '8: add(z, x): dim \'*shape[2]\' is e in z "b s e" but d in x "b s d"',
     ]
 
 
@@ -304,7 +301,7 @@ def test_output_format_and_columns(tmp_path: Path) -> None:
     )
     (finding,) = check_file(path, "attn.py")
     assert str(finding) == (
-        "attn.py:6:16: shape: matmul(q, k): dim 'n' is d in q \"b s d\" but t in k \"b t e\""
+        'attn.py:6:16: shape: matmul(q, k): dim \'n\' is d in q "b s d" but t in k "b t e"'
     )
     assert finding == Finding("attn.py", 6, 16, finding.message)
 
@@ -314,7 +311,7 @@ def test_cli_exit_status_and_output(capsys: pytest.CaptureFixture[str]) -> None:
     out, err = capsys.readouterr()
     assert out == (
         f"{STATIC / 'bias_sized_in.py'}:15:12: shape: linear(x, weight, bias): dim "
-        "'out_features' is d_out in weight \"d_out d_in\" but d_in in bias \"d_in\"\n"
+        '\'out_features\' is d_out in weight "d_out d_in" but d_in in bias "d_in"\n'
     )
     assert err == "shapesafe: 1 finding in 1 file\n"
     assert main([str(p) for p in CLEAN]) == 0
@@ -356,9 +353,7 @@ SPECS = ["n", "m n", "*batch n", "*batch m n", "b 3", "... n", "_ n", "n n", "#n
 @settings(max_examples=300, deadline=None)
 @given(
     specs=st.lists(st.sampled_from(SPECS), min_size=1, max_size=3),
-    shapes=st.lists(
-        st.lists(st.integers(1, 3), min_size=0, max_size=4), min_size=3, max_size=3
-    ),
+    shapes=st.lists(st.lists(st.integers(1, 3), min_size=0, max_size=4), min_size=3, max_size=3),
 )
 def test_int_sizes_agree_with_runtime_unifier(specs: list[str], shapes: list[list[int]]) -> None:
     runtime, static = Bindings(), Unifier()
@@ -372,7 +367,10 @@ def test_int_sizes_agree_with_runtime_unifier(specs: list[str], shapes: list[lis
             return
         if want is not None:
             # The static side may only miss what broadcasting makes uncertain.
-            assert "#" in text or (want.kind == "variadic" and "#" in "".join(specs)), (specs, shapes)
+            assert "#" in text or (want.kind == "variadic" and "#" in "".join(specs)), (
+                specs,
+                shapes,
+            )
             return
 
 
@@ -429,7 +427,7 @@ import shapesafe as ss
         pytest.param(
             "def f(q: Float[Tensor, 'b s d'], k: Float[Tensor, 'b t e']):\n"
             "    return torch.einsum('bsd,btd->bst', q, k)\n",
-            ["8: einsum: 'd' is d in q \"b s d\" but e in k \"b t e\""],
+            ['8: einsum: \'d\' is d in q "b s d" but e in k "b t e"'],
             id="einsum",
         ),
         pytest.param(
@@ -447,31 +445,37 @@ import shapesafe as ss
             "    qh = einops.rearrange(q, 'b s h e -> b h s e')\n"
             "    kh = einops.rearrange(k, 'b t h e -> b h t e')\n"
             "    return qh @ kh\n",
-            ['11: qh @ kh: inner dim is e in qh "b h s e" but t in kh "b h t e"; did you mean '
-             "kh.mT?"],
+            [
+                '11: qh @ kh: inner dim is e in qh "b h s e" but t in kh "b h t e"; did you mean '
+                "kh.mT?"
+            ],
             id="einops-rearrange",
         ),
         pytest.param(
             "import einops\n"
             "def f(x: Float[Tensor, 'b s d'], w: Float[Tensor, 'd v']):\n"
             "    return einops.einsum(x, w, 'b s d, v d -> b s v')\n",
-            ["9: einsum: 'd' is d in x \"b s d\" but v in w \"d v\""],
+            ['9: einsum: \'d\' is d in x "b s d" but v in w "d v"'],
             id="einops-einsum",
         ),
         pytest.param(
             "def f(q: Float[Tensor, 'b h s e'], k: Float[Tensor, 'b h t e'],\n"
             "      v: Float[Tensor, 'b h s f']):\n"
             "    return F.scaled_dot_product_attention(q, k, v)\n",
-            ['9: scaled_dot_product_attention: sequence dim is t in k "b h t e" but s in v '
-             '"b h s f"'],
+            [
+                '9: scaled_dot_product_attention: sequence dim is t in k "b h t e" but s in v '
+                '"b h s f"'
+            ],
             id="sdpa",
         ),
         pytest.param(
             "def f(ids: Int[Tensor, 'b s'], table: Float[Tensor, 'v d'],\n"
             "      w: Float[Tensor, 'e v']):\n"
             "    return F.linear(F.embedding(ids, table), w)\n",
-            ['9: F.linear(F.embedding(ids, table), w): last dim of F.embedding(ids, table) '
-             '"b s d" is d but w "e v" takes v (weight is (out_features, in_features))'],
+            [
+                "9: F.linear(F.embedding(ids, table), w): last dim of F.embedding(ids, table) "
+                '"b s d" is d but w "e v" takes v (weight is (out_features, in_features))'
+            ],
             id="embedding",
         ),
         pytest.param(
@@ -484,15 +488,19 @@ import shapesafe as ss
         pytest.param(
             "def f(x: Float[Tensor, 'b s d']) -> Float[Tensor, 'b s']:\n"
             "    return x.unsqueeze(1).squeeze(1).amax(dim=1)\n",
-            ['8: return of f(): dim \'s\' is s in x "b s d" but d in '
-             'x.unsqueeze(1).squeeze(1).amax(dim=1) "b d"'],
+            [
+                "8: return of f(): dim 's' is s in x \"b s d\" but d in "
+                'x.unsqueeze(1).squeeze(1).amax(dim=1) "b d"'
+            ],
             id="unsqueeze-squeeze-reduce",
         ),
         pytest.param(
             "def f(x: Float[Tensor, 'b s h e']) -> Float[Tensor, 'b h s e']:\n"
             "    return ss.permute(x, 'b s h e -> b s e h')\n",
-            ['8: return of f(): dim \'h\' is h in x "b s h e" but s in '
-             "ss.permute(x, 'b s h e -> b s e h') \"b s e h\""],
+            [
+                "8: return of f(): dim 'h' is h in x \"b s h e\" but s in "
+                "ss.permute(x, 'b s h e -> b s e h') \"b s e h\""
+            ],
             id="shapesafe-permute",
         ),
         pytest.param(
@@ -509,7 +517,7 @@ import shapesafe as ss
             "    g(a)\n"
             "    g(c)\n"
             "    g(e)\n",
-            ["11: g(e): e \"d\" fits none of \"b d\", \"b h d\" for 'x'"],
+            ['11: g(e): e "d" fits none of "b d", "b h d" for \'x\''],
             id="union-alternatives",
         ),
         pytest.param(
@@ -520,9 +528,11 @@ import shapesafe as ss
             "def f(x: Float[Tensor, 'b d'], w: Float[Tensor, 'd e']):\n"
             "    rows, cols = g(x)\n"
             "    return cols @ w.T\n",
-            ['10: return of h(): dim \'b\' is b in x "b d" but d in x.sum(0) "d"',
-             '10: return of h(): dim \'d\' is d in x "b d" but b in x.sum(-1) "b"',
-             '13: cols @ w.T: inner dim is d in cols "d" but e in w.T "e d"; did you mean w?'],
+            [
+                '10: return of h(): dim \'b\' is b in x "b d" but d in x.sum(0) "d"',
+                '10: return of h(): dim \'d\' is d in x "b d" but b in x.sum(-1) "b"',
+                '13: cols @ w.T: inner dim is d in cols "d" but e in w.T "e d"; did you mean w?',
+            ],
             id="tuple-returns",
         ),
         pytest.param(
@@ -564,13 +574,11 @@ def test_torch_rules(tmp_path: Path, body: str, expected: list[str]) -> None:
             id="constructor-with-a-shape-argument",
         ),
         pytest.param(
-            "def f(x: Float[Tensor, 'n 1'], y: Float[Tensor, ' m']):\n"
-            "    return x - y\n",
+            "def f(x: Float[Tensor, 'n 1'], y: Float[Tensor, ' m']):\n    return x - y\n",
             id="outer-difference-of-two-names",
         ),
         pytest.param(
-            "def f(x: Float[Tensor, 'b d'], k: int):\n"
-            "    return x.view(k, -1) @ x.view(-1, k)\n",
+            "def f(x: Float[Tensor, 'b d'], k: int):\n    return x.view(k, -1) @ x.view(-1, k)\n",
             id="view-with-unknown-sizes",
         ),
         pytest.param(
@@ -614,7 +622,7 @@ def test_modules_attributes_methods_and_submodules(tmp_path: Path) -> None:
         '"d_out d_in"; did you mean self.W?',
         "19: return of twice(): dim 'b' is b in x \"b d_in\" but d_in in self.forward(x.T) "
         '"d_in ?d_out"',
-        "21: self.ln(self.emb(ids)): last dim is d_in in self.emb(ids) \"b s d_in\" but the "
+        '21: self.ln(self.emb(ids)): last dim is d_in in self.emb(ids) "b s d_in" but the '
         "layer's normalized_shape is d_out",
         '28: x @ self.proj.W: inner dim is d_out in x "b d_out" but d_in in self.proj.W '
         '"d_in d_out"; did you mean self.proj.W.mT?',
@@ -626,11 +634,14 @@ def test_long_chains_read_without_recursion(tmp_path: Path) -> None:
     lines += [f"    y{i} = y{i - 1}.float()" for i in range(1, 400)]
     lines += ["    return y399 @ w"]
     nested = " + ".join(["x"] * 300)
-    lines += ["def g(x: Float[Tensor, 'b d'], w: Float[Tensor, 'e d']):", f"    return ({nested}) @ w"]
+    lines += [
+        "def g(x: Float[Tensor, 'b d'], w: Float[Tensor, 'e d']):",
+        f"    return ({nested}) @ w",
+    ]
     found = check_source(tmp_path, RAW + "\n".join(lines) + "\n")
     assert found == [
         '408: y399 @ w: inner dim is d in y399 "b d" but e in w "e d"; did you mean w.mT?',
-        f"410: {nested[:37]}... @ w: inner dim is d in {nested[:37]}... \"b d\" but e in w "
+        f'410: {nested[:37]}... @ w: inner dim is d in {nested[:37]}... "b d" but e in w '
         '"e d"; did you mean w.mT?',
     ]
 

@@ -115,7 +115,7 @@ def _segment(module: Module, node: ast.AST) -> str | None:
     if end is None or last is None or last >= len(lines):
         return None
     if first == last:
-        return lines[first][start:end].decode(errors="replace")
+        return str(lines[first][start:end].decode(errors="replace"))
     parts = [lines[first][start:], *lines[first + 1 : last], lines[last][:end]]
     return b"".join(parts).decode(errors="replace")
 
@@ -161,7 +161,8 @@ _F_SAME = frozenset(
     softsign tanhshrink""".split()
 )
 _REDUCTIONS = frozenset(
-    "mean sum prod std var amax amin logsumexp norm all any argmax argmin count_nonzero nansum nanmean".split()
+    """mean sum prod std var amax amin logsumexp norm all any argmax argmin count_nonzero
+    nansum nanmean""".split()
 )
 _BROADCAST_METHODS = {
     "add": "+",
@@ -308,9 +309,9 @@ class _Scope:
             b = self.block(stmt.orelse, dict(env))
             return _merge(a, b)
         elif isinstance(stmt, (ast.For, ast.AsyncFor)):
-            items = self.value(stmt.iter, env)
-            item = items.item if isinstance(items, ListV) else None
-            return self.loop(stmt.body, stmt.orelse, env, stmt.target, item)
+            iterated = self.value(stmt.iter, env)
+            element = iterated.item if isinstance(iterated, ListV) else None
+            return self.loop(stmt.body, stmt.orelse, env, stmt.target, element)
         elif isinstance(stmt, ast.While):
             self.value(stmt.test, env)
             return self.loop(stmt.body, stmt.orelse, env, None)
@@ -664,10 +665,8 @@ class _Scope:
         return ".".join([head, *reversed(parts)])
 
     def shadowed(self, name: str) -> bool:
-        return (
-            (name in self.local
-            and not self.is_module)
-            or (self.is_module and name in self.rebound_globals)
+        return (name in self.local and not self.is_module) or (
+            self.is_module and name in self.rebound_globals
         )
 
     def _callee(self, func: ast.expr) -> tuple[Module, Signature] | None:
@@ -844,10 +843,10 @@ class _Scope:
                 return args[0]
             self.file.stats_unknown("method without a tensor contract")
             return None
-        held = self.obj_attribute(obj, attr)
-        if isinstance(held, (LayerV, ObjV)):
-            return self.apply_module(node, held, args, kwargs)
-        if isinstance(held, tuple) or held is None:
+        found = self.obj_attribute(obj, attr)
+        if isinstance(found, (LayerV, ObjV)):
+            return self.apply_module(node, found, args, kwargs)
+        if isinstance(found, tuple) or found is None:
             self.file.stats_unknown("call of an attribute that is not a known module")
         return None
 
@@ -1019,7 +1018,8 @@ class _Scope:
                 text = _text(self.module, expr)
                 self.file.report(
                     node,
-                    f'{_call_text(self.module, sig.contract.op, node)}: {text} "{show(shape)}" fits none of '
+                    f"{_call_text(self.module, sig.contract.op, node)}: "
+                    f'{text} "{show(shape)}" fits none of '
                     + ", ".join(f'"{t}"' for t in failures)
                     + f" for '{arg.arg}'",
                     _anchor(node),
@@ -1042,14 +1042,16 @@ class _Scope:
                 return True, self.layer("LayerNorm", args, kwargs, ("features",))
             if qual.startswith("shapesafe.nn.") and last in ("MLP", "Block", "CausalSelfAttention"):
                 return True, self.layer("LayerNorm", args, kwargs, ("embed_dim",))
-            if last == "permute" and len(args) == 2 and isinstance(args[0], tuple):
+            first = args[0] if args else None
+            if last == "permute" and len(args) == 2 and isinstance(first, tuple):
                 pattern = _str(node.args[1])
                 self.file.stats_known("shapesafe.permute")
                 if pattern is None:
                     return True, None
+                shape = first
                 return True, self.rule(
-                    node, lambda: T.rearrange(args[0], pattern, {}, "permute"), args[:1]
-                )  # type: ignore[arg-type]
+                    node, lambda: T.rearrange(shape, pattern, {}, "permute"), [shape]
+                )
             return False, None
         if starred:
             self.file.stats_unknown("call with *args")
@@ -1076,13 +1078,13 @@ class _Scope:
             self.file.stats_unknown("torch.nn class without a shape rule")
             return True, None
         if (torchf and last in _CONSTRUCTORS) or (torchf and last in ("full", "randint")):
-            sizes = [a for a in args if not isinstance(a, tuple)]
+            sizes: list[Value] = [a for a in args if not isinstance(a, tuple)]
             if last == "full":
                 sizes = args[:1]
                 if not isinstance(args[0] if args else None, TupV):
                     return True, None
             if last == "randint":
-                sizes = [a for a in args if isinstance(a, TupV)][:1]
+                sizes = [a for a in args if isinstance(a, TupV)][:1]  # type: ignore[assignment]
             if len(sizes) == 1 and isinstance(sizes[0], TupV):
                 sizes = list(sizes[0].items)
             if not sizes:
@@ -1115,8 +1117,7 @@ class _Scope:
                 )
             return True, None
         if (
-            ((torchf or func)
-            and last in ("softmax", "log_softmax"))
+            ((torchf or func) and last in ("softmax", "log_softmax"))
             or (torchf and last in _SAME_SHAPE_FUNCS)
             or (func and last in _F_SAME)
         ):
@@ -1302,7 +1303,8 @@ class _Scope:
                 tb = _text(self.module, node.args[2]) if len(node.args) > 2 else "bias"
                 self.file.report(
                     node,
-                    f'F.linear({tx}, {tw}, {tb}): bias {tb} "{show(b)}" has {b[0]} but {tw} "{show(w)}" '
+                    f'F.linear({tx}, {tw}, {tb}): bias {tb} "{show(b)}" has {b[0]} '
+                    f'but {tw} "{show(w)}" '
                     f"has out_features {out_f}",
                     _anchor(node),
                 )
@@ -1327,7 +1329,8 @@ class _Scope:
             if x is not None and y is not None and certain(x, y) == "differ":
                 self.file.report(
                     node,
-                    f'scaled_dot_product_attention: {what} dim is {x} in {ta} "{show(a)}" but {y} in {tb} "{show(b)}"',
+                    f"scaled_dot_product_attention: {what} dim is "
+                    f'{x} in {ta} "{show(a)}" but {y} in {tb} "{show(b)}"',
                     _anchor(node),
                 )
                 return None
@@ -1373,7 +1376,8 @@ class _Scope:
                     if certain(a, b) == "differ":
                         self.file.report(
                             node,
-                            f'cross_entropy: target {tt} "{show(t)}" has {b} at axis {p} but {tx} "{show(x)}" has {a} '
+                            f'cross_entropy: target {tt} "{show(t)}" has {b} at axis {p} '
+                            f'but {tx} "{show(x)}" has {a} '
                             "(input is (N, C, ...), target (N, ...))",
                             _anchor(node),
                         )
@@ -1381,7 +1385,8 @@ class _Scope:
             elif len(t) != len(x):
                 self.file.report(
                     node,
-                    f'cross_entropy: target {tt} "{show(t)}" has {len(t)} dims but input {tx} "{show(x)}" has {len(x)} '
+                    f'cross_entropy: target {tt} "{show(t)}" has {len(t)} dims '
+                    f'but input {tx} "{show(x)}" has {len(x)} '
                     "(input is (N, C, ...), target (N, ...) of class indices)",
                     _anchor(node),
                 )
@@ -1456,8 +1461,9 @@ class _Scope:
             vals = args if name != "new_full" else args[:1]
             if len(vals) == 1 and isinstance(vals[0], TupV):
                 vals = list(vals[0].items)
-            if not vals and "size" in kwargs and isinstance(kwargs["size"], TupV):
-                vals = list(kwargs["size"].items)  # type: ignore[union-attr]
+            size_kw = kwargs.get("size")
+            if not vals and isinstance(size_kw, TupV):
+                vals = list(size_kw.items)
             if not vals or any(isinstance(v, tuple) for v in vals):
                 return None
             sizes = [self.size_of(v) for v in vals]

@@ -486,7 +486,8 @@ def concat(shapes: Sequence[Shape], dim: int, texts: Sequence[str]) -> Shape | N
             assert isinstance(x, Size) and isinstance(y, Size)
             if i != p and certain(x, y) == "differ":
                 raise Mismatch(
-                    f'torch.cat: axis {i} is {x} in {texts[0]} "{show(first)}" but {y} in {t} "{show(s)}"'
+                    f'torch.cat: axis {i} is {x} in {texts[0]} "{show(first)}" '
+                    f'but {y} in {t} "{show(s)}"'
                 )
     total = lit(0)
     for s in shapes:
@@ -507,7 +508,8 @@ def stack(shapes: Sequence[Shape], dim: int, texts: Sequence[str]) -> Shape | No
             assert isinstance(x, Size) and isinstance(y, Size)
             if certain(x, y) == "differ":
                 raise Mismatch(
-                    f'torch.stack: axis {i} is {x} in {texts[0]} "{show(first)}" but {y} in {t} "{show(s)}"'
+                    f'torch.stack: axis {i} is {x} in {texts[0]} "{show(first)}" '
+                    f'but {y} in {t} "{show(s)}"'
                 )
     d = dim + n + 1 if dim < 0 else dim
     if not 0 <= d <= n:
@@ -613,7 +615,8 @@ def einsum(
             continue
         if len(shape) != len(names):
             raise Mismatch(
-                f'einsum: {text} "{show(shape)}" has {len(shape)} dims but its pattern names {len(names)}'
+                f'einsum: {text} "{show(shape)}" has {len(shape)} dims '
+                f"but its pattern names {len(names)}"
             )
         for letter, item in zip(names, shape, strict=True):
             assert isinstance(item, Size)
@@ -656,7 +659,8 @@ def rearrange(shape: Shape, pattern: str, given: dict[str, Size | None], op: str
             return None
         if len(left) != len(shape):
             raise Mismatch(
-                f'{op}: "{show(shape)}" has {len(shape)} dims but "{left_text.strip()}" names {len(left)}'
+                f'{op}: "{show(shape)}" has {len(shape)} dims '
+                f'but "{left_text.strip()}" names {len(left)}'
             )
         pairs = list(zip(left, shape, strict=True))
     for item, size in pairs:

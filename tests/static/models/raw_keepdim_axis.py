@@ -1,5 +1,4 @@
-"""Raw torch: a mean over the wrong axis; keepdim keeps the rank, so only the shape tells.
-"""
+"""Raw torch: a mean over the wrong axis; keepdim keeps the rank, so only the shape tells."""
 
 import torch
 from jaxtyping import Float
