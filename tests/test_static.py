@@ -654,5 +654,10 @@ def test_cli_stats(capsys: pytest.CaptureFixture[str]) -> None:
     assert re.match(r"shapesafe: calls: \d+, with a shape rule or contract: \d+ \(", err[2])
     relations = re.fullmatch(r"shapesafe: shape relations checked: (\d+)", err[3])
     assert relations is not None and int(relations.group(1)) >= 5
-    assert re.fullmatch(r"shapesafe: relations not checked \(unknown\): \d+", err[4])
-    assert any("call without a shape rule or contract" in line for line in err[5:])
+    assert re.fullmatch(
+        r"shapesafe: annotated relations checked: \d+ of \d+ \(arguments \d+/\d+, "
+        r"returns \d+/\d+, annotated assignments \d+/\d+\)",
+        err[4],
+    )
+    assert re.fullmatch(r"shapesafe: relations not checked \(unknown\): \d+", err[5])
+    assert any("call without a shape rule or contract" in line for line in err[6:])

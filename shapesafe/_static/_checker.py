@@ -20,7 +20,7 @@ from .._contract import Conflict, Contract, Source, Spec, TensorParam
 from . import _torch as T
 from ._modules import ClassModel, find_class, model
 from ._source import Module, Signature, find_module, load, load_found, resolve, signature
-from ._torch import IntV, LayerV, ListV, Mismatch, ObjV, SymV, TupV, Value
+from ._torch import IntV, LayerV, ListV, Mismatch, NumV, ObjV, SymV, TupV, Value
 from ._unify import (
     Group,
     Shape,
@@ -65,6 +65,8 @@ class Stats:
     calls: int = 0
     calls_known: Counter[str] = dataclasses.field(default_factory=Counter)
     relations: int = 0
+    # Relations between an annotation and a value: checked, by kind.
+    annotated: Counter[str] = dataclasses.field(default_factory=Counter)
     unknown: Counter[str] = dataclasses.field(default_factory=Counter)
 
     def add(self, other: "Stats") -> None:
@@ -73,6 +75,7 @@ class Stats:
         self.calls += other.calls
         self.calls_known.update(other.calls_known)
         self.relations += other.relations
+        self.annotated.update(other.annotated)
         self.unknown.update(other.unknown)
 
     def lines(self) -> list[str]:
@@ -84,10 +87,28 @@ class Stats:
             + ", ".join(f"{k} {v}" for k, v in sorted(self.calls_known.items()))
             + ")",
             f"shape relations checked: {self.relations}",
+            self._annotated_line(),
             f"relations not checked (unknown): {sum(self.unknown.values())}",
         ]
         out += [f"  {n:6d}  {why}" for why, n in self.unknown.most_common()]
         return out
+
+    def _annotated_line(self) -> str:
+        parts = []
+        checked = unknown = 0
+        for kind, why in _ANNOTATED.items():
+            done, missed = self.annotated[kind], self.unknown[why]
+            checked, unknown = checked + done, unknown + missed
+            parts.append(f"{kind}s {done}/{done + missed}")
+        return f"annotated relations checked: {checked} of {checked + unknown} ({', '.join(parts)})"
+
+
+# Each kind of annotated relation, and the reason counted when its value's shape is unknown.
+_ANNOTATED = {
+    "argument": "argument of unknown shape",
+    "return": "return value of unknown shape",
+    "annotated assignment": "annotated assignment of unknown shape",
+}
 
 
 _lines_cache: dict[int, tuple[str, list[bytes]]] = {}
@@ -470,8 +491,10 @@ class _Scope:
         if isinstance(node, ast.Constant):
             if type(node.value) is int:
                 return IntV(lit(node.value))
-            return None
+            return NumV() if type(node.value) is float else None
         if isinstance(node, ast.Name):
+            if node.id not in env and node.id not in self.local:
+                return _module_number(self.module, node.id)
             return env.get(node.id)
         if isinstance(node, ast.Call):
             return self.call(node, env)
@@ -546,6 +569,9 @@ class _Scope:
             self.file.stats_unknown("`@` with an operand of unknown shape")
             return None
         a, b = self.size_of(left), self.size_of(right)
+        numbers = (IntV, NumV, SymV)
+        if isinstance(left, numbers) and isinstance(right, numbers) and NumV() in (left, right):
+            return NumV()
         if a is not None and b is not None:
             if isinstance(op, ast.Mult):
                 return IntV(T.mul(a, b))
@@ -726,6 +752,8 @@ class _Scope:
                 assert isinstance(held2, (LayerV, ObjV))
                 return self.apply_module(node, held2, args, kwargs)
         qual = self.qualified(func)
+        if qual is not None and _numeric(qual, args):
+            return NumV()
         if qual in ("torch.nn.ModuleList", "torch.nn.ModuleDict") and node.args:
             self.file.stats_known("torch")
             return self.container(node.args[0], args[0], env)
@@ -782,6 +810,9 @@ class _Scope:
             return IntV(lit(len(args[0].items)))
         if name == "int" and len(args) == 1 and isinstance(args[0], IntV):
             return args[0]
+        if name in ("float", "int", "abs", "min", "max", "round") and args:
+            if all(isinstance(a, (IntV, NumV)) for a in args):
+                return NumV()
         if name in ("tuple", "list") and len(args) == 1 and isinstance(args[0], TupV):
             return args[0]
         if name == "dict" and not args and node.keywords:
@@ -941,7 +972,7 @@ class _Scope:
             shape = shape_of(expr)
             if isinstance(shape, tuple):
                 args.append((param, _text(self.module, expr), shape))
-                self.file.stats_relation()
+                self.file.stats_relation("argument")
             else:
                 self.file.stats_unknown("argument of unknown shape")
         unifier, conflict = _unify_all(args)
@@ -1122,6 +1153,20 @@ class _Scope:
             or (func and last in _F_SAME)
         ):
             return True, x if isinstance(x, tuple) else None
+        if torchf and last in ("addmm", "baddbmm") and len(args) == 3:
+            c, m1, m2 = args
+            if isinstance(c, tuple) and isinstance(m1, tuple) and isinstance(m2, tuple):
+                ta, tb = _text(self.module, node.args[1]), _text(self.module, node.args[2])
+                tc = _text(self.module, node.args[0])
+                sc, sa, sb = c, m1, m2
+
+                def addmm() -> Shape | None:
+                    product = T.matmul(sa, sb, ta, tb)
+                    return None if product is None else T.broadcast(sc, product, tc, "the product")
+
+                return True, self.rule(node, addmm, [sc, sa, sb])
+            self.file.stats_unknown("op input of unknown shape")
+            return True, None
         if torchf and last in ("matmul", "bmm", "mm"):
             if len(args) == 2 and isinstance(args[0], tuple) and isinstance(args[1], tuple):
                 sa, sb = args[0], args[1]
@@ -1614,7 +1659,7 @@ class _Scope:
             if node.value is not None and not (isinstance(node.value, ast.Constant)):
                 self.file.stats_unknown("annotated assignment of unknown shape")
             return
-        self.file.stats_relation()
+        self.file.stats_relation("annotated assignment")
         target = _text(self.module, node.target)
         unifier = Unifier()
         unifier.bind_declared(declared.spec, "annotation")
@@ -1650,7 +1695,7 @@ class _Scope:
         if not isinstance(v, tuple):
             self.file.stats_unknown("return value of unknown shape")
             return
-        self.file.stats_relation()
+        self.file.stats_relation("return")
         sig = signature(self.module, self.fn)
         unifier = Unifier()
         shown: dict[str, tuple[str, Shape]] = {}
@@ -1838,12 +1883,30 @@ def _as_load(node: ast.expr) -> ast.expr:
     return node
 
 
+def _module_number(module: Module, name: str) -> Value:
+    """A top-level name bound once to a number, as functions of the file see it."""
+    value = module.aliases.get(name)
+    if isinstance(value, ast.UnaryOp):
+        value = value.operand
+    if isinstance(value, ast.Constant) and type(value.value) in (int, float):
+        return NumV()
+    return None
+
+
 def _scalar(node: ast.expr, v: Value) -> bool:
-    if isinstance(v, (IntV, SymV)):
+    if isinstance(v, (IntV, SymV, NumV)):
         return True
     if isinstance(node, ast.UnaryOp):
         node = node.operand
     return isinstance(node, ast.Constant) and type(node.value) in (int, float)
+
+
+def _numeric(qual: str, args: list[Value]) -> bool:
+    """`math.sqrt(d)`, `np.log(2.0)`: functions of numbers that give a number."""
+    root = qual.split(".")[0]
+    if root == "math":
+        return True
+    return root == "numpy" and bool(args) and all(isinstance(a, (IntV, NumV)) for a in args)
 
 
 def _shape_tuple(shape: Shape) -> Value:
@@ -2146,9 +2209,11 @@ class _FileChecker:
             if self.stats.calls_known[kind] <= 0:
                 del self.stats.calls_known[kind]
 
-    def stats_relation(self) -> None:
+    def stats_relation(self, kind: str = "") -> None:
         if self._counting():
             self.stats.relations += 1
+            if kind:
+                self.stats.annotated[kind] += 1
 
     def stats_unknown(self, why: str) -> None:
         if self._counting():

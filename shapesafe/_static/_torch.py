@@ -67,6 +67,11 @@ class SymV:
     text: str
 
 
+@dataclasses.dataclass(frozen=True)
+class NumV:
+    """A Python number that is not a size: `0.5`, `math.sqrt(d)`, a module's `EPS = 1e-5`."""
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class ObjV:
     """An instance of a class the checker reads: a user's nn.Module, say."""
@@ -74,7 +79,7 @@ class ObjV:
     cls: object  # a _modules.ClassModel; typed loosely to keep the import graph acyclic
 
 
-Value = Shape | IntV | TupV | ListV | LayerV | ObjV | SymV | None
+Value = Shape | IntV | NumV | TupV | ListV | LayerV | ObjV | SymV | None
 
 # The `key` of `lit(1)` sizes that an op made (keepdim, unsqueeze), not an annotation.
 OP_ONE = Size("int", 1, 1)
