@@ -544,6 +544,17 @@ import shapesafe as ss
             ['11: x @ w.T: inner dim is e in x "b e" but d in w.T "d e"; did you mean w?'],
             id="rebinding",
         ),
+        pytest.param(
+            "import dataclasses\n"
+            "@dataclasses.dataclass\n"
+            "class Rays:\n"
+            "    origins: Float[Tensor, 'n 3']\n"
+            "    directions: Float[Tensor, 'n 3']\n"
+            "def f(rays: Rays, w: Float[Tensor, '4 4']):\n"
+            "    return rays.origins @ w\n",
+            ['13: rays.origins @ w: inner dim is 3 in rays.origins "n 3" but 4 in w "4 4"'],
+            id="parameter-of-an-annotated-class",
+        ),
     ],
 )
 def test_torch_rules(tmp_path: Path, body: str, expected: list[str]) -> None:

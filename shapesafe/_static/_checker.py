@@ -268,6 +268,13 @@ class _Scope:
             if found is not None:
                 env[arg.arg] = from_spec(found.spec)
             elif (
+                not (self.cls is not None and fn.name == "__init__")
+                and isinstance(arg.annotation, (ast.Name, ast.Attribute))
+                and (held := _find_class(self.module, arg.annotation, self.file.misses))
+            ):
+                # `rays: RayBundle`: its annotated attributes have shapes.
+                env[arg.arg] = ObjV(held)
+            elif (
                 self.cls is not None
                 and fn.name == "__init__"
                 and not _alternatives(self.module, arg.annotation)
