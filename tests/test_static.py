@@ -597,6 +597,24 @@ def test_torch_rules(tmp_path: Path, body: str, expected: list[str]) -> None:
             "def f(a: Float[Tensor, '... d']):\n    g(a)\n",
             id="union-unknown-rank",
         ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b d'], w: Float[Tensor, 'b e']):\n"
+            "    x.t_()\n    return x @ w\n",
+            id="changed-in-place",
+        ),
+        pytest.param(
+            "class Base(nn.Module):\n"
+            "    def __init__(self) -> None:\n"
+            "        super().__init__()\n"
+            "        self.W = nn.Parameter(torch.empty(4, 4))\n"
+            "    def f(self, x: Float[Tensor, 'b 8']) -> Tensor:\n"
+            "        return x @ self.W\n"
+            "class Wide(Base):\n"
+            "    def __init__(self) -> None:\n"
+            "        super().__init__()\n"
+            "        self.W = nn.Parameter(torch.empty(8, 8))\n",
+            id="attribute-a-subclass-assigns",
+        ),
     ],
 )
 def test_rules_stay_silent_when_unsure(tmp_path: Path, body: str) -> None:

@@ -262,7 +262,7 @@ class _Scope:
         for i, arg in enumerate([*params, *a.kwonlyargs]):
             if i == 0 and is_method and arg in params:
                 if self.cls is not None and not _decorated(fn, "classmethod"):
-                    env[arg.arg] = ObjV(self.cls)
+                    env[arg.arg] = ObjV(self.cls, exact=False)
                 continue
             found = self.module.annotation(arg.annotation)
             if found is not None:
@@ -273,7 +273,7 @@ class _Scope:
                 and (held := _find_class(self.module, arg.annotation, self.file.misses))
             ):
                 # `rays: RayBundle`: its annotated attributes have shapes.
-                env[arg.arg] = ObjV(held)
+                env[arg.arg] = ObjV(held, exact=False)
             elif (
                 self.cls is not None
                 and fn.name == "__init__"
@@ -650,7 +650,8 @@ class _Scope:
                 return from_spec(ann.spec)
         if cls.is_rebound(attr) or cls.method(attr) is not None:
             return None
-        attrs = self.file.build(cls)
+        # A subclass's __init__ may assign the attribute differently.
+        attrs = self.file.build(cls) if obj.exact or not _subclassed(cls) else {}
         v = attrs.get(attr)
         if v is None and self.cls is cls:
             return SymV(f"self.{attr}")
@@ -724,6 +725,12 @@ class _Scope:
             if k.arg is None:
                 self.value(k.value, env)
         starred = any(isinstance(a, ast.Starred) for a in node.args)
+        if isinstance(func, ast.Attribute) and func.attr.endswith("_"):
+            if func.attr not in _SAME_SHAPE_METHODS and not func.attr.startswith("_"):
+                # `x.unsqueeze_(0)` changes x in place.
+                changed = self.dotted_target(func.value)
+                if changed is not None:
+                    env[changed] = None
         vals: dict[int, Value] = {id(a): v for a, v in zip(node.args, args, strict=True)}
         vals.update({id(k.value): kwargs[k.arg] for k in node.keywords if k.arg is not None})
         self.vals = vals
@@ -1906,6 +1913,17 @@ def _scalar(node: ast.expr, v: Value) -> bool:
     if isinstance(node, ast.UnaryOp):
         node = node.operand
     return isinstance(node, ast.Constant) and type(node.value) in (int, float)
+
+
+def _subclassed(cls: ClassModel) -> bool:
+    """Whether a class in the same file derives from `cls`."""
+    for node in cls.module.tree.body:
+        if isinstance(node, ast.ClassDef) and node is not cls.node:
+            for base in node.bases:
+                name = base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", "")
+                if name == cls.node.name:
+                    return True
+    return False
 
 
 def _numeric(qual: str, args: list[Value]) -> bool:

@@ -77,6 +77,8 @@ class ObjV:
     """An instance of a class the checker reads: a user's nn.Module, say."""
 
     cls: object  # a _modules.ClassModel; typed loosely to keep the import graph acyclic
+    # False for `self` and annotated parameters: the instance may be of a subclass.
+    exact: bool = True
 
 
 Value = Shape | IntV | NumV | TupV | ListV | LayerV | ObjV | SymV | None
