@@ -5,16 +5,20 @@ import runpy
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shapesafe import ShapeError
 from shapesafe._contract import Bindings, parse_spec
 from shapesafe._static import Finding, check_file
-from shapesafe._static._unify import Unifier, lit
+from shapesafe._static import _torch as T
+from shapesafe._static._torch import Mismatch
+from shapesafe._static._unify import Shape, Size, Unifier, lit
 from shapesafe.check import main
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -690,3 +694,88 @@ def test_cli_stats(capsys: pytest.CaptureFixture[str]) -> None:
     )
     assert re.fullmatch(r"shapesafe: relations not checked \(unknown\): \d+", err[5])
     assert any("call without a shape rule or contract" in line for line in err[6:])
+
+
+# The torch shape rules, given literal sizes, must agree with torch itself (on meta tensors).
+
+_dims = st.lists(st.integers(1, 3), min_size=0, max_size=4)
+
+
+def _torch_shape(fn: Callable[[], torch.Tensor]) -> tuple[int, ...] | None:
+    try:
+        return tuple(fn().shape)
+    except (RuntimeError, IndexError, ValueError):
+        return None
+
+
+def _rule_shape(fn: Callable[[], Shape | None]) -> tuple[int, ...] | str | None:
+    """The rule's shape as ints, "mismatch" when it reports one, None when it cannot tell."""
+    try:
+        out = fn()
+    except Mismatch:
+        return "mismatch"
+    if out is None:
+        return None
+    assert all(isinstance(i, Size) and i.kind == "int" for i in out), out
+    return tuple(int(i.value) for i in out if isinstance(i, Size))
+
+
+def _agree(rule: tuple[int, ...] | str | None, real: tuple[int, ...] | None) -> None:
+    if rule == "mismatch":
+        assert real is None
+    elif rule is not None:
+        assert rule == real
+
+
+def _lits(shape: list[int]) -> Shape:
+    return tuple(lit(n) for n in shape)
+
+
+def _meta(shape: list[int]) -> torch.Tensor:
+    return torch.empty(shape, device="meta")
+
+
+@settings(max_examples=200, deadline=None)
+@given(a=_dims, b=_dims)
+def test_broadcast_and_matmul_agree_with_torch(a: list[int], b: list[int]) -> None:
+    _agree(
+        _rule_shape(lambda: T.broadcast(_lits(a), _lits(b), "a", "b")),
+        _torch_shape(lambda: _meta(a) + _meta(b)),
+    )
+    _agree(
+        _rule_shape(lambda: T.matmul(_lits(a), _lits(b), "a", "b")),
+        _torch_shape(lambda: _meta(a) @ _meta(b)),
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    a=st.lists(st.integers(1, 4), min_size=1, max_size=4),
+    i=st.integers(-4, 3),
+    j=st.integers(-4, 3),
+    keep=st.booleans(),
+)
+def test_axis_rules_agree_with_torch(a: list[int], i: int, j: int, keep: bool) -> None:
+    x = _lits(a)
+    _agree(
+        _rule_shape(lambda: T.transpose(x, i, j)), _torch_shape(lambda: _meta(a).transpose(i, j))
+    )
+    _agree(
+        _rule_shape(lambda: T.reduce(x, [i], keep)),
+        _torch_shape(lambda: _meta(a).sum(dim=i, keepdim=keep)),
+    )
+    _agree(_rule_shape(lambda: T.unsqueeze(x, i)), _torch_shape(lambda: _meta(a).unsqueeze(i)))
+    _agree(_rule_shape(lambda: T.squeeze(x, [i])), _torch_shape(lambda: _meta(a).squeeze(i)))
+    _agree(
+        _rule_shape(lambda: T.view(x, [lit(-1), lit(a[-1])], 0)),
+        _torch_shape(lambda: _meta(a).view(-1, a[-1])),
+    )
+    split = T.split(x, lit(2), i) if -len(a) <= i < len(a) else None
+    if split is not None:
+        pieces = torch.split(_meta(a), 2, dim=i)
+        assert len(split.items) == len(pieces)
+        for got, want in zip(split.items, pieces, strict=True):
+            assert isinstance(got, tuple)
+            assert tuple(int(s.value) for s in got if isinstance(s, Size)) == tuple(want.shape)
+    perm = list(range(len(a)))[::-1]
+    _agree(_rule_shape(lambda: T.permute(x, perm)), _torch_shape(lambda: _meta(a).permute(perm)))
