@@ -1,5 +1,6 @@
-"""The nanoGPT-style model with bugs injected: an MLP bias sized for the input, a projection
-used transposed, and a tied head that transposes the embedding table.
+"""The nanoGPT-style model with bugs injected: heads never merged back, an MLP bias sized for
+the input, a projection used transposed, and a tied head that transposes the embedding table.
+# runtime: RuntimeError
 """
 
 import dataclasses
@@ -47,8 +48,8 @@ class Attention(nn.Module):
         scores = ss.attention_scores(q, k) / (q.size(-1) ** 0.5)
         mask = ss.causal_mask(x.size(1))
         att = ss.softmax(ss.apply_mask(scores, mask))
-        y = ss.merge_heads(ss.matmul(att, v))
-        return self.c_proj(y)
+        y = ss.matmul(att, v)
+        return self.c_proj(y)  # expect: shape
 
 
 class Block(nn.Module):
