@@ -559,6 +559,12 @@ import shapesafe as ss
             ['13: rays.origins @ w: inner dim is 3 in rays.origins "n 3" but 4 in w "4 4"'],
             id="parameter-of-an-annotated-class",
         ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b 3*d']):\n"
+            "    q, k = x.chunk(3, dim=-1)\n",
+            ["8: unpacking 3 values into 2 names"],
+            id="unpacking-count",
+        ),
     ],
 )
 def test_torch_rules(tmp_path: Path, body: str, expected: list[str]) -> None:
@@ -618,6 +624,14 @@ def test_torch_rules(tmp_path: Path, body: str, expected: list[str]) -> None:
             "        super().__init__()\n"
             "        self.W = nn.Parameter(torch.empty(8, 8))\n",
             id="attribute-a-subclass-assigns",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b d']):\n"
+            "    found = []\n"
+            "    found.append(x)\n"
+            "    (y,) = found\n"
+            "    return y\n",
+            id="list-filled-before-unpacking",
         ),
     ],
 )

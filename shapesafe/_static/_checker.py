@@ -438,7 +438,9 @@ class _Scope:
             elts = target.elts
             starred = [i for i, e in enumerate(elts) if isinstance(e, ast.Starred)]
             items: tuple[Value, ...] | None = None
-            if isinstance(v, TupV) and not starred and len(v.items) == len(elts):
+            if isinstance(v, TupV) and v.mutable:
+                pass
+            elif isinstance(v, TupV) and not starred and len(v.items) == len(elts):
                 items = v.items
             elif isinstance(v, TupV) and not starred:
                 self.file.report(
@@ -538,7 +540,7 @@ class _Scope:
             items = [self.value(e, env) for e in node.elts]
             if any(isinstance(e, ast.Starred) for e in node.elts):
                 return None
-            return TupV(tuple(items))
+            return TupV(tuple(items), mutable=isinstance(node, ast.List))
         if isinstance(node, (ast.Lambda, *_Comprehensions)):
             return None
         for child in ast.iter_child_nodes(node):
@@ -929,11 +931,13 @@ class _Scope:
         self.file.stats_relation()
         text = _text(self.module, node.args[0]) if node.args else "input"
         what = _text(self.module, node.func)
-        if layer.kind in ("Linear", "LayerNorm"):
+        if layer.kind in ("Linear", "LayerNorm", "Embed"):
             want = layer.sizes[0]
             got = T.size_at(x, -1)
             if want is not None and got is not None and certain(want, got) == "differ":
-                label = "in_features" if layer.kind == "Linear" else "normalized_shape"
+                label = {"Linear": "in_features", "LayerNorm": "normalized_shape"}.get(
+                    layer.kind, "embed_dim"
+                )
                 self.file.report(
                     node,
                     f'{what}({text}): last dim is {got} in {text} "{show(x)}" but the layer\'s '
@@ -941,7 +945,7 @@ class _Scope:
                     _anchor(node),
                 )
                 return None
-            if layer.kind == "LayerNorm":
+            if layer.kind in ("LayerNorm", "Embed"):
                 return x
             out = layer.sizes[1]
             return (*x[:-1], out if out is not None else fresh()) if x else None
@@ -1086,7 +1090,7 @@ class _Scope:
             if qual in ("shapesafe.nn.LayerNorm", "shapesafe.nn._norm.LayerNorm"):
                 return True, self.layer("LayerNorm", args, kwargs, ("features",))
             if qual.startswith("shapesafe.nn.") and last in ("MLP", "Block", "CausalSelfAttention"):
-                return True, self.layer("LayerNorm", args, kwargs, ("embed_dim",))
+                return True, self.layer("Embed", args, kwargs, ("embed_dim",))
             first = args[0] if args else None
             if last == "permute" and len(args) == 2 and isinstance(first, tuple):
                 pattern = _str(node.args[1])

@@ -38,6 +38,7 @@ class TupV:
 
     items: tuple["Value", ...]
     fields: tuple[str, ...] = ()
+    mutable: bool = False  # a list: code may append to it before it is unpacked
 
     def field(self, attr: str) -> "Value":
         return self.items[self.fields.index(attr)] if attr in self.fields else None
