@@ -560,10 +560,28 @@ import shapesafe as ss
             id="parameter-of-an-annotated-class",
         ),
         pytest.param(
-            "def f(x: Float[Tensor, 'b 3*d']):\n"
-            "    q, k = x.chunk(3, dim=-1)\n",
+            "def f(x: Float[Tensor, 'b 3*d']):\n    q, k = x.chunk(3, dim=-1)\n",
             ["8: unpacking 3 values into 2 names"],
             id="unpacking-count",
+        ),
+        pytest.param(
+            "class Base(nn.Module):\n"
+            "    def scores(self, q: Float[Tensor, 's e'], k: Float[Tensor, 't e']) -> Float[Tensor, 's t']:\n"
+            "        return q @ k.T\n"
+            "class Child(Base):\n"
+            "    def __init__(self) -> None:\n"
+            "        super().__init__()\n"
+            "        self.blocks = nn.ModuleList([nn.Linear(4, 8) for _ in range(3)])\n"
+            "    def scores(self, q: Float[Tensor, 's e'], k: Float[Tensor, 't e']) -> Float[Tensor, 't s']:\n"
+            "        return super().scores(q, k)\n"
+            "    def stacked(self) -> Float[Tensor, 'n 4 8']:\n"
+            "        return torch.stack([b.weight for b in self.blocks])\n",
+            [
+                '15: return of scores(): dim \'t\' is t in k "t e" but s in super().scores(q, k) "s t"',
+                "17: return of stacked(): dim '4' is 8 in torch.stack([b.weight for b in self.b... "
+                '"_ 8 4", expected 4 ("n 4 8")',
+            ],
+            id="super-and-stacked-comprehension",
         ),
     ],
 )

@@ -737,6 +737,20 @@ class _Scope:
         vals.update({id(k.value): kwargs[k.arg] for k in node.keywords if k.arg is not None})
         self.vals = vals
         self.file.stats_call()
+        # `super().method(...)`: the method of a base class, with its contract.
+        if (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Call)
+            and isinstance(func.value.func, ast.Name)
+            and func.value.func.id == "super"
+            and not func.value.args
+            and self.cls is not None
+        ):
+            for parent in self.cls.bases:
+                if parent.method(func.attr) is not None:
+                    return self.obj_call(
+                        node, ObjV(parent, exact=False), func.attr, args, kwargs, env
+                    )
         # A method of a value the checker knows: a tensor, a module instance, a layer.
         if isinstance(func, ast.Attribute):
             dotted = self.dotted_target(func)
@@ -770,6 +784,9 @@ class _Scope:
         qual = self.qualified(func)
         if qual is not None and _numeric(qual, args):
             return NumV()
+        stacked = self.stack_of_comprehension(node, qual, env)
+        if stacked is not _NO:
+            return stacked  # type: ignore[return-value]
         if qual in ("torch.nn.ModuleList", "torch.nn.ModuleDict") and node.args:
             self.file.stats_known("torch")
             return self.container(node.args[0], args[0], env)
@@ -805,13 +822,46 @@ class _Scope:
         self.file.stats_unknown("call without a shape rule or contract")
         return None
 
+    def element(self, node: ast.ListComp | ast.GeneratorExp, env: Env) -> Value:
+        """The value of every item of a one-loop comprehension over a known list."""
+        if len(node.generators) != 1 or node.generators[0].ifs:
+            return None
+        gen = node.generators[0]
+        inner = dict(env)
+        iterated = self.value(gen.iter, env)
+        self.bind(gen.target, iterated.item if isinstance(iterated, ListV) else None, inner)
+        return self.value(node.elt, inner)
+
+    def stack_of_comprehension(self, node: ast.Call, qual: str | None, env: Env) -> object:
+        """`torch.stack([f(b) for b in blocks], dim=0)`: the items all have one shape."""
+        if qual not in ("torch.stack", "torch.cat") or not node.args:
+            return _NO
+        seq = node.args[0]
+        if not isinstance(seq, (ast.ListComp, ast.GeneratorExp)):
+            return _NO
+        self.file.stats_known("torch")
+        item = self.element(seq, env)
+        dim_node = node.args[1] if len(node.args) > 1 else _kw(node, "dim")
+        d = 0 if dim_node is None else _int(dim_node)
+        if not isinstance(item, tuple) or d is None:
+            self.file.stats_unknown("op input of unknown shape")
+            return None
+        self.file.stats_relation()
+        if qual == "torch.stack":
+            n = T.rank(item)
+            if n is None or not -n - 1 <= d <= n:
+                return None
+            at = d + n + 1 if d < 0 else d
+            return (*item[:at], fresh(), *item[at:])
+        at2 = T.axis(item, d)
+        return (
+            None if at2 is None else tuple(fresh() if i == at2 else s for i, s in enumerate(item))
+        )
+
     def container(self, node: ast.expr, v: Value, env: Env) -> Value:
         """`nn.ModuleList([Block(c) for _ in range(n)])`, `nn.ModuleDict(dict(wte=...))`."""
         if isinstance(node, (ast.ListComp, ast.GeneratorExp)):
-            inner = dict(env)
-            for gen in node.generators:
-                self.bind(gen.target, None, inner)
-            return ListV(self.value(node.elt, inner))
+            return ListV(self.element(node, env))
         if isinstance(v, TupV) and v.fields:
             return v
         if isinstance(v, TupV) and v.items and all(i == v.items[0] for i in v.items):
