@@ -344,10 +344,11 @@ def test_console_script_runs_as_a_module() -> None:
 
 
 def test_fast() -> None:
-    start = time.perf_counter()
+    # CPU time, not wall time: other processes on a loaded machine don't count.
+    start = time.process_time()
     for path in CORPUS:
         check_file(path)
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
 
 
 # The symbolic unifier, given only int sizes, must reach the runtime unifier's verdict.
