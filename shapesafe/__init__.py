@@ -6,6 +6,7 @@ so `shapesafe check` and the mypy plugin, which only read source, never import t
 
 import importlib
 import importlib.metadata
+import os
 from typing import TYPE_CHECKING, Any
 
 from . import _mode as _mode  # validates SHAPESAFE_MODE at import
@@ -28,6 +29,8 @@ _EXPORTS: dict[str, str] = {
     "get_mode": "._checked",
     "mode": "._checked",
     "set_mode": "._checked",
+    "check_package": "._import_hook",
+    "install_import_hook": "._import_hook",
     "ShapeError": "._errors",
     "add": "._linalg",
     "dot": "._linalg",
@@ -69,6 +72,8 @@ if TYPE_CHECKING:
     from ._checked import mode as mode
     from ._checked import set_mode as set_mode
     from ._errors import ShapeError as ShapeError
+    from ._import_hook import check_package as check_package
+    from ._import_hook import install_import_hook as install_import_hook
     from ._linalg import add as add
     from ._linalg import dot as dot
     from ._linalg import hadamard as hadamard
@@ -105,5 +110,10 @@ def __getattr__(name: str) -> Any:
 def __dir__() -> list[str]:
     return sorted([*globals(), *_EXPORTS])
 
+
+if os.environ.get("SHAPESAFE_PACKAGES"):
+    from ._import_hook import install_from_environment as _install_from_environment
+
+    _install_from_environment()
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
