@@ -161,7 +161,9 @@ class _Finder(importlib.abc.MetaPathFinder):
             if finder is self or isinstance(finder, _Finder):
                 continue
             find = getattr(finder, "find_spec", None)
-            spec = None if find is None else find(fullname, path, target)
+            spec: importlib.machinery.ModuleSpec | None = (
+                None if find is None else find(fullname, path, target)
+            )
             if spec is not None:
                 loader = spec.loader
                 if isinstance(loader, importlib.abc.Loader) and hasattr(loader, "exec_module"):
