@@ -523,7 +523,7 @@ def check_file(path: Path, display: str | None = None) -> list[Finding]:
     """Every certain shape mismatch in one file. Raises SyntaxError for a file that won't parse."""
     module = load(path)
     if module is None:
-        source = path.read_text(encoding="utf-8")
+        source = path.read_bytes()  # compile() decodes as Python does (PEP 263)
         compile(source, str(path), "exec", dont_inherit=True)  # raises the SyntaxError
         return []
     return _FileChecker(module, display or str(path)).run()

@@ -8,6 +8,8 @@ import ast
 import dataclasses
 import functools
 import hashlib
+import io
+import tokenize
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -219,12 +221,25 @@ def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
             yield stmt
 
 
+def read_source(path: Path) -> str:
+    """A source file's text, decoded as Python decodes it (PEP 263 coding line, BOM, UTF-8).
+
+    Raises OSError, or SyntaxError for an unknown or wrong encoding.
+    """
+    data = path.read_bytes()
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        return data.decode(encoding)
+    except (LookupError, UnicodeDecodeError) as err:
+        raise SyntaxError(f"cannot decode the file: {err}", (str(path), 1, 1, None)) from None
+
+
 @functools.lru_cache(maxsize=512)
 def _load(path: Path, stamp: tuple[int, int]) -> Module | None:
     try:
-        source = path.read_text(encoding="utf-8")
+        source = read_source(path)
         tree = ast.parse(source, filename=str(path))
-    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+    except (OSError, SyntaxError, ValueError):
         return None
     imports, functions, aliases = _top_level(tree)
     return Module(path, source, tree, imports, functions, aliases, _package_of(path))
