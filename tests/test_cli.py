@@ -1,5 +1,6 @@
 """`shapesafe check`: exit codes, one file's failure isolated, encodings, settings, pre-commit."""
 
+import ast
 import re
 import shlex
 from pathlib import Path
@@ -7,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from shapesafe import check as cli
-from shapesafe._static import _unify
+from shapesafe._static import Finding, _unify, check_file
 
 HEADER = "from jaxtyping import Float\nfrom torch import Tensor\n\n\n"
 BUG = HEADER + 'def f(x: Float[Tensor, "a b"]) -> Float[Tensor, "b a"]:\n    return x\n'
@@ -73,9 +74,9 @@ def test_one_broken_file_does_not_stop_the_run(
 def test_an_internal_error_is_reported_per_file(
     project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = cli.check_file
+    real = check_file
 
-    def flaky(path: Path, display: str | None = None) -> list[cli.Finding]:
+    def flaky(path: Path, display: str | None = None) -> list[Finding]:
         if path.name == "bug.py":
             raise RecursionError("maximum recursion depth exceeded")
         if path.name == "clean.py":
@@ -141,8 +142,8 @@ def test_other_constant_dims_are_unknown(text: str) -> None:
     assert _unify.simplify(_parse(text)) is None
 
 
-def _parse(text: str) -> "_unify.ast.expr":
-    return _unify.ast.parse(text, mode="eval").body
+def _parse(text: str) -> ast.expr:
+    return ast.parse(text, mode="eval").body
 
 
 def _settings(project: Path, body: str) -> None:
