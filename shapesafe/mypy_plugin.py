@@ -17,6 +17,7 @@ strings a file depends on are hashed into the plugin's cache data, so editing on
 string in a callee re-checks its callers.
 """
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from mypy.plugin import (
 from mypy.types import Type
 
 from ._static import Finding, check_file, fingerprint, has_contract
+from ._static._source import Lookups
 
 SHAPE = ErrorCode("shape", "Tensor shapes that cannot match", "shapesafe")
 _MATMUL = frozenset({"torch._tensor.Tensor.__matmul__", "torch._tensor.Tensor.__rmatmul__"})
@@ -46,15 +48,18 @@ class ShapePlugin(Plugin):
         self._findings: dict[str, list[Finding]] = {}
         self._contracts: dict[str, bool] = {}
         self._modules_by_name: dict[str, MypyFile] = {}
+        self._lookups: Lookups = {}
 
     def set_modules(self, modules: dict[str, MypyFile]) -> None:
+        # Called once per build: a daemon's next run looks modules up afresh.
         super().set_modules(modules)
         self._modules_by_name = modules
+        self._lookups = {}
 
     def report_config_data(self, ctx: ReportConfigContext) -> str | None:
         if not _is_project_file(ctx.path):
             return None
-        return fingerprint(Path(ctx.path))
+        return fingerprint(Path(ctx.path), self._lookups)
 
     # mypy asks its plugins in order and takes the first hook it gets, ahead of its default
     # plugin, so hooks are only claimed for calls that the checker can have findings on.
@@ -105,8 +110,10 @@ class ShapePlugin(Plugin):
 
 def _is_project_file(path: str) -> bool:
     """Installed packages and stubs are not checked: their calls are not the user's."""
-    parts = Path(path).parts
-    return path.endswith(".py") and not any(p in _INSTALLED for p in parts)
+    if not path.endswith(".py"):
+        return False
+    parts = path.replace(os.sep, "/").split("/")
+    return not any(p in _INSTALLED for p in parts)
 
 
 _INSTALLED = frozenset({"site-packages", "dist-packages", "typeshed"})

@@ -342,28 +342,89 @@ def has_contract(path: Path, name: str) -> bool:
     return module is not None and resolve(module, name) is not None
 
 
-def fingerprint(path: Path) -> str:
-    """A hash of the string constants in `path` and in the project files it imports.
+Lookups = dict[tuple[str, str], Path | None]
+
+
+def fingerprint(path: Path, lookups: Lookups | None = None) -> str:
+    """A hash of the string constants in `path` and in the files its imported names live in.
 
     Shape strings are string constants, so the mypy plugin reports this hash: editing only a
-    shape string in a callee's file then makes mypy re-check the files that call it.
+    shape string in a callee's file then makes mypy re-check the files that call it. Only
+    the names the file takes from other modules are followed (through re-exports, as the
+    checker resolves them), not whole import closures. `lookups` caches module lookups; the
+    mypy plugin keeps one per run.
     """
-    digest = hashlib.sha256()
     start = load(path)
     if start is None:
         return ""
-    todo, seen = [start], {start.path}
-    while todo:
-        module = todo.pop()
-        digest.update(str(module.path).encode() + _strings_digest(module.tree))
-        for target, attr in module.imports.values():
-            for name in [target] + ([_join(target, attr)] if attr else []):
-                found = find_module(name, module)
-                loaded = None if found is None else load(found)
-                if loaded is not None and loaded.path not in seen:
-                    seen.add(loaded.path)
-                    todo.append(loaded)
+    cache: Lookups = {} if lookups is None else lookups
+    files = {start.path: start}
+    for mod_name, attr in _names_taken(start):
+        _follow(mod_name, attr, start, cache, files, 0)
+    digest = hashlib.sha256()
+    for key in sorted(files):
+        digest.update(str(key).encode() + _strings_digest(files[key].tree))
     return digest.hexdigest()[:16]
+
+
+def _names_taken(module: Module) -> set[tuple[str, str]]:
+    """(module, attribute) for each name the file takes from another module.
+
+    `from m import f` takes `(m, f)`; `import m` and then `m.sub.f` takes `(m, sub)` and
+    `(m.sub, f)`.
+    """
+    taken: set[tuple[str, str]] = set()
+    for target, attr in module.imports.values():
+        if attr is not None:
+            taken.add((target, attr))
+    for node in ast.walk(module.tree):
+        if not isinstance(node, ast.Attribute):
+            continue
+        dotted = _dotted(node)
+        first, _, rest = (dotted or "").partition(".")
+        origin = module.imports.get(first)
+        if origin is None or not rest:
+            continue
+        base = origin[0] if origin[1] is None else _join(origin[0], origin[1])
+        for part in rest.split("."):
+            taken.add((base, part))
+            base = _join(base, part)
+    return taken
+
+
+def _follow(
+    mod_name: str,
+    attr: str,
+    importer: Module,
+    cache: Lookups,
+    files: dict[Path, Module],
+    depth: int,
+) -> None:
+    """Add the files that `attr` of module `mod_name` comes from, following re-exports."""
+    if depth > 6:
+        return
+    target = _cached_load(mod_name, importer, cache, files)
+    if target is not None:
+        origin = target.imports.get(attr)
+        if origin is not None:
+            if origin[1] is None:
+                _cached_load(origin[0], target, cache, files)
+            else:
+                _follow(origin[0], origin[1], target, cache, files, depth + 1)
+    _cached_load(_join(mod_name, attr), importer, cache, files)  # `attr` may be a submodule
+
+
+def _cached_load(
+    dotted: str, importer: Module, cache: Lookups, files: dict[Path, Module]
+) -> Module | None:
+    key = (dotted, str(importer.path.parent))
+    if key not in cache:
+        cache[key] = find_module(dotted, importer)
+    found = cache[key]
+    loaded = None if found is None else load(found)
+    if loaded is not None:
+        files.setdefault(loaded.path, loaded)
+    return loaded
 
 
 @functools.lru_cache(maxsize=512)
