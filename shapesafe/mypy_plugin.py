@@ -9,12 +9,20 @@ It runs the same checker as `shapesafe check` on each file mypy type-checks, rea
 file and its callees from source: mypy keeps no shape strings for a module loaded from its
 cache, so the source is the one place they are always found.
 
-mypy gives plugins no hook per file, only per call, so each finding is reported when mypy
-checks the call (or `@`) it belongs to; errors that mypy discards while it tries overloads
-come back when it checks the call for real, and mypy drops the repeats. A finding on a plain
-name (`return x`) is reported with any call in its file to an annotated function. The shape
-strings a file depends on are hashed into the plugin's cache data, so editing only a shape
-string in a callee re-checks its callers.
+mypy gives plugins no hook per file, so findings are reported from two kinds of hooks:
+
+- each jaxtyping annotation (`Float[Tensor, "b n"]`, which type checkers read as
+  `typing.Annotated`) reports every finding of its file while mypy analyses it; the hook
+  hands the annotation back to mypy's own analysis, so its type is unchanged. This covers
+  returns and annotated assignments in files that call no annotated function;
+- each call to a function with a contract, to a torch or einops function, to a `Tensor`
+  method and each `@` reports the findings that belong to it, and those on plain names, for
+  files without annotations; errors that mypy discards while it tries overloads come back
+  when it checks the call for real.
+
+mypy drops the repeats (same line and message). The shape strings a file depends on are
+hashed into the plugin's cache data, so editing only a shape string in a callee re-checks
+its callers.
 """
 
 import os
@@ -25,6 +33,7 @@ from mypy.errorcodes import ErrorCode
 from mypy.nodes import Context, MypyFile
 from mypy.options import Options
 from mypy.plugin import (
+    AnalyzeTypeContext,
     CheckerPluginInterface,
     FunctionContext,
     MethodContext,
@@ -37,7 +46,11 @@ from ._static import Finding, check_file, fingerprint, has_contract
 from ._static._source import Lookups
 
 SHAPE = ErrorCode("shape", "Tensor shapes that cannot match", "shapesafe")
-_MATMUL = frozenset({"torch._tensor.Tensor.__matmul__", "torch._tensor.Tensor.__rmatmul__"})
+_ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
+# Calls the checker has shape rules for, or may: an op without a rule is unknown, never a
+# finding, so claiming the hook costs one lookup. mypy's own plugins have no hooks here.
+_TORCH_PREFIXES = ("torch.", "einops.")
+_TENSOR_METHODS = "torch._tensor.Tensor."
 
 
 class ShapePlugin(Plugin):
@@ -49,12 +62,14 @@ class ShapePlugin(Plugin):
         self._contracts: dict[str, bool] = {}
         self._modules_by_name: dict[str, MypyFile] = {}
         self._lookups: Lookups = {}
+        self._analyzing = False
 
     def set_modules(self, modules: dict[str, MypyFile]) -> None:
-        # Called once per build: a daemon's next run looks modules up afresh.
+        # Called once per build: a daemon's next run reads files and looks modules up afresh.
         super().set_modules(modules)
         self._modules_by_name = modules
         self._lookups = {}
+        self._findings = {}
 
     def report_config_data(self, ctx: ReportConfigContext) -> str | None:
         if not _is_project_file(ctx.path):
@@ -65,10 +80,31 @@ class ShapePlugin(Plugin):
     # plugin, so hooks are only claimed for calls that the checker can have findings on.
 
     def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
-        return self._on_function if self._has_contract(fullname) else None
+        if fullname.startswith(_TORCH_PREFIXES) or self._has_contract(fullname):
+            return self._on_function
+        return None
 
     def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
-        return self._on_method if fullname in _MATMUL else None
+        return self._on_method if fullname.startswith(_TENSOR_METHODS) else None
+
+    def get_type_analyze_hook(self, fullname: str) -> Callable[[AnalyzeTypeContext], Type] | None:
+        # While the hook runs, mypy's own analysis of the same annotation gets no hook.
+        return self._on_annotation if fullname in _ANNOTATED and not self._analyzing else None
+
+    def _on_annotation(self, ctx: AnalyzeTypeContext) -> Type:
+        self._analyzing = True
+        try:
+            analyzed = ctx.api.analyze_type(ctx.type)
+        finally:
+            self._analyzing = False
+        # The file being analysed; mypy's plugin interface does not name it.
+        module = getattr(getattr(ctx.api, "api", None), "cur_mod_node", None)
+        path = getattr(module, "path", None)
+        if isinstance(path, str) and path:
+            for finding in self._file_findings(path):
+                where = Context(line=finding.line, column=finding.col - 1)
+                ctx.api.fail(finding.message, where, code=SHAPE)
+        return analyzed
 
     def _has_contract(self, fullname: str) -> bool:
         known = self._contracts.get(fullname)
