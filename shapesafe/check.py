@@ -16,8 +16,11 @@ the working directory up), with paths relative to that file:
 """
 
 import argparse
+import concurrent.futures
 import dataclasses
 import fnmatch
+import multiprocessing
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -30,6 +33,7 @@ else:  # pragma: no cover
 
 from ._static import Finding, check_file
 
+_PARALLEL_FROM = 64  # files; below that, starting processes costs more than it saves
 _SKIP_DIRS = frozenset({"__pycache__", "node_modules", "build", "dist"})
 _KEYS = {"paths": "a list of paths", "exclude": "a list of globs", "ignore": "a list of codes"}
 
@@ -128,6 +132,14 @@ def _parser() -> argparse.ArgumentParser:
         help="the pyproject.toml to read [tool.shapesafe] from (default: the nearest one)",
     )
     parser.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=0,
+        metavar="N",
+        help=f"processes to check in (default: one per CPU core from {_PARALLEL_FROM} files on)",
+    )
+    parser.add_argument(
         "--force-exclude",
         action="store_true",
         help="apply `exclude` to files named on the command line too (as pre-commit needs)",
@@ -151,6 +163,27 @@ def _check_one(path: Path) -> list[Finding] | str:
         return f"{path}: error: internal error, please report it: {type(err).__name__}: {err}"
 
 
+def _check_all(paths: list[Path], jobs: int) -> Iterator[list[Finding] | str]:
+    """`_check_one` on each path, in order; in worker processes for many files."""
+    if jobs <= 0:
+        jobs = (
+            len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
+            else os.cpu_count() or 1
+        )
+        if len(paths) < _PARALLEL_FROM:
+            jobs = 1
+    if jobs == 1 or len(paths) < 2:
+        yield from map(_check_one, paths)
+        return
+    # fork where there is one: the workers start with the checker already imported.
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    chunk = max(1, len(paths) // (jobs * 4))
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        yield from pool.map(_check_one, paths, chunksize=chunk)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the checker; returns the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -172,8 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     status = 0
     count = 0
     files = 0
-    for path in _files(paths, settings, options.force_exclude):
-        result = _check_one(path)
+    for result in _check_all(list(_files(paths, settings, options.force_exclude)), options.jobs):
         if isinstance(result, str):
             print(result, file=sys.stderr)
             status = 2

@@ -224,3 +224,19 @@ def test_pre_commit_hook_runs_the_cli(project: Path, capsys: pytest.CaptureFixtu
 def test_the_project_settings_check_clean() -> None:
     settings = cli.read_settings(ROOT / "pyproject.toml")
     assert settings.paths == ["shapesafe", "examples", "benchmarks"]
+
+
+def test_worker_processes_give_the_same_output(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    many = project / "many"
+    many.mkdir()
+    for i in range(70):
+        (many / f"m{i:02d}.py").write_text(BUG if i % 3 == 0 else CLEAN)
+    (many / "m05.py").write_text("def f(:\n")
+    one = run(capsys, "--jobs", "1", "many")
+    two = run(capsys, "--jobs", "2", "many")
+    auto = run(capsys, "many")
+    assert one == two == auto
+    assert one[0] == 2 and one[1].count("\n") == 24
+    assert one[2].endswith("shapesafe: 24 findings in 69 files\n")
