@@ -6,9 +6,10 @@ classes it defines, each function whose annotations mention a jaxtyping array ty
 `checked(function)`. Everything else (unannotated functions, functions defined elsewhere and
 imported, non-function objects) keeps its identity.
 
-The rewrite happens after the module's body has run, so calls made while the module itself
-is being imported are not checked, and a reference taken during that time (a registry dict,
-a decorator that stores the function) keeps the unchecked function.
+`async def` functions are left alone. The rewrite happens after the module's body has run,
+so calls made while the module itself is being imported are not checked, and a reference
+taken during that time (a registry dict, a decorator that stores the function) keeps the
+unchecked function.
 
 Nothing heavy is imported here: torch and the decorator are imported with the first module
 that is rewritten.
@@ -16,6 +17,7 @@ that is rewritten.
 
 import importlib.abc
 import importlib.machinery
+import inspect
 import os
 import sys
 import threading
@@ -244,9 +246,13 @@ def _defined_in(obj: Any, module: types.ModuleType) -> bool:
 
 
 def _annotated(fn: types.FunctionType) -> bool:
-    """Whether an annotation of `fn` mentions a jaxtyping array type anywhere in it."""
+    """Whether an annotation of `fn` mentions a jaxtyping array type anywhere in it.
+
+    `async def` functions are left alone: `checked` would take the coroutine for the return
+    value.
+    """
     raw = getattr(fn, "__annotations__", None)
-    if not raw:
+    if not raw or inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn):
         return False
     try:
         hints = typing.get_type_hints(fn, include_extras=True)

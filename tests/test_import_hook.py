@@ -1,5 +1,6 @@
 """`install_import_hook`, `check_package` and `SHAPESAFE_PACKAGES` on a made-up package."""
 
+import asyncio
 import importlib
 import re
 import subprocess
@@ -72,6 +73,10 @@ def test_unannotated_code_keeps_its_identity(fresh: None) -> None:
     assert ops.unannotated(2, 3) == 5
     assert "untyped" in vars(ops.Scale) and not hasattr(ops.Scale.untyped, "__shapesafe__")
     assert not hasattr(ops.Scale.__init__, "__shapesafe__")
+    # `checked` would take the coroutine for the return value.
+    assert ops.later is ops.REGISTRY["later"]
+    x = torch.randn(2, 3)
+    assert asyncio.run(ops.later(x)) is x
 
 
 def test_module_level_aliases_share_one_checked_function(fresh: None) -> None:
