@@ -16,10 +16,8 @@ the working directory up), with paths relative to that file:
 """
 
 import argparse
-import concurrent.futures
 import dataclasses
 import fnmatch
-import multiprocessing
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -85,7 +83,15 @@ def read_settings(pyproject: Path | None) -> Settings:
     return Settings(root=pyproject.parent, source=pyproject, **values)
 
 
-def _excluded(path: Path, settings: Settings) -> bool:
+def settings_here() -> Settings:
+    """The settings of the nearest `pyproject.toml` from the working directory; defaults if bad."""
+    try:
+        return read_settings(find_pyproject(Path.cwd()))
+    except UsageError:
+        return Settings()
+
+
+def excluded(path: Path, settings: Settings) -> bool:
     """Whether a glob of `exclude` matches the path, or a folder it is in (from the root)."""
     if not settings.exclude:
         return False
@@ -108,9 +114,9 @@ def _files(paths: Sequence[str], settings: Settings, force_exclude: bool) -> Ite
                 rel = found.relative_to(path).parts[:-1]
                 if any(p.startswith(".") or p in _SKIP_DIRS for p in rel):
                     continue
-                if not _excluded(found, settings):
+                if not excluded(found, settings):
                     yield found
-        elif not (force_exclude and _excluded(path, settings)):
+        elif not (force_exclude and excluded(path, settings)):
             yield path
 
 
@@ -147,6 +153,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def code(finding: Finding) -> str:
+    """The code that `ignore` names a finding by."""
+    return str(getattr(finding, "code", "shape"))
+
+
 def _check_one(path: Path) -> list[Finding] | str:
     """The findings in one file, or the error line that replaces them."""
     if not path.is_file():
@@ -176,6 +187,9 @@ def _check_all(paths: list[Path], jobs: int) -> Iterator[list[Finding] | str]:
     if jobs == 1 or len(paths) < 2:
         yield from map(_check_one, paths)
         return
+    import concurrent.futures  # here: the mypy plugin imports this module for its settings
+    import multiprocessing
+
     # fork where there is one: the workers start with the checker already imported.
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
@@ -212,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         files += 1
         for finding in result:
-            if getattr(finding, "code", "shape") in ignore:
+            if code(finding) in ignore:
                 continue
             print(finding)
             count += 1

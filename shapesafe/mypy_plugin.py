@@ -44,6 +44,7 @@ from mypy.types import Type
 
 from ._static import Finding, check_file, fingerprint, has_contract
 from ._static._source import Lookups
+from .check import code, excluded, settings_here
 
 SHAPE = ErrorCode("shape", "Tensor shapes that cannot match", "shapesafe")
 _ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
@@ -63,6 +64,8 @@ class ShapePlugin(Plugin):
         self._modules_by_name: dict[str, MypyFile] = {}
         self._lookups: Lookups = {}
         self._analyzing = False
+        # `ignore` and `exclude` of [tool.shapesafe], as `shapesafe check` applies them.
+        self._settings = settings_here()
 
     def set_modules(self, modules: dict[str, MypyFile]) -> None:
         # Called once per build: a daemon's next run reads files and looks modules up afresh.
@@ -129,10 +132,14 @@ class ShapePlugin(Plugin):
     def _file_findings(self, path: str) -> list[Finding]:
         found = self._findings.get(path)
         if found is None:
+            file = Path(path)
             try:
-                found = check_file(Path(path), path) if _is_project_file(path) else []
-            except (OSError, SyntaxError, UnicodeDecodeError):
+                checked = _is_project_file(path) and not excluded(file, self._settings)
+                found = check_file(file, path) if checked else []
+            except Exception:  # as `shapesafe check`: one file's failure ends nothing
                 found = []
+            ignore = self._settings.ignore
+            found = [f for f in found if code(f) not in ignore]
             self._findings[path] = found
         return found
 

@@ -240,3 +240,18 @@ def test_worker_processes_give_the_same_output(
     assert one == two == auto
     assert one[0] == 2 and one[1].count("\n") == 24
     assert one[2].endswith("shapesafe: 24 findings in 69 files\n")
+
+
+def test_the_mypy_plugin_applies_the_same_settings(project: Path) -> None:
+    from mypy.options import Options
+
+    from shapesafe.mypy_plugin import ShapePlugin
+
+    bug = str(project / "pkg" / "bug.py")
+    assert [f.message for f in ShapePlugin(Options())._file_findings(bug)] == [
+        BUG_MESSAGE.split("shape: ", 1)[1]
+    ]
+    _settings(project, 'exclude = ["pkg/bug.py"]\n')
+    assert ShapePlugin(Options())._file_findings(bug) == []
+    _settings(project, 'ignore = ["shape"]\n')
+    assert ShapePlugin(Options())._file_findings(bug) == []
