@@ -11,8 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from . import _mode as _mode  # validates SHAPESAFE_MODE at import
 
-__version__ = importlib.metadata.version("shapesafe")
-
 # Public name -> the private module that defines it (the annotation aliases come from
 # jaxtyping and torch themselves).
 _EXPORTS: dict[str, str] = {
@@ -57,6 +55,8 @@ _EXPORTS: dict[str, str] = {
 }
 
 if TYPE_CHECKING:
+    __version__: str
+
     from jaxtyping import Bool as Bool
     from jaxtyping import Float as Float
     from jaxtyping import Int as Int
@@ -99,6 +99,11 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        # Read on first use: reading the installed metadata costs a few ms, which pytest
+        # would pay at every start, as it loads shapesafe's plugin.
+        globals()[name] = version = importlib.metadata.version("shapesafe")
+        return version
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'shapesafe' has no attribute {name!r}")
@@ -108,7 +113,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+    return sorted({*globals(), *_EXPORTS, "__version__"})
 
 
 if os.environ.get("SHAPESAFE_PACKAGES"):
