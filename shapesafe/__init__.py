@@ -6,11 +6,10 @@ so `shapesafe check` and the mypy plugin, which only read source, never import t
 
 import importlib
 import importlib.metadata
+import os
 from typing import TYPE_CHECKING, Any
 
 from . import _mode as _mode  # validates SHAPESAFE_MODE at import
-
-__version__ = importlib.metadata.version("shapesafe")
 
 # Public name -> the private module that defines it (the annotation aliases come from
 # jaxtyping and torch themselves).
@@ -28,6 +27,8 @@ _EXPORTS: dict[str, str] = {
     "get_mode": "._checked",
     "mode": "._checked",
     "set_mode": "._checked",
+    "check_package": "._import_hook",
+    "install_import_hook": "._import_hook",
     "ShapeError": "._errors",
     "add": "._linalg",
     "dot": "._linalg",
@@ -54,6 +55,8 @@ _EXPORTS: dict[str, str] = {
 }
 
 if TYPE_CHECKING:
+    __version__: str
+
     from jaxtyping import Bool as Bool
     from jaxtyping import Float as Float
     from jaxtyping import Int as Int
@@ -69,6 +72,8 @@ if TYPE_CHECKING:
     from ._checked import mode as mode
     from ._checked import set_mode as set_mode
     from ._errors import ShapeError as ShapeError
+    from ._import_hook import check_package as check_package
+    from ._import_hook import install_import_hook as install_import_hook
     from ._linalg import add as add
     from ._linalg import dot as dot
     from ._linalg import hadamard as hadamard
@@ -94,6 +99,11 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        # Read on first use: reading the installed metadata costs a few ms, which pytest
+        # would pay at every start, as it loads shapesafe's plugin.
+        globals()[name] = version = importlib.metadata.version("shapesafe")
+        return version
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'shapesafe' has no attribute {name!r}")
@@ -103,7 +113,12 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+    return sorted({*globals(), *_EXPORTS, "__version__"})
 
+
+if os.environ.get("SHAPESAFE_PACKAGES"):
+    from ._import_hook import install_from_environment as _install_from_environment
+
+    _install_from_environment()
 
 __all__ = ["__version__", *sorted(_EXPORTS)]

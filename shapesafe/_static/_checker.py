@@ -2360,7 +2360,7 @@ def check_file(path: Path, display: str | None = None, stats: Stats | None = Non
     try:
         module = load(path)
         if module is None:
-            source = path.read_text(encoding="utf-8")
+            source = path.read_bytes()  # compile() decodes as Python does (PEP 263)
             compile(source, str(path), "exec", dont_inherit=True)  # raises the SyntaxError
             return []
         if stats is not None:

@@ -8,6 +8,8 @@ import ast
 import dataclasses
 import functools
 import hashlib
+import io
+import tokenize
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -219,12 +221,25 @@ def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
             yield stmt
 
 
+def read_source(path: Path) -> str:
+    """A source file's text, decoded as Python decodes it (PEP 263 coding line, BOM, UTF-8).
+
+    Raises OSError, or SyntaxError for an unknown or wrong encoding.
+    """
+    data = path.read_bytes()
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        return data.decode(encoding)
+    except (LookupError, UnicodeDecodeError) as err:
+        raise SyntaxError(f"cannot decode the file: {err}", (str(path), 1, 1, None)) from None
+
+
 @functools.lru_cache(maxsize=512)
 def _load(path: Path, stamp: tuple[int, int]) -> Module | None:
     try:
-        source = path.read_text(encoding="utf-8")
+        source = read_source(path)
         tree = ast.parse(source, filename=str(path))
-    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+    except (OSError, SyntaxError, ValueError):
         return None
     imports, functions, aliases = _top_level(tree)
     return Module(path, source, tree, imports, functions, aliases, _package_of(path))
@@ -357,28 +372,89 @@ def has_contract(path: Path, name: str) -> bool:
     return module is not None and resolve(module, name) is not None
 
 
-def fingerprint(path: Path) -> str:
-    """A hash of the string constants in `path` and in the project files it imports.
+Lookups = dict[tuple[str, str], Path | None]
+
+
+def fingerprint(path: Path, lookups: Lookups | None = None) -> str:
+    """A hash of the string constants in `path` and in the files its imported names live in.
 
     Shape strings are string constants, so the mypy plugin reports this hash: editing only a
-    shape string in a callee's file then makes mypy re-check the files that call it.
+    shape string in a callee's file then makes mypy re-check the files that call it. Only
+    the names the file takes from other modules are followed (through re-exports, as the
+    checker resolves them), not whole import closures. `lookups` caches module lookups; the
+    mypy plugin keeps one per run.
     """
-    digest = hashlib.sha256()
     start = load(path)
     if start is None:
         return ""
-    todo, seen = [start], {start.path}
-    while todo:
-        module = todo.pop()
-        digest.update(str(module.path).encode() + _strings_digest(module.tree))
-        for target, attr in module.imports.values():
-            for name in [target] + ([_join(target, attr)] if attr else []):
-                found = find_module(name, module)
-                loaded = None if found is None else load(found)
-                if loaded is not None and loaded.path not in seen:
-                    seen.add(loaded.path)
-                    todo.append(loaded)
+    cache: Lookups = {} if lookups is None else lookups
+    files = {start.path: start}
+    for mod_name, attr in _names_taken(start):
+        _follow(mod_name, attr, start, cache, files, 0)
+    digest = hashlib.sha256()
+    for key in sorted(files):
+        digest.update(str(key).encode() + _strings_digest(files[key].tree))
     return digest.hexdigest()[:16]
+
+
+def _names_taken(module: Module) -> set[tuple[str, str]]:
+    """(module, attribute) for each name the file takes from another module.
+
+    `from m import f` takes `(m, f)`; `import m` and then `m.sub.f` takes `(m, sub)` and
+    `(m.sub, f)`.
+    """
+    taken: set[tuple[str, str]] = set()
+    for target, attr in module.imports.values():
+        if attr is not None:
+            taken.add((target, attr))
+    for node in ast.walk(module.tree):
+        if not isinstance(node, ast.Attribute):
+            continue
+        dotted = _dotted(node)
+        first, _, rest = (dotted or "").partition(".")
+        origin = module.imports.get(first)
+        if origin is None or not rest:
+            continue
+        base = origin[0] if origin[1] is None else _join(origin[0], origin[1])
+        for part in rest.split("."):
+            taken.add((base, part))
+            base = _join(base, part)
+    return taken
+
+
+def _follow(
+    mod_name: str,
+    attr: str,
+    importer: Module,
+    cache: Lookups,
+    files: dict[Path, Module],
+    depth: int,
+) -> None:
+    """Add the files that `attr` of module `mod_name` comes from, following re-exports."""
+    if depth > 6:
+        return
+    target = _cached_load(mod_name, importer, cache, files)
+    if target is not None:
+        origin = target.imports.get(attr)
+        if origin is not None:
+            if origin[1] is None:
+                _cached_load(origin[0], target, cache, files)
+            else:
+                _follow(origin[0], origin[1], target, cache, files, depth + 1)
+    _cached_load(_join(mod_name, attr), importer, cache, files)  # `attr` may be a submodule
+
+
+def _cached_load(
+    dotted: str, importer: Module, cache: Lookups, files: dict[Path, Module]
+) -> Module | None:
+    key = (dotted, str(importer.path.parent))
+    if key not in cache:
+        cache[key] = find_module(dotted, importer)
+    found = cache[key]
+    loaded = None if found is None else load(found)
+    if loaded is not None:
+        files.setdefault(loaded.path, loaded)
+    return loaded
 
 
 @functools.lru_cache(maxsize=512)

@@ -116,13 +116,40 @@ def simplify(body: ast.expr) -> Size | None:
     if isinstance(body, ast.Name):
         return name(body.id)
     if not any(isinstance(n, ast.Name) for n in ast.walk(body)):
-        try:
-            code = compile(ast.fix_missing_locations(ast.Expression(body)), "<dim>", "eval")
-            value = eval(code, {"__builtins__": {}})
-        except Exception:
-            return None
-        return lit(value) if isinstance(value, int) and not isinstance(value, bool) else None
+        value = _fold(body)
+        return None if value is None else lit(value)
     return Size("expr", ast.unparse(body).replace(" ", ""))
+
+
+# A dim string is read, never run: `"n 9**9**9"` must not take forever. Sizes past this
+# bound are no real tensor's, so they stay unknown.
+_LIMIT = 1 << 64
+_FOLD: dict[type[ast.operator], Callable[[int, int], int | None]] = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.FloorDiv: lambda a, b: a // b if b else None,
+    ast.Mod: lambda a, b: a % b if b else None,
+    ast.Pow: lambda a, b: a**b if 0 <= b <= 64 and abs(a) <= _LIMIT else None,
+}
+
+
+def _fold(node: ast.expr) -> int | None:
+    """The value of an int constant expression, or None (not an int, or too large)."""
+    value: int | None
+    if isinstance(node, ast.Constant):
+        value = node.value if type(node.value) is int else None
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        inner = _fold(node.operand)
+        value = None if inner is None else (-inner if isinstance(node.op, ast.USub) else inner)
+    elif isinstance(node, ast.BinOp) and type(node.op) in _FOLD:
+        left, right = _fold(node.left), _fold(node.right)
+        if left is None or right is None:
+            return None
+        value = _FOLD[type(node.op)](left, right)
+    else:
+        return None
+    return value if value is not None and abs(value) <= _LIMIT else None
 
 
 def from_dim(dim: Dim) -> Item:
