@@ -1,9 +1,20 @@
-"""The mode from the environment: `SHAPESAFE_MODE`, read once, when shapesafe is imported.
+"""Check or off: the process default, and `mode()` blocks scoped like `torch.no_grad`.
 
-No torch here: `import shapesafe` reads and validates the variable before anything heavy loads.
+`SHAPESAFE_MODE` is read once, when shapesafe is imported, and validated before anything
+heavy loads (no torch here). `set_mode` sets the process default; `mode()` overrides it in
+the current thread or async task only (a ContextVar), so overlapping blocks in two threads
+never leave each other's checks off.
+
+Wrappers read one module-level flag, `fast_check`, on every call: True while the default is
+"check" and no `mode()` block was ever entered. Otherwise they ask `checking()`, which reads
+the ContextVar. Verdicts don't depend on the mode, so a mode change clears nothing.
 """
 
+import contextlib
+import contextvars
 import os
+import threading
+from collections.abc import Callable, Iterator
 from typing import Literal
 
 Mode = Literal["check", "off"]
@@ -15,3 +26,94 @@ if _raw not in MODES:
 ENV_MODE: Mode = _raw
 #: With SHAPESAFE_MODE=off at import, `checked` hands back the undecorated function.
 DISABLED_AT_IMPORT = ENV_MODE == "off"
+
+_default: Mode = ENV_MODE
+_scope: contextvars.ContextVar[Mode | None] = contextvars.ContextVar("shapesafe_mode", default=None)
+#: Set once any `mode()` block is entered: from then on the ContextVar must be read.
+_scoped = False
+_lock = threading.Lock()
+#: Called with the new `fast_check` value whenever it changes (the generated wrappers'
+#: namespace keeps its own copy, read as a global).
+_listeners: list[Callable[[bool], None]] = []
+fast_check = _default == "check"
+
+
+def _refresh() -> None:
+    global fast_check
+    fast_check = _default == "check" and not _scoped
+    for listener in _listeners:
+        listener(fast_check)
+
+
+def add_listener(listener: Callable[[bool], None]) -> None:
+    """Call `listener(fast_check)` now and whenever `fast_check` changes."""
+    with _lock:
+        _listeners.append(listener)
+        listener(fast_check)
+
+
+def _reinit_lock_after_fork() -> None:
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reinit_lock_after_fork)
+
+
+def checking() -> bool:
+    """True when checks run in the current thread and async context."""
+    scoped = _scope.get()
+    return (_default if scoped is None else scoped) == "check"
+
+
+def get_mode() -> Mode:
+    """The current mode in this thread and async context: `"check"` or `"off"`."""
+    scoped = _scope.get()
+    return _default if scoped is None else scoped
+
+
+def _validate(new: object) -> Mode:
+    if new not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {new!r}")
+    if new == "check" and DISABLED_AT_IMPORT:
+        raise RuntimeError(
+            "shapesafe cannot check: SHAPESAFE_MODE=off was set when it was imported, so "
+            "`checked` returned every function undecorated. Unset SHAPESAFE_MODE (or set it "
+            "to 'check') and restart the process to check shapes."
+        )
+    return new
+
+
+def set_mode(new: Mode) -> None:
+    """Set the process default: checks on (`"check"`) or off (`"off"`).
+
+    A `mode()` block active in some thread or task keeps its own mode there. Verdict caches
+    are kept: verdicts don't depend on the mode.
+
+    **Raises:**
+
+    `ValueError` for an unknown mode; `RuntimeError` for `"check"` after
+    `SHAPESAFE_MODE=off` at import, which removed the checks for good.
+    """
+    global _default
+    mode_ = _validate(new)
+    with _lock:
+        _default = mode_
+        _refresh()
+
+
+@contextlib.contextmanager
+def mode(new: Mode) -> Iterator[None]:
+    """Use a mode inside a `with` block, in this thread and async context only."""
+    global _scoped
+    mode_ = _validate(new)
+    if not _scoped:
+        with _lock:
+            _scoped = True
+            _refresh()
+    token = _scope.set(mode_)
+    try:
+        yield
+    finally:
+        _scope.reset(token)
