@@ -27,6 +27,7 @@ import jaxtyping
 import torch
 from beartype import beartype
 from beartype.door import is_bearable
+from beartype.roar import BeartypeDecorHintException
 from jaxtyping import jaxtyped
 
 from . import _cache
@@ -259,7 +260,11 @@ class _Checked:
             and all(_safe_expr(e, self.names) for e in self.exprs)
         )
         self.cache = VerdictCache()
-        self.reference = jaxtyped(self._make_shim(), typechecker=_judge)
+        try:
+            self.reference = jaxtyped(self._make_shim(), typechecker=_judge)
+        except BeartypeDecorHintException as e:
+            first = str(e).strip().splitlines()[0]
+            raise TypeError(f"checked: {self.contract.op}(): {first}") from None
         #: The wrapper `checked` returned, once made (for `no_type_check` on it).
         self.wrapper_ref: Callable[[], Any] = lambda: None
 

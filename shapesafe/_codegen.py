@@ -17,6 +17,7 @@ from ._cache import (
     TENSOR,
     TYPE,
     VALUE,
+    expr_key,
     mixed_key,
     return_key,
     value_key,
@@ -50,6 +51,7 @@ _NAMESPACE: dict[str, Any] = {
     "_PENDING": PENDING,
     "_mixed_key": mixed_key,
     "_value_key": value_key,
+    "_expr_key": expr_key,
     "_return_key": return_key,
 }
 
@@ -132,7 +134,7 @@ def generated_wrapper(state: "_Checked") -> Callable[..., Any] | None:
     if saw_positional_only:
         decl.append("/")
     # An `{expr}` value is keyed with its type: `True`, `1` and `1.0` are different keys.
-    key += [f"_value_key({e})" for e in state.exprs]
+    key += [f"_expr_key({e})" for e in state.exprs]
     if not key:
         key.append("None")
     args_tuple = "(" + "".join(f"{n}, " for n in positional) + ")"
