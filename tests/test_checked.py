@@ -1023,3 +1023,19 @@ def test_semantics_int_dtypes(deco: Decorator[Any]) -> None:
             f(torch.zeros(2))
 
     twice(scenario)
+
+
+# --- tracing ---------------------------------------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.trace` is deprecated:DeprecationWarning")
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
+def test_torch_jit_trace_works_on_the_first_call() -> None:
+    @checked
+    def mv(A: Float[Tensor, "m n"], x: Float[Tensor, " n"]) -> Float[Tensor, " m"]:
+        return A @ x
+
+    A, x = torch.randn(4, 3), torch.randn(3)
+    # The first call is a miss: the trace and its sanity check's second run must agree.
+    traced = torch.jit.trace(mv, (A, x))  # type: ignore[no-untyped-call]
+    torch.testing.assert_close(traced(A, x), A @ x)
