@@ -18,6 +18,7 @@ few attribute reads and one dict lookup: no argument packing, no loop over the p
 import ast
 import collections
 import contextlib
+import dataclasses
 import functools
 import inspect
 import threading
@@ -277,6 +278,21 @@ def _tensor_param(name: str, hint: Any) -> TensorParam | None:
     return TensorParam(name, parse_spec(hint.dim_str), dtypes, label, optional)
 
 
+_PACKED: dict[inspect._ParameterKind, str] = {
+    inspect.Parameter.VAR_POSITIONAL: "*",
+    inspect.Parameter.VAR_KEYWORD: "**",
+}
+
+
+def _tuple_return(hint: Any) -> tuple[TensorParam | None, ...] | None:
+    """The items of a `tuple[...]` return hint holding tensors, as `Contract.returns`."""
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) is not tuple or not args or Ellipsis in args:
+        return None
+    items = tuple(_tensor_param(f"return[{i}]", h) for i, h in enumerate(args))
+    return items if any(p is not None for p in items) else None
+
+
 def _is_torch_array_hint(hint: Any) -> bool:
     if not (isinstance(hint, type) and issubclass(hint, AbstractArray)):
         return False
@@ -428,9 +444,11 @@ class _Checked:
         for name in self.names:
             tp = _tensor_param(name, hints.get(name))
             if tp is not None:
-                params.append(tp)
+                packed = _PACKED.get(self.signature.parameters[name].kind, "")
+                params.append(dataclasses.replace(tp, packed=packed) if packed else tp)
         ret = _tensor_param("return", hints.get("return"))
-        self.contract = Contract(_op_name(fn), tuple(params), ret)
+        returns = _tuple_return(hints.get("return"))
+        self.contract = Contract(_op_name(fn), tuple(params), ret, returns)
         self.exprs = _brace_exprs([*params, *([ret] if ret else [])])
         self.return_kind = _return_kind(hints.get("return", inspect.Signature.empty))
         self.kinds = {name: _param_kind(hints.get(name)) for name in self.names}
