@@ -18,10 +18,10 @@ from typing import Any, Literal
 from ._unify import Bindings as Bindings
 from ._unify import Conflict as Conflict
 from ._unify import ConflictKind as ConflictKind
+from ._unify import Decider, contract_plan, decider, spec_plan
 from ._unify import Plan as Plan
 from ._unify import Source as Source
 from ._unify import SpecPlan as SpecPlan
-from ._unify import contract_plan, spec_plan
 from ._unify import decide as decide
 from ._unify import evaluate_symbolic as evaluate_symbolic
 from ._unify import unify as unify
@@ -294,6 +294,11 @@ class Contract:
     def plan(self) -> Plan:
         """The contract as `_unify.decide` walks it, built once per contract."""
         return contract_plan(self)
+
+    @functools.cached_property
+    def decider(self) -> Decider:
+        """`_unify.decide`'s code for this contract, generated once."""
+        return decider(self.plan)
 
     def return_params(self) -> tuple[TensorParam, ...]:
         """The tensor params of the return value: `ret`, or the tuple's tensor items."""

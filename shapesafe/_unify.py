@@ -350,7 +350,13 @@ def decide(
     a power of more than 256 bits. dtypes, ranks of non-tensor values and types are not
     looked at: that is the structure, beartype's to judge.
     """
-    plan = contract.plan
+    return contract.decider(shapes, arguments)
+
+
+def decide_by_plan(
+    plan: Plan, shapes: Sequence[Any], arguments: Mapping[str, Any] | None = None
+) -> bool | None:
+    """`decide`, walking the plan with `match`: what `decider`'s generated code does."""
     single: dict[str, Any] = {}
     variadic: dict[str, tuple[bool, tuple[Any, ...]]] = {}
     for (_, optional, packed, sp), shape in zip(plan, shapes, strict=False):
@@ -358,16 +364,133 @@ def decide(
             if optional:
                 continue
             return False
-        if packed:
-            for item in shape:
-                failed = match(sp, item, single, variadic, arguments, strict=True)
-                if failed is not None:
-                    return None if failed[0] == "unknown" else False
-            continue
-        failed = match(sp, shape, single, variadic, arguments, strict=True)
-        if failed is not None:
-            return None if failed[0] == "unknown" else False
+        for item in shape if packed else (shape,):
+            failed = match(sp, item, single, variadic, arguments, strict=True)
+            if failed is not None:
+                return None if failed[0] == "unknown" else False
     return True
+
+
+Decider = Callable[[Sequence[Any], "Mapping[str, Any] | None"], "bool | None"]
+
+
+def decider(plan: Plan) -> Decider:
+    """`decide_by_plan` for one plan as straight-line code on ints: each bound name is a
+    local variable, each dim one comparison. Variadic runs and symbolic dims call the same
+    helpers as `match`."""
+    names: dict[str, str] = {}
+    # Names bound on every path through the code so far, and names seen at all: a name
+    # bound where nothing can have bound it before gets a plain assignment.
+    certain: set[str] = set()
+    runs: set[str] = set()
+
+    def var(name: str) -> str:
+        if name not in names:
+            names[name] = f"v{len(names)}"
+        return names[name]
+
+    consts: dict[str, Any] = {"_symbolic": _symbolic_strict, "_run": _run}
+    lines: list[str] = []
+
+    def emit(depth: int, text: str) -> None:
+        lines.append("    " * depth + text)
+
+    def dims(depth: int, s: str, plans: tuple[DimPlan, ...], negative: bool, always: bool) -> None:
+        count = len(plans)
+        for k, (code, name, fixed, broadcastable, sym, _) in enumerate(plans):
+            at = f"{s}[{k - count if negative else k}]"
+            d = depth
+            if code == ANON:
+                continue
+            if broadcastable:
+                emit(d, f"if {at} != 1:")
+                d += 1
+            if code == FIXED:
+                emit(d, f"if {at} != {fixed!r}: return False")
+            elif code == NAMED:
+                first = name not in names
+                v = var(name)
+                if name in certain:
+                    emit(d, f"if {v} != {at}: return False")
+                elif first and always and not broadcastable:
+                    emit(d, f"{v} = {at}")
+                    certain.add(name)
+                else:
+                    emit(d, f"if {v} is None: {v} = {at}")
+                    emit(d, f"elif {v} != {at}: return False")
+            else:
+                key = f"_sym{len(consts)}"
+                consts[key] = sym
+                bound = ", ".join(f"{n!r}: {v}" for n, v in names.items())
+                emit(d, f"w = _symbolic({key}, {{{bound}}}, arguments)")
+                emit(d, "if w is None: return None")
+                emit(d, f"if w != {at}: return False")
+
+    def one(depth: int, s: str, sp: SpecPlan, always: bool) -> None:
+        pre, post, run, ndims = sp
+        if run is not None and run[0]:
+            emit(depth, f"{s} = tuple({s})  # slicing a torch.Size costs ~1 us")
+        if run is None:
+            emit(depth, f"if len({s}) != {ndims}: return False")
+        else:
+            emit(depth, f"if len({s}) < {ndims - 1}: return False")
+        dims(depth, s, pre, False, always)
+        dims(depth, s, post, True, always)
+        if run is not None and run[0]:
+            name, bc, _ = run
+            stop = f"-{len(post)}" if post else ""
+            emit(depth, f"r = {s}[{len(pre)}:{stop}]")
+            if name not in runs and always:
+                emit(depth, f"V[{name!r}] = ({bc!r}, r)")
+            else:
+                emit(depth, f"w = V.get({name!r})")
+                emit(depth, f"if w is None: V[{name!r}] = ({bc!r}, r)")
+                test = "w[1] != r" if bc else "w[0] or w[1] != r"
+                emit(depth, f"elif ({test}) and not _run(V, {name!r}, {bc!r}, r): return False")
+            runs.add(name)
+
+    nargs = len(plan)
+    emit(1, "n = len(shapes)")
+    emit(1, "V = {}")
+    body_start = len(lines)
+    always = True
+    for i, (_, optional, packed, sp) in enumerate(plan):
+        emit(1, f"if n <= {i}: return True")
+        emit(1, f"s = shapes[{i}]")
+        emit(1, "if s is None:")
+        emit(2, "pass" if optional else "return False")
+        emit(1, "else:")
+        if packed:
+            emit(2, "for t in s:")
+            one(3, "t", sp, False)
+        else:
+            one(2, "s", sp, always)
+        always = always and not packed and not optional
+        if not always:
+            emit(1, "")  # what follows may run after any path
+    emit(1, "return True")
+    init = [f"    {v} = None" for v in names.values()]
+    lines[body_start:body_start] = init
+    source = "def decide(shapes, arguments):\n" + "\n".join(lines) + "\n"
+    namespace = dict(consts)
+    exec(compile(source, f"<shapesafe.decide {nargs}>", "exec"), namespace)
+    fn: Decider = namespace["decide"]
+    return fn
+
+
+def _symbolic_strict(sym: "Symbolic", sizes: dict[str, Any], arguments: Any) -> Any:
+    return symbolic_value(sym, {k: v for k, v in sizes.items() if v is not None}, arguments)
+
+
+def _run(variadic: dict[str, tuple[bool, tuple[Any, ...]]], name: str, bc: bool, got: Any) -> bool:
+    """A variadic run of `decider`'s code: `match`'s rule for it, on ints."""
+    prev = variadic.get(name)
+    if prev is None:
+        variadic[name] = (bc, got)
+        return True
+    if not bc and not prev[0]:
+        return bool(got == prev[1])
+    return match(((), (), (name, bc, 0), 1), got, {}, variadic) is None
 
 
 # Explanations: bindings with sources, and conflicts ----------------------------------------

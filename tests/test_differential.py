@@ -30,6 +30,7 @@ from shapesafe._checked import _Checked
 from shapesafe._compile import _plan, _return_holds, holds
 from shapesafe._contract import Spec, decide, evaluate_symbolic, parse_spec, unify
 from shapesafe._explain import explain, observe
+from shapesafe._unify import decide_by_plan
 
 DTYPES = (torch.float32, torch.float64, torch.int64)
 
@@ -346,6 +347,7 @@ def _random_contract_example(data: Any) -> None:
     shapes += [t.shape for t in outs]
     decided = decide(contract, shapes, arguments)
     assert decided == (None if expected == ANNOTATION else expected), "decide"
+    assert decide_by_plan(contract.plan, shapes, arguments) == decided, "decide by plan"
     if expected == ANNOTATION:
         return  # explanations and the compiled path leave such a dim unchecked
 
