@@ -139,6 +139,21 @@ def _tensor_param(name: str, hint: Any) -> TensorParam | None:
     return TensorParam(name, parse_spec(hint.dim_str), dtypes, label, optional)
 
 
+_PACKED: dict[inspect._ParameterKind, str] = {
+    inspect.Parameter.VAR_POSITIONAL: "*",
+    inspect.Parameter.VAR_KEYWORD: "**",
+}
+
+
+def _tuple_return(hint: Any) -> tuple[TensorParam | None, ...] | None:
+    """The items of a `tuple[...]` return hint holding tensors, as `Contract.returns`."""
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) is not tuple or not args or Ellipsis in args:
+        return None
+    items = tuple(_tensor_param(f"return[{i}]", h) for i, h in enumerate(args))
+    return items if any(p is not None for p in items) else None
+
+
 def _op_name(fn: Callable[..., Any]) -> str:
     qual = getattr(fn, "__qualname__", getattr(fn, "__name__", "function"))
     return str(qual).replace(".<locals>", "")
@@ -238,9 +253,11 @@ class _Checked:
         for name in self.names:
             tp = _tensor_param(name, hints.get(name))
             if tp is not None:
-                params.append(tp)
+                packed = _PACKED.get(self.signature.parameters[name].kind, "")
+                params.append(dataclasses.replace(tp, packed=packed) if packed else tp)
         ret = _tensor_param("return", hints.get("return"))
-        self.contract = Contract(_op_name(fn), tuple(params), ret)
+        returns = _tuple_return(hints.get("return"))
+        self.contract = Contract(_op_name(fn), tuple(params), ret, returns)
         self.exprs = _brace_exprs([*params, *([ret] if ret else [])])
         #: The return's spec has `{expr}` dims: a hit checks the return every time.
         self.return_exprs = bool(ret is not None and _brace_exprs([ret]))
@@ -408,8 +425,7 @@ class _Checked:
         arguments = self.arguments(args, kwargs)
         if frame.stage == 2 or culprit == "return":
             return self.return_error(arguments, frame.out)
-        contract, flat = self._unpacked(arguments)
-        err = _explained(contract, flat)
+        err = _explained(self.contract, arguments)
         if err is not None:
             return err
         name, _, rest = culprit.partition("[")
@@ -432,34 +448,6 @@ class _Checked:
             expected=want,
             actual=got,
         )
-
-    def _unpacked(self, arguments: dict[str, Any]) -> tuple[Contract, dict[str, Any]]:
-        """The contract with each packed `*args` item (`**kwargs` value) as an argument of
-        its own, `args[0]`, `args[1]`, ..., sharing the item hint, as beartype checks them."""
-        if not self.packed:
-            return self.contract, arguments
-        params: list[TensorParam] = []
-        flat: dict[str, Any] = {}
-        by_name = {p.name: p for p in self.contract.params}
-        for name, value in arguments.items():
-            p = by_name.get(name)
-            kind = self.packed.get(name)
-            if kind is None:
-                flat[name] = value
-                if p is not None:
-                    params.append(p)
-                continue
-            items = (
-                enumerate(value)
-                if kind == inspect.Parameter.VAR_POSITIONAL
-                else ((repr(k), v) for k, v in value.items())
-            )
-            for k, v in items:
-                item = f"{name}[{k}]"
-                flat[item] = v
-                if p is not None:
-                    params.append(dataclasses.replace(p, name=item))
-        return Contract(self.contract.op, tuple(params), self.contract.ret), flat
 
 
 def _explained(
