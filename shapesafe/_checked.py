@@ -30,7 +30,7 @@ from beartype.door import is_bearable
 from beartype.roar import BeartypeDecorHintException
 from jaxtyping import jaxtyped
 
-from . import _cache
+from . import _cache, _structure
 from ._cache import NEVER, Entry, VerdictCache, is_torch_array_hint, key_of
 from ._codegen import generated_wrapper, generic_wrapper
 from ._contract import Contract, TensorParam, parse_spec
@@ -258,9 +258,10 @@ class _Checked:
         ret = _tensor_param("return", hints.get("return"))
         returns = _tuple_return(hints.get("return"))
         self.contract = Contract(_op_name(fn), tuple(params), ret, returns)
-        self.exprs = _brace_exprs([*params, *([ret] if ret else [])])
+        rets = self.contract.return_params()
+        self.exprs = _brace_exprs([*params, *rets])
         #: The return's spec has `{expr}` dims: a hit checks the return every time.
-        self.return_exprs = bool(ret is not None and _brace_exprs([ret]))
+        self.return_exprs = bool(_brace_exprs(list(rets)))
         self.return_kind = _cache.return_kind(hints.get("return", inspect.Signature.empty))
         self.kinds = {name: _cache.param_kind(hints.get(name)) for name in self.names}
         unwrapped = inspect.unwrap(fn)
@@ -277,6 +278,11 @@ class _Checked:
             and all(_safe_expr(e, self.names) for e in self.exprs)
         )
         self.cache = VerdictCache()
+        #: Accepted structures (see `_structure`), each with the return structure the
+        #: reference accepted with it: a new shape with a known structure is decided by
+        #: the unifier alone.
+        self.structures: dict[Any, Any] = {}
+        self.structured = self.cacheable and _structure.decidable(self)
         try:
             self.reference = jaxtyped(self._make_shim(), typechecker=_judge)
         except BeartypeDecorHintException as e:
@@ -348,6 +354,12 @@ class _Checked:
             entry = self.cache.get(key)
             if entry is not None:
                 return self.call_cached(entry, args, kwargs)
+        return self.call_full(key, args, kwargs)
+
+    def call_miss(self, key: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """A call whose exact signature is new: the structure path, else the full check."""
+        if self.structured:
+            return _structure.call(self, key, args, kwargs)
         return self.call_full(key, args, kwargs)
 
     def call_full(self, key: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

@@ -181,6 +181,7 @@ def {p}factory({p}fn, {p}state, {p}cache, {p}defaults):
     {p}data = {p}cache.data
     {p}move = {p}data.move_to_end
     {p}call_full = {p}state.call_full
+    {p}call_miss = {p}state.call_miss
     {p}names = {p}state.names
     def {p}wrapper({", ".join(decl)}):
         if not _checking and not _check_now():
@@ -198,7 +199,7 @@ def {p}factory({p}fn, {p}state, {p}cache, {p}defaults):
                 {p}move({p}key)
                 {p}cache.last = ({p}key, {p}e)
         except KeyError:
-            return {p}call_full({p}key, {args_tuple}, {kwargs_dict})
+            return {p}call_miss({p}key, {args_tuple}, {kwargs_dict})
         except Exception:
             return {p}call_full(None, {args_tuple}, {kwargs_dict})
 {body}

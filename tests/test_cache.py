@@ -353,3 +353,18 @@ def test_an_int_argument_keyed_by_value_still_hits(monkeypatch: pytest.MonkeyPat
     f(torch.arange(3), 2)
     f(torch.arange(3), 2)
     assert calls == [1]
+
+
+# --- an `{expr}` dim inside a tuple return ------------------------------------------------
+
+
+def pair_of(x: Float[Tensor, " n"], k: int) -> tuple[Float[Tensor, " n"], Float[Tensor, " {k}"]]:
+    return x, torch.zeros(1)
+
+
+def test_an_expr_dim_in_a_tuple_return_is_part_of_the_signature() -> None:
+    f = checked(pair_of)
+    f(torch.randn(2), 1)
+    assert not reference_accepts(pair_of, torch.randn(2), 2)
+    with pytest.raises(ShapeError, match="return"):
+        f(torch.randn(2), 2)

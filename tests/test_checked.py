@@ -155,12 +155,13 @@ def test_second_call_with_a_signature_skips_the_reference(
     for _ in range(3):
         f(torch.randn(3, 4), torch.randn(4))
     assert calls[0] == 1
-    f(torch.randn(3, 5), torch.randn(5))
+    f(torch.randn(3, 5), torch.randn(5))  # new sizes, known structure: the unifier decides
+    assert calls[0] == 1
     f(torch.randn(3, 4, dtype=torch.float64), torch.randn(4, dtype=torch.float64))
-    assert calls[0] == 3
+    assert calls[0] == 2  # a new structure
     assert len(state_of(f).cache) == 3
     f(torch.randn(3, 4), torch.randn(4))  # not the last signature any more: a dict hit
-    assert calls[0] == 3
+    assert calls[0] == 2
 
 
 def test_rejected_signature_is_never_cached_and_a_good_call_still_passes(
