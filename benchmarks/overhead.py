@@ -26,6 +26,7 @@ the `raw` column. Compiling takes a while on first use.
 
 import argparse
 import dataclasses
+import itertools
 import math
 import os
 import platform
@@ -201,6 +202,52 @@ def compiled_row() -> Row:
     )
 
 
+#: More distinct shapes than a verdict cache holds (512), cycled: every checked call is a miss.
+NEW_SHAPES = 600
+
+
+def cycling(fn: Callable[..., object], calls: list[tuple[Tensor, ...]]) -> Callable[[], object]:
+    """`fn` on the next argument tuple of `calls`, round and round."""
+    it = itertools.cycle(calls)
+    return lambda: fn(*next(it))
+
+
+def new_shape_rows() -> list[Row]:
+    """A new shape on every call: a sequence that grows, a batch whose row count changes."""
+    torch.manual_seed(0)
+    v = torch.randn(32)
+    mats = [(torch.randn(m, 32), v) for m in range(1, NEW_SHAPES + 1)]
+    w, b = torch.randn(16, 16), torch.randn(16)
+    seqs = [(torch.randn(1, s, 16), w, b) for s in range(1, NEW_SHAPES + 1)]
+    ops = shapesafe
+    ref_matvec, ref_linear = reference(unchecked(ops.matvec)), reference(unchecked(ops.linear))
+    off_matvec, off_linear = unchecked(ops.matvec), unchecked(ops.linear)
+    return [
+        Row(
+            "new m: matvec (m,32) @ (32,)",
+            {
+                "raw": cycling(torch.mv, mats),
+                "asserts": cycling(matvec_asserts, mats),
+                "jaxtyped": cycling(ref_matvec, mats),
+                "check": cycling(ops.matvec, mats),
+                "off(env)": cycling(off_matvec, mats),
+                GLOBAL_OFF: cycling(ops.matvec, mats),
+            },
+        ),
+        Row(
+            "new seq: linear (1,seq,16) +bias",
+            {
+                "raw": cycling(F.linear, seqs),
+                "asserts": cycling(linear_asserts, seqs),
+                "jaxtyped": cycling(ref_linear, seqs),
+                "check": cycling(ops.linear, seqs),
+                "off(env)": cycling(off_linear, seqs),
+                GLOBAL_OFF: cycling(ops.linear, seqs),
+            },
+        ),
+    ]
+
+
 def rows() -> list[Row]:
     torch.manual_seed(0)
     A, v = torch.randn(64, 32), torch.randn(32)
@@ -259,6 +306,7 @@ def rows() -> list[Row]:
                 GLOBAL_OFF: lambda: gated_mlp(*g),
             },
         ),
+        *new_shape_rows(),
         compiled_row(),
     ]
 
@@ -303,8 +351,6 @@ def measure(row: Row, rounds: int, budget: float) -> dict[str, float]:
                     samples[name].append(per_call(fn, numbers[name]))
                 finally:
                     shapesafe.set_mode("check")
-                for other in row.variants.values():
-                    other()  # refill the caches that the mode switch cleared
             else:
                 samples[name].append(per_call(fn, numbers[name]))
     return {n: statistics.median(s) for n, s in samples.items()}

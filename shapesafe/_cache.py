@@ -104,6 +104,21 @@ class VerdictCache:
                 data.popitem(last=False)
             self.last = (key, entry)
 
+    def put_accepted_op(self, key: Any) -> None:
+        """Remember a signature of one of shapesafe's ops that the unifier accepted.
+
+        An op's hit reads nothing from its entry. No lock: a dict store and `popitem` are
+        each atomic under the GIL, and two racing evictions only drop one more entry.
+        """
+        data = self.data
+        data[key] = OP_ENTRY
+        self.last = (key, OP_ENTRY)
+        if len(data) > self.maxsize:
+            try:
+                data.popitem(last=False)
+            except KeyError:
+                pass
+
     def clear(self) -> None:
         with self._lock:
             self.data.clear()
@@ -289,3 +304,7 @@ def key_of(kind: int, value: Any) -> Any:
     if kind == NEVER:
         raise TypeError("never cached")
     return None
+
+
+#: The entry of every op signature accepted on the structure path (see `_structure`).
+OP_ENTRY = Entry({}, {}, {}, None)

@@ -283,6 +283,10 @@ class _Checked:
         #: the unifier alone.
         self.structures: dict[Any, Any] = {}
         self.structured = self.cacheable and _structure.decidable(self)
+        #: Where the structure's parts and each contract param's shape sit in a key (the
+        #: generated wrapper sets them; without one there is no structure path).
+        self.structure_index: tuple[int, ...] = ()
+        self.shape_index: tuple[int, ...] = ()
         try:
             self.reference = jaxtyped(self._make_shim(), typechecker=_judge)
         except BeartypeDecorHintException as e:
@@ -361,6 +365,12 @@ class _Checked:
         if self.structured:
             return _structure.call(self, key, args, kwargs)
         return self.call_full(key, args, kwargs)
+
+    def call_structured(
+        self, key: Any, accepted: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """A user function's call whose structure is known and sizes fit."""
+        return _structure.call_user(self, key, accepted, args, kwargs)
 
     def call_full(self, key: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """The reference check; an accepted signature goes into the cache under `key`."""
@@ -569,6 +579,7 @@ def _decorate(fn: Any, own_op: bool) -> Any:
     state = _Checked(fn, own_op)
     wrapper = generated_wrapper(state)
     if wrapper is None:
+        state.structured = False
         wrapper = generic_wrapper(state)
     wrapper = functools.wraps(fn)(wrapper)
     wrapper.__shapesafe__ = state  # type: ignore[attr-defined]

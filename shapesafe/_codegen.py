@@ -53,6 +53,7 @@ _NAMESPACE: dict[str, Any] = {
     "_value_key": value_key,
     "_expr_key": expr_key,
     "_return_key": return_key,
+    "torch_tracing_state": torch._C._get_tracing_state,
 }
 
 
@@ -89,6 +90,9 @@ def generated_wrapper(state: "_Checked") -> Callable[..., Any] | None:
     keyword: list[str] = []
     defaults: list[Any] = []
     key: list[str] = []
+    # Positions in the key of the structure's parts, and of each contract param's shape.
+    structure: list[int] = []
+    shapes: list[int] = []
     saw_positional_only = saw_star = False
     for param in params:
         n = param.name
@@ -115,6 +119,11 @@ def generated_wrapper(state: "_Checked") -> Callable[..., Any] | None:
             call.append(n)
             positional.append(n)
         kind = state.kinds[n]
+        if kind in (TENSOR, OPTIONAL_TENSOR):
+            structure += [len(key), len(key) + 2]
+            shapes.append(len(key) + 1)
+        elif kind in (MIXED, TYPE, VALUE):
+            structure.append(len(key))
         if kind == TENSOR:
             key += [f"{n}.__class__", f"{n}.shape", f"{n}.dtype"]
         elif kind == OPTIONAL_TENSOR:
@@ -137,6 +146,10 @@ def generated_wrapper(state: "_Checked") -> Callable[..., Any] | None:
     key += [f"_expr_key({e})" for e in state.exprs]
     if not key:
         key.append("None")
+    state.structure_index = tuple(structure)
+    state.shape_index = tuple(shapes)
+    structured = state.structured and len(shapes) == len(state.contract.params)
+    state.structured = structured
     args_tuple = "(" + "".join(f"{n}, " for n in positional) + ")"
     kwargs_dict = "{" + ", ".join(keyword) + "}"
     values = "".join(f", {n}" for n in state.names)
@@ -176,32 +189,67 @@ def generated_wrapper(state: "_Checked") -> Callable[..., Any] | None:
         return {p}out"""
     else:
         body = f"""        return {p}fn({", ".join(call)})"""
+    if structured:
+        skey = "(" + "".join(f"{p}key[{i}], " for i in structure) + ")"
+        sshapes = "(" + "".join(f"{p}key[{i}], " for i in shapes) + ")"
+        arguments = (
+            "{" + ", ".join(f"{n!r}: {n}" for n in state.names) + "}" if state.exprs else "None"
+        )
+        if state.own_op:
+            # Remembered before the body runs, as a full check would have accepted it; the
+            # op's body is called from here as on a hit, so `torch.jit.trace` sees one path.
+            accepted = f"""
+                {p}put({p}key)
+                return {p}fn({", ".join(call)})"""
+            tracing = ""
+        else:
+            accepted = f"""
+                return {p}call_structured({p}key, {p}r, {args_tuple}, {kwargs_dict})"""
+            tracing = f" or {p}tracing() is not None"
+        miss = (
+            f"""                {p}r = {p}structures.get({skey})
+                if {p}r is None{tracing}:
+                    return {p}call_miss({p}key, {args_tuple}, {kwargs_dict})
+                if {p}decide({sshapes}, {arguments}) is not True:
+                    return {p}call_full({p}key, {args_tuple}, {kwargs_dict})"""
+            + accepted
+        )
+    else:
+        miss = f"                return {p}call_miss({p}key, {args_tuple}, {kwargs_dict})"
     source = f"""
 def {p}factory({p}fn, {p}state, {p}cache, {p}defaults):
     {p}data = {p}cache.data
     {p}move = {p}data.move_to_end
+    {p}get = {p}data.get
     {p}call_full = {p}state.call_full
     {p}call_miss = {p}state.call_miss
+    {p}structures = {p}state.structures
+    {p}decide = {p}state.contract.decider
+    {p}put = {p}cache.put_accepted_op
+    {p}call_structured = {p}state.call_structured
+    {p}tracing = torch_tracing_state
     {p}names = {p}state.names
     def {p}wrapper({", ".join(decl)}):
         if not _checking and not _check_now():
             return {p}fn({", ".join(call)})
         if _is_compiling():
             return _traced({p}state, {args_tuple}, {kwargs_dict})
-        {p}key = None
         try:
             {p}key = ({", ".join(key)},)
-            {p}last = {p}cache.last
-            if {p}key == {p}last[0]:
-                {p}e = {p}last[1]
-            else:
-                {p}e = {p}data[{p}key]
-                {p}move({p}key)
-                {p}cache.last = ({p}key, {p}e)
-        except KeyError:
-            return {p}call_miss({p}key, {args_tuple}, {kwargs_dict})
         except Exception:
             return {p}call_full(None, {args_tuple}, {kwargs_dict})
+        {p}last = {p}cache.last
+        if {p}key == {p}last[0]:
+            {p}e = {p}last[1]
+        else:
+            {p}e = {p}get({p}key)
+            if {p}e is None:
+{miss}
+            try:
+                {p}move({p}key)
+            except KeyError:  # evicted by another thread meanwhile
+                pass
+            {p}cache.last = ({p}key, {p}e)
 {body}
     return {p}wrapper
 """

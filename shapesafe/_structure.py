@@ -24,16 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from ._cache import (
-    OPTIONAL_TENSOR,
-    SKIP,
-    TENSOR,
-    TYPE,
-    VALUE,
-    Entry,
-    is_torch_array_hint,
-    value_key,
-)
+from ._cache import OPTIONAL_TENSOR, SKIP, TENSOR, TYPE, VALUE, Entry, is_torch_array_hint
 from ._jaxtyping_compat import PENDING, MemoStack, adopt_memo_stack, memo_stack
 from ._unify import decide, match
 
@@ -63,23 +54,6 @@ def decidable(state: "_Checked") -> bool:
     return True
 
 
-def structure_key(state: "_Checked", arguments: dict[str, Any]) -> tuple[Any, ...]:
-    """The structure of one call. Raises (AttributeError, TypeError) when it has none."""
-    key: list[Any] = []
-    kinds = state.kinds
-    for name, value in arguments.items():
-        kind = kinds[name]
-        if kind == TENSOR:
-            key.append((value.__class__, value.dtype))
-        elif kind == OPTIONAL_TENSOR:
-            key.append(None if value is None else (value.__class__, value.dtype))
-        elif kind == TYPE:
-            key.append(value.__class__)
-        elif kind == VALUE:
-            key.append(value_key(value))
-    return tuple(key)
-
-
 def return_structure(value: Any) -> Any:
     """The structure of a return value; a fresh object (equal to nothing) where it has none."""
     if isinstance(value, torch.Tensor):
@@ -89,14 +63,6 @@ def return_structure(value: Any) -> Any:
     if isinstance(value, tuple):
         return object()
     return value.__class__
-
-
-def _shapes(state: "_Checked", arguments: dict[str, Any]) -> list[Any]:
-    out: list[Any] = []
-    for p in state.contract.params:
-        value = arguments[p.name]
-        out.append(None if value is None else value.shape)
-    return out
 
 
 def _return_shapes(state: "_Checked", out: Any) -> list[Any] | None:
@@ -132,29 +98,24 @@ def _bind(
 
 
 def call(state: "_Checked", key: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """A call whose exact signature missed: decided here when its structure is known."""
-    try:
-        if torch._C._get_tracing_state() is not None:
-            raise LookupError  # `torch.jit.trace` compares two runs: take the full path
-        arguments = state.arguments(args, kwargs)
-        skey = structure_key(state, arguments)
-        accepted = state.structures.get(skey)
-        shapes = _shapes(state, arguments) if accepted is not None else None
-    except Exception:
-        return state.call_full(key, args, kwargs)
-    if accepted is None or shapes is None:
-        out = state.call_full(key, args, kwargs)
-        if key is not None and key in state.cache.data:  # accepted, and cacheable
-            if len(state.structures) >= MAX_STRUCTURES:
-                state.structures.clear()
-            state.structures[skey] = return_structure(out)
-        return out
-    if state.own_op:
-        if decide(state.contract, shapes, arguments) is not True:
-            return state.call_full(key, args, kwargs)
-        out = state.fn(*args, **kwargs)
-        state.cache.put(key, Entry({}, {}, {}, out))
-        return out
+    """A miss whose structure is new (or under `torch.jit.trace`): the full check, and its
+    structure remembered once it was accepted and cached."""
+    out = state.call_full(key, args, kwargs)
+    if key is not None and key in state.cache.data:  # accepted, and cacheable
+        structures = state.structures
+        if len(structures) >= MAX_STRUCTURES:
+            structures.clear()
+        structures[tuple([key[i] for i in state.structure_index])] = return_structure(out)
+    return out
+
+
+def call_user(
+    state: "_Checked", key: Any, accepted: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    """A user function's call in a known structure, whose sizes `decide` accepted: the body
+    gets the bound dims, and the return is decided here when it can be."""
+    arguments = state.arguments(args, kwargs)
+    shapes = [key[i] for i in state.shape_index]
     bound = _bind(state, shapes, arguments)
     if bound is None:
         return state.call_full(key, args, kwargs)

@@ -1040,3 +1040,8 @@ def test_torch_jit_trace_works_on_the_first_call() -> None:
     # The first call is a miss: the trace and its sanity check's second run must agree.
     traced = torch.jit.trace(mv, (A, x))  # type: ignore[no-untyped-call]
     torch.testing.assert_close(traced(A, x), A @ x)
+    # A new shape in a known structure: an op takes the structure path while traced.
+    shapesafe.matvec(torch.randn(2, 3), x)
+    A5 = torch.randn(5, 3)
+    traced = torch.jit.trace(shapesafe.matvec, (A5, x))  # type: ignore[no-untyped-call]
+    torch.testing.assert_close(traced(A5, x), A5 @ x)
