@@ -34,7 +34,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -206,7 +206,7 @@ def compiled_row() -> Row:
 NEW_SHAPES = 600
 
 
-def cycling(fn: Callable[..., object], calls: list[tuple[Tensor, ...]]) -> Callable[[], object]:
+def cycling(fn: Callable[..., object], calls: Sequence[tuple[Tensor, ...]]) -> Callable[[], object]:
     """`fn` on the next argument tuple of `calls`, round and round."""
     it = itertools.cycle(calls)
     return lambda: fn(*next(it))
