@@ -36,12 +36,19 @@ def _traced(state: "_Checked", args: tuple[Any, ...], kwargs: dict[str, Any]) ->
     return call_traced(state, args, kwargs)
 
 
+def _check_now() -> bool:
+    """Whether to check, read when `_mode.fast_check` is False."""
+    if torch.compiler.is_compiling():
+        return _mode.default_checking()
+    return _mode.checking()
+
+
 #: The generated code's globals. `_checking` is `_mode.fast_check`, kept in step by a
 #: listener; when it is False the wrapper asks `_mode.checking()` (a ContextVar read).
 _NAMESPACE: dict[str, Any] = {
     "__builtins__": __builtins__,
     "_checking": True,
-    "_check_now": _mode.checking,
+    "_check_now": _check_now,
     #: dynamo folds a call to this function to True while it traces, so it must stay a call.
     "_is_compiling": torch.compiler.is_compiling,
     "_traced": _traced,
@@ -265,7 +272,7 @@ def generic_wrapper(state: "_Checked") -> Callable[..., Any]:
     """The wrapper for what `generated_wrapper` can't write (`*args`, `**kwargs`, ...)."""
     raw = state.fn
     call_generic = state.call_generic
-    check_now = _mode.checking
+    check_now = _check_now
     is_compiling = torch.compiler.is_compiling
     namespace = _NAMESPACE
 

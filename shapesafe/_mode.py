@@ -63,8 +63,16 @@ if hasattr(os, "register_at_fork"):
 
 def checking() -> bool:
     """True when checks run in the current thread and async context."""
+    if not _scoped:
+        return _default == "check"
     scoped = _scope.get()
     return (_default if scoped is None else scoped) == "check"
+
+
+def default_checking() -> bool:
+    """True when the process default is "check" (what code compiled by dynamo follows: it
+    can't read a ContextVar, so a `mode()` block does not reach into a compiled graph)."""
+    return _default == "check"
 
 
 def get_mode() -> Mode:

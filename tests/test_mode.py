@@ -207,3 +207,22 @@ def test_a_fork_while_another_thread_holds_the_locks_does_not_deadlock() -> None
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "0"
+
+
+@pytest.mark.slow
+def test_compiled_code_follows_the_process_default() -> None:
+    def body(A: Tensor, x: Tensor) -> Tensor:
+        return matvec(A, x) * 2
+
+    compiled = torch.compile(body, fullgraph=True, backend="eager")
+    A, x = torch.randn(3, 4), torch.randn(4)
+    torch.testing.assert_close(compiled(A, x), (A @ x) * 2)
+    shapesafe.set_mode("off")
+    torch.testing.assert_close(compiled(A, x), (A @ x) * 2)  # retraced with checks off
+    with pytest.raises(RuntimeError):  # torch's own error: nothing was checked
+        compiled(*BAD)
+    shapesafe.set_mode("check")
+    with shapesafe.mode("off"):  # a ContextVar, which dynamo can't read: the default holds
+        torch.testing.assert_close(compiled(A, x), (A @ x) * 2)
+        with pytest.raises(ShapeError):
+            compiled(*BAD)
