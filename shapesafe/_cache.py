@@ -104,20 +104,14 @@ class VerdictCache:
                 data.popitem(last=False)
             self.last = (key, entry)
 
-    def put_accepted_op(self, key: Any) -> None:
-        """Remember a signature of one of shapesafe's ops that the unifier accepted.
-
-        An op's hit reads nothing from its entry. No lock: a dict store and `popitem` are
-        each atomic under the GIL, and two racing evictions only drop one more entry.
-        """
-        data = self.data
-        data[key] = OP_ENTRY
-        self.last = (key, OP_ENTRY)
-        if len(data) > self.maxsize:
-            try:
-                data.popitem(last=False)
-            except KeyError:
-                pass
+    def evict_oldest(self) -> None:
+        """Drop the least recently used entry. No lock: `popitem` is atomic under the GIL,
+        and two racing evictions only drop one more entry. (The structure path stores op
+        signatures into `data` directly, see `_codegen`.)"""
+        try:
+            self.data.popitem(last=False)
+        except KeyError:
+            pass
 
     def clear(self) -> None:
         with self._lock:

@@ -13,6 +13,7 @@ from . import _mode
 from ._cache import (
     MIXED,
     NEVER,
+    OP_ENTRY,
     OPTIONAL_TENSOR,
     TENSOR,
     TYPE,
@@ -43,11 +44,13 @@ def _check_now() -> bool:
     return _mode.checking()
 
 
-#: The generated code's globals. `_checking` is `_mode.fast_check`, kept in step by a
-#: listener; when it is False the wrapper asks `_mode.checking()` (a ContextVar read).
+#: The generated code's globals. `_checking` and `_off` are `_mode.fast_check` and
+#: `_mode.fast_off`, kept in step by a listener; when both are False the wrapper asks
+#: `_check_now()` (a ContextVar read).
 _NAMESPACE: dict[str, Any] = {
     "__builtins__": __builtins__,
     "_checking": True,
+    "_off": False,
     "_check_now": _check_now,
     #: dynamo folds a call to this function to True while it traces, so it must stay a call.
     "_is_compiling": torch.compiler.is_compiling,
@@ -60,12 +63,14 @@ _NAMESPACE: dict[str, Any] = {
     "_value_key": value_key,
     "_expr_key": expr_key,
     "_return_key": return_key,
+    "_OP_ENTRY": OP_ENTRY,
     "torch_tracing_state": torch._C._get_tracing_state,
 }
 
 
-def _set_checking(value: bool) -> None:
-    _NAMESPACE["_checking"] = value
+def _set_checking(check: bool, off: bool) -> None:
+    _NAMESPACE["_checking"] = check
+    _NAMESPACE["_off"] = off
 
 
 _mode.add_listener(_set_checking)
@@ -206,7 +211,10 @@ def generated_wrapper(state: "_Checked") -> Callable[..., Any] | None:
             # Remembered before the body runs, as a full check would have accepted it; the
             # op's body is called from here as on a hit, so `torch.jit.trace` sees one path.
             accepted = f"""
-                {p}put({p}key)
+                {p}data[{p}key] = _OP_ENTRY
+                {p}cache.last = ({p}key, _OP_ENTRY)
+                if len({p}data) > {p}maxsize:
+                    {p}evict()
                 return {p}fn({", ".join(call)})"""
             tracing = ""
         else:
@@ -232,12 +240,13 @@ def {p}factory({p}fn, {p}state, {p}cache, {p}defaults):
     {p}call_miss = {p}state.call_miss
     {p}structures = {p}state.structures
     {p}decide = {p}state.contract.decider
-    {p}put = {p}cache.put_accepted_op
+    {p}maxsize = {p}cache.maxsize
+    {p}evict = {p}cache.evict_oldest
     {p}call_structured = {p}state.call_structured
     {p}tracing = torch_tracing_state
     {p}names = {p}state.names
     def {p}wrapper({", ".join(decl)}):
-        if not _checking and not _check_now():
+        if not _checking and (_off or not _check_now()):
             return {p}fn({", ".join(call)})
         if _is_compiling():
             return _traced({p}state, {args_tuple}, {kwargs_dict})
@@ -277,7 +286,7 @@ def generic_wrapper(state: "_Checked") -> Callable[..., Any]:
     namespace = _NAMESPACE
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not namespace["_checking"] and not check_now():
+        if not namespace["_checking"] and (namespace["_off"] or not check_now()):
             return raw(*args, **kwargs)
         if is_compiling():
             return _traced(state, args, kwargs)

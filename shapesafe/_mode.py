@@ -5,8 +5,9 @@ heavy loads (no torch here). `set_mode` sets the process default; `mode()` overr
 the current thread or async task only (a ContextVar), so overlapping blocks in two threads
 never leave each other's checks off.
 
-Wrappers read one module-level flag, `fast_check`, on every call: True while the default is
-"check" and no `mode()` block was ever entered. Otherwise they ask `checking()`, which reads
+Wrappers read module-level flags on every call: `fast_check`, True while the default is
+"check" and no `mode()` block was ever entered, then `fast_off`, True while the default is
+"off" and no block was ever entered. When neither holds they ask `checking()`, which reads
 the ContextVar. Verdicts don't depend on the mode, so a mode change clears nothing.
 """
 
@@ -32,24 +33,26 @@ _scope: contextvars.ContextVar[Mode | None] = contextvars.ContextVar("shapesafe_
 #: Set once any `mode()` block is entered: from then on the ContextVar must be read.
 _scoped = False
 _lock = threading.Lock()
-#: Called with the new `fast_check` value whenever it changes (the generated wrappers'
-#: namespace keeps its own copy, read as a global).
-_listeners: list[Callable[[bool], None]] = []
+#: Called with `(fast_check, fast_off)` whenever they change (the generated wrappers'
+#: namespace keeps its own copies, read as globals).
+_listeners: list[Callable[[bool, bool], None]] = []
 fast_check = _default == "check"
+fast_off = _default == "off"
 
 
 def _refresh() -> None:
-    global fast_check
+    global fast_check, fast_off
     fast_check = _default == "check" and not _scoped
+    fast_off = _default == "off" and not _scoped
     for listener in _listeners:
-        listener(fast_check)
+        listener(fast_check, fast_off)
 
 
-def add_listener(listener: Callable[[bool], None]) -> None:
-    """Call `listener(fast_check)` now and whenever `fast_check` changes."""
+def add_listener(listener: Callable[[bool, bool], None]) -> None:
+    """Call `listener(fast_check, fast_off)` now and whenever they change."""
     with _lock:
         _listeners.append(listener)
-        listener(fast_check)
+        listener(fast_check, fast_off)
 
 
 def _reinit_lock_after_fork() -> None:
