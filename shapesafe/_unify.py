@@ -464,7 +464,7 @@ def decider(plan: Plan) -> Decider:
             emit(2, "for t in s:")
             one(3, "t", sp, False)
         else:
-            one(2, "s", sp, always)
+            one(2, "s", sp, always and not optional)
         always = always and not packed and not optional
         if not always:
             emit(1, "")  # what follows may run after any path

@@ -298,7 +298,7 @@ def test_random_contracts_agree_with_the_reference(data: Any) -> None:
 
 
 @pytest.mark.slow
-@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_random_contracts_agree_with_the_reference_at_length(data: Any) -> None:
     _random_contract_example(data)

@@ -216,3 +216,14 @@ def test_decide_symbolic_and_undecidable() -> None:
 
 def test_decide_plans_once() -> None:
     assert LINEAR.plan is LINEAR.plan
+
+
+def test_decide_a_name_first_bound_by_an_optional_param() -> None:
+    contract = Contract(
+        "f",
+        (param("x", "a"), param("y", "b", optional=True), param("xs", "b", packed="*")),
+        None,
+    )
+    assert decide(contract, [(2,), None, [(5,)]]) is True  # y is None: b is still free
+    assert decide(contract, [(2,), (4,), [(5,)]]) is False
+    assert decide(contract, [(2,), (5,), [(5,), (5,)]]) is True
