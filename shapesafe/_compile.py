@@ -156,7 +156,7 @@ def _check_call(ctx: Any, with_return: bool) -> None:
     args = _value_of(ctx.get_local("args"))
     kwargs = _value_of(ctx.get_local("kwargs"))
     out = _value_of(ctx.get_local("out")) if with_return else _NOT_GIVEN
-    if any(v is _OPAQUE for v in (state, args, kwargs, out)):
+    if not isinstance(args, tuple) or not isinstance(kwargs, dict):
         raise Unsupported(
             "shapesafe: a checked call's arguments have no Python value at trace time",
             gb_type="shapesafe: arguments not readable",
@@ -182,7 +182,12 @@ def _check_call(ctx: Any, with_return: bool) -> None:
         _raise(state, arguments, out)
 
 
-_OPAQUE: Any = object()
+class _Unreadable:
+    """A value dynamo can't hand over at trace time (a function, say). No tensor contract
+    reads it; a `{...}` dim that does is left unchecked, as its value can't be known."""
+
+
+_OPAQUE: Any = _Unreadable()
 
 
 def _value_of(var: Any) -> Any:
@@ -203,12 +208,13 @@ def _python_value(vt: Any) -> Any:
         return ComptimeVar(vt).as_fake()
     if isinstance(vt, BaseListVariable):
         items = [_python_value(item) for item in vt.items]
-        if any(item is _OPAQUE for item in items):
-            return _OPAQUE
-        return tuple(items) if vt.python_type() is tuple else items
+        # A NamedTuple crosses as a plain tuple: the contract reads only its items.
+        return tuple(items) if issubclass(vt.python_type(), tuple) else items
     if isinstance(vt, ConstDictVariable):
-        values = {k.vt.as_python_constant(): _python_value(v) for k, v in vt.items.items()}
-        return _OPAQUE if any(v is _OPAQUE for v in values.values()) else values
+        try:
+            return {k.vt.as_python_constant(): _python_value(v) for k, v in vt.items.items()}
+        except NotImplementedError:
+            return _OPAQUE
     if vt.is_python_constant():
         try:
             return vt.as_python_constant()

@@ -470,3 +470,19 @@ def test_traced_errors_show_the_users_frames() -> None:
     assert "shapesafe/nn/_block.py" in frames  # the module that made the bad call
     for own in ("<shapesafe.checked", "shapesafe/_checked.py", "shapesafe/_compile.py"):
         assert own not in frames
+
+
+@ss.checked
+def apply_rows(
+    fn: Callable[[Tensor], Tensor], x: Float[Tensor, "rows n"]
+) -> Float[Tensor, "rows n"]:
+    return fn(x)
+
+
+def test_arguments_dynamo_cannot_hand_over_are_left_to_the_body() -> None:
+    x = torch.randn(3, 4)
+    compiled = torch.compile(apply_rows, backend="eager", fullgraph=True)
+    assert_close(compiled(torch.tanh, x), torch.tanh(x))
+    with pytest.raises(TracedShapeError) as info:
+        compiled(lambda t: t[:, :2], x)
+    assert info.value.argument == "return"
