@@ -29,7 +29,7 @@ from shapesafe import ShapeError, checked
 from shapesafe._checked import _Checked
 from shapesafe._compile import _plan, _return_holds, holds
 from shapesafe._contract import Spec, decide, evaluate_symbolic, parse_spec, unify
-from shapesafe._explain import explain, observe
+from shapesafe._explain import dtype_name, explain, observe
 from shapesafe._unify import decide_by_plan
 
 DTYPES = (torch.float32, torch.float64, torch.int64)
@@ -170,6 +170,15 @@ def test_every_path_agrees_with_the_reference(body: Callable[..., Tensor], data:
     assert len(state.cache) == (1 if expected else 0)
     assert verdict(fn, call) == expected, "hit"
     assert unify_verdict(state, call) == expected, "unify"
+    # decide judges sizes only: dtypes are the structure, beartype's to judge.
+    values = [*call, RETURNED.make()]
+    params = [*state.contract.params, *state.contract.return_params()]
+    if all(
+        v is None or p.dtypes is None or dtype_name(v.dtype) in p.dtypes
+        for p, v in zip(params, values, strict=True)
+    ):
+        shapes = [None if v is None else v.shape for v in values]
+        assert decide(state.contract, shapes) == expected, "decide"
 
 
 def test_rejections_are_shape_errors_on_a_miss_and_on_a_hit() -> None:
