@@ -313,7 +313,8 @@ def test_random_contracts_agree_with_the_reference_at_length(data: Any) -> None:
     _random_contract_example(data)
 
 
-def _random_contract_example(data: Any) -> None:
+def _draw_example(data: Any) -> Any:
+    """A random signature and call: (fn, args, *xs items, k, the reference's outcome)."""
     draw = data.draw
     n = draw(st.integers(3, 4), label="arguments")
     sig = Signature(
@@ -324,8 +325,6 @@ def _random_contract_example(data: Any) -> None:
     )
     fn = sig.build()
     reference = jaxtyped(fn, typechecker=beartype)
-    state = _Checked(fn)
-    contract = state.contract
 
     dims = {name: draw(st.integers(0, 3), label=name) for name in ("a", "b", "c")}
     batch = tuple(draw(st.lists(st.integers(0, 3), max_size=2), label="B"))
@@ -346,13 +345,22 @@ def _random_contract_example(data: Any) -> None:
     expected = _reference_outcome(reference, [*args, *items], {"k": k})
     event(f"reference: {expected}")
 
+    return fn, args, items, k, expected
+
+
+def _random_contract_example(data: Any) -> None:
+    fn, args, items, k, expected = _draw_example(data)
+    state = _Checked(fn)
+    contract = state.contract
+    packed = any(p.packed for p in contract.params)
     arguments: dict[str, Any] = {f"a{i}": a for i, a in enumerate(args)}
-    if sig.packed is not None:
+    if packed:
         arguments["xs"] = tuple(items)
     arguments["k"] = k
     shapes: list[Any] = [None if a is None else a.shape for a in args]
-    if sig.packed is not None:
+    if packed:
         shapes.append([t.shape for t in items])
+    outs = list(OUT.value) if isinstance(OUT.value, tuple) else [OUT.value]
     shapes += [t.shape for t in outs]
     decided = decide(contract, shapes, arguments)
     assert decided == (None if expected == ANNOTATION else expected), "decide"
@@ -372,3 +380,23 @@ def _random_contract_example(data: Any) -> None:
         traced = traced and all(holds(p, v, sizes, bound, arguments) for v in values)
     traced = traced and (ret is None or _return_holds(ret, OUT.value, sizes, bound, arguments))
     assert traced == expected, "compiled holds"
+
+
+@pytest.mark.slow
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_random_contracts_under_torch_compile(data: Any) -> None:
+    """The same random contracts through a real `torch.compile(fullgraph=True)`."""
+    from shapesafe._compile import TracedShapeError
+
+    fn, args, items, k, expected = _draw_example(data)
+    if expected == ANNOTATION:
+        return  # the compiled path leaves a dim over an unbound name unchecked
+    torch._dynamo.reset()
+    compiled = torch.compile(checked(fn), backend="eager", fullgraph=True)
+    try:
+        compiled(*args, *items, k=k)
+    except TracedShapeError:
+        assert not expected, "compiled call rejected"
+        return
+    assert expected, "compiled call accepted"
