@@ -88,7 +88,9 @@ def edited(project: Path, warm: tuple[Found, str]) -> tuple[Found, str]:
 
 
 def expected() -> Found:
-    return {(path.name, f.line, f.col, f.message) for path in CORPUS for f in check_file(path)}
+    return {
+        (path.name, f.line, f.col, f.message) for path in CORPUS for f in check_file(path)
+    }
 
 
 def test_cold_cache_matches_the_checker(cold: tuple[Found, str]) -> None:
@@ -112,9 +114,9 @@ def test_only_shape_errors_in_the_corpus(cold: tuple[Found, str]) -> None:
 
 def test_editing_a_shape_string_rechecks_callers(edited: tuple[Found, str]) -> None:
     found, output = edited
-    assert ("caller.py", 7, 12, 'head(y): dim \'a\' is s in y "s t" but t in y "s t"') in found
+    assert ("caller.py", 7, 12, "head(y): dim 'a' is s in y \"s t\" but t in y \"s t\"") in found
     assert {f for f in found if f[0] in ("caller.py", "callee.py")} == {
-        ("caller.py", 7, 12, 'head(y): dim \'a\' is s in y "s t" but t in y "s t"'),
+        ("caller.py", 7, 12, "head(y): dim 'a' is s in y \"s t\" but t in y \"s t\""),
     }, output
 
 

@@ -64,7 +64,7 @@ MESSAGES = [
     ),
     pytest.param(
         "qk_without_transpose",
-        'matmul(q, k): dim \'n\' is d in q "b s d" but t in k "b t d"; did you mean k.mT?',
+        "matmul(q, k): dim 'n' is d in q \"b s d\" but t in k \"b t d\"; did you mean k.mT?",
         id="qk-no-transpose",
     ),
     pytest.param(
@@ -74,7 +74,7 @@ MESSAGES = [
     ),
     pytest.param(
         "causal_mask_shape",
-        'apply_mask(scores, mask): dim \'k\' is t in scores "b s t" but s in mask "s s"',
+        "apply_mask(scores, mask): dim 'k' is t in scores \"b s t\" but s in mask \"s s\"",
         id="causal-mask",
     ),
     pytest.param(
@@ -91,37 +91,39 @@ MESSAGES = [
     ),
     pytest.param(
         "literal_dims",
-        'luminance(image): dim \'3\' is 4 in image "n 4", expected 3 ("n 3")',
+        "luminance(image): dim '3' is 4 in image \"n 4\", expected 3 (\"n 3\")",
         id="literal-fixed",
     ),
     pytest.param(
         "literal_dims",
-        'linear(tokens, table): dim \'in_features\' is 32 in tokens "b 32" but 16 in table "64 16"',
+        "linear(tokens, table): dim 'in_features' is 32 in tokens \"b 32\" but 16 in table "
+        '"64 16"',
         id="literal-sizes",
     ),
     pytest.param(
         "batch_mismatch",
-        'matmul(a, b): dims \'*batch\' are (b h) in a "b h m n" but (b) in b "b n p"',
+        "matmul(a, b): dims '*batch' are (b h) in a \"b h m n\" but (b) in b \"b n p\"",
         id="batch-rank",
     ),
     pytest.param(
         "batch_mismatch",
-        'add(x, y): dim \'*shape[-2]\' is s in x "*batch s d" but t in y "*batch t d"',
+        "add(x, y): dim '*shape[-2]' is s in x \"*batch s d\" but t in y \"*batch t d\"",
         id="batch-inner",
     ),
     pytest.param(
         "wrong_return",
-        'return of mixer(): dim \'d\' is d in x "b s d" but e in ss.linear(x, w) "b s e"',
+        "return of mixer(): dim 'd' is d in x \"b s d\" but e in ss.linear(x, w) \"b s e\"",
         id="wrong-return",
     ),
     pytest.param(
         "wrong_return",
-        'return of heads(): h "b ?heads s ?head_dim" has 4 dims, expected 3 for \'return\' "b s e"',
+        "return of heads(): h \"b ?heads s ?head_dim\" has 4 dims, expected 3 for 'return' "
+        '"b s e"',
         id="wrong-return-rank",
     ),
     pytest.param(
         "uses_layers",
-        'feed_forward(x, w_out, w_in): dim \'d\' is d in x "b s d" but h in w_out "d h"',
+        "feed_forward(x, w_out, w_in): dim 'd' is d in x \"b s d\" but h in w_out \"d h\"",
         id="imported-function",
     ),
 ]
@@ -239,8 +241,9 @@ def test_module_and_class_scopes_are_checked(tmp_path: Path) -> None:
         "    ss.matmul(q, q)\n"
     )
     assert check_source(tmp_path, source) == [
-        '7: linear(x, w): dim \'in_features\' is d in x "b d" but e in w "d e"; did you mean w.mT?',
-        '10: matmul(q, q): dim \'n\' is d in q "s d" but s in q "s d"; did you mean q.mT?',
+        "7: linear(x, w): dim 'in_features' is d in x \"b d\" but e in w \"d e\"; "
+        "did you mean w.mT?",
+        "10: matmul(q, q): dim 'n' is d in q \"s d\" but s in q \"s d\"; did you mean q.mT?",
     ]
 
 
@@ -270,7 +273,7 @@ def test_user_function_literal_and_symbolic_dims(tmp_path: Path) -> None:
         "    pair(3, a)\n"
     )
     assert check_source(tmp_path, source) == [
-        '8: pair(b, a): dim \'2*k\' is 6 in a "n 6", expected 8 ("n 2*k")',
+        "8: pair(b, a): dim '2*k' is 6 in a \"n 6\", expected 8 (\"n 2*k\")",
     ]
 
 
@@ -282,8 +285,8 @@ def test_annotated_local_and_nested_calls(tmp_path: Path) -> None:
         "    ss.add(z, x)\n"
     )
     assert check_source(tmp_path, source) == [
-        '6: y: dim \'d\' is d in the annotation "b s d" but e in ss.linear(x, w) "b s e"',
-        '8: add(z, x): dim \'*shape[2]\' is e in z "b s e" but d in x "b s d"',
+        "6: y: dim 'd' is d in the annotation \"b s d\" but e in ss.linear(x, w) \"b s e\"",
+        "8: add(z, x): dim '*shape[2]' is e in z \"b s e\" but d in x \"b s d\"",
     ]
 
 
@@ -295,7 +298,7 @@ def test_output_format_and_columns(tmp_path: Path) -> None:
     )
     (finding,) = check_file(path, "attn.py")
     assert str(finding) == (
-        'attn.py:6:16: shape: matmul(q, k): dim \'n\' is d in q "b s d" but t in k "b t e"'
+        "attn.py:6:16: shape: matmul(q, k): dim 'n' is d in q \"b s d\" but t in k \"b t e\""
     )
     assert finding == Finding("attn.py", 6, 16, finding.message)
 
@@ -305,7 +308,7 @@ def test_cli_exit_status_and_output(capsys: pytest.CaptureFixture[str]) -> None:
     out, err = capsys.readouterr()
     assert out == (
         f"{STATIC / 'bias_sized_in.py'}:15:12: shape: linear(x, weight, bias): dim "
-        '\'out_features\' is d_out in weight "d_out d_in" but d_in in bias "d_in"\n'
+        "'out_features' is d_out in weight \"d_out d_in\" but d_in in bias \"d_in\"\n"
     )
     assert err == "shapesafe: 1 finding in 1 file\n"
     assert main([str(p) for p in CLEAN]) == 0
@@ -347,7 +350,9 @@ SPECS = ["n", "m n", "*batch n", "*batch m n", "b 3", "... n", "_ n", "n n", "#n
 @settings(max_examples=300, deadline=None)
 @given(
     specs=st.lists(st.sampled_from(SPECS), min_size=1, max_size=3),
-    shapes=st.lists(st.lists(st.integers(1, 3), min_size=0, max_size=4), min_size=3, max_size=3),
+    shapes=st.lists(
+        st.lists(st.integers(1, 3), min_size=0, max_size=4), min_size=3, max_size=3
+    ),
 )
 def test_int_sizes_agree_with_runtime_unifier(specs: list[str], shapes: list[list[int]]) -> None:
     runtime, static = Bindings(), Unifier()
@@ -361,8 +366,5 @@ def test_int_sizes_agree_with_runtime_unifier(specs: list[str], shapes: list[lis
             return
         if want is not None:
             # The static side may only miss what broadcasting makes uncertain.
-            assert "#" in text or (want.kind == "variadic" and "#" in "".join(specs)), (
-                specs,
-                shapes,
-            )
+            assert "#" in text or (want.kind == "variadic" and "#" in "".join(specs)), (specs, shapes)
             return
