@@ -1,32 +1,37 @@
-"""The contract check under torch.compile: plain-Python arithmetic on sizes.
+"""What `checked` does under torch.compile: only what is specific to dynamo.
 
 beartype and jaxtyping cannot be traced by dynamo, so while compiling, `checked` checks the
-same parsed contract (`state.contract`) here, comparing sizes with `==`. Dynamo runs this
-code at trace time and leaves nothing of it in the graph:
+same parsed contract (`state.contract`) with the one unifier (`_unify.match`), over sizes
+that may be `SymInt`s. The check runs in `comptime` hooks: dynamo calls them at trace time
+with the values of the traced call (fake tensors, `SymInt`s, the modules themselves) and
+traces none of their bytecode, so checking adds little to a compile and nothing to the
+graph:
 
 - With static shapes every size is an int, so each comparison is decided once, at trace time.
-- With dynamic shapes a size is a `SymInt`, and branching on a comparison makes dynamo guard
-  on its outcome: a later call whose sizes break the relation recompiles and is checked again.
+- With dynamic shapes a size is a `SymInt`, and a comparison guards on its outcome
+  (`_equal`): a later call whose sizes break the relation recompiles and is checked again.
 - A data-dependent size (the length of `x[x > 0]`) can't be compared while tracing; its
   equalities become `torch._check`s that the compiled code asserts when it runs.
-
-The contract reaches the traced code as a `plan`: the same contract flattened into tuples of
-strings and ints by an `assume_constant_result` function. Dynamo treats its result as a
-constant, so reading it adds no guards (reading the dataclasses directly added about a
-thousand to a small GPT, each evaluated on every call).
+- `{...}` dims read the call's arguments, e.g. `{self.weight.shape[0]}` reads the module.
+- A tuple return is checked item by item.
 
 A call that breaks the contract raises `TracedShapeError` at trace time, with the message
 that eager mode gives. Dynamo lets its own `Unsupported` errors out of a compile unchanged
-and wraps every other exception raised while tracing (torch 2.13, `convert_frame._compile`),
-so `TracedShapeError` is both a `ShapeError` and an `Unsupported`.
+(torch 2.13, `convert_frame._compile`), so `TracedShapeError` is both a `ShapeError` and an
+`Unsupported`; its "from user code" lines leave out shapesafe's own frames. Without
+`fullgraph`, dynamo breaks the graph at the failing hook and runs it eagerly, where
+`comptime` calls the fallback, which raises the same error.
 """
 
 import inspect
+import os
+import traceback
 import weakref
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import torch
+from torch._dynamo.comptime import comptime
 from torch._dynamo.exc import Unsupported
 from torch.fx.experimental.symbolic_shapes import (
     guard_or_false,
@@ -76,7 +81,12 @@ class TracedShapeError(ShapeError, Unsupported):
     """
 
     def __init__(self, err: ShapeError) -> None:
-        Unsupported.__init__(self, str(err), gb_type="shapesafe: shape contract broken")
+        Unsupported.__init__(
+            self,
+            str(err),
+            gb_type="shapesafe: shape contract broken",
+            real_stack=_user_stack(),
+        )
         ShapeError.__init__(
             self,
             str(err),
@@ -90,15 +100,69 @@ class TracedShapeError(ShapeError, Unsupported):
         )
 
 
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _user_stack() -> traceback.StackSummary:
+    """The frames dynamo was tracing, without shapesafe's own (its wrappers and checks), so
+    that the "from user code" lines of a traced error end at the user's call."""
+    stack = torch._guards.TracingContext.extract_stack()
+    return traceback.StackSummary.from_list(
+        [
+            f
+            for f in stack
+            if not f.filename.startswith("<shapesafe.")
+            and os.path.dirname(os.path.abspath(f.filename)) != _PACKAGE
+        ]
+    )
+
+
 def call_traced(state: "_Checked", args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """Run `state.fn` under dynamo tracing, checking its contract before and after."""
-    names, positional, params, ret = _plan(state)
-    if positional and len(args) <= len(names):
-        arguments = dict(zip(names, args, strict=False))
-        for key, value in kwargs.items():
-            arguments[key] = value
-    else:
-        arguments = state.arguments(args, kwargs)
+    """Run `state.fn` under dynamo tracing, checking its contract before and after.
+
+    The checks run at trace time as `comptime` hooks: plain Python on the fake tensors'
+    sizes, which dynamo does not trace, so they cost microseconds, not the seconds that
+    tracing the unifier's bytecode took. Comparisons of `SymInt`s still guard (`_equal`).
+    """
+    # Without `fullgraph`, dynamo breaks the graph at a hook that raises and runs that call
+    # eagerly: `comptime` then calls its fallback, which raises the same error.
+    comptime(_check_arguments, lambda: _check_eagerly(state, args, kwargs))
+    out = state.fn(*args, **kwargs)
+    comptime(_check_return, lambda: _check_eagerly(state, args, kwargs, out))
+    return out
+
+
+def _check_eagerly(
+    state: "_Checked", args: tuple[Any, ...], kwargs: dict[str, Any], out: Any = _NOT_GIVEN
+) -> None:
+    arguments = state.arguments(args, kwargs)
+    contract = state.contract
+    err = explain(contract, arguments) if out is _NOT_GIVEN else explain(contract, arguments, out)
+    if err is not None:
+        raise TracedShapeError(err)
+
+
+def _check_arguments(ctx: Any) -> None:
+    _check_call(ctx, with_return=False)
+
+
+def _check_return(ctx: Any) -> None:
+    _check_call(ctx, with_return=True)
+
+
+def _check_call(ctx: Any, with_return: bool) -> None:
+    """At trace time: the call's contract on the values of `call_traced`'s locals."""
+    state = _value_of(ctx.get_local("state"))
+    args = _value_of(ctx.get_local("args"))
+    kwargs = _value_of(ctx.get_local("kwargs"))
+    out = _value_of(ctx.get_local("out")) if with_return else _NOT_GIVEN
+    if not isinstance(args, tuple) or not isinstance(kwargs, dict):
+        raise Unsupported(
+            "shapesafe: a checked call's arguments have no Python value at trace time",
+            gb_type="shapesafe: arguments not readable",
+        )
+    arguments = state.arguments(args, kwargs)
+    _, _, params, ret = _plan(state)
     sizes: dict[str, Any] = {}
     shapes: dict[str, tuple[bool, tuple[Any, ...]]] = {}
     for p in params:
@@ -106,19 +170,70 @@ def call_traced(state: "_Checked", args: tuple[Any, ...], kwargs: dict[str, Any]
             continue
         value = arguments[p[0]]
         if p[3] == "*":
-            for item in value:
-                if not holds(p, item, sizes, shapes, arguments):
-                    _fail(state, arguments)
+            items = tuple(value)
         elif p[3] == "**":
-            for item in value.values():
-                if not holds(p, item, sizes, shapes, arguments):
-                    _fail(state, arguments)
-        elif not holds(p, value, sizes, shapes, arguments):
-            _fail(state, arguments)
-    out = state.fn(*args, **kwargs)
-    if ret is not None and not _return_holds(ret, out, sizes, shapes, arguments):
-        _fail(state, arguments, out)
-    return out
+            items = tuple(value.values())
+        else:
+            items = (value,)
+        for item in items:
+            if not holds(p, item, sizes, shapes, arguments):
+                _raise(state, arguments)
+    if with_return and ret is not None and not _return_holds(ret, out, sizes, shapes, arguments):
+        _raise(state, arguments, out)
+
+
+class _Unreadable:
+    """A value dynamo can't hand over at trace time (a function, say). No tensor contract
+    reads it; a `{...}` dim that does is left unchecked, as its value can't be known."""
+
+
+_OPAQUE: Any = _Unreadable()
+
+
+def _value_of(var: Any) -> Any:
+    """The Python value behind a `ComptimeVar`: fake tensors for tensors, `SymInt`s for
+    dynamic ints, the objects themselves for modules and constants; `_OPAQUE` otherwise."""
+    return _python_value(var._i_will_not_complain_if_bc_breaks_VariableTracker())
+
+
+def _python_value(vt: Any) -> Any:
+    from torch._dynamo.comptime import ComptimeVar
+    from torch._dynamo.variables import BaseListVariable, ConstDictVariable, TensorVariable
+    from torch._dynamo.variables.tensor import SymNodeVariable
+
+    realize = getattr(vt, "realize", None)
+    if realize is not None:
+        vt = realize()
+    if isinstance(vt, (TensorVariable, SymNodeVariable)):
+        return ComptimeVar(vt).as_fake()
+    if isinstance(vt, BaseListVariable):
+        items = [_python_value(item) for item in vt.items]
+        # A NamedTuple crosses as a plain tuple: the contract reads only its items.
+        return tuple(items) if issubclass(vt.python_type(), tuple) else items
+    if isinstance(vt, ConstDictVariable):
+        try:
+            return {k.vt.as_python_constant(): _python_value(v) for k, v in vt.items.items()}
+        except NotImplementedError:
+            return _OPAQUE
+    if vt.is_python_constant():
+        try:
+            return vt.as_python_constant()
+        except NotImplementedError:
+            pass
+    return getattr(vt, "value", _OPAQUE)
+
+
+def _raise(state: "_Checked", arguments: Mapping[str, Any], out: Any = _NOT_GIVEN) -> NoReturn:
+    """Raise the eager message for a call that `holds` rejected, from a trace-time hook."""
+    contract = state.contract
+    err = explain(contract, arguments) if out is _NOT_GIVEN else explain(contract, arguments, out)
+    if err is None:
+        # `holds` rejected what `unify` accepts; the differential tests keep this unreachable.
+        err = ShapeError(
+            f"{contract.op}(): the arguments do not match the annotations together",
+            op=contract.op,
+        )
+    raise TracedShapeError(err)
 
 
 def _return_holds(
@@ -193,9 +308,8 @@ def _atom(value: Any) -> bool:
 _plans: "weakref.WeakKeyDictionary[_Checked, Plan]" = weakref.WeakKeyDictionary()
 
 
-@_constant_result
 def _plan(state: "_Checked") -> Plan:
-    """`state.contract` as constants. Dynamo calls this for real, at trace time."""
+    """`state.contract` as the tuples `holds` reads, built once per checked function."""
     plan = _plans.get(state)
     if plan is None:
         contract = state.contract
@@ -229,60 +343,6 @@ def _return_plan(contract: Contract) -> ReturnPlan:
 
 
 # Failing --------------------------------------------------------------------------------
-
-
-def _fail(state: "_Checked", arguments: Mapping[str, Any], out: Any = _NOT_GIVEN) -> NoReturn:
-    """Raise the eager message for a call that `holds` rejected."""
-    # A tuple or dict holding tensors is no constant to dynamo, so containers one level
-    # deep (`*args`, `**kwargs`) cross as their items plus their layout.
-    layout: list[tuple[str, str, tuple[Any, ...]]] = []
-    flat: list[Any] = []
-    for name, value in arguments.items():
-        if isinstance(value, (tuple, list)):
-            layout.append((name, type(value).__name__, (len(value),)))
-            flat.extend(value)
-        elif isinstance(value, dict):
-            layout.append((name, "dict", tuple(value)))
-            flat.extend(value.values())
-        else:
-            layout.append((name, "", ()))
-            flat.append(value)
-    if out is _NOT_GIVEN:
-        _raise_shape_error(state, tuple(layout), False, None, *flat)
-    _raise_shape_error(state, tuple(layout), True, out, *flat)
-    raise AssertionError("unreachable")
-
-
-# Dynamo calls an `assume_constant_result` function for real, at trace time, with the real
-# values of its arguments (tensors included), and lets exceptions from it propagate as they
-# are. So the message comes from the same `explain` as in eager mode, on concrete shapes.
-@_constant_result
-def _raise_shape_error(
-    state: "_Checked",
-    layout: tuple[tuple[str, str, tuple[Any, ...]], ...],
-    has_out: bool,
-    out: Any,
-    *flat: Any,
-) -> NoReturn:
-    contract = state.contract
-    arguments: dict[str, Any] = {}
-    items = iter(flat)
-    for name, container, keys in layout:
-        if container == "dict":
-            arguments[name] = {k: next(items) for k in keys}
-        elif container:
-            values = [next(items) for _ in range(keys[0])]
-            arguments[name] = tuple(values) if container == "tuple" else values
-        else:
-            arguments[name] = next(items)
-    err = explain(contract, arguments, out) if has_out else explain(contract, arguments)
-    if err is None:
-        # `holds` rejected what `unify` accepts; the differential tests keep this unreachable.
-        err = ShapeError(
-            f"{contract.op}(): the arguments do not match the annotations together",
-            op=contract.op,
-        )
-    raise TracedShapeError(err)
 
 
 @_constant_result

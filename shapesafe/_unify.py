@@ -347,8 +347,12 @@ def decide(
     would decide them, and None ("undecidable": fall back to the full check) where a
     symbolic dim can't be evaluated here: an unbound name, a `{...}` dim without
     `arguments`, Python outside the whitelisted expression nodes, an evaluation error, or
-    a power of more than 256 bits. dtypes, ranks of non-tensor values and types are not
-    looked at: that is the structure, beartype's to judge.
+    a power of more than 256 bits. Ranks and sizes are judged; dtypes and the types of
+    values are not: that is the structure, beartype's to judge.
+
+    The code is generated once per contract (`Contract.decider`); a call costs about
+    0.3 us (`matvec`) to 0.8 us (`linear`), see `benchmarks/unify_decide.py`. Shapes as
+    tuples are a little faster than `torch.Size`s, whose slicing is slow.
     """
     return contract.decider(shapes, arguments)
 
