@@ -524,11 +524,7 @@ def raise_error(make: Callable[..., ShapeError], *args: Any) -> NoReturn:
     raise make(*args)
 
 
-@typing.overload
-def checked(fn: type[T]) -> type[T]: ...
-@typing.overload
-def checked(fn: Callable[P, R]) -> Callable[P, R]: ...
-def checked(fn: Any) -> Any:
+def checked(fn: Callable[P, R]) -> Callable[P, R]:
     """Enforce a function's jaxtyping annotations, with readable errors.
 
     The semantics are those of `jaxtyping.jaxtyped(typechecker=beartype)`: dims are bound
@@ -550,7 +546,7 @@ def checked(fn: Any) -> Any:
     `ShapeError` when a call breaks the contract. At decoration, beartype's errors for an
     annotation it can't check.
     """
-    return _decorate(fn, own_op=False)
+    return cast(Callable[P, R], _decorate(fn, own_op=False))
 
 
 def checked_op(fn: Callable[P, R]) -> Callable[P, R]:

@@ -98,7 +98,7 @@ def test_no_type_check_over_checked_is_honoured(monkeypatch: pytest.MonkeyPatch)
 
 def test_checked_rejects_what_is_neither_function_nor_class() -> None:
     with pytest.raises(TypeError, match="expected a function, method or class, got int"):
-        checked(3)  # type: ignore[call-overload]
+        checked(3)  # type: ignore[arg-type]
 
 
 def test_classes_under_mode_off() -> None:
