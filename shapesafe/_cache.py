@@ -73,7 +73,9 @@ class VerdictCache:
     comparison never runs a tensor's `==`. Reads take no lock (a dict lookup, a
     `move_to_end`, an attribute read or write are each atomic under the GIL; a key evicted
     between lookup and move makes that call a miss); writes take the lock, which is made
-    anew in a forked child.
+    anew in a forked child. The structure path of shapesafe's own ops stores into `data`
+    without it (`_codegen`): a dict store and `popitem` are each atomic under the GIL, and
+    two racing evictions only drop one more entry.
     """
 
     def __init__(self, maxsize: int = 512) -> None:
@@ -103,15 +105,6 @@ class VerdictCache:
             while len(data) > self.maxsize:
                 data.popitem(last=False)
             self.last = (key, entry)
-
-    def evict_oldest(self) -> None:
-        """Drop the least recently used entry. No lock: `popitem` is atomic under the GIL,
-        and two racing evictions only drop one more entry. (The structure path stores op
-        signatures into `data` directly, see `_codegen`.)"""
-        try:
-            self.data.popitem(last=False)
-        except KeyError:
-            pass
 
     def clear(self) -> None:
         with self._lock:

@@ -212,9 +212,11 @@ def generated_wrapper(state: "_Checked") -> Callable[..., Any] | None:
             # op's body is called from here as on a hit, so `torch.jit.trace` sees one path.
             accepted = f"""
                 {p}data[{p}key] = _OP_ENTRY
-                {p}cache.last = ({p}key, _OP_ENTRY)
                 if len({p}data) > {p}maxsize:
-                    {p}evict()
+                    try:
+                        {p}popitem(False)
+                    except KeyError:  # emptied by another thread meanwhile
+                        pass
                 return {p}fn({", ".join(call)})"""
             tracing = ""
         else:
@@ -241,7 +243,7 @@ def {p}factory({p}fn, {p}state, {p}cache, {p}defaults):
     {p}structures = {p}state.structures
     {p}decide = {p}state.contract.decider
     {p}maxsize = {p}cache.maxsize
-    {p}evict = {p}cache.evict_oldest
+    {p}popitem = {p}data.popitem
     {p}call_structured = {p}state.call_structured
     {p}tracing = torch_tracing_state
     {p}names = {p}state.names
