@@ -9,6 +9,8 @@ both for a user function (dims bound for the body, return decided too) and for a
 """
 
 import dataclasses
+import random
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +22,7 @@ from hypothesis import strategies as st
 from jaxtyping import AnnotationError, Float, TypeCheckError, jaxtyped
 from torch import Tensor
 
+import shapesafe
 from shapesafe import ShapeError, checked
 from shapesafe._checked import _Checked, checked_op
 
@@ -235,3 +238,32 @@ def test_a_new_shape_in_a_known_structure_skips_the_reference(
         mix(torch.randn(2, 7, 3), w, 1)
     mix(torch.randn(2, 7, 4).double(), w.double(), 1)  # a new structure
     assert calls == [3]
+
+
+def test_threads_with_new_shapes_get_the_right_verdicts() -> None:
+    shapesafe.matvec(torch.randn(2, 3), torch.randn(3))  # the structure, accepted once
+    errors: list[str] = []
+
+    def worker(seed: int) -> None:
+        rng = random.Random(seed)
+        for _ in range(300):
+            m, n = rng.randint(1, 700), rng.randint(1, 4)
+            good = rng.random() < 0.7
+            A, x = torch.randn(m, n), torch.randn(n if good else n + 1)
+            try:
+                out = shapesafe.matvec(A, x)
+            except ShapeError:
+                if good:
+                    errors.append(f"rejected {(m, n)}")
+            else:
+                if not good:
+                    errors.append(f"accepted {(m, n)} with x of {n + 1}")
+                elif out.shape != (m,):
+                    errors.append(f"wrong result {out.shape}")
+
+    threads = [threading.Thread(target=worker, args=(seed,)) for seed in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
