@@ -13,6 +13,7 @@ So a rejected call never builds beartype's or jaxtyping's message, which would r
 tensor values only to be thrown away: shapesafe writes its own from shapes and dtypes.
 """
 
+import ast
 import dataclasses
 import functools
 import inspect
@@ -36,7 +37,7 @@ from ._codegen import generated_wrapper, generic_wrapper
 from ._contract import Contract, TensorParam, parse_spec
 from ._errors import ShapeError
 from ._explain import describe, explain, observe
-from ._jaxtyping_compat import memo_stack
+from ._jaxtyping_compat import get_shape_memo, memo_stack
 from ._mode import DISABLED_AT_IMPORT, get_mode, mode, set_mode
 
 __all__ = ["checked", "checked_op", "get_mode", "mode", "raise_error", "set_mode"]
@@ -176,22 +177,20 @@ def _brace_exprs(specs: list[TensorParam]) -> list[str]:
 # Nodes allowed in the `{expr}` of a symbolic dim for the call to be cached: the expression
 # is evaluated in the wrapper and its value becomes part of the signature.
 _EXPR_NODES = (
-    __import__("ast").Expression,
-    __import__("ast").Name,
-    __import__("ast").Load,
-    __import__("ast").Attribute,
-    __import__("ast").Constant,
-    __import__("ast").BinOp,
-    __import__("ast").UnaryOp,
-    __import__("ast").operator,
-    __import__("ast").unaryop,
-    __import__("ast").Subscript,
+    ast.Expression,
+    ast.Name,
+    ast.Load,
+    ast.Attribute,
+    ast.Constant,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.operator,
+    ast.unaryop,
+    ast.Subscript,
 )
 
 
 def _safe_expr(expr: str, names: tuple[str, ...]) -> bool:
-    import ast
-
     try:
         tree = ast.parse(expr, mode="eval")
     except SyntaxError:
@@ -303,7 +302,7 @@ class _Checked:
         """
         fn = self.fn
         frames = _frames
-        from ._jaxtyping_compat import get_shape_memo as get_memo
+        get_memo = get_shape_memo
 
         def shim(*args: Any, **kwargs: Any) -> Any:
             frame: _Frame = frames.stack[-1]
@@ -472,18 +471,13 @@ class _Checked:
         )
 
 
-def _explained(
-    contract: Contract, arguments: dict[str, Any], out: Any = None, *, with_out: bool = True
-) -> ShapeError | None:
-    """`explain`, or None where it can't tell (a nested tensor's sizes, say)."""
-    if any(_is_nested(v) for v in (*arguments.values(), out)):
+def _explained(contract: Contract, arguments: dict[str, Any], *out: Any) -> ShapeError | None:
+    """`explain` (of the return too, when `out` is given), or None where it can't tell (a
+    nested tensor's sizes, say)."""
+    if any(_is_nested(v) for v in (*arguments.values(), *out)):
         return None
     try:
-        if with_out and out is not None:
-            return explain(contract, arguments, out)
-        return explain(contract, arguments)
-    except ShapeError:
-        raise
+        return explain(contract, arguments, *out)
     except Exception:
         return None
 

@@ -225,3 +225,13 @@ def test_an_annotation_beartype_cannot_check_fails_at_decoration() -> None:
 
     with pytest.raises(TypeError, match=re.escape("checked: test_an_annotation_beartype_cannot")):
         ss.checked(f)
+
+
+@ss.checked
+def forgot_return(x: Float[Tensor, " n"]) -> Float[Tensor, " n"]:
+    return None  # type: ignore[return-value]
+
+
+def test_a_missing_return_value() -> None:
+    text = message(lambda: forgot_return(randn(3)))
+    assert text.splitlines()[0].startswith("forgot_return(): argument 'return' is None")
