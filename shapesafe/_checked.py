@@ -259,8 +259,9 @@ class _Checked:
         self.contract = Contract(_op_name(fn), tuple(params), ret, returns)
         rets = self.contract.return_params()
         self.exprs = _brace_exprs([*params, *rets])
-        #: The return's spec has `{expr}` dims: a hit checks the return every time.
-        self.return_exprs = bool(_brace_exprs(list(rets)))
+        #: The `{expr}` dims of the return: a hit checks the return again when the body
+        #: changed one of their values.
+        self.return_exprs = tuple(_brace_exprs(list(rets)))
         self.return_kind = _cache.return_kind(hints.get("return", inspect.Signature.empty))
         self.kinds = {name: _cache.param_kind(hints.get(name)) for name in self.names}
         unwrapped = inspect.unwrap(fn)

@@ -155,6 +155,7 @@ def generated_wrapper(state: "_Checked") -> Callable[..., Any] | None:
     if saw_positional_only:
         decl.append("/")
     # An `{expr}` value is keyed with its type: `True`, `1` and `1.0` are different keys.
+    expr_start = len(key)
     key += [f"_expr_key({e})" for e in state.exprs]
     if not key:
         key.append("None")
@@ -168,22 +169,34 @@ def generated_wrapper(state: "_Checked") -> Callable[..., Any] | None:
     p = PREFIX
     all_values = "(" + "".join(f"{n}, " for n in state.names) + ")"
     again = f"{p}state.check_return_values({all_values}, {p}out)"
-    if state.return_exprs:
-        # The return's `{expr}` dims are read after the body, which may have changed them.
-        ret_check = again
-    elif state.return_kind == TENSOR:
-        ret_check = (
-            f"if ({p}stack.built != {p}built or {p}out.__class__ is not {p}e.rt"
-            f" or {p}out.dtype is not {p}e.rd or {p}out.shape != {p}e.rs):\n"
-            f"                {again}"
+    # The return's `{expr}` dims are read after the body, which may have changed them: the
+    # return is checked again unless they still have the values in the key.
+    same = "".join(
+        f" or {p}key[{expr_start + state.exprs.index(e)}] != _expr_key({e})"
+        for e in state.return_exprs
+    )
+    if state.return_kind == TENSOR:
+        test = (
+            f"{p}stack.built != {p}built or {p}out.__class__ is not {p}e.rt"
+            f" or {p}out.dtype is not {p}e.rd or {p}out.shape != {p}e.rs{same}"
         )
     elif state.return_kind == VALUE:
+        test = f"{p}stack.built != {p}built or {p}e.ret_key != _return_key({p}out){same}"
+    else:
+        test = ""
+    if not test:
+        ret_check = "pass"
+    elif same:
         ret_check = (
-            f"if {p}stack.built != {p}built or {p}e.ret_key != _return_key({p}out):\n"
+            f"try:\n"
+            f"                {p}again = {test}\n"
+            f"            except Exception:\n"
+            f"                {p}again = True\n"
+            f"            if {p}again:\n"
             f"                {again}"
         )
     else:
-        ret_check = "pass"
+        ret_check = f"if {test}:\n                {again}"
     if not state.own_op:
         body = f"""        try:
             {p}stack = _memo_storage.memo_stack
