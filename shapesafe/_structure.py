@@ -26,7 +26,7 @@ import torch
 
 from ._cache import OPTIONAL_TENSOR, SKIP, TENSOR, TYPE, VALUE, Entry, is_torch_array_hint
 from ._jaxtyping_compat import PENDING, MemoStack, adopt_memo_stack, memo_stack
-from ._unify import decide, match
+from ._unify import match
 
 if TYPE_CHECKING:
     from ._checked import _Checked
@@ -129,7 +129,7 @@ def call_user(
     stack.append((PENDING, entry, state.names, *arguments.values()))
     try:
         out = state.fn(*args, **kwargs)
-        if not _return_fits(state, accepted, shapes, arguments, out, stack.built != built):
+        if not _return_fits(state, accepted, bound, arguments, out, stack.built != built):
             state.check_return(arguments, out)
     finally:
         del stack[-1]
@@ -140,12 +140,13 @@ def call_user(
 def _return_fits(
     state: "_Checked",
     accepted: Any,
-    shapes: list[Any],
+    bound: tuple[dict[str, Any], dict[str, Any]],
     arguments: dict[str, Any],
     out: Any,
     body_bound: bool,
 ) -> bool:
-    """True when the unifier alone can accept the return; False means "ask beartype"."""
+    """True when the unifier alone can accept the return, matched against the dims the
+    arguments bound; False means "ask beartype"."""
     if body_bound or return_structure(out) != accepted:
         return False
     if state.contract.ret is None and state.contract.returns is None:
@@ -153,4 +154,13 @@ def _return_fits(
     returned = _return_shapes(state, out)
     if returned is None:
         return False
-    return decide(state.contract, [*shapes, *returned], arguments) is True
+    single, variadic = dict(bound[0]), dict(bound[1])
+    plans = state.contract.plan[len(state.contract.params) :]
+    for (_, optional, _, plan), shape in zip(plans, returned, strict=True):
+        if shape is None:
+            if optional:
+                continue
+            return False
+        if match(plan, shape, single, variadic, arguments, strict=True) is not None:
+            return False
+    return True
