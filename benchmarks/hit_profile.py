@@ -17,7 +17,7 @@ from jaxtyping import _storage as jaxtyping_storage
 from torch import Tensor
 
 import shapesafe
-from shapesafe import _checked
+from shapesafe import _codegen, _jaxtyping_compat
 
 torch.set_num_threads(1)
 A, x = torch.randn(64, 32), torch.randn(32)
@@ -28,9 +28,10 @@ state = shapesafe.matvec.__shapesafe__  # type: ignore[attr-defined]
 cache = state.cache
 entry = cache.last[1]
 storage: Any = jaxtyping_storage._shape_storage
-storage.memo_stack = _checked._MemoStack()
-is_compiling = _checked._is_compiling
-MemoStack, PENDING = _checked._MemoStack, _checked._PENDING
+storage.memo_stack = _jaxtyping_compat.MemoStack()
+is_compiling = torch.compiler.is_compiling
+MemoStack, PENDING = _jaxtyping_compat.MemoStack, _jaxtyping_compat.PENDING
+namespace = _codegen._NAMESPACE
 
 
 def raw_mv(A: Tensor, x: Tensor) -> Any:
@@ -42,7 +43,7 @@ def op_body(A: Tensor, x: Tensor) -> Any:
 
 
 def mode_and_compiling(A: Tensor, x: Tensor) -> Any:
-    if not _checked._checking:
+    if not namespace["_checking"]:
         return body(A, x)
     if is_compiling():
         return None
@@ -50,7 +51,7 @@ def mode_and_compiling(A: Tensor, x: Tensor) -> Any:
 
 
 def signature(A: Tensor, x: Tensor) -> Any:
-    if not _checked._checking:
+    if not namespace["_checking"]:
         return body(A, x)
     if is_compiling():
         return None
@@ -60,7 +61,7 @@ def signature(A: Tensor, x: Tensor) -> Any:
 
 
 def lookup(A: Tensor, x: Tensor) -> Any:
-    if not _checked._checking:
+    if not namespace["_checking"]:
         return body(A, x)
     if is_compiling():
         return None
@@ -75,7 +76,7 @@ def lookup(A: Tensor, x: Tensor) -> Any:
 
 
 def memo_push(A: Tensor, x: Tensor) -> Any:
-    if not _checked._checking:
+    if not namespace["_checking"]:
         return body(A, x)
     if is_compiling():
         return None
@@ -86,7 +87,7 @@ def memo_push(A: Tensor, x: Tensor) -> Any:
     if stack.__class__ is not MemoStack:
         return None
     built = stack.built
-    stack.append((PENDING, e, state, A, x))
+    stack.append((PENDING, e, state.names, A, x))
     try:
         out = body(A, x)
         if stack.built != built:
@@ -97,7 +98,7 @@ def memo_push(A: Tensor, x: Tensor) -> Any:
 
 
 def return_check(A: Tensor, x: Tensor) -> Any:
-    if not _checked._checking:
+    if not namespace["_checking"]:
         return body(A, x)
     if is_compiling():
         return None
@@ -108,7 +109,7 @@ def return_check(A: Tensor, x: Tensor) -> Any:
     if stack.__class__ is not MemoStack:
         return None
     built = stack.built
-    stack.append((PENDING, e, state, A, x))
+    stack.append((PENDING, e, state.names, A, x))
     try:
         out = body(A, x)
         if (

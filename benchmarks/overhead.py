@@ -10,7 +10,9 @@ Columns:
 - `raw`: the torch call alone (its absolute time is printed too).
 - `asserts`: hand-written `if ...: raise` checks, then the torch call.
 - `jaxtyped`: the op's body under `jaxtyping.jaxtyped(typechecker=beartype)`.
-- `check`: shapesafe in check mode, every call after the first a cache hit.
+- `check`: shapesafe in check mode, every call after the first a cache hit; in the `new ...`
+  rows every call has a shape not in the cache (600 shapes in turn, the cache holds 512), in a
+  structure the full check accepted once, so the unifier decides it.
 - `off(env)`: what `checked` returns when `SHAPESAFE_MODE=off` is set at import: the
   undecorated function, which is `op.__wrapped__`; timed here, in the same process.
 - `off(set_mode)`: the checked function after `shapesafe.set_mode("off")`.
@@ -26,6 +28,7 @@ the `raw` column. Compiling takes a while on first use.
 
 import argparse
 import dataclasses
+import itertools
 import math
 import os
 import platform
@@ -33,7 +36,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -201,6 +204,52 @@ def compiled_row() -> Row:
     )
 
 
+#: More distinct shapes than a verdict cache holds (512), cycled: every checked call is a miss.
+NEW_SHAPES = 600
+
+
+def cycling(fn: Callable[..., object], calls: Sequence[tuple[Tensor, ...]]) -> Callable[[], object]:
+    """`fn` on the next argument tuple of `calls`, round and round."""
+    it = itertools.cycle(calls)
+    return lambda: fn(*next(it))
+
+
+def new_shape_rows() -> list[Row]:
+    """A new shape on every call: a sequence that grows, a batch whose row count changes."""
+    torch.manual_seed(0)
+    v = torch.randn(32)
+    mats = [(torch.randn(m, 32), v) for m in range(1, NEW_SHAPES + 1)]
+    w, b = torch.randn(16, 16), torch.randn(16)
+    seqs = [(torch.randn(1, s, 16), w, b) for s in range(1, NEW_SHAPES + 1)]
+    ops = shapesafe
+    ref_matvec, ref_linear = reference(unchecked(ops.matvec)), reference(unchecked(ops.linear))
+    off_matvec, off_linear = unchecked(ops.matvec), unchecked(ops.linear)
+    return [
+        Row(
+            "new m: matvec (m,32) @ (32,)",
+            {
+                "raw": cycling(torch.mv, mats),
+                "asserts": cycling(matvec_asserts, mats),
+                "jaxtyped": cycling(ref_matvec, mats),
+                "check": cycling(ops.matvec, mats),
+                "off(env)": cycling(off_matvec, mats),
+                GLOBAL_OFF: cycling(ops.matvec, mats),
+            },
+        ),
+        Row(
+            "new seq: linear (1,seq,16) +bias",
+            {
+                "raw": cycling(F.linear, seqs),
+                "asserts": cycling(linear_asserts, seqs),
+                "jaxtyped": cycling(ref_linear, seqs),
+                "check": cycling(ops.linear, seqs),
+                "off(env)": cycling(off_linear, seqs),
+                GLOBAL_OFF: cycling(ops.linear, seqs),
+            },
+        ),
+    ]
+
+
 def rows() -> list[Row]:
     torch.manual_seed(0)
     A, v = torch.randn(64, 32), torch.randn(32)
@@ -259,6 +308,7 @@ def rows() -> list[Row]:
                 GLOBAL_OFF: lambda: gated_mlp(*g),
             },
         ),
+        *new_shape_rows(),
         compiled_row(),
     ]
 
@@ -303,11 +353,28 @@ def measure(row: Row, rounds: int, budget: float) -> dict[str, float]:
                     samples[name].append(per_call(fn, numbers[name]))
                 finally:
                     shapesafe.set_mode("check")
-                for other in row.variants.values():
-                    other()  # refill the caches that the mode switch cleared
             else:
                 samples[name].append(per_call(fn, numbers[name]))
     return {n: statistics.median(s) for n, s in samples.items()}
+
+
+def rejected_call_times(calls: int = 200) -> tuple[float, float]:
+    """Median seconds of a rejected `matvec` call: shapesafe's ShapeError, and the same body's
+    rejection by jaxtyping + beartype (whose message renders the tensors)."""
+    A, v = torch.randn(64, 32), torch.randn(31)
+    ref = reference(unchecked(shapesafe.matvec))
+
+    def once(fn: Callable[[Tensor, Tensor], object]) -> float:
+        start = time.thread_time_ns()
+        try:
+            fn(A, v)
+        except TypeError:
+            pass
+        return (time.thread_time_ns() - start) / 1e9
+
+    ours = [once(shapesafe.matvec) for _ in range(calls)]
+    theirs = [once(ref) for _ in range(calls)]
+    return statistics.median(ours), statistics.median(theirs)
 
 
 def check_off_column() -> str:
@@ -352,6 +419,11 @@ def main() -> None:
             f" {times[c] / raw:12.2f}x" if c in times else f" {'-':>13s}" for c in COLUMNS
         )
         print(f"{row.name:32s} {raw * 1e6:7.2f}{cells}", flush=True)
+    ours, theirs = rejected_call_times()
+    print(
+        f"a rejected matvec call: shapesafe {ours * 1e6:.0f} µs, "
+        f"jaxtyped(typechecker=beartype) {theirs * 1e6:.0f} µs (medians of 200)"
+    )
     sys.stdout.flush()
 
 

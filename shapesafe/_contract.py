@@ -1,16 +1,63 @@
-"""Shape contracts: parsing jaxtyping dim strings and unifying dims.
+"""Shape contracts: parsing jaxtyping dim strings into dims and expression trees.
 
 Pure Python with no torch import, so the runtime explanations, the compiled path and the
-static checker all share one parser and one unifier. The grammar follows jaxtyping's
-(`n`, `3`, `*batch`, `...`, `#n`, `_`, `_n`, `n=3`, symbolic `n+1` / `{arg}` expressions).
+static checker all share one parser. The grammar follows jaxtyping's (`n`, `3`, `*batch`,
+`...`, `#n`, `_`, `_n`, `n=3`, symbolic `n+1` / `{arg}` expressions). Matching dims against
+sizes is `_unify`'s; `unify`, `Bindings`, `Conflict` and `Source` are re-exported from there.
+
+A symbolic dim is parsed once, here, into an expression tree of nested tuples (see `Expr`).
+Nothing is evaluated while parsing: `"9**9**9"` is a tree like any other, and `_unify` bounds
+the sizes it computes.
 """
 
+import ast
 import dataclasses
 import functools
-from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+from ._unify import Bindings as Bindings
+from ._unify import Conflict as Conflict
+from ._unify import ConflictKind as ConflictKind
+from ._unify import Decider, contract_plan, decider, spec_plan
+from ._unify import Plan as Plan
+from ._unify import Source as Source
+from ._unify import SpecPlan as SpecPlan
+from ._unify import decide as decide
+from ._unify import evaluate_symbolic as evaluate_symbolic
+from ._unify import unify as unify
+
 DimKind = Literal["named", "fixed", "symbolic", "anonymous", "variadic", "anonymous_variadic"]
+
+# An expression tree, as nested tuples (hashable, and a constant to dynamo):
+#   ("int", value)                 an int literal
+#   ("size", name)                 a dim bound by a single axis
+#   ("part", index)                the value of the `index`-th `{...}` part of the dim
+#   ("arg", name)                  inside a part: an argument of the call
+#   ("attr", expr, name)           inside a part: `expr.name`
+#   ("item", expr, index_expr)     inside a part: `expr[index]`
+#   ("neg", expr), ("pos", expr)
+#   ("op", "+" | "-" | "*" | "/" | "//" | "%" | "**", left, right)
+#   ("call", "min" | "max" | "abs", (expr, ...))
+#   ("unknown",)                   any other Python: never decided by shapesafe
+Expr = tuple[Any, ...]
+#: A symbolic dim: its tree (with ("part", i) nodes), the trees of its `{...}` parts, and the
+#: literal text between the parts. The tree is ("format",) where substituting a part's value
+#: as one operand would not read as its text does (`2{n}`); then the text is formatted with
+#: the parts' values and parsed, once per distinct text, as jaxtyping does.
+Symbolic = tuple[Expr, tuple[Expr, ...], tuple[str, ...]]
+
+_UNKNOWN: Expr = ("unknown",)
+_OPS: dict[type[ast.operator], str] = {
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+    ast.Pow: "**",
+}
+_CALLS = ("min", "max", "abs")
+_PART = "_shapesafe_part_"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,6 +70,8 @@ class Dim:
     size: int = -1
     broadcastable: bool = False
     label: str = ""  # the documentation name of `label=expr`, e.g. "in_features"
+    #: The parsed expression of a symbolic dim (`name` holds its text).
+    expr: Symbolic | None = dataclasses.field(default=None, compare=False, repr=False)
 
     @property
     def display(self) -> str:
@@ -47,6 +96,11 @@ class Spec:
     @property
     def min_rank(self) -> int:
         return len(self.dims) - (0 if self.variadic_index is None else 1)
+
+    @functools.cached_property
+    def plan(self) -> SpecPlan:
+        """The spec as `_unify` walks it, built once per spec."""
+        return spec_plan(self)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -99,173 +153,115 @@ def _parse_dim(token: str) -> Dim:
     except ValueError:
         if variadic or anonymous:
             raise ValueError(f"a symbolic dim cannot be variadic or anonymous: {token!r}") from None
-        return Dim(token, "symbolic", name=elem, broadcastable=broadcastable, label=label)
+        return Dim(
+            token,
+            "symbolic",
+            name=elem,
+            broadcastable=broadcastable,
+            label=label,
+            expr=parse_symbolic(elem),
+        )
     if variadic or anonymous:
         raise ValueError(f"a fixed dim cannot be variadic or anonymous: {token!r}")
     return Dim(token, "fixed", size=size, broadcastable=broadcastable, label=label)
 
 
-@dataclasses.dataclass(frozen=True)
-class Source:
-    """Where a size was read: `x.shape[2]`, or `x.shape[0:2]` for a variadic dim."""
+@functools.lru_cache(maxsize=4096)
+def parse_symbolic(text: str) -> Symbolic:
+    """Parse a symbolic dim such as `embed//heads` or `{self.n}+1` into its trees.
 
-    argument: str
-    start: int
-    stop: int | None = None
-
-    def __str__(self) -> str:
-        if self.stop is None:
-            return f"{self.argument}.shape[{self.start}]"
-        return f"{self.argument}.shape[{self.start}:{self.stop}]"
-
-
-ConflictKind = Literal["type", "dtype", "rank", "size", "fixed", "symbolic", "variadic"]
-
-
-@dataclasses.dataclass(frozen=True)
-class Conflict:
-    """The first place a call breaks its contract."""
-
-    argument: str
-    kind: ConflictKind
-    spec: Spec | None
-    axis: int | None = None
-    dim: Dim | None = None
-    expected: Any = None
-    actual: Any = None
-    source: Source | None = None
-    note: str = ""  # replaces the "(bound by ...)" explanation when set
-
-
-class Bindings:
-    """Sizes bound so far in one call, with where each was bound."""
-
-    def __init__(self) -> None:
-        self.single: dict[str, tuple[int, Source]] = {}
-        self.variadic: dict[str, tuple[tuple[int, ...], Source]] = {}
-
-    def sizes(self) -> dict[str, int]:
-        return {name: size for name, (size, _) in self.single.items()}
-
-    def describe(self) -> list[str]:
-        out = [f"{name}={size} from {src}" for name, (size, src) in self.single.items()]
-        out += [
-            f"{name}={shape} from {src}" for name, (shape, src) in self.variadic.items() if shape
-        ]
-        return out
-
-    def match(
-        self,
-        argument: str,
-        spec: Spec,
-        shape: Sequence[int],
-        arguments: Mapping[str, Any] | None = None,
-    ) -> Conflict | None:
-        """Bind `spec` against `shape`. On a conflict nothing new stays bound."""
-        rank = len(shape)
-        vi = spec.variadic_index
-        if (vi is None and rank != len(spec.dims)) or rank < spec.min_rank:
-            return Conflict(argument, "rank", spec, expected=len(spec.dims), actual=tuple(shape))
-        single_before = dict(self.single)
-        variadic_before = dict(self.variadic)
-        if vi is None:
-            axes = list(enumerate(spec.dims))
-        else:
-            tail = len(spec.dims) - vi - 1
-            axes = list(enumerate(spec.dims[:vi]))
-            axes += [(rank - tail + k, d) for k, d in enumerate(spec.dims[vi + 1 :])]
-        conflict = None
-        for axis, dim in axes:
-            conflict = self._match_one(argument, spec, axis, dim, shape[axis], arguments)
-            if conflict is not None:
-                break
-        if conflict is None and vi is not None:
-            stop = rank - (len(spec.dims) - vi - 1)
-            conflict = self._match_variadic(argument, spec, vi, stop, spec.dims[vi], shape)
-        if conflict is not None:
-            self.single, self.variadic = single_before, variadic_before
-        return conflict
-
-    def _match_one(
-        self,
-        argument: str,
-        spec: Spec,
-        axis: int,
-        dim: Dim,
-        size: int,
-        arguments: Mapping[str, Any] | None,
-    ) -> Conflict | None:
-        if dim.kind == "anonymous" or (dim.broadcastable and size == 1):
-            return None
-        if dim.kind == "fixed":
-            if size != dim.size:
-                return Conflict(argument, "fixed", spec, axis, dim, dim.size, size)
-            return None
-        if dim.kind == "symbolic":
-            expected = evaluate_symbolic(dim.name, self.sizes(), arguments)
-            if expected is not None and expected != size:
-                return Conflict(argument, "symbolic", spec, axis, dim, expected, size)
-            return None
-        bound = self.single.get(dim.name)
-        if bound is None:
-            self.single[dim.name] = (size, Source(argument, axis))
-            return None
-        if bound[0] != size:
-            return Conflict(argument, "size", spec, axis, dim, bound[0], size, bound[1])
-        return None
-
-    def _match_variadic(
-        self, argument: str, spec: Spec, start: int, stop: int, dim: Dim, shape: Sequence[int]
-    ) -> Conflict | None:
-        if dim.kind == "anonymous_variadic":
-            return None
-        got = tuple(shape[start:stop])
-        bound = self.variadic.get(dim.name)
-        if bound is None:
-            self.variadic[dim.name] = (got, Source(argument, start, stop))
-            return None
-        want, src = bound
-        if want == got:
-            return None
-        if dim.broadcastable and _broadcasts(want, got):
-            return None
-        if len(want) == len(got):
-            # Same rank: point at the first axis that differs, as for a single dim.
-            i = next(k for k in range(len(got)) if want[k] != got[k])
-            one = Dim(f"{dim.token}[{i}]", "named", name=f"{dim.token}[{i}]")
-            return Conflict(
-                argument,
-                "size",
-                spec,
-                start + i,
-                one,
-                want[i],
-                got[i],
-                Source(src.argument, src.start + i),
-            )
-        return Conflict(argument, "variadic", spec, start, dim, want, got, src)
-
-
-def _broadcasts(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
-    for x, y in zip(reversed(a), reversed(b), strict=False):
-        if x != y and x != 1 and y != 1:
-            return False
-    return True
-
-
-def evaluate_symbolic(
-    expr: str, sizes: Mapping[str, int], arguments: Mapping[str, Any] | None = None
-) -> int | None:
-    """Value of a symbolic dim such as `embed//heads` or `{n}`; None when it can't be known."""
+    jaxtyping formats the text as an f-string over the call's arguments, then evaluates the
+    result over the bound dims. The parts become trees over the arguments, and the whole a
+    tree over the dims in which each part is one operand.
+    """
     try:
-        if "{" in expr:
-            if arguments is None:
-                return None
-            expr = str(eval(f"f{expr!r}", dict(arguments)))
-        value = eval(expr, dict(sizes))
-    except Exception:
-        return None
-    return value if isinstance(value, int) else None
+        fstring = ast.parse("f" + repr(text), mode="eval").body
+    except SyntaxError:
+        return (_UNKNOWN, (), (text,))
+    if not isinstance(fstring, ast.JoinedStr):
+        return (_UNKNOWN, (), (text,))
+    pieces: list[str] = []
+    literal: list[str] = []
+    parts: list[Expr] = []
+    current = ""
+    for value in fstring.values:
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            pieces.append(value.value)
+            current += value.value
+        elif (
+            isinstance(value, ast.FormattedValue)
+            and value.conversion == -1
+            and value.format_spec is None
+        ):
+            pieces.append(f"{_PART}{len(parts)}")
+            literal.append(current)
+            current = ""
+            parts.append(_convert(value.value, "arg"))
+        else:
+            return (_UNKNOWN, (), (text,))
+    literal.append(current)
+    source = "".join(pieces)
+    tree = parse_expr(source) if _parts_are_operands(source, len(parts)) else ("format",)
+    return (tree, tuple(parts), tuple(literal))
+
+
+def _parts_are_operands(source: str, count: int) -> bool:
+    """True if each part stands alone between operators, so its value can be one operand."""
+    if count == 0:
+        return True
+    try:
+        tree = ast.parse(source, mode="eval")
+    except SyntaxError:
+        return False
+    seen = 0
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id.startswith(_PART):
+            seen += 1
+        if isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
+            inner = node.value if not isinstance(node, ast.Call) else node.func
+            if isinstance(inner, ast.Name) and inner.id.startswith(_PART):
+                return False  # `{n}.real` reads differently once `n` is text
+    return seen == count
+
+
+@functools.lru_cache(maxsize=4096)
+def parse_expr(text: str) -> Expr:
+    """Parse a plain expression over dim names (no `{...}` parts) into a tree."""
+    try:
+        node = ast.parse(text.strip(), mode="eval").body
+    except (SyntaxError, ValueError):
+        return _UNKNOWN
+    return _convert(node, "size")
+
+
+def _convert(node: ast.expr, names: str) -> Expr:
+    """A tree of whitelisted nodes; ("unknown",) for anything else Python allows."""
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return ("int", node.value)
+    if isinstance(node, ast.Name):
+        if names == "size" and node.id.startswith(_PART):
+            return ("part", int(node.id.removeprefix(_PART)))
+        return (names, node.id)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        tag = "neg" if isinstance(node.op, ast.USub) else "pos"
+        return (tag, _convert(node.operand, names))
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+        return ("op", _OPS[type(node.op)], _convert(node.left, names), _convert(node.right, names))
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in _CALLS
+        and node.args
+        and not node.keywords
+        and not any(isinstance(a, ast.Starred) for a in node.args)
+    ):
+        return ("call", node.func.id, tuple(_convert(a, names) for a in node.args))
+    if names == "arg":
+        if isinstance(node, ast.Attribute):
+            return ("attr", _convert(node.value, names), node.attr)
+        if isinstance(node, ast.Subscript) and not isinstance(node.slice, ast.Slice):
+            return ("item", _convert(node.value, names), _convert(node.slice, names))
+    return _UNKNOWN
 
 
 @dataclasses.dataclass(frozen=True)
@@ -277,15 +273,38 @@ class TensorParam:
     dtypes: tuple[str, ...] | None  # None: any dtype (Shaped)
     dtype_label: str  # "Float", "Int", ...
     optional: bool = False
+    #: "*" for `*args`, "**" for `**kwargs`: the annotation describes each item.
+    packed: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
 class Contract:
-    """An op's whole contract: its tensor parameters in order, then its return."""
+    """An op's whole contract: its tensor parameters in order, then its return.
+
+    `returns` describes a `tuple[...]` return, item by item (None for a non-tensor item),
+    under the names `return[0]`, `return[1]`, ...; `ret` is then None.
+    """
 
     op: str
     params: tuple[TensorParam, ...]
     ret: TensorParam | None
+    returns: tuple[TensorParam | None, ...] | None = None
+
+    @functools.cached_property
+    def plan(self) -> Plan:
+        """The contract as `_unify.decide` walks it, built once per contract."""
+        return contract_plan(self)
+
+    @functools.cached_property
+    def decider(self) -> Decider:
+        """`_unify.decide`'s code for this contract, generated once."""
+        return decider(self.plan)
+
+    def return_params(self) -> tuple[TensorParam, ...]:
+        """The tensor params of the return value: `ret`, or the tuple's tensor items."""
+        if self.returns is not None:
+            return tuple(p for p in self.returns if p is not None)
+        return () if self.ret is None else (self.ret,)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -295,36 +314,3 @@ class Observed:
     shape: tuple[int, ...] | None
     dtype: str = ""
     type_name: str = ""
-
-
-def unify(
-    contract: Contract,
-    observed: Mapping[str, Observed | None],
-    arguments: Mapping[str, Any] | None = None,
-    bindings: Bindings | None = None,
-    include_return: bool = True,
-) -> tuple[Bindings, Conflict | None]:
-    """Check observed arguments (and the return, under the name `return`) in order.
-
-    A name absent from `observed`, or mapped to None where the param is optional, is skipped.
-    """
-    b = Bindings() if bindings is None else bindings
-    params = list(contract.params)
-    if include_return and contract.ret is not None:
-        params.append(contract.ret)
-    for p in params:
-        if p.name not in observed:
-            continue
-        got = observed[p.name]
-        if got is None:
-            if p.optional:
-                continue
-            return b, Conflict(p.name, "type", p.spec, expected=p.dtype_label, actual="None")
-        if got.shape is None:
-            return b, Conflict(p.name, "type", p.spec, expected=p.dtype_label, actual=got.type_name)
-        if p.dtypes is not None and got.dtype not in p.dtypes:
-            return b, Conflict(p.name, "dtype", p.spec, expected=p.dtype_label, actual=got.dtype)
-        conflict = b.match(p.name, p.spec, got.shape, arguments)
-        if conflict is not None:
-            return b, conflict
-    return b, None

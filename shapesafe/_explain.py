@@ -5,7 +5,7 @@ from typing import Any
 
 import torch
 
-from ._contract import Conflict, Contract, Observed, unify
+from ._contract import Conflict, Contract, Observed, TensorParam, unify
 from ._errors import ShapeError
 
 _NOT_GIVEN = object()
@@ -28,10 +28,44 @@ def dtype_name(dtype: torch.dtype) -> str:
 def observe_all(
     contract: Contract, arguments: Mapping[str, Any], out: Any = _NOT_GIVEN
 ) -> dict[str, Observed | None]:
-    observed = {p.name: observe(arguments[p.name]) for p in contract.params if p.name in arguments}
-    if out is not _NOT_GIVEN and contract.ret is not None:
+    """What `unify` reads: each param, each item of a packed `*xs` (`xs[0]`, ...) or
+    `**xs` (`xs['key']`), and the return or each tensor item of a tuple return."""
+    observed: dict[str, Observed | None] = {}
+    for p in contract.params:
+        if p.name not in arguments:
+            continue
+        value = arguments[p.name]
+        if p.packed == "*" and isinstance(value, tuple):
+            for i, item in enumerate(value):
+                observed[f"{p.name}[{i}]"] = observe(item)
+        elif p.packed == "**" and isinstance(value, dict):
+            for key, item in value.items():
+                observed[f"{p.name}[{key!r}]"] = observe(item)
+        else:
+            observed[p.name] = observe(value)
+    if out is _NOT_GIVEN:
+        return observed
+    if contract.returns is not None:
+        if isinstance(out, tuple) and len(out) == len(contract.returns):
+            for item_param, item in zip(contract.returns, out, strict=True):
+                if item_param is not None:
+                    observed[item_param.name] = observe(item)
+    elif contract.ret is not None:
         observed["return"] = observe(out)
     return observed
+
+
+def _observed_params(
+    contract: Contract, observed: Mapping[str, Observed | None]
+) -> list[tuple[str, TensorParam]]:
+    """Each observed name with its param, in the order `unify` reads them."""
+    out: list[tuple[str, TensorParam]] = []
+    for p in (*contract.params, *contract.return_params()):
+        if p.packed:
+            out += [(k, p) for k in observed if k.startswith(p.name + "[")]
+        elif p.name in observed:
+            out.append((p.name, p))
+    return out
 
 
 def explain(
@@ -114,15 +148,12 @@ def render(
     rows: list[tuple[str, str, str]] = []
     caret_row = -1
     caret_span = (0, 0)
-    params = list(contract.params) + ([contract.ret] if contract.ret is not None else [])
-    for p in params:
-        if p.name not in observed:
-            continue
-        got = observed[p.name]
-        if got is None and p.optional and p.name != conflict.argument:
+    for name, p in _observed_params(contract, observed):
+        got = observed[name]
+        if got is None and p.optional and name != conflict.argument:
             continue
         shown = describe(got)
-        if p.name == conflict.argument:
+        if name == conflict.argument:
             caret_row = len(rows)
             if got is not None and got.shape is not None and conflict.axis is not None:
                 caret_span = _axis_span(got.shape, conflict.axis, conflict.kind, conflict.actual)
@@ -130,7 +161,7 @@ def render(
                 caret_span = (len(shown) - len(str(conflict.actual)), len(shown))
             else:
                 caret_span = (0, len(shown))
-        rows.append((p.name, shown, f'"{p.spec.text}"'))
+        rows.append((name, shown, f'"{p.spec.text}"'))
     name_w = max(len(r[0]) for r in rows)
     shape_w = max(len(r[1]) for r in rows)
     lines = [headline]

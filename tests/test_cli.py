@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from shapesafe import check as cli
-from shapesafe._static import Finding, _unify, check_file
+from shapesafe._static import Finding, Stats, _unify, check_file
 
 HEADER = "from jaxtyping import Float\nfrom torch import Tensor\n\n\n"
 BUG = HEADER + 'def f(x: Float[Tensor, "a b"]) -> Float[Tensor, "b a"]:\n    return x\n'
@@ -76,12 +76,12 @@ def test_an_internal_error_is_reported_per_file(
 ) -> None:
     real = check_file
 
-    def flaky(path: Path, display: str | None = None) -> list[Finding]:
+    def flaky(path: Path, display: str | None = None, stats: Stats | None = None) -> list[Finding]:
         if path.name == "bug.py":
             raise RecursionError("maximum recursion depth exceeded")
         if path.name == "clean.py":
             raise KeyError("x")
-        return real(path, display)
+        return real(path, display, stats)
 
     monkeypatch.setattr(cli, "check_file", flaky)
     (project / "pkg" / "other.py").write_text(BUG)

@@ -1,7 +1,11 @@
 """The spec parser and the dim unifier in `shapesafe._contract`."""
 
 import pytest
+import torch
+from jaxtyping import Float
+from torch import Tensor
 
+from shapesafe import ShapeError, checked
 from shapesafe._contract import (
     Bindings,
     Contract,
@@ -170,3 +174,48 @@ def test_unify_types_dtypes_and_optional() -> None:
         "Float",
         "int64",
     )
+
+
+# Packed `*args` items and tuple returns are unified item by item.
+
+
+def test_packed_items_are_named_in_the_error() -> None:
+    @checked
+    def cat(*xs: Float[Tensor, "n d"]) -> Float[Tensor, "m d"]:
+        return torch.cat(xs)
+
+    with pytest.raises(ShapeError) as info:
+        cat(torch.zeros(2, 3), torch.zeros(2, 4))
+    assert (info.value.argument, info.value.dim) == ("xs[1]", "d")
+    first = str(info.value).splitlines()[0]
+    assert first.endswith(
+        "cat(): argument 'xs[1]' dim 'd' is 4 at xs[1].shape[1], expected 3 (bound by xs[0].shape[1])"
+    )
+
+
+def test_tuple_return_items_are_named_in_the_error() -> None:
+    @checked
+    def halves(x: Float[Tensor, "n d"]) -> tuple[Float[Tensor, "n d"], Float[Tensor, " n"]]:
+        return x, x[0]
+
+    with pytest.raises(ShapeError) as info:
+        halves(torch.zeros(2, 3))
+    assert (info.value.argument, info.value.dim) == ("return[1]", "n")
+    assert "return[1]  (3,) float32" in str(info.value)
+
+
+def test_contract_records_packing_and_tuple_returns() -> None:
+    @checked
+    def f(
+        x: Float[Tensor, " n"], *xs: Float[Tensor, " n"]
+    ) -> tuple[Float[Tensor, " n"], int, Float[Tensor, ""]]:
+        return x, 1, x.sum()
+
+    contract = f.__shapesafe__.contract  # type: ignore[attr-defined]
+    assert [p.packed for p in contract.params] == ["", "*"]
+    assert contract.returns is not None
+    assert [None if p is None else p.name for p in contract.returns] == [
+        "return[0]",
+        None,
+        "return[2]",
+    ]

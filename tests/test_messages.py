@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 import torch
+from jaxtyping import Float
+from torch import Tensor
 
 import shapesafe as ss
 from tests.helpers import randn
@@ -164,3 +166,72 @@ def test_shared_weight_in_a_batched_matmul() -> None:
         "hint: batch dims never broadcast: try B.expand(2, -1, -1), or linear(x, W.T) for one "
         "weight shared across the batch"
     )
+
+
+# --- messages built by `checked` itself ---------------------------------------------------
+
+
+@ss.checked
+def stack(*xs: Float[Tensor, " n"]) -> Float[Tensor, " n"]:
+    return xs[0]
+
+
+@ss.checked
+def named(**xs: Float[Tensor, " n"]) -> None:
+    pass
+
+
+@ss.checked
+def shifted(x: Float[Tensor, " n"], y: Float[Tensor, " n+1"], k: int) -> Float[Tensor, " n+1"]:
+    return y
+
+
+def test_a_packed_args_item_is_named_by_its_index() -> None:
+    text = message(lambda: stack(randn(3), randn(3), randn(4)))
+    assert text.splitlines()[0] == (
+        "stack(): argument 'xs[2]' dim 'n' is 4 at xs[2].shape[0], expected 3 "
+        "(bound by xs[0].shape[0])"
+    )
+    assert "tuple" not in text
+
+
+def test_a_packed_kwargs_value_that_is_not_a_tensor() -> None:
+    bad: Any = [1.0, 2.0]
+    text = message(lambda: named(a=randn(3), b=bad))
+    assert text.splitlines()[0] == (
+        "named(): argument 'xs['b']' is list, expected a Float tensor of shape \"n\""
+    )
+
+
+def test_a_rejected_non_tensor_beside_a_symbolic_dim_is_a_shape_error() -> None:
+    # The tensors hold; `n+1` can only be judged with the call's bindings.
+    bad: Any = "two"
+    text = message(lambda: shifted(randn(3), randn(4), bad))
+    assert text == "shifted(): argument 'k' is str, expected int"
+
+
+def test_a_jagged_nested_tensor_in_a_failing_call() -> None:
+    nested = torch.nested.nested_tensor([randn(2, 3), randn(4, 3)], layout=torch.jagged)
+    text = message(lambda: ss.matvec(nested, randn(3)))
+    assert text.splitlines()[0] == (
+        "matvec(): argument 'A' is a nested tensor (2, j1, 3) torch.float32 (jagged layout), "
+        'expected a Float tensor "m n"'
+    )
+
+
+def test_an_annotation_beartype_cannot_check_fails_at_decoration() -> None:
+    def f(x: 3) -> None:  # type: ignore[valid-type]
+        pass
+
+    with pytest.raises(TypeError, match=re.escape("checked: test_an_annotation_beartype_cannot")):
+        ss.checked(f)
+
+
+@ss.checked
+def forgot_return(x: Float[Tensor, " n"]) -> Float[Tensor, " n"]:
+    return None  # type: ignore[return-value]
+
+
+def test_a_missing_return_value() -> None:
+    text = message(lambda: forgot_return(randn(3)))
+    assert text.splitlines()[0].startswith("forgot_return(): argument 'return' is None")

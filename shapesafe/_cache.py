@@ -1,0 +1,297 @@
+"""Verdict keys, and the bounded, thread- and fork-safe verdict cache.
+
+A key must capture everything the reference check reads, and hold nothing it doesn't need:
+
+- a tensor by its (class, shape, dtype): never by identity, never by value;
+- an argument whose hint only looks at types, by its type;
+- an argument whose hint looks at its value, by (type, value), and only for immutable atoms
+  (`int`, `float`, `bool`, `str`, ...), exact tuples of them and tensors. Anything else
+  (an object that may change after it was keyed, a tuple subclass, a NamedTuple) makes the
+  call uncacheable, and it takes the full check;
+- unannotated arguments (such as `self`) not at all: beartype does not look at them.
+
+Hints whose verdict beartype samples (`tuple[int, ...]`, `list[int]`, `Sequence[int]`:
+beartype checks one random item per call) or that read arbitrary state (protocols,
+validators) are never cached: a lucky sample would otherwise become sticky.
+"""
+
+import collections
+import collections.abc
+import enum
+import inspect
+import os
+import threading
+import types
+import typing
+import weakref
+from typing import Any, Literal
+
+import torch
+from jaxtyping import AbstractArray
+
+
+class Entry:
+    """An accepted signature: the dims the reference bound, and the return it accepted."""
+
+    __slots__ = ("pytree", "rd", "ret_key", "rs", "rt", "single", "variadic")
+
+    def __init__(
+        self,
+        single: dict[str, Any],
+        variadic: dict[str, Any],
+        pytree: dict[str, Any],
+        out: Any,
+    ) -> None:
+        self.single = single
+        self.variadic = variadic
+        self.pytree = pytree
+        try:
+            self.ret_key: Any = return_key(out)
+        except TypeError:
+            self.ret_key = _NoTensor  # never equal to a computed key: checked every time
+        # The accepted return's class, dtype and shape, compared one by one on a hit. A
+        # non-tensor never matches there, so such a return is always checked again.
+        self.rt: Any = type(out) if isinstance(out, torch.Tensor) else _NoTensor
+        self.rd: Any = getattr(out, "dtype", None)
+        self.rs: Any = getattr(out, "shape", None) if self.rt is not _NoTensor else None
+
+
+class _NoTensor:
+    """The accepted return's class in an entry whose return was not a tensor."""
+
+
+_caches: "weakref.WeakSet[VerdictCache]" = weakref.WeakSet()
+_caches_lock = threading.Lock()
+
+
+class VerdictCache:
+    """A bounded, thread-safe LRU map from accepted call signatures to `Entry`.
+
+    `last` holds the most recently used (key, entry): a call with the same signature as the
+    call before it compares two tuples and touches nothing else. Keys hold no tensors and
+    no objects that compare by value in surprising ways (see `value_key`), so that
+    comparison never runs a tensor's `==`. Reads take no lock (a dict lookup, a
+    `move_to_end`, an attribute read or write are each atomic under the GIL; a key evicted
+    between lookup and move makes that call a miss); writes take the lock, which is made
+    anew in a forked child. The structure path of shapesafe's own ops stores into `data`
+    without it (`_codegen`): a dict store and `popitem` are each atomic under the GIL, and
+    two racing evictions only drop one more entry.
+    """
+
+    def __init__(self, maxsize: int = 512) -> None:
+        self.maxsize = maxsize
+        self.data: collections.OrderedDict[Any, Entry] = collections.OrderedDict()
+        self.last: tuple[Any, Entry | None] = (None, None)
+        self._lock = threading.Lock()
+        with _caches_lock:
+            _caches.add(self)
+
+    def get(self, key: Any) -> Entry | None:
+        data = self.data
+        entry = data.get(key)
+        if entry is not None:
+            try:
+                data.move_to_end(key)
+            except KeyError:
+                pass
+            self.last = (key, entry)
+        return entry
+
+    def put(self, key: Any, entry: Entry) -> None:
+        with self._lock:
+            data = self.data
+            data[key] = entry
+            data.move_to_end(key)
+            while len(data) > self.maxsize:
+                data.popitem(last=False)
+            self.last = (key, entry)
+
+    def clear(self) -> None:
+        with self._lock:
+            self.data.clear()
+            self.last = (None, None)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
+def _reinit_locks_after_fork() -> None:
+    # The parent's other threads are gone in the child: a lock one of them held would stay
+    # held for good. No other thread runs yet, so making new ones is safe.
+    global _caches_lock
+    _caches_lock = threading.Lock()
+    for cache in list(_caches):
+        cache._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reinit_locks_after_fork)
+
+
+# --- keys ------------------------------------------------------------------------------
+
+#: Immutable values that compare equal only to values of the same meaning within one type.
+_ATOMS = frozenset(
+    {int, float, bool, str, bytes, complex, type(None), type(Ellipsis), torch.dtype, torch.device}
+)
+
+
+def tensor_key(value: torch.Tensor) -> tuple[Any, Any, Any]:
+    return (type(value), value.shape, value.dtype)
+
+
+def value_key(value: Any) -> Any:
+    """The key of a value that a hint reads. Raises TypeError when it can't be keyed safely."""
+    t = type(value)
+    if t in _ATOMS or isinstance(value, enum.Enum):
+        return (t, value)
+    if t is tuple:
+        return (tuple, tuple([value_key(v) for v in value]))
+    if isinstance(value, torch.Tensor):
+        return tensor_key(value)
+    raise TypeError(f"a {t.__name__} is not keyed by value")
+
+
+def expr_key(value: Any) -> Any:
+    """The key of an `{expr}` value: jaxtyping formats it into the dim, so a tensor (whose
+    format is its value) is never keyed."""
+    if isinstance(value, torch.Tensor):
+        raise TypeError("a tensor in a dim expression is not keyed")
+    return value_key(value)
+
+
+def return_key(value: Any) -> Any:
+    """What a hit compares a return by, for a return hint of kind `VALUE`."""
+    if isinstance(value, torch.Tensor):
+        return tensor_key(value)
+    t = type(value)
+    if t is tuple:
+        return (tuple, tuple([return_key(v) for v in value]))
+    if isinstance(value, tuple):
+        return object()  # a tuple subclass: equal to no accepted key, so checked again
+    return t
+
+
+def mixed_key(value: Any) -> Any:
+    """Key of an argument whose hint is a union of tensor hints and type-only hints."""
+    if isinstance(value, torch.Tensor):
+        return tensor_key(value)
+    return type(value)
+
+
+# --- what a hint reads -----------------------------------------------------------------
+
+# How a parameter contributes to the signature.
+SKIP, TENSOR, OPTIONAL_TENSOR, MIXED, TYPE, VALUE, NEVER = range(7)
+
+_ABCMeta = type(collections.abc.Sized)
+
+
+def is_torch_array_hint(hint: Any) -> bool:
+    if not (isinstance(hint, type) and issubclass(hint, AbstractArray)):
+        return False
+    array_type = getattr(hint, "array_type", None)
+    return isinstance(array_type, type) and issubclass(array_type, torch.Tensor)
+
+
+def type_only(hint: Any) -> bool:
+    """True if beartype's verdict on a value of this plain-class hint depends on its type only.
+
+    `isinstance` against a class whose metaclass is `type` or `ABCMeta` looks at the type;
+    protocols, jaxtyping's array types and other metaclasses may look at the value.
+    """
+    if hint is None or hint is type(None):
+        return True
+    if not isinstance(hint, type) or type(hint) not in (type, _ABCMeta):
+        return False
+    return not getattr(hint, "_is_protocol", False)
+
+
+def _value_hint(hint: Any) -> bool:
+    """True if beartype checks all of a value against this hint, deterministically, and a
+    `value_key` captures everything it reads."""
+    if type_only(hint) or is_torch_array_hint(hint):
+        return True
+    origin = typing.get_origin(hint)
+    if origin is Literal:
+        return all(type(a) in _ATOMS or isinstance(a, enum.Enum) for a in typing.get_args(hint))
+    if origin in (typing.Union, types.UnionType):
+        return all(_value_hint(h) for h in typing.get_args(hint))
+    if origin is tuple:
+        args = typing.get_args(hint)
+        # `tuple[int, ...]`: beartype checks one random item per call.
+        return Ellipsis not in args and args != ((),) and all(_value_hint(h) for h in args)
+    return False
+
+
+def param_kind(hint: Any) -> int:
+    if hint is None or hint is Any or hint is object:
+        return SKIP
+    if is_torch_array_hint(hint):
+        return TENSOR
+    origin = typing.get_origin(hint)
+    if origin is typing.Annotated:
+        return NEVER  # beartype validators may look at anything
+    if origin in (typing.Union, types.UnionType):
+        members = typing.get_args(hint)
+        tensors = [m for m in members if is_torch_array_hint(m)]
+        others = [m for m in members if not is_torch_array_hint(m)]
+        if not all(type_only(m) for m in others):
+            return VALUE if _value_hint(hint) else NEVER
+        if not tensors:
+            return TYPE
+        if others == [type(None)]:
+            return OPTIONAL_TENSOR
+        return MIXED
+    if type_only(hint):
+        return TYPE
+    return VALUE if _value_hint(hint) else NEVER
+
+
+def return_kind(hint: Any) -> int | None:
+    """How a hit checks the return: not at all, `TENSOR`, or `VALUE` (by `return_key`).
+
+    None when the verdict on a return may depend on more than `return_key`.
+    """
+    if hint is inspect.Signature.empty or hint is Any or hint is object:
+        return SKIP
+    if is_torch_array_hint(hint):
+        return TENSOR
+    return VALUE if _simple_return(hint) else None
+
+
+def _simple_return(hint: Any) -> bool:
+    """True if beartype's verdict on a value of this hint depends only on `return_key`."""
+    if hint is inspect.Signature.empty or hint is Any:
+        return True
+    if is_torch_array_hint(hint) or type_only(hint):
+        return True
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return all(_simple_return(h) for h in typing.get_args(hint))
+    if origin is tuple:
+        args = typing.get_args(hint)
+        return Ellipsis not in args and all(_simple_return(h) for h in args)
+    return False
+
+
+def key_of(kind: int, value: Any) -> Any:
+    """One argument's part of a signature (the generic wrapper's version of the generated
+    code). Raises when the value can't be keyed; the call then takes the full check."""
+    if kind == TENSOR:
+        return tensor_key(value)
+    if kind == OPTIONAL_TENSOR:
+        return None if value is None else tensor_key(value)
+    if kind == MIXED:
+        return mixed_key(value)
+    if kind == TYPE:
+        return type(value)
+    if kind == VALUE:
+        return value_key(value)
+    if kind == NEVER:
+        raise TypeError("never cached")
+    return None
+
+
+#: The entry of every op signature accepted on the structure path (see `_structure`).
+OP_ENTRY = Entry({}, {}, {}, None)

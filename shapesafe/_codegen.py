@@ -1,0 +1,310 @@
+"""The per-signature wrapper: Python source generated for each checked function.
+
+Each checked function gets a wrapper with its own parameters, so that a cache hit costs a
+few attribute reads and one dict lookup: no argument packing, no loop over the parameters.
+"""
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from . import _mode
+from ._cache import (
+    MIXED,
+    NEVER,
+    OP_ENTRY,
+    OPTIONAL_TENSOR,
+    TENSOR,
+    TYPE,
+    VALUE,
+    expr_key,
+    mixed_key,
+    return_key,
+    value_key,
+)
+from ._jaxtyping_compat import PENDING, MemoStack, adopt_memo_stack, memo_storage
+
+if TYPE_CHECKING:
+    from ._checked import _Checked
+
+
+def _traced(state: "_Checked", args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    # Imported here: `_compile` imports dynamo, which doubles the time `import shapesafe`
+    # takes, and it is only needed once something is being compiled.
+    from ._compile import call_traced
+
+    return call_traced(state, args, kwargs)
+
+
+def _check_now() -> bool:
+    """Whether to check, read when `_mode.fast_check` is False."""
+    if torch.compiler.is_compiling():
+        return _mode.default_checking()
+    return _mode.checking()
+
+
+#: The generated code's globals. `_checking` and `_off` are `_mode.fast_check` and
+#: `_mode.fast_off`, kept in step by a listener; when both are False the wrapper asks
+#: `_check_now()` (a ContextVar read).
+_NAMESPACE: dict[str, Any] = {
+    "__builtins__": __builtins__,
+    "_checking": True,
+    "_off": False,
+    "_check_now": _check_now,
+    #: dynamo folds a call to this function to True while it traces, so it must stay a call.
+    "_is_compiling": torch.compiler.is_compiling,
+    "_traced": _traced,
+    "_memo_storage": memo_storage,
+    "_MemoStack": MemoStack,
+    "_adopt_memo_stack": adopt_memo_stack,
+    "_PENDING": PENDING,
+    "_mixed_key": mixed_key,
+    "_value_key": value_key,
+    "_expr_key": expr_key,
+    "_return_key": return_key,
+    "_OP_ENTRY": OP_ENTRY,
+    "torch_tracing_state": torch._C._get_tracing_state,
+}
+
+
+def _set_checking(check: bool, off: bool) -> None:
+    _NAMESPACE["_checking"] = check
+    _NAMESPACE["_off"] = off
+
+
+_mode.add_listener(_set_checking)
+
+# The generated code's own names start with this prefix, and it reads the globals above and
+# these builtins; a function with a parameter named like either gets the generic wrapper.
+PREFIX = "_ss_"
+GLOBALS_USED = frozenset(_NAMESPACE) | {"KeyError", "AttributeError", "Exception"}
+
+
+def generated_wrapper(state: "_Checked") -> Callable[..., Any] | None:
+    """A wrapper with `fn`'s own parameters, or None where the generic one must do.
+
+    The hit path in the generated source reads, in order: the mode, `_is_compiling()`, the
+    signature (a flat tuple of attribute reads), the cache, jaxtyping's memo stack, then
+    calls `fn` and compares the return's class, dtype and shape with the accepted one.
+    """
+    params = list(state.signature.parameters.values())
+    if not state.cacheable or any(
+        param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD)
+        or param.name.startswith(PREFIX)
+        or param.name in GLOBALS_USED
+        for param in params
+    ):
+        return None
+    decl: list[str] = []
+    call: list[str] = []
+    positional: list[str] = []
+    keyword: list[str] = []
+    defaults: list[Any] = []
+    key: list[str] = []
+    # Positions in the key of the structure's parts, and of each contract param's shape.
+    structure: list[int] = []
+    shapes: list[int] = []
+    saw_positional_only = saw_star = False
+    for param in params:
+        n = param.name
+        if param.kind == param.POSITIONAL_ONLY:
+            saw_positional_only = True
+        elif saw_positional_only:
+            decl.append("/")
+            saw_positional_only = False
+        if param.kind == param.KEYWORD_ONLY and not saw_star:
+            if saw_positional_only:
+                decl.append("/")
+                saw_positional_only = False
+            decl.append("*")
+            saw_star = True
+        if param.default is param.empty:
+            decl.append(n)
+        else:
+            decl.append(f"{n}={PREFIX}defaults[{len(defaults)}]")
+            defaults.append(param.default)
+        if param.kind == param.KEYWORD_ONLY:
+            call.append(f"{n}={n}")
+            keyword.append(f"{n!r}: {n}")
+        else:
+            call.append(n)
+            positional.append(n)
+        kind = state.kinds[n]
+        if kind in (TENSOR, OPTIONAL_TENSOR):
+            structure += [len(key), len(key) + 2]
+            shapes.append(len(key) + 1)
+        elif kind in (MIXED, TYPE, VALUE):
+            structure.append(len(key))
+        if kind == TENSOR:
+            key += [f"{n}.__class__", f"{n}.shape", f"{n}.dtype"]
+        elif kind == OPTIONAL_TENSOR:
+            key += [
+                f"{n}.__class__",
+                f"None if {n} is None else {n}.shape",
+                f"None if {n} is None else {n}.dtype",
+            ]
+        elif kind == MIXED:
+            key.append(f"_mixed_key({n})")
+        elif kind == TYPE:
+            key.append(f"{n}.__class__")
+        elif kind == VALUE:
+            key.append(f"_value_key({n})")
+        elif kind == NEVER:  # pragma: no cover - such a state is not cacheable
+            return None
+    if saw_positional_only:
+        decl.append("/")
+    # An `{expr}` value is keyed with its type: `True`, `1` and `1.0` are different keys.
+    expr_start = len(key)
+    key += [f"_expr_key({e})" for e in state.exprs]
+    if not key:
+        key.append("None")
+    state.structure_index = tuple(structure)
+    state.shape_index = tuple(shapes)
+    structured = state.structured and len(shapes) == len(state.contract.params)
+    state.structured = structured
+    args_tuple = "(" + "".join(f"{n}, " for n in positional) + ")"
+    kwargs_dict = "{" + ", ".join(keyword) + "}"
+    values = "".join(f", {n}" for n in state.names)
+    p = PREFIX
+    all_values = "(" + "".join(f"{n}, " for n in state.names) + ")"
+    again = f"{p}state.check_return_values({all_values}, {p}out)"
+    # The return's `{expr}` dims are read after the body, which may have changed them: the
+    # return is checked again unless they still have the values in the key.
+    same = "".join(
+        f" or {p}key[{expr_start + state.exprs.index(e)}] != _expr_key({e})"
+        for e in state.return_exprs
+    )
+    if state.return_kind == TENSOR:
+        test = (
+            f"{p}stack.built != {p}built or {p}out.__class__ is not {p}e.rt"
+            f" or {p}out.dtype is not {p}e.rd or {p}out.shape != {p}e.rs{same}"
+        )
+    elif state.return_kind == VALUE:
+        test = f"{p}stack.built != {p}built or {p}e.ret_key != _return_key({p}out){same}"
+    else:
+        test = ""
+    if not test:
+        ret_check = "pass"
+    elif same:
+        ret_check = (
+            f"try:\n"
+            f"                {p}again = {test}\n"
+            f"            except Exception:\n"
+            f"                {p}again = True\n"
+            f"            if {p}again:\n"
+            f"                {again}"
+        )
+    else:
+        ret_check = f"if {test}:\n                {again}"
+    if not state.own_op:
+        body = f"""        try:
+            {p}stack = _memo_storage.memo_stack
+        except AttributeError:
+            {p}stack = _memo_storage.memo_stack = _MemoStack()
+        if {p}stack.__class__ is not _MemoStack:
+            {p}stack = _adopt_memo_stack({p}stack)
+        {p}built = {p}stack.built
+        {p}stack.append((_PENDING, {p}e, {p}names{values}))
+        try:
+            {p}out = {p}fn({", ".join(call)})
+            {ret_check}
+        finally:
+            del {p}stack[-1]
+        return {p}out"""
+    else:
+        body = f"""        return {p}fn({", ".join(call)})"""
+    if structured:
+        skey = "(" + "".join(f"{p}key[{i}], " for i in structure) + ")"
+        sshapes = "(" + "".join(f"{p}key[{i}], " for i in shapes) + ")"
+        arguments = (
+            "{" + ", ".join(f"{n!r}: {n}" for n in state.names) + "}" if state.exprs else "None"
+        )
+        if state.own_op:
+            # Remembered before the body runs, as a full check would have accepted it; the
+            # op's body is called from here as on a hit, so `torch.jit.trace` sees one path.
+            accepted = f"""
+                {p}data[{p}key] = _OP_ENTRY
+                if len({p}data) > {p}maxsize:
+                    try:
+                        {p}popitem(False)
+                    except KeyError:  # emptied by another thread meanwhile
+                        pass
+                return {p}fn({", ".join(call)})"""
+            tracing = ""
+        else:
+            accepted = f"""
+                return {p}call_structured({p}key, {p}r, {args_tuple}, {kwargs_dict})"""
+            tracing = f" or {p}tracing() is not None"
+        miss = (
+            f"""                {p}r = {p}structures.get({skey})
+                if {p}r is None{tracing}:
+                    return {p}call_miss({p}key, {args_tuple}, {kwargs_dict})
+                if {p}decide({sshapes}, {arguments}) is not True:
+                    return {p}call_full({p}key, {args_tuple}, {kwargs_dict})"""
+            + accepted
+        )
+    else:
+        miss = f"                return {p}call_miss({p}key, {args_tuple}, {kwargs_dict})"
+    source = f"""
+def {p}factory({p}fn, {p}state, {p}cache, {p}defaults):
+    {p}data = {p}cache.data
+    {p}move = {p}data.move_to_end
+    {p}get = {p}data.get
+    {p}call_full = {p}state.call_full
+    {p}call_miss = {p}state.call_miss
+    {p}structures = {p}state.structures
+    {p}decide = {p}state.contract.decider
+    {p}maxsize = {p}cache.maxsize
+    {p}popitem = {p}data.popitem
+    {p}call_structured = {p}state.call_structured
+    {p}tracing = torch_tracing_state
+    {p}names = {p}state.names
+    def {p}wrapper({", ".join(decl)}):
+        if not _checking and (_off or not _check_now()):
+            return {p}fn({", ".join(call)})
+        if _is_compiling():
+            return _traced({p}state, {args_tuple}, {kwargs_dict})
+        try:
+            {p}key = ({", ".join(key)},)
+        except Exception:
+            return {p}call_full(None, {args_tuple}, {kwargs_dict})
+        {p}last = {p}cache.last
+        if {p}key == {p}last[0]:
+            {p}e = {p}last[1]
+        else:
+            {p}e = {p}get({p}key)
+            if {p}e is None:
+{miss}
+            try:
+                {p}move({p}key)
+            except KeyError:  # evicted by another thread meanwhile
+                pass
+            {p}cache.last = ({p}key, {p}e)
+{body}
+    return {p}wrapper
+"""
+    namespace: dict[str, Any] = {}
+    code = compile(source, f"<shapesafe.checked {state.contract.op}>", "exec")
+    exec(code, _NAMESPACE, namespace)
+    factory = namespace[f"{p}factory"]
+    wrapper: Callable[..., Any] = factory(state.fn, state, state.cache, tuple(defaults))
+    return wrapper
+
+
+def generic_wrapper(state: "_Checked") -> Callable[..., Any]:
+    """The wrapper for what `generated_wrapper` can't write (`*args`, `**kwargs`, ...)."""
+    raw = state.fn
+    call_generic = state.call_generic
+    check_now = _check_now
+    is_compiling = torch.compiler.is_compiling
+    namespace = _NAMESPACE
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not namespace["_checking"] and (namespace["_off"] or not check_now()):
+            return raw(*args, **kwargs)
+        if is_compiling():
+            return _traced(state, args, kwargs)
+        return call_generic(args, kwargs)
+
+    return wrapper

@@ -1,0 +1,166 @@
+"""The structure path: a new shape in a known structure, decided by the unifier alone.
+
+A call's *structure* is what beartype judges beyond sizes: each tensor argument's class and
+dtype, the type of each argument whose hint reads types, the value of each argument whose
+hint reads values. Once the full check (jaxtyping + beartype) accepted a structure, a later
+call with the same structure and new sizes is decided by `_unify`: its verdict on sizes is
+exactly the reference's, and the rest of the reference's verdict is the structure's.
+
+- A rejection found here is handed to the full check, which rejects it as well and writes
+  the message; an undecidable dim (`decide` returns None) also goes to the full check.
+- shapesafe's own ops need no more. A user function gets the dims bound for its body (on
+  jaxtyping's memo stack, as on a hit), and its return is decided the same way when its
+  structure is the one accepted with the arguments' structure and the body bound no new
+  dims; otherwise beartype checks it.
+
+Never decided here, always the full check (see `decidable`): functions with packed
+`*args`/`**kwargs`, with a hint that is a union of tensors and other types, with tensors
+inside a tuple hint, with hints whose verdict the cache can't key (those are not cached at
+all), and generators and coroutines.
+"""
+
+import typing
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from ._cache import OPTIONAL_TENSOR, SKIP, TENSOR, TYPE, VALUE, Entry, is_torch_array_hint
+from ._jaxtyping_compat import PENDING, MemoStack, adopt_memo_stack, memo_stack
+from ._unify import match
+
+if TYPE_CHECKING:
+    from ._checked import _Checked
+
+#: At most this many structures are remembered per function; then they start over.
+MAX_STRUCTURES = 256
+
+
+def _mentions_array(hint: Any) -> bool:
+    if is_torch_array_hint(hint):
+        return True
+    return any(_mentions_array(a) for a in typing.get_args(hint))
+
+
+def decidable(state: "_Checked") -> bool:
+    """True if a call of `state.fn` may take the structure path."""
+    if state.packed:
+        return False
+    for name, kind in state.kinds.items():
+        if kind in (SKIP, TENSOR, OPTIONAL_TENSOR, TYPE):
+            continue
+        if kind == VALUE and not _mentions_array(state.hints.get(name)):
+            continue
+        return False
+    return True
+
+
+def return_structure(value: Any) -> Any:
+    """The structure of a return value; a fresh object (equal to nothing) where it has none."""
+    if isinstance(value, torch.Tensor):
+        return (value.__class__, value.dtype)
+    if type(value) is tuple:
+        return (tuple, tuple([return_structure(v) for v in value]))
+    if isinstance(value, tuple):
+        return object()
+    return value.__class__
+
+
+def _return_shapes(state: "_Checked", out: Any) -> list[Any] | None:
+    contract = state.contract
+    if contract.returns is not None:
+        if type(out) is not tuple or len(out) != len(contract.returns):
+            return None
+        return [
+            None if item is None else item.shape
+            for p, item in zip(contract.returns, out, strict=True)
+            if p is not None
+        ]
+    if contract.ret is not None:
+        return [None if out is None else out.shape]
+    return []
+
+
+def _bind(
+    state: "_Checked", shapes: list[Any], arguments: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The dims jaxtyping binds for these argument shapes, in its memo's format; None if a
+    size doesn't fit or a dim can't be decided here."""
+    single: dict[str, Any] = {}
+    variadic: dict[str, Any] = {}
+    for (_, optional, _, plan), shape in zip(state.contract.plan, shapes, strict=False):
+        if shape is None:
+            if optional:
+                continue
+            return None
+        if match(plan, shape, single, variadic, arguments, strict=True) is not None:
+            return None
+    return single, variadic
+
+
+def call(state: "_Checked", key: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """A miss whose structure is new (or under `torch.jit.trace`): the full check, and its
+    structure remembered once it was accepted and cached."""
+    out = state.call_full(key, args, kwargs)
+    if key is not None and key in state.cache.data:  # accepted, and cacheable
+        structures = state.structures
+        if len(structures) >= MAX_STRUCTURES:
+            structures.clear()
+        structures[tuple([key[i] for i in state.structure_index])] = return_structure(out)
+    return out
+
+
+def call_user(
+    state: "_Checked", key: Any, accepted: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    """A user function's call in a known structure, whose sizes `decide` accepted: the body
+    gets the bound dims, and the return is decided here when it can be."""
+    arguments = state.arguments(args, kwargs)
+    shapes = [key[i] for i in state.shape_index]
+    bound = _bind(state, shapes, arguments)
+    if bound is None:
+        return state.call_full(key, args, kwargs)
+    single, variadic = bound
+    entry = Entry(single, variadic, {}, None)
+    stack = memo_stack()
+    if stack.__class__ is not MemoStack:
+        stack = adopt_memo_stack(stack)
+    assert isinstance(stack, MemoStack)
+    built = stack.built
+    stack.append((PENDING, entry, state.names, *arguments.values()))
+    try:
+        out = state.fn(*args, **kwargs)
+        if not _return_fits(state, accepted, bound, arguments, out, stack.built != built):
+            state.check_return(arguments, out)
+    finally:
+        del stack[-1]
+    state.cache.put(key, Entry(dict(single), dict(variadic), {}, out))
+    return out
+
+
+def _return_fits(
+    state: "_Checked",
+    accepted: Any,
+    bound: tuple[dict[str, Any], dict[str, Any]],
+    arguments: dict[str, Any],
+    out: Any,
+    body_bound: bool,
+) -> bool:
+    """True when the unifier alone can accept the return, matched against the dims the
+    arguments bound; False means "ask beartype"."""
+    if body_bound or return_structure(out) != accepted:
+        return False
+    if state.contract.ret is None and state.contract.returns is None:
+        return True  # no tensor in the return hint: its structure is the verdict
+    returned = _return_shapes(state, out)
+    if returned is None:
+        return False
+    single, variadic = dict(bound[0]), dict(bound[1])
+    plans = state.contract.plan[len(state.contract.params) :]
+    for (_, optional, _, plan), shape in zip(plans, returned, strict=True):
+        if shape is None:
+            if optional:
+                continue
+            return False
+        if match(plan, shape, single, variadic, arguments, strict=True) is not None:
+            return False
+    return True

@@ -1,0 +1,665 @@
+"""THE unifier: matching a contract's dims against the sizes of one call.
+
+Every path that decides or explains a verdict matches dims here, with jaxtyping's exact
+semantics (`jaxtyping/_array_types.py`, `_check_dims` and `_check_shape`, v0.3.11):
+
+- arguments are matched in order, then the return; in each one the dims before a variadic
+  dim, then those after it, left to right, then the variadic dim;
+- `_` and `...` match anything; a `#` dim matches size 1 without binding;
+- a fixed dim must equal its size; a named dim binds on first sight and must match after;
+- a symbolic dim must equal its expression, evaluated over the single dims bound so far
+  (and over the call's arguments for `{...}` parts);
+- a variadic `*name` binds its run of axes (separately from single dims). Later runs must
+  equal it, unless `#` is involved: jaxtyping keeps, per name, the shape and whether the
+  binding run was `*#`. A `*#` run against a `*#` binding must broadcast with it and the
+  binding becomes the broadcast shape; a `*` run against a `*#` binding must be that
+  broadcast shape itself (and becomes the binding); a `*#` run against a `*` binding must
+  broadcast *to* it.
+
+Sizes come from a pluggable domain: two functions, `eq(a, b)` and `is_one(a)`, and `atom(v)`
+(may a `{...}` part's value stand for itself as one operand). Ints use `==`; the compiled
+path passes guard helpers over `SymInt`s (`_compile`); the static checker can pass its own.
+
+The contract reaches the matcher as a plan of tuples, built once per spec (`Spec.plan`) and
+per contract (`Contract.plan`): no dataclass is touched while matching.
+"""
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from ._contract import Contract, Dim, Observed, Spec, Symbolic
+
+# Dim codes in a plan.
+ANON, FIXED, NAMED, SYMBOLIC = range(4)
+# (code, name, fixed size, broadcastable, parsed symbolic dim or None, index in the spec)
+DimPlan = tuple[int, str, int, bool, Any, int]
+# (dims before the variadic one, dims after it, the variadic dim or None, number of dims).
+# The variadic dim is (name, broadcastable, index in the spec); name "" for `...`.
+SpecPlan = tuple[tuple[DimPlan, ...], tuple[DimPlan, ...], "tuple[str, bool, int] | None", int]
+# (name, optional, packed, spec plan) of one tensor param.
+ParamPlan = tuple[str, bool, str, SpecPlan]
+#: A contract's params, then its return params.
+Plan = tuple[ParamPlan, ...]
+# A failure: (kind, axis, index of the dim in the spec, expected, actual).
+Failure = tuple[str, int, int, Any, Any]
+
+Eq = Callable[[Any, Any], bool]
+IsOne = Callable[[Any], bool]
+Atom = Callable[[Any], bool]
+
+#: Sizes computed by `**` stay below 2**_MAX_BITS; a larger power is never decided.
+_MAX_BITS = 256
+
+
+def int_eq(a: Any, b: Any) -> bool:
+    return bool(a == b)
+
+
+def int_is_one(a: Any) -> bool:
+    return bool(a == 1)
+
+
+def int_atom(v: Any) -> bool:
+    """A part's value reads as itself when formatted: a non-negative int, or a bool."""
+    t = type(v)
+    return (t is int and v >= 0) or t is bool
+
+
+# Plans ------------------------------------------------------------------------------------
+
+
+def spec_plan(spec: "Spec") -> SpecPlan:
+    """The dims of `spec` as tuples, split around its variadic dim."""
+    codes = {"anonymous": ANON, "fixed": FIXED, "named": NAMED, "symbolic": SYMBOLIC}
+
+    def one(i: int, d: "Dim") -> DimPlan:
+        return (codes[d.kind], d.name, d.size, d.broadcastable, d.expr, i)
+
+    vi = spec.variadic_index
+    dims = spec.dims
+    if vi is None:
+        return (tuple(one(i, d) for i, d in enumerate(dims)), (), None, len(dims))
+    v = dims[vi]
+    var = ("" if v.kind == "anonymous_variadic" else v.name, v.broadcastable, vi)
+    pre = tuple(one(i, d) for i, d in enumerate(dims[:vi]))
+    post = tuple(one(vi + 1 + i, d) for i, d in enumerate(dims[vi + 1 :]))
+    return (pre, post, var, len(dims))
+
+
+def contract_plan(contract: "Contract") -> Plan:
+    """The params of `contract`, then its return params, as `decide` walks them."""
+    params = (*contract.params, *contract.return_params())
+    return tuple((p.name, p.optional, p.packed, p.spec.plan) for p in params)
+
+
+# Symbolic dims ----------------------------------------------------------------------------
+
+
+def _value(e: tuple[Any, ...], sizes: Mapping[str, Any], env: Any) -> Any:
+    """The value of a tree; None where it can't be known. `env`: the parts' values (a
+    sequence) in a dim's tree, or the call's arguments (a mapping) in a part's tree."""
+    tag = e[0]
+    if tag == "size":
+        return sizes.get(e[1])
+    if tag == "int":
+        return e[1]
+    if tag == "op":
+        a = _value(e[2], sizes, env)
+        if a is None:
+            return None
+        b = _value(e[3], sizes, env)
+        if b is None:
+            return None
+        op = e[1]
+        if op == "+":
+            return a + b
+        if op == "-":
+            return a - b
+        if op == "*":
+            return a * b
+        if op == "//":
+            return a // b
+        if op == "/":
+            return a / b
+        if op == "%":
+            return a % b
+        if (
+            type(a) is int
+            and type(b) is int
+            and b > 0
+            and abs(a) > 1
+            and b * abs(a).bit_length() > _MAX_BITS
+        ):
+            return None
+        return a**b
+    if tag == "part":
+        return env[e[1]]
+    if tag == "arg":
+        return env.get(e[1])
+    if tag == "attr":
+        obj = _value(e[1], sizes, env)
+        return None if obj is None else getattr(obj, e[2])
+    if tag == "item":
+        obj = _value(e[1], sizes, env)
+        index = _value(e[2], sizes, env)
+        return None if obj is None or index is None else obj[index]
+    if tag == "neg" or tag == "pos":
+        a = _value(e[1], sizes, env)
+        return None if a is None else (-a if tag == "neg" else +a)
+    if tag == "call":
+        values = [_value(x, sizes, env) for x in e[2]]
+        if any(v is None for v in values):
+            return None
+        if e[1] == "abs":
+            return abs(values[0]) if len(values) == 1 else None
+        return min(values) if e[1] == "min" else max(values)
+    return None
+
+
+def symbolic_value(
+    sym: "Symbolic",
+    sizes: Mapping[str, Any],
+    arguments: Mapping[str, Any] | None,
+    atom: Atom = int_atom,
+) -> Any:
+    """The size a symbolic dim asks for, or None when it can't be known: a name not bound
+    yet, a `{...}` part without arguments, Python outside the whitelist, or an error."""
+    tree, parts, literal = sym
+    try:
+        if not parts:
+            return _value(tree, sizes, ())
+        if arguments is None:
+            return None
+        values = [_value(p, {}, arguments) for p in parts]
+        if any(v is None for v in values):
+            return None
+        if tree[0] != "format" and all(atom(v) for v in values):
+            return _value(tree, sizes, values)
+        # As jaxtyping does: format the parts into the text, then read the text.
+        text = literal[0] + "".join(
+            format(v, "") + lit for v, lit in zip(values, literal[1:], strict=True)
+        )
+        if "{" in text or "}" in text:
+            return None
+        from ._contract import parse_expr
+
+        return _value(parse_expr(text), sizes, ())
+    except Exception:
+        return None
+
+
+def evaluate_symbolic(
+    expr: str, sizes: Mapping[str, int], arguments: Mapping[str, Any] | None = None
+) -> int | None:
+    """Value of a symbolic dim such as `embed//heads` or `{n}`; None when it can't be known."""
+    from ._contract import parse_symbolic
+
+    value = symbolic_value(parse_symbolic(expr), sizes, arguments)
+    return value if isinstance(value, int) else None
+
+
+# Matching ---------------------------------------------------------------------------------
+
+
+def _dims(
+    dims: tuple[DimPlan, ...],
+    shape: Sequence[Any],
+    offset: int,
+    single: dict[str, Any],
+    arguments: Mapping[str, Any] | None,
+    eq: Eq,
+    is_one: IsOne,
+    atom: Atom,
+    strict: bool,
+    where: dict[str, tuple[int, int]] | None,
+) -> Failure | None:
+    axis = offset
+    for code, name, fixed, broadcastable, sym, index in dims:
+        size = shape[axis]
+        if code == NAMED:
+            if not (broadcastable and is_one(size)):
+                bound = single.get(name)
+                if bound is None:
+                    single[name] = size
+                    if where is not None:
+                        where[name] = (axis, -1)
+                elif not eq(bound, size):
+                    return ("size", axis, index, bound, size)
+        elif code == FIXED:
+            if not (broadcastable and is_one(size)) and not eq(size, fixed):
+                return ("fixed", axis, index, fixed, size)
+        elif code == SYMBOLIC:
+            if not (broadcastable and is_one(size)):
+                want = symbolic_value(sym, single, arguments, atom)
+                if want is None:
+                    if strict:
+                        return ("unknown", axis, index, None, size)
+                elif not eq(want, size):
+                    return ("symbolic", axis, index, want, size)
+        axis += 1
+    return None
+
+
+def _broadcast(a: tuple[Any, ...], b: tuple[Any, ...], eq: Eq, is_one: IsOne) -> Any:
+    """`np.broadcast_shapes(a, b)` in the domain, or None when they don't broadcast."""
+    n = max(len(a), len(b))
+    a = (1,) * (n - len(a)) + a
+    b = (1,) * (n - len(b)) + b
+    out = []
+    for x, y in zip(a, b, strict=True):
+        if eq(x, y) or is_one(y):
+            out.append(x)
+        elif is_one(x):
+            out.append(y)
+        else:
+            return None
+    return tuple(out)
+
+
+def _same(a: tuple[Any, ...], b: tuple[Any, ...], eq: Eq) -> bool:
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b, strict=True):
+        if not eq(x, y):
+            return False
+    return True
+
+
+def match(
+    plan: SpecPlan,
+    shape: Sequence[Any],
+    single: dict[str, Any],
+    variadic: dict[str, tuple[bool, tuple[Any, ...]]],
+    arguments: Mapping[str, Any] | None = None,
+    eq: Eq = int_eq,
+    is_one: IsOne = int_is_one,
+    atom: Atom = int_atom,
+    strict: bool = False,
+    where: dict[str, tuple[int, int]] | None = None,
+) -> Failure | None:
+    """Match one tensor's `shape` against a spec's plan, binding into `single`/`variadic`.
+
+    Returns None if it fits, else the first failure. A symbolic dim whose value can't be
+    known is a failure of kind "unknown" when `strict`, and is not checked otherwise.
+    Bindings made before a failure stay: callers that go on after one roll back themselves.
+    `where`, if given, records the axis (and for a variadic, `"*" + name`, the run) that
+    bound each name.
+    """
+    pre, post, var, ndims = plan
+    rank = len(shape)
+    if var is None:
+        if rank != ndims:
+            return ("rank", -1, -1, ndims, rank)
+        return _dims(pre, shape, 0, single, arguments, eq, is_one, atom, strict, where)
+    if rank < ndims - 1:
+        return ("rank", -1, -1, ndims, rank)
+    if pre:
+        failed = _dims(pre, shape, 0, single, arguments, eq, is_one, atom, strict, where)
+        if failed is not None:
+            return failed
+    stop = rank - len(post)
+    if post:
+        failed = _dims(post, shape, stop, single, arguments, eq, is_one, atom, strict, where)
+        if failed is not None:
+            return failed
+    name, broadcastable, index = var
+    if not name:
+        return None
+    start = len(pre)
+    got = tuple(shape[start:stop])
+    prev = variadic.get(name)
+    if prev is None:
+        variadic[name] = (broadcastable, got)
+        if where is not None:
+            where["*" + name] = (start, stop)
+        return None
+    prev_broadcastable, want = prev
+    if prev_broadcastable:
+        wide = _broadcast(got, want, eq, is_one)
+        if wide is None or (not broadcastable and not _same(wide, got, eq)):
+            return ("variadic", start, index, want, got)
+        variadic[name] = (broadcastable, wide)
+    elif broadcastable:
+        wide = _broadcast(got, want, eq, is_one)
+        if wide is None or not _same(wide, want, eq):
+            return ("variadic", start, index, want, got)
+    elif not _same(got, want, eq):
+        return ("variadic", start, index, want, got)
+    return None
+
+
+def decide(
+    contract: "Contract",
+    shapes: Sequence[Any],
+    arguments: Mapping[str, Any] | None = None,
+) -> bool | None:
+    """The size verdict on one call whose structure beartype already accepted.
+
+    `shapes` is aligned with `contract.params` followed by `contract.return_params()` (it
+    may stop before the return params to decide the arguments alone). Each item is the
+    tensor's shape (a tuple or `torch.Size`), None for an optional param given None, or for
+    a packed param (`*args`/`**kwargs`, `TensorParam.packed`) a sequence of the items'
+    shapes. `arguments` (the call's arguments by name) is needed only by `{...}` dims.
+
+    Returns True if every size fits, False if one doesn't, exactly as the reference check
+    would decide them, and None ("undecidable": fall back to the full check) where a
+    symbolic dim can't be evaluated here: an unbound name, a `{...}` dim without
+    `arguments`, Python outside the whitelisted expression nodes, an evaluation error, or
+    a power of more than 256 bits. Ranks and sizes are judged; dtypes and the types of
+    values are not: that is the structure, beartype's to judge.
+
+    The code is generated once per contract (`Contract.decider`); a call costs about
+    0.3 us (`matvec`) to 0.8 us (`linear`), see `benchmarks/unify_decide.py`. Shapes as
+    tuples are a little faster than `torch.Size`s, whose slicing is slow.
+    """
+    return contract.decider(shapes, arguments)
+
+
+def decide_by_plan(
+    plan: Plan, shapes: Sequence[Any], arguments: Mapping[str, Any] | None = None
+) -> bool | None:
+    """`decide`, walking the plan with `match`: what `decider`'s generated code does."""
+    single: dict[str, Any] = {}
+    variadic: dict[str, tuple[bool, tuple[Any, ...]]] = {}
+    for (_, optional, packed, sp), shape in zip(plan, shapes, strict=False):
+        if shape is None:
+            if optional:
+                continue
+            return False
+        for item in shape if packed else (shape,):
+            failed = match(sp, item, single, variadic, arguments, strict=True)
+            if failed is not None:
+                return None if failed[0] == "unknown" else False
+    return True
+
+
+Decider = Callable[[Sequence[Any], "Mapping[str, Any] | None"], "bool | None"]
+
+
+def decider(plan: Plan) -> Decider:
+    """`decide_by_plan` for one plan as straight-line code on ints: each bound name is a
+    local variable, each dim one comparison. Variadic runs and symbolic dims call the same
+    helpers as `match`."""
+    names: dict[str, str] = {}
+    # Names bound on every path through the code so far, and names seen at all: a name
+    # bound where nothing can have bound it before gets a plain assignment.
+    certain: set[str] = set()
+    runs: set[str] = set()
+
+    def var(name: str) -> str:
+        if name not in names:
+            names[name] = f"v{len(names)}"
+        return names[name]
+
+    consts: dict[str, Any] = {"_symbolic": _symbolic_strict, "_run": _run}
+    lines: list[str] = []
+
+    def emit(depth: int, text: str) -> None:
+        lines.append("    " * depth + text)
+
+    def dims(depth: int, s: str, plans: tuple[DimPlan, ...], negative: bool, always: bool) -> None:
+        count = len(plans)
+        for k, (code, name, fixed, broadcastable, sym, _) in enumerate(plans):
+            at = f"{s}[{k - count if negative else k}]"
+            d = depth
+            if code == ANON:
+                continue
+            if broadcastable:
+                emit(d, f"if {at} != 1:")
+                d += 1
+            if code == FIXED:
+                emit(d, f"if {at} != {fixed!r}: return False")
+            elif code == NAMED:
+                first = name not in names
+                v = var(name)
+                if name in certain:
+                    emit(d, f"if {v} != {at}: return False")
+                elif first and always and not broadcastable:
+                    emit(d, f"{v} = {at}")
+                    certain.add(name)
+                else:
+                    emit(d, f"if {v} is None: {v} = {at}")
+                    emit(d, f"elif {v} != {at}: return False")
+            else:
+                key = f"_sym{len(consts)}"
+                consts[key] = sym
+                bound = ", ".join(f"{n!r}: {v}" for n, v in names.items())
+                emit(d, f"w = _symbolic({key}, {{{bound}}}, arguments)")
+                emit(d, "if w is None: return None")
+                emit(d, f"if w != {at}: return False")
+
+    def one(depth: int, s: str, sp: SpecPlan, always: bool) -> None:
+        pre, post, run, ndims = sp
+        if run is not None and run[0]:
+            emit(depth, f"{s} = tuple({s})  # slicing a torch.Size costs ~1 us")
+        if run is None:
+            emit(depth, f"if len({s}) != {ndims}: return False")
+        else:
+            emit(depth, f"if len({s}) < {ndims - 1}: return False")
+        dims(depth, s, pre, False, always)
+        dims(depth, s, post, True, always)
+        if run is not None and run[0]:
+            name, bc, _ = run
+            stop = f"-{len(post)}" if post else ""
+            emit(depth, f"r = {s}[{len(pre)}:{stop}]")
+            if name not in runs and always:
+                emit(depth, f"V[{name!r}] = ({bc!r}, r)")
+            else:
+                emit(depth, f"w = V.get({name!r})")
+                emit(depth, f"if w is None: V[{name!r}] = ({bc!r}, r)")
+                test = "w[1] != r" if bc else "w[0] or w[1] != r"
+                emit(depth, f"elif ({test}) and not _run(V, {name!r}, {bc!r}, r): return False")
+            runs.add(name)
+
+    nargs = len(plan)
+    emit(1, "n = len(shapes)")
+    emit(1, "V = {}")
+    body_start = len(lines)
+    always = True
+    for i, (_, optional, packed, sp) in enumerate(plan):
+        emit(1, f"if n <= {i}: return True")
+        emit(1, f"s = shapes[{i}]")
+        emit(1, "if s is None:")
+        emit(2, "pass" if optional else "return False")
+        emit(1, "else:")
+        if packed:
+            emit(2, "for t in s:")
+            one(3, "t", sp, False)
+        else:
+            one(2, "s", sp, always and not optional)
+        always = always and not packed and not optional
+        if not always:
+            emit(1, "")  # what follows may run after any path
+    emit(1, "return True")
+    init = [f"    {v} = None" for v in names.values()]
+    lines[body_start:body_start] = init
+    source = "def decide(shapes, arguments):\n" + "\n".join(lines) + "\n"
+    namespace = dict(consts)
+    exec(compile(source, f"<shapesafe.decide {nargs}>", "exec"), namespace)
+    fn: Decider = namespace["decide"]
+    return fn
+
+
+def _symbolic_strict(sym: "Symbolic", sizes: dict[str, Any], arguments: Any) -> Any:
+    return symbolic_value(sym, {k: v for k, v in sizes.items() if v is not None}, arguments)
+
+
+def _run(variadic: dict[str, tuple[bool, tuple[Any, ...]]], name: str, bc: bool, got: Any) -> bool:
+    """A variadic run of `decider`'s code: `match`'s rule for it, on ints."""
+    prev = variadic.get(name)
+    if prev is None:
+        variadic[name] = (bc, got)
+        return True
+    if not bc and not prev[0]:
+        return bool(got == prev[1])
+    return match(((), (), (name, bc, 0), 1), got, {}, variadic) is None
+
+
+# Explanations: bindings with sources, and conflicts ----------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """Where a size was read: `x.shape[2]`, or `x.shape[0:2]` for a variadic dim."""
+
+    argument: str
+    start: int
+    stop: int | None = None
+
+    def __str__(self) -> str:
+        if self.stop is None:
+            return f"{self.argument}.shape[{self.start}]"
+        return f"{self.argument}.shape[{self.start}:{self.stop}]"
+
+
+ConflictKind = Literal["type", "dtype", "rank", "size", "fixed", "symbolic", "variadic"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Conflict:
+    """The first place a call breaks its contract."""
+
+    argument: str
+    kind: ConflictKind
+    spec: "Spec | None"
+    axis: int | None = None
+    dim: "Dim | None" = None
+    expected: Any = None
+    actual: Any = None
+    source: Source | None = None
+    note: str = ""  # replaces the "(bound by ...)" explanation when set
+
+
+class Bindings:
+    """Sizes bound so far in one call, with where each was bound."""
+
+    def __init__(self) -> None:
+        self.sizes_: dict[str, Any] = {}
+        self.shapes_: dict[str, tuple[bool, tuple[Any, ...]]] = {}
+        self.sources: dict[str, Source] = {}
+
+    @property
+    def single(self) -> dict[str, tuple[int, Source]]:
+        return {name: (size, self.sources[name]) for name, size in self.sizes_.items()}
+
+    @property
+    def variadic(self) -> dict[str, tuple[tuple[int, ...], Source]]:
+        return {
+            name: (shape, self.sources["*" + name]) for name, (_, shape) in self.shapes_.items()
+        }
+
+    def sizes(self) -> dict[str, int]:
+        return dict(self.sizes_)
+
+    def describe(self) -> list[str]:
+        out = [f"{name}={size} from {self.sources[name]}" for name, size in self.sizes_.items()]
+        out += [
+            f"{name}={shape} from {self.sources['*' + name]}"
+            for name, (_, shape) in self.shapes_.items()
+            if shape
+        ]
+        return out
+
+    def match(
+        self,
+        argument: str,
+        spec: "Spec",
+        shape: Sequence[int],
+        arguments: Mapping[str, Any] | None = None,
+    ) -> Conflict | None:
+        """Bind `spec` against `shape`. On a conflict nothing new stays bound."""
+        sizes, shapes = dict(self.sizes_), dict(self.shapes_)
+        where: dict[str, tuple[int, int]] = {}
+        failed = match(spec.plan, shape, self.sizes_, self.shapes_, arguments, where=where)
+        if failed is None:
+            for name, (start, stop) in where.items():
+                self.sources[name] = Source(argument, start, None if stop < 0 else stop)
+            return None
+        conflict = self._conflict(argument, spec, shape, failed, where)
+        self.sizes_, self.shapes_ = sizes, shapes
+        return conflict
+
+    def _conflict(
+        self,
+        argument: str,
+        spec: "Spec",
+        shape: Sequence[int],
+        failed: Failure,
+        where: dict[str, tuple[int, int]],
+    ) -> Conflict:
+        kind, axis, index, expected, actual = failed
+        if kind == "rank":
+            return Conflict(argument, "rank", spec, expected=len(spec.dims), actual=tuple(shape))
+        dim = spec.dims[index]
+        if kind == "fixed":
+            return Conflict(argument, "fixed", spec, axis, dim, expected, actual)
+        if kind == "symbolic":
+            return Conflict(argument, "symbolic", spec, axis, dim, expected, actual)
+        if kind == "size":
+            here = where.get(dim.name)
+            source = Source(argument, here[0]) if here is not None else self.sources.get(dim.name)
+            return Conflict(argument, "size", spec, axis, dim, expected, actual, source)
+        want, got = tuple(expected), tuple(actual)
+        src = self.sources.get("*" + dim.name)
+        if len(want) == len(got) and src is not None:
+            # Same rank: point at the first axis that differs, as for a single dim.
+            differ = [k for k in range(len(got)) if want[k] != got[k]]
+            i = next((k for k in differ if want[k] != 1 and got[k] != 1), differ[0])
+            from ._contract import Dim
+
+            one = Dim(f"{dim.token}[{i}]", "named", name=f"{dim.token}[{i}]")
+            return Conflict(
+                argument,
+                "size",
+                spec,
+                axis + i,
+                one,
+                want[i],
+                got[i],
+                Source(src.argument, src.start + i),
+            )
+        return Conflict(argument, "variadic", spec, axis, dim, want, got, src)
+
+
+def unify(
+    contract: "Contract",
+    observed: "Mapping[str, Observed | None]",
+    arguments: Mapping[str, Any] | None = None,
+    bindings: Bindings | None = None,
+    include_return: bool = True,
+) -> tuple[Bindings, Conflict | None]:
+    """Check observed arguments (and the return, under the name `return`) in order.
+
+    A name absent from `observed`, or mapped to None where the param is optional, is skipped.
+    The items of a packed param `xs` (`*xs`/`**xs`) are observed under the names `xs[...]`,
+    and the items of a tuple return under `return[0]`, `return[1]`, ...
+    """
+    b = Bindings() if bindings is None else bindings
+    params = list(contract.params)
+    if include_return:
+        params.extend(contract.return_params())
+    for p in params:
+        if p.packed:
+            prefix = p.name + "["
+            items = [(k, v) for k, v in observed.items() if k.startswith(prefix)]
+        elif p.name in observed:
+            items = [(p.name, observed[p.name])]
+        else:
+            continue
+        for name, got in items:
+            if got is None:
+                if p.optional:
+                    continue
+                return b, Conflict(name, "type", p.spec, expected=p.dtype_label, actual="None")
+            if got.shape is None:
+                return b, Conflict(
+                    name, "type", p.spec, expected=p.dtype_label, actual=got.type_name
+                )
+            if p.dtypes is not None and got.dtype not in p.dtypes:
+                return b, Conflict(name, "dtype", p.spec, expected=p.dtype_label, actual=got.dtype)
+            conflict = b.match(name, p.spec, got.shape, arguments)
+            if conflict is not None:
+                return b, conflict
+    return b, None
