@@ -20,6 +20,7 @@ _EXPORTS: dict[str, str] = {
     "Int": "jaxtyping",
     "Shaped": "jaxtyping",
     "Tensor": "torch",
+    "BoolOrFloat": "._attention",
     "attention": "._attention",
     "attention_scores": "._attention",
     "layer_norm": "._attention",
@@ -42,6 +43,8 @@ _EXPORTS: dict[str, str] = {
     "scale": "._linalg",
     "sub": "._linalg",
     "transpose": "._linalg",
+    "cross_entropy": "._loss",
+    "embedding": "._loss",
     "apply_mask": "._masks",
     "causal_mask": "._masks",
     "diag": "._masks",
@@ -51,6 +54,7 @@ _EXPORTS: dict[str, str] = {
     "merge_heads": "._reshape",
     "permute": "._reshape",
     "split_heads": "._reshape",
+    "split_qkv": "._reshape",
 }
 
 if TYPE_CHECKING:
@@ -60,6 +64,7 @@ if TYPE_CHECKING:
     from jaxtyping import Shaped as Shaped
     from torch import Tensor as Tensor
 
+    from ._attention import BoolOrFloat as BoolOrFloat
     from ._attention import attention as attention
     from ._attention import attention_scores as attention_scores
     from ._attention import layer_norm as layer_norm
@@ -82,6 +87,8 @@ if TYPE_CHECKING:
     from ._linalg import scale as scale
     from ._linalg import sub as sub
     from ._linalg import transpose as transpose
+    from ._loss import cross_entropy as cross_entropy
+    from ._loss import embedding as embedding
     from ._masks import apply_mask as apply_mask
     from ._masks import causal_mask as causal_mask
     from ._masks import diag as diag
@@ -91,6 +98,7 @@ if TYPE_CHECKING:
     from ._reshape import merge_heads as merge_heads
     from ._reshape import permute as permute
     from ._reshape import split_heads as split_heads
+    from ._reshape import split_qkv as split_qkv
 
 
 def __getattr__(name: str) -> Any:

@@ -1,18 +1,42 @@
 """`Linear`: `x @ weight.T + bias`, with `in_features` and `out_features` in the contract."""
 
-import math
-
 import torch
 from jaxtyping import Float
 from torch import Tensor, nn
 
 from .._checked import checked
+from .._errors import ShapeError
 from .._linalg import linear
 from .._masks import check_size
 
 
-class Linear(nn.Module):
-    """A checked drop-in for `torch.nn.Linear`.
+def input_mismatch(module: str, x: Tensor, weight: Tensor) -> ShapeError | None:
+    """The error for an input whose dtype or device differs from the module's parameters.
+
+    A kernel fails inside the module on such a mix, but the fix is on the caller's side: the
+    parameters were set up once (`.to(torch.bfloat16)`, `.cuda()`), the input arrives each call.
+    """
+    for what, got, want, fix in (
+        ("dtype", x.dtype, weight.dtype, str(weight.dtype)),
+        ("device", x.device, weight.device, repr(str(weight.device))),
+    ):
+        if got != want:
+            shown_got, shown_want = str(got).removeprefix("torch."), str(want).removeprefix("torch.")
+            hint = f"x.to({fix}), or move the module to x's {what}"
+            return ShapeError(
+                f"{module}.forward(): argument 'x' has {what} {shown_got}, expected "
+                f"{shown_want} like the module's parameters\nhint: {hint}",
+                op=f"{module}.forward",
+                argument="x",
+                expected=shown_want,
+                actual=shown_got,
+                hint=hint,
+            )
+    return None
+
+
+class Linear(nn.Linear):
+    """A checked `torch.nn.Linear`: a subclass, so `isinstance(m, nn.Linear)` holds.
 
     **Arguments:**
 
@@ -21,14 +45,10 @@ class Linear(nn.Module):
     - `bias`: whether to learn an additive bias.
     - `device`, `dtype`: where and how to create the parameters.
 
-    The parameters are those of `torch.nn.Linear`: `weight` `(out_features, in_features)` and
-    `bias` `(out_features,)`, with the same initialization, so state dicts load both ways.
+    The parameters and their initialization are `torch.nn.Linear`'s: `weight`
+    `(out_features, in_features)` and `bias` `(out_features,)`, so state dicts load both ways
+    and init code written for `nn.Linear` applies.
     """
-
-    in_features: int
-    out_features: int
-    weight: Tensor
-    bias: Tensor | None
 
     def __init__(
         self,
@@ -38,33 +58,19 @@ class Linear(nn.Module):
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        super().__init__()
-        self.in_features = check_size("Linear", "in_features", in_features, minimum=1)
-        self.out_features = check_size("Linear", "out_features", out_features, minimum=1)
-        shape = (out_features, in_features)
-        self.weight = nn.Parameter(torch.empty(shape, device=device, dtype=dtype))
-        if bias:
-            self.bias = nn.Parameter(torch.empty(out_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        """torch.nn.Linear's initialization: uniform in `±1/sqrt(in_features)`."""
-        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            bound = 1 / math.sqrt(self.in_features)
-            nn.init.uniform_(self.bias, -bound, bound)
+        check_size("Linear", "in_features", in_features, minimum=1)
+        check_size("Linear", "out_features", out_features, minimum=1)
+        super().__init__(in_features, out_features, bias, device, dtype)
 
     @checked
     def forward(
         self, x: Float[Tensor, "*batch in_features={self.in_features}"]
     ) -> Float[Tensor, "*batch out_features={self.out_features}"]:
         """`(*batch, in_features)` to `(*batch, out_features)`."""
-        return linear(x, self.weight, self.bias)
-
-    def extra_repr(self) -> str:
-        return (
-            f"in_features={self.in_features}, out_features={self.out_features}, "
-            f"bias={self.bias is not None}"
-        )
+        try:
+            return linear(x, self.weight, self.bias)
+        except ShapeError:
+            err = input_mismatch(type(self).__name__, x, self.weight)
+            if err is None:
+                raise
+            raise err from None

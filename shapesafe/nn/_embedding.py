@@ -1,0 +1,41 @@
+"""`Embedding`: token ids to vectors, with the embedding size in the contract."""
+
+import torch
+from jaxtyping import Float, Int
+from torch import Tensor, nn
+
+from .._checked import checked
+from .._loss import embedding
+from .._masks import check_size
+
+
+class Embedding(nn.Embedding):
+    """A checked `torch.nn.Embedding`, and a subclass of it.
+
+    **Arguments:**
+
+    - `num_embeddings`: how many rows (the vocabulary size).
+    - `embedding_dim`: the size of each row.
+    - `device`, `dtype`: where and how to create the weight.
+
+    The weight is `torch.nn.Embedding`'s, `(num_embeddings, embedding_dim)`, initialized the
+    same way, so state dicts load both ways.
+    """
+
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        check_size("Embedding", "num_embeddings", num_embeddings, minimum=1)
+        check_size("Embedding", "embedding_dim", embedding_dim, minimum=1)
+        super().__init__(num_embeddings, embedding_dim, device=device, dtype=dtype)
+
+    @checked
+    def forward(
+        self, ids: Int[Tensor, "*batch"]
+    ) -> Float[Tensor, "*batch embed={self.embedding_dim}"]:
+        """Token ids `(*batch)` to vectors `(*batch, embed)`."""
+        return embedding(ids, self.weight)
