@@ -20,7 +20,6 @@ _EXPORTS: dict[str, str] = {
     "Int": "jaxtyping",
     "Shaped": "jaxtyping",
     "Tensor": "torch",
-    "BoolOrFloat": "._attention",
     "attention": "._attention",
     "attention_scores": "._attention",
     "layer_norm": "._attention",
@@ -64,7 +63,6 @@ if TYPE_CHECKING:
     from jaxtyping import Shaped as Shaped
     from torch import Tensor as Tensor
 
-    from ._attention import BoolOrFloat as BoolOrFloat
     from ._attention import attention as attention
     from ._attention import attention_scores as attention_scores
     from ._attention import layer_norm as layer_norm

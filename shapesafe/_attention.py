@@ -1,6 +1,7 @@
 """Softmax, scaled dot-product attention and layer norm."""
 
 import math
+from typing import TYPE_CHECKING, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -31,10 +32,16 @@ def attention_scores(
         raise kernel_error(e, "attention_scores", q=q, k=k) from None
 
 
-class BoolOrFloat(AbstractDtype):
-    """A mask's dtype: Bool (True = attend) or floating (added to the scores)."""
+if TYPE_CHECKING:
+    # As jaxtyping does for its own dtypes: to a type checker, `BoolOrFloat[Tensor, "..."]`
+    # is a Tensor.
+    from typing import Annotated as BoolOrFloat
+else:
 
-    dtypes = ["bool", *Float.dtypes]
+    class BoolOrFloat(AbstractDtype):
+        """A mask's dtype: Bool (True = attend) or floating (added to the scores)."""
+
+        dtypes: ClassVar[list[str]] = ["bool", *Float.dtypes]
 
 
 def _kv_error(q: Tensor, k: Tensor, v: Tensor) -> ShapeError:
@@ -72,12 +79,7 @@ def _kv_fits(q: Tensor, k: Tensor) -> bool:
     qb, kb = q.shape[:-2], k.shape[:-2]
     if qb == kb:
         return True
-    return (
-        len(qb) == len(kb)
-        and qb[:-1] == kb[:-1]
-        and kb[-1] > 0
-        and qb[-1] % kb[-1] == 0
-    )
+    return len(qb) == len(kb) and qb[:-1] == kb[:-1] and kb[-1] > 0 and qb[-1] % kb[-1] == 0
 
 
 @checked_op
@@ -85,7 +87,7 @@ def attention(
     q: Float[Tensor, "*batch s d"],
     k: Float[Tensor, "*kv_batch t d"],
     v: Float[Tensor, "*kv_batch t e"],
-    mask: BoolOrFloat[Tensor, "*#batch #s #t"] | None = None,
+    mask: BoolOrFloat[Tensor, "*#batch #s t"] | None = None,
     causal: bool = False,
     dropout_p: float = 0.0,
     scale: float | None = None,

@@ -89,7 +89,7 @@ def _headline(op: str, c: Conflict) -> tuple[str, str | None]:
         return (
             f"{where} dims '*{dim}' are {_fmt_shape(c.actual)} at {at}, "
             f"expected {_fmt_shape(c.expected)} (bound by {c.source})",
-            dim,
+            f"*{dim}",
         )
     at = f"{c.argument}.shape[{c.axis}]"
     if c.note:

@@ -23,9 +23,7 @@ def kernel_error(error: RuntimeError, op: str, **tensors: Tensor | None) -> Exce
     """
     given = [(n, t) for n, t in tensors.items() if t is not None]
     for what in ("dtype", "device"):
-        values = [
-            (n, dtype_name(t.dtype) if what == "dtype" else str(t.device)) for n, t in given
-        ]
+        values = [(n, dtype_name(t.dtype) if what == "dtype" else str(t.device)) for n, t in given]
         odd = odd_one_out(values)
         if odd is None:
             continue

@@ -52,7 +52,10 @@ def _scores(q: Shape, k: Shape) -> bool:
 
 
 def _mask(s: Shape, m: Shape) -> bool:
-    return len(s) >= 2 and len(m) == 2 and s[-2:] == m
+    """A mask's batch dims broadcast to the scores' batch dims: `(*#batch, q, k)`."""
+    if len(s) < 2 or len(m) < 2 or len(m) > len(s) or m[-2:] != s[-2:]:
+        return False
+    return all(a in (1, b) for a, b in zip(reversed(m[:-2]), reversed(s[:-2]), strict=False))
 
 
 def _layer_norm(x: Shape, w: Shape) -> bool:
@@ -137,16 +140,21 @@ def test_single_argument_ranks(
 @settings(max_examples=60, deadline=None)
 @given(q=shapes, k=shapes, v=shapes)
 def test_attention_triples(q: Shape, k: Shape, v: Shape) -> None:
+    # k and v share their batch dims: q's, or with fewer heads (grouped-query attention).
+    same = q[:-2] == k[:-2]
+    grouped = len(q) >= 3 and len(q) == len(k) and q[:-3] == k[:-3] and q[-3] % k[-3] == 0
     ok = (
         len(q) >= 2
-        and len(q) == len(k) == len(v)
-        and q[:-2] == k[:-2] == v[:-2]
+        and len(k) >= 2
+        and len(v) >= 2
+        and (same or grouped)
+        and k[:-2] == v[:-2]
         and q[-1] == k[-1]
         and k[-2] == v[-2]
     )
     _verdict(
         ss.attention,
-        F.scaled_dot_product_attention,
+        lambda q, k, v: F.scaled_dot_product_attention(q, k, v, enable_gqa=not same),
         ok,
         torch.randn(q),
         torch.randn(k),

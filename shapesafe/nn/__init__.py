@@ -10,21 +10,21 @@ from ._block import MLP as MLP
 from ._block import Block as Block
 from ._embedding import Embedding as Embedding
 from ._gpt import GPT as GPT
+from ._gpt import GPTMLP as GPTMLP
 from ._gpt import GPTBlock as GPTBlock
 from ._gpt import GPTConfig as GPTConfig
-from ._gpt import GPTMLP as GPTMLP
 from ._linear import Linear as Linear
 from ._norm import LayerNorm as LayerNorm
 
 __all__ = [
     "GPT",
+    "GPTMLP",
     "MLP",
     "Block",
     "CausalSelfAttention",
     "Embedding",
     "GPTBlock",
     "GPTConfig",
-    "GPTMLP",
     "LayerNorm",
     "Linear",
 ]

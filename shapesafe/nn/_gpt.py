@@ -5,6 +5,7 @@ c_attn`, `lm_head`, ...), so a state dict saved from such a model of the same co
 """
 
 import dataclasses
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -153,7 +154,7 @@ class GPT(nn.Module):
         t = self.transformer
         positions = t["wpe"](torch.arange(seq, device=idx.device))  # (seq, embed)
         x = t["drop"](add(t["wte"](idx), positions.expand(batch, seq, -1)))
-        for block in t["h"]:
+        for block in cast(nn.ModuleList, t["h"]):
             x = block(x)
         logits: Tensor = self.lm_head(t["ln_f"](x))
         return logits

@@ -21,7 +21,8 @@ def input_mismatch(module: str, x: Tensor, weight: Tensor) -> ShapeError | None:
         ("device", x.device, weight.device, repr(str(weight.device))),
     ):
         if got != want:
-            shown_got, shown_want = str(got).removeprefix("torch."), str(want).removeprefix("torch.")
+            shown_got = str(got).removeprefix("torch.")
+            shown_want = str(want).removeprefix("torch.")
             hint = f"x.to({fix}), or move the module to x's {what}"
             return ShapeError(
                 f"{module}.forward(): argument 'x' has {what} {shown_got}, expected "
