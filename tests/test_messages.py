@@ -40,7 +40,7 @@ def test_prediction_b1_against_target_b() -> None:
         '    b  (8,) float32    "*shape"',
         "        ^",
         "bound: shape=(8, 1) from a.shape[0:2]",
-        "hint: a size-1 axis is extra or missing: try b.unsqueeze(1) or a.squeeze(1)",
+        "hint: a size-1 axis is extra or missing: try b.unsqueeze(1) or a.squeeze(-1)",
     ]
 
 
@@ -144,8 +144,10 @@ def test_messages_never_contain_tensor_values(call: Callable[[torch.Tensor], Any
 
 def test_transpose_hint_can_point_at_the_argument_that_bound_the_size() -> None:
     err = message(lambda: ss.matmul(randn(3, 4), randn(3, 5)))
-    assert (
-        err.splitlines()[-1] == "hint: 'A' looks transposed: its last two axes fit swapped, try A.T"
+    # Either A is transposed or B has the wrong size: the hint says so, it does not guess.
+    assert err.splitlines()[-1] == (
+        "hint: 'A' may be transposed: its last two axes fit swapped (A.T), "
+        "unless 'B' is the one with the wrong size"
     )
 
 
