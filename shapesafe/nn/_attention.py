@@ -12,6 +12,15 @@ from .._reshape import merge_heads, split_heads, split_qkv
 from ._linear import Linear
 
 
+def dropout(module: nn.Dropout, x: Tensor) -> Tensor:
+    """`module(x)`, skipped where it is the identity (evaluation, or p = 0), which saves
+    a copy of `x` per call in training."""
+    if module.training and module.p > 0:
+        out: Tensor = module(x)
+        return out
+    return x
+
+
 def _some_divisors(n: int, limit: int = 64) -> list[int]:
     """Divisors of `n` up to `limit`, and `n` itself: a hint's worth, in time bounded by `limit`."""
     small = [h for h in range(1, min(n, limit) + 1) if n % h == 0]
@@ -85,8 +94,7 @@ class CausalSelfAttention(nn.Module):
             out_proj = self.out_proj
         p = self.dropout if self.training else 0.0
         mixed = attention(q, k, v, causal=True, dropout_p=p)  # (batch, heads, seq, head_dim)
-        out: Tensor = self.resid_dropout(out_proj(merge_heads(mixed)))
-        return out
+        return dropout(self.resid_dropout, out_proj(merge_heads(mixed)))
 
     def extra_repr(self) -> str:
         fused = ", fused=True" if self.fused else ""

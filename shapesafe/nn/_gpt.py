@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from .._checked import checked
 from .._linalg import add
 from .._masks import check_size
-from ._attention import CausalSelfAttention
+from ._attention import CausalSelfAttention, dropout
 from ._embedding import Embedding
 from ._linear import Linear
 from ._norm import LayerNorm
@@ -60,8 +60,7 @@ class GPTMLP(nn.Module):
         self, x: Float[Tensor, "*batch embed={self.embed_dim}"]
     ) -> Float[Tensor, "*batch embed={self.embed_dim}"]:
         """`(*batch, embed)` to `(*batch, embed)`."""
-        out: Tensor = self.dropout(self.c_proj(F.gelu(self.c_fc(x))))
-        return out
+        return dropout(self.dropout, self.c_proj(F.gelu(self.c_fc(x))))
 
 
 class GPTBlock(nn.Module):
@@ -153,7 +152,9 @@ class GPT(nn.Module):
             )
         t = self.transformer
         positions = t["wpe"](torch.arange(seq, device=idx.device))  # (seq, embed)
-        x = t["drop"](add(t["wte"](idx), positions.expand(batch, seq, -1)))
+        x = dropout(
+            cast(nn.Dropout, t["drop"]), add(t["wte"](idx), positions.expand(batch, seq, -1))
+        )
         for block in cast(nn.ModuleList, t["h"]):
             x = block(x)
         logits: Tensor = self.lm_head(t["ln_f"](x))
