@@ -2,6 +2,7 @@
 
 import math
 import re
+from collections.abc import Iterator
 from typing import cast
 
 import pytest
@@ -11,6 +12,17 @@ from torch import Tensor, nn
 
 import shapesafe as ss
 from shapesafe.nn import GPT, GPTConfig
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> Iterator[None]:
+    # Models this small gain nothing from more threads, and lose a lot on a busy machine.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 class PlainAttention(nn.Module):
