@@ -312,3 +312,12 @@ def test_a_module_blames_its_input_for_a_dtype_mix(module: torch.nn.Module, x: T
     assert err.argument == "x" and err.actual == "float32"
     assert str(err).startswith(f"{type(module).__name__}.forward(): argument 'x' has dtype float32")
     assert err.hint is not None and err.hint.startswith("x.to(torch.")
+
+
+def test_a_module_blames_its_input_for_a_device_mix() -> None:
+    # "meta" stands in for a second device on a CPU-only machine.
+    with pytest.raises(ShapeError) as info:
+        Linear(4, 3, device="meta")(torch.randn(2, 4))
+    err = info.value
+    assert err.argument == "x" and err.actual == "cpu" and err.expected == "meta"
+    assert err.hint == "x.to('meta'), or move the module to x's device"

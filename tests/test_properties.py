@@ -160,3 +160,34 @@ def test_attention_triples(q: Shape, k: Shape, v: Shape) -> None:
         torch.randn(k),
         torch.randn(v),
     )
+
+
+def _mask_fits_attention(batch: Shape, s: int, t: int, mask: Shape) -> bool:
+    """`(*#batch, #s, t)`: broadcastable to the scores, except along the keys."""
+    if len(mask) < 2 or len(mask) > len(batch) + 2 or mask[-1] != t or mask[-2] not in (1, s):
+        return False
+    return all(m in (1, b) for m, b in zip(reversed(mask[:-2]), reversed(batch), strict=False))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    batch=st.lists(st.integers(1, 3), min_size=0, max_size=2).map(tuple),
+    s=st.integers(1, 4),
+    t=st.integers(1, 4),
+    mask=shapes,
+    boolean=st.booleans(),
+)
+def test_attention_masks(batch: Shape, s: int, t: int, mask: Shape, boolean: bool) -> None:
+    q, k, v = torch.randn(*batch, s, 4), torch.randn(*batch, t, 4), torch.randn(*batch, t, 2)
+    m = torch.rand(mask) > 0.3 if boolean else torch.randn(mask)
+    if boolean and len(mask) >= 1:
+        m[..., 0] = True  # no fully masked row: SDPA would give NaN there
+    _verdict(
+        lambda q, k, v, m: ss.attention(q, k, v, mask=m),
+        lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m),
+        _mask_fits_attention(batch, s, t, mask),
+        q,
+        k,
+        v,
+        m,
+    )
