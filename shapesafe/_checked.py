@@ -31,7 +31,7 @@ import jaxtyping
 import torch
 from beartype import beartype
 from beartype.door import is_bearable
-from jaxtyping import AbstractArray, TypeCheckError, jaxtyped
+from jaxtyping import AbstractArray, AnnotationError, TypeCheckError, jaxtyped
 
 # jaxtyping keeps the dims bound in each `jaxtyped` scope on a per-thread stack; a cache hit
 # pushes the dims that the full check bound onto the same stack.
@@ -39,7 +39,7 @@ from jaxtyping import _storage as _jaxtyping_storage
 
 from ._contract import Contract, TensorParam, parse_spec
 from ._errors import ShapeError
-from ._explain import describe, explain, observe
+from ._explain import describe, explain, observe, unbraced_hint
 from ._mode import DISABLED_AT_IMPORT, ENV_MODE, MODES, Mode
 
 _memo_storage: Any = _jaxtyping_storage._shape_storage
@@ -517,6 +517,11 @@ class _Checked:
             if frame.stage == 1:
                 raise  # raised inside the body: not this function's contract
             raise self.shape_error(args, kwargs, e, frame) from None
+        except AnnotationError as e:
+            hint = None if frame.stage == 1 else unbraced_hint(self.contract, self.names)
+            if hint is None:
+                raise
+            raise AnnotationError(f"{e}\nhint: {hint}") from None
         finally:
             stack.pop()
         if key is not None and self.cacheable and not _jaxtyping_off(self.fn):

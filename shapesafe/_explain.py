@@ -1,6 +1,8 @@
 """Turn a failed check into a ShapeError a person can read at a glance."""
 
-from collections.abc import Mapping
+import ast
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -465,3 +467,31 @@ def _expand_hint(
     if contract.op == "matmul":
         hint += ", or linear(x, W.T) for one weight shared across the batch"
     return hint
+
+
+def unbraced_hint(contract: Contract, names: Sequence[str]) -> str | None:
+    """A symbolic dim that uses an argument without braces, like `"seq+max_new_tokens"`.
+
+    jaxtyping evaluates a bare name as a dim, so it fails on an argument's name; `{name}`
+    reads the argument.
+    """
+    specs = [*contract.params, *([contract.ret] if contract.ret is not None else [])]
+    for p in specs:
+        for d in p.spec.dims:
+            if d.kind != "symbolic" or "{" in d.name:
+                continue
+            try:
+                tree = ast.parse(d.name, mode="eval")
+            except SyntaxError:
+                continue
+            used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+            arguments = [n for n in names if n in used]
+            if not arguments:
+                continue
+            fixed = d.name
+            for name in arguments:
+                fixed = re.sub(rf"\b{name}\b", "{" + name + "}", fixed)
+            which = ", ".join(f"'{n}'" for n in arguments)
+            verb = "is an argument" if len(arguments) == 1 else "are arguments"
+            return f'{which} {verb}, not a dim: write "{fixed}" in the spec of \'{p.name}\''
+    return None

@@ -234,3 +234,37 @@ def test_hint_time_does_not_grow_with_a_size() -> None:
         CausalSelfAttention(10**12 + 1, 2)
     err = error(lambda: ss.split_heads(torch.empty(1, 1, 10**9 + 7, device="meta"), 2))
     assert err.hint is not None and "one of [1]" in err.hint
+
+
+def test_a_dim_that_names_an_argument_without_braces() -> None:
+    from jaxtyping import AnnotationError, Int
+
+    @ss.checked
+    def extend(
+        idx: Int[torch.Tensor, "batch seq"], max_new_tokens: int
+    ) -> Int[torch.Tensor, "batch seq+max_new_tokens"]:
+        return torch.cat([idx, idx[:, :max_new_tokens]], dim=1)
+
+    with pytest.raises(AnnotationError) as info:
+        extend(ids(2, 5), 3)
+    assert str(info.value).splitlines()[-1] == (
+        "hint: 'max_new_tokens' is an argument, not a dim: "
+        "write \"seq+{max_new_tokens}\" in the spec of 'return'"
+    )
+
+    @ss.checked
+    def fixed(
+        idx: Int[torch.Tensor, "batch seq"], max_new_tokens: int
+    ) -> Int[torch.Tensor, "batch seq+{max_new_tokens}"]:
+        return torch.cat([idx, idx[:, :max_new_tokens]], dim=1)
+
+    assert fixed(ids(2, 5), 3).shape == (2, 8)
+
+    @ss.checked
+    def wrong(
+        idx: Int[torch.Tensor, "batch seq"], max_new_tokens: int
+    ) -> Int[torch.Tensor, "batch seq+{max_new_tokens}"]:
+        return torch.cat([idx, idx[:, :1]], dim=1)
+
+    with pytest.raises(ss.ShapeError, match=r"dim 'seq\+\{max_new_tokens\}' is 6 at"):
+        wrong(ids(2, 5), 3)
