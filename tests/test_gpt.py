@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 import shapesafe as ss
-from shapesafe.nn import GPT, GPTConfig
+from shapesafe.nn import GPT, GPTBlock, GPTConfig
 
 
 @pytest.fixture(autouse=True)
@@ -201,3 +201,13 @@ def test_float_ids_are_a_shape_error_at_the_model() -> None:
     model = GPT(GPTConfig(vocab_size=11, block_size=4, embed_dim=8, num_heads=2, num_layers=1))
     with pytest.raises(ss.ShapeError, match=re.escape("GPT.forward(): argument 'idx' has dtype")):
         model(torch.zeros(1, 3))
+
+
+def test_a_block_blames_its_own_input_for_a_dtype_mix() -> None:
+    block = GPTBlock(GPTConfig(vocab_size=11, embed_dim=8, num_heads=2)).double()
+    with pytest.raises(ss.ShapeError) as info:
+        block(torch.randn(2, 3, 8))
+    assert str(info.value).startswith(
+        "GPTBlock.forward(): argument 'x' has dtype float32, expected float64"
+    )
+    assert info.value.hint == "x.to(torch.float64), or move the module to x's dtype"

@@ -303,6 +303,11 @@ def test_attention_dropout_only_in_training() -> None:
     [
         pytest.param(Linear(4, 3).to(torch.bfloat16), torch.randn(2, 4), id="linear-bf16"),
         pytest.param(LayerNorm(4).double(), torch.randn(2, 4), id="layer-norm-f64"),
+        pytest.param(MLP(4).double(), torch.randn(2, 4), id="mlp-f64"),
+        pytest.param(
+            CausalSelfAttention(4, 2).to(torch.bfloat16), torch.randn(2, 3, 4), id="attention-bf16"
+        ),
+        pytest.param(Block(4, 2).double(), torch.randn(2, 3, 4), id="block-f64"),
     ],
 )
 def test_a_module_blames_its_input_for_a_dtype_mix(module: torch.nn.Module, x: Tensor) -> None:

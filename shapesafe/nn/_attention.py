@@ -7,9 +7,10 @@ from torch import Tensor, nn
 
 from .._attention import attention
 from .._checked import checked
+from .._errors import ShapeError
 from .._masks import check_size
 from .._reshape import merge_heads, split_heads, split_qkv
-from ._linear import Linear
+from ._linear import Linear, blame_input
 
 
 def dropout(module: nn.Dropout, x: Tensor) -> Tensor:
@@ -84,17 +85,21 @@ class CausalSelfAttention(nn.Module):
         self, x: Float[Tensor, "batch seq embed={self.embed_dim}"]
     ) -> Float[Tensor, "batch seq embed={self.embed_dim}"]:
         """`(batch, seq, embed)` to `(batch, seq, embed)`."""
-        if self.fused:
-            q, k, v = split_qkv(self.c_attn(x), self.num_heads)  # (batch, heads, seq, head_dim)
-            out_proj = self.c_proj
-        else:
-            q = split_heads(self.q_proj(x), self.num_heads)
-            k = split_heads(self.k_proj(x), self.num_heads)
-            v = split_heads(self.v_proj(x), self.num_heads)
-            out_proj = self.out_proj
-        p = self.dropout if self.training else 0.0
-        mixed = attention(q, k, v, causal=True, dropout_p=p)  # (batch, heads, seq, head_dim)
-        return dropout(self.resid_dropout, out_proj(merge_heads(mixed)))
+        try:
+            if self.fused:
+                # (batch, heads, seq, head_dim) each
+                q, k, v = split_qkv(self.c_attn(x), self.num_heads)
+                out_proj = self.c_proj
+            else:
+                q = split_heads(self.q_proj(x), self.num_heads)
+                k = split_heads(self.k_proj(x), self.num_heads)
+                v = split_heads(self.v_proj(x), self.num_heads)
+                out_proj = self.out_proj
+            p = self.dropout if self.training else 0.0
+            mixed = attention(q, k, v, causal=True, dropout_p=p)  # (batch, heads, seq, head_dim)
+            return dropout(self.resid_dropout, out_proj(merge_heads(mixed)))
+        except (ShapeError, RuntimeError) as e:
+            raise blame_input(self, x, e) from None
 
     def extra_repr(self) -> str:
         fused = ", fused=True" if self.fused else ""

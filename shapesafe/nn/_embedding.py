@@ -5,8 +5,10 @@ from jaxtyping import Float, Int
 from torch import Tensor, nn
 
 from .._checked import checked
+from .._errors import ShapeError
 from .._loss import embedding
 from .._masks import check_size
+from ._linear import blame_input
 
 
 class Embedding(nn.Embedding):
@@ -38,4 +40,7 @@ class Embedding(nn.Embedding):
         self, ids: Int[Tensor, "*batch"]
     ) -> Float[Tensor, "*batch embed={self.embedding_dim}"]:
         """Token ids `(*batch)` to vectors `(*batch, embed)`."""
-        return embedding(ids, self.weight)
+        try:
+            return embedding(ids, self.weight)
+        except (ShapeError, RuntimeError) as e:
+            raise blame_input(self, ids, e, "ids") from None

@@ -13,11 +13,12 @@ from jaxtyping import Float, Int
 from torch import Tensor, nn
 
 from .._checked import checked
+from .._errors import ShapeError
 from .._linalg import add
 from .._masks import check_size
 from ._attention import CausalSelfAttention, dropout
 from ._embedding import Embedding
-from ._linear import Linear
+from ._linear import Linear, blame_input
 from ._norm import LayerNorm
 
 
@@ -60,7 +61,10 @@ class GPTMLP(nn.Module):
         self, x: Float[Tensor, "*batch embed={self.embed_dim}"]
     ) -> Float[Tensor, "*batch embed={self.embed_dim}"]:
         """`(*batch, embed)` to `(*batch, embed)`."""
-        return dropout(self.dropout, self.c_proj(F.gelu(self.c_fc(x))))
+        try:
+            return dropout(self.dropout, self.c_proj(F.gelu(self.c_fc(x))))
+        except (ShapeError, RuntimeError) as e:
+            raise blame_input(self, x, e) from None
 
 
 class GPTBlock(nn.Module):
@@ -83,8 +87,11 @@ class GPTBlock(nn.Module):
         self, x: Float[Tensor, "batch seq embed={self.embed_dim}"]
     ) -> Float[Tensor, "batch seq embed={self.embed_dim}"]:
         """`(batch, seq, embed)` to `(batch, seq, embed)`."""
-        x = add(x, self.attn(self.ln_1(x)))
-        return add(x, self.mlp(self.ln_2(x)))
+        try:
+            h = add(x, self.attn(self.ln_1(x)))
+            return add(h, self.mlp(self.ln_2(h)))
+        except (ShapeError, RuntimeError) as e:
+            raise blame_input(self, x, e) from None
 
 
 class GPT(nn.Module):
@@ -151,13 +158,15 @@ class GPT(nn.Module):
                 f"keep the last {self.block_size} tokens, idx[:, -{self.block_size}:]"
             )
         t = self.transformer
-        positions = t["wpe"](torch.arange(seq, device=idx.device))  # (seq, embed)
-        x = dropout(
-            cast(nn.Dropout, t["drop"]), add(t["wte"](idx), positions.expand(batch, seq, -1))
-        )
-        for block in cast(nn.ModuleList, t["h"]):
-            x = block(x)
-        logits: Tensor = self.lm_head(t["ln_f"](x))
+        try:
+            positions = t["wpe"](torch.arange(seq, device=idx.device))  # (seq, embed)
+            tokens = t["wte"](idx)  # (batch, seq, embed)
+            x = dropout(cast(nn.Dropout, t["drop"]), add(tokens, positions.expand(batch, seq, -1)))
+            for block in cast(nn.ModuleList, t["h"]):
+                x = block(x)
+            logits: Tensor = self.lm_head(t["ln_f"](x))
+        except (ShapeError, RuntimeError) as e:
+            raise blame_input(self, idx, e, "idx") from None
         return logits
 
     @torch.no_grad()

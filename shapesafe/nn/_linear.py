@@ -10,30 +10,38 @@ from .._linalg import linear
 from .._masks import check_size
 
 
-def input_mismatch(module: str, x: Tensor, weight: Tensor) -> ShapeError | None:
-    """The error for an input whose dtype or device differs from the module's parameters.
+def blame_input(module: nn.Module, x: Tensor, error: Exception, name: str = "x") -> Exception:
+    """What a module raises when something fails inside it: `error`, unless the input's dtype
+    or device differs from the module's parameters, and then an error that says so.
 
-    A kernel fails inside the module on such a mix, but the fix is on the caller's side: the
-    parameters were set up once (`.to(torch.bfloat16)`, `.cuda()`), the input arrives each call.
+    A kernel fails deep inside the module on such a mix, but the fix is on the caller's side:
+    the parameters were set up once (`.to(torch.bfloat16)`, `.cuda()`), the input arrives with
+    each call. Only called once something failed, so a successful call pays nothing.
     """
-    for what, got, want, fix in (
-        ("dtype", x.dtype, weight.dtype, str(weight.dtype)),
-        ("device", x.device, weight.device, repr(str(weight.device))),
-    ):
+    weight = next(module.parameters(), None)
+    if weight is None:
+        return error
+    checks: list[tuple[str, object, object, str]] = [
+        ("device", x.device, weight.device, repr(str(weight.device)))
+    ]
+    if x.is_floating_point():  # token ids are integers by design
+        checks.insert(0, ("dtype", x.dtype, weight.dtype, str(weight.dtype)))
+    for what, got, want, fix in checks:
         if got != want:
+            op = f"{type(module).__name__}.forward"
             shown_got = str(got).removeprefix("torch.")
             shown_want = str(want).removeprefix("torch.")
-            hint = f"x.to({fix}), or move the module to x's {what}"
+            hint = f"{name}.to({fix}), or move the module to {name}'s {what}"
             return ShapeError(
-                f"{module}.forward(): argument 'x' has {what} {shown_got}, expected "
+                f"{op}(): argument '{name}' has {what} {shown_got}, expected "
                 f"{shown_want} like the module's parameters\nhint: {hint}",
-                op=f"{module}.forward",
-                argument="x",
+                op=op,
+                argument=name,
                 expected=shown_want,
                 actual=shown_got,
                 hint=hint,
             )
-    return None
+    return error
 
 
 class Linear(nn.Linear):
@@ -70,8 +78,5 @@ class Linear(nn.Linear):
         """`(*batch, in_features)` to `(*batch, out_features)`."""
         try:
             return linear(x, self.weight, self.bias)
-        except ShapeError:
-            err = input_mismatch(type(self).__name__, x, self.weight)
-            if err is None:
-                raise
-            raise err from None
+        except (ShapeError, RuntimeError) as e:
+            raise blame_input(self, x, e) from None

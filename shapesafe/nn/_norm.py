@@ -8,7 +8,7 @@ from .._attention import layer_norm
 from .._checked import checked
 from .._errors import ShapeError
 from .._masks import check_size
-from ._linear import input_mismatch
+from ._linear import blame_input
 
 
 class LayerNorm(nn.LayerNorm):
@@ -48,11 +48,8 @@ class LayerNorm(nn.LayerNorm):
         """`(*batch, features)` to `(*batch, features)`: each row to mean 0, variance 1."""
         try:
             return layer_norm(x, self.weight, self.bias, self.eps)
-        except ShapeError:
-            err = input_mismatch(type(self).__name__, x, self.weight)
-            if err is None:
-                raise
-            raise err from None
+        except (ShapeError, RuntimeError) as e:
+            raise blame_input(self, x, e) from None
 
     def extra_repr(self) -> str:
         return f"{self.features}, eps={self.eps}, bias={self.bias is not None}"
