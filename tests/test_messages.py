@@ -132,6 +132,19 @@ VALUE_CALLS: list[Callable[[torch.Tensor], Any]] = [
     lambda t: ss.permute(t[:2, :3], "b s h d -> b h s d"),
     lambda t: ss.linear(t[:2, :16].long(), t[:16, :32]),
     lambda t: ss.scale(2.0, t.tolist()),  # type: ignore[arg-type]
+    lambda t: ss.cross_entropy(t[None, :5, :7], t[None, :5, :1].long()),
+    lambda t: ss.cross_entropy(t[None, :5, :7], t[None, :5, 0]),
+    lambda t: ss.embedding(t[:2, :5], t[:11, :4]),
+    lambda t: ss.split_qkv(t[None, :5, :25], 2),
+    lambda t: ss.attention(t[None, :5, :8], t[None, :5, :8], t[None, :5, :8], t[:8, :8] > 0),
+    lambda t: ss.attention(
+        t[None, None, :5, :8].half(), t[None, None, :5, :8], t[None, None, :5, :8]
+    ),
+    lambda t: ss.attention(
+        t[:20, :8].reshape(1, 4, 5, 8),
+        t[:15, :8].reshape(1, 3, 5, 8),
+        t[:15, :8].reshape(1, 3, 5, 8),
+    ),
 ]
 
 
@@ -166,3 +179,38 @@ def test_shared_weight_in_a_batched_matmul() -> None:
         "hint: batch dims never broadcast: try B.expand(2, -1, -1), or linear(x, W.T) for one "
         "weight shared across the batch"
     )
+
+
+def test_cross_entropy_with_b_t_1_targets() -> None:
+    targets = torch.zeros(2, 5, 1, dtype=torch.long)
+    text = message(lambda: ss.cross_entropy(randn(2, 5, 11), targets))
+    assert text.splitlines() == [
+        "cross_entropy(): argument 'targets' dims '*batch' are (2, 5, 1) at targets.shape[0:3], "
+        "expected (2, 5) (bound by logits.shape[0:2])",
+        '    logits   (2, 5, 11) float32  "*batch vocab"',
+        '    targets  (2, 5, 1) int64     "*batch"',
+        "              ^^^^^^^",
+        "bound: vocab=11 from logits.shape[2], batch=(2, 5) from logits.shape[0:2]",
+        "hint: a size-1 axis is extra or missing: try targets.squeeze(-1)",
+    ]
+
+
+def test_grouped_query_heads_that_do_not_divide() -> None:
+    text = message(lambda: ss.attention(randn(2, 8, 6, 4), randn(2, 3, 6, 4), randn(2, 3, 6, 4)))
+    assert text.splitlines() == [
+        "attention(): argument 'k' dim '*kv_batch[1]' is 3 at k.shape[1], expected 8 "
+        "(k's heads must divide q's 8 heads)",
+        '    q  (2, 8, 6, 4) float32  "*batch s d"',
+        '    k  (2, 3, 6, 4) float32  "*kv_batch t d"',
+        "           ^",
+        '    v  (2, 3, 6, 4) float32  "*kv_batch t e"',
+        "hint: grouped-query attention needs k/v heads that divide 8: one of [1, 2, 4, 8]",
+    ]
+
+
+def test_a_dtype_mix_names_the_odd_one_out() -> None:
+    text = message(lambda: ss.attention(randn(2, 5, 8).half(), randn(2, 5, 8), randn(2, 5, 8)))
+    assert text.splitlines() == [
+        "attention(): argument 'q' has dtype float16, expected float32 like 'k'",
+        "hint: cast it, e.g. q.to(k.dtype)",
+    ]
