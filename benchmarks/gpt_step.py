@@ -1,17 +1,20 @@
 """A nanoGPT-style model with checked modules against the same model in plain torch.
 
-Two workloads, each timed for three models that hold the same weights:
+Two workloads, each timed for four models that hold the same weights:
 
 - `plain`: a GPT written in plain torch with nanoGPT's module names and arithmetic
   (`F.scaled_dot_product_attention`, `F.layer_norm`, `x + y`), no checks;
 - `checked`: `shapesafe.nn.GPT`, every module's `forward` and every op checked;
+- `checked, cold`: the same, with the verdict caches cleared before each timed call, so every
+  check takes the first-call path (the full jaxtyping + beartype check);
 - `checked, mode off`: the same `shapesafe.nn.GPT` under `shapesafe.set_mode("off")`, which
   tells the cost of the checks apart from any difference in the arithmetic.
 
 `step` is one training step: forward, `cross_entropy`, backward and an AdamW update, at a
 fixed `(batch, block)` shape, so after the first call every check is a cache hit.
 `generate` samples 64 tokens one at a time from an 8-token prompt, so the sequence length,
-and with it every signature, is new at each token: it measures the check's miss path.
+and with it every signature, changes at each token: warm, each length was seen in an earlier
+round (hits); cold, every token is a miss, as in the first `generate()` of a process.
 
 Variants run in interleaved rounds (rotating order, so drift in the machine's load hits them
 alike); each number is the median over rounds of the CPU time of this thread (torch on one
@@ -132,7 +135,19 @@ def cpu_seconds(fn: Callable[[], object]) -> float:
     return (time.thread_time_ns() - start) / 1e9
 
 
+def clear_caches() -> None:
+    """`set_mode` clears every verdict cache: the next call of each signature is a miss."""
+    shapesafe.set_mode("check")
+
+
 def measure(variants: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
+    """Median CPU seconds of each variant over interleaved rounds.
+
+    `checked` runs with the verdict caches filled by earlier calls (every check a hit, as in
+    a long run); `checked, cold` clears them first (every check a miss, as in the first call
+    with each shape); `mode off` runs under `set_mode("off")`, which also clears the caches,
+    so the warm variant refills them, untimed, after it.
+    """
     names = list(variants)
     for fn in variants.values():
         fn()  # warm up: first-call checks, allocator, AdamW state
@@ -140,11 +155,17 @@ def measure(variants: dict[str, Callable[[], object]], rounds: int) -> dict[str,
     for r in range(rounds):
         shift = r % len(names)
         for name in names[shift:] + names[:shift]:
+            fn = variants[name]
             if name.endswith("mode off"):
                 with shapesafe.mode("off"):
-                    samples[name].append(cpu_seconds(variants[name]))
+                    samples[name].append(cpu_seconds(fn))
+                variants["checked"]()  # refill the caches, untimed
+            elif name.endswith("cold"):
+                clear_caches()
+                samples[name].append(cpu_seconds(fn))
+                variants["checked"]()
             else:
-                samples[name].append(cpu_seconds(variants[name]))
+                samples[name].append(cpu_seconds(fn))
     return {n: statistics.median(s) for n, s in samples.items()}
 
 
@@ -158,6 +179,8 @@ def main() -> None:
     plain = PlainGPT(CONFIG)
     ours = GPT(CONFIG)
     ours.load_state_dict(plain.state_dict())
+    cold = GPT(CONFIG)
+    cold.load_state_dict(plain.state_dict())
     off = GPT(CONFIG)
     off.load_state_dict(plain.state_dict())
     batch = torch.randint(0, CONFIG.vocab_size, (BATCH, CONFIG.block_size + 1))
@@ -170,12 +193,13 @@ def main() -> None:
 
     optimizers = {
         name: torch.optim.AdamW(m.parameters(), lr=1e-4)
-        for name, m in (("plain", plain), ("checked", ours), ("off", off))
+        for name, m in (("plain", plain), ("checked", ours), ("cold", cold), ("off", off))
     }
     step = measure(
         {
             "plain": lambda: train_step(plain, optimizers["plain"], batch),
             "checked": lambda: checked_step(ours, optimizers["checked"], batch),
+            "checked, cold": lambda: checked_step(cold, optimizers["cold"], batch),
             "checked, mode off": lambda: checked_step(off, optimizers["off"], batch),
         },
         args.rounds,
@@ -184,6 +208,7 @@ def main() -> None:
         {
             "plain": lambda: generate(plain, prompt),
             "checked": lambda: generate(ours, prompt),
+            "checked, cold": lambda: generate(cold, prompt),
             "checked, mode off": lambda: generate(off, prompt),
         },
         args.rounds,
@@ -208,10 +233,14 @@ def main() -> None:
             f"{result[n] * 1e3:.1f} ms ({result[n] / base:.3f}x)" for n in list(result)[1:]
         ]
         print(f"| {label} | {' | '.join(cells)} |")
-    per_token = (gen["checked"] - gen["checked, mode off"]) / NEW_TOKENS
+    hit = (gen["checked"] - gen["checked, mode off"]) / NEW_TOKENS
+    miss = (gen["checked, cold"] - gen["checked, mode off"]) / NEW_TOKENS
     print()
-    print(f"checks cost {per_token * 1e6:.0f} µs per generated token (checked - mode off)")
-    assert math.isfinite(per_token)
+    print(
+        f"checks per generated token: {hit * 1e6:.0f} µs with warm caches, "
+        f"{miss * 1e6:.0f} µs when every sequence length is new (cold)"
+    )
+    assert math.isfinite(hit) and math.isfinite(miss)
 
 
 if __name__ == "__main__":

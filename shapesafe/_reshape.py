@@ -112,8 +112,10 @@ def split_qkv(
     if fused % (3 * num_heads) != 0:
         raise_error(_qkv_error, x, num_heads)
     head_dim = fused // (3 * num_heads)
-    qkv = x.reshape(batch, seq, 3, num_heads, head_dim).permute(2, 0, 3, 1, 4)
-    return qkv[0], qkv[1], qkv[2]
+    # unbind rather than indexing: its backward stacks the three gradients in one tensor,
+    # where each index would allocate a zero gradient the size of x.
+    q, k, v = x.reshape(batch, seq, 3, num_heads, head_dim).permute(2, 0, 3, 1, 4).unbind(0)
+    return q, k, v
 
 
 def _parse_pattern(pattern: str) -> tuple[list[str], list[str]]:
