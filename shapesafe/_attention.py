@@ -102,7 +102,8 @@ def attention(
     - `v`: values, `(*batch, t, e)`, with `k`'s batch dims.
     - `mask`: broadcastable to `(*batch, s, t)`, e.g. `(s, t)`, `(b, 1, 1, t)` or
       `(b, 1, s, t)`. Bool: True where attention is allowed. Float: added to the scores
-      (0 to attend, -inf to block).
+      (0 to attend, -inf to block). A float 0/1 mask, such as nanoGPT's `bias` buffer, is a
+      Bool mask in disguise: pass `mask.bool()` (added as floats, it would block nothing).
     - `causal`: also mask keys after each query (`j > i`), as in a decoder.
     - `dropout_p`: dropout probability on the attention weights; pass 0.0 when evaluating.
     - `scale`: multiplies the scores; `1/sqrt(d)` when None.
