@@ -1,7 +1,7 @@
 """A tiny character-level GPT built from shapesafe.nn, trained on examples/data/tiny.txt.
 
-Run `python examples/tiny_gpt.py` (500 steps: 40 s on a shared 2-core machine, 20 s of CPU
-time), or `--steps 50` for a quick look.
+Run `python examples/tiny_gpt.py` (500 steps: 30 to 40 s on a shared 2-core machine, about
+20 s of CPU time), or `--steps 50` for a quick look.
 Importing this file trains nothing: `build_model`, `train` and `sample` are for reuse.
 """
 
