@@ -326,3 +326,39 @@ def test_a_module_blames_its_input_for_a_device_mix() -> None:
     err = info.value
     assert err.argument == "x" and err.actual == "cpu" and err.expected == "meta"
     assert err.hint == "x.to('meta'), or move the module to x's device"
+
+
+def test_linear_parameters_that_do_not_fit_are_shape_errors() -> None:
+    layer = Linear(16, 32)
+    layer.weight = torch.nn.Parameter(torch.randn(32, 12))
+    with pytest.raises(ShapeError) as info:
+        layer(torch.randn(4, 16))
+    assert info.value.op == "linear" and info.value.argument == "weight"
+    assert info.value.dim == "in_features"
+    layer = Linear(16, 32)
+    layer.bias = torch.nn.Parameter(torch.randn(1))  # F.linear alone would broadcast it
+    with pytest.raises(ShapeError) as info:
+        layer(torch.randn(4, 16))
+    assert info.value.op == "linear" and info.value.argument == "bias"
+    layer = Linear(16, 32)
+    layer.weight = torch.nn.Parameter(torch.randn(32, 16).double())
+    with pytest.raises(ShapeError) as info:
+        layer(torch.randn(4, 16))
+    assert info.value.argument == "x" and info.value.expected == "float64"
+
+
+def test_layer_norm_and_embedding_parameters_that_do_not_fit_are_shape_errors() -> None:
+    norm = LayerNorm(8)
+    norm.weight = torch.nn.Parameter(torch.ones(5))
+    with pytest.raises(ShapeError) as info:
+        norm(torch.randn(2, 8))
+    assert info.value.op == "layer_norm" and info.value.argument == "weight"
+    emb = Embedding(11, 4)
+    emb.weight = torch.nn.Parameter(torch.randn(11))
+    with pytest.raises(ShapeError) as info:
+        emb(torch.zeros(2, 3, dtype=torch.long))
+    assert info.value.op == "embedding" and info.value.argument == "weight"
+    emb = Embedding(11, 4)
+    emb.weight = torch.nn.Parameter(torch.randn(11, 6))  # runs, but the output breaks the contract
+    with pytest.raises(ShapeError, match=re.escape("argument 'return' dim 'embed' is 6")):
+        emb(torch.zeros(2, 3, dtype=torch.long))

@@ -1,6 +1,7 @@
 """`Embedding`: token ids to vectors, with the embedding size in the contract."""
 
 import torch
+import torch.nn.functional as F
 from jaxtyping import Float, Int
 from torch import Tensor, nn
 
@@ -8,7 +9,7 @@ from .._checked import checked
 from .._errors import ShapeError
 from .._loss import embedding
 from .._masks import check_size
-from ._linear import blame_input
+from ._linear import blame_input, checked_error
 
 
 class Embedding(nn.Embedding):
@@ -40,7 +41,15 @@ class Embedding(nn.Embedding):
         self, ids: Int[Tensor, "*batch"]
     ) -> Float[Tensor, "*batch embed={self.embedding_dim}"]:
         """Token ids `(*batch)` to vectors `(*batch, embed)`."""
+        weight = self.weight
         try:
-            return embedding(ids, self.weight)
-        except (ShapeError, RuntimeError) as e:
+            if torch.compiler.is_compiling():  # compiled, the checks cost nothing at run time
+                return embedding(ids, weight)
+            # As in Linear: the contract holds ids and the output, torch refuses a weight
+            # that does not fit, and the checked op then says what is wrong.
+            out: Tensor = F.embedding(ids, weight)
+            return out
+        except RuntimeError as e:
+            raise blame_input(self, ids, checked_error(e, embedding, ids, weight), "ids") from None
+        except ShapeError as e:
             raise blame_input(self, ids, e, "ids") from None

@@ -1,6 +1,10 @@
 """`Linear`: `x @ weight.T + bias`, with `in_features` and `out_features` in the contract."""
 
+from collections.abc import Callable
+from typing import Any
+
 import torch
+import torch.nn.functional as F
 from jaxtyping import Float
 from torch import Tensor, nn
 
@@ -8,6 +12,16 @@ from .._checked import checked
 from .._errors import ShapeError
 from .._linalg import linear
 from .._masks import check_size
+
+
+def checked_error(error: RuntimeError, op: Callable[..., Tensor], *args: Any) -> Exception:
+    """The ShapeError the checked `op` raises on the arguments a torch kernel refused, or
+    the kernel's own `error` where the op finds nothing wrong with them."""
+    try:
+        op(*args)
+    except ShapeError as e:
+        return e
+    return error
 
 
 def blame_input(module: nn.Module, x: Tensor, error: Exception, name: str = "x") -> Exception:
@@ -76,7 +90,19 @@ class Linear(nn.Linear):
         self, x: Float[Tensor, "*batch in_features={self.in_features}"]
     ) -> Float[Tensor, "*batch out_features={self.out_features}"]:
         """`(*batch, in_features)` to `(*batch, out_features)`."""
+        weight, bias = self.weight, self.bias
         try:
-            return linear(x, self.weight, self.bias)
-        except (ShapeError, RuntimeError) as e:
+            # Compiled, the checks cost nothing at run time; and F.linear would broadcast a
+            # (1,) bias. Both take the checked op.
+            odd_bias = bias is not None and bias.shape != weight.shape[:1]
+            if odd_bias or torch.compiler.is_compiling():
+                return linear(x, weight, bias)
+            # This method's contract holds x and the output to the config sizes; a weight
+            # that does not fit makes torch refuse, and the checked op then says which
+            # argument is wrong. So a successful eager call is checked once, not twice.
+            out: Tensor = F.linear(x, weight, bias)
+            return out
+        except RuntimeError as e:
+            raise blame_input(self, x, checked_error(e, linear, x, weight, bias)) from None
+        except ShapeError as e:
             raise blame_input(self, x, e) from None

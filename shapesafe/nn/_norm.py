@@ -1,6 +1,7 @@
 """`LayerNorm` over the last axis, with its size in the contract."""
 
 import torch
+import torch.nn.functional as F
 from jaxtyping import Float
 from torch import Tensor, nn
 
@@ -8,7 +9,7 @@ from .._attention import layer_norm
 from .._checked import checked
 from .._errors import ShapeError
 from .._masks import check_size
-from ._linear import blame_input
+from ._linear import blame_input, checked_error
 
 
 class LayerNorm(nn.LayerNorm):
@@ -46,9 +47,19 @@ class LayerNorm(nn.LayerNorm):
         self, x: Float[Tensor, "*batch features={self.features}"]
     ) -> Float[Tensor, "*batch features={self.features}"]:
         """`(*batch, features)` to `(*batch, features)`: each row to mean 0, variance 1."""
+        weight, bias = self.weight, self.bias
         try:
-            return layer_norm(x, self.weight, self.bias, self.eps)
-        except (ShapeError, RuntimeError) as e:
+            if torch.compiler.is_compiling():  # compiled, the checks cost nothing at run time
+                return layer_norm(x, weight, bias, self.eps)
+            # As in Linear: the contract holds x and the output, torch refuses parameters
+            # that do not fit (F.layer_norm wants both exactly `(features,)`), and the
+            # checked op then says which one is wrong.
+            out: Tensor = F.layer_norm(x, self.normalized_shape, weight, bias, self.eps)
+            return out
+        except RuntimeError as e:
+            error = checked_error(e, layer_norm, x, weight, bias, self.eps)
+            raise blame_input(self, x, error) from None
+        except ShapeError as e:
             raise blame_input(self, x, e) from None
 
     def extra_repr(self) -> str:
