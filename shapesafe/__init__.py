@@ -43,6 +43,8 @@ _EXPORTS: dict[str, str] = {
     "scale": "._linalg",
     "sub": "._linalg",
     "transpose": "._linalg",
+    "cross_entropy": "._loss",
+    "embedding": "._loss",
     "apply_mask": "._masks",
     "causal_mask": "._masks",
     "diag": "._masks",
@@ -52,6 +54,7 @@ _EXPORTS: dict[str, str] = {
     "merge_heads": "._reshape",
     "permute": "._reshape",
     "split_heads": "._reshape",
+    "split_qkv": "._reshape",
 }
 
 if TYPE_CHECKING:
@@ -87,6 +90,8 @@ if TYPE_CHECKING:
     from ._linalg import scale as scale
     from ._linalg import sub as sub
     from ._linalg import transpose as transpose
+    from ._loss import cross_entropy as cross_entropy
+    from ._loss import embedding as embedding
     from ._masks import apply_mask as apply_mask
     from ._masks import causal_mask as causal_mask
     from ._masks import diag as diag
@@ -96,6 +101,7 @@ if TYPE_CHECKING:
     from ._reshape import merge_heads as merge_heads
     from ._reshape import permute as permute
     from ._reshape import split_heads as split_heads
+    from ._reshape import split_qkv as split_qkv
 
 
 def __getattr__(name: str) -> Any:

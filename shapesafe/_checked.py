@@ -29,14 +29,14 @@ import torch
 from beartype import beartype
 from beartype.door import is_bearable
 from beartype.roar import BeartypeDecorHintException
-from jaxtyping import jaxtyped
+from jaxtyping import AnnotationError, jaxtyped
 
 from . import _cache, _structure
 from ._cache import NEVER, Entry, VerdictCache, is_torch_array_hint, key_of
 from ._codegen import generated_wrapper, generic_wrapper
 from ._contract import Contract, TensorParam, parse_spec
 from ._errors import ShapeError
-from ._explain import describe, explain, observe
+from ._explain import describe, explain, observe, unbraced_hint
 from ._jaxtyping_compat import get_shape_memo, memo_stack
 from ._mode import DISABLED_AT_IMPORT, get_mode, mode, set_mode
 
@@ -386,6 +386,11 @@ class _Checked:
             out = self.reference(*args, **kwargs)
         except _Rejected as rejected:
             raise self.shape_error(args, kwargs, rejected.name, frame) from None
+        except AnnotationError as e:
+            hint = None if frame.stage == 1 else unbraced_hint(self.contract, self.names)
+            if hint is None:
+                raise
+            raise AnnotationError(f"{e}\nhint: {hint}") from None
         finally:
             stack.pop()
         if key is not None and self.cacheable and self._may_cache(args, kwargs):

@@ -1,6 +1,8 @@
 """Turn a failed check into a ShapeError a person can read at a glance."""
 
-from collections.abc import Mapping
+import ast
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -85,6 +87,11 @@ def explain(
     )
 
 
+def article(word: str) -> str:
+    """`a` or `an`, for a dtype label: "an Int tensor", "a Float tensor"."""
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
 def _fmt_shape(shape: tuple[int, ...]) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
@@ -103,7 +110,8 @@ def _headline(op: str, c: Conflict) -> tuple[str, str | None]:
     where = f"{op}(): argument '{c.argument}'"
     spec = c.spec.text if c.spec is not None else ""
     if c.kind == "type":
-        return f'{where} is {c.actual}, expected a {c.expected} tensor of shape "{spec}"', None
+        what = f"{article(c.expected)} {c.expected}"
+        return f'{where} is {c.actual}, expected {what} tensor of shape "{spec}"', None
     if c.kind == "dtype":
         return f"{where} has dtype {c.actual}, expected {c.expected}", None
     if c.kind == "rank":
@@ -123,7 +131,7 @@ def _headline(op: str, c: Conflict) -> tuple[str, str | None]:
         return (
             f"{where} dims '*{dim}' are {_fmt_shape(c.actual)} at {at}, "
             f"expected {_fmt_shape(c.expected)} (bound by {c.source})",
-            dim,
+            f"*{dim}",
         )
     at = f"{c.argument}.shape[{c.axis}]"
     if c.note:
@@ -223,6 +231,8 @@ def _hint(
     c: Conflict,
     arguments: Mapping[str, Any],
 ) -> str | None:
+    """A fix to try, or None. A hint never suggests a change that fixes the shapes but
+    changes the meaning: when two arguments could be the one to change, it names both."""
     got = observed.get(c.argument)
     if c.kind == "type":
         if got is not None and got.type_name in ("list", "tuple"):
@@ -230,49 +240,237 @@ def _hint(
         return None
     if got is None or got.shape is None:
         return None
-    if c.kind == "dtype":
-        if c.expected == "Float" and (got.dtype.startswith("int") or got.dtype.startswith("uint")):
-            return (
-                f"'{c.argument}' holds integers; if they are token ids, embed them first "
-                "(nn.Embedding), otherwise cast with .float()"
-            )
-        if c.expected == "Float" and got.dtype == "bool":
-            return f"cast the mask with {c.argument}.float(), or use apply_mask()"
-        if c.expected == "Bool":
-            return f"build a boolean mask, e.g. {c.argument} != 0"
-        return None
     if c.argument == "return":
-        return None
-    # Try each fix on the culprit, then on the argument that bound the size: in a
-    # (b, 1) prediction against a (b,) target, either side may be the one to change.
-    names = [c.argument]
-    if c.source is not None and c.source.argument not in (c.argument, "return"):
-        names.append(c.source.argument)
-    shapes = {
-        n: o.shape for n in names if (o := observed.get(n)) is not None and o.shape is not None
-    }
+        return _dtype_hint(c, got) if c.kind == "dtype" else None
+    # Exchanged arguments break the structure (a rank, a dtype), not just a size; a swap
+    # that only fixes sizes (`matmul(B, A)` for `matmul(A, B)`) would change the meaning.
+    if c.kind in ("rank", "dtype"):
+        swapped = _swapped_hint(contract, observed, c, arguments)
+        if swapped is not None:
+            return swapped
+    if c.kind == "dtype":
+        return _dtype_hint(c, got)
 
     def fits(name: str, shape: tuple[int, ...]) -> bool:
         return _fits(contract, observed, arguments, name, shape)
 
-    for name, shape in shapes.items():
-        if len(shape) >= 2 and fits(name, (*shape[:-2], shape[-1], shape[-2])):
-            t = ".T" if len(shape) == 2 else ".mT"
-            return f"'{name}' looks transposed: its last two axes fit swapped, try {name}{t}"
+    for hint in (
+        _heads_hint(observed, c, got.shape),
+        _slice_hint(contract, observed, c, arguments, got.shape),
+    ):
+        if hint is not None:
+            return hint
+    shape = got.shape
+    name = c.argument
+    if _transposable(shape) and fits(name, _swapped(shape)):
+        return f"'{name}' looks transposed: its last two axes fit swapped, try {name}{_t(shape)}"
+    # The argument that bound the size: transposing it is only a candidate next to a
+    # wrong size in the blamed one, and never when the blamed one is square or 1-D, whose
+    # size is the likelier mistake (`identity(5)` for `identity(4)`, a weight sized for seq).
+    other = _source_shape(observed, c)
+    if other is not None and _transposable(shape):
+        source, src_shape = other
+        if _transposable(src_shape) and fits(source, _swapped(src_shape)):
+            return (
+                f"'{source}' may be transposed: its last two axes fit swapped "
+                f"({source}{_t(src_shape)}), unless '{name}' is the one with the wrong size"
+            )
+    fixes = _squeeze_fixes(contract, name, shape, fits)
+    if other is not None and _same_role(contract, name, other[0]):
+        fixes += _squeeze_fixes(contract, other[0], other[1], fits)
+    if fixes:
+        return "a size-1 axis is extra or missing: try " + " or ".join(fixes)
+    missing = _missing_batch_hint(c, shape)
+    if missing is not None:
+        return missing
+    return _expand_hint(contract, observed, c, arguments)
+
+
+def _dtype_hint(c: Conflict, got: Observed) -> str | None:
+    integer = got.dtype.startswith(("int", "uint"))
+    floating = got.dtype.startswith(("float", "bfloat", "complex"))
+    if c.expected == "Float" and integer:
+        return (
+            f"'{c.argument}' holds integers; if they are token ids, embed them first "
+            "(nn.Embedding), otherwise cast with .float()"
+        )
+    if c.expected == "Float" and got.dtype == "bool":
+        return f"cast the mask with {c.argument}.float(), or use apply_mask()"
+    if c.expected == "Bool":
+        return f"build a boolean mask, e.g. {c.argument} != 0"
+    if c.expected == "Int" and floating:
+        return (
+            f"'{c.argument}' holds floats; if they are class or token ids, "
+            f"use {c.argument}.long()"
+        )
+    if c.expected == "BoolOrFloat" and integer:
+        return f"a mask is Bool (True = attend) or float (added): try {c.argument}.bool()"
+    return None
+
+
+def _transposable(shape: tuple[int, ...]) -> bool:
+    """Swapping the last two axes changes the shape: at least 2-D and not square."""
+    return len(shape) >= 2 and shape[-1] != shape[-2]
+
+
+def _swapped(shape: tuple[int, ...]) -> tuple[int, ...]:
+    return (*shape[:-2], shape[-1], shape[-2])
+
+
+def _t(shape: tuple[int, ...]) -> str:
+    return ".T" if len(shape) == 2 else ".mT"
+
+
+def _source_shape(
+    observed: Mapping[str, Observed | None], c: Conflict
+) -> tuple[str, tuple[int, ...]] | None:
+    """The other argument the conflicting size was bound by, with its shape."""
+    if c.source is None or c.source.argument in (c.argument, "return"):
+        return None
+    got = observed.get(c.source.argument)
+    if got is None or got.shape is None:
+        return None
+    return c.source.argument, got.shape
+
+
+def _same_role(contract: Contract, a: str, b: str) -> bool:
+    """Two arguments with the same spec (`add(a, b)`): either may be the one to change."""
+    specs = {p.name: p.spec.text for p in contract.params}
+    return a in specs and specs.get(a) == specs.get(b)
+
+
+def _squeeze_fixes(
+    contract: Contract,
+    name: str,
+    shape: tuple[int, ...],
+    fits: Any,
+) -> list[str]:
     fixes = []
-    for name, shape in shapes.items():
-        squeezes = [
-            i for i, n in enumerate(shape) if n == 1 and fits(name, shape[:i] + shape[i + 1 :])
-        ]
-        if squeezes:
-            fixes.append(f"{name}.squeeze({squeezes[0]})")
+    squeezes = [i for i, n in enumerate(shape) if n == 1 and fits(name, shape[:i] + shape[i + 1 :])]
+    if squeezes:
+        axis = -1 if squeezes[0] == len(shape) - 1 else squeezes[0]
+        fixes.append(f"{name}.squeeze({axis})")
+    spec = next((p.spec for p in contract.params if p.name == name), None)
+    broadcasts = spec is not None and any(d.broadcastable for d in spec.dims)
+    if not broadcasts:
         # Only a single place for the new axis is a real hint; with free dims any place fits.
+        # An argument that broadcasts never needs one.
         unsqueezes = [i for i in range(len(shape) + 1) if fits(name, (*shape[:i], 1, *shape[i:]))]
         if len(unsqueezes) == 1:
             fixes.append(f"{name}.unsqueeze({unsqueezes[0]})")
-    if fixes:
-        return "a size-1 axis is extra or missing: try " + " or ".join(fixes)
-    return _expand_hint(contract, observed, c, arguments)
+    return fixes
+
+
+def _swapped_hint(
+    contract: Contract,
+    observed: Mapping[str, Observed | None],
+    c: Conflict,
+    arguments: Mapping[str, Any],
+) -> str | None:
+    """`linear(W, x)`: the call fits with two tensor arguments exchanged."""
+    names = [
+        p.name
+        for p in contract.params
+        if (o := observed.get(p.name)) is not None and o.shape is not None
+    ]
+    if c.argument not in names:
+        return None
+    for other in names:
+        if other == c.argument:
+            continue
+        a, b = observed[c.argument], observed[other]
+        assert a is not None and b is not None
+        if a.shape == b.shape:
+            continue
+        trial = dict(observed)
+        trial[c.argument], trial[other] = b, a
+        if unify(contract, trial, arguments)[1] is None:
+            first, second = sorted((c.argument, other), key=names.index)
+            return f"'{first}' and '{second}' look swapped: the call fits with them exchanged"
+    return None
+
+
+def _heads_hint(
+    observed: Mapping[str, Observed | None], c: Conflict, shape: tuple[int, ...]
+) -> str | None:
+    """`(b, s, e)` where `(b, h, s, d)` is expected, or the other way round."""
+    if c.spec is None:
+        return None
+    names = [d.display for d in c.spec.dims]
+    if c.kind == "rank" and len(shape) == 3 and len(names) == 4 and "heads" in names[1]:
+        return (
+            f"'{c.argument}' looks like (batch, seq, embed): "
+            f"split_heads({c.argument}, num_heads)"
+        )
+    if not (
+        len(shape) == 4
+        and c.axis == len(shape) - 1
+        and isinstance(c.expected, int)
+        and shape[1] * shape[3] == c.expected
+    ):
+        return None
+    merge = f"merge_heads({c.argument})"
+    other = _source_shape(observed, c)
+    if other is None:
+        return f"'{c.argument}' looks like (batch, heads, seq, head_dim): {merge}"
+    source, src_shape = other
+    if len(src_shape) != 3:
+        return None
+    # One side has its heads split and the other not: either may be the one to change.
+    return (
+        f"'{c.argument}' has its heads split and '{source}' not: "
+        f"split_heads({source}, {shape[1]}), or {merge}"
+    )
+
+
+def _slice_hint(
+    contract: Contract,
+    observed: Mapping[str, Observed | None],
+    c: Conflict,
+    arguments: Mapping[str, Any],
+    shape: tuple[int, ...],
+) -> str | None:
+    """A mask built for the longest sequence (nanoGPT's `(1, 1, block, block)` buffer)."""
+    if "mask" not in c.argument or c.axis is None:
+        return None
+    trial = list(shape)
+    conflict: Conflict | None = c
+    got = observed[c.argument]
+    assert got is not None
+    for _ in range(len(shape)):  # one axis at a time, at most once each
+        if conflict is None:
+            break
+        if conflict.argument != c.argument or conflict.axis is None:
+            return None
+        if conflict.axis < len(shape) - 2:
+            return None  # a batch axis: slicing it would drop examples, not positions
+        want = conflict.expected
+        if not isinstance(want, int) or not 0 < want < trial[conflict.axis]:
+            return None
+        trial[conflict.axis] = want
+        attempt = dict(observed)
+        attempt[c.argument] = Observed(tuple(trial), got.dtype)
+        conflict = unify(contract, attempt, arguments)[1]
+    if conflict is not None:
+        return None
+    first = next(i for i in range(len(shape)) if trial[i] != shape[i])
+    parts = [f":{n}" if n != m else ":" for n, m in zip(trial[first:], shape[first:], strict=True)]
+    while parts and parts[-1] == ":":
+        parts.pop()
+    index = ", ".join(parts)
+    prefix = "..., " if first > 0 else ""
+    return f"'{c.argument}' is larger than needed: slice it, {c.argument}[{prefix}{index}]"
+
+
+def _missing_batch_hint(c: Conflict, shape: tuple[int, ...]) -> str | None:
+    """A single example where a batch is expected."""
+    if c.kind != "rank" or c.spec is None or c.spec.variadic_index is not None:
+        return None
+    if len(shape) + 1 != len(c.spec.dims) or c.spec.dims[0].display != "batch":
+        return None
+    return (
+        f"'{c.argument}' has no batch axis: for a single example, try {c.argument}.unsqueeze(0)"
+    )
 
 
 def _expand_hint(
@@ -299,3 +497,31 @@ def _expand_hint(
     if contract.op == "matmul":
         hint += ", or linear(x, W.T) for one weight shared across the batch"
     return hint
+
+
+def unbraced_hint(contract: Contract, names: Sequence[str]) -> str | None:
+    """A symbolic dim that uses an argument without braces, like `"seq+max_new_tokens"`.
+
+    jaxtyping evaluates a bare name as a dim, so it fails on an argument's name; `{name}`
+    reads the argument.
+    """
+    specs = [*contract.params, *([contract.ret] if contract.ret is not None else [])]
+    for p in specs:
+        for d in p.spec.dims:
+            if d.kind != "symbolic" or "{" in d.name:
+                continue
+            try:
+                tree = ast.parse(d.name, mode="eval")
+            except SyntaxError:
+                continue
+            used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+            arguments = [n for n in names if n in used]
+            if not arguments:
+                continue
+            fixed = d.name
+            for name in arguments:
+                fixed = re.sub(rf"\b{name}\b", "{" + name + "}", fixed)
+            which = ", ".join(f"'{n}'" for n in arguments)
+            verb = "is an argument" if len(arguments) == 1 else "are arguments"
+            return f'{which} {verb}, not a dim: write "{fixed}" in the spec of \'{p.name}\''
+    return None

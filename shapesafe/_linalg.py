@@ -16,31 +16,46 @@ from ._explain import dtype_name
 def kernel_error(error: RuntimeError, op: str, **tensors: Tensor | None) -> Exception:
     """What to raise when a torch kernel fails on arguments whose shapes already passed.
 
-    torch's matrix kernels need one dtype and one device; the ShapeError says which argument
-    differs from the first. Any other failure is torch's own error, unchanged. Checking only
+    torch's matrix kernels need one dtype and one device; the ShapeError names the odd one
+    out: the argument whose dtype (or device) differs from most of the others, or from the
+    first one on a tie. Any other failure is torch's own error, unchanged. Checking only
     here, after the fact, keeps the check off the path of every successful call.
     """
-    (first_name, first), *rest = [(n, t) for n, t in tensors.items() if t is not None]
-    assert first is not None
-    for name, t in rest:
-        assert t is not None
-        for what, want, got in (
-            ("dtype", dtype_name(first.dtype), dtype_name(t.dtype)),
-            ("device", str(first.device), str(t.device)),
-        ):
-            if want != got:
-                verb = "cast" if what == "dtype" else "move"
-                hint = f"{verb} one side, e.g. {name}.to({first_name}.{what})"
-                return ShapeError(
-                    f"{op}(): argument '{name}' has {what} {got}, expected {want} like "
-                    f"'{first_name}'\nhint: {hint}",
-                    op=op,
-                    argument=name,
-                    expected=want,
-                    actual=got,
-                    hint=hint,
-                )
+    given = [(n, t) for n, t in tensors.items() if t is not None]
+    for what in ("dtype", "device"):
+        values = [(n, dtype_name(t.dtype) if what == "dtype" else str(t.device)) for n, t in given]
+        odd = odd_one_out(values)
+        if odd is None:
+            continue
+        name, got, want, like = odd
+        verb = "cast" if what == "dtype" else "move"
+        hint = f"{verb} it, e.g. {name}.to({like}.{what})"
+        return ShapeError(
+            f"{op}(): argument '{name}' has {what} {got}, expected {want} like '{like}'\n"
+            f"hint: {hint}",
+            op=op,
+            argument=name,
+            expected=want,
+            actual=got,
+            hint=hint,
+        )
     return error
+
+
+def odd_one_out(values: list[tuple[str, str]]) -> tuple[str, str, str, str] | None:
+    """`(name, its value, the usual value, an argument that has it)`, or None if all agree.
+
+    The usual value is the most common one; on a tie, the first argument's.
+    """
+    counts: dict[str, int] = {}
+    for _, value in values:
+        counts[value] = counts.get(value, 0) + 1
+    if len(counts) < 2:
+        return None
+    usual = max(counts, key=lambda v: (counts[v], v == values[0][1]))
+    like = next(n for n, v in values if v == usual)
+    name, got = next((n, v) for n, v in values if v != usual)
+    return name, got, usual, like
 
 
 @checked_op

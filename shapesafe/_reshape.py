@@ -67,6 +67,57 @@ def merge_heads(
     return x.transpose(1, 2).reshape(batch, seq, heads * head_dim)
 
 
+def _qkv_error(x: Tensor, num_heads: int) -> ShapeError:
+    spec = parse_spec("batch seq fused")
+    contract = Contract("split_qkv", (TensorParam("x", spec, None, "Shaped"),), None)
+    fused = int(x.shape[2])
+    if fused % 3 != 0:
+        want = "a multiple of 3"
+        note = "q, k and v side by side, 3 * embed"
+        hint = None
+    else:
+        want = f"a multiple of 3*num_heads={3 * num_heads}"
+        note = "3 * embed, and embed must split evenly into heads"
+        embed = fused // 3
+        divisors = [h for h in range(1, min(embed, 64) + 1) if embed % h == 0]
+        hint = f"num_heads must divide embed={embed}: one of {divisors}"
+    conflict = Conflict("x", "symbolic", spec, 2, spec.dims[2], want, fused, note=note)
+    return render(contract, {"x": observe(x)}, conflict, [], hint)
+
+
+@checked_op
+def split_qkv(
+    x: Shaped[Tensor, "batch seq fused"], num_heads: int
+) -> tuple[
+    Shaped[Tensor, "batch heads seq head_dim"],
+    Shaped[Tensor, "batch heads seq head_dim"],
+    Shaped[Tensor, "batch heads seq head_dim"],
+]:
+    """Split a fused projection into q, k and v heads, in GPT-2's `c_attn` layout.
+
+    `x[..., :embed]` is q, the next `embed` are k, the last `embed` are v; each is then split
+    into heads as by `split_heads`.
+
+    **Arguments:**
+
+    - `x`: `(batch, seq, 3 * embed)`, the output of a `Linear(embed, 3 * embed)`.
+    - `num_heads`: how many heads; must divide `embed`.
+
+    **Returns:**
+
+    `(q, k, v)`, each `(batch, num_heads, seq, embed // num_heads)`.
+    """
+    check_size("split_qkv", "num_heads", num_heads, minimum=1)
+    batch, seq, fused = x.shape
+    if fused % (3 * num_heads) != 0:
+        raise_error(_qkv_error, x, num_heads)
+    head_dim = fused // (3 * num_heads)
+    # unbind rather than indexing: its backward stacks the three gradients in one tensor,
+    # where each index would allocate a zero gradient the size of x.
+    q, k, v = x.reshape(batch, seq, 3, num_heads, head_dim).permute(2, 0, 3, 1, 4).unbind(0)
+    return q, k, v
+
+
 def _parse_pattern(pattern: str) -> tuple[list[str], list[str]]:
     if not isinstance(pattern, str) or pattern.count("->") != 1:
         raise ValueError(f"permute(): pattern must look like 'b s h d -> b h s d', got {pattern!r}")

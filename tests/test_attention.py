@@ -111,9 +111,9 @@ def test_gradients(op: Callable[..., Any], args: tuple[torch.Tensor, ...]) -> No
         pytest.param(
             ss.attention,
             (randn(2, 6, 8).half(), randn(2, 6, 8), randn(2, 6, 8)),
-            "k",
+            "q",
             None,
-            id="dtype",
+            id="dtype-blames-the-odd-one-out",
         ),
         pytest.param(
             ss.layer_norm, (randn(2, 5, 8), randn(5), randn(5)), "weight", "e", id="ln-weight-size"
@@ -130,3 +130,127 @@ def test_errors_name_the_argument(
     op: Callable[..., Any], args: tuple[Any, ...], argument: str, dim: str | None
 ) -> None:
     expect_shape_error(op, args, argument, dim)
+
+
+MASKS = [
+    pytest.param(lambda: torch.rand(6, 7) > 0.3, id="bool-s-t"),
+    pytest.param(lambda: torch.rand(2, 1, 1, 7) > 0.3, id="bool-padding-b-1-1-t"),
+    pytest.param(lambda: torch.rand(2, 1, 6, 7) > 0.3, id="bool-b-1-s-t"),
+    pytest.param(lambda: torch.rand(2, 3, 6, 7) > 0.3, id="bool-full"),
+    pytest.param(lambda: torch.randn(6, 7), id="float-s-t"),
+    pytest.param(lambda: torch.randn(1, 1, 6, 7), id="float-1-1-s-t"),
+    pytest.param(lambda: torch.randn(2, 1, 1, 7), id="float-padding"),
+]
+
+
+@pytest.mark.parametrize("make_mask", MASKS)
+@pytest.mark.parametrize("causal", [False, True])
+def test_attention_masks_broadcast_as_sdpa(
+    make_mask: Callable[[], torch.Tensor], causal: bool
+) -> None:
+    q, k, v = randn(2, 3, 6, 8), randn(2, 3, 7, 8), randn(2, 3, 7, 5)
+    mask = make_mask()
+    if mask.dtype == torch.bool:
+        mask[..., 0] = True  # no row fully masked
+    allowed = torch.ones(6, 7, dtype=torch.bool).tril()
+    if not causal:
+        reference = mask
+    elif mask.dtype == torch.bool:
+        reference = mask & allowed
+    else:
+        reference = mask.masked_fill(~allowed, float("-inf"))
+    expected = F.scaled_dot_product_attention(q, k, v, attn_mask=reference)
+    assert_close(ss.attention(q, k, v, mask=mask, causal=causal), expected)
+
+
+def test_attention_takes_nanogpts_float_buffer_as_bool() -> None:
+    T, block = 5, 8
+    buffer = torch.tril(torch.ones(block, block)).view(1, 1, block, block)
+    q, k, v = randn(2, 4, T, 8), randn(2, 4, T, 8), randn(2, 4, T, 8)
+    out = ss.attention(q, k, v, mask=buffer[:, :, :T, :T].bool())
+    assert_close(out, F.scaled_dot_product_attention(q, k, v, is_causal=True))
+
+
+def test_attention_scale() -> None:
+    q, k, v = randn(2, 6, 8), randn(2, 7, 8), randn(2, 7, 5)
+    expected = F.scaled_dot_product_attention(q, k, v, scale=0.3)
+    assert_close(ss.attention(q, k, v, scale=0.3), expected)
+
+
+def test_attention_dropout() -> None:
+    q, k, v = randn(2, 6, 8), randn(2, 7, 8), randn(2, 7, 5)
+    torch.manual_seed(3)
+    expected = F.scaled_dot_product_attention(q, k, v, dropout_p=0.5)
+    torch.manual_seed(3)
+    assert_close(ss.attention(q, k, v, dropout_p=0.5), expected)
+    assert_close(ss.attention(q, k, v, dropout_p=0.0), F.scaled_dot_product_attention(q, k, v))
+
+
+@pytest.mark.parametrize("kv_heads", [1, 2, 4])
+@pytest.mark.parametrize("causal", [False, True])
+def test_grouped_query_attention(kv_heads: int, causal: bool) -> None:
+    q, k, v = randn(2, 8, 6, 4), randn(2, kv_heads, 6, 4), randn(2, kv_heads, 6, 3)
+    group = 8 // kv_heads
+    expected = F.scaled_dot_product_attention(
+        q, k.repeat_interleave(group, 1), v.repeat_interleave(group, 1), is_causal=causal
+    )
+    assert_close(ss.attention(q, k, v, causal=causal), expected)
+
+
+def test_grouped_query_heads_that_do_not_divide() -> None:
+    err = expect_shape_error(
+        ss.attention, (randn(2, 8, 6, 4), randn(2, 3, 6, 4), randn(2, 3, 6, 4)), "k"
+    )
+    assert err.dim == "*kv_batch[1]"
+    assert "k's heads must divide q's 8 heads" in str(err)
+    assert err.hint == "grouped-query attention needs k/v heads that divide 8: one of [1, 2, 4, 8]"
+
+
+@pytest.mark.parametrize(
+    ("args", "argument", "dim"),
+    [
+        pytest.param(
+            (randn(2, 4, 6, 8), randn(3, 4, 6, 8), randn(3, 4, 6, 8)),
+            "k",
+            "*kv_batch[0]",
+            id="k-batch",
+        ),
+        pytest.param(
+            (randn(2, 4, 6, 8), randn(4, 6, 8), randn(4, 6, 8)), "k", "*kv_batch", id="k-rank"
+        ),
+        pytest.param(
+            (randn(2, 4, 6, 8), randn(2, 4, 6, 8), randn(2, 4, 6, 8), torch.ones(6, 7).bool()),
+            "mask",
+            "t",
+            id="mask-t",
+        ),
+        pytest.param(
+            (
+                randn(2, 4, 6, 8),
+                randn(2, 4, 6, 8),
+                randn(2, 4, 6, 8),
+                torch.ones(3, 1, 6, 6).bool(),
+            ),
+            "mask",
+            "*#batch[0]",
+            id="mask-batch",
+        ),
+        pytest.param(
+            (randn(2, 6, 8), randn(2, 6, 8), randn(2, 6, 8), torch.ones(6, 6).long()),
+            "mask",
+            None,
+            id="mask-int",
+        ),
+    ],
+)
+def test_mask_and_kv_errors(args: tuple[Any, ...], argument: str, dim: str | None) -> None:
+    expect_shape_error(ss.attention, args, argument, dim)
+
+
+def test_attention_dtype_blames_the_odd_one_out() -> None:
+    q, k, v = randn(2, 6, 8), randn(2, 6, 8), randn(2, 6, 8)
+    for odd in range(3):
+        args = [q, k, v]
+        args[odd] = args[odd].half()
+        err = expect_shape_error(ss.attention, args, "qkv"[odd])
+        assert err.actual == "float16" and err.expected == "float32"

@@ -280,9 +280,9 @@ def test_tiny_gpt_with_a_wrong_weight_raises_the_eager_error() -> None:
     compiled = torch.compile(model, backend="aot_eager", fullgraph=True)
     idx = torch.randint(0, 12, (2, 8))
     assert_close(compiled(idx), model(idx))
-    block = model.blocks[1]
-    assert isinstance(block, snn.Block)
-    block.attn.v_proj.weight = nn.Parameter(torch.randn(16, 12))
+    block = model.transformer["h"][1]  # type: ignore[index]
+    assert isinstance(block, snn.GPTBlock)
+    block.attn.c_attn.weight = nn.Parameter(torch.randn(48, 12))
     eager = eager_error(lambda: model(idx))
     with pytest.raises(ss.ShapeError) as info:
         compiled(idx)

@@ -131,11 +131,12 @@ def test_tiny_gpt_script_trains_samples_and_shows_its_bugs() -> None:
     assert "30 steps in" in out
     assert "sample:" in out
     assert (
-        "ShapeError: next_token_loss(): argument 'targets' has 2 dims (4, 1), "
-        'expected 1 for "tokens"'
+        "ShapeError: cross_entropy(): argument 'targets' dims '*batch' are (4, 1) "
+        "at targets.shape[0:2], expected (4,)"
     ) in out
-    assert "hint: a size-1 axis is extra or missing: try targets.squeeze(1)" in out
+    assert "hint: a size-1 axis is extra or missing: try targets.squeeze(-1)" in out
     assert "ShapeError: GPT.forward(): argument 'idx' has 1 dim (64,)" in out
+    assert "hint: 'idx' has no batch axis: for a single example, try idx.unsqueeze(0)" in out
 
 
 @pytest.fixture
@@ -174,7 +175,7 @@ def test_tiny_gpt_model_contract(corpus: tuple[tiny_gpt.Chars, torch.Tensor]) ->
     chars, data = corpus
     torch.manual_seed(0)
     model = tiny_gpt.build_model(len(chars), block_size=16, num_heads=2)
-    assert model.head.weight is model.tok.weight
+    assert model.lm_head.weight is model.transformer["wte"].weight
     x = data[:32].reshape(2, 16)
     assert model(x).shape == (2, 16, len(chars))
     with pytest.raises(
@@ -184,7 +185,7 @@ def test_tiny_gpt_model_contract(corpus: tuple[tiny_gpt.Chars, torch.Tensor]) ->
     with pytest.raises(ValueError, match=re.escape("seq=17 is longer than block_size=16")):
         model(data[:34].reshape(2, 17))
     untied = tiny_gpt.build_model(len(chars), tied=False)
-    assert untied.head.weight is not untied.tok.weight
+    assert untied.lm_head.weight is not untied.transformer["wte"].weight
 
 
 def test_tiny_gpt_sample_continues_the_prompt(

@@ -85,10 +85,10 @@ def test_gradients(op: Callable[..., Any], args: tuple[Any, ...]) -> None:
         ),
         pytest.param(
             ss.apply_mask,
-            (randn(2, 5, 5), ss.causal_mask(5)[None]),
+            (randn(2, 5, 5), ss.causal_mask(5)[None].expand(3, 5, 5)),
             "mask",
-            None,
-            id="mask-extra-axis",
+            "*#batch[0]",
+            id="mask-batch-that-does-not-broadcast",
         ),
         pytest.param(ss.identity, ("3",), "n", None, id="identity-string"),
     ],

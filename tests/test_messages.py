@@ -42,7 +42,7 @@ def test_prediction_b1_against_target_b() -> None:
         '    b  (8,) float32    "*shape"',
         "        ^",
         "bound: shape=(8, 1) from a.shape[0:2]",
-        "hint: a size-1 axis is extra or missing: try b.unsqueeze(1) or a.squeeze(1)",
+        "hint: a size-1 axis is extra or missing: try b.unsqueeze(1) or a.squeeze(-1)",
     ]
 
 
@@ -60,7 +60,7 @@ def test_square_causal_mask_on_rectangular_scores() -> None:
     assert text.splitlines() == [
         "apply_mask(): argument 'mask' dim 'k' is 5 at mask.shape[1], expected 7 (bound by scores.shape[2])",
         '    scores  (2, 5, 7) float32  "*batch q k"',
-        '    mask    (5, 5) bool        "q k"',
+        '    mask    (5, 5) bool        "*#batch q k"',
         "                ^",
         "bound: q=5 from scores.shape[1], k=7 from scores.shape[2], batch=(2,) from scores.shape[0:1]",
     ]
@@ -134,6 +134,19 @@ VALUE_CALLS: list[Callable[[torch.Tensor], Any]] = [
     lambda t: ss.permute(t[:2, :3], "b s h d -> b h s d"),
     lambda t: ss.linear(t[:2, :16].long(), t[:16, :32]),
     lambda t: ss.scale(2.0, t.tolist()),  # type: ignore[arg-type]
+    lambda t: ss.cross_entropy(t[None, :5, :7], t[None, :5, :1].long()),
+    lambda t: ss.cross_entropy(t[None, :5, :7], t[None, :5, 0]),
+    lambda t: ss.embedding(t[:2, :5], t[:11, :4]),
+    lambda t: ss.split_qkv(t[None, :5, :25], 2),
+    lambda t: ss.attention(t[None, :5, :8], t[None, :5, :8], t[None, :5, :8], t[:8, :8] > 0),
+    lambda t: ss.attention(
+        t[None, None, :5, :8].half(), t[None, None, :5, :8], t[None, None, :5, :8]
+    ),
+    lambda t: ss.attention(
+        t[:20, :8].reshape(1, 4, 5, 8),
+        t[:15, :8].reshape(1, 3, 5, 8),
+        t[:15, :8].reshape(1, 3, 5, 8),
+    ),
 ]
 
 
@@ -146,8 +159,10 @@ def test_messages_never_contain_tensor_values(call: Callable[[torch.Tensor], Any
 
 def test_transpose_hint_can_point_at_the_argument_that_bound_the_size() -> None:
     err = message(lambda: ss.matmul(randn(3, 4), randn(3, 5)))
-    assert (
-        err.splitlines()[-1] == "hint: 'A' looks transposed: its last two axes fit swapped, try A.T"
+    # Either A is transposed or B has the wrong size: the hint says so, it does not guess.
+    assert err.splitlines()[-1] == (
+        "hint: 'A' may be transposed: its last two axes fit swapped (A.T), "
+        "unless 'B' is the one with the wrong size"
     )
 
 
@@ -235,3 +250,37 @@ def forgot_return(x: Float[Tensor, " n"]) -> Float[Tensor, " n"]:
 def test_a_missing_return_value() -> None:
     text = message(lambda: forgot_return(randn(3)))
     assert text.splitlines()[0].startswith("forgot_return(): argument 'return' is None")
+
+def test_cross_entropy_with_b_t_1_targets() -> None:
+    targets = torch.zeros(2, 5, 1, dtype=torch.long)
+    text = message(lambda: ss.cross_entropy(randn(2, 5, 11), targets))
+    assert text.splitlines() == [
+        "cross_entropy(): argument 'targets' dims '*batch' are (2, 5, 1) at targets.shape[0:3], "
+        "expected (2, 5) (bound by logits.shape[0:2])",
+        '    logits   (2, 5, 11) float32  "*batch vocab"',
+        '    targets  (2, 5, 1) int64     "*batch"',
+        "              ^^^^^^^",
+        "bound: vocab=11 from logits.shape[2], batch=(2, 5) from logits.shape[0:2]",
+        "hint: a size-1 axis is extra or missing: try targets.squeeze(-1)",
+    ]
+
+
+def test_grouped_query_heads_that_do_not_divide() -> None:
+    text = message(lambda: ss.attention(randn(2, 8, 6, 4), randn(2, 3, 6, 4), randn(2, 3, 6, 4)))
+    assert text.splitlines() == [
+        "attention(): argument 'k' dim '*kv_batch[1]' is 3 at k.shape[1], expected 8 "
+        "(k's heads must divide q's 8 heads)",
+        '    q  (2, 8, 6, 4) float32  "*batch s d"',
+        '    k  (2, 3, 6, 4) float32  "*kv_batch t d"',
+        "           ^",
+        '    v  (2, 3, 6, 4) float32  "*kv_batch t e"',
+        "hint: grouped-query attention needs k/v heads that divide 8: one of [1, 2, 4, 8]",
+    ]
+
+
+def test_a_dtype_mix_names_the_odd_one_out() -> None:
+    text = message(lambda: ss.attention(randn(2, 5, 8).half(), randn(2, 5, 8), randn(2, 5, 8)))
+    assert text.splitlines() == [
+        "attention(): argument 'q' has dtype float16, expected float32 like 'k'",
+        "hint: cast it, e.g. q.to(k.dtype)",
+    ]

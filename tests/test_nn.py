@@ -11,7 +11,7 @@ from torch import Tensor
 import shapesafe
 import shapesafe.nn
 from shapesafe import ShapeError
-from shapesafe.nn import MLP, Block, CausalSelfAttention, LayerNorm, Linear
+from shapesafe.nn import MLP, Block, CausalSelfAttention, Embedding, LayerNorm, Linear
 
 
 @pytest.fixture(autouse=True)
@@ -219,3 +219,146 @@ def test_bad_config_is_a_value_error(make: object, message: str) -> None:
     assert callable(make)
     with pytest.raises(ValueError, match=re.escape(message)):
         make()
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs"),
+    [
+        pytest.param(Linear, torch.nn.Linear, id="Linear"),
+        pytest.param(LayerNorm, torch.nn.LayerNorm, id="LayerNorm"),
+        pytest.param(Embedding, torch.nn.Embedding, id="Embedding"),
+    ],
+)
+def test_modules_are_torchs_subclasses(
+    ours: type[torch.nn.Module], theirs: type[torch.nn.Module]
+) -> None:
+    assert issubclass(ours, theirs)
+    assert hasattr(ours.forward, "__shapesafe__")
+
+
+def test_isinstance_init_reaches_linear() -> None:
+    # The init pattern of GPT-2 codebases: dispatch on torch's classes.
+    model = torch.nn.Sequential(Linear(64, 64), LayerNorm(64), Linear(64, 64))
+
+    def init(m: torch.nn.Module) -> None:
+        if isinstance(m, torch.nn.Linear):
+            torch.nn.init.normal_(m.weight, mean=0.0, std=0.02)
+
+    torch.manual_seed(0)
+    model.apply(init)
+    for i in (0, 2):
+        layer = model[i]
+        assert isinstance(layer, Linear)
+        assert float(layer.weight.detach().std()) == pytest.approx(0.02, rel=0.1)
+
+
+def test_embedding_matches_torch_and_loads_its_state() -> None:
+    ours, theirs = Embedding(11, 4), torch.nn.Embedding(11, 4)
+    ours.load_state_dict(theirs.state_dict())
+    ids = torch.randint(0, 11, (2, 5))
+    torch.testing.assert_close(ours(ids), theirs(ids))
+    with pytest.raises(
+        ShapeError, match=re.escape("Embedding.forward(): argument 'ids' has dtype")
+    ):
+        ours(ids.float())
+
+
+@pytest.mark.parametrize("heads", [1, 2, 4])
+@pytest.mark.parametrize("bias", [True, False])
+def test_fused_attention_loads_the_unfused_weights_and_agrees(heads: int, bias: bool) -> None:
+    split = CausalSelfAttention(16, heads, bias)
+    fused = CausalSelfAttention(16, heads, bias, fused=True)
+    assert {n for n, _ in fused.named_parameters()} == (
+        {"c_attn.weight", "c_proj.weight"} | ({"c_attn.bias", "c_proj.bias"} if bias else set())
+    )
+    with torch.no_grad():
+        fused.c_attn.weight.copy_(
+            torch.cat([split.q_proj.weight, split.k_proj.weight, split.v_proj.weight])
+        )
+        fused.c_proj.weight.copy_(split.out_proj.weight)
+        if bias:
+            assert fused.c_attn.bias is not None and fused.c_proj.bias is not None
+            assert split.q_proj.bias is not None and split.k_proj.bias is not None
+            assert split.v_proj.bias is not None and split.out_proj.bias is not None
+            fused.c_attn.bias.copy_(
+                torch.cat([split.q_proj.bias, split.k_proj.bias, split.v_proj.bias])
+            )
+            fused.c_proj.bias.copy_(split.out_proj.bias)
+    x = torch.randn(3, 7, 16)
+    torch.testing.assert_close(fused(x), split(x))
+    torch.testing.assert_close(split(x), _reference_attention(split, x))
+
+
+def test_attention_dropout_only_in_training() -> None:
+    attn = CausalSelfAttention(16, 2, dropout=0.5)
+    x = torch.randn(2, 5, 16)
+    attn.eval()
+    torch.testing.assert_close(attn(x), attn(x))
+    attn.train()
+    assert not torch.equal(attn(x), attn(x))
+
+
+@pytest.mark.parametrize(
+    ("module", "x"),
+    [
+        pytest.param(Linear(4, 3).to(torch.bfloat16), torch.randn(2, 4), id="linear-bf16"),
+        pytest.param(LayerNorm(4).double(), torch.randn(2, 4), id="layer-norm-f64"),
+        pytest.param(MLP(4).double(), torch.randn(2, 4), id="mlp-f64"),
+        pytest.param(
+            CausalSelfAttention(4, 2).to(torch.bfloat16), torch.randn(2, 3, 4), id="attention-bf16"
+        ),
+        pytest.param(Block(4, 2).double(), torch.randn(2, 3, 4), id="block-f64"),
+    ],
+)
+def test_a_module_blames_its_input_for_a_dtype_mix(module: torch.nn.Module, x: Tensor) -> None:
+    with pytest.raises(ShapeError) as info:
+        module(x)
+    err = info.value
+    assert err.argument == "x" and err.actual == "float32"
+    assert str(err).startswith(f"{type(module).__name__}.forward(): argument 'x' has dtype float32")
+    assert err.hint is not None and err.hint.startswith("x.to(torch.")
+
+
+def test_a_module_blames_its_input_for_a_device_mix() -> None:
+    # "meta" stands in for a second device on a CPU-only machine.
+    with pytest.raises(ShapeError) as info:
+        Linear(4, 3, device="meta")(torch.randn(2, 4))
+    err = info.value
+    assert err.argument == "x" and err.actual == "cpu" and err.expected == "meta"
+    assert err.hint == "x.to('meta'), or move the module to x's device"
+
+
+def test_linear_parameters_that_do_not_fit_are_shape_errors() -> None:
+    layer = Linear(16, 32)
+    layer.weight = torch.nn.Parameter(torch.randn(32, 12))
+    with pytest.raises(ShapeError) as info:
+        layer(torch.randn(4, 16))
+    assert info.value.op == "linear" and info.value.argument == "weight"
+    assert info.value.dim == "in_features"
+    layer = Linear(16, 32)
+    layer.bias = torch.nn.Parameter(torch.randn(1))  # F.linear alone would broadcast it
+    with pytest.raises(ShapeError) as info:
+        layer(torch.randn(4, 16))
+    assert info.value.op == "linear" and info.value.argument == "bias"
+    layer = Linear(16, 32)
+    layer.weight = torch.nn.Parameter(torch.randn(32, 16).double())
+    with pytest.raises(ShapeError) as info:
+        layer(torch.randn(4, 16))
+    assert info.value.argument == "x" and info.value.expected == "float64"
+
+
+def test_layer_norm_and_embedding_parameters_that_do_not_fit_are_shape_errors() -> None:
+    norm = LayerNorm(8)
+    norm.weight = torch.nn.Parameter(torch.ones(5))
+    with pytest.raises(ShapeError) as info:
+        norm(torch.randn(2, 8))
+    assert info.value.op == "layer_norm" and info.value.argument == "weight"
+    emb = Embedding(11, 4)
+    emb.weight = torch.nn.Parameter(torch.randn(11))
+    with pytest.raises(ShapeError) as info:
+        emb(torch.zeros(2, 3, dtype=torch.long))
+    assert info.value.op == "embedding" and info.value.argument == "weight"
+    emb = Embedding(11, 4)
+    emb.weight = torch.nn.Parameter(torch.randn(11, 6))  # runs, but the output breaks the contract
+    with pytest.raises(ShapeError, match=re.escape("argument 'return' dim 'embed' is 6")):
+        emb(torch.zeros(2, 3, dtype=torch.long))

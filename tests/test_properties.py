@@ -52,7 +52,10 @@ def _scores(q: Shape, k: Shape) -> bool:
 
 
 def _mask(s: Shape, m: Shape) -> bool:
-    return len(s) >= 2 and len(m) == 2 and s[-2:] == m
+    """A mask's batch dims broadcast to the scores' batch dims: `(*#batch, q, k)`."""
+    if len(s) < 2 or len(m) < 2 or len(m) > len(s) or m[-2:] != s[-2:]:
+        return False
+    return all(a in (1, b) for a, b in zip(reversed(m[:-2]), reversed(s[:-2]), strict=False))
 
 
 def _layer_norm(x: Shape, w: Shape) -> bool:
@@ -137,18 +140,54 @@ def test_single_argument_ranks(
 @settings(max_examples=60, deadline=None)
 @given(q=shapes, k=shapes, v=shapes)
 def test_attention_triples(q: Shape, k: Shape, v: Shape) -> None:
+    # k and v share their batch dims: q's, or with fewer heads (grouped-query attention).
+    same = q[:-2] == k[:-2]
+    grouped = len(q) >= 3 and len(q) == len(k) and q[:-3] == k[:-3] and q[-3] % k[-3] == 0
     ok = (
         len(q) >= 2
-        and len(q) == len(k) == len(v)
-        and q[:-2] == k[:-2] == v[:-2]
+        and len(k) >= 2
+        and len(v) >= 2
+        and (same or grouped)
+        and k[:-2] == v[:-2]
         and q[-1] == k[-1]
         and k[-2] == v[-2]
     )
     _verdict(
         ss.attention,
-        F.scaled_dot_product_attention,
+        lambda q, k, v: F.scaled_dot_product_attention(q, k, v, enable_gqa=not same),
         ok,
         torch.randn(q),
         torch.randn(k),
         torch.randn(v),
+    )
+
+
+def _mask_fits_attention(batch: Shape, s: int, t: int, mask: Shape) -> bool:
+    """`(*#batch, #s, t)`: broadcastable to the scores, except along the keys."""
+    if len(mask) < 2 or len(mask) > len(batch) + 2 or mask[-1] != t or mask[-2] not in (1, s):
+        return False
+    return all(m in (1, b) for m, b in zip(reversed(mask[:-2]), reversed(batch), strict=False))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    batch=st.lists(st.integers(1, 3), min_size=0, max_size=2).map(tuple),
+    s=st.integers(1, 4),
+    t=st.integers(1, 4),
+    mask=shapes,
+    boolean=st.booleans(),
+)
+def test_attention_masks(batch: Shape, s: int, t: int, mask: Shape, boolean: bool) -> None:
+    q, k, v = torch.randn(*batch, s, 4), torch.randn(*batch, t, 4), torch.randn(*batch, t, 2)
+    m = torch.rand(mask) > 0.3 if boolean else torch.randn(mask)
+    if boolean and len(mask) >= 1:
+        m[..., 0] = True  # no fully masked row: SDPA would give NaN there
+    _verdict(
+        lambda q, k, v, m: ss.attention(q, k, v, mask=m),
+        lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m),
+        _mask_fits_attention(batch, s, t, mask),
+        q,
+        k,
+        v,
+        m,
     )

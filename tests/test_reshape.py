@@ -73,3 +73,55 @@ def test_split_heads_bad_head_counts() -> None:
     with pytest.raises(ValueError, match="num_heads must be >= 1, got -2"):
         ss.split_heads(randn(2, 3, 4), -2)
     assert ss.split_heads(torch.zeros(1, 1, 4), 4).shape == (1, 4, 1, 1)
+
+
+@pytest.mark.parametrize("heads", [1, 2, 4])
+def test_split_qkv_is_gpt2s_layout(heads: int) -> None:
+    x = randn(2, 5, 3 * 8)
+    q, k, v = ss.split_qkv(x, heads)
+    # GPT-2 / nanoGPT: split the c_attn output in three along the last axis, then heads.
+    parts = (x[..., :8], x[..., 8:16], x[..., 16:])
+    for got, part in zip((q, k, v), parts, strict=True):
+        assert got.shape == (2, heads, 5, 8 // heads)
+        torch.testing.assert_close(got, part.reshape(2, 5, heads, 8 // heads).transpose(1, 2))
+        torch.testing.assert_close(got, ss.split_heads(part, heads))
+
+
+def test_split_qkv_on_a_non_contiguous_input() -> None:
+    x = randn(5, 2, 24).transpose(0, 1)
+    q, _, _ = ss.split_qkv(x, 2)
+    torch.testing.assert_close(q, ss.split_heads(x[..., :8].contiguous(), 2))
+
+
+@pytest.mark.parametrize(
+    ("shape", "heads", "headline", "hint"),
+    [
+        pytest.param(
+            (2, 5, 25),
+            2,
+            "split_qkv(): argument 'x' dim 'fused' is 25 at x.shape[2], expected a multiple of 3",
+            None,
+            id="not-three-parts",
+        ),
+        pytest.param(
+            (2, 5, 24),
+            3,
+            "split_qkv(): argument 'x' dim 'fused' is 24 at x.shape[2], expected a multiple of "
+            "3*num_heads=9",
+            "num_heads must divide embed=8: one of [1, 2, 4, 8]",
+            id="heads-do-not-divide",
+        ),
+    ],
+)
+def test_split_qkv_errors(
+    shape: tuple[int, ...], heads: int, headline: str, hint: str | None
+) -> None:
+    with pytest.raises(ss.ShapeError) as info:
+        ss.split_qkv(randn(*shape), heads)
+    assert str(info.value).startswith(headline)
+    assert info.value.argument == "x" and info.value.dim == "fused"
+    assert info.value.hint == hint
+
+
+def test_split_qkv_wants_batch_seq_fused() -> None:
+    expect_shape_error(ss.split_qkv, (randn(5, 24), 2), "x")

@@ -6,10 +6,11 @@ from jaxtyping import Float
 from torch import Tensor, nn
 
 from .._checked import checked
+from .._errors import ShapeError
 from .._linalg import add
 from .._masks import check_size
 from ._attention import CausalSelfAttention
-from ._linear import Linear
+from ._linear import Linear, blame_input
 from ._norm import LayerNorm
 
 
@@ -47,7 +48,10 @@ class MLP(nn.Module):
         self, x: Float[Tensor, "*batch embed={self.embed_dim}"]
     ) -> Float[Tensor, "*batch embed={self.embed_dim}"]:
         """`(*batch, embed)` to `(*batch, embed)`, through `(*batch, hidden)`."""
-        out: Tensor = self.down(F.gelu(self.up(x)))
+        try:
+            out: Tensor = self.down(F.gelu(self.up(x)))
+        except (ShapeError, RuntimeError) as e:
+            raise blame_input(self, x, e) from None
         return out
 
     def extra_repr(self) -> str:
@@ -89,5 +93,8 @@ class Block(nn.Module):
         self, x: Float[Tensor, "batch seq embed={self.embed_dim}"]
     ) -> Float[Tensor, "batch seq embed={self.embed_dim}"]:
         """`(batch, seq, embed)` to `(batch, seq, embed)`."""
-        x = add(x, self.attn(self.ln1(x)))
-        return add(x, self.mlp(self.ln2(x)))
+        try:
+            h = add(x, self.attn(self.ln1(x)))
+            return add(h, self.mlp(self.ln2(h)))
+        except (ShapeError, RuntimeError) as e:
+            raise blame_input(self, x, e) from None

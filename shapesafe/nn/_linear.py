@@ -1,18 +1,65 @@
 """`Linear`: `x @ weight.T + bias`, with `in_features` and `out_features` in the contract."""
 
-import math
+from collections.abc import Callable
+from typing import Any
 
 import torch
+import torch.nn.functional as F
 from jaxtyping import Float
 from torch import Tensor, nn
 
 from .._checked import checked
+from .._errors import ShapeError
 from .._linalg import linear
 from .._masks import check_size
 
 
-class Linear(nn.Module):
-    """A checked drop-in for `torch.nn.Linear`.
+def checked_error(error: RuntimeError, op: Callable[..., Tensor], *args: Any) -> Exception:
+    """The ShapeError the checked `op` raises on the arguments a torch kernel refused, or
+    the kernel's own `error` where the op finds nothing wrong with them."""
+    try:
+        op(*args)
+    except ShapeError as e:
+        return e
+    return error
+
+
+def blame_input(module: nn.Module, x: Tensor, error: Exception, name: str = "x") -> Exception:
+    """What a module raises when something fails inside it: `error`, unless the input's dtype
+    or device differs from the module's parameters, and then an error that says so.
+
+    A kernel fails deep inside the module on such a mix, but the fix is on the caller's side:
+    the parameters were set up once (`.to(torch.bfloat16)`, `.cuda()`), the input arrives with
+    each call. Only called once something failed, so a successful call pays nothing.
+    """
+    weight = next(module.parameters(), None)
+    if weight is None:
+        return error
+    checks: list[tuple[str, object, object, str]] = [
+        ("device", x.device, weight.device, repr(str(weight.device)))
+    ]
+    if x.is_floating_point():  # token ids are integers by design
+        checks.insert(0, ("dtype", x.dtype, weight.dtype, str(weight.dtype)))
+    for what, got, want, fix in checks:
+        if got != want:
+            op = f"{type(module).__name__}.forward"
+            shown_got = str(got).removeprefix("torch.")
+            shown_want = str(want).removeprefix("torch.")
+            hint = f"{name}.to({fix}), or move the module to {name}'s {what}"
+            return ShapeError(
+                f"{op}(): argument '{name}' has {what} {shown_got}, expected "
+                f"{shown_want} like the module's parameters\nhint: {hint}",
+                op=op,
+                argument=name,
+                expected=shown_want,
+                actual=shown_got,
+                hint=hint,
+            )
+    return error
+
+
+class Linear(nn.Linear):
+    """A checked `torch.nn.Linear`: a subclass, so `isinstance(m, nn.Linear)` holds.
 
     **Arguments:**
 
@@ -21,14 +68,10 @@ class Linear(nn.Module):
     - `bias`: whether to learn an additive bias.
     - `device`, `dtype`: where and how to create the parameters.
 
-    The parameters are those of `torch.nn.Linear`: `weight` `(out_features, in_features)` and
-    `bias` `(out_features,)`, with the same initialization, so state dicts load both ways.
+    The parameters and their initialization are `torch.nn.Linear`'s: `weight`
+    `(out_features, in_features)` and `bias` `(out_features,)`, so state dicts load both ways
+    and init code written for `nn.Linear` applies.
     """
-
-    in_features: int
-    out_features: int
-    weight: Tensor
-    bias: Tensor | None
 
     def __init__(
         self,
@@ -38,33 +81,28 @@ class Linear(nn.Module):
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        super().__init__()
-        self.in_features = check_size("Linear", "in_features", in_features, minimum=1)
-        self.out_features = check_size("Linear", "out_features", out_features, minimum=1)
-        shape = (out_features, in_features)
-        self.weight = nn.Parameter(torch.empty(shape, device=device, dtype=dtype))
-        if bias:
-            self.bias = nn.Parameter(torch.empty(out_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        """torch.nn.Linear's initialization: uniform in `±1/sqrt(in_features)`."""
-        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            bound = 1 / math.sqrt(self.in_features)
-            nn.init.uniform_(self.bias, -bound, bound)
+        check_size("Linear", "in_features", in_features, minimum=1)
+        check_size("Linear", "out_features", out_features, minimum=1)
+        super().__init__(in_features, out_features, bias, device, dtype)
 
     @checked
     def forward(
         self, x: Float[Tensor, "*batch in_features={self.in_features}"]
     ) -> Float[Tensor, "*batch out_features={self.out_features}"]:
         """`(*batch, in_features)` to `(*batch, out_features)`."""
-        return linear(x, self.weight, self.bias)
-
-    def extra_repr(self) -> str:
-        return (
-            f"in_features={self.in_features}, out_features={self.out_features}, "
-            f"bias={self.bias is not None}"
-        )
+        weight, bias = self.weight, self.bias
+        try:
+            # Compiled, the checks cost nothing at run time; and F.linear would broadcast a
+            # (1,) bias. Both take the checked op.
+            odd_bias = bias is not None and bias.shape != weight.shape[:1]
+            if odd_bias or torch.compiler.is_compiling():
+                return linear(x, weight, bias)
+            # This method's contract holds x and the output to the config sizes; a weight
+            # that does not fit makes torch refuse, and the checked op then says which
+            # argument is wrong. So a successful eager call is checked once, not twice.
+            out: Tensor = F.linear(x, weight, bias)
+            return out
+        except RuntimeError as e:
+            raise blame_input(self, x, checked_error(e, linear, x, weight, bias)) from None
+        except ShapeError as e:
+            raise blame_input(self, x, e) from None

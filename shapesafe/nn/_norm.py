@@ -1,16 +1,19 @@
 """`LayerNorm` over the last axis, with its size in the contract."""
 
 import torch
+import torch.nn.functional as F
 from jaxtyping import Float
 from torch import Tensor, nn
 
 from .._attention import layer_norm
 from .._checked import checked
+from .._errors import ShapeError
 from .._masks import check_size
+from ._linear import blame_input, checked_error
 
 
-class LayerNorm(nn.Module):
-    """A checked drop-in for `torch.nn.LayerNorm(features)` (normalizing the last axis only).
+class LayerNorm(nn.LayerNorm):
+    """A checked `torch.nn.LayerNorm(features)` over the last axis, and a subclass of it.
 
     **Arguments:**
 
@@ -24,10 +27,6 @@ class LayerNorm(nn.Module):
     """
 
     features: int
-    normalized_shape: tuple[int]
-    eps: float
-    weight: Tensor
-    bias: Tensor | None
 
     def __init__(
         self,
@@ -37,22 +36,31 @@ class LayerNorm(nn.Module):
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        super().__init__()
-        self.features = check_size("LayerNorm", "features", features, minimum=1)
-        self.normalized_shape = (features,)
-        self.eps = eps
-        self.weight = nn.Parameter(torch.ones(features, device=device, dtype=dtype))
-        if bias:
-            self.bias = nn.Parameter(torch.zeros(features, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        check_size("LayerNorm", "features", features, minimum=1)
+        super().__init__(
+            features, eps, elementwise_affine=True, bias=bias, device=device, dtype=dtype
+        )
+        self.features = features
 
     @checked
     def forward(
         self, x: Float[Tensor, "*batch features={self.features}"]
     ) -> Float[Tensor, "*batch features={self.features}"]:
         """`(*batch, features)` to `(*batch, features)`: each row to mean 0, variance 1."""
-        return layer_norm(x, self.weight, self.bias, self.eps)
+        weight, bias = self.weight, self.bias
+        try:
+            if torch.compiler.is_compiling():  # compiled, the checks cost nothing at run time
+                return layer_norm(x, weight, bias, self.eps)
+            # As in Linear: the contract holds x and the output, torch refuses parameters
+            # that do not fit (F.layer_norm wants both exactly `(features,)`), and the
+            # checked op then says which one is wrong.
+            out: Tensor = F.layer_norm(x, self.normalized_shape, weight, bias, self.eps)
+            return out
+        except RuntimeError as e:
+            error = checked_error(e, layer_norm, x, weight, bias, self.eps)
+            raise blame_input(self, x, error) from None
+        except ShapeError as e:
+            raise blame_input(self, x, e) from None
 
     def extra_repr(self) -> str:
         return f"{self.features}, eps={self.eps}, bias={self.bias is not None}"

@@ -1,0 +1,247 @@
+"""A nanoGPT-style model with checked modules against the same model in plain torch.
+
+Two workloads, each timed for four models that hold the same weights:
+
+- `plain`: a GPT written in plain torch with nanoGPT's module names and arithmetic
+  (`F.scaled_dot_product_attention`, `F.layer_norm`, `x + y`), no checks;
+- `checked`: `shapesafe.nn.GPT`, every module's `forward` and every op checked;
+- `checked, cold`: the same, with the verdict caches cleared before each timed call, so every
+  check takes the first-call path (the full jaxtyping + beartype check);
+- `checked, mode off`: the same `shapesafe.nn.GPT` under `shapesafe.set_mode("off")`, which
+  tells the cost of the checks apart from any difference in the arithmetic.
+
+`step` is one training step: forward, `cross_entropy`, backward and an AdamW update, at a
+fixed `(batch, block)` shape, so after the first call every check is a cache hit.
+`generate` samples 64 tokens one at a time from an 8-token prompt, so the sequence length,
+and with it every signature, changes at each token: warm, each length was seen in an earlier
+round (hits); cold, every token is a miss, as in the first `generate()` of a process.
+
+Variants run in interleaved rounds (rotating order, so drift in the machine's load hits them
+alike); each number is the median over rounds of the CPU time of this thread (torch on one
+thread), printed with its ratio to `plain`. Run: `python benchmarks/gpt_step.py [--rounds N]`.
+"""
+
+import argparse
+import math
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from typing import cast
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+import shapesafe
+from shapesafe.nn import GPT, GPTConfig
+
+CONFIG = GPTConfig(vocab_size=65, block_size=128, embed_dim=128, num_heads=4, num_layers=4)
+BATCH = 8
+NEW_TOKENS = 64
+
+
+class PlainAttention(nn.Module):
+    def __init__(self, c: GPTConfig) -> None:
+        super().__init__()
+        self.heads = c.num_heads
+        self.c_attn = nn.Linear(c.embed_dim, 3 * c.embed_dim, bias=c.bias)
+        self.c_proj = nn.Linear(c.embed_dim, c.embed_dim, bias=c.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        b, t, e = x.shape
+        q, k, v = self.c_attn(x).split(e, dim=2)
+        q = q.view(b, t, self.heads, e // self.heads).transpose(1, 2)
+        k = k.view(b, t, self.heads, e // self.heads).transpose(1, 2)
+        v = v.view(b, t, self.heads, e // self.heads).transpose(1, 2)
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        out: Tensor = self.c_proj(y.transpose(1, 2).reshape(b, t, e))
+        return out
+
+
+class PlainBlock(nn.Module):
+    def __init__(self, c: GPTConfig) -> None:
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(c.embed_dim, bias=c.bias)
+        self.attn = PlainAttention(c)
+        self.ln_2 = nn.LayerNorm(c.embed_dim, bias=c.bias)
+        self.mlp = nn.ModuleDict(
+            {
+                "c_fc": nn.Linear(c.embed_dim, 4 * c.embed_dim, bias=c.bias),
+                "c_proj": nn.Linear(4 * c.embed_dim, c.embed_dim, bias=c.bias),
+            }
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = x + self.attn(self.ln_1(x))
+        h = self.mlp["c_proj"](F.gelu(self.mlp["c_fc"](self.ln_2(x))))
+        out: Tensor = x + h
+        return out
+
+
+class PlainGPT(nn.Module):
+    def __init__(self, c: GPTConfig) -> None:
+        super().__init__()
+        self.transformer = nn.ModuleDict(
+            {
+                "wte": nn.Embedding(c.vocab_size, c.embed_dim),
+                "wpe": nn.Embedding(c.block_size, c.embed_dim),
+                "h": nn.ModuleList([PlainBlock(c) for _ in range(c.num_layers)]),
+                "ln_f": nn.LayerNorm(c.embed_dim, bias=c.bias),
+            }
+        )
+        self.lm_head = nn.Linear(c.embed_dim, c.vocab_size, bias=False)
+        self.transformer["wte"].weight = self.lm_head.weight
+
+    def forward(self, idx: Tensor) -> Tensor:
+        t = self.transformer
+        x = t["wte"](idx) + t["wpe"](torch.arange(idx.shape[1]))
+        for block in cast(nn.ModuleList, t["h"]):
+            x = block(x)
+        logits: Tensor = self.lm_head(t["ln_f"](x))
+        return logits
+
+
+def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, batch: Tensor) -> None:
+    logits = model(batch[:, :-1])
+    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), batch[:, 1:].reshape(-1))
+    optimizer.zero_grad(set_to_none=True)
+    torch.autograd.backward(loss)
+    optimizer.step()
+
+
+def checked_step(model: GPT, optimizer: torch.optim.Optimizer, batch: Tensor) -> None:
+    loss = shapesafe.cross_entropy(model(batch[:, :-1]), batch[:, 1:])
+    optimizer.zero_grad(set_to_none=True)
+    torch.autograd.backward(loss)
+    optimizer.step()
+
+
+@torch.no_grad()
+def generate(model: nn.Module, prompt: Tensor, seed: int = 0) -> Tensor:
+    """The loop of `GPT.generate`, for any model that maps ids to logits."""
+    generator = torch.Generator().manual_seed(seed)
+    idx = prompt
+    for _ in range(NEW_TOKENS):
+        logits = model(idx[:, -CONFIG.block_size :])[:, -1, :]
+        nxt = torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=generator)
+        idx = torch.cat([idx, nxt], dim=1)
+    return idx
+
+
+def cpu_seconds(fn: Callable[[], object]) -> float:
+    start = time.thread_time_ns()
+    fn()
+    return (time.thread_time_ns() - start) / 1e9
+
+
+def clear_caches() -> None:
+    """`set_mode` clears every verdict cache: the next call of each signature is a miss."""
+    shapesafe.set_mode("check")
+
+
+def measure(variants: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
+    """Median CPU seconds of each variant over interleaved rounds.
+
+    `checked` runs with the verdict caches filled by earlier calls (every check a hit, as in
+    a long run); `checked, cold` clears them first (every check a miss, as in the first call
+    with each shape); `mode off` runs under `set_mode("off")`, which also clears the caches,
+    so the warm variant refills them, untimed, after it.
+    """
+    names = list(variants)
+    for fn in variants.values():
+        fn()  # warm up: first-call checks, allocator, AdamW state
+    samples: dict[str, list[float]] = {n: [] for n in names}
+    for r in range(rounds):
+        shift = r % len(names)
+        for name in names[shift:] + names[:shift]:
+            fn = variants[name]
+            if name.endswith("mode off"):
+                with shapesafe.mode("off"):
+                    samples[name].append(cpu_seconds(fn))
+                variants["checked"]()  # refill the caches, untimed
+            elif name.endswith("cold"):
+                clear_caches()
+                samples[name].append(cpu_seconds(fn))
+                variants["checked"]()
+            else:
+                samples[name].append(cpu_seconds(fn))
+    return {n: statistics.median(s) for n, s in samples.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rounds", type=int, default=9, help="interleaved rounds (default 9)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    plain = PlainGPT(CONFIG)
+    ours = GPT(CONFIG)
+    ours.load_state_dict(plain.state_dict())
+    cold = GPT(CONFIG)
+    cold.load_state_dict(plain.state_dict())
+    off = GPT(CONFIG)
+    off.load_state_dict(plain.state_dict())
+    batch = torch.randint(0, CONFIG.vocab_size, (BATCH, CONFIG.block_size + 1))
+    prompt = torch.randint(0, CONFIG.vocab_size, (1, 8))
+
+    with torch.no_grad():
+        x = batch[:, :-1]
+        diff = float((ours(x) - plain(x)).abs().max())
+    same_tokens = bool(torch.equal(generate(ours, prompt), generate(plain, prompt)))
+
+    optimizers = {
+        name: torch.optim.AdamW(m.parameters(), lr=1e-4)
+        for name, m in (("plain", plain), ("checked", ours), ("cold", cold), ("off", off))
+    }
+    step = measure(
+        {
+            "plain": lambda: train_step(plain, optimizers["plain"], batch),
+            "checked": lambda: checked_step(ours, optimizers["checked"], batch),
+            "checked, cold": lambda: checked_step(cold, optimizers["cold"], batch),
+            "checked, mode off": lambda: checked_step(off, optimizers["off"], batch),
+        },
+        args.rounds,
+    )
+    gen = measure(
+        {
+            "plain": lambda: generate(plain, prompt),
+            "checked": lambda: generate(ours, prompt),
+            "checked, cold": lambda: generate(cold, prompt),
+            "checked, mode off": lambda: generate(off, prompt),
+        },
+        args.rounds,
+    )
+    c = CONFIG
+    print(
+        f"python {platform.python_version()}, torch {torch.__version__}, "
+        f"{args.threads} thread(s), {args.rounds} rounds, CPU time of this thread"
+    )
+    print(
+        f"model: {c.num_layers} layers, embed {c.embed_dim}, {c.num_heads} heads, "
+        f"vocab {c.vocab_size}; step at ({BATCH}, {c.block_size}); generate {NEW_TOKENS} tokens "
+        f"from 8"
+    )
+    print(f"same weights: max |logits difference| {diff:.1e}; same sampled tokens: {same_tokens}")
+    print()
+    print(f"| workload | {' | '.join(step)} |")
+    print("| --- |" + " --- |" * len(step))
+    for label, result in (("train step", step), (f"generate({NEW_TOKENS})", gen)):
+        base = result["plain"]
+        cells = [f"{base * 1e3:.1f} ms"] + [
+            f"{result[n] * 1e3:.1f} ms ({result[n] / base:.3f}x)" for n in list(result)[1:]
+        ]
+        print(f"| {label} | {' | '.join(cells)} |")
+    hit = (gen["checked"] - gen["checked, mode off"]) / NEW_TOKENS
+    miss = (gen["checked, cold"] - gen["checked, mode off"]) / NEW_TOKENS
+    print()
+    print(
+        f"checks per generated token: {hit * 1e6:.0f} µs with warm caches, "
+        f"{miss * 1e6:.0f} µs when every sequence length is new (cold)"
+    )
+    assert math.isfinite(hit) and math.isfinite(miss)
+
+
+if __name__ == "__main__":
+    main()

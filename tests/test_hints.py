@@ -1,0 +1,281 @@
+"""Each hint where it helps, and no hint where it would mislead.
+
+A hint must never suggest a change that fixes the shapes but changes the meaning: it names
+the blamed argument, or says plainly that two arguments are candidates.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import torch
+
+import shapesafe as ss
+from shapesafe.nn import GPT, CausalSelfAttention, GPTConfig, LayerNorm, Linear
+from tests.helpers import randn
+
+
+def error(call: Callable[[], Any]) -> ss.ShapeError:
+    with pytest.raises(ss.ShapeError) as info:
+        call()
+    return info.value
+
+
+def ids(*shape: int) -> torch.Tensor:
+    return torch.zeros(*shape, dtype=torch.long)
+
+
+HINTS = [
+    pytest.param(
+        lambda: ss.attention_scores(randn(2, 6, 8), randn(2, 8, 6)),
+        "k",
+        "'k' looks transposed: its last two axes fit swapped, try k.mT",
+        id="transposed-blamed-argument",
+    ),
+    pytest.param(
+        lambda: ss.matmul(randn(3, 4), randn(3, 5)),
+        "B",
+        "'A' may be transposed: its last two axes fit swapped (A.T), "
+        "unless 'B' is the one with the wrong size",
+        id="transposed-other-argument-named-as-one-candidate",
+    ),
+    pytest.param(
+        lambda: ss.linear(randn(32, 16), randn(4, 10, 16)),
+        "weight",
+        "'x' and 'weight' look swapped: the call fits with them exchanged",
+        id="swapped-linear",
+    ),
+    pytest.param(
+        lambda: ss.embedding(randn(11, 4), ids(2, 5)),
+        "ids",
+        "'ids' and 'weight' look swapped: the call fits with them exchanged",
+        id="swapped-embedding",
+    ),
+    pytest.param(
+        lambda: CausalSelfAttention(16, 4)(randn(7, 16)),
+        "x",
+        "'x' has no batch axis: for a single example, try x.unsqueeze(0)",
+        id="rank-one-short-module",
+    ),
+    pytest.param(
+        lambda: GPT(GPTConfig(11, 8, 8, 2, 1))(ids(5)),
+        "idx",
+        "'idx' has no batch axis: for a single example, try idx.unsqueeze(0)",
+        id="rank-one-short-gpt",
+    ),
+    pytest.param(
+        lambda: ss.merge_heads(randn(2, 5, 16)),
+        "x",
+        "'x' looks like (batch, seq, embed): split_heads(x, num_heads)",
+        id="split-heads-first",
+    ),
+    pytest.param(
+        lambda: Linear(16, 4)(randn(2, 4, 5, 4)),
+        "x",
+        "'x' looks like (batch, heads, seq, head_dim): merge_heads(x)",
+        id="merge-heads-first",
+    ),
+    pytest.param(
+        lambda: ss.attention(randn(2, 5, 16), randn(2, 4, 5, 4), randn(2, 4, 5, 4)),
+        "k",
+        "'k' has its heads split and 'q' not: split_heads(q, 4), or merge_heads(k)",
+        id="heads-split-on-one-side-only",
+    ),
+    pytest.param(
+        lambda: ss.attention(
+            randn(2, 4, 5, 8),
+            randn(2, 4, 5, 8),
+            randn(2, 4, 5, 8),
+            torch.ones(1, 1, 8, 8).tril().bool(),
+        ),
+        "mask",
+        "'mask' is larger than needed: slice it, mask[..., :5, :5]",
+        id="mask-larger-than-needed",
+    ),
+    pytest.param(
+        lambda: ss.apply_mask(randn(2, 5, 5), ss.causal_mask(8)),
+        "mask",
+        "'mask' is larger than needed: slice it, mask[:5, :5]",
+        id="square-mask-larger-than-needed",
+    ),
+    pytest.param(
+        lambda: ss.cross_entropy(randn(2, 5, 11), randn(2, 5)),
+        "targets",
+        "'targets' holds floats; if they are class or token ids, use targets.long()",
+        id="float-targets",
+    ),
+    pytest.param(
+        lambda: ss.cross_entropy(randn(2, 5, 11), ids(2, 5, 1)),
+        "targets",
+        "a size-1 axis is extra or missing: try targets.squeeze(-1)",
+        id="targets-b-t-1",
+    ),
+    pytest.param(
+        lambda: ss.attention(randn(2, 5, 8), randn(2, 5, 8), randn(2, 5, 8), ids(5, 5)),
+        "mask",
+        "a mask is Bool (True = attend) or float (added): try mask.bool()",
+        id="integer-mask",
+    ),
+    pytest.param(
+        lambda: ss.sub(randn(8, 1), randn(8)),
+        "b",
+        "a size-1 axis is extra or missing: try b.unsqueeze(1) or a.squeeze(-1)",
+        id="symmetric-arguments-both-candidates",
+    ),
+    pytest.param(
+        lambda: ss.attention(randn(2, 5, 8).half(), randn(2, 5, 8), randn(2, 5, 8)),
+        "q",
+        "cast it, e.g. q.to(k.dtype)",
+        id="dtype-odd-one-out",
+    ),
+    pytest.param(
+        lambda: Linear(4, 3).to(torch.bfloat16)(randn(2, 4)),
+        "x",
+        "x.to(torch.bfloat16), or move the module to x's dtype",
+        id="module-dtype-blames-the-input",
+    ),
+    pytest.param(
+        lambda: Linear(4, 3, bias=False).to(torch.bfloat16)(randn(2, 4)),
+        "x",
+        "x.to(torch.bfloat16), or move the module to x's dtype",
+        id="module-dtype-blames-the-input-without-bias",
+    ),
+    pytest.param(
+        lambda: LayerNorm(4).to(torch.float64)(randn(2, 4)),
+        "x",
+        "x.to(torch.float64), or move the module to x's dtype",
+        id="layer-norm-dtype-blames-the-input",
+    ),
+]
+
+
+@pytest.mark.parametrize(("call", "argument", "hint"), HINTS)
+def test_hint(call: Callable[[], Any], argument: str, hint: str) -> None:
+    err = error(call)
+    assert err.argument == argument
+    assert err.hint == hint
+    assert str(err).splitlines()[-1] == f"hint: {hint}"
+
+
+NO_HINT = [
+    pytest.param(
+        # Normalising over seq would be wrong: the weight is sized for the wrong axis.
+        lambda: ss.layer_norm(randn(2, 5, 8), randn(5)),
+        id="layer-norm-weight-sized-for-seq-no-x.mT",
+    ),
+    pytest.param(
+        # The fix is identity(4); A.T fits the shapes but computes something else.
+        lambda: ss.matmul(randn(5, 4), ss.identity(5)),
+        id="identity-of-the-wrong-size-no-A.T",
+    ),
+    pytest.param(
+        # A square matrix transposed has the same shape: a transpose cannot be the fix.
+        lambda: ss.matmul(randn(4, 4), randn(5, 3)),
+        id="square-no-transpose",
+    ),
+    pytest.param(
+        # A 1-D culprit: transposing the other argument only happens to fit.
+        lambda: ss.matvec(randn(3, 4), randn(3)),
+        id="vector-culprit-no-A.T",
+    ),
+    pytest.param(
+        # With free dims a new axis could go anywhere.
+        lambda: ss.permute(randn(2, 3, 4), "b s h d -> b h s d"),
+        id="ambiguous-unsqueeze",
+    ),
+    pytest.param(
+        # A mask broadcasts: a size-1 axis is never its fix, nor q's.
+        lambda: ss.attention(
+            randn(2, 4, 5, 8), randn(2, 4, 5, 8), randn(2, 4, 5, 8), torch.ones(3, 1, 5, 5).bool()
+        ),
+        id="mask-batch-no-unsqueeze",
+    ),
+    pytest.param(
+        # Only sizes differ: swapping matmul's arguments would change the product.
+        lambda: ss.matmul(randn(3, 4), randn(5, 3)),
+        id="no-swap-for-sizes",
+    ),
+]
+
+
+@pytest.mark.parametrize("call", NO_HINT)
+def test_no_misleading_hint(call: Callable[[], Any]) -> None:
+    err = error(call)
+    assert err.hint is None, err.hint
+    assert "hint:" not in str(err)
+
+
+def test_cross_entropy_targets_hint_never_touches_the_logits() -> None:
+    err = error(lambda: ss.cross_entropy(randn(2, 5, 11), ids(2, 5, 1)))
+    assert err.hint is not None and "logits" not in err.hint
+
+
+def test_a_mask_smaller_than_needed_is_not_sliced() -> None:
+    err = error(lambda: ss.apply_mask(randn(2, 5, 7), ss.causal_mask(5)))
+    assert err.hint is None
+
+
+def test_an_int_tensor_has_its_article() -> None:
+    err = error(lambda: ss.cross_entropy(randn(2, 11), [1, 2]))  # type: ignore[arg-type]
+    assert 'expected an Int tensor of shape "*batch"' in str(err)
+    err = error(lambda: ss.softmax([1.0]))  # type: ignore[arg-type]
+    assert 'expected a Float tensor of shape "*batch n"' in str(err)
+
+
+def test_variadic_dim_is_named_as_in_the_message() -> None:
+    err = error(lambda: ss.matmul(randn(2, 5, 4), randn(4, 6)))
+    assert err.dim == "*batch"
+    assert "dims '*batch'" in str(err).splitlines()[0]
+
+
+def test_hint_time_does_not_grow_with_a_size() -> None:
+    # Building the "try one of" list used to walk every integer up to embed_dim.
+    with pytest.raises(ValueError, match=r"num_heads=2 must divide embed_dim=1000000000001"):
+        CausalSelfAttention(10**12 + 1, 2)
+    err = error(lambda: ss.split_heads(torch.empty(1, 1, 10**9 + 7, device="meta"), 2))
+    assert err.hint is not None and "one of [1]" in err.hint
+
+
+def test_a_dim_that_names_an_argument_without_braces() -> None:
+    from jaxtyping import AnnotationError, Int
+
+    @ss.checked
+    def extend(
+        idx: Int[torch.Tensor, "batch seq"], max_new_tokens: int
+    ) -> Int[torch.Tensor, "batch seq+max_new_tokens"]:
+        return torch.cat([idx, idx[:, :max_new_tokens]], dim=1)
+
+    with pytest.raises(AnnotationError) as info:
+        extend(ids(2, 5), 3)
+    assert str(info.value).splitlines()[-1] == (
+        "hint: 'max_new_tokens' is an argument, not a dim: "
+        "write \"seq+{max_new_tokens}\" in the spec of 'return'"
+    )
+
+    @ss.checked
+    def fixed(
+        idx: Int[torch.Tensor, "batch seq"], max_new_tokens: int
+    ) -> Int[torch.Tensor, "batch seq+{max_new_tokens}"]:
+        return torch.cat([idx, idx[:, :max_new_tokens]], dim=1)
+
+    assert fixed(ids(2, 5), 3).shape == (2, 8)
+
+    @ss.checked
+    def wrong(
+        idx: Int[torch.Tensor, "batch seq"], max_new_tokens: int
+    ) -> Int[torch.Tensor, "batch seq+{max_new_tokens}"]:
+        return torch.cat([idx, idx[:, :1]], dim=1)
+
+    with pytest.raises(ss.ShapeError, match=r"dim 'seq\+\{max_new_tokens\}' is 6 at"):
+        wrong(ids(2, 5), 3)
+
+
+def test_a_tensor_where_a_scalar_is_expected_gets_a_plain_rank_error() -> None:
+    # A scalar spec has no first dim for the missing-batch hint to look at.
+    @ss.checked
+    def total(x: ss.Float[torch.Tensor, ""]) -> ss.Float[torch.Tensor, ""]:
+        return x
+
+    e = error(lambda: total(randn(3)))
+    assert e.argument == "x"
+    assert "unsqueeze" not in str(e)
