@@ -38,7 +38,7 @@ def main() -> None:
     with mistake("feed the token ids to softmax before embedding them"):
         ss.softmax(ids)
     with mistake("take a dot product of a whole sentence with one embedding"):
-        ss.dot(sentence, token)
+        ss.dot(sentence, token)  # shapesafe: ignore
 
 
 if __name__ == "__main__":

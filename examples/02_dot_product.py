@@ -45,7 +45,7 @@ def main() -> None:
     row = torch.randn(4)
     show("plain torch: (4, 1) * (4,)", column * row, "n n", "silently broadcast to 16 products!")
     with mistake("multiply a (4, 1) column by a (4,) vector"):
-        ss.hadamard(column, row)
+        ss.hadamard(column, row)  # shapesafe: ignore
     with mistake("dot a query of head_dim 4 with a key of embed 8"):
         ss.dot(q[:4], k)
 

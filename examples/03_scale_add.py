@@ -34,7 +34,7 @@ def main() -> None:
     show("x + f(x)", ss.add(x, f_x), "batch seq embed", "the residual keeps the shape")
 
     with mistake("add the MLP's hidden layer back onto x (forgot W_down)"):
-        ss.add(x, hidden)
+        ss.add(x, hidden)  # shapesafe: ignore
 
     say("")
     pred = torch.randn(4, 1)
@@ -43,7 +43,7 @@ def main() -> None:
     show("target", target, "batch")
     show("plain torch: pred - target", pred - target, "batch batch", "silently (4, 4): wrong loss!")
     with mistake("subtract a (batch,) target from a (batch, 1) prediction"):
-        ss.sub(pred, target)
+        ss.sub(pred, target)  # shapesafe: ignore
 
 
 if __name__ == "__main__":

@@ -33,9 +33,9 @@ def main() -> None:
     say("so A @ x lives in the span of A's columns: a linear layer mixes its columns")
 
     with mistake("multiply A by a vector of length m instead of n"):
-        ss.matvec(a, y)
+        ss.matvec(a, y)  # shapesafe: ignore
     with mistake("pass a batch of vectors (batch, n) to matvec"):
-        ss.matvec(a, torch.randn(2, 4))
+        ss.matvec(a, torch.randn(2, 4))  # shapesafe: ignore
     fix("for a batch, use matmul(X, A.T) or linear(X, A): one row per vector")
 
 

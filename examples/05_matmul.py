@@ -40,9 +40,9 @@ def main() -> None:
     show("Q @ K.T", ss.matmul(q, ss.transpose(k)), "s t")
 
     with mistake("compute Q @ K without the transpose"):
-        ss.matmul(q, k)
+        ss.matmul(q, k)  # shapesafe: ignore
     with mistake("multiply a batch (batch, seq, embed) by a weight (embed, out) with matmul"):
-        ss.matmul(torch.randn(2, 5, 4), torch.randn(4, 3))
+        ss.matmul(torch.randn(2, 5, 4), torch.randn(4, 3))  # shapesafe: ignore
     fix("matmul never broadcasts the batch: linear(x, W.T) shares one weight across rows")
 
 

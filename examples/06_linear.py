@@ -38,11 +38,11 @@ def main() -> None:
     same("shapesafe.nn.Linear", checked_layer(x).detach(), y)
 
     with mistake("pass W.T, as in the math books' x @ W, to linear()"):
-        ss.linear(x, w.T, b)
+        ss.linear(x, w.T, b)  # shapesafe: ignore
     with mistake("give a Linear(16, 32) input with 15 features"):
-        checked_layer(torch.randn(2, 5, 15))
+        checked_layer(torch.randn(2, 5, 15))  # shapesafe: ignore
     with mistake("use a bias sized for the input (16,) instead of the output (32,)"):
-        ss.linear(x, w, torch.zeros(16))
+        ss.linear(x, w, torch.zeros(16))  # shapesafe: ignore
 
 
 if __name__ == "__main__":

@@ -47,12 +47,12 @@ def main() -> None:
     show("W - lr * W.grad", ss.sub(w.detach(), ss.scale(lr, w.grad)), "out in")
 
     with mistake("compute dW as dY @ x, forgetting the transpose"):
-        ss.matmul(dy, x.detach())
+        ss.matmul(dy, x.detach())  # shapesafe: ignore
     say("")
     wrong = ss.matmul(ss.transpose(x.detach()), dy)
     show("x.T @ dY", wrong, "in out", "a gradient of the wrong orientation")
     with mistake("take an SGD step with that (in, out) gradient"):
-        ss.sub(w.detach(), ss.scale(lr, wrong))
+        ss.sub(w.detach(), ss.scale(lr, wrong))  # shapesafe: ignore
 
 
 if __name__ == "__main__":

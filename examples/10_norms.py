@@ -31,10 +31,10 @@ def main() -> None:
     same("layer_norm(x, w, b)", ss.layer_norm(x, weight, bias), normed)
 
     with mistake("subtract a mean taken without keepdim"):
-        ss.sub(x, x.mean(dim=-1))
+        ss.sub(x, x.mean(dim=-1))  # shapesafe: ignore
     fix("keep the reduced axis: x.mean(dim=-1, keepdim=True).expand_as(x)")
     with mistake("use a layer_norm weight sized for another model width"):
-        ss.layer_norm(x, torch.ones(16), torch.zeros(16))
+        ss.layer_norm(x, torch.ones(16), torch.zeros(16))  # shapesafe: ignore
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ def main() -> None:
     with mistake("ask for 3 heads on an embedding of 8"):
         ss.split_heads(x, 3)
     with mistake("permute a (batch, seq, embed) tensor as if it were already cut into heads"):
-        ss.permute(x, "b s h d -> b h s d")
+        ss.permute(x, "b s h d -> b h s d")  # shapesafe: ignore
     fix("reshape to (b, s, h, d) first, or call split_heads(x, h), which does both steps")
 
 

@@ -53,7 +53,7 @@ def main() -> None:
     with mistake("compute the scores as q @ k, without transposing k"):
         ss.matmul(q, k)
     with mistake("weigh values that were never split into heads"):
-        ss.matmul(weights, ss.linear(x, w_v))
+        ss.matmul(weights, ss.linear(x, w_v))  # shapesafe: ignore
     fix("every (batch, heads) pair needs its own values: split_heads(linear(x, W_v), heads)")
 
 

@@ -6,11 +6,12 @@ silences the findings on it.
 """
 
 import argparse
+import gc
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from ._static import check_file
+from ._static import Stats, check_file
 
 _SKIP_DIRS = frozenset({"__pycache__", "node_modules", "build", "dist"})
 
@@ -37,7 +38,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Check tensor shapes statically, from jaxtyping annotations.",
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to check")
+    parser.add_argument(
+        "--stats",
+        action="store_true",
+        help="print how many functions, calls and shape relations were checked, and why others "
+        "were not",
+    )
     options = parser.parse_args(args)
+    stats = Stats() if options.stats else None
+    gc.disable()  # the run keeps every syntax tree it reads and makes no cycles to collect
     status = 0
     count = 0
     files = 0
@@ -48,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         files += 1
         try:
-            findings = check_file(path)
+            findings = check_file(path, stats=stats)
         except SyntaxError as err:
             print(f"{path}:{err.lineno or 1}:{err.offset or 1}: error: {err.msg}", file=sys.stderr)
             status = 2
@@ -60,6 +69,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         status = 1
     noun = "finding" if count == 1 else "findings"
     print(f"shapesafe: {count} {noun} in {files} file{'s' if files != 1 else ''}", file=sys.stderr)
+    if stats is not None:
+        for line in stats.lines():
+            print(f"shapesafe: {line}", file=sys.stderr)
     return status
 
 

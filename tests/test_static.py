@@ -5,20 +5,26 @@ import runpy
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shapesafe import ShapeError
 from shapesafe._contract import Bindings, parse_spec
 from shapesafe._static import Finding, check_file
-from shapesafe._static._unify import Unifier, lit
+from shapesafe._static import _torch as T
+from shapesafe._static._torch import Mismatch
+from shapesafe._static._unify import Shape, Size, Unifier, lit
 from shapesafe.check import main
 
 STATIC = Path(__file__).resolve().parent / "static"
-CORPUS = sorted(STATIC.glob("*.py"))
+# models/: raw torch and nn.Module code, each bug with a correct twin.
+MODELS = sorted((STATIC / "models").glob("*.py"))
+CORPUS = sorted(STATIC.glob("*.py")) + MODELS
 BUGGY = [p for p in CORPUS if "# expect: shape" in p.read_text()]
 CLEAN = [p for p in CORPUS if p not in BUGGY]
 _RUNTIME = re.compile(r"^# runtime: (\w+)$", re.MULTILINE)
@@ -48,8 +54,12 @@ def test_corpus_runtime_agrees(path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         return
     named = _RUNTIME.search(path.read_text())
     error: type[Exception] = ShapeError
+    if named is not None and named.group(1) == "silent":
+        # torch broadcasts these without an error; the file asserts the shape it gets.
+        runpy.run_path(str(path), run_name="__main__")
+        return
     if named is not None:
-        error = {"RuntimeError": RuntimeError}[named.group(1)]
+        error = {"RuntimeError": RuntimeError, "ShapeError": ShapeError}[named.group(1)]
     with pytest.raises(error) as info:
         runpy.run_path(str(path), run_name="__main__")
     assert type(info.value) is error
@@ -64,7 +74,7 @@ MESSAGES = [
     ),
     pytest.param(
         "qk_without_transpose",
-        "matmul(q, k): dim 'n' is d in q \"b s d\" but t in k \"b t d\"; did you mean k.mT?",
+        'matmul(q, k): dim \'n\' is d in q "b s d" but t in k "b t d"; did you mean k.mT?',
         id="qk-no-transpose",
     ),
     pytest.param(
@@ -74,7 +84,7 @@ MESSAGES = [
     ),
     pytest.param(
         "causal_mask_shape",
-        "apply_mask(scores, mask): dim 'k' is t in scores \"b s t\" but s in mask \"s s\"",
+        'apply_mask(scores, mask): dim \'k\' is t in scores "b s t" but s in mask "s s"',
         id="causal-mask",
     ),
     pytest.param(
@@ -91,39 +101,37 @@ MESSAGES = [
     ),
     pytest.param(
         "literal_dims",
-        "luminance(image): dim '3' is 4 in image \"n 4\", expected 3 (\"n 3\")",
+        'luminance(image): dim \'3\' is 4 in image "n 4", expected 3 ("n 3")',
         id="literal-fixed",
     ),
     pytest.param(
         "literal_dims",
-        "linear(tokens, table): dim 'in_features' is 32 in tokens \"b 32\" but 16 in table "
-        '"64 16"',
+        'linear(tokens, table): dim \'in_features\' is 32 in tokens "b 32" but 16 in table "64 16"',
         id="literal-sizes",
     ),
     pytest.param(
         "batch_mismatch",
-        "matmul(a, b): dims '*batch' are (b h) in a \"b h m n\" but (b) in b \"b n p\"",
+        'matmul(a, b): dims \'*batch\' are (b h) in a "b h m n" but (b) in b "b n p"',
         id="batch-rank",
     ),
     pytest.param(
         "batch_mismatch",
-        "add(x, y): dim '*shape[-2]' is s in x \"*batch s d\" but t in y \"*batch t d\"",
+        'add(x, y): dim \'*shape[-2]\' is s in x "*batch s d" but t in y "*batch t d"',
         id="batch-inner",
     ),
     pytest.param(
         "wrong_return",
-        "return of mixer(): dim 'd' is d in x \"b s d\" but e in ss.linear(x, w) \"b s e\"",
+        'return of mixer(): dim \'d\' is d in x "b s d" but e in ss.linear(x, w) "b s e"',
         id="wrong-return",
     ),
     pytest.param(
         "wrong_return",
-        "return of heads(): h \"b ?heads s ?head_dim\" has 4 dims, expected 3 for 'return' "
-        '"b s e"',
+        'return of heads(): h "b ?heads s ?head_dim" has 4 dims, expected 3 for \'return\' "b s e"',
         id="wrong-return-rank",
     ),
     pytest.param(
         "uses_layers",
-        "feed_forward(x, w_out, w_in): dim 'd' is d in x \"b s d\" but h in w_out \"d h\"",
+        'feed_forward(x, w_out, w_in): dim \'d\' is d in x "b s d" but h in w_out "d h"',
         id="imported-function",
     ),
 ]
@@ -166,7 +174,7 @@ import shapesafe as ss
         ),
         pytest.param(
             "def f(x: Float[Tensor, 'b d'], w: Float[Tensor, 'd e']):\n"
-            "    return torch.nn.functional.linear(x, w)\n",
+            "    return torch.nn.functional.unfold(x, w)\n",
             id="unknown-function",
         ),
         pytest.param(
@@ -241,9 +249,8 @@ def test_module_and_class_scopes_are_checked(tmp_path: Path) -> None:
         "    ss.matmul(q, q)\n"
     )
     assert check_source(tmp_path, source) == [
-        "7: linear(x, w): dim 'in_features' is d in x \"b d\" but e in w \"d e\"; "
-        "did you mean w.mT?",
-        "10: matmul(q, q): dim 'n' is d in q \"s d\" but s in q \"s d\"; did you mean q.mT?",
+        '7: linear(x, w): dim \'in_features\' is d in x "b d" but e in w "d e"; did you mean w.mT?',
+        '10: matmul(q, q): dim \'n\' is d in q "s d" but s in q "s d"; did you mean q.mT?',
     ]
 
 
@@ -273,7 +280,7 @@ def test_user_function_literal_and_symbolic_dims(tmp_path: Path) -> None:
         "    pair(3, a)\n"
     )
     assert check_source(tmp_path, source) == [
-        "8: pair(b, a): dim '2*k' is 6 in a \"n 6\", expected 8 (\"n 2*k\")",
+        '8: pair(b, a): dim \'2*k\' is 6 in a "n 6", expected 8 ("n 2*k")',
     ]
 
 
@@ -285,8 +292,8 @@ def test_annotated_local_and_nested_calls(tmp_path: Path) -> None:
         "    ss.add(z, x)\n"
     )
     assert check_source(tmp_path, source) == [
-        "6: y: dim 'd' is d in the annotation \"b s d\" but e in ss.linear(x, w) \"b s e\"",
-        "8: add(z, x): dim '*shape[2]' is e in z \"b s e\" but d in x \"b s d\"",
+        '6: y: dim \'d\' is d in the annotation "b s d" but e in ss.linear(x, w) "b s e"',
+        '8: add(z, x): dim \'*shape[2]\' is e in z "b s e" but d in x "b s d"',
     ]
 
 
@@ -298,7 +305,7 @@ def test_output_format_and_columns(tmp_path: Path) -> None:
     )
     (finding,) = check_file(path, "attn.py")
     assert str(finding) == (
-        "attn.py:6:16: shape: matmul(q, k): dim 'n' is d in q \"b s d\" but t in k \"b t e\""
+        'attn.py:6:16: shape: matmul(q, k): dim \'n\' is d in q "b s d" but t in k "b t e"'
     )
     assert finding == Finding("attn.py", 6, 16, finding.message)
 
@@ -308,7 +315,7 @@ def test_cli_exit_status_and_output(capsys: pytest.CaptureFixture[str]) -> None:
     out, err = capsys.readouterr()
     assert out == (
         f"{STATIC / 'bias_sized_in.py'}:15:12: shape: linear(x, weight, bias): dim "
-        "'out_features' is d_out in weight \"d_out d_in\" but d_in in bias \"d_in\"\n"
+        '\'out_features\' is d_out in weight "d_out d_in" but d_in in bias "d_in"\n'
     )
     assert err == "shapesafe: 1 finding in 1 file\n"
     assert main([str(p) for p in CLEAN]) == 0
@@ -337,10 +344,11 @@ def test_console_script_runs_as_a_module() -> None:
 
 
 def test_fast() -> None:
-    start = time.perf_counter()
+    # CPU time, not wall time: other processes on a loaded machine don't count.
+    start = time.process_time()
     for path in CORPUS:
         check_file(path)
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
 
 
 # The symbolic unifier, given only int sizes, must reach the runtime unifier's verdict.
@@ -350,9 +358,7 @@ SPECS = ["n", "m n", "*batch n", "*batch m n", "b 3", "... n", "_ n", "n n", "#n
 @settings(max_examples=300, deadline=None)
 @given(
     specs=st.lists(st.sampled_from(SPECS), min_size=1, max_size=3),
-    shapes=st.lists(
-        st.lists(st.integers(1, 3), min_size=0, max_size=4), min_size=3, max_size=3
-    ),
+    shapes=st.lists(st.lists(st.integers(1, 3), min_size=0, max_size=4), min_size=3, max_size=3),
 )
 def test_int_sizes_agree_with_runtime_unifier(specs: list[str], shapes: list[list[int]]) -> None:
     runtime, static = Bindings(), Unifier()
@@ -366,5 +372,443 @@ def test_int_sizes_agree_with_runtime_unifier(specs: list[str], shapes: list[lis
             return
         if want is not None:
             # The static side may only miss what broadcasting makes uncertain.
-            assert "#" in text or (want.kind == "variadic" and "#" in "".join(specs)), (specs, shapes)
+            assert "#" in text or (want.kind == "variadic" and "#" in "".join(specs)), (
+                specs,
+                shapes,
+            )
             return
+
+
+# Shape rules for torch's own ops, modules and annotations, on small snippets.
+
+RAW = """\
+import torch
+import torch.nn.functional as F
+from typing import Optional, Union
+from jaxtyping import Float, Int
+from torch import Tensor, nn
+import shapesafe as ss
+"""
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        pytest.param(
+            "def f(x: Float[Tensor, 'b s d'], w: Float[Tensor, 'e d']):\n"
+            "    y = x.view(-1, x.shape[-1])\n"
+            "    return y @ w\n",
+            ['9: y @ w: inner dim is d in y "b*s d" but e in w "e d"; did you mean w.mT?'],
+            id="view-minus-one",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b s h e'], k: Float[Tensor, 'b h t e']):\n"
+            "    q = x.permute(0, 2, 3, 1)\n"
+            "    return q @ k\n",
+            ['9: q @ k: inner dim is s in q "b h e s" but t in k "b h t e"'],
+            id="permute",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b s 3*d'], w: Float[Tensor, 'd e']):\n"
+            "    q, k, v = x.chunk(3, dim=-1)\n"
+            "    return q @ w.T\n",
+            ['9: q @ w.T: inner dim is d in q "b s d" but e in w.T "e d"; did you mean w?'],
+            id="chunk-unpack",
+        ),
+        pytest.param(
+            "def f(a: Float[Tensor, 'n d'], b: Float[Tensor, 'n e']):\n"
+            "    return torch.cat([a, b], dim=0)\n",
+            ['8: torch.cat: axis 1 is d in a "n d" but e in b "n e"'],
+            id="cat",
+        ),
+        pytest.param(
+            "def f(a: Float[Tensor, 'n d'], b: Float[Tensor, 'n e']) -> Float[Tensor, '2 n d']:\n"
+            "    return torch.stack([a, a], dim=0)\n"
+            "def g(a: Float[Tensor, 'n d'], b: Float[Tensor, 'm d']):\n"
+            "    return torch.stack([a, b])\n",
+            ['10: torch.stack: axis 0 is n in a "n d" but m in b "m d"'],
+            id="stack",
+        ),
+        pytest.param(
+            "def f(q: Float[Tensor, 'b s d'], k: Float[Tensor, 'b t e']):\n"
+            "    return torch.einsum('bsd,btd->bst', q, k)\n",
+            ['8: einsum: \'d\' is d in q "b s d" but e in k "b t e"'],
+            id="einsum",
+        ),
+        pytest.param(
+            "from einops import rearrange\n"
+            "def f(q: Float[Tensor, 'b s d'], k: Float[Tensor, 'b t d'], h: int):\n"
+            "    qh = rearrange(q, 'b s (h e) -> b h s e', h=h)\n"
+            "    kh = rearrange(k, 'b t (h e) -> b h t e', h=h)\n"
+            "    return qh @ kh\n",
+            [],  # h is not known, so neither is e
+            id="einops-rearrange-unknown-heads",
+        ),
+        pytest.param(
+            "import einops\n"
+            "def f(q: Float[Tensor, 'b s h e'], k: Float[Tensor, 'b t h e']):\n"
+            "    qh = einops.rearrange(q, 'b s h e -> b h s e')\n"
+            "    kh = einops.rearrange(k, 'b t h e -> b h t e')\n"
+            "    return qh @ kh\n",
+            [
+                '11: qh @ kh: inner dim is e in qh "b h s e" but t in kh "b h t e"; did you mean '
+                "kh.mT?"
+            ],
+            id="einops-rearrange",
+        ),
+        pytest.param(
+            "import einops\n"
+            "def f(x: Float[Tensor, 'b s d'], w: Float[Tensor, 'd v']):\n"
+            "    return einops.einsum(x, w, 'b s d, v d -> b s v')\n",
+            ['9: einsum: \'d\' is d in x "b s d" but v in w "d v"'],
+            id="einops-einsum",
+        ),
+        pytest.param(
+            "def f(q: Float[Tensor, 'b h s e'], k: Float[Tensor, 'b h t e'],\n"
+            "      v: Float[Tensor, 'b h s f']):\n"
+            "    return F.scaled_dot_product_attention(q, k, v)\n",
+            [
+                '9: scaled_dot_product_attention: sequence dim is t in k "b h t e" but s in v '
+                '"b h s f"'
+            ],
+            id="sdpa",
+        ),
+        pytest.param(
+            "def f(ids: Int[Tensor, 'b s'], table: Float[Tensor, 'v d'],\n"
+            "      w: Float[Tensor, 'e v']):\n"
+            "    return F.linear(F.embedding(ids, table), w)\n",
+            [
+                "9: F.linear(F.embedding(ids, table), w): last dim of F.embedding(ids, table) "
+                '"b s d" is d but w "e v" takes v (weight is (out_features, in_features))'
+            ],
+            id="embedding",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b s d']) -> Float[Tensor, 'b d']:\n"
+            "    B, S, D = x.size()\n"
+            "    return x.new_zeros(B, S)\n",
+            ['9: return of f(): dim \'d\' is d in x "b s d" but s in x.new_zeros(B, S) "b s"'],
+            id="size-unpack",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b s d']) -> Float[Tensor, 'b s']:\n"
+            "    return x.unsqueeze(1).squeeze(1).amax(dim=1)\n",
+            [
+                "8: return of f(): dim 's' is s in x \"b s d\" but d in "
+                'x.unsqueeze(1).squeeze(1).amax(dim=1) "b d"'
+            ],
+            id="unsqueeze-squeeze-reduce",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b s h e']) -> Float[Tensor, 'b h s e']:\n"
+            "    return ss.permute(x, 'b s h e -> b s e h')\n",
+            [
+                "8: return of f(): dim 'h' is h in x \"b s h e\" but s in "
+                "ss.permute(x, 'b s h e -> b s e h') \"b s e h\""
+            ],
+            id="shapesafe-permute",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b s d'], m: Optional[Float[Tensor, 's s']] = None):\n"
+            "    if m is not None:\n"
+            "        x = x @ m\n"
+            "    return x\n",
+            ['9: x @ m: inner dim is d in x "b s d" but s in m "s s"'],
+            id="optional",
+        ),
+        pytest.param(
+            "def g(x: Union[Float[Tensor, 'b d'], Float[Tensor, 'b h d']]) -> None: ...\n"
+            "def f(a: Float[Tensor, 'b d'], c: Float[Tensor, 'b h d'], e: Float[Tensor, 'd']):\n"
+            "    g(a)\n"
+            "    g(c)\n"
+            "    g(e)\n",
+            ['11: g(e): e "d" fits none of "b d", "b h d" for \'x\''],
+            id="union-alternatives",
+        ),
+        pytest.param(
+            "def g(x: Float[Tensor, 'b d']) -> tuple[Float[Tensor, 'b'], Float[Tensor, 'd']]:\n"
+            "    return x.sum(-1), x.sum(0)\n"
+            "def h(x: Float[Tensor, 'b d']) -> tuple[Float[Tensor, 'b'], Float[Tensor, 'd']]:\n"
+            "    return x.sum(0), x.sum(-1)\n"
+            "def f(x: Float[Tensor, 'b d'], w: Float[Tensor, 'd e']):\n"
+            "    rows, cols = g(x)\n"
+            "    return cols @ w.T\n",
+            [
+                '10: return of h(): dim \'b\' is b in x "b d" but d in x.sum(0) "d"',
+                '10: return of h(): dim \'d\' is d in x "b d" but b in x.sum(-1) "b"',
+                '13: cols @ w.T: inner dim is d in cols "d" but e in w.T "e d"; did you mean w?',
+            ],
+            id="tuple-returns",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b d'], w: Float[Tensor, 'e d']):\n"
+            "    x = x.to(torch.float16)\n"
+            "    x = torch.relu(x)\n"
+            "    x = x @ w.T\n"
+            "    return x @ w.T\n",
+            ['11: x @ w.T: inner dim is e in x "b e" but d in w.T "d e"; did you mean w?'],
+            id="rebinding",
+        ),
+        pytest.param(
+            "import dataclasses\n"
+            "@dataclasses.dataclass\n"
+            "class Rays:\n"
+            "    origins: Float[Tensor, 'n 3']\n"
+            "    directions: Float[Tensor, 'n 3']\n"
+            "def f(rays: Rays, w: Float[Tensor, '4 4']):\n"
+            "    return rays.origins @ w\n",
+            ['13: rays.origins @ w: inner dim is 3 in rays.origins "n 3" but 4 in w "4 4"'],
+            id="parameter-of-an-annotated-class",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b 3*d']):\n    q, k = x.chunk(3, dim=-1)\n",
+            ["8: unpacking 3 values into 2 names"],
+            id="unpacking-count",
+        ),
+        pytest.param(
+            "class Base(nn.Module):\n"
+            "    def scores(self, q: Float[Tensor, 's e'], k: Float[Tensor, 't e']) -> Float[Tensor, 's t']:\n"
+            "        return q @ k.T\n"
+            "class Child(Base):\n"
+            "    def __init__(self) -> None:\n"
+            "        super().__init__()\n"
+            "        self.blocks = nn.ModuleList([nn.Linear(4, 8) for _ in range(3)])\n"
+            "    def scores(self, q: Float[Tensor, 's e'], k: Float[Tensor, 't e']) -> Float[Tensor, 't s']:\n"
+            "        return super().scores(q, k)\n"
+            "    def stacked(self) -> Float[Tensor, 'n 4 8']:\n"
+            "        return torch.stack([b.weight for b in self.blocks])\n",
+            [
+                '15: return of scores(): dim \'t\' is t in k "t e" but s in super().scores(q, k) "s t"',
+                "17: return of stacked(): dim '4' is 8 in torch.stack([b.weight for b in self.b... "
+                '"_ 8 4", expected 4 ("n 4 8")',
+            ],
+            id="super-and-stacked-comprehension",
+        ),
+    ],
+)
+def test_torch_rules(tmp_path: Path, body: str, expected: list[str]) -> None:
+    assert check_source(tmp_path, RAW + body) == expected
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(
+            "def f(x: Float[Tensor, 'b s d'], w: Float[Tensor, 'e d']):\n"
+            "    y = torch.fft.rfft(x)\n    return y @ w\n",
+            id="op-without-rule",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b d'], w: Float[Tensor, 'e d'], flag: bool):\n"
+            "    if flag:\n        x = x @ w.T\n    return x @ w.T\n",
+            id="branches-disagree",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b d'], w: Float[Tensor, 'd d'], n: int):\n"
+            "    for _ in range(n):\n        x = x[:, :1]\n    return x @ w\n",
+            id="loop-changes-shape",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b d'], shape: tuple[int, int]):\n"
+            "    y = torch.zeros(shape)\n    return x @ y\n",
+            id="constructor-with-a-shape-argument",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'n 1'], y: Float[Tensor, ' m']):\n    return x - y\n",
+            id="outer-difference-of-two-names",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b d'], k: int):\n    return x.view(k, -1) @ x.view(-1, k)\n",
+            id="view-with-unknown-sizes",
+        ),
+        pytest.param(
+            "def g(x: Union[Float[Tensor, 'b d'], Float[Tensor, 'b h d']]) -> None: ...\n"
+            "def f(a: Float[Tensor, '... d']):\n    g(a)\n",
+            id="union-unknown-rank",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b d'], w: Float[Tensor, 'b e']):\n"
+            "    x.t_()\n    return x @ w\n",
+            id="changed-in-place",
+        ),
+        pytest.param(
+            "class Base(nn.Module):\n"
+            "    def __init__(self) -> None:\n"
+            "        super().__init__()\n"
+            "        self.W = nn.Parameter(torch.empty(4, 4))\n"
+            "    def f(self, x: Float[Tensor, 'b 8']) -> Tensor:\n"
+            "        return x @ self.W\n"
+            "class Wide(Base):\n"
+            "    def __init__(self) -> None:\n"
+            "        super().__init__()\n"
+            "        self.W = nn.Parameter(torch.empty(8, 8))\n",
+            id="attribute-a-subclass-assigns",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b d']):\n"
+            "    found = []\n"
+            "    found.append(x)\n"
+            "    (y,) = found\n"
+            "    return y\n",
+            id="list-filled-before-unpacking",
+        ),
+    ],
+)
+def test_rules_stay_silent_when_unsure(tmp_path: Path, body: str) -> None:
+    assert check_source(tmp_path, RAW + body) == []
+
+
+def test_modules_attributes_methods_and_submodules(tmp_path: Path) -> None:
+    source = RAW + (
+        "class Proj(nn.Module):\n"
+        "    W: Float[Tensor, 'd_in d_out']\n"
+        "    def __init__(self, d_in: int, d_out: int) -> None:\n"
+        "        super().__init__()\n"
+        "        self.W = nn.Parameter(torch.empty(d_in, d_out))\n"
+        "        self.ln = nn.LayerNorm(d_out)\n"
+        "        self.emb = nn.Embedding(100, d_in)\n"
+        "    def forward(self, x: Float[Tensor, 'b d_in']) -> Float[Tensor, 'b d_out']:\n"
+        "        return self.ln(x @ self.W)\n"
+        "    def wrong(self, x: Float[Tensor, 'b d_in']) -> Float[Tensor, 'b d_out']:\n"
+        "        return self.ln(x @ self.W.T)\n"
+        "    def twice(self, x: Float[Tensor, 'b d_in']) -> Float[Tensor, 'b d_out']:\n"
+        "        return self.forward(x.T)\n"
+        "    def tokens(self, ids: Int[Tensor, 'b s']) -> Tensor:\n"
+        "        return self.ln(self.emb(ids))\n"
+        "class User(nn.Module):\n"
+        "    def __init__(self) -> None:\n"
+        "        super().__init__()\n"
+        "        self.proj = Proj(4, 8)\n"
+        "    def forward(self, x: Float[Tensor, 'b d_out']) -> Tensor:\n"
+        "        y = self.proj(x)\n"
+        "        return x @ self.proj.W\n"
+    )
+    assert check_source(tmp_path, source) == [
+        '17: x @ self.W.T: inner dim is d_in in x "b d_in" but d_out in self.W.T '
+        '"d_out d_in"; did you mean self.W?',
+        "19: return of twice(): dim 'b' is b in x \"b d_in\" but d_in in self.forward(x.T) "
+        '"d_in ?d_out"',
+        '21: self.ln(self.emb(ids)): last dim is d_in in self.emb(ids) "b s d_in" but the '
+        "layer's normalized_shape is d_out",
+        '28: x @ self.proj.W: inner dim is d_out in x "b d_out" but d_in in self.proj.W '
+        '"d_in d_out"; did you mean self.proj.W.mT?',
+    ]
+
+
+def test_long_chains_read_without_recursion(tmp_path: Path) -> None:
+    lines = ["def f(x: Float[Tensor, 'b d'], w: Float[Tensor, 'e d']):", "    y0 = x"]
+    lines += [f"    y{i} = y{i - 1}.float()" for i in range(1, 400)]
+    lines += ["    return y399 @ w"]
+    nested = " + ".join(["x"] * 300)
+    lines += [
+        "def g(x: Float[Tensor, 'b d'], w: Float[Tensor, 'e d']):",
+        f"    return ({nested}) @ w",
+    ]
+    found = check_source(tmp_path, RAW + "\n".join(lines) + "\n")
+    assert found == [
+        '408: y399 @ w: inner dim is d in y399 "b d" but e in w "e d"; did you mean w.mT?',
+        f'410: {nested[:37]}... @ w: inner dim is d in {nested[:37]}... "b d" but e in w '
+        '"e d"; did you mean w.mT?',
+    ]
+
+
+def test_cli_stats(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--stats", str(STATIC / "models" / "mod_ok.py")]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "shapesafe: 0 findings in 1 file"
+    assert err[1].startswith("shapesafe: files: 1, functions and scopes: ")
+    assert re.match(r"shapesafe: calls: \d+, with a shape rule or contract: \d+ \(", err[2])
+    relations = re.fullmatch(r"shapesafe: shape relations checked: (\d+)", err[3])
+    assert relations is not None and int(relations.group(1)) >= 5
+    assert re.fullmatch(
+        r"shapesafe: annotated relations checked: \d+ of \d+ \(arguments \d+/\d+, "
+        r"returns \d+/\d+, annotated assignments \d+/\d+\)",
+        err[4],
+    )
+    assert re.fullmatch(r"shapesafe: relations not checked \(unknown\): \d+", err[5])
+    assert any("call without a shape rule or contract" in line for line in err[6:])
+
+
+# The torch shape rules, given literal sizes, must agree with torch itself (on meta tensors).
+
+_dims = st.lists(st.integers(1, 3), min_size=0, max_size=4)
+
+
+def _torch_shape(fn: Callable[[], torch.Tensor]) -> tuple[int, ...] | None:
+    try:
+        return tuple(fn().shape)
+    except (RuntimeError, IndexError, ValueError):
+        return None
+
+
+def _rule_shape(fn: Callable[[], Shape | None]) -> tuple[int, ...] | str | None:
+    """The rule's shape as ints, "mismatch" when it reports one, None when it cannot tell."""
+    try:
+        out = fn()
+    except Mismatch:
+        return "mismatch"
+    if out is None:
+        return None
+    assert all(isinstance(i, Size) and i.kind == "int" for i in out), out
+    return tuple(int(i.value) for i in out if isinstance(i, Size))
+
+
+def _agree(rule: tuple[int, ...] | str | None, real: tuple[int, ...] | None) -> None:
+    if rule == "mismatch":
+        assert real is None
+    elif rule is not None:
+        assert rule == real
+
+
+def _lits(shape: list[int]) -> Shape:
+    return tuple(lit(n) for n in shape)
+
+
+def _meta(shape: list[int]) -> torch.Tensor:
+    return torch.empty(shape, device="meta")
+
+
+@settings(max_examples=200, deadline=None)
+@given(a=_dims, b=_dims)
+def test_broadcast_and_matmul_agree_with_torch(a: list[int], b: list[int]) -> None:
+    _agree(
+        _rule_shape(lambda: T.broadcast(_lits(a), _lits(b), "a", "b")),
+        _torch_shape(lambda: _meta(a) + _meta(b)),
+    )
+    _agree(
+        _rule_shape(lambda: T.matmul(_lits(a), _lits(b), "a", "b")),
+        _torch_shape(lambda: _meta(a) @ _meta(b)),
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    a=st.lists(st.integers(1, 4), min_size=1, max_size=4),
+    i=st.integers(-4, 3),
+    j=st.integers(-4, 3),
+    keep=st.booleans(),
+)
+def test_axis_rules_agree_with_torch(a: list[int], i: int, j: int, keep: bool) -> None:
+    x = _lits(a)
+    _agree(
+        _rule_shape(lambda: T.transpose(x, i, j)), _torch_shape(lambda: _meta(a).transpose(i, j))
+    )
+    _agree(
+        _rule_shape(lambda: T.reduce(x, [i], keep)),
+        _torch_shape(lambda: _meta(a).sum(dim=i, keepdim=keep)),
+    )
+    _agree(_rule_shape(lambda: T.unsqueeze(x, i)), _torch_shape(lambda: _meta(a).unsqueeze(i)))
+    _agree(_rule_shape(lambda: T.squeeze(x, [i])), _torch_shape(lambda: _meta(a).squeeze(i)))
+    _agree(
+        _rule_shape(lambda: T.view(x, [lit(-1), lit(a[-1])], 0)),
+        _torch_shape(lambda: _meta(a).view(-1, a[-1])),
+    )
+    split = T.split(x, lit(2), i) if -len(a) <= i < len(a) else None
+    if split is not None:
+        pieces = torch.split(_meta(a), 2, dim=i)
+        assert len(split.items) == len(pieces)
+        for got, want in zip(split.items, pieces, strict=True):
+            assert isinstance(got, tuple)
+            assert tuple(int(s.value) for s in got if isinstance(s, Size)) == tuple(want.shape)
+    perm = list(range(len(a)))[::-1]
+    _agree(_rule_shape(lambda: T.permute(x, perm)), _torch_shape(lambda: _meta(a).permute(perm)))

@@ -1,26 +1,41 @@
-"""The static shape checker: follow shapes through a file's calls, `@`, returns and assignments.
+"""The static shape checker: follow shapes through a file's code, statement by statement.
 
-A value's shape is known when it is a parameter or local with a jaxtyping annotation, a
-local assigned once from something whose shape is known, a call to an annotated function,
-or `a @ b` on known shapes. Everything else is unknown, and unknown values are never
-reported.
+A function's parameters and annotated locals get the shapes their jaxtyping annotations
+state. From there, each statement is read in order: assignments rebind names, branches
+and loops merge what they bind (a name that differs between branches becomes unknown),
+and every expression gets a shape from a rule: a call to an annotated function or method
+(its contract), a torch op (`_torch`'s rules), a layer built in `__init__` (`_modules`).
+Everything else is unknown, and unknown values are never reported.
 """
 
 import ast
 import dataclasses
+import gc
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from .._contract import Conflict, Source, Spec, TensorParam
-from ._source import Module, Signature, load, resolve, signature
-from ._unify import Group, Shape, Size, Unifier, from_spec, show
+from .._contract import Conflict, Contract, Source, Spec, TensorParam
+from . import _torch as T
+from ._modules import ClassModel, find_class, model
+from ._source import Module, Signature, find_module, load, load_found, resolve, signature
+from ._torch import IntV, LayerV, ListV, Mismatch, NumV, ObjV, SymV, TupV, Value
+from ._unify import (
+    Group,
+    Shape,
+    Size,
+    Unifier,
+    anonymous_group,
+    certain,
+    fresh,
+    from_spec,
+    lit,
+    show,
+    sym,
+)
 
 _IGNORE = re.compile(r"#\s*shapesafe:\s*ignore\b")
-_SAME_SHAPE_METHODS = frozenset(
-    """contiguous clone detach float double half bfloat16 to cpu cuda abs neg exp relu
-    sigmoid tanh requires_grad_""".split()
-)
 _Scopes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 _Comprehensions = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
@@ -41,22 +56,103 @@ class Finding:
         return f"{self.path}:{self.line}:{self.col}: shape: {self.message}"
 
 
+@dataclasses.dataclass
+class Stats:
+    """What a run looked at, so that no findings can be told apart from nothing checked."""
+
+    files: int = 0
+    functions: int = 0
+    calls: int = 0
+    calls_known: Counter[str] = dataclasses.field(default_factory=Counter)
+    relations: int = 0
+    # Relations between an annotation and a value: checked, by kind.
+    annotated: Counter[str] = dataclasses.field(default_factory=Counter)
+    unknown: Counter[str] = dataclasses.field(default_factory=Counter)
+
+    def add(self, other: "Stats") -> None:
+        self.files += other.files
+        self.functions += other.functions
+        self.calls += other.calls
+        self.calls_known.update(other.calls_known)
+        self.relations += other.relations
+        self.annotated.update(other.annotated)
+        self.unknown.update(other.unknown)
+
+    def lines(self) -> list[str]:
+        known = sum(self.calls_known.values())
+        out = [
+            f"files: {self.files}, functions and scopes: {self.functions}",
+            f"calls: {self.calls}, with a shape rule or contract: {known} "
+            + "("
+            + ", ".join(f"{k} {v}" for k, v in sorted(self.calls_known.items()))
+            + ")",
+            f"shape relations checked: {self.relations}",
+            self._annotated_line(),
+            f"relations not checked (unknown): {sum(self.unknown.values())}",
+        ]
+        out += [f"  {n:6d}  {why}" for why, n in self.unknown.most_common()]
+        return out
+
+    def _annotated_line(self) -> str:
+        parts = []
+        checked = unknown = 0
+        for kind, why in _ANNOTATED.items():
+            done, missed = self.annotated[kind], self.unknown[why]
+            checked, unknown = checked + done, unknown + missed
+            parts.append(f"{kind}s {done}/{done + missed}")
+        return f"annotated relations checked: {checked} of {checked + unknown} ({', '.join(parts)})"
+
+
+# Each kind of annotated relation, and the reason counted when its value's shape is unknown.
+_ANNOTATED = {
+    "argument": "argument of unknown shape",
+    "return": "return value of unknown shape",
+    "annotated assignment": "annotated assignment of unknown shape",
+}
+
+
+_lines_cache: dict[int, tuple[str, list[bytes]]] = {}
+
+
 def _text(module: Module, node: ast.AST, limit: int = 40) -> str:
-    text = ast.get_source_segment(module.source, node) or ast.unparse(node)
+    """The source text of `node`, on one line and cut to `limit` characters."""
+    text = _segment(module, node) or ast.unparse(node)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _segment(module: Module, node: ast.AST) -> str | None:
+    # ast.get_source_segment splits the whole source on each call; split it once per file.
+    cached = _lines_cache.get(id(module.tree))
+    if cached is None or cached[0] is not module.source:
+        cached = (module.source, [line.encode() for line in module.source.splitlines(True)])
+        _lines_cache[id(module.tree)] = cached
+    lines = cached[1]
+    try:
+        first, last = node.lineno - 1, node.end_lineno - 1  # type: ignore[attr-defined]
+        start, end = node.col_offset, node.end_col_offset  # type: ignore[attr-defined]
+    except AttributeError:
+        return None
+    if end is None or last is None or last >= len(lines):
+        return None
+    if first == last:
+        return str(lines[first][start:end].decode(errors="replace"))
+    parts = [lines[first][start:], *lines[first + 1 : last], lines[last][:end]]
+    return b"".join(parts).decode(errors="replace")
+
+
 def _own_nodes(nodes: Iterable[ast.AST]) -> Iterator[ast.AST]:
     """Every node of a scope in source order, without descending into nested scopes."""
-    for node in nodes:
+    stack = list(nodes)[::-1]
+    while stack:
+        node = stack.pop()
         yield node
         if isinstance(node, (*_Scopes, *_Comprehensions)):
             continue
-        yield from _own_nodes(ast.iter_child_nodes(node))
+        stack.extend(list(ast.iter_child_nodes(node))[::-1])
 
 
-def _anchor(node: ast.expr) -> tuple[int, int] | None:
+def _anchor(node: ast.AST) -> tuple[int, int] | None:
     if isinstance(node, ast.Call) or (
         isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult)
     ):
@@ -64,264 +160,1959 @@ def _anchor(node: ast.expr) -> tuple[int, int] | None:
     return None
 
 
+Env = dict[str, Value]
+
+_SAME_SHAPE_METHODS = frozenset(
+    """contiguous clone detach float double half bfloat16 to cpu cuda abs neg exp log relu
+    sigmoid tanh requires_grad_ sqrt rsqrt type_as long int bool byte sin cos square
+    clamp clamp_ clip fill_ zero_ normal_ uniform_ detach_ nan_to_num round sign floor ceil
+    triu tril cumsum cumprod softmax log_softmax exp_ mul_ div_ add_ sub_ pow reciprocal
+    log1p expm1 erf gelu silu sigmoid_ relu_ tanh_ masked_fill_ float_power logical_not
+    isnan isinf isfinite pin_memory share_memory_ flip roll""".split()
+)
+_SAME_SHAPE_FUNCS = frozenset(
+    """exp log sqrt rsqrt abs sin cos tanh sigmoid relu sign floor ceil round clamp clip
+    square log1p expm1 erf tril triu cumsum softmax log_softmax zeros_like ones_like
+    empty_like rand_like randn_like full_like nan_to_num logical_not isnan isinf isfinite
+    sigmoid_ flip roll""".split()
+)
+_F_SAME = frozenset(
+    """relu gelu silu mish elu leaky_relu tanh sigmoid softplus dropout softmax log_softmax
+    normalize layer_norm rms_norm group_norm hardtanh relu6 celu selu glu_ logsigmoid
+    softsign tanhshrink""".split()
+)
+_REDUCTIONS = frozenset(
+    """mean sum prod std var amax amin logsumexp norm all any argmax argmin count_nonzero
+    nansum nanmean""".split()
+)
+_BROADCAST_METHODS = {
+    "add": "+",
+    "sub": "-",
+    "mul": "*",
+    "div": "/",
+    "maximum": "max",
+    "minimum": "min",
+}
+_CONSTRUCTORS = frozenset("zeros ones randn rand empty".split())
+_SAME_LAYERS = frozenset(
+    """Dropout GELU ReLU SiLU Tanh Sigmoid Identity Softplus LeakyReLU ELU Mish Hardtanh
+    Softmax LogSoftmax Dropout1d Dropout2d""".split()
+)
+_OPS: dict[type[ast.AST], str] = {
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+    ast.Pow: "**",
+    ast.BitAnd: "&",
+    ast.BitOr: "|",
+    ast.BitXor: "^",
+}
+
+
+class _Jump(Exception):
+    pass
+
+
 class _Scope:
-    """A module, class body or function: its names, and the shapes they hold."""
+    """A module, class body or function, read statement by statement."""
 
     def __init__(
         self,
         file: "_FileChecker",
         body: list[ast.stmt],
         fn: ast.FunctionDef | ast.AsyncFunctionDef | None = None,
+        cls: ClassModel | None = None,
     ) -> None:
         self.file = file
         self.module = file.module
         self.fn = fn
-        self.is_module = body is file.module.tree.body
+        self.cls = cls
         self.body = body
-        self.bindings: dict[str, list[ast.AST]] = {}
+        self.is_module = body is file.module.tree.body
+        self.local: set[str] = set()
+        self.rebound_globals: set[str] = set()
         if fn is not None:
             a = fn.args
-            for arg in [*a.posonlyargs, *a.args, *a.kwonlyargs]:
-                self.bindings.setdefault(arg.arg, []).append(arg)
-            for packed in (a.vararg, a.kwarg):
-                # `*xs: Float[...]` makes xs a tuple of tensors, not a tensor.
-                if packed is not None:
-                    self.bindings.setdefault(packed.arg, []).extend([packed, packed])
-        for node in _own_nodes(body):
-            for bound in _binds(node):
-                self.bindings.setdefault(bound, []).append(node)
+            for arg in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg]:
+                if arg is not None:
+                    self.local.add(arg.arg)
+        index = _index(file.module.tree)
+        self.local.update(index.locals.get(id(body), ()))
         if self.is_module:
-            # Names that functions rebind with `global` hold no single known value.
-            for node in ast.walk(file.module.tree):
-                if isinstance(node, ast.Global):
-                    for bound in node.names:
-                        self.bindings.setdefault(bound, []).extend([node, node])
-        self.names: dict[str, Shape | None] = {}
-        self.busy: set[str] = set()
-        self.results: dict[int, Shape | None] = {}
+            self.rebound_globals = set(index.globals)
+        self.exits: list[list[Env]] = []
+        self.key = cls.key if cls is not None else 0
+        self.keep_returns = False
+        self.returned: list[Env] = []
+        self.vals: dict[int, Value] = {}
 
-    # Shapes of expressions
+    # Statements
 
-    def name_shape(self, name: str) -> Shape | None:
-        if name in self.names:
-            return self.names[name]
-        if name in self.busy or len(self.bindings.get(name, ())) != 1:
-            return None
-        self.busy.add(name)
-        try:
-            shape = self._binding_shape(self.bindings[name][0])
-        finally:
-            self.busy.discard(name)
-        self.names[name] = shape
-        return shape
-
-    def _binding_shape(self, node: ast.AST) -> Shape | None:
-        if isinstance(node, ast.arg):
-            found = self.module.annotation(node.annotation)
-            return None if found is None else from_spec(found.spec)
-        if isinstance(node, ast.Name):
-            node = self.file.parents.get(id(node), node)
-        if isinstance(node, ast.AnnAssign):
-            found = self.module.annotation(node.annotation)
-            return None if found is None else from_spec(found.spec)
-        if isinstance(node, ast.Assign) and len(node.targets) == 1:
-            if isinstance(node.targets[0], ast.Name):
-                return self.shape(node.value)
-        return None
-
-    def shape(self, node: ast.expr) -> Shape | None:
-        if isinstance(node, ast.Name):
-            return self.name_shape(node.id)
-        if isinstance(node, ast.Call):
-            return self.call(node)
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
-            return self.matmul(node)
-        if isinstance(node, ast.BinOp):
-            return self._elementwise(node)
-        if isinstance(node, ast.UnaryOp) and not isinstance(node.op, ast.Not):
-            return self.shape(node.operand)
-        if isinstance(node, ast.IfExp):
-            a, b = self.shape(node.body), self.shape(node.orelse)
-            return a if a is not None and a == b else None
-        if isinstance(node, ast.Attribute) and node.attr in ("mT", "T"):
-            inner = self.shape(node.value)
-            if inner is None or len(inner) < 2 or any(isinstance(i, Group) for i in inner[-2:]):
-                return None
-            if node.attr == "T" and (len(inner) != 2 or isinstance(inner[0], Group)):
-                return None
-            return (*inner[:-2], inner[-1], inner[-2])
-        return None
-
-    def _elementwise(self, node: ast.BinOp) -> Shape | None:
-        # Torch broadcasts here, so only the cases that keep one side's shape are known.
-        def scalar(e: ast.expr) -> bool:
-            if isinstance(e, ast.UnaryOp):
-                e = e.operand
-            return isinstance(e, ast.Constant) and type(e.value) in (int, float)
-
-        if scalar(node.right):
-            return self.shape(node.left)
-        if scalar(node.left):
-            return self.shape(node.right)
-        a, b = self.shape(node.left), self.shape(node.right)
-        return a if a is not None and a == b else None
-
-    def matmul(self, node: ast.BinOp) -> Shape | None:
-        if id(node) in self.results:
-            return self.results[id(node)]
-        self.results[id(node)] = None
-        a, b = self.shape(node.left), self.shape(node.right)
-        result = None if a is None or b is None else self._matmul(node, a, b)
-        self.results[id(node)] = result
-        return result
-
-    def _matmul(self, node: ast.BinOp, a: Shape, b: Shape) -> Shape | None:
-        """torch.matmul's rule: `(..., m, n) @ (..., n, p)`, or a vector on either side."""
-        if not a or not b or isinstance(a[-1], Group):
-            return None
-        left, right = a[-1], b[-1] if len(b) == 1 else b[-2]
-        if not isinstance(right, Size):
-            return None
-        unifier = Unifier()
-        if unifier.compare(left, right, _source_stub()) == "differ":
-            la, lb = _text(self.module, node.left), _text(self.module, node.right)
-            message = (
-                f'{la} @ {lb}: inner dim is {left} in {la} "{show(a)}" '
-                f'but {right} in {lb} "{show(b)}"'
-            )
-            if (
-                len(b) >= 2
-                and isinstance(b[-1], Size)
-                and unifier.compare(left, b[-1], _source_stub()) == "same"
+    def initial(self) -> Env:
+        env: Env = {}
+        fn = self.fn
+        if fn is None:
+            return env
+        a = fn.args
+        params = [*a.posonlyargs, *a.args]
+        is_method = self.cls is not None and not _decorated(fn, "staticmethod")
+        for i, arg in enumerate([*params, *a.kwonlyargs]):
+            if i == 0 and is_method and arg in params:
+                if self.cls is not None and not _decorated(fn, "classmethod"):
+                    env[arg.arg] = ObjV(self.cls, exact=False)
+                continue
+            found = self.module.annotation(arg.annotation)
+            if found is not None:
+                env[arg.arg] = from_spec(found.spec)
+            elif (
+                not (self.cls is not None and fn.name == "__init__")
+                and isinstance(arg.annotation, (ast.Name, ast.Attribute))
+                and (held := _find_class(self.module, arg.annotation, self.file.misses))
             ):
-                message += f"; did you mean {lb}.mT?"
-            self.file.report(node, message, _anchor(node))
-            return None
-        if len(b) == 1:
-            return a[:-1]
-        if len(a) == 1:
-            return (*b[:-2], b[-1])
-        batch_a, batch_b = a[:-2], b[:-2]
-        if batch_a == batch_b or not batch_b:
-            batch = batch_a
-        elif not batch_a:
-            batch = batch_b
-        else:
-            return None
-        return (*batch, a[-2], b[-1])
+                # `rays: RayBundle`: its annotated attributes have shapes.
+                env[arg.arg] = ObjV(held, exact=False)
+            elif (
+                self.cls is not None
+                and fn.name == "__init__"
+                and not _alternatives(self.module, arg.annotation)
+            ):
+                env[arg.arg] = SymV(arg.arg)
+            else:
+                env[arg.arg] = None
+        for packed in (a.vararg, a.kwarg):
+            if packed is not None:
+                env[packed.arg] = None
+        return env
 
-    def call(self, node: ast.Call) -> Shape | None:
-        if id(node) in self.results:
-            return self.results[id(node)]
-        self.results[id(node)] = None
-        result = self._call(node)
-        self.results[id(node)] = result
-        return result
+    def run(self) -> Env | None:
+        try:
+            return self.block(self.body, self.initial())
+        except RecursionError:
+            return None
+
+    def block(self, stmts: list[ast.stmt], env: Env | None) -> Env | None:
+        for stmt in stmts:
+            if env is None:
+                return None
+            env = self.stmt(stmt, env)
+        return env
+
+    def stmt(self, stmt: ast.stmt, env: Env) -> Env | None:
+        if isinstance(stmt, ast.Expr):
+            self.value(stmt.value, env)
+        elif isinstance(stmt, ast.Assign):
+            v = self.value(stmt.value, env)
+            for target in stmt.targets:
+                self.bind(target, v, env)
+        elif isinstance(stmt, ast.AnnAssign):
+            self.ann_assign(stmt, env)
+        elif isinstance(stmt, ast.AugAssign):
+            current = self.value(_as_load(stmt.target), env)
+            other = self.value(stmt.value, env)
+            v = self.binop(stmt, current, other, stmt.op, stmt.target, stmt.value)
+            self.bind(stmt.target, v, env)
+        elif isinstance(stmt, ast.Return):
+            if stmt.value is not None:
+                v = self.value(stmt.value, env)
+                if self.fn is not None:
+                    self.check_return(stmt.value, v)
+            if self.keep_returns:
+                self.returned.append(dict(env))
+            return None
+        elif isinstance(stmt, ast.Raise):
+            for part in (stmt.exc, stmt.cause):
+                if part is not None:
+                    self.value(part, env)
+            return None
+        elif isinstance(stmt, (ast.Break, ast.Continue)):
+            if self.exits:
+                self.exits[-1].append(dict(env))
+            return None
+        elif isinstance(stmt, ast.If):
+            self.value(stmt.test, env)
+            a = self.block(stmt.body, dict(env))
+            b = self.block(stmt.orelse, dict(env))
+            return _merge(a, b)
+        elif isinstance(stmt, (ast.For, ast.AsyncFor)):
+            iterated = self.value(stmt.iter, env)
+            element = iterated.item if isinstance(iterated, ListV) else None
+            return self.loop(stmt.body, stmt.orelse, env, stmt.target, element)
+        elif isinstance(stmt, ast.While):
+            self.value(stmt.test, env)
+            return self.loop(stmt.body, stmt.orelse, env, None)
+        elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+            for item in stmt.items:
+                self.value(item.context_expr, env)
+                if item.optional_vars is not None:
+                    self.bind(item.optional_vars, None, env)
+            return self.block(stmt.body, env)
+        elif isinstance(stmt, (ast.Try, ast.TryStar)):
+            body = self.block(stmt.body, dict(env))
+            start = _merge(env, body)
+            # Anything the body bound may or may not have happened in a handler.
+            for name in _assigned(stmt.body):
+                if start is not None:
+                    start[name] = None
+            ends = [self.block(stmt.orelse, dict(body)) if body is not None else None]
+            for handler in stmt.handlers:
+                h_env = dict(start) if start is not None else {}
+                if handler.name:
+                    h_env[handler.name] = None
+                ends.append(self.block(handler.body, h_env))
+            out: Env | None = None
+            for end in ends:
+                out = _merge(out, end) if out is not None else end
+            if stmt.finalbody:
+                return self.block(stmt.finalbody, out if out is not None else dict(start or env))
+            return out
+        elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if not self.is_module:
+                env[stmt.name] = None
+        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            # The module's own imports are read by _source; a function's shadow names.
+            if not self.is_module:
+                for alias in stmt.names:
+                    env[(alias.asname or alias.name).split(".")[0]] = None
+        elif isinstance(stmt, (ast.Global, ast.Nonlocal)):
+            for n in stmt.names:
+                env[n] = None
+        elif isinstance(stmt, ast.Delete):
+            for t in stmt.targets:
+                self.bind(t, None, env)
+        elif isinstance(stmt, ast.Match):
+            self.value(stmt.subject, env)
+            out2: Env | None = dict(env)
+            for case in stmt.cases:
+                c_env = dict(env)
+                for node in ast.walk(case.pattern):
+                    for n in _binds(node):
+                        c_env[n] = None
+                out2 = _merge(out2, self.block(case.body, c_env))
+            return out2
+        elif isinstance(stmt, ast.Assert):
+            self.value(stmt.test, env)
+        else:
+            for child in ast.iter_child_nodes(stmt):
+                if isinstance(child, ast.expr):
+                    self.value(child, env)
+        return env
+
+    def loop(
+        self,
+        body: list[ast.stmt],
+        orelse: list[ast.stmt],
+        env: Env,
+        target: ast.expr | None,
+        item: Value = None,
+    ) -> Env | None:
+        def once(start: Env) -> Env | None:
+            run = dict(start)
+            if target is not None:
+                self.bind(target, item, run)
+            self.exits.append([])
+            end = self.block(body, run)
+            for extra in self.exits.pop():
+                end = _merge(end, extra) if end is not None else extra
+            return end
+
+        self.file.quiet += 1
+        try:
+            first = once(env)
+        finally:
+            self.file.quiet -= 1
+        head = _merge(env, first) or env
+        # The body runs again from what every iteration may have left behind.
+        second = once(head)
+        out = _merge(head, second) or head
+        return self.block(orelse, out) if orelse else out
+
+    def bind(self, target: ast.expr, v: Value, env: Env) -> None:
+        if isinstance(target, ast.Name):
+            if self.is_module and target.id in self.rebound_globals:
+                v = None
+            env[target.id] = v
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            elts = target.elts
+            starred = [i for i, e in enumerate(elts) if isinstance(e, ast.Starred)]
+            items: tuple[Value, ...] | None = None
+            if isinstance(v, TupV) and v.mutable:
+                pass
+            elif isinstance(v, TupV) and not starred and len(v.items) == len(elts):
+                items = v.items
+            elif isinstance(v, TupV) and not starred:
+                self.file.report(
+                    target,
+                    f"unpacking {len(v.items)} values into {len(elts)} names",
+                    None,
+                )
+            for i, e in enumerate(elts):
+                if isinstance(e, ast.Starred):
+                    self.bind(e.value, None, env)
+                else:
+                    self.bind(e, items[i] if items is not None else None, env)
+        elif isinstance(target, ast.Attribute):
+            base = self.dotted_target(target)
+            if base is not None:
+                env[base] = v
+            else:
+                self.value(target.value, env)
+        elif isinstance(target, ast.Subscript):
+            self.value(target.value, env)
+            name = self.dotted_target(target.value)
+            if name is not None and name in env and not isinstance(env[name], TupV):
+                pass  # item assignment keeps a tensor's shape
+            elif isinstance(target.value, ast.Name):
+                env[target.value.id] = None
+        elif isinstance(target, ast.Starred):
+            self.bind(target.value, None, env)
+
+    def dotted_target(self, node: ast.expr) -> str | None:
+        if isinstance(node, ast.Name):
+            return node.id
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "self"
+        ):
+            return f"self.{node.attr}"
+        return None
+
+    def ann_assign(self, stmt: ast.AnnAssign, env: Env) -> None:
+        declared = self.module.annotation(stmt.annotation)
+        v = self.value(stmt.value, env) if stmt.value is not None else None
+        if declared is not None and stmt.value is not None:
+            self.check_declared(stmt, declared, v)
+        if declared is not None:
+            bound: Value = from_spec(declared.spec)
+        else:
+            bound = v
+        if stmt.value is not None or declared is not None:
+            self.bind(stmt.target, bound, env)
+
+    # Expressions
+
+    def value(self, node: ast.expr | None, env: Env) -> Value:
+        if node is None:
+            return None
+        if isinstance(node, ast.Constant):
+            if type(node.value) is int:
+                return IntV(lit(node.value))
+            return NumV() if type(node.value) is float else None
+        if isinstance(node, ast.Name):
+            if node.id not in env and node.id not in self.local:
+                return _module_number(self.module, node.id)
+            return env.get(node.id)
+        if isinstance(node, ast.Call):
+            return self.call(node, env)
+        if isinstance(node, ast.Attribute):
+            return self.attribute(node, env)
+        if isinstance(node, ast.Subscript):
+            return self.subscript(node, env)
+        if isinstance(node, ast.BinOp):
+            left, right = self.value(node.left, env), self.value(node.right, env)
+            return self.binop(node, left, right, node.op, node.left, node.right)
+        if isinstance(node, ast.UnaryOp):
+            inner = self.value(node.operand, env)
+            if isinstance(node.op, ast.USub) and isinstance(inner, IntV):
+                if inner.size.kind == "int":
+                    assert isinstance(inner.size.value, int)
+                    return IntV(lit(-inner.size.value))
+                return None
+            if isinstance(node.op, ast.Not):
+                return None
+            return inner if isinstance(inner, tuple) else None
+        if isinstance(node, ast.Compare):
+            left = self.value(node.left, env)
+            rights = [self.value(c, env) for c in node.comparators]
+            if len(rights) == 1 and not isinstance(
+                node.ops[0], (ast.Is, ast.IsNot, ast.In, ast.NotIn)
+            ):
+                return self.binop(node, left, rights[0], ast.Eq(), node.left, node.comparators[0])
+            return None
+        if isinstance(node, ast.IfExp):
+            self.value(node.test, env)
+            a, b = self.value(node.body, env), self.value(node.orelse, env)
+            return a if a is not None and a == b else None
+        if isinstance(node, (ast.Tuple, ast.List)):
+            items = [self.value(e, env) for e in node.elts]
+            if any(isinstance(e, ast.Starred) for e in node.elts):
+                return None
+            return TupV(tuple(items), mutable=isinstance(node, ast.List))
+        if isinstance(node, (ast.Lambda, *_Comprehensions)):
+            return None
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.expr):
+                self.value(child, env)
+        return None
+
+    def size_of(self, v: Value) -> Size | None:
+        if isinstance(v, IntV):
+            return v.size
+        if isinstance(v, SymV) and self.key:
+            return sym(v.text, self.key)
+        return None
+
+    def binop(
+        self,
+        node: ast.AST,
+        left: Value,
+        right: Value,
+        op: ast.AST,
+        lnode: ast.expr,
+        rnode: ast.expr,
+    ) -> Value:
+        if isinstance(op, ast.MatMult):
+            if isinstance(left, tuple) and isinstance(right, tuple):
+                self.file.stats_relation()
+                ta, tb = _text(self.module, lnode), _text(self.module, rnode)
+                try:
+                    return T.matmul(left, right, ta, tb)
+                except Mismatch as err:
+                    self.file.report(
+                        node, str(err), _anchor(node) if isinstance(node, ast.expr) else None
+                    )
+                    return None
+            self.file.stats_unknown("`@` with an operand of unknown shape")
+            return None
+        a, b = self.size_of(left), self.size_of(right)
+        numbers = (IntV, NumV, SymV)
+        if isinstance(left, numbers) and isinstance(right, numbers) and NumV() in (left, right):
+            return NumV()
+        if a is not None and b is not None:
+            if isinstance(op, ast.Mult):
+                return IntV(T.mul(a, b))
+            if isinstance(op, ast.FloorDiv):
+                return IntV(T.floordiv(a, b))
+            if isinstance(op, ast.Add):
+                return IntV(T.add(a, b))
+            if isinstance(op, ast.Sub):
+                return IntV(T.add(a, b, -1))
+            return None
+        if isinstance(left, tuple) and isinstance(right, tuple):
+            self.file.stats_relation()
+            ta, tb = _text(self.module, lnode), _text(self.module, rnode)
+            try:
+                return T.broadcast(left, right, ta, tb)
+            except Mismatch as err:
+                sign = "compared with" if isinstance(node, ast.Compare) else _OPS.get(type(op), "?")
+                self.file.report(node, f"{ta} {sign} {tb}: {err}", None)
+                return None
+        if isinstance(left, tuple) and _scalar(rnode, right):
+            return left
+        if isinstance(right, tuple) and _scalar(lnode, left):
+            return right
+        if isinstance(left, tuple) or isinstance(right, tuple):
+            self.file.stats_unknown("elementwise op with an operand of unknown shape")
+        return None
+
+    def attribute(self, node: ast.Attribute, env: Env) -> Value:
+        dotted = self.dotted_target(node)
+        if dotted is not None and dotted in env:
+            return env[dotted]
+        base = self.value(node.value, env)
+        attr = node.attr
+        if isinstance(base, tuple):
+            if attr == "shape":
+                return _shape_tuple(base)
+            if attr in ("mT", "T"):
+                if (attr == "T" and T.rank(base) not in (None, 2)) or len(base) < 2:
+                    return None
+                if attr == "T" and T.rank(base) is None:
+                    return None
+                return T.transpose(base, -2, -1)
+            if attr == "ndim":
+                n = T.rank(base)
+                return None if n is None else IntV(lit(n))
+            if attr in ("data", "grad", "real", "imag"):
+                return base
+            return None
+        if isinstance(base, TupV):
+            return base.field(attr)
+        if isinstance(base, ObjV):
+            return self.obj_attribute(base, attr)
+        if isinstance(base, SymV):
+            return SymV(f"{base.text}.{attr}")
+        if isinstance(base, LayerV):
+            if attr == "weight":
+                return base.weight
+            if attr == "bias":
+                return base.bias
+        return None
+
+    def obj_attribute(self, obj: ObjV, attr: str) -> Value:
+        cls = obj.cls
+        assert isinstance(cls, ClassModel)
+        found = cls.annotation(attr)
+        if found is not None:
+            ann = found[0].module.annotation(found[1])
+            if ann is not None:
+                return from_spec(ann.spec)
+        if cls.is_rebound(attr) or cls.method(attr) is not None:
+            return None
+        # A subclass's __init__ may assign the attribute differently.
+        attrs = self.file.build(cls) if obj.exact or not _subclassed(cls) else {}
+        v = attrs.get(attr)
+        if v is None and self.cls is cls:
+            return SymV(f"self.{attr}")
+        return v
+
+    def subscript(self, node: ast.Subscript, env: Env) -> Value:
+        base = self.value(node.value, env)
+        sl = node.slice
+        parts = list(sl.elts) if isinstance(sl, ast.Tuple) else [sl]
+        for p in parts:
+            if not isinstance(p, ast.Slice):
+                self.value(p, env)
+        if isinstance(base, TupV):
+            i = _int(sl)
+            if i is not None:
+                if -len(base.items) <= i < len(base.items):
+                    return base.items[i]
+                return None
+            if isinstance(sl, ast.Slice) and sl.step is None:
+                lo, hi = _int(sl.lower) if sl.lower else 0, _int(sl.upper) if sl.upper else None
+                if lo is None or (sl.upper is not None and hi is None):
+                    return None
+                return TupV(base.items[lo:hi])
+            return None
+        if isinstance(base, tuple):
+            return T.index(base, parts)
+        if isinstance(base, ListV) and not isinstance(sl, ast.Slice):
+            return base.item
+        return None
+
+    # Calls
+
+    def qualified(self, func: ast.expr) -> str | None:
+        """The dotted name a call's target denotes through the module's imports."""
+        parts: list[str] = []
+        while isinstance(func, ast.Attribute):
+            parts.append(func.attr)
+            func = func.value
+        if not isinstance(func, ast.Name) or self.shadowed(func.id):
+            return None
+        origin = self.module.imports.get(func.id)
+        if origin is None:
+            return None
+        head = origin[0] if origin[1] is None else f"{origin[0]}.{origin[1]}"
+        return ".".join([head, *reversed(parts)])
+
+    def shadowed(self, name: str) -> bool:
+        return (name in self.local and not self.is_module) or (
+            self.is_module and name in self.rebound_globals
+        )
 
     def _callee(self, func: ast.expr) -> tuple[Module, Signature] | None:
         parts: list[str] = []
         while isinstance(func, ast.Attribute):
             parts.append(func.attr)
             func = func.value
-        if not isinstance(func, ast.Name):
+        if not isinstance(func, ast.Name) or self.shadowed(func.id):
             return None
-        bound = len(self.bindings.get(func.id, ()))
-        if bound > 1 or (bound == 1 and not self.is_module):
-            return None  # a local name, or one bound twice, is not the module's function
-        return resolve(self.module, ".".join([func.id, *reversed(parts)]))
+        if self.is_module and func.id in self.local and func.id not in self.module.functions:
+            if func.id not in self.module.imports:
+                return None
+        return _resolve(self.module, ".".join([func.id, *reversed(parts)]), self.file.misses)
 
-    def _call(self, node: ast.Call) -> Shape | None:
-        callee = self._callee(node.func)
-        if callee is None:
-            return self._method(node)
-        _, sig = callee
+    def call(self, node: ast.Call, env: Env) -> Value:
+        func = node.func
+        args = [self.value(a.value if isinstance(a, ast.Starred) else a, env) for a in node.args]
+        kwargs: dict[str, Value] = {
+            k.arg: self.value(k.value, env) for k in node.keywords if k.arg is not None
+        }
+        for k in node.keywords:
+            if k.arg is None:
+                self.value(k.value, env)
+        starred = any(isinstance(a, ast.Starred) for a in node.args)
+        if isinstance(func, ast.Attribute) and func.attr.endswith("_"):
+            if func.attr not in _SAME_SHAPE_METHODS and not func.attr.startswith("_"):
+                # `x.unsqueeze_(0)` changes x in place.
+                changed = self.dotted_target(func.value)
+                if changed is not None:
+                    env[changed] = None
+        vals: dict[int, Value] = {id(a): v for a, v in zip(node.args, args, strict=True)}
+        vals.update({id(k.value): kwargs[k.arg] for k in node.keywords if k.arg is not None})
+        self.vals = vals
+        self.file.stats_call()
+        # `super().method(...)`: the method of a base class, with its contract.
+        if (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Call)
+            and isinstance(func.value.func, ast.Name)
+            and func.value.func.id == "super"
+            and not func.value.args
+            and self.cls is not None
+        ):
+            for parent in self.cls.bases:
+                if parent.method(func.attr) is not None:
+                    return self.obj_call(
+                        node, ObjV(parent, exact=False), func.attr, args, kwargs, env
+                    )
+        # A method of a value the checker knows: a tensor, a module instance, a layer.
+        if isinstance(func, ast.Attribute):
+            dotted = self.dotted_target(func)
+            holder = env.get(dotted) if dotted is not None and dotted in env else None
+            if holder is None:
+                base = self.value(func.value, env)
+                if isinstance(base, tuple):
+                    self.file.stats_known("tensor method")
+                    return self.tensor_method(node, func.attr, base, args, kwargs, starred)
+                if isinstance(base, ObjV):
+                    return self.obj_call(node, base, func.attr, args, kwargs, env)
+                if isinstance(base, TupV):
+                    field = base.field(func.attr)
+                    if isinstance(field, (LayerV, ObjV)):
+                        return self.apply_module(node, field, args, kwargs)
+                    self.file.stats_unknown("call without a shape rule or contract")
+                    return None
+        elif isinstance(func, ast.Name) and func.id in env:
+            held = env[func.id]
+            if isinstance(held, (LayerV, ObjV)):
+                return self.apply_module(node, held, args, kwargs)
+            if self.shadowed(func.id) or self.is_module:
+                self.file.stats_unknown("call of a local value")
+                return None
+        if isinstance(func, ast.Attribute):
+            dotted = self.dotted_target(func)
+            if dotted is not None and dotted in env and isinstance(env[dotted], (LayerV, ObjV)):
+                held2 = env[dotted]
+                assert isinstance(held2, (LayerV, ObjV))
+                return self.apply_module(node, held2, args, kwargs)
+        qual = self.qualified(func)
+        if qual is not None and _numeric(qual, args):
+            return NumV()
+        stacked = self.stack_of_comprehension(node, qual, env)
+        if stacked is not _NO:
+            return stacked  # type: ignore[return-value]
+        if qual in ("torch.nn.ModuleList", "torch.nn.ModuleDict") and node.args:
+            self.file.stats_known("torch")
+            return self.container(node.args[0], args[0], env)
+        if qual is not None:
+            done, result = self.library_call(node, qual, args, kwargs, starred)
+            if done:
+                return result
+        if isinstance(func, ast.Name) and not self.shadowed(func.id):
+            builtin = self.builtin_call(func.id, node, args)
+            if not isinstance(builtin, _NoValue):
+                return builtin
+        callee = self._callee(func)
+        if callee is not None:
+            self.file.stats_known("annotated function")
+            target = callee[0].functions.get(callee[1].contract.op)
+            return self.contract_call(node, callee[0], callee[1], vals, 0, target)
+        if isinstance(func, ast.Name) and not self.shadowed(func.id):
+            fn = self.module.functions.get(func.id)
+            if fn is not None and (
+                _tuple_returns(self.module, fn) is not None
+                or any(_alternatives(self.module, a.annotation) for a in _params(fn))
+            ):
+                self.file.stats_known("annotated function")
+                return self.contract_call(node, self.module, None, vals, 0, fn)
+        cls = (
+            _find_class(self.module, func, self.file.misses)
+            if not (isinstance(func, ast.Name) and self.shadowed(func.id))
+            else None
+        )
+        if cls is not None:
+            self.file.stats_known("constructor")
+            return ObjV(cls)
+        self.file.stats_unknown("call without a shape rule or contract")
+        return None
+
+    def element(self, node: ast.ListComp | ast.GeneratorExp, env: Env) -> Value:
+        """The value of every item of a one-loop comprehension over a known list."""
+        if len(node.generators) != 1 or node.generators[0].ifs:
+            return None
+        gen = node.generators[0]
+        inner = dict(env)
+        iterated = self.value(gen.iter, env)
+        self.bind(gen.target, iterated.item if isinstance(iterated, ListV) else None, inner)
+        return self.value(node.elt, inner)
+
+    def stack_of_comprehension(self, node: ast.Call, qual: str | None, env: Env) -> object:
+        """`torch.stack([f(b) for b in blocks], dim=0)`: the items all have one shape."""
+        if qual not in ("torch.stack", "torch.cat") or not node.args:
+            return _NO
+        seq = node.args[0]
+        if not isinstance(seq, (ast.ListComp, ast.GeneratorExp)):
+            return _NO
+        self.file.stats_known("torch")
+        item = self.element(seq, env)
+        dim_node = node.args[1] if len(node.args) > 1 else _kw(node, "dim")
+        d = 0 if dim_node is None else _int(dim_node)
+        if not isinstance(item, tuple) or d is None:
+            self.file.stats_unknown("op input of unknown shape")
+            return None
+        self.file.stats_relation()
+        if qual == "torch.stack":
+            n = T.rank(item)
+            if n is None or not -n - 1 <= d <= n:
+                return None
+            at = d + n + 1 if d < 0 else d
+            return (*item[:at], fresh(), *item[at:])
+        at2 = T.axis(item, d)
+        return (
+            None if at2 is None else tuple(fresh() if i == at2 else s for i, s in enumerate(item))
+        )
+
+    def container(self, node: ast.expr, v: Value, env: Env) -> Value:
+        """`nn.ModuleList([Block(c) for _ in range(n)])`, `nn.ModuleDict(dict(wte=...))`."""
+        if isinstance(node, (ast.ListComp, ast.GeneratorExp)):
+            return ListV(self.element(node, env))
+        if isinstance(v, TupV) and v.fields:
+            return v
+        if isinstance(v, TupV) and v.items and all(i == v.items[0] for i in v.items):
+            return ListV(v.items[0])
+        return None
+
+    def builtin_call(self, name: str, node: ast.Call, args: list[Value]) -> "Value | _NoValue":
+        if name == "len" and len(args) == 1 and isinstance(args[0], tuple) and args[0]:
+            first = args[0][0]
+            return IntV(first) if isinstance(first, Size) else None
+        if name == "len" and len(args) == 1 and isinstance(args[0], TupV):
+            return IntV(lit(len(args[0].items)))
+        if name == "int" and len(args) == 1 and isinstance(args[0], IntV):
+            return args[0]
+        if name in ("float", "int", "abs", "min", "max", "round") and args:
+            if all(isinstance(a, (IntV, NumV)) for a in args):
+                return NumV()
+        if name in ("tuple", "list") and len(args) == 1 and isinstance(args[0], TupV):
+            return args[0]
+        if name == "dict" and not args and node.keywords:
+            if all(k.arg is not None for k in node.keywords):
+                fields = tuple(str(k.arg) for k in node.keywords)
+                return TupV(tuple(self.vals.get(id(k.value)) for k in node.keywords), fields)
+        if name in (
+            "super",
+            "range",
+            "print",
+            "isinstance",
+            "getattr",
+            "hasattr",
+            "setattr",
+            "enumerate",
+            "zip",
+        ):
+            return None
+        return _NO
+
+    def obj_call(
+        self,
+        node: ast.Call,
+        obj: ObjV,
+        attr: str,
+        args: list[Value],
+        kwargs: dict[str, Value],
+        env: Env,
+    ) -> Value:
+        cls = obj.cls
+        assert isinstance(cls, ClassModel)
+        if attr == "register_buffer" and isinstance(node.func, ast.Attribute):
+            if (
+                node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
+                held = self.dotted_target(node.func.value)
+                if held == "self" and len(args) > 1:
+                    env[f"self.{node.args[0].value}"] = args[1]
+            return None
+        method = cls.method(attr)
+        if method is not None:
+            owner, fn = method
+            if attr == "forward" or attr == "__call__":
+                pass
+            sig = signature(owner.module, fn)
+            shift = 0 if _decorated(fn, "staticmethod") else 1
+            if sig is not None:
+                self.file.stats_known("method contract")
+                return self.contract_call(node, owner.module, sig, self.vals, shift, fn)
+            tup = _tuple_returns(owner.module, fn)
+            if tup is not None:
+                self.file.stats_known("method contract")
+                return self.contract_call(node, owner.module, None, self.vals, shift, fn)
+            ident = _identity(fn)
+            if ident is not None and len(args) == 1:
+                self.file.stats_known("identity method")
+                return args[0]
+            self.file.stats_unknown("method without a tensor contract")
+            return None
+        found = self.obj_attribute(obj, attr)
+        if isinstance(found, (LayerV, ObjV)):
+            return self.apply_module(node, found, args, kwargs)
+        if isinstance(found, tuple) or found is None:
+            self.file.stats_unknown("call of an attribute that is not a known module")
+        return None
+
+    def apply_module(
+        self, node: ast.Call, layer: "LayerV | ObjV", args: list[Value], kwargs: dict[str, Value]
+    ) -> Value:
+        """Calling a layer or a module instance: its rule, or its forward's contract."""
+        if isinstance(layer, ObjV):
+            cls = layer.cls
+            assert isinstance(cls, ClassModel)
+            found = cls.method("forward") or cls.method("__call__")
+            if found is None:
+                self.file.stats_unknown("module without a forward")
+                return None
+            owner, fn = found
+            sig = signature(owner.module, fn)
+            if sig is not None or _tuple_returns(owner.module, fn) is not None:
+                self.file.stats_known("forward contract")
+                return self.contract_call(node, owner.module, sig, self.vals, 1, fn)
+            if _identity(fn) is not None and len(args) == 1:
+                self.file.stats_known("identity forward")
+                return args[0]
+            self.file.stats_unknown("forward without a tensor contract")
+            return None
+        self.file.stats_known("layer")
+        x = args[0] if args else None
+        if not isinstance(x, tuple):
+            if layer.kind == "Linear" and layer.sizes[1] is not None:
+                self.file.stats_unknown("layer input of unknown shape")
+                return (anonymous_group(), layer.sizes[1])
+            if layer.kind == "Embedding" and layer.sizes[1] is not None:
+                return (anonymous_group(), layer.sizes[1])
+            self.file.stats_unknown("layer input of unknown shape")
+            return None
+        self.file.stats_relation()
+        text = _text(self.module, node.args[0]) if node.args else "input"
+        what = _text(self.module, node.func)
+        if layer.kind in ("Linear", "LayerNorm", "Embed"):
+            want = layer.sizes[0]
+            got = T.size_at(x, -1)
+            if want is not None and got is not None and certain(want, got) == "differ":
+                label = {"Linear": "in_features", "LayerNorm": "normalized_shape"}.get(
+                    layer.kind, "embed_dim"
+                )
+                self.file.report(
+                    node,
+                    f'{what}({text}): last dim is {got} in {text} "{show(x)}" but the layer\'s '
+                    f"{label} is {want}",
+                    _anchor(node),
+                )
+                return None
+            if layer.kind in ("LayerNorm", "Embed"):
+                return x
+            out = layer.sizes[1]
+            return (*x[:-1], out if out is not None else fresh()) if x else None
+        if layer.kind == "Embedding":
+            return (*x, layer.sizes[1] if layer.sizes[1] is not None else fresh())
+        if layer.kind == "same":
+            return x
+        return None
+
+    def contract_call(
+        self,
+        node: ast.Call,
+        module: Module,
+        sig: Signature | None,
+        values: dict[int, Value],
+        shift: int,
+        fn: ast.FunctionDef | ast.AsyncFunctionDef | None = None,
+    ) -> Value:
+        if sig is None:
+            assert fn is not None
+            sig = Signature(
+                _empty_contract(fn.name),
+                tuple(a.arg for a in [*fn.args.posonlyargs, *fn.args.args]),
+                tuple(a.arg for a in fn.args.kwonlyargs),
+                fn.args.vararg is not None,
+            )
+        if shift:
+            sig = dataclasses.replace(sig, positional=sig.positional[shift:])
         given = _bind_arguments(sig, node)
         if given is None:
+            self.file.stats_unknown("call that cannot be mapped to parameters")
             return None
+
+        def shape_of(expr: ast.expr) -> Value:
+            return values.get(id(expr))
+
         args: list[tuple[TensorParam, str, Shape]] = []
         for param in sig.contract.params:
             expr = given.get(param.name)
             if expr is None or (isinstance(expr, ast.Constant) and expr.value is None):
                 continue
-            shape = self.shape(expr)
-            if shape is not None:
+            shape = shape_of(expr)
+            if isinstance(shape, tuple):
                 args.append((param, _text(self.module, expr), shape))
+                self.file.stats_relation("argument")
+            else:
+                self.file.stats_unknown("argument of unknown shape")
         unifier, conflict = _unify_all(args)
+        alternatives_ok = True
+        if conflict is None and fn is not None:
+            alternatives_ok = self.check_unions(node, module, sig, fn, given, unifier, shape_of)
         if conflict is None:
+            if fn is not None:
+                tup = _tuple_returns(module, fn)
+                if tup is not None:
+                    return TupV(tuple(None if p is None else unifier.result(p.spec) for p in tup))
             ret = sig.contract.ret
-            return None if ret is None else unifier.result(ret.spec)
+            if ret is None or not alternatives_ok:
+                return None
+            return unifier.result(ret.spec)
         shown = {param.name: (text, shape) for param, text, shape in args}
         where = _call_text(self.module, sig.contract.op, node)
         message = _message(where, conflict, shown, unifier)
         culprit = next(a for a in args if a[0].name == conflict.argument)
         if _transpose_fixes(args, conflict, culprit[2]):
-            message += f"; did you mean {culprit[1]}.mT?"
+            message += f"; did you mean {T.swapped_text(culprit[1])}?"
         self.file.report(node, message, _anchor(node))
+        # Go on with what the call returns when the arguments before the culprit decide it,
+        # so that one finding does not hide the next.
+        ret = sig.contract.ret
+        if ret is None:
+            return None
+        for dim in ret.spec.dims:
+            if dim.kind == "named" and dim.name not in unifier.single:
+                return None
+            if dim.kind == "variadic" and dim.name not in unifier.variadic:
+                return None
+            if dim.kind == "symbolic":
+                return None
+        return unifier.result(ret.spec)
+
+    def check_unions(
+        self,
+        node: ast.Call,
+        module: Module,
+        sig: Signature,
+        fn: ast.FunctionDef | ast.AsyncFunctionDef,
+        given: dict[str, ast.expr],
+        unifier: Unifier,
+        shape_of: "object",
+    ) -> bool:
+        """Parameters annotated with a Union of tensors: a finding only when no alternative fits."""
+        ok = True
+        a = fn.args
+        for arg in [*a.posonlyargs, *a.args, *a.kwonlyargs]:
+            alts = _alternatives(module, arg.annotation)
+            if not alts or arg.arg not in given:
+                continue
+            expr = given[arg.arg]
+            assert callable(shape_of)
+            shape = shape_of(expr)
+            if not isinstance(shape, tuple):
+                continue
+            self.file.stats_relation()
+            ok = False
+            failures = []
+            for alt in alts:
+                trial = Unifier()
+                trial.single, trial.variadic, trial.known = (
+                    dict(unifier.single),
+                    dict(unifier.variadic),
+                    dict(unifier.known),
+                )
+                conflict = trial.match(arg.arg, alt.spec, shape)
+                if conflict is None:
+                    break
+                failures.append(alt.spec.text)
+            else:
+                text = _text(self.module, expr)
+                self.file.report(
+                    node,
+                    f"{_call_text(self.module, sig.contract.op, node)}: "
+                    f'{text} "{show(shape)}" fits none of '
+                    + ", ".join(f'"{t}"' for t in failures)
+                    + f" for '{arg.arg}'",
+                    _anchor(node),
+                )
+        return ok
+
+    # torch, torch.nn.functional, einops
+
+    def library_call(
+        self, node: ast.Call, qual: str, args: list[Value], kwargs: dict[str, Value], starred: bool
+    ) -> tuple[bool, Value]:
+        root = qual.split(".")[0]
+        if root not in ("torch", "einops", "fancy_einsum", "shapesafe"):
+            return False, None
+        last = qual.rsplit(".", 1)[-1]
+        if root == "shapesafe":
+            if qual in ("shapesafe.nn.Linear", "shapesafe.nn._linear.Linear"):
+                return True, self.layer("Linear", args, kwargs, ("in_features", "out_features"))
+            if qual in ("shapesafe.nn.LayerNorm", "shapesafe.nn._norm.LayerNorm"):
+                return True, self.layer("LayerNorm", args, kwargs, ("features",))
+            if qual.startswith("shapesafe.nn.") and last in ("MLP", "Block", "CausalSelfAttention"):
+                return True, self.layer("Embed", args, kwargs, ("embed_dim",))
+            first = args[0] if args else None
+            if last == "permute" and len(args) == 2 and isinstance(first, tuple):
+                pattern = _str(node.args[1])
+                self.file.stats_known("shapesafe.permute")
+                if pattern is None:
+                    return True, None
+                shape = first
+                return True, self.rule(
+                    node, lambda: T.rearrange(shape, pattern, {}, "permute"), [shape]
+                )
+            return False, None
+        if starred:
+            self.file.stats_unknown("call with *args")
+            return True, None
+        self.file.stats_known(root if root != "fancy_einsum" else "einops")
+        x = args[0] if args else kwargs.get("input")
+        torchf = qual.startswith("torch.") and qual.count(".") == 1
+        func = qual.startswith("torch.nn.functional.")
+        nn = qual.startswith("torch.nn.") and not func and qual.count(".") == 2
+        if nn:
+            if last == "Linear":
+                return True, self.layer("Linear", args, kwargs, ("in_features", "out_features"))
+            if last == "Embedding":
+                return True, self.layer(
+                    "Embedding", args, kwargs, ("num_embeddings", "embedding_dim")
+                )
+            if last in ("LayerNorm", "RMSNorm"):
+                return True, self.layer("LayerNorm", args, kwargs, ("normalized_shape",))
+            if last in _SAME_LAYERS:
+                return True, LayerV("same", ())
+            if last in ("Parameter", "Buffer"):
+                return True, x if isinstance(x, tuple) else None
+            self.file.calls_known_undo(root)
+            self.file.stats_unknown("torch.nn class without a shape rule")
+            return True, None
+        if (torchf and last in _CONSTRUCTORS) or (torchf and last in ("full", "randint")):
+            sizes: list[Value] = [a for a in args if not isinstance(a, tuple)]
+            if last == "full":
+                sizes = args[:1]
+                if not isinstance(args[0] if args else None, TupV):
+                    return True, None
+            if last == "randint":
+                sizes = [a for a in args if isinstance(a, TupV)][:1]  # type: ignore[assignment]
+            if len(sizes) == 1 and isinstance(sizes[0], TupV):
+                sizes = list(sizes[0].items)
+            if not sizes:
+                sv = kwargs.get("size")
+                sizes = list(sv.items) if isinstance(sv, TupV) else []
+                if not sizes:
+                    return True, None
+            if len(sizes) == 1 and not isinstance(sizes[0], (IntV, SymV)):
+                return True, None  # one argument that may be a whole shape: rank unknown
+            if any(isinstance(v, (tuple, TupV, LayerV, ObjV)) for v in sizes):
+                return True, None
+            out = [self.size_of(s) for s in sizes]
+            return True, tuple(s if s is not None else fresh() for s in out)
+        if torchf and last == "arange":
+            ints = [a for a in args]
+            if len(ints) == 1:
+                s = self.size_of(ints[0])
+                return True, (s if s is not None else fresh(),)
+            if len(ints) == 2:
+                a, b = self.size_of(ints[0]), self.size_of(ints[1])
+                return True, ((T.add(b, a, -1) if a is not None and b is not None else fresh()),)
+            return True, (fresh(),)
+        if torchf and last == "where" and len(args) == 3:
+            shapes = [a for a in args if isinstance(a, tuple)]
+            if len(shapes) == 3:
+                return True, self.rule(
+                    node,
+                    lambda: _bcast_all(shapes, [_text(self.module, a) for a in node.args]),
+                    shapes,
+                )
+            return True, None
+        if (
+            ((torchf or func) and last in ("softmax", "log_softmax"))
+            or (torchf and last in _SAME_SHAPE_FUNCS)
+            or (func and last in _F_SAME)
+        ):
+            return True, x if isinstance(x, tuple) else None
+        if torchf and last in ("addmm", "baddbmm") and len(args) == 3:
+            c, m1, m2 = args
+            if isinstance(c, tuple) and isinstance(m1, tuple) and isinstance(m2, tuple):
+                ta, tb = _text(self.module, node.args[1]), _text(self.module, node.args[2])
+                tc = _text(self.module, node.args[0])
+                sc, sa, sb = c, m1, m2
+
+                def addmm() -> Shape | None:
+                    product = T.matmul(sa, sb, ta, tb)
+                    return None if product is None else T.broadcast(sc, product, tc, "the product")
+
+                return True, self.rule(node, addmm, [sc, sa, sb])
+            self.file.stats_unknown("op input of unknown shape")
+            return True, None
+        if torchf and last in ("matmul", "bmm", "mm"):
+            if len(args) == 2 and isinstance(args[0], tuple) and isinstance(args[1], tuple):
+                sa, sb = args[0], args[1]
+                ta, tb = _text(self.module, node.args[0]), _text(self.module, node.args[1])
+                return True, self.rule(node, lambda: T.matmul(sa, sb, ta, tb), [sa, sb])
+            self.file.stats_unknown("op input of unknown shape")
+            return True, None
+        if func and last == "linear":
+            return True, self.f_linear(node, args, kwargs)
+        if func and last == "embedding" and len(args) >= 2:
+            idx, w = args[0], args[1]
+            if isinstance(idx, tuple) and isinstance(w, tuple) and len(w) == 2:
+                return True, (*idx, w[1])
+            return True, None
+        if func and last == "scaled_dot_product_attention":
+            return True, self.sdpa(node, args, kwargs)
+        if func and last in ("cross_entropy", "nll_loss"):
+            return True, self.cross_entropy(node, args, kwargs)
+        if func and last in (
+            "mse_loss",
+            "l1_loss",
+            "binary_cross_entropy",
+            "binary_cross_entropy_with_logits",
+            "smooth_l1_loss",
+            "huber_loss",
+        ):
+            if len(args) >= 2 and isinstance(args[0], tuple) and isinstance(args[1], tuple):
+                sa, sb = args[0], args[1]
+                ta, tb = _text(self.module, node.args[0]), _text(self.module, node.args[1])
+                self.rule(node, lambda: _same_shape(sa, sb, ta, tb, last), [sa, sb])
+            return True, () if _str(_kw(node, "reduction")) in (None, "mean", "sum") else None
+        if torchf and last in ("cat", "concat", "concatenate", "stack"):
+            seq = args[0] if args else kwargs.get("tensors")
+            dim_v = args[1] if len(args) > 1 else kwargs.get("dim", IntV(lit(0)))
+            d = _lit_int(dim_v)
+            if not isinstance(seq, TupV) or d is None or not seq.items:
+                return True, None
+            shapes = [s for s in seq.items if isinstance(s, tuple)]
+            if len(shapes) != len(seq.items):
+                self.file.stats_unknown("op input of unknown shape")
+                return True, None
+            seq_node = node.args[0] if node.args else None
+            texts = (
+                [_text(self.module, e) for e in seq_node.elts]
+                if isinstance(seq_node, (ast.Tuple, ast.List))
+                else ["tensor"] * len(shapes)
+            )
+            if last == "stack":
+                return True, self.rule(node, lambda: T.stack(shapes, d, texts), shapes)
+            return True, self.rule(node, lambda: T.concat(shapes, d, texts), shapes)
+        if torchf and last == "einsum":
+            eq = _str(node.args[0]) if node.args else None
+            parsed = None if eq is None else T.einsum_letters(eq)
+            if parsed is None:
+                return True, None
+            ops = args[1:]
+            if len(ops) == 1 and isinstance(ops[0], TupV):
+                ops = list(ops[0].items)
+            texts = [_text(self.module, a) for a in node.args[1:]]
+            shapes_e = [o if isinstance(o, tuple) else None for o in ops]
+            return True, self.rule(
+                node,
+                lambda: T.einsum(
+                    shapes_e, parsed[0], parsed[1], texts * (len(shapes_e) // max(1, len(texts)))
+                ),
+                [s for s in shapes_e if s is not None],
+            )
+        if root in ("einops", "fancy_einsum") and last == "einsum":
+            if root == "einops":
+                pattern = _str(node.args[-1]) if node.args else None
+                ops, onodes = args[:-1], node.args[:-1]
+            else:
+                pattern = _str(node.args[0]) if node.args else None
+                ops, onodes = args[1:], node.args[1:]
+            parsed2 = None if pattern is None else T.einops_einsum(pattern)
+            if parsed2 is None:
+                return True, None
+            texts2 = [_text(self.module, a) for a in onodes]
+            shapes2 = [o if isinstance(o, tuple) else None for o in ops]
+            return True, self.rule(
+                node,
+                lambda: T.einsum(shapes2, parsed2[0], parsed2[1], texts2),
+                [s for s in shapes2 if s is not None],
+            )
+        if root == "einops" and last in ("rearrange", "reduce", "repeat"):
+            pattern = _str(node.args[1]) if len(node.args) > 1 else None
+            if pattern is None or not isinstance(x, tuple):
+                if pattern is not None:
+                    self.file.stats_unknown("op input of unknown shape")
+                return True, None
+            given = {k: self.size_of(v) for k, v in kwargs.items() if k is not None}
+            shape_x = x
+            return True, self.rule(
+                node, lambda: T.rearrange(shape_x, pattern, given, f"einops.{last}"), [shape_x]
+            )
+        if torchf and last in ("transpose", "swapaxes") and len(args) == 3 and isinstance(x, tuple):
+            i, j = _lit_int(args[1]), _lit_int(args[2])
+            return True, None if i is None or j is None else T.transpose(x, i, j)
+        if torchf and isinstance(x, tuple):
+            rest_nodes = node.args[1:]
+            return True, self.tensor_method(node, last, x, args[1:], kwargs, False, rest_nodes)
+        if torchf and last in (
+            "tensor",
+            "as_tensor",
+            "manual_seed",
+            "no_grad",
+            "device",
+            "is_tensor",
+            "finfo",
+            "iinfo",
+        ):
+            return True, None
+        self.file.calls_known_undo(root)
+        self.file.stats_unknown(f"{root} op without a shape rule")
+        return True, None
+
+    def layer(
+        self, kind: str, args: list[Value], kwargs: dict[str, Value], names: tuple[str, ...]
+    ) -> Value:
+        sizes: list[Size | None] = []
+        for i, n in enumerate(names):
+            v = args[i] if i < len(args) else kwargs.get(n)
+            if isinstance(v, TupV) and len(v.items) == 1:
+                v = v.items[0]
+            sizes.append(self.size_of(v))
+        if kind == "Linear":
+            weight = (sizes[1] or fresh(), sizes[0] or fresh())
+            bias: Value = (sizes[1] or fresh(),)
+            return LayerV(kind, tuple(sizes), weight, bias)
+        if kind == "Embedding":
+            return LayerV(kind, tuple(sizes), (sizes[0] or fresh(), sizes[1] or fresh()))
+        if kind == "LayerNorm":
+            return LayerV(kind, tuple(sizes), (sizes[0] or fresh(),), (sizes[0] or fresh(),))
+        return LayerV(kind, tuple(sizes))
+
+    def rule(self, node: ast.Call, fn: "object", inputs: list[Shape]) -> Value:
+        """Apply a shape rule, reporting a certain mismatch at the call."""
+        assert callable(fn)
+        self.file.stats_relation()
+        try:
+            out = fn()
+        except Mismatch as err:
+            self.file.report(node, str(err), _anchor(node))
+            return None
+        return out  # type: ignore[no-any-return]
+
+    def f_linear(self, node: ast.Call, args: list[Value], kwargs: dict[str, Value]) -> Value:
+        x = args[0] if args else kwargs.get("input")
+        w = args[1] if len(args) > 1 else kwargs.get("weight")
+        b = args[2] if len(args) > 2 else kwargs.get("bias")
+        if not isinstance(x, tuple) or not isinstance(w, tuple):
+            self.file.stats_unknown("op input of unknown shape")
+            return None
+        tx = _text(self.module, node.args[0]) if node.args else "input"
+        tw = _text(self.module, node.args[1]) if len(node.args) > 1 else "weight"
+        self.file.stats_relation()
+        if len(w) != 2 or any(isinstance(i, Group) for i in w):
+            if T.rank(w) is not None:
+                self.file.report(
+                    node,
+                    f'F.linear({tx}, {tw}): weight {tw} "{show(w)}" must have 2 dims',
+                    _anchor(node),
+                )
+            return None
+        got = T.size_at(x, -1)
+        out_f, in_f = w
+        assert isinstance(out_f, Size) and isinstance(in_f, Size)
+        if got is not None and certain(got, in_f) == "differ":
+            message = (
+                f'F.linear({tx}, {tw}): last dim of {tx} "{show(x)}" is {got} but {tw} "{show(w)}" '
+                f"takes {in_f} (weight is (out_features, in_features))"
+            )
+            if certain(got, out_f) == "same":
+                message += f"; did you mean {tw}.T?"
+            self.file.report(node, message, _anchor(node))
+            return None
+        if isinstance(b, tuple) and len(b) == 1 and isinstance(b[0], Size):
+            if certain(b[0], out_f) == "differ" and not T.is_one(b[0]):
+                tb = _text(self.module, node.args[2]) if len(node.args) > 2 else "bias"
+                self.file.report(
+                    node,
+                    f'F.linear({tx}, {tw}, {tb}): bias {tb} "{show(b)}" has {b[0]} '
+                    f'but {tw} "{show(w)}" '
+                    f"has out_features {out_f}",
+                    _anchor(node),
+                )
+                return None
+        if not x:
+            return None
+        return (*x[:-1], out_f)
+
+    def sdpa(self, node: ast.Call, args: list[Value], kwargs: dict[str, Value]) -> Value:
+        names = ("query", "key", "value")
+        q, k, v = (args[i] if i < len(args) else kwargs.get(n) for i, n in enumerate(names))
+        if not (isinstance(q, tuple) and isinstance(k, tuple) and isinstance(v, tuple)):
+            self.file.stats_unknown("op input of unknown shape")
+            return None
+        texts = [_text(self.module, a) for a in node.args[:3]] + list(names[len(node.args) :])
+        self.file.stats_relation()
+        for (a, ta, ia), (b, tb, ib), what in (
+            ((q, texts[0], -1), (k, texts[1], -1), "embedding"),
+            ((k, texts[1], -2), (v, texts[2], -2), "sequence"),
+        ):
+            x, y = T.size_at(a, ia), T.size_at(b, ib)
+            if x is not None and y is not None and certain(x, y) == "differ":
+                self.file.report(
+                    node,
+                    f"scaled_dot_product_attention: {what} dim is "
+                    f'{x} in {ta} "{show(a)}" but {y} in {tb} "{show(b)}"',
+                    _anchor(node),
+                )
+                return None
+        mask = args[3] if len(args) > 3 else kwargs.get("attn_mask")
+        if isinstance(mask, tuple) and q and k:
+            sq, sk = T.size_at(q, -2), T.size_at(k, -2)
+            if sq is not None and sk is not None:
+                scores: Shape = (
+                    (*q[:-2], sq, sk) if T.rank(q) is not None else (anonymous_group(), sq, sk)
+                )
+                tm = _text(self.module, node.args[3]) if len(node.args) > 3 else "attn_mask"
+                try:
+                    T.broadcast(scores, mask, "the scores", tm)
+                except Mismatch as err:
+                    self.file.report(
+                        node,
+                        f"scaled_dot_product_attention: attn_mask {tm} does not fit {err}",
+                        _anchor(node),
+                    )
+                    return None
+        lv = T.size_at(v, -1)
+        if not q:
+            return None
+        return (*q[:-1], lv if lv is not None else fresh())
+
+    def cross_entropy(self, node: ast.Call, args: list[Value], kwargs: dict[str, Value]) -> Value:
+        x = args[0] if args else kwargs.get("input")
+        t = args[1] if len(args) > 1 else kwargs.get("target")
+        reduction = _str(_kw(node, "reduction"))
+        if (
+            isinstance(x, tuple)
+            and isinstance(t, tuple)
+            and T.rank(x) is not None
+            and T.rank(t) is not None
+        ):
+            self.file.stats_relation()
+            tx = _text(self.module, node.args[0]) if node.args else "input"
+            tt = _text(self.module, node.args[1]) if len(node.args) > 1 else "target"
+            if len(t) == len(x) - 1:
+                want = (x[0], *x[2:]) if len(x) > 1 else ()
+                for p, (a, b) in enumerate(zip(want, t, strict=True)):
+                    assert isinstance(a, Size) and isinstance(b, Size)
+                    if certain(a, b) == "differ":
+                        self.file.report(
+                            node,
+                            f'cross_entropy: target {tt} "{show(t)}" has {b} at axis {p} '
+                            f'but {tx} "{show(x)}" has {a} '
+                            "(input is (N, C, ...), target (N, ...))",
+                            _anchor(node),
+                        )
+                        return None
+            elif len(t) != len(x):
+                self.file.report(
+                    node,
+                    f'cross_entropy: target {tt} "{show(t)}" has {len(t)} dims '
+                    f'but input {tx} "{show(x)}" has {len(x)} '
+                    "(input is (N, C, ...), target (N, ...) of class indices)",
+                    _anchor(node),
+                )
+                return None
+        else:
+            self.file.stats_unknown("op input of unknown shape")
+        if reduction in (None, "mean", "sum"):
+            return ()
         return None
 
-    def _method(self, node: ast.Call) -> Shape | None:
-        func = node.func
-        if not isinstance(func, ast.Attribute):
+    def tensor_method(
+        self,
+        node: ast.Call,
+        name: str,
+        x: Shape,
+        args: list[Value],
+        kwargs: dict[str, Value],
+        starred: bool,
+        arg_nodes: list[ast.expr] | None = None,
+    ) -> Value:
+        if starred:
             return None
-        inner = self.shape(func.value)
-        if inner is None:
+        nodes = node.args if arg_nodes is None else arg_nodes
+        if name in _SAME_SHAPE_METHODS:
+            return x
+        if (
+            name in ("expand_as", "view_as", "reshape_as", "broadcast_to")
+            and args
+            and isinstance(args[0], tuple)
+        ):
+            return args[0]
+        if name == "masked_fill" and args:
+            mask = args[0]
+            if isinstance(mask, tuple):
+                tm = _text(self.module, nodes[0])
+                tx = (
+                    _text(self.module, node.func.value)
+                    if isinstance(node.func, ast.Attribute)
+                    else "input"
+                )
+
+                def fits() -> Shape | None:
+                    try:
+                        T.broadcast(x, mask, tx, tm)
+                    except Mismatch as err:
+                        raise Mismatch(f"masked_fill: mask {tm} does not fit: {err}") from None
+                    return x
+
+                return self.rule(node, fits, [x, mask])
+            return x
+        if name in _BROADCAST_METHODS and args:
+            other = args[0]
+            if isinstance(other, tuple):
+                tx = (
+                    _text(self.module, node.func.value)
+                    if isinstance(node.func, ast.Attribute)
+                    else "input"
+                )
+                to = _text(self.module, nodes[0])
+                return self.rule(node, lambda: T.broadcast(x, other, tx, to), [x, other])
+            return x if _scalar(nodes[0], other) else None
+        if name in ("matmul", "mm", "bmm") and args and isinstance(args[0], tuple):
+            other = args[0]
+            tx = (
+                _text(self.module, node.func.value)
+                if isinstance(node.func, ast.Attribute)
+                else "input"
+            )
+            to = _text(self.module, nodes[0])
+            return self.rule(node, lambda: T.matmul(x, other, tx, to), [x, other])
+        if name in ("view", "reshape", "new_zeros", "new_ones", "new_empty", "new_full", "expand"):
+            vals = args if name != "new_full" else args[:1]
+            if len(vals) == 1 and isinstance(vals[0], TupV):
+                vals = list(vals[0].items)
+            size_kw = kwargs.get("size")
+            if not vals and isinstance(size_kw, TupV):
+                vals = list(size_kw.items)
+            if not vals or any(isinstance(v, tuple) for v in vals):
+                return None
+            sizes = [self.size_of(v) for v in vals]
+            minus = [
+                i
+                for i, s in enumerate(sizes)
+                if s is not None and s.kind == "int" and s.value == -1
+            ]
+            if name == "expand":
+                n = T.rank(x)
+                if n is None or n > len(sizes):
+                    return None
+                off = len(sizes) - n
+                return tuple(
+                    (
+                        x[i - off]
+                        if i >= off and s is not None and s.kind == "int" and s.value == -1
+                        else (s or fresh())
+                    )
+                    for i, s in enumerate(sizes)
+                )
+            if len(minus) > 1:
+                return None
+            if name.startswith("new_"):
+                return tuple(s or fresh() for s in sizes)
+            m = minus[0] if minus else None
+            return self.rule(node, lambda: T.view(x, sizes, m), [x])
+        if name in ("transpose", "swapaxes", "swapdims") and len(args) == 2:
+            i, j = _lit_int(args[0]), _lit_int(args[1])
+            return None if i is None or j is None else T.transpose(x, i, j)
+        if name == "t" and not args:
+            return T.transpose(x, 0, 1) if T.rank(x) == 2 else x if T.rank(x) in (0, 1) else None
+        if name == "permute":
+            vals = list(args[0].items) if len(args) == 1 and isinstance(args[0], TupV) else args
+            dims = [_lit_int(v) for v in vals]
+            if any(d is None for d in dims):
+                return None
+            return self.rule(node, lambda: T.permute(x, [d for d in dims if d is not None]), [x])
+        if name in _REDUCTIONS or name in ("max", "min", "median", "mode"):
+            dim_v = args[0] if args else kwargs.get("dim")
+            if name == "norm" and args:
+                dim_v = args[1] if len(args) > 1 else kwargs.get("dim")
+            keep = kwargs.get("keepdim")
+            keep_node = _kw(node, "keepdim")
+            keepdim = isinstance(keep_node, ast.Constant) and keep_node.value is True
+            if (
+                len(args) > 1
+                and name not in ("norm",)
+                and isinstance(nodes[1], ast.Constant)
+                and nodes[1].value is True
+            ):
+                keepdim = True
+            if keep is not None or (
+                keep_node is not None and not isinstance(keep_node, ast.Constant)
+            ):
+                return None
+            if dim_v is None:
+                if name in ("max", "min", "median") and args:
+                    return None
+                return () if not keepdim else T.reduce(x, None, True)
+            if isinstance(dim_v, TupV):
+                dims = [_lit_int(v) for v in dim_v.items]
+            else:
+                dims = [_lit_int(dim_v)]
+            if any(d is None for d in dims):
+                return None
+            out = T.reduce(x, [d for d in dims if d is not None], keepdim)
+            if name in ("max", "min", "median", "mode"):
+                return None if out is None else TupV((out, out), ("values", "indices"))
+            return out
+        if name == "unsqueeze" and args:
+            d = _lit_int(args[0])
+            return None if d is None else T.unsqueeze(x, d)
+        if name == "squeeze":
+            if not args and "dim" not in kwargs:
+                return T.squeeze(x, None)
+            dv = args[0] if args else kwargs.get("dim")
+            d = _lit_int(dv)
+            return None if d is None else T.squeeze(x, [d])
+        if name == "flatten":
+            s = _lit_int(args[0]) if args else _lit_int(kwargs.get("start_dim", IntV(lit(0))))
+            e = (
+                _lit_int(args[1])
+                if len(args) > 1
+                else _lit_int(kwargs.get("end_dim", IntV(lit(-1))))
+            )
+            if s is None or e is None:
+                return None
+            a, b = T.axis(x, s), T.axis(x, e)
+            if a is None or b is None or T.rank(x) is None or a > b:
+                return None
+            merged = T.product([i for i in x[a : b + 1] if isinstance(i, Size)])
+            return (*x[:a], merged, *x[b + 1 :])
+        if name in ("split", "chunk", "unbind", "tensor_split"):
+            dim_v = args[1] if len(args) > 1 else kwargs.get("dim", IntV(lit(0)))
+            d = _lit_int(dim_v)
+            if d is None:
+                return None
+            if name == "unbind":
+                p = T.axis(x, d)
+                n_v = None if p is None else x[p]
+                if isinstance(n_v, Size) and n_v.kind == "int":
+                    assert isinstance(n_v.value, int)
+                    rest = tuple(i for k, i in enumerate(x) if k != p)
+                    return TupV(tuple(rest for _ in range(n_v.value)))
+                return None
+            first = args[0] if args else kwargs.get("split_size_or_sections", kwargs.get("chunks"))
+            if name == "chunk":
+                n = _lit_int(first)
+                return None if n is None or n <= 0 else T.chunk(x, n, d)
+            if name == "split":
+                if isinstance(first, TupV):
+                    return T.split(x, [self.size_of(i) for i in first.items], d)
+                size = self.size_of(first)
+                return None if size is None else T.split(x, size, d)
             return None
-        if func.attr in _SAME_SHAPE_METHODS:
-            return inner
-        if func.attr == "transpose" and len(node.args) == 2 and not node.keywords:
-            return _transposed(inner, _int(node.args[0]), _int(node.args[1]))
+        if name == "size":
+            if not args:
+                return _shape_tuple(x)
+            d = _lit_int(args[0])
+            if d is None:
+                return None
+            at = T.size_at(x, d)
+            return None if at is None else IntV(at)
+        if name in ("dim", "ndimension"):
+            n = T.rank(x)
+            return None if n is None else IntV(lit(n))
+        if name == "numel":
+            return None
+        if name == "repeat":
+            vals = list(args[0].items) if len(args) == 1 and isinstance(args[0], TupV) else args
+            sizes = [self.size_of(v) for v in vals]
+            n = T.rank(x)
+            if n is None or len(sizes) < n or any(s is None for s in sizes):
+                return None
+            off = len(sizes) - n
+            return tuple(
+                (T.mul(x[i - off], s) if i >= off else s)  # type: ignore[arg-type]
+                for i, s in enumerate(sizes)
+                if s is not None
+            )
         return None
 
     # Checks
 
-    def check(self) -> None:
-        for node in _own_nodes(self.body):
-            if isinstance(node, ast.Call):
-                self.call(node)
-            elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
-                self.matmul(node)
-            elif isinstance(node, ast.AnnAssign) and node.value is not None:
-                self._check_declared(node)
-            elif isinstance(node, ast.Return) and node.value is not None and self.fn is not None:
-                self._check_return(node.value)
-
-    def _check_declared(self, node: ast.AnnAssign) -> None:
-        declared = self.module.annotation(node.annotation)
-        if declared is None or node.value is None:
+    def check_declared(self, node: ast.AnnAssign, declared: TensorParam, v: Value) -> None:
+        if node.value is None or not isinstance(v, tuple):
+            if node.value is not None and not (isinstance(node.value, ast.Constant)):
+                self.file.stats_unknown("annotated assignment of unknown shape")
             return
-        shape = self.shape(node.value)
-        if shape is None or (isinstance(node.value, ast.Constant) and node.value.value is None):
-            return
+        self.file.stats_relation("annotated assignment")
         target = _text(self.module, node.target)
         unifier = Unifier()
         unifier.bind_declared(declared.spec, "annotation")
         value = _text(self.module, node.value)
-        shown = {"annotation": ("the annotation", from_spec(declared.spec)), target: (value, shape)}
-        conflict = unifier.match(target, declared.spec, shape)
+        shown = {"annotation": ("the annotation", from_spec(declared.spec)), target: (value, v)}
+        conflict = unifier.match(target, declared.spec, v)
         if conflict is not None:
             self.file.report(node.value, _message(target, conflict, shown), _anchor(node.value))
 
-    def _check_return(self, value: ast.expr) -> None:
+    def check_return(self, value: ast.expr, v: Value) -> None:
         assert self.fn is not None
+        if isinstance(value, ast.Constant) and value.value is None:
+            return
+        tup = _tuple_returns(self.module, self.fn)
+        if tup is not None:
+            elts = value.elts if isinstance(value, ast.Tuple) else None
+            items = v.items if isinstance(v, TupV) else None
+            if items is None or elts is None or len(items) != len(tup):
+                if tup and any(p is not None for p in tup):
+                    self.file.stats_unknown("return value of unknown shape")
+                return
+            for param, item, elt in zip(tup, items, elts, strict=True):
+                if param is not None:
+                    self.match_return(elt, item, param.spec)
+            return
         sig = signature(self.module, self.fn)
         if sig is None or sig.contract.ret is None:
             return
-        if isinstance(value, ast.Constant) and value.value is None:
+        self.match_return(value, v, sig.contract.ret.spec)
+
+    def match_return(self, value: ast.expr, v: Value, spec: Spec) -> None:
+        assert self.fn is not None
+        if not isinstance(v, tuple):
+            self.file.stats_unknown("return value of unknown shape")
             return
-        shape = self.shape(value)
-        if shape is None:
-            return
+        self.file.stats_relation("return")
+        sig = signature(self.module, self.fn)
         unifier = Unifier()
         shown: dict[str, tuple[str, Shape]] = {}
-        for param in sig.contract.params:
+        for param in sig.contract.params if sig is not None else ():
             # The runtime binds the parameters' dims before it checks the return.
             unifier.bind_declared(param.spec, param.name)
             shown[param.name] = (param.name, from_spec(param.spec))
-        shown["return"] = (_text(self.module, value), shape)
-        conflict = unifier.match("return", sig.contract.ret.spec, shape)
+        shown["return"] = (_text(self.module, value), v)
+        conflict = unifier.match("return", spec, v)
         if conflict is not None:
             where = f"return of {self.fn.name}()"
             self.file.report(value, _message(where, conflict, shown), _anchor(value))
+
+
+class _NoValue:
+    pass
+
+
+_NO = _NoValue()
+
+
+_ScopeNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+
+
+@dataclasses.dataclass
+class _Index:
+    """One pass over a file: the names each scope binds, its nested scopes, `global` names."""
+
+    tree: ast.Module
+    locals: dict[int, set[str]]
+    children: dict[int, list[_ScopeNode]]
+    globals: frozenset[str]
+
+
+_indexes: dict[int, _Index] = {}
+_resolved: dict[tuple[int, str], tuple[Module, object]] = {}
+
+
+def _index(tree: ast.Module) -> _Index:
+    found = _indexes.get(id(tree))
+    if found is not None and found.tree is tree:
+        return found
+    top = id(tree.body)
+    names: dict[int, set[str]] = {top: set()}
+    children: dict[int, list[_ScopeNode]] = {top: []}
+    rebound: set[str] = set()
+    # Statements only: names are bound by statements (a walrus aside), and expressions are
+    # most of a file's nodes.
+    stack: list[tuple[ast.stmt, int]] = [(n, top) for n in reversed(tree.body)]
+    while stack:
+        node, scope = stack.pop()
+        names[scope].update(_stmt_binds(node))
+        if isinstance(node, ast.Global):
+            rebound.update(node.names)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            children[scope].append(node)
+            inner = id(node.body)
+            names[inner], children[inner] = set(), []
+            stack.extend((n, inner) for n in reversed(node.body))
+            continue
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(node, field, None)
+            if isinstance(block, list):
+                stack.extend((n, scope) for n in reversed(block) if isinstance(n, ast.stmt))
+        if isinstance(node, (ast.Try, ast.TryStar)):
+            for handler in node.handlers:
+                if handler.name:
+                    names[scope].add(handler.name)
+                stack.extend((n, scope) for n in reversed(handler.body))
+        elif isinstance(node, ast.Match):
+            for case in node.cases:
+                for part in ast.walk(case.pattern):
+                    names[scope].update(_binds(part))
+                stack.extend((n, scope) for n in reversed(case.body))
+    found = _Index(tree, names, children, frozenset(rebound))
+    _indexes[id(tree)] = found
+    return found
+
+
+def _stmt_binds(node: ast.stmt) -> list[str]:
+    """The names one statement binds in its own scope (not those of its nested blocks)."""
+    targets: list[ast.expr] = []
+    if isinstance(node, ast.Assign):
+        targets = node.targets
+    elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor)):
+        targets = [node.target]
+    elif isinstance(node, (ast.With, ast.AsyncWith)):
+        targets = [i.optional_vars for i in node.items if i.optional_vars is not None]
+    elif isinstance(node, ast.Delete):
+        targets = node.targets
+    else:
+        return _binds(node)
+    out: list[str] = []
+    todo = list(targets)
+    while todo:
+        t = todo.pop()
+        if isinstance(t, ast.Name):
+            out.append(t.id)
+        elif isinstance(t, (ast.Tuple, ast.List)):
+            todo.extend(t.elts)
+        elif isinstance(t, ast.Starred):
+            todo.append(t.value)
+    return out
+
+
+def _resolve(
+    module: Module, dotted: str, misses: dict[str, object]
+) -> tuple[Module, Signature] | None:
+    """`_source.resolve`, remembered per file and name while the file it found is unchanged.
+
+    A name that resolves to nothing is remembered for good when it is not imported from a
+    project file, and otherwise for one file's check (`misses`).
+    """
+    key = (id(module), "f:" + dotted)
+    hit = _resolved.get(key)
+    if hit is not None and hit[0] is module and (hit[1] is None or _current(hit[1])):
+        return hit[1]  # type: ignore[return-value]
+    if key[1] in misses:
+        return None
+    result = resolve(module, dotted)
+    if result is not None or _external(module, dotted):
+        _resolved[key] = (module, result)
+    else:
+        misses[key[1]] = None
+    return result
+
+
+def _find_class(module: Module, func: ast.expr, misses: dict[str, object]) -> ClassModel | None:
+    """`_modules.find_class`, remembered like `_resolve`."""
+    dotted = _dotted_name(func)
+    if dotted is None:
+        return None
+    key = (id(module), "c:" + dotted)
+    hit = _resolved.get(key)
+    if hit is not None and hit[0] is module and (hit[1] is None or _current(hit[1])):
+        return hit[1]  # type: ignore[return-value]
+    if key[1] in misses:
+        return None
+    result = find_class(module, func)
+    if result is not None or _external(module, dotted):
+        _resolved[key] = (module, result)
+    else:
+        misses[key[1]] = None
+    return result
+
+
+def _external(module: Module, dotted: str) -> bool:
+    """Whether `dotted` is not imported from a file that the checker can read."""
+    first = dotted.split(".")[0]
+    origin = module.imports.get(first)
+    if origin is None:
+        return first not in module.functions
+    return find_module(origin[0], module) is None
+
+
+def _current(found: object) -> bool:
+    """Whether the file a remembered lookup found is still the version on disk."""
+    target = found.module if isinstance(found, ClassModel) else found[0]  # type: ignore[index]
+    return load_found(target.path) is target
+
+
+def _merge(a: Env | None, b: Env | None) -> Env | None:
+    if a is None:
+        return None if b is None else dict(b)
+    if b is None:
+        return dict(a)
+    out: Env = {}
+    for k in a.keys() | b.keys():
+        va, vb = a.get(k), b.get(k)
+        out[k] = va if k in a and k in b and va == vb else None
+    return out
+
+
+def _assigned(stmts: list[ast.stmt]) -> set[str]:
+    out: set[str] = set()
+    for node in _own_nodes(stmts):
+        if isinstance(node, (ast.Name, ast.Tuple)):
+            out.update(_binds(node))
+    return out
+
+
+def _as_load(node: ast.expr) -> ast.expr:
+    if isinstance(node, ast.Name):
+        return ast.copy_location(ast.Name(node.id, ast.Load()), node)
+    return node
+
+
+def _module_number(module: Module, name: str) -> Value:
+    """A top-level name bound once to a number, as functions of the file see it."""
+    value = module.aliases.get(name)
+    if isinstance(value, ast.UnaryOp):
+        value = value.operand
+    if isinstance(value, ast.Constant) and type(value.value) in (int, float):
+        return NumV()
+    return None
+
+
+def _scalar(node: ast.expr, v: Value) -> bool:
+    if isinstance(v, (IntV, SymV, NumV)):
+        return True
+    if isinstance(node, ast.UnaryOp):
+        node = node.operand
+    return isinstance(node, ast.Constant) and type(node.value) in (int, float)
+
+
+def _subclassed(cls: ClassModel) -> bool:
+    """Whether a class in the same file derives from `cls`."""
+    for node in cls.module.tree.body:
+        if isinstance(node, ast.ClassDef) and node is not cls.node:
+            for base in node.bases:
+                name = base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", "")
+                if name == cls.node.name:
+                    return True
+    return False
+
+
+def _numeric(qual: str, args: list[Value]) -> bool:
+    """`math.sqrt(d)`, `np.log(2.0)`: functions of numbers that give a number."""
+    root = qual.split(".")[0]
+    if root == "math":
+        return True
+    return root == "numpy" and bool(args) and all(isinstance(a, (IntV, NumV)) for a in args)
+
+
+def _shape_tuple(shape: Shape) -> Value:
+    if any(isinstance(i, Group) for i in shape):
+        return None
+    return TupV(tuple(IntV(i) for i in shape if isinstance(i, Size)))
+
+
+def _lit_int(v: Value) -> int | None:
+    if isinstance(v, IntV) and v.size.kind == "int":
+        assert isinstance(v.size.value, int)
+        return v.size.value
+    return None
+
+
+def _str(node: ast.expr | None) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    return None
+
+
+def _kw(node: ast.Call, name: str) -> ast.expr | None:
+    return next((k.value for k in node.keywords if k.arg == name), None)
+
+
+def _decorated(fn: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> bool:
+    return any(
+        (isinstance(d, ast.Name) and d.id == name)
+        or (isinstance(d, ast.Attribute) and d.attr == name)
+        for d in fn.decorator_list
+    )
+
+
+def _identity(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+    """The parameter a method returns unchanged, when that is all its body does."""
+    body = [
+        s for s in fn.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
+    ]
+    params = [a.arg for a in fn.args.args[1:]]
+    if len(body) == 1 and isinstance(body[0], ast.Return) and isinstance(body[0].value, ast.Name):
+        if params and body[0].value.id == params[0]:
+            return params[0]
+    return None
+
+
+def _params(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.arg]:
+    a = fn.args
+    return [*a.posonlyargs, *a.args, *a.kwonlyargs]
+
+
+def _alternatives(module: Module, node: ast.expr | None) -> list[TensorParam] | None:
+    """A Union of two or more tensor annotations (None aside), as its alternatives."""
+    if node is None:
+        return None
+    members: list[ast.expr] = []
+    todo = [node]
+    while todo:
+        part = todo.pop()
+        if isinstance(part, ast.BinOp) and isinstance(part.op, ast.BitOr):
+            todo += [part.right, part.left]
+        elif (
+            isinstance(part, ast.Subscript)
+            and (_dotted_name(part.value) or "").rsplit(".", 1)[-1] == "Union"
+        ):
+            elts = list(part.slice.elts) if isinstance(part.slice, ast.Tuple) else [part.slice]
+            todo += reversed(elts)
+        else:
+            members.append(part)
+    members = [m for m in members if not (isinstance(m, ast.Constant) and m.value is None)]
+    if len(members) < 2:
+        return None
+    found = [module.annotation(m) for m in members]
+    if any(f is None for f in found):
+        return None
+    return [f for f in found if f is not None]
+
+
+def _dotted_name(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = _dotted_name(node.value)
+        return None if base is None else f"{base}.{node.attr}"
+    return None
+
+
+def _tuple_returns(
+    module: Module, fn: ast.FunctionDef | ast.AsyncFunctionDef
+) -> list[TensorParam | None] | None:
+    """`-> tuple[Float[...], Int[...]]`: each element's contract (None where none)."""
+    node = fn.returns
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        try:
+            node = ast.parse(node.value, mode="eval").body
+        except SyntaxError:
+            return None
+    if not isinstance(node, ast.Subscript):
+        return None
+    head = (_dotted_name(node.value) or "").rsplit(".", 1)[-1]
+    if head not in ("tuple", "Tuple") or not isinstance(node.slice, ast.Tuple):
+        return None
+    if any(isinstance(e, ast.Constant) and e.value is Ellipsis for e in node.slice.elts):
+        return None
+    found = [module.annotation(e) for e in node.slice.elts]
+    if all(f is None for f in found):
+        return None
+    return found
+
+
+def _empty_contract(name: str) -> Contract:
+    return Contract(name, (), None)
+
+
+def _bcast_all(shapes: list[Shape], texts: list[str]) -> Shape | None:
+    out: Shape | None = shapes[0]
+    for s, t in zip(shapes[1:], texts[1:], strict=True):
+        if out is None:
+            return None
+        out = T.broadcast(out, s, texts[0], t)
+    return out
+
+
+def _same_shape(a: Shape, b: Shape, ta: str, tb: str, op: str) -> Shape | None:
+    try:
+        return T.broadcast(a, b, ta, tb)
+    except Mismatch as err:
+        raise Mismatch(f"{op}: {err}") from None
 
 
 def _unify_all(args: list[tuple[TensorParam, str, Shape]]) -> tuple[Unifier, Conflict | None]:
@@ -361,25 +2152,6 @@ def _transpose_fixes(
 
 def _source_stub() -> Source:
     return Source("", 0)
-
-
-def _transposed(shape: Shape, i: int | None, j: int | None) -> Shape | None:
-    """`x.transpose(i, j)` for literal axes that certainly exist and hold single dims."""
-    if i is None or j is None:
-        return None
-    n = len(shape)
-    if any(isinstance(item, Group) for item in shape):
-        # Past a run of unknown length, only axes counted from the end are certain.
-        tail = 0
-        while tail < n and isinstance(shape[n - 1 - tail], Size):
-            tail += 1
-        if not (-tail <= i < 0 and -tail <= j < 0):
-            return None
-    elif not (-n <= i < n and -n <= j < n):
-        return None
-    out = list(shape)
-    out[i], out[j] = out[j], out[i]
-    return tuple(out)
 
 
 def _int(node: ast.expr) -> int | None:
@@ -483,33 +2255,93 @@ def _headline(where: str, c: Conflict, shown: dict[str, tuple[str, Shape]]) -> s
 
 
 class _FileChecker:
-    def __init__(self, module: Module, display: str) -> None:
+    def __init__(self, module: Module, display: str, stats: Stats | None = None) -> None:
         self.module = module
         self.display = display
-        self.findings: list[Finding] = []
-        self.parents: dict[int, ast.AST] = {}
-        for parent in ast.walk(module.tree):
-            if isinstance(parent, (ast.Assign, ast.AnnAssign)):
-                targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
-                for t in targets:
-                    if isinstance(t, ast.Name):
-                        self.parents[id(t)] = parent
+        self.findings: set[Finding] = set()
+        self.stats = stats if stats is not None else Stats()
+        self.quiet = 0  # no stats: a loop body's first reading
+        self.silent = 0  # neither findings nor stats: reading another class's __init__
+        self.misses: dict[str, object] = {}  # lookups that found nothing, for this file
 
     def report(self, node: ast.AST, message: str, anchor: tuple[int, int] | None) -> None:
+        if self.silent:
+            return
         line = getattr(node, "lineno", 1)
         col = getattr(node, "col_offset", 0) + 1
-        self.findings.append(Finding(self.display, line, col, message, anchor))
+        self.findings.add(Finding(self.display, line, col, message, anchor))
+
+    def _counting(self) -> bool:
+        return not (self.quiet or self.silent)
+
+    def stats_call(self) -> None:
+        if self._counting():
+            self.stats.calls += 1
+
+    def stats_known(self, kind: str) -> None:
+        if self._counting():
+            self.stats.calls_known[kind] += 1
+
+    def calls_known_undo(self, kind: str) -> None:
+        if self._counting():
+            self.stats.calls_known[kind] -= 1
+            if self.stats.calls_known[kind] <= 0:
+                del self.stats.calls_known[kind]
+
+    def stats_relation(self, kind: str = "") -> None:
+        if self._counting():
+            self.stats.relations += 1
+            if kind:
+                self.stats.annotated[kind] += 1
+
+    def stats_unknown(self, why: str) -> None:
+        if self._counting():
+            self.stats.unknown[why] += 1
+
+    def build(self, cls: ClassModel) -> dict[str, Value]:
+        """What `cls.__init__` assigns to `self`, read once per class."""
+        if cls.attrs is not None:
+            return cls.attrs  # type: ignore[return-value]
+        if cls.building:
+            return {}
+        cls.building = True
+        try:
+            attrs: dict[str, Value] = {}
+            for base in reversed(cls.bases):
+                attrs.update(self.build(base))
+            init = cls.methods.get("__init__")
+            if init is not None:
+                reader = _FileChecker(cls.module, "", self.stats)
+                reader.silent = 1
+                scope = _Scope(reader, init.body, init, cls)
+                scope.keep_returns = True
+                env = scope.run()
+                for ended in scope.returned:
+                    env = _merge(env, ended) if env is not None else ended
+                for k, v in (env or {}).items():
+                    if k.startswith("self."):
+                        attrs[k[5:]] = v
+            cls.attrs = attrs  # type: ignore[assignment]
+            return attrs
+        finally:
+            cls.building = False
 
     def run(self) -> list[Finding]:
-        todo: list[_Scope] = [_Scope(self, self.module.tree.body)]
+        todo: list[
+            tuple[list[ast.stmt], ast.FunctionDef | ast.AsyncFunctionDef | None, ClassModel | None]
+        ]
+        todo = [(self.module.tree.body, None, None)]
         while todo:
-            scope = todo.pop()
-            scope.check()
-            for node in _own_nodes(scope.body):
+            body, fn, cls = todo.pop()
+            if self._counting():
+                self.stats.functions += 1
+            _Scope(self, body, fn, cls).run()
+            for node in _index(self.module.tree).children.get(id(body), ()):
                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    todo.append(_Scope(self, node.body, node))
-                elif isinstance(node, ast.ClassDef):
-                    todo.append(_Scope(self, node.body))
+                    owner = cls if fn is None and cls is not None and node in body else None
+                    todo.append((node.body, node, owner))
+                else:
+                    todo.append((node.body, None, model(self.module, node)))
         lines = self.module.source.splitlines()
         kept = {
             f
@@ -519,11 +2351,21 @@ class _FileChecker:
         return sorted(kept)
 
 
-def check_file(path: Path, display: str | None = None) -> list[Finding]:
+def check_file(path: Path, display: str | None = None, stats: Stats | None = None) -> list[Finding]:
     """Every certain shape mismatch in one file. Raises SyntaxError for a file that won't parse."""
-    module = load(path)
-    if module is None:
-        source = path.read_text(encoding="utf-8")
-        compile(source, str(path), "exec", dont_inherit=True)  # raises the SyntaxError
-        return []
-    return _FileChecker(module, display or str(path)).run()
+    # The checker keeps many syntax trees alive and makes no reference cycles; the cyclic
+    # collector would scan those trees over and over for nothing.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        module = load(path)
+        if module is None:
+            source = path.read_text(encoding="utf-8")
+            compile(source, str(path), "exec", dont_inherit=True)  # raises the SyntaxError
+            return []
+        if stats is not None:
+            stats.files += 1
+        return _FileChecker(module, display or str(path), stats).run()
+    finally:
+        if collecting:
+            gc.enable()

@@ -239,6 +239,21 @@ def load(path: Path) -> Module | None:
     return _load(path.resolve(), (st.st_mtime_ns, st.st_size))
 
 
+_real_paths: dict[Path, Path] = {}
+
+
+def load_found(path: Path) -> Module | None:
+    """`load` for a path that `find_module` gave: resolved once, stat-ed each time."""
+    real = _real_paths.get(path)
+    if real is None:
+        real = _real_paths[path] = path.resolve()
+    try:
+        st = real.stat()
+    except OSError:
+        return None
+    return _load(real, (st.st_mtime_ns, st.st_size))
+
+
 def _package_of(path: Path) -> str:
     parts: list[str] = []
     folder = path.parent
@@ -259,8 +274,23 @@ def _roots(path: Path) -> list[Path]:
     return list(dict.fromkeys(roots))
 
 
+_found_modules: dict[tuple[Path, str, str], Path | None] = {}
+
+
 def find_module(dotted: str, importer: Module) -> Path | None:
-    """The file for `import dotted` (or a relative `.mod`) as seen from `importer`."""
+    """The file for `import dotted` (or a relative `.mod`) as seen from `importer`.
+
+    Remembered per folder and name: the checker asks the same question for every call.
+    """
+    key = (importer.path.parent, dotted, str(Path.cwd()) if not dotted.startswith(".") else "")
+    if key in _found_modules:
+        return _found_modules[key]
+    found = _find_module(dotted, importer)
+    _found_modules[key] = found
+    return found
+
+
+def _find_module(dotted: str, importer: Module) -> Path | None:
     level = len(dotted) - len(dotted.lstrip("."))
     rest = dotted[level:]
     if level:
@@ -315,7 +345,7 @@ def _resolve_in(
     path = find_module(mod_name, importer)
     if path is None:
         return None
-    target = load(path)
+    target = load_found(path)
     if target is None:
         return None
     return resolve(target, attr, depth + 1)

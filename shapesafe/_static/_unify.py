@@ -11,18 +11,23 @@ unknown, and an unknown never makes a finding.
 import ast
 import dataclasses
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 from .._contract import Conflict, Dim, Source, Spec
 
-SizeKind = Literal["int", "name", "expr", "fresh"]
+SizeKind = Literal["int", "name", "expr", "fresh", "sym"]
 _counter = itertools.count()
 
 
 @dataclasses.dataclass(frozen=True)
 class Size:
-    """One axis. `fresh` sizes are equal only to themselves; `key` tells them apart."""
+    """One axis. `fresh` sizes are equal only to themselves; `key` tells them apart.
+
+    A `sym` is a size that code names rather than an annotation: a constructor argument or a
+    config attribute (`config.n_embd`). Its `key` is the class whose code names it, and two
+    syms are known to differ only when the same class names them differently.
+    """
 
     kind: SizeKind
     value: int | str
@@ -55,6 +60,10 @@ def lit(n: int) -> Size:
 
 def name(text: str) -> Size:
     return Size("name", text)
+
+
+def sym(text: str, owner: int) -> Size:
+    return Size("sym", text, owner)
 
 
 def fresh(label: str = "") -> Size:
@@ -143,6 +152,37 @@ def from_spec(spec: Spec) -> Shape:
 Verdict = Literal["same", "differ", "unknown"]
 
 
+def certain(a: Size, b: Size) -> Literal["same", "differ"] | None:
+    """Whether two sizes are certainly the same or certainly differ; None if neither."""
+    if a == b or (a.kind == b.kind == "int" and a.value == b.value):
+        return "same"
+    if a.kind == b.kind and a.kind in ("int", "name"):
+        return "differ"
+    if a.kind == b.kind == "sym" and a.key == b.key and _related(str(a.value), str(b.value)):
+        return "differ"
+    # A 1 that an op made (keepdim, unsqueeze) is not an axis the caller named.
+    if {a.kind, b.kind} == {"int", "name"} and (a.key == 1 or b.key == 1):
+        return "differ"
+    if "expr" in (a.kind, b.kind) and _products is not None:
+        # `4*n` and `n`: the same product of sizes, with different coefficients.
+        ma, mb = _products(a), _products(b)
+        if ma is not None and mb is not None and ma[1] and ma[1] == mb[1] and ma[0] != mb[0]:
+            return "differ"
+    return None
+
+
+# How `_torch` reads a size as a product (coefficient, atoms); set when it is imported.
+_products: "Callable[[Size], tuple[int, object] | None] | None" = None
+
+
+def _related(a: str, b: str) -> bool:
+    """Two syms of one class are told apart when both are plain arguments, or attributes of
+    the same one (`config.n_embd`, `config.vocab_size`)."""
+    if "." not in a and "." not in b:
+        return True
+    return a.split(".")[0] == b.split(".")[0] and "." in a and "." in b
+
+
 class Unifier:
     """Binds a callee's dim names to a caller's sizes, argument by argument.
 
@@ -175,10 +215,9 @@ class Unifier:
         `source` is where `b` was seen, `a_source` where `a` was (the same place if None).
         """
         a, b = self.resolve(a), self.resolve(b)
-        if a == b:
-            return "same"
-        if a.kind == b.kind and a.kind in ("int", "name"):
-            return "differ"
+        verdict = certain(a, b)
+        if verdict is not None:
+            return verdict
         if a.kind == "fresh":
             self.known[a.key] = (b, source)
         elif b.kind == "fresh":

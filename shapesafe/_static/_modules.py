@@ -1,0 +1,190 @@
+"""The module model: classes the checker reads, their attributes and their methods.
+
+An attribute's shape comes from its annotation (`self.W_U: Float[Tensor, "d_model d_vocab"]`,
+in the class body or at its assignment) or else from what `__init__` assigns to it, read
+with the torch shape rules. Sizes that `__init__` takes from its arguments are syms of those
+arguments (`config.n_embd`). An attribute that another method assigns again is unknown
+unless it is annotated.
+"""
+
+import ast
+import dataclasses
+import itertools
+
+from ._source import Module, find_module, load_found
+
+_keys = itertools.count(1)
+
+
+@dataclasses.dataclass(eq=False)
+class ClassModel:
+    """One class: its methods, the attributes it declares, and those it rebinds outside init."""
+
+    module: Module
+    node: ast.ClassDef
+    key: int
+    methods: dict[str, ast.FunctionDef | ast.AsyncFunctionDef]
+    declared_here: dict[str, ast.expr]  # attribute -> annotation in the class body
+    bases: list["ClassModel"]
+    attrs: dict[str, object] | None = None  # what __init__ assigns, once the checker ran it
+    building: bool = False
+    _scanned: tuple[dict[str, ast.expr], set[str]] | None = None
+
+    @property
+    def declared(self) -> dict[str, ast.expr]:
+        return self._scan()[0]
+
+    @property
+    def rebound(self) -> set[str]:
+        """Attributes that a method other than __init__ assigns."""
+        return self._scan()[1]
+
+    def _scan(self) -> tuple[dict[str, ast.expr], set[str]]:
+        if self._scanned is None:
+            self._scanned = _scan(self.methods, self.declared_here)
+        return self._scanned
+
+    def method(
+        self, name: str
+    ) -> "tuple[ClassModel, ast.FunctionDef | ast.AsyncFunctionDef] | None":
+        if name in self.methods:
+            return self, self.methods[name]
+        for base in self.bases:
+            found = base.method(name)
+            if found is not None:
+                return found
+        return None
+
+    def annotation(self, attr: str) -> tuple["ClassModel", ast.expr] | None:
+        if attr in self.declared:
+            return self, self.declared[attr]
+        for base in self.bases:
+            found = base.annotation(attr)
+            if found is not None:
+                return found
+        return None
+
+    def is_rebound(self, attr: str) -> bool:
+        return attr in self.rebound or any(b.is_rebound(attr) for b in self.bases)
+
+
+_models: dict[tuple[int, str], ClassModel] = {}
+
+
+def model(module: Module, node: ast.ClassDef) -> ClassModel:
+    """The model of a class, built once per parsed file."""
+    key = (id(module), node.name + f"@{node.lineno}")
+    found = _models.get(key)
+    if found is not None and found.module is module:
+        return found
+    methods: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
+    declared: dict[str, ast.expr] = {}
+    for stmt in node.body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            methods[stmt.name] = stmt
+        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+            declared[stmt.target.id] = stmt.annotation
+    built = ClassModel(module, node, next(_keys), methods, declared, [])
+    _models[key] = built
+    for base in node.bases:
+        found_base = find_class(module, base)
+        if found_base is not None and found_base is not built:
+            built.bases.append(found_base)
+    return built
+
+
+def _scan(
+    methods: dict[str, ast.FunctionDef | ast.AsyncFunctionDef], here: dict[str, ast.expr]
+) -> tuple[dict[str, ast.expr], set[str]]:
+    declared = dict(here)
+    rebound: set[str] = set()
+    for name, fn in methods.items():
+        for sub in _statements(fn.body):
+            if isinstance(sub, ast.AnnAssign):
+                attr = _self_attr(sub.target)
+                if attr is not None:
+                    declared.setdefault(attr, sub.annotation)
+            if name == "__init__":
+                continue
+            targets: list[ast.expr] = []
+            if isinstance(sub, ast.Assign):
+                targets = list(sub.targets)
+            elif isinstance(sub, (ast.AugAssign, ast.AnnAssign)):
+                targets = [sub.target]
+            for t in targets:
+                for part in ast.walk(t):
+                    attr = _self_attr(part)
+                    if attr is not None:
+                        rebound.add(attr)
+    return declared, rebound
+
+
+def _statements(body: list[ast.stmt]) -> list[ast.stmt]:
+    """Every statement of a function, nested blocks included."""
+    out: list[ast.stmt] = []
+    todo = list(reversed(body))
+    while todo:
+        stmt = todo.pop()
+        out.append(stmt)
+        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+            block = getattr(stmt, field, None)
+            if isinstance(block, list):
+                for item in reversed(block):
+                    if isinstance(item, ast.stmt):
+                        todo.append(item)
+                    elif isinstance(item, (ast.ExceptHandler, ast.match_case)):
+                        todo.extend(reversed(item.body))
+    return out
+
+
+def _self_attr(node: ast.AST) -> str | None:
+    if (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "self"
+    ):
+        return node.attr
+    return None
+
+
+def find_class(module: Module, node: ast.expr, depth: int = 0) -> ClassModel | None:
+    """The class that the name or dotted name `node` denotes at `module`'s top level."""
+    if depth > 6:
+        return None
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    parts.reverse()
+    if len(parts) == 1:
+        for stmt in module.tree.body:
+            if isinstance(stmt, ast.ClassDef) and stmt.name == parts[0]:
+                return model(module, stmt)
+        origin = module.imports.get(parts[0])
+        if origin is None or origin[1] is None:
+            return None
+        return _class_in(origin[0], origin[1], module, depth)
+    origin = module.imports.get(parts[0])
+    if origin is None:
+        return None
+    mod_name = origin[0] if origin[1] is None else _join(origin[0], origin[1])
+    for part in parts[1:-1]:
+        mod_name = _join(mod_name, part)
+    return _class_in(mod_name, parts[-1], module, depth)
+
+
+def _join(base: str, attr: str) -> str:
+    return base + attr if base.endswith(".") else f"{base}.{attr}"
+
+
+def _class_in(mod_name: str, attr: str, importer: Module, depth: int) -> ClassModel | None:
+    if mod_name.split(".")[0] in ("torch", "numpy", "typing", "einops", "jaxtyping"):
+        return None
+    path = find_module(mod_name, importer)
+    target = None if path is None else load_found(path)
+    if target is None:
+        return None
+    return find_class(target, ast.Name(attr, ast.Load()), depth + 1)

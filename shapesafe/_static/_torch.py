@@ -1,0 +1,728 @@
+"""Shape rules for torch's own ops, over the static checker's symbolic sizes.
+
+Each rule takes the shapes it is given and returns the result's shape, or None when the rule
+cannot tell (a run of unknown length in the way, an axis index it cannot place, an argument
+that is not a literal). A rule never guesses. When the shapes it is given certainly cannot go
+together, it raises `Mismatch` with a message for people; the checker reports it.
+"""
+
+import ast
+import dataclasses
+from collections import Counter
+from collections.abc import Sequence
+
+from . import _unify
+from ._unify import Group, Item, Shape, Size, certain, fresh, lit, show
+
+__all__ = ["certain"]
+
+# A product of sizes: a coefficient and the atoms it multiplies, each atom a Size that is not
+# an int (a name, a sym, a fresh size, or an opaque expression such as `d//h`).
+Monomial = tuple[int, Counter[Size]]
+
+
+class Mismatch(Exception):
+    """Shapes that torch rejects, or would broadcast silently; the message says which."""
+
+
+@dataclasses.dataclass(frozen=True)
+class IntV:
+    """An int whose value is a size: `x.shape[-1]`, `config.n_embd`, a literal."""
+
+    size: Size
+
+
+@dataclasses.dataclass(frozen=True)
+class TupV:
+    """A tuple of values: `x.shape`, `x.split(...)`, a `tuple[...]` return, `x.max(dim)`."""
+
+    items: tuple["Value", ...]
+    fields: tuple[str, ...] = ()
+    mutable: bool = False  # a list: code may append to it before it is unpacked
+
+    def field(self, attr: str) -> "Value":
+        return self.items[self.fields.index(attr)] if attr in self.fields else None
+
+
+@dataclasses.dataclass(frozen=True)
+class ListV:
+    """A list whose items all have one value: `nn.ModuleList([Block(c) for _ in range(n)])`."""
+
+    item: "Value"
+
+
+@dataclasses.dataclass(frozen=True)
+class LayerV:
+    """A torch.nn layer with a shape rule: `Linear`, `Embedding`, `LayerNorm`, `Dropout`..."""
+
+    kind: str
+    sizes: tuple[Size | None, ...]
+    weight: "Value" = None
+    bias: "Value" = None
+
+
+@dataclasses.dataclass(frozen=True)
+class SymV:
+    """A value that code names but the checker does not model: `config`, `config.n_embd`."""
+
+    text: str
+
+
+@dataclasses.dataclass(frozen=True)
+class NumV:
+    """A Python number that is not a size: `0.5`, `math.sqrt(d)`, a module's `EPS = 1e-5`."""
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ObjV:
+    """An instance of a class the checker reads: a user's nn.Module, say."""
+
+    cls: object  # a _modules.ClassModel; typed loosely to keep the import graph acyclic
+    # False for `self` and annotated parameters: the instance may be of a subclass.
+    exact: bool = True
+
+
+Value = Shape | IntV | NumV | TupV | ListV | LayerV | ObjV | SymV | None
+
+# The `key` of `lit(1)` sizes that an op made (keepdim, unsqueeze), not an annotation.
+OP_ONE = Size("int", 1, 1)
+
+_registry: dict[Size, Monomial] = {}
+
+
+def is_one(size: Size) -> bool:
+    return size.kind == "int" and size.value == 1
+
+
+def monomial(size: Size) -> Monomial | None:
+    if size.kind == "int":
+        assert isinstance(size.value, int)
+        return size.value, Counter()
+    if size.kind == "expr":
+        found = _registry.get(size)
+        if found is not None:
+            return found
+        return _parse_product(str(size.value))
+    return 1, Counter({size: 1})
+
+
+def _parse_product(text: str) -> Monomial | None:
+    try:
+        node = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        return None
+    coef, atoms = 1, Counter[Size]()
+    todo = [node]
+    while todo:
+        part = todo.pop()
+        if isinstance(part, ast.BinOp) and isinstance(part.op, ast.Mult):
+            todo += [part.left, part.right]
+        elif isinstance(part, ast.Constant) and type(part.value) is int:
+            coef *= part.value
+        elif isinstance(part, ast.Name):
+            atoms[Size("name", part.id)] += 1
+        else:
+            return None
+    return coef, atoms
+
+
+def from_monomial(m: Monomial) -> Size:
+    coef, atoms = m
+    atoms = +atoms
+    if not atoms:
+        return lit(coef)
+    if coef == 1 and sum(atoms.values()) == 1:
+        return next(iter(atoms))
+    names = sorted(atoms, key=str)
+    if all(a.kind == "name" for a in names):
+        text = "*".join(
+            ([str(coef)] if coef != 1 else []) + [str(a) for a in names for _ in range(atoms[a])]
+        )
+        return Size("expr", text)
+    parts = ([str(coef)] if coef != 1 else []) + [
+        str(a) if atoms[a] == 1 else f"{a}**{atoms[a]}" for a in names
+    ]
+    keys = sorted({a.key for a in names})
+    size = Size(
+        "expr", "*".join(parts), hash(tuple((a.kind, a.value, a.key) for a in names)) if keys else 0
+    )
+    _registry.setdefault(size, (coef, Counter(atoms)))
+    return size
+
+
+def _product_of(size: Size) -> tuple[int, object] | None:
+    m = monomial(size)
+    return None if m is None else (m[0], +m[1])
+
+
+_unify._products = _product_of
+
+
+def mul(a: Size, b: Size) -> Size:
+    ma, mb = monomial(a), monomial(b)
+    if ma is None or mb is None:
+        return fresh()
+    return from_monomial((ma[0] * mb[0], ma[1] + mb[1]))
+
+
+def product(sizes: Sequence[Size]) -> Size:
+    out = lit(1)
+    for s in sizes:
+        out = mul(out, s)
+    return out
+
+
+def divide(a: Size, b: Size) -> Size | None:
+    """`a // b` when b certainly divides a; None if that is not certain."""
+    ma, mb = monomial(a), monomial(b)
+    if ma is None or mb is None or mb[0] == 0:
+        return None
+    if ma[0] % mb[0] or any(ma[1][k] < n for k, n in mb[1].items()):
+        return None
+    return from_monomial((ma[0] // mb[0], ma[1] - mb[1]))
+
+
+def floordiv(a: Size, b: Size) -> Size:
+    """`a // b` as a size: exact when b divides a, else an opaque atom named by the text."""
+    if a.kind == "int" and b.kind == "int":
+        assert isinstance(a.value, int) and isinstance(b.value, int)
+        return lit(a.value // b.value) if b.value else fresh()
+    exact = divide(a, b)
+    if exact is not None:
+        return exact
+    if a.kind == "fresh" or b.kind == "fresh":
+        return fresh()
+    return Size("expr", f"{_atom_text(a)}//{_atom_text(b)}", a.key or b.key)
+
+
+def _atom_text(s: Size) -> str:
+    text = str(s)
+    return text if text.replace(".", "").replace("_", "").isalnum() else f"({text})"
+
+
+def add(a: Size, b: Size, sign: int = 1) -> Size:
+    if a.kind == "int" and b.kind == "int":
+        assert isinstance(a.value, int) and isinstance(b.value, int)
+        return lit(a.value + sign * b.value)
+    if sign == 1 and a.kind == "int" and a.value == 0:
+        return b
+    if b.kind == "int" and b.value == 0:
+        return a
+    return fresh()
+
+
+# Axes
+
+
+def axis(shape: Shape, index: int) -> int | None:
+    """The position in `shape` of axis `index` (negative counts from the end), if certain."""
+    groups = [i for i, item in enumerate(shape) if isinstance(item, Group)]
+    n = len(shape)
+    if not groups:
+        return index + n if -n <= index < 0 else index if 0 <= index < n else None
+    if index >= 0:
+        return index if index < groups[0] else None
+    return n + index if n + index > groups[-1] else None
+
+
+def _size_at(shape: Shape, index: int) -> Size | None:
+    pos = axis(shape, index)
+    if pos is None:
+        return None
+    item = shape[pos]
+    return item if isinstance(item, Size) else None
+
+
+def size_at(shape: Shape, index: int) -> Size | None:
+    return _size_at(shape, index)
+
+
+def rank(shape: Shape) -> int | None:
+    return None if any(isinstance(i, Group) for i in shape) else len(shape)
+
+
+def transpose(shape: Shape, i: int, j: int) -> Shape | None:
+    a, b = axis(shape, i), axis(shape, j)
+    if a is None or b is None:
+        return None
+    out = list(shape)
+    out[a], out[b] = out[b], out[a]
+    return tuple(out)
+
+
+def permute(shape: Shape, dims: Sequence[int]) -> Shape | None:
+    n = rank(shape)
+    if n is None:
+        return None
+    if len(dims) != n:
+        raise Mismatch(f'permute got {len(dims)} dims for a tensor of rank {n} "{show(shape)}"')
+    places = [d + n if d < 0 else d for d in dims]
+    if sorted(places) != list(range(n)):
+        return None
+    return tuple(shape[p] for p in places)
+
+
+def reduce(shape: Shape, dims: Sequence[int] | None, keepdim: bool) -> Shape | None:
+    """`x.sum(dim, keepdim)` and friends; dims None reduces everything."""
+    if dims is None:
+        if not keepdim:
+            return ()
+        n = rank(shape)
+        return None if n is None else tuple(OP_ONE for _ in range(n))
+    places = []
+    for d in dims:
+        p = axis(shape, d)
+        if p is None:
+            return None
+        places.append(p)
+    if keepdim:
+        return tuple(OP_ONE if i in places else item for i, item in enumerate(shape))
+    return tuple(item for i, item in enumerate(shape) if i not in places)
+
+
+def unsqueeze(shape: Shape, d: int) -> Shape | None:
+    n = rank(shape)
+    if n is None:
+        if d >= 0 and axis(shape, d) is not None:
+            return (*shape[:d], OP_ONE, *shape[d:])
+        if d < 0 and (d == -1 or axis(shape, d + 1) is not None):
+            cut = len(shape) + d + 1
+            return (*shape[:cut], OP_ONE, *shape[cut:])
+        return None
+    if d < 0:
+        d += n + 1
+    if not 0 <= d <= n:
+        return None
+    return (*shape[:d], OP_ONE, *shape[d:])
+
+
+def squeeze(shape: Shape, dims: Sequence[int] | None) -> Shape | None:
+    if dims is None:
+        if any(not (isinstance(i, Size) and i.kind == "int") for i in shape):
+            return None
+        return tuple(i for i in shape if not (isinstance(i, Size) and is_one(i)))
+    places = []
+    for d in dims:
+        p = axis(shape, d)
+        item = None if p is None else shape[p]
+        if not isinstance(item, Size) or item.kind != "int":
+            return None  # a named size may be 1 at run time
+        if is_one(item):
+            places.append(p)
+    return tuple(item for i, item in enumerate(shape) if i not in places)
+
+
+# Broadcasting and matmul
+
+
+def _broadcast_pair(x: Size, y: Size, what: str) -> Size:
+    verdict = certain(x, y)
+    if verdict == "same":
+        return x
+    if is_one(x):
+        return y
+    if is_one(y):
+        return x
+    if verdict == "differ":
+        raise Mismatch(what)
+    if x.kind == "fresh" and y.kind != "fresh":
+        return y
+    if y.kind == "fresh" and x.kind != "fresh":
+        return x
+    if x.kind == "int":
+        return x
+    if y.kind == "int":
+        return y
+    return fresh()
+
+
+def broadcast(a: Shape, b: Shape, ta: str, tb: str) -> Shape | None:
+    """torch's broadcasting, raising Mismatch where named or literal sizes certainly clash
+    or where a name of the shorter operand lines up with a 1 beside the same name."""
+    if a == b:
+        return a
+    ga = [i for i, item in enumerate(a) if isinstance(item, Group)]
+    gb = [i for i, item in enumerate(b) if isinstance(item, Group)]
+    tail_a = a[ga[-1] + 1 :] if ga else a
+    tail_b = b[gb[-1] + 1 :] if gb else b
+    n = min(len(tail_a), len(tail_b))
+    out: list[Item] = []
+    for k in range(1, n + 1):
+        x, y = tail_a[-k], tail_b[-k]
+        assert isinstance(x, Size) and isinstance(y, Size)
+        what = (
+            f'{ta} "{show(a)}" and {tb} "{show(b)}": {x} lines up with {y} '
+            f"(torch would broadcast silently where one is 1, and fail otherwise)"
+        )
+        out.append(_broadcast_pair(x, y, what))
+    out.reverse()
+    if not ga and not gb and len(a) != len(b):
+        short, long_, ts, tl = (a, b, ta, tb) if len(a) < len(b) else (b, a, tb, ta)
+        offset = len(long_) - len(short)
+        for k, item in enumerate(short):
+            other = long_[offset + k]
+            assert isinstance(item, Size) and isinstance(other, Size)
+            if (
+                item.kind == "name"
+                and is_one(other)
+                and item in long_[:offset] + long_[offset + k + 1 :]
+            ):
+                result = show(tuple(long_[:offset]) + tuple(out))
+                raise Mismatch(
+                    f'{ts} "{show(short)}" against {tl} "{show(long_)}": {item} lines up with '
+                    f'the 1, so torch would broadcast silently to "{result}"'
+                )
+        return (*long_[:offset], *out)
+    if len(a) == len(b) and not ga and not gb:
+        return tuple(out)
+    # A run of unknown length: only a shorter operand that fits in the other's tail is certain.
+    if not gb and len(b) <= len(tail_a):
+        return (*a[: len(a) - n], *out)
+    if not ga and len(a) <= len(tail_b):
+        return (*b[: len(b) - n], *out)
+    return None
+
+
+def swapped_text(text: str) -> str:
+    """`w` with its last two axes swapped: drop a trailing `.T`/`.mT`, else add `.mT`."""
+    for suffix in (".mT", ".T"):
+        if text.endswith(suffix):
+            return text[: -len(suffix)]
+    return f"{text}.mT"
+
+
+def matmul(a: Shape, b: Shape, ta: str, tb: str) -> Shape | None:
+    """torch.matmul: `(..., m, n) @ (..., n, p)`, or a vector on either side."""
+    if not a or not b:
+        return None
+    left = a[-1]
+    right = b[-1] if len(b) == 1 else b[-2]
+    if not isinstance(left, Size) or not isinstance(right, Size):
+        return None
+    if certain(left, right) == "differ":
+        message = (
+            f'{ta} @ {tb}: inner dim is {left} in {ta} "{show(a)}" but {right} in {tb} "{show(b)}"'
+        )
+        if len(b) >= 2 and isinstance(b[-1], Size) and certain(left, b[-1]) == "same":
+            message += f"; did you mean {swapped_text(tb)}?"
+        raise Mismatch(message)
+    if len(b) == 1:
+        return a[:-1]
+    if len(a) == 1:
+        return (*b[:-2], b[-1])
+    batch_a, batch_b = a[:-2], b[:-2]
+    if batch_a == batch_b or not batch_b:
+        batch: Shape | None = batch_a
+    elif not batch_a:
+        batch = batch_b
+    else:
+        try:
+            batch = broadcast(batch_a, batch_b, f"{ta}'s batch", f"{tb}'s batch")
+        except Mismatch as err:
+            raise Mismatch(f"{ta} @ {tb}: {err}") from None
+    if batch is None:
+        return None
+    return (*batch, a[-2], b[-1])
+
+
+def view(shape: Shape | None, sizes: Sequence[Size | None], minus: int | None) -> Shape:
+    """`x.view(*sizes)`; `minus` is the position of a -1, worked out from the product."""
+    out: list[Item] = [s if s is not None else fresh() for s in sizes]
+    if shape is not None and rank(shape) is not None:
+        total = product([s for s in shape if isinstance(s, Size)])
+        known = [s for i, s in enumerate(sizes) if i != minus]
+        if minus is not None and all(s is not None for s in known):
+            rest = divide(total, product([s for s in known if s is not None]))
+            if rest is not None:
+                out[minus] = rest
+        elif minus is None and all(s is not None and s.kind == "int" for s in sizes):
+            got = product([s for s in sizes if s is not None])
+            if total.kind == "int" and got != total:
+                raise Mismatch(
+                    f'cannot view "{show(shape)}" ({total.value} elements) as '
+                    f'"{show(tuple(out))}" ({got.value} elements)'
+                )
+    return tuple(out)
+
+
+def split(shape: Shape, pieces: Size | list[Size | None], dim: int) -> TupV | None:
+    """`x.split(size, dim)`, or with a list of sizes."""
+    p = axis(shape, dim)
+    if p is None:
+        return None
+    whole = shape[p]
+    assert isinstance(whole, Size)
+    if isinstance(pieces, list):
+        return TupV(
+            tuple(
+                tuple(s or fresh() if i == p else item for i, item in enumerate(shape))
+                for s in pieces
+            )
+        )
+    count = divide(whole, pieces)
+    if count is None or count.kind != "int":
+        return None
+    assert isinstance(count.value, int)
+    part = tuple(pieces if i == p else item for i, item in enumerate(shape))
+    return TupV(tuple(part for _ in range(count.value)))
+
+
+def chunk(shape: Shape, n: int, dim: int) -> TupV | None:
+    p = axis(shape, dim)
+    if p is None:
+        return None
+    whole = shape[p]
+    assert isinstance(whole, Size)
+    each = divide(whole, lit(n))
+    if each is None:
+        return None
+    part = tuple(each if i == p else item for i, item in enumerate(shape))
+    return TupV(tuple(part for _ in range(n)))
+
+
+def concat(shapes: Sequence[Shape], dim: int, texts: Sequence[str]) -> Shape | None:
+    first = shapes[0]
+    n = rank(first)
+    if n is None or any(rank(s) != n for s in shapes):
+        return None
+    p = axis(first, dim)
+    if p is None:
+        return None
+    for s, t in zip(shapes[1:], texts[1:], strict=True):
+        for i in range(n):
+            x, y = first[i], s[i]
+            assert isinstance(x, Size) and isinstance(y, Size)
+            if i != p and certain(x, y) == "differ":
+                raise Mismatch(
+                    f'torch.cat: axis {i} is {x} in {texts[0]} "{show(first)}" '
+                    f'but {y} in {t} "{show(s)}"'
+                )
+    total = lit(0)
+    for s in shapes:
+        item = s[p]
+        assert isinstance(item, Size)
+        total = add(total, item)
+    return tuple(total if i == p else item for i, item in enumerate(first))
+
+
+def stack(shapes: Sequence[Shape], dim: int, texts: Sequence[str]) -> Shape | None:
+    first = shapes[0]
+    n = rank(first)
+    if n is None or any(rank(s) != n for s in shapes):
+        return None
+    for s, t in zip(shapes[1:], texts[1:], strict=True):
+        for i in range(n):
+            x, y = first[i], s[i]
+            assert isinstance(x, Size) and isinstance(y, Size)
+            if certain(x, y) == "differ":
+                raise Mismatch(
+                    f'torch.stack: axis {i} is {x} in {texts[0]} "{show(first)}" '
+                    f'but {y} in {t} "{show(s)}"'
+                )
+    d = dim + n + 1 if dim < 0 else dim
+    if not 0 <= d <= n:
+        return None
+    return (*first[:d], lit(len(shapes)), *first[d:])
+
+
+# Index expressions: x[0], x[:, -1], x[..., None]
+
+
+def index(shape: Shape, parts: Sequence[ast.expr]) -> Shape | None:
+    """Basic indexing with ints, full or partial slices, None and `...`."""
+    if any(isinstance(item, Group) for item in shape):
+        return None
+    if sum(1 for p in parts if isinstance(p, ast.Constant) and p.value is Ellipsis) > 1:
+        return None
+    consumed = sum(
+        1
+        for p in parts
+        if not (isinstance(p, ast.Constant) and (p.value is None or p.value is Ellipsis))
+    )
+    if consumed > len(shape):
+        return None
+    out: list[Item] = []
+    pos = 0
+    for part in parts:
+        if isinstance(part, ast.Constant) and part.value is Ellipsis:
+            skip = len(shape) - consumed
+            out.extend(shape[pos : pos + skip])
+            pos += skip
+        elif isinstance(part, ast.Constant) and part.value is None:
+            out.append(OP_ONE)
+        elif isinstance(part, ast.Slice):
+            if part.lower is None and part.upper is None and part.step is None:
+                out.append(shape[pos])
+            else:
+                out.append(fresh())
+            pos += 1
+        elif _is_int(part):
+            pos += 1
+        else:
+            return None
+    out.extend(shape[pos:])
+    return tuple(out)
+
+
+def _is_int(node: ast.expr) -> bool:
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        node = node.operand
+    return isinstance(node, ast.Constant) and type(node.value) is int
+
+
+# einsum and einops patterns
+
+
+def parse_side(text: str) -> list[str | list[str]] | None:
+    """An einops side, `b s (h d)`, as items: a name, `...`, `1`, or a group of names."""
+    out: list[str | list[str]] = []
+    group: list[str] | None = None
+    for token in text.replace("(", " ( ").replace(")", " ) ").split():
+        if token == "(":
+            if group is not None:
+                return None
+            group = []
+        elif token == ")":
+            if group is None:
+                return None
+            out.append(group)
+            group = None
+        elif group is not None:
+            group.append(token)
+        else:
+            out.append(token)
+    return None if group is not None else out
+
+
+def einsum_letters(equation: str) -> tuple[list[list[str]], list[str]] | None:
+    """torch.einsum's `"bhqd,bhkd->bhqk"`, as one letter list per operand and the output."""
+    text = equation.replace(" ", "")
+    if "->" not in text or "." in text:
+        return None
+    left, right = text.split("->")
+    return [list(p) for p in left.split(",")], list(right)
+
+
+def einops_einsum(pattern: str) -> tuple[list[list[str]], list[str]] | None:
+    if "->" not in pattern or "..." in pattern or "(" in pattern:
+        return None
+    left, right = pattern.split("->")
+    return [p.split() for p in left.split(",")], right.split()
+
+
+def einsum(
+    operands: Sequence[Shape | None], letters: list[list[str]], out: list[str], texts: Sequence[str]
+) -> Shape | None:
+    if len(operands) != len(letters):
+        return None
+    bound: dict[str, tuple[Size, str, Shape]] = {}
+    for shape, names, text in zip(operands, letters, texts, strict=True):
+        if shape is None:
+            continue
+        if rank(shape) is None:
+            continue
+        if len(shape) != len(names):
+            raise Mismatch(
+                f'einsum: {text} "{show(shape)}" has {len(shape)} dims '
+                f"but its pattern names {len(names)}"
+            )
+        for letter, item in zip(names, shape, strict=True):
+            assert isinstance(item, Size)
+            seen = bound.get(letter)
+            if seen is None:
+                bound[letter] = (item, text, shape)
+            elif certain(seen[0], item) == "differ" and not is_one(seen[0]) and not is_one(item):
+                raise Mismatch(
+                    f"einsum: '{letter}' is {seen[0]} in {seen[1]} \"{show(seen[2])}\" "
+                    f'but {item} in {text} "{show(shape)}"'
+                )
+    if any(letter not in bound for letter in out):
+        return None
+    return tuple(bound[letter][0] for letter in out)
+
+
+def rearrange(shape: Shape, pattern: str, given: dict[str, Size | None], op: str) -> Shape | None:
+    """einops.rearrange/reduce/repeat on a literal pattern."""
+    if pattern.count("->") != 1:
+        return None
+    left_text, right_text = pattern.split("->")
+    left, right = parse_side(left_text), parse_side(right_text)
+    if left is None or right is None:
+        return None
+    sizes: dict[str, Size | None] = dict(given)
+    ellipsis: Shape | None = None
+    groups = [i for i, item in enumerate(shape) if isinstance(item, Group)]
+    if "..." in left:
+        at = left.index("...")
+        before, after = left[:at], left[at + 1 :]
+        if groups and (len(before) > groups[0] or len(after) > len(shape) - groups[-1] - 1):
+            return None
+        if not groups and len(before) + len(after) > len(shape):
+            raise Mismatch(f'{op}: "{show(shape)}" has fewer dims than "{left_text.strip()}" names')
+        ellipsis = shape[len(before) : len(shape) - len(after)]
+        pairs = list(zip(before, shape[: len(before)], strict=True))
+        pairs += list(zip(after, shape[len(shape) - len(after) :], strict=True))
+    else:
+        if groups:
+            return None
+        if len(left) != len(shape):
+            raise Mismatch(
+                f'{op}: "{show(shape)}" has {len(shape)} dims '
+                f'but "{left_text.strip()}" names {len(left)}'
+            )
+        pairs = list(zip(left, shape, strict=True))
+    for item, size in pairs:
+        assert isinstance(size, Size)
+        names = item if isinstance(item, list) else [item]
+        if names == ["1"]:
+            continue
+        if len(names) == 1 and not isinstance(item, list):
+            name = names[0]
+            if sizes.get(name) is not None:
+                seen = sizes[name]
+                assert seen is not None
+                if certain(seen, size) == "differ":
+                    raise Mismatch(
+                        f"{op}: '{name}' is {seen} but the axis is {size} in \"{show(shape)}\""
+                    )
+            sizes[name] = size
+            continue
+        unknown = [n for n in names if sizes.get(n) is None and n != "1"]
+        known = [sizes[n] for n in names if sizes.get(n) is not None and n != "1"]
+        if len(unknown) == 1:
+            rest = divide(size, product([k for k in known if k is not None]))
+            sizes[unknown[0]] = rest if rest is not None else fresh(unknown[0])
+        elif not unknown:
+            got = product([k for k in known if k is not None])
+            if certain(got, size) == "differ":
+                raise Mismatch(
+                    f'{op}: ({" ".join(names)}) is {got} but the axis is {size} in "{show(shape)}"'
+                )
+        else:
+            for n in unknown:
+                sizes[n] = fresh(n)
+    out: list[Item] = []
+    for item in right:
+        if item == "...":
+            if ellipsis is None:
+                return None
+            out.extend(ellipsis)
+            continue
+        names = item if isinstance(item, list) else [item]
+        parts: list[Size] = []
+        for n in names:
+            if n == "1":
+                parts.append(lit(1))
+                continue
+            if n.isdigit():
+                parts.append(lit(int(n)))
+                continue
+            s = sizes.get(n)
+            if s is None:
+                if op == "einops.repeat":
+                    s = fresh(n)
+                else:
+                    return None
+            parts.append(s)
+        out.append(product(parts) if isinstance(item, list) else parts[0])
+    return tuple(out)
