@@ -18,7 +18,11 @@ semantics (`jaxtyping/_array_types.py`, `_check_dims` and `_check_shape`, v0.3.1
 
 Sizes come from a pluggable domain: two functions, `eq(a, b)` and `is_one(a)`, and `atom(v)`
 (may a `{...}` part's value stand for itself as one operand). Ints use `==`; the compiled
-path passes guard helpers over `SymInt`s (`_compile`); the static checker can pass its own.
+path passes guard helpers over `SymInt`s (`_compile`); the static checker passes its named
+and unknown sizes (`_static._unify`), with one more hook, `is_run(item)`: whether an item of
+a shape is a run of axes of unknown length (a caller's `*batch`). A dim whose axis can't be
+told because of such a run is not matched, and a variadic dim is matched only when the run
+falls inside it.
 
 The contract reaches the matcher as a plan of tuples, built once per spec (`Spec.plan`) and
 per contract (`Contract.plan`): no dataclass is touched while matching.
@@ -48,6 +52,7 @@ Failure = tuple[str, int, int, Any, Any]
 Eq = Callable[[Any, Any], bool]
 IsOne = Callable[[Any], bool]
 Atom = Callable[[Any], bool]
+IsRun = Callable[[Any], bool]
 
 #: Sizes computed by `**` stay below 2**_MAX_BITS; a larger power is never decided.
 _MAX_BITS = 256
@@ -278,6 +283,7 @@ def match(
     atom: Atom = int_atom,
     strict: bool = False,
     where: dict[str, tuple[int, int]] | None = None,
+    is_run: IsRun | None = None,
 ) -> Failure | None:
     """Match one tensor's `shape` against a spec's plan, binding into `single`/`variadic`.
 
@@ -285,30 +291,43 @@ def match(
     known is a failure of kind "unknown" when `strict`, and is not checked otherwise.
     Bindings made before a failure stay: callers that go on after one roll back themselves.
     `where`, if given, records the axis (and for a variadic, `"*" + name`, the run) that
-    bound each name.
+    bound each name. `is_run`, if given, tells the runs of unknown length in `shape` (see
+    `_runs`); two runs for one variadic dim are then compared by `_differ`, whose failure
+    "item" is (kind, axis of the item, index of the variadic dim, bound item, item).
     """
     pre, post, var, ndims = plan
     rank = len(shape)
-    if var is None:
-        if rank != ndims:
+    if is_run is not None and any(map(is_run, shape)):
+        failed, start, got = _runs(
+            plan, shape, single, arguments, eq, is_one, atom, strict, where, is_run
+        )
+        if failed is not None or var is None or got is None:
+            return failed
+        stop = start + len(got)
+        name, broadcastable, index = var
+        if not name:
+            return None
+    else:
+        if var is None:
+            if rank != ndims:
+                return ("rank", -1, -1, ndims, rank)
+            return _dims(pre, shape, 0, single, arguments, eq, is_one, atom, strict, where)
+        if rank < ndims - 1:
             return ("rank", -1, -1, ndims, rank)
-        return _dims(pre, shape, 0, single, arguments, eq, is_one, atom, strict, where)
-    if rank < ndims - 1:
-        return ("rank", -1, -1, ndims, rank)
-    if pre:
-        failed = _dims(pre, shape, 0, single, arguments, eq, is_one, atom, strict, where)
-        if failed is not None:
-            return failed
-    stop = rank - len(post)
-    if post:
-        failed = _dims(post, shape, stop, single, arguments, eq, is_one, atom, strict, where)
-        if failed is not None:
-            return failed
-    name, broadcastable, index = var
-    if not name:
-        return None
-    start = len(pre)
-    got = tuple(shape[start:stop])
+        if pre:
+            failed = _dims(pre, shape, 0, single, arguments, eq, is_one, atom, strict, where)
+            if failed is not None:
+                return failed
+        stop = rank - len(post)
+        if post:
+            failed = _dims(post, shape, stop, single, arguments, eq, is_one, atom, strict, where)
+            if failed is not None:
+                return failed
+        name, broadcastable, index = var
+        if not name:
+            return None
+        start = len(pre)
+        got = tuple(shape[start:stop])
     prev = variadic.get(name)
     if prev is None:
         variadic[name] = (broadcastable, got)
@@ -325,7 +344,82 @@ def match(
         wide = _broadcast(got, want, eq, is_one)
         if wide is None or not _same(wide, want, eq):
             return ("variadic", start, index, want, got)
+    elif is_run is not None:
+        return _differ(want, got, start, index, eq, is_run)
     elif not _same(got, want, eq):
+        return ("variadic", start, index, want, got)
+    return None
+
+
+def _runs(
+    plan: SpecPlan,
+    shape: Sequence[Any],
+    single: dict[str, Any],
+    arguments: Mapping[str, Any] | None,
+    eq: Eq,
+    is_one: IsOne,
+    atom: Atom,
+    strict: bool,
+    where: dict[str, tuple[int, int]] | None,
+    is_run: IsRun,
+) -> tuple[Failure | None, int, tuple[Any, ...] | None]:
+    """`match`'s single dims on a shape that holds runs of unknown length.
+
+    Only the axes before the first run and after the last one have known positions: the
+    spec's dims before its variadic dim are matched against the first, left to right, and
+    those after it against the second, right to left. Without a variadic dim, the dims are
+    matched from both ends. Returns (failure, start, run for the variadic dim), the run
+    None where the shape's runs don't all fall inside it. The rank fails only when the
+    shape certainly has more axes than a spec without a variadic dim.
+    """
+    pre, post, var, ndims = plan
+    rank = len(shape)
+    runs = [i for i, item in enumerate(shape) if is_run(item)]
+    head, tail = runs[0], rank - runs[-1] - 1
+    if var is None:
+        if rank - len(runs) > ndims:
+            return ("rank", -1, -1, ndims, rank), 0, None
+        before, after = pre[: min(ndims, head)], pre[ndims - min(ndims - head, tail) :]
+    else:
+        before, after = pre[: min(len(pre), head)], post[len(post) - min(len(post), tail) :]
+    failed = _dims(before, shape, 0, single, arguments, eq, is_one, atom, strict, where)
+    for k in range(1, len(after) + 1):
+        if failed is not None:
+            break
+        one = (after[-k],)
+        failed = _dims(one, shape, rank - k, single, arguments, eq, is_one, atom, strict, where)
+    if failed is not None or var is None or len(before) < len(pre) or len(after) < len(post):
+        return failed, 0, None
+    return None, len(pre), tuple(shape[len(pre) : rank - len(post)])
+
+
+def _differ(
+    want: tuple[Any, ...], got: tuple[Any, ...], start: int, index: int, eq: Eq, is_run: IsRun
+) -> Failure | None:
+    """`_same` for runs that may hold runs of unknown length: items are compared from both
+    ends until a run that is not the same on both sides; the lengths fail only when neither
+    rest holds such a run."""
+    n = min(len(want), len(got))
+    lo = 0
+    while lo < n:
+        a, b = want[lo], got[lo]
+        if is_run(a) or is_run(b):
+            if a != b:
+                break
+        elif not eq(a, b):
+            return ("item", start + lo, index, a, b)
+        lo += 1
+    hi = 0
+    while hi < n - lo:
+        a, b = want[-1 - hi], got[-1 - hi]
+        if is_run(a) or is_run(b):
+            if a != b:
+                break
+        elif not eq(a, b):
+            return ("item", start + len(got) - 1 - hi, index, a, b)
+        hi += 1
+    rest = (*want[lo : len(want) - hi], *got[lo : len(got) - hi])
+    if len(want) != len(got) and not any(map(is_run, rest)):
         return ("variadic", start, index, want, got)
     return None
 

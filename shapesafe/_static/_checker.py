@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from .._contract import Conflict, Contract, Source, Spec, TensorParam
+from .._contract import Conflict, Contract, Spec, TensorParam
 from . import _torch as T
 from ._modules import ClassModel, find_class, model
 from ._source import Module, Signature, find_module, load, load_found, resolve, signature
@@ -1103,12 +1103,7 @@ class _Scope:
             ok = False
             failures = []
             for alt in alts:
-                trial = Unifier()
-                trial.single, trial.variadic, trial.known = (
-                    dict(unifier.single),
-                    dict(unifier.variadic),
-                    dict(unifier.known),
-                )
+                trial = unifier.copy()
                 conflict = trial.match(arg.arg, alt.spec, shape)
                 if conflict is None:
                     break
@@ -2147,11 +2142,7 @@ def _transpose_fixes(
     else:
         bound = unifier.single.get(conflict.dim.name)
         want = None if bound is None else bound[0]
-    return want is not None and unifier.compare(want, got, _source_stub()) == "same"
-
-
-def _source_stub() -> Source:
-    return Source("", 0)
+    return want is not None and unifier.compare(want, got, "") == "same"
 
 
 def _int(node: ast.expr) -> int | None:
@@ -2213,9 +2204,7 @@ def _message(
     notes = []
     for name in dict.fromkeys([c.argument, c.source.argument if c.source else c.argument]):
         for item, size, source in unifier.learned(shown.get(name, ("", ()))[1]) if unifier else []:
-            notes.append(
-                f"{item} is {size} from {shown.get(source.argument, (source.argument,))[0]}"
-            )
+            notes.append(f"{item} is {size} from {shown.get(source, (source,))[0]}")
     return text + (f" ({'; '.join(notes)})" if notes else "")
 
 

@@ -1,4 +1,5 @@
-"""Symbolic sizes and the symbolic unifier: `_contract`'s specs matched against named dims.
+"""Symbolic sizes, and the size domain in which the static checker matches `_contract`'s
+specs with the one unifier, `shapesafe._unify.match`.
 
 At runtime every size is an int. Before the code runs, a size is what the caller's
 annotations call it: a literal (`3`), a dim name (`"s"`), an expression (`"h*d"`), or a
@@ -10,18 +11,78 @@ unknown, and an unknown never makes a finding.
 
 import ast
 import dataclasses
+import functools
 import itertools
 from collections.abc import Callable, Sequence
 from typing import Literal
 
 from .._contract import Conflict, Dim, Source, Spec
+from .._unify import Failure, SpecPlan, match
 
 SizeKind = Literal["int", "name", "expr", "fresh", "sym"]
 _counter = itertools.count()
 
 
+class _Arith:
+    """Arithmetic on sizes, for `_unify.symbolic_value`: it builds a `_Tree`."""
+
+    __slots__ = ()
+
+    def _op(self, op: ast.operator, other: object, reverse: bool = False) -> "_Tree":
+        me, o = _node(self), _node(other)
+        return _Tree(ast.BinOp(o, op, me) if reverse else ast.BinOp(me, op, o))
+
+    def __add__(self, o: object) -> "_Tree":
+        return self._op(ast.Add(), o)
+
+    def __radd__(self, o: object) -> "_Tree":
+        return self._op(ast.Add(), o, True)
+
+    def __sub__(self, o: object) -> "_Tree":
+        return self._op(ast.Sub(), o)
+
+    def __rsub__(self, o: object) -> "_Tree":
+        return self._op(ast.Sub(), o, True)
+
+    def __mul__(self, o: object) -> "_Tree":
+        return self._op(ast.Mult(), o)
+
+    def __rmul__(self, o: object) -> "_Tree":
+        return self._op(ast.Mult(), o, True)
+
+    def __floordiv__(self, o: object) -> "_Tree":
+        return self._op(ast.FloorDiv(), o)
+
+    def __rfloordiv__(self, o: object) -> "_Tree":
+        return self._op(ast.FloorDiv(), o, True)
+
+    def __truediv__(self, o: object) -> "_Tree":
+        return self._op(ast.Div(), o)
+
+    def __rtruediv__(self, o: object) -> "_Tree":
+        return self._op(ast.Div(), o, True)
+
+    def __mod__(self, o: object) -> "_Tree":
+        return self._op(ast.Mod(), o)
+
+    def __rmod__(self, o: object) -> "_Tree":
+        return self._op(ast.Mod(), o, True)
+
+    def __pow__(self, o: object) -> "_Tree":
+        return self._op(ast.Pow(), o)
+
+    def __rpow__(self, o: object) -> "_Tree":
+        return self._op(ast.Pow(), o, True)
+
+    def __neg__(self) -> "_Tree":
+        return _Tree(ast.UnaryOp(ast.USub(), _node(self)))
+
+    def __pos__(self) -> "_Tree":
+        return _Tree(ast.UnaryOp(ast.UAdd(), _node(self)))
+
+
 @dataclasses.dataclass(frozen=True)
-class Size:
+class Size(_Arith):
     """One axis. `fresh` sizes are equal only to themselves; `key` tells them apart.
 
     A `sym` is a size that code names rather than an annotation: a constructor argument or a
@@ -210,192 +271,210 @@ def _related(a: str, b: str) -> bool:
     return a.split(".")[0] == b.split(".")[0] and "." in a and "." in b
 
 
+class _Tree(_Arith):
+    """A symbolic dim's value while `_unify.symbolic_value` computes it over sizes: the
+    syntax tree that `expression` would build, simplified once whole (`_as_size`)."""
+
+    __slots__ = ("node",)
+
+    def __init__(self, node: ast.expr) -> None:
+        self.node = node
+
+
+def _node(value: object) -> ast.expr:
+    """The tree of a size, as `expression` substitutes it; a fresh size can't be one."""
+    if isinstance(value, _Tree):
+        return value.node
+    if type(value) is int:
+        return ast.Constant(value)
+    if isinstance(value, Size):
+        if value.kind == "int":
+            return ast.Constant(value.value)
+        if value.kind == "name":
+            return ast.Name(str(value.value), ast.Load())
+        if value.kind != "fresh":
+            return ast.parse(str(value.value), mode="eval").body
+    raise ValueError(f"no size: {value!r}")
+
+
+def _as_size(value: object) -> Size | None:
+    """A value of the matcher's domain as a size; None for one that isn't (a run, or what a
+    symbolic dim computes outside the sizes, such as a float)."""
+    if isinstance(value, Size):
+        return value
+    if type(value) is int:
+        return lit(value)
+    if isinstance(value, _Tree):
+        return simplify(value.node)
+    return None
+
+
+class _Sizes(dict[str, Size]):
+    """The unifier's single bindings, read through what it has learned; the matcher reads
+    them with `get`, and the last read tells `Unifier.eq` where a bound size came from."""
+
+    def __init__(self, unifier: "Unifier") -> None:
+        super().__init__()
+        self.unifier = unifier
+
+    def get(self, key: str, default: object = None) -> object:  # type: ignore[override]
+        value = dict.get(self, key)
+        if value is None:
+            return default
+        out = self.unifier.resolve(value)
+        self.unifier.last = (out, key)
+        return out
+
+
+def _is_run(item: object) -> bool:
+    return isinstance(item, Group)
+
+
+@functools.lru_cache(maxsize=1024)
+def _plan(spec: Spec) -> SpecPlan:
+    """The spec's plan as the static checker matches it: a `*#name` run is not judged."""
+    pre, post, var, ndims = spec.plan
+    if var is not None and var[1]:
+        var = ("", False, var[2])
+    return (pre, post, var, ndims)
+
+
 class Unifier:
     """Binds a callee's dim names to a caller's sizes, argument by argument.
 
-    The symbolic sibling of `_contract.Bindings`: the same walk over a spec's axes, the same
-    `Conflict` records, but it only reports what is certain.
+    `_unify.match` over this domain: `eq` is false only for sizes known to differ (and
+    learns what a fresh size is), `is_one` only for sizes known not to be 1 is false (a `#`
+    dim makes no finding on a size that may be 1), and a `Group` is a run of unknown
+    length. Failures become the same `Conflict` records as `_contract.Bindings`' ones, and
+    only what is certain is reported.
     """
 
     def __init__(self) -> None:
-        self.single: dict[str, tuple[Size, Source]] = {}
-        self.variadic: dict[str, tuple[Shape, Source]] = {}
-        # What each fresh size turned out to be during this call, and where that was seen.
-        self.known: dict[int, tuple[Size, Source]] = {}
+        self.sizes_ = _Sizes(self)
+        self.shapes_: dict[str, tuple[bool, Shape]] = {}
+        self.sources: dict[str, Source] = {}
+        # What each fresh size turned out to be during this call, and the argument where.
+        self.known: dict[int, tuple[Size, str]] = {}
+        self.last: tuple[object, str] | None = None
+        self._argument = ""
+        self._where: dict[str, tuple[int, int]] = {}
+
+    @property
+    def single(self) -> dict[str, tuple[Size, Source]]:
+        return {n: (s, self.sources[n]) for n, s in self.sizes_.items()}
+
+    @property
+    def variadic(self) -> dict[str, tuple[Shape, Source]]:
+        return {n: (shape, self.sources["*" + n]) for n, (_, shape) in self.shapes_.items()}
+
+    def copy(self) -> "Unifier":
+        out = Unifier()
+        out.sizes_.update(self.sizes_)
+        out.shapes_ = dict(self.shapes_)
+        out.sources = dict(self.sources)
+        out.known = dict(self.known)
+        return out
 
     def bind_declared(self, spec: Spec, argument: str) -> None:
         """Bind each name of `spec` to itself, as declared by the caller's annotation."""
         for axis, dim in enumerate(spec.dims):
-            if dim.kind == "named" and not dim.broadcastable:
-                self.single.setdefault(dim.name, (name(dim.name), Source(argument, axis)))
+            if dim.kind == "named" and not dim.broadcastable and dim.name not in self.sizes_:
+                self.sizes_[dim.name] = name(dim.name)
+                self.sources[dim.name] = Source(argument, axis)
             elif dim.kind == "variadic" and not dim.broadcastable:
-                self.variadic.setdefault(dim.name, ((Group(dim.name),), Source(argument, axis)))
+                if dim.name not in self.shapes_:
+                    self.shapes_[dim.name] = (False, (Group(dim.name),))
+                    self.sources["*" + dim.name] = Source(argument, axis)
 
     def resolve(self, size: Size) -> Size:
         while size.kind == "fresh" and size.key in self.known:
             size = self.known[size.key][0]
         return size
 
-    def compare(self, a: Size, b: Size, source: Source, a_source: Source | None = None) -> Verdict:
+    def compare(self, a: Size, b: Size, argument: str, a_argument: str | None = None) -> Verdict:
         """Whether `a` and `b` are the same size; learns what a fresh size is.
 
-        `source` is where `b` was seen, `a_source` where `a` was (the same place if None).
+        `argument` is where `b` was seen, `a_argument` where `a` was (the same if None).
         """
         a, b = self.resolve(a), self.resolve(b)
         verdict = certain(a, b)
         if verdict is not None:
             return verdict
         if a.kind == "fresh":
-            self.known[a.key] = (b, source)
+            self.known[a.key] = (b, argument)
         elif b.kind == "fresh":
-            self.known[b.key] = (a, a_source or source)
+            self.known[b.key] = (a, a_argument or argument)
         return "unknown"
 
+    def eq(self, a: object, b: object) -> bool:
+        """The matcher's `eq`: false only when `a` and `b` are known to differ."""
+        last, self.last = self.last, None
+        x, y = _as_size(a), _as_size(b)
+        if x is None or y is None:
+            return True
+        a_argument = None
+        if last is not None and last[0] is a:
+            # `a` is a bound size: what `b` turns out to be was seen where `a` was bound.
+            bound = last[1]
+            a_argument = self._argument if bound in self._where else self.sources[bound].argument
+        return self.compare(x, y, self._argument, a_argument) != "differ"
+
+    def is_one(self, a: object) -> bool:
+        """The matcher's `is_one`: whether `a` may be 1."""
+        size = _as_size(a)
+        if size is None:
+            return True
+        size = self.resolve(size)
+        return size.kind != "int" or size.value == 1
+
     def sizes(self) -> dict[str, Size]:
-        return {n: self.resolve(s) for n, (s, _) in self.single.items()}
+        return {n: self.resolve(s) for n, s in self.sizes_.items()}
 
     def match(self, argument: str, spec: Spec, shape: Shape) -> Conflict | None:
         """Bind `spec` against `shape`; the first certain conflict, or None."""
-        groups = [i for i, item in enumerate(shape) if isinstance(item, Group)]
-        vi = spec.variadic_index
-        ndims = len(spec.dims)
-        if not groups:
-            rank = len(shape)
-            if (vi is None and rank != ndims) or rank < spec.min_rank:
-                return Conflict(argument, "rank", spec, expected=ndims, actual=shape)
-            if vi is None:
-                pairs = list(zip(range(rank), spec.dims, shape, strict=True))
-            else:
-                tail = ndims - vi - 1
-                pairs = [(k, spec.dims[k], shape[k]) for k in range(vi)]
-                pairs += [
-                    (rank - tail + k, d, shape[rank - tail + k])
-                    for k, d in enumerate(spec.dims[vi + 1 :])
-                ]
-            middle: Shape | None = None if vi is None else shape[vi : rank - (ndims - vi - 1)]
-        else:
-            head, tail_items = shape[: groups[0]], shape[groups[-1] + 1 :]
-            known_rank = sum(1 for item in shape if isinstance(item, Size))
-            if vi is None and known_rank > ndims:
-                return Conflict(argument, "rank", spec, expected=ndims, actual=shape)
-            before = spec.dims if vi is None else spec.dims[:vi]
-            after = () if vi is None else spec.dims[vi + 1 :]
-            pairs = [(k, before[k], head[k]) for k in range(min(len(before), len(head)))]
-            n_after = (
-                min(len(after), len(tail_items))
-                if vi is not None
-                else min(ndims - len(head), len(tail_items))
-            )
-            spec_tail = after if vi is not None else spec.dims[len(head) :]
-            for k in range(1, n_after + 1):
-                pairs.append((len(shape) - k, spec_tail[-k], tail_items[-k]))
-            middle = None
-            if vi is not None and len(before) <= len(head) and len(after) <= len(tail_items):
-                middle = shape[len(before) : len(shape) - len(after)]
-        single_before = dict(self.single)
-        variadic_before = dict(self.variadic)
-        conflict = None
-        for axis, dim, item in pairs:
-            if isinstance(item, Size):
-                conflict = self._match_one(argument, spec, axis, dim, item)
-                if conflict is not None:
-                    break
-        if conflict is None and vi is not None and middle is not None:
-            conflict = self._match_variadic(argument, spec, vi, spec.dims[vi], middle)
-        if conflict is not None:
-            self.single, self.variadic = single_before, variadic_before
+        sizes, shapes = dict(self.sizes_), dict(self.shapes_)
+        self._argument, self._where, self.last = argument, {}, None
+        failed = match(
+            _plan(spec),
+            shape,
+            self.sizes_,
+            self.shapes_,
+            eq=self.eq,
+            is_one=self.is_one,
+            where=self._where,
+            is_run=_is_run,
+        )
+        if failed is None:
+            for n, (start, _) in self._where.items():
+                self.sources[n] = Source(argument, start)
+            return None
+        conflict = self._conflict(argument, spec, shape, failed)
+        self.sizes_.clear()
+        self.sizes_.update(sizes)
+        self.shapes_ = shapes
         return conflict
 
-    def _match_one(
-        self, argument: str, spec: Spec, axis: int, dim: Dim, size: Size
-    ) -> Conflict | None:
-        here = Source(argument, axis)
-        size = self.resolve(size)
-        if dim.kind == "anonymous" or dim.kind == "anonymous_variadic":
-            return None
-        if dim.broadcastable:
-            # A size of 1 always fits, so only two different ints, neither 1, are certain.
-            bound = self.single.get(dim.name)
-            if size.kind != "int" or size.value == 1:
-                return None
-            if bound is None:
-                self.single[dim.name] = (size, here)
-            elif bound[0].kind == "int" and bound[0].value not in (1, size.value):
-                return Conflict(
-                    argument, "size", spec, axis, dim, self.resolve(bound[0]), size, bound[1]
-                )
-            return None
-        if dim.kind == "fixed":
-            if self.compare(lit(dim.size), size, here) == "differ":
-                return Conflict(argument, "fixed", spec, axis, dim, dim.size, size)
-            return None
-        if dim.kind == "symbolic":
-            expected = expression(dim.name, self.sizes())
-            if expected is not None and self.compare(expected, size, here) == "differ":
-                return Conflict(argument, "symbolic", spec, axis, dim, expected, size)
-            return None
-        bound = self.single.get(dim.name)
-        if bound is None:
-            self.single[dim.name] = (size, here)
-            return None
-        if self.compare(bound[0], size, here, bound[1]) == "differ":
-            return Conflict(
-                argument, "size", spec, axis, dim, self.resolve(bound[0]), size, bound[1]
-            )
-        return None
-
-    def _match_variadic(
-        self, argument: str, spec: Spec, start: int, dim: Dim, got: Shape
-    ) -> Conflict | None:
-        if dim.kind == "anonymous_variadic" or dim.broadcastable:
-            return None
-        bound = self.variadic.get(dim.name)
-        if bound is None:
-            self.variadic[dim.name] = (got, Source(argument, start))
-            return None
-        want, src = bound
-        return self._compare_groups(argument, spec, start, dim, want, got, src)
-
-    def _compare_groups(
-        self, argument: str, spec: Spec, start: int, dim: Dim, want: Shape, got: Shape, src: Source
-    ) -> Conflict | None:
-        # Peel equal items off both ends; what is left decides.
-        lo = 0
-        while lo < min(len(want), len(got)):
-            a, b = want[lo], got[lo]
-            if not (isinstance(a, Size) and isinstance(b, Size)):
-                if a == b:
-                    lo += 1
-                    continue
-                break
-            if self.compare(a, b, Source(argument, start + lo)) == "differ":
-                return self._group_conflict(argument, spec, start, dim, lo, a, b, src)
-            lo += 1
-        hi = 0
-        while hi < min(len(want), len(got)) - lo:
-            a, b = want[-1 - hi], got[-1 - hi]
-            if not (isinstance(a, Size) and isinstance(b, Size)):
-                if a == b:
-                    hi += 1
-                    continue
-                break
-            if self.compare(a, b, Source(argument, start + len(got) - 1 - hi)) == "differ":
-                return self._group_conflict(
-                    argument, spec, start, dim, len(got) - 1 - hi, a, b, src
-                )
-            hi += 1
-        rest_want = want[lo : len(want) - hi]
-        rest_got = got[lo : len(got) - hi]
-        only_sizes = all(isinstance(i, Size) for i in rest_want + rest_got)
-        if len(rest_want) != len(rest_got) and only_sizes:
-            return Conflict(argument, "variadic", spec, start, dim, want, got, src)
-        return None
-
-    def _group_conflict(
-        self, argument: str, spec: Spec, start: int, dim: Dim, i: int, a: Size, b: Size, src: Source
-    ) -> Conflict:
-        # Name the axis from whichever end of the group has no run of unknown length.
-        want = self.variadic[dim.name][0]
+    def _conflict(self, argument: str, spec: Spec, shape: Shape, failed: Failure) -> Conflict:
+        kind, axis, index, expected, actual = failed
+        if kind == "rank":
+            return Conflict(argument, "rank", spec, expected=len(spec.dims), actual=shape)
+        dim = spec.dims[index]
+        if kind in ("fixed", "symbolic", "size"):
+            got = self.resolve(actual)
+            if kind == "fixed":
+                return Conflict(argument, "fixed", spec, axis, dim, dim.size, got)
+            if kind == "symbolic":
+                return Conflict(argument, "symbolic", spec, axis, dim, _as_size(expected), got)
+            here = self._where.get(dim.name)
+            source = Source(argument, here[0]) if here is not None else self.sources[dim.name]
+            return Conflict(argument, "size", spec, axis, dim, expected, got, source)
+        src = self.sources["*" + dim.name]
+        if kind == "variadic":
+            return Conflict(argument, "variadic", spec, axis, dim, expected, actual, src)
+        # One item of a run differs: name it from whichever end of the bound run has no run
+        # of unknown length.
+        i = axis - index
+        want = self.shapes_[dim.name][1]
         if not any(isinstance(item, Group) for item in want[:i]):
             label = f"{dim.token}[{i}]"
         elif not any(isinstance(item, Group) for item in want[i + 1 :]):
@@ -403,10 +482,10 @@ class Unifier:
         else:
             label = dim.token
         one = Dim(label, "named", name=label)
-        return Conflict(argument, "size", spec, start + i, one, a, b, src)
+        return Conflict(argument, "size", spec, axis, one, expected, actual, src)
 
-    def learned(self, shape: Shape) -> list[tuple[Size, Size, Source]]:
-        """Fresh sizes in `shape` that this call pinned down: (fresh, size, where)."""
+    def learned(self, shape: Shape) -> list[tuple[Size, Size, str]]:
+        """Fresh sizes in `shape` that this call pinned down: (fresh, size, argument)."""
         out = []
         for item in dict.fromkeys(shape):
             if isinstance(item, Size) and item.kind == "fresh" and item.key in self.known:
@@ -422,11 +501,11 @@ class Unifier:
             if dim.kind == "anonymous_variadic":
                 out.append(anonymous_group())
             elif dim.kind == "variadic":
-                bound = self.variadic.get(dim.name)
+                bound = self.shapes_.get(dim.name)
                 if bound is None or dim.broadcastable:
                     out.append(anonymous_group())
                 else:
-                    out.extend(self.resolve(i) if isinstance(i, Size) else i for i in bound[0])
+                    out.extend(self.resolve(i) if isinstance(i, Size) else i for i in bound[1])
             elif dim.kind == "fixed":
                 out.append(lit(dim.size))
             elif dim.kind == "named" and dim.name in sizes and not dim.broadcastable:
