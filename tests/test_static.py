@@ -18,7 +18,7 @@ from shapesafe._contract import Bindings, parse_spec
 from shapesafe._static import Finding, check_file
 from shapesafe._static import _torch as T
 from shapesafe._static._torch import Mismatch
-from shapesafe._static._unify import Shape, Size, Unifier, lit
+from shapesafe._static._unify import Group, Shape, Size, Unifier, lit
 from shapesafe.check import main
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -779,6 +779,41 @@ def test_broadcast_and_matmul_agree_with_torch(a: list[int], b: list[int]) -> No
         _rule_shape(lambda: T.matmul(_lits(a), _lits(b), "a", "b")),
         _torch_shape(lambda: _meta(a) @ _meta(b)),
     )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    run=_dims,
+    a=st.lists(st.integers(1, 3), min_size=0, max_size=3),
+    b=st.lists(st.integers(1, 3), min_size=0, max_size=3),
+)
+def test_broadcast_over_a_shared_run_agrees_with_torch(
+    run: list[int], a: list[int], b: list[int]
+) -> None:
+    # "*batch a" against "*batch b": whatever `*batch` holds, the rule's tail is torch's.
+    group = Group("batch")
+    rule = _rule_shape_run(lambda: T.broadcast((group, *_lits(a)), (group, *_lits(b)), "a", "b"))
+    real = _torch_shape(lambda: _meta(run + a) + _meta(run + b))
+    if rule == "mismatch":
+        assert real is None
+    elif len(a) != len(b):
+        assert rule is None  # which axes of the run line up with the longer tail is unknown
+    else:
+        assert rule is not None and real is not None
+        assert real == (*run, *rule)
+
+
+def _rule_shape_run(fn: Callable[[], Shape | None]) -> tuple[int, ...] | str | None:
+    """Like _rule_shape, for a shape that starts with the run `*batch`: the sizes after it."""
+    try:
+        out = fn()
+    except Mismatch:
+        return "mismatch"
+    if out is None:
+        return None
+    assert out[0] == Group("batch"), out
+    assert all(isinstance(i, Size) and i.kind == "int" for i in out[1:]), out
+    return tuple(int(i.value) for i in out[1:] if isinstance(i, Size))
 
 
 @settings(max_examples=200, deadline=None)

@@ -11,7 +11,9 @@ Everything else is unknown, and unknown values are never reported.
 import ast
 import dataclasses
 import gc
+import os
 import re
+import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -35,6 +37,7 @@ from ._unify import (
     sym,
 )
 
+_EXPLAIN = os.environ.get("SHAPESAFE_CHECK_EXPLAIN", "") not in ("", "0")
 _IGNORE = re.compile(r"#\s*shapesafe:\s*ignore\b")
 _Scopes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 _Comprehensions = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
@@ -280,6 +283,9 @@ class _Scope:
                 and not _alternatives(self.module, arg.annotation)
             ):
                 env[arg.arg] = SymV(arg.arg)
+            elif isinstance(arg.annotation, ast.Name) and arg.annotation.id in ("float", "int"):
+                # `eps: float`: a Python number, which broadcasts with any tensor.
+                env[arg.arg] = NumV()
             else:
                 env[arg.arg] = None
         for packed in (a.vararg, a.kwarg):
@@ -1042,7 +1048,7 @@ class _Scope:
                 args.append((param, _text(self.module, expr), shape))
                 self.file.stats_relation("argument")
             else:
-                self.file.stats_unknown("argument of unknown shape")
+                self.file.stats_unknown("argument of unknown shape", expr)
         unifier, conflict = _unify_all(args)
         alternatives_ok = True
         if conflict is None and fn is not None:
@@ -1202,13 +1208,21 @@ class _Scope:
                 return True, ((T.add(b, a, -1) if a is not None and b is not None else fresh()),)
             return True, (fresh(),)
         if torchf and last == "where" and len(args) == 3:
+            # A number in place of a tensor broadcasts with anything; the condition is a tensor.
             shapes = [a for a in args if isinstance(a, tuple)]
-            if len(shapes) == 3:
+            texts = [
+                _text(self.module, n)
+                for n, a in zip(node.args, args, strict=True)
+                if isinstance(a, tuple)
+            ]
+            scalars = all(
+                isinstance(a, tuple) or _scalar(n, a) for n, a in zip(node.args, args, strict=True)
+            )
+            if isinstance(args[0], tuple) and scalars:
                 return True, self.rule(
-                    node,
-                    lambda: _bcast_all(shapes, [_text(self.module, a) for a in node.args]),
-                    shapes,
+                    node, lambda: _bcast_all(shapes, texts, "torch.where"), shapes
                 )
+            self.file.stats_unknown("op input of unknown shape")
             return True, None
         if (
             ((torchf or func) and last in ("softmax", "log_softmax"))
@@ -1328,6 +1342,10 @@ class _Scope:
         if torchf and last in ("transpose", "swapaxes") and len(args) == 3 and isinstance(x, tuple):
             i, j = _lit_int(args[1]), _lit_int(args[2])
             return True, None if i is None or j is None else T.transpose(x, i, j)
+        if qual in ("torch.linalg.norm", "torch.linalg.vector_norm") and isinstance(x, tuple):
+            if len(args) > 1 or "ord" in kwargs:
+                return True, None  # an order may make a matrix norm of the last two dims
+            return True, self.tensor_method(node, "norm", x, [], kwargs, False, [])
         if torchf and isinstance(x, tuple):
             rest_nodes = node.args[1:]
             return True, self.tensor_method(node, last, x, args[1:], kwargs, False, rest_nodes)
@@ -1343,7 +1361,7 @@ class _Scope:
         ):
             return True, None
         self.file.calls_known_undo(root)
-        self.file.stats_unknown(f"{root} op without a shape rule")
+        self.file.stats_unknown(f"{root} op without a shape rule", node.func)
         return True, None
 
     def layer(
@@ -1617,6 +1635,8 @@ class _Scope:
             keep = kwargs.get("keepdim")
             keep_node = _kw(node, "keepdim")
             keepdim = isinstance(keep_node, ast.Constant) and keep_node.value is True
+            if name == "norm" and len(args) > 2:
+                return None  # keepdim given by position
             if (
                 len(args) > 1
                 and name not in ("norm",)
@@ -1720,7 +1740,7 @@ class _Scope:
     def check_declared(self, node: ast.AnnAssign, declared: TensorParam, v: Value) -> None:
         if node.value is None or not isinstance(v, tuple):
             if node.value is not None and not (isinstance(node.value, ast.Constant)):
-                self.file.stats_unknown("annotated assignment of unknown shape")
+                self.file.stats_unknown("annotated assignment of unknown shape", node)
             return
         self.file.stats_relation("annotated assignment")
         target = _text(self.module, node.target)
@@ -1742,7 +1762,7 @@ class _Scope:
             items = v.items if isinstance(v, TupV) else None
             if items is None or elts is None or len(items) != len(tup):
                 if tup and any(p is not None for p in tup):
-                    self.file.stats_unknown("return value of unknown shape")
+                    self.file.stats_unknown("return value of unknown shape", value)
                 return
             for param, item, elt in zip(tup, items, elts, strict=True):
                 if param is not None:
@@ -1756,7 +1776,7 @@ class _Scope:
     def match_return(self, value: ast.expr, v: Value, spec: Spec) -> None:
         assert self.fn is not None
         if not isinstance(v, tuple):
-            self.file.stats_unknown("return value of unknown shape")
+            self.file.stats_unknown("return value of unknown shape", value)
             return
         self.file.stats_relation("return")
         sig = signature(self.module, self.fn)
@@ -2094,12 +2114,15 @@ def _empty_contract(name: str) -> Contract:
     return Contract(name, (), None)
 
 
-def _bcast_all(shapes: list[Shape], texts: list[str]) -> Shape | None:
+def _bcast_all(shapes: list[Shape], texts: list[str], op: str = "") -> Shape | None:
     out: Shape | None = shapes[0]
     for s, t in zip(shapes[1:], texts[1:], strict=True):
         if out is None:
             return None
-        out = T.broadcast(out, s, texts[0], t)
+        try:
+            out = T.broadcast(out, s, texts[0], t)
+        except Mismatch as err:
+            raise Mismatch(f"{op}: {err}" if op else str(err)) from None
     return out
 
 
@@ -2283,9 +2306,14 @@ class _FileChecker:
             if kind:
                 self.stats.annotated[kind] += 1
 
-    def stats_unknown(self, why: str) -> None:
+    def stats_unknown(self, why: str, node: ast.AST | None = None) -> None:
         if self._counting():
             self.stats.unknown[why] += 1
+            if _EXPLAIN and node is not None:
+                # SHAPESAFE_CHECK_EXPLAIN=1: where each annotated relation went unchecked.
+                line = getattr(node, "lineno", 0)
+                text = _text(self.module, node, 100)
+                print(f"{self.display}:{line}: {why}: {text}", file=sys.stderr)
 
     def build(self, cls: ClassModel) -> dict[str, Value]:
         """What `cls.__init__` assigns to `self`, read once per class."""

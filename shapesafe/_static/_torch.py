@@ -375,6 +375,9 @@ def broadcast(a: Shape, b: Shape, ta: str, tb: str) -> Shape | None:
         return (*long_[:offset], *out)
     if len(a) == len(b) and not ga and not gb:
         return tuple(out)
+    # The same run in both, behind the same leading axes: the tails decide the rest.
+    if len(ga) == len(gb) == 1 and len(tail_a) == len(tail_b) and a[: ga[0] + 1] == b[: gb[0] + 1]:
+        return (*a[: ga[0] + 1], *out)
     # A run of unknown length: only a shorter operand that fits in the other's tail is certain.
     if not gb and len(b) <= len(tail_a):
         return (*a[: len(a) - n], *out)
