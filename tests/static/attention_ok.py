@@ -24,7 +24,9 @@ def attend_ops(
     return ss.matmul(ss.softmax(scores), v)
 
 
-def causal(x: Float[Tensor, "b s d"], mask: Bool[Tensor, "s s"]) -> Float[Tensor, "b s d"]:
+def causal(
+    x: Float[Tensor, "b s d"], mask: Bool[Tensor, "s s"]
+) -> Float[Tensor, "b s d"]:
     scores = ss.matmul(x, ss.transpose(x))
     masked = ss.apply_mask(scores, mask)
     return ss.attention(x, x, x, mask=mask) + 0.0 * ss.matmul(masked, x)

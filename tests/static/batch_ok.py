@@ -7,9 +7,7 @@ from torch import Tensor
 import shapesafe as ss
 
 
-def mix(
-    a: Float[Tensor, "*batch m n"], b: Float[Tensor, "*batch n p"]
-) -> Float[Tensor, "*batch m p"]:
+def mix(a: Float[Tensor, "*batch m n"], b: Float[Tensor, "*batch n p"]) -> Float[Tensor, "*batch m p"]:
     return ss.matmul(a, b)
 
 
