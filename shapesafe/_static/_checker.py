@@ -169,8 +169,8 @@ _SAME_SHAPE_METHODS = frozenset(
     """contiguous clone detach float double half bfloat16 to cpu cuda abs neg exp log relu
     sigmoid tanh requires_grad_ sqrt rsqrt type_as long int bool byte sin cos square
     clamp clamp_ clip fill_ zero_ normal_ uniform_ detach_ nan_to_num round sign floor ceil
-    triu tril cumsum cumprod softmax log_softmax exp_ mul_ div_ add_ sub_ pow reciprocal
-    log1p expm1 erf gelu silu sigmoid_ relu_ tanh_ masked_fill_ float_power logical_not
+    triu tril cumsum cumprod softmax log_softmax exp_ mul_ div_ add_ sub_ reciprocal
+    log1p expm1 erf gelu silu sigmoid_ relu_ tanh_ masked_fill_ logical_not
     isnan isinf isfinite pin_memory share_memory_ flip roll""".split()
 )
 _SAME_SHAPE_FUNCS = frozenset(
@@ -195,7 +195,12 @@ _BROADCAST_METHODS = {
     "div": "/",
     "maximum": "max",
     "minimum": "min",
+    "pow": "**",
+    "float_power": "**",
 }
+_CONSTANTS = frozenset(
+    f"{m}.{c}" for m in ("math", "numpy", "torch") for c in ("pi", "e", "tau", "inf", "nan")
+)
 _CONSTRUCTORS = frozenset("zeros ones randn rand empty".split())
 _SAME_LAYERS = frozenset(
     """Dropout GELU ReLU SiLU Tanh Sigmoid Identity Softplus LeakyReLU ELU Mish Hardtanh
@@ -620,6 +625,9 @@ class _Scope:
             return env[dotted]
         base = self.value(node.value, env)
         attr = node.attr
+        if base is None and attr in ("pi", "e", "tau", "inf", "nan"):
+            if self.qualified(node) in _CONSTANTS:
+                return NumV()
         if isinstance(base, tuple):
             if attr == "shape":
                 return _shape_tuple(base)
@@ -768,6 +776,9 @@ class _Scope:
                     return self.tensor_method(node, func.attr, base, args, kwargs, starred)
                 if isinstance(base, ObjV):
                     return self.obj_call(node, base, func.attr, args, kwargs, env)
+                if base is None and func.attr in ("view", "reshape") and not starred:
+                    # Whatever was reshaped, the result has the sizes asked for.
+                    return self.reshaped(args)
                 if isinstance(base, TupV):
                     field = base.field(func.attr)
                     if isinstance(field, (LayerV, ObjV)):
@@ -827,6 +838,21 @@ class _Scope:
             return ObjV(cls)
         self.file.stats_unknown("call without a shape rule or contract")
         return None
+
+    def reshaped(self, args: list[Value]) -> Value:
+        """`t.view(sizes)` / `t.reshape(sizes)` of a tensor of unknown shape: the sizes, when
+        there is no -1 to work out and each argument is certainly one size."""
+        vals = list(args[0].items) if len(args) == 1 and isinstance(args[0], TupV) else args
+        if not vals or (len(args) == 1 and not isinstance(args[0], (IntV, SymV, NumV, TupV))):
+            self.file.stats_unknown("call without a shape rule or contract")
+            return None
+        if any(isinstance(v, (tuple, TupV, ListV, LayerV, ObjV)) for v in vals):
+            return None
+        sizes = [self.size_of(v) for v in vals]
+        if any(s is not None and s.kind == "int" and s.value == -1 for s in sizes):
+            return None
+        self.file.stats_known("reshape to given sizes")
+        return tuple(s if s is not None else fresh() for s in sizes)
 
     def element(self, node: ast.ListComp | ast.GeneratorExp, env: Env) -> Value:
         """The value of every item of a one-loop comprehension over a known list."""
@@ -1585,6 +1611,8 @@ class _Scope:
             return self.rule(node, lambda: T.matmul(x, other, tx, to), [x, other])
         if name in ("view", "reshape", "new_zeros", "new_ones", "new_empty", "new_full", "expand"):
             vals = args if name != "new_full" else args[:1]
+            if len(vals) == 1 and not isinstance(vals[0], (IntV, SymV, NumV, TupV)):
+                return None  # one argument that may be a whole shape: rank unknown
             if len(vals) == 1 and isinstance(vals[0], TupV):
                 vals = list(vals[0].items)
             size_kw = kwargs.get("size")
