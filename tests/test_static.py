@@ -1,5 +1,6 @@
 """The static checker: the corpus in tests/static, exact messages, silence on unknowns, the CLI."""
 
+import ast
 import re
 import runpy
 import subprocess
@@ -584,6 +585,58 @@ import shapesafe as ss
             ],
             id="super-and-stacked-comprehension",
         ),
+        pytest.param(
+            "from dataclasses import dataclass\n"
+            "@dataclass\n"
+            "class Frustums:\n"
+            "    origins: Float[Tensor, '*bs 3']\n"
+            "    starts: Float[Tensor, '*bs 1']\n"
+            "@dataclass\n"
+            "class Samples:\n"
+            "    frustums: Frustums\n"
+            "def f(s: Samples) -> Float[Tensor, '*bs 1']:\n"
+            "    return s.frustums.origins + s.frustums.starts\n",
+            [
+                "16: return of f(): dim '1' is 3 in s.frustums.origins + s.frustums.starts "
+                '"*bs 3", expected 1 ("*bs 1")'
+            ],
+            id="field-typed-with-a-class",
+        ),
+        pytest.param(
+            "def f(a, n: int) -> Float[Tensor, 'n']:\n"
+            "    return torch.from_numpy(a).reshape(n, 2)\n",
+            [
+                '8: return of f(): torch.from_numpy(a).reshape(n, 2) "_ 2" has 2 dims, '
+                "expected 1 for 'return' \"n\""
+            ],
+            id="reshape-of-unknown-to-sizes",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b d'], keep: Float[Tensor, 'b']):\n"
+            "    return torch.where(keep > 0, x, 0.0)\n",
+            [
+                '8: torch.where: keep > 0 "b" and x "b d": b lines up with d '
+                "(torch would broadcast silently where one is 1, and fail otherwise)"
+            ],
+            id="where-with-a-number",
+        ),
+        pytest.param(
+            "import numpy as np\n"
+            "def f(x: Float[Tensor, 'b d'], w: Float[Tensor, 'e d']):\n"
+            "    y = 0.5 * x * (1.0 + torch.tanh(np.sqrt(2.0 / np.pi) * torch.pow(x, 3.0)))\n"
+            "    return y @ w\n",
+            ['10: y @ w: inner dim is d in y "b d" but e in w "e d"; did you mean w.mT?'],
+            id="constants-and-pow",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b d'], w: Float[Tensor, 'e d'], eps: float):\n"
+            "    return (x / (torch.linalg.norm(x, dim=-1, keepdim=True) + eps)) @ w\n",
+            [
+                "8: x / (torch.linalg.norm(x, dim=-1, kee... @ w: inner dim is d in "
+                'x / (torch.linalg.norm(x, dim=-1, kee... "b d" but e in w "e d"; did you mean w.mT?'
+            ],
+            id="number-parameter-and-vector-norm",
+        ),
     ],
 )
 def test_torch_rules(tmp_path: Path, body: str, expected: list[str]) -> None:
@@ -651,6 +704,30 @@ def test_torch_rules(tmp_path: Path, body: str, expected: list[str]) -> None:
             "    (y,) = found\n"
             "    return y\n",
             id="list-filled-before-unpacking",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b d'], w: Float[Tensor, 'e d'], shape):\n"
+            "    return x.view(shape) @ w\n",
+            id="view-to-one-unknown-argument",
+        ),
+        pytest.param(
+            "def f(a, w: Float[Tensor, 'e d']):\n"
+            "    return torch.from_numpy(a).reshape(-1, 3) @ w\n",
+            id="reshape-of-unknown-with-minus-one",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b d'], w: Float[Tensor, 'e d']):\n"
+            "    return torch.linalg.norm(x, 2, -1) @ w\n",
+            id="norm-with-an-order",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, '*b d'], w: Float[Tensor, 'e d']):\n    return x[0] @ w\n",
+            id="index-into-a-run",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b d'], p, w: Float[Tensor, 'e d']):\n"
+            "    return x.pow(p) @ w\n",
+            id="pow-with-an-unknown-exponent",
         ),
     ],
 )
@@ -801,6 +878,42 @@ def test_broadcast_over_a_shared_run_agrees_with_torch(
     else:
         assert rule is not None and real is not None
         assert real == (*run, *rule)
+
+
+_RUN_INDEXES = [
+    "[..., 0]",
+    "[..., 0, :]",
+    "[None, ..., 0]",
+    "[..., None]",
+    "[0, ..., 0]",
+    "[:, ...]",
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    head=st.lists(st.integers(1, 3), min_size=0, max_size=2),
+    run=_dims,
+    tail=st.lists(st.integers(1, 3), min_size=0, max_size=3),
+    which=st.sampled_from(_RUN_INDEXES),
+)
+def test_index_around_a_run_agrees_with_torch(
+    head: list[int], run: list[int], tail: list[int], which: str
+) -> None:
+    # Indexing "h.. *batch t.." on both sides of `...`: the run stays whole, in place.
+    parts_node = ast.parse(f"x{which}").body[0]
+    assert isinstance(parts_node, ast.Expr) and isinstance(parts_node.value, ast.Subscript)
+    sl = parts_node.value.slice
+    parts = list(sl.elts) if isinstance(sl, ast.Tuple) else [sl]
+    out = T.index((*_lits(head), Group("batch"), *_lits(tail)), parts)
+    real = _torch_shape(lambda: eval(f"x{which}", {"x": _meta(head + run + tail)}))
+    if out is None:
+        return
+    assert real is not None
+    at = out.index(Group("batch"))
+    got = [int(i.value) for i in out[:at] if isinstance(i, Size)]
+    got += run + [int(i.value) for i in out[at + 1 :] if isinstance(i, Size)]
+    assert tuple(got) == real
 
 
 def _rule_shape_run(fn: Callable[[], Shape | None]) -> tuple[int, ...] | str | None:

@@ -661,9 +661,16 @@ class _Scope:
         assert isinstance(cls, ClassModel)
         found = cls.annotation(attr)
         if found is not None:
-            ann = found[0].module.annotation(found[1])
+            owner = found[0].module
+            ann = owner.annotation(found[1])
             if ann is not None:
                 return from_spec(ann.spec)
+            if isinstance(found[1], (ast.Name, ast.Attribute)):
+                # `frustums: Frustums`: an instance of a class the checker reads.
+                misses = self.file.misses if owner is self.module else {}
+                held = _find_class(owner, found[1], misses)
+                if held is not None:
+                    return ObjV(held, exact=False)
         if cls.is_rebound(attr) or cls.method(attr) is not None:
             return None
         # A subclass's __init__ may assign the attribute differently.

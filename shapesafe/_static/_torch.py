@@ -533,15 +533,27 @@ def stack(shapes: Sequence[Shape], dim: int, texts: Sequence[str]) -> Shape | No
 
 def index(shape: Shape, parts: Sequence[ast.expr]) -> Shape | None:
     """Basic indexing with ints, full or partial slices, None and `...`."""
-    if any(isinstance(item, Group) for item in shape):
+    ellipses = [
+        i for i, p in enumerate(parts) if isinstance(p, ast.Constant) and p.value is Ellipsis
+    ]
+    if len(ellipses) > 1:
         return None
-    if sum(1 for p in parts if isinstance(p, ast.Constant) and p.value is Ellipsis) > 1:
-        return None
-    consumed = sum(
-        1
-        for p in parts
-        if not (isinstance(p, ast.Constant) and (p.value is None or p.value is Ellipsis))
-    )
+    consumed = _consumed(parts)
+    runs = [i for i, item in enumerate(shape) if isinstance(item, Group)]
+    if runs:
+        # `x[..., :-1]` on "*batch n": the parts on each side of `...` must stay clear of
+        # the runs, whose length is unknown.
+        if not ellipses:
+            return None
+        before, after = parts[: ellipses[0]], parts[ellipses[0] + 1 :]
+        cb, ca = _consumed(before), _consumed(after)
+        if cb > runs[0] or ca > len(shape) - runs[-1] - 1:
+            return None
+        head = index(shape[:cb], before)
+        tail = index(shape[len(shape) - ca :], after)
+        if head is None or tail is None:
+            return None
+        return (*head, *shape[cb : len(shape) - ca], *tail)
     if consumed > len(shape):
         return None
     out: list[Item] = []
@@ -565,6 +577,15 @@ def index(shape: Shape, parts: Sequence[ast.expr]) -> Shape | None:
             return None
     out.extend(shape[pos:])
     return tuple(out)
+
+
+def _consumed(parts: Sequence[ast.expr]) -> int:
+    """How many axes the index parts take up: all but None and `...`."""
+    return sum(
+        1
+        for p in parts
+        if not (isinstance(p, ast.Constant) and (p.value is None or p.value is Ellipsis))
+    )
 
 
 def _is_int(node: ast.expr) -> bool:
