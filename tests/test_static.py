@@ -1,6 +1,7 @@
 """The static checker: the corpus in tests/static, exact messages, silence on unknowns, the CLI."""
 
 import ast
+import math
 import re
 import runpy
 import subprocess
@@ -9,6 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -18,6 +20,7 @@ from shapesafe import ShapeError
 from shapesafe._contract import Bindings, parse_spec
 from shapesafe._static import Finding, check_file
 from shapesafe._static import _torch as T
+from shapesafe._static._checker import Stats
 from shapesafe._static._torch import Mismatch
 from shapesafe._static._unify import Group, Shape, Size, Unifier, lit
 from shapesafe.check import main
@@ -960,3 +963,34 @@ def test_axis_rules_agree_with_torch(a: list[int], i: int, j: int, keep: bool) -
             assert tuple(int(s.value) for s in got if isinstance(s, Size)) == tuple(want.shape)
     perm = list(range(len(a)))[::-1]
     _agree(_rule_shape(lambda: T.permute(x, perm)), _torch_shape(lambda: _meta(a).permute(perm)))
+
+
+_BUILT = [
+    "torch.linspace(0, 1, 5)",
+    "torch.logspace(0, 1, steps=3)",
+    "torch.eye(3)",
+    "torch.eye(3, 4)",
+    'torch.meshgrid(torch.arange(3), torch.arange(4), indexing="xy")[0]',
+    'torch.meshgrid([torch.arange(3), torch.arange(4), torch.arange(2)], indexing="ij")[2]',
+    'torch.stack(torch.meshgrid(torch.linspace(0, 1, 3), torch.linspace(0, 1, 4), indexing="xy"), -1)',
+    "torch.tensor([[1, 2, 3], [4, 5, 6]])",
+    "torch.Tensor([1.0, 2.0 * math.pi])",
+    "torch.from_numpy(np.zeros(6)).reshape(2, 3)",
+    "torch.where(torch.arange(3) > 1, torch.ones(2, 3), 0.0)",
+]
+
+
+@pytest.mark.parametrize("expr", _BUILT)
+def test_built_tensors_have_torchs_shape(tmp_path: Path, expr: str) -> None:
+    # The rule's shape, written as the return annotation, holds; one more axis is a finding.
+    env = {"torch": torch, "math": math, "np": np}
+    real = tuple(eval(expr, env).shape)
+    head = "import math\nimport numpy as np\nimport torch\nfrom jaxtyping import Float\n"
+    head += "from torch import Tensor\n"
+    for dims, found in ((real, 0), ((*real, 7), 1)):
+        spec = " ".join(str(n) for n in dims)
+        path = tmp_path / "built.py"
+        path.write_text(f'{head}def f() -> Float[Tensor, "{spec}"]:\n    return {expr}\n')
+        stats = Stats()
+        assert len(check_file(path, stats=stats)) == found
+        assert stats.annotated["return"] == 1

@@ -288,7 +288,7 @@ class _Scope:
                 and not _alternatives(self.module, arg.annotation)
             ):
                 env[arg.arg] = SymV(arg.arg)
-            elif isinstance(arg.annotation, ast.Name) and arg.annotation.id in ("float", "int"):
+            elif _number_annotation(arg.annotation):
                 # `eps: float`: a Python number, which broadcasts with any tensor.
                 env[arg.arg] = NumV()
             else:
@@ -546,6 +546,8 @@ class _Scope:
         if isinstance(node, ast.IfExp):
             self.value(node.test, env)
             a, b = self.value(node.body, env), self.value(node.orelse, env)
+            if isinstance(a, (IntV, NumV, SymV)) and isinstance(b, (IntV, NumV, SymV)) and a != b:
+                return NumV()  # a number either way
             return a if a is not None and a == b else None
         if isinstance(node, (ast.Tuple, ast.List)):
             items = [self.value(e, env) for e in node.elts]
@@ -861,6 +863,26 @@ class _Scope:
         self.file.stats_known("reshape to given sizes")
         return tuple(s if s is not None else fresh() for s in sizes)
 
+    def meshgrid(self, node: ast.Call, args: list[Value], kwargs: dict[str, Value]) -> Value:
+        """`torch.meshgrid(a, b, indexing=...)` of 1-D tensors: one grid per input."""
+        vecs = list(args[0].items) if len(args) == 1 and isinstance(args[0], TupV) else args
+        indexing = _str(_kw(node, "indexing"))
+        if (
+            indexing not in ("ij", "xy")
+            or not vecs
+            or any(isinstance(a, ast.Starred) for a in node.args)
+        ):
+            return None  # without `indexing`, torch warns and uses "ij"; keep to the explicit
+        sizes: list[Size] = []
+        for v in vecs:
+            if not isinstance(v, tuple) or len(v) != 1 or not isinstance(v[0], Size):
+                return None
+            sizes.append(v[0])
+        if indexing == "xy" and len(sizes) >= 2:
+            sizes[0], sizes[1] = sizes[1], sizes[0]
+        grid = tuple(sizes)
+        return TupV(tuple(grid for _ in vecs))
+
     def element(self, node: ast.ListComp | ast.GeneratorExp, env: Env) -> Value:
         """The value of every item of a one-loop comprehension over a known list."""
         if len(node.generators) != 1 or node.generators[0].ifs:
@@ -918,6 +940,8 @@ class _Scope:
         if name in ("float", "int", "abs", "min", "max", "round") and args:
             if all(isinstance(a, (IntV, NumV)) for a in args):
                 return NumV()
+        if name in ("float", "int") and len(args) == 1 and isinstance(args[0], tuple):
+            return NumV()  # a one-element tensor as a Python number
         if name in ("tuple", "list") and len(args) == 1 and isinstance(args[0], TupV):
             return args[0]
         if name == "dict" and not args and node.keywords:
@@ -1231,6 +1255,24 @@ class _Scope:
                 return True, None
             out = [self.size_of(s) for s in sizes]
             return True, tuple(s if s is not None else fresh() for s in out)
+        if torchf and last in ("linspace", "logspace") and not starred:
+            steps = args[2] if len(args) > 2 else kwargs.get("steps")
+            if steps is None or isinstance(steps, (tuple, TupV, ListV, LayerV, ObjV)):
+                return True, None
+            s = self.size_of(steps)
+            return True, (s if s is not None else fresh(),)
+        if torchf and last == "eye" and args and len(args) <= 2:
+            if any(isinstance(a, (tuple, TupV, ListV, LayerV, ObjV)) for a in args):
+                return True, None
+            n = self.size_of(args[0]) or fresh()
+            m = (self.size_of(args[1]) or fresh()) if len(args) == 2 else n
+            return True, (n, m)
+        if torchf and last == "meshgrid":
+            return True, self.meshgrid(node, args, kwargs)
+        if torchf and last in ("tensor", "Tensor", "as_tensor", "FloatTensor", "LongTensor"):
+            if len(node.args) == 1 and isinstance(args[0], TupV):
+                return True, _literal_shape(node.args[0], args[0])
+            return True, None
         if torchf and last == "arange":
             ints = [a for a in args]
             if len(ints) == 1:
@@ -2009,6 +2051,41 @@ def _module_number(module: Module, name: str) -> Value:
     if isinstance(value, ast.Constant) and type(value.value) in (int, float):
         return NumV()
     return None
+
+
+def _literal_shape(node: ast.expr, data: TupV) -> Shape | None:
+    """`torch.tensor([[1, 2], [3, 4]])`: literal lists of Python numbers, all of one length."""
+    if not isinstance(node, (ast.List, ast.Tuple)) or len(node.elts) != len(data.items):
+        return None
+    items = data.items
+    if all(isinstance(i, (IntV, NumV)) for i in items):
+        return (lit(len(items)),)
+    if items and all(isinstance(i, TupV) and not i.fields for i in items):
+        inner = [
+            _literal_shape(e, i)  # type: ignore[arg-type]
+            for e, i in zip(node.elts, items, strict=True)
+        ]
+        first = inner[0]
+        if first is not None and all(s == first for s in inner):
+            return (lit(len(items)), *first)
+    return None
+
+
+def _number_annotation(node: ast.expr | None) -> bool:
+    """`float`, `int`, `Optional[float]`, `float | None`: a Python number, or None."""
+    if isinstance(node, ast.Name):
+        return node.id in ("float", "int")
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        sides = (node.left, node.right)
+        none = [s for s in sides if isinstance(s, ast.Constant) and s.value is None]
+        return len(none) == 1 and any(_number_annotation(s) for s in sides if s not in none)
+    if (
+        isinstance(node, ast.Subscript)
+        and isinstance(node.value, (ast.Name, ast.Attribute))
+        and (node.value.id if isinstance(node.value, ast.Name) else node.value.attr) == "Optional"
+    ):
+        return _number_annotation(node.slice)
+    return False
 
 
 def _scalar(node: ast.expr, v: Value) -> bool:
