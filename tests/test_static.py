@@ -640,6 +640,21 @@ import shapesafe as ss
             ],
             id="number-parameter-and-vector-norm",
         ),
+        pytest.param(
+            "def f(\n"
+            "    x: Union[Float[Tensor, 'b p d'], Float[Tensor, 'b p h d']],\n"
+            "    w: Float[Tensor, 'v'],\n"
+            "    s: Float[Tensor, 'b p 1'],\n"
+            "):\n"
+            "    y = x - x.mean(-1, keepdim=True)\n"
+            "    z = (y / s) * w\n"
+            "    return y * w\n",
+            [
+                '14: y * w: y "b p ... d" and w "v": d lines up with v '
+                "(torch would broadcast silently where one is 1, and fail otherwise)"
+            ],
+            id="union-parameter-shares-its-ends",
+        ),
     ],
 )
 def test_torch_rules(tmp_path: Path, body: str, expected: list[str]) -> None:
@@ -977,6 +992,9 @@ _BUILT = [
     "torch.Tensor([1.0, 2.0 * math.pi])",
     "torch.from_numpy(np.zeros(6)).reshape(2, 3)",
     "torch.where(torch.arange(3) > 1, torch.ones(2, 3), 0.0)",
+    "torch.ones(4, 3)[..., 0:1]",
+    "torch.ones(5, 3)[::2, -2:]",
+    "torch.ones(2, 6, 3)[None, 0, 1:5:3, ...]",
 ]
 
 
@@ -994,3 +1012,21 @@ def test_built_tensors_have_torchs_shape(tmp_path: Path, expr: str) -> None:
         stats = Stats()
         assert len(check_file(path, stats=stats)) == found
         assert stats.annotated["return"] == 1
+
+
+_bound = st.one_of(st.none(), st.integers(-7, 7))
+
+
+@settings(max_examples=200, deadline=None)
+@given(n=st.integers(0, 6), lo=_bound, hi=_bound, step=st.one_of(st.none(), st.integers(1, 3)))
+def test_literal_slices_agree_with_torch(
+    n: int, lo: int | None, hi: int | None, step: int | None
+) -> None:
+    text = f"x[{'' if lo is None else lo}:{'' if hi is None else hi}"
+    text += f"{'' if step is None else f':{step}'}, 0:1]"
+    node = ast.parse(text).body[0]
+    assert isinstance(node, ast.Expr) and isinstance(node.value, ast.Subscript)
+    assert isinstance(node.value.slice, ast.Tuple)
+    out = T.index(_lits([n, 2]), node.value.slice.elts)
+    real = eval(text, {"x": _meta([n, 2])}).shape
+    assert _rule_shape(lambda: out) == tuple(real)

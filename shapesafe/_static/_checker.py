@@ -288,6 +288,10 @@ class _Scope:
                 and not _alternatives(self.module, arg.annotation)
             ):
                 env[arg.arg] = SymV(arg.arg)
+            elif (alts := _alternatives(self.module, arg.annotation)) and not (
+                self.cls is not None and fn.name == "__init__"
+            ):
+                env[arg.arg] = _common_shape([from_spec(a.spec) for a in alts])
             elif _number_annotation(arg.annotation):
                 # `eps: float`: a Python number, which broadcasts with any tensor.
                 env[arg.arg] = NumV()
@@ -2051,6 +2055,24 @@ def _module_number(module: Module, name: str) -> Value:
     if isinstance(value, ast.Constant) and type(value.value) in (int, float):
         return NumV()
     return None
+
+
+def _common_shape(shapes: list[Shape]) -> Shape | None:
+    """What every alternative of a Union shares: the same leading and trailing axes, with a
+    run of unknown length for the axes in between where the alternatives differ."""
+    first = shapes[0]
+    if all(s == first for s in shapes):
+        return first
+    shortest = min(len(s) for s in shapes)
+    lead = 0
+    while lead < shortest and all(s[lead] == first[lead] for s in shapes):
+        lead += 1
+    trail = 0
+    while trail < shortest - lead and all(s[-1 - trail] == first[-1 - trail] for s in shapes):
+        trail += 1
+    if lead + trail == 0:
+        return None
+    return (*first[:lead], anonymous_group(), *first[len(first) - trail :])
 
 
 def _literal_shape(node: ast.expr, data: TupV) -> Shape | None:

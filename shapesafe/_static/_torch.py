@@ -569,7 +569,7 @@ def index(shape: Shape, parts: Sequence[ast.expr]) -> Shape | None:
             if part.lower is None and part.upper is None and part.step is None:
                 out.append(shape[pos])
             else:
-                out.append(fresh())
+                out.append(_sliced(shape[pos], part))
             pos += 1
         elif _is_int(part):
             pos += 1
@@ -577,6 +577,27 @@ def index(shape: Shape, parts: Sequence[ast.expr]) -> Shape | None:
             return None
     out.extend(shape[pos:])
     return tuple(out)
+
+
+def _sliced(size: Item, part: ast.Slice) -> Size:
+    """The length of `x[lo:hi:step]` along an axis of literal size; a fresh size otherwise."""
+    bounds = [_int_value(b) if b is not None else None for b in (part.lower, part.upper, part.step)]
+    given = [b for b in (part.lower, part.upper, part.step) if b is not None]
+    if not (isinstance(size, Size) and size.kind == "int" and isinstance(size.value, int)):
+        return fresh()
+    if any(_int_value(b) is None for b in given) or bounds[2] == 0:
+        return fresh()
+    return lit(len(range(size.value)[slice(*bounds)]))
+
+
+def _int_value(node: ast.expr) -> int | None:
+    if not _is_int(node):
+        return None
+    sign = 1
+    if isinstance(node, ast.UnaryOp):
+        node, sign = node.operand, -1
+    value = node.value if isinstance(node, ast.Constant) else None
+    return sign * value if isinstance(value, int) else None
 
 
 def _consumed(parts: Sequence[ast.expr]) -> int:
