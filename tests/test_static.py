@@ -993,6 +993,8 @@ _BUILT = [
     "torch.from_numpy(np.zeros(6)).reshape(2, 3)",
     "torch.where(torch.arange(3) > 1, torch.ones(2, 3), 0.0)",
     "torch.ones(4, 3)[..., 0:1]",
+    "torch.normal(mean=0.0, std=1.0, size=(3, 5))",
+    "torch.ones(2, 3).type(torch.int32)",
     "torch.ones(5, 3)[::2, -2:]",
     "torch.ones(2, 6, 3)[None, 0, 1:5:3, ...]",
 ]

@@ -1259,6 +1259,12 @@ class _Scope:
                 return True, None
             out = [self.size_of(s) for s in sizes]
             return True, tuple(s if s is not None else fresh() for s in out)
+        if torchf and last == "normal" and isinstance(kwargs.get("size"), TupV):
+            size_v = kwargs["size"]
+            assert isinstance(size_v, TupV)
+            if any(isinstance(v, (tuple, TupV, ListV, LayerV, ObjV)) for v in size_v.items):
+                return True, None
+            return True, tuple(self.size_of(v) or fresh() for v in size_v.items)
         if torchf and last in ("linspace", "logspace") and not starred:
             steps = args[2] if len(args) > 2 else kwargs.get("steps")
             if steps is None or isinstance(steps, (tuple, TupV, ListV, LayerV, ObjV)):
@@ -1615,8 +1621,8 @@ class _Scope:
         if starred:
             return None
         nodes = node.args if arg_nodes is None else arg_nodes
-        if name in _SAME_SHAPE_METHODS:
-            return x
+        if name in _SAME_SHAPE_METHODS or (name == "type" and (args or kwargs)):
+            return x  # `x.type()` without a dtype is a string
         if (
             name in ("expand_as", "view_as", "reshape_as", "broadcast_to")
             and args
