@@ -655,6 +655,15 @@ import shapesafe as ss
             ],
             id="union-parameter-shares-its-ends",
         ),
+        pytest.param(
+            "def f(x: Float[Tensor, '*bs d'], h) -> Float[Tensor, '*bs 3']:\n"
+            "    return h.reshape(*x.shape[:-1], 3, 2)\n",
+            [
+                "8: return of f(): dim '3' is 2 in h.reshape(*x.shape[:-1], 3, 2) "
+                '"*bs 3 2", expected 3 ("*bs 3")'
+            ],
+            id="reshape-to-a-spliced-shape",
+        ),
     ],
 )
 def test_torch_rules(tmp_path: Path, body: str, expected: list[str]) -> None:
@@ -746,6 +755,11 @@ def test_torch_rules(tmp_path: Path, body: str, expected: list[str]) -> None:
             "def f(x: Float[Tensor, 'b d'], p, w: Float[Tensor, 'e d']):\n"
             "    return x.pow(p) @ w\n",
             id="pow-with-an-unknown-exponent",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, '*bs d'], h, w: Float[Tensor, 'e d']):\n"
+            "    return h.reshape(*x.shape[1:], 3) @ w\n",
+            id="splice-that-cuts-into-a-run",
         ),
     ],
 )

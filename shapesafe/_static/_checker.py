@@ -25,6 +25,7 @@ from ._source import Module, Signature, find_module, load, load_found, resolve, 
 from ._torch import IntV, LayerV, ListV, Mismatch, NumV, ObjV, SymV, TupV, Value
 from ._unify import (
     Group,
+    Item,
     Shape,
     Size,
     Unifier,
@@ -778,6 +779,16 @@ class _Scope:
                     return self.obj_call(
                         node, ObjV(parent, exact=False), func.attr, args, kwargs, env
                     )
+        if (
+            starred
+            and isinstance(func, ast.Attribute)
+            and func.attr in ("view", "reshape")
+            and not node.keywords
+        ):
+            spliced = self.spliced_sizes(node.args, env)
+            if spliced is not None:
+                self.file.stats_known("reshape to given sizes")
+                return spliced
         # A method of a value the checker knows: a tensor, a module instance, a layer.
         if isinstance(func, ast.Attribute):
             dotted = self.dotted_target(func)
@@ -851,6 +862,58 @@ class _Scope:
             return ObjV(cls)
         self.file.stats_unknown("call without a shape rule or contract")
         return None
+
+    def spliced_sizes(self, nodes: list[ast.expr], env: Env) -> Shape | None:
+        """`t.view(*x.shape[:-1], -1)`: the sizes asked for, with `*x.shape[...]` spliced in
+        when the part of x's shape it takes is certain; a -1 becomes a fresh size."""
+        out: list[Item] = []
+        for n in nodes:
+            if isinstance(n, ast.Starred):
+                part = self.shape_slice(n.value, self.vals.get(id(n)), env)
+                if part is None:
+                    return None
+                out.extend(part)
+                continue
+            v = self.vals.get(id(n))
+            if isinstance(v, (tuple, TupV, ListV, LayerV, ObjV)):
+                return None
+            size = self.size_of(v)
+            minus = size is not None and size.kind == "int" and size.value == -1
+            out.append(fresh() if size is None or minus else size)
+        return tuple(out)
+
+    def shape_slice(self, node: ast.expr, v: Value, env: Env) -> Shape | None:
+        """The items of `x.shape`, `x.shape[:-k]` or `x.shape[k:]` for a tensor x, where
+        the axes cut off are single axes, not runs; or of a known tuple of sizes `v`."""
+        if isinstance(v, TupV) and not v.mutable:
+            if any(isinstance(i, (tuple, TupV, ListV, LayerV, ObjV)) for i in v.items):
+                return None
+            return tuple(self.size_of(i) or fresh() for i in v.items)
+        sl: ast.expr | None = None
+        if isinstance(node, ast.Subscript):
+            sl = node.slice
+            node = node.value
+        if not (isinstance(node, ast.Attribute) and node.attr == "shape"):
+            return None
+        if any(isinstance(n, ast.Call) for n in ast.walk(node.value)):
+            return None  # read once already; calls are not read twice
+        x = self.value(node.value, env)
+        if not isinstance(x, tuple):
+            return None
+        if sl is None:
+            return x
+        if not isinstance(sl, ast.Slice) or sl.step is not None:
+            return None
+        lo = T.int_value(sl.lower) if sl.lower is not None else 0
+        hi = T.int_value(sl.upper) if sl.upper is not None else None
+        if lo is None or (sl.upper is not None and hi is None):
+            return None
+        if lo < 0 or (hi is not None and hi > 0) or (hi == 0):
+            return None  # keep to dropping a head (lo >= 0) and a tail (hi < 0)
+        cut = list(x[:lo]) + (list(x[len(x) + hi :]) if hi is not None else [])
+        if len(x) < lo - (hi or 0) or any(isinstance(i, Group) for i in cut):
+            return None
+        return tuple(x[lo : len(x) + hi if hi is not None else None])
 
     def reshaped(self, args: list[Value]) -> Value:
         """`t.view(sizes)` / `t.reshape(sizes)` of a tensor of unknown shape: the sizes, when

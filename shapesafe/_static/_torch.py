@@ -581,16 +581,16 @@ def index(shape: Shape, parts: Sequence[ast.expr]) -> Shape | None:
 
 def _sliced(size: Item, part: ast.Slice) -> Size:
     """The length of `x[lo:hi:step]` along an axis of literal size; a fresh size otherwise."""
-    bounds = [_int_value(b) if b is not None else None for b in (part.lower, part.upper, part.step)]
+    bounds = [int_value(b) if b is not None else None for b in (part.lower, part.upper, part.step)]
     given = [b for b in (part.lower, part.upper, part.step) if b is not None]
     if not (isinstance(size, Size) and size.kind == "int" and isinstance(size.value, int)):
         return fresh()
-    if any(_int_value(b) is None for b in given) or bounds[2] == 0:
+    if any(int_value(b) is None for b in given) or bounds[2] == 0:
         return fresh()
     return lit(len(range(size.value)[slice(*bounds)]))
 
 
-def _int_value(node: ast.expr) -> int | None:
+def int_value(node: ast.expr) -> int | None:
     if not _is_int(node):
         return None
     sign = 1
