@@ -1046,3 +1046,21 @@ def test_literal_slices_agree_with_torch(
     out = T.index(_lits([n, 2]), node.value.slice.elts)
     real = eval(text, {"x": _meta([n, 2])}).shape
     assert _rule_shape(lambda: out) == tuple(real)
+
+
+def test_explain_lists_unchecked_annotated_relations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from shapesafe._static import _checker
+
+    monkeypatch.setattr(_checker, "_EXPLAIN", True)
+    path = tmp_path / "unexplained.py"
+    path.write_text(
+        "import torch\nfrom jaxtyping import Float\nfrom torch import Tensor\n"
+        "def f(x: Float[Tensor, 'b d']) -> Float[Tensor, 'b d']:\n"
+        "    return torch.fft.rfft(x)\n"
+    )
+    assert check_file(path, stats=Stats()) == []
+    err = capsys.readouterr().err.splitlines()
+    assert f"{path}:5: torch op without a shape rule: torch.fft.rfft" in err
+    assert f"{path}:5: return value of unknown shape: torch.fft.rfft(x)" in err
