@@ -664,6 +664,16 @@ import shapesafe as ss
             ],
             id="reshape-to-a-spliced-shape",
         ),
+        pytest.param(
+            "def f(pose: Float[Tensor, '*batch 3 4']) -> Float[Tensor, '*batch 4 4']:\n"
+            "    constants = torch.zeros_like(pose[..., :1, :])\n"
+            "    return torch.cat([pose, constants], dim=-1)\n"
+            "def g(pose: Float[Tensor, '*batch 3 4']) -> Float[Tensor, '*batch 4 4']:\n"
+            "    constants = torch.zeros_like(pose[..., :1, :])\n"
+            "    return torch.cat([pose, constants], dim=-2)\n",
+            ['9: torch.cat: axis -2 is 3 in pose "*batch 3 4" but 1 in constants "*batch 1 4"'],
+            id="cat-after-a-shared-run",
+        ),
     ],
 )
 def test_torch_rules(tmp_path: Path, body: str, expected: list[str]) -> None:
@@ -1064,3 +1074,28 @@ def test_explain_lists_unchecked_annotated_relations(
     err = capsys.readouterr().err.splitlines()
     assert f"{path}:5: torch op without a shape rule: torch.fft.rfft" in err
     assert f"{path}:5: return value of unknown shape: torch.fft.rfft(x)" in err
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    run=_dims,
+    a=st.lists(st.integers(1, 3), min_size=1, max_size=3),
+    b=st.lists(st.integers(1, 3), min_size=1, max_size=3),
+    dim=st.integers(-4, -1),
+)
+def test_cat_and_stack_over_a_shared_run_agree_with_torch(
+    run: list[int], a: list[int], b: list[int], dim: int
+) -> None:
+    group = Group("batch")
+    sa, sb = (group, *_lits(a)), (group, *_lits(b))
+    ma, mb = _meta(run + a), _meta(run + b)
+    for rule, real in (
+        (lambda: T.concat([sa, sb], dim, ["a", "b"]), lambda: torch.cat([ma, mb], dim)),
+        (lambda: T.stack([sa, sb], dim, ["a", "b"]), lambda: torch.stack([ma, mb], dim)),
+    ):
+        got = _rule_shape_run(rule)
+        want = _torch_shape(real)
+        if got == "mismatch":
+            assert want is None
+        elif got is not None:
+            assert want == (*run, *got)

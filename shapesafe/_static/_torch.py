@@ -483,9 +483,35 @@ def chunk(shape: Shape, n: int, dim: int) -> TupV | None:
     return TupV(tuple(part for _ in range(n)))
 
 
-def concat(shapes: Sequence[Shape], dim: int, texts: Sequence[str]) -> Shape | None:
+def _split_run(shapes: Sequence[Shape], dim: int, extra: int) -> tuple[Shape, list[Shape]] | None:
+    """Shapes that share one run and all that comes before it, with `dim` counted from the
+    end into what follows it: that shared head, and the tails after it."""
+    first = shapes[0]
+    runs = [i for i, item in enumerate(first) if isinstance(item, Group)]
+    if len(runs) != 1 or any(len(s) != len(first) for s in shapes):
+        return None
+    g = runs[0]
+    head = first[: g + 1]
+    if any(s[: g + 1] != head for s in shapes):
+        return None
+    tails = [s[g + 1 :] for s in shapes]
+    if not -(len(tails[0]) + extra) <= dim < 0:
+        return None
+    return head, tails
+
+
+def concat(
+    shapes: Sequence[Shape], dim: int, texts: Sequence[str], whole: Sequence[Shape] = ()
+) -> Shape | None:
+    """torch.cat; `whole` are the shapes to show when `shapes` are their tails."""
     first = shapes[0]
     n = rank(first)
+    split = None if n is not None else _split_run(shapes, dim, 0)
+    if split is not None:
+        done = concat(split[1], dim, texts, shapes)
+        return None if done is None else (*split[0], *done)
+    shown = whole or shapes
+    skip = len(shown[0]) - len(first)
     if n is None or any(rank(s) != n for s in shapes):
         return None
     p = axis(first, dim)
@@ -497,7 +523,10 @@ def concat(shapes: Sequence[Shape], dim: int, texts: Sequence[str]) -> Shape | N
             assert isinstance(x, Size) and isinstance(y, Size)
             if i != p and certain(x, y) == "differ":
                 raise Mismatch(
-                    f'torch.cat: axis {i} is {x} in {texts[0]} "{show(first)}" '
+                    f'torch.cat: axis {i - n} is {x} in {texts[0]} "{show(shown[0])}" '
+                    f'but {y} in {t} "{show(shown[shapes.index(s)])}"'
+                    if skip
+                    else f'torch.cat: axis {i} is {x} in {texts[0]} "{show(first)}" '
                     f'but {y} in {t} "{show(s)}"'
                 )
     total = lit(0)
@@ -508,9 +537,18 @@ def concat(shapes: Sequence[Shape], dim: int, texts: Sequence[str]) -> Shape | N
     return tuple(total if i == p else item for i, item in enumerate(first))
 
 
-def stack(shapes: Sequence[Shape], dim: int, texts: Sequence[str]) -> Shape | None:
+def stack(
+    shapes: Sequence[Shape], dim: int, texts: Sequence[str], whole: Sequence[Shape] = ()
+) -> Shape | None:
+    """torch.stack; `whole` are the shapes to show when `shapes` are their tails."""
     first = shapes[0]
     n = rank(first)
+    split = None if n is not None else _split_run(shapes, dim, 1)
+    if split is not None:
+        done = stack(split[1], dim, texts, shapes)
+        return None if done is None else (*split[0], *done)
+    shown = whole or shapes
+    skip = len(shown[0]) - len(first)
     if n is None or any(rank(s) != n for s in shapes):
         return None
     for s, t in zip(shapes[1:], texts[1:], strict=True):
@@ -519,7 +557,10 @@ def stack(shapes: Sequence[Shape], dim: int, texts: Sequence[str]) -> Shape | No
             assert isinstance(x, Size) and isinstance(y, Size)
             if certain(x, y) == "differ":
                 raise Mismatch(
-                    f'torch.stack: axis {i} is {x} in {texts[0]} "{show(first)}" '
+                    f'torch.stack: axis {i - n} is {x} in {texts[0]} "{show(shown[0])}" '
+                    f'but {y} in {t} "{show(shown[shapes.index(s)])}"'
+                    if skip
+                    else f'torch.stack: axis {i} is {x} in {texts[0]} "{show(first)}" '
                     f'but {y} in {t} "{show(s)}"'
                 )
     d = dim + n + 1 if dim < 0 else dim
