@@ -1871,18 +1871,31 @@ class _Scope:
             return None if n is None else IntV(lit(n))
         if name == "numel":
             return None
-        if name == "repeat":
+        if name in ("repeat", "tile"):
             vals = list(args[0].items) if len(args) == 1 and isinstance(args[0], TupV) else args
+            if len(args) == 1 and not isinstance(args[0], (IntV, SymV, NumV, TupV)):
+                return None  # one argument that may be a whole tuple of repeats
+            if not vals or any(isinstance(v, (tuple, TupV, ListV, LayerV, ObjV)) for v in vals):
+                return None
             sizes = [self.size_of(v) for v in vals]
             n = T.rank(x)
-            if n is None or len(sizes) < n or any(s is None for s in sizes):
+            if n is None:
+                return None
+            if name == "tile" and len(sizes) < n:
+                ones: list[Size | None] = [lit(1)] * (n - len(sizes))
+                sizes = ones + sizes  # tile pads the repeats with 1s
+            if len(sizes) < n:
                 return None
             off = len(sizes) - n
-            return tuple(
-                (T.mul(x[i - off], s) if i >= off else s)  # type: ignore[arg-type]
-                for i, s in enumerate(sizes)
-                if s is not None
-            )
+            tiled: list[Item] = []
+            for i, rep in enumerate(sizes):
+                here = x[i - off] if i >= off else None
+                assert here is None or isinstance(here, Size)
+                if rep is None:
+                    tiled.append(fresh())
+                else:
+                    tiled.append(T.mul(here, rep) if here is not None else rep)
+            return tuple(tiled)
         return None
 
     # Checks
