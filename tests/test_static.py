@@ -674,6 +674,17 @@ import shapesafe as ss
             ['9: torch.cat: axis -2 is 3 in pose "*batch 3 4" but 1 in constants "*batch 1 4"'],
             id="cat-after-a-shared-run",
         ),
+        pytest.param(
+            "def f(c) -> Float[Tensor, 'n 3']:\n"
+            "    axis = torch.tensor([1, 0, 0])\n"
+            "    offsets = axis.repeat(c.shape[1], 1)\n"
+            "    return offsets.unsqueeze(0).repeat(c.shape[0], 1, 1)\n",
+            [
+                "10: return of f(): offsets.unsqueeze(0).repeat(c.shape[0... "
+                '"_ _ 3" has 3 dims, expected 2 for \'return\' "n 3"'
+            ],
+            id="repeat-with-unknown-counts-keeps-the-rank",
+        ),
     ],
 )
 def test_torch_rules(tmp_path: Path, body: str, expected: list[str]) -> None:
@@ -770,6 +781,11 @@ def test_torch_rules(tmp_path: Path, body: str, expected: list[str]) -> None:
             "def f(x: Float[Tensor, '*bs d'], h, w: Float[Tensor, 'e d']):\n"
             "    return h.reshape(*x.shape[1:], 3) @ w\n",
             id="splice-that-cuts-into-a-run",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b d'], reps, w: Float[Tensor, 'e d']):\n"
+            "    return x.repeat(reps) @ w\n",
+            id="repeat-by-one-unknown-argument",
         ),
     ],
 )
