@@ -234,18 +234,29 @@ def generated_wrapper(state: "_Checked") -> Callable[..., Any] | None:
             tracing = ""
         else:
             accepted = f"""
-                return {p}call_structured({p}key, {p}r, {args_tuple}, {kwargs_dict})"""
+                return {p}call_structured({p}key, {p}r, {p}b, {args_tuple}, {kwargs_dict})"""
             tracing = f" or {p}tracing() is not None"
+        if state.own_op:
+            decide = f"""
+                if {p}decide({sshapes}, {arguments}) is not True:
+                    return {p}call_full({p}key, {args_tuple}, {kwargs_dict})"""
+        else:
+            # The dims the arguments bind, for the body's memo and the return's verdict.
+            decide = f"""
+                {p}b = {p}bind({sshapes}, {arguments})
+                if {p}b.__class__ is not tuple:
+                    return {p}call_full({p}key, {args_tuple}, {kwargs_dict})"""
         miss = (
             f"""                {p}r = {p}structures.get({skey})
                 if {p}r is None{tracing}:
-                    return {p}call_miss({p}key, {args_tuple}, {kwargs_dict})
-                if {p}decide({sshapes}, {arguments}) is not True:
-                    return {p}call_full({p}key, {args_tuple}, {kwargs_dict})"""
+                    return {p}call_miss({p}key, {args_tuple}, {kwargs_dict})"""
+            + decide
             + accepted
         )
     else:
         miss = f"                return {p}call_miss({p}key, {args_tuple}, {kwargs_dict})"
+    binds = structured and not state.own_op
+    bind_line = f"    {p}bind = {p}state.contract.binder\n" if binds else ""
     source = f"""
 def {p}factory({p}fn, {p}state, {p}cache, {p}defaults):
     {p}data = {p}cache.data
@@ -255,7 +266,7 @@ def {p}factory({p}fn, {p}state, {p}cache, {p}defaults):
     {p}call_miss = {p}state.call_miss
     {p}structures = {p}state.structures
     {p}decide = {p}state.contract.decider
-    {p}maxsize = {p}cache.maxsize
+{bind_line}    {p}maxsize = {p}cache.maxsize
     {p}popitem = {p}data.popitem
     {p}call_structured = {p}state.call_structured
     {p}tracing = torch_tracing_state

@@ -26,7 +26,6 @@ import torch
 
 from ._cache import OPTIONAL_TENSOR, SKIP, TENSOR, TYPE, VALUE, Entry, is_torch_array_hint
 from ._jaxtyping_compat import PENDING, MemoStack, adopt_memo_stack, memo_stack
-from ._unify import match
 
 if TYPE_CHECKING:
     from ._checked import _Checked
@@ -80,23 +79,6 @@ def _return_shapes(state: "_Checked", out: Any) -> list[Any] | None:
     return []
 
 
-def _bind(
-    state: "_Checked", shapes: list[Any], arguments: dict[str, Any]
-) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """The dims jaxtyping binds for these argument shapes, in its memo's format; None if a
-    size doesn't fit or a dim can't be decided here."""
-    single: dict[str, Any] = {}
-    variadic: dict[str, Any] = {}
-    for (_, optional, _, plan), shape in zip(state.contract.plan, shapes, strict=False):
-        if shape is None:
-            if optional:
-                continue
-            return None
-        if match(plan, shape, single, variadic, arguments, strict=True) is not None:
-            return None
-    return single, variadic
-
-
 def call(state: "_Checked", key: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """A miss whose structure is new (or under `torch.jit.trace`): the full check, and its
     structure remembered once it was accepted and cached."""
@@ -110,15 +92,17 @@ def call(state: "_Checked", key: Any, args: tuple[Any, ...], kwargs: dict[str, A
 
 
 def call_user(
-    state: "_Checked", key: Any, accepted: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    state: "_Checked",
+    key: Any,
+    accepted: Any,
+    bound: tuple[dict[str, Any], dict[str, Any]],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
 ) -> Any:
-    """A user function's call in a known structure, whose sizes `decide` accepted: the body
-    gets the bound dims, and the return is decided here when it can be."""
+    """A user function's call in a known structure, whose arguments' sizes fit and bind
+    `bound` (from `Contract.binder`, in jaxtyping's memo format): the body gets those dims,
+    and the return is decided here when it can be."""
     arguments = state.arguments(args, kwargs)
-    shapes = [key[i] for i in state.shape_index]
-    bound = _bind(state, shapes, arguments)
-    if bound is None:
-        return state.call_full(key, args, kwargs)
     single, variadic = bound
     entry = Entry(single, variadic, {}, None)
     stack = memo_stack()
@@ -133,7 +117,8 @@ def call_user(
             state.check_return(arguments, out)
     finally:
         del stack[-1]
-    state.cache.put(key, Entry(dict(single), dict(variadic), {}, out))
+    # The memo handed to the body was built from copies (`MemoStack`): these are unchanged.
+    state.cache.put(key, Entry(single, variadic, {}, out))
     return out
 
 
@@ -154,13 +139,4 @@ def _return_fits(
     returned = _return_shapes(state, out)
     if returned is None:
         return False
-    single, variadic = dict(bound[0]), dict(bound[1])
-    plans = state.contract.plan[len(state.contract.params) :]
-    for (_, optional, _, plan), shape in zip(plans, returned, strict=True):
-        if shape is None:
-            if optional:
-                continue
-            return False
-        if match(plan, shape, single, variadic, arguments, strict=True) is not None:
-            return False
-    return True
+    return state.contract.return_decider(bound[0], bound[1], returned, arguments) is True
