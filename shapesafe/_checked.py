@@ -366,18 +366,6 @@ class _Checked:
             return _structure.call(self, key, args, kwargs)
         return self.call_full(key, args, kwargs)
 
-    def call_structured(
-        self,
-        key: Any,
-        accepted: Any,
-        bound: tuple[dict[str, Any], dict[str, Any]],
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-    ) -> Any:
-        """A user function's call whose structure is known and whose arguments' sizes fit,
-        binding `bound` (see `_unify.binder`)."""
-        return _structure.call_user(self, key, accepted, bound, args, kwargs)
-
     def call_full(self, key: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """The reference check; an accepted signature goes into the cache under `key`."""
         wrapper = self.wrapper_ref()

@@ -18,12 +18,14 @@ from ._cache import (
     TENSOR,
     TYPE,
     VALUE,
+    Entry,
     expr_key,
     mixed_key,
     return_key,
     value_key,
 )
 from ._jaxtyping_compat import PENDING, MemoStack, adopt_memo_stack, memo_storage
+from ._structure import Bound, return_fits
 
 if TYPE_CHECKING:
     from ._checked import _Checked
@@ -64,6 +66,9 @@ _NAMESPACE: dict[str, Any] = {
     "_expr_key": expr_key,
     "_return_key": return_key,
     "_OP_ENTRY": OP_ENTRY,
+    "_Entry": Entry,
+    "_Bound": Bound,
+    "_return_fits": return_fits,
     "torch_tracing_state": torch._C._get_tracing_state,
 }
 
@@ -233,8 +238,7 @@ def generated_wrapper(state: "_Checked") -> Callable[..., Any] | None:
                 return {p}fn({", ".join(call)})"""
             tracing = ""
         else:
-            accepted = f"""
-                return {p}call_structured({p}key, {p}r, {p}b, {args_tuple}, {kwargs_dict})"""
+            accepted = _structured_body(state, call, values, all_values, arguments)
             tracing = f" or {p}tracing() is not None"
         if state.own_op:
             decide = f"""
@@ -256,7 +260,7 @@ def generated_wrapper(state: "_Checked") -> Callable[..., Any] | None:
     else:
         miss = f"                return {p}call_miss({p}key, {args_tuple}, {kwargs_dict})"
     binds = structured and not state.own_op
-    bind_line = f"    {p}bind = {p}state.contract.binder\n" if binds else ""
+    bind_line = f"    {p}bind = {p}state.contract.binder\n" if binds else f"    {p}bind = None\n"
     source = f"""
 def {p}factory({p}fn, {p}state, {p}cache, {p}defaults):
     {p}data = {p}cache.data
@@ -268,7 +272,7 @@ def {p}factory({p}fn, {p}state, {p}cache, {p}defaults):
     {p}decide = {p}state.contract.decider
 {bind_line}    {p}maxsize = {p}cache.maxsize
     {p}popitem = {p}data.popitem
-    {p}call_structured = {p}state.call_structured
+    {p}rdecide = {p}state.contract.return_decider if {p}bind else None
     {p}tracing = torch_tracing_state
     {p}names = {p}state.names
     def {p}wrapper({", ".join(decl)}):
@@ -301,6 +305,54 @@ def {p}factory({p}fn, {p}state, {p}cache, {p}defaults):
     factory = namespace[f"{p}factory"]
     wrapper: Callable[..., Any] = factory(state.fn, state, state.cache, tuple(defaults))
     return wrapper
+
+
+def _structured_body(
+    state: "_Checked", call: list[str], values: str, all_values: str, arguments: str
+) -> str:
+    """A user function's call in a known structure whose arguments' sizes fit (`_ss_b`, the
+    dims they bind): the body runs with those dims on jaxtyping's memo stack, as on a hit;
+    the return is decided by the unifier when its structure is the accepted one (`_ss_r`)
+    and the body bound no dims of its own, else by beartype; then the call is remembered.
+    What `_structure.return_fits` does, unrolled for a tensor return."""
+    p = PREFIX
+    if state.return_kind == TENSOR and state.contract.ret is not None:
+        fit = (
+            f"{p}stack.built == {p}built and {p}out.__class__ == {p}r[0]"
+            f" and {p}out.dtype == {p}r[1]"
+            f" and {p}rdecide({p}b[0], {p}b[1], ({p}out.shape,), {arguments}) is True"
+        )
+    else:
+        named = "{" + ", ".join(f"{n!r}: {n}" for n in state.names) + "}"
+        fit = f"_return_fits({p}state, {p}r, {p}b, {named}, {p}out, {p}stack.built != {p}built)"
+    return f"""
+                try:
+                    {p}stack = _memo_storage.memo_stack
+                except AttributeError:
+                    {p}stack = _memo_storage.memo_stack = _MemoStack()
+                if {p}stack.__class__ is not _MemoStack:
+                    {p}stack = _adopt_memo_stack({p}stack)
+                {p}built = {p}stack.built
+                {p}stack.append((_PENDING, _Bound({p}b), {p}names{values}))
+                try:
+                    {p}out = {p}fn({", ".join(call)})
+                    try:
+                        {p}fit = {fit}
+                    except Exception:
+                        {p}fit = False
+                    if not {p}fit:
+                        {p}state.check_return_values({all_values}, {p}out)
+                finally:
+                    del {p}stack[-1]
+                {p}e = _Entry({p}b[0], {p}b[1], {{}}, {p}out)
+                {p}data[{p}key] = {p}e
+                if len({p}data) > {p}cache.maxsize:
+                    try:
+                        {p}popitem(False)
+                    except KeyError:  # emptied by another thread meanwhile
+                        pass
+                {p}cache.last = ({p}key, {p}e)
+                return {p}out"""
 
 
 def generic_wrapper(state: "_Checked") -> Callable[..., Any]:

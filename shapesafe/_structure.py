@@ -24,8 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from ._cache import OPTIONAL_TENSOR, SKIP, TENSOR, TYPE, VALUE, Entry, is_torch_array_hint
-from ._jaxtyping_compat import PENDING, MemoStack, adopt_memo_stack, memo_stack
+from ._cache import OPTIONAL_TENSOR, SKIP, TENSOR, TYPE, VALUE, is_torch_array_hint
 
 if TYPE_CHECKING:
     from ._checked import _Checked
@@ -91,38 +90,21 @@ def call(state: "_Checked", key: Any, args: tuple[Any, ...], kwargs: dict[str, A
     return out
 
 
-def call_user(
-    state: "_Checked",
-    key: Any,
-    accepted: Any,
-    bound: tuple[dict[str, Any], dict[str, Any]],
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-) -> Any:
-    """A user function's call in a known structure, whose arguments' sizes fit and bind
-    `bound` (from `Contract.binder`, in jaxtyping's memo format): the body gets those dims,
-    and the return is decided here when it can be."""
-    arguments = state.arguments(args, kwargs)
-    single, variadic = bound
-    entry = Entry(single, variadic, {}, None)
-    stack = memo_stack()
-    if stack.__class__ is not MemoStack:
-        stack = adopt_memo_stack(stack)
-    assert isinstance(stack, MemoStack)
-    built = stack.built
-    stack.append((PENDING, entry, state.names, *arguments.values()))
-    try:
-        out = state.fn(*args, **kwargs)
-        if not _return_fits(state, accepted, bound, arguments, out, stack.built != built):
-            state.check_return(arguments, out)
-    finally:
-        del stack[-1]
-    # The memo handed to the body was built from copies (`MemoStack`): these are unchanged.
-    state.cache.put(key, Entry(single, variadic, {}, out))
-    return out
+class Bound:
+    """The dims a structure-path call's arguments bound (`Contract.binder`), as the entry of
+    its memo on jaxtyping's stack (see `MemoStack`, which copies them when read)."""
+
+    __slots__ = ("pytree", "single", "variadic")
+
+    def __init__(self, bound: tuple[dict[str, Any], dict[str, Any]]) -> None:
+        self.single, self.variadic = bound
+        self.pytree = _NO_PYTREE
 
 
-def _return_fits(
+_NO_PYTREE: dict[str, Any] = {}
+
+
+def return_fits(
     state: "_Checked",
     accepted: Any,
     bound: tuple[dict[str, Any], dict[str, Any]],
