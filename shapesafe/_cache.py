@@ -56,6 +56,22 @@ class Entry:
         self.rs: Any = getattr(out, "shape", None) if self.rt is not _NoTensor else None
 
 
+def tensor_entry(single: dict[str, Any], variadic: dict[str, Any], out: Any) -> Entry:
+    """`Entry(single, variadic, {}, out)` for a return accepted against a tensor hint (so a
+    tensor; a non-tensor gets the general constructor)."""
+    if not isinstance(out, torch.Tensor):
+        return Entry(single, variadic, {}, out)
+    entry = Entry.__new__(Entry)
+    entry.single = single
+    entry.variadic = variadic
+    entry.pytree = {}
+    rt = entry.rt = out.__class__
+    rs = entry.rs = out.shape
+    rd = entry.rd = out.dtype
+    entry.ret_key = (rt, rs, rd)
+    return entry
+
+
 class _NoTensor:
     """The accepted return's class in an entry whose return was not a tensor."""
 

@@ -22,6 +22,7 @@ from ._cache import (
     expr_key,
     mixed_key,
     return_key,
+    tensor_entry,
     value_key,
 )
 from ._jaxtyping_compat import PENDING, MemoStack, adopt_memo_stack, memo_storage
@@ -67,6 +68,7 @@ _NAMESPACE: dict[str, Any] = {
     "_return_key": return_key,
     "_OP_ENTRY": OP_ENTRY,
     "_Entry": Entry,
+    "_tensor_entry": tensor_entry,
     "_Bound": Bound,
     "_return_fits": return_fits,
     "torch_tracing_state": torch._C._get_tracing_state,
@@ -161,7 +163,12 @@ def generated_wrapper(state: "_Checked") -> Callable[..., Any] | None:
         decl.append("/")
     # An `{expr}` value is keyed with its type: `True`, `1` and `1.0` are different keys.
     expr_start = len(key)
-    key += [f"_expr_key({e})" for e in state.exprs]
+    # An int (the usual `{self.n}`) is keyed inline, as `value_key` keys it.
+    p = PREFIX
+    key += [
+        f"(int, {p}x{i}) if ({p}x{i} := ({e})).__class__ is int else _expr_key({p}x{i})"
+        for i, e in enumerate(state.exprs)
+    ]
     if not key:
         key.append("None")
     state.structure_index = tuple(structure)
@@ -325,6 +332,9 @@ def _structured_body(
     else:
         named = "{" + ", ".join(f"{n!r}: {n}" for n in state.names) + "}"
         fit = f"_return_fits({p}state, {p}r, {p}b, {named}, {p}out, {p}stack.built != {p}built)"
+    entry = f"_Entry({p}b[0], {p}b[1], {{}}, {p}out)"
+    if state.return_kind == TENSOR:
+        entry = f"_tensor_entry({p}b[0], {p}b[1], {p}out)"
     return f"""
                 try:
                     {p}stack = _memo_storage.memo_stack
@@ -344,7 +354,7 @@ def _structured_body(
                         {p}state.check_return_values({all_values}, {p}out)
                 finally:
                     del {p}stack[-1]
-                {p}e = _Entry({p}b[0], {p}b[1], {{}}, {p}out)
+                {p}e = {entry}
                 {p}data[{p}key] = {p}e
                 if len({p}data) > {p}cache.maxsize:
                     try:

@@ -556,7 +556,7 @@ def _generate(plan: Plan, mode: str) -> Any:
             names[name] = f"v{len(names)}"
         return names[name]
 
-    consts: dict[str, Any] = {"_symbolic": _symbolic_strict, "_run": _run, "_atom": int_atom}
+    consts: dict[str, Any] = {"_symbolic": _symbolic_strict, "_run": _run}
     lines: list[str] = []
 
     def emit(depth: int, text: str) -> None:
@@ -593,7 +593,10 @@ def _generate(plan: Plan, mode: str) -> Any:
                 emit(d + 1, "if arguments is None: raise LookupError")
                 for local, pc in zip(locals_, part_codes, strict=True):
                     emit(d + 1, f"{local} = {pc}")
-                atoms = " and ".join(f"_atom({local})" for local in locals_)
+                atoms = " and ".join(
+                    f"({local}.__class__ is int and {local} >= 0 or {local}.__class__ is bool)"
+                    for local in locals_
+                )
                 emit(d + 1, f"if not ({atoms}): raise LookupError")
             for v in used:
                 emit(d + 1, f"if {v} is None: raise LookupError")
