@@ -131,6 +131,15 @@ class VerdictCache:
         return len(self.data)
 
 
+def clear_all() -> None:
+    """Empty every verdict cache in the process (the structures the full check accepted stay):
+    the next call of each signature is a miss, as the first call with each shape is."""
+    with _caches_lock:
+        caches = list(_caches)
+    for cache in caches:
+        cache.clear()
+
+
 def _reinit_locks_after_fork() -> None:
     # The parent's other threads are gone in the child: a lock one of them held would stay
     # held for good. No other thread runs yet, so making new ones is safe.

@@ -27,6 +27,8 @@ from ._cache import (
 )
 from ._jaxtyping_compat import PENDING, MemoStack, adopt_memo_stack, memo_storage
 from ._structure import Bound, return_fits
+from ._unify import _run as unify_run
+from ._unify import inline_decider
 
 if TYPE_CHECKING:
     from ._checked import _Checked
@@ -67,6 +69,7 @@ _NAMESPACE: dict[str, Any] = {
     "_expr_key": expr_key,
     "_return_key": return_key,
     "_OP_ENTRY": OP_ENTRY,
+    "_unify_run": unify_run,
     "_Entry": Entry,
     "_tensor_entry": tensor_entry,
     "_Bound": Bound,
@@ -247,7 +250,19 @@ def generated_wrapper(state: "_Checked") -> Callable[..., Any] | None:
         else:
             accepted = _structured_body(state, call, values, all_values, arguments)
             tracing = f" or {p}tracing() is not None"
+        inline = None
         if state.own_op:
+            # The sizes are compared right here, reading the key: no call, no tuple.
+            inline = inline_decider(
+                state.contract.plan[: len(state.contract.params)],
+                [f"{p}key[{i}]" for i in shapes],
+                f"return {p}call_full({p}key, {args_tuple}, {kwargs_dict})",
+                f"{p}d",
+                4,
+            )
+        if inline is not None:
+            decide = "\n" + inline
+        elif state.own_op:
             decide = f"""
                 if {p}decide({sshapes}, {arguments}) is not True:
                     return {p}call_full({p}key, {args_tuple}, {kwargs_dict})"""

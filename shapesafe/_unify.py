@@ -29,6 +29,7 @@ per contract (`Contract.plan`): no dataclass is touched while matching.
 """
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -509,6 +510,36 @@ def return_decider(plan: Plan, params: int) -> ReturnDecider:
     return fn
 
 
+#: The locals of generated matching code, renamed when it is inlined into a wrapper.
+_LOCALS = frozenset({"V", "n", "s", "t", "w", "r", "shapes", "arguments"})
+
+
+def inline_decider(plan: Plan, shapes: list[str], fail: str, prefix: str, depth: int) -> str | None:
+    """`decider`'s code for a plan of arguments, as statements to paste into a wrapper at
+    `depth` levels of indentation: the shapes are read from the expressions `shapes`, each
+    local gets `prefix`, and a size that doesn't fit runs `fail` (a statement that leaves
+    the wrapper). None where a dim needs more than the sizes (a symbolic dim)."""
+    for _, _, packed, sp in plan:
+        if packed or any(d[0] == SYMBOLIC for d in (*sp[0], *sp[1])):
+            return None
+    lines = _generate(plan, "inline", shapes)
+    local = re.compile(r"\b(" + "|".join(sorted(_LOCALS)) + r"|[vp]\d+)\b")
+    body: list[str] = []
+    pad = "    " * (depth - 1)
+    for line in lines:
+        line = line.split("  #")[0]
+        if not line.strip():
+            continue
+        # Dim names appear only inside string literals, which are left alone.
+        pieces = re.split(r"('[^']*')", line)
+        for k in range(0, len(pieces), 2):
+            piece = local.sub(lambda m: prefix + m.group(1), pieces[k])
+            pieces[k] = re.sub(r"\b_run\b", "_unify_run", piece)
+        line = "".join(pieces).replace("return False", fail).replace("return None", fail)
+        body.append(pad + line)
+    return "\n".join(body)
+
+
 def _part_code(tree: Expr_) -> str | None:
     """Python reading one `{...}` part (a chain of attributes on an argument), or None."""
     if tree[0] == "arg":
@@ -542,7 +573,7 @@ def _tree_code(tree: Expr_, var: Callable[[str], str | None], parts: list[str]) 
     return None
 
 
-def _generate(plan: Plan, mode: str) -> Any:
+def _generate(plan: Plan, mode: str, shapes: list[str] | None = None) -> Any:
     """The source of `decider` (`mode` "decide"), `binder` ("bind") or `return_decider`
     ("return"), compiled."""
     names: dict[str, str] = {}
@@ -636,6 +667,12 @@ def _generate(plan: Plan, mode: str) -> Any:
 
     def one(depth: int, s: str, sp: SpecPlan, always: bool) -> None:
         pre, post, run, ndims = sp
+        if run is not None and run[0] and not keeps_runs and run_counts[run[0]] == 1:
+            # Nothing else reads this run: its length is all that is checked.
+            emit(depth, f"if len({s}) < {ndims - 1}: return False")
+            dims(depth, s, pre, False, always)
+            dims(depth, s, post, True, always)
+            return
         if run is not None and run[0]:
             emit(depth, f"{s} = tuple({s})  # slicing a torch.Size costs ~1 us")
         if run is None:
@@ -658,6 +695,13 @@ def _generate(plan: Plan, mode: str) -> Any:
             runs.add(name)
 
     nargs = len(plan)
+    inline = mode == "inline"
+    # A binder returns every run; the others need only the runs that are read again.
+    keeps_runs = mode in ("bind", "return")
+    run_counts: dict[str, int] = {}
+    for _, _, _, sp in plan:
+        if sp[2] is not None and sp[2][0]:
+            run_counts[sp[2][0]] = run_counts.get(sp[2][0], 0) + 1
     if mode == "return":
         # Every name is read from the arguments' bindings; none is certain.
         for _, _, _, sp in plan:
@@ -667,13 +711,14 @@ def _generate(plan: Plan, mode: str) -> Any:
         emit(1, "V = dict(V)")
     else:
         emit(1, "V = {}")
-    emit(1, "n = len(shapes)")
+    if not inline:
+        emit(1, "n = len(shapes)")
     body_start = len(lines)
     always = mode != "return"
     for i, (_, optional, packed, sp) in enumerate(plan):
         if mode == "decide":
             emit(1, f"if n <= {i}: return True")
-        emit(1, f"s = shapes[{i}]")
+        emit(1, f"s = {shapes[i]}" if shapes is not None else f"s = shapes[{i}]")
         emit(1, "if s is None:")
         emit(2, "pass" if optional else "return False")
         emit(1, "else:")
@@ -692,7 +737,7 @@ def _generate(plan: Plan, mode: str) -> Any:
             if n not in certain:
                 emit(1, f"if {v} is not None: S[{n!r}] = {v}")
         emit(1, "return S, V")
-    else:
+    elif not inline:
         emit(1, "return True")
     if mode == "return":
         init = [f"    {v} = S.get({n!r})" for n, v in names.items()]
@@ -701,6 +746,8 @@ def _generate(plan: Plan, mode: str) -> Any:
         init = [f"    {v} = None" for v in names.values()]
         head = "def decide(shapes, arguments):\n"
     lines[body_start:body_start] = init
+    if inline:
+        return lines
     source = head + "\n".join(lines) + "\n"
     namespace = dict(consts)
     exec(compile(source, f"<shapesafe.{mode} {nargs}>", "exec"), namespace)
