@@ -19,10 +19,10 @@ from ._cache import (
     TYPE,
     VALUE,
     Entry,
+    bound_entry,
     expr_key,
     mixed_key,
     return_key,
-    tensor_entry,
     value_key,
 )
 from ._jaxtyping_compat import PENDING, MemoStack, adopt_memo_stack, memo_storage
@@ -71,7 +71,7 @@ _NAMESPACE: dict[str, Any] = {
     "_OP_ENTRY": OP_ENTRY,
     "_unify_run": unify_run,
     "_Entry": Entry,
-    "_tensor_entry": tensor_entry,
+    "_bound_entry": bound_entry,
     "_Bound": Bound,
     "_return_fits": return_fits,
     "torch_tracing_state": torch._C._get_tracing_state,
@@ -347,9 +347,15 @@ def _structured_body(
     else:
         named = "{" + ", ".join(f"{n!r}: {n}" for n in state.names) + "}"
         fit = f"_return_fits({p}state, {p}r, {p}b, {named}, {p}out, {p}stack.built != {p}built)"
-    entry = f"_Entry({p}b[0], {p}b[1], {{}}, {p}out)"
+    memo = f"_Bound({p}b)"
+    entry = f"{p}e = _Entry({p}b[0], {p}b[1], {{}}, {p}out)"
     if state.return_kind == TENSOR:
-        entry = f"_tensor_entry({p}b[0], {p}b[1], {p}out)"
+        # One object: the body's memo, then (the return accepted, so a tensor) the entry.
+        memo = f"({p}e := _bound_entry({p}b))"
+        entry = (
+            f"{p}e.rt = {p}out.__class__; {p}e.rs = {p}out.shape; {p}e.rd = {p}out.dtype\n"
+            f"                {p}e.ret_key = ({p}e.rt, {p}e.rs, {p}e.rd)"
+        )
     return f"""
                 try:
                     {p}stack = _memo_storage.memo_stack
@@ -358,7 +364,7 @@ def _structured_body(
                 if {p}stack.__class__ is not _MemoStack:
                     {p}stack = _adopt_memo_stack({p}stack)
                 {p}built = {p}stack.built
-                {p}stack.append((_PENDING, _Bound({p}b), {p}names{values}))
+                {p}stack.append((_PENDING, {memo}, {p}names{values}))
                 try:
                     {p}out = {p}fn({", ".join(call)})
                     try:
@@ -369,7 +375,7 @@ def _structured_body(
                         {p}state.check_return_values({all_values}, {p}out)
                 finally:
                     del {p}stack[-1]
-                {p}e = {entry}
+                {entry}
                 {p}data[{p}key] = {p}e
                 if len({p}data) > {p}cache.maxsize:
                     try:

@@ -506,7 +506,22 @@ def binder(plan: Plan) -> Binder:
 def return_decider(plan: Plan, params: int) -> ReturnDecider:
     """`decider` for the plans after the first `params` ones (the return), starting from the
     dims a `binder` bound (they are not changed)."""
-    fn: ReturnDecider = _generate(plan[params:], "return")
+    # Runs that the arguments always bind, not broadcastable: a return run of the same name
+    # that is not broadcastable either is only compared with them, so `V` needs no copy.
+    fixed: set[str] = set()
+    seen: set[str] = set()
+    for _, optional, packed, sp in plan[:params]:
+        run = sp[2]
+        if run is None or not run[0] or run[0] in seen:
+            continue
+        seen.add(run[0])
+        if not optional and not packed and not run[1]:
+            fixed.add(run[0])
+    writes = any(
+        sp[2] is not None and sp[2][0] and (sp[2][1] or sp[2][0] not in fixed)
+        for _, _, _, sp in plan[params:]
+    )
+    fn: ReturnDecider = _generate(plan[params:], "return" if writes else "return-read")
     return fn
 
 
@@ -538,6 +553,23 @@ def inline_decider(plan: Plan, shapes: list[str], fail: str, prefix: str, depth:
         line = "".join(pieces).replace("return False", fail).replace("return None", fail)
         body.append(pad + line)
     return "\n".join(body)
+
+
+def _sizes_in(tree: Any) -> list[str]:
+    """The dim names a symbolic dim's tree reads."""
+    if not isinstance(tree, tuple) or not tree:
+        return []
+    if tree[0] == "size":
+        return [tree[1]]
+    out: list[str] = []
+    for item in tree[1:]:
+        if isinstance(item, tuple):
+            if item and isinstance(item[0], str):
+                out += _sizes_in(item)
+            else:
+                for sub in item:
+                    out += _sizes_in(sub)
+    return out
 
 
 def _part_code(tree: Expr_) -> str | None:
@@ -598,6 +630,9 @@ def _generate(plan: Plan, mode: str, shapes: list[str] | None = None) -> Any:
         key = f"_sym{len(consts)}"
         consts[key] = sym
         bound = ", ".join(f"{n!r}: {v}" for n, v in names.items())
+        if mode == "return":
+            # Names the arguments bound that no dim of the return names are in `S` only.
+            bound = "**S, " + bound
         generic = f"w = _symbolic({key}, {{{bound}}}, arguments)"
         used: list[str] = []
 
@@ -697,18 +732,25 @@ def _generate(plan: Plan, mode: str, shapes: list[str] | None = None) -> Any:
     nargs = len(plan)
     inline = mode == "inline"
     # A binder returns every run; the others need only the runs that are read again.
-    keeps_runs = mode in ("bind", "return")
+    keeps_runs = mode in ("bind", "return", "return-read")
     run_counts: dict[str, int] = {}
     for _, _, _, sp in plan:
         if sp[2] is not None and sp[2][0]:
             run_counts[sp[2][0]] = run_counts.get(sp[2][0], 0) + 1
+    reads = mode == "return-read"
+    if reads:
+        mode = "return"
     if mode == "return":
         # Every name is read from the arguments' bindings; none is certain.
         for _, _, _, sp in plan:
             for dp in (*sp[0], *sp[1]):
                 if dp[0] == NAMED:
                     var(dp[1])
-        emit(1, "V = dict(V)")
+                elif dp[0] == SYMBOLIC:
+                    for size in _sizes_in(dp[4][0]):
+                        var(size)
+        if not reads:
+            emit(1, "V = dict(V)")  # the arguments' bindings stay as they are
     else:
         emit(1, "V = {}")
     if not inline:
