@@ -371,14 +371,14 @@ def _random_contract_example(data: Any) -> None:
     if not packed:
         # The structure path's two halves: the arguments' bindings, then the return.
         nparams = len(contract.params)
-        bound = contract.binder(shapes[:nparams], arguments)
-        if isinstance(bound, tuple):
-            single, variadic = dict(bound[0]), dict(bound[1])
+        binding = contract.binder(shapes[:nparams], arguments)
+        if isinstance(binding, tuple):
+            single, variadic = dict(binding[0]), dict(binding[1])
             on_return = contract.return_decider(single, variadic, shapes[nparams:], arguments)
-            assert (single, variadic) == bound, "the return leaves the bindings alone"
+            assert (single, variadic) == binding, "the return leaves the bindings alone"
             assert on_return == decided, "bind, then decide the return"
         else:
-            assert bound == decide_by_plan(contract.plan[:nparams], shapes, arguments), "bind"
+            assert binding == decide_by_plan(contract.plan[:nparams], shapes, arguments), "bind"
     if expected == ANNOTATION:
         return  # explanations and the compiled path leave such a dim unchecked
 
