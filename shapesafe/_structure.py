@@ -12,6 +12,10 @@ exactly the reference's, and the rest of the reference's verdict is the structur
   jaxtyping's memo stack, as on a hit), and its return is decided the same way when its
   structure is the one accepted with the arguments' structure and the body bound no new
   dims; otherwise beartype checks it.
+- Both are generated into each function's wrapper (`_codegen`): an op's sizes are compared
+  inline (`_unify.inline_decider`); a user function's arguments bind their dims with
+  `Contract.binder` (jaxtyping's memo format) and its return is decided by
+  `Contract.return_decider` (`return_fits` here, for returns other than one tensor).
 
 Never decided here, always the full check (see `decidable`): functions with packed
 `*args`/`**kwargs`, with a hint that is a union of tensors and other types, with tensors
