@@ -187,8 +187,10 @@ def generated_wrapper(state: "_Checked") -> Callable[..., Any] | None:
     # The return's `{expr}` dims are read after the body, which may have changed them: the
     # return is checked again unless they still have the values in the key.
     same = "".join(
-        f" or {p}key[{expr_start + state.exprs.index(e)}] != _expr_key({e})"
-        for e in state.return_exprs
+        f" or {p}key[{expr_start + i}]"
+        f" != ((int, {p}y{i}) if ({p}y{i} := ({e})).__class__ is int else _expr_key({p}y{i}))"
+        for i, e in enumerate(state.exprs)
+        if e in state.return_exprs
     )
     if state.return_kind == TENSOR:
         test = (
