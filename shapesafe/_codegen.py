@@ -274,8 +274,22 @@ def generated_wrapper(state: "_Checked") -> Callable[..., Any] | None:
                 {p}b = {p}bind({sshapes}, {arguments})
                 if {p}b.__class__ is not tuple:
                     return {p}call_full({p}key, {args_tuple}, {kwargs_dict})"""
+        # The structure of the last call decided here, compared part by part by identity
+        # (which implies the dict's equality), saves building and hashing a tuple.
+        same_parts = " and ".join(f"{p}key[{i}] is {p}ls[{k}]" for k, i in enumerate(structure))
+        if 0 < len(structure) < len(state.last_structure):
+            lookup = f"""                {p}ls = {p}state.last_structure
+                if {same_parts}:
+                    {p}r = {p}ls[-1]
+                else:
+                    {p}r = {p}structures.get({skey})
+                    if {p}r is not None:
+                        {p}state.last_structure = ({skey[1:-1]}{p}r)"""
+        else:
+            lookup = f"""                {p}r = {p}structures.get({skey})"""
         miss = (
-            f"""                {p}r = {p}structures.get({skey})
+            lookup
+            + f"""
                 if {p}r is None{tracing}:
                     return {p}call_miss({p}key, {args_tuple}, {kwargs_dict})"""
             + decide

@@ -405,3 +405,32 @@ def test_a_module_forward_takes_the_structure_path_on_a_new_length(
     with pytest.raises(ShapeError, match="argument 'x'"):
         layer(torch.randn(2, 41, 5))
     assert calls == [1]
+
+
+def test_alternating_structures_each_keep_their_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wrapper remembers the last structure it decided; switching back and forth between
+    two accepted structures (float32 and float64) and a never-accepted one (int) must not
+    mix them up."""
+    state: _Checked = shapesafe.matvec.__shapesafe__  # type: ignore[attr-defined]
+    shapesafe.matvec(torch.randn(2, 3), torch.randn(3))
+    shapesafe.matvec(torch.randn(2, 3).double(), torch.randn(3).double())
+    calls = [0]
+    reference = state.reference
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        return reference(*args, **kwargs)
+
+    monkeypatch.setattr(state, "reference", counted)
+    for m in range(100, 140):
+        dtype = torch.float64 if m % 2 else torch.float32
+        A, x = torch.randn(m, 3, dtype=dtype), torch.randn(3, dtype=dtype)
+        out = shapesafe.matvec(A, x)
+        assert out.dtype == dtype
+        torch.testing.assert_close(out, A @ x)
+        with pytest.raises(ShapeError, match="argument 'x'"):
+            shapesafe.matvec(A, torch.randn(4, dtype=dtype))
+        with pytest.raises(ShapeError):
+            shapesafe.matvec(A.long(), x.long())  # Int tensors: a structure never accepted
+    # Each rejection goes to the full check; no accepted call does.
+    assert calls == [80]
