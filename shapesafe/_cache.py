@@ -58,27 +58,11 @@ class Entry:
 
 def bound_entry(bound: tuple[dict[str, Any], dict[str, Any]]) -> Entry:
     """An entry holding only the dims a structure-path call's arguments bound (`_unify`'s
-    binder): it serves as the body's memo, and gets its return (`fill_tensor_return`) once
-    the return was accepted."""
+    binder): it serves as the body's memo, and gets its return's fields (set by the generated
+    wrapper) once the return was accepted."""
     entry = Entry.__new__(Entry)
     entry.single, entry.variadic = bound
     entry.pytree = {}
-    return entry
-
-
-def tensor_entry(single: dict[str, Any], variadic: dict[str, Any], out: Any) -> Entry:
-    """`Entry(single, variadic, {}, out)` for a return accepted against a tensor hint (so a
-    tensor; a non-tensor gets the general constructor)."""
-    if not isinstance(out, torch.Tensor):
-        return Entry(single, variadic, {}, out)
-    entry = Entry.__new__(Entry)
-    entry.single = single
-    entry.variadic = variadic
-    entry.pytree = {}
-    rt = entry.rt = out.__class__
-    rs = entry.rs = out.shape
-    rd = entry.rd = out.dtype
-    entry.ret_key = (rt, rs, rd)
     return entry
 
 

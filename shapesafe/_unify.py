@@ -734,9 +734,10 @@ def _generate(plan: Plan, mode: str, shapes: list[str] | None = None) -> Any:
     # A binder returns every run; the others need only the runs that are read again.
     keeps_runs = mode in ("bind", "return", "return-read")
     run_counts: dict[str, int] = {}
-    for _, _, _, sp in plan:
+    for _, _, packed, sp in plan:
         if sp[2] is not None and sp[2][0]:
-            run_counts[sp[2][0]] = run_counts.get(sp[2][0], 0) + 1
+            # A packed param's items are matched against each other: read again.
+            run_counts[sp[2][0]] = run_counts.get(sp[2][0], 0) + (2 if packed else 1)
     reads = mode == "return-read"
     if reads:
         mode = "return"
