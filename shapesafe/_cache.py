@@ -56,6 +56,16 @@ class Entry:
         self.rs: Any = getattr(out, "shape", None) if self.rt is not _NoTensor else None
 
 
+def bound_entry(bound: tuple[dict[str, Any], dict[str, Any]]) -> Entry:
+    """An entry holding only the dims a structure-path call's arguments bound (`_unify`'s
+    binder): it serves as the body's memo, and gets its return's fields (set by the generated
+    wrapper) once the return was accepted."""
+    entry = Entry.__new__(Entry)
+    entry.single, entry.variadic = bound
+    entry.pytree = {}
+    return entry
+
+
 class _NoTensor:
     """The accepted return's class in an entry whose return was not a tensor."""
 
@@ -73,9 +83,9 @@ class VerdictCache:
     comparison never runs a tensor's `==`. Reads take no lock (a dict lookup, a
     `move_to_end`, an attribute read or write are each atomic under the GIL; a key evicted
     between lookup and move makes that call a miss); writes take the lock, which is made
-    anew in a forked child. The structure path of shapesafe's own ops stores into `data`
-    without it (`_codegen`): a dict store and `popitem` are each atomic under the GIL, and
-    two racing evictions only drop one more entry.
+    anew in a forked child. The structure path (`_codegen`, ops and user functions alike)
+    stores into `data` without it: a dict store and `popitem` are each atomic under the GIL,
+    and two racing evictions only drop one more entry.
     """
 
     def __init__(self, maxsize: int = 512) -> None:
@@ -113,6 +123,15 @@ class VerdictCache:
 
     def __len__(self) -> int:
         return len(self.data)
+
+
+def clear_all() -> None:
+    """Empty every verdict cache in the process (the structures the full check accepted stay):
+    the next call of each signature is a miss, as the first call with each shape is."""
+    with _caches_lock:
+        caches = list(_caches)
+    for cache in caches:
+        cache.clear()
 
 
 def _reinit_locks_after_fork() -> None:

@@ -282,6 +282,9 @@ class _Checked:
         #: reference accepted with it: a new shape with a known structure is decided by
         #: the unifier alone.
         self.structures: dict[Any, Any] = {}
+        #: The parts of the structure the structure path found last, then its return
+        #: structure (the generated wrapper's shortcut; a fresh object matches nothing).
+        self.last_structure: tuple[Any, ...] = (object(),) * 64
         self.structured = self.cacheable and _structure.decidable(self)
         #: Where the structure's parts and each contract param's shape sit in a key (the
         #: generated wrapper sets them; without one there is no structure path).
@@ -365,12 +368,6 @@ class _Checked:
         if self.structured:
             return _structure.call(self, key, args, kwargs)
         return self.call_full(key, args, kwargs)
-
-    def call_structured(
-        self, key: Any, accepted: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> Any:
-        """A user function's call whose structure is known and sizes fit."""
-        return _structure.call_user(self, key, accepted, args, kwargs)
 
     def call_full(self, key: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """The reference check; an accepted signature goes into the cache under `key`."""

@@ -18,12 +18,17 @@ from ._cache import (
     TENSOR,
     TYPE,
     VALUE,
+    Entry,
+    bound_entry,
     expr_key,
     mixed_key,
     return_key,
     value_key,
 )
 from ._jaxtyping_compat import PENDING, MemoStack, adopt_memo_stack, memo_storage
+from ._structure import Bound, return_fits
+from ._unify import _run as unify_run
+from ._unify import inline_decider
 
 if TYPE_CHECKING:
     from ._checked import _Checked
@@ -64,6 +69,11 @@ _NAMESPACE: dict[str, Any] = {
     "_expr_key": expr_key,
     "_return_key": return_key,
     "_OP_ENTRY": OP_ENTRY,
+    "_unify_run": unify_run,
+    "_Entry": Entry,
+    "_bound_entry": bound_entry,
+    "_Bound": Bound,
+    "_return_fits": return_fits,
     "torch_tracing_state": torch._C._get_tracing_state,
 }
 
@@ -156,7 +166,12 @@ def generated_wrapper(state: "_Checked") -> Callable[..., Any] | None:
         decl.append("/")
     # An `{expr}` value is keyed with its type: `True`, `1` and `1.0` are different keys.
     expr_start = len(key)
-    key += [f"_expr_key({e})" for e in state.exprs]
+    # An int (the usual `{self.n}`) is keyed inline, as `value_key` keys it.
+    p = PREFIX
+    key += [
+        f"(int, {p}x{i}) if ({p}x{i} := ({e})).__class__ is int else _expr_key({p}x{i})"
+        for i, e in enumerate(state.exprs)
+    ]
     if not key:
         key.append("None")
     state.structure_index = tuple(structure)
@@ -172,8 +187,10 @@ def generated_wrapper(state: "_Checked") -> Callable[..., Any] | None:
     # The return's `{expr}` dims are read after the body, which may have changed them: the
     # return is checked again unless they still have the values in the key.
     same = "".join(
-        f" or {p}key[{expr_start + state.exprs.index(e)}] != _expr_key({e})"
-        for e in state.return_exprs
+        f" or {p}key[{expr_start + i}]"
+        f" != ((int, {p}y{i}) if ({p}y{i} := ({e})).__class__ is int else _expr_key({p}y{i}))"
+        for i, e in enumerate(state.exprs)
+        if e in state.return_exprs
     )
     if state.return_kind == TENSOR:
         test = (
@@ -233,19 +250,55 @@ def generated_wrapper(state: "_Checked") -> Callable[..., Any] | None:
                 return {p}fn({", ".join(call)})"""
             tracing = ""
         else:
-            accepted = f"""
-                return {p}call_structured({p}key, {p}r, {args_tuple}, {kwargs_dict})"""
+            accepted = _structured_body(state, call, values, all_values, arguments)
             tracing = f" or {p}tracing() is not None"
-        miss = (
-            f"""                {p}r = {p}structures.get({skey})
-                if {p}r is None{tracing}:
-                    return {p}call_miss({p}key, {args_tuple}, {kwargs_dict})
+        inline = None
+        if state.own_op:
+            # The sizes are compared right here, reading the key: no call, no tuple.
+            inline = inline_decider(
+                state.contract.plan[: len(state.contract.params)],
+                [f"{p}key[{i}]" for i in shapes],
+                f"return {p}call_full({p}key, {args_tuple}, {kwargs_dict})",
+                f"{p}d",
+                4,
+            )
+        if inline is not None:
+            decide = "\n" + inline
+        elif state.own_op:
+            decide = f"""
                 if {p}decide({sshapes}, {arguments}) is not True:
                     return {p}call_full({p}key, {args_tuple}, {kwargs_dict})"""
+        else:
+            # The dims the arguments bind, for the body's memo and the return's verdict.
+            decide = f"""
+                {p}b = {p}bind({sshapes}, {arguments})
+                if {p}b.__class__ is not tuple:
+                    return {p}call_full({p}key, {args_tuple}, {kwargs_dict})"""
+        # The structure of the last call decided here, compared part by part by identity
+        # (which implies the dict's equality), saves building and hashing a tuple.
+        same_parts = " and ".join(f"{p}key[{i}] is {p}ls[{k}]" for k, i in enumerate(structure))
+        if 0 < len(structure) < len(state.last_structure):
+            lookup = f"""                {p}ls = {p}state.last_structure
+                if {same_parts}:
+                    {p}r = {p}ls[-1]
+                else:
+                    {p}r = {p}structures.get({skey})
+                    if {p}r is not None:
+                        {p}state.last_structure = ({skey[1:-1]}{p}r)"""
+        else:
+            lookup = f"""                {p}r = {p}structures.get({skey})"""
+        miss = (
+            lookup
+            + f"""
+                if {p}r is None{tracing}:
+                    return {p}call_miss({p}key, {args_tuple}, {kwargs_dict})"""
+            + decide
             + accepted
         )
     else:
         miss = f"                return {p}call_miss({p}key, {args_tuple}, {kwargs_dict})"
+    binds = structured and not state.own_op
+    bind_line = f"    {p}bind = {p}state.contract.binder\n" if binds else f"    {p}bind = None\n"
     source = f"""
 def {p}factory({p}fn, {p}state, {p}cache, {p}defaults):
     {p}data = {p}cache.data
@@ -255,9 +308,9 @@ def {p}factory({p}fn, {p}state, {p}cache, {p}defaults):
     {p}call_miss = {p}state.call_miss
     {p}structures = {p}state.structures
     {p}decide = {p}state.contract.decider
-    {p}maxsize = {p}cache.maxsize
+{bind_line}    {p}maxsize = {p}cache.maxsize
     {p}popitem = {p}data.popitem
-    {p}call_structured = {p}state.call_structured
+    {p}rdecide = {p}state.contract.return_decider if {p}bind else None
     {p}tracing = torch_tracing_state
     {p}names = {p}state.names
     def {p}wrapper({", ".join(decl)}):
@@ -290,6 +343,63 @@ def {p}factory({p}fn, {p}state, {p}cache, {p}defaults):
     factory = namespace[f"{p}factory"]
     wrapper: Callable[..., Any] = factory(state.fn, state, state.cache, tuple(defaults))
     return wrapper
+
+
+def _structured_body(
+    state: "_Checked", call: list[str], values: str, all_values: str, arguments: str
+) -> str:
+    """A user function's call in a known structure whose arguments' sizes fit (`_ss_b`, the
+    dims they bind): the body runs with those dims on jaxtyping's memo stack, as on a hit;
+    the return is decided by the unifier when its structure is the accepted one (`_ss_r`)
+    and the body bound no dims of its own, else by beartype; then the call is remembered.
+    What `_structure.return_fits` does, unrolled for a tensor return."""
+    p = PREFIX
+    if state.return_kind == TENSOR and state.contract.ret is not None:
+        fit = (
+            f"{p}stack.built == {p}built and {p}out.__class__ == {p}r[0]"
+            f" and {p}out.dtype == {p}r[1]"
+            f" and {p}rdecide({p}b[0], {p}b[1], ({p}out.shape,), {arguments}) is True"
+        )
+    else:
+        named = "{" + ", ".join(f"{n!r}: {n}" for n in state.names) + "}"
+        fit = f"_return_fits({p}state, {p}r, {p}b, {named}, {p}out, {p}stack.built != {p}built)"
+    memo = f"_Bound({p}b)"
+    entry = f"{p}e = _Entry({p}b[0], {p}b[1], {{}}, {p}out)"
+    if state.return_kind == TENSOR:
+        # One object: the body's memo, then (the return accepted, so a tensor) the entry.
+        memo = f"({p}e := _bound_entry({p}b))"
+        entry = (
+            f"{p}e.rt = {p}out.__class__; {p}e.rs = {p}out.shape; {p}e.rd = {p}out.dtype\n"
+            f"                {p}e.ret_key = ({p}e.rt, {p}e.rs, {p}e.rd)"
+        )
+    return f"""
+                try:
+                    {p}stack = _memo_storage.memo_stack
+                except AttributeError:
+                    {p}stack = _memo_storage.memo_stack = _MemoStack()
+                if {p}stack.__class__ is not _MemoStack:
+                    {p}stack = _adopt_memo_stack({p}stack)
+                {p}built = {p}stack.built
+                {p}stack.append((_PENDING, {memo}, {p}names{values}))
+                try:
+                    {p}out = {p}fn({", ".join(call)})
+                    try:
+                        {p}fit = {fit}
+                    except Exception:
+                        {p}fit = False
+                    if not {p}fit:
+                        {p}state.check_return_values({all_values}, {p}out)
+                finally:
+                    del {p}stack[-1]
+                {entry}
+                {p}data[{p}key] = {p}e
+                if len({p}data) > {p}cache.maxsize:
+                    try:
+                        {p}popitem(False)
+                    except KeyError:  # emptied by another thread meanwhile
+                        pass
+                {p}cache.last = ({p}key, {p}e)
+                return {p}out"""
 
 
 def generic_wrapper(state: "_Checked") -> Callable[..., Any]:

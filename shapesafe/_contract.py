@@ -15,10 +15,19 @@ import dataclasses
 import functools
 from typing import Any, Literal
 
+from ._unify import (
+    Binder,
+    Decider,
+    ReturnDecider,
+    binder,
+    contract_plan,
+    decider,
+    return_decider,
+    spec_plan,
+)
 from ._unify import Bindings as Bindings
 from ._unify import Conflict as Conflict
 from ._unify import ConflictKind as ConflictKind
-from ._unify import Decider, contract_plan, decider, spec_plan
 from ._unify import Plan as Plan
 from ._unify import Source as Source
 from ._unify import SpecPlan as SpecPlan
@@ -299,6 +308,16 @@ class Contract:
     def decider(self) -> Decider:
         """`_unify.decide`'s code for this contract, generated once."""
         return decider(self.plan)
+
+    @functools.cached_property
+    def binder(self) -> Binder:
+        """`_unify.binder`'s code for this contract's params: the dims they bind."""
+        return binder(self.plan[: len(self.params)])
+
+    @functools.cached_property
+    def return_decider(self) -> ReturnDecider:
+        """`_unify.return_decider`'s code: the return, given the dims the params bound."""
+        return return_decider(self.plan, len(self.params))
 
     def return_params(self) -> tuple[TensorParam, ...]:
         """The tensor params of the return value: `ret`, or the tuple's tensor items."""

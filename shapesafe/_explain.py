@@ -300,8 +300,7 @@ def _dtype_hint(c: Conflict, got: Observed) -> str | None:
         return f"build a boolean mask, e.g. {c.argument} != 0"
     if c.expected == "Int" and floating:
         return (
-            f"'{c.argument}' holds floats; if they are class or token ids, "
-            f"use {c.argument}.long()"
+            f"'{c.argument}' holds floats; if they are class or token ids, use {c.argument}.long()"
         )
     if c.expected == "BoolOrFloat" and integer:
         return f"a mask is Bool (True = attend) or float (added): try {c.argument}.bool()"
@@ -399,8 +398,7 @@ def _heads_hint(
     names = [d.display for d in c.spec.dims]
     if c.kind == "rank" and len(shape) == 3 and len(names) == 4 and "heads" in names[1]:
         return (
-            f"'{c.argument}' looks like (batch, seq, embed): "
-            f"split_heads({c.argument}, num_heads)"
+            f"'{c.argument}' looks like (batch, seq, embed): split_heads({c.argument}, num_heads)"
         )
     if not (
         len(shape) == 4
@@ -468,9 +466,7 @@ def _missing_batch_hint(c: Conflict, shape: tuple[int, ...]) -> str | None:
         return None
     if len(shape) + 1 != len(c.spec.dims) or c.spec.dims[0].display != "batch":
         return None
-    return (
-        f"'{c.argument}' has no batch axis: for a single example, try {c.argument}.unsqueeze(0)"
-    )
+    return f"'{c.argument}' has no batch axis: for a single example, try {c.argument}.unsqueeze(0)"
 
 
 def _expand_hint(
@@ -523,5 +519,5 @@ def unbraced_hint(contract: Contract, names: Sequence[str]) -> str | None:
                 fixed = re.sub(rf"\b{name}\b", "{" + name + "}", fixed)
             which = ", ".join(f"'{n}'" for n in arguments)
             verb = "is an argument" if len(arguments) == 1 else "are arguments"
-            return f'{which} {verb}, not a dim: write "{fixed}" in the spec of \'{p.name}\''
+            return f"{which} {verb}, not a dim: write \"{fixed}\" in the spec of '{p.name}'"
     return None

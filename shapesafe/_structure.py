@@ -12,6 +12,10 @@ exactly the reference's, and the rest of the reference's verdict is the structur
   jaxtyping's memo stack, as on a hit), and its return is decided the same way when its
   structure is the one accepted with the arguments' structure and the body bound no new
   dims; otherwise beartype checks it.
+- Both are generated into each function's wrapper (`_codegen`): an op's sizes are compared
+  inline (`_unify.inline_decider`); a user function's arguments bind their dims with
+  `Contract.binder` (jaxtyping's memo format) and its return is decided by
+  `Contract.return_decider` (`return_fits` here, for returns other than one tensor).
 
 Never decided here, always the full check (see `decidable`): functions with packed
 `*args`/`**kwargs`, with a hint that is a union of tensors and other types, with tensors
@@ -24,9 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from ._cache import OPTIONAL_TENSOR, SKIP, TENSOR, TYPE, VALUE, Entry, is_torch_array_hint
-from ._jaxtyping_compat import PENDING, MemoStack, adopt_memo_stack, memo_stack
-from ._unify import match
+from ._cache import OPTIONAL_TENSOR, SKIP, TENSOR, TYPE, VALUE, is_torch_array_hint
 
 if TYPE_CHECKING:
     from ._checked import _Checked
@@ -80,23 +82,6 @@ def _return_shapes(state: "_Checked", out: Any) -> list[Any] | None:
     return []
 
 
-def _bind(
-    state: "_Checked", shapes: list[Any], arguments: dict[str, Any]
-) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """The dims jaxtyping binds for these argument shapes, in its memo's format; None if a
-    size doesn't fit or a dim can't be decided here."""
-    single: dict[str, Any] = {}
-    variadic: dict[str, Any] = {}
-    for (_, optional, _, plan), shape in zip(state.contract.plan, shapes, strict=False):
-        if shape is None:
-            if optional:
-                continue
-            return None
-        if match(plan, shape, single, variadic, arguments, strict=True) is not None:
-            return None
-    return single, variadic
-
-
 def call(state: "_Checked", key: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """A miss whose structure is new (or under `torch.jit.trace`): the full check, and its
     structure remembered once it was accepted and cached."""
@@ -109,35 +94,21 @@ def call(state: "_Checked", key: Any, args: tuple[Any, ...], kwargs: dict[str, A
     return out
 
 
-def call_user(
-    state: "_Checked", key: Any, accepted: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
-    """A user function's call in a known structure, whose sizes `decide` accepted: the body
-    gets the bound dims, and the return is decided here when it can be."""
-    arguments = state.arguments(args, kwargs)
-    shapes = [key[i] for i in state.shape_index]
-    bound = _bind(state, shapes, arguments)
-    if bound is None:
-        return state.call_full(key, args, kwargs)
-    single, variadic = bound
-    entry = Entry(single, variadic, {}, None)
-    stack = memo_stack()
-    if stack.__class__ is not MemoStack:
-        stack = adopt_memo_stack(stack)
-    assert isinstance(stack, MemoStack)
-    built = stack.built
-    stack.append((PENDING, entry, state.names, *arguments.values()))
-    try:
-        out = state.fn(*args, **kwargs)
-        if not _return_fits(state, accepted, bound, arguments, out, stack.built != built):
-            state.check_return(arguments, out)
-    finally:
-        del stack[-1]
-    state.cache.put(key, Entry(dict(single), dict(variadic), {}, out))
-    return out
+class Bound:
+    """The dims a structure-path call's arguments bound (`Contract.binder`), as the entry of
+    its memo on jaxtyping's stack (see `MemoStack`, which copies them when read)."""
+
+    __slots__ = ("pytree", "single", "variadic")
+
+    def __init__(self, bound: tuple[dict[str, Any], dict[str, Any]]) -> None:
+        self.single, self.variadic = bound
+        self.pytree = _NO_PYTREE
 
 
-def _return_fits(
+_NO_PYTREE: dict[str, Any] = {}
+
+
+def return_fits(
     state: "_Checked",
     accepted: Any,
     bound: tuple[dict[str, Any], dict[str, Any]],
@@ -154,13 +125,4 @@ def _return_fits(
     returned = _return_shapes(state, out)
     if returned is None:
         return False
-    single, variadic = dict(bound[0]), dict(bound[1])
-    plans = state.contract.plan[len(state.contract.params) :]
-    for (_, optional, _, plan), shape in zip(plans, returned, strict=True):
-        if shape is None:
-            if optional:
-                continue
-            return False
-        if match(plan, shape, single, variadic, arguments, strict=True) is not None:
-            return False
-    return True
+    return state.contract.return_decider(bound[0], bound[1], returned, arguments) is True

@@ -29,11 +29,14 @@ per contract (`Contract.plan`): no dataclass is touched while matching.
 """
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from ._contract import Contract, Dim, Observed, Spec, Symbolic
+
+Expr_ = tuple[Any, ...]
 
 # Dim codes in a plan.
 ANON, FIXED, NAMED, SYMBOLIC = range(4)
@@ -470,12 +473,141 @@ def decide_by_plan(
 
 
 Decider = Callable[[Sequence[Any], "Mapping[str, Any] | None"], "bool | None"]
+#: `binder(plan)`: the dims the arguments bind, in jaxtyping's memo format, as
+#: `(single, variadic)`; False where a size doesn't fit, None where a dim can't be decided.
+Binder = Callable[
+    [Sequence[Any], "Mapping[str, Any] | None"],
+    "tuple[dict[str, Any], dict[str, Any]] | bool | None",
+]
+#: `return_decider(plan, params)`: `decide` for the return params, given the dims the
+#: arguments bound, `(single, variadic, return shapes, arguments)`.
+ReturnDecider = Callable[
+    [dict[str, Any], dict[str, Any], Sequence[Any], "Mapping[str, Any] | None"], "bool | None"
+]
 
 
 def decider(plan: Plan) -> Decider:
     """`decide_by_plan` for one plan as straight-line code on ints: each bound name is a
-    local variable, each dim one comparison. Variadic runs and symbolic dims call the same
-    helpers as `match`."""
+    local variable, each dim one comparison. Variadic runs call the same helper as `match`;
+    a symbolic dim is one Python expression over those locals where its tree allows, and
+    `symbolic_value` otherwise."""
+    fn: Decider = _generate(plan, "decide")
+    return fn
+
+
+def binder(plan: Plan) -> Binder:
+    """`decider` for a plan of arguments only, that returns the dims it bound, in the
+    format of jaxtyping's memo (`single`: name to size; `variadic`: name to
+    `(broadcastable, run)`), as the reference leaves them when the body starts."""
+    fn: Binder = _generate(plan, "bind")
+    return fn
+
+
+def return_decider(plan: Plan, params: int) -> ReturnDecider:
+    """`decider` for the plans after the first `params` ones (the return), starting from the
+    dims a `binder` bound (they are not changed)."""
+    # Runs that the arguments always bind, not broadcastable: a return run of the same name
+    # that is not broadcastable either is only compared with them, so `V` needs no copy.
+    fixed: set[str] = set()
+    seen: set[str] = set()
+    for _, optional, packed, sp in plan[:params]:
+        run = sp[2]
+        if run is None or not run[0] or run[0] in seen:
+            continue
+        seen.add(run[0])
+        if not optional and not packed and not run[1]:
+            fixed.add(run[0])
+    writes = any(
+        sp[2] is not None and sp[2][0] and (sp[2][1] or sp[2][0] not in fixed)
+        for _, _, _, sp in plan[params:]
+    )
+    fn: ReturnDecider = _generate(plan[params:], "return" if writes else "return-read")
+    return fn
+
+
+#: The locals of generated matching code, renamed when it is inlined into a wrapper.
+_LOCALS = frozenset({"V", "n", "s", "t", "w", "r", "shapes", "arguments"})
+
+
+def inline_decider(plan: Plan, shapes: list[str], fail: str, prefix: str, depth: int) -> str | None:
+    """`decider`'s code for a plan of arguments, as statements to paste into a wrapper at
+    `depth` levels of indentation: the shapes are read from the expressions `shapes`, each
+    local gets `prefix`, and a size that doesn't fit runs `fail` (a statement that leaves
+    the wrapper). None where a dim needs more than the sizes (a symbolic dim)."""
+    for _, _, packed, sp in plan:
+        if packed or any(d[0] == SYMBOLIC for d in (*sp[0], *sp[1])):
+            return None
+    lines = _generate(plan, "inline", shapes)
+    local = re.compile(r"\b(" + "|".join(sorted(_LOCALS)) + r"|[vp]\d+)\b")
+    body: list[str] = []
+    pad = "    " * (depth - 1)
+    for line in lines:
+        line = line.split("  #")[0]
+        if not line.strip():
+            continue
+        # Dim names appear only inside string literals, which are left alone.
+        pieces = re.split(r"('[^']*')", line)
+        for k in range(0, len(pieces), 2):
+            piece = local.sub(lambda m: prefix + m.group(1), pieces[k])
+            pieces[k] = re.sub(r"\b_run\b", "_unify_run", piece)
+        line = "".join(pieces).replace("return False", fail).replace("return None", fail)
+        body.append(pad + line)
+    return "\n".join(body)
+
+
+def _sizes_in(tree: Any) -> list[str]:
+    """The dim names a symbolic dim's tree reads."""
+    if not isinstance(tree, tuple) or not tree:
+        return []
+    if tree[0] == "size":
+        return [tree[1]]
+    out: list[str] = []
+    for item in tree[1:]:
+        if isinstance(item, tuple):
+            if item and isinstance(item[0], str):
+                out += _sizes_in(item)
+            else:
+                for sub in item:
+                    out += _sizes_in(sub)
+    return out
+
+
+def _part_code(tree: Expr_) -> str | None:
+    """Python reading one `{...}` part (a chain of attributes on an argument), or None."""
+    if tree[0] == "arg":
+        return f"arguments[{tree[1]!r}]"
+    if tree[0] == "attr" and tree[2].isidentifier() and not tree[2].startswith("__"):
+        inner = _part_code(tree[1])
+        return None if inner is None else f"{inner}.{tree[2]}"
+    return None
+
+
+_CODE_OPS = ("+", "-", "*", "//", "%")
+
+
+def _tree_code(tree: Expr_, var: Callable[[str], str | None], parts: list[str]) -> str | None:
+    """Python computing a symbolic dim's tree as `_value` does, or None where it can't be
+    written as one plain expression (then `symbolic_value` is called)."""
+    tag = tree[0]
+    if tag == "int":
+        return repr(tree[1])
+    if tag == "size":
+        return var(tree[1])
+    if tag == "part":
+        return parts[tree[1]] if tree[1] < len(parts) else None
+    if tag in ("neg", "pos"):
+        a = _tree_code(tree[1], var, parts)
+        return None if a is None else f"({'-' if tag == 'neg' else '+'}{a})"
+    if tag == "op" and tree[1] in _CODE_OPS:
+        a = _tree_code(tree[2], var, parts)
+        b = _tree_code(tree[3], var, parts)
+        return None if a is None or b is None else f"({a} {tree[1]} {b})"
+    return None
+
+
+def _generate(plan: Plan, mode: str, shapes: list[str] | None = None) -> Any:
+    """The source of `decider` (`mode` "decide"), `binder` ("bind") or `return_decider`
+    ("return"), compiled."""
     names: dict[str, str] = {}
     # Names bound on every path through the code so far, and names seen at all: a name
     # bound where nothing can have bound it before gets a plain assignment.
@@ -492,6 +624,55 @@ def decider(plan: Plan) -> Decider:
 
     def emit(depth: int, text: str) -> None:
         lines.append("    " * depth + text)
+
+    def symbolic(d: int, sym: Any, at: str) -> None:
+        tree, parts, _ = sym
+        key = f"_sym{len(consts)}"
+        consts[key] = sym
+        bound = ", ".join(f"{n!r}: {v}" for n, v in names.items())
+        if mode == "return":
+            # Names the arguments bound that no dim of the return names are in `S` only.
+            bound = "**S, " + bound
+        generic = f"w = _symbolic({key}, {{{bound}}}, arguments)"
+        used: list[str] = []
+
+        def known(name: str) -> str | None:
+            if name not in names:
+                return None  # never bound before this dim: `symbolic_value` says None
+            v = names[name]
+            if name not in certain and v not in used:
+                used.append(v)
+            return v
+
+        part_codes = [_part_code(p) for p in parts]
+        locals_ = [f"p{i}" for i in range(len(parts))]
+        code = None
+        if tree[0] != "format" and None not in part_codes:
+            code = _tree_code(tree, known, locals_)
+        if code is None:
+            emit(d, generic)
+        else:
+            # The parts' values stand for themselves only when they are atoms (as in
+            # `symbolic_value`); anything else takes the generic evaluation.
+            emit(d, "try:")
+            if parts:
+                emit(d + 1, "if arguments is None: raise LookupError")
+                for local, pc in zip(locals_, part_codes, strict=True):
+                    emit(d + 1, f"{local} = {pc}")
+                atoms = " and ".join(
+                    f"({local}.__class__ is int and {local} >= 0 or {local}.__class__ is bool)"
+                    for local in locals_
+                )
+                emit(d + 1, f"if not ({atoms}): raise LookupError")
+            for v in used:
+                emit(d + 1, f"if {v} is None: raise LookupError")
+            emit(d + 1, f"w = {code}")
+            emit(d, "except LookupError:")
+            emit(d + 1, generic)
+            emit(d, "except Exception:")
+            emit(d + 1, "w = None")
+        emit(d, "if w is None: return None")
+        emit(d, f"if w != {at}: return False")
 
     def dims(depth: int, s: str, plans: tuple[DimPlan, ...], negative: bool, always: bool) -> None:
         count = len(plans)
@@ -517,15 +698,16 @@ def decider(plan: Plan) -> Decider:
                     emit(d, f"if {v} is None: {v} = {at}")
                     emit(d, f"elif {v} != {at}: return False")
             else:
-                key = f"_sym{len(consts)}"
-                consts[key] = sym
-                bound = ", ".join(f"{n!r}: {v}" for n, v in names.items())
-                emit(d, f"w = _symbolic({key}, {{{bound}}}, arguments)")
-                emit(d, "if w is None: return None")
-                emit(d, f"if w != {at}: return False")
+                symbolic(d, sym, at)
 
     def one(depth: int, s: str, sp: SpecPlan, always: bool) -> None:
         pre, post, run, ndims = sp
+        if run is not None and run[0] and not keeps_runs and run_counts[run[0]] == 1:
+            # Nothing else reads this run: its length is all that is checked.
+            emit(depth, f"if len({s}) < {ndims - 1}: return False")
+            dims(depth, s, pre, False, always)
+            dims(depth, s, post, True, always)
+            return
         if run is not None and run[0]:
             emit(depth, f"{s} = tuple({s})  # slicing a torch.Size costs ~1 us")
         if run is None:
@@ -548,13 +730,38 @@ def decider(plan: Plan) -> Decider:
             runs.add(name)
 
     nargs = len(plan)
-    emit(1, "n = len(shapes)")
-    emit(1, "V = {}")
+    inline = mode == "inline"
+    # A binder returns every run; the others need only the runs that are read again.
+    keeps_runs = mode in ("bind", "return", "return-read")
+    run_counts: dict[str, int] = {}
+    for _, _, packed, sp in plan:
+        if sp[2] is not None and sp[2][0]:
+            # A packed param's items are matched against each other: read again.
+            run_counts[sp[2][0]] = run_counts.get(sp[2][0], 0) + (2 if packed else 1)
+    reads = mode == "return-read"
+    if reads:
+        mode = "return"
+    if mode == "return":
+        # Every name is read from the arguments' bindings; none is certain.
+        for _, _, _, sp in plan:
+            for dp in (*sp[0], *sp[1]):
+                if dp[0] == NAMED:
+                    var(dp[1])
+                elif dp[0] == SYMBOLIC:
+                    for size in _sizes_in(dp[4][0]):
+                        var(size)
+        if not reads:
+            emit(1, "V = dict(V)")  # the arguments' bindings stay as they are
+    else:
+        emit(1, "V = {}")
+    if not inline:
+        emit(1, "n = len(shapes)")
     body_start = len(lines)
-    always = True
+    always = mode != "return"
     for i, (_, optional, packed, sp) in enumerate(plan):
-        emit(1, f"if n <= {i}: return True")
-        emit(1, f"s = shapes[{i}]")
+        if mode == "decide":
+            emit(1, f"if n <= {i}: return True")
+        emit(1, f"s = {shapes[i]}" if shapes is not None else f"s = shapes[{i}]")
         emit(1, "if s is None:")
         emit(2, "pass" if optional else "return False")
         emit(1, "else:")
@@ -566,14 +773,28 @@ def decider(plan: Plan) -> Decider:
         always = always and not packed and not optional
         if not always:
             emit(1, "")  # what follows may run after any path
-    emit(1, "return True")
-    init = [f"    {v} = None" for v in names.values()]
+    if mode == "bind":
+        sure = ", ".join(f"{n!r}: {names[n]}" for n in names if n in certain)
+        emit(1, f"S = {{{sure}}}")
+        for n, v in names.items():
+            if n not in certain:
+                emit(1, f"if {v} is not None: S[{n!r}] = {v}")
+        emit(1, "return S, V")
+    elif not inline:
+        emit(1, "return True")
+    if mode == "return":
+        init = [f"    {v} = S.get({n!r})" for n, v in names.items()]
+        head = "def decide(S, V, shapes, arguments):\n"
+    else:
+        init = [f"    {v} = None" for v in names.values()]
+        head = "def decide(shapes, arguments):\n"
     lines[body_start:body_start] = init
-    source = "def decide(shapes, arguments):\n" + "\n".join(lines) + "\n"
+    if inline:
+        return lines
+    source = head + "\n".join(lines) + "\n"
     namespace = dict(consts)
-    exec(compile(source, f"<shapesafe.decide {nargs}>", "exec"), namespace)
-    fn: Decider = namespace["decide"]
-    return fn
+    exec(compile(source, f"<shapesafe.{mode} {nargs}>", "exec"), namespace)
+    return namespace["decide"]
 
 
 def _symbolic_strict(sym: "Symbolic", sizes: dict[str, Any], arguments: Any) -> Any:

@@ -368,6 +368,17 @@ def _random_contract_example(data: Any) -> None:
     decided = decide(contract, shapes, arguments)
     assert decided == (None if expected == ANNOTATION else expected), "decide"
     assert decide_by_plan(contract.plan, shapes, arguments) == decided, "decide by plan"
+    if not packed:
+        # The structure path's two halves: the arguments' bindings, then the return.
+        nparams = len(contract.params)
+        binding = contract.binder(shapes[:nparams], arguments)
+        if isinstance(binding, tuple):
+            single, variadic = dict(binding[0]), dict(binding[1])
+            on_return = contract.return_decider(single, variadic, shapes[nparams:], arguments)
+            assert (single, variadic) == binding, "the return leaves the bindings alone"
+            assert on_return == decided, "bind, then decide the return"
+        else:
+            assert binding == decide_by_plan(contract.plan[:nparams], shapes, arguments), "bind"
     if expected == ANNOTATION:
         return  # explanations and the compiled path leave such a dim unchecked
 

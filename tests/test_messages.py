@@ -251,6 +251,7 @@ def test_a_missing_return_value() -> None:
     text = message(lambda: forgot_return(randn(3)))
     assert text.splitlines()[0].startswith("forgot_return(): argument 'return' is None")
 
+
 def test_cross_entropy_with_b_t_1_targets() -> None:
     targets = torch.zeros(2, 5, 1, dtype=torch.long)
     text = message(lambda: ss.cross_entropy(randn(2, 5, 11), targets))

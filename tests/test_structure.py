@@ -267,3 +267,170 @@ def test_threads_with_new_shapes_get_the_right_verdicts() -> None:
     for t in threads:
         t.join(60)
     assert errors == []
+
+
+# Methods whose dims read the instance (`{self.n}`), as `nn.Module.forward`s do: the
+# structure path binds them with generated code (`Contract.binder`, `return_decider`).
+SELF_TOKENS = ("a", "b", "_", "{self.n}", "{self.m}", "{self.n}+1", "a*{self.m}", "{self.n}//b")
+
+
+class Holder:
+    def __init__(self, n: Any, m: Any) -> None:
+        self.n = n
+        self.m = m
+
+
+@st.composite
+def self_specs(draw: st.DrawFn) -> str:
+    dims = draw(st.lists(st.sampled_from(SELF_TOKENS), max_size=3))
+    if draw(st.booleans()):
+        dims.insert(draw(st.integers(0, len(dims))), draw(st.sampled_from(VARIADIC)))
+    return " ".join(dims)
+
+
+def self_shape(spec: str, sizes: dict[str, int], batch: tuple[int, ...], obj: Holder) -> list[int]:
+    shape: list[int] = []
+    for token in spec.split():
+        if token in VARIADIC[:2]:
+            shape.extend(batch)
+        elif token == "...":
+            shape.extend(batch[:1])
+        elif token == "_":
+            shape.append(3)
+        elif token in sizes:
+            shape.append(sizes[token])
+        else:
+            value = eval(token.replace("{", "").replace("}", ""), {"self": obj, **sizes})
+            shape.append(max(int(value), 0))
+    return shape
+
+
+def method_outcome(fn: Callable[..., Any], obj: Holder, args: list[Any], out: Any) -> Any:
+    OUT.value = out
+    try:
+        fn(obj, *args)
+    except (TypeCheckError, ShapeError):
+        return False
+    except AnnotationError:
+        return "annotation"
+    return True
+
+
+def self_example(data: Any) -> None:
+    draw = data.draw
+    params = [draw(self_specs(), label=f"x{i}") for i in range(3)]
+    ret = draw(self_specs(), label="return")
+    names = [f"x{i}" for i in range(3)]
+    namespace: dict[str, Any] = {"OUT": OUT}
+    exec(f"def forward(self, {', '.join(names)}):\n    return OUT.value", namespace)
+    fn: Callable[..., Any] = namespace["forward"]
+    hints: dict[str, Any] = {n: Float[Tensor, s] for n, s in zip(names, params, strict=True)}
+    hints["return"] = Float[Tensor, ret]
+    fn.__annotations__ = hints
+    reference = jaxtyped(fn, typechecker=beartype)
+    wrapped = checked(fn)
+    state: _Checked = wrapped.__shapesafe__  # type: ignore[attr-defined]
+
+    values = st.one_of(st.integers(-1, 4), st.booleans())
+
+    def one_call(label: str, perturb: bool) -> tuple[Holder, list[Any], Any]:
+        obj = Holder(draw(values, label=f"{label} n"), draw(values, label=f"{label} m"))
+        sizes = {n: draw(st.integers(1, 4), label=f"{label} {n}") for n in ("a", "b")}
+        batch = tuple(draw(st.lists(st.integers(1, 3), max_size=2), label=f"{label} batch"))
+        shapes = [self_shape(s, sizes, batch, obj) for s in (*params, ret)]
+        if perturb:
+            for shape in shapes:
+                if shape and draw(st.integers(0, 2), label=f"{label} perturb") == 0:
+                    axis = draw(st.integers(0, len(shape) - 1))
+                    shape[axis] = draw(st.integers(1, 5))
+        tensors_ = [torch.zeros(s) for s in shapes]
+        return obj, tensors_[:-1], tensors_[-1]
+
+    obj, args, out = one_call("first", perturb=False)
+    assume(method_outcome(reference, obj, args, out) is True)
+    assert method_outcome(wrapped, obj, args, out) is True
+    assume(state.structured)
+
+    obj, args, out = one_call("second", perturb=True)
+    expected = method_outcome(reference, obj, args, out)
+    assume(expected != "annotation")
+    event(f"reference: {expected}")
+    calls = [0]
+    full = state.call_full
+
+    def counted(*a: Any) -> Any:
+        calls[0] += 1
+        return full(*a)
+
+    state.call_full = counted  # type: ignore[method-assign,assignment]
+    got = method_outcome(wrapped, obj, args, out)
+    assert got == expected, f"structure path: {got}, reference: {expected}"
+    event("decided by the unifier" if calls[0] == 0 else "full check")
+    assert method_outcome(wrapped, obj, args, out) == expected, "hit"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_methods_with_self_dims_agree_with_the_reference(data: Any) -> None:
+    self_example(data)
+
+
+@pytest.mark.slow
+@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_methods_with_self_dims_agree_with_the_reference_at_length(data: Any) -> None:
+    self_example(data)
+
+
+def test_a_module_forward_takes_the_structure_path_on_a_new_length(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from shapesafe.nn import Linear
+
+    layer = Linear(4, 3)
+    state: _Checked = Linear.forward.__shapesafe__  # type: ignore[attr-defined]
+    layer(torch.randn(2, 1, 4))  # the structure, accepted once
+    calls = [0]
+    reference = state.reference
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        return reference(*args, **kwargs)
+
+    monkeypatch.setattr(state, "reference", counted)
+    for seq in range(2, 40):
+        x = torch.randn(2, seq, 4)
+        torch.testing.assert_close(layer(x), x @ layer.weight.T + layer.bias)
+    assert calls == [0]
+    with pytest.raises(ShapeError, match="argument 'x'"):
+        layer(torch.randn(2, 41, 5))
+    assert calls == [1]
+
+
+def test_alternating_structures_each_keep_their_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wrapper remembers the last structure it decided; switching back and forth between
+    two accepted structures (float32 and float64) and a never-accepted one (int) must not
+    mix them up."""
+    state: _Checked = shapesafe.matvec.__shapesafe__  # type: ignore[attr-defined]
+    shapesafe.matvec(torch.randn(2, 3), torch.randn(3))
+    shapesafe.matvec(torch.randn(2, 3).double(), torch.randn(3).double())
+    calls = [0]
+    reference = state.reference
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        return reference(*args, **kwargs)
+
+    monkeypatch.setattr(state, "reference", counted)
+    for m in range(100, 140):
+        dtype = torch.float64 if m % 2 else torch.float32
+        A, x = torch.randn(m, 3, dtype=dtype), torch.randn(3, dtype=dtype)
+        out = shapesafe.matvec(A, x)
+        assert out.dtype == dtype
+        torch.testing.assert_close(out, A @ x)
+        with pytest.raises(ShapeError, match="argument 'x'"):
+            shapesafe.matvec(A, torch.randn(4, dtype=dtype))
+        with pytest.raises(ShapeError):
+            shapesafe.matvec(A.long(), x.long())  # Int tensors: a structure never accepted
+    # Each rejection goes to the full check; no accepted call does.
+    assert calls == [80]
