@@ -83,9 +83,9 @@ class VerdictCache:
     comparison never runs a tensor's `==`. Reads take no lock (a dict lookup, a
     `move_to_end`, an attribute read or write are each atomic under the GIL; a key evicted
     between lookup and move makes that call a miss); writes take the lock, which is made
-    anew in a forked child. The structure path (`_codegen`, ops and user functions alike)
-    stores into `data` without it: a dict store and `popitem` are each atomic under the GIL,
-    and two racing evictions only drop one more entry.
+    anew in a forked child. The structure path of user functions (`_codegen`; ops store
+    nothing there) stores into `data` without it: a dict store and `popitem` are each
+    atomic under the GIL, and two racing evictions only drop one more entry.
     """
 
     def __init__(self, maxsize: int = 512) -> None:
@@ -311,6 +311,3 @@ def key_of(kind: int, value: Any) -> Any:
         raise TypeError("never cached")
     return None
 
-
-#: The entry of every op signature accepted on the structure path (see `_structure`).
-OP_ENTRY = Entry({}, {}, {}, None)

@@ -13,7 +13,6 @@ from . import _mode
 from ._cache import (
     MIXED,
     NEVER,
-    OP_ENTRY,
     OPTIONAL_TENSOR,
     TENSOR,
     TYPE,
@@ -68,7 +67,6 @@ _NAMESPACE: dict[str, Any] = {
     "_value_key": value_key,
     "_expr_key": expr_key,
     "_return_key": return_key,
-    "_OP_ENTRY": OP_ENTRY,
     "_unify_run": unify_run,
     "_Entry": Entry,
     "_bound_entry": bound_entry,
@@ -238,15 +236,11 @@ def generated_wrapper(state: "_Checked") -> Callable[..., Any] | None:
             "{" + ", ".join(f"{n!r}: {n}" for n in state.names) + "}" if state.exprs else "None"
         )
         if state.own_op:
-            # Remembered before the body runs, as a full check would have accepted it; the
-            # op's body is called from here as on a hit, so `torch.jit.trace` sees one path.
+            # Not stored in the verdict cache: for an op, deciding a known structure here costs
+            # what a hit costs, and storing and evicting one new signature per call was most
+            # of a new shape's overhead. The op's body is called from here as on a hit, so
+            # `torch.jit.trace` sees one path.
             accepted = f"""
-                {p}data[{p}key] = _OP_ENTRY
-                if len({p}data) > {p}maxsize:
-                    try:
-                        {p}popitem(False)
-                    except KeyError:  # emptied by another thread meanwhile
-                        pass
                 return {p}fn({", ".join(call)})"""
             tracing = ""
         else:

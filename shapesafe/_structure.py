@@ -8,10 +8,11 @@ exactly the reference's, and the rest of the reference's verdict is the structur
 
 - A rejection found here is handed to the full check, which rejects it as well and writes
   the message; an undecidable dim (`decide` returns None) also goes to the full check.
-- shapesafe's own ops need no more. A user function gets the dims bound for its body (on
-  jaxtyping's memo stack, as on a hit), and its return is decided the same way when its
-  structure is the one accepted with the arguments' structure and the body bound no new
-  dims; otherwise beartype checks it.
+- shapesafe's own ops need no more, and their new signatures are not stored as verdicts:
+  deciding a known structure costs them what a hit does. A user function gets the dims
+  bound for its body (on jaxtyping's memo stack, as on a hit), and its return is decided
+  the same way when its structure is the one accepted with the arguments' structure and
+  the body bound no new dims; otherwise beartype checks it.
 - Both are generated into each function's wrapper (`_codegen`): an op's sizes are compared
   inline (`_unify.inline_decider`); a user function's arguments bind their dims with
   `Contract.binder` (jaxtyping's memo format) and its return is decided by

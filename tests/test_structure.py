@@ -434,3 +434,31 @@ def test_alternating_structures_each_keep_their_verdict(monkeypatch: pytest.Monk
             shapesafe.matvec(A.long(), x.long())  # Int tensors: a structure never accepted
     # Each rejection goes to the full check; no accepted call does.
     assert calls == [80]
+
+
+def test_an_op_decides_new_shapes_without_filling_its_verdict_cache() -> None:
+    # A generation loop brings a new length on every call: deciding a known structure costs
+    # an op what a hit costs, so nothing is stored and nothing older is evicted.
+    @checked_op
+    def mv(A: Float[Tensor, "m n"], x: Float[Tensor, " n"]) -> Float[Tensor, " m"]:
+        return torch.mv(A, x)
+
+    state: _Checked = mv.__shapesafe__  # type: ignore[attr-defined]
+    calls = [0]
+    full = state.call_full
+
+    def counted(*a: Any) -> Any:
+        calls[0] += 1
+        return full(*a)
+
+    state.call_full = counted  # type: ignore[method-assign,assignment]
+    x = torch.randn(8)
+    mv(torch.randn(1, 8), x)
+    for m in range(2, 40):
+        A = torch.randn(m, 8)
+        torch.testing.assert_close(mv(A, x), torch.mv(A, x))
+    assert calls[0] == 1  # only the first call took the full check
+    assert len(state.cache) == 1
+    with pytest.raises(ShapeError, match="argument 'x' dim 'n'"):
+        mv(torch.randn(41, 8), torch.randn(9))
+    assert len(state.cache) == 1
