@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from shapesafe import ShapeError
+from shapesafe._checked import _Checked
 
 
 def randn(*shape: int, dtype: torch.dtype = torch.float32, grad: bool = False) -> torch.Tensor:
@@ -35,3 +36,24 @@ def check_grads(out: torch.Tensor, inputs: Sequence[torch.Tensor]) -> None:
     for t in inputs:
         assert t.grad is not None
         assert t.grad.shape == t.shape
+
+
+def state_of(fn: Callable[..., Any]) -> _Checked:
+    """What `checked` built for `fn`."""
+    state = getattr(fn, "__shapesafe__", None)
+    assert isinstance(state, _Checked)
+    return state
+
+
+def count_full_checks(fn: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the calls that go through the reference check (the misses)."""
+    state = state_of(fn)
+    calls = [0]
+    reference = state.reference
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        return reference(*args, **kwargs)
+
+    monkeypatch.setattr(state, "reference", counted)
+    return calls

@@ -20,26 +20,7 @@ from torch import Tensor
 
 from shapesafe import ShapeError, checked
 from shapesafe._cache import NEVER, VALUE, param_kind, value_key
-from shapesafe._checked import _Checked
-
-
-def state_of(fn: Callable[..., Any]) -> _Checked:
-    state = getattr(fn, "__shapesafe__", None)
-    assert isinstance(state, _Checked)
-    return state
-
-
-def count_full_checks(fn: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    state = state_of(fn)
-    calls = [0]
-    reference = state.reference
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        calls[0] += 1
-        return reference(*args, **kwargs)
-
-    monkeypatch.setattr(state, "reference", counted)
-    return calls
+from tests.helpers import count_full_checks, state_of
 
 
 def reference_accepts(fn: Callable[..., Any], *args: Any) -> bool:

@@ -36,29 +36,9 @@ import shapesafe
 from shapesafe import ShapeError, checked
 from shapesafe._cache import Entry as _Entry
 from shapesafe._cache import VerdictCache
-from shapesafe._checked import _Checked
+from tests.helpers import count_full_checks, state_of
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def state_of(fn: Callable[..., Any]) -> _Checked:
-    state = getattr(fn, "__shapesafe__", None)
-    assert isinstance(state, _Checked)
-    return state
-
-
-def count_full_checks(fn: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Count the calls that go through the reference check (the misses)."""
-    state = state_of(fn)
-    calls = [0]
-    reference = state.reference
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        calls[0] += 1
-        return reference(*args, **kwargs)
-
-    monkeypatch.setattr(state, "reference", counted)
-    return calls
 
 
 def fits(value: object, hint: Any) -> bool:

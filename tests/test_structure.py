@@ -25,6 +25,7 @@ from torch import Tensor
 import shapesafe
 from shapesafe import ShapeError, checked
 from shapesafe._checked import _Checked, checked_op
+from tests.helpers import count_full_checks, state_of
 
 NAMES = ("a", "b", "c")
 TOKENS = ("a", "b", "c", "2", "_", "#a", "#b", "a+1", "{k}", "b*2")
@@ -220,15 +221,7 @@ def test_a_new_shape_in_a_known_structure_skips_the_reference(
         assert fits(torch.zeros(x.shape[-1], 5), Float[Tensor, "d e"])
         return x @ w
 
-    state: _Checked = mix.__shapesafe__  # type: ignore[attr-defined]
-    calls = [0]
-    reference = state.reference
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        calls[0] += 1
-        return reference(*args, **kwargs)
-
-    monkeypatch.setattr(state, "reference", counted)
+    calls = count_full_checks(mix, monkeypatch)
     w = torch.randn(4, 5)
     for seq in range(1, 6):
         x = torch.randn(2, seq, 4)
@@ -436,22 +429,17 @@ def test_alternating_structures_each_keep_their_verdict(monkeypatch: pytest.Monk
     assert calls == [80]
 
 
-def test_an_op_decides_new_shapes_without_filling_its_verdict_cache() -> None:
+def test_an_op_decides_new_shapes_without_filling_its_verdict_cache(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # A generation loop brings a new length on every call: deciding a known structure costs
     # an op what a hit costs, so nothing is stored and nothing older is evicted.
     @checked_op
     def mv(A: Float[Tensor, "m n"], x: Float[Tensor, " n"]) -> Float[Tensor, " m"]:
         return torch.mv(A, x)
 
-    state: _Checked = mv.__shapesafe__  # type: ignore[attr-defined]
-    calls = [0]
-    full = state.call_full
-
-    def counted(*a: Any) -> Any:
-        calls[0] += 1
-        return full(*a)
-
-    state.call_full = counted  # type: ignore[method-assign,assignment]
+    state = state_of(mv)
+    calls = count_full_checks(mv, monkeypatch)
     x = torch.randn(8)
     mv(torch.randn(1, 8), x)
     for m in range(2, 40):
