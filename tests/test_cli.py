@@ -255,3 +255,13 @@ def test_the_mypy_plugin_applies_the_same_settings(project: Path) -> None:
     assert ShapePlugin(Options())._file_findings(bug) == []
     _settings(project, 'ignore = ["shape"]\n')
     assert ShapePlugin(Options())._file_findings(bug) == []
+
+
+def test_the_projects_own_paths_are_clean(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What .ci/run checks: the lessons' deliberate mistakes each carry `# shapesafe: ignore`.
+    monkeypatch.chdir(ROOT)
+    status, out, err = run(capsys)
+    assert (status, out) == (0, "")
+    assert err.startswith("shapesafe: 0 findings in ")
