@@ -56,7 +56,8 @@ Expr = tuple[Any, ...]
 Symbolic = tuple[Expr, tuple[Expr, ...], tuple[str, ...]]
 
 _UNKNOWN: Expr = ("unknown",)
-_OPS: dict[type[ast.operator], str] = {
+#: The arithmetic a symbolic dim may use, with how each operator is written.
+OPERATORS: dict[type[ast.operator], str] = {
     ast.Add: "+",
     ast.Sub: "-",
     ast.Mult: "*",
@@ -254,8 +255,9 @@ def _convert(node: ast.expr, names: str) -> Expr:
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         tag = "neg" if isinstance(node.op, ast.USub) else "pos"
         return (tag, _convert(node.operand, names))
-    if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
-        return ("op", _OPS[type(node.op)], _convert(node.left, names), _convert(node.right, names))
+    if isinstance(node, ast.BinOp) and type(node.op) in OPERATORS:
+        sign = OPERATORS[type(node.op)]
+        return ("op", sign, _convert(node.left, names), _convert(node.right, names))
     if (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Name)

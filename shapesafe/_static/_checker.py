@@ -15,13 +15,23 @@ import os
 import re
 import sys
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TypeVar, cast
 
-from .._contract import Conflict, Contract, Spec, TensorParam
+from .._contract import OPERATORS, Conflict, Contract, Spec, TensorParam
 from . import _torch as T
 from ._modules import ClassModel, find_class, model
-from ._source import Module, Signature, find_module, load, load_found, resolve, signature
+from ._source import (
+    Module,
+    Signature,
+    dotted_name,
+    find_module,
+    load,
+    load_found,
+    resolve,
+    signature,
+)
 from ._torch import IntV, LayerV, ListV, Mismatch, NumV, ObjV, SymV, TupV, Value
 from ._unify import (
     Group,
@@ -207,18 +217,10 @@ _SAME_LAYERS = frozenset(
     """Dropout GELU ReLU SiLU Tanh Sigmoid Identity Softplus LeakyReLU ELU Mish Hardtanh
     Softmax LogSoftmax Dropout1d Dropout2d""".split()
 )
-_OPS: dict[type[ast.AST], str] = {
-    ast.Add: "+",
-    ast.Sub: "-",
-    ast.Mult: "*",
-    ast.Div: "/",
-    ast.FloorDiv: "//",
-    ast.Mod: "%",
-    ast.Pow: "**",
-    ast.BitAnd: "&",
-    ast.BitOr: "|",
-    ast.BitXor: "^",
-}
+# How a broadcasting-mismatch message writes the operator: the arithmetic of symbolic dims,
+# and the bitwise operators.
+_OPS: dict[type[ast.AST], str] = {op: sign for op, sign in OPERATORS.items()}
+_OPS.update({ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^"})
 
 
 class _Jump(Exception):
@@ -1977,6 +1979,7 @@ class _Index:
 
 
 _indexes: dict[int, _Index] = {}
+_T = TypeVar("_T")
 _resolved: dict[tuple[int, str], tuple[Module, object]] = {}
 
 
@@ -2050,37 +2053,33 @@ def _stmt_binds(node: ast.stmt) -> list[str]:
 def _resolve(
     module: Module, dotted: str, misses: dict[str, object]
 ) -> tuple[Module, Signature] | None:
-    """`_source.resolve`, remembered per file and name while the file it found is unchanged.
+    """`_source.resolve`, remembered (see `_remembered`)."""
+    return _remembered(module, "f:", dotted, misses, lambda: resolve(module, dotted))
+
+
+def _find_class(module: Module, func: ast.expr, misses: dict[str, object]) -> ClassModel | None:
+    """`_modules.find_class`, remembered (see `_remembered`)."""
+    dotted = dotted_name(func)
+    if dotted is None:
+        return None
+    return _remembered(module, "c:", dotted, misses, lambda: find_class(module, func))
+
+
+def _remembered(
+    module: Module, kind: str, dotted: str, misses: dict[str, object], find: Callable[[], _T]
+) -> _T | None:
+    """`find()`, remembered per file and name while the file it found is unchanged.
 
     A name that resolves to nothing is remembered for good when it is not imported from a
     project file, and otherwise for one file's check (`misses`).
     """
-    key = (id(module), "f:" + dotted)
+    key = (id(module), kind + dotted)
     hit = _resolved.get(key)
     if hit is not None and hit[0] is module and (hit[1] is None or _current(hit[1])):
-        return hit[1]  # type: ignore[return-value]
+        return cast(_T, hit[1])
     if key[1] in misses:
         return None
-    result = resolve(module, dotted)
-    if result is not None or _external(module, dotted):
-        _resolved[key] = (module, result)
-    else:
-        misses[key[1]] = None
-    return result
-
-
-def _find_class(module: Module, func: ast.expr, misses: dict[str, object]) -> ClassModel | None:
-    """`_modules.find_class`, remembered like `_resolve`."""
-    dotted = _dotted_name(func)
-    if dotted is None:
-        return None
-    key = (id(module), "c:" + dotted)
-    hit = _resolved.get(key)
-    if hit is not None and hit[0] is module and (hit[1] is None or _current(hit[1])):
-        return hit[1]  # type: ignore[return-value]
-    if key[1] in misses:
-        return None
-    result = find_class(module, func)
+    result = find()
     if result is not None or _external(module, dotted):
         _resolved[key] = (module, result)
     else:
@@ -2279,7 +2278,7 @@ def _alternatives(module: Module, node: ast.expr | None) -> list[TensorParam] | 
             todo += [part.right, part.left]
         elif (
             isinstance(part, ast.Subscript)
-            and (_dotted_name(part.value) or "").rsplit(".", 1)[-1] == "Union"
+            and (dotted_name(part.value) or "").rsplit(".", 1)[-1] == "Union"
         ):
             elts = list(part.slice.elts) if isinstance(part.slice, ast.Tuple) else [part.slice]
             todo += reversed(elts)
@@ -2294,15 +2293,6 @@ def _alternatives(module: Module, node: ast.expr | None) -> list[TensorParam] | 
     return [f for f in found if f is not None]
 
 
-def _dotted_name(node: ast.expr) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = _dotted_name(node.value)
-        return None if base is None else f"{base}.{node.attr}"
-    return None
-
-
 def _tuple_returns(
     module: Module, fn: ast.FunctionDef | ast.AsyncFunctionDef
 ) -> list[TensorParam | None] | None:
@@ -2315,7 +2305,7 @@ def _tuple_returns(
             return None
     if not isinstance(node, ast.Subscript):
         return None
-    head = (_dotted_name(node.value) or "").rsplit(".", 1)[-1]
+    head = (dotted_name(node.value) or "").rsplit(".", 1)[-1]
     if head not in ("tuple", "Tuple") or not isinstance(node.slice, ast.Tuple):
         return None
     if any(isinstance(e, ast.Constant) and e.value is Ellipsis for e in node.slice.elts):

@@ -63,18 +63,19 @@ class Module:
         return TensorParam("", spec, None, label, optional)
 
 
-def _dotted(node: ast.expr) -> str | None:
+def dotted_name(node: ast.expr) -> str | None:
+    """`a.b.c` for a chain of names and attributes; None for anything else."""
     if isinstance(node, ast.Name):
         return node.id
     if isinstance(node, ast.Attribute):
-        base = _dotted(node.value)
+        base = dotted_name(node.value)
         return None if base is None else f"{base}.{node.attr}"
     return None
 
 
 def _is_array_type(module: Module, node: ast.expr) -> str | None:
     """The dtype label if `node` names one of jaxtyping's array annotations."""
-    dotted = _dotted(node)
+    dotted = dotted_name(node)
     if dotted is None:
         return None
     first, _, rest = dotted.partition(".")
@@ -111,7 +112,7 @@ def _annotation(module: Module, node: ast.expr | None, depth: int) -> tuple[str,
         return None if found is None else (found[0], found[1], True)
     if not isinstance(node, ast.Subscript):
         return None
-    head = _dotted(node.value) or ""
+    head = dotted_name(node.value) or ""
     last = head.rsplit(".", 1)[-1]
     if last in ("Optional", "Union"):
         members = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
@@ -202,7 +203,7 @@ def _top_level(
             if isinstance(stmt.target, ast.Name):
                 rebind(stmt.target.id)
                 if isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
-                    if _dotted(stmt.annotation) in ("TypeAlias", "typing.TypeAlias"):
+                    if dotted_name(stmt.annotation) in ("TypeAlias", "typing.TypeAlias"):
                         aliases[stmt.target.id] = stmt.value
     return imports, functions, aliases
 
@@ -214,7 +215,7 @@ def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
     exports there, so that importing it stays lazy.
     """
     for stmt in body:
-        guard = _dotted(stmt.test) if isinstance(stmt, ast.If) else None
+        guard = dotted_name(stmt.test) if isinstance(stmt, ast.If) else None
         if isinstance(stmt, ast.If) and guard in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
             yield from _statements(stmt.body)
         else:
@@ -410,7 +411,7 @@ def _names_taken(module: Module) -> set[tuple[str, str]]:
     for node in ast.walk(module.tree):
         if not isinstance(node, ast.Attribute):
             continue
-        dotted = _dotted(node)
+        dotted = dotted_name(node)
         first, _, rest = (dotted or "").partition(".")
         origin = module.imports.get(first)
         if origin is None or not rest:
