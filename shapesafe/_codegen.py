@@ -4,6 +4,7 @@ Each checked function gets a wrapper with its own parameters, so that a cache hi
 few attribute reads and one dict lookup: no argument packing, no loop over the parameters.
 """
 
+import textwrap
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -87,6 +88,23 @@ _mode.add_listener(_set_checking)
 # these builtins; a function with a parameter named like either gets the generic wrapper.
 PREFIX = "_ss_"
 GLOBALS_USED = frozenset(_NAMESPACE) | {"KeyError", "AttributeError", "Exception"}
+
+
+def _push_memo(memo: str, values: str, indent: int) -> str:
+    """Generated lines that push a pending memo for the body onto jaxtyping's memo stack.
+
+    They bind `stack` and `built` (how many pending memos were built before the body).
+    """
+    p = PREFIX
+    lines = f"""try:
+    {p}stack = _memo_storage.memo_stack
+except AttributeError:
+    {p}stack = _memo_storage.memo_stack = _MemoStack()
+if {p}stack.__class__ is not _MemoStack:
+    {p}stack = _adopt_memo_stack({p}stack)
+{p}built = {p}stack.built
+{p}stack.append((_PENDING, {memo}, {p}names{values}))"""
+    return textwrap.indent(lines, " " * indent)
 
 
 def generated_wrapper(state: "_Checked") -> Callable[..., Any] | None:
@@ -213,14 +231,7 @@ def generated_wrapper(state: "_Checked") -> Callable[..., Any] | None:
     else:
         ret_check = f"if {test}:\n                {again}"
     if not state.own_op:
-        body = f"""        try:
-            {p}stack = _memo_storage.memo_stack
-        except AttributeError:
-            {p}stack = _memo_storage.memo_stack = _MemoStack()
-        if {p}stack.__class__ is not _MemoStack:
-            {p}stack = _adopt_memo_stack({p}stack)
-        {p}built = {p}stack.built
-        {p}stack.append((_PENDING, {p}e, {p}names{values}))
+        body = f"""{_push_memo(f"{p}e", values, 8)}
         try:
             {p}out = {p}fn({", ".join(call)})
             {ret_check}
@@ -302,8 +313,7 @@ def {p}factory({p}fn, {p}state, {p}cache, {p}defaults):
     {p}call_miss = {p}state.call_miss
     {p}structures = {p}state.structures
     {p}decide = {p}state.contract.decider
-{bind_line}    {p}maxsize = {p}cache.maxsize
-    {p}popitem = {p}data.popitem
+{bind_line}    {p}popitem = {p}data.popitem
     {p}rdecide = {p}state.contract.return_decider if {p}bind else None
     {p}tracing = torch_tracing_state
     {p}names = {p}state.names
@@ -367,14 +377,7 @@ def _structured_body(
             f"                {p}e.ret_key = ({p}e.rt, {p}e.rs, {p}e.rd)"
         )
     return f"""
-                try:
-                    {p}stack = _memo_storage.memo_stack
-                except AttributeError:
-                    {p}stack = _memo_storage.memo_stack = _MemoStack()
-                if {p}stack.__class__ is not _MemoStack:
-                    {p}stack = _adopt_memo_stack({p}stack)
-                {p}built = {p}stack.built
-                {p}stack.append((_PENDING, {memo}, {p}names{values}))
+{_push_memo(memo, values, 16)}
                 try:
                     {p}out = {p}fn({", ".join(call)})
                     try:
