@@ -10,7 +10,9 @@ Everything else is unknown, and unknown values are never reported.
 
 import ast
 import dataclasses
+import functools
 import gc
+import itertools
 import os
 import re
 import sys
@@ -32,7 +34,20 @@ from ._source import (
     resolve,
     signature,
 )
-from ._torch import IntV, LayerV, ListV, Mismatch, NumV, ObjV, SymV, TupV, Value
+from ._torch import (
+    AnyOfV,
+    ClsV,
+    IntV,
+    LamV,
+    LayerV,
+    ListV,
+    Mismatch,
+    NumV,
+    ObjV,
+    SymV,
+    TupV,
+    Value,
+)
 from ._unify import (
     Group,
     Item,
@@ -52,6 +67,23 @@ _EXPLAIN = os.environ.get("SHAPESAFE_CHECK_EXPLAIN", "") not in ("", "0")
 _IGNORE = re.compile(r"#\s*shapesafe:\s*ignore\b")
 _Scopes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 _Comprehensions = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+# Where the shape of an annotated relation's value was lost (see `_Scope.lost`).
+_LOST_LOOKUP = "a lookup in a dict, list or tuple"
+_LOST_MERGE = "branches or loop iterations that give different shapes"
+_LOST_RULE = "an op or index without a shape rule for its arguments"
+_LOST_OTHER = "other"
+_LOST_BLANK = "ops whose result has no known rank or size"
+_FROM_DATA = frozenset(
+    """torch.from_numpy torch.tensor torch.as_tensor torch.Tensor torch.FloatTensor
+    torch.LongTensor torch.load""".split()
+)
+_KEEPS_RECEIVER = frozenset(
+    """view reshape permute transpose unsqueeze squeeze flatten expand repeat sum mean max
+    min norm softmax log_softmax index_select gather masked_fill mul add sub div matmul
+    t mT T""".split()
+)
+_CONTAINERS = frozenset("dict mapping list sequence tuple iterable".split())
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -82,6 +114,8 @@ class Stats:
     # Relations between an annotation and a value: checked, by kind.
     annotated: Counter[str] = dataclasses.field(default_factory=Counter)
     unknown: Counter[str] = dataclasses.field(default_factory=Counter)
+    # Annotated relations not checked, by where their value's shape was lost.
+    lost: Counter[str] = dataclasses.field(default_factory=Counter)
 
     def add(self, other: "Stats") -> None:
         self.files += other.files
@@ -91,6 +125,7 @@ class Stats:
         self.relations += other.relations
         self.annotated.update(other.annotated)
         self.unknown.update(other.unknown)
+        self.lost.update(other.lost)
 
     def lines(self) -> list[str]:
         known = sum(self.calls_known.values())
@@ -102,8 +137,11 @@ class Stats:
             + ")",
             f"shape relations checked: {self.relations}",
             self._annotated_line(),
-            f"relations not checked (unknown): {sum(self.unknown.values())}",
         ]
+        if self.lost:
+            out.append("annotated relations not checked, by where the value's shape was lost:")
+            out += [f"  {n:6d}  {why}" for why, n in self.lost.most_common()]
+        out.append(f"relations not checked (unknown): {sum(self.unknown.values())}")
         out += [f"  {n:6d}  {why}" for why, n in self.unknown.most_common()]
         return out
 
@@ -259,8 +297,19 @@ class _Scope:
         self.keep_returns = False
         self.returned: list[Env] = []
         self.vals: dict[int, Value] = {}
+        # For telling where an unknown shape came from: each expression's last value, and
+        # the expression each local name was last bound from.
+        self.seen: dict[int, Value] = {}
+        self.results: list[Value] | None = None  # what each `return` gives, when inferring
+        self.chosen: dict[str, int] = {}  # Union parameter -> the alternative it takes
+        # In `__init__`: the attributes that nothing gave a value before it runs.
+        self.new_attrs: frozenset[str] | None = None
+        self.origins: dict[str, list[tuple[tuple[int, int], ast.expr, bool]]] = {}
 
     # Statements
+
+    def merge(self, a: Env | None, b: Env | None) -> Env | None:
+        return _merge(a, b, self.new_attrs)
 
     def initial(self) -> Env:
         env: Env = {}
@@ -279,11 +328,15 @@ class _Scope:
             if found is not None:
                 env[arg.arg] = from_spec(found.spec)
             elif (
-                not (self.cls is not None and fn.name == "__init__")
-                and isinstance(arg.annotation, (ast.Name, ast.Attribute))
-                and (held := _find_class(self.module, arg.annotation, self.file.misses))
+                (named := _class_named(arg.annotation)) is not None
+                and (held := _find_class(self.module, named, self.file.misses))
+                and (
+                    not (self.cls is not None and fn.name == "__init__")
+                    or held.method("forward") is not None
+                )
             ):
-                # `rays: RayBundle`: its annotated attributes have shapes.
+                # `rays: RayBundle`: its annotated attributes have shapes. In `__init__`, a
+                # module passed in (`encoding: Encoding`) is one; a config is a sym.
                 env[arg.arg] = ObjV(held, exact=False)
             elif (
                 self.cls is not None
@@ -294,7 +347,9 @@ class _Scope:
             elif (alts := _alternatives(self.module, arg.annotation)) and not (
                 self.cls is not None and fn.name == "__init__"
             ):
-                env[arg.arg] = _common_shape([from_spec(a.spec) for a in alts])
+                pick = self.chosen.get(arg.arg)
+                shapes = [from_spec(a.spec) for a in alts]
+                env[arg.arg] = shapes[pick] if pick is not None else _common_shape(shapes)
             elif _number_annotation(arg.annotation):
                 # `eps: float`: a Python number, which broadcasts with any tensor.
                 env[arg.arg] = NumV()
@@ -325,6 +380,7 @@ class _Scope:
             v = self.value(stmt.value, env)
             for target in stmt.targets:
                 self.bind(target, v, env)
+                self.remember(target, stmt.value, env, stmt)
         elif isinstance(stmt, ast.AnnAssign):
             self.ann_assign(stmt, env)
         elif isinstance(stmt, ast.AugAssign):
@@ -332,11 +388,16 @@ class _Scope:
             other = self.value(stmt.value, env)
             v = self.binop(stmt, current, other, stmt.op, stmt.target, stmt.value)
             self.bind(stmt.target, v, env)
+            if v is None and isinstance(current, tuple):
+                self.remember(stmt.target, stmt.value, {}, stmt)
         elif isinstance(stmt, ast.Return):
             if stmt.value is not None:
                 v = self.value(stmt.value, env)
                 if self.fn is not None:
                     self.check_return(stmt.value, v)
+                none = isinstance(stmt.value, ast.Constant) and stmt.value.value is None
+                if self.results is not None and not none:
+                    self.results.append(v)
             if self.keep_returns:
                 self.returned.append(dict(env))
             return None
@@ -353,9 +414,10 @@ class _Scope:
             self.value(stmt.test, env)
             a = self.block(stmt.body, dict(env))
             b = self.block(stmt.orelse, dict(env))
-            return _merge(a, b)
+            return self.merge(a, b)
         elif isinstance(stmt, (ast.For, ast.AsyncFor)):
             iterated = self.value(stmt.iter, env)
+            self.remember(stmt.target, stmt.iter, {}, stmt.iter)
             element = iterated.item if isinstance(iterated, ListV) else None
             return self.loop(stmt.body, stmt.orelse, env, stmt.target, element)
         elif isinstance(stmt, ast.While):
@@ -366,10 +428,11 @@ class _Scope:
                 self.value(item.context_expr, env)
                 if item.optional_vars is not None:
                     self.bind(item.optional_vars, None, env)
+                    self.remember(item.optional_vars, item.context_expr, {}, item.context_expr)
             return self.block(stmt.body, env)
         elif isinstance(stmt, (ast.Try, ast.TryStar)):
             body = self.block(stmt.body, dict(env))
-            start = _merge(env, body)
+            start = self.merge(env, body)
             # Anything the body bound may or may not have happened in a handler.
             for name in _assigned(stmt.body):
                 if start is not None:
@@ -382,7 +445,7 @@ class _Scope:
                 ends.append(self.block(handler.body, h_env))
             out: Env | None = None
             for end in ends:
-                out = _merge(out, end) if out is not None else end
+                out = self.merge(out, end) if out is not None else end
             if stmt.finalbody:
                 return self.block(stmt.finalbody, out if out is not None else dict(start or env))
             return out
@@ -408,7 +471,7 @@ class _Scope:
                 for node in ast.walk(case.pattern):
                     for n in _binds(node):
                         c_env[n] = None
-                out2 = _merge(out2, self.block(case.body, c_env))
+                out2 = self.merge(out2, self.block(case.body, c_env))
             return out2
         elif isinstance(stmt, ast.Assert):
             self.value(stmt.test, env)
@@ -433,7 +496,7 @@ class _Scope:
             self.exits.append([])
             end = self.block(body, run)
             for extra in self.exits.pop():
-                end = _merge(end, extra) if end is not None else extra
+                end = self.merge(end, extra) if end is not None else extra
             return end
 
         self.file.quiet += 1
@@ -441,10 +504,10 @@ class _Scope:
             first = once(env)
         finally:
             self.file.quiet -= 1
-        head = _merge(env, first) or env
+        head = self.merge(env, first) or env
         # The body runs again from what every iteration may have left behind.
         second = once(head)
-        out = _merge(head, second) or head
+        out = self.merge(head, second) or head
         return self.block(orelse, out) if orelse else out
 
     def bind(self, target: ast.expr, v: Value, env: Env) -> None:
@@ -487,6 +550,27 @@ class _Scope:
         elif isinstance(target, ast.Starred):
             self.bind(target.value, None, env)
 
+    def remember(self, target: ast.expr, source: ast.expr, env: Env, at: ast.AST) -> None:
+        """Which expression each name in `target` holds from the end of `at` on, and whether
+        its shape is known."""
+        if isinstance(target, ast.Name):
+            end = (getattr(at, "end_lineno", 0) or 0, getattr(at, "end_col_offset", 0) or 0)
+            known = env.get(target.id) is not None
+            self.origins.setdefault(target.id, []).append((end, source, known))
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for e in target.elts:
+                self.remember(e.value if isinstance(e, ast.Starred) else e, source, env, at)
+
+    def origin(self, node: ast.Name) -> tuple[ast.expr, bool] | None:
+        """The binding of `node`'s name that its use most likely reads: the last one before."""
+        found = self.origins.get(node.id)
+        if not found:
+            return None
+        here = (node.lineno, node.col_offset)
+        before = [f for f in found if f[0] <= here]
+        _end, source, known = (before or found)[-1]
+        return source, known
+
     def dotted_target(self, node: ast.expr) -> str | None:
         if isinstance(node, ast.Name):
             return node.id
@@ -513,6 +597,12 @@ class _Scope:
     # Expressions
 
     def value(self, node: ast.expr | None, env: Env) -> Value:
+        v = self._value(node, env)
+        if node is not None:
+            self.seen[id(node)] = v
+        return v
+
+    def _value(self, node: ast.expr | None, env: Env) -> Value:
         if node is None:
             return None
         if isinstance(node, ast.Constant):
@@ -521,7 +611,8 @@ class _Scope:
             return NumV() if type(node.value) is float else None
         if isinstance(node, ast.Name):
             if node.id not in env and node.id not in self.local:
-                return _module_number(self.module, node.id)
+                held = _find_class(self.module, node, self.file.misses)
+                return ClsV(held) if held is not None else _module_number(self.module, node.id)
             return env.get(node.id)
         if isinstance(node, ast.Call):
             return self.call(node, env)
@@ -553,6 +644,11 @@ class _Scope:
         if isinstance(node, ast.IfExp):
             self.value(node.test, env)
             a, b = self.value(node.body, env), self.value(node.orelse, env)
+            if a != b and (
+                (_callable(a) and _callable(b))
+                or (isinstance(a, (tuple, TupV)) and isinstance(b, (tuple, TupV)))
+            ):
+                return _one_of([a, b])
             if isinstance(a, (IntV, NumV, SymV)) and isinstance(b, (IntV, NumV, SymV)) and a != b:
                 return NumV()  # a number either way
             return a if a is not None and a == b else None
@@ -561,7 +657,9 @@ class _Scope:
             if any(isinstance(e, ast.Starred) for e in node.elts):
                 return None
             return TupV(tuple(items), mutable=isinstance(node, ast.List))
-        if isinstance(node, (ast.Lambda, *_Comprehensions)):
+        if isinstance(node, ast.Lambda):
+            return LamV(node, dict(env))
+        if isinstance(node, _Comprehensions):
             return None
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.expr):
@@ -656,6 +754,10 @@ class _Scope:
             return base.field(attr)
         if isinstance(base, ObjV):
             return self.obj_attribute(base, attr)
+        if isinstance(base, AnyOfV):
+            return self.each(
+                base, lambda o: self.obj_attribute(o, attr) if isinstance(o, ObjV) else None
+            )
         if isinstance(base, SymV):
             return SymV(f"{base.text}.{attr}")
         if isinstance(base, LayerV):
@@ -674,16 +776,30 @@ class _Scope:
             ann = owner.annotation(found[1])
             if ann is not None:
                 return from_spec(ann.spec)
-            if isinstance(found[1], (ast.Name, ast.Attribute)):
+            named = _class_named(found[1])
+            if named is not None:
                 # `frustums: Frustums`: an instance of a class the checker reads.
                 misses = self.file.misses if owner is self.module else {}
-                held = _find_class(owner, found[1], misses)
+                held = _find_class(owner, named, misses)
                 if held is not None:
                     return ObjV(held, exact=False)
-        if cls.is_rebound(attr) or cls.method(attr) is not None:
+        method = cls.method(attr)
+        getter_of = _getter(cls, attr) if method is not None else None
+        if getter_of is not None:
+            # `@property def W_pos(self) -> Float[Tensor, "n_ctx d_model"]`: its contract;
+            # without one, what its body gives (unless a subclass may override it).
+            owner_cls, getter = getter_of
+            ret = owner_cls.module.annotation(getter.returns)
+            if ret is not None:
+                return from_spec(ret.spec)
+            if getter.returns is None and (obj.exact or not _overridden(cls, attr)):
+                got = self.file.infer(owner_cls.module, getter, owner_cls)
+                return got if isinstance(got, tuple) else None
+            return None
+        if cls.is_rebound(attr) or method is not None:
             return None
         # A subclass's __init__ may assign the attribute differently.
-        attrs = self.file.build(cls) if obj.exact or not _subclassed(cls) else {}
+        attrs = self.file.build(cls) if obj.exact or not _overridden(cls, "__init__") else {}
         v = attrs.get(attr)
         if v is None and self.cls is cls:
             return SymV(f"self.{attr}")
@@ -805,28 +921,32 @@ class _Scope:
                 if base is None and func.attr in ("view", "reshape") and not starred:
                     # Whatever was reshaped, the result has the sizes asked for.
                     return self.reshaped(args)
+                if isinstance(base, AnyOfV):
+                    return self.each(
+                        base, lambda o: self.call_of(node, o, func.attr, args, kwargs, env)
+                    )
                 if isinstance(base, TupV):
                     field = base.field(func.attr)
-                    if isinstance(field, (LayerV, ObjV)):
-                        return self.apply_module(node, field, args, kwargs)
+                    if _callable(field):
+                        return self.invoke(node, field, args, kwargs)
                     self.file.stats_unknown("call without a shape rule or contract")
                     return None
         elif isinstance(func, ast.Name) and func.id in env:
             held = env[func.id]
-            if isinstance(held, (LayerV, ObjV)):
-                return self.apply_module(node, held, args, kwargs)
+            if _callable(held):
+                return self.invoke(node, held, args, kwargs)
             if self.shadowed(func.id) or self.is_module:
                 self.file.stats_unknown("call of a local value")
                 return None
         if isinstance(func, ast.Attribute):
             dotted = self.dotted_target(func)
-            if dotted is not None and dotted in env and isinstance(env[dotted], (LayerV, ObjV)):
-                held2 = env[dotted]
-                assert isinstance(held2, (LayerV, ObjV))
-                return self.apply_module(node, held2, args, kwargs)
+            if dotted is not None and dotted in env and _callable(env[dotted]):
+                return self.invoke(node, env[dotted], args, kwargs)
         qual = self.qualified(func)
         if qual is not None and _numeric(qual, args):
             return NumV()
+        if qual in ("typing.cast", "typing_extensions.cast") and len(args) == 2:
+            return self.cast(node.args[0], args[1])
         stacked = self.stack_of_comprehension(node, qual, env)
         if stacked is not _NO:
             return stacked  # type: ignore[return-value]
@@ -854,6 +974,10 @@ class _Scope:
             ):
                 self.file.stats_known("annotated function")
                 return self.contract_call(node, self.module, None, vals, 0, fn)
+            if fn is not None:
+                found = self.contract_call(node, self.module, None, vals, 0, fn)
+                if found is not None:
+                    return found
         cls = (
             _find_class(self.module, func, self.file.misses)
             if not (isinstance(func, ast.Name) and self.shadowed(func.id))
@@ -861,6 +985,9 @@ class _Scope:
         )
         if cls is not None:
             self.file.stats_known("constructor")
+            if node.args and _module_list(cls):
+                # `TypedModuleList([Block(c) for _ in range(n)])`: a ModuleList as it is.
+                return self.container(node.args[0], args[0], env)
             return ObjV(cls)
         self.file.stats_unknown("call without a shape rule or contract")
         return None
@@ -959,6 +1086,7 @@ class _Scope:
         gen = node.generators[0]
         inner = dict(env)
         iterated = self.value(gen.iter, env)
+        self.remember(gen.target, gen.iter, {}, gen.iter)
         self.bind(gen.target, iterated.item if isinstance(iterated, ListV) else None, inner)
         return self.value(node.elt, inner)
 
@@ -997,6 +1125,23 @@ class _Scope:
         if isinstance(v, TupV) and v.items and all(i == v.items[0] for i in v.items):
             return ListV(v.items[0])
         return None
+
+    def cast(self, target: ast.expr, v: Value) -> Value:
+        """`cast(T, x)` is x; where x is an object the checker does not know, an instance of
+        the class (or one of the classes) T names."""
+        if v is not None:
+            return v
+        members = [target]
+        if isinstance(target, ast.Subscript) and dotted_name(target.value) in (
+            "Union",
+            "typing.Union",
+        ):
+            s = target.slice
+            members = list(s.elts) if isinstance(s, ast.Tuple) else [s]
+        found = [_find_class(self.module, m, self.file.misses) for m in members]
+        if not found or any(c is None for c in found):
+            return None
+        return _one_of([ObjV(c, exact=False) for c in found])
 
     def builtin_call(self, name: str, node: ast.Call, args: list[Value]) -> "Value | _NoValue":
         if name == "len" and len(args) == 1 and isinstance(args[0], tuple) and args[0]:
@@ -1059,9 +1204,12 @@ class _Scope:
                 pass
             sig = signature(owner.module, fn)
             shift = 0 if _decorated(fn, "staticmethod") else 1
+            seen = obj.exact or not _overridden(cls, attr)
             if sig is not None:
                 self.file.stats_known("method contract")
-                return self.contract_call(node, owner.module, sig, self.vals, shift, fn)
+                return self.contract_call(
+                    node, owner.module, sig, self.vals, shift, fn, owner, _on_self(node), seen
+                )
             tup = _tuple_returns(owner.module, fn)
             if tup is not None:
                 self.file.stats_known("method contract")
@@ -1070,13 +1218,76 @@ class _Scope:
             if ident is not None and len(args) == 1:
                 self.file.stats_known("identity method")
                 return args[0]
+            if seen:
+                # A subclass in another file may override it; one in this file is seen.
+                found = self.contract_call(
+                    node, owner.module, None, self.vals, shift, fn, owner, _on_self(node)
+                )
+                if found is not None:
+                    return found
             self.file.stats_unknown("method without a tensor contract")
             return None
         found = self.obj_attribute(obj, attr)
-        if isinstance(found, (LayerV, ObjV)):
-            return self.apply_module(node, found, args, kwargs)
+        if _callable(found):
+            return self.invoke(node, found, args, kwargs)
         if isinstance(found, tuple) or found is None:
             self.file.stats_unknown("call of an attribute that is not a known module")
+        return None
+
+    def invoke(
+        self, node: ast.Call, held: Value, args: list[Value], kwargs: dict[str, Value]
+    ) -> Value:
+        """Calling a value: a layer or module applies its rule or forward, a class makes an
+        instance, a lambda gives what its body does, one of several gives what all give."""
+        if isinstance(held, (LayerV, ObjV)):
+            return self.apply_module(node, held, args, kwargs)
+        if isinstance(held, ClsV):
+            self.file.stats_known("constructor")
+            return ObjV(held.cls, held.exact)
+        if isinstance(held, LamV):
+            a = held.node.args
+            names = [p.arg for p in [*a.posonlyargs, *a.args]]
+            if a.vararg or a.kwarg or a.kwonlyargs or len(args) > len(names) or kwargs:
+                return None
+            inner = dict(held.env)
+            inner.update({n: (args[i] if i < len(args) else None) for i, n in enumerate(names)})
+            return self.value(held.node.body, inner)
+        if isinstance(held, AnyOfV):
+            return self.each(held, lambda o: self.invoke(node, o, args, kwargs))
+        return None
+
+    def each(self, held: AnyOfV, apply: Callable[[Value], Value]) -> Value:
+        """What every option of `held` gives. Which one runs is not known, so only a finding
+        that every option makes is certain; the first option's relations are counted."""
+        file = self.file
+        before = set(file.findings)
+        made: list[set[Finding]] = []
+        results = []
+        for i, option in enumerate(held.options):
+            file.quiet += i > 0
+            try:
+                results.append(apply(option))
+            finally:
+                file.quiet -= i > 0
+            made.append(file.findings - before)
+            file.findings = set(before)
+        file.findings |= set.intersection(*made)
+        return _one_of(results)
+
+    def call_of(
+        self,
+        node: ast.Call,
+        held: Value,
+        attr: str,
+        args: list[Value],
+        kwargs: dict[str, Value],
+        env: Env,
+    ) -> Value:
+        """`held.attr(...)` for one option of an `AnyOfV`."""
+        if isinstance(held, ObjV):
+            return self.obj_call(node, held, attr, args, kwargs, env)
+        if isinstance(held, LayerV) and attr == "forward":
+            return self.apply_module(node, held, args, kwargs)
         return None
 
     def apply_module(
@@ -1092,12 +1303,19 @@ class _Scope:
                 return None
             owner, fn = found
             sig = signature(owner.module, fn)
+            seen = layer.exact or not _overridden(cls, fn.name)
             if sig is not None or _tuple_returns(owner.module, fn) is not None:
                 self.file.stats_known("forward contract")
-                return self.contract_call(node, owner.module, sig, self.vals, 1, fn)
+                return self.contract_call(
+                    node, owner.module, sig, self.vals, 1, fn, owner, False, seen
+                )
             if _identity(fn) is not None and len(args) == 1:
                 self.file.stats_known("identity forward")
                 return args[0]
+            if seen:
+                found_v = self.contract_call(node, owner.module, None, self.vals, 1, fn, owner)
+                if found_v is not None:
+                    return found_v
             self.file.stats_unknown("forward without a tensor contract")
             return None
         self.file.stats_known("layer")
@@ -1145,7 +1363,17 @@ class _Scope:
         values: dict[int, Value],
         shift: int,
         fn: ast.FunctionDef | ast.AsyncFunctionDef | None = None,
+        owner: ClassModel | None = None,
+        on_self: bool = False,
+        infer: bool = True,
     ) -> Value:
+        """A call of an annotated function, checked against its contract.
+
+        Without a return contract, the return is what the callee's body gives under its own
+        annotations (`_FileChecker.infer`), in the caller's sizes, unless not `infer` (a
+        subclass may override it). `owner` is the class whose method `fn` is, and `on_self`
+        whether the call is on the caller's `self`.
+        """
         if sig is None:
             assert fn is not None
             sig = Signature(
@@ -1170,23 +1398,37 @@ class _Scope:
             if expr is None or (isinstance(expr, ast.Constant) and expr.value is None):
                 continue
             shape = shape_of(expr)
+            self.counted("argument", expr, shape)
             if isinstance(shape, tuple):
                 args.append((param, _text(self.module, expr), shape))
-                self.file.stats_relation("argument")
-            else:
-                self.file.stats_unknown("argument of unknown shape", expr)
         unifier, conflict = _unify_all(args)
-        alternatives_ok = True
+        chosen: dict[str, list[int]] | None = {}
         if conflict is None and fn is not None:
-            alternatives_ok = self.check_unions(node, module, sig, fn, given, unifier, shape_of)
+            chosen = self.check_unions(node, module, sig, fn, given, unifier, shape_of)
         if conflict is None:
             if fn is not None:
                 tup = _tuple_returns(module, fn)
                 if tup is not None:
                     return TupV(tuple(None if p is None else unifier.result(p.spec) for p in tup))
             ret = sig.contract.ret
-            if ret is None or not alternatives_ok:
-                return None
+            if ret is None:
+                if fn is None or module.annotation(fn.returns) is not None:
+                    return None
+                inferred: Value = None
+                if chosen is not None and infer:
+                    # The body under each alternative that the Union arguments may take.
+                    names = sorted(chosen)
+                    ways = list(itertools.product(*[chosen[n] for n in names]))
+                    if len(ways) <= 4:
+                        found = [
+                            self.file.infer(module, fn, owner, tuple(zip(names, w, strict=True)))
+                            for w in ways
+                        ]
+                        inferred = _one_of(found) if found else None
+                if inferred is not None:
+                    self.file.stats_known("return read from the body")
+                    inferred = _substituted(inferred, unifier, on_self)
+                return self.declared_union(module, fn, unifier, inferred)
             return unifier.result(ret.spec)
         shown = {param.name: (text, shape) for param, text, shape in args}
         where = _call_text(self.module, sig.contract.op, node)
@@ -1209,6 +1451,27 @@ class _Scope:
                 return None
         return unifier.result(ret.spec)
 
+    def declared_union(
+        self,
+        module: Module,
+        fn: ast.FunctionDef | ast.AsyncFunctionDef,
+        unifier: Unifier,
+        inferred: Value,
+    ) -> Value:
+        """A return annotated with a Union of tensors: the alternatives that what the body
+        gives (`inferred`, if known) fits, in the sizes the call bound."""
+        alts = _alternatives(module, fn.returns)
+        if not alts:
+            return inferred
+        if inferred is not None and not isinstance(inferred, tuple):
+            return None
+        results: list[Value] = []
+        for alt in alts:
+            trial = unifier.copy()
+            if inferred is None or trial.match("return", alt.spec, inferred) is None:
+                results.append(trial.result(alt.spec))
+        return _one_of(results) if results else inferred
+
     def check_unions(
         self,
         node: ast.Call,
@@ -1217,30 +1480,42 @@ class _Scope:
         fn: ast.FunctionDef | ast.AsyncFunctionDef,
         given: dict[str, ast.expr],
         unifier: Unifier,
-        shape_of: "object",
-    ) -> bool:
-        """Parameters annotated with a Union of tensors: a finding only when no alternative fits."""
-        ok = True
-        a = fn.args
-        for arg in [*a.posonlyargs, *a.args, *a.kwonlyargs]:
+        shape_of: Callable[[ast.expr], Value],
+    ) -> dict[str, list[int]] | None:
+        """Parameters annotated with a Union of tensors: a finding only when no alternative fits.
+
+        Where exactly one alternative fits, the call takes it, and its dims bind; where
+        several do, only the dims that all of them bind alike. The alternatives that may
+        fit each Union parameter, or None where an argument's shape is unknown.
+        """
+        chosen: dict[str, list[int]] | None = {}
+        for arg in _params(fn):
             alts = _alternatives(module, arg.annotation)
             if not alts or arg.arg not in given:
                 continue
             expr = given[arg.arg]
-            assert callable(shape_of)
             shape = shape_of(expr)
+            if not (isinstance(expr, ast.Constant) and expr.value is None):
+                self.counted("argument", expr, shape)
             if not isinstance(shape, tuple):
+                chosen = None
                 continue
-            self.file.stats_relation()
-            ok = False
+            fits: list[tuple[int, Unifier]] = []
             failures = []
-            for alt in alts:
+            for i, alt in enumerate(alts):
                 trial = unifier.copy()
                 conflict = trial.match(arg.arg, alt.spec, shape)
                 if conflict is None:
-                    break
-                failures.append(alt.spec.text)
-            else:
+                    fits.append((i, trial))
+                else:
+                    failures.append(alt.spec.text)
+            if len(fits) == 1:
+                unifier.adopt(fits[0][1])
+            elif fits:
+                unifier.adopt_common([trial for _, trial in fits])
+            if chosen is not None and fits:
+                chosen[arg.arg] = [i for i, _ in fits]
+            if not fits:
                 text = _text(self.module, expr)
                 self.file.report(
                     node,
@@ -1250,7 +1525,7 @@ class _Scope:
                     + f" for '{arg.arg}'",
                     _anchor(node),
                 )
-        return ok
+        return chosen
 
     # torch, torch.nn.functional, einops
 
@@ -1873,6 +2148,21 @@ class _Scope:
             return None if n is None else IntV(lit(n))
         if name == "numel":
             return None
+        if name == "repeat_interleave" and (args or "repeats" in kwargs):
+            repeats = args[0] if args else kwargs["repeats"]
+            dim_v = args[1] if len(args) > 1 else kwargs.get("dim")
+            if dim_v is None:
+                return (fresh(),)  # flattened first
+            d = _lit_int(dim_v)
+            p = None if d is None else T.axis(x, d)
+            if p is None:
+                return None
+            scalar = isinstance(repeats, (IntV, SymV))
+            times = self.size_of(repeats) if scalar else None
+            along = x[p]
+            assert isinstance(along, Size)
+            grown = T.mul(along, times) if times is not None else fresh()
+            return tuple(grown if i == p else s for i, s in enumerate(x))
         if name in ("repeat", "tile"):
             vals = list(args[0].items) if len(args) == 1 and isinstance(args[0], TupV) else args
             if len(args) == 1 and not isinstance(args[0], (IntV, SymV, NumV, TupV)):
@@ -1900,14 +2190,118 @@ class _Scope:
             return tuple(tiled)
         return None
 
+    # Where an unknown shape came from
+
+    def lost(self, node: ast.expr, depth: int = 0) -> str:
+        """Why the value of `node`, whose shape is unknown, has no shape: where it came from.
+
+        It follows the expression back through the ops that would have kept a shape, to the
+        first value the checker could not know.
+        """
+        if depth > 20:
+            return _LOST_OTHER
+        again = functools.partial(self.lost, depth=depth + 1)
+        if isinstance(node, ast.Name):
+            found = self.origin(node)
+            if found is not None:
+                source, known = found
+                return _LOST_MERGE if known else again(source)
+            fn = self.fn
+            for arg in _params(fn) if fn is not None else ():
+                if arg.arg == node.id:
+                    if _alternatives(self.module, arg.annotation):
+                        return "a Union of tensors of different ranks"
+                    return "a parameter without a shape annotation"
+            return _LOST_MERGE if node.id in self.local else _LOST_OTHER
+        if isinstance(node, ast.Subscript):
+            key = node.slice
+            if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                return _LOST_LOOKUP
+            base = self.seen.get(id(node.value))
+            if isinstance(base, tuple):
+                return _LOST_RULE
+            if isinstance(base, (TupV, ListV)) or self._container(node.value):
+                return _LOST_LOOKUP
+            return again(node.value)
+        if isinstance(node, ast.Attribute):
+            base = self.seen.get(id(node.value))
+            if isinstance(base, tuple):
+                return _LOST_RULE
+            if isinstance(base, (ObjV, SymV)) or (
+                isinstance(node.value, ast.Name) and node.value.id == "self"
+            ):
+                return "an attribute without a known shape"
+            return again(node.value)
+        if isinstance(node, (ast.BinOp, ast.IfExp, ast.UnaryOp)):
+            parts = {
+                ast.BinOp: lambda n: [n.left, n.right],
+                ast.IfExp: lambda n: [n.body, n.orelse],
+                ast.UnaryOp: lambda n: [n.operand],
+            }[type(node)](node)
+            for part in parts:
+                if self.seen.get(id(part)) is None and not _scalar(part, None):
+                    return again(part)
+            return _LOST_MERGE if isinstance(node, ast.IfExp) else _LOST_RULE
+        if isinstance(node, ast.Call):
+            return self.lost_call(node, again)
+        return _LOST_OTHER
+
+    def lost_call(self, node: ast.Call, again: Callable[[ast.expr], str]) -> str:
+        func = node.func
+        qual = self.qualified(func)
+        root = (qual or "").split(".")[0]
+        if root in ("numpy", "np") or qual in _FROM_DATA:
+            return "numpy or Python data"
+        if isinstance(func, ast.Attribute) and qual is None:
+            receiver = self.seen.get(id(func.value))
+            if receiver is None and func.attr in _SAME_SHAPE_METHODS | _KEEPS_RECEIVER:
+                return again(func.value)
+            if isinstance(receiver, tuple):
+                return self._lost_inputs(node, again)
+        if root in ("torch", "einops", "fancy_einsum"):
+            return self._lost_inputs(node, again)
+        if qual is not None and _external(self.module, qual):
+            return "a call into code outside the checked files"
+        return "a call of a function or method without a tensor return annotation"
+
+    def _lost_inputs(self, node: ast.Call, again: Callable[[ast.expr], str]) -> str:
+        """An op with a shape rule whose input is unknown, or an op without a rule."""
+        for arg in [*node.args, *(k.value for k in node.keywords)]:
+            arg = arg.value if isinstance(arg, ast.Starred) else arg
+            if isinstance(arg, (ast.List, ast.Tuple)):
+                for e in arg.elts:
+                    if self.seen.get(id(e)) is None and not _scalar(e, None):
+                        return again(e)
+            elif isinstance(arg, (ast.ListComp, ast.GeneratorExp)):
+                return again(arg.elt) if len(arg.generators) == 1 else _LOST_OTHER
+        return _LOST_RULE
+
+    def _container(self, node: ast.expr) -> bool:
+        """A parameter annotated as a dict, list or other container of tensors."""
+        if not isinstance(node, ast.Name) or node.id in self.origins or self.fn is None:
+            return False
+        for arg in _params(self.fn):
+            if arg.arg == node.id and isinstance(arg.annotation, ast.Subscript):
+                head = dotted_name(arg.annotation.value) or ""
+                return head.rsplit(".", 1)[-1].lower() in _CONTAINERS
+        return False
+
     # Checks
 
+    def counted(self, kind: str, node: ast.expr, v: Value) -> None:
+        """Count one annotated relation: checked where the value's shape says something
+        (a known rank or a known size), unknown otherwise, with where its shape was lost."""
+        if isinstance(v, tuple) and _informative(v):
+            self.file.stats_relation(kind)
+        else:
+            lost = self.lost(node) if not isinstance(v, tuple) else _LOST_BLANK
+            self.file.stats_unknown(_ANNOTATED[kind], node, lost)
+
     def check_declared(self, node: ast.AnnAssign, declared: TensorParam, v: Value) -> None:
+        if node.value is not None and not isinstance(node.value, ast.Constant):
+            self.counted("annotated assignment", node.value, v)
         if node.value is None or not isinstance(v, tuple):
-            if node.value is not None and not (isinstance(node.value, ast.Constant)):
-                self.file.stats_unknown("annotated assignment of unknown shape", node)
             return
-        self.file.stats_relation("annotated assignment")
         target = _text(self.module, node.target)
         unifier = Unifier()
         unifier.bind_declared(declared.spec, "annotation")
@@ -1927,7 +2321,9 @@ class _Scope:
             items = v.items if isinstance(v, TupV) else None
             if items is None or elts is None or len(items) != len(tup):
                 if tup and any(p is not None for p in tup):
-                    self.file.stats_unknown("return value of unknown shape", value)
+                    self.file.stats_unknown(
+                        "return value of unknown shape", value, self.lost(value)
+                    )
                 return
             for param, item, elt in zip(tup, items, elts, strict=True):
                 if param is not None:
@@ -1940,10 +2336,9 @@ class _Scope:
 
     def match_return(self, value: ast.expr, v: Value, spec: Spec) -> None:
         assert self.fn is not None
+        self.counted("return", value, v)
         if not isinstance(v, tuple):
-            self.file.stats_unknown("return value of unknown shape", value)
             return
-        self.file.stats_relation("return")
         sig = signature(self.module, self.fn)
         unifier = Unifier()
         shown: dict[str, tuple[str, Shape]] = {}
@@ -2102,7 +2497,14 @@ def _current(found: object) -> bool:
     return load_found(target.path) is target
 
 
-def _merge(a: Env | None, b: Env | None) -> Env | None:
+def _merge(a: Env | None, b: Env | None, new_attrs: frozenset[str] | None = None) -> Env | None:
+    """What is known after two paths join.
+
+    A local name that only one path binds keeps that path's value: on the other path it is
+    unbound, and reading it raises. So does `self.x` in an `__init__` where x is not in
+    `new_attrs`'s complement: when neither a base class nor the class body gives x a value
+    (`_FileChecker.build`). Otherwise an attribute may hold an older value on the other path.
+    """
     if a is None:
         return None if b is None else dict(b)
     if b is None:
@@ -2110,7 +2512,19 @@ def _merge(a: Env | None, b: Env | None) -> Env | None:
     out: Env = {}
     for k in a.keys() | b.keys():
         va, vb = a.get(k), b.get(k)
-        out[k] = va if k in a and k in b and va == vb else None
+        if (k in a) != (k in b):
+            attr = k.startswith("self.") and k.count(".") == 1
+            kept = "." not in k or (new_attrs is not None and attr and k[5:] in new_attrs)
+            out[k] = (va if k in a else vb) if kept else None
+        elif va == vb:
+            out[k] = va
+        elif isinstance(va, (tuple, TupV)) and isinstance(vb, (tuple, TupV)):
+            # What both paths' shapes share: `(b, s, d)` and `(b, s, h, d)` give `(b, s, ..., d)`.
+            out[k] = _joined([va, vb])
+        elif _callable(va) and _callable(vb):
+            out[k] = _one_of([va, vb])
+        else:
+            out[k] = None
     return out
 
 
@@ -2136,6 +2550,149 @@ def _module_number(module: Module, name: str) -> Value:
     if isinstance(value, ast.Constant) and type(value.value) in (int, float):
         return NumV()
     return None
+
+
+def _self_targets(node: ast.AST) -> list[str]:
+    """`self.x` for each attribute of `self` that a statement assigns."""
+    targets: list[ast.expr] = []
+    if isinstance(node, ast.Assign):
+        targets = node.targets
+    elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+        targets = [node.target]
+    return [
+        f"self.{t.attr}"
+        for each in targets
+        for t in ast.walk(each)
+        if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
+    ]
+
+
+def _class_level(cls: ClassModel) -> set[str]:
+    """Names that the body of `cls` or of a class it derives from gives a value."""
+    out: set[str] = set()
+    for c in [cls, *cls.bases]:
+        for stmt in c.node.body:
+            if isinstance(stmt, ast.AnnAssign) and stmt.value is None:
+                continue
+            if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+                out.update(_stmt_binds(stmt))
+        if c is not cls:
+            out |= _class_level(c)
+    return out
+
+
+def _getter(
+    cls: ClassModel, attr: str
+) -> tuple[ClassModel, ast.FunctionDef | ast.AsyncFunctionDef] | None:
+    """The `@property` that defines `attr` on `cls`: the class it is in, and its getter."""
+    found = cls.method(attr)
+    if found is None:
+        return None
+    owner = found[0]
+    for stmt in owner.node.body:
+        if isinstance(stmt, ast.FunctionDef) and stmt.name == attr and _decorated(stmt, "property"):
+            return owner, stmt
+    return None
+
+
+def _module_list(cls: ClassModel, depth: int = 0) -> bool:
+    """Whether `cls` is a `torch.nn.ModuleList` that changes none of what it holds."""
+    if depth > 8 or any(m in cls.methods for m in ("__init__", "__iter__", "__getitem__")):
+        return False
+    for base in cls.node.bases:
+        dotted = dotted_name(base)
+        if dotted is None:
+            continue
+        first, _, rest = dotted.partition(".")
+        origin = cls.module.imports.get(first)
+        if origin is not None:
+            head = origin[0] if origin[1] is None else f"{origin[0]}.{origin[1]}"
+            qual = ".".join(p for p in (head, rest) if p)
+            if qual in ("torch.nn.ModuleList", "torch.nn.modules.container.ModuleList"):
+                return True
+    return any(_module_list(b, depth + 1) for b in cls.bases)
+
+
+def _informative(shape: Shape) -> bool:
+    """Whether a shape says anything a spec could contradict: its rank, or one size."""
+    if not any(isinstance(i, Group) for i in shape):
+        return True
+    return any(
+        (isinstance(i, Group) and bool(i.name)) or (isinstance(i, Size) and i.kind != "fresh")
+        for i in shape
+    )
+
+
+def _callable(v: Value) -> bool:
+    return isinstance(v, (LayerV, ObjV, ClsV, LamV, AnyOfV))
+
+
+def _one_of(values: list[Value]) -> Value:
+    """One of `values`, known only at run time: their common shape, or all of them as
+    options when they are layers, modules, classes or lambdas."""
+    if all(v == values[0] for v in values):
+        return values[0]
+    if all(_callable(v) for v in values):
+        options: list[Value] = []
+        for v in values:
+            for o in v.options if isinstance(v, AnyOfV) else (v,):
+                if o not in options:
+                    options.append(o)
+        return AnyOfV(tuple(options)) if len(options) <= 8 else None
+    if all(isinstance(v, (tuple, TupV)) for v in values):
+        return _joined(values)
+    return None
+
+
+def _generator(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    return any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _own_nodes(fn.body))
+
+
+def _joined(values: list[Value]) -> Value:
+    """What a function returns when its `return`s give `values`: a shape, or a tuple of
+    shapes, that holds for every one of them; None if none does."""
+    if not values or any(v is None for v in values):
+        return None
+    if all(isinstance(v, tuple) for v in values):
+        shapes = cast(list[Shape], values)
+        first = shapes[0]
+        if all(len(s) == len(first) for s in shapes) and not any(
+            isinstance(i, Group) for s in shapes for i in s
+        ):
+            return tuple(
+                i if all(s[k] == i for s in shapes) else fresh() for k, i in enumerate(first)
+            )
+        return _common_shape(shapes)
+    if all(isinstance(v, TupV) and not v.mutable and not v.fields for v in values):
+        tuples = cast(list[TupV], values)
+        n = len(tuples[0].items)
+        if any(len(t.items) != n for t in tuples):
+            return None
+        items = tuple(_joined([t.items[k] for t in tuples]) for k in range(n))
+        return TupV(items) if any(isinstance(i, tuple) for i in items) else None
+    return None
+
+
+def _substituted(value: Value, unifier: Unifier, on_self: bool) -> Value:
+    """A value `_FileChecker.infer` read, in the caller's sizes."""
+    if isinstance(value, tuple):
+        return unifier.substitute(value, on_self)
+    if isinstance(value, TupV):
+        return TupV(tuple(_substituted(i, unifier, on_self) for i in value.items))
+    return None
+
+
+def _on_self(node: ast.Call) -> bool:
+    """Whether the call is `self.method(...)` or `super().method(...)`."""
+    func = node.func
+    if not isinstance(func, ast.Attribute):
+        return False
+    base = func.value
+    if isinstance(base, ast.Name):
+        return base.id == "self"
+    return (
+        isinstance(base, ast.Call) and isinstance(base.func, ast.Name) and base.func.id == "super"
+    )
 
 
 def _common_shape(shapes: list[Shape]) -> Shape | None:
@@ -2199,14 +2756,24 @@ def _scalar(node: ast.expr, v: Value) -> bool:
     return isinstance(node, ast.Constant) and type(node.value) in (int, float)
 
 
-def _subclassed(cls: ClassModel) -> bool:
-    """Whether a class in the same file derives from `cls`."""
-    for node in cls.module.tree.body:
-        if isinstance(node, ast.ClassDef) and node is not cls.node:
-            for base in node.bases:
-                name = base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", "")
-                if name == cls.node.name:
+def _overridden(cls: ClassModel, name: str) -> bool:
+    """Whether a class in the same file that derives from `cls` defines `name` again."""
+    todo, seen = [cls], set()
+    while todo:
+        here = todo.pop()
+        seen.add(id(here))
+        for node in here.module.tree.body:
+            if not isinstance(node, ast.ClassDef) or node is here.node:
+                continue
+            names = [
+                b.attr if isinstance(b, ast.Attribute) else getattr(b, "id", "") for b in node.bases
+            ]
+            if here.node.name in names:
+                sub = model(here.module, node)
+                if name in sub.methods or name in sub.declared_here:
                     return True
+                if id(sub) not in seen:
+                    todo.append(sub)
     return False
 
 
@@ -2272,8 +2839,14 @@ def _alternatives(module: Module, node: ast.expr | None) -> list[TensorParam] | 
         return None
     members: list[ast.expr] = []
     todo = [node]
+    followed: set[str] = set()
     while todo:
         part = todo.pop()
+        if isinstance(part, ast.Name) and part.id in module.aliases and part.id not in followed:
+            # `RMSNormInput = Union[Float[...], Float[...]]`
+            followed.add(part.id)
+            todo.append(module.aliases[part.id])
+            continue
         if isinstance(part, ast.BinOp) and isinstance(part.op, ast.BitOr):
             todo += [part.right, part.left]
         elif (
@@ -2291,6 +2864,29 @@ def _alternatives(module: Module, node: ast.expr | None) -> list[TensorParam] | 
     if any(f is None for f in found):
         return None
     return [f for f in found if f is not None]
+
+
+def _class_named(node: ast.expr | None) -> ast.Name | ast.Attribute | None:
+    """The class in `X`, `Optional[X]`, `X | None` or `Union[X, None]`.
+
+    Where the value is None, reading its attributes or calling it raises, so the code that
+    uses it sees an X.
+    """
+    if isinstance(node, (ast.Name, ast.Attribute)):
+        return node
+    members: list[ast.expr] = []
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        members = [node.left, node.right]
+    elif isinstance(node, ast.Subscript):
+        last = (dotted_name(node.value) or "").rsplit(".", 1)[-1]
+        if last == "Optional":
+            members = [node.slice]
+        elif last == "Union":
+            members = list(node.slice.elts) if isinstance(node.slice, ast.Tuple) else []
+    rest = [m for m in members if not (isinstance(m, ast.Constant) and m.value is None)]
+    if len(rest) == 1 and isinstance(rest[0], (ast.Name, ast.Attribute)):
+        return rest[0]
+    return None
 
 
 def _tuple_returns(
@@ -2481,6 +3077,9 @@ class _FileChecker:
         self.quiet = 0  # no stats: a loop body's first reading
         self.silent = 0  # neither findings nor stats: reading another class's __init__
         self.misses: dict[str, object] = {}  # lookups that found nothing, for this file
+        # (function, Union alternatives) -> what its body returns (`infer`)
+        self.inferred: dict[tuple[int, tuple[tuple[str, int], ...]], Value] = {}
+        self.inferring: set[tuple[int, tuple[tuple[str, int], ...]]] = set()
 
     def report(self, node: ast.AST, message: str, anchor: tuple[int, int] | None) -> None:
         if self.silent:
@@ -2512,14 +3111,47 @@ class _FileChecker:
             if kind:
                 self.stats.annotated[kind] += 1
 
-    def stats_unknown(self, why: str, node: ast.AST | None = None) -> None:
+    def stats_unknown(self, why: str, node: ast.AST | None = None, lost: str = "") -> None:
         if self._counting():
             self.stats.unknown[why] += 1
+            if lost:
+                self.stats.lost[lost] += 1
             if _EXPLAIN and node is not None:
                 # SHAPESAFE_CHECK_EXPLAIN=1: where each annotated relation went unchecked.
                 line = getattr(node, "lineno", 0)
                 text = _text(self.module, node, 100)
-                print(f"{self.display}:{line}: {why}: {text}", file=sys.stderr)
+                from_ = f" (from {lost})" if lost else ""
+                print(f"{self.display}:{line}: {why}: {text}{from_}", file=sys.stderr)
+
+    def infer(
+        self,
+        module: Module,
+        fn: ast.FunctionDef | ast.AsyncFunctionDef,
+        cls: ClassModel | None,
+        chosen: tuple[tuple[str, int], ...] = (),
+    ) -> Value:
+        """What `fn` returns, read from its body under its own annotations: a shape (or a
+        tuple of them) in its dim names, or None. `chosen` gives the alternative that each
+        of some Union parameters takes. Read once per function, alternatives and file."""
+        key = (id(fn), chosen)
+        if key in self.inferred:
+            return self.inferred[key]
+        if key in self.inferring or isinstance(fn, ast.AsyncFunctionDef) or _generator(fn):
+            return None
+        self.inferring.add(key)
+        try:
+            reader = _FileChecker(module, "", self.stats)
+            reader.silent = 1
+            reader.inferred, reader.inferring = self.inferred, self.inferring
+            scope = _Scope(reader, fn.body, fn, cls)
+            scope.chosen = dict(chosen)
+            scope.results = []
+            scope.run()
+            value = _joined(scope.results)
+        finally:
+            self.inferring.discard(key)
+        self.inferred[key] = value
+        return value
 
     def build(self, cls: ClassModel) -> dict[str, Value]:
         """What `cls.__init__` assigns to `self`, read once per class."""
@@ -2538,9 +3170,12 @@ class _FileChecker:
                 reader.silent = 1
                 scope = _Scope(reader, init.body, init, cls)
                 scope.keep_returns = True
+                older = set(attrs) | _class_level(cls)
+                assigned = {k[5:] for n in _own_nodes(init.body) for k in _self_targets(n)} - older
+                scope.new_attrs = frozenset(assigned)
                 env = scope.run()
                 for ended in scope.returned:
-                    env = _merge(env, ended) if env is not None else ended
+                    env = _merge(env, ended, scope.new_attrs) if env is not None else ended
                 for k, v in (env or {}).items():
                     if k.startswith("self."):
                         attrs[k[5:]] = v

@@ -73,16 +73,42 @@ class NumV:
     """A Python number that is not a size: `0.5`, `math.sqrt(d)`, a module's `EPS = 1e-5`."""
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
+@dataclasses.dataclass(frozen=True)
 class ObjV:
-    """An instance of a class the checker reads: a user's nn.Module, say."""
+    """An instance of a class the checker reads: a user's nn.Module, say. Two are equal
+    when they are of the same class, since the checker reads a class, not an instance."""
 
     cls: object  # a _modules.ClassModel; typed loosely to keep the import graph acyclic
     # False for `self` and annotated parameters: the instance may be of a subclass.
     exact: bool = True
 
 
-Value = Shape | IntV | NumV | TupV | ListV | LayerV | ObjV | SymV | None
+@dataclasses.dataclass(frozen=True)
+class ClsV:
+    """A class the checker reads, as a value: `attn_cls = Attention if c else GQAttention`.
+    Not `exact` when it stands for one of several classes that derive from `cls`."""
+
+    cls: object  # a _modules.ClassModel
+    exact: bool = True
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class LamV:
+    """A lambda, with the names it could see where it was made."""
+
+    node: ast.Lambda
+    env: "dict[str, Value]"
+
+
+@dataclasses.dataclass(frozen=True)
+class AnyOfV:
+    """One of several layers, modules, classes or lambdas, picked at run time:
+    `norm = LayerNorm if c else RMSNorm`."""
+
+    options: "tuple[Value, ...]"
+
+
+Value = Shape | IntV | NumV | TupV | ListV | LayerV | ObjV | ClsV | LamV | AnyOfV | SymV | None
 
 # The `key` of `lit(1)` sizes that an op made (keepdim, unsqueeze), not an annotation.
 OP_ONE = Size("int", 1, 1)

@@ -271,6 +271,17 @@ def _related(a: str, b: str) -> bool:
     return a.split(".")[0] == b.split(".")[0] and "." in a and "." in b
 
 
+def _of_syms(text: str) -> bool:
+    """Whether a size expression names only attributes of `self` (`self.cfg.d_head*2`)."""
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError:
+        return False
+    inner = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+    names = [n for n in ast.walk(tree) if isinstance(n, ast.Name)]
+    return all(n.id == "self" and id(n) in inner for n in names)
+
+
 class _Tree(_Arith):
     """A symbolic dim's value while `_unify.symbolic_value` computes it over sizes: the
     syntax tree that `expression` would build, simplified once whole (`_as_size`)."""
@@ -374,6 +385,33 @@ class Unifier:
         out.sources = dict(self.sources)
         out.known = dict(self.known)
         return out
+
+    def adopt(self, other: "Unifier") -> None:
+        """Take what `other`, a copy of this one that matched more, has bound."""
+        self.sizes_.clear()
+        self.sizes_.update(other.sizes_)
+        self.shapes_ = dict(other.shapes_)
+        self.sources = dict(other.sources)
+        self.known = dict(other.known)
+
+    def adopt_common(self, others: "list[Unifier]") -> None:
+        """Take the bindings that every one of `others`, copies of this one that matched
+        more, made alike."""
+        first = others[0]
+        for n, size in dict.items(first.sizes_):
+            if n in self.sizes_:
+                continue
+            here = first.resolve(size)
+            if all(
+                n in o.sizes_ and o.resolve(dict.__getitem__(o.sizes_, n)) == here
+                for o in others[1:]
+            ):
+                self.sizes_[n] = here
+                self.sources[n] = first.sources[n]
+        for n, bound in first.shapes_.items():
+            if n not in self.shapes_ and all(o.shapes_.get(n) == bound for o in others[1:]):
+                self.shapes_[n] = bound
+                self.sources["*" + n] = first.sources["*" + n]
 
     def bind_declared(self, spec: Spec, argument: str) -> None:
         """Bind each name of `spec` to itself, as declared by the caller's annotation."""
@@ -491,6 +529,36 @@ class Unifier:
             if isinstance(item, Size) and item.kind == "fresh" and item.key in self.known:
                 out.append((item, self.resolve(item), self.known[item.key][1]))
         return out
+
+    def substitute(self, shape: Shape, keep_syms: bool) -> Shape:
+        """A shape in a callee's dim names, in the caller's sizes; what the call does not bind
+        is fresh. A sym is the callee's own unless `keep_syms` (the call is on `self`)."""
+        out: list[Item] = []
+        sizes = self.sizes()
+        renamed: dict[object, Size] = {}
+        for item in shape:
+            if isinstance(item, Group):
+                bound = self.shapes_.get(item.name) if item.name else None
+                if bound is None:
+                    out.append(anonymous_group())
+                else:
+                    out.extend(self.resolve(i) if isinstance(i, Size) else i for i in bound[1])
+            elif item.kind == "int" or (item.kind == "sym" and keep_syms):
+                out.append(item)
+            elif item.kind == "name" and str(item.value) in sizes:
+                out.append(sizes[str(item.value)])
+            elif item.kind == "expr":
+                product = _products(item) if _products is not None else None
+                kinds = {a.kind for a in product[1]} if product is not None else set()  # type: ignore[attr-defined]
+                size = None
+                if kinds == {"sym"} or (not kinds and _of_syms(str(item.value))):
+                    size = item if keep_syms else None
+                elif item.key == 0:
+                    size = expression(str(item.value), sizes)
+                out.append(size or renamed.setdefault((item.kind, item.value, item.key), fresh()))
+            else:
+                out.append(renamed.setdefault((item.kind, item.value, item.key), fresh()))
+        return tuple(out)
 
     def result(self, spec: Spec) -> Shape:
         """The shape a return spec gives, in the caller's sizes; unbound dims are fresh."""

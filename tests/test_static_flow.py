@@ -1,0 +1,215 @@
+"""The static checker on code whose shapes flow through what the code picks at run time: returns
+read from bodies, Union alternatives, classes and lambdas chosen by config, properties, and
+branches; and `--stats` telling where each unchecked annotated relation lost its shape."""
+
+from pathlib import Path
+
+from shapesafe._static import check_file
+from shapesafe._static._checker import Stats
+
+HEADER = """\
+from typing import Optional, Union, cast
+import numpy as np
+import torch
+from jaxtyping import Float
+from torch import Tensor, nn
+"""
+
+
+def check(tmp_path: Path, source: str, stats: Stats | None = None) -> list[str]:
+    path = tmp_path / "snippet.py"
+    path.write_text(HEADER + source)
+    offset = HEADER.count("\n")
+    return [f"{f.line - offset}: {f.message}" for f in check_file(path, stats=stats)]
+
+
+def annotated(stats: Stats) -> tuple[int, int]:
+    """(checked, all) annotated relations."""
+    checked = sum(stats.annotated.values())
+    unknown = sum(
+        stats.unknown[why]
+        for why in (
+            "argument of unknown shape",
+            "return value of unknown shape",
+            "annotated assignment of unknown shape",
+        )
+    )
+    return checked, checked + unknown
+
+
+def test_a_return_without_annotation_is_read_from_the_body(tmp_path: Path) -> None:
+    source = (
+        "class M(nn.Module):\n"
+        "    def __init__(self, d: int) -> None:\n"
+        "        super().__init__()\n"
+        "        self.lin = nn.Linear(d, d)\n"
+        "    def proj(self, x: Float[Tensor, 'b s d']):\n"
+        "        return self.lin(x)[:, -1]\n"
+        "    def forward(self, x: Float[Tensor, 'b s d']) -> Float[Tensor, 'b s d']:\n"
+        "        return x + self.proj(x)\n"
+        "def pair(x: Float[Tensor, 'b d']):\n"
+        "    return x, x.T\n"
+        "def use(y: Float[Tensor, 'n e']) -> Float[Tensor, 'e n']:\n"
+        "    a, b = pair(y)\n"
+        "    return a\n"
+    )
+    assert check(tmp_path, source) == [
+        '8: x + self.proj(x): x "b s d" and self.proj(x) "b d": s lines up with b (torch '
+        "would broadcast silently where one is 1, and fail otherwise)",
+        '13: return of use(): dim \'e\' is e in y "n e" but n in a "n e"',
+    ]
+
+
+def test_an_overridden_method_is_not_read(tmp_path: Path) -> None:
+    # A subclass may return something else; only the annotated contract binds the caller.
+    source = (
+        "class Base(nn.Module):\n"
+        "    def proj(self, x: Float[Tensor, 'b d']):\n"
+        "        return x\n"
+        "    def forward(self, x: Float[Tensor, 'b d']) -> Float[Tensor, 'd b']:\n"
+        "        return self.proj(x)\n"
+        "class Sub(Base):\n"
+        "    def proj(self, x: Float[Tensor, 'b d']):\n"
+        "        return x.T\n"
+    )
+    assert check(tmp_path, source) == []
+
+
+def test_the_union_alternative_the_argument_fits_decides_the_return(tmp_path: Path) -> None:
+    source = (
+        "NormInput = Union[Float[Tensor, 'batch pos d'], Float[Tensor, 'batch_pos d']]\n"
+        "class Norm(nn.Module):\n"
+        "    def forward(self, x: NormInput) -> NormInput:\n"
+        "        return x / x.norm(dim=-1, keepdim=True)\n"
+        "def flat(n: Norm, x: Float[Tensor, 'b s d']) -> Float[Tensor, 'b d']:\n"
+        "    return n(x)\n"
+        "def rows(n: Norm, x: Float[Tensor, 'r d']) -> Float[Tensor, 'r d']:\n"
+        "    return n(x)\n"
+        "def wrong(n: Norm, x: Float[Tensor, 'r d']) -> Float[Tensor, 'd r']:\n"
+        "    return n(x)\n"
+    )
+    assert check(tmp_path, source) == [
+        '6: return of flat(): n(x) "b s d" has 3 dims, expected 2 for \'return\' "b d"',
+        '10: return of wrong(): dim \'d\' is d in x "r d" but r in n(x) "r d"',
+    ]
+
+
+def test_classes_and_lambdas_picked_at_run_time(tmp_path: Path) -> None:
+    # `norm` is one of three; only a mismatch that every one of them makes is certain.
+    source = (
+        "class Wide(nn.Module):\n"
+        "    def forward(self, x: Float[Tensor, 'b d']) -> Float[Tensor, 'b e']: ...\n"
+        "class Same(nn.Module):\n"
+        "    def forward(self, x: Float[Tensor, 'b d']) -> Float[Tensor, 'b d']: ...\n"
+        "class Block(nn.Module):\n"
+        "    def __init__(self, kind: str) -> None:\n"
+        "        super().__init__()\n"
+        "        if kind == 'wide':\n"
+        "            norm = Wide\n"
+        "        elif kind == 'same':\n"
+        "            norm = Same\n"
+        "        else:\n"
+        "            norm = lambda: nn.Identity()  # noqa: E731\n"
+        "        self.norm = norm()\n"
+        "        self.all_wide = Wide() if kind else Wide()\n"
+        "    def forward(self, x: Float[Tensor, 'b d']) -> Float[Tensor, 'd b']:\n"
+        "        y = self.norm(x)\n"
+        "        z: Float[Tensor, 'b e'] = self.norm(x)\n"
+        "        return self.all_wide(x)\n"
+    )
+    assert check(tmp_path, source) == [
+        '19: return of forward(): dim \'d\' is d in x "b d" but b in self.all_wide(x) "b ?e"',
+    ]
+
+
+def test_properties_optional_modules_casts_and_module_lists(tmp_path: Path) -> None:
+    source = (
+        "class Layer(nn.Module):\n"
+        "    def __init__(self, n: int, d: int) -> None:\n"
+        "        super().__init__()\n"
+        "        self.b = nn.Parameter(torch.zeros(n, d))\n"
+        "    @property\n"
+        "    def twice(self):\n"
+        "        return torch.repeat_interleave(self.b, repeats=2, dim=0)\n"
+        "    def forward(self, x: Float[Tensor, 'b d']) -> Float[Tensor, 'b d']: ...\n"
+        "class Layers(nn.ModuleList):\n"
+        "    pass\n"
+        "class Model(nn.Module):\n"
+        "    norm: Optional[Layer]\n"
+        "    def __init__(self) -> None:\n"
+        "        super().__init__()\n"
+        "        self.layers = Layers([Layer(3, 4) for _ in range(2)])\n"
+        "        self.norm = None\n"
+        "    @property\n"
+        "    def stacked(self) -> Float[Tensor, 'l n d']:\n"
+        "        return torch.stack([cast(Layer, m).b for m in self.layers])\n"
+        "    @property\n"
+        "    def doubled(self) -> Float[Tensor, 'l n']:\n"
+        "        return torch.stack([m.twice for m in self.layers])\n"
+        "    def forward(self, x: Float[Tensor, 'b d']) -> Float[Tensor, 'd b']:\n"
+        "        assert self.norm is not None\n"
+        "        return self.norm(x)\n"
+    )
+    assert check(tmp_path, source) == [
+        '22: return of doubled(): torch.stack([m.twice for m in self.la... "_ 2*n d" has '
+        "3 dims, expected 2 for 'return' \"l n\"",
+        '25: return of forward(): dim \'d\' is d in x "b d" but b in self.norm(x) "b d"',
+    ]
+
+
+def test_paths_that_join(tmp_path: Path) -> None:
+    # A name that one branch binds keeps its shape (the other branch can't read it), and
+    # two shapes keep what they share: z has b first, d last and at least 2 dims.
+    source = (
+        "def f(x: Float[Tensor, 'b s d'], w: Float[Tensor, 'e d'], flag: bool) -> None:\n"
+        "    if flag:\n"
+        "        y = x\n"
+        "    z = x if flag else x[:, :, None]\n"
+        "    if flag:\n"
+        "        z = x[:, None]\n"
+        "    u: Float[Tensor, 'b s'] = y @ w.T\n"
+        "    v: Float[Tensor, 'c'] = z[0]\n"
+        "    t: Float[Tensor, 'b'] = z\n"
+    )
+    stats = Stats()
+    assert check(tmp_path, source, stats) == [
+        '7: u: y @ w.T "b s e" has 3 dims, expected 2 for \'u\' "b s"',
+        '9: t: z "b ... d" has at least 2 dims, expected 1 for \'t\' "b"',
+    ]
+    assert annotated(stats) == (2, 3)  # z[0] has no known rank
+
+
+def test_stats_say_where_unchecked_relations_lost_their_shape(tmp_path: Path) -> None:
+    source = (
+        "def g(x: Float[Tensor, 'b d']) -> Float[Tensor, 'b d']: ...\n"
+        "def f(batch: dict[str, Tensor], raw, flag: bool) -> None:\n"
+        "    g(batch['image'])\n"
+        "    g(torch.from_numpy(np.zeros(3)))\n"
+        "    g(raw)\n"
+        "    g(raw.float().detach())\n"
+        "    g(torch.fft.rfft(torch.zeros(3, 4)))\n"
+        "    h = torch.zeros(2, 3) if flag else torch.zeros(4)\n"
+        "    g(h)\n"
+    )
+    stats = Stats()
+    assert check(tmp_path, source, stats) == []
+    assert dict(stats.lost) == {
+        "a lookup in a dict, list or tuple": 1,
+        "numpy or Python data": 1,
+        "a parameter without a shape annotation": 2,
+        "an op or index without a shape rule for its arguments": 1,
+        "branches or loop iterations that give different shapes": 1,
+    }
+    assert annotated(stats) == (0, 6)
+
+
+def test_a_shape_that_says_nothing_is_not_counted_as_checked() -> None:
+    from shapesafe._static._checker import _informative
+    from shapesafe._static._unify import Group, anonymous_group, fresh, lit, name
+
+    assert _informative((fresh(), fresh()))  # the rank is known
+    assert _informative((anonymous_group(), lit(3)))
+    assert _informative((Group("batch"), fresh()))
+    assert not _informative((anonymous_group(), fresh()))
+    assert not _informative((anonymous_group(),))
+    assert _informative((anonymous_group(), name("d")))
