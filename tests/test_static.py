@@ -1042,6 +1042,20 @@ _BUILT = [
     "torch.ones(2, 3).type(torch.int32)",
     "torch.ones(5, 3)[::2, -2:]",
     "torch.ones(2, 6, 3)[None, 0, 1:5:3, ...]",
+    "torch.sort(torch.ones(2, 5), 1).values",
+    "torch.ones(2, 5).sort(dim=0)[1]",
+    "torch.ones(2, 5).argsort(-1)",
+    "torch.ones(4, 6).topk(3, dim=1).indices",
+    "torch.topk(torch.ones(4, 6), 2, 0)[0]",
+    "torch.gather(torch.ones(4, 6), dim=1, index=torch.zeros(4, 2, dtype=torch.long))",
+    "torch.ones(4, 6).gather(0, torch.zeros(3, 6, dtype=torch.long))",
+    "torch.dot(torch.ones(3), torch.ones(3))",
+    "torch.moveaxis(torch.ones(2, 3, 4), 0, -1)",
+    "torch.ones(2, 3, 4).movedim(2, 0)",
+    "torch.ones(2, 3, 4).movedim(-1, 1)",
+    "torch.repeat_interleave(torch.ones(2, 3), repeats=2, dim=0)",
+    "torch.ones(2, 3).repeat_interleave(3, dim=-1)",
+    "torch.acos(torch.zeros(2, 3)).deg2rad()",
 ]
 
 

@@ -221,12 +221,18 @@ _SAME_SHAPE_METHODS = frozenset(
     triu tril cumsum cumprod softmax log_softmax exp_ mul_ div_ add_ sub_ reciprocal
     log1p expm1 erf gelu silu sigmoid_ relu_ tanh_ masked_fill_ logical_not
     isnan isinf isfinite pin_memory share_memory_ flip roll""".split()
+) | frozenset(
+    """acos asin atan tan sinh cosh asinh acosh atanh deg2rad rad2deg exp2 log2 log10 trunc
+    frac logit erfinv sgn signbit cuda_ cpu_ abs_ neg_ clip_ nan_to_num_""".split()
 )
 _SAME_SHAPE_FUNCS = frozenset(
     """exp log sqrt rsqrt abs sin cos tanh sigmoid relu sign floor ceil round clamp clip
     square log1p expm1 erf tril triu cumsum softmax log_softmax zeros_like ones_like
     empty_like rand_like randn_like full_like nan_to_num logical_not isnan isinf isfinite
     sigmoid_ flip roll""".split()
+) | frozenset(
+    """acos asin atan tan sinh cosh asinh acosh atanh deg2rad rad2deg exp2 log2 log10
+    reciprocal neg negative trunc frac logit erfinv cumprod sgn signbit""".split()
 )
 _F_SAME = frozenset(
     """relu gelu silu mish elu leaky_relu tanh sigmoid softplus dropout softmax log_softmax
@@ -2148,6 +2154,32 @@ class _Scope:
             return None if n is None else IntV(lit(n))
         if name == "numel":
             return None
+        if name in ("sort", "argsort", "msort"):
+            # `x.sort(dim)`: values and indices, each of x's shape.
+            return TupV((x, x), ("values", "indices")) if name == "sort" else x
+        if name == "topk" and (args or "k" in kwargs):
+            k = args[0] if args else kwargs["k"]
+            dim_v = args[1] if len(args) > 1 else kwargs.get("dim", IntV(lit(-1)))
+            d = _lit_int(dim_v)
+            p = None if d is None else T.axis(x, d)
+            if p is None or not isinstance(k, (IntV, SymV)):
+                return None
+            size = self.size_of(k) or fresh()
+            kept = tuple(size if i == p else s for i, s in enumerate(x))
+            return TupV((kept, kept), ("values", "indices"))
+        if name == "gather" and len(args) + len(kwargs) >= 2:
+            index = args[1] if len(args) > 1 else kwargs.get("index")
+            return index if isinstance(index, tuple) else None  # the index's shape
+        if name in ("dot", "vdot", "inner") and T.rank(x) == 1:
+            return ()
+        if name in ("moveaxis", "movedim") and len(args) == 2:
+            src, dst = _lit_int(args[0]), _lit_int(args[1])
+            n = T.rank(x)
+            if src is None or dst is None or n is None or not (-n <= src < n and -n <= dst < n):
+                return None
+            order = list(range(n))
+            order.insert(dst % n, order.pop(src % n))
+            return T.permute(x, order)
         if name == "repeat_interleave" and (args or "repeats" in kwargs):
             repeats = args[0] if args else kwargs["repeats"]
             dim_v = args[1] if len(args) > 1 else kwargs.get("dim")
@@ -2274,6 +2306,10 @@ class _Scope:
                         return again(e)
             elif isinstance(arg, (ast.ListComp, ast.GeneratorExp)):
                 return again(arg.elt) if len(arg.generators) == 1 else _LOST_OTHER
+        for arg in node.args[:1]:
+            # The tensor an op works on comes first: `torch.exp(x)`, `x.sum(0)`'s receiver.
+            if self.seen.get(id(arg)) is None and not isinstance(arg, (ast.Constant, ast.Starred)):
+                return again(arg)
         return _LOST_RULE
 
     def _container(self, node: ast.expr) -> bool:
