@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from ._contract import Conflict, Contract, Observed, TensorParam, unify
+from ._contract import Conflict, Contract, Observed, TensorParam, paren_note, unify
 from ._errors import ShapeError
 
 _NOT_GIVEN = object()
@@ -238,6 +238,9 @@ def _hint(
         if got is not None and got.type_name in ("list", "tuple"):
             return f"convert it first, e.g. torch.tensor({c.argument})"
         return None
+    note = paren_note(c.spec)
+    if note is not None:
+        return note
     if got is None or got.shape is None:
         return None
     if c.argument == "return":

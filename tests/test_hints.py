@@ -279,3 +279,18 @@ def test_a_tensor_where_a_scalar_is_expected_gets_a_plain_rank_error() -> None:
     e = error(lambda: total(randn(3)))
     assert e.argument == "x"
     assert "unsqueeze" not in str(e)
+
+
+def test_parentheses_in_a_spec_are_read_as_jaxtyping_reads_them() -> None:
+    from jaxtyping import Float
+
+    @ss.checked
+    def flat(x: Float[torch.Tensor, "(b s) d"]) -> Float[torch.Tensor, "(b s) d"]:
+        return x
+
+    err = error(lambda: flat(randn(6, 4)))
+    assert err.argument == "x"
+    assert err.hint == (
+        "jaxtyping reads '(b', 's)' as separate dims: parentheses do not group axes; "
+        'name the merged axis instead, e.g. "b_s d"'
+    )

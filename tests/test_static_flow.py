@@ -151,7 +151,7 @@ def test_properties_optional_modules_casts_and_module_lists(tmp_path: Path) -> N
         "        return self.norm(x)\n"
     )
     assert check(tmp_path, source) == [
-        '22: return of doubled(): torch.stack([m.twice for m in self.la... "_ 2*n d" has '
+        '22: return of doubled(): torch.stack([m.twice for m in self.la... "_ _ _" has '
         "3 dims, expected 2 for 'return' \"l n\"",
         '25: return of forward(): dim \'d\' is d in x "b d" but b in self.norm(x) "b d"',
     ]
@@ -213,3 +213,52 @@ def test_a_shape_that_says_nothing_is_not_counted_as_checked() -> None:
     assert not _informative((anonymous_group(), fresh()))
     assert not _informative((anonymous_group(),))
     assert _informative((anonymous_group(), name("d")))
+
+
+def test_names_from_a_star_import(tmp_path: Path) -> None:
+    # `from pkg.typing import *` brings jaxtyping's names, as the package re-exports them.
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "typing.py").write_text(
+        "from jaxtyping import Float, Int\nfrom torch import Tensor\n__all__ = ['Float', 'Tensor']\n"
+    )
+    (pkg / "ops.py").write_text(
+        "from pkg.typing import *\n"
+        "def rays(c2w: Float[Tensor, '... 4 4']) -> Float[Tensor, '... 3']: ...\n"
+        "def user(c2w: Float[Tensor, 'n 3 4']) -> None:\n"
+        "    rays(c2w)\n"
+        "def hidden(i: Int[Tensor, 'n']) -> Float[Tensor, 'n 2']:\n"
+        "    return i\n"
+    )
+    found = [f"{f.line}: {f.message}" for f in check_file(pkg / "ops.py")]
+    # `Int` is not in `__all__`, so the star does not bring it: `hidden` has no contract.
+    assert found == ['4: rays(c2w): dim \'4\' is 3 in c2w "n 3 4", expected 4 ("... 4 4")']
+
+
+def test_a_property_names_its_dims_for_itself(tmp_path: Path) -> None:
+    # As a call's return, a property's dim names are its own: "Nv" is not the caller's "N3".
+    source = (
+        "class Grid(nn.Module):\n"
+        "    @property\n"
+        "    def vertices(self) -> Float[Tensor, 'Nv 3']: ...\n"
+        "    @property\n"
+        "    def corners(self) -> Float[Tensor, 'Nc 4']: ...\n"
+        "    def forward(self, offsets: Float[Tensor, 'N3 3']) -> Float[Tensor, 'N3 3']:\n"
+        "        moved = self.vertices + offsets\n"
+        "        return self.corners + offsets\n"
+    )
+    assert check(tmp_path, source) == [
+        '8: self.corners + offsets: self.corners "?Nc 4" and offsets "N3 3": 4 lines up '
+        "with 3 (torch would broadcast silently where one is 1, and fail otherwise)",
+    ]
+
+
+def test_a_none_in_a_returned_tuple_is_no_relation(tmp_path: Path) -> None:
+    source = (
+        "def f(x: Float[Tensor, 'b d']) -> tuple[Float[Tensor, 'b d'], Float[Tensor, 'b'] | None]:\n"
+        "    return x, None\n"
+    )
+    stats = Stats()
+    assert check(tmp_path, source, stats) == []
+    assert annotated(stats) == (1, 1)

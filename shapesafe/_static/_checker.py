@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TypeVar, cast
 
-from .._contract import OPERATORS, Conflict, Contract, Spec, TensorParam
+from .._contract import OPERATORS, Conflict, Contract, Spec, TensorParam, paren_note
 from . import _torch as T
 from ._modules import ClassModel, find_class, model
 from ._source import (
@@ -794,13 +794,15 @@ class _Scope:
         if getter_of is not None:
             # `@property def W_pos(self) -> Float[Tensor, "n_ctx d_model"]`: its contract;
             # without one, what its body gives (unless a subclass may override it).
+            # Its dim names are its own, as a call's are: fresh sizes here.
             owner_cls, getter = getter_of
             ret = owner_cls.module.annotation(getter.returns)
             if ret is not None:
-                return from_spec(ret.spec)
+                return Unifier().result(ret.spec)
             if getter.returns is None and (obj.exact or not _overridden(cls, attr)):
                 got = self.file.infer(owner_cls.module, getter, owner_cls)
-                return got if isinstance(got, tuple) else None
+                on_self = self.cls is not None and self.cls is cls
+                return _substituted(got, Unifier(), on_self) if isinstance(got, tuple) else None
             return None
         if cls.is_rebound(attr) or method is not None:
             return None
@@ -2362,7 +2364,7 @@ class _Scope:
                     )
                 return
             for param, item, elt in zip(tup, items, elts, strict=True):
-                if param is not None:
+                if param is not None and not (isinstance(elt, ast.Constant) and elt.value is None):
                     self.match_return(elt, item, param.spec)
             return
         sig = signature(self.module, self.fn)
@@ -3066,6 +3068,9 @@ def _message(
     for name in dict.fromkeys([c.argument, c.source.argument if c.source else c.argument]):
         for item, size, source in unifier.learned(shown.get(name, ("", ()))[1]) if unifier else []:
             notes.append(f"{item} is {size} from {shown.get(source, (source,))[0]}")
+    note = paren_note(c.spec)
+    if note is not None:
+        notes.append(note)
     return text + (f" ({'; '.join(notes)})" if notes else "")
 
 

@@ -243,7 +243,65 @@ def _load(path: Path, stamp: tuple[int, int]) -> Module | None:
     except (OSError, SyntaxError, ValueError):
         return None
     imports, functions, aliases = _top_level(tree)
-    return Module(path, source, tree, imports, functions, aliases, _package_of(path))
+    module = Module(path, source, tree, imports, functions, aliases, _package_of(path))
+    _take_stars(module)
+    return module
+
+
+_starring: set[Path] = set()
+
+
+def _take_stars(module: Module) -> None:
+    """`from pkg.typing import *`: the names the star brings in (its `__all__`, else those
+    not starting with `_`), where the file does not bind them itself. An imported name keeps
+    where it comes from (`Float` stays jaxtyping's); a function, class or alias is the star
+    module's."""
+    stars = [
+        s
+        for s in _statements(module.tree.body)
+        if isinstance(s, ast.ImportFrom) and any(a.name == "*" for a in s.names)
+    ]
+    if not stars or module.path in _starring:
+        return
+    _starring.add(module.path)
+    try:
+        for stmt in stars:
+            dotted = "." * stmt.level + (stmt.module or "")
+            found = find_module(dotted, module)
+            other = load_found(found) if found is not None else None
+            if other is None:
+                continue
+            public = _exported(other)
+            bound = set(module.imports) | set(module.functions) | set(module.aliases)
+            for name, origin in other.imports.items():
+                if name in public and name not in bound and name != "*":
+                    module.imports[name] = origin
+            for name in [*other.functions, *other.aliases, *_classes(other)]:
+                if name in public and name not in bound and name not in module.imports:
+                    module.imports[name] = (dotted, name)
+    finally:
+        _starring.discard(module.path)
+
+
+def _classes(module: Module) -> list[str]:
+    return [s.name for s in _statements(module.tree.body) if isinstance(s, ast.ClassDef)]
+
+
+def _exported(module: Module) -> set[str]:
+    """The names `from module import *` brings in."""
+    for stmt in _statements(module.tree.body):
+        if not isinstance(stmt, ast.Assign):
+            continue
+        if any(isinstance(t, ast.Name) and t.id == "__all__" for t in stmt.targets):
+            value = stmt.value
+            if isinstance(value, (ast.List, ast.Tuple)):
+                return {
+                    e.value
+                    for e in value.elts
+                    if isinstance(e, ast.Constant) and isinstance(e.value, str)
+                }
+    names = {*module.imports, *module.functions, *module.aliases, *_classes(module)}
+    return {n for n in names if not n.startswith("_")}
 
 
 def load(path: Path) -> Module | None:
