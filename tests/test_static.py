@@ -1056,6 +1056,12 @@ _BUILT = [
     "torch.repeat_interleave(torch.ones(2, 3), repeats=2, dim=0)",
     "torch.ones(2, 3).repeat_interleave(3, dim=-1)",
     "torch.acos(torch.zeros(2, 3)).deg2rad()",
+    "torch.ones(7, 5)[torch.zeros(2, 3).long()]",
+    "torch.ones(7, 5)[torch.zeros(2, 3).long(), :]",
+    "torch.ones(2, 4, 5)[:, torch.arange(3)]",
+    "torch.ones(4, 5)[torch.arange(2), ...]",
+    "torch.ones(7, 5)[torch.ones(7) > 0]",
+    "torch.ones(3, 7, 5)[torch.ones(3, 7).bool()]",
 ]
 
 

@@ -19,7 +19,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TypeVar, cast
+from typing import Literal, TypeVar, cast
 
 from .._contract import OPERATORS, Conflict, Contract, Spec, TensorParam, paren_note
 from . import _torch as T
@@ -84,6 +84,13 @@ _KEEPS_RECEIVER = frozenset(
     t mT T""".split()
 )
 _CONTAINERS = frozenset("dict mapping list sequence tuple iterable".split())
+_INT_LABELS = frozenset(
+    "Int Integer UInt Int8 Int16 Int32 Int64 UInt8 UInt16 UInt32 UInt64".split()
+)
+_INT_MAKERS = frozenset(
+    """torch.arange torch.randint torch.argmax torch.argmin torch.argsort
+    torch.randperm""".split()
+)
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -833,9 +840,65 @@ class _Scope:
                 return TupV(base.items[lo:hi])
             return None
         if isinstance(base, tuple):
+            tensors = [p for p in parts if isinstance(self.seen.get(id(p)), tuple)]
+            if len(tensors) == 1:
+                return self.advanced_index(base, parts, tensors[0])
             return T.index(base, parts)
         if isinstance(base, ListV) and not isinstance(sl, ast.Slice):
             return base.item
+        return None
+
+    def advanced_index(self, base: Shape, parts: list[ast.expr], index: ast.expr) -> Value:
+        """`x[ids]`, `x[:, ids]`, `x[mask]`: one tensor index among full slices. Integer
+        indices put their own shape in place of the axis; a mask takes as many axes as it
+        has and leaves one of unknown size."""
+        idx = self.seen.get(id(index))
+        assert isinstance(idx, tuple)
+        at = parts.index(index)
+        full = all(
+            isinstance(p, ast.Slice) and p.lower is None and p.upper is None and p.step is None
+            for p in parts[:at]
+        )
+        after = parts[at + 1 :]
+        rest_ok = all(
+            (isinstance(p, ast.Slice) and p.lower is None and p.upper is None and p.step is None)
+            or (isinstance(p, ast.Constant) and p.value is Ellipsis)
+            for p in after
+        )
+        kind = self.index_kind(index)
+        if not (full and rest_ok) or kind is None:
+            return None
+        took = 1 if kind == "int" else T.rank(idx)
+        if took is None or any(isinstance(i, Group) for i in base[: at + took]):
+            return None
+        if len(base) < at + took:
+            return None
+        middle = idx if kind == "int" else (fresh(),)
+        return (*base[:at], *middle, *base[at + took :])
+
+    def index_kind(self, node: ast.expr) -> Literal["int", "bool"] | None:
+        """Whether a tensor used as an index holds integers or booleans, where the code
+        says so: an `Int[...]`/`Bool[...]` parameter it never rebinds, `.long()`,
+        `torch.arange`, a comparison."""
+        if isinstance(node, ast.Compare):
+            return "bool"
+        if isinstance(node, ast.Name) and self.fn is not None and node.id not in self.origins:
+            for arg in _params(self.fn):
+                if arg.arg == node.id:
+                    found = self.module.annotation(arg.annotation)
+                    label = found.dtype_label if found is not None else ""
+                    if label in _INT_LABELS:
+                        return "int"
+                    return "bool" if label == "Bool" else None
+            return None
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Attribute) and func.attr in ("long", "int"):
+                return "int"
+            if isinstance(func, ast.Attribute) and func.attr == "bool":
+                return "bool"
+            if self.qualified(func) in _INT_MAKERS:
+                return "int"
         return None
 
     # Calls
@@ -926,6 +989,15 @@ class _Scope:
                     return self.tensor_method(node, func.attr, base, args, kwargs, starred)
                 if isinstance(base, ObjV):
                     return self.obj_call(node, base, func.attr, args, kwargs, env)
+                if isinstance(base, ClsV):
+                    # `Attention.create_alibi_slope(n)`: a static or class method.
+                    found = cast(ClassModel, base.cls).method(func.attr)
+                    if found is not None and (
+                        _decorated(found[1], "staticmethod") or _decorated(found[1], "classmethod")
+                    ):
+                        return self.obj_call(
+                            node, ObjV(base.cls, base.exact), func.attr, args, kwargs, env
+                        )
                 if base is None and func.attr in ("view", "reshape") and not starred:
                     # Whatever was reshaped, the result has the sizes asked for.
                     return self.reshaped(args)
