@@ -991,9 +991,9 @@ class _Scope:
                     return self.obj_call(node, base, func.attr, args, kwargs, env)
                 if isinstance(base, ClsV):
                     # `Attention.create_alibi_slope(n)`: a static or class method.
-                    found = cast(ClassModel, base.cls).method(func.attr)
-                    if found is not None and (
-                        _decorated(found[1], "staticmethod") or _decorated(found[1], "classmethod")
+                    meth = cast(ClassModel, base.cls).method(func.attr)
+                    if meth is not None and (
+                        _decorated(meth[1], "staticmethod") or _decorated(meth[1], "classmethod")
                     ):
                         return self.obj_call(
                             node, ObjV(base.cls, base.exact), func.attr, args, kwargs, env
