@@ -262,3 +262,22 @@ def test_a_none_in_a_returned_tuple_is_no_relation(tmp_path: Path) -> None:
     stats = Stats()
     assert check(tmp_path, source, stats) == []
     assert annotated(stats) == (1, 1)
+
+
+def test_an_index_the_code_made_from_integers(tmp_path: Path) -> None:
+    source = (
+        "def pick(W: Float[Tensor, 'v d'], x: Float[Tensor, 'n v']) -> Float[Tensor, 'n d']:\n"
+        "    ids = x.argmax(-1)\n"
+        "    return W[ids]\n"
+        "def wrong(W: Float[Tensor, 'v d'], x: Float[Tensor, 'n v']) -> Float[Tensor, 'd n']:\n"
+        "    ids = torch.argmax(x, dim=-1)\n"
+        "    return W[ids]\n"
+        "def unsure(W: Float[Tensor, 'v d'], x: Float[Tensor, 'n v'], f: bool) -> Float[Tensor, 'd n']:\n"
+        "    ids = x.argmax(-1)\n"
+        "    if f:\n"
+        "        ids = x > 0\n"
+        "    return W[ids]\n"
+    )
+    assert check(tmp_path, source) == [
+        '6: return of wrong(): dim \'d\' is d in W "v d" but n in W[ids] "n d"',
+    ]

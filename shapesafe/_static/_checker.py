@@ -81,7 +81,7 @@ _FROM_DATA = frozenset(
 _KEEPS_RECEIVER = frozenset(
     """view reshape permute transpose unsqueeze squeeze flatten expand repeat sum mean max
     min norm softmax log_softmax index_select gather masked_fill mul add sub div matmul
-    t mT T""".split()
+    t mT T type""".split()
 )
 _CONTAINERS = frozenset("dict mapping list sequence tuple iterable".split())
 _INT_LABELS = frozenset(
@@ -876,12 +876,15 @@ class _Scope:
         middle = idx if kind == "int" else (fresh(),)
         return (*base[:at], *middle, *base[at + took :])
 
-    def index_kind(self, node: ast.expr) -> Literal["int", "bool"] | None:
+    def index_kind(self, node: ast.expr, depth: int = 0) -> Literal["int", "bool"] | None:
         """Whether a tensor used as an index holds integers or booleans, where the code
         says so: an `Int[...]`/`Bool[...]` parameter it never rebinds, `.long()`,
         `torch.arange`, a comparison."""
         if isinstance(node, ast.Compare):
             return "bool"
+        if isinstance(node, ast.Name) and node.id in self.origins and depth < 4:
+            _end, source, _known = self.origins[node.id][-1]
+            return self.index_kind(source, depth + 1) if len(self.origins[node.id]) == 1 else None
         if isinstance(node, ast.Name) and self.fn is not None and node.id not in self.origins:
             for arg in _params(self.fn):
                 if arg.arg == node.id:
@@ -893,7 +896,7 @@ class _Scope:
             return None
         if isinstance(node, ast.Call):
             func = node.func
-            if isinstance(func, ast.Attribute) and func.attr in ("long", "int"):
+            if isinstance(func, ast.Attribute) and func.attr in ("long", "int", "argmax", "argmin"):
                 return "int"
             if isinstance(func, ast.Attribute) and func.attr == "bool":
                 return "bool"
@@ -1686,8 +1689,10 @@ class _Scope:
                 return True, None
             return True, tuple(self.size_of(v) or fresh() for v in size_v.items)
         if torchf and last in ("linspace", "logspace") and not starred:
+            # `steps` is an int, even where the checker can't tell which: the result is 1-D.
+            given_steps = len(node.args) > 2 or _kw(node, "steps") is not None
             steps = args[2] if len(args) > 2 else kwargs.get("steps")
-            if steps is None or isinstance(steps, (tuple, TupV, ListV, LayerV, ObjV)):
+            if not given_steps or isinstance(steps, (tuple, TupV, ListV, LayerV, ObjV)):
                 return True, None
             s = self.size_of(steps)
             return True, (s if s is not None else fresh(),)
