@@ -16,9 +16,9 @@ mypy gives plugins no hook per file, so findings are reported from two kinds of 
   hands the annotation back to mypy's own analysis, so its type is unchanged. This covers
   returns and annotated assignments in files that call no annotated function;
 - each call to a function with a contract, to a torch or einops function, to a `Tensor`
-  method and each `@` reports the findings that belong to it, and those on plain names, for
-  files without annotations; errors that mypy discards while it tries overloads come back
-  when it checks the call for real.
+  method and each `@` reports them too, for files without annotations: also the findings on
+  calls that get no hook (a module instance's), and errors that mypy discards while it tries
+  overloads come back from the next call.
 
 mypy drops the repeats (same line and message). The shape strings a file depends on are
 hashed into the plugin's cache data, so editing only a shape string in a callee re-checks
@@ -144,11 +144,12 @@ class ShapePlugin(Plugin):
         return found
 
     def _report(self, api: CheckerPluginInterface, context: Context) -> None:
-        here = (context.line, context.column)
+        # Every finding of the file, not only this call's: a finding on a call that gets no
+        # hook (a module instance's `self.down(h)`) comes from any other call. mypy drops
+        # the repeats, and one report that an overload trial discards comes back later.
         for finding in self._file_findings(api.path):
-            if finding.anchor is None or finding.anchor == here:
-                where = Context(line=finding.line, column=finding.col - 1)
-                api.fail(finding.message, where, code=SHAPE)
+            where = Context(line=finding.line, column=finding.col - 1)
+            api.fail(finding.message, where, code=SHAPE)
 
 
 def _is_project_file(path: str) -> bool:

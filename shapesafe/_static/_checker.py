@@ -101,9 +101,6 @@ class Finding:
     line: int
     col: int
     message: str
-    # Where the mypy plugin reports it: the call or `@` it belongs to, or None for a finding
-    # on a plain name, which the plugin reports from any call in the file.
-    anchor: tuple[int, int] | None = dataclasses.field(default=None, compare=False)
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}:{self.col}: shape: {self.message}"
@@ -209,14 +206,6 @@ def _own_nodes(nodes: Iterable[ast.AST]) -> Iterator[ast.AST]:
         if isinstance(node, (*_Scopes, *_Comprehensions)):
             continue
         stack.extend(list(ast.iter_child_nodes(node))[::-1])
-
-
-def _anchor(node: ast.AST) -> tuple[int, int] | None:
-    if isinstance(node, ast.Call) or (
-        isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult)
-    ):
-        return (node.lineno, node.col_offset)
-    return None
 
 
 Env = dict[str, Value]
@@ -540,7 +529,6 @@ class _Scope:
                 self.file.report(
                     target,
                     f"unpacking {len(v.items)} values into {len(elts)} names",
-                    None,
                 )
             for i, e in enumerate(elts):
                 if isinstance(e, ast.Starred):
@@ -702,9 +690,7 @@ class _Scope:
                 try:
                     return T.matmul(left, right, ta, tb)
                 except Mismatch as err:
-                    self.file.report(
-                        node, str(err), _anchor(node) if isinstance(node, ast.expr) else None
-                    )
+                    self.file.report(node, str(err))
                     return None
             self.file.stats_unknown("`@` with an operand of unknown shape")
             return None
@@ -729,7 +715,7 @@ class _Scope:
                 return T.broadcast(left, right, ta, tb)
             except Mismatch as err:
                 sign = "compared with" if isinstance(node, ast.Compare) else _OPS.get(type(op), "?")
-                self.file.report(node, f"{ta} {sign} {tb}: {err}", None)
+                self.file.report(node, f"{ta} {sign} {tb}: {err}")
                 return None
         if isinstance(left, tuple) and _scalar(rnode, right):
             return left
@@ -1425,7 +1411,6 @@ class _Scope:
                     node,
                     f'{what}({text}): last dim is {got} in {text} "{show(x)}" but the layer\'s '
                     f"{label} is {want}",
-                    _anchor(node),
                 )
                 return None
             if layer.kind in ("LayerNorm", "Embed"):
@@ -1519,7 +1504,7 @@ class _Scope:
         culprit = next(a for a in args if a[0].name == conflict.argument)
         if _transpose_fixes(args, conflict, culprit[2]):
             message += f"; did you mean {T.swapped_text(culprit[1])}?"
-        self.file.report(node, message, _anchor(node))
+        self.file.report(node, message)
         # Go on with what the call returns when the arguments before the culprit decide it,
         # so that one finding does not hide the next.
         ret = sig.contract.ret
@@ -1606,7 +1591,6 @@ class _Scope:
                     f'{text} "{show(shape)}" fits none of '
                     + ", ".join(f'"{t}"' for t in failures)
                     + f" for '{arg.arg}'",
-                    _anchor(node),
                 )
         return chosen
 
@@ -1900,7 +1884,7 @@ class _Scope:
         try:
             out = fn()
         except Mismatch as err:
-            self.file.report(node, str(err), _anchor(node))
+            self.file.report(node, str(err))
             return None
         return out  # type: ignore[no-any-return]
 
@@ -1919,7 +1903,6 @@ class _Scope:
                 self.file.report(
                     node,
                     f'F.linear({tx}, {tw}): weight {tw} "{show(w)}" must have 2 dims',
-                    _anchor(node),
                 )
             return None
         got = T.size_at(x, -1)
@@ -1932,7 +1915,7 @@ class _Scope:
             )
             if certain(got, out_f) == "same":
                 message += f"; did you mean {tw}.T?"
-            self.file.report(node, message, _anchor(node))
+            self.file.report(node, message)
             return None
         if isinstance(b, tuple) and len(b) == 1 and isinstance(b[0], Size):
             if certain(b[0], out_f) == "differ" and not T.is_one(b[0]):
@@ -1942,7 +1925,6 @@ class _Scope:
                     f'F.linear({tx}, {tw}, {tb}): bias {tb} "{show(b)}" has {b[0]} '
                     f'but {tw} "{show(w)}" '
                     f"has out_features {out_f}",
-                    _anchor(node),
                 )
                 return None
         if not x:
@@ -1967,7 +1949,6 @@ class _Scope:
                     node,
                     f"scaled_dot_product_attention: {what} dim is "
                     f'{x} in {ta} "{show(a)}" but {y} in {tb} "{show(b)}"',
-                    _anchor(node),
                 )
                 return None
         mask = args[3] if len(args) > 3 else kwargs.get("attn_mask")
@@ -1984,7 +1965,6 @@ class _Scope:
                     self.file.report(
                         node,
                         f"scaled_dot_product_attention: attn_mask {tm} does not fit {err}",
-                        _anchor(node),
                     )
                     return None
         lv = T.size_at(v, -1)
@@ -2015,7 +1995,6 @@ class _Scope:
                             f'cross_entropy: target {tt} "{show(t)}" has {b} at axis {p} '
                             f'but {tx} "{show(x)}" has {a} '
                             "(input is (N, C, ...), target (N, ...))",
-                            _anchor(node),
                         )
                         return None
             elif len(t) != len(x):
@@ -2024,7 +2003,6 @@ class _Scope:
                     f'cross_entropy: target {tt} "{show(t)}" has {len(t)} dims '
                     f'but input {tx} "{show(x)}" has {len(x)} '
                     "(input is (N, C, ...), target (N, ...) of class indices)",
-                    _anchor(node),
                 )
                 return None
         else:
@@ -2424,7 +2402,7 @@ class _Scope:
         shown = {"annotation": ("the annotation", from_spec(declared.spec)), target: (value, v)}
         conflict = unifier.match(target, declared.spec, v)
         if conflict is not None:
-            self.file.report(node.value, _message(target, conflict, shown), _anchor(node.value))
+            self.file.report(node.value, _message(target, conflict, shown))
 
     def check_return(self, value: ast.expr, v: Value) -> None:
         assert self.fn is not None
@@ -2465,7 +2443,7 @@ class _Scope:
         conflict = unifier.match("return", spec, v)
         if conflict is not None:
             where = f"return of {self.fn.name}()"
-            self.file.report(value, _message(where, conflict, shown), _anchor(value))
+            self.file.report(value, _message(where, conflict, shown))
 
 
 class _NoValue:
@@ -3199,12 +3177,12 @@ class _FileChecker:
         self.inferred: dict[tuple[int, tuple[tuple[str, int], ...]], Value] = {}
         self.inferring: set[tuple[int, tuple[tuple[str, int], ...]]] = set()
 
-    def report(self, node: ast.AST, message: str, anchor: tuple[int, int] | None) -> None:
+    def report(self, node: ast.AST, message: str) -> None:
         if self.silent:
             return
         line = getattr(node, "lineno", 1)
         col = getattr(node, "col_offset", 0) + 1
-        self.findings.add(Finding(self.display, line, col, message, anchor))
+        self.findings.add(Finding(self.display, line, col, message))
 
     def _counting(self) -> bool:
         return not (self.quiet or self.silent)
