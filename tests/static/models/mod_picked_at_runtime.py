@@ -10,6 +10,7 @@ return annotation, an Optional cache, a ModuleList subclass, and biases stacked 
 property with `cast`.
 """
 
+from collections.abc import Callable
 from typing import Optional, Union, cast
 
 import torch
@@ -96,6 +97,7 @@ class TypedModuleList(nn.ModuleList):
 class Block(nn.Module):
     def __init__(self, cfg: Config) -> None:
         super().__init__()
+        norm: Callable[[Config], nn.Module]
         if cfg.norm == "LN":
             norm = LayerNorm
         elif cfg.norm == "RMS":
