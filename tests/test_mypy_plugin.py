@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 STATIC = Path(__file__).resolve().parent / "static"
 # This one has no jaxtyping annotation, and its findings are on calls of module instances,
 # which get no mypy hook of their own.
-CORPUS = sorted(STATIC.glob("*.py")) + [STATIC / "models" / "mod_linear_sizes.py"]
+CORPUS = [*sorted(STATIC.glob("*.py")), STATIC / "models" / "mod_linear_sizes.py"]
 _LINE = re.compile(r"^(?P<path>[^:]+):(?P<line>\d+):(?P<col>\d+): error: (?P<msg>.*)  \[shape\]$")
 
 Found = set[tuple[str, int, int, str]]
