@@ -281,3 +281,24 @@ def test_an_index_the_code_made_from_integers(tmp_path: Path) -> None:
     assert check(tmp_path, source) == [
         '6: return of wrong(): dim \'d\' is d in W "v d" but n in W[ids] "n d"',
     ]
+
+
+def test_stats_tell_an_unknown_callee_from_an_unreadable_one(tmp_path: Path) -> None:
+    source = (
+        "class M(nn.Module):\n"
+        "    def __init__(self, encoder) -> None:\n"
+        "        super().__init__()\n"
+        "        self.encoder = encoder\n"
+        "    def helper(self, x):\n"
+        "        return x\n"
+        "    def forward(self, x: Float[Tensor, 'b d']) -> Float[Tensor, 'b d']:\n"
+        "        return self.encoder(x)\n"
+        "    def other(self, x: Float[Tensor, 'b d']) -> Float[Tensor, 'b d']:\n"
+        "        return self.helper(x)\n"
+    )
+    stats = Stats()
+    assert check(tmp_path, source, stats) == []
+    assert dict(stats.lost) == {
+        "a call of an object the checker does not know (from a library, a callable)": 1,
+        "a call of a function or method without a tensor return annotation": 1,
+    }

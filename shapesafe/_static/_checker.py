@@ -74,6 +74,7 @@ _LOST_MERGE = "branches or loop iterations that give different shapes"
 _LOST_RULE = "an op or index without a shape rule for its arguments"
 _LOST_OTHER = "other"
 _LOST_BLANK = "ops whose result has no known rank or size"
+_LOST_UNKNOWN_CALLEE = "a call of an object the checker does not know (from a library, a callable)"
 _FROM_DATA = frozenset(
     """torch.from_numpy torch.tensor torch.as_tensor torch.Tensor torch.FloatTensor
     torch.LongTensor torch.load""".split()
@@ -2351,7 +2352,27 @@ class _Scope:
             return self._lost_inputs(node, again)
         if qual is not None and _external(self.module, qual):
             return "a call into code outside the checked files"
+        if self.unknown_callee(func) is not None:
+            return _LOST_UNKNOWN_CALLEE
         return "a call of a function or method without a tensor return annotation"
+
+    def unknown_callee(self, func: ast.expr) -> str | None:
+        """`_LOST_UNKNOWN_CALLEE` when what is called is an object the checker does not know:
+        `self.encoder(x)` where `encoder` came from a library, a callable attribute, a local
+        holding one."""
+        if isinstance(func, ast.Name):
+            known = func.id not in self.local or self.seen.get(id(func)) is not None
+            return None if known else _LOST_UNKNOWN_CALLEE
+        if not isinstance(func, ast.Attribute):
+            return None
+        receiver = self.seen.get(id(func.value))
+        if isinstance(receiver, ObjV):
+            cls = cast(ClassModel, receiver.cls)
+            if cls.method(func.attr) is not None:
+                return None
+            held = self.obj_attribute(receiver, func.attr)
+            return None if _callable(held) else _LOST_UNKNOWN_CALLEE
+        return None
 
     def _lost_inputs(self, node: ast.Call, again: Callable[[ast.expr], str]) -> str:
         """An op with a shape rule whose input is unknown, or an op without a rule."""
