@@ -290,7 +290,7 @@ def test_stats_tell_an_unknown_callee_from_an_unreadable_one(tmp_path: Path) -> 
         "        super().__init__()\n"
         "        self.encoder = encoder\n"
         "    def helper(self, x):\n"
-        "        return x\n"
+        "        raise NotImplementedError\n"
         "    def forward(self, x: Float[Tensor, 'b d']) -> Float[Tensor, 'b d']:\n"
         "        return self.encoder(x)\n"
         "    def other(self, x: Float[Tensor, 'b d']) -> Float[Tensor, 'b d']:\n"
