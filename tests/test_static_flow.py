@@ -302,3 +302,24 @@ def test_stats_tell_an_unknown_callee_from_an_unreadable_one(tmp_path: Path) -> 
         "a call of an object the checker does not know (from a library, a callable)": 1,
         "a call of a function or method without a tensor return annotation": 1,
     }
+
+
+def test_a_number_as_the_one_size_makes_one_axis(tmp_path: Path) -> None:
+    source = (
+        "class Sampler:\n"
+        "    batch_size: int\n"
+        "    def __init__(self) -> None:\n"
+        "        self.batch_size = 4\n"
+        "    def grow(self) -> None:\n"
+        "        self.batch_size += 1\n"
+        "    def wrong(self) -> Float[Tensor, 'b 3']:\n"
+        "        return torch.rand(self.batch_size)\n"
+        "    def right(self, n: int) -> Float[Tensor, 'b']:\n"
+        "        return torch.zeros(n)\n"
+    )
+    stats = Stats()
+    assert check(tmp_path, source, stats) == [
+        '8: return of wrong(): torch.rand(self.batch_size) "_" has 1 dims, expected 2 for '
+        "'return' \"b 3\"",
+    ]
+    assert annotated(stats) == (2, 2)

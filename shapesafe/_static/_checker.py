@@ -776,6 +776,8 @@ class _Scope:
             ann = owner.annotation(found[1])
             if ann is not None:
                 return from_spec(ann.spec)
+            if _number_annotation(found[1]):
+                return NumV()  # `batch_size: int`: a number, if not which one
             named = _class_named(found[1])
             if named is not None:
                 # `frustums: Frustums`: an instance of a class the checker reads.
@@ -1661,7 +1663,7 @@ class _Scope:
                 sizes = list(sv.items) if isinstance(sv, TupV) else []
                 if not sizes:
                     return True, None
-            if len(sizes) == 1 and not isinstance(sizes[0], (IntV, SymV)):
+            if len(sizes) == 1 and not isinstance(sizes[0], (IntV, SymV, NumV)):
                 return True, None  # one argument that may be a whole shape: rank unknown
             if any(isinstance(v, (tuple, TupV, LayerV, ObjV)) for v in sizes):
                 return True, None
