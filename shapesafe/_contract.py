@@ -339,27 +339,32 @@ class Observed:
 
 def paren_note(spec: "Spec | None") -> str | None:
     """For a spec that groups axes with parentheses (`"(a b) d"`, einops style): what
-    jaxtyping makes of it, and the spec that names the merged axis instead."""
+    jaxtyping makes of it, and how to write the merged axis instead."""
     if spec is None:
         return None
     grouped = [d.name for d in spec.dims if d.name.startswith("(") or d.name.endswith(")")]
     if not grouped:
         return None
-    merged: list[str] = []
+    product: list[str] = []
+    named: list[str] = []
     run: list[str] | None = None
     for token in spec.text.split():
         if token.startswith("(") and run is None:
             run = []
-        if run is not None:
-            run.append(token.strip("()"))
-            if token.endswith(")"):
-                merged.append("_".join(p for p in run if p))
-                run = None
-        else:
-            merged.append(token)
+        if run is None:
+            product.append(token)
+            named.append(token)
+            continue
+        run.append(token.strip("()"))
+        if token.endswith(")"):
+            parts = [p for p in run if p]
+            product.append("*".join(parts))
+            named.append("_".join(parts))
+            run = None
     if run is not None:
         return None
     return (
         f"jaxtyping reads {', '.join(repr(g) for g in grouped)} as separate dims: "
-        f'parentheses do not group axes; name the merged axis instead, e.g. "{" ".join(merged)}"'
+        f'parentheses do not group axes; write "{" ".join(product)}" where those dims are '
+        f'bound by other arguments, else name the merged axis ("{" ".join(named)}")'
     )

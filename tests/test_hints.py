@@ -292,5 +292,6 @@ def test_parentheses_in_a_spec_are_read_as_jaxtyping_reads_them() -> None:
     assert err.argument == "x"
     assert err.hint == (
         "jaxtyping reads '(b', 's)' as separate dims: parentheses do not group axes; "
-        'name the merged axis instead, e.g. "b_s d"'
+        'write "b*s d" where those dims are bound by other arguments, else name the merged '
+        'axis ("b_s d")'
     )

@@ -134,6 +134,21 @@ MESSAGES = [
         id="wrong-return-rank",
     ),
     pytest.param(
+        "models/fn_paren_groups",
+        'return of flatten(): acts.reshape(batch * seq, acts.shape[... "_ d" has 2 dims, '
+        "expected 3 for 'return' \"(batch seq) d\" (jaxtyping reads '(batch', 'seq)' as "
+        'separate dims: parentheses do not group axes; write "batch*seq d" where those dims '
+        'are bound by other arguments, else name the merged axis ("batch_seq d"))',
+        id="parentheses",
+    ),
+    pytest.param(
+        "models/mod_picked_at_runtime",
+        'resid + self.mix(resid, cache): resid "batch pos d_model" and self.mix(resid, cache) '
+        '"batch d_model": pos lines up with batch (torch would broadcast silently where one is '
+        "1, and fail otherwise)",
+        id="return-read-from-a-body",
+    ),
+    pytest.param(
         "uses_layers",
         'feed_forward(x, w_out, w_in): dim \'d\' is d in x "b s d" but h in w_out "d h"',
         id="imported-function",
