@@ -1077,6 +1077,8 @@ _BUILT = [
     "torch.ones(4, 5)[torch.arange(2), ...]",
     "torch.ones(7, 5)[torch.ones(7) > 0]",
     "torch.ones(3, 7, 5)[torch.ones(3, 7).bool()]",
+    "torch.from_numpy(np.zeros(6)).view(-1, 2)",
+    "torch.from_numpy(np.zeros((2, 3))).reshape(-1)",
 ]
 
 

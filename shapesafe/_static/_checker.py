@@ -990,7 +990,11 @@ class _Scope:
                         return self.obj_call(
                             node, ObjV(base.cls, base.exact), func.attr, args, kwargs, env
                         )
-                if base is None and func.attr in ("view", "reshape") and not starred:
+                if (
+                    (base is None or isinstance(base, SymV))
+                    and func.attr in ("view", "reshape")
+                    and not starred
+                ):
                     # Whatever was reshaped, the result has the sizes asked for.
                     return self.reshaped(args)
                 if isinstance(base, AnyOfV):
@@ -1118,7 +1122,7 @@ class _Scope:
 
     def reshaped(self, args: list[Value]) -> Value:
         """`t.view(sizes)` / `t.reshape(sizes)` of a tensor of unknown shape: the sizes, when
-        there is no -1 to work out and each argument is certainly one size."""
+        each argument is certainly one size; a -1 (one at most) is a size of its own."""
         vals = list(args[0].items) if len(args) == 1 and isinstance(args[0], TupV) else args
         if not vals or (len(args) == 1 and not isinstance(args[0], (IntV, SymV, NumV, TupV))):
             self.file.stats_unknown("call without a shape rule or contract")
@@ -1126,10 +1130,11 @@ class _Scope:
         if any(isinstance(v, (tuple, TupV, ListV, LayerV, ObjV)) for v in vals):
             return None
         sizes = [self.size_of(v) for v in vals]
-        if any(s is not None and s.kind == "int" and s.value == -1 for s in sizes):
+        minus = [s for s in sizes if s is not None and s.kind == "int" and s.value == -1]
+        if len(minus) > 1:
             return None
         self.file.stats_known("reshape to given sizes")
-        return tuple(s if s is not None else fresh() for s in sizes)
+        return tuple(s if s is not None and s not in minus else fresh() for s in sizes)
 
     def meshgrid(self, node: ast.Call, args: list[Value], kwargs: dict[str, Value]) -> Value:
         """`torch.meshgrid(a, b, indexing=...)` of 1-D tensors: one grid per input."""
