@@ -1079,6 +1079,8 @@ _BUILT = [
     "torch.ones(3, 7, 5)[torch.ones(3, 7).bool()]",
     "torch.from_numpy(np.zeros(6)).view(-1, 2)",
     "torch.from_numpy(np.zeros((2, 3))).reshape(-1)",
+    "torch.tensor(0.5)",
+    "torch.as_tensor(3) * torch.ones(2, 4)",
 ]
 
 

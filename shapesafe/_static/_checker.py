@@ -1699,6 +1699,8 @@ class _Scope:
         if torchf and last in ("tensor", "Tensor", "as_tensor", "FloatTensor", "LongTensor"):
             if len(node.args) == 1 and isinstance(args[0], TupV):
                 return True, _literal_shape(node.args[0], args[0])
+            if len(node.args) == 1 and isinstance(args[0], (IntV, NumV)) and last != "Tensor":
+                return True, ()  # `torch.tensor(0.5)`: one number, no axes
             return True, None
         if torchf and last == "arange":
             ints = [a for a in args]
