@@ -323,3 +323,27 @@ def test_a_number_as_the_one_size_makes_one_axis(tmp_path: Path) -> None:
         "'return' \"b 3\"",
     ]
     assert annotated(stats) == (2, 2)
+
+
+def test_a_shape_kept_in_a_name_before_a_reshape(tmp_path: Path) -> None:
+    source = (
+        "def encode(x: Float[Tensor, '*bs 3'], w: Float[Tensor, 'e 3']) -> Float[Tensor, '*bs e']:\n"
+        "    original_shape = x.shape\n"
+        "    x = x.reshape(-1, 3)\n"
+        "    return (x @ w.T).view(*original_shape[:-1], -1)\n"
+        "def wrong(x: Float[Tensor, '*bs 3'], w: Float[Tensor, 'e 3']) -> Float[Tensor, '*bs e']:\n"
+        "    original_shape = x.shape\n"
+        "    x = x.reshape(-1, 3)\n"
+        "    return (x @ w.T).view(*original_shape, -1)\n"
+        "def rebound(x: Float[Tensor, '*bs 3'], y: Float[Tensor, 'n'], f: bool) -> Float[Tensor, 'n e']:\n"
+        "    s = x.shape\n"
+        "    if f:\n"
+        "        s = y.shape\n"
+        "    return x.view(*s[:-1], -1)\n"
+    )
+    stats = Stats()
+    assert check(tmp_path, source, stats) == [
+        "8: return of wrong(): dims '*bs' are (*bs) in x \"*bs 3\" but (*bs 3) in "
+        '(x @ w.T).view(*original_shape, -1) "*bs 3 _"',
+    ]
+    assert annotated(stats) == (2, 3)  # `s` is bound twice: its shape is not kept

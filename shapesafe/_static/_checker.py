@@ -308,6 +308,7 @@ class _Scope:
         # In `__init__`: the attributes that nothing gave a value before it runs.
         self.new_attrs: frozenset[str] | None = None
         self.origins: dict[str, list[tuple[tuple[int, int], ast.expr, bool]]] = {}
+        self.shapes_named: dict[str, Shape] = {}  # see `name_shape`
 
     # Statements
 
@@ -384,6 +385,7 @@ class _Scope:
             for target in stmt.targets:
                 self.bind(target, v, env)
                 self.remember(target, stmt.value, env, stmt)
+            self.name_shape(stmt)
         elif isinstance(stmt, ast.AnnAssign):
             self.ann_assign(stmt, env)
         elif isinstance(stmt, ast.AugAssign):
@@ -552,6 +554,21 @@ class _Scope:
         elif isinstance(target, ast.Starred):
             self.bind(target.value, None, env)
 
+    def name_shape(self, stmt: ast.Assign) -> None:
+        """`original_shape = x.shape` where x has a run of unknown length, which a tuple of
+        sizes can't hold: the shape, for `*original_shape[:-1]` in a later `view`. A name
+        bound more than once in the scope is left out."""
+        value = stmt.value
+        if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
+            return
+        name = stmt.targets[0].id
+        if len(self.origins.get(name, ())) != 1:
+            return
+        if isinstance(value, ast.Attribute) and value.attr == "shape":
+            x = self.seen.get(id(value.value))
+            if isinstance(x, tuple) and any(isinstance(i, Group) for i in x):
+                self.shapes_named[name] = x
+
     def remember(self, target: ast.expr, source: ast.expr, env: Env, at: ast.AST) -> None:
         """Which expression each name in `target` holds from the end of `at` on, and whether
         its shape is known."""
@@ -559,6 +576,8 @@ class _Scope:
             end = (getattr(at, "end_lineno", 0) or 0, getattr(at, "end_col_offset", 0) or 0)
             known = env.get(target.id) is not None
             self.origins.setdefault(target.id, []).append((end, source, known))
+            if len(self.origins[target.id]) > 1:
+                self.shapes_named.pop(target.id, None)
         elif isinstance(target, (ast.Tuple, ast.List)):
             for e in target.elts:
                 self.remember(e.value if isinstance(e, ast.Starred) else e, source, env, at)
@@ -1098,11 +1117,16 @@ class _Scope:
         if isinstance(node, ast.Subscript):
             sl = node.slice
             node = node.value
-        if not (isinstance(node, ast.Attribute) and node.attr == "shape"):
-            return None
-        if any(isinstance(n, ast.Call) for n in ast.walk(node.value)):
-            return None  # read once already; calls are not read twice
-        x = self.value(node.value, env)
+        x: Value
+        if isinstance(node, ast.Name) and node.id in self.shapes_named:
+            # `original_shape = x.shape`, read when it was bound: x may be reshaped since.
+            x = self.shapes_named[node.id]
+        else:
+            if not (isinstance(node, ast.Attribute) and node.attr == "shape"):
+                return None
+            if any(isinstance(n, ast.Call) for n in ast.walk(node.value)):
+                return None  # read once already; calls are not read twice
+            x = self.value(node.value, env)
         if not isinstance(x, tuple):
             return None
         if sl is None:
