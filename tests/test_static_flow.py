@@ -347,3 +347,14 @@ def test_a_shape_kept_in_a_name_before_a_reshape(tmp_path: Path) -> None:
         '(x @ w.T).view(*original_shape, -1) "*bs 3 _"',
     ]
     assert annotated(stats) == (2, 3)  # `s` is bound twice: its shape is not kept
+
+
+def test_what_a_spliced_view_reshapes_is_still_checked(tmp_path: Path) -> None:
+    source = (
+        "def f(x: Float[Tensor, '*bs 3'], w: Float[Tensor, '5 d']) -> Float[Tensor, '*bs d']:\n"
+        "    outputs_shape = x.shape[:-1]\n"
+        "    return (x @ w).view(*outputs_shape, -1)\n"
+    )
+    assert check(tmp_path, source) == [
+        '3: x @ w: inner dim is 3 in x "*bs 3" but 5 in w "5 d"',
+    ]

@@ -385,7 +385,7 @@ class _Scope:
             for target in stmt.targets:
                 self.bind(target, v, env)
                 self.remember(target, stmt.value, env, stmt)
-            self.name_shape(stmt)
+            self.name_shape(stmt, env)
         elif isinstance(stmt, ast.AnnAssign):
             self.ann_assign(stmt, env)
         elif isinstance(stmt, ast.AugAssign):
@@ -554,20 +554,21 @@ class _Scope:
         elif isinstance(target, ast.Starred):
             self.bind(target.value, None, env)
 
-    def name_shape(self, stmt: ast.Assign) -> None:
-        """`original_shape = x.shape` where x has a run of unknown length, which a tuple of
-        sizes can't hold: the shape, for `*original_shape[:-1]` in a later `view`. A name
-        bound more than once in the scope is left out."""
+    def name_shape(self, stmt: ast.Assign, env: Env) -> None:
+        """`original_shape = x.shape` (or `x.shape[:-1]`) where x has a run of unknown
+        length, which a tuple of sizes can't hold: the shape, for `*original_shape[:-1]` in a
+        later `view`. A name bound more than once in the scope is left out."""
         value = stmt.value
         if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
             return
         name = stmt.targets[0].id
         if len(self.origins.get(name, ())) != 1:
             return
-        if isinstance(value, ast.Attribute) and value.attr == "shape":
-            x = self.seen.get(id(value.value))
-            if isinstance(x, tuple) and any(isinstance(i, Group) for i in x):
-                self.shapes_named[name] = x
+        shape_expr = value.value if isinstance(value, ast.Subscript) else value
+        if isinstance(shape_expr, ast.Attribute) and shape_expr.attr == "shape":
+            part = self.shape_slice(value, None, env)
+            if part is not None and any(isinstance(i, Group) for i in part):
+                self.shapes_named[name] = part
 
     def remember(self, target: ast.expr, source: ast.expr, env: Env, at: ast.AST) -> None:
         """Which expression each name in `target` holds from the end of `at` on, and whether
@@ -987,6 +988,7 @@ class _Scope:
         ):
             spliced = self.spliced_sizes(node.args, env)
             if spliced is not None:
+                self.value(func.value, env)  # what is reshaped is read, for its own checks
                 self.file.stats_known("reshape to given sizes")
                 return spliced
         # A method of a value the checker knows: a tensor, a module instance, a layer.
