@@ -222,6 +222,8 @@ _SAME_SHAPE_METHODS = frozenset(
     """acos asin atan tan sinh cosh asinh acosh atanh deg2rad rad2deg exp2 log2 log10 trunc
     frac logit erfinv sgn signbit cuda_ cpu_ abs_ neg_ clip_ nan_to_num_""".split()
 )
+# Methods whose unknown result `--stats` traces back to their receiver (`_Scope.lost_call`).
+_FOLLOWS_RECEIVER = _SAME_SHAPE_METHODS | _KEEPS_RECEIVER
 _SAME_SHAPE_FUNCS = frozenset(
     """exp log sqrt rsqrt abs sin cos tanh sigmoid relu sign floor ceil round clamp clip
     square log1p expm1 erf tril triu cumsum softmax log_softmax zeros_like ones_like
@@ -666,14 +668,9 @@ class _Scope:
         if isinstance(node, ast.IfExp):
             self.value(node.test, env)
             a, b = self.value(node.body, env), self.value(node.orelse, env)
-            if a != b and (
-                (_callable(a) and _callable(b))
-                or (isinstance(a, (tuple, TupV)) and isinstance(b, (tuple, TupV)))
-            ):
-                return _one_of([a, b])
             if isinstance(a, (IntV, NumV, SymV)) and isinstance(b, (IntV, NumV, SymV)) and a != b:
                 return NumV()  # a number either way
-            return a if a is not None and a == b else None
+            return _one_of([a, b])
         if isinstance(node, (ast.Tuple, ast.List)):
             items = [self.value(e, env) for e in node.elts]
             if any(isinstance(e, ast.Starred) for e in node.elts):
@@ -806,7 +803,7 @@ class _Scope:
                 if held is not None:
                     return ObjV(held, exact=False)
         method = cls.method(attr)
-        getter_of = _getter(cls, attr) if method is not None else None
+        getter_of = _getter(method, attr) if method is not None else None
         if getter_of is not None:
             # `@property def W_pos(self) -> Float[Tensor, "n_ctx d_model"]`: its contract;
             # without one, what its body gives (unless a subclass may override it).
@@ -1128,7 +1125,8 @@ class _Scope:
                 return None
             if any(isinstance(n, ast.Call) for n in ast.walk(node.value)):
                 return None  # read once already; calls are not read twice
-            x = self.value(node.value, env)
+            known = id(node.value) in self.seen
+            x = self.seen[id(node.value)] if known else self.value(node.value, env)
         if not isinstance(x, tuple):
             return None
         if sl is None:
@@ -2357,12 +2355,14 @@ class _Scope:
             ):
                 return "an attribute without a known shape"
             return again(node.value)
-        if isinstance(node, (ast.BinOp, ast.IfExp, ast.UnaryOp)):
-            parts = {
-                ast.BinOp: lambda n: [n.left, n.right],
-                ast.IfExp: lambda n: [n.body, n.orelse],
-                ast.UnaryOp: lambda n: [n.operand],
-            }[type(node)](node)
+        parts: list[ast.expr] = []
+        if isinstance(node, ast.BinOp):
+            parts = [node.left, node.right]
+        elif isinstance(node, ast.IfExp):
+            parts = [node.body, node.orelse]
+        elif isinstance(node, ast.UnaryOp):
+            parts = [node.operand]
+        if parts:
             for part in parts:
                 if self.seen.get(id(part)) is None and not _scalar(part, None):
                     return again(part)
@@ -2379,7 +2379,7 @@ class _Scope:
             return "numpy or Python data"
         if isinstance(func, ast.Attribute) and qual is None:
             receiver = self.seen.get(id(func.value))
-            if receiver is None and func.attr in _SAME_SHAPE_METHODS | _KEEPS_RECEIVER:
+            if receiver is None and func.attr in _FOLLOWS_RECEIVER:
                 return again(func.value)
             if isinstance(receiver, tuple):
                 return self._lost_inputs(node, again)
@@ -2387,27 +2387,23 @@ class _Scope:
             return self._lost_inputs(node, again)
         if qual is not None and _external(self.module, qual):
             return "a call into code outside the checked files"
-        if self.unknown_callee(func) is not None:
+        if self.unknown_callee(func):
             return _LOST_UNKNOWN_CALLEE
         return "a call of a function or method without a tensor return annotation"
 
-    def unknown_callee(self, func: ast.expr) -> str | None:
-        """`_LOST_UNKNOWN_CALLEE` when what is called is an object the checker does not know:
-        `self.encoder(x)` where `encoder` came from a library, a callable attribute, a local
-        holding one."""
+    def unknown_callee(self, func: ast.expr) -> bool:
+        """Whether what is called is an object the checker does not know: `self.encoder(x)`
+        where `encoder` came from a library, a callable attribute, a local holding one."""
         if isinstance(func, ast.Name):
-            known = func.id not in self.local or self.seen.get(id(func)) is not None
-            return None if known else _LOST_UNKNOWN_CALLEE
+            return func.id in self.local and self.seen.get(id(func)) is None
         if not isinstance(func, ast.Attribute):
-            return None
+            return False
         receiver = self.seen.get(id(func.value))
-        if isinstance(receiver, ObjV):
-            cls = cast(ClassModel, receiver.cls)
-            if cls.method(func.attr) is not None:
-                return None
-            held = self.obj_attribute(receiver, func.attr)
-            return None if _callable(held) else _LOST_UNKNOWN_CALLEE
-        return None
+        if not isinstance(receiver, ObjV):
+            return False
+        if cast(ClassModel, receiver.cls).method(func.attr) is not None:
+            return False
+        return not _callable(self.obj_attribute(receiver, func.attr))
 
     def _lost_inputs(self, node: ast.Call, again: Callable[[ast.expr], str]) -> str:
         """An op with a shape rule whose input is unknown, or an op without a rule."""
@@ -2665,15 +2661,9 @@ def _merge(a: Env | None, b: Env | None, new_attrs: frozenset[str] | None = None
             attr = k.startswith("self.") and k.count(".") == 1
             kept = "." not in k or (new_attrs is not None and attr and k[5:] in new_attrs)
             out[k] = (va if k in a else vb) if kept else None
-        elif va == vb:
-            out[k] = va
-        elif isinstance(va, (tuple, TupV)) and isinstance(vb, (tuple, TupV)):
-            # What both paths' shapes share: `(b, s, d)` and `(b, s, h, d)` give `(b, s, ..., d)`.
-            out[k] = _joined([va, vb])
-        elif _callable(va) and _callable(vb):
-            out[k] = _one_of([va, vb])
         else:
-            out[k] = None
+            # What both paths share: `(b, s, d)` and `(b, s, h, d)` give `(b, s, ..., d)`.
+            out[k] = _one_of([va, vb])
     return out
 
 
@@ -2719,24 +2709,19 @@ def _self_targets(node: ast.AST) -> list[str]:
 def _class_level(cls: ClassModel) -> set[str]:
     """Names that the body of `cls` or of a class it derives from gives a value."""
     out: set[str] = set()
-    for c in [cls, *cls.bases]:
-        for stmt in c.node.body:
-            if isinstance(stmt, ast.AnnAssign) and stmt.value is None:
-                continue
-            if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
-                out.update(_stmt_binds(stmt))
-        if c is not cls:
-            out |= _class_level(c)
+    for stmt in cls.node.body:
+        if isinstance(stmt, ast.Assign) or (isinstance(stmt, ast.AnnAssign) and stmt.value):
+            out.update(_stmt_binds(stmt))
+    for base in cls.bases:
+        out |= _class_level(base)
     return out
 
 
 def _getter(
-    cls: ClassModel, attr: str
+    found: tuple[ClassModel, ast.FunctionDef | ast.AsyncFunctionDef], attr: str
 ) -> tuple[ClassModel, ast.FunctionDef | ast.AsyncFunctionDef] | None:
-    """The `@property` that defines `attr` on `cls`: the class it is in, and its getter."""
-    found = cls.method(attr)
-    if found is None:
-        return None
+    """The `@property` getter of `attr`, where `found` is the class's last definition of that
+    name (a setter comes after its getter): the class it is in, and the getter."""
     owner = found[0]
     for stmt in owner.node.body:
         if isinstance(stmt, ast.FunctionDef) and stmt.name == attr and _decorated(stmt, "property"):
@@ -3275,6 +3260,14 @@ class _FileChecker:
                 from_ = f" (from {lost})" if lost else ""
                 print(f"{self.display}:{line}: {why}: {text}{from_}", file=sys.stderr)
 
+    def reader(self, module: Module) -> "_FileChecker":
+        """A checker that reads another scope for what it gives, reporting and counting
+        nothing, and sharing this file's bodies already read."""
+        reader = _FileChecker(module, "", self.stats)
+        reader.silent = 1
+        reader.inferred, reader.inferring = self.inferred, self.inferring
+        return reader
+
     def infer(
         self,
         module: Module,
@@ -3292,10 +3285,7 @@ class _FileChecker:
             return None
         self.inferring.add(key)
         try:
-            reader = _FileChecker(module, "", self.stats)
-            reader.silent = 1
-            reader.inferred, reader.inferring = self.inferred, self.inferring
-            scope = _Scope(reader, fn.body, fn, cls)
+            scope = _Scope(self.reader(module), fn.body, fn, cls)
             scope.chosen = dict(chosen)
             scope.results = []
             scope.run()
@@ -3318,9 +3308,7 @@ class _FileChecker:
                 attrs.update(self.build(base))
             init = cls.methods.get("__init__")
             if init is not None:
-                reader = _FileChecker(cls.module, "", self.stats)
-                reader.silent = 1
-                scope = _Scope(reader, init.body, init, cls)
+                scope = _Scope(self.reader(cls.module), init.body, init, cls)
                 scope.keep_returns = True
                 older = set(attrs) | _class_level(cls)
                 assigned = {k[5:] for n in _own_nodes(init.body) for k in _self_targets(n)} - older
