@@ -2045,6 +2045,13 @@ class _Scope:
             return ()
         return None
 
+    def receiver_text(self, node: ast.Call) -> str:
+        """How a message names the tensor a method is called on: `x` in `x.add(y)`; "input"
+        for `torch.add(x, y)`, where the tensor is the first argument."""
+        if isinstance(node.func, ast.Attribute):
+            return _text(self.module, node.func.value)
+        return "input"
+
     def tensor_method(
         self,
         node: ast.Call,
@@ -2070,11 +2077,7 @@ class _Scope:
             mask = args[0]
             if isinstance(mask, tuple):
                 tm = _text(self.module, nodes[0])
-                tx = (
-                    _text(self.module, node.func.value)
-                    if isinstance(node.func, ast.Attribute)
-                    else "input"
-                )
+                tx = self.receiver_text(node)
 
                 def fits() -> Shape | None:
                     try:
@@ -2088,22 +2091,12 @@ class _Scope:
         if name in _BROADCAST_METHODS and args:
             other = args[0]
             if isinstance(other, tuple):
-                tx = (
-                    _text(self.module, node.func.value)
-                    if isinstance(node.func, ast.Attribute)
-                    else "input"
-                )
-                to = _text(self.module, nodes[0])
+                tx, to = self.receiver_text(node), _text(self.module, nodes[0])
                 return self.rule(node, lambda: T.broadcast(x, other, tx, to), [x, other])
             return x if _scalar(nodes[0], other) else None
         if name in ("matmul", "mm", "bmm") and args and isinstance(args[0], tuple):
             other = args[0]
-            tx = (
-                _text(self.module, node.func.value)
-                if isinstance(node.func, ast.Attribute)
-                else "input"
-            )
-            to = _text(self.module, nodes[0])
+            tx, to = self.receiver_text(node), _text(self.module, nodes[0])
             return self.rule(node, lambda: T.matmul(x, other, tx, to), [x, other])
         if name in ("view", "reshape", "new_zeros", "new_ones", "new_empty", "new_full", "expand"):
             vals = args if name != "new_full" else args[:1]

@@ -526,6 +526,29 @@ def _split_run(shapes: Sequence[Shape], dim: int, extra: int) -> tuple[Shape, li
     return head, tails
 
 
+def _same_axes(
+    op: str, shapes: Sequence[Shape], texts: Sequence[str], shown: Sequence[Shape], but: int | None
+) -> None:
+    """Raise Mismatch where an axis (other than `but`) of one of `shapes`, all of one known
+    rank, certainly differs from the first's. `shown` are the shapes to show: `shapes`
+    themselves, or the whole shapes when `shapes` are their tails, counted from the end."""
+    first = shapes[0]
+    n = len(first)
+    skip = len(shown[0]) - n
+    for s, t in zip(shapes[1:], texts[1:], strict=True):
+        for i in range(n):
+            x, y = first[i], s[i]
+            assert isinstance(x, Size) and isinstance(y, Size)
+            if i != but and certain(x, y) == "differ":
+                raise Mismatch(
+                    f'{op}: axis {i - n} is {x} in {texts[0]} "{show(shown[0])}" '
+                    f'but {y} in {t} "{show(shown[shapes.index(s)])}"'
+                    if skip
+                    else f'{op}: axis {i} is {x} in {texts[0]} "{show(first)}" '
+                    f'but {y} in {t} "{show(s)}"'
+                )
+
+
 def concat(
     shapes: Sequence[Shape], dim: int, texts: Sequence[str], whole: Sequence[Shape] = ()
 ) -> Shape | None:
@@ -537,24 +560,12 @@ def concat(
         done = concat(split[1], dim, texts, shapes)
         return None if done is None else (*split[0], *done)
     shown = whole or shapes
-    skip = len(shown[0]) - len(first)
     if n is None or any(rank(s) != n for s in shapes):
         return None
     p = axis(first, dim)
     if p is None:
         return None
-    for s, t in zip(shapes[1:], texts[1:], strict=True):
-        for i in range(n):
-            x, y = first[i], s[i]
-            assert isinstance(x, Size) and isinstance(y, Size)
-            if i != p and certain(x, y) == "differ":
-                raise Mismatch(
-                    f'torch.cat: axis {i - n} is {x} in {texts[0]} "{show(shown[0])}" '
-                    f'but {y} in {t} "{show(shown[shapes.index(s)])}"'
-                    if skip
-                    else f'torch.cat: axis {i} is {x} in {texts[0]} "{show(first)}" '
-                    f'but {y} in {t} "{show(s)}"'
-                )
+    _same_axes("torch.cat", shapes, texts, shown, p)
     total = lit(0)
     for s in shapes:
         item = s[p]
@@ -574,21 +585,9 @@ def stack(
         done = stack(split[1], dim, texts, shapes)
         return None if done is None else (*split[0], *done)
     shown = whole or shapes
-    skip = len(shown[0]) - len(first)
     if n is None or any(rank(s) != n for s in shapes):
         return None
-    for s, t in zip(shapes[1:], texts[1:], strict=True):
-        for i in range(n):
-            x, y = first[i], s[i]
-            assert isinstance(x, Size) and isinstance(y, Size)
-            if certain(x, y) == "differ":
-                raise Mismatch(
-                    f'torch.stack: axis {i - n} is {x} in {texts[0]} "{show(shown[0])}" '
-                    f'but {y} in {t} "{show(shown[shapes.index(s)])}"'
-                    if skip
-                    else f'torch.stack: axis {i} is {x} in {texts[0]} "{show(first)}" '
-                    f'but {y} in {t} "{show(s)}"'
-                )
+    _same_axes("torch.stack", shapes, texts, shown, None)
     d = dim + n + 1 if dim < 0 else dim
     if not 0 <= d <= n:
         return None
