@@ -1,6 +1,7 @@
 """Small shared helpers for the op tests."""
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -8,6 +9,18 @@ import torch
 
 from shapesafe import ShapeError
 from shapesafe._checked import _Checked
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """Run on one thread: models this small gain nothing from more, and lose a lot on a busy
+    machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def randn(*shape: int, dtype: torch.dtype = torch.float32, grad: bool = False) -> torch.Tensor:

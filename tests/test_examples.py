@@ -19,6 +19,7 @@ sys.path.insert(0, str(EXAMPLES))
 import tiny_gpt  # noqa: E402
 
 from shapesafe import ShapeError  # noqa: E402
+from tests.helpers import one_thread  # noqa: E402
 
 # The first ShapeError line each lesson promises, as printed.
 PROMISED = {
@@ -140,14 +141,9 @@ def test_tiny_gpt_script_trains_samples_and_shows_its_bugs() -> None:
 
 
 @pytest.fixture
-def one_thread() -> Iterator[None]:
-    """Train on one thread: small models gain little from more, and a busy machine loses."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+def single_thread() -> Iterator[None]:
+    with one_thread():
         yield
-    finally:
-        torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +154,7 @@ def corpus() -> tuple[tiny_gpt.Chars, torch.Tensor]:
 
 
 def test_tiny_gpt_loss_decreases(
-    corpus: tuple[tiny_gpt.Chars, torch.Tensor], one_thread: None
+    corpus: tuple[tiny_gpt.Chars, torch.Tensor], single_thread: None
 ) -> None:
     chars, data = corpus
     torch.manual_seed(0)

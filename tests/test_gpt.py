@@ -12,17 +12,13 @@ from torch import Tensor, nn
 
 import shapesafe as ss
 from shapesafe.nn import GPT, GPTBlock, GPTConfig
+from tests.helpers import one_thread
 
 
 @pytest.fixture(autouse=True)
 def _one_thread() -> Iterator[None]:
-    # Models this small gain nothing from more threads, and lose a lot on a busy machine.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_thread():
         yield
-    finally:
-        torch.set_num_threads(before)
 
 
 class PlainAttention(nn.Module):

@@ -381,16 +381,8 @@ def test_a_module_forward_takes_the_structure_path_on_a_new_length(
     from shapesafe.nn import Linear
 
     layer = Linear(4, 3)
-    state: _Checked = Linear.forward.__shapesafe__  # type: ignore[attr-defined]
     layer(torch.randn(2, 1, 4))  # the structure, accepted once
-    calls = [0]
-    reference = state.reference
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        calls[0] += 1
-        return reference(*args, **kwargs)
-
-    monkeypatch.setattr(state, "reference", counted)
+    calls = count_full_checks(Linear.forward, monkeypatch)
     for seq in range(2, 40):
         x = torch.randn(2, seq, 4)
         torch.testing.assert_close(layer(x), x @ layer.weight.T + layer.bias)
