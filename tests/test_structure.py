@@ -69,6 +69,19 @@ class Contract:
         return fn
 
 
+def _count_full(state: _Checked) -> list[int]:
+    """Count the calls of a freshly built `checked` that take the full check."""
+    calls = [0]
+    full = state.call_full
+
+    def counted(*a: Any) -> Any:
+        calls[0] += 1
+        return full(*a)
+
+    state.call_full = counted  # type: ignore[method-assign,assignment]
+    return calls
+
+
 def shape_for(spec: str, sizes: dict[str, int], batch: tuple[int, ...], k: int) -> list[int]:
     shape: list[int] = []
     for token in spec.split():
@@ -177,14 +190,7 @@ def structure_example(decorate: Callable[..., Any], data: Any) -> None:
     assume(expected != "annotation")
     event(f"reference: {expected}")
 
-    calls = [0]
-    full = state.call_full
-
-    def counted(*a: Any) -> Any:
-        calls[0] += 1
-        return full(*a)
-
-    state.call_full = counted  # type: ignore[method-assign,assignment]
+    calls = _count_full(state)
     got = outcome(wrapped, args, second[2], out)
     if state.own_op:
         # An op's return is not checked on the fast paths (its body meets it by
@@ -348,14 +354,7 @@ def self_example(data: Any) -> None:
     expected = method_outcome(reference, obj, args, out)
     assume(expected != "annotation")
     event(f"reference: {expected}")
-    calls = [0]
-    full = state.call_full
-
-    def counted(*a: Any) -> Any:
-        calls[0] += 1
-        return full(*a)
-
-    state.call_full = counted  # type: ignore[method-assign,assignment]
+    calls = _count_full(state)
     got = method_outcome(wrapped, obj, args, out)
     assert got == expected, f"structure path: {got}, reference: {expected}"
     event("decided by the unifier" if calls[0] == 0 else "full check")
@@ -396,17 +395,9 @@ def test_alternating_structures_each_keep_their_verdict(monkeypatch: pytest.Monk
     """The wrapper remembers the last structure it decided; switching back and forth between
     two accepted structures (float32 and float64) and a never-accepted one (int) must not
     mix them up."""
-    state: _Checked = shapesafe.matvec.__shapesafe__  # type: ignore[attr-defined]
     shapesafe.matvec(torch.randn(2, 3), torch.randn(3))
     shapesafe.matvec(torch.randn(2, 3).double(), torch.randn(3).double())
-    calls = [0]
-    reference = state.reference
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        calls[0] += 1
-        return reference(*args, **kwargs)
-
-    monkeypatch.setattr(state, "reference", counted)
+    calls = count_full_checks(shapesafe.matvec, monkeypatch)
     for m in range(100, 140):
         dtype = torch.float64 if m % 2 else torch.float32
         A, x = torch.randn(m, 3, dtype=dtype), torch.randn(3, dtype=dtype)
