@@ -339,29 +339,34 @@ class Observed:
 
 def paren_note(spec: "Spec | None") -> str | None:
     """For a spec that groups axes with parentheses (`"(a b) d"`, einops style): what
-    jaxtyping makes of it, and how to write the merged axis instead."""
+    jaxtyping makes of it, and how to write the merged axis instead. A dim whose own
+    parentheses balance, as in `"(n+1) d"` or `"min(a,b)"`, is an expression, not a group."""
     if spec is None:
-        return None
-    grouped = [d.name for d in spec.dims if d.name.startswith("(") or d.name.endswith(")")]
-    if not grouped:
         return None
     product: list[str] = []
     named: list[str] = []
+    grouped: list[str] = []
     run: list[str] | None = None
     for token in spec.text.split():
-        if token.startswith("(") and run is None:
-            run = []
-        if run is None:
+        depth = token.count("(") - token.count(")")
+        if run is None and depth <= 0:
+            if depth < 0:
+                return None  # a stray `)`: not a group this note can rewrite
             product.append(token)
             named.append(token)
             continue
+        if run is None:
+            run = []
+        if depth > 0 and run:
+            return None  # a second `(` before the first group closed
+        grouped.append(token)
         run.append(token.strip("()"))
-        if token.endswith(")"):
+        if depth < 0:
             parts = [p for p in run if p]
             product.append("*".join(parts))
             named.append("_".join(parts))
             run = None
-    if run is not None:
+    if run is not None or not grouped:
         return None
     return (
         f"jaxtyping reads {', '.join(repr(g) for g in grouped)} as separate dims: "

@@ -295,3 +295,23 @@ def test_parentheses_in_a_spec_are_read_as_jaxtyping_reads_them() -> None:
         'write "b*s d" where those dims are bound by other arguments, else name the merged '
         'axis ("b_s d")'
     )
+
+
+def test_a_dim_whose_parentheses_balance_is_an_expression_not_a_group() -> None:
+    from jaxtyping import Float
+
+    from shapesafe._contract import paren_note, parse_spec
+
+    @ss.checked
+    def grow(x: Float[torch.Tensor, " n"]) -> Float[torch.Tensor, " (n+1)"]:
+        return x
+
+    err = error(lambda: grow(randn(3)))
+    assert err.argument == "return"
+    assert "do not group axes" not in str(err)
+    assert paren_note(parse_spec("min(a,b) d")) is None
+    assert paren_note(parse_spec("b (h w) c")) == (
+        "jaxtyping reads '(h', 'w)' as separate dims: parentheses do not group axes; "
+        'write "b h*w c" where those dims are bound by other arguments, else name the merged '
+        'axis ("b h_w c")'
+    )
