@@ -358,3 +358,41 @@ def test_what_a_spliced_view_reshapes_is_still_checked(tmp_path: Path) -> None:
     assert check(tmp_path, source) == [
         '3: x @ w: inner dim is 3 in x "*bs 3" but 5 in w "5 d"',
     ]
+
+
+def test_a_generic_base_class_is_that_class(tmp_path: Path) -> None:
+    # `class Base(Generic[C])` used as `Base[Config]`: the subclass still has the base's
+    # modules, and a same-file override through the generic base is still seen.
+    source = (
+        "from typing import Generic, TypeVar\n"
+        "C = TypeVar('C')\n"
+        "class Base(nn.Module, Generic[C]):\n"
+        "    def __init__(self, d: int) -> None:\n"
+        "        super().__init__()\n"
+        "        self.act = nn.ReLU()\n"
+        "    def mix(self, x: Float[Tensor, 'b d']):\n"
+        "        return x\n"
+        "class Sub(Base[int]):\n"
+        "    def forward(self, x: Float[Tensor, 'b d']) -> Float[Tensor, 'd b']:\n"
+        "        return self.act(x)\n"
+        "    def both(self, x: Float[Tensor, 'b d']) -> Float[Tensor, 'd b']:\n"
+        "        return self.mix(x)\n"
+        "class Other(Sub):\n"
+        "    def mix(self, x: Float[Tensor, 'b d']):\n"
+        "        return x.T\n"
+    )
+    assert check(tmp_path, source) == [
+        '11: return of forward(): dim \'d\' is d in x "b d" but b in self.act(x) "b d"'
+    ]
+
+
+def test_arithmetic_of_numbers_is_a_number(tmp_path: Path) -> None:
+    source = (
+        "def f(h: Float[Tensor, 'n d'], r: Float[Tensor, 'n d']) -> Float[Tensor, 'd n']:\n"
+        "    v = (4 / 15) * h + 2 ** 3 * r - (7 % 3) * h\n"
+        "    return -torch.pi * v\n"
+    )
+    stats = Stats()
+    found = check(tmp_path, source, stats)
+    assert found == ['3: return of f(): dim \'d\' is d in h "n d" but n in -torch.pi * v "n d"']
+    assert annotated(stats) == (1, 1)

@@ -23,7 +23,7 @@ from typing import Literal, TypeVar, cast
 
 from .._contract import OPERATORS, Conflict, Contract, Spec, TensorParam, paren_note
 from . import _torch as T
-from ._modules import ClassModel, find_class, model
+from ._modules import ClassModel, find_class, model, unsubscripted
 from ._source import (
     Module,
     Signature,
@@ -653,9 +653,11 @@ class _Scope:
                 if inner.size.kind == "int":
                     assert isinstance(inner.size.value, int)
                     return IntV(lit(-inner.size.value))
-                return None
+                return NumV()
             if isinstance(node.op, ast.Not):
                 return None
+            if isinstance(inner, (NumV, SymV)) and isinstance(node.op, (ast.USub, ast.UAdd)):
+                return NumV()
             return inner if isinstance(inner, tuple) else None
         if isinstance(node, ast.Compare):
             left = self.value(node.left, env)
@@ -725,7 +727,7 @@ class _Scope:
                 return IntV(T.add(a, b))
             if isinstance(op, ast.Sub):
                 return IntV(T.add(a, b, -1))
-            return None
+            return NumV() if isinstance(op, (ast.Div, ast.Mod, ast.Pow)) else None
         if isinstance(left, tuple) and isinstance(right, tuple):
             self.file.stats_relation()
             ta, tb = _text(self.module, lnode), _text(self.module, rnode)
@@ -2727,7 +2729,7 @@ def _module_list(cls: ClassModel, depth: int = 0) -> bool:
     if depth > 8 or any(m in cls.methods for m in ("__init__", "__iter__", "__getitem__")):
         return False
     for base in cls.node.bases:
-        dotted = dotted_name(base)
+        dotted = dotted_name(unsubscripted(base))
         if dotted is None:
             continue
         first, _, rest = dotted.partition(".")
@@ -2893,7 +2895,8 @@ def _overridden(cls: ClassModel, name: str) -> bool:
             if not isinstance(node, ast.ClassDef) or node is here.node:
                 continue
             names = [
-                b.attr if isinstance(b, ast.Attribute) else getattr(b, "id", "") for b in node.bases
+                b.attr if isinstance(b, ast.Attribute) else getattr(b, "id", "")
+                for b in map(unsubscripted, node.bases)
             ]
             if here.node.name in names:
                 sub = model(here.module, node)

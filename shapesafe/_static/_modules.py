@@ -87,10 +87,15 @@ def model(module: Module, node: ast.ClassDef) -> ClassModel:
     built = ClassModel(module, node, next(_keys), methods, declared, [])
     _models[key] = built
     for base in node.bases:
-        found_base = find_class(module, base)
+        found_base = find_class(module, unsubscripted(base))
         if found_base is not None and found_base is not built:
             built.bases.append(found_base)
     return built
+
+
+def unsubscripted(base: ast.expr) -> ast.expr:
+    """A class's base without its type arguments: `SAE[Config]` is the class `SAE`."""
+    return base.value if isinstance(base, ast.Subscript) else base
 
 
 def _scan(
