@@ -396,3 +396,90 @@ def test_arithmetic_of_numbers_is_a_number(tmp_path: Path) -> None:
     found = check(tmp_path, source, stats)
     assert found == ['3: return of f(): dim \'d\' is d in h "n d" but n in -torch.pi * v "n d"']
     assert annotated(stats) == (1, 1)
+
+
+def test_a_list_the_code_appends_to(tmp_path: Path) -> None:
+    # What `torch.cat` joins is the list as appended to; a list that code the checker does
+    # not follow may change (aliased, passed on, changed in a nested function) is unknown.
+    source = (
+        "def grown(a: Float[Tensor, 'n 2'], b: Float[Tensor, 'n 3']) -> Float[Tensor, 'n 5']:\n"
+        "    xs = [a]\n"
+        "    xs.append(b)\n"
+        "    return torch.cat(xs, dim=-1)\n"
+        "def extended(a: Float[Tensor, 'n 2'], b: Float[Tensor, 'n 3']) -> Float[Tensor, 'n 5']:\n"
+        "    xs = [a]\n"
+        "    xs.extend([b, b])\n"
+        "    return torch.cat(xs, dim=-1)\n"
+        "def aliased(a: Float[Tensor, 'n 2'], b: Float[Tensor, 'n 3']) -> Float[Tensor, 'n 5']:\n"
+        "    xs = [a]\n"
+        "    ys = xs\n"
+        "    ys.append(b)\n"
+        "    return torch.cat(xs, dim=-1)\n"
+        "def nested(a: Float[Tensor, 'n 2'], b: Float[Tensor, 'n 3']) -> Float[Tensor, 'n 5']:\n"
+        "    xs = [a]\n"
+        "    def add() -> None:\n"
+        "        xs.append(b)\n"
+        "    add()\n"
+        "    return torch.cat(xs, dim=-1)\n"
+        "def passed(a: Float[Tensor, 'n 2'], b: Float[Tensor, 'n 3']) -> Float[Tensor, 'n 5']:\n"
+        "    xs = [a]\n"
+        "    more(xs, b)\n"
+        "    return torch.cat(xs, dim=-1)\n"
+        "def maybe(a: Float[Tensor, 'n 2'], b: Float[Tensor, 'n 3'], c: bool) -> Float[Tensor, 'n 5']:\n"
+        "    xs = [a, b]\n"
+        "    if c:\n"
+        "        xs.append(b)\n"
+        "    return torch.cat(xs, dim=-1)\n"
+        "def replaced(a: Float[Tensor, 'n 2']) -> None:\n"
+        "    parts = []\n"
+        "    for i in range(3):\n"
+        "        parts.append((a, a))\n"
+        "    for i, (x, y) in enumerate(parts):\n"
+        "        parts[i] = (x, y, x)\n"
+        "    for x, y, z in parts:\n"
+        "        pass\n"
+        "def more(xs: list[Tensor], b: Tensor) -> None:\n"
+        "    xs.append(b)\n"
+        "class Cache(nn.Module):\n"
+        "    def __init__(self) -> None:\n"
+        "        super().__init__()\n"
+        "        self.parts = [torch.zeros(2, 3)]\n"
+        "    def add(self, x: Tensor) -> None:\n"
+        "        self.parts.append(x)\n"
+        "    def forward(self) -> Float[Tensor, '2 5']:\n"
+        "        return torch.cat(self.parts, dim=-1)\n"
+    )
+    stats = Stats()
+    assert check(tmp_path, source, stats) == [
+        '8: return of extended(): dim \'5\' is 8 in torch.cat(xs, dim=-1) "n 8", expected 5 ("n 5")'
+    ]
+    assert annotated(stats) == (2, 7)
+
+
+def test_a_list_a_loop_fills(tmp_path: Path) -> None:
+    # Items that all have one shape: joined along an axis whose size the checker leaves
+    # open, or stacked along a new one.
+    source = (
+        "def rows(p: Float[Tensor, 'n 3'], w: Float[Tensor, '3 5']) -> Float[Tensor, 'n 5']:\n"
+        "    out = []\n"
+        "    for part in torch.split(p, 100, dim=0):\n"
+        "        out.append(part @ w)\n"
+        "    return torch.cat(out, dim=0)\n"
+        "def stacked(p: Float[Tensor, 'n 3']) -> Float[Tensor, '3 n']:\n"
+        "    out = []\n"
+        "    for _ in range(4):\n"
+        "        out.append(p)\n"
+        "    return torch.stack(out, dim=-1)\n"
+        "def wrong_w(p: Float[Tensor, 'n 3'], w: Float[Tensor, '5 3']) -> Float[Tensor, 'n 5']:\n"
+        "    out = []\n"
+        "    for part in p.split(100):\n"
+        "        out.append(part @ w)\n"
+        "    return torch.cat(out)\n"
+    )
+    stats = Stats()
+    assert check(tmp_path, source, stats) == [
+        '10: return of stacked(): torch.stack(out, dim=-1) "n 3 _" has 3 dims, expected 2 '
+        "for 'return' \"3 n\"",
+        '14: part @ w: inner dim is 3 in part "_ 3" but 5 in w "5 3"; did you mean w.mT?',
+    ]
+    assert annotated(stats) == (2, 3)

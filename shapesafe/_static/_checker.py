@@ -23,7 +23,7 @@ from typing import Literal, TypeVar, cast
 
 from .._contract import OPERATORS, Conflict, Contract, Spec, TensorParam, paren_note
 from . import _torch as T
-from ._modules import ClassModel, find_class, model, unsubscripted
+from ._modules import LIST_CHANGES, ClassModel, find_class, model, unsubscripted
 from ._source import (
     Module,
     Signature,
@@ -426,6 +426,8 @@ class _Scope:
             iterated = self.value(stmt.iter, env)
             self.remember(stmt.target, stmt.iter, {}, stmt.iter)
             element = iterated.item if isinstance(iterated, ListV) else None
+            if isinstance(iterated, TupV) and iterated.items and not iterated.fields:
+                element = _one_of(list(iterated.items))  # what every item shares
             return self.loop(stmt.body, stmt.orelse, env, stmt.target, element)
         elif isinstance(stmt, ast.While):
             self.value(stmt.test, env)
@@ -521,6 +523,9 @@ class _Scope:
         if isinstance(target, ast.Name):
             if self.is_module and target.id in self.rebound_globals:
                 v = None
+            if isinstance(v, ListV) or (isinstance(v, TupV) and v.mutable):
+                if target.id in _shared_lists(self.module, self.body):
+                    v = None  # code this reading does not follow may change the list
             env[target.id] = v
         elif isinstance(target, (ast.Tuple, ast.List)):
             elts = target.elts
@@ -549,7 +554,10 @@ class _Scope:
         elif isinstance(target, ast.Subscript):
             self.value(target.value, env)
             name = self.dotted_target(target.value)
-            if name is not None and name in env and not isinstance(env[name], TupV):
+            held = env.get(name) if name is not None else None
+            if isinstance(held, ListV) and v == held.item:
+                pass  # a list whose items all have one value, given one more of it
+            elif name is not None and name in env and not isinstance(held, (TupV, ListV)):
                 pass  # item assignment keeps a tensor's shape
             elif isinstance(target.value, ast.Name):
                 env[target.value.id] = None
@@ -961,6 +969,8 @@ class _Scope:
                 changed = self.dotted_target(func.value)
                 if changed is not None:
                     env[changed] = None
+        if isinstance(func, ast.Attribute) and func.attr in LIST_CHANGES:
+            self.list_changed(func, args, env)
         vals: dict[int, Value] = {id(a): v for a, v in zip(node.args, args, strict=True)}
         vals.update({id(k.value): kwargs[k.arg] for k in node.keywords if k.arg is not None})
         self.vals = vals
@@ -1245,6 +1255,26 @@ class _Scope:
         if not found or any(c is None for c in found):
             return None
         return _one_of([ObjV(c, exact=False) for c in found])
+
+    def list_changed(self, func: ast.Attribute, args: list[Value], env: Env) -> None:
+        """`xs.append(v)` and the other methods that change a list in place: what the list
+        holds afterwards, where the checker can follow it; otherwise it is unknown."""
+        name = self.dotted_target(func.value)
+        if name is None or name not in env:
+            return
+        held, how = env[name], func.attr
+        if isinstance(held, TupV) and held.mutable:
+            more = args[0] if len(args) == 1 else None
+            if how == "append" and len(args) == 1:
+                env[name] = TupV((*held.items, more), mutable=True)
+            elif how == "extend" and isinstance(more, TupV) and not more.fields:
+                env[name] = TupV((*held.items, *more.items), mutable=True)
+            else:
+                env[name] = None
+        elif isinstance(held, ListV):
+            added = args[-1] if how in ("append", "insert") and args else held.item
+            if how == "extend" or added != held.item:
+                env[name] = None
 
     def builtin_call(self, name: str, node: ast.Call, args: list[Value]) -> "Value | _NoValue":
         if name == "len" and len(args) == 1 and isinstance(args[0], tuple) and args[0]:
@@ -1809,6 +1839,8 @@ class _Scope:
             seq = args[0] if args else kwargs.get("tensors")
             dim_v = args[1] if len(args) > 1 else kwargs.get("dim", IntV(lit(0)))
             d = _lit_int(dim_v)
+            if isinstance(seq, ListV) and isinstance(seq.item, tuple) and d is not None:
+                return True, T.join_many(seq.item, d, last == "stack")
             if not isinstance(seq, TupV) or d is None or not seq.items:
                 return True, None
             shapes = [s for s in seq.items if isinstance(s, tuple)]
@@ -2514,6 +2546,64 @@ class _Index:
 
 
 _indexes: dict[int, _Index] = {}
+# Builtins that read a list without keeping or changing it.
+_READS_LIST = frozenset(
+    "len enumerate zip reversed sorted sum any all max min tuple list set iter print".split()
+)
+_shared: dict[int, tuple[list[ast.stmt], frozenset[str]]] = {}
+
+
+def _shared_lists(module: Module, body: list[ast.stmt]) -> frozenset[str]:
+    """The names of a scope whose list may change where its statement-by-statement reading
+    does not see it: the list is stored, aliased, passed to code the checker does not read,
+    yielded, or changed inside a nested function or comprehension."""
+    hit = _shared.get(id(body))
+    if hit is not None and hit[0] is body:
+        return hit[1]
+    out: set[str] = set()
+    stack: list[tuple[ast.AST, ast.AST | None, bool]] = [(n, None, False) for n in body]
+    while stack:
+        node, parent, nested = stack.pop()
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and parent is not None:
+            if not _reads_list(module, node, parent, nested):
+                out.add(node.id)
+        inner = nested or isinstance(node, (*_Scopes, *_Comprehensions))
+        # A keyword argument's value is read by the call itself.
+        above = parent if isinstance(node, ast.keyword) else node
+        stack.extend((child, above, inner) for child in ast.iter_child_nodes(node))
+    found = frozenset(out)
+    _shared[id(body)] = (body, found)
+    return found
+
+
+def _reads_list(module: Module, name: ast.Name, parent: ast.AST, nested: bool) -> bool:
+    """Whether this use of `name` only reads what a list held in it holds, or changes it
+    in a way the reading follows (`xs.append(v)` in the scope itself)."""
+    if isinstance(parent, ast.Subscript):
+        return parent.value is name and (not nested or isinstance(parent.ctx, ast.Load))
+    if isinstance(parent, ast.Attribute):
+        return parent.value is name and not (nested and parent.attr in LIST_CHANGES)
+    if isinstance(parent, (ast.For, ast.AsyncFor, ast.comprehension)):
+        return parent.iter is name
+    if isinstance(parent, (ast.Starred, ast.Compare, ast.FormattedValue)):
+        return True
+    if isinstance(parent, (ast.If, ast.While, ast.IfExp, ast.Assert)):
+        return parent.test is name
+    if isinstance(parent, ast.UnaryOp):
+        return isinstance(parent.op, ast.Not)
+    if isinstance(parent, ast.Return):
+        return not nested
+    if isinstance(parent, ast.Call) and parent.func is not name:
+        func = dotted_name(parent.func)
+        if func is None:
+            return False
+        if func in _READS_LIST:
+            return True
+        origin = module.imports.get(func.split(".")[0])
+        return origin is not None and origin[0].split(".")[0] in ("torch", "einops", "numpy")
+    return False
+
+
 _T = TypeVar("_T")
 _resolved: dict[tuple[int, str], tuple[Module, object]] = {}
 
@@ -2768,7 +2858,7 @@ def _one_of(values: list[Value]) -> Value:
                 if o not in options:
                     options.append(o)
         return AnyOfV(tuple(options)) if len(options) <= 8 else None
-    if all(isinstance(v, (tuple, TupV)) for v in values):
+    if all(isinstance(v, (tuple, TupV, ListV)) for v in values):
         return _joined(values)
     return None
 
@@ -2782,6 +2872,12 @@ def _joined(values: list[Value]) -> Value:
     shapes, that holds for every one of them; None if none does."""
     if not values or any(v is None for v in values):
         return None
+    if all(isinstance(v, ListV) or (isinstance(v, TupV) and v.mutable) for v in values):
+        # Lists that a loop grows: `[]`, `[v]`, `[v, v]` are each a list of items all `v`.
+        held: list[Value] = []
+        for v in values:
+            held.extend(v.items if isinstance(v, TupV) else (cast(ListV, v).item,))
+        return ListV(held[0]) if held and all(i == held[0] for i in held) else None
     if all(isinstance(v, tuple) for v in values):
         shapes = cast(list[Shape], values)
         first = shapes[0]

@@ -93,6 +93,10 @@ def model(module: Module, node: ast.ClassDef) -> ClassModel:
     return built
 
 
+# The methods of a list that change it in place.
+LIST_CHANGES = frozenset("append extend insert pop remove clear sort reverse".split())
+
+
 def unsubscripted(base: ast.expr) -> ast.expr:
     """A class's base without its type arguments: `SAE[Config]` is the class `SAE`."""
     return base.value if isinstance(base, ast.Subscript) else base
@@ -111,6 +115,12 @@ def _scan(
                     declared.setdefault(attr, sub.annotation)
             if name == "__init__":
                 continue
+            for part in ast.walk(sub) if not hasattr(sub, "body") else ():
+                # `self.cache.append(v)`: a list the method changes in place.
+                if isinstance(part, ast.Call) and isinstance(part.func, ast.Attribute):
+                    changed = _self_attr(part.func.value)
+                    if changed is not None and part.func.attr in LIST_CHANGES:
+                        rebound.add(changed)
             targets: list[ast.expr] = []
             if isinstance(sub, ast.Assign):
                 targets = list(sub.targets)

@@ -474,8 +474,9 @@ def view(shape: Shape | None, sizes: Sequence[Size | None], minus: int | None) -
     return tuple(out)
 
 
-def split(shape: Shape, pieces: Size | list[Size | None], dim: int) -> TupV | None:
-    """`x.split(size, dim)`, or with a list of sizes."""
+def split(shape: Shape, pieces: Size | list[Size | None], dim: int) -> TupV | ListV | None:
+    """`x.split(size, dim)`, or with a list of sizes. Where the number of pieces is not
+    known, a list of pieces whose size along `dim` is unknown (the last may be smaller)."""
     p = axis(shape, dim)
     if p is None:
         return None
@@ -490,7 +491,7 @@ def split(shape: Shape, pieces: Size | list[Size | None], dim: int) -> TupV | No
         )
     count = divide(whole, pieces)
     if count is None or count.kind != "int":
-        return None
+        return ListV(tuple(fresh() if i == p else item for i, item in enumerate(shape)))
     assert isinstance(count.value, int)
     part = tuple(pieces if i == p else item for i, item in enumerate(shape))
     return TupV(tuple(part for _ in range(count.value)))
@@ -595,6 +596,16 @@ def stack(
 
 
 # Index expressions: x[0], x[:, -1], x[..., None]
+
+
+def join_many(shape: Shape, dim: int, new_axis: bool) -> Shape | None:
+    """`torch.cat` (`new_axis` False) or `torch.stack` of a list of unknown length whose
+    items all have `shape`: the axis they are joined along has a size of its own."""
+    grown = unsqueeze(shape, dim) if new_axis else shape
+    place = None if grown is None else axis(grown, dim)
+    if grown is None or place is None:
+        return None
+    return tuple(fresh() if i == place else item for i, item in enumerate(grown))
 
 
 def index(shape: Shape, parts: Sequence[ast.expr]) -> Shape | None:
