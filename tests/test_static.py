@@ -1088,6 +1088,17 @@ _BUILT = [
     "torch.from_numpy(np.zeros((2, 3))).reshape(-1)",
     "torch.tensor(0.5)",
     "torch.as_tensor(3) * torch.ones(2, 4)",
+    "torch.max(torch.ones(2, 1), torch.ones(3))",
+    "torch.logical_and(torch.ones(2, 1) > 0, torch.ones(4) > 0)",
+    "torch.atan2(torch.ones(3, 1), torch.ones(2))",
+    "torch.ones(3).eq(torch.ones(2, 1))",
+    "torch.bitwise_xor(torch.ones(5, 1).long(), torch.ones(3).long())",
+    "torch.searchsorted(torch.arange(5), torch.ones(2, 3))",
+    "torch.argwhere(torch.ones(3, 4))",
+    "torch.nonzero(torch.ones(2, 3, 4))",
+    "torch.nn.functional.interpolate(torch.ones(1, 3, 8, 8), size=(4, 6))",
+    "torch.nn.functional.interpolate(torch.ones(1, 3, 8), 5)",
+    "torch.nn.functional.interpolate(torch.ones(2, 3, 8, 8), scale_factor=2)",
 ]
 
 

@@ -483,3 +483,35 @@ def test_a_list_a_loop_fills(tmp_path: Path) -> None:
         '14: part @ w: inner dim is 3 in part "_ 3" but 5 in w "5 3"; did you mean w.mT?',
     ]
     assert annotated(stats) == (2, 3)
+
+
+def test_loops_over_tensors_enumerate_zip_and_registered_parameters(tmp_path: Path) -> None:
+    source = (
+        "class Var(nn.Module):\n"
+        "    def __init__(self, init: float) -> None:\n"
+        "        super().__init__()\n"
+        "        self.register_parameter('v', nn.Parameter(init * torch.ones(1)))\n"
+        "        self.register_buffer('table', torch.zeros(4, 3))\n"
+        "    def forward(self, x: Float[Tensor, 'n 1']) -> Float[Tensor, 'n']:\n"
+        "        return x * torch.exp(self.v * 10.0)\n"
+        "    def rows(self) -> Float[Tensor, '4']:\n"
+        "        for row in self.table:\n"
+        "            return row\n"
+        "        return self.table[:, 0]\n"
+        "def pairs(a: Float[Tensor, 'n 3'], b: Float[Tensor, 'n 2']) -> Float[Tensor, 'n 5']:\n"
+        "    out = []\n"
+        "    for i, (x, y) in enumerate(zip(a.split(2), b.split(2))):\n"
+        "        out.append(torch.cat([x, y], dim=-1))\n"
+        "    return torch.cat(out)\n"
+        "def grads(y: Float[Tensor, ''], p: Float[Tensor, 'n 3']) -> Float[Tensor, 'n 4']:\n"
+        "    (g,) = torch.autograd.grad(y, p)\n"
+        "    return g\n"
+    )
+    stats = Stats()
+    assert check(tmp_path, source, stats) == [
+        '7: return of forward(): x * torch.exp(self.v * 10.0) "n 1" has 2 dims, expected 1 '
+        "for 'return' \"n\"",
+        '10: return of rows(): dim \'4\' is 3 in row "3", expected 4 ("4")',
+        '19: return of grads(): dim \'4\' is 3 in g "n 3", expected 4 ("n 4")',
+    ]
+    assert annotated(stats) == (5, 5)

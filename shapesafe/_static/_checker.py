@@ -242,16 +242,12 @@ _REDUCTIONS = frozenset(
     """mean sum prod std var amax amin logsumexp norm all any argmax argmin count_nonzero
     nansum nanmean""".split()
 )
-_BROADCAST_METHODS = {
-    "add": "+",
-    "sub": "-",
-    "mul": "*",
-    "div": "/",
-    "maximum": "max",
-    "minimum": "min",
-    "pow": "**",
-    "float_power": "**",
-}
+_BROADCAST_METHODS = frozenset(
+    """add sub mul div maximum minimum pow float_power multiply subtract divide true_divide
+    floor_divide fmod remainder atan2 arctan2 hypot fmax fmin copysign xlogy logical_and
+    logical_or logical_xor bitwise_and bitwise_or bitwise_xor eq ne lt le gt ge greater less
+    greater_equal less_equal not_equal""".split()
+)
 _CONSTANTS = frozenset(
     f"{m}.{c}" for m in ("math", "numpy", "torch") for c in ("pi", "e", "tau", "inf", "nan")
 )
@@ -425,10 +421,7 @@ class _Scope:
         elif isinstance(stmt, (ast.For, ast.AsyncFor)):
             iterated = self.value(stmt.iter, env)
             self.remember(stmt.target, stmt.iter, {}, stmt.iter)
-            element = iterated.item if isinstance(iterated, ListV) else None
-            if isinstance(iterated, TupV) and iterated.items and not iterated.fields:
-                element = _one_of(list(iterated.items))  # what every item shares
-            return self.loop(stmt.body, stmt.orelse, env, stmt.target, element)
+            return self.loop(stmt.body, stmt.orelse, env, stmt.target, _item_of(iterated))
         elif isinstance(stmt, ast.While):
             self.value(stmt.test, env)
             return self.loop(stmt.body, stmt.orelse, env, None)
@@ -1295,6 +1288,11 @@ class _Scope:
             if all(k.arg is not None for k in node.keywords):
                 fields = tuple(str(k.arg) for k in node.keywords)
                 return TupV(tuple(self.vals.get(id(k.value)) for k in node.keywords), fields)
+        spread = any(isinstance(a, ast.Starred) for a in node.args) or node.keywords
+        if name == "enumerate" and len(args) == 1 and not spread:
+            return ListV(TupV((None, _item_of(args[0]))))
+        if name == "zip" and args and not spread:
+            return ListV(TupV(tuple(_item_of(a) for a in args)))
         if name in (
             "super",
             "range",
@@ -1320,7 +1318,9 @@ class _Scope:
     ) -> Value:
         cls = obj.cls
         assert isinstance(cls, ClassModel)
-        if attr == "register_buffer" and isinstance(node.func, ast.Attribute):
+        if attr in ("register_buffer", "register_parameter") and isinstance(
+            node.func, ast.Attribute
+        ):
             if (
                 node.args
                 and isinstance(node.args[0], ast.Constant)
@@ -1333,8 +1333,6 @@ class _Scope:
         method = cls.method(attr)
         if method is not None:
             owner, fn = method
-            if attr == "forward" or attr == "__call__":
-                pass
             sig = signature(owner.module, fn)
             shift = 0 if _decorated(fn, "staticmethod") else 1
             seen = obj.exact or not _overridden(cls, attr)
@@ -1813,6 +1811,23 @@ class _Scope:
             return True, None
         if func and last == "linear":
             return True, self.f_linear(node, args, kwargs)
+        if func and last == "interpolate" and isinstance(x, tuple):
+            return True, self.interpolated(x, args[1] if len(args) > 1 else kwargs.get("size"))
+        if qual == "torch.autograd.grad":
+            # One gradient for each input, of that input's shape.
+            inputs = args[1] if len(args) > 1 else kwargs.get("inputs")
+            if isinstance(inputs, tuple):
+                return True, TupV((inputs,))
+            if isinstance(inputs, TupV) and not inputs.fields:
+                return True, TupV(inputs.items)
+            return True, None
+        if torchf and last == "searchsorted" and len(args) >= 2 and isinstance(args[1], tuple):
+            return True, args[1]  # an index for each value looked up
+        if torchf and last in ("argwhere", "nonzero") and isinstance(x, tuple):
+            if last == "nonzero" and "as_tuple" in kwargs:
+                return True, None
+            count = T.rank(x)
+            return True, None if count is None else (fresh(), lit(count))
         if func and last == "embedding" and len(args) >= 2:
             idx, w = args[0], args[1]
             if isinstance(idx, tuple) and isinstance(w, tuple) and len(w) == 2:
@@ -2079,6 +2094,19 @@ class _Scope:
             return ()
         return None
 
+    def interpolated(self, x: Shape, size: Value) -> Value:
+        """`F.interpolate(x, size=...)`: batch and channels kept, the spatial sizes given;
+        with a `scale_factor` instead, spatial sizes of their own."""
+        n = T.rank(x)
+        if n is None or n < 3:
+            return None
+        if size is None:
+            return (*x[:2], *(fresh() for _ in range(n - 2)))
+        sizes = list(size.items) if isinstance(size, TupV) else [size] * (n - 2)
+        if len(sizes) != n - 2 or not all(isinstance(s, (IntV, SymV, NumV)) for s in sizes):
+            return None
+        return (*x[:2], *(self.size_of(s) or fresh() for s in sizes))
+
     def receiver_text(self, node: ast.Call) -> str:
         """How a message names the tensor a method is called on: `x` in `x.add(y)`; "input"
         for `torch.add(x, y)`, where the tensor is the first argument."""
@@ -2179,6 +2207,10 @@ class _Scope:
             if any(d is None for d in dims):
                 return None
             return self.rule(node, lambda: T.permute(x, [d for d in dims if d is not None]), [x])
+        if name in ("max", "min") and args and isinstance(args[0], tuple):
+            other = args[0]  # `torch.max(a, b)`: elementwise, the two broadcast
+            tx, to = self.receiver_text(node), _text(self.module, nodes[0])
+            return self.rule(node, lambda: T.broadcast(x, other, tx, to), [x, other])
         if name in _REDUCTIONS or name in ("max", "min", "median", "mode"):
             dim_v = args[0] if args else kwargs.get("dim")
             if name == "norm" and args:
@@ -2844,6 +2876,18 @@ def _informative(shape: Shape) -> bool:
 
 def _callable(v: Value) -> bool:
     return isinstance(v, (LayerV, ObjV, ClsV, LamV, AnyOfV))
+
+
+def _item_of(iterated: Value) -> Value:
+    """What a `for` loop over `iterated` binds on each pass: a list's item, what every item
+    of a tuple shares, a row of a tensor."""
+    if isinstance(iterated, ListV):
+        return iterated.item
+    if isinstance(iterated, TupV) and iterated.items and not iterated.fields:
+        return _one_of(list(iterated.items))
+    if isinstance(iterated, tuple) and iterated and isinstance(iterated[0], Size):
+        return iterated[1:]
+    return None
 
 
 def _one_of(values: list[Value]) -> Value:

@@ -97,6 +97,21 @@ def model(module: Module, node: ast.ClassDef) -> ClassModel:
 LIST_CHANGES = frozenset("append extend insert pop remove clear sort reverse".split())
 
 
+def _registered(call: ast.Call) -> str | None:
+    """The attribute `self.register_buffer("name", v)` (or `register_parameter`) sets."""
+    func = call.func
+    if not (
+        isinstance(func, ast.Attribute)
+        and func.attr in ("register_buffer", "register_parameter")
+        and isinstance(func.value, ast.Name)
+        and func.value.id == "self"
+        and call.args
+    ):
+        return None
+    name = call.args[0]
+    return name.value if isinstance(name, ast.Constant) and isinstance(name.value, str) else None
+
+
 def unsubscripted(base: ast.expr) -> ast.expr:
     """A class's base without its type arguments: `SAE[Config]` is the class `SAE`."""
     return base.value if isinstance(base, ast.Subscript) else base
@@ -121,6 +136,9 @@ def _scan(
                     changed = _self_attr(part.func.value)
                     if changed is not None and part.func.attr in LIST_CHANGES:
                         rebound.add(changed)
+                    registered = _registered(part)
+                    if registered is not None:
+                        rebound.add(registered)
             targets: list[ast.expr] = []
             if isinstance(sub, ast.Assign):
                 targets = list(sub.targets)
