@@ -2444,7 +2444,8 @@ class _Scope:
                 return self._lost_inputs(node, again)
         if root in ("torch", "einops", "fancy_einsum"):
             return self._lost_inputs(node, again)
-        if qual is not None and _external(self.module, qual):
+        written = dotted_name(func)
+        if qual is not None and written is not None and _external(self.module, written):
             return "a call into code outside the checked files"
         if self.unknown_callee(func):
             return _LOST_UNKNOWN_CALLEE
