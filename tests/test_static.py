@@ -651,8 +651,9 @@ import shapesafe as ss
             "def f(x: Float[Tensor, 'b d'], w: Float[Tensor, 'e d'], eps: float):\n"
             "    return (x / (torch.linalg.norm(x, dim=-1, keepdim=True) + eps)) @ w\n",
             [
-                "8: x / (torch.linalg.norm(x, dim=-1, kee... @ w: inner dim is d in "
-                'x / (torch.linalg.norm(x, dim=-1, kee... "b d" but e in w "e d"; did you mean w.mT?'
+                "8: (x / (torch.linalg.norm(x, dim=-1, kee...) @ w: inner dim is d in "
+                '(x / (torch.linalg.norm(x, dim=-1, kee...) "b d" but e in w "e d"; did you mean '
+                "w.mT?"
             ],
             id="number-parameter-and-vector-norm",
         ),
@@ -858,7 +859,7 @@ def test_long_chains_read_without_recursion(tmp_path: Path) -> None:
     found = check_source(tmp_path, RAW + "\n".join(lines) + "\n")
     assert found == [
         '408: y399 @ w: inner dim is d in y399 "b d" but e in w "e d"; did you mean w.mT?',
-        f'410: {nested[:37]}... @ w: inner dim is d in {nested[:37]}... "b d" but e in w '
+        f'410: ({nested[:37]}...) @ w: inner dim is d in ({nested[:37]}...) "b d" but e in w '
         '"e d"; did you mean w.mT?',
     ]
 
@@ -1099,6 +1100,14 @@ _BUILT = [
     "torch.nn.functional.interpolate(torch.ones(1, 3, 8, 8), size=(4, 6))",
     "torch.nn.functional.interpolate(torch.ones(1, 3, 8), 5)",
     "torch.nn.functional.interpolate(torch.ones(2, 3, 8, 8), scale_factor=2)",
+    "torch.cross(torch.ones(4, 3), torch.ones(1, 3), dim=-1)",
+    "torch.linalg.cross(torch.ones(2, 1, 3), torch.ones(1, 5, 3))",
+    "torch.cosine_similarity(torch.ones(4, 3), torch.ones(2, 1, 3), dim=-1)",
+    "torch.nn.functional.cosine_similarity(torch.ones(4, 6), torch.ones(4, 6))",
+    "torch.cat([torch.ones(2, 3)] * 2)",
+    "torch.stack((torch.ones(2, 3),) * 3, dim=1)",
+    "torch.ones(5, 6).chunk(4, dim=1)[2]",
+    "torch.ones(7, 2).chunk(3)[-1]",
 ]
 
 

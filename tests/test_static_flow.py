@@ -515,3 +515,25 @@ def test_loops_over_tensors_enumerate_zip_and_registered_parameters(tmp_path: Pa
         '19: return of grads(): dim \'4\' is 3 in g "n 3", expected 4 ("n 4")',
     ]
     assert annotated(stats) == (5, 5)
+
+
+def test_repeated_lists_uneven_chunks_and_cross(tmp_path: Path) -> None:
+    # Classifier-free guidance doubles a batch with `[x] * 2`; `chunk(2)` of a size that may
+    # be odd gives at most two pieces, so unpacking fewer is no finding.
+    source = (
+        "def guided(x: Float[Tensor, 'b c h w'], s: Float[Tensor, 'c']) -> Float[Tensor, 'b c h w']:\n"
+        "    both = torch.cat([x] * 2, dim=0)\n"
+        "    cond, uncond = both.chunk(2)\n"
+        "    return uncond + s * (cond - uncond)\n"
+        "def halves(x: Float[Tensor, 'n d']) -> Float[Tensor, 'k d']:\n"
+        "    (only,) = x.chunk(2)\n"
+        "    return only\n"
+        "def frame(a: Float[Tensor, 'n 3'], up: Float[Tensor, '3']) -> Float[Tensor, 'n 3']:\n"
+        "    return torch.cross(a, up, dim=-1)\n"
+    )
+    stats = Stats()
+    assert check(tmp_path, source, stats) == [
+        '4: s * (cond - uncond): s "c" and (cond - uncond) "_ c h w": c lines up with w '
+        "(torch would broadcast silently where one is 1, and fail otherwise)",
+        '9: cross: a "n 3" and up "3" differ in rank; torch.cross needs the same number of dims',
+    ]

@@ -524,11 +524,9 @@ class _Scope:
             elts = target.elts
             starred = [i for i, e in enumerate(elts) if isinstance(e, ast.Starred)]
             items: tuple[Value, ...] | None = None
-            if isinstance(v, TupV) and v.mutable:
-                pass
-            elif isinstance(v, TupV) and not starred and len(v.items) == len(elts):
-                items = v.items
-            elif isinstance(v, TupV) and not starred:
+            if isinstance(v, TupV) and not starred and len(v.items) == len(elts):
+                items = v.items  # a list is as the reading followed it (`_shared_lists`)
+            elif isinstance(v, TupV) and not starred and not (v.mutable or v.uncertain):
                 self.file.report(
                     target,
                     f"unpacking {len(v.items)} values into {len(elts)} names",
@@ -707,7 +705,7 @@ class _Scope:
         if isinstance(op, ast.MatMult):
             if isinstance(left, tuple) and isinstance(right, tuple):
                 self.file.stats_relation()
-                ta, tb = _text(self.module, lnode), _text(self.module, rnode)
+                ta, tb = _operand(self.module, lnode), _operand(self.module, rnode)
                 try:
                     return T.matmul(left, right, ta, tb)
                 except Mismatch as err:
@@ -715,6 +713,8 @@ class _Scope:
                     return None
             self.file.stats_unknown("`@` with an operand of unknown shape")
             return None
+        if isinstance(op, ast.Mult) and (isinstance(left, TupV) or isinstance(right, TupV)):
+            return _repeated(left, right)
         a, b = self.size_of(left), self.size_of(right)
         numbers = (IntV, NumV, SymV)
         if isinstance(left, numbers) and isinstance(right, numbers) and NumV() in (left, right):
@@ -731,7 +731,7 @@ class _Scope:
             return NumV() if isinstance(op, (ast.Div, ast.Mod, ast.Pow)) else None
         if isinstance(left, tuple) and isinstance(right, tuple):
             self.file.stats_relation()
-            ta, tb = _text(self.module, lnode), _text(self.module, rnode)
+            ta, tb = _operand(self.module, lnode), _operand(self.module, rnode)
             try:
                 return T.broadcast(left, right, ta, tb)
             except Mismatch as err:
@@ -1811,6 +1811,11 @@ class _Scope:
             return True, None
         if func and last == "linear":
             return True, self.f_linear(node, args, kwargs)
+        if (func and last == "cosine_similarity") or qual == "torch.linalg.cross":
+            if isinstance(x, tuple):
+                rest = node.args[1:]
+                return True, self.tensor_method(node, last, x, args[1:], kwargs, False, rest)
+            return True, None
         if func and last == "interpolate" and isinstance(x, tuple):
             return True, self.interpolated(x, args[1] if len(args) > 1 else kwargs.get("size"))
         if qual == "torch.autograd.grad":
@@ -2108,11 +2113,11 @@ class _Scope:
         return (*x[:2], *(self.size_of(s) or fresh() for s in sizes))
 
     def receiver_text(self, node: ast.Call) -> str:
-        """How a message names the tensor a method is called on: `x` in `x.add(y)`; "input"
-        for `torch.add(x, y)`, where the tensor is the first argument."""
-        if isinstance(node.func, ast.Attribute):
+        """How a message names the tensor a method is called on: `x` in `x.add(y)` and in
+        `torch.add(x, y)`, where the tensor is the first argument."""
+        if isinstance(node.func, ast.Attribute) and self.qualified(node.func) is None:
             return _text(self.module, node.func.value)
-        return "input"
+        return _text(self.module, node.args[0]) if node.args else "input"
 
     def tensor_method(
         self,
@@ -2207,6 +2212,25 @@ class _Scope:
             if any(d is None for d in dims):
                 return None
             return self.rule(node, lambda: T.permute(x, [d for d in dims if d is not None]), [x])
+        if name in ("cross", "cosine_similarity") and args and isinstance(args[0], tuple):
+            second = args[0]
+            tx, to = self.receiver_text(node), _text(self.module, nodes[0])
+
+            def paired() -> Shape | None:
+                ranks = T.rank(x), T.rank(second)
+                if name == "cross" and None not in ranks and ranks[0] != ranks[1]:
+                    raise Mismatch(
+                        f'cross: {tx} "{show(x)}" and {to} "{show(second)}" differ in rank; '
+                        "torch.cross needs the same number of dims"
+                    )
+                return T.broadcast(x, second, tx, to)
+
+            both = self.rule(node, paired, [x, second])
+            if name == "cross" or not isinstance(both, tuple):
+                return both
+            dim_v = args[1] if len(args) > 1 else kwargs.get("dim", IntV(lit(1)))
+            d = _lit_int(dim_v)
+            return None if d is None else T.reduce(both, [d], False)
         if name in ("max", "min") and args and isinstance(args[0], tuple):
             other = args[0]  # `torch.max(a, b)`: elementwise, the two broadcast
             tx, to = self.receiver_text(node), _text(self.module, nodes[0])
@@ -2879,6 +2903,28 @@ def _callable(v: Value) -> bool:
     return isinstance(v, (LayerV, ObjV, ClsV, LamV, AnyOfV))
 
 
+def _operand(module: Module, node: ast.expr) -> str:
+    """An operand as a message shows it: `(a - b)` in `w * (a - b)` keeps its parentheses."""
+    text = _text(module, node)
+    compound = (ast.BinOp, ast.BoolOp, ast.Compare, ast.IfExp, ast.Lambda, ast.NamedExpr)
+    return f"({text})" if isinstance(node, compound) else text
+
+
+def _repeated(left: Value, right: Value) -> Value:
+    """`[x] * 2`: a list or tuple repeated; a count the checker cannot read gives a list of
+    unknown length, when its items all have one value."""
+    seq, count = (left, right) if isinstance(left, TupV) else (right, left)
+    assert isinstance(seq, TupV)
+    if seq.fields:
+        return None
+    size = count.size if isinstance(count, IntV) else None
+    if size is not None and size.kind == "int" and isinstance(size.value, int):
+        return TupV(seq.items * max(size.value, 0), mutable=seq.mutable)
+    if isinstance(count, (IntV, SymV)) and seq.items and all(i == seq.items[0] for i in seq.items):
+        return ListV(seq.items[0])
+    return None
+
+
 def _item_of(iterated: Value) -> Value:
     """What a `for` loop over `iterated` binds on each pass: a list's item, what every item
     of a tuple shares, a row of a tensor."""
@@ -2939,7 +2985,9 @@ def _joined(values: list[Value]) -> Value:
         if any(len(t.items) != n for t in tuples):
             return None
         items = tuple(_joined([t.items[k] for t in tuples]) for k in range(n))
-        return TupV(items) if any(isinstance(i, tuple) for i in items) else None
+        if not any(isinstance(i, tuple) for i in items):
+            return None
+        return TupV(items, uncertain=any(t.uncertain for t in tuples))
     return None
 
 

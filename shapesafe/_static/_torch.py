@@ -39,6 +39,7 @@ class TupV:
     items: tuple["Value", ...]
     fields: tuple[str, ...] = ()
     mutable: bool = False  # a list: code may append to it before it is unpacked
+    uncertain: bool = False  # a count that is an upper bound: `x.chunk(3)` of a symbolic size
 
     def field(self, attr: str) -> "Value":
         return self.items[self.fields.index(attr)] if attr in self.fields else None
@@ -504,10 +505,20 @@ def chunk(shape: Shape, n: int, dim: int) -> TupV | None:
     whole = shape[p]
     assert isinstance(whole, Size)
     each = divide(whole, lit(n))
+    if each is None and whole.kind == "int" and isinstance(whole.value, int):
+        # torch's own count: pieces of ceil(size / n), the last one shorter.
+        step = -(-whole.value // n)
+        lengths = [min(step, whole.value - k) for k in range(0, whole.value, step)]
+        return TupV(tuple(_with(shape, p, lit(m)) for m in lengths))
     if each is None:
-        return None
-    part = tuple(each if i == p else item for i, item in enumerate(shape))
-    return TupV(tuple(part for _ in range(n)))
+        # At most n pieces: as many as asked for where the code unpacks that many, with no
+        # finding where it unpacks fewer (a size that does not divide gives fewer).
+        return TupV(tuple(_with(shape, p, fresh()) for _ in range(n)), uncertain=True)
+    return TupV(tuple(_with(shape, p, each) for _ in range(n)))
+
+
+def _with(shape: Shape, place: int, size: Size) -> Shape:
+    return tuple(size if i == place else item for i, item in enumerate(shape))
 
 
 def _split_run(shapes: Sequence[Shape], dim: int, extra: int) -> tuple[Shape, list[Shape]] | None:
