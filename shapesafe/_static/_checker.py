@@ -2468,12 +2468,30 @@ class _Scope:
                 return self._lost_inputs(node, again)
         if root in ("torch", "einops", "fancy_einsum"):
             return self._lost_inputs(node, again)
+        if self.passes_through(func) and node.args:
+            return again(node.args[0])  # `self.hook(x)` gives x back: x is where it was lost
         written = dotted_name(func)
         if qual is not None and written is not None and _external(self.module, written):
             return "a call into code outside the checked files"
         if self.unknown_callee(func):
             return _LOST_UNKNOWN_CALLEE
         return "a call of a function or method without a tensor return annotation"
+
+    def passes_through(self, func: ast.expr) -> bool:
+        """Whether the module called gives its input's shape back: a hook whose forward
+        returns its argument, a layer such as `nn.Dropout` or `nn.ReLU`."""
+        if not isinstance(func, ast.Attribute):
+            return False
+        receiver = self.seen.get(id(func.value))
+        if not isinstance(receiver, ObjV):
+            return False
+        held = self.obj_attribute(receiver, func.attr)
+        if isinstance(held, LayerV):
+            return held.kind == "same"
+        if isinstance(held, ObjV):
+            forward = cast(ClassModel, held.cls).method("forward")
+            return forward is not None and _identity(forward[1]) is not None
+        return False
 
     def unknown_callee(self, func: ast.expr) -> bool:
         """Whether what is called is an object the checker does not know: `self.encoder(x)`
