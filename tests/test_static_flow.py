@@ -548,3 +548,24 @@ def test_repeated_lists_uneven_chunks_and_cross(tmp_path: Path) -> None:
         "(torch would broadcast silently where one is 1, and fail otherwise)",
         '9: cross: a "n 3" and up "3" differ in rank; torch.cross needs the same number of dims',
     ]
+
+
+def test_a_local_declared_before_it_is_assigned(tmp_path: Path) -> None:
+    # `samples: Samples` then `samples, w = sampler(...)`: the declaration says what the
+    # unknown value is, as a parameter's annotation would.
+    source = (
+        "class Samples:\n"
+        "    deltas: Float[Tensor, 'n s 1']\n"
+        "def sampler(x):\n"
+        "    return x, x\n"
+        "def render(x: Float[Tensor, 'n d']) -> Float[Tensor, 'n s']:\n"
+        "    samples: Samples\n"
+        "    samples, w = sampler(x)\n"
+        "    h: Float[Tensor, 'n s']\n"
+        "    h = w\n"
+        "    return samples.deltas + h\n"
+    )
+    assert check(tmp_path, source) == [
+        '10: samples.deltas + h: samples.deltas "n s 1" and h "n s": s lines up with n '
+        "(torch would broadcast silently where one is 1, and fail otherwise)"
+    ]

@@ -519,6 +519,8 @@ class _Scope:
             if isinstance(v, ListV) or (isinstance(v, TupV) and v.mutable):
                 if target.id in _shared_lists(self.module, self.body):
                     v = None  # code this reading does not follow may change the list
+            if v is None and not self.is_module:
+                v = self.declared_local(target.id)
             env[target.id] = v
         elif isinstance(target, (ast.Tuple, ast.List)):
             elts = target.elts
@@ -554,6 +556,19 @@ class _Scope:
                 env[target.value.id] = None
         elif isinstance(target, ast.Starred):
             self.bind(target.value, None, env)
+
+    def declared_local(self, name: str) -> Value:
+        """What a local's annotation says it holds, where a value assigned to it has no
+        shape the checker knows: `ray_samples: RaySamples` before `ray_samples, w = f(...)`."""
+        annotation = _local_annotations(self.body).get(name)
+        if annotation is None:
+            return None
+        declared = self.module.annotation(annotation)
+        if declared is not None:
+            return from_spec(declared.spec)
+        named = _class_named(annotation)
+        held = None if named is None else _find_class(self.module, named, self.file.misses)
+        return None if held is None else ObjV(held, exact=False)
 
     def name_shape(self, stmt: ast.Assign, env: Env) -> None:
         """`original_shape = x.shape` (or `x.shape[:-1]`) where x has a run of unknown
@@ -2626,6 +2641,28 @@ _READS_LIST = frozenset(
     "len enumerate zip reversed sorted sum any all max min tuple list set iter print".split()
 )
 _shared: dict[int, tuple[list[ast.stmt], frozenset[str]]] = {}
+
+
+_annotated_locals: dict[int, tuple[list[ast.stmt], dict[str, ast.expr]]] = {}
+
+
+def _local_annotations(body: list[ast.stmt]) -> dict[str, ast.expr]:
+    """The annotations that a scope's own statements give its local names (`x: T` or
+    `x: T = v`); a name annotated twice differently has none."""
+    hit = _annotated_locals.get(id(body))
+    if hit is not None and hit[0] is body:
+        return hit[1]
+    found: dict[str, ast.expr] = {}
+    clashing: set[str] = set()
+    for node in _own_nodes(body):
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            name = node.target.id
+            if name in found and ast.dump(found[name]) != ast.dump(node.annotation):
+                clashing.add(name)
+            found[name] = node.annotation
+    out = {k: v for k, v in found.items() if k not in clashing}
+    _annotated_locals[id(body)] = (body, out)
+    return out
 
 
 def _shared_lists(module: Module, body: list[ast.stmt]) -> frozenset[str]:
