@@ -1108,6 +1108,23 @@ _BUILT = [
     "torch.stack((torch.ones(2, 3),) * 3, dim=1)",
     "torch.ones(5, 6).chunk(4, dim=1)[2]",
     "torch.ones(7, 2).chunk(3)[-1]",
+    "torch.linalg.svd(torch.ones(2, 5, 3))[0]",
+    "torch.linalg.svd(torch.ones(5, 3), full_matrices=False).Vh",
+    "torch.linalg.svd(torch.ones(3, 5), full_matrices=False)[1]",
+    "torch.svd(torch.ones(4, 6, 2))[2]",
+    "torch.ones(5, 3).svd().U",
+    "torch.linalg.qr(torch.ones(6, 4)).R",
+    "torch.linalg.qr(torch.ones(6, 4), mode='complete')[0]",
+    "torch.linalg.eigh(torch.ones(2, 4, 4)).eigenvectors",
+    "torch.linalg.eig(torch.ones(3, 3))[0]",
+    "torch.linalg.inv(torch.eye(3)[None].repeat(2, 1, 1))",
+    "torch.eye(4).inverse()",
+    "torch.linalg.det(torch.ones(5, 2, 2))",
+    "torch.ones(2, 3, 3).logdet()",
+    "torch.linalg.slogdet(torch.ones(4, 3, 3))[1]",
+    "torch.linalg.pinv(torch.ones(2, 5, 3))",
+    "torch.zeros(*torch.ones(2, 3, 4).shape[:-1], 6)",
+    "torch.ones(0, *torch.ones(5, 2).shape)",
 ]
 
 

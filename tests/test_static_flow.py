@@ -569,3 +569,22 @@ def test_a_local_declared_before_it_is_assigned(tmp_path: Path) -> None:
         '10: samples.deltas + h: samples.deltas "n s 1" and h "n s": s lines up with n '
         "(torch would broadcast silently where one is 1, and fail otherwise)"
     ]
+
+
+def test_matrix_decompositions(tmp_path: Path) -> None:
+    source = (
+        "def rebuilt(a: Float[Tensor, 'm n']) -> Float[Tensor, 'm n']:\n"
+        "    u, s, vh = torch.linalg.svd(a, full_matrices=False)\n"
+        "    return (u * s) @ vh\n"
+        "def whitened(x: Float[Tensor, 'b 3'], cov: Float[Tensor, '4 3']) -> Float[Tensor, 'b 3']:\n"
+        "    return x @ torch.linalg.inv(cov)\n"
+        "def basis(a: Float[Tensor, 'm n']) -> Float[Tensor, 'n m']:\n"
+        "    q, r = torch.linalg.qr(a)\n"
+        "    return q\n"
+    )
+    stats = Stats()
+    assert check(tmp_path, source, stats) == [
+        '5: torch.linalg.inv(cov): needs square matrices, and "4 3" is 4 by 3',
+        '8: return of basis(): dim \'n\' is n in a "m n" but m in q "m _"',
+    ]
+    assert annotated(stats) == (2, 3)

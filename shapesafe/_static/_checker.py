@@ -252,6 +252,25 @@ _CONSTANTS = frozenset(
     f"{m}.{c}" for m in ("math", "numpy", "torch") for c in ("pi", "e", "tau", "inf", "nan")
 )
 _CONSTRUCTORS = frozenset("zeros ones randn rand empty".split())
+_SPLICED_MAKERS = frozenset(f"torch.{c}" for c in _CONSTRUCTORS)
+# Matrix decompositions and functions: the `_torch.linalg` rule for each.
+_LINALG = {
+    **{
+        f"torch.linalg.{n}": n
+        for n in (
+            "svd qr eig eigh eigvals eigvalsh svdvals inv cholesky matrix_exp det slogdet pinv"
+        ).split()
+    },
+    "torch.svd": "svd_old",
+    "torch.inverse": "inv",
+    "torch.det": "det",
+    "torch.logdet": "logdet",
+    "torch.slogdet": "slogdet",
+    "torch.pinverse": "pinv",
+    "torch.matrix_exp": "matrix_exp",
+    "torch.qr": "qr",
+    "torch.cholesky": "cholesky",
+}
 _SAME_LAYERS = frozenset(
     """Dropout GELU ReLU SiLU Tanh Sigmoid Identity Softplus LeakyReLU ELU Mish Hardtanh
     Softmax LogSoftmax Dropout1d Dropout2d""".split()
@@ -1008,6 +1027,12 @@ class _Scope:
                 self.value(func.value, env)  # what is reshaped is read, for its own checks
                 self.file.stats_known("reshape to given sizes")
                 return spliced
+        if starred and self.qualified(func) in _SPLICED_MAKERS:
+            # `torch.zeros(*x.shape[:-1], n)`: a new tensor of the sizes given.
+            made = self.spliced_sizes(node.args, env)
+            if made is not None:
+                self.file.stats_known("torch")
+                return made
         # A method of a value the checker knows: a tensor, a module instance, a layer.
         if isinstance(func, ast.Attribute):
             dotted = self.dotted_target(func)
@@ -1939,6 +1964,33 @@ class _Scope:
         if torchf and last in ("transpose", "swapaxes") and len(args) == 3 and isinstance(x, tuple):
             i, j = _lit_int(args[1]), _lit_int(args[2])
             return True, None if i is None or j is None else T.transpose(x, i, j)
+        op = _LINALG.get(qual)
+        if op is not None:
+            if not isinstance(x, tuple):
+                self.file.stats_unknown("op input of unknown shape")
+                return True, None
+            mode = _str(_kw(node, "mode")) or "reduced"
+            full_node = _kw(node, "full_matrices")
+            some_node = _kw(node, "some")
+            if op == "svd":
+                full = not (isinstance(full_node, ast.Constant) and full_node.value is False)
+                if full_node is not None and not isinstance(full_node, ast.Constant):
+                    return True, None
+            elif op == "svd_old":
+                full = False
+                if some_node is not None and not (
+                    isinstance(some_node, ast.Constant) and some_node.value is True
+                ):
+                    return True, None
+            else:
+                full = mode == "complete"
+                if op == "qr" and (mode not in ("reduced", "complete") or some_node is not None):
+                    return True, None
+            if len(args) > 1:
+                return True, None  # options given by position
+            shape_x = x
+            what = _text(self.module, node)
+            return True, self.rule(node, lambda: T.linalg(op, shape_x, full, what), [shape_x])
         if qual in ("torch.linalg.norm", "torch.linalg.vector_norm") and isinstance(x, tuple):
             if len(args) > 1 or "ord" in kwargs:
                 return True, None  # an order may make a matrix norm of the last two dims
@@ -2227,6 +2279,10 @@ class _Scope:
             if any(d is None for d in dims):
                 return None
             return self.rule(node, lambda: T.permute(x, [d for d in dims if d is not None]), [x])
+        if f"torch.{name}" in _LINALG and name != "qr" and not args and not kwargs:
+            op = _LINALG[f"torch.{name}"]  # `a.inverse()`, `a.det()`, `a.svd()`...
+            what = _text(self.module, node)
+            return self.rule(node, lambda: T.linalg(op, x, False, what), [x])
         if name in ("cross", "cosine_similarity") and args and isinstance(args[0], tuple):
             second = args[0]
             tx, to = self.receiver_text(node), _text(self.module, nodes[0])
