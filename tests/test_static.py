@@ -22,7 +22,7 @@ from shapesafe._contract import Bindings, parse_spec
 from shapesafe._static import Finding, check_file
 from shapesafe._static import _torch as T
 from shapesafe._static._checker import Stats
-from shapesafe._static._torch import ListV, Mismatch
+from shapesafe._static._torch import ListV, Mismatch, TupV
 from shapesafe._static._unify import Group, Shape, Size, Unifier, lit
 from shapesafe.check import main
 
@@ -1041,6 +1041,56 @@ def test_axis_rules_agree_with_torch(a: list[int], i: int, j: int, keep: bool) -
             assert tuple(int(s.value) for s in got if isinstance(s, Size)) == tuple(want.shape)
     perm = list(range(len(a)))[::-1]
     _agree(_rule_shape(lambda: T.permute(x, perm)), _torch_shape(lambda: _meta(a).permute(perm)))
+
+
+_LINALG_CALLS: dict[str, Callable[[torch.Tensor], object]] = {
+    "svd": lambda a: torch.linalg.svd(a),
+    "svd_reduced": lambda a: torch.linalg.svd(a, full_matrices=False),
+    "svd_old": lambda a: torch.svd(a),
+    "qr": lambda a: torch.linalg.qr(a),
+    "qr_complete": lambda a: torch.linalg.qr(a, mode="complete"),
+    "eigh": lambda a: torch.linalg.eigh(a),
+    "eigvalsh": lambda a: torch.linalg.eigvalsh(a),
+    "svdvals": lambda a: torch.linalg.svdvals(a),
+    "inv": lambda a: torch.linalg.inv(a),
+    "det": lambda a: torch.linalg.det(a),
+    "slogdet": lambda a: torch.linalg.slogdet(a),
+    "pinv": lambda a: torch.linalg.pinv(a),
+    "matrix_exp": lambda a: torch.linalg.matrix_exp(a),
+}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    dims=st.lists(st.integers(1, 4), min_size=0, max_size=4),
+    name=st.sampled_from(sorted(_LINALG_CALLS)),
+)
+def test_matrix_rules_agree_with_torch(dims: list[int], name: str) -> None:
+    # Each piece the rule gives has the shape torch gives; where torch refuses the input,
+    # the rule reports a mismatch or cannot tell.
+    op = name.split("_")[0] if name != "svd_old" and name != "matrix_exp" else name
+    full = name in ("svd", "qr_complete")
+    a = torch.eye(max(dims[-2:], default=1))[: dims[-2], : dims[-1]] if len(dims) >= 2 else None
+    if a is not None:
+        a = a.expand(*dims[:-2], *a.shape).clone()
+    try:
+        real = _LINALG_CALLS[name](a if a is not None else torch.ones(dims))
+    except (RuntimeError, IndexError, ValueError):
+        real = None
+    try:
+        rule = T.linalg(op, _lits(dims), full, "a")
+    except Mismatch:
+        assert real is None
+        return
+    if rule is None or real is None:
+        assert rule is None
+        return
+    pieces = list(rule.items) if isinstance(rule, TupV) else [rule]
+    wanted = list(real) if isinstance(real, tuple) else [real]
+    assert len(pieces) == len(wanted)
+    for got, want in zip(pieces, wanted, strict=True):
+        assert isinstance(got, tuple) and isinstance(want, torch.Tensor)
+        assert tuple(cast(Size, i).value for i in got) == tuple(want.shape)
 
 
 _BUILT = [
