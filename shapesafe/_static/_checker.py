@@ -2710,7 +2710,7 @@ def _local_annotations(body: list[ast.stmt]) -> dict[str, ast.expr]:
         return hit[1]
     found: dict[str, ast.expr] = {}
     clashing: set[str] = set()
-    for node in _own_nodes(body):
+    for node in _own_statements(body):
         if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             name = node.target.id
             if name in found and ast.dump(found[name]) != ast.dump(node.annotation):
@@ -3065,8 +3065,33 @@ def _one_of(values: list[Value]) -> Value:
     return None
 
 
+_generators: dict[int, tuple[ast.AST, bool]] = {}
+
+
 def _generator(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-    return any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _own_nodes(fn.body))
+    hit = _generators.get(id(fn))
+    if hit is not None and hit[0] is fn:
+        return hit[1]
+    found = any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _own_nodes(fn.body))
+    _generators[id(fn)] = (fn, found)
+    return found
+
+
+def _own_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Every statement of a scope, in nested blocks too, but not in nested scopes."""
+    stack = list(reversed(body))
+    while stack:
+        stmt = stack.pop()
+        yield stmt
+        if isinstance(stmt, _Scopes):
+            continue
+        blocks: list[list[ast.stmt]] = [
+            getattr(stmt, field, []) for field in ("body", "orelse", "finalbody")
+        ]
+        blocks += [h.body for h in getattr(stmt, "handlers", [])]
+        blocks += [c.body for c in getattr(stmt, "cases", [])]
+        for block in reversed(blocks):
+            stack.extend(reversed(block))
 
 
 def _joined(values: list[Value]) -> Value:
