@@ -441,6 +441,15 @@ def test_a_list_the_code_appends_to(tmp_path: Path) -> None:
         "    if c:\n"
         "        xs.append(b)\n"
         "    return torch.cat(xs, dim=-1)\n"
+        "def inner(a: Float[Tensor, 'n 2'], b: Float[Tensor, 'n 3']) -> Float[Tensor, 'n 5']:\n"
+        "    rows = [[a], [a]]\n"
+        "    rows[0].append(b)\n"
+        "    return torch.cat(rows[0], dim=-1)\n"
+        "def each(a: Float[Tensor, 'n 2'], b: Float[Tensor, 'n 3']) -> Float[Tensor, 'n 5']:\n"
+        "    rows = [[a], [a]]\n"
+        "    for r in rows:\n"
+        "        r.append(b)\n"
+        "    return torch.cat(rows[1], dim=-1)\n"
         "def replaced(a: Float[Tensor, 'n 2']) -> None:\n"
         "    parts = []\n"
         "    for i in range(3):\n"
@@ -464,7 +473,7 @@ def test_a_list_the_code_appends_to(tmp_path: Path) -> None:
     assert check(tmp_path, source, stats) == [
         '8: return of extended(): dim \'5\' is 8 in torch.cat(xs, dim=-1) "n 8", expected 5 ("n 5")'
     ]
-    assert annotated(stats) == (2, 7)
+    assert annotated(stats) == (2, 9)
 
 
 def test_a_list_a_loop_fills(tmp_path: Path) -> None:

@@ -707,7 +707,7 @@ class _Scope:
                 return NumV()  # a number either way
             return _one_of([a, b])
         if isinstance(node, (ast.Tuple, ast.List)):
-            items = [self.value(e, env) for e in node.elts]
+            items = [_held(self.value(e, env)) for e in node.elts]
             if any(isinstance(e, ast.Starred) for e in node.elts):
                 return None
             return TupV(tuple(items), mutable=isinstance(node, ast.List))
@@ -1292,6 +1292,14 @@ class _Scope:
     def list_changed(self, func: ast.Attribute, args: list[Value], env: Env) -> None:
         """`xs.append(v)` and the other methods that change a list in place: what the list
         holds afterwards, where the checker can follow it; otherwise it is unknown."""
+        inner = func.value
+        while isinstance(inner, ast.Subscript):
+            inner = inner.value  # `xs[0].append(v)` changes what xs holds
+        if inner is not func.value:
+            root = self.dotted_target(inner)
+            if root is not None and isinstance(env.get(root), (TupV, ListV)):
+                env[root] = None
+            return
         name = self.dotted_target(func.value)
         if name is None or name not in env:
             return
@@ -1299,9 +1307,9 @@ class _Scope:
         if isinstance(held, TupV) and held.mutable:
             more = args[0] if len(args) == 1 else None
             if how == "append" and len(args) == 1:
-                env[name] = TupV((*held.items, more), mutable=True)
+                env[name] = TupV((*held.items, _held(more)), mutable=True)
             elif how == "extend" and isinstance(more, TupV) and not more.fields:
-                env[name] = TupV((*held.items, *more.items), mutable=True)
+                env[name] = TupV((*held.items, *map(_held, more.items)), mutable=True)
             else:
                 env[name] = None
         elif isinstance(held, ListV):
@@ -1792,7 +1800,7 @@ class _Scope:
             return True, self.meshgrid(node, args, kwargs)
         if torchf and last in ("tensor", "Tensor", "as_tensor", "FloatTensor", "LongTensor"):
             if len(node.args) == 1 and isinstance(args[0], TupV):
-                return True, _literal_shape(node.args[0], args[0])
+                return True, _literal_shape(node.args[0], args[0], self.seen)
             if len(node.args) == 1 and isinstance(args[0], (IntV, NumV)) and last != "Tensor":
                 return True, ()  # `torch.tensor(0.5)`: one number, no axes
             return True, None
@@ -3021,6 +3029,12 @@ def _operand(module: Module, node: ast.expr) -> str:
     return f"({text})" if isinstance(node, compound) else text
 
 
+def _held(item: Value) -> Value:
+    """An item as a list or tuple holds it: a list inside one may be changed through the
+    outer one (`rows[0].append(v)`, `for r in rows: r.append(v)`), so it is unknown."""
+    return None if isinstance(item, ListV) or (isinstance(item, TupV) and item.mutable) else item
+
+
 def _repeated(left: Value, right: Value) -> Value:
     """`[x] * 2`: a list or tuple repeated; a count the checker cannot read gives a list of
     unknown length, when its items all have one value."""
@@ -3167,16 +3181,17 @@ def _common_shape(shapes: list[Shape]) -> Shape | None:
     return (*first[:lead], anonymous_group(), *first[len(first) - trail :])
 
 
-def _literal_shape(node: ast.expr, data: TupV) -> Shape | None:
-    """`torch.tensor([[1, 2], [3, 4]])`: literal lists of Python numbers, all of one length."""
+def _literal_shape(node: ast.expr, data: TupV, seen: dict[int, Value]) -> Shape | None:
+    """`torch.tensor([[1, 2], [3, 4]])`: literal lists of Python numbers, all of one length.
+    The inner lists are read from what `seen` has for their own nodes."""
     if not isinstance(node, (ast.List, ast.Tuple)) or len(node.elts) != len(data.items):
         return None
-    items = data.items
+    items = tuple(seen.get(id(e)) for e in node.elts)
     if all(isinstance(i, (IntV, NumV)) for i in items):
         return (lit(len(items)),)
     if items and all(isinstance(i, TupV) and not i.fields for i in items):
         inner = [
-            _literal_shape(e, i)  # type: ignore[arg-type]
+            _literal_shape(e, i, seen)  # type: ignore[arg-type]
             for e, i in zip(node.elts, items, strict=True)
         ]
         first = inner[0]
