@@ -597,3 +597,24 @@ def test_matrix_decompositions(tmp_path: Path) -> None:
         '8: return of basis(): dim \'n\' is n in a "m n" but m in q "m _"',
     ]
     assert annotated(stats) == (2, 3)
+
+
+def test_a_local_annotation_names_its_own_dims(tmp_path: Path) -> None:
+    # At run time a local annotation binds no name of the call: `NR` below is whatever size
+    # the value has (here nrays). Names of the function's own contract keep their meaning.
+    source = (
+        "def hits(rays: Float[Tensor, 'nrays 2 3']) -> Float[Tensor, 'nrays']:\n"
+        "    o: Float[Tensor, 'NR 3'] = rays[:, 0]\n"
+        "    later: Float[Tensor, 'NR 3']\n"
+        "    later = torch.from_numpy(np.zeros((4, 3)))\n"
+        "    return o.sum(-1)\n"
+        "def wrong(rays: Float[Tensor, 'nrays 2 3']) -> Float[Tensor, 'nrays']:\n"
+        "    o: Float[Tensor, 'NR 3'] = rays[:, 0]\n"
+        "    return o\n"
+        "def named(rays: Float[Tensor, 'nrays 2 3'], d: Float[Tensor, 'dims']) -> None:\n"
+        "    o: Float[Tensor, 'dims 3'] = rays[:, 0]\n"
+    )
+    assert check(tmp_path, source) == [
+        '8: return of wrong(): o "nrays 3" has 2 dims, expected 1 for \'return\' "nrays"',
+        '10: o: dim \'dims\' is dims in the annotation "dims 3" but nrays in rays[:, 0] "nrays 3"',
+    ]

@@ -584,7 +584,7 @@ class _Scope:
             return None
         declared = self.module.annotation(annotation)
         if declared is not None:
-            return from_spec(declared.spec)
+            return self.local_shape(declared, None)
         named = _class_named(annotation)
         held = None if named is None else _find_class(self.module, named, self.file.misses)
         return None if held is None else ObjV(held, exact=False)
@@ -642,10 +642,13 @@ class _Scope:
     def ann_assign(self, stmt: ast.AnnAssign, env: Env) -> None:
         declared = self.module.annotation(stmt.annotation)
         v = self.value(stmt.value, env) if stmt.value is not None else None
+        unifier = None
         if declared is not None and stmt.value is not None:
-            self.check_declared(stmt, declared, v)
-        if declared is not None:
-            bound: Value = from_spec(declared.spec)
+            unifier = self.check_declared(stmt, declared, v)
+        if declared is not None and isinstance(stmt.target, ast.Name) and self.fn is not None:
+            bound: Value = self.local_shape(declared, unifier)
+        elif declared is not None:
+            bound = from_spec(declared.spec)
         else:
             bound = v
         if stmt.value is not None or declared is not None:
@@ -2623,19 +2626,59 @@ class _Scope:
             lost = self.lost(node) if not isinstance(v, tuple) else _LOST_BLANK
             self.file.stats_unknown(_ANNOTATED[kind], node, lost)
 
-    def check_declared(self, node: ast.AnnAssign, declared: TensorParam, v: Value) -> None:
+    def check_declared(
+        self, node: ast.AnnAssign, declared: TensorParam, v: Value
+    ) -> Unifier | None:
+        """Check an annotated assignment; the unifier that matched it, None if it did not.
+
+        In a function, the annotation of a local name shares only the dim names of the
+        function's own contract (its parameters and return); its other names stand for
+        whatever sizes the value has, as at run time, where a local annotation binds no name
+        of the call.
+        """
         if node.value is not None and not isinstance(node.value, ast.Constant):
             self.counted("annotated assignment", node.value, v)
         if node.value is None or not isinstance(v, tuple):
-            return
+            return None
         target = _text(self.module, node.target)
         unifier = Unifier()
-        unifier.bind_declared(declared.spec, "annotation")
+        local = isinstance(node.target, ast.Name) and self.fn is not None
+        only = self.contract_names() if local else None
+        unifier.bind_declared(declared.spec, "annotation", only)
         value = _text(self.module, node.value)
         shown = {"annotation": ("the annotation", from_spec(declared.spec)), target: (value, v)}
         conflict = unifier.match(target, declared.spec, v)
         if conflict is not None:
             self.file.report(node.value, _message(target, conflict, shown))
+            return None
+        return unifier
+
+    def local_shape(self, declared: TensorParam, unifier: Unifier | None) -> Shape:
+        """What a local's annotation says of its shape: the contract's dim names as they
+        are, and its other names as the value bound them (`unifier`), or fresh."""
+        if unifier is None:
+            unifier = Unifier()
+            unifier.bind_declared(declared.spec, "annotation", self.contract_names())
+        return unifier.result(declared.spec)
+
+    def contract_names(self) -> frozenset[str]:
+        """The dim names of the function's parameter and return annotations."""
+        fn = self.fn
+        if fn is None:
+            return frozenset()
+        hit = _contract_names.get(id(fn))
+        if hit is not None and hit[0] is fn:
+            return hit[1]
+        names: set[str] = set()
+        notes = [a.annotation for a in _params(fn)] + [fn.returns]
+        for note in notes:
+            for node in ast.walk(note) if note is not None else ():
+                found = self.module.annotation(node) if isinstance(node, ast.Subscript) else None
+                if found is not None:
+                    names.update(d.name for d in found.spec.dims if d.name)
+        out = frozenset(names)
+        _contract_names[id(fn)] = (fn, out)
+        return out
 
     def check_return(self, value: ast.expr, v: Value) -> None:
         assert self.fn is not None
@@ -2708,6 +2751,7 @@ _shared: dict[int, tuple[list[ast.stmt], frozenset[str]]] = {}
 
 
 _annotated_locals: dict[int, tuple[list[ast.stmt], dict[str, ast.expr]]] = {}
+_contract_names: dict[int, tuple[ast.AST, frozenset[str]]] = {}
 
 
 def _local_annotations(body: list[ast.stmt]) -> dict[str, ast.expr]:

@@ -13,7 +13,7 @@ import ast
 import dataclasses
 import functools
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Literal
 
 from .._contract import Conflict, Dim, Source, Spec
@@ -413,9 +413,12 @@ class Unifier:
                 self.shapes_[n] = bound
                 self.sources["*" + n] = first.sources["*" + n]
 
-    def bind_declared(self, spec: Spec, argument: str) -> None:
-        """Bind each name of `spec` to itself, as declared by the caller's annotation."""
+    def bind_declared(self, spec: Spec, argument: str, only: Collection[str] | None = None) -> None:
+        """Bind each name of `spec` (or each of those in `only`) to itself, as declared by
+        the caller's annotation."""
         for axis, dim in enumerate(spec.dims):
+            if only is not None and dim.name not in only:
+                continue
             if dim.kind == "named" and not dim.broadcastable and dim.name not in self.sizes_:
                 self.sizes_[dim.name] = name(dim.name)
                 self.sources[dim.name] = Source(argument, axis)
