@@ -23,7 +23,15 @@ from typing import Literal, TypeVar, cast
 
 from .._contract import OPERATORS, Conflict, Contract, Spec, TensorParam, paren_note
 from . import _torch as T
-from ._modules import LIST_CHANGES, ClassModel, find_class, model, unsubscripted
+from ._modules import (
+    LIST_CHANGES,
+    REGISTERS,
+    ClassModel,
+    find_class,
+    model,
+    registered,
+    unsubscripted,
+)
 from ._source import (
     Module,
     Signature,
@@ -1369,17 +1377,10 @@ class _Scope:
     ) -> Value:
         cls = obj.cls
         assert isinstance(cls, ClassModel)
-        if attr in ("register_buffer", "register_parameter") and isinstance(
-            node.func, ast.Attribute
-        ):
-            if (
-                node.args
-                and isinstance(node.args[0], ast.Constant)
-                and isinstance(node.args[0].value, str)
-            ):
-                held = self.dotted_target(node.func.value)
-                if held == "self" and len(args) > 1:
-                    env[f"self.{node.args[0].value}"] = args[1]
+        if attr in REGISTERS and isinstance(node.func, ast.Attribute):
+            named = registered(node)
+            if named is not None and len(args) > 1:
+                env[f"self.{named}"] = args[1]
             return None
         method = cls.method(attr)
         if method is not None:
@@ -2233,7 +2234,9 @@ class _Scope:
 
                 return self.rule(node, fits, [x, mask])
             return x
-        if name in _BROADCAST_METHODS and args:
+        elementwise = name in ("max", "min") and args and isinstance(args[0], tuple)
+        if (name in _BROADCAST_METHODS or elementwise) and args:
+            # `torch.max(a, b)` with a tensor `b` is elementwise too.
             other = args[0]
             if isinstance(other, tuple):
                 tx, to = self.receiver_text(node), _text(self.module, nodes[0])
@@ -2313,10 +2316,6 @@ class _Scope:
             dim_v = args[1] if len(args) > 1 else kwargs.get("dim", IntV(lit(1)))
             d = _lit_int(dim_v)
             return None if d is None else T.reduce(both, [d], False)
-        if name in ("max", "min") and args and isinstance(args[0], tuple):
-            other = args[0]  # `torch.max(a, b)`: elementwise, the two broadcast
-            tx, to = self.receiver_text(node), _text(self.module, nodes[0])
-            return self.rule(node, lambda: T.broadcast(x, other, tx, to), [x, other])
         if name in _REDUCTIONS or name in ("max", "min", "median", "mode"):
             dim_v = args[0] if args else kwargs.get("dim")
             if name == "norm" and args:
@@ -2666,19 +2665,19 @@ class _Scope:
         fn = self.fn
         if fn is None:
             return frozenset()
-        hit = _contract_names.get(id(fn))
-        if hit is not None and hit[0] is fn:
-            return hit[1]
-        names: set[str] = set()
-        notes = [a.annotation for a in _params(fn)] + [fn.returns]
-        for note in notes:
-            for node in ast.walk(note) if note is not None else ():
-                found = self.module.annotation(node) if isinstance(node, ast.Subscript) else None
-                if found is not None:
-                    names.update(d.name for d in found.spec.dims if d.name)
-        out = frozenset(names)
-        _contract_names[id(fn)] = (fn, out)
-        return out
+
+        def read() -> frozenset[str]:
+            names: set[str] = set()
+            for note in [a.annotation for a in _params(fn)] + [fn.returns]:
+                for node in ast.walk(note) if note is not None else ():
+                    found = (
+                        self.module.annotation(node) if isinstance(node, ast.Subscript) else None
+                    )
+                    if found is not None:
+                        names.update(d.name for d in found.spec.dims if d.name)
+            return frozenset(names)
+
+        return _per_node(_contract_names, fn, read)
 
     def check_return(self, value: ast.expr, v: Value) -> None:
         assert self.fn is not None
@@ -2747,19 +2746,31 @@ _indexes: dict[int, _Index] = {}
 _READS_LIST = frozenset(
     "len enumerate zip reversed sorted sum any all max min tuple list set iter print".split()
 )
-_shared: dict[int, tuple[list[ast.stmt], frozenset[str]]] = {}
+_shared: dict[int, tuple[object, frozenset[str]]] = {}
+_annotated_locals: dict[int, tuple[object, dict[str, ast.expr]]] = {}
+_contract_names: dict[int, tuple[object, frozenset[str]]] = {}
+_generators: dict[int, tuple[object, bool]] = {}
+_T = TypeVar("_T")
 
 
-_annotated_locals: dict[int, tuple[list[ast.stmt], dict[str, ast.expr]]] = {}
-_contract_names: dict[int, tuple[ast.AST, frozenset[str]]] = {}
+def _per_node(cache: dict[int, tuple[object, _T]], node: object, read: Callable[[], _T]) -> _T:
+    """`read()`, once per syntax node (a function, a scope's body) for as long as the node
+    lives: the cache keeps the node, so its id is not taken by another."""
+    hit = cache.get(id(node))
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    found = read()
+    cache[id(node)] = (node, found)
+    return found
 
 
 def _local_annotations(body: list[ast.stmt]) -> dict[str, ast.expr]:
     """The annotations that a scope's own statements give its local names (`x: T` or
     `x: T = v`); a name annotated twice differently has none."""
-    hit = _annotated_locals.get(id(body))
-    if hit is not None and hit[0] is body:
-        return hit[1]
+    return _per_node(_annotated_locals, body, lambda: _read_local_annotations(body))
+
+
+def _read_local_annotations(body: list[ast.stmt]) -> dict[str, ast.expr]:
     found: dict[str, ast.expr] = {}
     clashing: set[str] = set()
     for node in _own_statements(body):
@@ -2768,18 +2779,17 @@ def _local_annotations(body: list[ast.stmt]) -> dict[str, ast.expr]:
             if name in found and ast.dump(found[name]) != ast.dump(node.annotation):
                 clashing.add(name)
             found[name] = node.annotation
-    out = {k: v for k, v in found.items() if k not in clashing}
-    _annotated_locals[id(body)] = (body, out)
-    return out
+    return {k: v for k, v in found.items() if k not in clashing}
 
 
 def _shared_lists(module: Module, body: list[ast.stmt]) -> frozenset[str]:
     """The names of a scope whose list may change where its statement-by-statement reading
     does not see it: the list is stored, aliased, passed to code the checker does not read,
     yielded, or changed inside a nested function or comprehension."""
-    hit = _shared.get(id(body))
-    if hit is not None and hit[0] is body:
-        return hit[1]
+    return _per_node(_shared, body, lambda: _read_shared_lists(module, body))
+
+
+def _read_shared_lists(module: Module, body: list[ast.stmt]) -> frozenset[str]:
     out: set[str] = set()
     stack: list[tuple[ast.AST, ast.AST | None, bool]] = [(n, None, False) for n in body]
     while stack:
@@ -2791,9 +2801,7 @@ def _shared_lists(module: Module, body: list[ast.stmt]) -> frozenset[str]:
         # A keyword argument's value is read by the call itself.
         above = parent if isinstance(node, ast.keyword) else node
         stack.extend((child, above, inner) for child in ast.iter_child_nodes(node))
-    found = frozenset(out)
-    _shared[id(body)] = (body, found)
-    return found
+    return frozenset(out)
 
 
 def _reads_list(module: Module, name: ast.Name, parent: ast.AST, nested: bool) -> bool:
@@ -2824,7 +2832,6 @@ def _reads_list(module: Module, name: ast.Name, parent: ast.AST, nested: bool) -
     return False
 
 
-_T = TypeVar("_T")
 _resolved: dict[tuple[int, str], tuple[Module, object]] = {}
 
 
@@ -3123,16 +3130,12 @@ def _one_of(values: list[Value]) -> Value:
     return None
 
 
-_generators: dict[int, tuple[ast.AST, bool]] = {}
-
-
 def _generator(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-    hit = _generators.get(id(fn))
-    if hit is not None and hit[0] is fn:
-        return hit[1]
-    found = any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _own_nodes(fn.body))
-    _generators[id(fn)] = (fn, found)
-    return found
+    return _per_node(
+        _generators,
+        fn,
+        lambda: any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _own_nodes(fn.body)),
+    )
 
 
 def _own_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:

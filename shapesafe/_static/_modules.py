@@ -97,12 +97,16 @@ def model(module: Module, node: ast.ClassDef) -> ClassModel:
 LIST_CHANGES = frozenset("append extend insert pop remove clear sort reverse".split())
 
 
-def _registered(call: ast.Call) -> str | None:
+# The nn.Module methods that set an attribute named by their first argument.
+REGISTERS = ("register_buffer", "register_parameter")
+
+
+def registered(call: ast.Call) -> str | None:
     """The attribute `self.register_buffer("name", v)` (or `register_parameter`) sets."""
     func = call.func
     if not (
         isinstance(func, ast.Attribute)
-        and func.attr in ("register_buffer", "register_parameter")
+        and func.attr in REGISTERS
         and isinstance(func.value, ast.Name)
         and func.value.id == "self"
         and call.args
@@ -136,9 +140,9 @@ def _scan(
                     changed = _self_attr(part.func.value)
                     if changed is not None and part.func.attr in LIST_CHANGES:
                         rebound.add(changed)
-                    registered = _registered(part)
-                    if registered is not None:
-                        rebound.add(registered)
+                    named = registered(part)
+                    if named is not None:
+                        rebound.add(named)
             targets: list[ast.expr] = []
             if isinstance(sub, ast.Assign):
                 targets = list(sub.targets)

@@ -493,9 +493,9 @@ def split(shape: Shape, pieces: Size | list[Size | None], dim: int) -> TupV | Li
         )
     count = divide(whole, pieces)
     if count is None or count.kind != "int":
-        return ListV(tuple(fresh() if i == p else item for i, item in enumerate(shape)))
+        return ListV(_with(shape, p, fresh()))
     assert isinstance(count.value, int)
-    part = tuple(pieces if i == p else item for i, item in enumerate(shape))
+    part = _with(shape, p, pieces)
     return TupV(tuple(part for _ in range(count.value)))
 
 
@@ -519,6 +519,7 @@ def chunk(shape: Shape, n: int, dim: int) -> TupV | None:
 
 
 def _with(shape: Shape, place: int, size: Size) -> Shape:
+    """`shape` with `size` in place of the axis at `place`."""
     return tuple(size if i == place else item for i, item in enumerate(shape))
 
 
@@ -617,7 +618,7 @@ def join_many(shape: Shape, dim: int, new_axis: bool) -> Shape | None:
     place = None if grown is None else axis(grown, dim)
     if grown is None or place is None:
         return None
-    return tuple(fresh() if i == place else item for i, item in enumerate(grown))
+    return _with(grown, place, fresh())
 
 
 def _matrix(shape: Shape, what: str, square: bool) -> tuple[Shape, Size, Size] | None:
