@@ -21,7 +21,7 @@ from shapesafe import ShapeError
 from shapesafe._contract import Bindings, parse_spec
 from shapesafe._static import Finding, check_file
 from shapesafe._static import _torch as T
-from shapesafe._static._checker import Stats
+from shapesafe._static._report import Stats
 from shapesafe._static._torch import ListV, Mismatch, TupV
 from shapesafe._static._unify import Group, Shape, Size, Unifier, lit
 from shapesafe.check import main
@@ -1215,9 +1215,9 @@ def test_literal_slices_agree_with_torch(
 def test_explain_lists_unchecked_annotated_relations(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from shapesafe._static import _checker
+    from shapesafe._static import _run
 
-    monkeypatch.setattr(_checker, "_EXPLAIN", True)
+    monkeypatch.setattr(_run, "_EXPLAIN", True)
     path = tmp_path / "unexplained.py"
     path.write_text(
         "import torch\nfrom jaxtyping import Float\nfrom torch import Tensor\n"

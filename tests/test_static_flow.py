@@ -5,7 +5,7 @@ branches; and `--stats` telling where each unchecked annotated relation lost its
 from pathlib import Path
 
 from shapesafe._static import check_file
-from shapesafe._static._checker import Stats
+from shapesafe._static._report import Stats
 
 HEADER = """\
 from typing import Optional, Union, cast
@@ -215,7 +215,7 @@ def test_stats_say_where_unchecked_relations_lost_their_shape(tmp_path: Path) ->
 
 
 def test_a_shape_that_says_nothing_is_not_counted_as_checked() -> None:
-    from shapesafe._static._checker import _informative
+    from shapesafe._static._calls import _informative
     from shapesafe._static._unify import Group, anonymous_group, fresh, lit, name
 
     assert _informative((fresh(), fresh()))  # the rank is known

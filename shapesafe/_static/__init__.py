@@ -1,7 +1,7 @@
 """Static shape checking: the checker behind `shapesafe check` and the mypy plugin."""
 
-from ._checker import Finding as Finding
-from ._checker import Stats as Stats
-from ._checker import check_file as check_file
+from ._report import Finding as Finding
+from ._report import Stats as Stats
+from ._run import check_file as check_file
 from ._source import fingerprint as fingerprint
 from ._source import has_contract as has_contract

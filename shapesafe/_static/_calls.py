@@ -1,0 +1,745 @@
+"""Calls of annotated functions, contracts and modules: binding arguments to a contract,
+Union alternatives, returns read from a body, and the checks of annotated values."""
+
+import ast
+import dataclasses
+import itertools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar, cast
+
+from .._contract import Conflict, Contract, Spec, TensorParam
+from . import _torch as T
+from ._modules import (
+    REGISTERS,
+    ClassModel,
+    model,
+    registered,
+    unsubscripted,
+)
+from ._report import (
+    _ANNOTATED,
+    _LOST_BLANK,
+    Env,
+    Finding,
+    _alternatives,
+    _call_text,
+    _callable,
+    _Explaining,
+    _identity,
+    _message,
+    _params,
+    _text,
+)
+from ._source import (
+    Module,
+    Signature,
+    dotted_name,
+    signature,
+)
+from ._torch import (
+    AnyOfV,
+    ClsV,
+    LamV,
+    LayerV,
+    ListV,
+    ObjV,
+    TupV,
+    Value,
+)
+from ._unify import (
+    Group,
+    Shape,
+    Size,
+    Unifier,
+    anonymous_group,
+    certain,
+    fresh,
+    from_spec,
+    show,
+)
+
+if TYPE_CHECKING:
+    from ._run import _FileChecker  # noqa: F401
+
+
+_contract_names: dict[int, tuple[object, frozenset[str]]] = {}
+
+
+_T = TypeVar("_T")
+
+
+def _per_node(cache: dict[int, tuple[object, _T]], node: object, read: Callable[[], _T]) -> _T:
+    """`read()`, once per syntax node (a function, a scope's body) for as long as the node
+    lives: the cache keeps the node, so its id is not taken by another."""
+    hit = cache.get(id(node))
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    found = read()
+    cache[id(node)] = (node, found)
+    return found
+
+
+def _informative(shape: Shape) -> bool:
+    """Whether a shape says anything a spec could contradict: its rank, or one size."""
+    if not any(isinstance(i, Group) for i in shape):
+        return True
+    return any(
+        (isinstance(i, Group) and bool(i.name)) or (isinstance(i, Size) and i.kind != "fresh")
+        for i in shape
+    )
+
+
+def _one_of(values: list[Value]) -> Value:
+    """One of `values`, known only at run time: their common shape, or all of them as
+    options when they are layers, modules, classes or lambdas."""
+    if all(v == values[0] for v in values):
+        return values[0]
+    if all(_callable(v) for v in values):
+        options: list[Value] = []
+        for v in values:
+            for o in v.options if isinstance(v, AnyOfV) else (v,):
+                if o not in options:
+                    options.append(o)
+        return AnyOfV(tuple(options)) if len(options) <= 8 else None
+    if all(isinstance(v, (tuple, TupV, ListV)) for v in values):
+        return _joined(values)
+    return None
+
+
+def _joined(values: list[Value]) -> Value:
+    """What a function returns when its `return`s give `values`: a shape, or a tuple of
+    shapes, that holds for every one of them; None if none does."""
+    if not values or any(v is None for v in values):
+        return None
+    if all(isinstance(v, ListV) or (isinstance(v, TupV) and v.mutable) for v in values):
+        # Lists that a loop grows: `[]`, `[v]`, `[v, v]` are each a list of items all `v`.
+        held: list[Value] = []
+        for v in values:
+            held.extend(v.items if isinstance(v, TupV) else (cast(ListV, v).item,))
+        return ListV(held[0]) if held and all(i == held[0] for i in held) else None
+    if all(isinstance(v, tuple) for v in values):
+        shapes = cast(list[Shape], values)
+        first = shapes[0]
+        if all(len(s) == len(first) for s in shapes) and not any(
+            isinstance(i, Group) for s in shapes for i in s
+        ):
+            return tuple(
+                i if all(s[k] == i for s in shapes) else fresh() for k, i in enumerate(first)
+            )
+        return _common_shape(shapes)
+    if all(isinstance(v, TupV) and not v.mutable and not v.fields for v in values):
+        tuples = cast(list[TupV], values)
+        n = len(tuples[0].items)
+        if any(len(t.items) != n for t in tuples):
+            return None
+        items = tuple(_joined([t.items[k] for t in tuples]) for k in range(n))
+        if not any(isinstance(i, tuple) for i in items):
+            return None
+        return TupV(items, uncertain=any(t.uncertain for t in tuples))
+    return None
+
+
+def _substituted(value: Value, unifier: Unifier, on_self: bool) -> Value:
+    """A value `_FileChecker.infer` read, in the caller's sizes."""
+    if isinstance(value, tuple):
+        return unifier.substitute(value, on_self)
+    if isinstance(value, TupV):
+        return TupV(tuple(_substituted(i, unifier, on_self) for i in value.items))
+    return None
+
+
+def _on_self(node: ast.Call) -> bool:
+    """Whether the call is `self.method(...)` or `super().method(...)`."""
+    func = node.func
+    if not isinstance(func, ast.Attribute):
+        return False
+    base = func.value
+    if isinstance(base, ast.Name):
+        return base.id == "self"
+    return (
+        isinstance(base, ast.Call) and isinstance(base.func, ast.Name) and base.func.id == "super"
+    )
+
+
+def _common_shape(shapes: list[Shape]) -> Shape | None:
+    """What every alternative of a Union shares: the same leading and trailing axes, with a
+    run of unknown length for the axes in between where the alternatives differ."""
+    first = shapes[0]
+    if all(s == first for s in shapes):
+        return first
+    shortest = min(len(s) for s in shapes)
+    lead = 0
+    while lead < shortest and all(s[lead] == first[lead] for s in shapes):
+        lead += 1
+    trail = 0
+    while trail < shortest - lead and all(s[-1 - trail] == first[-1 - trail] for s in shapes):
+        trail += 1
+    if lead + trail == 0:
+        return None
+    return (*first[:lead], anonymous_group(), *first[len(first) - trail :])
+
+
+def _overridden(cls: ClassModel, name: str) -> bool:
+    """Whether a class in the same file that derives from `cls` defines `name` again."""
+    todo, seen = [cls], set()
+    while todo:
+        here = todo.pop()
+        seen.add(id(here))
+        for node in here.module.tree.body:
+            if not isinstance(node, ast.ClassDef) or node is here.node:
+                continue
+            names = [
+                b.attr if isinstance(b, ast.Attribute) else getattr(b, "id", "")
+                for b in map(unsubscripted, node.bases)
+            ]
+            if here.node.name in names:
+                sub = model(here.module, node)
+                if name in sub.methods or name in sub.declared_here:
+                    return True
+                if id(sub) not in seen:
+                    todo.append(sub)
+    return False
+
+
+def _decorated(fn: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> bool:
+    return any(
+        (isinstance(d, ast.Name) and d.id == name)
+        or (isinstance(d, ast.Attribute) and d.attr == name)
+        for d in fn.decorator_list
+    )
+
+
+def _tuple_returns(
+    module: Module, fn: ast.FunctionDef | ast.AsyncFunctionDef
+) -> list[TensorParam | None] | None:
+    """`-> tuple[Float[...], Int[...]]`: each element's contract (None where none)."""
+    node = fn.returns
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        try:
+            node = ast.parse(node.value, mode="eval").body
+        except SyntaxError:
+            return None
+    if not isinstance(node, ast.Subscript):
+        return None
+    head = (dotted_name(node.value) or "").rsplit(".", 1)[-1]
+    if head not in ("tuple", "Tuple") or not isinstance(node.slice, ast.Tuple):
+        return None
+    if any(isinstance(e, ast.Constant) and e.value is Ellipsis for e in node.slice.elts):
+        return None
+    found = [module.annotation(e) for e in node.slice.elts]
+    if all(f is None for f in found):
+        return None
+    return found
+
+
+def _empty_contract(name: str) -> Contract:
+    return Contract(name, (), None)
+
+
+def _unify_all(args: list[tuple[TensorParam, str, Shape]]) -> tuple[Unifier, Conflict | None]:
+    """Match each argument against its parameter's spec in order, as the runtime does."""
+    unifier = Unifier()
+    for param, _, shape in args:
+        conflict = unifier.match(param.name, param.spec, shape)
+        if conflict is not None:
+            return unifier, conflict
+    return unifier, None
+
+
+def _transpose_fixes(
+    args: list[tuple[TensorParam, str, Shape]], conflict: Conflict, shape: Shape
+) -> bool:
+    """Whether swapping the culprit's last two axes certainly fixes the conflicting dim."""
+    if len(shape) < 2 or not all(isinstance(i, Size) for i in shape[-2:]):
+        return False
+    if conflict.kind not in ("size", "fixed") or conflict.axis is None or conflict.dim is None:
+        return False
+    if conflict.axis < len(shape) - 2 or any(isinstance(i, Group) for i in shape):
+        return False
+    swapped = (*shape[:-2], shape[-1], shape[-2])
+    retry = [(p, t, swapped if p.name == conflict.argument else s) for p, t, s in args]
+    unifier, again = _unify_all(retry)
+    if again is not None:
+        return False
+    got = swapped[conflict.axis]
+    assert isinstance(got, Size)
+    if conflict.kind == "fixed":
+        want: Size | None = Size("int", conflict.dim.size)
+    else:
+        bound = unifier.single.get(conflict.dim.name)
+        want = None if bound is None else bound[0]
+    return want is not None and unifier.compare(want, got, "") == "same"
+
+
+def _bind_arguments(sig: Signature, node: ast.Call) -> dict[str, ast.expr] | None:
+    """Which argument expression each parameter gets; None if the call cannot be mapped."""
+    given: dict[str, ast.expr] = {}
+    for i, arg in enumerate(node.args):
+        if isinstance(arg, ast.Starred):
+            break
+        if i < len(sig.positional):
+            given[sig.positional[i]] = arg
+        elif not sig.has_varargs:
+            return None
+    for kw in node.keywords:
+        if kw.arg is not None:
+            if kw.arg in given:
+                return None
+            given[kw.arg] = kw.value
+    return given
+
+
+class _Calls(_Explaining):
+    """The part of a scope that checks calls of contracts and modules."""
+
+    if TYPE_CHECKING:
+
+        def obj_attribute(self, obj: ObjV, attr: str) -> Value: ...
+
+        def value(self, node: ast.expr | None, env: Env) -> Value: ...
+
+    def obj_call(
+        self,
+        node: ast.Call,
+        obj: ObjV,
+        attr: str,
+        args: list[Value],
+        kwargs: dict[str, Value],
+        env: Env,
+    ) -> Value:
+        cls = obj.cls
+        assert isinstance(cls, ClassModel)
+        if attr in REGISTERS and isinstance(node.func, ast.Attribute):
+            named = registered(node)
+            if named is not None and len(args) > 1:
+                env[f"self.{named}"] = args[1]
+            return None
+        method = cls.method(attr)
+        if method is not None:
+            owner, fn = method
+            sig = signature(owner.module, fn)
+            shift = 0 if _decorated(fn, "staticmethod") else 1
+            seen = obj.exact or not _overridden(cls, attr)
+            if sig is not None:
+                self.file.stats_known("method contract")
+                return self.contract_call(
+                    node, owner.module, sig, self.vals, shift, fn, owner, _on_self(node), seen
+                )
+            tup = _tuple_returns(owner.module, fn)
+            if tup is not None:
+                self.file.stats_known("method contract")
+                return self.contract_call(node, owner.module, None, self.vals, shift, fn)
+            ident = _identity(fn)
+            if ident is not None and len(args) == 1:
+                self.file.stats_known("identity method")
+                return args[0]
+            if seen:
+                # A subclass in another file may override it; one in this file is seen.
+                found = self.contract_call(
+                    node, owner.module, None, self.vals, shift, fn, owner, _on_self(node)
+                )
+                if found is not None:
+                    return found
+            self.file.stats_unknown("method without a tensor contract")
+            return None
+        found = self.obj_attribute(obj, attr)
+        if _callable(found):
+            return self.invoke(node, found, args, kwargs)
+        if isinstance(found, tuple) or found is None:
+            self.file.stats_unknown("call of an attribute that is not a known module")
+        return None
+
+    def invoke(
+        self, node: ast.Call, held: Value, args: list[Value], kwargs: dict[str, Value]
+    ) -> Value:
+        """Calling a value: a layer or module applies its rule or forward, a class makes an
+        instance, a lambda gives what its body does, one of several gives what all give."""
+        if isinstance(held, (LayerV, ObjV)):
+            return self.apply_module(node, held, args, kwargs)
+        if isinstance(held, ClsV):
+            self.file.stats_known("constructor")
+            return ObjV(held.cls, held.exact)
+        if isinstance(held, LamV):
+            a = held.node.args
+            names = [p.arg for p in [*a.posonlyargs, *a.args]]
+            if a.vararg or a.kwarg or a.kwonlyargs or len(args) > len(names) or kwargs:
+                return None
+            inner = dict(held.env)
+            inner.update({n: (args[i] if i < len(args) else None) for i, n in enumerate(names)})
+            return self.value(held.node.body, inner)
+        if isinstance(held, AnyOfV):
+            return self.each(held, lambda o: self.invoke(node, o, args, kwargs))
+        return None
+
+    def each(self, held: AnyOfV, apply: Callable[[Value], Value]) -> Value:
+        """What every option of `held` gives. Which one runs is not known, so only a finding
+        that every option makes is certain; the first option's relations are counted."""
+        file = self.file
+        before = set(file.findings)
+        made: list[set[Finding]] = []
+        results = []
+        for i, option in enumerate(held.options):
+            file.quiet += i > 0
+            try:
+                results.append(apply(option))
+            finally:
+                file.quiet -= i > 0
+            made.append(file.findings - before)
+            file.findings = set(before)
+        file.findings |= set.intersection(*made)
+        return _one_of(results)
+
+    def call_of(
+        self,
+        node: ast.Call,
+        held: Value,
+        attr: str,
+        args: list[Value],
+        kwargs: dict[str, Value],
+        env: Env,
+    ) -> Value:
+        """`held.attr(...)` for one option of an `AnyOfV`."""
+        if isinstance(held, ObjV):
+            return self.obj_call(node, held, attr, args, kwargs, env)
+        if isinstance(held, LayerV) and attr == "forward":
+            return self.apply_module(node, held, args, kwargs)
+        return None
+
+    def apply_module(
+        self, node: ast.Call, layer: "LayerV | ObjV", args: list[Value], kwargs: dict[str, Value]
+    ) -> Value:
+        """Calling a layer or a module instance: its rule, or its forward's contract."""
+        if isinstance(layer, ObjV):
+            cls = layer.cls
+            assert isinstance(cls, ClassModel)
+            found = cls.method("forward") or cls.method("__call__")
+            if found is None:
+                self.file.stats_unknown("module without a forward")
+                return None
+            owner, fn = found
+            sig = signature(owner.module, fn)
+            seen = layer.exact or not _overridden(cls, fn.name)
+            if sig is not None or _tuple_returns(owner.module, fn) is not None:
+                self.file.stats_known("forward contract")
+                return self.contract_call(
+                    node, owner.module, sig, self.vals, 1, fn, owner, False, seen
+                )
+            if _identity(fn) is not None and len(args) == 1:
+                self.file.stats_known("identity forward")
+                return args[0]
+            if seen:
+                found_v = self.contract_call(node, owner.module, None, self.vals, 1, fn, owner)
+                if found_v is not None:
+                    return found_v
+            self.file.stats_unknown("forward without a tensor contract")
+            return None
+        self.file.stats_known("layer")
+        x = args[0] if args else None
+        if not isinstance(x, tuple):
+            if layer.kind == "Linear" and layer.sizes[1] is not None:
+                self.file.stats_unknown("layer input of unknown shape")
+                return (anonymous_group(), layer.sizes[1])
+            if layer.kind == "Embedding" and layer.sizes[1] is not None:
+                return (anonymous_group(), layer.sizes[1])
+            self.file.stats_unknown("layer input of unknown shape")
+            return None
+        self.file.stats_relation()
+        text = _text(self.module, node.args[0]) if node.args else "input"
+        what = _text(self.module, node.func)
+        if layer.kind in ("Linear", "LayerNorm", "Embed"):
+            want = layer.sizes[0]
+            got = T.size_at(x, -1)
+            if want is not None and got is not None and certain(want, got) == "differ":
+                label = {"Linear": "in_features", "LayerNorm": "normalized_shape"}.get(
+                    layer.kind, "embed_dim"
+                )
+                self.file.report(
+                    node,
+                    f'{what}({text}): last dim is {got} in {text} "{show(x)}" but the layer\'s '
+                    f"{label} is {want}",
+                )
+                return None
+            if layer.kind in ("LayerNorm", "Embed"):
+                return x
+            out = layer.sizes[1]
+            return (*x[:-1], out if out is not None else fresh()) if x else None
+        if layer.kind == "Embedding":
+            return (*x, layer.sizes[1] if layer.sizes[1] is not None else fresh())
+        if layer.kind == "same":
+            return x
+        return None
+
+    def contract_call(
+        self,
+        node: ast.Call,
+        module: Module,
+        sig: Signature | None,
+        values: dict[int, Value],
+        shift: int,
+        fn: ast.FunctionDef | ast.AsyncFunctionDef | None = None,
+        owner: ClassModel | None = None,
+        on_self: bool = False,
+        infer: bool = True,
+    ) -> Value:
+        """A call of an annotated function, checked against its contract.
+
+        Without a return contract, the return is what the callee's body gives under its own
+        annotations (`_FileChecker.infer`), in the caller's sizes, unless not `infer` (a
+        subclass may override it). `owner` is the class whose method `fn` is, and `on_self`
+        whether the call is on the caller's `self`.
+        """
+        if sig is None:
+            assert fn is not None
+            sig = Signature(
+                _empty_contract(fn.name),
+                tuple(a.arg for a in [*fn.args.posonlyargs, *fn.args.args]),
+                tuple(a.arg for a in fn.args.kwonlyargs),
+                fn.args.vararg is not None,
+            )
+        if shift:
+            sig = dataclasses.replace(sig, positional=sig.positional[shift:])
+        given = _bind_arguments(sig, node)
+        if given is None:
+            self.file.stats_unknown("call that cannot be mapped to parameters")
+            return None
+
+        def shape_of(expr: ast.expr) -> Value:
+            return values.get(id(expr))
+
+        args: list[tuple[TensorParam, str, Shape]] = []
+        for param in sig.contract.params:
+            expr = given.get(param.name)
+            if expr is None or (isinstance(expr, ast.Constant) and expr.value is None):
+                continue
+            shape = shape_of(expr)
+            self.counted("argument", expr, shape)
+            if isinstance(shape, tuple):
+                args.append((param, _text(self.module, expr), shape))
+        unifier, conflict = _unify_all(args)
+        chosen: dict[str, list[int]] | None = {}
+        if conflict is None and fn is not None:
+            chosen = self.check_unions(node, module, sig, fn, given, unifier, shape_of)
+        if conflict is None:
+            if fn is not None:
+                tup = _tuple_returns(module, fn)
+                if tup is not None:
+                    return TupV(tuple(None if p is None else unifier.result(p.spec) for p in tup))
+            ret = sig.contract.ret
+            if ret is None:
+                if fn is None or module.annotation(fn.returns) is not None:
+                    return None
+                inferred: Value = None
+                if chosen is not None and infer:
+                    # The body under each alternative that the Union arguments may take.
+                    names = sorted(chosen)
+                    ways = list(itertools.product(*[chosen[n] for n in names]))
+                    if len(ways) <= 4:
+                        found = [
+                            self.file.infer(module, fn, owner, tuple(zip(names, w, strict=True)))
+                            for w in ways
+                        ]
+                        inferred = _one_of(found) if found else None
+                if inferred is not None:
+                    self.file.stats_known("return read from the body")
+                    inferred = _substituted(inferred, unifier, on_self)
+                return self.declared_union(module, fn, unifier, inferred)
+            return unifier.result(ret.spec)
+        shown = {param.name: (text, shape) for param, text, shape in args}
+        where = _call_text(self.module, sig.contract.op, node)
+        message = _message(where, conflict, shown, unifier)
+        culprit = next(a for a in args if a[0].name == conflict.argument)
+        if _transpose_fixes(args, conflict, culprit[2]):
+            message += f"; did you mean {T.swapped_text(culprit[1])}?"
+        self.file.report(node, message)
+        # Go on with what the call returns when the arguments before the culprit decide it,
+        # so that one finding does not hide the next.
+        ret = sig.contract.ret
+        if ret is None:
+            return None
+        for dim in ret.spec.dims:
+            if dim.kind == "named" and dim.name not in unifier.single:
+                return None
+            if dim.kind == "variadic" and dim.name not in unifier.variadic:
+                return None
+            if dim.kind == "symbolic":
+                return None
+        return unifier.result(ret.spec)
+
+    def declared_union(
+        self,
+        module: Module,
+        fn: ast.FunctionDef | ast.AsyncFunctionDef,
+        unifier: Unifier,
+        inferred: Value,
+    ) -> Value:
+        """A return annotated with a Union of tensors: the alternatives that what the body
+        gives (`inferred`, if known) fits, in the sizes the call bound."""
+        alts = _alternatives(module, fn.returns)
+        if not alts:
+            return inferred
+        if inferred is not None and not isinstance(inferred, tuple):
+            return None
+        results: list[Value] = []
+        for alt in alts:
+            trial = unifier.copy()
+            if inferred is None or trial.match("return", alt.spec, inferred) is None:
+                results.append(trial.result(alt.spec))
+        return _one_of(results) if results else inferred
+
+    def check_unions(
+        self,
+        node: ast.Call,
+        module: Module,
+        sig: Signature,
+        fn: ast.FunctionDef | ast.AsyncFunctionDef,
+        given: dict[str, ast.expr],
+        unifier: Unifier,
+        shape_of: Callable[[ast.expr], Value],
+    ) -> dict[str, list[int]] | None:
+        """Parameters annotated with a Union of tensors: a finding only when no alternative fits.
+
+        Where exactly one alternative fits, the call takes it, and its dims bind; where
+        several do, only the dims that all of them bind alike. The alternatives that may
+        fit each Union parameter, or None where an argument's shape is unknown.
+        """
+        chosen: dict[str, list[int]] | None = {}
+        for arg in _params(fn):
+            alts = _alternatives(module, arg.annotation)
+            if not alts or arg.arg not in given:
+                continue
+            expr = given[arg.arg]
+            shape = shape_of(expr)
+            if not (isinstance(expr, ast.Constant) and expr.value is None):
+                self.counted("argument", expr, shape)
+            if not isinstance(shape, tuple):
+                chosen = None
+                continue
+            fits: list[tuple[int, Unifier]] = []
+            failures = []
+            for i, alt in enumerate(alts):
+                trial = unifier.copy()
+                conflict = trial.match(arg.arg, alt.spec, shape)
+                if conflict is None:
+                    fits.append((i, trial))
+                else:
+                    failures.append(alt.spec.text)
+            if len(fits) == 1:
+                unifier.adopt(fits[0][1])
+            elif fits:
+                unifier.adopt_common([trial for _, trial in fits])
+            if chosen is not None and fits:
+                chosen[arg.arg] = [i for i, _ in fits]
+            if not fits:
+                text = _text(self.module, expr)
+                self.file.report(
+                    node,
+                    f"{_call_text(self.module, sig.contract.op, node)}: "
+                    f'{text} "{show(shape)}" fits none of '
+                    + ", ".join(f'"{t}"' for t in failures)
+                    + f" for '{arg.arg}'",
+                )
+        return chosen
+
+    def counted(self, kind: str, node: ast.expr, v: Value) -> None:
+        """Count one annotated relation: checked where the value's shape says something
+        (a known rank or a known size), unknown otherwise, with where its shape was lost."""
+        if isinstance(v, tuple) and _informative(v):
+            self.file.stats_relation(kind)
+        else:
+            lost = self.lost(node) if not isinstance(v, tuple) else _LOST_BLANK
+            self.file.stats_unknown(_ANNOTATED[kind], node, lost)
+
+    def check_declared(
+        self, node: ast.AnnAssign, declared: TensorParam, v: Value
+    ) -> Unifier | None:
+        """Check an annotated assignment; the unifier that matched it, None if it did not.
+
+        In a function, the annotation of a local name shares only the dim names of the
+        function's own contract (its parameters and return); its other names stand for
+        whatever sizes the value has, as at run time, where a local annotation binds no name
+        of the call.
+        """
+        if node.value is not None and not isinstance(node.value, ast.Constant):
+            self.counted("annotated assignment", node.value, v)
+        if node.value is None or not isinstance(v, tuple):
+            return None
+        target = _text(self.module, node.target)
+        unifier = Unifier()
+        local = isinstance(node.target, ast.Name) and self.fn is not None
+        only = self.contract_names() if local else None
+        unifier.bind_declared(declared.spec, "annotation", only)
+        value = _text(self.module, node.value)
+        shown = {"annotation": ("the annotation", from_spec(declared.spec)), target: (value, v)}
+        conflict = unifier.match(target, declared.spec, v)
+        if conflict is not None:
+            self.file.report(node.value, _message(target, conflict, shown))
+            return None
+        return unifier
+
+    def local_shape(self, declared: TensorParam, unifier: Unifier | None) -> Shape:
+        """What a local's annotation says of its shape: the contract's dim names as they
+        are, and its other names as the value bound them (`unifier`), or fresh."""
+        if unifier is None:
+            unifier = Unifier()
+            unifier.bind_declared(declared.spec, "annotation", self.contract_names())
+        return unifier.result(declared.spec)
+
+    def contract_names(self) -> frozenset[str]:
+        """The dim names of the function's parameter and return annotations."""
+        fn = self.fn
+        if fn is None:
+            return frozenset()
+
+        def read() -> frozenset[str]:
+            names: set[str] = set()
+            for note in [a.annotation for a in _params(fn)] + [fn.returns]:
+                for node in ast.walk(note) if note is not None else ():
+                    found = (
+                        self.module.annotation(node) if isinstance(node, ast.Subscript) else None
+                    )
+                    if found is not None:
+                        names.update(d.name for d in found.spec.dims if d.name)
+            return frozenset(names)
+
+        return _per_node(_contract_names, fn, read)
+
+    def check_return(self, value: ast.expr, v: Value) -> None:
+        assert self.fn is not None
+        if isinstance(value, ast.Constant) and value.value is None:
+            return
+        tup = _tuple_returns(self.module, self.fn)
+        if tup is not None:
+            elts = value.elts if isinstance(value, ast.Tuple) else None
+            items = v.items if isinstance(v, TupV) else None
+            if items is None or elts is None or len(items) != len(tup):
+                if tup and any(p is not None for p in tup):
+                    self.file.stats_unknown(
+                        "return value of unknown shape", value, self.lost(value)
+                    )
+                return
+            for param, item, elt in zip(tup, items, elts, strict=True):
+                if param is not None and not (isinstance(elt, ast.Constant) and elt.value is None):
+                    self.match_return(elt, item, param.spec)
+            return
+        sig = signature(self.module, self.fn)
+        if sig is None or sig.contract.ret is None:
+            return
+        self.match_return(value, v, sig.contract.ret.spec)
+
+    def match_return(self, value: ast.expr, v: Value, spec: Spec) -> None:
+        assert self.fn is not None
+        self.counted("return", value, v)
+        if not isinstance(v, tuple):
+            return
+        sig = signature(self.module, self.fn)
+        unifier = Unifier()
+        shown: dict[str, tuple[str, Shape]] = {}
+        for param in sig.contract.params if sig is not None else ():
+            # The runtime binds the parameters' dims before it checks the return.
+            unifier.bind_declared(param.spec, param.name)
+            shown[param.name] = (param.name, from_spec(param.spec))
+        shown["return"] = (_text(self.module, value), v)
+        conflict = unifier.match("return", spec, v)
+        if conflict is not None:
+            where = f"return of {self.fn.name}()"
+            self.file.report(value, _message(where, conflict, shown))

@@ -1,0 +1,502 @@
+"""Reporting: findings, what `--stats` counts, where an unknown shape came from, and the
+text of messages."""
+
+import ast
+import dataclasses
+import functools
+import os
+from collections import Counter
+from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
+
+from .._contract import Conflict, Spec, TensorParam, paren_note
+from ._modules import (
+    ClassModel,
+)
+from ._source import (
+    Module,
+    dotted_name,
+    find_module,
+)
+from ._torch import (
+    AnyOfV,
+    ClsV,
+    IntV,
+    LamV,
+    LayerV,
+    ListV,
+    NumV,
+    ObjV,
+    SymV,
+    TupV,
+    Value,
+)
+from ._unify import (
+    Group,
+    Shape,
+    Size,
+    Unifier,
+    show,
+)
+
+if TYPE_CHECKING:
+    from ._run import _FileChecker
+
+
+_EXPLAIN = os.environ.get("SHAPESAFE_CHECK_EXPLAIN", "") not in ("", "0")
+
+
+# Where the shape of an annotated relation's value was lost (see `_Scope.lost`).
+_LOST_LOOKUP = "a lookup in a dict, list or tuple"
+
+
+_LOST_MERGE = "branches or loop iterations that give different shapes"
+
+
+_LOST_RULE = "an op or index without a shape rule for its arguments"
+
+
+_LOST_OTHER = "other"
+
+
+_LOST_BLANK = "ops whose result has no known rank or size"
+
+
+_LOST_UNKNOWN_CALLEE = "a call of an object the checker does not know (from a library, a callable)"
+
+
+_FROM_DATA = frozenset(
+    """torch.from_numpy torch.tensor torch.as_tensor torch.Tensor torch.FloatTensor
+    torch.LongTensor torch.load""".split()
+)
+
+
+_KEEPS_RECEIVER = frozenset(
+    """view reshape permute transpose unsqueeze squeeze flatten expand repeat sum mean max
+    min norm softmax log_softmax index_select gather masked_fill mul add sub div matmul
+    t mT T type""".split()
+)
+
+
+_CONTAINERS = frozenset("dict mapping list sequence tuple iterable".split())
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class Finding:
+    """One certain shape mismatch. `line` and `col` are 1-based."""
+
+    path: str
+    line: int
+    col: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}: shape: {self.message}"
+
+
+@dataclasses.dataclass
+class Stats:
+    """What a run looked at, so that no findings can be told apart from nothing checked."""
+
+    files: int = 0
+    functions: int = 0
+    calls: int = 0
+    calls_known: Counter[str] = dataclasses.field(default_factory=Counter)
+    relations: int = 0
+    # Relations between an annotation and a value: checked, by kind.
+    annotated: Counter[str] = dataclasses.field(default_factory=Counter)
+    unknown: Counter[str] = dataclasses.field(default_factory=Counter)
+    # Annotated relations not checked, by where their value's shape was lost.
+    lost: Counter[str] = dataclasses.field(default_factory=Counter)
+
+    def add(self, other: "Stats") -> None:
+        self.files += other.files
+        self.functions += other.functions
+        self.calls += other.calls
+        self.calls_known.update(other.calls_known)
+        self.relations += other.relations
+        self.annotated.update(other.annotated)
+        self.unknown.update(other.unknown)
+        self.lost.update(other.lost)
+
+    def lines(self) -> list[str]:
+        known = sum(self.calls_known.values())
+        out = [
+            f"files: {self.files}, functions and scopes: {self.functions}",
+            f"calls: {self.calls}, with a shape rule or contract: {known} "
+            + "("
+            + ", ".join(f"{k} {v}" for k, v in sorted(self.calls_known.items()))
+            + ")",
+            f"shape relations checked: {self.relations}",
+            self._annotated_line(),
+        ]
+        if self.lost:
+            out.append("annotated relations not checked, by where the value's shape was lost:")
+            out += [f"  {n:6d}  {why}" for why, n in self.lost.most_common()]
+        out.append(f"relations not checked (unknown): {sum(self.unknown.values())}")
+        out += [f"  {n:6d}  {why}" for why, n in self.unknown.most_common()]
+        return out
+
+    def _annotated_line(self) -> str:
+        parts = []
+        checked = unknown = 0
+        for kind, why in _ANNOTATED.items():
+            done, missed = self.annotated[kind], self.unknown[why]
+            checked, unknown = checked + done, unknown + missed
+            parts.append(f"{kind}s {done}/{done + missed}")
+        return f"annotated relations checked: {checked} of {checked + unknown} ({', '.join(parts)})"
+
+
+# Each kind of annotated relation, and the reason counted when its value's shape is unknown.
+Env = dict[str, Value]
+
+_ANNOTATED = {
+    "argument": "argument of unknown shape",
+    "return": "return value of unknown shape",
+    "annotated assignment": "annotated assignment of unknown shape",
+}
+
+
+_lines_cache: dict[int, tuple[str, list[bytes]]] = {}
+
+
+def _text(module: Module, node: ast.AST, limit: int = 40) -> str:
+    """The source text of `node`, on one line and cut to `limit` characters."""
+    text = _segment(module, node) or ast.unparse(node)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _segment(module: Module, node: ast.AST) -> str | None:
+    # ast.get_source_segment splits the whole source on each call; split it once per file.
+    cached = _lines_cache.get(id(module.tree))
+    if cached is None or cached[0] is not module.source:
+        cached = (module.source, [line.encode() for line in module.source.splitlines(True)])
+        _lines_cache[id(module.tree)] = cached
+    lines = cached[1]
+    try:
+        first, last = node.lineno - 1, node.end_lineno - 1  # type: ignore[attr-defined]
+        start, end = node.col_offset, node.end_col_offset  # type: ignore[attr-defined]
+    except AttributeError:
+        return None
+    if end is None or last is None or last >= len(lines):
+        return None
+    if first == last:
+        return str(lines[first][start:end].decode(errors="replace"))
+    parts = [lines[first][start:], *lines[first + 1 : last], lines[last][:end]]
+    return b"".join(parts).decode(errors="replace")
+
+
+_SAME_SHAPE_METHODS = frozenset(
+    """contiguous clone detach float double half bfloat16 to cpu cuda abs neg exp log relu
+    sigmoid tanh requires_grad_ sqrt rsqrt type_as long int bool byte sin cos square
+    clamp clamp_ clip fill_ zero_ normal_ uniform_ detach_ nan_to_num round sign floor ceil
+    triu tril cumsum cumprod softmax log_softmax exp_ mul_ div_ add_ sub_ reciprocal
+    log1p expm1 erf gelu silu sigmoid_ relu_ tanh_ masked_fill_ logical_not
+    isnan isinf isfinite pin_memory share_memory_ flip roll""".split()
+) | frozenset(
+    """acos asin atan tan sinh cosh asinh acosh atanh deg2rad rad2deg exp2 log2 log10 trunc
+    frac logit erfinv sgn signbit cuda_ cpu_ abs_ neg_ clip_ nan_to_num_""".split()
+)
+
+
+# Methods whose unknown result `--stats` traces back to their receiver (`_Scope.lost_call`).
+_FOLLOWS_RECEIVER = _SAME_SHAPE_METHODS | _KEEPS_RECEIVER
+
+
+class _Jump(Exception):
+    pass
+
+
+def _external(module: Module, dotted: str) -> bool:
+    """Whether `dotted` is not imported from a file that the checker can read."""
+    first = dotted.split(".")[0]
+    origin = module.imports.get(first)
+    if origin is None:
+        return first not in module.functions
+    return find_module(origin[0], module) is None
+
+
+def _callable(v: Value) -> bool:
+    return isinstance(v, (LayerV, ObjV, ClsV, LamV, AnyOfV))
+
+
+def _scalar(node: ast.expr, v: Value) -> bool:
+    if isinstance(v, (IntV, SymV, NumV)):
+        return True
+    if isinstance(node, ast.UnaryOp):
+        node = node.operand
+    return isinstance(node, ast.Constant) and type(node.value) in (int, float)
+
+
+def _identity(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+    """The parameter a method returns unchanged, when that is all its body does."""
+    body = [
+        s for s in fn.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
+    ]
+    params = [a.arg for a in fn.args.args[1:]]
+    if len(body) == 1 and isinstance(body[0], ast.Return) and isinstance(body[0].value, ast.Name):
+        if params and body[0].value.id == params[0]:
+            return params[0]
+    return None
+
+
+def _params(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.arg]:
+    a = fn.args
+    return [*a.posonlyargs, *a.args, *a.kwonlyargs]
+
+
+def _alternatives(module: Module, node: ast.expr | None) -> list[TensorParam] | None:
+    """A Union of two or more tensor annotations (None aside), as its alternatives."""
+    if node is None:
+        return None
+    members: list[ast.expr] = []
+    todo = [node]
+    followed: set[str] = set()
+    while todo:
+        part = todo.pop()
+        if isinstance(part, ast.Name) and part.id in module.aliases and part.id not in followed:
+            # `RMSNormInput = Union[Float[...], Float[...]]`
+            followed.add(part.id)
+            todo.append(module.aliases[part.id])
+            continue
+        if isinstance(part, ast.BinOp) and isinstance(part.op, ast.BitOr):
+            todo += [part.right, part.left]
+        elif (
+            isinstance(part, ast.Subscript)
+            and (dotted_name(part.value) or "").rsplit(".", 1)[-1] == "Union"
+        ):
+            elts = list(part.slice.elts) if isinstance(part.slice, ast.Tuple) else [part.slice]
+            todo += reversed(elts)
+        else:
+            members.append(part)
+    members = [m for m in members if not (isinstance(m, ast.Constant) and m.value is None)]
+    if len(members) < 2:
+        return None
+    found = [module.annotation(m) for m in members]
+    if any(f is None for f in found):
+        return None
+    return [f for f in found if f is not None]
+
+
+def _call_text(module: Module, op: str, node: ast.Call) -> str:
+    parts = [_text(module, a, 24) for a in node.args]
+    parts += [f"{k.arg}={_text(module, k.value, 24)}" if k.arg else "**..." for k in node.keywords]
+    return f"{op}({', '.join(parts)})"
+
+
+def _message(
+    where: str, c: Conflict, shown: dict[str, tuple[str, Shape]], unifier: Unifier | None = None
+) -> str:
+    text = _headline(where, c, shown)
+    notes = []
+    for name in dict.fromkeys([c.argument, c.source.argument if c.source else c.argument]):
+        for item, size, source in unifier.learned(shown.get(name, ("", ()))[1]) if unifier else []:
+            notes.append(f"{item} is {size} from {shown.get(source, (source,))[0]}")
+    note = paren_note(c.spec)
+    if note is not None:
+        notes.append(note)
+    return text + (f" ({'; '.join(notes)})" if notes else "")
+
+
+def _headline(where: str, c: Conflict, shown: dict[str, tuple[str, Shape]]) -> str:
+    text, shape = shown.get(c.argument, (c.argument, ()))
+    here = f'{text} "{show(shape)}"'
+    spec: Spec | None = c.spec
+    spec_text = spec.text if spec is not None else ""
+    if c.kind == "rank":
+        assert spec is not None
+        n = sum(1 for i in shape if isinstance(i, Size))
+        has = f"at least {n}" if any(isinstance(i, Group) for i in shape) else str(n)
+        atleast = "at least " if spec.variadic_index is not None else ""
+        return (
+            f"{where}: {here} has {has} dims, expected {atleast}{spec.min_rank} "
+            f"for '{c.argument}' \"{spec_text}\""
+        )
+    assert c.dim is not None
+    dim = c.dim.display
+    if c.kind == "fixed":
+        return (
+            f"{where}: dim '{dim}' is {c.actual} in {here}, expected {c.expected} (\"{spec_text}\")"
+        )
+    if c.kind == "symbolic":
+        return (
+            f"{where}: dim '{dim}' is {c.actual} in {here}, expected {c.expected} (\"{spec_text}\")"
+        )
+    src = c.source.argument if c.source is not None else c.argument
+    src_text, src_shape = shown.get(src, (src, ()))
+    there = f'{src_text} "{show(src_shape)}"'
+    if c.kind == "variadic":
+        return (
+            f"{where}: dims '*{dim}' are ({show(c.expected)}) in {there} "
+            f"but ({show(c.actual)}) in {here}"
+        )
+    return f"{where}: dim '{dim}' is {c.expected} in {there} but {c.actual} in {here}"
+
+
+class _Explaining:
+    """The part of a scope that explains where an unknown shape came from."""
+
+    # Set by `_Scope.__init__`.
+    file: "_FileChecker"
+    module: Module
+    fn: ast.FunctionDef | ast.AsyncFunctionDef | None
+    cls: ClassModel | None
+    body: list[ast.stmt]
+    is_module: bool
+    local: set[str]
+    rebound_globals: set[str]
+    exits: "list[list[Env]]"
+    key: int
+    keep_returns: bool
+    returned: "list[Env]"
+    vals: dict[int, Value]
+    seen: dict[int, Value]
+    results: list[Value] | None
+    chosen: dict[str, int]
+    new_attrs: frozenset[str] | None
+    origins: dict[str, list[tuple[tuple[int, int], ast.expr, bool]]]
+    shapes_named: dict[str, Shape]
+
+    if TYPE_CHECKING:
+
+        def obj_attribute(self, obj: ObjV, attr: str) -> Value: ...
+
+        def origin(self, node: ast.Name) -> tuple[ast.expr, bool] | None: ...
+
+        def qualified(self, func: ast.expr) -> str | None: ...
+
+    def lost(self, node: ast.expr, depth: int = 0) -> str:
+        """Why the value of `node`, whose shape is unknown, has no shape: where it came from.
+
+        It follows the expression back through the ops that would have kept a shape, to the
+        first value the checker could not know.
+        """
+        if depth > 20:
+            return _LOST_OTHER
+        again = functools.partial(self.lost, depth=depth + 1)
+        if isinstance(node, ast.Name):
+            found = self.origin(node)
+            if found is not None:
+                source, known = found
+                return _LOST_MERGE if known else again(source)
+            fn = self.fn
+            for arg in _params(fn) if fn is not None else ():
+                if arg.arg == node.id:
+                    if _alternatives(self.module, arg.annotation):
+                        return "a Union of tensors of different ranks"
+                    return "a parameter without a shape annotation"
+            return _LOST_MERGE if node.id in self.local else _LOST_OTHER
+        if isinstance(node, ast.Subscript):
+            key = node.slice
+            if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                return _LOST_LOOKUP
+            base = self.seen.get(id(node.value))
+            if isinstance(base, tuple):
+                return _LOST_RULE
+            if isinstance(base, (TupV, ListV)) or self._container(node.value):
+                return _LOST_LOOKUP
+            return again(node.value)
+        if isinstance(node, ast.Attribute):
+            base = self.seen.get(id(node.value))
+            if isinstance(base, tuple):
+                return _LOST_RULE
+            if isinstance(base, (ObjV, SymV)) or (
+                isinstance(node.value, ast.Name) and node.value.id == "self"
+            ):
+                return "an attribute without a known shape"
+            return again(node.value)
+        parts: list[ast.expr] = []
+        if isinstance(node, ast.BinOp):
+            parts = [node.left, node.right]
+        elif isinstance(node, ast.IfExp):
+            parts = [node.body, node.orelse]
+        elif isinstance(node, ast.UnaryOp):
+            parts = [node.operand]
+        if parts:
+            for part in parts:
+                if self.seen.get(id(part)) is None and not _scalar(part, None):
+                    return again(part)
+            return _LOST_MERGE if isinstance(node, ast.IfExp) else _LOST_RULE
+        if isinstance(node, ast.Call):
+            return self.lost_call(node, again)
+        return _LOST_OTHER
+
+    def lost_call(self, node: ast.Call, again: Callable[[ast.expr], str]) -> str:
+        func = node.func
+        qual = self.qualified(func)
+        root = (qual or "").split(".")[0]
+        if root in ("numpy", "np") or qual in _FROM_DATA:
+            return "numpy or Python data"
+        if isinstance(func, ast.Attribute) and qual is None:
+            receiver = self.seen.get(id(func.value))
+            if receiver is None and func.attr in _FOLLOWS_RECEIVER:
+                return again(func.value)
+            if isinstance(receiver, tuple):
+                return self._lost_inputs(node, again)
+        if root in ("torch", "einops", "fancy_einsum"):
+            return self._lost_inputs(node, again)
+        if self.passes_through(func) and node.args:
+            return again(node.args[0])  # `self.hook(x)` gives x back: x is where it was lost
+        written = dotted_name(func)
+        if qual is not None and written is not None and _external(self.module, written):
+            return "a call into code outside the checked files"
+        if self.unknown_callee(func):
+            return _LOST_UNKNOWN_CALLEE
+        return "a call of a function or method without a tensor return annotation"
+
+    def passes_through(self, func: ast.expr) -> bool:
+        """Whether the module called gives its input's shape back: a hook whose forward
+        returns its argument, a layer such as `nn.Dropout` or `nn.ReLU`."""
+        if not isinstance(func, ast.Attribute):
+            return False
+        receiver = self.seen.get(id(func.value))
+        if not isinstance(receiver, ObjV):
+            return False
+        held = self.obj_attribute(receiver, func.attr)
+        if isinstance(held, LayerV):
+            return held.kind == "same"
+        if isinstance(held, ObjV):
+            forward = cast(ClassModel, held.cls).method("forward")
+            return forward is not None and _identity(forward[1]) is not None
+        return False
+
+    def unknown_callee(self, func: ast.expr) -> bool:
+        """Whether what is called is an object the checker does not know: `self.encoder(x)`
+        where `encoder` came from a library, a callable attribute, a local holding one."""
+        if isinstance(func, ast.Name):
+            return func.id in self.local and self.seen.get(id(func)) is None
+        if not isinstance(func, ast.Attribute):
+            return False
+        receiver = self.seen.get(id(func.value))
+        if not isinstance(receiver, ObjV):
+            return False
+        if cast(ClassModel, receiver.cls).method(func.attr) is not None:
+            return False
+        return not _callable(self.obj_attribute(receiver, func.attr))
+
+    def _lost_inputs(self, node: ast.Call, again: Callable[[ast.expr], str]) -> str:
+        """An op with a shape rule whose input is unknown, or an op without a rule."""
+        for arg in [*node.args, *(k.value for k in node.keywords)]:
+            arg = arg.value if isinstance(arg, ast.Starred) else arg
+            if isinstance(arg, (ast.List, ast.Tuple)):
+                for e in arg.elts:
+                    if self.seen.get(id(e)) is None and not _scalar(e, None):
+                        return again(e)
+            elif isinstance(arg, (ast.ListComp, ast.GeneratorExp)):
+                return again(arg.elt) if len(arg.generators) == 1 else _LOST_OTHER
+        for arg in node.args[:1]:
+            # The tensor an op works on comes first: `torch.exp(x)`, `x.sum(0)`'s receiver.
+            if self.seen.get(id(arg)) is None and not isinstance(arg, (ast.Constant, ast.Starred)):
+                return again(arg)
+        return _LOST_RULE
+
+    def _container(self, node: ast.expr) -> bool:
+        """A parameter annotated as a dict, list or other container of tensors."""
+        if not isinstance(node, ast.Name) or node.id in self.origins or self.fn is None:
+            return False
+        for arg in _params(self.fn):
+            if arg.arg == node.id and isinstance(arg.annotation, ast.Subscript):
+                head = dotted_name(arg.annotation.value) or ""
+                return head.rsplit(".", 1)[-1].lower() in _CONTAINERS
+        return False
