@@ -1,0 +1,103 @@
+"""Shape rules of library ops: one function per op or op family, by topic.
+
+- `construct`: new tensors of given sizes, from data, ranges and grids;
+- `shape`: elementwise ops, and ops that move, add, drop, join or split axes;
+- `linalg`: matrix products and decompositions;
+- `reduce`: reductions;
+- `nn`: `torch.nn` layers and `torch.nn.functional` ops;
+- `einops`: ops that take a pattern (einsum, rearrange);
+- `index`: lookups and orderings.
+
+Adding an op is adding one function, registered with `@function` or `@method`, in one of
+these files. A call with no rule that applies has an unknown value, never a guess.
+"""
+
+import ast
+
+from .._torch import Value
+from .._unify import Shape
+from . import construct, einops, index, linalg, nn, reduce, shape  # noqa: F401  (registers)
+from ._registry import FUNCTIONS, METHODS, PASS, Call, Reader, apply
+
+__all__ = ["FUNCTIONS", "METHODS", "Call", "library_call", "tensor_method"]
+
+# The roots of the qualified names that rules are registered under.
+ROOTS = frozenset(("torch", "einops", "fancy_einsum", "shapesafe"))
+# torch functions that give no tensor, or one of unknown shape, and are known as such.
+_NO_SHAPE = frozenset("tensor as_tensor manual_seed no_grad device is_tensor finfo iinfo".split())
+
+_SHAPESAFE_LAYERS = {
+    "shapesafe.nn.Linear": ("Linear", ("in_features", "out_features")),
+    "shapesafe.nn._linear.Linear": ("Linear", ("in_features", "out_features")),
+    "shapesafe.nn.LayerNorm": ("LayerNorm", ("features",)),
+    "shapesafe.nn._norm.LayerNorm": ("LayerNorm", ("features",)),
+}
+
+
+def tensor_method(
+    reader: Reader,
+    node: ast.Call,
+    name: str,
+    x: Shape,
+    args: list[Value],
+    kwargs: dict[str, Value],
+    starred: bool,
+    arg_nodes: list[ast.expr] | None = None,
+) -> Value:
+    """`x.name(*args, **kwargs)` on a tensor of shape `x`."""
+    if starred:
+        return None
+    call = Call(reader, node, name, args, kwargs, node.args if arg_nodes is None else arg_nodes, x)
+    out = apply(METHODS, name, call)
+    return None if out is PASS else out  # type: ignore[return-value]
+
+
+def library_call(
+    reader: Reader,
+    node: ast.Call,
+    qual: str,
+    args: list[Value],
+    kwargs: dict[str, Value],
+    starred: bool,
+) -> tuple[bool, Value]:
+    """A call of a torch, einops or shapesafe function: (whether it is one, its value)."""
+    root = qual.split(".")[0]
+    if root not in ROOTS:
+        return False, None
+    last = qual.rsplit(".", 1)[-1]
+    events = reader.file
+    if root == "shapesafe":
+        # shapesafe's ops and modules have contracts; `permute`'s output comes from its pattern.
+        hand = _SHAPESAFE_LAYERS.get(qual) or (
+            ("Embed", ("embed_dim",))
+            if qual.startswith("shapesafe.nn.") and last in ("MLP", "Block", "CausalSelfAttention")
+            else None
+        )
+        if hand is not None:
+            return True, nn.layer(Call(reader, node, last, args, kwargs, node.args, None), *hand)
+        if last == "permute" and len(args) == 2 and isinstance(args[0], tuple):
+            return True, einops.permute(Call(reader, node, last, args, kwargs, node.args, args[0]))
+        return False, None
+    if starred:
+        events.stats_unknown("call with *args")
+        return True, None
+    x = args[0] if args else kwargs.get("input")
+    out = apply(FUNCTIONS, qual, Call(reader, node, last, args, kwargs, node.args, x, qual))
+    label = root if root != "fancy_einsum" else "einops"
+    if out is not PASS:
+        events.stats_known(label)
+        return True, out  # type: ignore[return-value]
+    if qual.count(".") == 1 and root == "torch":
+        if isinstance(x, tuple):
+            events.stats_known(label)
+            rest = node.args[1:]
+            return True, tensor_method(reader, node, last, x, args[1:], kwargs, False, rest)
+        if last in _NO_SHAPE:
+            events.stats_known(label)
+            return True, None
+    if qual.startswith("torch.nn.") and not qual.startswith("torch.nn.functional."):
+        if qual.count(".") == 2:
+            events.stats_unknown("torch.nn class without a shape rule")
+            return True, None
+    events.stats_unknown(f"{root} op without a shape rule", node.func)
+    return True, None

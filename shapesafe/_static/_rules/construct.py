@@ -1,0 +1,133 @@
+"""Rules of the ops that make a new tensor: of given sizes, from data, ranges and grids."""
+
+import ast
+
+from .. import _torch as T
+from .._torch import IntV, LayerV, ListV, NumV, ObjV, SymV, TupV, Value
+from .._unify import Size, fresh, lit
+from ._registry import PASS, Call, _Pass, function, kw, string
+
+CONSTRUCTORS = frozenset("zeros ones randn rand empty".split())
+
+
+@function(*(f"torch.{c}" for c in (*sorted(CONSTRUCTORS), "full", "randint")))
+def sized(c: Call) -> Value:
+    """`torch.zeros(b, n)`, `torch.full((b, n), v)`, `torch.randint(lo, hi, (b, n))`."""
+    args = c.args
+    sizes: list[Value] = [a for a in args if not isinstance(a, tuple)]
+    if c.name == "full":
+        sizes = args[:1]
+        if not isinstance(args[0] if args else None, TupV):
+            return None
+    if c.name == "randint":
+        sizes = [a for a in args if isinstance(a, TupV)][:1]  # type: ignore[assignment]
+    if len(sizes) == 1 and isinstance(sizes[0], TupV):
+        sizes = list(sizes[0].items)
+    if not sizes:
+        sv = c.kwargs.get("size")
+        sizes = list(sv.items) if isinstance(sv, TupV) else []
+        if not sizes:
+            return None
+    if len(sizes) == 1 and not isinstance(sizes[0], (IntV, SymV, NumV)):
+        return None  # one argument that may be a whole shape: rank unknown
+    if any(isinstance(v, (tuple, TupV, LayerV, ObjV)) for v in sizes):
+        return None
+    out = [c.size_of(s) for s in sizes]
+    return tuple(s if s is not None else fresh() for s in out)
+
+
+@function("torch.normal")
+def normal(c: Call) -> Value | _Pass:
+    size_v = c.kwargs.get("size")
+    if not isinstance(size_v, TupV):
+        return PASS
+    if any(isinstance(v, (tuple, TupV, ListV, LayerV, ObjV)) for v in size_v.items):
+        return None
+    return tuple(c.size_of(v) or fresh() for v in size_v.items)
+
+
+@function("torch.linspace", "torch.logspace")
+def spaced(c: Call) -> Value:
+    # `steps` is an int, even where the checker can't tell which: the result is 1-D.
+    given_steps = len(c.node.args) > 2 or kw(c.node, "steps") is not None
+    steps = c.arg(2, "steps")
+    if not given_steps or isinstance(steps, (tuple, TupV, ListV, LayerV, ObjV)):
+        return None
+    s = c.size_of(steps)
+    return (s if s is not None else fresh(),)
+
+
+@function("torch.eye")
+def eye(c: Call) -> Value | _Pass:
+    args = c.args
+    if not args or len(args) > 2:
+        return PASS
+    if any(isinstance(a, (tuple, TupV, ListV, LayerV, ObjV)) for a in args):
+        return None
+    n = c.size_of(args[0]) or fresh()
+    m = (c.size_of(args[1]) or fresh()) if len(args) == 2 else n
+    return (n, m)
+
+
+@function("torch.meshgrid")
+def meshgrid(c: Call) -> Value:
+    """`torch.meshgrid(a, b, indexing=...)` of 1-D tensors: one grid per input."""
+    args = c.args
+    vecs = list(args[0].items) if len(args) == 1 and isinstance(args[0], TupV) else args
+    indexing = string(c.kw("indexing"))
+    if (
+        indexing not in ("ij", "xy")
+        or not vecs
+        or any(isinstance(a, ast.Starred) for a in c.node.args)
+    ):
+        return None  # without `indexing`, torch warns and uses "ij"; keep to the explicit
+    sizes: list[Size] = []
+    for v in vecs:
+        if not isinstance(v, tuple) or len(v) != 1 or not isinstance(v[0], Size):
+            return None
+        sizes.append(v[0])
+    if indexing == "xy" and len(sizes) >= 2:
+        sizes[0], sizes[1] = sizes[1], sizes[0]
+    grid = tuple(sizes)
+    return TupV(tuple(grid for _ in vecs))
+
+
+@function(*(f"torch.{n}" for n in ("tensor", "Tensor", "as_tensor", "FloatTensor", "LongTensor")))
+def from_data(c: Call) -> Value:
+    node, args = c.node, c.args
+    if len(node.args) == 1 and isinstance(args[0], TupV):
+        return literal_shape(node.args[0], args[0], c.reader.seen)
+    if len(node.args) == 1 and isinstance(args[0], (IntV, NumV)) and c.name != "Tensor":
+        return ()  # `torch.tensor(0.5)`: one number, no axes
+    return None
+
+
+def literal_shape(node: ast.expr, data: TupV, seen: dict[int, Value]) -> tuple[Size, ...] | None:
+    """`torch.tensor([[1, 2], [3, 4]])`: literal lists of Python numbers, all of one length.
+    The inner lists are read from what `seen` has for their own nodes."""
+    if not isinstance(node, (ast.List, ast.Tuple)) or len(node.elts) != len(data.items):
+        return None
+    items = tuple(seen.get(id(e)) for e in node.elts)
+    if all(isinstance(i, (IntV, NumV)) for i in items):
+        return (lit(len(items)),)
+    if items and all(isinstance(i, TupV) and not i.fields for i in items):
+        inner = [
+            literal_shape(e, i, seen)  # type: ignore[arg-type]
+            for e, i in zip(node.elts, items, strict=True)
+        ]
+        first = inner[0]
+        if first is not None and all(s == first for s in inner):
+            return (lit(len(items)), *first)
+    return None
+
+
+@function("torch.arange")
+def arange(c: Call) -> Value:
+    ints = list(c.args)
+    if len(ints) == 1:
+        s = c.size_of(ints[0])
+        return (s if s is not None else fresh(),)
+    if len(ints) == 2:
+        a, b = c.size_of(ints[0]), c.size_of(ints[1])
+        return ((T.add(b, a, -1) if a is not None and b is not None else fresh()),)
+    return (fresh(),)

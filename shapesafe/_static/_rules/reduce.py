@@ -1,0 +1,92 @@
+"""Rules of reductions: sums, means, norms, max and min, and the pairwise reductions."""
+
+import ast
+
+from .. import _torch as T
+from .._torch import IntV, Mismatch, TupV, Value
+from .._unify import Shape, lit, show
+from ._registry import PASS, Call, _Pass, function, lit_int, method
+
+REDUCTIONS = frozenset(
+    """mean sum prod std var amax amin logsumexp norm all any argmax argmin count_nonzero
+    nansum nanmean""".split()
+)
+
+
+@function("torch.nn.functional.cosine_similarity", "torch.linalg.cross")
+def pairwise_function(c: Call) -> Value:
+    if isinstance(c.x, tuple):
+        return c.method(c.name, c.x, c.args[1:], c.node.args[1:])
+    return None
+
+
+@function("torch.linalg.norm", "torch.linalg.vector_norm")
+def norm_function(c: Call) -> Value | _Pass:
+    if not isinstance(c.x, tuple):
+        return PASS
+    if len(c.args) > 1 or "ord" in c.kwargs:
+        return None  # an order may make a matrix norm of the last two dims
+    return c.method("norm", c.x, [], [])
+
+
+@method("cross", "cosine_similarity")
+def pairwise(c: Call) -> Value | _Pass:
+    if not (c.args and isinstance(c.args[0], tuple)):
+        return PASS
+    x, second, name = c.x, c.args[0], c.name
+    assert isinstance(x, tuple)
+    tx, to = c.receiver_text(), c.text(c.nodes[0])
+
+    def paired() -> Shape | None:
+        ranks = T.rank(x), T.rank(second)
+        if name == "cross" and None not in ranks and ranks[0] != ranks[1]:
+            raise Mismatch(
+                f'cross: {tx} "{show(x)}" and {to} "{show(second)}" differ in rank; '
+                "torch.cross needs the same number of dims"
+            )
+        return T.broadcast(x, second, tx, to)
+
+    both = c.rule(paired)
+    if name == "cross" or not isinstance(both, tuple):
+        return both
+    d = lit_int(c.arg(1, "dim", IntV(lit(1))))
+    return None if d is None else T.reduce(both, [d], False)
+
+
+@method(*sorted(REDUCTIONS), "max", "min", "median", "mode")
+def reduction(c: Call) -> Value | _Pass:
+    name, x, args, kwargs, nodes = c.name, c.x, c.args, c.kwargs, c.nodes
+    assert isinstance(x, tuple)
+    if name in ("max", "min") and args and isinstance(args[0], tuple):
+        return PASS  # `torch.max(a, b)`: elementwise (`shape.elementwise`)
+    dim_v = args[0] if args else kwargs.get("dim")
+    if name == "norm" and args:
+        dim_v = c.arg(1, "dim")
+    keep = kwargs.get("keepdim")
+    keep_node = c.kw("keepdim")
+    keepdim = isinstance(keep_node, ast.Constant) and keep_node.value is True
+    if name == "norm" and len(args) > 2:
+        return None  # keepdim given by position
+    if (
+        len(args) > 1
+        and name not in ("norm",)
+        and isinstance(nodes[1], ast.Constant)
+        and nodes[1].value is True
+    ):
+        keepdim = True
+    if keep is not None or (keep_node is not None and not isinstance(keep_node, ast.Constant)):
+        return None
+    if dim_v is None:
+        if name in ("max", "min", "median") and args:
+            return None
+        return () if not keepdim else T.reduce(x, None, True)
+    if isinstance(dim_v, TupV):
+        dims = [lit_int(v) for v in dim_v.items]
+    else:
+        dims = [lit_int(dim_v)]
+    if any(d is None for d in dims):
+        return None
+    out = T.reduce(x, [d for d in dims if d is not None], keepdim)
+    if name in ("max", "min", "median", "mode"):
+        return None if out is None else TupV((out, out), ("values", "indices"))
+    return out

@@ -1,0 +1,367 @@
+"""Rules of elementwise ops and of the ops that move, add, drop, join or split axes."""
+
+import ast
+
+from .. import _torch as T
+from .._report import _SAME_SHAPE_METHODS, _scalar
+from .._torch import IntV, LayerV, ListV, Mismatch, NumV, ObjV, SymV, TupV, Value
+from .._unify import Item, Shape, Size, fresh, lit
+from ._registry import PASS, Call, _Pass, bcast_all, function, lit_int, method, shape_tuple
+
+SAME_SHAPE_FUNCS = frozenset(
+    """exp log sqrt rsqrt abs sin cos tanh sigmoid relu sign floor ceil round clamp clip
+    square log1p expm1 erf tril triu cumsum softmax log_softmax zeros_like ones_like
+    empty_like rand_like randn_like full_like nan_to_num logical_not isnan isinf isfinite
+    sigmoid_ flip roll""".split()
+) | frozenset(
+    """acos asin atan tan sinh cosh asinh acosh atanh deg2rad rad2deg exp2 log2 log10
+    reciprocal neg negative trunc frac logit erfinv cumprod sgn signbit""".split()
+)
+F_SAME = frozenset(
+    """relu gelu silu mish elu leaky_relu tanh sigmoid softplus dropout softmax log_softmax
+    normalize layer_norm rms_norm group_norm hardtanh relu6 celu selu glu_ logsigmoid
+    softsign tanhshrink""".split()
+)
+BROADCAST_METHODS = frozenset(
+    """add sub mul div maximum minimum pow float_power multiply subtract divide true_divide
+    floor_divide fmod remainder atan2 arctan2 hypot fmax fmin copysign xlogy logical_and
+    logical_or logical_xor bitwise_and bitwise_or bitwise_xor eq ne lt le gt ge greater less
+    greater_equal less_equal not_equal""".split()
+)
+
+
+# Functions
+
+
+@function(
+    *(f"torch.{n}" for n in sorted(SAME_SHAPE_FUNCS)),
+    *(f"torch.nn.functional.{n}" for n in sorted(F_SAME)),
+)
+def same_shape(c: Call) -> Value:
+    """An elementwise op of one tensor: its input's shape."""
+    return c.x if isinstance(c.x, tuple) else None
+
+
+@function("torch.where")
+def where(c: Call) -> Value | _Pass:
+    # A number in place of a tensor broadcasts with anything; the condition is a tensor.
+    args, nodes = c.args, c.node.args
+    if len(args) != 3:
+        return PASS
+    shapes = [a for a in args if isinstance(a, tuple)]
+    texts = [c.text(n) for n, a in zip(nodes, args, strict=True) if isinstance(a, tuple)]
+    scalars = all(isinstance(a, tuple) or _scalar(n, a) for n, a in zip(nodes, args, strict=True))
+    if isinstance(args[0], tuple) and scalars:
+        return c.rule(lambda: bcast_all(shapes, texts, "torch.where"))
+    c.unknown("op input of unknown shape")
+    return None
+
+
+@function("torch.transpose", "torch.swapaxes")
+def transpose_function(c: Call) -> Value | _Pass:
+    x = c.x
+    if len(c.args) != 3 or not isinstance(x, tuple):
+        return PASS
+    i, j = lit_int(c.args[1]), lit_int(c.args[2])
+    return None if i is None or j is None else T.transpose(x, i, j)
+
+
+@function("torch.cat", "torch.concat", "torch.concatenate", "torch.stack")
+def join(c: Call) -> Value:
+    seq = c.arg(0, "tensors")
+    d = lit_int(c.arg(1, "dim", IntV(lit(0))))
+    stack = c.name == "stack"
+    if isinstance(seq, ListV) and isinstance(seq.item, tuple) and d is not None:
+        return T.join_many(seq.item, d, stack)
+    if not isinstance(seq, TupV) or d is None or not seq.items:
+        return None
+    shapes = [s for s in seq.items if isinstance(s, tuple)]
+    if len(shapes) != len(seq.items):
+        c.unknown("op input of unknown shape")
+        return None
+    node = c.node.args[0] if c.node.args else None
+    texts = (
+        [c.text(e) for e in node.elts]
+        if isinstance(node, (ast.Tuple, ast.List))
+        else ["tensor"] * len(shapes)
+    )
+    dim = d
+    if stack:
+        return c.rule(lambda: T.stack(shapes, dim, texts))
+    return c.rule(lambda: T.concat(shapes, dim, texts))
+
+
+@function("torch.autograd.grad")
+def grad(c: Call) -> Value:
+    # One gradient for each input, of that input's shape.
+    inputs = c.arg(1, "inputs")
+    if isinstance(inputs, tuple):
+        return TupV((inputs,))
+    if isinstance(inputs, TupV) and not inputs.fields:
+        return TupV(inputs.items)
+    return None
+
+
+# Tensor methods
+
+
+@method(*sorted(_SAME_SHAPE_METHODS), "type")
+def same_shape_method(c: Call) -> Value | _Pass:
+    if c.name == "type" and not (c.args or c.kwargs):
+        return PASS  # `x.type()` without a dtype is a string
+    return c.x
+
+
+@method("expand_as", "view_as", "reshape_as", "broadcast_to")
+def like(c: Call) -> Value | _Pass:
+    return c.args[0] if c.args and isinstance(c.args[0], tuple) else PASS
+
+
+@method("masked_fill")
+def masked_fill(c: Call) -> Value | _Pass:
+    if not c.args:
+        return PASS
+    x, mask = c.x, c.args[0]
+    assert isinstance(x, tuple)
+    if not isinstance(mask, tuple):
+        return x
+    tm, tx = c.text(c.nodes[0]), c.receiver_text()
+
+    def fits() -> Shape | None:
+        try:
+            T.broadcast(x, mask, tx, tm)
+        except Mismatch as err:
+            raise Mismatch(f"masked_fill: mask {tm} does not fit: {err}") from None
+        return x
+
+    return c.rule(fits)
+
+
+@method(*sorted(BROADCAST_METHODS), "max", "min")
+def elementwise(c: Call) -> Value | _Pass:
+    # `torch.max(a, b)` with a tensor `b` is elementwise too.
+    if not c.args or (c.name in ("max", "min") and not isinstance(c.args[0], tuple)):
+        return PASS
+    x, other = c.x, c.args[0]
+    assert isinstance(x, tuple)
+    if isinstance(other, tuple):
+        tx, to = c.receiver_text(), c.text(c.nodes[0])
+        return c.rule(lambda: T.broadcast(x, other, tx, to))
+    return x if _scalar(c.nodes[0], other) else None
+
+
+@method("view", "reshape", "new_zeros", "new_ones", "new_empty", "new_full", "expand")
+def resized(c: Call) -> Value:
+    name, x = c.name, c.x
+    assert isinstance(x, tuple)
+    vals = c.args if name != "new_full" else c.args[:1]
+    if len(vals) == 1 and not isinstance(vals[0], (IntV, SymV, NumV, TupV)):
+        return None  # one argument that may be a whole shape: rank unknown
+    if len(vals) == 1 and isinstance(vals[0], TupV):
+        vals = list(vals[0].items)
+    size_kw = c.kwargs.get("size")
+    if not vals and isinstance(size_kw, TupV):
+        vals = list(size_kw.items)
+    if not vals or any(isinstance(v, tuple) for v in vals):
+        return None
+    sizes = [c.size_of(v) for v in vals]
+    minus = [i for i, s in enumerate(sizes) if s is not None and s.kind == "int" and s.value == -1]
+    if name == "expand":
+        return _expanded(x, sizes)
+    if len(minus) > 1:
+        return None
+    if name.startswith("new_"):
+        return tuple(s or fresh() for s in sizes)
+    m = minus[0] if minus else None
+    return c.rule(lambda: T.view(x, sizes, m))
+
+
+def _expanded(x: Shape, sizes: list[Size | None]) -> Shape | None:
+    n = T.rank(x)
+    if n is None or n > len(sizes):
+        return None
+    off = len(sizes) - n
+    return tuple(
+        (
+            x[i - off]
+            if i >= off and s is not None and s.kind == "int" and s.value == -1
+            else (s or fresh())
+        )
+        for i, s in enumerate(sizes)
+    )
+
+
+@method("transpose", "swapaxes", "swapdims")
+def transpose(c: Call) -> Value | _Pass:
+    if len(c.args) != 2:
+        return PASS
+    assert isinstance(c.x, tuple)
+    i, j = lit_int(c.args[0]), lit_int(c.args[1])
+    return None if i is None or j is None else T.transpose(c.x, i, j)
+
+
+@method("t")
+def t(c: Call) -> Value | _Pass:
+    if c.args:
+        return PASS
+    x = c.x
+    assert isinstance(x, tuple)
+    return T.transpose(x, 0, 1) if T.rank(x) == 2 else x if T.rank(x) in (0, 1) else None
+
+
+@method("permute")
+def permute(c: Call) -> Value:
+    args, x = c.args, c.x
+    assert isinstance(x, tuple)
+    vals = list(args[0].items) if len(args) == 1 and isinstance(args[0], TupV) else args
+    dims = [lit_int(v) for v in vals]
+    if any(d is None for d in dims):
+        return None
+    return c.rule(lambda: T.permute(x, [d for d in dims if d is not None]))
+
+
+@method("unsqueeze")
+def unsqueeze(c: Call) -> Value | _Pass:
+    if not c.args:
+        return PASS
+    assert isinstance(c.x, tuple)
+    d = lit_int(c.args[0])
+    return None if d is None else T.unsqueeze(c.x, d)
+
+
+@method("squeeze")
+def squeeze(c: Call) -> Value:
+    assert isinstance(c.x, tuple)
+    if not c.args and "dim" not in c.kwargs:
+        return T.squeeze(c.x, None)
+    d = lit_int(c.arg(0, "dim"))
+    return None if d is None else T.squeeze(c.x, [d])
+
+
+@method("flatten")
+def flatten(c: Call) -> Value:
+    x = c.x
+    assert isinstance(x, tuple)
+    s = lit_int(c.args[0]) if c.args else lit_int(c.kwargs.get("start_dim", IntV(lit(0))))
+    e = lit_int(c.args[1]) if len(c.args) > 1 else lit_int(c.kwargs.get("end_dim", IntV(lit(-1))))
+    if s is None or e is None:
+        return None
+    a, b = T.axis(x, s), T.axis(x, e)
+    if a is None or b is None or T.rank(x) is None or a > b:
+        return None
+    merged = T.product([i for i in x[a : b + 1] if isinstance(i, Size)])
+    return (*x[:a], merged, *x[b + 1 :])
+
+
+@method("split", "chunk", "unbind", "tensor_split")
+def split(c: Call) -> Value:
+    name, x, args, kwargs = c.name, c.x, c.args, c.kwargs
+    assert isinstance(x, tuple)
+    d = lit_int(c.arg(1, "dim", IntV(lit(0))))
+    if d is None:
+        return None
+    if name == "unbind":
+        p = T.axis(x, d)
+        n_v = None if p is None else x[p]
+        if isinstance(n_v, Size) and n_v.kind == "int":
+            assert isinstance(n_v.value, int)
+            rest = tuple(i for k, i in enumerate(x) if k != p)
+            return TupV(tuple(rest for _ in range(n_v.value)))
+        return None
+    first = args[0] if args else kwargs.get("split_size_or_sections", kwargs.get("chunks"))
+    if name == "chunk":
+        n = lit_int(first)
+        return None if n is None or n <= 0 else T.chunk(x, n, d)
+    if name == "split":
+        if isinstance(first, TupV):
+            return T.split(x, [c.size_of(i) for i in first.items], d)
+        size = c.size_of(first)
+        return None if size is None else T.split(x, size, d)
+    return None
+
+
+@method("size")
+def size(c: Call) -> Value:
+    x = c.x
+    assert isinstance(x, tuple)
+    if not c.args:
+        return shape_tuple(x)
+    d = lit_int(c.args[0])
+    if d is None:
+        return None
+    at = T.size_at(x, d)
+    return None if at is None else IntV(at)
+
+
+@method("dim", "ndimension")
+def dim(c: Call) -> Value:
+    assert isinstance(c.x, tuple)
+    n = T.rank(c.x)
+    return None if n is None else IntV(lit(n))
+
+
+@method("moveaxis", "movedim")
+def moveaxis(c: Call) -> Value | _Pass:
+    x = c.x
+    assert isinstance(x, tuple)
+    if len(c.args) != 2:
+        return PASS
+    src, dst = lit_int(c.args[0]), lit_int(c.args[1])
+    n = T.rank(x)
+    if src is None or dst is None or n is None or not (-n <= src < n and -n <= dst < n):
+        return None
+    order = list(range(n))
+    order.insert(dst % n, order.pop(src % n))
+    return T.permute(x, order)
+
+
+@method("repeat_interleave")
+def repeat_interleave(c: Call) -> Value | _Pass:
+    x = c.x
+    assert isinstance(x, tuple)
+    if not (c.args or "repeats" in c.kwargs):
+        return PASS
+    repeats = c.args[0] if c.args else c.kwargs["repeats"]
+    dim_v = c.arg(1, "dim")
+    if dim_v is None:
+        return (fresh(),)  # flattened first
+    d = lit_int(dim_v)
+    p = None if d is None else T.axis(x, d)
+    if p is None:
+        return None
+    scalar = isinstance(repeats, (IntV, SymV))
+    times = c.size_of(repeats) if scalar else None
+    along = x[p]
+    assert isinstance(along, Size)
+    grown = T.mul(along, times) if times is not None else fresh()
+    return tuple(grown if i == p else s for i, s in enumerate(x))
+
+
+@method("repeat", "tile")
+def repeat(c: Call) -> Value:
+    name, x, args = c.name, c.x, c.args
+    assert isinstance(x, tuple)
+    vals = list(args[0].items) if len(args) == 1 and isinstance(args[0], TupV) else args
+    if len(args) == 1 and not isinstance(args[0], (IntV, SymV, NumV, TupV)):
+        return None  # one argument that may be a whole tuple of repeats
+    if not vals or any(isinstance(v, (tuple, TupV, ListV, LayerV, ObjV)) for v in vals):
+        return None
+    sizes = [c.size_of(v) for v in vals]
+    n = T.rank(x)
+    if n is None:
+        return None
+    if name == "tile" and len(sizes) < n:
+        ones: list[Size | None] = [lit(1)] * (n - len(sizes))
+        sizes = ones + sizes  # tile pads the repeats with 1s
+    if len(sizes) < n:
+        return None
+    off = len(sizes) - n
+    tiled: list[Item] = []
+    for i, rep in enumerate(sizes):
+        here = x[i - off] if i >= off else None
+        assert here is None or isinstance(here, Size)
+        if rep is None:
+            tiled.append(fresh())
+        else:
+            tiled.append(T.mul(here, rep) if here is not None else rep)
+    return tuple(tiled)
