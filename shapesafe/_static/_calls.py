@@ -446,20 +446,18 @@ class _Calls(_Explaining):
         self.file.stats_relation()
         text = _text(self.module, node.args[0]) if node.args else "input"
         what = _text(self.module, node.func)
-        if layer.kind in ("Linear", "LayerNorm", "Embed"):
+        if layer.kind in ("Linear", "LayerNorm"):
             want = layer.sizes[0]
             got = T.size_at(x, -1)
             if want is not None and got is not None and certain(want, got) == "differ":
-                label = {"Linear": "in_features", "LayerNorm": "normalized_shape"}.get(
-                    layer.kind, "embed_dim"
-                )
+                label = "in_features" if layer.kind == "Linear" else "normalized_shape"
                 self.file.report(
                     node,
                     f'{what}({text}): last dim is {got} in {text} "{show(x)}" but the layer\'s '
                     f"{label} is {want}",
                 )
                 return None
-            if layer.kind in ("LayerNorm", "Embed"):
+            if layer.kind == "LayerNorm":
                 return x
             out = layer.sizes[1]
             return (*x[:-1], out if out is not None else fresh()) if x else None

@@ -27,8 +27,10 @@ from ._report import (
     Stats,
     _text,
 )
+from ._rules.nn import inherited
 from ._source import (
     Module,
+    dotted_name,
     load,
 )
 from ._torch import (
@@ -186,6 +188,8 @@ class _FileChecker:
                 env = scope.run()
                 for ended in scope.returned:
                     env = _merge(env, ended, scope.new_attrs) if env is not None else ended
+                for qual in _base_names(cls):
+                    attrs.update(inherited(qual, init, scope.seen))
                 for k, v in (env or {}).items():
                     if k.startswith("self."):
                         attrs[k[5:]] = v
@@ -237,3 +241,20 @@ def check_file(path: Path, display: str | None = None, stats: Stats | None = Non
     finally:
         if collecting:
             gc.enable()
+
+
+def _base_names(cls: ClassModel) -> list[str]:
+    """The qualified names of a class's bases that are imported (`nn.Linear` is
+    `torch.nn.Linear`)."""
+    out = []
+    for base in cls.node.bases:
+        dotted = dotted_name(base)
+        if dotted is None:
+            continue
+        first, _, rest = dotted.partition(".")
+        origin = cls.module.imports.get(first)
+        if origin is None:
+            continue
+        head = origin[0] if origin[1] is None else f"{origin[0]}.{origin[1]}"
+        out.append(f"{head}.{rest}" if rest else head)
+    return out

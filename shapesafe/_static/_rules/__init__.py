@@ -26,13 +26,6 @@ ROOTS = frozenset(("torch", "einops", "fancy_einsum", "shapesafe"))
 # torch functions that give no tensor, or one of unknown shape, and are known as such.
 _NO_SHAPE = frozenset("tensor as_tensor manual_seed no_grad device is_tensor finfo iinfo".split())
 
-_SHAPESAFE_LAYERS = {
-    "shapesafe.nn.Linear": ("Linear", ("in_features", "out_features")),
-    "shapesafe.nn._linear.Linear": ("Linear", ("in_features", "out_features")),
-    "shapesafe.nn.LayerNorm": ("LayerNorm", ("features",)),
-    "shapesafe.nn._norm.LayerNorm": ("LayerNorm", ("features",)),
-}
-
 
 def tensor_method(
     reader: Reader,
@@ -68,13 +61,6 @@ def library_call(
     events = reader.file
     if root == "shapesafe":
         # shapesafe's ops and modules have contracts; `permute`'s output comes from its pattern.
-        hand = _SHAPESAFE_LAYERS.get(qual) or (
-            ("Embed", ("embed_dim",))
-            if qual.startswith("shapesafe.nn.") and last in ("MLP", "Block", "CausalSelfAttention")
-            else None
-        )
-        if hand is not None:
-            return True, nn.layer(Call(reader, node, last, args, kwargs, node.args, None), *hand)
         if last == "permute" and len(args) == 2 and isinstance(args[0], tuple):
             return True, einops.permute(Call(reader, node, last, args, kwargs, node.args, args[0]))
         return False, None

@@ -1,5 +1,7 @@
 """Rules of `torch.nn` layers and `torch.nn.functional` ops: linear, attention, losses."""
 
+import ast
+
 from .. import _torch as T
 from .._torch import IntV, LayerV, Mismatch, NumV, SymV, TupV, Value
 from .._unify import Group, Shape, Size, anonymous_group, certain, fresh, show
@@ -215,3 +217,43 @@ def embedding(c: Call) -> Value | _Pass:
     if isinstance(idx, tuple) and isinstance(w, tuple) and len(w) == 2:
         return (*idx, w[1])
     return None
+
+
+# The attributes a torch layer's `__init__` sets from its arguments, for classes that
+# subclass it and call `super().__init__(...)`: the argument names of each, in order.
+LAYER_ATTRS = {
+    "torch.nn.Linear": ("in_features", "out_features"),
+    "torch.nn.Embedding": ("num_embeddings", "embedding_dim"),
+}
+
+
+def inherited(
+    qual: str, init: ast.FunctionDef | ast.AsyncFunctionDef, seen: dict[int, Value]
+) -> dict[str, Value]:
+    """The attributes that `super().__init__(...)` in `init` sets on a subclass of the torch
+    layer `qual`, from the values the call's arguments had."""
+    names = LAYER_ATTRS.get(qual)
+    if names is None:
+        return {}
+    for stmt in init.body:
+        call = stmt.value if isinstance(stmt, ast.Expr) else None
+        if not (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Attribute)
+            and call.func.attr == "__init__"
+            and isinstance(call.func.value, ast.Call)
+            and isinstance(call.func.value.func, ast.Name)
+            and call.func.value.func.id == "super"
+        ):
+            continue
+        if any(isinstance(a, ast.Starred) for a in call.args):
+            return {}
+        given: dict[str, ast.expr] = dict(zip(names, call.args, strict=False))
+        given.update({k.arg: k.value for k in call.keywords if k.arg in names})
+        out: dict[str, Value] = {}
+        for name in names:
+            v = seen.get(id(given[name])) if name in given else None
+            if isinstance(v, (IntV, SymV)):
+                out[name] = v
+        return out
+    return {}
