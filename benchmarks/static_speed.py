@@ -12,9 +12,14 @@ under 3 s. Run: `python benchmarks/static_speed.py [--rounds N] [--corpus DIR]`.
 
 Then `python -X importtime -m shapesafe.check` on the one file lists the modules it
 imports: torch, jaxtyping and beartype must not be among them.
+
+Last, memory as an editor would use the checker: the one file, edited and re-checked 100
+times in one process with one `Run`, the memory the checker holds after each check
+(tracemalloc, after a collection). Target: flat, the same after the 100th check as after the 10th.
 """
 
 import argparse
+import gc
 import itertools
 import resource
 import shutil
@@ -23,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,6 +85,28 @@ def imported_modules() -> tuple[list[str], float]:
     return sorted(tops), own
 
 
+def recheck_memory(source: Path, count: int) -> list[int]:
+    """Bytes held after each of `count` checks of `source`, edited before each, in one run."""
+    from shapesafe._static import check_file
+    from shapesafe._static._run import Run
+
+    text = source.read_text()
+    run = Run()
+    held = []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / source.name
+        tracemalloc.start()
+        try:
+            for i in range(count):
+                path.write_text(f"{text}\n# edit {i}\n")  # a new version on disk
+                check_file(path, run=run)
+                gc.collect()  # what is still reachable, not what awaits the collector
+                held.append(tracemalloc.get_traced_memory()[0])
+        finally:
+            tracemalloc.stop()
+    return held
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=7)
@@ -111,6 +139,14 @@ def main() -> None:
     print(f"the shapesafe package {own * 1000:.0f} ms cumulative;", end=" ")
     print(f"heavy ones imported: {heavy or 'none'}")
     print("non-stdlib packages imported:", [m for m in tops if m not in sys.stdlib_module_names])
+    held = recheck_memory(ONE, 100)
+    print("\n| workload | after check 10 | after check 100 | growth per check | target |")
+    print("| --- | --- | --- | --- | --- |")
+    growth = (held[-1] - held[9]) / 90
+    print(
+        f"| {ONE.name} edited and re-checked 100 times in one process | "
+        f"{held[9] / 1e6:.2f} MB | {held[-1] / 1e6:.2f} MB | {growth / 1e3:.1f} KB | flat |"
+    )
 
 
 if __name__ == "__main__":

@@ -1215,9 +1215,9 @@ def test_literal_slices_agree_with_torch(
 def test_explain_lists_unchecked_annotated_relations(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from shapesafe._static import _run
+    from shapesafe._static import _report
 
-    monkeypatch.setattr(_run, "_EXPLAIN", True)
+    monkeypatch.setattr(_report, "_EXPLAIN", True)
     path = tmp_path / "unexplained.py"
     path.write_text(
         "import torch\nfrom jaxtyping import Float\nfrom torch import Tensor\n"

@@ -34,6 +34,7 @@ from ._source import (
     Module,
     Signature,
     dotted_name,
+    per_node,
     signature,
 )
 from ._torch import (
@@ -59,24 +60,10 @@ from ._unify import (
 )
 
 if TYPE_CHECKING:
-    from ._run import _FileChecker  # noqa: F401
-
-
-_contract_names: dict[int, tuple[object, frozenset[str]]] = {}
+    from ._flow import FileChecker  # noqa: F401
 
 
 _T = TypeVar("_T")
-
-
-def _per_node(cache: dict[int, tuple[object, _T]], node: object, read: Callable[[], _T]) -> _T:
-    """`read()`, once per syntax node (a function, a scope's body) for as long as the node
-    lives: the cache keeps the node, so its id is not taken by another."""
-    hit = cache.get(id(node))
-    if hit is not None and hit[0] is node:
-        return hit[1]
-    found = read()
-    cache[id(node)] = (node, found)
-    return found
 
 
 def _informative(shape: Shape) -> bool:
@@ -140,7 +127,7 @@ def _joined(values: list[Value]) -> Value:
 
 
 def _substituted(value: Value, unifier: Unifier, on_self: bool) -> Value:
-    """A value `_FileChecker.infer` read, in the caller's sizes."""
+    """A value `FileChecker.infer` read, in the caller's sizes."""
     if isinstance(value, tuple):
         return unifier.substitute(value, on_self)
     if isinstance(value, TupV):
@@ -482,7 +469,7 @@ class _Calls(_Explaining):
         """A call of an annotated function, checked against its contract.
 
         Without a return contract, the return is what the callee's body gives under its own
-        annotations (`_FileChecker.infer`), in the caller's sizes, unless not `infer` (a
+        annotations (`FileChecker.infer`), in the caller's sizes, unless not `infer` (a
         subclass may override it). `owner` is the class whose method `fn` is, and `on_self`
         whether the call is on the caller's `self`.
         """
@@ -699,7 +686,7 @@ class _Calls(_Explaining):
                         names.update(d.name for d in found.spec.dims if d.name)
             return frozenset(names)
 
-        return _per_node(_contract_names, fn, read)
+        return per_node(self.module, "contract names", fn, read)
 
     def check_return(self, value: ast.expr, v: Value) -> None:
         assert self.fn is not None

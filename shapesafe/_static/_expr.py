@@ -38,6 +38,7 @@ from ._source import (
     Signature,
     dotted_name,
     load_found,
+    memo,
     resolve,
 )
 from ._torch import (
@@ -67,7 +68,7 @@ from ._unify import (
 )
 
 if TYPE_CHECKING:
-    from ._run import _FileChecker  # noqa: F401
+    from ._flow import FileChecker  # noqa: F401
 
 
 _Comprehensions = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
@@ -166,9 +167,6 @@ class _NoValue:
 _NO = _NoValue()
 
 
-_resolved: dict[tuple[int, str], tuple[Module, object]] = {}
-
-
 def _resolve(
     module: Module, dotted: str, misses: dict[str, object]
 ) -> tuple[Module, Signature] | None:
@@ -192,17 +190,18 @@ def _remembered(
     A name that resolves to nothing is remembered for good when it is not imported from a
     project file, and otherwise for one file's check (`misses`).
     """
-    key = (id(module), kind + dotted)
-    hit = _resolved.get(key)
-    if hit is not None and hit[0] is module and (hit[1] is None or _current(hit[1])):
-        return cast(_T, hit[1])
-    if key[1] in misses:
+    key = kind + dotted
+    resolved = memo(module, "resolved")
+    hit = resolved.get(key)
+    if hit is not None and (hit[0] is None or _current(hit[0])):
+        return cast(_T, hit[0])
+    if key in misses:
         return None
     result = find()
     if result is not None or _external(module, dotted):
-        _resolved[key] = (module, result)
+        resolved[key] = (result,)
     else:
-        misses[key[1]] = None
+        misses[key] = None
     return result
 
 

@@ -9,14 +9,14 @@ unknown values are never reported.
 
 import ast
 import dataclasses
+import re
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
 
 from ._calls import (
     _common_shape,
     _decorated,
+    _joined,
     _one_of,
-    _per_node,
 )
 from ._expr import (
     _class_named,
@@ -29,14 +29,20 @@ from ._expr import (
 from ._modules import (
     LIST_CHANGES,
     ClassModel,
+    model,
 )
 from ._report import (
     Env,
+    Finding,
+    Reporter,
+    Stats,
     _alternatives,
 )
+from ._rules.nn import inherited
 from ._source import (
     Module,
     dotted_name,
+    per_node,
 )
 from ._torch import (
     ListV,
@@ -51,10 +57,6 @@ from ._unify import (
     Shape,
     from_spec,
 )
-
-if TYPE_CHECKING:
-    from ._run import _FileChecker
-
 
 _Scopes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
@@ -83,25 +85,16 @@ class _Index:
     globals: frozenset[str]
 
 
-_indexes: dict[int, _Index] = {}
-
-
 # Builtins that read a list without keeping or changing it.
 _READS_LIST = frozenset(
     "len enumerate zip reversed sorted sum any all max min tuple list set iter print".split()
 )
 
 
-_shared: dict[int, tuple[object, frozenset[str]]] = {}
-
-
-_annotated_locals: dict[int, tuple[object, dict[str, ast.expr]]] = {}
-
-
-def _local_annotations(body: list[ast.stmt]) -> dict[str, ast.expr]:
+def _local_annotations(module: Module, body: list[ast.stmt]) -> dict[str, ast.expr]:
     """The annotations that a scope's own statements give its local names (`x: T` or
     `x: T = v`); a name annotated twice differently has none."""
-    return _per_node(_annotated_locals, body, lambda: _read_local_annotations(body))
+    return per_node(module, "annotated locals", body, lambda: _read_local_annotations(body))
 
 
 def _read_local_annotations(body: list[ast.stmt]) -> dict[str, ast.expr]:
@@ -120,7 +113,7 @@ def _shared_lists(module: Module, body: list[ast.stmt]) -> frozenset[str]:
     """The names of a scope whose list may change where its statement-by-statement reading
     does not see it: the list is stored, aliased, passed to code the checker does not read,
     yielded, or changed inside a nested function or comprehension."""
-    return _per_node(_shared, body, lambda: _read_shared_lists(module, body))
+    return per_node(module, "shared lists", body, lambda: _read_shared_lists(module, body))
 
 
 def _read_shared_lists(module: Module, body: list[ast.stmt]) -> frozenset[str]:
@@ -166,10 +159,11 @@ def _reads_list(module: Module, name: ast.Name, parent: ast.AST, nested: bool) -
     return False
 
 
-def _index(tree: ast.Module) -> _Index:
-    found = _indexes.get(id(tree))
-    if found is not None and found.tree is tree:
-        return found
+def _index(module: Module) -> _Index:
+    return per_node(module, "index", module.tree, lambda: _read_index(module.tree))
+
+
+def _read_index(tree: ast.Module) -> _Index:
     top = id(tree.body)
     names: dict[int, set[str]] = {top: set()}
     children: dict[int, list[_ScopeNode]] = {top: []}
@@ -202,9 +196,7 @@ def _index(tree: ast.Module) -> _Index:
                 for part in ast.walk(case.pattern):
                     names[scope].update(_binds(part))
                 stack.extend((n, scope) for n in reversed(case.body))
-    found = _Index(tree, names, children, frozenset(rebound))
-    _indexes[id(tree)] = found
-    return found
+    return _Index(tree, names, children, frozenset(rebound))
 
 
 def _stmt_binds(node: ast.stmt) -> list[str]:
@@ -239,7 +231,7 @@ def _merge(a: Env | None, b: Env | None, new_attrs: frozenset[str] | None = None
     A local name that only one path binds keeps that path's value: on the other path it is
     unbound, and reading it raises. So does `self.x` in an `__init__` where x is not in
     `new_attrs`'s complement: when neither a base class nor the class body gives x a value
-    (`_FileChecker.build`). Otherwise an attribute may hold an older value on the other path.
+    (`FileChecker.build`). Otherwise an attribute may hold an older value on the other path.
     """
     if a is None:
         return None if b is None else dict(b)
@@ -313,7 +305,7 @@ class _Scope(_Expressions):
 
     def __init__(
         self,
-        file: "_FileChecker",
+        file: "FileChecker",
         body: list[ast.stmt],
         fn: ast.FunctionDef | ast.AsyncFunctionDef | None = None,
         cls: ClassModel | None = None,
@@ -331,7 +323,7 @@ class _Scope(_Expressions):
             for arg in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg]:
                 if arg is not None:
                     self.local.add(arg.arg)
-        index = _index(file.module.tree)
+        index = _index(file.module)
         self.local.update(index.locals.get(id(body), ()))
         if self.is_module:
             self.rebound_globals = set(index.globals)
@@ -600,7 +592,7 @@ class _Scope(_Expressions):
     def declared_local(self, name: str) -> Value:
         """What a local's annotation says it holds, where a value assigned to it has no
         shape the checker knows: `ray_samples: RaySamples` before `ray_samples, w = f(...)`."""
-        annotation = _local_annotations(self.body).get(name)
+        annotation = _local_annotations(self.module, self.body).get(name)
         if annotation is None:
             return None
         declared = self.module.annotation(annotation)
@@ -674,3 +666,159 @@ class _Scope(_Expressions):
             bound = v
         if stmt.value is not None or declared is not None:
             self.bind(stmt.target, bound, env)
+
+
+_IGNORE = re.compile(r"#\s*shapesafe:\s*ignore\b")
+
+
+def _self_targets(node: ast.AST) -> list[str]:
+    """`self.x` for each attribute of `self` that a statement assigns."""
+    targets: list[ast.expr] = []
+    if isinstance(node, ast.Assign):
+        targets = node.targets
+    elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+        targets = [node.target]
+    return [
+        f"self.{t.attr}"
+        for each in targets
+        for t in ast.walk(each)
+        if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
+    ]
+
+
+def _class_level(cls: ClassModel) -> set[str]:
+    """Names that the body of `cls` or of a class it derives from gives a value."""
+    out: set[str] = set()
+    for stmt in cls.node.body:
+        if isinstance(stmt, ast.Assign) or (isinstance(stmt, ast.AnnAssign) and stmt.value):
+            out.update(_stmt_binds(stmt))
+    for base in cls.bases:
+        out |= _class_level(base)
+    return out
+
+
+def _generator(module: Module, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    return per_node(
+        module,
+        "generator",
+        fn,
+        lambda: any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _own_nodes(fn.body)),
+    )
+
+
+class FileChecker(Reporter):
+    """The check of one file: each of its scopes read in turn, and the classes and function
+    bodies that its calls need, read once per file."""
+
+    def __init__(self, module: Module, display: str, stats: Stats | None = None) -> None:
+        super().__init__(module, display, stats)
+        # (function, Union alternatives) -> what its body returns (`infer`)
+        self.inferred: dict[tuple[int, tuple[tuple[str, int], ...]], Value] = {}
+        self.inferring: set[tuple[int, tuple[tuple[str, int], ...]]] = set()
+
+    def reader(self, module: Module) -> "FileChecker":
+        """A checker that reads another scope for what it gives, reporting and counting
+        nothing, and sharing this file's bodies already read."""
+        reader = FileChecker(module, "", self.stats)
+        reader.silent = 1
+        reader.inferred, reader.inferring = self.inferred, self.inferring
+        return reader
+
+    def infer(
+        self,
+        module: Module,
+        fn: ast.FunctionDef | ast.AsyncFunctionDef,
+        cls: ClassModel | None,
+        chosen: tuple[tuple[str, int], ...] = (),
+    ) -> Value:
+        """What `fn` returns, read from its body under its own annotations: a shape (or a
+        tuple of them) in its dim names, or None. `chosen` gives the alternative that each
+        of some Union parameters takes. Read once per function, alternatives and file."""
+        key = (id(fn), chosen)
+        if key in self.inferred:
+            return self.inferred[key]
+        if key in self.inferring or isinstance(fn, ast.AsyncFunctionDef) or _generator(module, fn):
+            return None
+        self.inferring.add(key)
+        try:
+            scope = _Scope(self.reader(module), fn.body, fn, cls)
+            scope.chosen = dict(chosen)
+            scope.results = []
+            scope.run()
+            value = _joined(scope.results)
+        finally:
+            self.inferring.discard(key)
+        self.inferred[key] = value
+        return value
+
+    def build(self, cls: ClassModel) -> dict[str, Value]:
+        """What `cls.__init__` assigns to `self`, read once per class."""
+        if cls.attrs is not None:
+            return cls.attrs  # type: ignore[return-value]
+        if cls.building:
+            return {}
+        cls.building = True
+        try:
+            attrs: dict[str, Value] = {}
+            for base in reversed(cls.bases):
+                attrs.update(self.build(base))
+            init = cls.methods.get("__init__")
+            if init is not None:
+                scope = _Scope(self.reader(cls.module), init.body, init, cls)
+                scope.keep_returns = True
+                older = set(attrs) | _class_level(cls)
+                assigned = {k[5:] for n in _own_nodes(init.body) for k in _self_targets(n)} - older
+                scope.new_attrs = frozenset(assigned)
+                env = scope.run()
+                for ended in scope.returned:
+                    env = _merge(env, ended, scope.new_attrs) if env is not None else ended
+                for qual in _base_names(cls):
+                    attrs.update(inherited(qual, init, scope.seen))
+                for k, v in (env or {}).items():
+                    if k.startswith("self."):
+                        attrs[k[5:]] = v
+            cls.attrs = attrs  # type: ignore[assignment]
+            return attrs
+        finally:
+            cls.building = False
+
+    def run(self) -> list[Finding]:
+        todo: list[
+            tuple[list[ast.stmt], ast.FunctionDef | ast.AsyncFunctionDef | None, ClassModel | None]
+        ]
+        todo = [(self.module.tree.body, None, None)]
+        while todo:
+            body, fn, cls = todo.pop()
+            if self._counting():
+                self.stats.functions += 1
+            _Scope(self, body, fn, cls).run()
+            for node in _index(self.module).children.get(id(body), ()):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    owner = cls if fn is None and cls is not None and node in body else None
+                    todo.append((node.body, node, owner))
+                else:
+                    todo.append((node.body, None, model(self.module, node)))
+        lines = self.module.source.splitlines()
+        kept = {
+            f
+            for f in self.findings
+            if not (0 < f.line <= len(lines) and _IGNORE.search(lines[f.line - 1]))
+        }
+        return sorted(kept)
+
+
+def _base_names(cls: ClassModel) -> list[str]:
+    """The qualified names of a class's bases that are imported (`nn.Linear` is
+    `torch.nn.Linear`)."""
+    out = []
+    for base in cls.node.bases:
+        dotted = dotted_name(base)
+        if dotted is None:
+            continue
+        first, _, rest = dotted.partition(".")
+        origin = cls.module.imports.get(first)
+        if origin is None:
+            continue
+        head = origin[0] if origin[1] is None else f"{origin[0]}.{origin[1]}"
+        out.append(f"{head}.{rest}" if rest else head)
+    return out

@@ -11,7 +11,7 @@ import ast
 import dataclasses
 import itertools
 
-from ._source import Module, find_module, load_found
+from ._source import Module, find_module, load_found, memo
 
 _keys = itertools.count(1)
 
@@ -68,14 +68,12 @@ class ClassModel:
         return attr in self.rebound or any(b.is_rebound(attr) for b in self.bases)
 
 
-_models: dict[tuple[int, str], ClassModel] = {}
-
-
 def model(module: Module, node: ast.ClassDef) -> ClassModel:
     """The model of a class, built once per parsed file."""
-    key = (id(module), node.name + f"@{node.lineno}")
-    found = _models.get(key)
-    if found is not None and found.module is module:
+    models = memo(module, "classes")
+    key = node.name + f"@{node.lineno}"
+    found: ClassModel | None = models.get(key)
+    if found is not None:
         return found
     methods: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
     declared: dict[str, ast.expr] = {}
@@ -85,7 +83,7 @@ def model(module: Module, node: ast.ClassDef) -> ClassModel:
         elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
             declared[stmt.target.id] = stmt.annotation
     built = ClassModel(module, node, next(_keys), methods, declared, [])
-    _models[key] = built
+    models[key] = built
     for base in node.bases:
         found_base = find_class(module, unsubscripted(base))
         if found_base is not None and found_base is not built:

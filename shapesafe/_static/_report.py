@@ -5,6 +5,7 @@ import ast
 import dataclasses
 import functools
 import os
+import sys
 from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
@@ -17,6 +18,7 @@ from ._source import (
     Module,
     dotted_name,
     find_module,
+    per_node,
 )
 from ._torch import (
     AnyOfV,
@@ -40,7 +42,7 @@ from ._unify import (
 )
 
 if TYPE_CHECKING:
-    from ._run import _FileChecker
+    from ._flow import FileChecker
 
 
 _EXPLAIN = os.environ.get("SHAPESAFE_CHECK_EXPLAIN", "") not in ("", "0")
@@ -157,9 +159,6 @@ _ANNOTATED = {
 }
 
 
-_lines_cache: dict[int, tuple[str, list[bytes]]] = {}
-
-
 def _text(module: Module, node: ast.AST, limit: int = 40) -> str:
     """The source text of `node`, on one line and cut to `limit` characters."""
     text = _segment(module, node) or ast.unparse(node)
@@ -169,11 +168,12 @@ def _text(module: Module, node: ast.AST, limit: int = 40) -> str:
 
 def _segment(module: Module, node: ast.AST) -> str | None:
     # ast.get_source_segment splits the whole source on each call; split it once per file.
-    cached = _lines_cache.get(id(module.tree))
-    if cached is None or cached[0] is not module.source:
-        cached = (module.source, [line.encode() for line in module.source.splitlines(True)])
-        _lines_cache[id(module.tree)] = cached
-    lines = cached[1]
+    lines: list[bytes] = per_node(
+        module,
+        "lines",
+        module.tree,
+        lambda: [line.encode() for line in module.source.splitlines(True)],
+    )
     try:
         first, last = node.lineno - 1, node.end_lineno - 1  # type: ignore[attr-defined]
         start, end = node.col_offset, node.end_col_offset  # type: ignore[attr-defined]
@@ -334,11 +334,67 @@ def _headline(where: str, c: Conflict, shown: dict[str, tuple[str, Shape]]) -> s
     return f"{where}: dim '{dim}' is {c.expected} in {there} but {c.actual} in {here}"
 
 
+class Reporter:
+    """Where a file's check sends what it finds and what it looks at.
+
+    Findings are kept unless the reading is `silent` (another file's class read for what it
+    builds). Each event of `--stats` (a call, a call with a rule, a relation checked, a
+    relation left unknown and why) is counted unless the reading is `quiet` (a loop body's
+    first pass) or silent; with SHAPESAFE_CHECK_EXPLAIN=1, unknown ones are also printed
+    with their place.
+    """
+
+    def __init__(self, module: Module, display: str, stats: Stats | None = None) -> None:
+        self.module = module
+        self.display = display
+        self.findings: set[Finding] = set()
+        self.stats = stats if stats is not None else Stats()
+        self.quiet = 0  # no stats: a loop body's first reading
+        self.silent = 0  # neither findings nor stats: reading another class's __init__
+        self.misses: dict[str, object] = {}  # lookups that found nothing, for this file
+
+    def report(self, node: ast.AST, message: str) -> None:
+        if self.silent:
+            return
+        line = getattr(node, "lineno", 1)
+        col = getattr(node, "col_offset", 0) + 1
+        self.findings.add(Finding(self.display, line, col, message))
+
+    def _counting(self) -> bool:
+        return not (self.quiet or self.silent)
+
+    def stats_call(self) -> None:
+        if self._counting():
+            self.stats.calls += 1
+
+    def stats_known(self, kind: str) -> None:
+        if self._counting():
+            self.stats.calls_known[kind] += 1
+
+    def stats_relation(self, kind: str = "") -> None:
+        if self._counting():
+            self.stats.relations += 1
+            if kind:
+                self.stats.annotated[kind] += 1
+
+    def stats_unknown(self, why: str, node: ast.AST | None = None, lost: str = "") -> None:
+        if self._counting():
+            self.stats.unknown[why] += 1
+            if lost:
+                self.stats.lost[lost] += 1
+            if _EXPLAIN and node is not None:
+                # SHAPESAFE_CHECK_EXPLAIN=1: where each annotated relation went unchecked.
+                line = getattr(node, "lineno", 0)
+                text = _text(self.module, node, 100)
+                from_ = f" (from {lost})" if lost else ""
+                print(f"{self.display}:{line}: {why}: {text}{from_}", file=sys.stderr)
+
+
 class _Explaining:
     """The part of a scope that explains where an unknown shape came from."""
 
     # Set by `_Scope.__init__`.
-    file: "_FileChecker"
+    file: "FileChecker"
     module: Module
     fn: ast.FunctionDef | ast.AsyncFunctionDef | None
     cls: ClassModel | None

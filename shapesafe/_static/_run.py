@@ -1,260 +1,86 @@
-"""One check of a file: the per-file checker, the classes it builds, and the entry point."""
+"""One run of the checker, and the object that owns everything the run remembers.
 
-import ast
+A `Run` holds every cache: the parsed files (one version of each; a changed file replaces
+the one held, and what the checker worked out about the old version goes with it), the
+module lookups, and the products of sizes. Nothing else in the checker is kept between
+calls. The command line checks all its files in one run. A long-lived caller, such as an
+editor, gives each `check_file` its own `Run` for a workspace, and drops it to free
+everything.
+
+This module imports no other part of the checker at its top, so every part may ask it
+for the active run.
+"""
+
+import contextvars
 import gc
-import re
-import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from ._calls import (
-    _joined,
-    _per_node,
-)
-from ._flow import (
-    _index,
-    _merge,
-    _own_nodes,
-    _Scope,
-    _stmt_binds,
-)
-from ._modules import (
-    ClassModel,
-    model,
-)
-from ._report import (
-    _EXPLAIN,
-    Finding,
-    Stats,
-    _text,
-)
-from ._rules.nn import inherited
-from ._source import (
-    Module,
-    dotted_name,
-    load,
-)
-from ._torch import (
-    Value,
-)
-
-_IGNORE = re.compile(r"#\s*shapesafe:\s*ignore\b")
+if TYPE_CHECKING:
+    from ._report import Finding, Stats
+    from ._source import Module
+    from ._unify import Size
 
 
-_generators: dict[int, tuple[object, bool]] = {}
+class Run:
+    """Every cache of one checker run."""
+
+    def __init__(self) -> None:
+        # path -> (modified time and size, the parsed file or None where it does not parse)
+        self.modules: dict[Path, tuple[tuple[int, int], Module | None]] = {}
+        self.real_paths: dict[Path, Path] = {}  # a found module's path, resolved
+        # (importing folder, dotted name, working folder) -> the file it names
+        self.found_modules: dict[tuple[Path, str, str], Path | None] = {}
+        self.starring: set[Path] = set()  # files whose `import *` is being read
+        # a product of sizes -> (coefficient, sizes and powers), see `_torch.monomial`
+        self.monomials: dict[Size, tuple[int, Any]] = {}
 
 
-def _self_targets(node: ast.AST) -> list[str]:
-    """`self.x` for each attribute of `self` that a statement assigns."""
-    targets: list[ast.expr] = []
-    if isinstance(node, ast.Assign):
-        targets = node.targets
-    elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
-        targets = [node.target]
-    return [
-        f"self.{t.attr}"
-        for each in targets
-        for t in ast.walk(each)
-        if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
-    ]
+_active: contextvars.ContextVar[Run] = contextvars.ContextVar("shapesafe_static_run")
+_PROCESS = Run()  # the run of callers that don't name one, such as the command line
 
 
-def _class_level(cls: ClassModel) -> set[str]:
-    """Names that the body of `cls` or of a class it derives from gives a value."""
-    out: set[str] = set()
-    for stmt in cls.node.body:
-        if isinstance(stmt, ast.Assign) or (isinstance(stmt, ast.AnnAssign) and stmt.value):
-            out.update(_stmt_binds(stmt))
-    for base in cls.bases:
-        out |= _class_level(base)
-    return out
+def active() -> Run:
+    """The run that the check in progress belongs to."""
+    return _active.get(_PROCESS)
 
 
-def _generator(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-    return _per_node(
-        _generators,
-        fn,
-        lambda: any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _own_nodes(fn.body)),
-    )
+@contextmanager
+def using(run: Run) -> Iterator[Run]:
+    """Make `run` the active one in this block."""
+    token = _active.set(run)
+    try:
+        yield run
+    finally:
+        _active.reset(token)
 
 
-class _FileChecker:
-    def __init__(self, module: Module, display: str, stats: Stats | None = None) -> None:
-        self.module = module
-        self.display = display
-        self.findings: set[Finding] = set()
-        self.stats = stats if stats is not None else Stats()
-        self.quiet = 0  # no stats: a loop body's first reading
-        self.silent = 0  # neither findings nor stats: reading another class's __init__
-        self.misses: dict[str, object] = {}  # lookups that found nothing, for this file
-        # (function, Union alternatives) -> what its body returns (`infer`)
-        self.inferred: dict[tuple[int, tuple[tuple[str, int], ...]], Value] = {}
-        self.inferring: set[tuple[int, tuple[tuple[str, int], ...]]] = set()
+def check_file(
+    path: Path, display: str | None = None, stats: "Stats | None" = None, run: Run | None = None
+) -> "list[Finding]":
+    """Every certain shape mismatch in one file. Raises SyntaxError for a file that won't parse.
 
-    def report(self, node: ast.AST, message: str) -> None:
-        if self.silent:
-            return
-        line = getattr(node, "lineno", 1)
-        col = getattr(node, "col_offset", 0) + 1
-        self.findings.add(Finding(self.display, line, col, message))
+    `run` owns what the check remembers for later ones (the process's own run by default).
+    """
+    from ._flow import FileChecker  # here: the rest of the checker imports this module
+    from ._source import load
 
-    def _counting(self) -> bool:
-        return not (self.quiet or self.silent)
-
-    def stats_call(self) -> None:
-        if self._counting():
-            self.stats.calls += 1
-
-    def stats_known(self, kind: str) -> None:
-        if self._counting():
-            self.stats.calls_known[kind] += 1
-
-    def calls_known_undo(self, kind: str) -> None:
-        if self._counting():
-            self.stats.calls_known[kind] -= 1
-            if self.stats.calls_known[kind] <= 0:
-                del self.stats.calls_known[kind]
-
-    def stats_relation(self, kind: str = "") -> None:
-        if self._counting():
-            self.stats.relations += 1
-            if kind:
-                self.stats.annotated[kind] += 1
-
-    def stats_unknown(self, why: str, node: ast.AST | None = None, lost: str = "") -> None:
-        if self._counting():
-            self.stats.unknown[why] += 1
-            if lost:
-                self.stats.lost[lost] += 1
-            if _EXPLAIN and node is not None:
-                # SHAPESAFE_CHECK_EXPLAIN=1: where each annotated relation went unchecked.
-                line = getattr(node, "lineno", 0)
-                text = _text(self.module, node, 100)
-                from_ = f" (from {lost})" if lost else ""
-                print(f"{self.display}:{line}: {why}: {text}{from_}", file=sys.stderr)
-
-    def reader(self, module: Module) -> "_FileChecker":
-        """A checker that reads another scope for what it gives, reporting and counting
-        nothing, and sharing this file's bodies already read."""
-        reader = _FileChecker(module, "", self.stats)
-        reader.silent = 1
-        reader.inferred, reader.inferring = self.inferred, self.inferring
-        return reader
-
-    def infer(
-        self,
-        module: Module,
-        fn: ast.FunctionDef | ast.AsyncFunctionDef,
-        cls: ClassModel | None,
-        chosen: tuple[tuple[str, int], ...] = (),
-    ) -> Value:
-        """What `fn` returns, read from its body under its own annotations: a shape (or a
-        tuple of them) in its dim names, or None. `chosen` gives the alternative that each
-        of some Union parameters takes. Read once per function, alternatives and file."""
-        key = (id(fn), chosen)
-        if key in self.inferred:
-            return self.inferred[key]
-        if key in self.inferring or isinstance(fn, ast.AsyncFunctionDef) or _generator(fn):
-            return None
-        self.inferring.add(key)
-        try:
-            scope = _Scope(self.reader(module), fn.body, fn, cls)
-            scope.chosen = dict(chosen)
-            scope.results = []
-            scope.run()
-            value = _joined(scope.results)
-        finally:
-            self.inferring.discard(key)
-        self.inferred[key] = value
-        return value
-
-    def build(self, cls: ClassModel) -> dict[str, Value]:
-        """What `cls.__init__` assigns to `self`, read once per class."""
-        if cls.attrs is not None:
-            return cls.attrs  # type: ignore[return-value]
-        if cls.building:
-            return {}
-        cls.building = True
-        try:
-            attrs: dict[str, Value] = {}
-            for base in reversed(cls.bases):
-                attrs.update(self.build(base))
-            init = cls.methods.get("__init__")
-            if init is not None:
-                scope = _Scope(self.reader(cls.module), init.body, init, cls)
-                scope.keep_returns = True
-                older = set(attrs) | _class_level(cls)
-                assigned = {k[5:] for n in _own_nodes(init.body) for k in _self_targets(n)} - older
-                scope.new_attrs = frozenset(assigned)
-                env = scope.run()
-                for ended in scope.returned:
-                    env = _merge(env, ended, scope.new_attrs) if env is not None else ended
-                for qual in _base_names(cls):
-                    attrs.update(inherited(qual, init, scope.seen))
-                for k, v in (env or {}).items():
-                    if k.startswith("self."):
-                        attrs[k[5:]] = v
-            cls.attrs = attrs  # type: ignore[assignment]
-            return attrs
-        finally:
-            cls.building = False
-
-    def run(self) -> list[Finding]:
-        todo: list[
-            tuple[list[ast.stmt], ast.FunctionDef | ast.AsyncFunctionDef | None, ClassModel | None]
-        ]
-        todo = [(self.module.tree.body, None, None)]
-        while todo:
-            body, fn, cls = todo.pop()
-            if self._counting():
-                self.stats.functions += 1
-            _Scope(self, body, fn, cls).run()
-            for node in _index(self.module.tree).children.get(id(body), ()):
-                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    owner = cls if fn is None and cls is not None and node in body else None
-                    todo.append((node.body, node, owner))
-                else:
-                    todo.append((node.body, None, model(self.module, node)))
-        lines = self.module.source.splitlines()
-        kept = {
-            f
-            for f in self.findings
-            if not (0 < f.line <= len(lines) and _IGNORE.search(lines[f.line - 1]))
-        }
-        return sorted(kept)
-
-
-def check_file(path: Path, display: str | None = None, stats: Stats | None = None) -> list[Finding]:
-    """Every certain shape mismatch in one file. Raises SyntaxError for a file that won't parse."""
     # The checker keeps many syntax trees alive and makes no reference cycles; the cyclic
     # collector would scan those trees over and over for nothing.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        module = load(path)
-        if module is None:
-            source = path.read_bytes()  # compile() decodes as Python does (PEP 263)
-            compile(source, str(path), "exec", dont_inherit=True)  # raises the SyntaxError
-            return []
-        if stats is not None:
-            stats.files += 1
-        return _FileChecker(module, display or str(path), stats).run()
+        with using(run if run is not None else active()):
+            module = load(path)
+            if module is None:
+                source = path.read_bytes()  # compile() decodes as Python does (PEP 263)
+                compile(source, str(path), "exec", dont_inherit=True)  # raises the SyntaxError
+                return []
+            if stats is not None:
+                stats.files += 1
+            return FileChecker(module, display or str(path), stats).run()
     finally:
         if collecting:
             gc.enable()
-
-
-def _base_names(cls: ClassModel) -> list[str]:
-    """The qualified names of a class's bases that are imported (`nn.Linear` is
-    `torch.nn.Linear`)."""
-    out = []
-    for base in cls.node.bases:
-        dotted = dotted_name(base)
-        if dotted is None:
-            continue
-        first, _, rest = dotted.partition(".")
-        origin = cls.module.imports.get(first)
-        if origin is None:
-            continue
-        head = origin[0] if origin[1] is None else f"{origin[0]}.{origin[1]}"
-        out.append(f"{head}.{rest}" if rest else head)
-    return out

@@ -6,14 +6,15 @@ user's functions: by following `from shapesafe import linear` into shapesafe's s
 
 import ast
 import dataclasses
-import functools
 import hashlib
 import io
 import tokenize
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 from .._contract import Contract, TensorParam, parse_spec
+from ._run import active
 
 # jaxtyping's array annotations (`Float[Tensor, "b s"]`), as shapesafe and jaxtyping export them.
 DTYPE_NAMES = frozenset(
@@ -49,6 +50,11 @@ class Module:
     functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef | None]  # None: ambiguous
     aliases: dict[str, ast.expr]  # `Embeddings = Float[Tensor, "b s d"]`
     package: str  # dotted name of the package this file sits in, "" if none
+    # What the checker has worked out about this version of the file (see `memo`): it goes
+    # when the file changes and its Module is replaced.
+    memos: dict[str, dict[Any, Any]] = dataclasses.field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def annotation(self, node: ast.expr | None) -> TensorParam | None:
         """The tensor contract an annotation states, or None if it states none."""
@@ -235,8 +241,19 @@ def read_source(path: Path) -> str:
         raise SyntaxError(f"cannot decode the file: {err}", (str(path), 1, 1, None)) from None
 
 
-@functools.lru_cache(maxsize=512)
 def _load(path: Path, stamp: tuple[int, int]) -> Module | None:
+    """The file at `path` as it is at `stamp` (modified time and size), parsed once per run
+    and version: a new version replaces the one the run held."""
+    modules = active().modules
+    held = modules.get(path)
+    if held is not None and held[0] == stamp:
+        return held[1]
+    module = _parse(path)
+    modules[path] = (stamp, module)
+    return module
+
+
+def _parse(path: Path) -> Module | None:
     try:
         source = read_source(path)
         tree = ast.parse(source, filename=str(path))
@@ -246,9 +263,6 @@ def _load(path: Path, stamp: tuple[int, int]) -> Module | None:
     module = Module(path, source, tree, imports, functions, aliases, _package_of(path))
     _take_stars(module)
     return module
-
-
-_starring: set[Path] = set()
 
 
 def _take_stars(module: Module) -> None:
@@ -261,9 +275,10 @@ def _take_stars(module: Module) -> None:
         for s in _statements(module.tree.body)
         if isinstance(s, ast.ImportFrom) and any(a.name == "*" for a in s.names)
     ]
-    if not stars or module.path in _starring:
+    starring = active().starring
+    if not stars or module.path in starring:
         return
-    _starring.add(module.path)
+    starring.add(module.path)
     try:
         for stmt in stars:
             dotted = "." * stmt.level + (stmt.module or "")
@@ -280,7 +295,7 @@ def _take_stars(module: Module) -> None:
                 if name in public and name not in bound and name not in module.imports:
                     module.imports[name] = (dotted, name)
     finally:
-        _starring.discard(module.path)
+        starring.discard(module.path)
 
 
 def _classes(module: Module) -> list[str]:
@@ -313,14 +328,12 @@ def load(path: Path) -> Module | None:
     return _load(path.resolve(), (st.st_mtime_ns, st.st_size))
 
 
-_real_paths: dict[Path, Path] = {}
-
-
 def load_found(path: Path) -> Module | None:
     """`load` for a path that `find_module` gave: resolved once, stat-ed each time."""
-    real = _real_paths.get(path)
+    real_paths = active().real_paths
+    real = real_paths.get(path)
     if real is None:
-        real = _real_paths[path] = path.resolve()
+        real = real_paths[path] = path.resolve()
     try:
         st = real.stat()
     except OSError:
@@ -348,19 +361,17 @@ def _roots(path: Path) -> list[Path]:
     return list(dict.fromkeys(roots))
 
 
-_found_modules: dict[tuple[Path, str, str], Path | None] = {}
-
-
 def find_module(dotted: str, importer: Module) -> Path | None:
     """The file for `import dotted` (or a relative `.mod`) as seen from `importer`.
 
     Remembered per folder and name: the checker asks the same question for every call.
     """
     key = (importer.path.parent, dotted, str(Path.cwd()) if not dotted.startswith(".") else "")
-    if key in _found_modules:
-        return _found_modules[key]
+    found_modules = active().found_modules
+    if key in found_modules:
+        return found_modules[key]
     found = _find_module(dotted, importer)
-    _found_modules[key] = found
+    found_modules[key] = found
     return found
 
 
@@ -452,7 +463,7 @@ def fingerprint(path: Path, lookups: Lookups | None = None) -> str:
         _follow(mod_name, attr, start, cache, files, 0)
     digest = hashlib.sha256()
     for key in sorted(files):
-        digest.update(str(key).encode() + _strings_digest(files[key].tree))
+        digest.update(str(key).encode() + _strings_digest(files[key]))
     return digest.hexdigest()[:16]
 
 
@@ -516,10 +527,34 @@ def _cached_load(
     return loaded
 
 
-@functools.lru_cache(maxsize=512)
-def _strings_digest(tree: ast.Module) -> bytes:
-    digest = hashlib.sha256()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            digest.update(node.value.encode() + b"\0")
-    return digest.digest()
+def _strings_digest(module: Module) -> bytes:
+    def read() -> bytes:
+        digest = hashlib.sha256()
+        for node in ast.walk(module.tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                digest.update(node.value.encode() + b"\0")
+        return digest.digest()
+
+    return per_node(module, "strings", module.tree, read)
+
+
+_T = TypeVar("_T")
+
+
+def memo(module: Module, kind: str) -> dict[Any, Any]:
+    """The cache named `kind` of what the checker worked out about one version of a file."""
+    found = module.memos.get(kind)
+    if found is None:
+        found = module.memos[kind] = {}
+    return found
+
+
+def per_node(module: Module, kind: str, node: object, read: Callable[[], _T]) -> _T:
+    """`read()`, once per syntax node of `module` (a function, a scope's body) and `kind`."""
+    cache = memo(module, kind)
+    hit = cache.get(id(node))
+    if hit is not None and hit[0] is node:
+        return cast(_T, hit[1])
+    found = read()
+    cache[id(node)] = (node, found)
+    return found

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import cast
 
 from . import _unify
+from ._run import active
 from ._unify import Group, Item, Shape, Size, certain, fresh, lit, show
 
 __all__ = ["certain"]
@@ -115,8 +116,6 @@ Value = Shape | IntV | NumV | TupV | ListV | LayerV | ObjV | ClsV | LamV | AnyOf
 # The `key` of `lit(1)` sizes that an op made (keepdim, unsqueeze), not an annotation.
 OP_ONE = Size("int", 1, 1)
 
-_registry: dict[Size, Monomial] = {}
-
 
 def is_one(size: Size) -> bool:
     return size.kind == "int" and size.value == 1
@@ -127,7 +126,7 @@ def monomial(size: Size) -> Monomial | None:
         assert isinstance(size.value, int)
         return size.value, Counter()
     if size.kind == "expr":
-        found = _registry.get(size)
+        found: Monomial | None = active().monomials.get(size)
         if found is not None:
             return found
         return _parse_product(str(size.value))
@@ -174,7 +173,7 @@ def from_monomial(m: Monomial) -> Size:
     size = Size(
         "expr", "*".join(parts), hash(tuple((a.kind, a.value, a.key) for a in names)) if keys else 0
     )
-    _registry.setdefault(size, (coef, Counter(atoms)))
+    active().monomials.setdefault(size, (coef, Counter(atoms)))
     return size
 
 
