@@ -321,20 +321,31 @@ def _as_size(value: object) -> Size | None:
 
 
 class _Sizes(dict[str, Size]):
-    """The unifier's single bindings, read through what it has learned; the matcher reads
-    them with `get`, and the last read tells `Unifier.eq` where a bound size came from."""
+    """The unifier's single bindings, read through what it has learned.
+
+    The matcher reads them with `get`. Each size it gets is remembered, by identity, with the
+    name it is bound to (`bound_name`), for the rest of one `Unifier.match`: where a bound
+    size is compared with a caller's size, the comparison then knows which argument bound
+    it, whatever the order of the matcher's reads and comparisons.
+    """
 
     def __init__(self, unifier: "Unifier") -> None:
         super().__init__()
         self.unifier = unifier
+        self.read: dict[int, tuple[object, str]] = {}  # id(size got) -> (size, name)
 
     def get(self, key: str, default: object = None) -> object:  # type: ignore[override]
         value = dict.get(self, key)
         if value is None:
             return default
         out = self.unifier.resolve(value)
-        self.unifier.last = (out, key)
+        self.read[id(out)] = (out, key)
         return out
+
+    def bound_name(self, size: object) -> str | None:
+        """The name that `size` was got under in this match, if it was."""
+        hit = self.read.get(id(size))
+        return hit[1] if hit is not None and hit[0] is size else None
 
 
 def _is_run(item: object) -> bool:
@@ -366,7 +377,6 @@ class Unifier:
         self.sources: dict[str, Source] = {}
         # What each fresh size turned out to be during this call, and the argument where.
         self.known: dict[int, tuple[Size, str]] = {}
-        self.last: tuple[object, str] | None = None
         self._argument = ""
         self._where: dict[str, tuple[int, int]] = {}
 
@@ -449,14 +459,13 @@ class Unifier:
 
     def eq(self, a: object, b: object) -> bool:
         """The matcher's `eq`: false only when `a` and `b` are known to differ."""
-        last, self.last = self.last, None
         x, y = _as_size(a), _as_size(b)
         if x is None or y is None:
             return True
         a_argument = None
-        if last is not None and last[0] is a:
+        bound = self.sizes_.bound_name(a)
+        if bound is not None:
             # `a` is a bound size: what `b` turns out to be was seen where `a` was bound.
-            bound = last[1]
             a_argument = self._argument if bound in self._where else self.sources[bound].argument
         return self.compare(x, y, self._argument, a_argument) != "differ"
 
@@ -474,7 +483,8 @@ class Unifier:
     def match(self, argument: str, spec: Spec, shape: Shape) -> Conflict | None:
         """Bind `spec` against `shape`; the first certain conflict, or None."""
         sizes, shapes = dict(self.sizes_), dict(self.shapes_)
-        self._argument, self._where, self.last = argument, {}, None
+        self._argument, self._where = argument, {}
+        self.sizes_.read = {}
         failed = match(
             _plan(spec),
             shape,
