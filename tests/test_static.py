@@ -22,8 +22,8 @@ from shapesafe._contract import Bindings, parse_spec
 from shapesafe._static import Finding, check_file
 from shapesafe._static import _torch as T
 from shapesafe._static._report import Stats
-from shapesafe._static._torch import ListV, Mismatch, TupV
 from shapesafe._static._unify import Group, Shape, Size, Unifier, lit
+from shapesafe._static._values import ListV, Mismatch, TupV
 from shapesafe.check import main
 
 STATIC = Path(__file__).resolve().parent / "static"

@@ -215,8 +215,8 @@ def test_stats_say_where_unchecked_relations_lost_their_shape(tmp_path: Path) ->
 
 
 def test_a_shape_that_says_nothing_is_not_counted_as_checked() -> None:
-    from shapesafe._static._calls import _informative
     from shapesafe._static._unify import Group, anonymous_group, fresh, lit, name
+    from shapesafe._static._values import _informative
 
     assert _informative((fresh(), fresh()))  # the rank is known
     assert _informative((anonymous_group(), lit(3)))

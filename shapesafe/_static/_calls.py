@@ -5,7 +5,7 @@ import ast
 import dataclasses
 import itertools
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar
 
 from .._contract import Conflict, Contract, Spec, TensorParam
 from . import _torch as T
@@ -23,7 +23,6 @@ from ._report import (
     Finding,
     _alternatives,
     _call_text,
-    _callable,
     _Explaining,
     _identity,
     _message,
@@ -37,16 +36,6 @@ from ._source import (
     per_node,
     signature,
 )
-from ._torch import (
-    AnyOfV,
-    ClsV,
-    LamV,
-    LayerV,
-    ListV,
-    ObjV,
-    TupV,
-    Value,
-)
 from ._unify import (
     Group,
     Shape,
@@ -58,72 +47,24 @@ from ._unify import (
     from_spec,
     show,
 )
+from ._values import (
+    AnyOfV,
+    ClsV,
+    LamV,
+    LayerV,
+    ObjV,
+    TupV,
+    Value,
+    _callable,
+    _informative,
+    _one_of,
+)
 
 if TYPE_CHECKING:
     from ._flow import FileChecker  # noqa: F401
 
 
 _T = TypeVar("_T")
-
-
-def _informative(shape: Shape) -> bool:
-    """Whether a shape says anything a spec could contradict: its rank, or one size."""
-    if not any(isinstance(i, Group) for i in shape):
-        return True
-    return any(
-        (isinstance(i, Group) and bool(i.name)) or (isinstance(i, Size) and i.kind != "fresh")
-        for i in shape
-    )
-
-
-def _one_of(values: list[Value]) -> Value:
-    """One of `values`, known only at run time: their common shape, or all of them as
-    options when they are layers, modules, classes or lambdas."""
-    if all(v == values[0] for v in values):
-        return values[0]
-    if all(_callable(v) for v in values):
-        options: list[Value] = []
-        for v in values:
-            for o in v.options if isinstance(v, AnyOfV) else (v,):
-                if o not in options:
-                    options.append(o)
-        return AnyOfV(tuple(options)) if len(options) <= 8 else None
-    if all(isinstance(v, (tuple, TupV, ListV)) for v in values):
-        return _joined(values)
-    return None
-
-
-def _joined(values: list[Value]) -> Value:
-    """What a function returns when its `return`s give `values`: a shape, or a tuple of
-    shapes, that holds for every one of them; None if none does."""
-    if not values or any(v is None for v in values):
-        return None
-    if all(isinstance(v, ListV) or (isinstance(v, TupV) and v.mutable) for v in values):
-        # Lists that a loop grows: `[]`, `[v]`, `[v, v]` are each a list of items all `v`.
-        held: list[Value] = []
-        for v in values:
-            held.extend(v.items if isinstance(v, TupV) else (cast(ListV, v).item,))
-        return ListV(held[0]) if held and all(i == held[0] for i in held) else None
-    if all(isinstance(v, tuple) for v in values):
-        shapes = cast(list[Shape], values)
-        first = shapes[0]
-        if all(len(s) == len(first) for s in shapes) and not any(
-            isinstance(i, Group) for s in shapes for i in s
-        ):
-            return tuple(
-                i if all(s[k] == i for s in shapes) else fresh() for k, i in enumerate(first)
-            )
-        return _common_shape(shapes)
-    if all(isinstance(v, TupV) and not v.mutable and not v.fields for v in values):
-        tuples = cast(list[TupV], values)
-        n = len(tuples[0].items)
-        if any(len(t.items) != n for t in tuples):
-            return None
-        items = tuple(_joined([t.items[k] for t in tuples]) for k in range(n))
-        if not any(isinstance(i, tuple) for i in items):
-            return None
-        return TupV(items, uncertain=any(t.uncertain for t in tuples))
-    return None
 
 
 def _substituted(value: Value, unifier: Unifier, on_self: bool) -> Value:
@@ -146,24 +87,6 @@ def _on_self(node: ast.Call) -> bool:
     return (
         isinstance(base, ast.Call) and isinstance(base.func, ast.Name) and base.func.id == "super"
     )
-
-
-def _common_shape(shapes: list[Shape]) -> Shape | None:
-    """What every alternative of a Union shares: the same leading and trailing axes, with a
-    run of unknown length for the axes in between where the alternatives differ."""
-    first = shapes[0]
-    if all(s == first for s in shapes):
-        return first
-    shortest = min(len(s) for s in shapes)
-    lead = 0
-    while lead < shortest and all(s[lead] == first[lead] for s in shapes):
-        lead += 1
-    trail = 0
-    while trail < shortest - lead and all(s[-1 - trail] == first[-1 - trail] for s in shapes):
-        trail += 1
-    if lead + trail == 0:
-        return None
-    return (*first[:lead], anonymous_group(), *first[len(first) - trail :])
 
 
 def _overridden(cls: ClassModel, name: str) -> bool:

@@ -11,7 +11,6 @@ from ._calls import (
     _T,
     _Calls,
     _decorated,
-    _one_of,
     _overridden,
     _substituted,
     _tuple_returns,
@@ -26,13 +25,14 @@ from ._report import (
     _SAME_SHAPE_METHODS,
     Env,
     _alternatives,
-    _callable,
     _external,
     _params,
     _scalar,
     _text,
 )
-from ._rules import library_call, tensor_method
+from ._rules import PASS, builtin_call, library_call, tensor_method
+from ._rules._registry import kw, shape_tuple
+from ._rules.construct import CONSTRUCTORS
 from ._source import (
     Module,
     Signature,
@@ -41,7 +41,18 @@ from ._source import (
     memo,
     resolve,
 )
-from ._torch import (
+from ._unify import (
+    Group,
+    Item,
+    Shape,
+    Size,
+    Unifier,
+    fresh,
+    from_spec,
+    lit,
+    sym,
+)
+from ._values import (
     AnyOfV,
     ClsV,
     IntV,
@@ -54,17 +65,10 @@ from ._torch import (
     SymV,
     TupV,
     Value,
-)
-from ._unify import (
-    Group,
-    Item,
-    Shape,
-    Size,
-    Unifier,
-    fresh,
-    from_spec,
-    lit,
-    sym,
+    _callable,
+    _held,
+    _one_of,
+    _repeated,
 )
 
 if TYPE_CHECKING:
@@ -85,73 +89,12 @@ _INT_MAKERS = frozenset(
 )
 
 
-_SAME_SHAPE_FUNCS = frozenset(
-    """exp log sqrt rsqrt abs sin cos tanh sigmoid relu sign floor ceil round clamp clip
-    square log1p expm1 erf tril triu cumsum softmax log_softmax zeros_like ones_like
-    empty_like rand_like randn_like full_like nan_to_num logical_not isnan isinf isfinite
-    sigmoid_ flip roll""".split()
-) | frozenset(
-    """acos asin atan tan sinh cosh asinh acosh atanh deg2rad rad2deg exp2 log2 log10
-    reciprocal neg negative trunc frac logit erfinv cumprod sgn signbit""".split()
-)
-
-
-_F_SAME = frozenset(
-    """relu gelu silu mish elu leaky_relu tanh sigmoid softplus dropout softmax log_softmax
-    normalize layer_norm rms_norm group_norm hardtanh relu6 celu selu glu_ logsigmoid
-    softsign tanhshrink""".split()
-)
-
-
-_REDUCTIONS = frozenset(
-    """mean sum prod std var amax amin logsumexp norm all any argmax argmin count_nonzero
-    nansum nanmean""".split()
-)
-
-
-_BROADCAST_METHODS = frozenset(
-    """add sub mul div maximum minimum pow float_power multiply subtract divide true_divide
-    floor_divide fmod remainder atan2 arctan2 hypot fmax fmin copysign xlogy logical_and
-    logical_or logical_xor bitwise_and bitwise_or bitwise_xor eq ne lt le gt ge greater less
-    greater_equal less_equal not_equal""".split()
-)
-
-
 _CONSTANTS = frozenset(
     f"{m}.{c}" for m in ("math", "numpy", "torch") for c in ("pi", "e", "tau", "inf", "nan")
 )
 
 
-_CONSTRUCTORS = frozenset("zeros ones randn rand empty".split())
-
-
-_SPLICED_MAKERS = frozenset(f"torch.{c}" for c in _CONSTRUCTORS)
-
-
-# Matrix decompositions and functions: the `_torch.linalg` rule for each.
-_LINALG = {
-    **{
-        f"torch.linalg.{n}": n
-        for n in (
-            "svd qr eig eigh eigvals eigvalsh svdvals inv cholesky matrix_exp det slogdet pinv"
-        ).split()
-    },
-    "torch.svd": "svd_old",
-    "torch.inverse": "inv",
-    "torch.det": "det",
-    "torch.logdet": "logdet",
-    "torch.slogdet": "slogdet",
-    "torch.pinverse": "pinv",
-    "torch.matrix_exp": "matrix_exp",
-    "torch.qr": "qr",
-    "torch.cholesky": "cholesky",
-}
-
-
-_SAME_LAYERS = frozenset(
-    """Dropout GELU ReLU SiLU Tanh Sigmoid Identity Softplus LeakyReLU ELU Mish Hardtanh
-    Softmax LogSoftmax Dropout1d Dropout2d""".split()
-)
+_SPLICED_MAKERS = frozenset(f"torch.{c}" for c in CONSTRUCTORS)
 
 
 # How a broadcasting-mismatch message writes the operator: the arithmetic of symbolic dims,
@@ -258,58 +201,6 @@ def _operand(module: Module, node: ast.expr) -> str:
     return f"({text})" if isinstance(node, compound) else text
 
 
-def _held(item: Value) -> Value:
-    """An item as a list or tuple holds it: a list inside one may be changed through the
-    outer one (`rows[0].append(v)`, `for r in rows: r.append(v)`), so it is unknown."""
-    return None if isinstance(item, ListV) or (isinstance(item, TupV) and item.mutable) else item
-
-
-def _repeated(left: Value, right: Value) -> Value:
-    """`[x] * 2`: a list or tuple repeated; a count the checker cannot read gives a list of
-    unknown length, when its items all have one value."""
-    seq, count = (left, right) if isinstance(left, TupV) else (right, left)
-    assert isinstance(seq, TupV)
-    if seq.fields:
-        return None
-    size = count.size if isinstance(count, IntV) else None
-    if size is not None and size.kind == "int" and isinstance(size.value, int):
-        return TupV(seq.items * max(size.value, 0), mutable=seq.mutable)
-    if isinstance(count, (IntV, SymV)) and seq.items and all(i == seq.items[0] for i in seq.items):
-        return ListV(seq.items[0])
-    return None
-
-
-def _item_of(iterated: Value) -> Value:
-    """What a `for` loop over `iterated` binds on each pass: a list's item, what every item
-    of a tuple shares, a row of a tensor."""
-    if isinstance(iterated, ListV):
-        return iterated.item
-    if isinstance(iterated, TupV) and iterated.items and not iterated.fields:
-        return _one_of(list(iterated.items))
-    if isinstance(iterated, tuple) and iterated and isinstance(iterated[0], Size):
-        return iterated[1:]
-    return None
-
-
-def _literal_shape(node: ast.expr, data: TupV, seen: dict[int, Value]) -> Shape | None:
-    """`torch.tensor([[1, 2], [3, 4]])`: literal lists of Python numbers, all of one length.
-    The inner lists are read from what `seen` has for their own nodes."""
-    if not isinstance(node, (ast.List, ast.Tuple)) or len(node.elts) != len(data.items):
-        return None
-    items = tuple(seen.get(id(e)) for e in node.elts)
-    if all(isinstance(i, (IntV, NumV)) for i in items):
-        return (lit(len(items)),)
-    if items and all(isinstance(i, TupV) and not i.fields for i in items):
-        inner = [
-            _literal_shape(e, i, seen)  # type: ignore[arg-type]
-            for e, i in zip(node.elts, items, strict=True)
-        ]
-        first = inner[0]
-        if first is not None and all(s == first for s in inner):
-            return (lit(len(items)), *first)
-    return None
-
-
 def _number_annotation(node: ast.expr | None) -> bool:
     """`float`, `int`, `Optional[float]`, `float | None`: a Python number, or None."""
     if isinstance(node, ast.Name):
@@ -335,29 +226,6 @@ def _numeric(qual: str, args: list[Value]) -> bool:
     return root == "numpy" and bool(args) and all(isinstance(a, (IntV, NumV)) for a in args)
 
 
-def _shape_tuple(shape: Shape) -> Value:
-    if any(isinstance(i, Group) for i in shape):
-        return None
-    return TupV(tuple(IntV(i) for i in shape if isinstance(i, Size)))
-
-
-def _lit_int(v: Value) -> int | None:
-    if isinstance(v, IntV) and v.size.kind == "int":
-        assert isinstance(v.size.value, int)
-        return v.size.value
-    return None
-
-
-def _str(node: ast.expr | None) -> str | None:
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
-    return None
-
-
-def _kw(node: ast.Call, name: str) -> ast.expr | None:
-    return next((k.value for k in node.keywords if k.arg == name), None)
-
-
 def _class_named(node: ast.expr | None) -> ast.Name | ast.Attribute | None:
     """The class in `X`, `Optional[X]`, `X | None` or `Union[X, None]`.
 
@@ -379,25 +247,6 @@ def _class_named(node: ast.expr | None) -> ast.Name | ast.Attribute | None:
     if len(rest) == 1 and isinstance(rest[0], (ast.Name, ast.Attribute)):
         return rest[0]
     return None
-
-
-def _bcast_all(shapes: list[Shape], texts: list[str], op: str = "") -> Shape | None:
-    out: Shape | None = shapes[0]
-    for s, t in zip(shapes[1:], texts[1:], strict=True):
-        if out is None:
-            return None
-        try:
-            out = T.broadcast(out, s, texts[0], t)
-        except Mismatch as err:
-            raise Mismatch(f"{op}: {err}" if op else str(err)) from None
-    return out
-
-
-def _same_shape(a: Shape, b: Shape, ta: str, tb: str, op: str) -> Shape | None:
-    try:
-        return T.broadcast(a, b, ta, tb)
-    except Mismatch as err:
-        raise Mismatch(f"{op}: {err}") from None
 
 
 def _int(node: ast.expr) -> int | None:
@@ -558,7 +407,7 @@ class _Expressions(_Calls):
                 return NumV()
         if isinstance(base, tuple):
             if attr == "shape":
-                return _shape_tuple(base)
+                return shape_tuple(base)
             if attr in ("mT", "T"):
                 if (attr == "T" and T.rank(base) not in (None, 2)) or len(base) < 2:
                     return None
@@ -862,9 +711,9 @@ class _Expressions(_Calls):
             if done:
                 return result
         if isinstance(func, ast.Name) and not self.shadowed(func.id):
-            builtin = self.builtin_call(func.id, node, args)
-            if not isinstance(builtin, _NoValue):
-                return builtin
+            builtin = builtin_call(self, node, func.id, args, kwargs)
+            if builtin is not PASS:
+                return builtin  # type: ignore[return-value]
         callee = self._callee(func)
         if callee is not None:
             self.file.stats_known("annotated function")
@@ -990,7 +839,7 @@ class _Expressions(_Calls):
             return _NO
         self.file.stats_known("torch")
         item = self.element(seq, env)
-        dim_node = node.args[1] if len(node.args) > 1 else _kw(node, "dim")
+        dim_node = node.args[1] if len(node.args) > 1 else kw(node, "dim")
         d = 0 if dim_node is None else _int(dim_node)
         if not isinstance(item, tuple) or d is None:
             self.file.stats_unknown("op input of unknown shape")
@@ -1061,41 +910,3 @@ class _Expressions(_Calls):
             added = args[-1] if how in ("append", "insert") and args else held.item
             if how == "extend" or added != held.item:
                 env[name] = None
-
-    def builtin_call(self, name: str, node: ast.Call, args: list[Value]) -> "Value | _NoValue":
-        if name == "len" and len(args) == 1 and isinstance(args[0], tuple) and args[0]:
-            first = args[0][0]
-            return IntV(first) if isinstance(first, Size) else None
-        if name == "len" and len(args) == 1 and isinstance(args[0], TupV):
-            return IntV(lit(len(args[0].items)))
-        if name == "int" and len(args) == 1 and isinstance(args[0], IntV):
-            return args[0]
-        if name in ("float", "int", "abs", "min", "max", "round") and args:
-            if all(isinstance(a, (IntV, NumV)) for a in args):
-                return NumV()
-        if name in ("float", "int") and len(args) == 1 and isinstance(args[0], tuple):
-            return NumV()  # a one-element tensor as a Python number
-        if name in ("tuple", "list") and len(args) == 1 and isinstance(args[0], TupV):
-            return args[0]
-        if name == "dict" and not args and node.keywords:
-            if all(k.arg is not None for k in node.keywords):
-                fields = tuple(str(k.arg) for k in node.keywords)
-                return TupV(tuple(self.vals.get(id(k.value)) for k in node.keywords), fields)
-        spread = any(isinstance(a, ast.Starred) for a in node.args) or node.keywords
-        if name == "enumerate" and len(args) == 1 and not spread:
-            return ListV(TupV((None, _item_of(args[0]))))
-        if name == "zip" and args and not spread:
-            return ListV(TupV(tuple(_item_of(a) for a in args)))
-        if name in (
-            "super",
-            "range",
-            "print",
-            "isinstance",
-            "getattr",
-            "hasattr",
-            "setattr",
-            "enumerate",
-            "zip",
-        ):
-            return None
-        return _NO

@@ -13,17 +13,13 @@ import re
 from collections.abc import Iterable, Iterator
 
 from ._calls import (
-    _common_shape,
     _decorated,
-    _joined,
-    _one_of,
 )
 from ._expr import (
     _class_named,
     _Comprehensions,
     _Expressions,
     _find_class,
-    _item_of,
     _number_annotation,
 )
 from ._modules import (
@@ -44,18 +40,22 @@ from ._source import (
     dotted_name,
     per_node,
 )
-from ._torch import (
+from ._unify import (
+    Group,
+    Shape,
+    from_spec,
+)
+from ._values import (
     ListV,
     NumV,
     ObjV,
     SymV,
     TupV,
     Value,
-)
-from ._unify import (
-    Group,
-    Shape,
-    from_spec,
+    _common_shape,
+    _item_of,
+    _joined,
+    _one_of,
 )
 
 _Scopes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)

@@ -20,11 +20,15 @@ from ._source import (
     find_module,
     per_node,
 )
-from ._torch import (
-    AnyOfV,
-    ClsV,
+from ._unify import (
+    Group,
+    Shape,
+    Size,
+    Unifier,
+    show,
+)
+from ._values import (
     IntV,
-    LamV,
     LayerV,
     ListV,
     NumV,
@@ -32,13 +36,7 @@ from ._torch import (
     SymV,
     TupV,
     Value,
-)
-from ._unify import (
-    Group,
-    Shape,
-    Size,
-    Unifier,
-    show,
+    _callable,
 )
 
 if TYPE_CHECKING:
@@ -204,10 +202,6 @@ _SAME_SHAPE_METHODS = frozenset(
 _FOLLOWS_RECEIVER = _SAME_SHAPE_METHODS | _KEEPS_RECEIVER
 
 
-class _Jump(Exception):
-    pass
-
-
 def _external(module: Module, dotted: str) -> bool:
     """Whether `dotted` is not imported from a file that the checker can read."""
     first = dotted.split(".")[0]
@@ -215,10 +209,6 @@ def _external(module: Module, dotted: str) -> bool:
     if origin is None:
         return first not in module.functions
     return find_module(origin[0], module) is None
-
-
-def _callable(v: Value) -> bool:
-    return isinstance(v, (LayerV, ObjV, ClsV, LamV, AnyOfV))
 
 
 def _scalar(node: ast.expr, v: Value) -> bool:

@@ -7,7 +7,6 @@ together, it raises `Mismatch` with a message for people; the checker reports it
 """
 
 import ast
-import dataclasses
 from collections import Counter
 from collections.abc import Sequence
 from typing import cast
@@ -15,6 +14,11 @@ from typing import cast
 from . import _unify
 from ._run import active
 from ._unify import Group, Item, Shape, Size, certain, fresh, lit, show
+from ._values import (
+    ListV,
+    Mismatch,
+    TupV,
+)
 
 __all__ = ["certain"]
 
@@ -22,96 +26,6 @@ __all__ = ["certain"]
 # an int (a name, a sym, a fresh size, or an opaque expression such as `d//h`).
 Monomial = tuple[int, Counter[Size]]
 
-
-class Mismatch(Exception):
-    """Shapes that torch rejects, or would broadcast silently; the message says which."""
-
-
-@dataclasses.dataclass(frozen=True)
-class IntV:
-    """An int whose value is a size: `x.shape[-1]`, `config.n_embd`, a literal."""
-
-    size: Size
-
-
-@dataclasses.dataclass(frozen=True)
-class TupV:
-    """A tuple of values: `x.shape`, `x.split(...)`, a `tuple[...]` return, `x.max(dim)`."""
-
-    items: tuple["Value", ...]
-    fields: tuple[str, ...] = ()
-    mutable: bool = False  # a list: code may append to it before it is unpacked
-    uncertain: bool = False  # a count that is an upper bound: `x.chunk(3)` of a symbolic size
-
-    def field(self, attr: str) -> "Value":
-        return self.items[self.fields.index(attr)] if attr in self.fields else None
-
-
-@dataclasses.dataclass(frozen=True)
-class ListV:
-    """A list whose items all have one value: `nn.ModuleList([Block(c) for _ in range(n)])`."""
-
-    item: "Value"
-
-
-@dataclasses.dataclass(frozen=True)
-class LayerV:
-    """A torch.nn layer with a shape rule: `Linear`, `Embedding`, `LayerNorm`, `Dropout`..."""
-
-    kind: str
-    sizes: tuple[Size | None, ...]
-    weight: "Value" = None
-    bias: "Value" = None
-
-
-@dataclasses.dataclass(frozen=True)
-class SymV:
-    """A value that code names but the checker does not model: `config`, `config.n_embd`."""
-
-    text: str
-
-
-@dataclasses.dataclass(frozen=True)
-class NumV:
-    """A Python number that is not a size: `0.5`, `math.sqrt(d)`, a module's `EPS = 1e-5`."""
-
-
-@dataclasses.dataclass(frozen=True)
-class ObjV:
-    """An instance of a class the checker reads: a user's nn.Module, say. Two are equal
-    when they are of the same class, since the checker reads a class, not an instance."""
-
-    cls: object  # a _modules.ClassModel; typed loosely to keep the import graph acyclic
-    # False for `self` and annotated parameters: the instance may be of a subclass.
-    exact: bool = True
-
-
-@dataclasses.dataclass(frozen=True)
-class ClsV:
-    """A class the checker reads, as a value: `attn_cls = Attention if c else GQAttention`.
-    Not `exact` when it stands for one of several classes that derive from `cls`."""
-
-    cls: object  # a _modules.ClassModel
-    exact: bool = True
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class LamV:
-    """A lambda, with the names it could see where it was made."""
-
-    node: ast.Lambda
-    env: "dict[str, Value]"
-
-
-@dataclasses.dataclass(frozen=True)
-class AnyOfV:
-    """One of several layers, modules, classes or lambdas, picked at run time:
-    `norm = LayerNorm if c else RMSNorm`."""
-
-    options: "tuple[Value, ...]"
-
-
-Value = Shape | IntV | NumV | TupV | ListV | LayerV | ObjV | ClsV | LamV | AnyOfV | SymV | None
 
 # The `key` of `lit(1)` sizes that an op made (keepdim, unsqueeze), not an annotation.
 OP_ONE = Size("int", 1, 1)

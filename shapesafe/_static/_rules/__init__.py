@@ -6,7 +6,8 @@
 - `reduce`: reductions;
 - `nn`: `torch.nn` layers and `torch.nn.functional` ops;
 - `einops`: ops that take a pattern (einsum, rearrange);
-- `index`: lookups and orderings.
+- `index`: lookups and orderings;
+- `builtins`: Python's builtins on sizes and shapes (`len`, `int`, `zip`).
 
 Adding an op is adding one function, registered with `@function` or `@method`, in one of
 these files. A call with no rule that applies has an unknown value, never a guess.
@@ -14,12 +15,12 @@ these files. A call with no rule that applies has an unknown value, never a gues
 
 import ast
 
-from .._torch import Value
 from .._unify import Shape
-from . import construct, einops, index, linalg, nn, reduce, shape  # noqa: F401  (registers)
-from ._registry import FUNCTIONS, METHODS, PASS, Call, Reader, apply
+from .._values import Value
+from . import builtins, construct, einops, index, linalg, nn, reduce, shape  # noqa: F401
+from ._registry import FUNCTIONS, METHODS, PASS, Call, Reader, _Pass, apply
 
-__all__ = ["FUNCTIONS", "METHODS", "Call", "library_call", "tensor_method"]
+__all__ = ["FUNCTIONS", "METHODS", "PASS", "Call", "builtin_call", "library_call", "tensor_method"]
 
 # The roots of the qualified names that rules are registered under.
 ROOTS = frozenset(("torch", "einops", "fancy_einsum", "shapesafe"))
@@ -87,3 +88,13 @@ def library_call(
             return True, None
     events.stats_unknown(f"{root} op without a shape rule", node.func)
     return True, None
+
+
+def builtin_call(
+    reader: Reader, node: ast.Call, name: str, args: list[Value], kwargs: dict[str, Value]
+) -> "Value | _Pass":
+    """A call of the builtin `name`: its value, or PASS where no rule applies."""
+    x = args[0] if args else None
+    return apply(
+        FUNCTIONS, f"builtins.{name}", Call(reader, node, name, args, kwargs, node.args, x)
+    )

@@ -13,8 +13,8 @@ from typing import Protocol
 from .. import _torch as T
 from .._report import _text
 from .._source import Module
-from .._torch import IntV, Mismatch, TupV, Value
 from .._unify import Group, Shape, Size
+from .._values import IntV, Mismatch, TupV, Value
 
 
 class _Pass:

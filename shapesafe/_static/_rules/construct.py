@@ -3,8 +3,8 @@
 import ast
 
 from .. import _torch as T
-from .._torch import IntV, LayerV, ListV, NumV, ObjV, SymV, TupV, Value
 from .._unify import Size, fresh, lit
+from .._values import IntV, LayerV, ListV, NumV, ObjV, SymV, TupV, Value
 from ._registry import PASS, Call, _Pass, function, kw, string
 
 CONSTRUCTORS = frozenset("zeros ones randn rand empty".split())

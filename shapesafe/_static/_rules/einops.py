@@ -2,7 +2,7 @@
 reduce and repeat, and shapesafe's `permute`."""
 
 from .. import _torch as T
-from .._torch import TupV, Value
+from .._values import TupV, Value
 from ._registry import Call, function, string
 
 

@@ -1,8 +1,8 @@
 """Rules of ops that look values up or order them: gather, sort, topk, searchsorted, nonzero."""
 
 from .. import _torch as T
-from .._torch import IntV, SymV, TupV, Value
 from .._unify import fresh, lit
+from .._values import IntV, SymV, TupV, Value
 from ._registry import PASS, Call, _Pass, function, lit_int, method
 
 

@@ -3,8 +3,8 @@
 import ast
 
 from .. import _torch as T
-from .._torch import Value
 from .._unify import Shape
+from .._values import Value
 from ._registry import PASS, Call, _Pass, function, method, string
 
 # Matrix decompositions and functions: the `_torch.linalg` rule for each.

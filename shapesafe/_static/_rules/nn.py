@@ -3,8 +3,8 @@
 import ast
 
 from .. import _torch as T
-from .._torch import IntV, LayerV, Mismatch, NumV, SymV, TupV, Value
 from .._unify import Group, Shape, Size, anonymous_group, certain, fresh, show
+from .._values import IntV, LayerV, Mismatch, NumV, SymV, TupV, Value
 from ._registry import PASS, Call, _Pass, function, same_shape, string
 
 SAME_LAYERS = frozenset(

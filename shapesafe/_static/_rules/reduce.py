@@ -3,8 +3,8 @@
 import ast
 
 from .. import _torch as T
-from .._torch import IntV, Mismatch, TupV, Value
 from .._unify import Shape, lit, show
+from .._values import IntV, Mismatch, TupV, Value
 from ._registry import PASS, Call, _Pass, function, lit_int, method
 
 REDUCTIONS = frozenset(

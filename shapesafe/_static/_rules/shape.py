@@ -4,8 +4,8 @@ import ast
 
 from .. import _torch as T
 from .._report import _SAME_SHAPE_METHODS, _scalar
-from .._torch import IntV, LayerV, ListV, Mismatch, NumV, ObjV, SymV, TupV, Value
 from .._unify import Item, Shape, Size, fresh, lit
+from .._values import IntV, LayerV, ListV, Mismatch, NumV, ObjV, SymV, TupV, Value
 from ._registry import PASS, Call, _Pass, bcast_all, function, lit_int, method, shape_tuple
 
 SAME_SHAPE_FUNCS = frozenset(

@@ -1,0 +1,219 @@
+"""The abstract values the checker follows: tensors of symbolic shape (a `Shape`), ints of
+symbolic size, Python numbers, tuples and lists of values, layers and module instances,
+classes, lambdas, and a value that is one of several. None is a value nothing is known of.
+"""
+
+import ast
+import dataclasses
+from typing import cast
+
+from ._unify import Group, Shape, Size, anonymous_group, fresh
+
+
+class Mismatch(Exception):
+    """Shapes that torch rejects, or would broadcast silently; the message says which."""
+
+
+@dataclasses.dataclass(frozen=True)
+class IntV:
+    """An int whose value is a size: `x.shape[-1]`, `config.n_embd`, a literal."""
+
+    size: Size
+
+
+@dataclasses.dataclass(frozen=True)
+class TupV:
+    """A tuple of values: `x.shape`, `x.split(...)`, a `tuple[...]` return, `x.max(dim)`."""
+
+    items: tuple["Value", ...]
+    fields: tuple[str, ...] = ()
+    mutable: bool = False  # a list: code may append to it before it is unpacked
+    uncertain: bool = False  # a count that is an upper bound: `x.chunk(3)` of a symbolic size
+
+    def field(self, attr: str) -> "Value":
+        return self.items[self.fields.index(attr)] if attr in self.fields else None
+
+
+@dataclasses.dataclass(frozen=True)
+class ListV:
+    """A list whose items all have one value: `nn.ModuleList([Block(c) for _ in range(n)])`."""
+
+    item: "Value"
+
+
+@dataclasses.dataclass(frozen=True)
+class LayerV:
+    """A torch.nn layer with a shape rule: `Linear`, `Embedding`, `LayerNorm`, `Dropout`..."""
+
+    kind: str
+    sizes: tuple[Size | None, ...]
+    weight: "Value" = None
+    bias: "Value" = None
+
+
+@dataclasses.dataclass(frozen=True)
+class SymV:
+    """A value that code names but the checker does not model: `config`, `config.n_embd`."""
+
+    text: str
+
+
+@dataclasses.dataclass(frozen=True)
+class NumV:
+    """A Python number that is not a size: `0.5`, `math.sqrt(d)`, a module's `EPS = 1e-5`."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ObjV:
+    """An instance of a class the checker reads: a user's nn.Module, say. Two are equal
+    when they are of the same class, since the checker reads a class, not an instance."""
+
+    cls: object  # a _modules.ClassModel; typed loosely to keep the import graph acyclic
+    # False for `self` and annotated parameters: the instance may be of a subclass.
+    exact: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class ClsV:
+    """A class the checker reads, as a value: `attn_cls = Attention if c else GQAttention`.
+    Not `exact` when it stands for one of several classes that derive from `cls`."""
+
+    cls: object  # a _modules.ClassModel
+    exact: bool = True
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class LamV:
+    """A lambda, with the names it could see where it was made."""
+
+    node: ast.Lambda
+    env: "dict[str, Value]"
+
+
+@dataclasses.dataclass(frozen=True)
+class AnyOfV:
+    """One of several layers, modules, classes or lambdas, picked at run time:
+    `norm = LayerNorm if c else RMSNorm`."""
+
+    options: "tuple[Value, ...]"
+
+
+Value = Shape | IntV | NumV | TupV | ListV | LayerV | ObjV | ClsV | LamV | AnyOfV | SymV | None
+
+
+# Reading values
+
+
+def _callable(v: Value) -> bool:
+    return isinstance(v, (LayerV, ObjV, ClsV, LamV, AnyOfV))
+
+
+def _informative(shape: Shape) -> bool:
+    """Whether a shape says anything a spec could contradict: its rank, or one size."""
+    if not any(isinstance(i, Group) for i in shape):
+        return True
+    return any(
+        (isinstance(i, Group) and bool(i.name)) or (isinstance(i, Size) and i.kind != "fresh")
+        for i in shape
+    )
+
+
+def _one_of(values: list[Value]) -> Value:
+    """One of `values`, known only at run time: their common shape, or all of them as
+    options when they are layers, modules, classes or lambdas."""
+    if all(v == values[0] for v in values):
+        return values[0]
+    if all(_callable(v) for v in values):
+        options: list[Value] = []
+        for v in values:
+            for o in v.options if isinstance(v, AnyOfV) else (v,):
+                if o not in options:
+                    options.append(o)
+        return AnyOfV(tuple(options)) if len(options) <= 8 else None
+    if all(isinstance(v, (tuple, TupV, ListV)) for v in values):
+        return _joined(values)
+    return None
+
+
+def _joined(values: list[Value]) -> Value:
+    """What a function returns when its `return`s give `values`: a shape, or a tuple of
+    shapes, that holds for every one of them; None if none does."""
+    if not values or any(v is None for v in values):
+        return None
+    if all(isinstance(v, ListV) or (isinstance(v, TupV) and v.mutable) for v in values):
+        # Lists that a loop grows: `[]`, `[v]`, `[v, v]` are each a list of items all `v`.
+        held: list[Value] = []
+        for v in values:
+            held.extend(v.items if isinstance(v, TupV) else (cast(ListV, v).item,))
+        return ListV(held[0]) if held and all(i == held[0] for i in held) else None
+    if all(isinstance(v, tuple) for v in values):
+        shapes = cast(list[Shape], values)
+        first = shapes[0]
+        if all(len(s) == len(first) for s in shapes) and not any(
+            isinstance(i, Group) for s in shapes for i in s
+        ):
+            return tuple(
+                i if all(s[k] == i for s in shapes) else fresh() for k, i in enumerate(first)
+            )
+        return _common_shape(shapes)
+    if all(isinstance(v, TupV) and not v.mutable and not v.fields for v in values):
+        tuples = cast(list[TupV], values)
+        n = len(tuples[0].items)
+        if any(len(t.items) != n for t in tuples):
+            return None
+        items = tuple(_joined([t.items[k] for t in tuples]) for k in range(n))
+        if not any(isinstance(i, tuple) for i in items):
+            return None
+        return TupV(items, uncertain=any(t.uncertain for t in tuples))
+    return None
+
+
+def _common_shape(shapes: list[Shape]) -> Shape | None:
+    """What every alternative of a Union shares: the same leading and trailing axes, with a
+    run of unknown length for the axes in between where the alternatives differ."""
+    first = shapes[0]
+    if all(s == first for s in shapes):
+        return first
+    shortest = min(len(s) for s in shapes)
+    lead = 0
+    while lead < shortest and all(s[lead] == first[lead] for s in shapes):
+        lead += 1
+    trail = 0
+    while trail < shortest - lead and all(s[-1 - trail] == first[-1 - trail] for s in shapes):
+        trail += 1
+    if lead + trail == 0:
+        return None
+    return (*first[:lead], anonymous_group(), *first[len(first) - trail :])
+
+
+def _held(item: Value) -> Value:
+    """An item as a list or tuple holds it: a list inside one may be changed through the
+    outer one (`rows[0].append(v)`, `for r in rows: r.append(v)`), so it is unknown."""
+    return None if isinstance(item, ListV) or (isinstance(item, TupV) and item.mutable) else item
+
+
+def _repeated(left: Value, right: Value) -> Value:
+    """`[x] * 2`: a list or tuple repeated; a count the checker cannot read gives a list of
+    unknown length, when its items all have one value."""
+    seq, count = (left, right) if isinstance(left, TupV) else (right, left)
+    assert isinstance(seq, TupV)
+    if seq.fields:
+        return None
+    size = count.size if isinstance(count, IntV) else None
+    if size is not None and size.kind == "int" and isinstance(size.value, int):
+        return TupV(seq.items * max(size.value, 0), mutable=seq.mutable)
+    if isinstance(count, (IntV, SymV)) and seq.items and all(i == seq.items[0] for i in seq.items):
+        return ListV(seq.items[0])
+    return None
+
+
+def _item_of(iterated: Value) -> Value:
+    """What a `for` loop over `iterated` binds on each pass: a list's item, what every item
+    of a tuple shares, a row of a tensor."""
+    if isinstance(iterated, ListV):
+        return iterated.item
+    if isinstance(iterated, TupV) and iterated.items and not iterated.fields:
+        return _one_of(list(iterated.items))
+    if isinstance(iterated, tuple) and iterated and isinstance(iterated[0], Size):
+        return iterated[1:]
+    return None
