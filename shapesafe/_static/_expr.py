@@ -2,6 +2,7 @@
 (a torch op's rule, a tensor method, a contract, a module, a builtin)."""
 
 import ast
+import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal, cast
 
@@ -595,7 +596,7 @@ class _Expressions(_Calls):
         return _resolve(self.module, ".".join([func.id, *reversed(parts)]), self.file.misses)
 
     def call(self, node: ast.Call, env: Env) -> Value:
-        func = node.func
+        """A call's value: the first step (`_CALL_STEPS`) that knows what it calls decides."""
         args = [self.value(a.value if isinstance(a, ast.Starred) else a, env) for a in node.args]
         kwargs: dict[str, Value] = {
             k.arg: self.value(k.value, env) for k in node.keywords if k.arg is not None
@@ -603,20 +604,33 @@ class _Expressions(_Calls):
         for k in node.keywords:
             if k.arg is None:
                 self.value(k.value, env)
+        self.changed_by(node.func, args, env)
+        vals: dict[int, Value] = {id(a): v for a, v in zip(node.args, args, strict=True)}
+        vals.update({id(k.value): kwargs[k.arg] for k in node.keywords if k.arg is not None})
+        self.vals = vals
+        self.file.stats_call()
         starred = any(isinstance(a, ast.Starred) for a in node.args)
+        parts = _Parts(node, args, kwargs, starred, env, vals)
+        for step in _CALL_STEPS:
+            out = step(self, parts)
+            if out is not _NO:
+                return out  # type: ignore[return-value]
+        self.file.stats_unknown("call without a shape rule or contract")
+        return None
+
+    def changed_by(self, func: ast.expr, args: list[Value], env: Env) -> None:
+        """What a call changes in place: `x.unsqueeze_(0)` its tensor, `xs.append(v)` a list."""
         if isinstance(func, ast.Attribute) and func.attr.endswith("_"):
             if func.attr not in _SAME_SHAPE_METHODS and not func.attr.startswith("_"):
-                # `x.unsqueeze_(0)` changes x in place.
                 changed = self.dotted_target(func.value)
                 if changed is not None:
                     env[changed] = None
         if isinstance(func, ast.Attribute) and func.attr in LIST_CHANGES:
             self.list_changed(func, args, env)
-        vals: dict[int, Value] = {id(a): v for a, v in zip(node.args, args, strict=True)}
-        vals.update({id(k.value): kwargs[k.arg] for k in node.keywords if k.arg is not None})
-        self.vals = vals
-        self.file.stats_call()
-        # `super().method(...)`: the method of a base class, with its contract.
+
+    def super_call(self, c: "_Parts") -> "Value | _NoValue":
+        """`super().method(...)`: the method of a base class, with its contract."""
+        func = c.node.func
         if (
             isinstance(func, ast.Attribute)
             and isinstance(func.value, ast.Call)
@@ -627,98 +641,114 @@ class _Expressions(_Calls):
         ):
             for parent in self.cls.bases:
                 if parent.method(func.attr) is not None:
-                    return self.obj_call(
-                        node, ObjV(parent, exact=False), func.attr, args, kwargs, env
-                    )
-        if (
-            starred
-            and isinstance(func, ast.Attribute)
-            and func.attr in ("view", "reshape")
-            and not node.keywords
-        ):
-            spliced = self.spliced_sizes(node.args, env)
+                    parent_v = ObjV(parent, exact=False)
+                    return self.obj_call(c.node, parent_v, func.attr, c.args, c.kwargs, c.env)
+        return _NO
+
+    def spliced_call(self, c: "_Parts") -> "Value | _NoValue":
+        """`t.view(*x.shape[:-1], n)`, `torch.zeros(*x.shape[:-1], n)`: the sizes given."""
+        node, func = c.node, c.node.func
+        if not c.starred:
+            return _NO
+        if isinstance(func, ast.Attribute) and func.attr in ("view", "reshape"):
+            spliced = None if node.keywords else self.spliced_sizes(node.args, c.env)
             if spliced is not None:
-                self.value(func.value, env)  # what is reshaped is read, for its own checks
+                self.value(func.value, c.env)  # what is reshaped is read, for its own checks
                 self.file.stats_known("reshape to given sizes")
                 return spliced
-        if starred and self.qualified(func) in _SPLICED_MAKERS:
-            # `torch.zeros(*x.shape[:-1], n)`: a new tensor of the sizes given.
-            made = self.spliced_sizes(node.args, env)
+        if self.qualified(func) in _SPLICED_MAKERS:
+            made = self.spliced_sizes(node.args, c.env)
             if made is not None:
                 self.file.stats_known("torch")
                 return made
-        # A method of a value the checker knows: a tensor, a module instance, a layer.
+        return _NO
+
+    def value_call(self, c: "_Parts") -> "Value | _NoValue":
+        """A method of a value the checker knows (a tensor, a module instance, a layer), or a
+        local value that can be called."""
+        node, func, env = c.node, c.node.func, c.env
         if isinstance(func, ast.Attribute):
             dotted = self.dotted_target(func)
             holder = env.get(dotted) if dotted is not None and dotted in env else None
             if holder is None:
-                base = self.value(func.value, env)
-                if isinstance(base, tuple):
-                    self.file.stats_known("tensor method")
-                    return tensor_method(self, node, func.attr, base, args, kwargs, starred)
-                if isinstance(base, ObjV):
-                    return self.obj_call(node, base, func.attr, args, kwargs, env)
-                if isinstance(base, ClsV):
-                    # `Attention.create_alibi_slope(n)`: a static or class method.
-                    meth = cast(ClassModel, base.cls).method(func.attr)
-                    if meth is not None and (
-                        _decorated(meth[1], "staticmethod") or _decorated(meth[1], "classmethod")
-                    ):
-                        return self.obj_call(
-                            node, ObjV(base.cls, base.exact), func.attr, args, kwargs, env
-                        )
-                if (
-                    (base is None or isinstance(base, SymV))
-                    and func.attr in ("view", "reshape")
-                    and not starred
-                ):
-                    # Whatever was reshaped, the result has the sizes asked for.
-                    return self.reshaped(args)
-                if isinstance(base, AnyOfV):
-                    return self.each(
-                        base, lambda o: self.call_of(node, o, func.attr, args, kwargs, env)
-                    )
-                if isinstance(base, TupV):
-                    field = base.field(func.attr)
-                    if _callable(field):
-                        return self.invoke(node, field, args, kwargs)
-                    self.file.stats_unknown("call without a shape rule or contract")
-                    return None
+                found = self.method_call(c, func, self.value(func.value, env))
+                if found is not _NO:
+                    return found
         elif isinstance(func, ast.Name) and func.id in env:
             held = env[func.id]
             if _callable(held):
-                return self.invoke(node, held, args, kwargs)
+                return self.invoke(node, held, c.args, c.kwargs)
             if self.shadowed(func.id) or self.is_module:
                 self.file.stats_unknown("call of a local value")
                 return None
         if isinstance(func, ast.Attribute):
             dotted = self.dotted_target(func)
             if dotted is not None and dotted in env and _callable(env[dotted]):
-                return self.invoke(node, env[dotted], args, kwargs)
+                return self.invoke(node, env[dotted], c.args, c.kwargs)
+        return _NO
+
+    def method_call(self, c: "_Parts", func: ast.Attribute, base: Value) -> "Value | _NoValue":
+        """`base.attr(...)` for the value `base` of `func.value`."""
+        node, args, kwargs, env, attr = c.node, c.args, c.kwargs, c.env, func.attr
+        if isinstance(base, tuple):
+            self.file.stats_known("tensor method")
+            return tensor_method(self, node, attr, base, args, kwargs, c.starred)
+        if isinstance(base, ObjV):
+            return self.obj_call(node, base, attr, args, kwargs, env)
+        if isinstance(base, ClsV):
+            # `Attention.create_alibi_slope(n)`: a static or class method.
+            meth = cast(ClassModel, base.cls).method(attr)
+            if meth is not None and (
+                _decorated(meth[1], "staticmethod") or _decorated(meth[1], "classmethod")
+            ):
+                return self.obj_call(node, ObjV(base.cls, base.exact), attr, args, kwargs, env)
+        if (base is None or isinstance(base, SymV)) and attr in ("view", "reshape"):
+            if not c.starred:
+                # Whatever was reshaped, the result has the sizes asked for.
+                return self.reshaped(args)
+        if isinstance(base, AnyOfV):
+            return self.each(base, lambda o: self.call_of(node, o, attr, args, kwargs, env))
+        if isinstance(base, TupV):
+            field = base.field(attr)
+            if _callable(field):
+                return self.invoke(node, field, args, kwargs)
+            self.file.stats_unknown("call without a shape rule or contract")
+            return None
+        return _NO
+
+    def library_or_builtin(self, c: "_Parts") -> "Value | _NoValue":
+        """A call of a library function (torch, einops, math...) or of a builtin."""
+        node, func, args = c.node, c.node.func, c.args
         qual = self.qualified(func)
         if qual is not None and _numeric(qual, args):
             return NumV()
         if qual in ("typing.cast", "typing_extensions.cast") and len(args) == 2:
             return self.cast(node.args[0], args[1])
-        stacked = self.stack_of_comprehension(node, qual, env)
+        stacked = self.stack_of_comprehension(node, qual, c.env)
         if stacked is not _NO:
             return stacked  # type: ignore[return-value]
         if qual in ("torch.nn.ModuleList", "torch.nn.ModuleDict") and node.args:
             self.file.stats_known("torch")
-            return self.container(node.args[0], args[0], env)
+            return self.container(node.args[0], args[0], c.env)
         if qual is not None:
-            done, result = library_call(self, node, qual, args, kwargs, starred)
+            done, result = library_call(self, node, qual, args, c.kwargs, c.starred)
             if done:
                 return result
         if isinstance(func, ast.Name) and not self.shadowed(func.id):
-            builtin = builtin_call(self, node, func.id, args, kwargs)
+            builtin = builtin_call(self, node, func.id, args, c.kwargs)
             if builtin is not PASS:
                 return builtin  # type: ignore[return-value]
+        return _NO
+
+    def definition_call(self, c: "_Parts") -> "Value | _NoValue":
+        """A call of a function or class the checker reads: its contract, what its body
+        gives, or a new instance."""
+        node, func = c.node, c.node.func
         callee = self._callee(func)
         if callee is not None:
             self.file.stats_known("annotated function")
             target = callee[0].functions.get(callee[1].contract.op)
-            return self.contract_call(node, callee[0], callee[1], vals, 0, target)
+            return self.contract_call(node, callee[0], callee[1], c.vals, 0, target)
         if isinstance(func, ast.Name) and not self.shadowed(func.id):
             fn = self.module.functions.get(func.id)
             if fn is not None and (
@@ -726,9 +756,9 @@ class _Expressions(_Calls):
                 or any(_alternatives(self.module, a.annotation) for a in _params(fn))
             ):
                 self.file.stats_known("annotated function")
-                return self.contract_call(node, self.module, None, vals, 0, fn)
+                return self.contract_call(node, self.module, None, c.vals, 0, fn)
             if fn is not None:
-                found = self.contract_call(node, self.module, None, vals, 0, fn)
+                found = self.contract_call(node, self.module, None, c.vals, 0, fn)
                 if found is not None:
                     return found
         cls = (
@@ -740,10 +770,9 @@ class _Expressions(_Calls):
             self.file.stats_known("constructor")
             if node.args and _module_list(cls):
                 # `TypedModuleList([Block(c) for _ in range(n)])`: a ModuleList as it is.
-                return self.container(node.args[0], args[0], env)
+                return self.container(node.args[0], c.args[0], c.env)
             return ObjV(cls)
-        self.file.stats_unknown("call without a shape rule or contract")
-        return None
+        return _NO
 
     def spliced_sizes(self, nodes: list[ast.expr], env: Env) -> Shape | None:
         """`t.view(*x.shape[:-1], -1)`: the sizes asked for, with `*x.shape[...]` spliced in
@@ -910,3 +939,25 @@ class _Expressions(_Calls):
             added = args[-1] if how in ("append", "insert") and args else held.item
             if how == "extend" or added != held.item:
                 env[name] = None
+
+
+@dataclasses.dataclass
+class _Parts:
+    """One call's parts, as the steps of `_Expressions.call` read them."""
+
+    node: ast.Call
+    args: list[Value]
+    kwargs: dict[str, Value]
+    starred: bool  # some argument is `*xs`
+    env: Env
+    vals: dict[int, Value]  # the value of each argument's node
+
+
+# How a call is read, in order: the first step that knows what is called gives the value.
+_CALL_STEPS: tuple[Callable[[_Expressions, _Parts], "Value | _NoValue"], ...] = (
+    _Expressions.super_call,
+    _Expressions.spliced_call,
+    _Expressions.value_call,
+    _Expressions.library_or_builtin,
+    _Expressions.definition_call,
+)
