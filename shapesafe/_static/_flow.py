@@ -10,7 +10,8 @@ unknown values are never reported.
 import ast
 import dataclasses
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from ._calls import (
     _decorated,
@@ -408,112 +409,139 @@ class _Scope(_Expressions):
         return env
 
     def stmt(self, stmt: ast.stmt, env: Env) -> Env | None:
-        if isinstance(stmt, ast.Expr):
-            self.value(stmt.value, env)
-        elif isinstance(stmt, ast.Assign):
+        """Read one statement: what is known after it, or None if it does not end normally."""
+        read = _STATEMENTS.get(type(stmt))
+        if read is not None:
+            return read(self, stmt, env)
+        for child in ast.iter_child_nodes(stmt):
+            if isinstance(child, ast.expr):
+                self.value(child, env)
+        return env
+
+    def expr_stmt(self, stmt: ast.Expr | ast.Assert, env: Env) -> Env | None:
+        self.value(stmt.value if isinstance(stmt, ast.Expr) else stmt.test, env)
+        return env
+
+    def assign(self, stmt: ast.Assign, env: Env) -> Env | None:
+        v = self.value(stmt.value, env)
+        for target in stmt.targets:
+            self.bind(target, v, env)
+            self.remember(target, stmt.value, env, stmt)
+        self.name_shape(stmt, env)
+        return env
+
+    def annotated(self, stmt: ast.AnnAssign, env: Env) -> Env | None:
+        self.ann_assign(stmt, env)
+        return env
+
+    def aug_assign(self, stmt: ast.AugAssign, env: Env) -> Env | None:
+        current = self.value(_as_load(stmt.target), env)
+        other = self.value(stmt.value, env)
+        v = self.binop(stmt, current, other, stmt.op, stmt.target, stmt.value)
+        self.bind(stmt.target, v, env)
+        if v is None and isinstance(current, tuple):
+            self.remember(stmt.target, stmt.value, {}, stmt)
+        return env
+
+    def return_(self, stmt: ast.Return, env: Env) -> Env | None:
+        if stmt.value is not None:
             v = self.value(stmt.value, env)
-            for target in stmt.targets:
-                self.bind(target, v, env)
-                self.remember(target, stmt.value, env, stmt)
-            self.name_shape(stmt, env)
-        elif isinstance(stmt, ast.AnnAssign):
-            self.ann_assign(stmt, env)
-        elif isinstance(stmt, ast.AugAssign):
-            current = self.value(_as_load(stmt.target), env)
-            other = self.value(stmt.value, env)
-            v = self.binop(stmt, current, other, stmt.op, stmt.target, stmt.value)
-            self.bind(stmt.target, v, env)
-            if v is None and isinstance(current, tuple):
-                self.remember(stmt.target, stmt.value, {}, stmt)
-        elif isinstance(stmt, ast.Return):
-            if stmt.value is not None:
-                v = self.value(stmt.value, env)
-                if self.fn is not None:
-                    self.check_return(stmt.value, v)
-                none = isinstance(stmt.value, ast.Constant) and stmt.value.value is None
-                if self.results is not None and not none:
-                    self.results.append(v)
-            if self.keep_returns:
-                self.returned.append(dict(env))
-            return None
-        elif isinstance(stmt, ast.Raise):
-            for part in (stmt.exc, stmt.cause):
-                if part is not None:
-                    self.value(part, env)
-            return None
-        elif isinstance(stmt, (ast.Break, ast.Continue)):
-            if self.exits:
-                self.exits[-1].append(dict(env))
-            return None
-        elif isinstance(stmt, ast.If):
-            self.value(stmt.test, env)
-            a = self.block(stmt.body, dict(env))
-            b = self.block(stmt.orelse, dict(env))
-            return self.merge(a, b)
-        elif isinstance(stmt, (ast.For, ast.AsyncFor)):
-            iterated = self.value(stmt.iter, env)
-            self.remember(stmt.target, stmt.iter, {}, stmt.iter)
-            return self.loop(stmt.body, stmt.orelse, env, stmt.target, _item_of(iterated))
-        elif isinstance(stmt, ast.While):
-            self.value(stmt.test, env)
-            return self.loop(stmt.body, stmt.orelse, env, None)
-        elif isinstance(stmt, (ast.With, ast.AsyncWith)):
-            for item in stmt.items:
-                self.value(item.context_expr, env)
-                if item.optional_vars is not None:
-                    self.bind(item.optional_vars, None, env)
-                    self.remember(item.optional_vars, item.context_expr, {}, item.context_expr)
-            return self.block(stmt.body, env)
-        elif isinstance(stmt, (ast.Try, ast.TryStar)):
-            body = self.block(stmt.body, dict(env))
-            start = self.merge(env, body)
-            # Anything the body bound may or may not have happened in a handler.
-            for name in _assigned(stmt.body):
-                if start is not None:
-                    start[name] = None
-            ends = [self.block(stmt.orelse, dict(body)) if body is not None else None]
-            for handler in stmt.handlers:
-                h_env = dict(start) if start is not None else {}
-                if handler.name:
-                    h_env[handler.name] = None
-                ends.append(self.block(handler.body, h_env))
-            out: Env | None = None
-            for end in ends:
-                out = self.merge(out, end) if out is not None else end
-            if stmt.finalbody:
-                return self.block(stmt.finalbody, out if out is not None else dict(start or env))
-            return out
-        elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            if not self.is_module:
-                env[stmt.name] = None
-        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
-            # The module's own imports are read by _source; a function's shadow names.
-            if not self.is_module:
-                for alias in stmt.names:
-                    env[(alias.asname or alias.name).split(".")[0]] = None
-        elif isinstance(stmt, (ast.Global, ast.Nonlocal)):
-            for n in stmt.names:
-                env[n] = None
-        elif isinstance(stmt, ast.Delete):
+            if self.fn is not None:
+                self.check_return(stmt.value, v)
+            none = isinstance(stmt.value, ast.Constant) and stmt.value.value is None
+            if self.results is not None and not none:
+                self.results.append(v)
+        if self.keep_returns:
+            self.returned.append(dict(env))
+        return None
+
+    def raise_(self, stmt: ast.Raise, env: Env) -> Env | None:
+        for part in (stmt.exc, stmt.cause):
+            if part is not None:
+                self.value(part, env)
+        return None
+
+    def jump(self, stmt: ast.Break | ast.Continue, env: Env) -> Env | None:
+        if self.exits:
+            self.exits[-1].append(dict(env))
+        return None
+
+    def if_(self, stmt: ast.If, env: Env) -> Env | None:
+        self.value(stmt.test, env)
+        a = self.block(stmt.body, dict(env))
+        b = self.block(stmt.orelse, dict(env))
+        return self.merge(a, b)
+
+    def for_(self, stmt: ast.For | ast.AsyncFor, env: Env) -> Env | None:
+        iterated = self.value(stmt.iter, env)
+        self.remember(stmt.target, stmt.iter, {}, stmt.iter)
+        return self.loop(stmt.body, stmt.orelse, env, stmt.target, _item_of(iterated))
+
+    def while_(self, stmt: ast.While, env: Env) -> Env | None:
+        self.value(stmt.test, env)
+        return self.loop(stmt.body, stmt.orelse, env, None)
+
+    def with_(self, stmt: ast.With | ast.AsyncWith, env: Env) -> Env | None:
+        for item in stmt.items:
+            self.value(item.context_expr, env)
+            if item.optional_vars is not None:
+                self.bind(item.optional_vars, None, env)
+                self.remember(item.optional_vars, item.context_expr, {}, item.context_expr)
+        return self.block(stmt.body, env)
+
+    def try_(self, stmt: ast.Try | ast.TryStar, env: Env) -> Env | None:
+        body = self.block(stmt.body, dict(env))
+        start = self.merge(env, body)
+        # Anything the body bound may or may not have happened in a handler.
+        for name in _assigned(stmt.body):
+            if start is not None:
+                start[name] = None
+        ends = [self.block(stmt.orelse, dict(body)) if body is not None else None]
+        for handler in stmt.handlers:
+            h_env = dict(start) if start is not None else {}
+            if handler.name:
+                h_env[handler.name] = None
+            ends.append(self.block(handler.body, h_env))
+        out: Env | None = None
+        for end in ends:
+            out = self.merge(out, end) if out is not None else end
+        if stmt.finalbody:
+            return self.block(stmt.finalbody, out if out is not None else dict(start or env))
+        return out
+
+    def definition(
+        self, stmt: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, env: Env
+    ) -> Env | None:
+        if not self.is_module:
+            env[stmt.name] = None
+        return env
+
+    def import_(self, stmt: ast.Import | ast.ImportFrom, env: Env) -> Env | None:
+        # The module's own imports are read by _source; a function's shadow names.
+        if not self.is_module:
+            for alias in stmt.names:
+                env[(alias.asname or alias.name).split(".")[0]] = None
+        return env
+
+    def unbind(self, stmt: ast.Global | ast.Nonlocal | ast.Delete, env: Env) -> Env | None:
+        if isinstance(stmt, ast.Delete):
             for t in stmt.targets:
                 self.bind(t, None, env)
-        elif isinstance(stmt, ast.Match):
-            self.value(stmt.subject, env)
-            out2: Env | None = dict(env)
-            for case in stmt.cases:
-                c_env = dict(env)
-                for node in ast.walk(case.pattern):
-                    for n in _binds(node):
-                        c_env[n] = None
-                out2 = self.merge(out2, self.block(case.body, c_env))
-            return out2
-        elif isinstance(stmt, ast.Assert):
-            self.value(stmt.test, env)
         else:
-            for child in ast.iter_child_nodes(stmt):
-                if isinstance(child, ast.expr):
-                    self.value(child, env)
+            for n in stmt.names:
+                env[n] = None
         return env
+
+    def match(self, stmt: ast.Match, env: Env) -> Env | None:
+        self.value(stmt.subject, env)
+        out: Env | None = dict(env)
+        for case in stmt.cases:
+            c_env = dict(env)
+            for node in ast.walk(case.pattern):
+                for n in _binds(node):
+                    c_env[n] = None
+            out = self.merge(out, self.block(case.body, c_env))
+        return out
 
     def loop(
         self,
@@ -666,6 +694,37 @@ class _Scope(_Expressions):
             bound = v
         if stmt.value is not None or declared is not None:
             self.bind(stmt.target, bound, env)
+
+
+# How each kind of statement is read (`_Scope.stmt`); others have their expressions read.
+_STATEMENTS: dict[type[ast.stmt], Callable[[_Scope, Any, Env], Env | None]] = {
+    ast.Expr: _Scope.expr_stmt,
+    ast.Assert: _Scope.expr_stmt,
+    ast.Assign: _Scope.assign,
+    ast.AnnAssign: _Scope.annotated,
+    ast.AugAssign: _Scope.aug_assign,
+    ast.Return: _Scope.return_,
+    ast.Raise: _Scope.raise_,
+    ast.Break: _Scope.jump,
+    ast.Continue: _Scope.jump,
+    ast.If: _Scope.if_,
+    ast.For: _Scope.for_,
+    ast.AsyncFor: _Scope.for_,
+    ast.While: _Scope.while_,
+    ast.With: _Scope.with_,
+    ast.AsyncWith: _Scope.with_,
+    ast.Try: _Scope.try_,
+    ast.TryStar: _Scope.try_,
+    ast.FunctionDef: _Scope.definition,
+    ast.AsyncFunctionDef: _Scope.definition,
+    ast.ClassDef: _Scope.definition,
+    ast.Import: _Scope.import_,
+    ast.ImportFrom: _Scope.import_,
+    ast.Global: _Scope.unbind,
+    ast.Nonlocal: _Scope.unbind,
+    ast.Delete: _Scope.unbind,
+    ast.Match: _Scope.match,
+}
 
 
 _IGNORE = re.compile(r"#\s*shapesafe:\s*ignore\b")
