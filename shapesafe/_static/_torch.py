@@ -757,58 +757,80 @@ def rearrange(shape: Shape, pattern: str, given: dict[str, Size | None], op: str
     left, right = parse_side(left_text), parse_side(right_text)
     if left is None or right is None:
         return None
+    read = _left_side(shape, left, left_text.strip(), op)
+    if read is None:
+        return None
+    pairs, ellipsis = read
     sizes: dict[str, Size | None] = dict(given)
-    ellipsis: Shape | None = None
+    for item, size in pairs:
+        assert isinstance(size, Size)
+        _bind_axis(sizes, item, size, shape, op)
+    return _right_side(right, sizes, ellipsis, op)
+
+
+_Side = list[str | list[str]]
+
+
+def _left_side(
+    shape: Shape, left: _Side, text: str, op: str
+) -> tuple[list[tuple[str | list[str], Item]], Shape | None] | None:
+    """Each item of a pattern's left side with the axis it names, and the axes `...` takes;
+    None when a run of unknown length leaves that unclear."""
     groups = [i for i, item in enumerate(shape) if isinstance(item, Group)]
-    if "..." in left:
-        at = left.index("...")
-        before, after = left[:at], left[at + 1 :]
-        if groups and (len(before) > groups[0] or len(after) > len(shape) - groups[-1] - 1):
-            return None
-        if not groups and len(before) + len(after) > len(shape):
-            raise Mismatch(f'{op}: "{show(shape)}" has fewer dims than "{left_text.strip()}" names')
-        ellipsis = shape[len(before) : len(shape) - len(after)]
-        pairs = list(zip(before, shape[: len(before)], strict=True))
-        pairs += list(zip(after, shape[len(shape) - len(after) :], strict=True))
-    else:
+    if "..." not in left:
         if groups:
             return None
         if len(left) != len(shape):
             raise Mismatch(
-                f'{op}: "{show(shape)}" has {len(shape)} dims '
-                f'but "{left_text.strip()}" names {len(left)}'
+                f'{op}: "{show(shape)}" has {len(shape)} dims but "{text}" names {len(left)}'
             )
-        pairs = list(zip(left, shape, strict=True))
-    for item, size in pairs:
-        assert isinstance(size, Size)
-        names = item if isinstance(item, list) else [item]
-        if names == ["1"]:
-            continue
-        if len(names) == 1 and not isinstance(item, list):
-            name = names[0]
-            if sizes.get(name) is not None:
-                seen = sizes[name]
-                assert seen is not None
-                if certain(seen, size) == "differ":
-                    raise Mismatch(
-                        f"{op}: '{name}' is {seen} but the axis is {size} in \"{show(shape)}\""
-                    )
-            sizes[name] = size
-            continue
-        unknown = [n for n in names if sizes.get(n) is None and n != "1"]
-        known = [sizes[n] for n in names if sizes.get(n) is not None and n != "1"]
-        if len(unknown) == 1:
-            rest = divide(size, product([k for k in known if k is not None]))
-            sizes[unknown[0]] = rest if rest is not None else fresh(unknown[0])
-        elif not unknown:
-            got = product([k for k in known if k is not None])
-            if certain(got, size) == "differ":
-                raise Mismatch(
-                    f'{op}: ({" ".join(names)}) is {got} but the axis is {size} in "{show(shape)}"'
-                )
-        else:
-            for n in unknown:
-                sizes[n] = fresh(n)
+        return list(zip(left, shape, strict=True)), None
+    at = left.index("...")
+    before, after = left[:at], left[at + 1 :]
+    if groups and (len(before) > groups[0] or len(after) > len(shape) - groups[-1] - 1):
+        return None
+    if not groups and len(before) + len(after) > len(shape):
+        raise Mismatch(f'{op}: "{show(shape)}" has fewer dims than "{text}" names')
+    ellipsis = shape[len(before) : len(shape) - len(after)]
+    pairs = list(zip(before, shape[: len(before)], strict=True))
+    pairs += list(zip(after, shape[len(shape) - len(after) :], strict=True))
+    return pairs, ellipsis
+
+
+def _bind_axis(
+    sizes: dict[str, Size | None], item: str | list[str], size: Size, shape: Shape, op: str
+) -> None:
+    """Learn the sizes that one item of a pattern's left side names from its axis's size."""
+    names = item if isinstance(item, list) else [item]
+    if names == ["1"]:
+        return
+    if len(names) == 1 and not isinstance(item, list):
+        name = names[0]
+        seen = sizes.get(name)
+        if seen is not None and certain(seen, size) == "differ":
+            raise Mismatch(f"{op}: '{name}' is {seen} but the axis is {size} in \"{show(shape)}\"")
+        sizes[name] = size
+        return
+    unknown = [n for n in names if sizes.get(n) is None and n != "1"]
+    known = [sizes[n] for n in names if sizes.get(n) is not None and n != "1"]
+    if len(unknown) == 1:
+        rest = divide(size, product([k for k in known if k is not None]))
+        sizes[unknown[0]] = rest if rest is not None else fresh(unknown[0])
+    elif not unknown:
+        got = product([k for k in known if k is not None])
+        if certain(got, size) == "differ":
+            raise Mismatch(
+                f'{op}: ({" ".join(names)}) is {got} but the axis is {size} in "{show(shape)}"'
+            )
+    else:
+        for n in unknown:
+            sizes[n] = fresh(n)
+
+
+def _right_side(
+    right: _Side, sizes: dict[str, Size | None], ellipsis: Shape | None, op: str
+) -> Shape | None:
+    """The output of a pattern's right side, from the sizes its left side named."""
     out: list[Item] = []
     for item in right:
         if item == "...":
@@ -819,18 +841,14 @@ def rearrange(shape: Shape, pattern: str, given: dict[str, Size | None], op: str
         names = item if isinstance(item, list) else [item]
         parts: list[Size] = []
         for n in names:
-            if n == "1":
-                parts.append(lit(1))
-                continue
-            if n.isdigit():
+            if n == "1" or n.isdigit():
                 parts.append(lit(int(n)))
                 continue
             s = sizes.get(n)
             if s is None:
-                if op == "einops.repeat":
-                    s = fresh(n)
-                else:
+                if op != "einops.repeat":
                     return None
+                s = fresh(n)
             parts.append(s)
         out.append(product(parts) if isinstance(item, list) else parts[0])
     return tuple(out)
