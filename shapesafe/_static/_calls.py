@@ -32,6 +32,7 @@ from ._report import (
 from ._source import (
     Module,
     Signature,
+    _decorated,
     dotted_name,
     per_node,
     signature,
@@ -109,14 +110,6 @@ def _overridden(cls: ClassModel, name: str) -> bool:
                 if id(sub) not in seen:
                     todo.append(sub)
     return False
-
-
-def _decorated(fn: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> bool:
-    return any(
-        (isinstance(d, ast.Name) and d.id == name)
-        or (isinstance(d, ast.Attribute) and d.attr == name)
-        for d in fn.decorator_list
-    )
 
 
 def _tuple_returns(

@@ -9,9 +9,7 @@ from typing import TYPE_CHECKING, Literal, cast
 from .._contract import OPERATORS
 from . import _torch as T
 from ._calls import (
-    _T,
     _Calls,
-    _decorated,
     _overridden,
     _substituted,
     _tuple_returns,
@@ -19,14 +17,15 @@ from ._calls import (
 from ._modules import (
     LIST_CHANGES,
     ClassModel,
-    find_class,
-    unsubscripted,
+    _find_class,
+    _getter,
+    _module_list,
+    _resolve,
 )
 from ._report import (
     _SAME_SHAPE_METHODS,
     Env,
     _alternatives,
-    _external,
     _params,
     _scalar,
     _text,
@@ -37,10 +36,10 @@ from ._rules.construct import CONSTRUCTORS
 from ._source import (
     Module,
     Signature,
+    _class_named,
+    _decorated,
+    _number_annotation,
     dotted_name,
-    load_found,
-    memo,
-    resolve,
 )
 from ._unify import (
     Group,
@@ -111,50 +110,6 @@ class _NoValue:
 _NO = _NoValue()
 
 
-def _resolve(
-    module: Module, dotted: str, misses: dict[str, object]
-) -> tuple[Module, Signature] | None:
-    """`_source.resolve`, remembered (see `_remembered`)."""
-    return _remembered(module, "f:", dotted, misses, lambda: resolve(module, dotted))
-
-
-def _find_class(module: Module, func: ast.expr, misses: dict[str, object]) -> ClassModel | None:
-    """`_modules.find_class`, remembered (see `_remembered`)."""
-    dotted = dotted_name(func)
-    if dotted is None:
-        return None
-    return _remembered(module, "c:", dotted, misses, lambda: find_class(module, func))
-
-
-def _remembered(
-    module: Module, kind: str, dotted: str, misses: dict[str, object], find: Callable[[], _T]
-) -> _T | None:
-    """`find()`, remembered per file and name while the file it found is unchanged.
-
-    A name that resolves to nothing is remembered for good when it is not imported from a
-    project file, and otherwise for one file's check (`misses`).
-    """
-    key = kind + dotted
-    resolved = memo(module, "resolved")
-    hit = resolved.get(key)
-    if hit is not None and (hit[0] is None or _current(hit[0])):
-        return cast(_T, hit[0])
-    if key in misses:
-        return None
-    result = find()
-    if result is not None or _external(module, dotted):
-        resolved[key] = (result,)
-    else:
-        misses[key] = None
-    return result
-
-
-def _current(found: object) -> bool:
-    """Whether the file a remembered lookup found is still the version on disk."""
-    target = found.module if isinstance(found, ClassModel) else found[0]  # type: ignore[index]
-    return load_found(target.path) is target
-
-
 def _module_number(module: Module, name: str) -> Value:
     """A top-level name bound once to a number, as functions of the file see it."""
     value = module.aliases.get(name)
@@ -165,58 +120,11 @@ def _module_number(module: Module, name: str) -> Value:
     return None
 
 
-def _getter(
-    found: tuple[ClassModel, ast.FunctionDef | ast.AsyncFunctionDef], attr: str
-) -> tuple[ClassModel, ast.FunctionDef | ast.AsyncFunctionDef] | None:
-    """The `@property` getter of `attr`, where `found` is the class's last definition of that
-    name (a setter comes after its getter): the class it is in, and the getter."""
-    owner = found[0]
-    for stmt in owner.node.body:
-        if isinstance(stmt, ast.FunctionDef) and stmt.name == attr and _decorated(stmt, "property"):
-            return owner, stmt
-    return None
-
-
-def _module_list(cls: ClassModel, depth: int = 0) -> bool:
-    """Whether `cls` is a `torch.nn.ModuleList` that changes none of what it holds."""
-    if depth > 8 or any(m in cls.methods for m in ("__init__", "__iter__", "__getitem__")):
-        return False
-    for base in cls.node.bases:
-        dotted = dotted_name(unsubscripted(base))
-        if dotted is None:
-            continue
-        first, _, rest = dotted.partition(".")
-        origin = cls.module.imports.get(first)
-        if origin is not None:
-            head = origin[0] if origin[1] is None else f"{origin[0]}.{origin[1]}"
-            qual = ".".join(p for p in (head, rest) if p)
-            if qual in ("torch.nn.ModuleList", "torch.nn.modules.container.ModuleList"):
-                return True
-    return any(_module_list(b, depth + 1) for b in cls.bases)
-
-
 def _operand(module: Module, node: ast.expr) -> str:
     """An operand as a message shows it: `(a - b)` in `w * (a - b)` keeps its parentheses."""
     text = _text(module, node)
     compound = (ast.BinOp, ast.BoolOp, ast.Compare, ast.IfExp, ast.Lambda, ast.NamedExpr)
     return f"({text})" if isinstance(node, compound) else text
-
-
-def _number_annotation(node: ast.expr | None) -> bool:
-    """`float`, `int`, `Optional[float]`, `float | None`: a Python number, or None."""
-    if isinstance(node, ast.Name):
-        return node.id in ("float", "int")
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
-        sides = (node.left, node.right)
-        none = [s for s in sides if isinstance(s, ast.Constant) and s.value is None]
-        return len(none) == 1 and any(_number_annotation(s) for s in sides if s not in none)
-    if (
-        isinstance(node, ast.Subscript)
-        and isinstance(node.value, (ast.Name, ast.Attribute))
-        and (node.value.id if isinstance(node.value, ast.Name) else node.value.attr) == "Optional"
-    ):
-        return _number_annotation(node.slice)
-    return False
 
 
 def _numeric(qual: str, args: list[Value]) -> bool:
@@ -225,29 +133,6 @@ def _numeric(qual: str, args: list[Value]) -> bool:
     if root == "math":
         return True
     return root == "numpy" and bool(args) and all(isinstance(a, (IntV, NumV)) for a in args)
-
-
-def _class_named(node: ast.expr | None) -> ast.Name | ast.Attribute | None:
-    """The class in `X`, `Optional[X]`, `X | None` or `Union[X, None]`.
-
-    Where the value is None, reading its attributes or calling it raises, so the code that
-    uses it sees an X.
-    """
-    if isinstance(node, (ast.Name, ast.Attribute)):
-        return node
-    members: list[ast.expr] = []
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
-        members = [node.left, node.right]
-    elif isinstance(node, ast.Subscript):
-        last = (dotted_name(node.value) or "").rsplit(".", 1)[-1]
-        if last == "Optional":
-            members = [node.slice]
-        elif last == "Union":
-            members = list(node.slice.elts) if isinstance(node.slice, ast.Tuple) else []
-    rest = [m for m in members if not (isinstance(m, ast.Constant) and m.value is None)]
-    if len(rest) == 1 and isinstance(rest[0], (ast.Name, ast.Attribute)):
-        return rest[0]
-    return None
 
 
 def _int(node: ast.expr) -> int | None:

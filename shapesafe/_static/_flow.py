@@ -13,19 +13,14 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from ._calls import (
-    _decorated,
-)
 from ._expr import (
-    _class_named,
     _Comprehensions,
     _Expressions,
-    _find_class,
-    _number_annotation,
 )
 from ._modules import (
     LIST_CHANGES,
     ClassModel,
+    _find_class,
     model,
 )
 from ._report import (
@@ -38,6 +33,9 @@ from ._report import (
 from ._rules.nn import inherited
 from ._source import (
     Module,
+    _class_named,
+    _decorated,
+    _number_annotation,
     dotted_name,
     per_node,
 )

@@ -10,8 +10,19 @@ unless it is annotated.
 import ast
 import dataclasses
 import itertools
+from collections.abc import Callable
+from typing import TypeVar, cast
 
-from ._source import Module, find_module, load_found, memo
+from ._source import (
+    Module,
+    Signature,
+    _decorated,
+    dotted_name,
+    find_module,
+    load_found,
+    memo,
+    resolve,
+)
 
 _keys = itertools.count(1)
 
@@ -223,3 +234,89 @@ def _class_in(mod_name: str, attr: str, importer: Module, depth: int) -> ClassMo
     if target is None:
         return None
     return find_class(target, ast.Name(attr, ast.Load()), depth + 1)
+
+
+_T = TypeVar("_T")
+
+
+def _resolve(
+    module: Module, dotted: str, misses: dict[str, object]
+) -> tuple[Module, Signature] | None:
+    """`_source.resolve`, remembered (see `_remembered`)."""
+    return _remembered(module, "f:", dotted, misses, lambda: resolve(module, dotted))
+
+
+def _find_class(module: Module, func: ast.expr, misses: dict[str, object]) -> ClassModel | None:
+    """`_modules.find_class`, remembered (see `_remembered`)."""
+    dotted = dotted_name(func)
+    if dotted is None:
+        return None
+    return _remembered(module, "c:", dotted, misses, lambda: find_class(module, func))
+
+
+def _remembered(
+    module: Module, kind: str, dotted: str, misses: dict[str, object], find: Callable[[], _T]
+) -> _T | None:
+    """`find()`, remembered per file and name while the file it found is unchanged.
+
+    A name that resolves to nothing is remembered for good when it is not imported from a
+    project file, and otherwise for one file's check (`misses`).
+    """
+    key = kind + dotted
+    resolved = memo(module, "resolved")
+    hit = resolved.get(key)
+    if hit is not None and (hit[0] is None or _current(hit[0])):
+        return cast(_T, hit[0])
+    if key in misses:
+        return None
+    result = find()
+    if result is not None or _external(module, dotted):
+        resolved[key] = (result,)
+    else:
+        misses[key] = None
+    return result
+
+
+def _current(found: object) -> bool:
+    """Whether the file a remembered lookup found is still the version on disk."""
+    target = found.module if isinstance(found, ClassModel) else found[0]  # type: ignore[index]
+    return load_found(target.path) is target
+
+
+def _external(module: Module, dotted: str) -> bool:
+    """Whether `dotted` is not imported from a file that the checker can read."""
+    first = dotted.split(".")[0]
+    origin = module.imports.get(first)
+    if origin is None:
+        return first not in module.functions
+    return find_module(origin[0], module) is None
+
+
+def _getter(
+    found: tuple[ClassModel, ast.FunctionDef | ast.AsyncFunctionDef], attr: str
+) -> tuple[ClassModel, ast.FunctionDef | ast.AsyncFunctionDef] | None:
+    """The `@property` getter of `attr`, where `found` is the class's last definition of that
+    name (a setter comes after its getter): the class it is in, and the getter."""
+    owner = found[0]
+    for stmt in owner.node.body:
+        if isinstance(stmt, ast.FunctionDef) and stmt.name == attr and _decorated(stmt, "property"):
+            return owner, stmt
+    return None
+
+
+def _module_list(cls: ClassModel, depth: int = 0) -> bool:
+    """Whether `cls` is a `torch.nn.ModuleList` that changes none of what it holds."""
+    if depth > 8 or any(m in cls.methods for m in ("__init__", "__iter__", "__getitem__")):
+        return False
+    for base in cls.node.bases:
+        dotted = dotted_name(unsubscripted(base))
+        if dotted is None:
+            continue
+        first, _, rest = dotted.partition(".")
+        origin = cls.module.imports.get(first)
+        if origin is not None:
+            head = origin[0] if origin[1] is None else f"{origin[0]}.{origin[1]}"
+            qual = ".".join(p for p in (head, rest) if p)
+            if qual in ("torch.nn.ModuleList", "torch.nn.modules.container.ModuleList"):
+                return True
+    return any(_module_list(b, depth + 1) for b in cls.bases)

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, cast
 from .._contract import Conflict, Spec, TensorParam, paren_note
 from ._modules import (
     ClassModel,
+    _external,
 )
 from ._source import (
     Module,
     dotted_name,
-    find_module,
     per_node,
 )
 from ._unify import (
@@ -200,15 +200,6 @@ _SAME_SHAPE_METHODS = frozenset(
 
 # Methods whose unknown result `--stats` traces back to their receiver (`_Scope.lost_call`).
 _FOLLOWS_RECEIVER = _SAME_SHAPE_METHODS | _KEEPS_RECEIVER
-
-
-def _external(module: Module, dotted: str) -> bool:
-    """Whether `dotted` is not imported from a file that the checker can read."""
-    first = dotted.split(".")[0]
-    origin = module.imports.get(first)
-    if origin is None:
-        return first not in module.functions
-    return find_module(origin[0], module) is None
 
 
 def _scalar(node: ast.expr, v: Value) -> bool:

@@ -558,3 +558,51 @@ def per_node(module: Module, kind: str, node: object, read: Callable[[], _T]) ->
     found = read()
     cache[id(node)] = (node, found)
     return found
+
+
+def _number_annotation(node: ast.expr | None) -> bool:
+    """`float`, `int`, `Optional[float]`, `float | None`: a Python number, or None."""
+    if isinstance(node, ast.Name):
+        return node.id in ("float", "int")
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        sides = (node.left, node.right)
+        none = [s for s in sides if isinstance(s, ast.Constant) and s.value is None]
+        return len(none) == 1 and any(_number_annotation(s) for s in sides if s not in none)
+    if (
+        isinstance(node, ast.Subscript)
+        and isinstance(node.value, (ast.Name, ast.Attribute))
+        and (node.value.id if isinstance(node.value, ast.Name) else node.value.attr) == "Optional"
+    ):
+        return _number_annotation(node.slice)
+    return False
+
+
+def _class_named(node: ast.expr | None) -> ast.Name | ast.Attribute | None:
+    """The class in `X`, `Optional[X]`, `X | None` or `Union[X, None]`.
+
+    Where the value is None, reading its attributes or calling it raises, so the code that
+    uses it sees an X.
+    """
+    if isinstance(node, (ast.Name, ast.Attribute)):
+        return node
+    members: list[ast.expr] = []
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        members = [node.left, node.right]
+    elif isinstance(node, ast.Subscript):
+        last = (dotted_name(node.value) or "").rsplit(".", 1)[-1]
+        if last == "Optional":
+            members = [node.slice]
+        elif last == "Union":
+            members = list(node.slice.elts) if isinstance(node.slice, ast.Tuple) else []
+    rest = [m for m in members if not (isinstance(m, ast.Constant) and m.value is None)]
+    if len(rest) == 1 and isinstance(rest[0], (ast.Name, ast.Attribute)):
+        return rest[0]
+    return None
+
+
+def _decorated(fn: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> bool:
+    return any(
+        (isinstance(d, ast.Name) and d.id == name)
+        or (isinstance(d, ast.Attribute) and d.attr == name)
+        for d in fn.decorator_list
+    )
