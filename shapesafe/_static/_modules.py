@@ -1,4 +1,5 @@
-"""The module model: classes the checker reads, their attributes and their methods.
+"""The module model: classes the checker reads, their attributes and their methods, and the
+lookups of classes and functions by name, remembered per version of a file.
 
 An attribute's shape comes from its annotation (`self.W_U: Float[Tensor, "d_model d_vocab"]`,
 in the class body or at its assignment) or else from what `__init__` assigns to it, read

@@ -1,8 +1,9 @@
-"""Shape rules for torch's own ops, over the static checker's symbolic sizes.
+"""Shape arithmetic of torch's ops, over the static checker's symbolic sizes: what the op
+rules of `_rules` compute with.
 
-Each rule takes the shapes it is given and returns the result's shape, or None when the rule
+Each function takes the shapes it is given and returns the result's shape, or None when it
 cannot tell (a run of unknown length in the way, an axis index it cannot place, an argument
-that is not a literal). A rule never guesses. When the shapes it is given certainly cannot go
+that is not a literal). It never guesses. When the shapes it is given certainly cannot go
 together, it raises `Mismatch` with a message for people; the checker reports it.
 """
 
