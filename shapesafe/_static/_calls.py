@@ -61,10 +61,6 @@ from ._values import (
     _one_of,
 )
 
-if TYPE_CHECKING:
-    from ._flow import FileChecker  # noqa: F401
-
-
 _T = TypeVar("_T")
 
 

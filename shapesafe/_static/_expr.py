@@ -71,10 +71,6 @@ from ._values import (
     _repeated,
 )
 
-if TYPE_CHECKING:
-    from ._flow import FileChecker  # noqa: F401
-
-
 _Comprehensions = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
