@@ -1,0 +1,472 @@
+"""Mutation recall of `shapesafe check` on jaxtyping-annotated torch libraries.
+
+Run: `python benchmarks/mutation.py LIB [LIB ...] [--cap N] [--seed S] [--verbose] [--json OUT]`,
+where each LIB is a checkout of a library (`PATH` or `NAME=PATH`; a git URL is cloned into a
+temporary folder). Library code is never copied into this repository.
+
+For each library it:
+
+1. finds the annotated functions whose shapes a reader can know: a jaxtyping annotation on a
+   parameter and on the return;
+2. proposes one shape bug per copy, of the kinds in `_mutation_ops.KINDS` (matmul transpose or
+   operands, cat/stack dim, swapped arguments, reduction dim, einsum/einops pattern, slice or
+   index, keepdim and `(b,1)-(b,)` broadcast, reshape/permute/constructor sizes), each an
+   AST-based edit of one expression;
+3. confirms each mutant at run time where the code can run (`_mutation_run.py`, under
+   `--python`): the module-level function is called on random tensors built from its
+   annotations under `jaxtyping.jaxtyped(typechecker=beartype.beartype)`. A mutant is
+   *confirmed* when the original runs clean and the mutant raises; one whose function can't
+   be run is *unconfirmed*; one that runs clean is dropped, since it is no shape bug;
+4. picks up to `--cap` mutants per library, deterministically (seeded), spread over the kinds
+   and functions, confirmed ones first;
+5. runs `shapesafe check` on each mutated file inside a copy of the library, as a user runs it
+   on the file being edited, and on every original file (its findings there are the false
+   positives). A mutant is caught when the mutated file has a finding the original lacks.
+
+It prints recall by bug kind, over the confirmed mutants and over all of them, and the
+findings on the originals; `--verbose` adds a line per missed mutant.
+"""
+
+import argparse
+import ast
+import collections
+import dataclasses
+import json
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _mutation_ops as ops
+
+HERE = Path(__file__).resolve().parent
+RUNNER = HERE / "_mutation_run.py"
+_SKIP_DIRS = frozenset(
+    {"tests", "test", "docs", "doc", "build", "dist", "node_modules", "__pycache__"}
+)
+_FINDING = re.compile(r"^(?P<path>.*?):(?P<line>\d+):(?P<col>\d+): (?P<code>[\w-]+): (?P<msg>.*)$")
+
+
+@dataclasses.dataclass
+class Function:
+    file: str  # relative to the library root
+    qualname: str
+    line: int
+    module_level: bool
+    mutable: bool  # a jaxtyping parameter and a jaxtyping return
+
+
+@dataclasses.dataclass
+class Mutant:
+    library: str
+    file: str
+    function: str
+    line: int
+    kind: str
+    note: str
+    before: str
+    after: str
+    source: str = dataclasses.field(repr=False)
+    runtime: str = "unconfirmed"  # confirmed | unconfirmed | runs clean
+    runtime_detail: str = ""
+    caught: bool = False
+    findings: list[str] = dataclasses.field(default_factory=list)
+
+    def record(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        del data["source"]
+        return data
+
+
+@dataclasses.dataclass
+class Library:
+    name: str
+    root: Path
+    commit: str
+    files: list[str] = dataclasses.field(default_factory=list)
+    functions: list[Function] = dataclasses.field(default_factory=list)
+    candidates: list[Mutant] = dataclasses.field(default_factory=list)
+    mutants: list[Mutant] = dataclasses.field(default_factory=list)
+    original_findings: list[str] = dataclasses.field(default_factory=list)
+    unread: list[str] = dataclasses.field(default_factory=list)
+    runtime_counts: dict[str, int] = dataclasses.field(default_factory=dict)
+
+
+# ---- finding functions and mutants -----------------------------------------------------------
+
+
+def python_files(root: Path) -> list[str]:
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root)
+        if any(p.startswith(".") or p in _SKIP_DIRS for p in rel.parts[:-1]):
+            continue
+        if rel.name.startswith("test_") or rel.name in {"setup.py", "conftest.py"}:
+            continue
+        found.append(rel.as_posix())
+    return found
+
+
+Def = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+def _functions(tree: ast.Module) -> Iterator[tuple[str, Def, bool]]:
+    for stmt in tree.body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield stmt.name, stmt, True
+        elif isinstance(stmt, ast.ClassDef):
+            for inner in stmt.body:
+                if isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    yield f"{stmt.name}.{inner.name}", inner, False
+
+
+def discover(library: Library) -> None:
+    """The library's files, annotated functions and every proposed mutant, in source order."""
+    library.files = python_files(library.root)
+    seen: set[str] = set()
+    for rel in library.files:
+        try:
+            source = (library.root / rel).read_text(encoding="utf-8")
+            tree = ast.parse(source)
+        except (SyntaxError, UnicodeDecodeError, ValueError):
+            continue
+        aliases = ops.module_aliases(tree)
+        for qualname, func, module_level in _functions(tree):
+            args = [*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs]
+            annotated = [a for a in args if ops.jaxtyping_dims(a.annotation, aliases) is not None]
+            returns = ops.jaxtyping_dims(func.returns, aliases) is not None
+            if not annotated and not returns:
+                continue
+            mutable = bool(annotated) and returns
+            library.functions.append(Function(rel, qualname, func.lineno, module_level, mutable))
+            if not mutable:
+                continue
+            for edit in ops.edits(func, aliases):
+                mutated, before, after = ops.apply(source, edit)
+                if mutated in seen or mutated == source:
+                    continue
+                seen.add(mutated)
+                library.candidates.append(
+                    Mutant(
+                        library.name,
+                        rel,
+                        qualname,
+                        edit.node.lineno,
+                        edit.kind,
+                        edit.note,
+                        before,
+                        after,
+                        mutated,
+                    )
+                )
+
+
+# ---- run time --------------------------------------------------------------------------------
+
+
+def import_root(library: Library, rel: str) -> tuple[Path, str]:
+    """The folder to put on `sys.path` and the dotted module name of `rel`."""
+    parts = list(Path(rel).with_suffix("").parts)
+    base = library.root
+    if parts[0] == "src" and len(parts) > 1:
+        base, parts = base / "src", parts[1:]
+    if parts[-1] == "__init__" and len(parts) > 1:
+        parts = parts[:-1]
+    return base, ".".join(parts)
+
+
+def confirm(library: Library, python: str, seed: int, timeout: float) -> None:
+    """Run each candidate's function, original and mutated, and set `runtime` on each."""
+    originals: dict[tuple[str, str], int] = {}
+    jobs: list[dict[str, Any]] = []
+    paths: set[str] = set()
+    for index, mutant in enumerate(library.candidates):
+        base, module = import_root(library, mutant.file)
+        paths.add(str(base))
+        key = (mutant.file, mutant.function)
+        job = {
+            "module": module,
+            "file": str(library.root / mutant.file),
+            "function": mutant.function,
+            "seed": seed,
+        }
+        if key not in originals:
+            originals[key] = len(jobs)
+            jobs.append({**job, "id": f"o{len(jobs)}"})
+        jobs.append({**job, "id": f"m{index}", "source": mutant.source})
+    if not jobs:
+        return
+    request = json.dumps({"paths": sorted(paths), "jobs": jobs})
+    try:
+        done = subprocess.run(
+            [python, str(RUNNER)],
+            input=request,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=library.root,
+            check=False,
+        )
+        lines = done.stdout.splitlines()
+    except subprocess.TimeoutExpired as err:
+        out = err.stdout or b""
+        lines = (out.decode() if isinstance(out, bytes) else out).splitlines()
+    results: dict[str, dict[str, Any]] = {}
+    for line in lines:
+        try:
+            result = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        results[str(result["id"])] = result
+    for index, mutant in enumerate(library.candidates):
+        original = results.get(f"o{originals[(mutant.file, mutant.function)]}")
+        mine = results.get(f"m{index}")
+        if original is None or mine is None:
+            mutant.runtime_detail = "no result (the run ended early)"
+        elif original["status"] == "cannot":
+            mutant.runtime_detail = str(original["why"])
+        elif original["status"] == "raised":
+            mutant.runtime_detail = f"the original raises: {original['error']}"
+        elif mine["status"] == "raised":
+            mutant.runtime = "confirmed"
+            mutant.runtime_detail = str(mine["error"])
+        elif mine["status"] == "ok":
+            mutant.runtime = "runs clean"
+        else:
+            mutant.runtime_detail = str(mine.get("why", ""))
+
+
+def select(library: Library, cap: int, seed: int) -> None:
+    """Up to `cap` mutants: kinds in turn, confirmed first, functions used as evenly as can be."""
+    rng = random.Random(seed * 1_000_003 + zlib.crc32(library.name.encode()))
+    pools: dict[str, list[Mutant]] = {kind: [] for kind in ops.KINDS}
+    for mutant in library.candidates:
+        library.runtime_counts[mutant.runtime] = library.runtime_counts.get(mutant.runtime, 0) + 1
+        if mutant.runtime != "runs clean":
+            pools[mutant.kind].append(mutant)
+    for pool in pools.values():
+        rng.shuffle(pool)
+    uses: collections.Counter[tuple[str, str]] = collections.Counter()
+    while len(library.mutants) < cap and any(pools.values()):
+        for kind in ops.KINDS:
+            pool = pools[kind]
+            if not pool or len(library.mutants) >= cap:
+                continue
+            tier = min(0 if m.runtime == "confirmed" else 1 for m in pool)
+            choices = [
+                (uses[(m.file, m.function)], i)
+                for i, m in enumerate(pool)
+                if (0 if m.runtime == "confirmed" else 1) == tier
+            ]
+            _, best = min(choices)
+            chosen = pool.pop(best)
+            uses[(chosen.file, chosen.function)] += 1
+            library.mutants.append(chosen)
+
+
+# ---- the static checker ----------------------------------------------------------------------
+
+
+def run_checker(copy: Path, files: list[str]) -> dict[str, list[str]]:
+    """`shapesafe check FILES` in the copy: each file's findings, as `line: message`."""
+    done = subprocess.run(
+        [sys.executable, "-m", "shapesafe.check", *files],
+        capture_output=True,
+        text=True,
+        cwd=copy,
+        check=False,
+    )
+    found: dict[str, list[str]] = collections.defaultdict(list)
+    for line in done.stdout.splitlines():
+        match = _FINDING.match(line)
+        if match:
+            found[match["path"]].append(f"{match['line']}: {match['msg']}")
+    for line in done.stderr.splitlines():
+        if ": error:" in line:
+            found[_UNREAD].append(line)
+    return found
+
+
+_UNREAD = "<files the checker could not read>"
+
+
+def _messages(findings: list[str]) -> collections.Counter[str]:
+    return collections.Counter(f.split(": ", 1)[-1] for f in findings)
+
+
+def _not_source(folder: str, names: list[str]) -> list[str]:
+    """What the copy leaves out: `.git` and every file but Python sources and pyproject.toml."""
+    keep = (".py", "pyproject.toml")
+    return [n for n in names if n == ".git" or ("." in n and not n.endswith(keep))]
+
+
+def check_statically(library: Library) -> None:
+    with tempfile.TemporaryDirectory(prefix=f"mutation-{library.name}-") as tmp:
+        copy = Path(tmp) / library.name
+        shutil.copytree(library.root, copy, ignore=_not_source)
+        before = run_checker(copy, library.files)
+        library.original_findings = [
+            f"{rel}:{finding}" for rel in library.files for finding in before.get(rel, [])
+        ]
+        library.unread = before.get(_UNREAD, [])
+        for mutant in library.mutants:
+            target = copy / mutant.file
+            original = target.read_text(encoding="utf-8")
+            target.write_text(mutant.source, encoding="utf-8")
+            try:
+                after = run_checker(copy, [mutant.file]).get(mutant.file, [])
+            finally:
+                target.write_text(original, encoding="utf-8")
+            new = _messages(after) - _messages(before.get(mutant.file, []))
+            mutant.findings = [f for f in after if f.split(": ", 1)[-1] in new]
+            mutant.caught = bool(new)
+
+
+# ---- libraries and the report ----------------------------------------------------------------
+
+
+def open_library(spec: str, workdir: Path) -> Library:
+    name, _, where = spec.rpartition("=")
+    if where.startswith(("https://", "git@", "ssh://")):
+        target = workdir / (name or Path(where).stem)
+        subprocess.run(["git", "clone", "-q", "--depth", "1", where, str(target)], check=True)
+        root = target
+    else:
+        root = Path(where).resolve()
+    name = name or root.name
+    commit = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return Library(name, root, commit or "?")
+
+
+def _ratio(part: int, whole: int) -> str:
+    return f"{part}/{whole} ({100 * part / whole:.0f}%)" if whole else "0/0"
+
+
+def report(libraries: list[Library], verbose: bool) -> str:
+    lines = ["", "Libraries"]
+    header = f"{'library':<18} {'commit':<12} {'files':>5} {'annotated':>9} {'mutable':>7} "
+    header += f"{'candidates':>10} {'runs clean':>10} {'mutants':>7} {'confirmed':>9}"
+    lines += [header, "-" * len(header)]
+    for lib in libraries:
+        mutable = sum(f.mutable for f in lib.functions)
+        confirmed = sum(m.runtime == "confirmed" for m in lib.mutants)
+        lines.append(
+            f"{lib.name:<18} {lib.commit:<12} {len(lib.files):>5} {len(lib.functions):>9} "
+            f"{mutable:>7} {len(lib.candidates):>10} {lib.runtime_counts.get('runs clean', 0):>10} "
+            f"{len(lib.mutants):>7} {confirmed:>9}"
+        )
+    everything = [m for lib in libraries for m in lib.mutants]
+    lines += ["", "Recall by kind (caught by `shapesafe check`)"]
+    header = f"{'kind':<32} {'confirmed':>16} {'all':>16}"
+    lines += [header, "-" * len(header)]
+    for kind in ops.KINDS:
+        mine = [m for m in everything if m.kind == kind]
+        sure = [m for m in mine if m.runtime == "confirmed"]
+        lines.append(
+            f"{ops.KIND_TITLES[kind]:<32} {_ratio(sum(m.caught for m in sure), len(sure)):>16} "
+            f"{_ratio(sum(m.caught for m in mine), len(mine)):>16}"
+        )
+    sure = [m for m in everything if m.runtime == "confirmed"]
+    lines.append(
+        f"{'total':<32} {_ratio(sum(m.caught for m in sure), len(sure)):>16} "
+        f"{_ratio(sum(m.caught for m in everything), len(everything)):>16}"
+    )
+    fps = [f"{lib.name}/{f}" for lib in libraries for f in lib.original_findings]
+    lines += ["", f"Findings on the originals (false positives unless shown true): {len(fps)}"]
+    lines += [f"  {f}" for f in fps]
+    unread = [f"{lib.name}: {line}" for lib in libraries for line in lib.unread]
+    if unread:
+        lines += ["", f"Files the checker could not read (not counted): {len(unread)}"]
+        lines += [f"  {line}" for line in unread]
+    if verbose:
+        lines += ["", "Missed mutants"]
+        for m in everything:
+            if not m.caught:
+                lines.append(
+                    f"  [{m.runtime}] {m.library}/{m.file}:{m.line} {m.function} {m.kind} "
+                    f"({m.note}): {m.before!r} -> {m.after!r}"
+                )
+                if m.runtime_detail:
+                    lines.append(f"      run: {m.runtime_detail}")
+        lines += ["", "Caught mutants"]
+        for m in everything:
+            if m.caught:
+                lines.append(
+                    f"  [{m.runtime}] {m.library}/{m.file}:{m.line} {m.function} {m.kind}: "
+                    f"{m.before!r} -> {m.after!r}"
+                )
+                lines += [f"      {f}" for f in m.findings[:2]]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("libraries", nargs="+", metavar="LIB", help="PATH, NAME=PATH or a git URL")
+    parser.add_argument("--cap", type=int, default=20, help="mutants per library (default 20)")
+    parser.add_argument("--seed", type=int, default=0, help="picks the mutants (default 0)")
+    parser.add_argument(
+        "--python",
+        default=sys.executable,
+        help="the interpreter with torch, jaxtyping, beartype and the libraries' dependencies",
+    )
+    parser.add_argument("--no-run", action="store_true", help="don't confirm at run time")
+    parser.add_argument("--timeout", type=float, default=600.0, help="run-time seconds per library")
+    parser.add_argument("--verbose", "-v", action="store_true", help="list missed mutants")
+    parser.add_argument("--json", metavar="OUT", help="also write every mutant as JSON")
+    options = parser.parse_args(argv)
+    started = time.perf_counter()
+    libraries = []
+    with tempfile.TemporaryDirectory(prefix="mutation-libs-") as workdir:
+        for spec in options.libraries:
+            library = open_library(spec, Path(workdir))
+            discover(library)
+            if not options.no_run:
+                confirm(library, options.python, options.seed, options.timeout)
+            select(library, options.cap, options.seed)
+            check_statically(library)
+            libraries.append(library)
+            print(
+                f"{library.name}: {len(library.mutants)} mutants, "
+                f"{time.perf_counter() - started:.0f} s",
+                file=sys.stderr,
+            )
+    print(report(libraries, options.verbose))
+    if options.json:
+        data = {
+            "libraries": [
+                {
+                    "name": lib.name,
+                    "root": str(lib.root),
+                    "commit": lib.commit,
+                    "files": len(lib.files),
+                    "annotated_functions": len(lib.functions),
+                    "mutable_functions": sum(f.mutable for f in lib.functions),
+                    "candidates": len(lib.candidates),
+                    "runtime_counts": lib.runtime_counts,
+                    "original_findings": lib.original_findings,
+                    "unread": lib.unread,
+                    "mutants": [m.record() for m in lib.mutants],
+                }
+                for lib in libraries
+            ]
+        }
+        Path(options.json).write_text(json.dumps(data, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
