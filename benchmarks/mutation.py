@@ -246,7 +246,11 @@ def confirm(library: Library, python: str, seed: int, timeout: float) -> None:
 
 
 def select(library: Library, cap: int, seed: int) -> None:
-    """Up to `cap` mutants: kinds in turn, confirmed first, functions used as evenly as can be."""
+    """Up to `cap` mutants: kinds in turn, confirmed first, functions used as evenly as can be.
+
+    One function gives at most `_PER_FUNCTION_KIND` mutants of a kind, and never two that
+    change the same text the same way, so that one long function can't fill the sample.
+    """
     rng = random.Random(seed * 1_000_003 + zlib.crc32(library.name.encode()))
     pools: dict[str, list[Mutant]] = {kind: [] for kind in ops.KINDS}
     for mutant in library.candidates:
@@ -256,9 +260,22 @@ def select(library: Library, cap: int, seed: int) -> None:
     for pool in pools.values():
         rng.shuffle(pool)
     uses: collections.Counter[tuple[str, str]] = collections.Counter()
-    while len(library.mutants) < cap and any(pools.values()):
+    per_kind: collections.Counter[tuple[str, str, str]] = collections.Counter()
+    edits: set[tuple[str, str, str, str]] = set()
+
+    def allowed(m: Mutant) -> bool:
+        return (
+            per_kind[(m.file, m.function, m.kind)] < _PER_FUNCTION_KIND
+            and (m.file, m.function, m.before, m.note) not in edits
+        )
+
+    while len(library.mutants) < cap:
+        for pool in pools.values():
+            pool[:] = [m for m in pool if allowed(m)]
+        if not any(pools.values()):
+            break
         for kind in ops.KINDS:
-            pool = pools[kind]
+            pool = [m for m in pools[kind] if allowed(m)]
             if not pool or len(library.mutants) >= cap:
                 continue
             tier = min(0 if m.runtime == "confirmed" else 1 for m in pool)
@@ -268,9 +285,15 @@ def select(library: Library, cap: int, seed: int) -> None:
                 if (0 if m.runtime == "confirmed" else 1) == tier
             ]
             _, best = min(choices)
-            chosen = pool.pop(best)
+            chosen = pool[best]
+            pools[kind].remove(chosen)
             uses[(chosen.file, chosen.function)] += 1
+            per_kind[(chosen.file, chosen.function, chosen.kind)] += 1
+            edits.add((chosen.file, chosen.function, chosen.before, chosen.note))
             library.mutants.append(chosen)
+
+
+_PER_FUNCTION_KIND = 2
 
 
 # ---- the static checker ----------------------------------------------------------------------
