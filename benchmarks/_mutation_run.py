@@ -104,7 +104,10 @@ def _tensor_type(annotation: Any) -> Any:
 
 def _tensor(kind: Any, sizes: Sizes, generator: torch.Generator) -> torch.Tensor:
     shape = sizes.shape(str(kind.dim_str))
-    dtypes = set(kind.dtypes)
+    try:
+        dtypes = set(kind.dtypes)
+    except TypeError:  # Shaped[...]: any dtype
+        dtypes = {"float32"}
     if "float32" in dtypes:
         return torch.randn(shape, generator=generator)
     if "int64" in dtypes:

@@ -31,6 +31,7 @@ import argparse
 import ast
 import collections
 import dataclasses
+import functools
 import json
 import random
 import re
@@ -87,7 +88,7 @@ class Mutant:
         return data
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(eq=False)
 class Library:
     name: str
     root: Path
@@ -177,11 +178,21 @@ def import_root(library: Library, rel: str) -> tuple[Path, str]:
     """The folder to put on `sys.path` and the dotted module name of `rel`."""
     parts = list(Path(rel).with_suffix("").parts)
     base = library.root
-    if parts[0] == "src" and len(parts) > 1:
+    if parts[0] == "src" and len(parts) > 1 and not _imports_src(library):
         base, parts = base / "src", parts[1:]
     if parts[-1] == "__init__" and len(parts) > 1:
         parts = parts[:-1]
     return base, ".".join(parts)
+
+
+@functools.cache
+def _imports_src(library: Library) -> bool:
+    """Whether the code imports `src.` itself: then `src` is a package, not a src layout."""
+    pattern = re.compile(r"^\s*(from|import) src\.", re.MULTILINE)
+    return any(
+        pattern.search((library.root / rel).read_text(encoding="utf-8", errors="replace"))
+        for rel in library.files
+    )
 
 
 def confirm(library: Library, python: str, seed: int, timeout: float) -> None:
