@@ -33,6 +33,7 @@ import collections
 import dataclasses
 import functools
 import json
+import os
 import random
 import re
 import shutil
@@ -79,8 +80,11 @@ class Mutant:
     source: str = dataclasses.field(repr=False)
     runtime: str = "unconfirmed"  # confirmed | unconfirmed | runs clean
     runtime_detail: str = ""
+    end_line: int = 0
     caught: bool = False
     findings: list[str] = dataclasses.field(default_factory=list)
+    checked: str = ""  # the file's annotated relations checked, from --stats
+    notes: list[str] = dataclasses.field(default_factory=list)  # unchecked, on the mutated lines
 
     def record(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -167,6 +171,7 @@ def discover(library: Library) -> None:
                         before,
                         after,
                         mutated,
+                        end_line=edit.node.end_lineno or edit.node.lineno,
                     )
                 )
 
@@ -310,15 +315,16 @@ _PER_FUNCTION_KIND = 2
 # ---- the static checker ----------------------------------------------------------------------
 
 
-def run_checker(copy: Path, files: list[str]) -> dict[str, list[str]]:
-    """`shapesafe check FILES` in the copy: each file's findings, as `line: message`."""
-    done = subprocess.run(
-        [sys.executable, "-m", "shapesafe.check", *files],
-        capture_output=True,
-        text=True,
-        cwd=copy,
-        check=False,
-    )
+def run_checker(copy: Path, files: list[str], explain: bool = False) -> dict[str, list[str]]:
+    """`shapesafe check FILES` in the copy: each file's findings, as `line: message`.
+
+    With `explain`, also `--stats` and SHAPESAFE_CHECK_EXPLAIN=1: what was left unchecked
+    and why, under `_NOTES` as `path:line: reason`, and the annotated-relations line of the
+    stats under `_STATS`.
+    """
+    command = [sys.executable, "-m", "shapesafe.check", *(["--stats"] if explain else []), *files]
+    env = {**os.environ, "SHAPESAFE_CHECK_EXPLAIN": "1"} if explain else None
+    done = subprocess.run(command, capture_output=True, text=True, cwd=copy, check=False, env=env)
     found: dict[str, list[str]] = collections.defaultdict(list)
     for line in done.stdout.splitlines():
         match = _FINDING.match(line)
@@ -327,10 +333,17 @@ def run_checker(copy: Path, files: list[str]) -> dict[str, list[str]]:
     for line in done.stderr.splitlines():
         if ": error:" in line:
             found[_UNREAD].append(line)
+        elif line.startswith("shapesafe: annotated relations checked"):
+            found[_STATS].append(line.removeprefix("shapesafe: "))
+        elif _NOTE.match(line):
+            found[_NOTES].append(line)
     return found
 
 
 _UNREAD = "<files the checker could not read>"
+_NOTES = "<what was not checked, and why>"
+_STATS = "<stats>"
+_NOTE = re.compile(r"^(?P<path>[^:]+):(?P<line>\d+): (?P<msg>.*)$")
 
 
 def _messages(findings: list[str]) -> collections.Counter[str]:
@@ -357,9 +370,15 @@ def check_statically(library: Library) -> None:
             original = target.read_text(encoding="utf-8")
             target.write_text(mutant.source, encoding="utf-8")
             try:
-                after = run_checker(copy, [mutant.file]).get(mutant.file, [])
+                result = run_checker(copy, [mutant.file], explain=True)
             finally:
                 target.write_text(original, encoding="utf-8")
+            after = result.get(mutant.file, [])
+            mutant.checked = " ".join(result.get(_STATS, []))
+            for note in result.get(_NOTES, []):
+                match = _NOTE.match(note)
+                if match and mutant.line <= int(match["line"]) <= mutant.end_line:
+                    mutant.notes.append(f"{match['line']}: {match['msg']}")
             new = _messages(after) - _messages(before.get(mutant.file, []))
             mutant.findings = [f for f in after if f.split(": ", 1)[-1] in new]
             mutant.caught = bool(new)
@@ -436,6 +455,8 @@ def report(libraries: list[Library], verbose: bool) -> str:
                 )
                 if m.runtime_detail:
                     lines.append(f"      run: {m.runtime_detail}")
+                lines.append(f"      check: {m.checked}")
+                lines += [f"      unchecked: {note}" for note in m.notes]
         lines += ["", "Caught mutants"]
         for m in everything:
             if m.caught:
