@@ -581,6 +581,8 @@ def op_reshape(node: ast.expr, names: set[str]) -> Iterator[Edit]:
             return
         swapped = _swap_first_distinct(sizes)
         note = f"torch.{called} sizes swapped"
+        if swapped is None and len(sizes) == 1 and not packed and isinstance(sizes[0], ast.Name):
+            return  # `torch.ones(shape)`: the name may hold a whole shape, not one size
         if swapped is None:
             swapped = [*sizes[:-1], ast.BinOp(left=sizes[-1], op=ast.Add(), right=ast.Constant(1))]
             note = f"torch.{called} last size + 1"

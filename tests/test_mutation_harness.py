@@ -119,3 +119,12 @@ def test_arguments_fit_the_annotations_and_the_call_runs_checked() -> None:
     assert kwargs["v"].shape == (7,)
     assert sizes.named == {"rows": 5, "cols": 7}
     torch.testing.assert_close(_matvec(**kwargs), kwargs["m"] @ kwargs["v"])
+
+
+def test_a_constructor_of_one_name_is_left_alone() -> None:
+    tree = ast.parse(
+        "def f(x: Float[Tensor, 'n']) -> Float[Tensor, 'n']:\n    return torch.ones(shape)\n"
+    )
+    func = tree.body[0]
+    assert isinstance(func, ast.FunctionDef)
+    assert ops.edits(func, {}) == []
