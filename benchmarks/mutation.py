@@ -41,7 +41,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -267,14 +266,14 @@ def select(library: Library, cap: int, seed: int) -> None:
     One function gives at most `_PER_FUNCTION_KIND` mutants of a kind, and never two that
     change the same text the same way, so that one long function can't fill the sample.
     """
-    rng = random.Random(seed * 1_000_003 + zlib.crc32(library.name.encode()))
     pools: dict[str, list[Mutant]] = {kind: [] for kind in ops.KINDS}
     for mutant in library.candidates:
         library.runtime_counts[mutant.runtime] = library.runtime_counts.get(mutant.runtime, 0) + 1
         if mutant.runtime != "runs clean":
             pools[mutant.kind].append(mutant)
-    for pool in pools.values():
-        rng.shuffle(pool)
+    for kind, pool in pools.items():
+        # One stream per kind, so that a change in one kind's candidates leaves the others'.
+        random.Random(f"{seed}:{library.name}:{kind}").shuffle(pool)
     uses: collections.Counter[tuple[str, str]] = collections.Counter()
     per_kind: collections.Counter[tuple[str, str, str]] = collections.Counter()
     edits: set[tuple[str, str, str, str]] = set()
@@ -471,7 +470,7 @@ def report(libraries: list[Library], verbose: bool) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("libraries", nargs="+", metavar="LIB", help="PATH, NAME=PATH or a git URL")
-    parser.add_argument("--cap", type=int, default=20, help="mutants per library (default 20)")
+    parser.add_argument("--cap", type=int, default=25, help="mutants per library (default 25)")
     parser.add_argument("--seed", type=int, default=0, help="picks the mutants (default 0)")
     parser.add_argument(
         "--python",
