@@ -422,16 +422,22 @@ def _ratio(part: int, whole: int) -> str:
 def report(libraries: list[Library], verbose: bool) -> str:
     lines = ["", "Libraries"]
     header = f"{'library':<18} {'commit':<12} {'files':>5} {'annotated':>9} {'mutable':>7} "
-    header += f"{'candidates':>10} {'runs clean':>10} {'mutants':>7} {'confirmed':>9}"
+    header += f"{'candidates':>10} {'runs clean':>10} {'mutants':>7} {'confirmed':>9} "
+    header += f"{'caught (confirmed)':>18} {'findings':>8}"
     lines += [header, "-" * len(header)]
     for lib in libraries:
         mutable = sum(f.mutable for f in lib.functions)
-        confirmed = sum(m.runtime == "confirmed" for m in lib.mutants)
+        sure = [m for m in lib.mutants if m.runtime == "confirmed"]
+        caught = f"{sum(m.caught for m in lib.mutants)} ({sum(m.caught for m in sure)})"
         lines.append(
             f"{lib.name:<18} {lib.commit:<12} {len(lib.files):>5} {len(lib.functions):>9} "
             f"{mutable:>7} {len(lib.candidates):>10} {lib.runtime_counts.get('runs clean', 0):>10} "
-            f"{len(lib.mutants):>7} {confirmed:>9}"
+            f"{len(lib.mutants):>7} {len(sure):>9} {caught:>18} {len(lib.original_findings):>8}"
         )
+    lines += [
+        "(annotated: functions with a jaxtyping annotation; mutable: on a parameter and the "
+        "return; findings: on the originals)"
+    ]
     everything = [m for lib in libraries for m in lib.mutants]
     lines += ["", "Recall by kind (caught by `shapesafe check`)"]
     header = f"{'kind':<32} {'confirmed':>16} {'all':>16}"
