@@ -352,8 +352,27 @@ _STATS = "<stats>"
 _NOTE = re.compile(r"^(?P<path>[^:]+):(?P<line>\d+): (?P<msg>.*)$")
 
 
-def _messages(findings: list[str]) -> collections.Counter[str]:
-    return collections.Counter(f.split(": ", 1)[-1] for f in findings)
+def new_findings(original: list[str], mutated: list[str], mutant: Mutant) -> list[str]:
+    """The mutated file's findings on lines where the original had fewer findings.
+
+    A finding the original already had stays old even when the mutation changes its text, so
+    that a mutant is caught only by a finding a user would see appear. Lines below the mutated
+    expression are moved by the lines the edit removed (an expression over several lines is
+    replaced by one).
+    """
+    shift = mutant.after.count("\n") - mutant.before.count("\n")
+    old: collections.Counter[int] = collections.Counter()
+    for finding in original:
+        line = int(finding.split(":", 1)[0])
+        old[line + shift if line > mutant.end_line else line] += 1
+    seen: collections.Counter[int] = collections.Counter()
+    new = []
+    for finding in mutated:
+        line = int(finding.split(":", 1)[0])
+        seen[line] += 1
+        if seen[line] > old[line]:
+            new.append(finding)
+    return new
 
 
 def _not_source(folder: str, names: list[str]) -> list[str]:
@@ -385,9 +404,8 @@ def check_statically(library: Library) -> None:
                 match = _NOTE.match(note)
                 if match and mutant.line <= int(match["line"]) <= mutant.end_line:
                     mutant.notes.append(f"{match['line']}: {match['msg']}")
-            new = _messages(after) - _messages(before.get(mutant.file, []))
-            mutant.findings = [f for f in after if f.split(": ", 1)[-1] in new]
-            mutant.caught = bool(new)
+            mutant.findings = new_findings(before.get(mutant.file, []), after, mutant)
+            mutant.caught = bool(mutant.findings)
 
 
 # ---- libraries and the report ----------------------------------------------------------------

@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
 import _mutation_ops as ops
 import _mutation_run as runner
+import mutation
 
 SAMPLE = """
 import torch
@@ -128,3 +129,20 @@ def test_a_constructor_of_one_name_is_left_alone() -> None:
     func = tree.body[0]
     assert isinstance(func, ast.FunctionDef)
     assert ops.edits(func, {}) == []
+
+
+def _mutant(line: int, before: str, after: str) -> mutation.Mutant:
+    end = line + before.count("\n")
+    return mutation.Mutant("lib", "f.py", "f", line, "index", "", before, after, "", end_line=end)
+
+
+def test_a_finding_the_original_had_is_not_new_even_with_a_new_text() -> None:
+    mutant = _mutant(10, "x[:, 0]", "x[0, :]")
+    found = mutation.new_findings(["43: a is n"], ["43: a is m", "50: b"], mutant)
+    assert found == ["50: b"]
+
+
+def test_lines_below_a_shortened_expression_move_up() -> None:
+    mutant = _mutant(10, "f(\n  a,\n  b)", "f(b, a)")
+    assert mutant.end_line == 12
+    assert mutation.new_findings(["20: old"], ["18: old", "10: new"], mutant) == ["10: new"]
