@@ -33,7 +33,10 @@ class CannotDrive(Exception):
 
 
 class Sizes:
-    """Sizes for dim names, drawn in order from distinct primes."""
+    """Sizes for dim names, all different: the primes from 5 to 43, then larger numbers.
+
+    Each `*name` or `...` run is one axis, the same wherever the run appears.
+    """
 
     def __init__(self, scale: int = 1) -> None:
         self.named: dict[str, int] = {}
