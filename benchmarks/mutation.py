@@ -506,7 +506,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("libraries", nargs="+", metavar="LIB", help="PATH, NAME=PATH or a git URL")
     parser.add_argument("--cap", type=int, default=25, help="mutants per library (default 25)")
-    parser.add_argument("--seed", type=int, default=0, help="picks the mutants (default 0)")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="picks the mutants and the random inputs (default 0)"
+    )
     parser.add_argument(
         "--python",
         default=sys.executable,
