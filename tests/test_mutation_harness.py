@@ -1,0 +1,148 @@
+"""The mutation operators and the run-time driver of `benchmarks/mutation.py`."""
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from jaxtyping import Float
+from torch import Tensor
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+
+import _mutation_ops as ops
+import _mutation_run as runner
+import mutation
+
+SAMPLE = """
+import torch
+from jaxtyping import Float
+from torch import Tensor
+
+Pair = Float[Tensor, "n d"]
+
+
+def f(a: Pair, b: Float[Tensor, "m d"], w: Float[Tensor, "d e"]) -> Float[Tensor, "n e"]:
+    s = a @ w
+    t = torch.cat([s, s], dim=-1)
+    u = g(a, b)
+    r = a.sum(dim=-1)
+    e = torch.einsum("nd,de->ne", a, w)
+    x = einops.rearrange(a, "n d -> d n")
+    i = a[..., :3]
+    j = b[:, 0]
+    k = a - a.mean(dim=-1, keepdim=True)
+    c = a * r[:, None]
+    v = a.view(3, 5)
+    z = torch.zeros(4, 2)
+    return s
+"""
+
+
+def _edits() -> dict[str, list[str]]:
+    tree = ast.parse(SAMPLE)
+    func = tree.body[-1]
+    assert isinstance(func, ast.FunctionDef)
+    found: dict[str, list[str]] = {}
+    for edit in ops.edits(func, ops.module_aliases(tree)):
+        mutated, before, after = ops.apply(SAMPLE, edit)
+        ast.parse(mutated)
+        assert mutated.replace(after, before, 1) == SAMPLE
+        found.setdefault(edit.kind, []).append(f"{before} => {after}")
+    return found
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        ("matmul", ["a @ w => a @ w.transpose(-1, -2)", "a @ w => w @ a"]),
+        ("cat_stack", ["torch.cat([s, s], dim=-1) => torch.cat([s, s], dim=-2)"]),
+        ("argument", ["g(a, b) => g(b, a)"]),
+        (
+            "reduction",
+            [
+                "a.sum(dim=-1) => a.sum(dim=-2)",
+                "a.mean(dim=-1, keepdim=True) => a.mean(dim=-2, keepdim=True)",
+            ],
+        ),
+        (
+            "einsum",
+            [
+                """torch.einsum("nd,de->ne", a, w) => torch.einsum('nd,de->en', a, w)""",
+                """einops.rearrange(a, "n d -> d n") => einops.rearrange(a, 'n d -> n d')""",
+            ],
+        ),
+        ("index", ["a[..., :3] => a[..., :2]", "b[:, 0] => b[0, :]"]),
+        (
+            "broadcast",
+            [
+                "a.mean(dim=-1, keepdim=True) => a.mean(dim=-1)",
+                "a * r[:, None] => a * r",
+            ],
+        ),
+        ("reshape", ["a.view(3, 5) => a.view(5, 3)", "torch.zeros(4, 2) => torch.zeros(2, 4)"]),
+    ],
+)
+def test_each_operator_makes_its_bug(kind: str, expected: list[str]) -> None:
+    assert _edits()[kind] == expected
+
+
+def test_every_kind_has_an_operator_and_a_title() -> None:
+    assert set(_edits()) == set(ops.KINDS) == set(ops.KIND_TITLES)
+
+
+def test_dims_come_from_annotations_and_aliases() -> None:
+    tree = ast.parse(SAMPLE)
+    func = tree.body[-1]
+    assert isinstance(func, ast.FunctionDef)
+    aliases = ops.module_aliases(tree)
+    assert aliases == {"Pair": "n d"}
+    dims = [ops.jaxtyping_dims(a.annotation, aliases) for a in func.args.args]
+    assert dims == ["n d", "m d", "d e"]
+    assert ops.jaxtyping_dims(func.returns, aliases) == "n e"
+
+
+def test_sizes_are_distinct_primes_shared_by_name() -> None:
+    sizes = runner.Sizes()
+    assert sizes.shape("*b n 3 #m") == (5, 7, 3, 11)
+    assert sizes.shape("n m+n _") == (7, 11 + 7, 13)
+    assert runner.Sizes(scale=2).shape("n d") == (10, 14)
+
+
+def _matvec(m: Float[Tensor, "rows cols"], v: Float[Tensor, " cols"]) -> Float[Tensor, " rows"]:
+    return m @ v
+
+
+def test_arguments_fit_the_annotations_and_the_call_runs_checked() -> None:
+    kwargs, sizes = runner.build_arguments(_matvec, seed=0, method=False, scale=1)
+    assert kwargs["m"].shape == (5, 7)
+    assert kwargs["v"].shape == (7,)
+    assert sizes.named == {"rows": 5, "cols": 7}
+    torch.testing.assert_close(_matvec(**kwargs), kwargs["m"] @ kwargs["v"])
+
+
+def test_a_constructor_of_one_name_is_left_alone() -> None:
+    tree = ast.parse(
+        "def f(x: Float[Tensor, 'n']) -> Float[Tensor, 'n']:\n    return torch.ones(shape)\n"
+    )
+    func = tree.body[0]
+    assert isinstance(func, ast.FunctionDef)
+    assert ops.edits(func, {}) == []
+
+
+def _mutant(line: int, before: str, after: str) -> mutation.Mutant:
+    end = line + before.count("\n")
+    return mutation.Mutant("lib", "f.py", "f", line, "index", "", before, after, "", end_line=end)
+
+
+def test_a_finding_the_original_had_is_not_new_even_with_a_new_text() -> None:
+    mutant = _mutant(10, "x[:, 0]", "x[0, :]")
+    found = mutation.new_findings(["43: a is n"], ["43: a is m", "50: b"], mutant)
+    assert found == ["50: b"]
+
+
+def test_lines_below_a_shortened_expression_move_up() -> None:
+    mutant = _mutant(10, "f(\n  a,\n  b)", "f(b, a)")
+    assert mutant.end_line == 12
+    assert mutation.new_findings(["20: old"], ["18: old", "10: new"], mutant) == ["10: new"]
