@@ -64,6 +64,10 @@ _EXPORTS: dict[str, str] = {
     "repeat_kv": "._reshape",
     "split_heads": "._reshape",
     "split_qkv": "._reshape",
+    "argmax": "._reduce",
+    "max": "._reduce",
+    "mean": "._reduce",
+    "sum": "._reduce",
     "apply_rope": "._rotary",
     "rope_tables": "._rotary",
     "rotate_half": "._rotary",
@@ -118,6 +122,10 @@ if TYPE_CHECKING:
     from ._masks import identity as identity
     from ._masks import tril as tril
     from ._masks import triu as triu
+    from ._reduce import argmax as argmax
+    from ._reduce import max as max
+    from ._reduce import mean as mean
+    from ._reduce import sum as sum
     from ._reshape import merge_heads as merge_heads
     from ._reshape import permute as permute
     from ._reshape import repeat_kv as repeat_kv
