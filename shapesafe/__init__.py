@@ -39,6 +39,7 @@ _EXPORTS: dict[str, str] = {
     "kv_append": "._join",
     "stack": "._join",
     "add": "._linalg",
+    "broadcast_add": "._linalg",
     "dot": "._linalg",
     "hadamard": "._linalg",
     "l1_norm": "._linalg",
@@ -102,6 +103,7 @@ if TYPE_CHECKING:
     from ._join import kv_append as kv_append
     from ._join import stack as stack
     from ._linalg import add as add
+    from ._linalg import broadcast_add as broadcast_add
     from ._linalg import dot as dot
     from ._linalg import hadamard as hadamard
     from ._linalg import l1_norm as l1_norm
