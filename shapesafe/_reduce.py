@@ -7,6 +7,7 @@ the wrong axis.
 """
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import torch
 from jaxtyping import Float, Int, Real, Shaped
@@ -17,7 +18,12 @@ from ._contract import Conflict, Contract, Observed, TensorParam, parse_spec
 from ._errors import ShapeError
 from ._explain import OP_HINTS, explain, observe, render
 
-Dims = int | tuple[int, ...] | str
+if TYPE_CHECKING:
+    Dims = int | tuple[int, ...] | str
+else:
+    # At run time the type alone: beartype checks one random item of a `tuple[int, ...]`,
+    # which keeps a call from being cached; the body checks every item.
+    Dims = int | tuple | str
 
 
 def _spec_for(rank: int, axes: tuple[int, ...], names: list[str] | None) -> str:
