@@ -158,3 +158,14 @@ def test_softmax_over_shapes(shape: Shape, dim: int) -> None:
     else:
         with pytest.raises(ss.ShapeError):
             ss.softmax(x, dim)
+
+
+@settings(max_examples=40, deadline=None)
+@given(shape=st.lists(st.integers(0, 3), max_size=3).map(tuple), dim=st.integers(-4, 3))
+def test_argmax_over_shapes(shape: Shape, dim: int) -> None:
+    x = torch.randn(shape)
+    if len(shape) >= 1 and -len(shape) <= dim < len(shape) and shape[dim] > 0:
+        assert_close(ss.argmax(x, dim), x.argmax(dim))
+    else:
+        with pytest.raises(ss.ShapeError):
+            ss.argmax(x, dim)
