@@ -2,7 +2,7 @@
 
 import ast
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -11,6 +11,10 @@ from ._contract import Conflict, Contract, Observed, TensorParam, paren_note, un
 from ._errors import ShapeError
 
 _NOT_GIVEN = object()
+
+#: A hint for one op's classic mistake, registered by the module that defines the op: op
+#: name -> a function of what arrived and the conflict, giving the hint or None.
+OP_HINTS: dict[str, Callable[[Mapping[str, Observed | None], Conflict], str | None]] = {}
 
 
 def observe(value: Any) -> Observed | None:
@@ -241,6 +245,11 @@ def _hint(
     note = paren_note(c.spec)
     if note is not None:
         return note
+    op_hint = OP_HINTS.get(contract.op)
+    if op_hint is not None and c.argument != "return":
+        found = op_hint(observed, c)
+        if found is not None:
+            return found
     if got is None or got.shape is None:
         return None
     if c.argument == "return":
