@@ -1,6 +1,7 @@
 """Softmax, scaled dot-product attention and layer norm."""
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 import torch
@@ -9,7 +10,7 @@ from jaxtyping import AbstractDtype, Float
 from torch import Tensor
 
 from ._checked import checked_op, raise_error
-from ._contract import Conflict, Contract, Dim, Source, TensorParam, parse_spec
+from ._contract import Conflict, Contract, Dim, Observed, Source, TensorParam, parse_spec, unify
 from ._errors import ShapeError
 from ._explain import observe, render
 from ._linalg import kernel_error
@@ -44,39 +45,114 @@ else:
         dtypes: ClassVar[list[str]] = ["bool", *Float.dtypes]
 
 
-def _kv_error(q: Tensor, k: Tensor, v: Tensor) -> ShapeError:
-    """`k`'s batch dims must equal `q`'s, except the heads axis, which may divide `q`'s."""
-    contract = Contract(
-        "attention",
-        (
-            TensorParam("q", parse_spec("*batch s d"), None, "Float"),
-            TensorParam("k", parse_spec("*kv_batch t d"), None, "Float"),
-            TensorParam("v", parse_spec("*kv_batch t e"), None, "Float"),
-        ),
-        None,
-    )
-    observed = {"q": observe(q), "k": observe(k), "v": observe(v)}
-    spec = contract.params[1].spec
+def _kv_contract(mask: Tensor | None) -> Contract:
+    params = [
+        TensorParam("q", parse_spec("*batch s d"), None, "Float"),
+        TensorParam("k", parse_spec("*kv_batch t d"), None, "Float"),
+        TensorParam("v", parse_spec("*kv_batch t e"), None, "Float"),
+    ]
+    if mask is not None:
+        params.append(TensorParam("mask", parse_spec("*#batch #s t"), None, "Bool"))
+    return Contract("attention", tuple(params), None)
+
+
+def _kv_error(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None) -> ShapeError:
+    """`k`'s batch dims must equal `q`'s, except the heads axis, which may divide `q`'s.
+
+    `k` and `v` agree on their batch dims (their contract says so), so `q` is the odd one
+    out, unless a mask with its own batch dims sides with `q`: then `k` is blamed, as the
+    first argument that disagrees.
+    """
+    contract = _kv_contract(mask)
+    tensors = {"q": q, "k": k, "v": v, "mask": mask}
+    observed = {n: observe(t) for n, t in tensors.items() if t is not None}
     want, got = tuple(q.shape[:-2]), tuple(k.shape[:-2])
+    mask_batch = tuple(mask.shape[:-2]) if mask is not None else ()
     hint = None
     if len(want) != len(got):
-        batch = spec.dims[0]
-        conflict = Conflict("k", "variadic", spec, 0, batch, want, got, Source("q", 0, len(want)))
+        blame_q = len(mask_batch) != len(want)
+        i = None
     else:
         i = next(a for a in range(len(want)) if want[a] != got[a])
-        one = Dim(f"*kv_batch[{i}]", "named", name=f"*kv_batch[{i}]")
-        if i == len(want) - 1:
-            note = f"k's heads must divide q's {want[i]} heads"
-            fits = [h for h in range(1, min(want[i], 64) + 1) if want[i] % h == 0]
-            hint = f"grouped-query attention needs k/v heads that divide {want[i]}: one of {fits}"
+        j = i - len(want) + len(mask_batch)
+        blame_q = j < 0 or mask_batch[j] == 1
+    blamed, other = ("q", "k") if blame_q else ("k", "q")
+    spec = contract.params[0 if blame_q else 1].spec
+    batch = spec.dims[0]
+    wrong, right = (want, got) if blame_q else (got, want)
+    if i is None:
+        conflict = Conflict(
+            blamed, "variadic", spec, 0, batch, right, wrong, Source(other, 0, len(right))
+        )
+    else:
+        one = Dim(f"{batch.token}[{i}]", "named", name=f"{batch.token}[{i}]")
+        source = Source(other, i)
+        if i < len(want) - 1:
+            conflict = Conflict(blamed, "size", spec, i, one, right[i], wrong[i], source)
+        elif blame_q:
+            note = f"k and v have {got[i]} heads"
+            conflict = Conflict(
+                "q", "size", spec, i, one, f"a multiple of {got[i]}", want[i], note=note
+            )
+            hint = _heads_hint(q, k, v, mask, want[i], got[i])
         else:
-            note = f"bound by q.shape[{i}]"
-        conflict = Conflict("k", "size", spec, i, one, want[i], got[i], note=note)
+            note = f"k's heads must divide q's {want[i]} heads"
+            conflict = Conflict("k", "size", spec, i, one, want[i], got[i], note=note)
+            hint = _heads_hint(q, k, v, mask, want[i], got[i])
     return render(contract, observed, conflict, [], hint)
 
 
-def _kv_fits(q: Tensor, k: Tensor) -> bool:
-    qb, kb = q.shape[:-2], k.shape[:-2]
+def _heads_hint(
+    q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, q_heads: int, kv_heads: int
+) -> str:
+    """Heads and seq swapped on one side (a `view` without its `transpose(1, 2)`), naming
+    every side whose swap fits; otherwise grouped-query attention's two ways to fit."""
+
+    def swap(t: Tensor) -> tuple[int, ...]:
+        s = tuple(t.shape)
+        return (*s[:-3], s[-2], s[-3], s[-1])
+
+    tensors = (("q", q), ("k", k), ("v", v), ("mask", mask))
+    shapes = {n: tuple(t.shape) for n, t in tensors if t is not None}
+    contract = _kv_contract(mask)
+
+    def fits(trial: dict[str, tuple[int, ...]]) -> bool:
+        # Grouped-query heads may fit a swap by chance (6 seq over 3 kv heads): the swap
+        # must also give equal heads, or equal query and key lengths.
+        tq, tk = trial["q"], trial["k"]
+        alike = tq[-3] == tk[-3] or tq[-2] == tk[-2]
+        return alike and _attention_fits(contract, {**shapes, **trial})
+
+    a, b = q.dim() - 3, q.dim() - 2
+    # Without a batch axis before the heads, axis 0 is no heads axis to swap.
+    heads = q.dim() >= 4
+    q_fits = heads and fits({"q": swap(q), "k": shapes["k"]})
+    kv_fits = heads and fits({"q": shapes["q"], "k": swap(k), "v": swap(v)})
+    if q_fits:
+        hint = f"'q' looks like it has heads and seq swapped: try q.transpose({a}, {b})"
+        return hint + (", unless 'k' and 'v' both have them swapped" if kv_fits else "")
+    if kv_fits:
+        c, d = k.dim() - 3, k.dim() - 2
+        return (
+            "'k' and 'v' look like they have heads and seq swapped: "
+            f"try k.transpose({c}, {d}) and v.transpose({c}, {d})"
+        )
+    divisors = [h for h in range(1, min(q_heads, 64) + 1) if q_heads % h == 0]
+    return (
+        f"grouped-query attention needs q's heads to be a multiple of k and v's {kv_heads}, "
+        f"or k/v heads that divide {q_heads}: one of {divisors}"
+    )
+
+
+def _attention_fits(contract: Contract, shapes: dict[str, tuple[int, ...]]) -> bool:
+    """Whether `attention` accepts these shapes: its contract, then grouped-query heads."""
+    observed = {n: Observed(s, "float32" if n != "mask" else "bool") for n, s in shapes.items()}
+    return unify(contract, observed)[1] is None and _kv_fits(shapes["q"], shapes["k"])
+
+
+def _kv_fits(q: Sequence[int], k: Sequence[int]) -> bool:
+    """Whether `k`'s batch dims fit `q`'s: equal, or with fewer heads that divide `q`'s."""
+    qb, kb = q[:-2], k[:-2]
     if qb == kb:
         return True
     return len(qb) == len(kb) and qb[:-1] == kb[:-1] and kb[-1] > 0 and qb[-1] % kb[-1] == 0
@@ -112,8 +188,8 @@ def attention(
 
     `(*batch, s, e)`.
     """
-    if k.shape[:-2] != q.shape[:-2] and not _kv_fits(q, k):
-        raise_error(_kv_error, q, k, v)
+    if k.shape[:-2] != q.shape[:-2] and not _kv_fits(q.shape, k.shape):
+        raise_error(_kv_error, q, k, v, mask)
     gqa = k.shape[:-2] != q.shape[:-2]
     try:
         if causal and mask is not None:

@@ -7,7 +7,16 @@ from typing import Any
 
 import torch
 
-from ._contract import Conflict, Contract, Observed, TensorParam, paren_note, unify
+from ._contract import (
+    Bindings,
+    Conflict,
+    Contract,
+    Observed,
+    Spec,
+    TensorParam,
+    paren_note,
+    unify,
+)
 from ._errors import ShapeError
 
 _NOT_GIVEN = object()
@@ -78,6 +87,7 @@ def explain(
     bindings, conflict = unify(contract, observed, arguments)
     if conflict is None:
         return None
+    bindings, conflict = odd_one_out(contract, observed, arguments, bindings, conflict)
     return render(
         contract,
         observed,
@@ -85,6 +95,45 @@ def explain(
         bindings.describe(),
         _hint(contract, observed, conflict, arguments),
     )
+
+
+def odd_one_out(
+    contract: Contract,
+    observed: Mapping[str, Observed | None],
+    arguments: Mapping[str, Any],
+    bindings: Bindings,
+    conflict: Conflict,
+) -> tuple[Bindings, Conflict]:
+    """Blame the argument that disagrees with the others' agreement, not the first-bound one.
+
+    `unify` blames the first argument that contradicts what earlier ones bound. When the
+    others agree without the blamed one, it is the odd one out (or, with two arguments, as
+    good a culprit as the other) and stays blamed. Otherwise, if leaving out exactly one
+    other argument makes the rest agree, that one is blamed instead: its conflict with
+    what the rest bound. Either way the call is rejected, as jaxtyping rejects it.
+    """
+    tensors = [n for n, o in observed.items() if o is not None and o.shape is not None]
+    if conflict.argument not in tensors:
+        return bindings, conflict
+
+    def without(name: str) -> tuple[Bindings, Conflict | None]:
+        return unify(contract, {k: v for k, v in observed.items() if k != name}, arguments)
+
+    if without(conflict.argument)[1] is None:
+        return bindings, conflict
+    odd: list[tuple[str, Bindings]] = []
+    for name in tensors:
+        if name != conflict.argument:
+            rest, failed = without(name)
+            if failed is None:
+                odd.append((name, rest))
+    if len(odd) != 1:
+        return bindings, conflict
+    name, rest = odd[0]
+    _, blamed = unify(contract, {name: observed[name]}, arguments, bindings=rest)
+    if blamed is None:
+        return bindings, conflict
+    return rest, blamed
 
 
 def article(word: str) -> str:
@@ -265,15 +314,24 @@ def _hint(
             return hint
     shape = got.shape
     name = c.argument
-    if _transposable(shape) and fits(name, _swapped(shape)):
-        return f"'{name}' looks transposed: its last two axes fit swapped, try {name}{_t(shape)}"
+    transposed = _transposed_hint(contract, observed, c, arguments, fits)
+    if transposed is not None:
+        return transposed
     # The argument that bound the size: transposing it is only a candidate next to a
-    # wrong size in the blamed one, and never when the blamed one is square or 1-D, whose
-    # size is the likelier mistake (`identity(5)` for `identity(4)`, a weight sized for seq).
+    # wrong size in the blamed one, and never when the blamed one is square (`identity(5)`
+    # for `identity(4)`). Beside a vector, only when the swap keeps to a matrix's own two
+    # axes (`matvec`'s `A`, not a batch axis: a weight sized for seq).
     other = _source_shape(observed, c)
-    if other is not None and _transposable(shape):
+    if other is not None and (_transposable(shape) or len(shape) == 1):
         source, src_shape = other
         if _transposable(src_shape) and fits(source, _swapped(src_shape)):
+            if len(shape) == 1:
+                if not _matrix_axes(contract, source):
+                    return None
+                return (
+                    f"either '{name}' has the wrong length or '{source}' is stored "
+                    f"transposed (try {source}{_t(src_shape)})"
+                )
             return (
                 f"'{source}' may be transposed: its last two axes fit swapped "
                 f"({source}{_t(src_shape)}), unless '{name}' is the one with the wrong size"
@@ -287,6 +345,132 @@ def _hint(
     if missing is not None:
         return missing
     return _expand_hint(contract, observed, c, arguments)
+
+
+def _transposed_hint(
+    contract: Contract,
+    observed: Mapping[str, Observed | None],
+    c: Conflict,
+    arguments: Mapping[str, Any],
+    fits: Any,
+) -> str | None:
+    """A transpose of the blamed argument that fits, or, where transposing another argument
+    fits too, every such transpose with what it would mean."""
+    name = c.argument
+    got = observed[name]
+    assert got is not None and got.shape is not None
+    shape = got.shape
+    if _transposable(shape) and fits(name, _swapped(shape)):
+        others = [
+            n
+            for n, o in observed.items()
+            if n not in (name, "return")
+            and o is not None
+            and o.shape is not None
+            and _transposable(o.shape)
+            and fits(n, _swapped(o.shape))
+        ]
+        if not others:
+            if not _matrix_axes(contract, name):
+                return None  # it would move a batch axis: a size is the likelier mistake
+            return (
+                f"'{name}' looks transposed: its last two axes fit swapped, try {name}{_t(shape)}"
+            )
+        meanings = [_transpose_meaning(contract, observed, n) for n in (name, *others)]
+        which = "either transpose fits" if len(meanings) == 2 else "any of these transposes fits"
+        return f"{which}, and they mean different things: " + ", or ".join(meanings)
+    return _axes_swapped_hint(contract, observed, c, arguments, fits)
+
+
+def _param_spec(contract: Contract, name: str) -> Spec | None:
+    base = name.partition("[")[0]
+    for p in (*contract.params, *contract.return_params()):
+        if p.name == base or p.name == name:
+            return p.spec
+    return None
+
+
+def _matrix_axes(contract: Contract, name: str) -> bool:
+    """Whether `name`'s last two axes are two single dims of its spec (a matrix's rows and
+    columns), not a batch axis that a transpose would move."""
+    spec = _param_spec(contract, name)
+    if spec is None or len(spec.dims) < 2:
+        return False
+    return all(d.kind in ("named", "fixed", "symbolic") for d in spec.dims[-2:])
+
+
+def _transpose_meaning(
+    contract: Contract, observed: Mapping[str, Observed | None], name: str
+) -> str:
+    """`weight.T if weight is stored as (in_features, out_features)`."""
+    got = observed[name]
+    assert got is not None and got.shape is not None
+    fix = f"{name}{_t(got.shape)}"
+    spec = _param_spec(contract, name)
+    if spec is None or not spec.dims:
+        return f"{fix} if its last two axes are swapped"
+    last = spec.dims[-1].display
+    if _matrix_axes(contract, name):
+        before = spec.dims[-2].display
+        more = "..., " if len(got.shape) > 2 else ""
+        return f"{fix} if {name} is stored as ({more}{last}, {before})"
+    return f"{fix} if {name} is channels-first ({last} on axis -2)"
+
+
+def _axes_swapped_hint(
+    contract: Contract,
+    observed: Mapping[str, Observed | None],
+    c: Conflict,
+    arguments: Mapping[str, Any],
+    fits: Any,
+) -> str | None:
+    """Two axes other than the last two swapped (`view` without its `transpose(1, 2)`):
+    the only pair whose swap fits, naming the arguments of the same spec too when
+    swapping theirs instead fits as well."""
+    name = c.argument
+    got = observed[name]
+    assert got is not None and got.shape is not None
+    shape = got.shape
+    pairs = [
+        (i, j)
+        for i in range(len(shape))
+        for j in range(i + 1, len(shape))
+        if shape[i] != shape[j] and (i, j) != (len(shape) - 2, len(shape) - 1)
+    ]
+
+    def swap(s: tuple[int, ...], i: int, j: int) -> tuple[int, ...]:
+        out = list(s)
+        out[i], out[j] = out[j], out[i]
+        return tuple(out)
+
+    found = [(i, j) for i, j in pairs if fits(name, swap(shape, i, j))]
+    if len(found) != 1:
+        return None
+    i, j = found[0]
+    spec = _param_spec(contract, name)
+    dims = ""
+    if spec is not None and spec.variadic_index is None and len(spec.dims) == len(shape):
+        dims = f" ('{spec.dims[i].display}' and '{spec.dims[j].display}')"
+    hint = (
+        f"'{name}' looks like it has axes {i} and {j}{dims} swapped: try {name}.transpose({i}, {j})"
+    )
+    alike = [
+        n
+        for n, o in observed.items()
+        if n != name and o is not None and o.shape is not None and _param_spec(contract, n) == spec
+    ]
+    if alike:
+        trial = dict(observed)
+        for n in alike:
+            o = observed[n]
+            assert o is not None and o.shape is not None
+            if len(o.shape) != len(shape):
+                return hint
+            trial[n] = Observed(swap(o.shape, i, j), o.dtype)
+        if unify(contract, trial, arguments)[1] is None:
+            both = " and ".join(f"'{n}'" for n in alike)
+            hint += f", unless {both} {'is the one' if len(alike) == 1 else 'are the ones'} swapped"
+    return hint
 
 
 def _dtype_hint(c: Conflict, got: Observed) -> str | None:

@@ -198,12 +198,24 @@ def test_grouped_query_attention(kv_heads: int, causal: bool) -> None:
 
 
 def test_grouped_query_heads_that_do_not_divide() -> None:
+    # k and v agree on 3 heads: q, with 8, is the odd one out.
     err = expect_shape_error(
-        ss.attention, (randn(2, 8, 6, 4), randn(2, 3, 6, 4), randn(2, 3, 6, 4)), "k"
+        ss.attention, (randn(2, 8, 6, 4), randn(2, 3, 6, 4), randn(2, 3, 6, 4)), "q"
     )
-    assert err.dim == "*kv_batch[1]"
-    assert "k's heads must divide q's 8 heads" in str(err)
-    assert err.hint == "grouped-query attention needs k/v heads that divide 8: one of [1, 2, 4, 8]"
+    assert err.dim == "*batch[1]"
+    assert "expected a multiple of 3 (k and v have 3 heads)" in str(err)
+    assert err.hint == (
+        "grouped-query attention needs q's heads to be a multiple of k and v's 3, "
+        "or k/v heads that divide 8: one of [1, 2, 4, 8]"
+    )
+
+
+def test_grouped_query_heads_with_a_mask_on_qs_side_blame_k() -> None:
+    # A mask with its own heads axis sides with q: two against two, k is blamed.
+    mask = torch.ones(2, 8, 6, 6, dtype=torch.bool)
+    args = (randn(2, 8, 6, 4), randn(2, 3, 6, 4), randn(2, 3, 6, 4), mask)
+    err = expect_shape_error(ss.attention, args, "k", "*kv_batch[1]")
+    assert "expected 8 (k's heads must divide q's 8 heads)" in str(err)
 
 
 @pytest.mark.parametrize(
@@ -211,12 +223,26 @@ def test_grouped_query_heads_that_do_not_divide() -> None:
     [
         pytest.param(
             (randn(2, 4, 6, 8), randn(3, 4, 6, 8), randn(3, 4, 6, 8)),
-            "k",
-            "*kv_batch[0]",
-            id="k-batch",
+            "q",
+            "*batch[0]",
+            id="q-batch-against-k-and-v",
         ),
         pytest.param(
-            (randn(2, 4, 6, 8), randn(4, 6, 8), randn(4, 6, 8)), "k", "*kv_batch", id="k-rank"
+            (randn(2, 4, 6, 8), randn(4, 6, 8), randn(4, 6, 8)),
+            "q",
+            "*batch",
+            id="q-rank-against-k-and-v",
+        ),
+        pytest.param(
+            (
+                randn(2, 4, 6, 8),
+                randn(3, 4, 6, 8),
+                randn(3, 4, 6, 8),
+                torch.ones(2, 1, 6, 6).bool(),
+            ),
+            "k",
+            "*kv_batch[0]",
+            id="k-batch-against-q-and-mask",
         ),
         pytest.param(
             (randn(2, 4, 6, 8), randn(2, 4, 6, 8), randn(2, 4, 6, 8), torch.ones(6, 7).bool()),

@@ -4,11 +4,14 @@ A hint must never suggest a change that fixes the shapes but changes the meaning
 the blamed argument, or says plainly that two arguments are candidates.
 """
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 import torch
+from jaxtyping import Float
+from torch import Tensor
 
 import shapesafe as ss
 from shapesafe.nn import GPT, CausalSelfAttention, GPTConfig, LayerNorm, Linear
@@ -25,12 +28,82 @@ def ids(*shape: int) -> torch.Tensor:
     return torch.zeros(*shape, dtype=torch.long)
 
 
+@ss.checked
+def _qkv_attention(
+    q: Float[Tensor, "b h s d"], k: Float[Tensor, "b h s d"], v: Float[Tensor, "b h s d"]
+) -> Float[Tensor, "b h s d"]:
+    return ss.attention(q, k, v)
+
+
 HINTS = [
     pytest.param(
-        lambda: ss.attention_scores(randn(2, 6, 8), randn(2, 8, 6)),
+        # q.mT does not fit (d would be 5): only k's transpose is a candidate.
+        lambda: ss.attention_scores(randn(2, 5, 8), randn(2, 8, 6)),
         "k",
         "'k' looks transposed: its last two axes fit swapped, try k.mT",
         id="transposed-blamed-argument",
+    ),
+    pytest.param(
+        lambda: ss.attention_scores(randn(2, 6, 8), randn(2, 8, 6)),
+        "k",
+        "either transpose fits, and they mean different things: "
+        "k.mT if k is stored as (..., d, t), or q.mT if q is stored as (..., d, s)",
+        id="either-transpose-fits-both-named",
+    ),
+    pytest.param(
+        lambda: ss.linear(randn(2, 16, 32), torch.nn.Linear(16, 32).weight),
+        "weight",
+        "either transpose fits, and they mean different things: weight.T if weight is stored "
+        "as (in_features, out_features), or x.mT if x is channels-first (in_features on axis -2)",
+        id="channels-first-x-or-transposed-weight",
+    ),
+    pytest.param(
+        lambda: ss.matvec(randn(3, 4), randn(3)),
+        "x",
+        "either 'x' has the wrong length or 'A' is stored transposed (try A.T)",
+        id="vector-of-the-wrong-length-or-A.T",
+    ),
+    pytest.param(
+        lambda: ss.attention(
+            randn(2, 6, 5, 8).transpose(1, 2), randn(2, 6, 5, 8), randn(2, 6, 5, 8)
+        ),
+        "q",
+        "'q' looks like it has heads and seq swapped: try q.transpose(1, 2), "
+        "unless 'k' and 'v' both have them swapped",
+        id="q-heads-and-seq-swapped",
+    ),
+    pytest.param(
+        # A padding mask pins t: k and v swapped would move t, so only q is named.
+        lambda: ss.attention(
+            randn(2, 6, 5, 8).transpose(1, 2),
+            randn(2, 6, 7, 8),
+            randn(2, 6, 7, 8),
+            torch.ones(2, 1, 1, 7, dtype=torch.bool),
+        ),
+        "q",
+        "'q' looks like it has heads and seq swapped: try q.transpose(1, 2)",
+        id="q-heads-and-seq-swapped-only-candidate",
+    ),
+    pytest.param(
+        lambda: ss.attention(randn(2, 6, 5, 8), randn(2, 5, 6, 8), randn(2, 5, 6, 8), None),
+        "q",
+        "'q' looks like it has heads and seq swapped: try q.transpose(1, 2), "
+        "unless 'k' and 'v' both have them swapped",
+        id="k-and-v-swapped-named-as-a-candidate",
+    ),
+    pytest.param(
+        lambda: ss.attention(randn(2, 8, 6, 4), randn(2, 3, 6, 4), randn(2, 3, 6, 4)),
+        "q",
+        "grouped-query attention needs q's heads to be a multiple of k and v's 3, "
+        "or k/v heads that divide 8: one of [1, 2, 4, 8]",
+        id="grouped-query-heads-that-do-not-divide",
+    ),
+    pytest.param(
+        lambda: _qkv_attention(randn(2, 5, 6, 8), randn(2, 6, 5, 8), randn(2, 6, 5, 8)),
+        "q",
+        "'q' looks like it has axes 1 and 2 ('h' and 's') swapped: try q.transpose(1, 2), "
+        "unless 'k' and 'v' are the ones swapped",
+        id="checked-function-q-axes-swapped",
     ),
     pytest.param(
         lambda: ss.matmul(randn(3, 4), randn(3, 5)),
@@ -174,9 +247,9 @@ NO_HINT = [
         id="square-no-transpose",
     ),
     pytest.param(
-        # A 1-D culprit: transposing the other argument only happens to fit.
-        lambda: ss.matvec(randn(3, 4), randn(3)),
-        id="vector-culprit-no-A.T",
+        # x's transpose would move a batch axis: normalising over seq would be wrong.
+        lambda: ss.layer_norm(randn(2, 5, 8), randn(5), randn(5)),
+        id="layer-norm-weight-and-bias-sized-for-seq-no-x.mT",
     ),
     pytest.param(
         # With free dims a new axis could go anywhere.
@@ -203,6 +276,103 @@ def test_no_misleading_hint(call: Callable[[], Any]) -> None:
     err = error(call)
     assert err.hint is None, err.hint
     assert "hint:" not in str(err)
+
+
+@ss.checked
+def _viewed_attention(x: Float[Tensor, "b s e"], heads: int) -> Float[Tensor, "b s e"]:
+    b, s, e = x.shape
+    q = x.view(b, s, heads, e // heads)  # the bug: no .transpose(1, 2)
+    k = x.view(b, s, heads, e // heads).transpose(1, 2)
+    v = x.view(b, s, heads, e // heads).transpose(1, 2)
+    return ss.merge_heads(ss.attention(q, k, v))
+
+
+@ss.checked
+def stack(*xs: Float[Tensor, " n"]) -> Float[Tensor, " n"]:
+    return xs[0]
+
+
+BLAME = [
+    pytest.param(
+        lambda: ss.attention(
+            randn(2, 6, 5, 8).transpose(1, 2), randn(2, 6, 5, 8), randn(2, 6, 5, 8)
+        ),
+        "attention(): argument 'q' dim '*batch[1]' is 5 at q.shape[1], expected a multiple of 6",
+        id="attention-q-against-k-and-v",
+    ),
+    pytest.param(
+        lambda: _viewed_attention(randn(2, 5, 48), 6),
+        "attention(): argument 'q' dim '*batch[1]' is 5 at q.shape[1], expected a multiple of 6",
+        id="checked-attention-q-viewed-without-transpose",
+    ),
+    pytest.param(
+        lambda: _qkv_attention(randn(2, 5, 6, 8), randn(2, 6, 5, 8), randn(2, 6, 5, 8)),
+        "_qkv_attention(): argument 'q' dim 'h' is 5 at q.shape[1], expected 6 "
+        "(bound by k.shape[1])",
+        id="checked-contract-q-against-k-and-v",
+    ),
+    pytest.param(
+        lambda: stack(randn(4), randn(3), randn(3)),
+        "stack(): argument 'xs[0]' dim 'n' is 4 at xs[0].shape[0], expected 3 "
+        "(bound by xs[1].shape[0])",
+        id="first-item-against-the-rest",
+    ),
+    pytest.param(
+        # No majority: one against one, the first-bound argument binds, as before.
+        lambda: stack(randn(3), randn(4)),
+        "stack(): argument 'xs[1]' dim 'n' is 4 at xs[1].shape[0], expected 3 "
+        "(bound by xs[0].shape[0])",
+        id="one-against-one-blames-the-second",
+    ),
+    pytest.param(
+        lambda: ss.attention(randn(2, 5, 8).half(), randn(2, 5, 8), randn(2, 5, 8)),
+        "attention(): argument 'q' has dtype float16, expected float32 like 'k'",
+        id="dtype-q-against-k-and-v",
+    ),
+    pytest.param(
+        lambda: ss.attention(randn(2, 5, 8), randn(2, 5, 8).half(), randn(2, 5, 8)),
+        "attention(): argument 'k' has dtype float16, expected float32 like 'q'",
+        id="dtype-k-against-q-and-v",
+    ),
+    pytest.param(
+        lambda: ss.attention(randn(2, 5, 8), randn(2, 5, 8), torch.randn(2, 5, 8, device="meta")),
+        "attention(): argument 'v' has device meta, expected cpu like 'q'",
+        id="device-v-against-q-and-k",
+    ),
+    pytest.param(
+        lambda: ss.dot(randn(3), torch.randn(3, device="meta")),
+        "dot(): argument 'b' has device meta, expected cpu like 'a'",
+        id="device-one-against-one-blames-the-second",
+    ),
+]
+
+
+@pytest.mark.parametrize(("call", "headline"), BLAME)
+def test_blame_goes_to_the_odd_one_out(call: Callable[[], Any], headline: str) -> None:
+    with pytest.raises(ss.ShapeError, match="^" + re.escape(headline)):
+        call()
+
+
+def test_a_transposed_q_gets_no_grouped_query_divisor_list() -> None:
+    err = error(
+        lambda: ss.attention(
+            randn(2, 6, 5, 8).transpose(1, 2), randn(2, 6, 5, 8), randn(2, 6, 5, 8)
+        )
+    )
+    assert err.hint is not None
+    assert "one of [" not in err.hint and "grouped-query" not in err.hint
+
+
+def test_grouped_query_heads_that_fit_a_swap_by_chance_get_no_transpose() -> None:
+    # Swapped, q would have 6 heads, which 3 divides; but neither its heads nor its length
+    # would then match k's: a transpose is no likelier than a wrong head count.
+    err = error(lambda: ss.attention(randn(2, 8, 6, 4), randn(2, 3, 6, 4), randn(2, 3, 6, 4)))
+    assert err.hint is not None and "transpose" not in err.hint
+
+
+def test_a_channels_first_x_never_gets_weight_t_alone() -> None:
+    err = error(lambda: ss.linear(randn(2, 16, 32), torch.nn.Linear(16, 32).weight))
+    assert err.hint is not None and "x.mT" in err.hint and "weight.T" in err.hint
 
 
 def test_cross_entropy_targets_hint_never_touches_the_logits() -> None:
