@@ -1,18 +1,17 @@
 """Softmax, scaled dot-product attention and layer norm."""
 
 import math
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
-from jaxtyping import AbstractDtype, Float
+from jaxtyping import Bool, Float
 from torch import Tensor
 
 from ._checked import checked_op, raise_error
 from ._contract import Conflict, Contract, Dim, Observed, Source, TensorParam, parse_spec, unify
 from ._errors import ShapeError
-from ._explain import observe, render
+from ._explain import add_relation, observe, render
 from ._linalg import kernel_error
 
 
@@ -33,19 +32,7 @@ def attention_scores(
         raise kernel_error(e, "attention_scores", q=q, k=k) from None
 
 
-if TYPE_CHECKING:
-    # As jaxtyping does for its own dtypes: to a type checker, `BoolOrFloat[Tensor, "..."]`
-    # is a Tensor.
-    from typing import Annotated as BoolOrFloat
-else:
-
-    class BoolOrFloat(AbstractDtype):
-        """A mask's dtype: Bool (True = attend) or floating (added to the scores)."""
-
-        dtypes: ClassVar[list[str]] = ["bool", *Float.dtypes]
-
-
-def _kv_contract(mask: Tensor | None) -> Contract:
+def _kv_contract(mask: Tensor | None, attn_bias: Tensor | None) -> Contract:
     params = [
         TensorParam("q", parse_spec("*batch s d"), None, "Float"),
         TensorParam("k", parse_spec("*kv_batch t d"), None, "Float"),
@@ -53,29 +40,33 @@ def _kv_contract(mask: Tensor | None) -> Contract:
     ]
     if mask is not None:
         params.append(TensorParam("mask", parse_spec("*#batch #s t"), None, "Bool"))
+    if attn_bias is not None:
+        params.append(TensorParam("attn_bias", parse_spec("*#batch #s t"), None, "Float"))
     return Contract("attention", tuple(params), None)
 
 
-def _kv_error(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None) -> ShapeError:
+def _kv_error(
+    q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None, attn_bias: Tensor | None = None
+) -> ShapeError:
     """`k`'s batch dims must equal `q`'s, except the heads axis, which may divide `q`'s.
 
     `k` and `v` agree on their batch dims (their contract says so), so `q` is the odd one
-    out, unless a mask with its own batch dims sides with `q`: then `k` is blamed, as the
-    first argument that disagrees.
+    out, unless a mask or bias with its own batch dims sides with `q`: then `k` is blamed,
+    as the first argument that disagrees.
     """
-    contract = _kv_contract(mask)
-    tensors = {"q": q, "k": k, "v": v, "mask": mask}
+    contract = _kv_contract(mask, attn_bias)
+    tensors = {"q": q, "k": k, "v": v, "mask": mask, "attn_bias": attn_bias}
     observed = {n: observe(t) for n, t in tensors.items() if t is not None}
     want, got = tuple(q.shape[:-2]), tuple(k.shape[:-2])
-    mask_batch = tuple(mask.shape[:-2]) if mask is not None else ()
+    sides = [tuple(m.shape[:-2]) for m in (mask, attn_bias) if m is not None]
     hint = None
     if len(want) != len(got):
-        blame_q = len(mask_batch) != len(want)
+        blame_q = all(len(b) != len(want) for b in sides)
         i = None
     else:
         i = next(a for a in range(len(want)) if want[a] != got[a])
-        j = i - len(want) + len(mask_batch)
-        blame_q = j < 0 or mask_batch[j] == 1
+        j = i - len(want)
+        blame_q = all(len(b) + j < 0 or b[j] == 1 for b in sides)
     blamed, other = ("q", "k") if blame_q else ("k", "q")
     spec = contract.params[0 if blame_q else 1].spec
     batch = spec.dims[0]
@@ -94,16 +85,22 @@ def _kv_error(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None) -> Sh
             conflict = Conflict(
                 "q", "size", spec, i, one, f"a multiple of {got[i]}", want[i], note=note
             )
-            hint = _heads_hint(q, k, v, mask, want[i], got[i])
+            hint = _heads_hint(q, k, v, mask, attn_bias, want[i], got[i])
         else:
             note = f"k's heads must divide q's {want[i]} heads"
             conflict = Conflict("k", "size", spec, i, one, want[i], got[i], note=note)
-            hint = _heads_hint(q, k, v, mask, want[i], got[i])
+            hint = _heads_hint(q, k, v, mask, attn_bias, want[i], got[i])
     return render(contract, observed, conflict, [], hint)
 
 
 def _heads_hint(
-    q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, q_heads: int, kv_heads: int
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    mask: Tensor | None,
+    attn_bias: Tensor | None,
+    q_heads: int,
+    kv_heads: int,
 ) -> str:
     """Heads and seq swapped on one side (a `view` without its `transpose(1, 2)`), naming
     every side whose swap fits; otherwise grouped-query attention's two ways to fit."""
@@ -112,9 +109,9 @@ def _heads_hint(
         s = tuple(t.shape)
         return (*s[:-3], s[-2], s[-3], s[-1])
 
-    tensors = (("q", q), ("k", k), ("v", v), ("mask", mask))
+    tensors = (("q", q), ("k", k), ("v", v), ("mask", mask), ("attn_bias", attn_bias))
     shapes = {n: tuple(t.shape) for n, t in tensors if t is not None}
-    contract = _kv_contract(mask)
+    contract = _kv_contract(mask, attn_bias)
 
     def fits(trial: dict[str, tuple[int, ...]]) -> bool:
         # Grouped-query heads may fit a swap by chance (6 seq over 3 kv heads): the swap
@@ -146,7 +143,7 @@ def _heads_hint(
 
 def _attention_fits(contract: Contract, shapes: dict[str, tuple[int, ...]]) -> bool:
     """Whether `attention` accepts these shapes: its contract, then grouped-query heads."""
-    observed = {n: Observed(s, "float32" if n != "mask" else "bool") for n, s in shapes.items()}
+    observed = {n: Observed(s, "float32") for n, s in shapes.items()}
     return unify(contract, observed)[1] is None and _kv_fits(shapes["q"], shapes["k"])
 
 
@@ -163,12 +160,15 @@ def attention(
     q: Float[Tensor, "*batch s d"],
     k: Float[Tensor, "*kv_batch t d"],
     v: Float[Tensor, "*kv_batch t e"],
-    mask: BoolOrFloat[Tensor, "*#batch #s t"] | None = None,
+    mask: Bool[Tensor, "*#batch #s t"] | None = None,
     causal: bool = False,
     dropout_p: float = 0.0,
     scale: float | None = None,
+    *,
+    attn_bias: Float[Tensor, "*#batch #s t"] | None = None,
 ) -> Float[Tensor, "*batch s e"]:
-    """Scaled dot-product attention, `softmax(q @ k.T * scale + mask) @ v`, on torch's SDPA.
+    """Scaled dot-product attention, `softmax(q @ k.T * scale + attn_bias) @ v` where `mask`
+    allows, on torch's SDPA.
 
     **Arguments:**
 
@@ -176,43 +176,60 @@ def attention(
     - `k`: keys, `(*batch, t, d)`. With fewer heads than `q` (grouped-query attention),
       `(..., kv_heads, t, d)` where `kv_heads` divides `q`'s heads.
     - `v`: values, `(*batch, t, e)`, with `k`'s batch dims.
-    - `mask`: broadcastable to `(*batch, s, t)`, e.g. `(s, t)`, `(b, 1, 1, t)` or
-      `(b, 1, s, t)`. Bool: True where attention is allowed. Float: added to the scores
-      (0 to attend, -inf to block). A float 0/1 mask, such as nanoGPT's `bias` buffer, is a
-      Bool mask in disguise: pass `mask.bool()` (added as floats, it would block nothing).
+    - `mask`: Bool, True where attention is allowed; broadcastable to `(*batch, s, t)`,
+      e.g. `(s, t)`, `(b, 1, 1, t)` or `(b, 1, s, t)`. A float 0/1 mask, such as nanoGPT's
+      `bias` buffer, is `mask.bool()`; a float mask is refused, as it would be added to
+      the scores and block nothing.
     - `causal`: also mask keys after each query (`j > i`), as in a decoder.
     - `dropout_p`: dropout probability on the attention weights; pass 0.0 when evaluating.
     - `scale`: multiplies the scores; `1/sqrt(d)` when None.
+    - `attn_bias`: floating, added to the scores (0 to attend, -inf to block, or a position
+      bias such as ALiBi), of the shapes `mask` takes. Keyword only.
 
     **Returns:**
 
     `(*batch, s, e)`.
     """
     if k.shape[:-2] != q.shape[:-2] and not _kv_fits(q.shape, k.shape):
-        raise_error(_kv_error, q, k, v, mask)
+        raise_error(_kv_error, q, k, v, mask, attn_bias)
     gqa = k.shape[:-2] != q.shape[:-2]
     try:
-        if causal and mask is not None:
-            allowed = torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool, device=q.device)
-            allowed = allowed.tril()
-            if mask.dtype == torch.bool:
-                mask = mask & allowed
-            else:
-                mask = mask.masked_fill(~allowed, float("-inf"))
+        allowed = mask
+        if causal and (mask is not None or attn_bias is not None):
+            tril = torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool, device=q.device).tril()
+            allowed = tril if mask is None else mask & tril
             causal = False
+        attn_mask = allowed
+        if attn_bias is not None:
+            attn_mask = attn_bias
+            if allowed is not None:
+                attn_mask = torch.where(allowed, attn_bias, float("-inf"))
         return F.scaled_dot_product_attention(
             q,
             k,
             v,
-            attn_mask=mask,
+            attn_mask=attn_mask,
             dropout_p=dropout_p,
             is_causal=causal,
             scale=scale,
             enable_gqa=gqa,
         )
     except RuntimeError as e:
-        additive = mask if mask is not None and mask.dtype != torch.bool else None
-        raise kernel_error(e, "attention", q=q, k=k, v=v, mask=additive) from None
+        raise kernel_error(e, "attention", q=q, k=k, v=v, attn_bias=attn_bias) from None
+
+
+def _heads_relation(observed: Mapping[str, Observed | None]) -> bool:
+    """`k` and `v` have `q`'s batch dims, or fewer heads that divide `q`'s."""
+    q = observed.get("q")
+    for name in ("k", "v"):
+        o = observed.get(name)
+        if q is not None and o is not None and q.shape is not None and o.shape is not None:
+            if not _kv_fits(q.shape, o.shape):
+                return False
+    return True
+
+
+add_relation(attention, _heads_relation)
 
 
 @checked_op

@@ -2,7 +2,7 @@
 
 import ast
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -97,6 +97,33 @@ def explain(
     )
 
 
+Relation = Callable[[Mapping[str, Observed | None]], bool]
+
+#: What an op's body checks beyond its contract (attention's grouped-query heads), by
+#: contract: whether the arguments present satisfy it. Blame and hints consult it, so that
+#: neither calls an argument the odd one out, nor suggests a fix, that the body rejects.
+_RELATIONS: dict[int, tuple[Contract, Relation]] = {}
+
+
+def add_relation(fn: Any, relation: Relation) -> None:
+    """Let blame and hints for the checked op `fn` see `relation` (nothing when unchecked)."""
+    state = getattr(fn, "__shapesafe__", None)
+    if state is not None:
+        _RELATIONS[id(state.contract)] = (state.contract, relation)
+
+
+def _relation_holds(contract: Contract, observed: Mapping[str, Observed | None]) -> bool:
+    entry = _RELATIONS.get(id(contract))
+    return entry is None or entry[0] is not contract or entry[1](observed)
+
+
+def _holds(
+    contract: Contract, observed: Mapping[str, Observed | None], arguments: Mapping[str, Any]
+) -> bool:
+    """Whether a call with these shapes passes the contract and the op's own relation."""
+    return unify(contract, observed, arguments)[1] is None and _relation_holds(contract, observed)
+
+
 def odd_one_out(
     contract: Contract,
     observed: Mapping[str, Observed | None],
@@ -116,16 +143,18 @@ def odd_one_out(
     if conflict.argument not in tensors:
         return bindings, conflict
 
-    def without(name: str) -> tuple[Bindings, Conflict | None]:
-        return unify(contract, {k: v for k, v in observed.items() if k != name}, arguments)
+    def without(name: str) -> tuple[Bindings, bool]:
+        rest = {k: v for k, v in observed.items() if k != name}
+        b, failed = unify(contract, rest, arguments)
+        return b, failed is None and _relation_holds(contract, rest)
 
-    if without(conflict.argument)[1] is None:
+    if without(conflict.argument)[1]:
         return bindings, conflict
     odd: list[tuple[str, Bindings]] = []
     for name in tensors:
         if name != conflict.argument:
-            rest, failed = without(name)
-            if failed is None:
+            rest, agree = without(name)
+            if agree:
                 odd.append((name, rest))
     if len(odd) != 1:
         return bindings, conflict
@@ -271,7 +300,7 @@ def _fits(
     assert got is not None
     trial = dict(observed)
     trial[name] = Observed(shape, got.dtype)
-    return unify(contract, trial, arguments)[1] is None
+    return _holds(contract, trial, arguments)
 
 
 def _hint(
@@ -293,7 +322,7 @@ def _hint(
     if got is None or got.shape is None:
         return None
     if c.argument == "return":
-        return _dtype_hint(c, got) if c.kind == "dtype" else None
+        return _dtype_hint(contract, c, got) if c.kind == "dtype" else None
     # Exchanged arguments break the structure (a rank, a dtype), not just a size; a swap
     # that only fixes sizes (`matmul(B, A)` for `matmul(A, B)`) would change the meaning.
     if c.kind in ("rank", "dtype"):
@@ -301,7 +330,7 @@ def _hint(
         if swapped is not None:
             return swapped
     if c.kind == "dtype":
-        return _dtype_hint(c, got)
+        return _dtype_hint(contract, c, got)
 
     def fits(name: str, shape: tuple[int, ...]) -> bool:
         return _fits(contract, observed, arguments, name, shape)
@@ -309,6 +338,7 @@ def _hint(
     for hint in (
         _heads_hint(observed, c, got.shape),
         _slice_hint(contract, observed, c, arguments, got.shape),
+        _padding_hint(c, got.shape, fits),
     ):
         if hint is not None:
             return hint
@@ -467,15 +497,33 @@ def _axes_swapped_hint(
             if len(o.shape) != len(shape):
                 return hint
             trial[n] = Observed(swap(o.shape, i, j), o.dtype)
-        if unify(contract, trial, arguments)[1] is None:
+        if _holds(contract, trial, arguments):
             both = " and ".join(f"'{n}'" for n in alike)
             hint += f", unless {both} {'is the one' if len(alike) == 1 else 'are the ones'} swapped"
     return hint
 
 
-def _dtype_hint(c: Conflict, got: Observed) -> str | None:
+def _sibling(contract: Contract, name: str, label: str) -> str | None:
+    """Another param with the same spec whose dtype is `label`: `attention`'s `attn_bias`
+    beside its Bool `mask`, and the other way round."""
+    spec = _param_spec(contract, name)
+    for p in contract.params:
+        if p.name != name and p.dtype_label == label and spec is not None and p.spec == spec:
+            return p.name
+    return None
+
+
+def _dtype_hint(contract: Contract, c: Conflict, got: Observed) -> str | None:
     integer = got.dtype.startswith(("int", "uint"))
     floating = got.dtype.startswith(("float", "bfloat", "complex"))
+    name = c.argument
+    if c.expected == "Bool" and floating and (bias := _sibling(contract, name, "Float")):
+        return (
+            f"{name} must be Bool (True = attend); for an additive float bias use "
+            f"{bias}={name}; a float 0/1 mask (such as nanoGPT's bias buffer) is {name}.bool()"
+        )
+    if c.expected == "Float" and got.dtype == "bool" and (mask := _sibling(contract, name, "Bool")):
+        return f"{name} is added to the scores; a Bool mask goes in {mask}={name}"
     if c.expected == "Float" and integer:
         return (
             f"'{c.argument}' holds integers; if they are token ids, embed them first "
@@ -570,7 +618,7 @@ def _swapped_hint(
             continue
         trial = dict(observed)
         trial[c.argument], trial[other] = b, a
-        if unify(contract, trial, arguments)[1] is None:
+        if _holds(contract, trial, arguments):
             first, second = sorted((c.argument, other), key=names.index)
             return f"'{first}' and '{second}' look swapped: the call fits with them exchanged"
     return None
@@ -587,6 +635,15 @@ def _heads_hint(
         return (
             f"'{c.argument}' looks like (batch, seq, embed): split_heads({c.argument}, num_heads)"
         )
+    other = _source_shape(observed, c)
+    if len(shape) == 3 and other is not None and c.axis == 2 and c.kind == "size":
+        # The blamed one is not split; the argument that bound the size is.
+        source, src_shape = other
+        if len(src_shape) == 4 and src_shape[1] * src_shape[3] == shape[2]:
+            return (
+                f"'{source}' has its heads split and '{c.argument}' not: "
+                f"split_heads({c.argument}, {src_shape[1]}), or merge_heads({source})"
+            )
     if not (
         len(shape) == 4
         and c.axis == len(shape) - 1
@@ -595,7 +652,6 @@ def _heads_hint(
     ):
         return None
     merge = f"merge_heads({c.argument})"
-    other = _source_shape(observed, c)
     if other is None:
         return f"'{c.argument}' looks like (batch, heads, seq, head_dim): {merge}"
     source, src_shape = other
@@ -645,6 +701,21 @@ def _slice_hint(
     index = ", ".join(parts)
     prefix = "..., " if first > 0 else ""
     return f"'{c.argument}' is larger than needed: slice it, {c.argument}[{prefix}{index}]"
+
+
+def _padding_hint(c: Conflict, shape: tuple[int, ...], fits: Any) -> str | None:
+    """A `(batch, keys)` padding mask where `(batch, 1, 1, keys)` is meant."""
+    if "mask" not in c.argument or len(shape) != 2 or c.kind not in ("size", "variadic"):
+        return None
+    name = c.argument
+    for n in (1, 2):
+        if fits(name, (shape[0], *(1,) * n, shape[1])):
+            nones = "None, " * n
+            return (
+                f"'{name}' looks like a (batch, keys) padding mask: "
+                f"try {name}[:, {nones}:] to broadcast over heads and queries"
+            )
+    return None
 
 
 def _missing_batch_hint(c: Conflict, shape: tuple[int, ...]) -> str | None:

@@ -149,8 +149,9 @@ HINTS = [
         id="merge-heads-first",
     ),
     pytest.param(
+        # k and v agree, split: q is the odd one out, and either side may change.
         lambda: ss.attention(randn(2, 5, 16), randn(2, 4, 5, 4), randn(2, 4, 5, 4)),
-        "k",
+        "q",
         "'k' has its heads split and 'q' not: split_heads(q, 4), or merge_heads(k)",
         id="heads-split-on-one-side-only",
     ),
@@ -186,8 +187,65 @@ HINTS = [
     pytest.param(
         lambda: ss.attention(randn(2, 5, 8), randn(2, 5, 8), randn(2, 5, 8), ids(5, 5)),
         "mask",
-        "a mask is Bool (True = attend) or float (added): try mask.bool()",
+        "build a boolean mask, e.g. mask != 0",
         id="integer-mask",
+    ),
+    pytest.param(
+        lambda: ss.attention(
+            randn(2, 4, 5, 8), randn(2, 4, 5, 8), randn(2, 4, 5, 8), torch.ones(5, 5).tril()
+        ),
+        "mask",
+        "mask must be Bool (True = attend); for an additive float bias use attn_bias=mask; "
+        "a float 0/1 mask (such as nanoGPT's bias buffer) is mask.bool()",
+        id="float-mask-points-at-attn-bias",
+    ),
+    pytest.param(
+        lambda: ss.attention(
+            randn(2, 4, 5, 8),
+            randn(2, 4, 5, 8),
+            randn(2, 4, 5, 8),
+            attn_bias=torch.ones(5, 5, dtype=torch.bool),
+        ),
+        "attn_bias",
+        "attn_bias is added to the scores; a Bool mask goes in mask=attn_bias",
+        id="bool-bias-points-at-mask",
+    ),
+    pytest.param(
+        lambda: ss.attention(
+            randn(2, 4, 5, 8), randn(2, 4, 7, 8), randn(2, 4, 7, 8), torch.ones(2, 7).bool()
+        ),
+        "mask",
+        "'mask' looks like a (batch, keys) padding mask: try mask[:, None, None, :] "
+        "to broadcast over heads and queries",
+        id="padding-mask-b-t-in-attention",
+    ),
+    pytest.param(
+        lambda: ss.attention(
+            randn(2, 5, 8), randn(2, 7, 8), randn(2, 7, 8), torch.ones(2, 7).bool()
+        ),
+        "mask",
+        "'mask' looks like a (batch, keys) padding mask: try mask[:, None, :] "
+        "to broadcast over heads and queries",
+        id="padding-mask-b-t-without-heads",
+    ),
+    pytest.param(
+        lambda: ss.apply_mask(randn(2, 4, 5, 7), torch.ones(2, 7).bool()),
+        "mask",
+        "'mask' looks like a (batch, keys) padding mask: try mask[:, None, None, :] "
+        "to broadcast over heads and queries",
+        id="padding-mask-b-t-in-apply-mask",
+    ),
+    pytest.param(
+        lambda: ss.attention(randn(2, 6, 5, 8), randn(2, 5, 6, 8), randn(2, 6, 5, 8)),
+        "k",
+        "'k' looks like it has axes 1 and 2 swapped: try k.transpose(1, 2)",
+        id="k-heads-and-seq-swapped-against-q-and-v",
+    ),
+    pytest.param(
+        lambda: ss.attention(randn(2, 6, 5, 8), randn(2, 6, 5, 8), randn(2, 5, 6, 8)),
+        "v",
+        "'v' looks like it has axes 1 and 2 swapped: try v.transpose(1, 2)",
+        id="v-heads-and-seq-swapped",
     ),
     pytest.param(
         lambda: ss.sub(randn(8, 1), randn(8)),
@@ -262,6 +320,13 @@ NO_HINT = [
             randn(2, 4, 5, 8), randn(2, 4, 5, 8), randn(2, 4, 5, 8), torch.ones(3, 1, 5, 5).bool()
         ),
         id="mask-batch-no-unsqueeze",
+    ),
+    pytest.param(
+        # A (t, t) mask of the wrong length is no padding mask: no mask[:, None, None, :].
+        lambda: ss.attention(
+            randn(2, 4, 5, 8), randn(2, 4, 5, 8), randn(2, 4, 5, 8), torch.ones(4, 7).bool()
+        ),
+        id="mask-of-other-lengths-no-padding-hint",
     ),
     pytest.param(
         # Only sizes differ: swapping matmul's arguments would change the product.
@@ -368,6 +433,13 @@ def test_grouped_query_heads_that_fit_a_swap_by_chance_get_no_transpose() -> Non
     # would then match k's: a transpose is no likelier than a wrong head count.
     err = error(lambda: ss.attention(randn(2, 8, 6, 4), randn(2, 3, 6, 4), randn(2, 3, 6, 4)))
     assert err.hint is not None and "transpose" not in err.hint
+
+
+def test_a_transposed_k_is_blamed_not_v() -> None:
+    # k's heads and seq swapped: q and v agree on both, so v's transpose is no fix.
+    err = error(lambda: ss.attention(randn(2, 6, 5, 8), randn(2, 5, 6, 8), randn(2, 6, 5, 8)))
+    assert err.argument == "k"
+    assert err.hint is not None and "v.transpose" not in err.hint
 
 
 def test_a_channels_first_x_never_gets_weight_t_alone() -> None:

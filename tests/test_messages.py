@@ -64,7 +64,7 @@ def test_square_causal_mask_on_rectangular_scores() -> None:
     assert text.splitlines() == [
         "apply_mask(): argument 'mask' dim 'k' is 5 at mask.shape[1], expected 7 (bound by scores.shape[2])",
         '    scores  (2, 5, 7) float32  "*batch q k"',
-        '    mask    (5, 5) bool        "*#batch q k"',
+        '    mask    (5, 5) bool        "*#batch #q k"',
         "                ^",
         "bound: q=5 from scores.shape[1], k=7 from scores.shape[2], batch=(2,) from scores.shape[0:1]",
     ]
