@@ -402,7 +402,14 @@ def _transposed_hint(
         ]
         if not others:
             if not _matrix_axes(contract, name):
-                return None  # it would move a batch axis: a size is the likelier mistake
+                # The swap would move a batch axis: right for a channels-first input, wrong
+                # for a layer sized for seq. Both are named.
+                if c.dim is None or not isinstance(c.expected, int):
+                    return None
+                return (
+                    f"'{name}' may be channels-first ({name}{_t(shape)} fits), "
+                    f"unless {c.dim.display}={c.expected} is the wrong size"
+                )
             return (
                 f"'{name}' looks transposed: its last two axes fit swapped, try {name}{_t(shape)}"
             )
@@ -484,18 +491,21 @@ def _axes_swapped_hint(
     hint = (
         f"'{name}' looks like it has axes {i} and {j}{dims} swapped: try {name}.transpose({i}, {j})"
     )
+    # The others swapped instead: every other tensor of this rank whose shape the swap changes.
     alike = [
         n
         for n, o in observed.items()
-        if n != name and o is not None and o.shape is not None and _param_spec(contract, n) == spec
+        if n not in (name, "return")
+        and o is not None
+        and o.shape is not None
+        and len(o.shape) == len(shape)
+        and o.shape[i] != o.shape[j]
     ]
     if alike:
         trial = dict(observed)
         for n in alike:
             o = observed[n]
             assert o is not None and o.shape is not None
-            if len(o.shape) != len(shape):
-                return hint
             trial[n] = Observed(swap(o.shape, i, j), o.dtype)
         if _holds(contract, trial, arguments):
             both = " and ".join(f"'{n}'" for n in alike)

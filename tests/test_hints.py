@@ -238,14 +238,42 @@ HINTS = [
     pytest.param(
         lambda: ss.attention(randn(2, 6, 5, 8), randn(2, 5, 6, 8), randn(2, 6, 5, 8)),
         "k",
-        "'k' looks like it has axes 1 and 2 swapped: try k.transpose(1, 2)",
+        "'k' looks like it has axes 1 and 2 swapped: try k.transpose(1, 2), "
+        "unless 'q' and 'v' are the ones swapped",
         id="k-heads-and-seq-swapped-against-q-and-v",
     ),
     pytest.param(
         lambda: ss.attention(randn(2, 6, 5, 8), randn(2, 6, 5, 8), randn(2, 5, 6, 8)),
         "v",
-        "'v' looks like it has axes 1 and 2 swapped: try v.transpose(1, 2)",
+        "'v' looks like it has axes 1 and 2 swapped: try v.transpose(1, 2), "
+        "unless 'q' and 'k' are the ones swapped",
         id="v-heads-and-seq-swapped",
+    ),
+    pytest.param(
+        # A padding mask pins t: q and k swapped would move it, so only v is named.
+        lambda: ss.attention(
+            randn(2, 6, 5, 8),
+            randn(2, 6, 7, 8),
+            randn(2, 7, 6, 8),
+            torch.ones(2, 1, 1, 7, dtype=torch.bool),
+        ),
+        "v",
+        "'v' looks like it has axes 1 and 2 swapped: try v.transpose(1, 2)",
+        id="v-heads-and-seq-swapped-only-candidate",
+    ),
+    pytest.param(
+        lambda: Linear(16, 4)(randn(2, 16, 5)),
+        "x",
+        "'x' may be channels-first (x.mT fits), unless in_features=16 is the wrong size",
+        id="channels-first-input-to-a-module-or-a-module-of-the-wrong-size",
+    ),
+    pytest.param(
+        # weight and bias agree on 5: x is the odd one out; normalising over seq (x.mT)
+        # is right only if x is channels-first, so the layer's size is named too.
+        lambda: ss.layer_norm(randn(2, 5, 8), randn(5), randn(5)),
+        "x",
+        "'x' may be channels-first (x.mT fits), unless e=5 is the wrong size",
+        id="layer-norm-sized-for-seq-or-channels-first-x",
     ),
     pytest.param(
         lambda: ss.sub(randn(8, 1), randn(8)),
@@ -303,11 +331,6 @@ NO_HINT = [
         # A square matrix transposed has the same shape: a transpose cannot be the fix.
         lambda: ss.matmul(randn(4, 4), randn(5, 3)),
         id="square-no-transpose",
-    ),
-    pytest.param(
-        # x's transpose would move a batch axis: normalising over seq would be wrong.
-        lambda: ss.layer_norm(randn(2, 5, 8), randn(5), randn(5)),
-        id="layer-norm-weight-and-bias-sized-for-seq-no-x.mT",
     ),
     pytest.param(
         # With free dims a new axis could go anywhere.
@@ -440,6 +463,11 @@ def test_a_transposed_k_is_blamed_not_v() -> None:
     err = error(lambda: ss.attention(randn(2, 6, 5, 8), randn(2, 5, 6, 8), randn(2, 6, 5, 8)))
     assert err.argument == "k"
     assert err.hint is not None and "v.transpose" not in err.hint
+
+
+def test_a_layer_sized_for_seq_never_gets_a_bare_x_mt() -> None:
+    err = error(lambda: LayerNorm(5)(randn(2, 5, 8)))
+    assert err.hint is not None and "unless features=5 is the wrong size" in err.hint
 
 
 def test_a_channels_first_x_never_gets_weight_t_alone() -> None:
