@@ -215,7 +215,12 @@ def attention(
             enable_gqa=gqa,
         )
     except RuntimeError as e:
-        raise kernel_error(e, "attention", q=q, k=k, v=v, attn_bias=attn_bias) from None
+        err = kernel_error(e, "attention", q=q, k=k, v=v, attn_bias=attn_bias)
+        if err is e and mask is not None:
+            # A Bool mask's dtype differs by design: it takes part for its device alone.
+            device = torch.empty(0, dtype=q.dtype, device=mask.device)
+            err = kernel_error(e, "attention", q=q, k=k, v=v, attn_bias=attn_bias, mask=device)
+        raise err from None
 
 
 def _heads_relation(observed: Mapping[str, Observed | None]) -> bool:

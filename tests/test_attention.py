@@ -211,6 +211,34 @@ def test_a_bool_bias_is_refused_and_pointed_at_mask() -> None:
     assert info.value.hint == "attn_bias is added to the scores; a Bool mask goes in mask=attn_bias"
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "headline"),
+    [
+        pytest.param(
+            {"mask": torch.ones(5, 5, dtype=torch.bool, device="meta")},
+            "attention(): argument 'mask' has device meta, expected cpu like 'q'",
+            id="bool-mask",
+        ),
+        pytest.param(
+            {"attn_bias": torch.zeros(5, 5, device="meta")},
+            "attention(): argument 'attn_bias' has device meta, expected cpu like 'q'",
+            id="float-bias",
+        ),
+    ],
+)
+def test_a_mask_on_another_device_is_named(
+    kwargs: dict[str, Any], headline: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # torch's CPU kernel takes a meta mask without complaint; a CUDA one raises, as here.
+    def refuse(*args: Any, **kw: Any) -> torch.Tensor:
+        raise RuntimeError("Expected all tensors to be on the same device")
+
+    monkeypatch.setattr(F, "scaled_dot_product_attention", refuse)
+    q = randn(2, 4, 5, 8)
+    with pytest.raises(ss.ShapeError, match=re.escape(headline)):
+        ss.attention(q, q, q, **kwargs)
+
+
 def test_a_bias_of_another_dtype_blames_the_odd_one_out() -> None:
     q = randn(2, 4, 5, 8)
     with pytest.raises(
