@@ -151,6 +151,23 @@ VALUE_CALLS: list[Callable[[torch.Tensor], Any]] = [
         t[:15, :8].reshape(1, 3, 5, 8),
         t[:15, :8].reshape(1, 3, 5, 8),
     ),
+    lambda t: ss.attention(
+        t[:30, :8].reshape(1, 5, 6, 8),
+        t[:30, :8].reshape(1, 6, 5, 8),
+        t[:30, :8].reshape(1, 6, 5, 8),
+    ),
+    lambda t: ss.attention(t[None, :5, :8], t[None, :5, :8], t[None, :5, :8], t[:5, :5]),
+    lambda t: ss.attention(
+        t[None, :5, :8], t[None, :5, :8], t[None, :5, :8], attn_bias=t[:5, :5] > 0
+    ),
+    lambda t: ss.attention(
+        t[:40, :8].reshape(2, 4, 5, 8),
+        t[:40, :8].reshape(2, 4, 5, 8),
+        t[:40, :8].reshape(2, 4, 5, 8),
+        t[:2, :5] > 0,
+    ),
+    lambda t: ss.linear(t[:32, :32].reshape(2, 16, 32), t[:32, :16]),
+    lambda t: ss.apply_mask(t[:40, :5].reshape(2, 4, 5, 5), t[:2, :5] > 0),
 ]
 
 
