@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 import torch
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from jaxtyping import Float
 from torch import Tensor
 
@@ -439,6 +441,29 @@ BLAME = [
 def test_blame_goes_to_the_odd_one_out(call: Callable[[], Any], headline: str) -> None:
     with pytest.raises(ss.ShapeError, match="^" + re.escape(headline)):
         call()
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    n=st.integers(1, 6),
+    odd=st.integers(1, 6),
+    count=st.integers(3, 5),
+    data=st.data(),
+)
+def test_one_item_against_all_the_others_is_blamed(
+    n: int, odd: int, count: int, data: st.DataObject
+) -> None:
+    assume(odd != n)
+    at = data.draw(st.integers(0, count - 1))
+    sizes = [odd if i == at else n for i in range(count)]
+    name = f"xs[{at}]"
+    headline = (
+        f"stack(): argument '{name}' dim 'n' is {odd} at {name}.shape[0], expected {n} "
+        f"(bound by xs[{1 if at == 0 else 0}].shape[0])"
+    )
+    with pytest.raises(ss.ShapeError, match="^" + re.escape(headline)) as info:
+        stack(*(randn(k) for k in sizes))
+    assert info.value.argument == name
 
 
 def test_a_transposed_q_gets_no_grouped_query_divisor_list() -> None:
