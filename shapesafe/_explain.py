@@ -462,7 +462,7 @@ def _axes_swapped_hint(
     fits: Any,
 ) -> str | None:
     """Two axes other than the last two swapped (`view` without its `transpose(1, 2)`):
-    the only pair whose swap fits, naming the arguments of the same spec too when
+    the only pair whose swap fits; the other arguments of its rank are named too when
     swapping theirs instead fits as well."""
     name = c.argument
     got = observed[name]
@@ -718,12 +718,12 @@ def _padding_hint(c: Conflict, shape: tuple[int, ...], fits: Any) -> str | None:
     if "mask" not in c.argument or len(shape) != 2 or c.kind not in ("size", "variadic"):
         return None
     name = c.argument
-    for n in (1, 2):
+    for n, over in ((1, "queries"), (2, "heads and queries")):
         if fits(name, (shape[0], *(1,) * n, shape[1])):
             nones = "None, " * n
             return (
                 f"'{name}' looks like a (batch, keys) padding mask: "
-                f"try {name}[:, {nones}:] to broadcast over heads and queries"
+                f"try {name}[:, {nones}:] to broadcast over {over}"
             )
     return None
 

@@ -227,7 +227,7 @@ HINTS = [
         ),
         "mask",
         "'mask' looks like a (batch, keys) padding mask: try mask[:, None, :] "
-        "to broadcast over heads and queries",
+        "to broadcast over queries",
         id="padding-mask-b-t-without-heads",
     ),
     pytest.param(
