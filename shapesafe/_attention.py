@@ -85,15 +85,15 @@ def _kv_error(
             conflict = Conflict(
                 "q", "size", spec, i, one, f"a multiple of {got[i]}", want[i], note=note
             )
-            hint = _heads_hint(q, k, v, mask, attn_bias, want[i], got[i])
+            hint = _swapped_heads_hint(q, k, v, mask, attn_bias, want[i], got[i])
         else:
             note = f"k's heads must divide q's {want[i]} heads"
             conflict = Conflict("k", "size", spec, i, one, want[i], got[i], note=note)
-            hint = _heads_hint(q, k, v, mask, attn_bias, want[i], got[i])
+            hint = _swapped_heads_hint(q, k, v, mask, attn_bias, want[i], got[i])
     return render(contract, observed, conflict, [], hint)
 
 
-def _heads_hint(
+def _swapped_heads_hint(
     q: Tensor,
     k: Tensor,
     v: Tensor,

@@ -87,7 +87,7 @@ def explain(
     bindings, conflict = unify(contract, observed, arguments)
     if conflict is None:
         return None
-    bindings, conflict = odd_one_out(contract, observed, arguments, bindings, conflict)
+    bindings, conflict = blame_odd_one_out(contract, observed, arguments, bindings, conflict)
     return render(
         contract,
         observed,
@@ -124,7 +124,7 @@ def _holds(
     return unify(contract, observed, arguments)[1] is None and _relation_holds(contract, observed)
 
 
-def odd_one_out(
+def blame_odd_one_out(
     contract: Contract,
     observed: Mapping[str, Observed | None],
     arguments: Mapping[str, Any],
