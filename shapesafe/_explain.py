@@ -7,7 +7,16 @@ from typing import Any
 
 import torch
 
-from ._contract import Conflict, Contract, Observed, TensorParam, paren_note, unify
+from ._contract import (
+    Bindings,
+    Conflict,
+    Contract,
+    Observed,
+    Spec,
+    TensorParam,
+    paren_note,
+    unify,
+)
 from ._errors import ShapeError
 
 _NOT_GIVEN = object()
@@ -82,6 +91,7 @@ def explain(
     bindings, conflict = unify(contract, observed, arguments)
     if conflict is None:
         return None
+    bindings, conflict = blame_odd_one_out(contract, observed, arguments, bindings, conflict)
     return render(
         contract,
         observed,
@@ -89,6 +99,74 @@ def explain(
         bindings.describe(),
         _hint(contract, observed, conflict, arguments),
     )
+
+
+Relation = Callable[[Mapping[str, Observed | None]], bool]
+
+#: What an op's body checks beyond its contract (attention's grouped-query heads), by
+#: contract: whether the arguments present satisfy it. Blame and hints consult it, so that
+#: neither calls an argument the odd one out, nor suggests a fix, that the body rejects.
+_RELATIONS: dict[int, tuple[Contract, Relation]] = {}
+
+
+def add_relation(fn: Any, relation: Relation) -> None:
+    """Let blame and hints for the checked op `fn` see `relation` (nothing when unchecked)."""
+    state = getattr(fn, "__shapesafe__", None)
+    if state is not None:
+        _RELATIONS[id(state.contract)] = (state.contract, relation)
+
+
+def _relation_holds(contract: Contract, observed: Mapping[str, Observed | None]) -> bool:
+    entry = _RELATIONS.get(id(contract))
+    return entry is None or entry[0] is not contract or entry[1](observed)
+
+
+def _holds(
+    contract: Contract, observed: Mapping[str, Observed | None], arguments: Mapping[str, Any]
+) -> bool:
+    """Whether a call with these shapes passes the contract and the op's own relation."""
+    return unify(contract, observed, arguments)[1] is None and _relation_holds(contract, observed)
+
+
+def blame_odd_one_out(
+    contract: Contract,
+    observed: Mapping[str, Observed | None],
+    arguments: Mapping[str, Any],
+    bindings: Bindings,
+    conflict: Conflict,
+) -> tuple[Bindings, Conflict]:
+    """Blame the argument that disagrees with the others' agreement, not the first-bound one.
+
+    `unify` blames the first argument that contradicts what earlier ones bound. When the
+    others agree without the blamed one, it is the odd one out (or, with two arguments, as
+    good a culprit as the other) and stays blamed. Otherwise, if leaving out exactly one
+    other argument makes the rest agree, that one is blamed instead: its conflict with
+    what the rest bound. Either way the call is rejected, as jaxtyping rejects it.
+    """
+    tensors = [n for n, o in observed.items() if o is not None and o.shape is not None]
+    if conflict.argument not in tensors:
+        return bindings, conflict
+
+    def without(name: str) -> tuple[Bindings, bool]:
+        rest = {k: v for k, v in observed.items() if k != name}
+        b, failed = unify(contract, rest, arguments)
+        return b, failed is None and _relation_holds(contract, rest)
+
+    if without(conflict.argument)[1]:
+        return bindings, conflict
+    odd: list[tuple[str, Bindings]] = []
+    for name in tensors:
+        if name != conflict.argument:
+            rest, agree = without(name)
+            if agree:
+                odd.append((name, rest))
+    if len(odd) != 1:
+        return bindings, conflict
+    name, rest = odd[0]
+    _, blamed = unify(contract, {name: observed[name]}, arguments, bindings=rest)
+    if blamed is None:
+        return bindings, conflict
+    return rest, blamed
 
 
 def article(word: str) -> str:
@@ -226,7 +304,7 @@ def _fits(
     assert got is not None
     trial = dict(observed)
     trial[name] = Observed(shape, got.dtype)
-    return unify(contract, trial, arguments)[1] is None
+    return _holds(contract, trial, arguments)
 
 
 def _hint(
@@ -253,7 +331,7 @@ def _hint(
     if got is None or got.shape is None:
         return None
     if c.argument == "return":
-        return _dtype_hint(c, got) if c.kind == "dtype" else None
+        return _dtype_hint(contract, c, got) if c.kind == "dtype" else None
     # Exchanged arguments break the structure (a rank, a dtype), not just a size; a swap
     # that only fixes sizes (`matmul(B, A)` for `matmul(A, B)`) would change the meaning.
     if c.kind in ("rank", "dtype"):
@@ -261,7 +339,7 @@ def _hint(
         if swapped is not None:
             return swapped
     if c.kind == "dtype":
-        return _dtype_hint(c, got)
+        return _dtype_hint(contract, c, got)
 
     def fits(name: str, shape: tuple[int, ...]) -> bool:
         return _fits(contract, observed, arguments, name, shape)
@@ -269,20 +347,30 @@ def _hint(
     for hint in (
         _heads_hint(observed, c, got.shape),
         _slice_hint(contract, observed, c, arguments, got.shape),
+        _padding_hint(c, got.shape, fits),
     ):
         if hint is not None:
             return hint
     shape = got.shape
     name = c.argument
-    if _transposable(shape) and fits(name, _swapped(shape)):
-        return f"'{name}' looks transposed: its last two axes fit swapped, try {name}{_t(shape)}"
+    transposed = _transposed_hint(contract, observed, c, arguments, fits)
+    if transposed is not None:
+        return transposed
     # The argument that bound the size: transposing it is only a candidate next to a
-    # wrong size in the blamed one, and never when the blamed one is square or 1-D, whose
-    # size is the likelier mistake (`identity(5)` for `identity(4)`, a weight sized for seq).
+    # wrong size in the blamed one, and never when the blamed one is square (`identity(5)`
+    # for `identity(4)`). Beside a vector, only when the swap keeps to a matrix's own two
+    # axes (`matvec`'s `A`, not a batch axis: a weight sized for seq).
     other = _source_shape(observed, c)
-    if other is not None and _transposable(shape):
+    if other is not None and (_transposable(shape) or len(shape) == 1):
         source, src_shape = other
         if _transposable(src_shape) and fits(source, _swapped(src_shape)):
+            if len(shape) == 1:
+                if not _matrix_axes(contract, source):
+                    return None
+                return (
+                    f"either '{name}' has the wrong length or '{source}' is stored "
+                    f"transposed (try {source}{_t(src_shape)})"
+                )
             return (
                 f"'{source}' may be transposed: its last two axes fit swapped "
                 f"({source}{_t(src_shape)}), unless '{name}' is the one with the wrong size"
@@ -298,9 +386,163 @@ def _hint(
     return _expand_hint(contract, observed, c, arguments)
 
 
-def _dtype_hint(c: Conflict, got: Observed) -> str | None:
+def _transposed_hint(
+    contract: Contract,
+    observed: Mapping[str, Observed | None],
+    c: Conflict,
+    arguments: Mapping[str, Any],
+    fits: Any,
+) -> str | None:
+    """A transpose of the blamed argument that fits, or, where transposing another argument
+    fits too, every such transpose with what it would mean."""
+    name = c.argument
+    got = observed[name]
+    assert got is not None and got.shape is not None
+    shape = got.shape
+    if _transposable(shape) and fits(name, _swapped(shape)):
+        others = [
+            n
+            for n, o in observed.items()
+            if n not in (name, "return")
+            and o is not None
+            and o.shape is not None
+            and _transposable(o.shape)
+            and fits(n, _swapped(o.shape))
+        ]
+        if not others:
+            if not _matrix_axes(contract, name):
+                # The swap would move a batch axis: right for a channels-first input, wrong
+                # for a layer sized for seq. Both are named.
+                if c.dim is None or not isinstance(c.expected, int):
+                    return None
+                return (
+                    f"'{name}' may be channels-first ({name}{_t(shape)} fits), "
+                    f"unless {c.dim.display}={c.expected} is the wrong size"
+                )
+            return (
+                f"'{name}' looks transposed: its last two axes fit swapped, try {name}{_t(shape)}"
+            )
+        meanings = [_transpose_meaning(contract, observed, n) for n in (name, *others)]
+        which = "either transpose fits" if len(meanings) == 2 else "any of these transposes fits"
+        return f"{which}, and they mean different things: " + ", or ".join(meanings)
+    return _axes_swapped_hint(contract, observed, c, arguments, fits)
+
+
+def _param_spec(contract: Contract, name: str) -> Spec | None:
+    base = name.partition("[")[0]
+    for p in (*contract.params, *contract.return_params()):
+        if p.name == base or p.name == name:
+            return p.spec
+    return None
+
+
+def _matrix_axes(contract: Contract, name: str) -> bool:
+    """Whether `name`'s last two axes are two single dims of its spec (a matrix's rows and
+    columns), not a batch axis that a transpose would move."""
+    spec = _param_spec(contract, name)
+    if spec is None or len(spec.dims) < 2:
+        return False
+    return all(d.kind in ("named", "fixed", "symbolic") for d in spec.dims[-2:])
+
+
+def _transpose_meaning(
+    contract: Contract, observed: Mapping[str, Observed | None], name: str
+) -> str:
+    """`weight.T if weight is stored as (in_features, out_features)`."""
+    got = observed[name]
+    assert got is not None and got.shape is not None
+    fix = f"{name}{_t(got.shape)}"
+    spec = _param_spec(contract, name)
+    if spec is None or not spec.dims:
+        return f"{fix} if its last two axes are swapped"
+    last = spec.dims[-1].display
+    if _matrix_axes(contract, name):
+        before = spec.dims[-2].display
+        more = "..., " if len(got.shape) > 2 else ""
+        return f"{fix} if {name} is stored as ({more}{last}, {before})"
+    return f"{fix} if {name} is channels-first ({last} on axis -2)"
+
+
+def _axes_swapped_hint(
+    contract: Contract,
+    observed: Mapping[str, Observed | None],
+    c: Conflict,
+    arguments: Mapping[str, Any],
+    fits: Any,
+) -> str | None:
+    """Two axes other than the last two swapped (`view` without its `transpose(1, 2)`):
+    the only pair whose swap fits; the other arguments of its rank are named too when
+    swapping theirs instead fits as well."""
+    name = c.argument
+    got = observed[name]
+    assert got is not None and got.shape is not None
+    shape = got.shape
+    pairs = [
+        (i, j)
+        for i in range(len(shape))
+        for j in range(i + 1, len(shape))
+        if shape[i] != shape[j] and (i, j) != (len(shape) - 2, len(shape) - 1)
+    ]
+
+    def swap(s: tuple[int, ...], i: int, j: int) -> tuple[int, ...]:
+        out = list(s)
+        out[i], out[j] = out[j], out[i]
+        return tuple(out)
+
+    found = [(i, j) for i, j in pairs if fits(name, swap(shape, i, j))]
+    if len(found) != 1:
+        return None
+    i, j = found[0]
+    spec = _param_spec(contract, name)
+    dims = ""
+    if spec is not None and spec.variadic_index is None and len(spec.dims) == len(shape):
+        dims = f" ('{spec.dims[i].display}' and '{spec.dims[j].display}')"
+    hint = (
+        f"'{name}' looks like it has axes {i} and {j}{dims} swapped: try {name}.transpose({i}, {j})"
+    )
+    # The others swapped instead: every other tensor of this rank whose shape the swap changes.
+    alike = [
+        n
+        for n, o in observed.items()
+        if n not in (name, "return")
+        and o is not None
+        and o.shape is not None
+        and len(o.shape) == len(shape)
+        and o.shape[i] != o.shape[j]
+    ]
+    if alike:
+        trial = dict(observed)
+        for n in alike:
+            o = observed[n]
+            assert o is not None and o.shape is not None
+            trial[n] = Observed(swap(o.shape, i, j), o.dtype)
+        if _holds(contract, trial, arguments):
+            both = " and ".join(f"'{n}'" for n in alike)
+            hint += f", unless {both} {'is the one' if len(alike) == 1 else 'are the ones'} swapped"
+    return hint
+
+
+def _sibling(contract: Contract, name: str, label: str) -> str | None:
+    """Another param with the same spec whose dtype is `label`: `attention`'s `attn_bias`
+    beside its Bool `mask`, and the other way round."""
+    spec = _param_spec(contract, name)
+    for p in contract.params:
+        if p.name != name and p.dtype_label == label and spec is not None and p.spec == spec:
+            return p.name
+    return None
+
+
+def _dtype_hint(contract: Contract, c: Conflict, got: Observed) -> str | None:
     integer = got.dtype.startswith(("int", "uint"))
     floating = got.dtype.startswith(("float", "bfloat", "complex"))
+    name = c.argument
+    if c.expected == "Bool" and floating and (bias := _sibling(contract, name, "Float")):
+        return (
+            f"{name} must be Bool (True = attend); for an additive float bias use "
+            f"{bias}={name}; a float 0/1 mask (such as nanoGPT's bias buffer) is {name}.bool()"
+        )
+    if c.expected == "Float" and got.dtype == "bool" and (mask := _sibling(contract, name, "Bool")):
+        return f"{name} is added to the scores; a Bool mask goes in {mask}={name}"
     if c.expected == "Float" and integer:
         return (
             f"'{c.argument}' holds integers; if they are token ids, embed them first "
@@ -395,7 +637,7 @@ def _swapped_hint(
             continue
         trial = dict(observed)
         trial[c.argument], trial[other] = b, a
-        if unify(contract, trial, arguments)[1] is None:
+        if _holds(contract, trial, arguments):
             first, second = sorted((c.argument, other), key=names.index)
             return f"'{first}' and '{second}' look swapped: the call fits with them exchanged"
     return None
@@ -412,6 +654,15 @@ def _heads_hint(
         return (
             f"'{c.argument}' looks like (batch, seq, embed): split_heads({c.argument}, num_heads)"
         )
+    other = _source_shape(observed, c)
+    if len(shape) == 3 and other is not None and c.axis == 2 and c.kind == "size":
+        # The blamed one is not split; the argument that bound the size is.
+        source, src_shape = other
+        if len(src_shape) == 4 and src_shape[1] * src_shape[3] == shape[2]:
+            return (
+                f"'{source}' has its heads split and '{c.argument}' not: "
+                f"split_heads({c.argument}, {src_shape[1]}), or merge_heads({source})"
+            )
     if not (
         len(shape) == 4
         and c.axis == len(shape) - 1
@@ -420,7 +671,6 @@ def _heads_hint(
     ):
         return None
     merge = f"merge_heads({c.argument})"
-    other = _source_shape(observed, c)
     if other is None:
         return f"'{c.argument}' looks like (batch, heads, seq, head_dim): {merge}"
     source, src_shape = other
@@ -470,6 +720,21 @@ def _slice_hint(
     index = ", ".join(parts)
     prefix = "..., " if first > 0 else ""
     return f"'{c.argument}' is larger than needed: slice it, {c.argument}[{prefix}{index}]"
+
+
+def _padding_hint(c: Conflict, shape: tuple[int, ...], fits: Any) -> str | None:
+    """A `(batch, keys)` padding mask where `(batch, 1, 1, keys)` is meant."""
+    if "mask" not in c.argument or len(shape) != 2 or c.kind not in ("size", "variadic"):
+        return None
+    name = c.argument
+    for n, over in ((1, "queries"), (2, "heads and queries")):
+        if fits(name, (shape[0], *(1,) * n, shape[1])):
+            nones = "None, " * n
+            return (
+                f"'{name}' looks like a (batch, keys) padding mask: "
+                f"try {name}[:, {nones}:] to broadcast over {over}"
+            )
+    return None
 
 
 def _missing_batch_hint(c: Conflict, shape: tuple[int, ...]) -> str | None:

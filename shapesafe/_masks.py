@@ -54,15 +54,16 @@ def causal_mask(seq_len: int, device: torch.device | str | None = None) -> Bool[
 
 @checked_op
 def apply_mask(
-    scores: Float[Tensor, "*batch q k"], mask: Bool[Tensor, "*#batch q k"]
+    scores: Float[Tensor, "*batch q k"], mask: Bool[Tensor, "*#batch #q k"]
 ) -> Float[Tensor, "*batch q k"]:
     """Set attention scores to -inf where `mask` is False, so softmax gives them 0.
 
     **Arguments:**
 
     - `scores`: `(*batch, q, k)`.
-    - `mask`: booleans `(*batch, q, k)` whose batch dims broadcast, e.g. `(q, k)` or
-      `(b, 1, q, k)`; True where attention is allowed. (`attention` also takes `(b, 1, 1, k)`.)
+    - `mask`: booleans broadcastable to `(*batch, q, k)`, the shapes `attention` takes,
+      e.g. `(q, k)`, `(b, 1, q, k)` or a padding mask `(b, 1, 1, k)`; True where attention
+      is allowed.
 
     **Returns:**
 

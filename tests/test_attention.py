@@ -1,5 +1,6 @@
 """Softmax, attention and layer norm against torch's own."""
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -137,9 +138,12 @@ MASKS = [
     pytest.param(lambda: torch.rand(2, 1, 1, 7) > 0.3, id="bool-padding-b-1-1-t"),
     pytest.param(lambda: torch.rand(2, 1, 6, 7) > 0.3, id="bool-b-1-s-t"),
     pytest.param(lambda: torch.rand(2, 3, 6, 7) > 0.3, id="bool-full"),
+]
+BIASES = [
     pytest.param(lambda: torch.randn(6, 7), id="float-s-t"),
     pytest.param(lambda: torch.randn(1, 1, 6, 7), id="float-1-1-s-t"),
     pytest.param(lambda: torch.randn(2, 1, 1, 7), id="float-padding"),
+    pytest.param(lambda: torch.randn(2, 3, 6, 7), id="float-full"),
 ]
 
 
@@ -150,17 +154,98 @@ def test_attention_masks_broadcast_as_sdpa(
 ) -> None:
     q, k, v = randn(2, 3, 6, 8), randn(2, 3, 7, 8), randn(2, 3, 7, 5)
     mask = make_mask()
-    if mask.dtype == torch.bool:
-        mask[..., 0] = True  # no row fully masked
+    mask[..., 0] = True  # no row fully masked
     allowed = torch.ones(6, 7, dtype=torch.bool).tril()
-    if not causal:
-        reference = mask
-    elif mask.dtype == torch.bool:
-        reference = mask & allowed
-    else:
-        reference = mask.masked_fill(~allowed, float("-inf"))
+    reference = mask & allowed if causal else mask
     expected = F.scaled_dot_product_attention(q, k, v, attn_mask=reference)
     assert_close(ss.attention(q, k, v, mask=mask, causal=causal), expected)
+
+
+@pytest.mark.parametrize("make_bias", BIASES)
+@pytest.mark.parametrize("causal", [False, True])
+def test_attention_biases_broadcast_as_sdpa(
+    make_bias: Callable[[], torch.Tensor], causal: bool
+) -> None:
+    q, k, v = randn(2, 3, 6, 8), randn(2, 3, 7, 8), randn(2, 3, 7, 5)
+    bias = make_bias()
+    allowed = torch.ones(6, 7, dtype=torch.bool).tril()
+    reference = bias.masked_fill(~allowed, float("-inf")) if causal else bias
+    expected = F.scaled_dot_product_attention(q, k, v, attn_mask=reference)
+    assert_close(ss.attention(q, k, v, causal=causal, attn_bias=bias), expected)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_attention_with_a_mask_and_a_bias(causal: bool) -> None:
+    q, k, v = randn(2, 3, 6, 8), randn(2, 3, 7, 8), randn(2, 3, 7, 5)
+    mask = torch.rand(2, 1, 1, 7) > 0.3
+    mask[..., 0] = True
+    bias = torch.randn(3, 6, 7)  # a per-head position bias
+    allowed = mask & torch.ones(6, 7, dtype=torch.bool).tril() if causal else mask
+    reference = bias.masked_fill(~allowed, float("-inf"))
+    expected = F.scaled_dot_product_attention(q, k, v, attn_mask=reference)
+    assert_close(ss.attention(q, k, v, mask, causal, attn_bias=bias), expected)
+
+
+def test_a_float_mask_is_refused_and_pointed_at_attn_bias() -> None:
+    # nanoGPT's float 0/1 `bias` buffer, added to the scores, would block nothing.
+    buffer = torch.ones(5, 5).tril()
+    q = randn(2, 4, 5, 8)
+    with pytest.raises(
+        ss.ShapeError,
+        match=re.escape("attention(): argument 'mask' has dtype float32, expected Bool"),
+    ) as info:
+        ss.attention(q, q, q, mask=buffer)
+    assert info.value.hint == (
+        "mask must be Bool (True = attend); for an additive float bias use attn_bias=mask; "
+        "a float 0/1 mask (such as nanoGPT's bias buffer) is mask.bool()"
+    )
+
+
+def test_a_bool_bias_is_refused_and_pointed_at_mask() -> None:
+    q = randn(2, 4, 5, 8)
+    with pytest.raises(
+        ss.ShapeError,
+        match=re.escape("attention(): argument 'attn_bias' has dtype bool, expected Float"),
+    ) as info:
+        ss.attention(q, q, q, attn_bias=torch.ones(5, 5, dtype=torch.bool))
+    assert info.value.hint == "attn_bias is added to the scores; a Bool mask goes in mask=attn_bias"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "headline"),
+    [
+        pytest.param(
+            {"mask": torch.ones(5, 5, dtype=torch.bool, device="meta")},
+            "attention(): argument 'mask' has device meta, expected cpu like 'q'",
+            id="bool-mask",
+        ),
+        pytest.param(
+            {"attn_bias": torch.zeros(5, 5, device="meta")},
+            "attention(): argument 'attn_bias' has device meta, expected cpu like 'q'",
+            id="float-bias",
+        ),
+    ],
+)
+def test_a_mask_on_another_device_is_named(
+    kwargs: dict[str, Any], headline: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # torch's CPU kernel takes a meta mask without complaint; a CUDA one raises, as here.
+    def refuse(*args: Any, **kw: Any) -> torch.Tensor:
+        raise RuntimeError("Expected all tensors to be on the same device")
+
+    monkeypatch.setattr(F, "scaled_dot_product_attention", refuse)
+    q = randn(2, 4, 5, 8)
+    with pytest.raises(ss.ShapeError, match=re.escape(headline)):
+        ss.attention(q, q, q, **kwargs)
+
+
+def test_a_bias_of_another_dtype_blames_the_odd_one_out() -> None:
+    q = randn(2, 4, 5, 8)
+    with pytest.raises(
+        ss.ShapeError,
+        match=re.escape("attention(): argument 'attn_bias' has dtype float64, expected float32"),
+    ):
+        ss.attention(q, q, q, attn_bias=torch.zeros(5, 5, dtype=torch.float64))
 
 
 def test_attention_takes_nanogpts_float_buffer_as_bool() -> None:
@@ -198,12 +283,24 @@ def test_grouped_query_attention(kv_heads: int, causal: bool) -> None:
 
 
 def test_grouped_query_heads_that_do_not_divide() -> None:
+    # k and v agree on 3 heads: q, with 8, is the odd one out.
     err = expect_shape_error(
-        ss.attention, (randn(2, 8, 6, 4), randn(2, 3, 6, 4), randn(2, 3, 6, 4)), "k"
+        ss.attention, (randn(2, 8, 6, 4), randn(2, 3, 6, 4), randn(2, 3, 6, 4)), "q"
     )
-    assert err.dim == "*kv_batch[1]"
-    assert "k's heads must divide q's 8 heads" in str(err)
-    assert err.hint == "grouped-query attention needs k/v heads that divide 8: one of [1, 2, 4, 8]"
+    assert err.dim == "*batch[1]"
+    assert "expected a multiple of 3 (k and v have 3 heads)" in str(err)
+    assert err.hint == (
+        "grouped-query attention needs q's heads to be a multiple of k and v's 3, "
+        "or k/v heads that divide 8: one of [1, 2, 4, 8]"
+    )
+
+
+def test_grouped_query_heads_with_a_mask_on_qs_side_blame_k() -> None:
+    # A mask with its own heads axis sides with q: two against two, k is blamed.
+    mask = torch.ones(2, 8, 6, 6, dtype=torch.bool)
+    args = (randn(2, 8, 6, 4), randn(2, 3, 6, 4), randn(2, 3, 6, 4), mask)
+    err = expect_shape_error(ss.attention, args, "k", "*kv_batch[1]")
+    assert "expected 8 (k's heads must divide q's 8 heads)" in str(err)
 
 
 @pytest.mark.parametrize(
@@ -211,12 +308,26 @@ def test_grouped_query_heads_that_do_not_divide() -> None:
     [
         pytest.param(
             (randn(2, 4, 6, 8), randn(3, 4, 6, 8), randn(3, 4, 6, 8)),
-            "k",
-            "*kv_batch[0]",
-            id="k-batch",
+            "q",
+            "*batch[0]",
+            id="q-batch-against-k-and-v",
         ),
         pytest.param(
-            (randn(2, 4, 6, 8), randn(4, 6, 8), randn(4, 6, 8)), "k", "*kv_batch", id="k-rank"
+            (randn(2, 4, 6, 8), randn(4, 6, 8), randn(4, 6, 8)),
+            "q",
+            "*batch",
+            id="q-rank-against-k-and-v",
+        ),
+        pytest.param(
+            (
+                randn(2, 4, 6, 8),
+                randn(3, 4, 6, 8),
+                randn(3, 4, 6, 8),
+                torch.ones(2, 1, 6, 6).bool(),
+            ),
+            "k",
+            "*kv_batch[0]",
+            id="k-batch-against-q-and-mask",
         ),
         pytest.param(
             (randn(2, 4, 6, 8), randn(2, 4, 6, 8), randn(2, 4, 6, 8), torch.ones(6, 7).bool()),

@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch.testing import assert_close
 
 import shapesafe as ss
@@ -47,6 +48,28 @@ def test_apply_mask_sets_minus_infinity() -> None:
     assert_close(masked, scores.masked_fill(~torch.ones(4, 4).tril().bool(), float("-inf")))
     weights = torch.softmax(masked, dim=-1)
     assert_close(weights.triu(1), torch.zeros(2, 4, 4))
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        pytest.param((4, 6), id="q-k"),
+        pytest.param((2, 1, 4, 6), id="b-1-q-k"),
+        pytest.param((2, 1, 1, 6), id="padding-b-1-1-k"),
+        pytest.param((1, 6), id="one-row-for-every-query"),
+        pytest.param((2, 3, 4, 6), id="full"),
+    ],
+)
+def test_apply_mask_takes_what_attention_takes(shape: tuple[int, ...]) -> None:
+    scores = randn(2, 3, 4, 6)
+    mask = torch.rand(shape) > 0.5
+    expected = scores.masked_fill(~mask, float("-inf"))
+    assert_close(ss.apply_mask(scores, mask), expected)
+    # The same mask in attention: the weights are softmax of the masked scores.
+    mask[..., 0] = True
+    q, k, v = randn(2, 3, 4, 8), randn(2, 3, 6, 8), randn(2, 3, 6, 5)
+    reference = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    assert_close(ss.attention(q, k, v, mask=mask), reference)
 
 
 @pytest.mark.parametrize(

@@ -52,7 +52,11 @@ def test_q_at_k_without_transpose() -> None:
     assert lines[0] == (
         "attention_scores(): argument 'k' dim 'd' is 6 at k.shape[2], expected 8 (bound by q.shape[2])"
     )
-    assert lines[-1] == "hint: 'k' looks transposed: its last two axes fit swapped, try k.mT"
+    # q.mT fits too: the hint names both, and what each would mean.
+    assert lines[-1] == (
+        "hint: either transpose fits, and they mean different things: "
+        "k.mT if k is stored as (..., d, t), or q.mT if q is stored as (..., d, s)"
+    )
 
 
 def test_square_causal_mask_on_rectangular_scores() -> None:
@@ -60,7 +64,7 @@ def test_square_causal_mask_on_rectangular_scores() -> None:
     assert text.splitlines() == [
         "apply_mask(): argument 'mask' dim 'k' is 5 at mask.shape[1], expected 7 (bound by scores.shape[2])",
         '    scores  (2, 5, 7) float32  "*batch q k"',
-        '    mask    (5, 5) bool        "*#batch q k"',
+        '    mask    (5, 5) bool        "*#batch #q k"',
         "                ^",
         "bound: q=5 from scores.shape[1], k=7 from scores.shape[2], batch=(2,) from scores.shape[0:1]",
     ]
@@ -147,6 +151,23 @@ VALUE_CALLS: list[Callable[[torch.Tensor], Any]] = [
         t[:15, :8].reshape(1, 3, 5, 8),
         t[:15, :8].reshape(1, 3, 5, 8),
     ),
+    lambda t: ss.attention(
+        t[:30, :8].reshape(1, 5, 6, 8),
+        t[:30, :8].reshape(1, 6, 5, 8),
+        t[:30, :8].reshape(1, 6, 5, 8),
+    ),
+    lambda t: ss.attention(t[None, :5, :8], t[None, :5, :8], t[None, :5, :8], t[:5, :5]),
+    lambda t: ss.attention(
+        t[None, :5, :8], t[None, :5, :8], t[None, :5, :8], attn_bias=t[:5, :5] > 0
+    ),
+    lambda t: ss.attention(
+        t[:40, :8].reshape(2, 4, 5, 8),
+        t[:40, :8].reshape(2, 4, 5, 8),
+        t[:40, :8].reshape(2, 4, 5, 8),
+        t[:2, :5] > 0,
+    ),
+    lambda t: ss.linear(t[:32, :32].reshape(2, 16, 32), t[:32, :16]),
+    lambda t: ss.apply_mask(t[:40, :5].reshape(2, 4, 5, 5), t[:2, :5] > 0),
 ]
 
 
@@ -269,13 +290,45 @@ def test_cross_entropy_with_b_t_1_targets() -> None:
 def test_grouped_query_heads_that_do_not_divide() -> None:
     text = message(lambda: ss.attention(randn(2, 8, 6, 4), randn(2, 3, 6, 4), randn(2, 3, 6, 4)))
     assert text.splitlines() == [
-        "attention(): argument 'k' dim '*kv_batch[1]' is 3 at k.shape[1], expected 8 "
-        "(k's heads must divide q's 8 heads)",
+        "attention(): argument 'q' dim '*batch[1]' is 8 at q.shape[1], expected a multiple "
+        "of 3 (k and v have 3 heads)",
         '    q  (2, 8, 6, 4) float32  "*batch s d"',
-        '    k  (2, 3, 6, 4) float32  "*kv_batch t d"',
         "           ^",
+        '    k  (2, 3, 6, 4) float32  "*kv_batch t d"',
         '    v  (2, 3, 6, 4) float32  "*kv_batch t e"',
-        "hint: grouped-query attention needs k/v heads that divide 8: one of [1, 2, 4, 8]",
+        "hint: grouped-query attention needs q's heads to be a multiple of k and v's 3, "
+        "or k/v heads that divide 8: one of [1, 2, 4, 8]",
+    ]
+
+
+def test_q_with_heads_and_seq_swapped() -> None:
+    q, k, v = randn(2, 6, 5, 8), randn(2, 6, 5, 8), randn(2, 6, 5, 8)
+    text = message(lambda: ss.attention(q.transpose(1, 2), k, v))
+    assert text.splitlines() == [
+        "attention(): argument 'q' dim '*batch[1]' is 5 at q.shape[1], expected a multiple "
+        "of 6 (k and v have 6 heads)",
+        '    q  (2, 5, 6, 8) float32  "*batch s d"',
+        "           ^",
+        '    k  (2, 6, 5, 8) float32  "*kv_batch t d"',
+        '    v  (2, 6, 5, 8) float32  "*kv_batch t e"',
+        "hint: 'q' looks like it has heads and seq swapped: try q.transpose(1, 2), "
+        "unless 'k' and 'v' both have them swapped",
+    ]
+
+
+def test_channels_first_x_in_linear_names_both_transposes() -> None:
+    weight = torch.nn.Linear(16, 32).weight
+    text = message(lambda: ss.linear(randn(2, 16, 32), weight))
+    assert text.splitlines() == [
+        "linear(): argument 'weight' dim 'in_features' is 16 at weight.shape[1], "
+        "expected 32 (bound by x.shape[2])",
+        '    x       (2, 16, 32) float32  "*batch in_features"',
+        '    weight  (32, 16) float32     "out_features in_features"',
+        "                 ^^",
+        "bound: in_features=32 from x.shape[2], batch=(2, 16) from x.shape[0:2]",
+        "hint: either transpose fits, and they mean different things: weight.T if weight is "
+        "stored as (in_features, out_features), or x.mT if x is channels-first "
+        "(in_features on axis -2)",
     ]
 
 

@@ -52,8 +52,8 @@ def _scores(q: Shape, k: Shape) -> bool:
 
 
 def _mask(s: Shape, m: Shape) -> bool:
-    """A mask's batch dims broadcast to the scores' batch dims: `(*#batch, q, k)`."""
-    if len(s) < 2 or len(m) < 2 or len(m) > len(s) or m[-2:] != s[-2:]:
+    """A mask broadcasts to the scores, except along the keys: `(*#batch, #q, k)`."""
+    if len(s) < 2 or len(m) < 2 or len(m) > len(s) or m[-1] != s[-1] or m[-2] not in (1, s[-2]):
         return False
     return all(a in (1, b) for a, b in zip(reversed(m[:-2]), reversed(s[:-2]), strict=False))
 
@@ -183,7 +183,9 @@ def test_attention_masks(batch: Shape, s: int, t: int, mask: Shape, boolean: boo
     if boolean and len(mask) >= 1:
         m[..., 0] = True  # no fully masked row: SDPA would give NaN there
     _verdict(
-        lambda q, k, v, m: ss.attention(q, k, v, mask=m),
+        (lambda q, k, v, m: ss.attention(q, k, v, mask=m))
+        if boolean
+        else (lambda q, k, v, m: ss.attention(q, k, v, attn_bias=m)),
         lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m),
         _mask_fits_attention(batch, s, t, mask),
         q,
