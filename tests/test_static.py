@@ -44,26 +44,7 @@ def test_corpus_has_both_kinds() -> None:
     assert len(BUGGY) >= 10 and len(CLEAN) >= 3
 
 
-# `apply_mask`'s mask broadcasts over the queries (`"*#batch #q k"`, as `attention`'s does).
-# The `(n, n)` mask that `causal_mask(n)` returns has a fresh size, which may be 1 at a `#`
-# dim, so the checker no longer learns n = s from the queries, and misses the conflict on k
-# that the run reports. Strict: these pass again once a `#` dim teaches "n is s, or 1".
-_FRESH_SIZE_AT_A_BROADCAST_DIM = pytest.mark.xfail(
-    strict=True, reason="a fresh size at a `#` dim learns nothing (apply_mask's #q)"
-)
-
-
-@pytest.mark.parametrize(
-    "path",
-    [
-        pytest.param(
-            p,
-            id=p.stem,
-            marks=[_FRESH_SIZE_AT_A_BROADCAST_DIM] if p.stem == "causal_mask_from_op" else [],
-        )
-        for p in CORPUS
-    ],
-)
+@pytest.mark.parametrize("path", [pytest.param(p, id=p.stem) for p in CORPUS])
 def test_corpus_findings_are_exactly_the_marked_lines(path: Path) -> None:
     findings = check_file(path)
     assert [f.line for f in findings] == expected_lines(path)
@@ -116,7 +97,6 @@ MESSAGES = [
         "apply_mask(scores, mask): dim 'k' is t in scores \"b s t\" but s in mask "
         '"?seq ?seq" (?seq is s from scores)',
         id="causal-mask-from-op",
-        marks=_FRESH_SIZE_AT_A_BROADCAST_DIM,
     ),
     pytest.param(
         "bias_sized_in",

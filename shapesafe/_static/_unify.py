@@ -472,11 +472,18 @@ class Unifier:
         return self.compare(x, y, self._argument, a_argument) != "differ"
 
     def is_one(self, a: object) -> bool:
-        """The matcher's `is_one`: whether `a` may be 1."""
+        """The matcher's `is_one`: whether `a` may be 1.
+
+        A size nothing is known of (an op's result of no known size) is not taken as 1: at a
+        `#` dim the matcher then compares it with the bound size and learns it, as it does at
+        any other dim, so a later dim can still conflict with it.
+        """
         size = _as_size(a)
         if size is None:
             return True
         size = self.resolve(size)
+        if size.kind == "fresh":
+            return False
         return size.kind != "int" or size.value == 1
 
     def sizes(self) -> dict[str, Size]:
