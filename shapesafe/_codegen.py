@@ -330,7 +330,10 @@ def {p}factory({p}fn, {p}state, {p}cache, {p}defaults):
         if {p}key == {p}last[0]:
             {p}e = {p}last[1]
         else:
-            {p}e = {p}get({p}key)
+            try:
+                {p}e = {p}get({p}key)
+            except TypeError:  # a symbolic size: unhashable, and checked as it is
+                return {p}call_full(None, {args_tuple}, {kwargs_dict})
             if {p}e is None:
 {miss}
             try:

@@ -41,7 +41,7 @@ from torch.fx.experimental.symbolic_shapes import (
 
 from ._contract import Contract, TensorParam
 from ._errors import ShapeError
-from ._explain import dtype_name, explain
+from ._explain import dtype_name, example_int, explain
 from ._unify import SpecPlan, int_atom, match
 
 if TYPE_CHECKING:
@@ -135,11 +135,12 @@ def call_traced(state: "_Checked", args: tuple[Any, ...], kwargs: dict[str, Any]
 def _check_eagerly(
     state: "_Checked", args: tuple[Any, ...], kwargs: dict[str, Any], out: Any = _NOT_GIVEN
 ) -> None:
-    arguments = state.arguments(args, kwargs)
-    contract = state.contract
-    err = explain(contract, arguments) if out is _NOT_GIVEN else explain(contract, arguments, out)
-    if err is not None:
-        raise TracedShapeError(err)
+    """The check outside dynamo: its eager fallback, non-strict `torch.export` and `make_fx`.
+
+    The sizes may be `SymInt`s there too, so they are compared as at trace time (`holds`):
+    `explain`, which reads sizes as ints, runs only once the contract is broken.
+    """
+    _check_values(state, state.arguments(args, kwargs), out)
 
 
 def _check_arguments(ctx: Any) -> None:
@@ -161,7 +162,13 @@ def _check_call(ctx: Any, with_return: bool) -> None:
             "shapesafe: a checked call's arguments have no Python value at trace time",
             gb_type="shapesafe: arguments not readable",
         )
-    arguments = state.arguments(args, kwargs)
+    _check_values(state, state.arguments(args, kwargs), out)
+
+
+def _check_values(state: "_Checked", arguments: Mapping[str, Any], out: Any) -> None:
+    """The contract on one call's values (sizes that may be `SymInt`s); `out` is the return,
+    or `_NOT_GIVEN` to check the arguments only."""
+    with_return = out is not _NOT_GIVEN
     _, _, params, ret = _plan(state)
     sizes: dict[str, Any] = {}
     shapes: dict[str, tuple[bool, tuple[Any, ...]]] = {}
@@ -226,6 +233,11 @@ def _python_value(vt: Any) -> Any:
 def _raise(state: "_Checked", arguments: Mapping[str, Any], out: Any = _NOT_GIVEN) -> NoReturn:
     """Raise the eager message for a call that `holds` rejected, from a trace-time hook."""
     contract = state.contract
+    # A traced int argument (a `{n}` dim's value) is read as its example value, as `observe`
+    # reads traced sizes: the message compares ints, and reading adds no guard.
+    arguments = {
+        k: example_int(v) if isinstance(v, torch.SymInt) else v for k, v in arguments.items()
+    }
     err = explain(contract, arguments) if out is _NOT_GIVEN else explain(contract, arguments, out)
     if err is None:
         # `holds` rejected what `unify` accepts; the differential tests keep this unreachable.
