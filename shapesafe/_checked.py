@@ -13,6 +13,8 @@ So a rejected call never builds beartype's or jaxtyping's message, which would r
 tensor values only to be thrown away: shapesafe writes its own from shapes and dtypes.
 """
 
+__tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
+
 import ast
 import dataclasses
 import functools

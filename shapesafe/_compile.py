@@ -23,6 +23,8 @@ that eager mode gives. Dynamo lets its own `Unsupported` errors out of a compile
 `comptime` calls the fallback, which raises the same error.
 """
 
+__tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
+
 import inspect
 import os
 import traceback

@@ -1,5 +1,7 @@
 """Turn a failed check into a ShapeError a person can read at a glance."""
 
+__tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
+
 import ast
 import re
 from collections.abc import Mapping, Sequence

@@ -3,6 +3,8 @@
 Elementwise ops never broadcast: both sides must have the same shape.
 """
 
+__tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
+
 import torch
 import torch.nn.functional as F
 from jaxtyping import Float, Num, Shaped

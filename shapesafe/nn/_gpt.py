@@ -4,6 +4,8 @@ The module names follow GPT-2 as nanoGPT writes it (`transformer.wte`, `transfor
 c_attn`, `lm_head`, ...), so a state dict saved from such a model of the same config loads.
 """
 
+__tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
+
 import dataclasses
 from typing import cast
 
