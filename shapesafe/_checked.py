@@ -541,11 +541,12 @@ def _hint_name(hint: Any) -> str:
     return str(name) if name is not None else repr(hint).replace("typing.", "")
 
 
-def raise_error(make: Callable[..., ShapeError], *args: Any) -> NoReturn:
-    """Raise `make(*args)`: a ShapeError an op's body finds, in eager mode or while traced.
+def raise_error(make: Callable[..., Exception], *args: Any) -> NoReturn:
+    """Raise `make(*args)`: a ShapeError (or a ValueError) an op's or a module's body finds,
+    in eager mode or while traced.
 
-    While dynamo traces, the error is built and raised by an `assume_constant_result`
-    function, as for a broken contract, so it leaves the compile as a `TracedShapeError`.
+    While dynamo traces, the error is built and raised at trace time, as for a broken
+    contract, so it leaves the compile as a `TracedShapeError` (a `TracedValueError`).
     """
     if _is_compiling():
         from ._compile import raise_made
