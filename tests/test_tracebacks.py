@@ -4,8 +4,8 @@
   ShapeError's traceback ends at the user's line.
 - pytest: every shapesafe frame carries `__tracebackhide__`, so a failing test's report shows
   the user's line as the failing one, and no locals of shapesafe's frames: no tensor values.
-  These run pytest in a subprocess (an in-process inner pytest drops the modules it imported,
-  which torch does not survive).
+  These run pytest in a subprocess (slow: an in-process inner pytest drops the modules it
+  imported, which torch does not survive).
 - The generated wrappers' source is in `linecache`, for tracebacks and pdb.
 """
 
@@ -18,6 +18,7 @@ import re
 import subprocess
 import sys
 import traceback
+import types
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,6 @@ from jaxtyping import Float
 from torch import Tensor, nn
 
 import shapesafe as ss
-import shapesafe.nn as snn
 from shapesafe import _traceback
 
 MARK = "31337"
@@ -137,9 +137,42 @@ def _check_report(report: str) -> None:
         assert re.search(r"^E\s+shapesafe\.ShapeError: ", body, flags=re.M), body
 
 
+@pytest.mark.slow
 def test_pytest_report_shows_the_users_line_and_no_tensor_values(tmp_path: Path) -> None:
     """The default traceback style (`auto`), with `--showlocals`."""
     _check_report(_run_pytest(tmp_path, "-l"))
+
+
+def _hidden(tb: types.TracebackType | None) -> list[bool]:
+    """Per frame of a traceback, whether pytest leaves it out (its rule: the frame's locals,
+    else its globals, hold a true `__tracebackhide__`)."""
+    out = []
+    while tb is not None:
+        frame = tb.tb_frame
+        out.append(
+            bool(
+                frame.f_locals.get(
+                    "__tracebackhide__", frame.f_globals.get("__tracebackhide__", False)
+                )
+            )
+        )
+        tb = tb.tb_next
+    return out
+
+
+@pytest.mark.parametrize("bug", ["shape", "torch"])
+def test_pytest_hides_every_shapesafe_frame(bug: str) -> None:
+    """What the report test checks, in-process: shapesafe's frames are hidden, the user's not."""
+    with pytest.raises(Exception) as info:
+        Outer(bug)(torch.randn(2, 8))
+    frames = _frames(info.value)
+    hidden = _hidden(info.value.__traceback__)
+    assert any(hidden)
+    for frame, hide in zip(frames, hidden, strict=True):
+        assert hide == _own(frame), frame
+    with pytest.raises(ss.ShapeError) as info:
+        ss.matvec(torch.randn(3, 4), torch.randn(5))
+    assert _hidden(info.value.__traceback__) == [False, True]
 
 
 @pytest.mark.slow
@@ -366,13 +399,3 @@ def test_the_generated_source_can_be_dumped(
     assert text.splitlines()[0] == f"# {dumped.__code__.co_filename}"
     assert text.split("\n", 1)[1] == "".join(linecache.getlines(dumped.__code__.co_filename))
     compile(text, str(path), "exec")
-
-
-# GPT's block size --------------------------------------------------------------------------
-
-
-def test_gpt_longer_than_its_block_size_is_a_value_error() -> None:
-    config = snn.GPTConfig(vocab_size=32, block_size=8, embed_dim=16, num_heads=2, num_layers=1)
-    model = snn.GPT(config)
-    with pytest.raises(ValueError, match=re.escape("seq=9 is longer than block_size=8")):
-        model(torch.randint(0, 32, (1, 9)))
