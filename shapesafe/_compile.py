@@ -21,6 +21,11 @@ that eager mode gives. Dynamo lets its own `Unsupported` errors out of a compile
 `Unsupported`; its "from user code" lines leave out shapesafe's own frames. Without
 `fullgraph`, dynamo breaks the graph at the failing hook and runs it eagerly, where
 `comptime` calls the fallback, which raises the same error.
+
+Tracing outside dynamo (non-strict `torch.export`, `make_fx(..., tracing_mode="symbolic")`)
+takes the same check, called directly (`_check_eagerly`): there too the sizes are `SymInt`s,
+and none is ever read as an int, which would specialize it. An error message reads a traced
+size as its example value (`_explain.example_int`), which adds no guard.
 """
 
 __tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
