@@ -187,12 +187,17 @@ def _check_call(ctx: Any, with_return: bool) -> None:
             "shapesafe: a checked call's arguments have no Python value at trace time",
             gb_type="shapesafe: arguments not readable",
         )
-    _check_values(state, state.arguments(args, kwargs), out)
+    _check_values(state, state.arguments(args, kwargs), out, at_trace_time=True)
 
 
-def _check_values(state: "_Checked", arguments: Mapping[str, Any], out: Any) -> None:
+def _check_values(
+    state: "_Checked", arguments: Mapping[str, Any], out: Any, at_trace_time: bool = False
+) -> None:
     """The contract on one call's values (sizes that may be `SymInt`s); `out` is the return,
-    or `_NOT_GIVEN` to check the arguments only."""
+    or `_NOT_GIVEN` to check the arguments only. At trace time (a `comptime` hook, plain
+    Python), the error's "from user code" lines end with the checked function's `def`; the
+    fallback's code may itself be traced by dynamo, which reading source would break."""
+    fn = state.fn if at_trace_time else None
     with_return = out is not _NOT_GIVEN
     _, _, params, ret = _plan(state)
     sizes: dict[str, Any] = {}
@@ -209,9 +214,9 @@ def _check_values(state: "_Checked", arguments: Mapping[str, Any], out: Any) -> 
             items = (value,)
         for item in items:
             if not holds(p, item, sizes, shapes, arguments):
-                _raise(state, arguments)
+                _raise(state, arguments, fn=fn)
     if with_return and ret is not None and not _return_holds(ret, out, sizes, shapes, arguments):
-        _raise(state, arguments, out)
+        _raise(state, arguments, out, fn)
 
 
 class _Unreadable:
@@ -255,7 +260,12 @@ def _python_value(vt: Any) -> Any:
     return getattr(vt, "value", _OPAQUE)
 
 
-def _raise(state: "_Checked", arguments: Mapping[str, Any], out: Any = _NOT_GIVEN) -> NoReturn:
+def _raise(
+    state: "_Checked",
+    arguments: Mapping[str, Any],
+    out: Any = _NOT_GIVEN,
+    fn: Callable[..., Any] | None = None,
+) -> NoReturn:
     """Raise the eager message for a call that `holds` rejected, from a trace-time hook."""
     contract = state.contract
     # A traced int argument (a `{n}` dim's value) is read as its example value, as `observe`
@@ -270,7 +280,7 @@ def _raise(state: "_Checked", arguments: Mapping[str, Any], out: Any = _NOT_GIVE
             f"{contract.op}(): the arguments do not match the annotations together",
             op=contract.op,
         )
-    raise TracedShapeError(err, state.fn)
+    raise TracedShapeError(err, fn)
 
 
 def _return_holds(
