@@ -1,5 +1,7 @@
 """Softmax, scaled dot-product attention and layer norm."""
 
+__tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
+
 import math
 from collections.abc import Mapping, Sequence
 

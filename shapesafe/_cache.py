@@ -15,6 +15,8 @@ beartype checks one random item per call) or that read arbitrary state (protocol
 validators) are never cached: a lucky sample would otherwise become sticky.
 """
 
+__tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
+
 import collections
 import collections.abc
 import enum

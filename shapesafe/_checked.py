@@ -13,6 +13,8 @@ So a rejected call never builds beartype's or jaxtyping's message, which would r
 tensor values only to be thrown away: shapesafe writes its own from shapes and dtypes.
 """
 
+__tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
+
 import ast
 import dataclasses
 import functools
@@ -30,10 +32,11 @@ from beartype import beartype
 from beartype.door import is_bearable
 from beartype.roar import BeartypeDecorHintException
 from jaxtyping import AnnotationError, jaxtyped
+from torch._subclasses.fake_tensor import FakeTensor
 
 from . import _cache, _structure
 from ._cache import NEVER, Entry, VerdictCache, is_torch_array_hint, key_of
-from ._codegen import generated_wrapper, generic_wrapper
+from ._codegen import _traced, generated_wrapper, generic_wrapper
 from ._contract import Contract, TensorParam, parse_spec
 from ._errors import ShapeError
 from ._explain import describe, explain, observe, unbraced_hint
@@ -221,6 +224,29 @@ def _is_nested(value: Any) -> bool:
     return isinstance(value, torch.Tensor) and value.is_nested
 
 
+def _is_fake(value: Any) -> bool:
+    return isinstance(value, FakeTensor)
+
+
+def _symbolic(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Whether a tensor argument (or an item of a list or tuple argument) has a symbolic size,
+    as under `make_fx(..., tracing_mode="symbolic")`.
+
+    Such a call is checked as under torch.compile (`_compile`), on its `SymInt`s: beartype,
+    jaxtyping and the cache would read them as ints, and so specialize them.
+    """
+    for value in (*args, *kwargs.values()):
+        items = value if isinstance(value, (list, tuple)) else (value,)
+        for item in items:
+            if (
+                isinstance(item, torch.Tensor)
+                and not item.is_nested
+                and any(isinstance(s, torch.SymInt) for s in item.shape)
+            ):
+                return True
+    return False
+
+
 class _Checked:
     """Everything `checked` needs for one function, built once at decoration."""
 
@@ -358,7 +384,10 @@ class _Checked:
     def call_generic(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         key = self.key(args, kwargs)
         if key is not None:
-            entry = self.cache.get(key)
+            try:
+                entry = self.cache.get(key)
+            except TypeError:  # a symbolic size, which can't be hashed (see `call_full`)
+                return self.call_full(None, args, kwargs)
             if entry is not None:
                 return self.call_cached(entry, args, kwargs)
         return self.call_full(key, args, kwargs)
@@ -374,6 +403,8 @@ class _Checked:
         wrapper = self.wrapper_ref()
         if wrapper is not None and getattr(wrapper, "__no_type_check__", False):
             return self.fn(*args, **kwargs)
+        if _symbolic(args, kwargs):
+            return _traced(self, args, kwargs)
         stack = getattr(_frames, "stack", None)
         if stack is None:
             stack = _frames.stack = []
@@ -399,8 +430,10 @@ class _Checked:
             # jaxtyping skipped the check; or a trace, which `torch.jit.trace` runs twice
             # and compares: both runs must take the same path.
             return False
-        # A jagged tensor's shape holds nested ints, which equal no plain size.
-        return not any(_is_nested(a) for a in (*args, *kwargs.values()))
+        # A jagged tensor's shape holds nested ints, which equal no plain size. A fake
+        # tensor's key, were it the cache's last, would be compared with a symbolically
+        # traced call's (`make_fx`), and comparing its sizes would guard on them.
+        return not any(_is_nested(a) or _is_fake(a) for a in (*args, *kwargs.values()))
 
     def call_cached(self, entry: Entry, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """A hit in the generic wrapper: the same steps as a generated one, unrolled."""
@@ -508,11 +541,12 @@ def _hint_name(hint: Any) -> str:
     return str(name) if name is not None else repr(hint).replace("typing.", "")
 
 
-def raise_error(make: Callable[..., ShapeError], *args: Any) -> NoReturn:
-    """Raise `make(*args)`: a ShapeError an op's body finds, in eager mode or while traced.
+def raise_error(make: Callable[..., Exception], *args: Any) -> NoReturn:
+    """Raise `make(*args)`: a ShapeError (or a ValueError) an op's or a module's body finds,
+    in eager mode or while traced.
 
-    While dynamo traces, the error is built and raised by an `assume_constant_result`
-    function, as for a broken contract, so it leaves the compile as a `TracedShapeError`.
+    While dynamo traces, the error is built and raised at trace time, as for a broken
+    contract, so it leaves the compile as a `TracedShapeError` (a `TracedValueError`).
     """
     if _is_compiling():
         from ._compile import raise_made

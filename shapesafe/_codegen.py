@@ -4,13 +4,15 @@ Each checked function gets a wrapper with its own parameters, so that a cache hi
 few attribute reads and one dict lookup: no argument packing, no loop over the parameters.
 """
 
+__tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
+
 import textwrap
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import torch
 
-from . import _mode
+from . import _generated, _mode, _traceback
 from ._cache import (
     MIXED,
     NEVER,
@@ -49,11 +51,12 @@ def _check_now() -> bool:
     return _mode.checking()
 
 
-#: The generated code's globals. `_checking` and `_off` are `_mode.fast_check` and
+#: The generated code's globals: the namespace of the module `shapesafe._generated`, whose
+#: name dynamo and tracebacks read. `_checking` and `_off` are `_mode.fast_check` and
 #: `_mode.fast_off`, kept in step by a listener; when both are False the wrapper asks
 #: `_check_now()` (a ContextVar read).
 _NAMESPACE: dict[str, Any] = {
-    "__builtins__": __builtins__,
+    "_trim": _traceback.trim,
     "_checking": True,
     "_off": False,
     "_check_now": _check_now,
@@ -75,6 +78,8 @@ _NAMESPACE: dict[str, Any] = {
     "_return_fits": return_fits,
     "torch_tracing_state": torch._C._get_tracing_state,
 }
+vars(_generated).update(_NAMESPACE)
+_NAMESPACE = vars(_generated)
 
 
 def _set_checking(check: bool, off: bool) -> None:
@@ -322,7 +327,8 @@ def {p}factory({p}fn, {p}state, {p}cache, {p}defaults):
             return {p}fn({", ".join(call)})
         if _is_compiling():
             return _traced({p}state, {args_tuple}, {kwargs_dict})
-        try:
+"""
+    checks = f"""        try:
             {p}key = ({", ".join(key)},)
         except Exception:
             return {p}call_full(None, {args_tuple}, {kwargs_dict})
@@ -330,7 +336,10 @@ def {p}factory({p}fn, {p}state, {p}cache, {p}defaults):
         if {p}key == {p}last[0]:
             {p}e = {p}last[1]
         else:
-            {p}e = {p}get({p}key)
+            try:
+                {p}e = {p}get({p}key)
+            except TypeError:  # a symbolic size: unhashable, and checked as it is
+                return {p}call_full(None, {args_tuple}, {kwargs_dict})
             if {p}e is None:
 {miss}
             try:
@@ -339,13 +348,21 @@ def {p}factory({p}fn, {p}state, {p}cache, {p}defaults):
                 pass
             {p}cache.last = ({p}key, {p}e)
 {body}
+"""
+    # Whatever leaves the check or the body is raised again from here, without shapesafe's
+    # own frames (`_traceback.trim`): the traceback ends in the user's code.
+    source += f"""        try:
+{textwrap.indent(checks, "    ")}        except Exception as {p}error:
+            raise _trim({p}error)  # shapesafe: the error, without shapesafe's own frames
     return {p}wrapper
 """
     namespace: dict[str, Any] = {}
-    code = compile(source, f"<shapesafe.checked {state.contract.op}>", "exec")
+    filename = _traceback.register(source, state.contract.op)
+    code = compile(source, filename, "exec")
     exec(code, _NAMESPACE, namespace)
     factory = namespace[f"{p}factory"]
     wrapper: Callable[..., Any] = factory(state.fn, state, state.cache, tuple(defaults))
+    _traceback.forget_when_gone(wrapper, filename)
     return wrapper
 
 
@@ -406,12 +423,16 @@ def generic_wrapper(state: "_Checked") -> Callable[..., Any]:
     check_now = _check_now
     is_compiling = torch.compiler.is_compiling
     namespace = _NAMESPACE
+    trim = _traceback.trim
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if not namespace["_checking"] and (namespace["_off"] or not check_now()):
             return raw(*args, **kwargs)
         if is_compiling():
             return _traced(state, args, kwargs)
-        return call_generic(args, kwargs)
+        try:
+            return call_generic(args, kwargs)
+        except Exception as error:
+            raise trim(error)  # noqa: B904 - the same error: its cause and context are kept
 
     return wrapper

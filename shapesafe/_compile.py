@@ -21,14 +21,22 @@ that eager mode gives. Dynamo lets its own `Unsupported` errors out of a compile
 `Unsupported`; its "from user code" lines leave out shapesafe's own frames. Without
 `fullgraph`, dynamo breaks the graph at the failing hook and runs it eagerly, where
 `comptime` calls the fallback, which raises the same error.
+
+Tracing outside dynamo (non-strict `torch.export`, `make_fx(..., tracing_mode="symbolic")`)
+takes the same check, called directly (`_check_eagerly`): there too the sizes are `SymInt`s,
+and none is ever read as an int, which would specialize it. An error message reads a traced
+size as its example value (`_explain.example_int`), which adds no guard.
 """
 
+__tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
+
 import inspect
+import linecache
 import os
 import traceback
 import weakref
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import torch
 from torch._dynamo.comptime import comptime
@@ -41,7 +49,7 @@ from torch.fx.experimental.symbolic_shapes import (
 
 from ._contract import Contract, TensorParam
 from ._errors import ShapeError
-from ._explain import dtype_name, explain
+from ._explain import dtype_name, example_int, explain
 from ._unify import SpecPlan, int_atom, match
 
 if TYPE_CHECKING:
@@ -56,16 +64,8 @@ ReturnPlan = tuple[Any, ...] | None
 Plan = tuple[tuple[str, ...], bool, tuple[ParamPlan, ...], ReturnPlan]
 
 _NOT_GIVEN: Any = object()
-F = TypeVar("F", bound=Callable[..., Any])
 
-
-_assume_constant: Callable[[Any], Any] = torch.compiler.assume_constant_result
 _check: Callable[[Any], None] = torch._check
-
-
-def _constant_result(fn: F) -> F:
-    """`torch.compiler.assume_constant_result`, typed: it marks `fn` and returns it."""
-    return cast(F, _assume_constant(fn))
 
 
 _DTYPES: dict[str, torch.dtype] = {
@@ -80,12 +80,12 @@ class TracedShapeError(ShapeError, Unsupported):
     of user code it was tracing.
     """
 
-    def __init__(self, err: ShapeError) -> None:
+    def __init__(self, err: ShapeError, fn: Callable[..., Any] | None = None) -> None:
         Unsupported.__init__(
             self,
             str(err),
             gb_type="shapesafe: shape contract broken",
-            real_stack=_user_stack(),
+            real_stack=_user_stack(fn),
         )
         ShapeError.__init__(
             self,
@@ -103,18 +103,43 @@ class TracedShapeError(ShapeError, Unsupported):
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
 
-def _user_stack() -> traceback.StackSummary:
+def _user_stack(fn: Callable[..., Any] | None = None) -> traceback.StackSummary:
     """The frames dynamo was tracing, without shapesafe's own (its wrappers and checks), so
-    that the "from user code" lines of a traced error end at the user's call."""
+    that the "from user code" lines of a traced error end at the user's call; then the `def`
+    of the checked function `fn` whose contract broke, where it is the user's.
+
+    A checked function compiled itself (`torch.compile(f)`, a checked `forward` of the module
+    compiled) has no traced caller: the `def` is then the one user frame to show.
+    """
     stack = torch._guards.TracingContext.extract_stack()
-    return traceback.StackSummary.from_list(
-        [
-            f
-            for f in stack
-            if not f.filename.startswith("<shapesafe.")
-            and os.path.dirname(os.path.abspath(f.filename)) != _PACKAGE
-        ]
-    )
+    frames = [
+        f
+        for f in stack
+        if not f.filename.startswith("<shapesafe.")
+        and os.path.dirname(os.path.abspath(f.filename)) != _PACKAGE
+    ]
+    own = _definition(fn) if fn is not None else None
+    if own is not None:
+        frames.append(own)
+    return traceback.StackSummary.from_list(frames)
+
+
+def _definition(fn: Callable[..., Any]) -> traceback.FrameSummary | None:
+    """Where `fn` is defined (its `def` line), unless that is in shapesafe."""
+    code = getattr(inspect.unwrap(fn), "__code__", None)
+    if code is None:
+        return None
+    filename = os.path.abspath(code.co_filename)
+    if filename.startswith(_PACKAGE + os.sep) or code.co_filename.startswith("<"):
+        return None
+    lineno = code.co_firstlineno
+    # The first line is the first decorator's: the `def` comes after the decorators.
+    lines = linecache.getlines(code.co_filename)
+    for number in range(lineno, min(len(lines), lineno + 50) + 1):
+        if lines[number - 1].lstrip().startswith(("def ", "async def ")):
+            lineno = number
+            break
+    return traceback.FrameSummary(code.co_filename, lineno, code.co_name)
 
 
 def call_traced(state: "_Checked", args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -135,11 +160,12 @@ def call_traced(state: "_Checked", args: tuple[Any, ...], kwargs: dict[str, Any]
 def _check_eagerly(
     state: "_Checked", args: tuple[Any, ...], kwargs: dict[str, Any], out: Any = _NOT_GIVEN
 ) -> None:
-    arguments = state.arguments(args, kwargs)
-    contract = state.contract
-    err = explain(contract, arguments) if out is _NOT_GIVEN else explain(contract, arguments, out)
-    if err is not None:
-        raise TracedShapeError(err)
+    """The check outside dynamo: its eager fallback, non-strict `torch.export` and `make_fx`.
+
+    The sizes may be `SymInt`s there too, so they are compared as at trace time (`holds`):
+    `explain`, which reads sizes as ints, runs only once the contract is broken.
+    """
+    _check_values(state, state.arguments(args, kwargs), out)
 
 
 def _check_arguments(ctx: Any) -> None:
@@ -161,7 +187,18 @@ def _check_call(ctx: Any, with_return: bool) -> None:
             "shapesafe: a checked call's arguments have no Python value at trace time",
             gb_type="shapesafe: arguments not readable",
         )
-    arguments = state.arguments(args, kwargs)
+    _check_values(state, state.arguments(args, kwargs), out, at_trace_time=True)
+
+
+def _check_values(
+    state: "_Checked", arguments: Mapping[str, Any], out: Any, at_trace_time: bool = False
+) -> None:
+    """The contract on one call's values (sizes that may be `SymInt`s); `out` is the return,
+    or `_NOT_GIVEN` to check the arguments only. At trace time (a `comptime` hook, plain
+    Python), the error's "from user code" lines end with the checked function's `def`; the
+    fallback's code may itself be traced by dynamo, which reading source would break."""
+    fn = state.fn if at_trace_time else None
+    with_return = out is not _NOT_GIVEN
     _, _, params, ret = _plan(state)
     sizes: dict[str, Any] = {}
     shapes: dict[str, tuple[bool, tuple[Any, ...]]] = {}
@@ -177,9 +214,9 @@ def _check_call(ctx: Any, with_return: bool) -> None:
             items = (value,)
         for item in items:
             if not holds(p, item, sizes, shapes, arguments):
-                _raise(state, arguments)
+                _raise(state, arguments, fn=fn)
     if with_return and ret is not None and not _return_holds(ret, out, sizes, shapes, arguments):
-        _raise(state, arguments, out)
+        _raise(state, arguments, out, fn)
 
 
 class _Unreadable:
@@ -223,9 +260,19 @@ def _python_value(vt: Any) -> Any:
     return getattr(vt, "value", _OPAQUE)
 
 
-def _raise(state: "_Checked", arguments: Mapping[str, Any], out: Any = _NOT_GIVEN) -> NoReturn:
+def _raise(
+    state: "_Checked",
+    arguments: Mapping[str, Any],
+    out: Any = _NOT_GIVEN,
+    fn: Callable[..., Any] | None = None,
+) -> NoReturn:
     """Raise the eager message for a call that `holds` rejected, from a trace-time hook."""
     contract = state.contract
+    # A traced int argument (a `{n}` dim's value) is read as its example value, as `observe`
+    # reads traced sizes: the message compares ints, and reading adds no guard.
+    arguments = {
+        k: example_int(v) if isinstance(v, torch.SymInt) else v for k, v in arguments.items()
+    }
     err = explain(contract, arguments) if out is _NOT_GIVEN else explain(contract, arguments, out)
     if err is None:
         # `holds` rejected what `unify` accepts; the differential tests keep this unreachable.
@@ -233,7 +280,7 @@ def _raise(state: "_Checked", arguments: Mapping[str, Any], out: Any = _NOT_GIVE
             f"{contract.op}(): the arguments do not match the annotations together",
             op=contract.op,
         )
-    raise TracedShapeError(err)
+    raise TracedShapeError(err, fn)
 
 
 def _return_holds(
@@ -345,7 +392,37 @@ def _return_plan(contract: Contract) -> ReturnPlan:
 # Failing --------------------------------------------------------------------------------
 
 
-@_constant_result
-def raise_made(make: Callable[..., ShapeError], *args: Any) -> NoReturn:
-    """Raise `make(*args)` while dynamo traces, as `_raise_shape_error` does for contracts."""
-    raise TracedShapeError(make(*args))
+class TracedValueError(ValueError, Unsupported):
+    """A `ValueError` (a bad non-tensor value) found while torch.compile traced: dynamo lets
+    it out of the compile unchanged, as it does `TracedShapeError`."""
+
+    def __init__(self, err: ValueError) -> None:
+        Unsupported.__init__(
+            self, str(err), gb_type="shapesafe: bad value", real_stack=_user_stack()
+        )
+        ValueError.__init__(self, str(err))
+
+
+def raise_made(make: Callable[..., Exception], *args: Any) -> NoReturn:
+    """Raise `make(*args)` (a `ShapeError` or `ValueError`) while traced.
+
+    Under dynamo the error is made and raised at trace time, in a `comptime` hook (as a
+    broken contract is), so it leaves the compile as itself instead of dynamo's "Observed
+    exception"; elsewhere (non-strict export, `make_fx`) it is raised at once. A traced int
+    among `args` is read as its example value.
+    """
+    comptime(_raise_made_hook, lambda: _raise_made(make, args))
+    raise AssertionError("unreachable: the hook raises")  # pragma: no cover
+
+
+def _raise_made_hook(ctx: Any) -> None:
+    _raise_made(_value_of(ctx.get_local("make")), _value_of(ctx.get_local("args")))
+
+
+def _raise_made(make: Callable[..., Exception], args: Any) -> NoReturn:
+    err = make(*(example_int(a) if isinstance(a, torch.SymInt) else a for a in args))
+    if isinstance(err, ShapeError):
+        raise TracedShapeError(err)
+    if isinstance(err, ValueError):
+        raise TracedValueError(err)
+    raise err

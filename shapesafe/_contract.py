@@ -10,6 +10,8 @@ Nothing is evaluated while parsing: `"9**9**9"` is a tree like any other, and `_
 the sizes it computes.
 """
 
+__tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
+
 import ast
 import dataclasses
 import functools

@@ -1,5 +1,7 @@
 """ShapeError: what every broken shape contract raises."""
 
+__tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
+
 from jaxtyping import TypeCheckError
 
 

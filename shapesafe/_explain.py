@@ -1,5 +1,7 @@
 """Turn a failed check into a ShapeError a person can read at a glance."""
 
+__tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
+
 import ast
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -31,8 +33,22 @@ def observe(value: Any) -> Observed | None:
     if value is None:
         return None
     if isinstance(value, torch.Tensor):
-        return Observed(tuple(int(s) for s in value.shape), dtype_name(value.dtype))
+        return Observed(tuple(example_int(s) for s in value.shape), dtype_name(value.dtype))
     return Observed(None, type_name=type(value).__name__)
+
+
+def example_int(size: Any) -> int:
+    """A size as an int. A traced one (a `SymInt`) is read as its example value, which adds
+    no guard: `int(size)` would specialize it to that value for good."""
+    if isinstance(size, torch.SymInt):
+        from torch.fx.experimental.symbolic_shapes import optimization_hint
+
+        return optimization_hint(size, fallback=_UNKNOWN_SIZE)
+    return int(size)
+
+
+#: What a data-dependent size with no example value reads as in a message.
+_UNKNOWN_SIZE = 8192
 
 
 def dtype_name(dtype: torch.dtype) -> str:

@@ -7,6 +7,8 @@ nested beartype functions in the body see what they would see after the full che
 error path pushes the call's arguments to re-check hints the way the reference did.
 """
 
+__tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
+
 import importlib.metadata
 from collections.abc import Callable
 from typing import Any

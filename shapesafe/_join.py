@@ -1,5 +1,7 @@
 """Joining tensors: `cat`, `stack`, and appending new keys or values to a KV cache."""
 
+__tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
+
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 

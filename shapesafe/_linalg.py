@@ -4,6 +4,8 @@ Elementwise ops never broadcast: both sides must have the same shape. `broadcast
 one whose contract says which axes of its second argument broadcast.
 """
 
+__tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
+
 from collections.abc import Mapping
 
 import torch

@@ -1,5 +1,7 @@
 """The language-model loss and the token embedding: where token ids meet floats."""
 
+__tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
+
 import torch.nn.functional as F
 from jaxtyping import Float, Int
 from torch import Tensor

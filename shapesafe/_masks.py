@@ -1,5 +1,7 @@
 """Special matrices and masks: identity, diagonal, triangular, causal."""
 
+__tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
+
 import torch
 from jaxtyping import Bool, Float, Shaped
 from torch import Tensor

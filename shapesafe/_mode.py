@@ -11,6 +11,8 @@ Wrappers read module-level flags on every call: `fast_check`, True while the def
 the ContextVar. Verdicts don't depend on the mode, so a mode change clears nothing.
 """
 
+__tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
+
 import contextlib
 import contextvars
 import os

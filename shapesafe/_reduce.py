@@ -6,6 +6,8 @@ also checks `x`'s rank, so `x` missing its batch axis is an error instead of a m
 the wrong axis.
 """
 
+__tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
+
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 

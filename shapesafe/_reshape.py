@@ -1,5 +1,7 @@
 """Reshape and permute helpers for multi-head attention."""
 
+__tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
+
 from jaxtyping import Shaped
 from torch import Tensor
 

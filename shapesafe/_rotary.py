@@ -6,6 +6,8 @@ This is the layout of Hugging Face transformers' Llama (`rotate_half`); Meta's o
 code pairs neighbouring features instead, and its checkpoints are permuted on conversion.
 """
 
+__tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
+
 from collections.abc import Mapping
 
 import torch

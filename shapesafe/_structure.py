@@ -24,6 +24,8 @@ inside a tuple hint, with hints whose verdict the cache can't key (those are not
 all), and generators and coroutines.
 """
 
+__tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
+
 import typing
 from typing import TYPE_CHECKING, Any
 

@@ -28,6 +28,8 @@ The contract reaches the matcher as a plan of tuples, built once per spec (`Spec
 per contract (`Contract.plan`): no dataclass is touched while matching.
 """
 
+__tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
+
 import dataclasses
 import re
 from collections.abc import Callable, Mapping, Sequence

@@ -468,7 +468,7 @@ def test_traced_errors_show_the_users_frames() -> None:
         compiled(torch.randn(2, 8, 16))
     frames = str(info.value).split("from user code:")[1]
     assert "shapesafe/nn/_block.py" in frames  # the module that made the bad call
-    for own in ("<shapesafe.checked", "shapesafe/_checked.py", "shapesafe/_compile.py"):
+    for own in ("<shapesafe._generated", "shapesafe/_checked.py", "shapesafe/_compile.py"):
         assert own not in frames
 
 
@@ -486,3 +486,84 @@ def test_arguments_dynamo_cannot_hand_over_are_left_to_the_body() -> None:
     with pytest.raises(TracedShapeError) as info:
         compiled(lambda t: t[:, :2], x)
     assert info.value.argument == "return"
+
+
+@ss.checked
+def entry_contract(x: Float[Tensor, "b n"], w: Float[Tensor, "n m"]) -> Float[Tensor, "b m"]:
+    return x @ w
+
+
+@ss.checked
+def return_contract(x: Float[Tensor, "b n"]) -> Float[Tensor, "b n"]:
+    return x[:, :1]
+
+
+def _user_lines(err: BaseException) -> str:
+    return str(err).split("from user code:")[1]
+
+
+@pytest.mark.parametrize(
+    ("fn", "args", "argument"),
+    [
+        (entry_contract, (torch.randn(2, 3), torch.randn(4, 5)), "w"),
+        (return_contract, (torch.randn(2, 3),), "return"),
+    ],
+    ids=["entry", "return"],
+)
+def test_a_checked_function_compiled_itself_shows_its_def(
+    fn: Callable[..., Tensor], args: tuple[Tensor, ...], argument: str
+) -> None:
+    """No traced frame is the user's but the checked function's own: its `def` is shown."""
+    with pytest.raises(TracedShapeError) as info:
+        torch.compile(fn, backend="eager", fullgraph=True)(*args)
+    assert info.value.argument == argument
+    frames = _user_lines(info.value)
+    name = fn.__name__
+    assert 'test_compile.py", line' in frames and f"in {name}" in frames
+    assert f"def {name}(" in frames
+    for own in ("<shapesafe.", "shapesafe/_checked.py", "shapesafe/_compile.py", "_codegen.py"):
+        assert own not in frames
+
+
+def test_a_checked_function_called_from_compiled_code_shows_the_call() -> None:
+    def caller(x: Tensor, w: Tensor) -> Tensor:
+        return entry_contract(x * 2, w)  # the user's line
+
+    with pytest.raises(TracedShapeError) as info:
+        torch.compile(caller, backend="eager", fullgraph=True)(torch.randn(2, 3), torch.randn(4, 5))
+    frames = _user_lines(info.value)
+    assert "return entry_contract(x * 2, w)  # the user's line" in frames
+    assert frames.index("in caller") < frames.index("in entry_contract")
+
+
+@pytest.mark.parametrize("dynamic", [None, True], ids=["static", "dynamic"])
+def test_gpt_longer_than_its_block_size_is_a_value_error_when_compiled(
+    dynamic: bool | None,
+) -> None:
+    config = snn.GPTConfig(vocab_size=32, block_size=8, embed_dim=16, num_heads=2, num_layers=1)
+    model = snn.GPT(config).eval()
+    long = torch.randint(0, 32, (1, 9))
+    with pytest.raises(ValueError) as eager:
+        model(long)
+    compiled = torch.compile(model, backend="eager", fullgraph=True, dynamic=dynamic)
+    compiled(torch.randint(0, 32, (1, 5)))
+    with pytest.raises(ValueError) as info:
+        compiled(long)
+    assert str(info.value).splitlines()[0] == str(eager.value)
+    assert "seq=9 is longer than block_size=8" in str(eager.value)
+
+
+def test_an_error_an_op_finds_is_a_shape_error_when_its_int_is_dynamic() -> None:
+    """A second `num_heads` makes dynamo trace it as a SymInt: the error still leaves as a
+    ShapeError, not as dynamo's failure to read the int as a constant."""
+
+    def heads(x: Tensor, n: int) -> Tensor:
+        return ss.split_heads(x, n)
+
+    compiled = torch.compile(heads, backend="eager", fullgraph=True)
+    compiled(torch.randn(2, 3, 8), 2)
+    compiled(torch.randn(2, 3, 8), 4)
+    eager = eager_error(lambda: heads(torch.randn(2, 3, 10), 3))
+    with pytest.raises(TracedShapeError) as info:
+        compiled(torch.randn(2, 3, 10), 3)
+    assert_same_error(info.value, eager)

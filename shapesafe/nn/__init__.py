@@ -5,6 +5,8 @@ parameter names and shapes, so state dicts load both ways and `isinstance` check
 `GPT` uses GPT-2's module names, so a nanoGPT-layout state dict of the same config loads.
 """
 
+__tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
+
 from ._attention import CausalSelfAttention as CausalSelfAttention
 from ._block import MLP as MLP
 from ._block import Block as Block

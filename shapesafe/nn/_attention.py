@@ -1,6 +1,8 @@
 """Multi-head causal self-attention from `split_heads` or `split_qkv`, `attention` and
 `merge_heads`."""
 
+__tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
+
 import torch
 from jaxtyping import Float
 from torch import Tensor, nn

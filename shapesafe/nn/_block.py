@@ -1,5 +1,7 @@
 """The feed-forward `MLP` and the pre-norm transformer `Block`."""
 
+__tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
+
 import torch
 import torch.nn.functional as F
 from jaxtyping import Float

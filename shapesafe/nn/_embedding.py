@@ -1,5 +1,7 @@
 """`Embedding`: token ids to vectors, with the embedding size in the contract."""
 
+__tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
+
 import torch
 import torch.nn.functional as F
 from jaxtyping import Float, Int

@@ -4,6 +4,8 @@ The module names follow GPT-2 as nanoGPT writes it (`transformer.wte`, `transfor
 c_attn`, `lm_head`, ...), so a state dict saved from such a model of the same config loads.
 """
 
+__tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
+
 import dataclasses
 from typing import cast
 
@@ -12,7 +14,7 @@ import torch.nn.functional as F
 from jaxtyping import Float, Int
 from torch import Tensor, nn
 
-from .._checked import checked
+from .._checked import checked, raise_error
 from .._errors import ShapeError
 from .._linalg import add
 from .._masks import check_size
@@ -42,6 +44,13 @@ class GPTConfig:
     dropout: float = 0.0
     bias: bool = True
     tied: bool = True
+
+
+def _too_long(seq: int, block_size: int) -> ValueError:
+    return ValueError(
+        f"GPT.forward(): seq={seq} is longer than block_size={block_size}; "
+        f"keep the last {block_size} tokens, idx[:, -{block_size}:]"
+    )
 
 
 class GPTMLP(nn.Module):
@@ -153,10 +162,7 @@ class GPT(nn.Module):
         """Token ids `(batch, seq)` to next-token logits `(batch, seq, vocab)`."""
         batch, seq = idx.shape
         if seq > self.block_size:
-            raise ValueError(
-                f"GPT.forward(): seq={seq} is longer than block_size={self.block_size}; "
-                f"keep the last {self.block_size} tokens, idx[:, -{self.block_size}:]"
-            )
+            raise_error(_too_long, seq, self.block_size)
         t = self.transformer
         try:
             positions = t["wpe"](torch.arange(seq, device=idx.device))  # (seq, embed)

@@ -1,5 +1,7 @@
 """`Linear`: `x @ weight.T + bias`, with `in_features` and `out_features` in the contract."""
 
+__tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
+
 from collections.abc import Callable
 from typing import Any
 

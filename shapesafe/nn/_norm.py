@@ -1,5 +1,7 @@
 """`LayerNorm` over the last axis, with its size in the contract."""
 
+__tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
+
 import torch
 import torch.nn.functional as F
 from jaxtyping import Float
