@@ -6,8 +6,8 @@ reference bound are pushed back onto jaxtyping's memo stack (see `_jaxtyping_com
 the body sees what it would see after the full check, and the return is checked against the
 one the reference accepted (a different one goes through beartype again).
 
-The typechecker handed to jaxtyping asks beartype about each parameter (`is_bearable`, the
-same check code beartype's decorator generates), in order, inside jaxtyping's scope, and
+The typechecker handed to jaxtyping asks beartype about each parameter (`is_bearable`'s
+tester, made once per hint: see `_beartype_compat`), in order, inside jaxtyping's scope, and
 stops at the first one it rejects with a private exception that jaxtyping does not catch.
 So a rejected call never builds beartype's or jaxtyping's message, which would render
 tensor values only to be thrown away: shapesafe writes its own from shapes and dtypes.
@@ -27,11 +27,11 @@ from typing import Any, NoReturn, ParamSpec, TypeVar, cast
 import jaxtyping
 import torch
 from beartype import beartype
-from beartype.door import is_bearable
 from beartype.roar import BeartypeDecorHintException
 from jaxtyping import AnnotationError, jaxtyped
 
 from . import _cache, _structure
+from ._beartype_compat import tester
 from ._cache import NEVER, Entry, VerdictCache, is_torch_array_hint, key_of
 from ._codegen import generated_wrapper, generic_wrapper
 from ._contract import Contract, TensorParam, parse_spec
@@ -70,8 +70,8 @@ def _judge(fn: Callable[..., Any]) -> Callable[..., Any]:
     """
     beartype(fn)
     signature = inspect.signature(fn)
-    hints = {
-        name: p.annotation
+    testers = {
+        name: tester(p.annotation)
         for name, p in signature.parameters.items()
         if p.annotation is not inspect.Parameter.empty
     }
@@ -86,6 +86,7 @@ def _judge(fn: Callable[..., Any]) -> Callable[..., Any]:
     )
     ret = signature.return_annotation
     check_return = ret is not inspect.Signature.empty and ret is not Any
+    return_tester = tester(ret) if check_return else None
 
     def judge(*args: Any, **kwargs: Any) -> Any:
         if simple and len(args) <= len(names):
@@ -94,25 +95,25 @@ def _judge(fn: Callable[..., Any]) -> Callable[..., Any]:
         else:
             arguments = signature.bind(*args, **kwargs).arguments
         for name, value in arguments.items():
-            hint = hints.get(name)
-            if hint is None:
+            bearable = testers.get(name)
+            if bearable is None:
                 continue
             kind = packed.get(name)
             if kind is None:
-                if not is_bearable(value, hint):
+                if not bearable(value):
                     raise _Rejected(name)
             elif kind == inspect.Parameter.VAR_POSITIONAL:
                 for i, item in enumerate(value):
-                    if not is_bearable(item, hint):
+                    if not bearable(item):
                         raise _Rejected(f"{name}[{i}]")
             else:
                 for k, item in value.items():
-                    if not is_bearable(item, hint):
+                    if not bearable(item):
                         raise _Rejected(f"{name}[{k!r}]")
-        if not check_return:
+        if return_tester is None:
             return None
         out = fn(*args, **kwargs)
-        if not is_bearable(out, ret):
+        if not return_tester(out):
             raise _Rejected("return")
         return out
 
@@ -248,6 +249,9 @@ class _Checked:
         except Exception:
             hints, resolved = {}, False
         self.hints = hints
+        ret_hint = hints.get("return", inspect.Signature.empty)
+        #: beartype's verdict on a return (None: not checked), made once (`_beartype_compat`).
+        self.return_tester = None if ret_hint is inspect.Signature.empty else tester(ret_hint)
         params = []
         for name in self.names:
             tp = _tensor_param(name, hints.get(name))
@@ -423,8 +427,8 @@ class _Checked:
         self.check_return(dict(zip(self.names, values, strict=True)), out)
 
     def check_return(self, arguments: dict[str, Any], out: Any) -> None:
-        hint = self.hints.get("return", inspect.Signature.empty)
-        if hint is inspect.Signature.empty or is_bearable(out, hint):
+        bearable = self.return_tester
+        if bearable is None or bearable(out):
             return
         raise self.return_error(arguments, out)
 

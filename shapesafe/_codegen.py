@@ -313,7 +313,7 @@ def {p}factory({p}fn, {p}state, {p}cache, {p}defaults):
     {p}call_miss = {p}state.call_miss
     {p}structures = {p}state.structures
     {p}decide = {p}state.contract.decider
-{bind_line}    {p}popitem = {p}data.popitem
+{bind_line}    {p}put = {p}cache.put
     {p}rdecide = {p}state.contract.return_decider if {p}bind else None
     {p}tracing = torch_tracing_state
     {p}names = {p}state.names
@@ -389,13 +389,7 @@ def _structured_body(
                 finally:
                     del {p}stack[-1]
                 {entry}
-                {p}data[{p}key] = {p}e
-                if len({p}data) > {p}cache.maxsize:
-                    try:
-                        {p}popitem(False)
-                    except KeyError:  # emptied by another thread meanwhile
-                        pass
-                {p}cache.last = ({p}key, {p}e)
+                {p}put({p}key, {p}e)
                 return {p}out"""
 
 
