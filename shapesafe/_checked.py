@@ -62,6 +62,11 @@ class _Rejected(BaseException):
         self.name = name
 
 
+#: The default of a dataclass field with a `default_factory` in its `__init__`'s signature:
+#: the value is made in the body, so it is checked there (see `_Checked.check_made`).
+_FACTORY: Any = getattr(dataclasses, "_HAS_DEFAULT_FACTORY", object())
+
+
 def _judge(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The typechecker given to jaxtyping: beartype's verdict on each parameter, in order.
 
@@ -96,7 +101,7 @@ def _judge(fn: Callable[..., Any]) -> Callable[..., Any]:
             arguments = signature.bind(*args, **kwargs).arguments
         for name, value in arguments.items():
             bearable = testers.get(name)
-            if bearable is None:
+            if bearable is None or value is _FACTORY:
                 continue
             kind = packed.get(name)
             if kind is None:
@@ -205,10 +210,12 @@ def _safe_expr(expr: str, names: tuple[str, ...]) -> bool:
 
 
 class _Frame:
-    __slots__ = ("out", "pytree", "single", "stage", "variadic")
+    __slots__ = ("made", "out", "pytree", "single", "stage", "variadic")
 
     def __init__(self) -> None:
         self.out: Any = None
+        #: The values a dataclass's `__init__` made for its `default_factory` fields.
+        self.made: dict[str, Any] = {}
         self.stage = 0  # 0: checking parameters, 1: in the body, 2: checking the return
         self.single: dict[str, Any] = {}
         self.variadic: dict[str, Any] = {}
@@ -268,6 +275,23 @@ class _Checked:
         self.return_exprs = tuple(_brace_exprs(list(rets)))
         self.return_kind = _cache.return_kind(hints.get("return", inspect.Signature.empty))
         self.kinds = {name: _cache.param_kind(hints.get(name)) for name in self.names}
+        #: A dataclass's `default_factory` fields (their default is `_FACTORY`), each with
+        #: beartype's tester for its hint: a field the call left out is checked once the
+        #: body made it. The key of a left-out tensor field fails (the full check, every
+        #: time); a union of tensors and other types is never cached.
+        self.factory_testers = {
+            name: tester(hints[name])
+            for name, p in self.signature.parameters.items()
+            if p.default is _FACTORY and name in hints
+        }
+        #: Annotated parameters with a default: the generic wrapper passes it explicitly.
+        self.defaulted = any(
+            p.default is not p.empty and name in hints
+            for name, p in self.signature.parameters.items()
+        )
+        for name in self.factory_testers:
+            if self.kinds[name] == _cache.MIXED:
+                self.kinds[name] = NEVER
         unwrapped = inspect.unwrap(fn)
         plain = not (
             inspect.isgeneratorfunction(unwrapped)
@@ -311,6 +335,7 @@ class _Checked:
         fn = self.fn
         frames = _frames
         get_memo = get_shape_memo
+        check_made = self.check_made if self.factory_testers else None
 
         def shim(*args: Any, **kwargs: Any) -> Any:
             frame: _Frame = frames.stack[-1]
@@ -318,6 +343,8 @@ class _Checked:
             frame.single, frame.variadic, frame.pytree = dict(single), dict(variadic), dict(pytree)
             frame.stage = 1
             out = fn(*args, **kwargs)
+            if check_made is not None:
+                check_made(args, kwargs, frame)
             frame.out = out
             frame.stage = 2
             return out
@@ -328,6 +355,19 @@ class _Checked:
                 shim.__code__, fn_globals, shim.__name__, None, shim.__closure__
             )
         return functools.wraps(fn)(shim)
+
+    def check_made(self, args: tuple[Any, ...], kwargs: dict[str, Any], frame: _Frame) -> None:
+        """After a dataclass's `__init__`: each `default_factory` field the call left out,
+        against its hint and the dims the arguments bound (jaxtyping's memo is still this
+        call's)."""
+        arguments = self.arguments(args, kwargs)
+        obj = arguments.get(self.names[0]) if self.names else None
+        for name, bearable in self.factory_testers.items():
+            if arguments.get(name) is _FACTORY:
+                value = getattr(obj, name, _FACTORY)
+                if value is not _FACTORY and not bearable(value):
+                    frame.made[name] = value
+                    raise _Rejected(name)
 
     def arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         if not kwargs and self.simple_params and len(args) == len(self.names):
@@ -360,6 +400,15 @@ class _Checked:
             return None
 
     def call_generic(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if self.defaulted:
+            # Defaults are checked as if passed, as the generated wrapper passes them.
+            try:
+                bound = self.signature.bind(*args, **kwargs)
+            except TypeError:
+                pass  # the reference raises it
+            else:
+                bound.apply_defaults()
+                args, kwargs = bound.args, bound.kwargs
         key = self.key(args, kwargs)
         if key is not None:
             entry = self.cache.get(key)
@@ -451,6 +500,7 @@ class _Checked:
         """The error for a call beartype rejected at `culprit` (see `_Rejected`)."""
         op = self.contract.op
         arguments = self.arguments(args, kwargs)
+        arguments.update(frame.made)
         if frame.stage == 2 or culprit == "return":
             return self.return_error(arguments, frame.out)
         err = _explained(self.contract, arguments)

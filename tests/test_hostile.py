@@ -1,21 +1,26 @@
 """Hostile inputs and environments for `checked` (`_checked`, `_codegen`, `_cache`,
 `_beartype_compat`): signal handlers, dataclass defaults, partials and lambdas, recursion."""
 
+import dataclasses
 import os
+import re
 import signal
 import subprocess
 import sys
 import textwrap
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 import torch
-from jaxtyping import Float
+from beartype import beartype
+from jaxtyping import Float, jaxtyped
 from torch import Tensor
 
 from shapesafe import ShapeError, checked
 from shapesafe._cache import Entry, VerdictCache
+from tests.helpers import state_of
 
 # --- signal handlers and finalizers ------------------------------------------------------
 
@@ -119,3 +124,71 @@ def test_the_verdict_cache_takes_no_lock() -> None:
         cache.put(k, entry)
     assert list(cache.data) == [2, 3]
     assert cache.last == (3, entry)
+
+
+# --- dataclass defaults ------------------------------------------------------------------
+
+
+@checked
+@dataclasses.dataclass
+class _Pair:
+    a: Float[Tensor, " n"]
+    b: Float[Tensor, " n"] = dataclasses.field(default_factory=lambda: torch.zeros(3))
+
+
+@checked
+@dataclasses.dataclass
+class _Listed:
+    """A `list[int]` field is never cached: its `__init__` gets the generic wrapper."""
+
+    a: Float[Tensor, " n"]
+    b: Float[Tensor, " n"] = torch.zeros(3)  # noqa: RUF009 - a shared default, on purpose
+    names: list[int] = dataclasses.field(default_factory=list)
+
+
+@checked
+@dataclasses.dataclass
+class _Plain:
+    a: Float[Tensor, " n"]
+    b: Float[Tensor, " n"] = torch.zeros(3)  # noqa: RUF009 - a shared default, on purpose
+
+
+@jaxtyped(typechecker=beartype)
+@dataclasses.dataclass
+class _ReferencePair:
+    a: Float[Tensor, " n"]
+    b: Float[Tensor, " n"] = dataclasses.field(default_factory=lambda: torch.zeros(3))
+
+
+@pytest.mark.parametrize("call", [1, 2], ids=["miss", "hit"])
+def test_a_default_factory_field_is_made_and_checked(call: int) -> None:
+    _ReferencePair(torch.zeros(3))  # jaxtyping accepts it
+    for _ in range(call):
+        pair = _Pair(torch.zeros(3))
+        torch.testing.assert_close(pair.b, torch.zeros(3))
+        passed = _Pair(torch.ones(4), torch.ones(4))
+        torch.testing.assert_close(passed.b, torch.ones(4))
+
+
+def test_a_default_factory_value_that_breaks_the_annotation_is_rejected() -> None:
+    for _ in range(2):
+        with pytest.raises(ShapeError, match=re.escape("argument 'b' dim 'n' is 3")):
+            _Pair(torch.zeros(4))
+
+    @checked
+    @dataclasses.dataclass
+    class Typed:
+        a: Float[Tensor, " n"]
+        b: Float[Tensor, " n"] = dataclasses.field(default_factory=lambda: [0.0])  # type: ignore[assignment]
+
+    with pytest.raises(ShapeError, match=re.escape("Typed.__init__(): argument 'b' is list")):
+        Typed(torch.zeros(1))
+
+
+@pytest.mark.parametrize("cls", [_Listed, _Plain], ids=["generic", "generated"])
+def test_a_default_that_breaks_the_annotation_is_rejected(cls: type[Any]) -> None:
+    assert state_of(cls.__init__).cacheable == (cls is _Plain)
+    assert cls(torch.zeros(3)).b.shape == (3,)
+    for _ in range(2):
+        with pytest.raises(ShapeError, match=re.escape("argument 'b' dim 'n' is 3")):
+            cls(torch.zeros(4))
