@@ -17,6 +17,7 @@ import ast
 import dataclasses
 import functools
 import inspect
+import keyword
 import threading
 import types
 import typing
@@ -354,7 +355,12 @@ class _Checked:
             shim = types.FunctionType(
                 shim.__code__, fn_globals, shim.__name__, None, shim.__closure__
             )
-        return functools.wraps(fn)(shim)
+        shim = functools.wraps(fn)(shim)
+        name = shim.__name__
+        if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+            # jaxtyping writes `def {name}(...)`: a lambda's `<lambda>` is no name there.
+            shim.__name__ = "_anonymous"
+        return shim
 
     def check_made(self, args: tuple[Any, ...], kwargs: dict[str, Any], frame: _Frame) -> None:
         """After a dataclass's `__init__`: each `default_factory` field the call left out,
@@ -582,7 +588,9 @@ def checked(fn: Callable[P, R]) -> Callable[P, R]:
     consistently across all arguments and the return. Works on plain functions, on methods
     such as `nn.Module.forward`, on `classmethod`, `staticmethod` and `property` objects,
     and on classes: a dataclass (an `equinox.Module` too) gets its `__init__` checked, so
-    its fields are; any class is returned itself.
+    its fields are; any class is returned itself. A `functools.partial` gets its function
+    checked, the arguments it holds with those of each call; a lambda works too (it checks
+    what its `__annotations__` say, if anything).
 
     **Arguments:**
 
@@ -623,6 +631,10 @@ def _decorate(fn: Any, own_op: bool) -> Any:
         return property(fget, fset, fdel, descriptor.__doc__)
     if not callable(fn):
         raise TypeError(f"checked: expected a function, method or class, got {type(fn).__name__}")
+    if isinstance(fn, functools.partial):
+        # The contract is the function's: the arguments the partial holds are checked
+        # with the ones each call passes, so their dims bind the rest.
+        return functools.partial(_decorate(fn.func, own_op), *fn.args, **fn.keywords)
     state = _Checked(fn, own_op)
     wrapper = generated_wrapper(state)
     if wrapper is None:

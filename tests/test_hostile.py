@@ -2,6 +2,7 @@
 `_beartype_compat`): signal handlers, dataclass defaults, partials and lambdas, recursion."""
 
 import dataclasses
+import functools
 import os
 import re
 import signal
@@ -192,3 +193,48 @@ def test_a_default_that_breaks_the_annotation_is_rejected(cls: type[Any]) -> Non
     for _ in range(2):
         with pytest.raises(ShapeError, match=re.escape("argument 'b' dim 'n' is 3")):
             cls(torch.zeros(4))
+
+
+# --- partials and lambdas ----------------------------------------------------------------
+
+
+def _matvec(A: Float[Tensor, "m n"], x: Float[Tensor, " n"]) -> Float[Tensor, " m"]:
+    return A @ x
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda A: functools.partial(_matvec, A),
+        lambda A: functools.partial(_matvec, A=A),
+        lambda A: functools.partial(functools.partial(_matvec), A),
+    ],
+    ids=["positional", "keyword", "nested"],
+)
+def test_a_partial_is_checked_with_the_arguments_it_holds(make: Any) -> None:
+    A = torch.randn(2, 3)
+    f = checked(make(A))
+    for _ in range(2):
+        x = torch.randn(3)
+        torch.testing.assert_close(f(x=x), A @ x)
+        with pytest.raises(
+            ShapeError, match=re.escape("_matvec(): argument 'x' dim 'n' is 4 at x.shape[0]")
+        ):
+            f(x=torch.randn(4))
+
+
+def test_a_lambda_is_a_working_wrapper_that_checks_its_annotations() -> None:
+    ident = checked(lambda x: x)
+    assert ident.__name__ == "<lambda>"
+    assert [ident(3), ident(3), ident("a")] == [3, 3, "a"]
+
+    def annotate(fn: Any) -> Any:
+        fn.__annotations__ = {"x": Float[Tensor, " n"], "return": Float[Tensor, " n"]}
+        return fn
+
+    flip = checked(annotate(lambda x: x.flip(0)))
+    torch.testing.assert_close(flip(torch.arange(3.0)), torch.tensor([2.0, 1.0, 0.0]))
+    with pytest.raises(
+        ShapeError, match=re.escape("<lambda>(): argument 'x' has dtype int64, expected Float")
+    ):
+        flip(torch.arange(3))
