@@ -216,15 +216,21 @@ def is_torch_array_hint(hint: Any) -> bool:
     return isinstance(array_type, type) and issubclass(array_type, torch.Tensor)
 
 
+#: What `isinstance` runs for a class whose metaclass leaves it alone: it reads the type.
+_TYPE_CHECKS = (type.__instancecheck__, _ABCMeta.__instancecheck__)
+
+
 def type_only(hint: Any) -> bool:
     """True if beartype's verdict on a value of this plain-class hint depends on its type only.
 
-    `isinstance` against a class whose metaclass is `type` or `ABCMeta` looks at the type;
-    protocols, jaxtyping's array types and other metaclasses may look at the value.
+    `isinstance` against a class whose metaclass is `type` or `ABCMeta`, or a metaclass that
+    keeps their `__instancecheck__` (`torch.Tensor`'s), looks at the type; protocols,
+    jaxtyping's array types and other metaclasses (`nn.Parameter`'s, which asks the value)
+    may look at the value.
     """
     if hint is None or hint is type(None):
         return True
-    if not isinstance(hint, type) or type(hint) not in (type, _ABCMeta):
+    if not isinstance(hint, type) or type(hint).__instancecheck__ not in _TYPE_CHECKS:
         return False
     return not getattr(hint, "_is_protocol", False)
 
