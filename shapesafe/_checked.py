@@ -34,7 +34,7 @@ from jaxtyping import AnnotationError, jaxtyped
 from . import _cache, _structure
 from ._beartype_compat import tester
 from ._cache import NEVER, Entry, VerdictCache, is_torch_array_hint, key_of
-from ._codegen import generated_wrapper, generic_wrapper
+from ._codegen import generated_wrapper, generic_wrapper, writable
 from ._contract import Contract, TensorParam, parse_spec
 from ._errors import ShapeError
 from ._explain import describe, explain, observe, unbraced_hint
@@ -73,6 +73,11 @@ def _judge(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     `beartype(fn)` runs once, so that a hint beartype can't use fails at decoration, as
     under `jaxtyped(typechecker=beartype)`.
+
+    It also tells the call's `_Frame` how far the check got. jaxtyping calls the parameters'
+    judge right before the body (its memo then holds the dims the arguments bound, which a
+    hit restores), and the return's judge right after it. Recording here rather than in a
+    shim around the body keeps a frame off the stack of each checked call.
     """
     beartype(fn)
     signature = inspect.signature(fn)
@@ -95,6 +100,12 @@ def _judge(fn: Callable[..., Any]) -> Callable[..., Any]:
     return_tester = tester(ret) if check_return else None
 
     def judge(*args: Any, **kwargs: Any) -> Any:
+        stack = getattr(_frames, "stack", None)
+        frame: _Frame | None = stack[-1] if stack else None
+        if return_tester is not None:
+            out = fn(*args, **kwargs)  # jaxtyping's stand-in: it returns the return value
+            if frame is not None:
+                frame.out, frame.stage = out, 2
         if simple and len(args) <= len(names):
             arguments = dict(zip(names, args, strict=False))
             arguments.update(kwargs)
@@ -117,8 +128,11 @@ def _judge(fn: Callable[..., Any]) -> Callable[..., Any]:
                     if not bearable(item):
                         raise _Rejected(f"{name}[{k!r}]")
         if return_tester is None:
+            if frame is not None and frame.stage == 0:  # the body is next
+                single, variadic, pytree, _ = get_shape_memo()
+                frame.single, frame.variadic = dict(single), dict(variadic)
+                frame.pytree, frame.stage = dict(pytree), 1
             return None
-        out = fn(*args, **kwargs)
         if not return_tester(out):
             raise _Rejected("return")
         return out
@@ -314,43 +328,48 @@ class _Checked:
         #: The parts of the structure the structure path found last, then its return
         #: structure (the generated wrapper's shortcut; a fresh object matches nothing).
         self.last_structure: tuple[Any, ...] = (object(),) * 64
-        self.structured = self.cacheable and _structure.decidable(self)
-        #: Where the structure's parts and each contract param's shape sit in a key (the
-        #: generated wrapper sets them; without one there is no structure path).
+        #: Whether a call may take the structure path: decided here, once.
+        self.structured = self.cacheable and writable(self) and _structure.decidable(self)
+        #: Where the structure's parts sit in a key (the generated wrapper sets it).
         self.structure_index: tuple[int, ...] = ()
-        self.shape_index: tuple[int, ...] = ()
         try:
-            self.reference = jaxtyped(self._make_shim(), typechecker=_judge)
+            self.reference = jaxtyped(self._for_jaxtyping(), typechecker=_judge)
         except BeartypeDecorHintException as e:
             first = str(e).strip().splitlines()[0]
             raise TypeError(f"checked: {self.contract.op}(): {first}") from None
         #: The wrapper `checked` returned, once made (for `no_type_check` on it).
         self.wrapper_ref: Callable[[], Any] = lambda: None
 
-    def _make_shim(self) -> Callable[..., Any]:
-        """`fn`, recording the dims bound when the body starts and how far the check got.
+    def _for_jaxtyping(self) -> Callable[..., Any]:
+        """`fn` itself, or where jaxtyping can't take it as it is, a shim around it.
 
-        The shim runs with `fn`'s globals (it uses only closure variables and builtins), as
-        jaxtyping resolves string annotations in the decorated function's globals.
+        jaxtyping writes `def {fn.__name__}(...)` and resolves string annotations in
+        `fn.__globals__`: a lambda's name, or a callable object without globals, needs the
+        shim (which runs with `fn`'s globals, using only closure variables and builtins).
+        A dataclass's `__init__` with `default_factory` fields needs it to check the fields
+        the body made.
         """
         fn = self.fn
-        frames = _frames
-        get_memo = get_shape_memo
+        fn_globals = getattr(fn, "__globals__", None)
+        name = getattr(fn, "__name__", None)
+        if (
+            isinstance(fn, types.FunctionType)
+            and isinstance(fn_globals, dict)
+            and isinstance(name, str)
+            and name.isidentifier()
+            and not keyword.iskeyword(name)
+            and not self.factory_testers
+        ):
+            return fn
         check_made = self.check_made if self.factory_testers else None
+        frames = _frames
 
         def shim(*args: Any, **kwargs: Any) -> Any:
-            frame: _Frame = frames.stack[-1]
-            single, variadic, pytree, _ = get_memo()
-            frame.single, frame.variadic, frame.pytree = dict(single), dict(variadic), dict(pytree)
-            frame.stage = 1
             out = fn(*args, **kwargs)
             if check_made is not None:
-                check_made(args, kwargs, frame)
-            frame.out = out
-            frame.stage = 2
+                check_made(args, kwargs, frames.stack[-1])
             return out
 
-        fn_globals = getattr(fn, "__globals__", None)
         if isinstance(fn_globals, dict):
             shim = types.FunctionType(
                 shim.__code__, fn_globals, shim.__name__, None, shim.__closure__
@@ -422,14 +441,12 @@ class _Checked:
                 return self.call_cached(entry, args, kwargs)
         return self.call_full(key, args, kwargs)
 
-    def call_miss(self, key: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """A call whose exact signature is new: the structure path, else the full check."""
-        if self.structured:
-            return _structure.call(self, key, args, kwargs)
-        return self.call_full(key, args, kwargs)
-
     def call_full(self, key: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """The reference check; an accepted signature goes into the cache under `key`."""
+        """The reference check; an accepted signature goes into the cache under `key`, and
+        its structure is remembered (see `_structure`).
+
+        A miss calls this from the wrapper directly: each frame between a checked call and
+        its body counts against the recursion limit of a function that recurses cold."""
         wrapper = self.wrapper_ref()
         if wrapper is not None and getattr(wrapper, "__no_type_check__", False):
             return self.fn(*args, **kwargs)
@@ -451,6 +468,8 @@ class _Checked:
             stack.pop()
         if key is not None and self.cacheable and self._may_cache(args, kwargs):
             self.cache.put(key, Entry(frame.single, frame.variadic, frame.pytree, out))
+            if self.structured:
+                _structure.remember(self, key, out)
         return out
 
     def _may_cache(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
@@ -638,7 +657,6 @@ def _decorate(fn: Any, own_op: bool) -> Any:
     state = _Checked(fn, own_op)
     wrapper = generated_wrapper(state)
     if wrapper is None:
-        state.structured = False
         wrapper = generic_wrapper(state)
     wrapper = functools.wraps(fn)(wrapper)
     wrapper.__shapesafe__ = state  # type: ignore[attr-defined]

@@ -3,6 +3,7 @@
 
 import dataclasses
 import functools
+import itertools
 import os
 import re
 import signal
@@ -238,3 +239,55 @@ def test_a_lambda_is_a_working_wrapper_that_checks_its_annotations() -> None:
         ShapeError, match=re.escape("<lambda>(): argument 'x' has dtype int64, expected Float")
     ):
         flip(torch.arange(3))
+
+
+# --- cold recursion ----------------------------------------------------------------------
+
+
+def _stack_depth() -> int:
+    frame, depth = sys._getframe(1), 0
+    while frame is not None:
+        frame, depth = frame.f_back, depth + 1  # type: ignore[assignment]
+    return depth
+
+
+def test_a_cold_checked_call_puts_few_frames_between_the_caller_and_the_body() -> None:
+    """Each frame counts against the recursion limit of a function that recurses cold (each
+    level a miss, since the level above is not accepted yet). A level is the body, the
+    wrapper, `call_full` and jaxtyping's two; it was eight, and jaxtyping + beartype's is
+    three (jaxtyping's two and the body)."""
+    depths: list[int] = []
+
+    @checked
+    def rec(x: Float[Tensor, " n"], k: int) -> Float[Tensor, " n"]:
+        depths.append(_stack_depth())
+        return x if k == 0 else rec(x, k - 1)
+
+    rec(torch.zeros(3), 2)
+    assert [b - a for a, b in itertools.pairwise(depths)] == [5, 5]
+    hit: list[int] = []
+
+    @checked
+    def once(x: Float[Tensor, " n"]) -> Float[Tensor, " n"]:
+        hit.append(_stack_depth())
+        return x
+
+    for _ in range(2):
+        once(torch.zeros(3))
+    assert hit[1] - _stack_depth() == 2  # a hit: the body and the wrapper
+
+
+def test_cold_recursion_reaches_the_depth_a_fresh_process_allows() -> None:
+    """With a fresh process's headroom of 1000 frames: 197 levels, against 329 for jaxtyping +
+    beartype and 122 before."""
+
+    @checked
+    def rec(x: Float[Tensor, " n"], k: int) -> Float[Tensor, " n"]:
+        return x if k == 0 else rec(x, k - 1)
+
+    before = sys.getrecursionlimit()
+    sys.setrecursionlimit(_stack_depth() + 1000)
+    try:
+        torch.testing.assert_close(rec(torch.ones(3), 190), torch.ones(3))
+    finally:
+        sys.setrecursionlimit(before)
