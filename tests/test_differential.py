@@ -211,7 +211,7 @@ PLAIN_VALUES: list[Callable[[], Any]] = [
 ]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_plain_tensor_hints_are_cached_and_agree_with_the_reference(data: Any) -> None:
     state: _Checked = PLAIN.__shapesafe__  # type: ignore[attr-defined]
