@@ -18,8 +18,9 @@ Columns:
 - `off(set_mode)`: the checked function after `shapesafe.set_mode("off")`.
 
 The `plain Tensor` rows call a user function whose `bias: Tensor` and `mask: Tensor | None`
-hints are plain torch classes (keyed by class). `--only TEXT` times the rows whose name holds
-TEXT.
+hints are plain torch classes (keyed by class); the `uncached` row one whose `Sequence[int]`
+hint is never cached (beartype samples one item per call), so each call is a full check.
+`--only TEXT` times the rows whose name holds TEXT.
 
 To add a row, append a `Row` to the list that `rows()` returns; a row may leave any column
 out (it prints as `-`).
@@ -144,6 +145,12 @@ def masked_scores(
     """A user function with plain `Tensor` hints, as attention code writes a mask."""
     scores = q @ k.mT + bias
     return scores if mask is None else scores.masked_fill(mask, float("-inf"))
+
+
+@checked
+def picked_rows(x: Float[Tensor, "rows e"], picks: Sequence[int]) -> Float[Tensor, "rows e"]:
+    """A user function with a hint beartype samples (`Sequence[int]`): never cached."""
+    return x
 
 
 class TorchAttention(nn.Module):
@@ -282,6 +289,8 @@ def rows(only: str = "") -> list[Row]:
     off_matvec, off_linear = unchecked(ops.matvec), unchecked(ops.linear)
     off_scores, off_gated = unchecked(ops.attention_scores), unchecked(gated_mlp)
     off_masked = unchecked(masked_scores)
+    ref_picked, off_picked = reference(unchecked(picked_rows)), unchecked(picked_rows)
+    picks = [0, 3, 5]
     mask, bias = torch.ones(16, 16, dtype=torch.bool).triu(1), torch.zeros(16, 16)
     every = [
         Row(
@@ -346,6 +355,16 @@ def rows(only: str = "") -> list[Row]:
                 "check": lambda: masked_scores(q, k, bias),
                 "off(env)": lambda: off_masked(q, k, bias),
                 GLOBAL_OFF: lambda: masked_scores(q, k, bias),
+            },
+        ),
+        Row(
+            "user fn, Sequence[int]: uncached",
+            {
+                "raw": lambda: off_picked(x[0], picks),
+                "jaxtyped": lambda: ref_picked(x[0], picks),
+                "check": lambda: picked_rows(x[0], picks),
+                "off(env)": lambda: off_picked(x[0], picks),
+                GLOBAL_OFF: lambda: picked_rows(x[0], picks),
             },
         ),
         *new_shape_rows(),

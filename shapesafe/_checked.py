@@ -91,9 +91,12 @@ def _judge(fn: Callable[..., Any]) -> Callable[..., Any]:
         for name, p in signature.parameters.items()
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
     }
-    names = tuple(signature.parameters)
-    simple = not packed and all(
-        p.kind == p.POSITIONAL_OR_KEYWORD for p in signature.parameters.values()
+    # The names positional arguments fill, in order: without `*args` or `**kwargs`, a call
+    # (which jaxtyping has already bound) maps by position, then by keyword, as `bind` would.
+    positional = tuple(
+        name
+        for name, p in signature.parameters.items()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
     )
     ret = signature.return_annotation
     check_return = ret is not inspect.Signature.empty and ret is not Any
@@ -106,8 +109,8 @@ def _judge(fn: Callable[..., Any]) -> Callable[..., Any]:
             out = fn(*args, **kwargs)  # jaxtyping's stand-in: it returns the return value
             if frame is not None:
                 frame.out, frame.stage = out, 2
-        if simple and len(args) <= len(names):
-            arguments = dict(zip(names, args, strict=False))
+        if not packed and len(args) <= len(positional):
+            arguments = dict(zip(positional, args, strict=False))
             arguments.update(kwargs)
         else:
             arguments = signature.bind(*args, **kwargs).arguments
@@ -129,9 +132,11 @@ def _judge(fn: Callable[..., Any]) -> Callable[..., Any]:
                         raise _Rejected(f"{name}[{k!r}]")
         if return_tester is None:
             if frame is not None and frame.stage == 0:  # the body is next
-                single, variadic, pytree, _ = get_shape_memo()
-                frame.single, frame.variadic = dict(single), dict(variadic)
-                frame.pytree, frame.stage = dict(pytree), 1
+                frame.stage = 1
+                if frame.record:
+                    single, variadic, pytree, _ = get_shape_memo()
+                    frame.single, frame.variadic = dict(single), dict(variadic)
+                    frame.pytree = dict(pytree)
             return None
         if not return_tester(out):
             raise _Rejected("return")
@@ -225,9 +230,11 @@ def _safe_expr(expr: str, names: tuple[str, ...]) -> bool:
 
 
 class _Frame:
-    __slots__ = ("made", "out", "pytree", "single", "stage", "variadic")
+    __slots__ = ("made", "out", "pytree", "record", "single", "stage", "variadic")
 
-    def __init__(self) -> None:
+    def __init__(self, record: bool) -> None:
+        #: Whether to record the dims bound before the body: the call may be cached.
+        self.record = record
         self.out: Any = None
         #: The values a dataclass's `__init__` made for its `default_factory` fields.
         self.made: dict[str, Any] = {}
@@ -425,7 +432,7 @@ class _Checked:
             return None
 
     def call_generic(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if self.defaulted:
+        if self.defaulted and (self.packed or len(args) + len(kwargs) < len(self.names)):
             # Defaults are checked as if passed, as the generated wrapper passes them.
             try:
                 bound = self.signature.bind(*args, **kwargs)
@@ -453,7 +460,7 @@ class _Checked:
         stack = getattr(_frames, "stack", None)
         if stack is None:
             stack = _frames.stack = []
-        frame = _Frame()
+        frame = _Frame(key is not None and self.cacheable)
         stack.append(frame)
         try:
             out = self.reference(*args, **kwargs)
