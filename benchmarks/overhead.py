@@ -17,6 +17,11 @@ Columns:
   undecorated function, which is `op.__wrapped__`; timed here, in the same process.
 - `off(set_mode)`: the checked function after `shapesafe.set_mode("off")`.
 
+The `plain Tensor` rows call a user function whose `bias: Tensor` and `mask: Tensor | None`
+hints are plain torch classes (keyed by class); the `uncached` row one whose `Sequence[int]`
+hint is never cached (beartype samples one item per call), so each call is a full check.
+`--only TEXT` times the rows whose name holds TEXT.
+
 To add a row, append a `Row` to the list that `rows()` returns; a row may leave any column
 out (it prints as `-`).
 
@@ -128,6 +133,24 @@ def gated_mlp_asserts(x: Tensor, w_gate: Tensor, w_up: Tensor, w_down: Tensor) -
     if len(dtypes) != 1 or not x.is_floating_point():
         raise ValueError(f"gated_mlp: dtypes {dtypes}")
     return unchecked(gated_mlp)(x, w_gate, w_up, w_down)
+
+
+@checked
+def masked_scores(
+    q: Float[Tensor, "b h s d"],
+    k: Float[Tensor, "b h t d"],
+    bias: Tensor,
+    mask: Tensor | None = None,
+) -> Float[Tensor, "b h s t"]:
+    """A user function with plain `Tensor` hints, as attention code writes a mask."""
+    scores = q @ k.mT + bias
+    return scores if mask is None else scores.masked_fill(mask, float("-inf"))
+
+
+@checked
+def picked_rows(x: Float[Tensor, "rows e"], picks: Sequence[int]) -> Float[Tensor, "rows e"]:
+    """A user function with a hint beartype samples (`Sequence[int]`): never cached."""
+    return x
 
 
 class TorchAttention(nn.Module):
@@ -250,7 +273,8 @@ def new_shape_rows() -> list[Row]:
     ]
 
 
-def rows() -> list[Row]:
+def rows(only: str = "") -> list[Row]:
+    """The rows, those whose name holds `only` (the compiled one is built only if named)."""
     torch.manual_seed(0)
     A, v = torch.randn(64, 32), torch.randn(32)
     x, w, b = torch.randn(8, 16, 32), torch.randn(64, 32), torch.randn(64)
@@ -261,9 +285,14 @@ def rows() -> list[Row]:
     ref_linear = reference(unchecked(ops.linear))
     ref_scores = reference(unchecked(ops.attention_scores))
     ref_gated = reference(unchecked(gated_mlp))
+    ref_masked = reference(unchecked(masked_scores))
     off_matvec, off_linear = unchecked(ops.matvec), unchecked(ops.linear)
     off_scores, off_gated = unchecked(ops.attention_scores), unchecked(gated_mlp)
-    return [
+    off_masked = unchecked(masked_scores)
+    ref_picked, off_picked = reference(unchecked(picked_rows)), unchecked(picked_rows)
+    picks = [0, 3, 5]
+    mask, bias = torch.ones(16, 16, dtype=torch.bool).triu(1), torch.zeros(16, 16)
+    every = [
         Row(
             "matvec (64,32) @ (32,)",
             {
@@ -308,9 +337,41 @@ def rows() -> list[Row]:
                 GLOBAL_OFF: lambda: gated_mlp(*g),
             },
         ),
+        Row(
+            "user fn, plain Tensor + mask",
+            {
+                "raw": lambda: off_masked(q, k, bias, mask),
+                "jaxtyped": lambda: ref_masked(q, k, bias, mask),
+                "check": lambda: masked_scores(q, k, bias, mask),
+                "off(env)": lambda: off_masked(q, k, bias, mask),
+                GLOBAL_OFF: lambda: masked_scores(q, k, bias, mask),
+            },
+        ),
+        Row(
+            "user fn, plain Tensor, mask None",
+            {
+                "raw": lambda: off_masked(q, k, bias),
+                "jaxtyped": lambda: ref_masked(q, k, bias),
+                "check": lambda: masked_scores(q, k, bias),
+                "off(env)": lambda: off_masked(q, k, bias),
+                GLOBAL_OFF: lambda: masked_scores(q, k, bias),
+            },
+        ),
+        Row(
+            "user fn, Sequence[int]: uncached",
+            {
+                "raw": lambda: off_picked(x[0], picks),
+                "jaxtyped": lambda: ref_picked(x[0], picks),
+                "check": lambda: picked_rows(x[0], picks),
+                "off(env)": lambda: off_picked(x[0], picks),
+                GLOBAL_OFF: lambda: picked_rows(x[0], picks),
+            },
+        ),
         *new_shape_rows(),
-        compiled_row(),
     ]
+    if only in "compiled":
+        every.append(compiled_row())
+    return [row for row in every if only in row.name]
 
 
 def per_call(fn: Callable[[], object], number: int) -> float:
@@ -400,6 +461,7 @@ def main() -> None:
     parser.add_argument(
         "--threads", type=int, default=1, help="torch intra-op threads (0: torch's default)"
     )
+    parser.add_argument("--only", default="", help="time only the rows whose name has this")
     args = parser.parse_args()
     if args.threads > 0:
         torch.set_num_threads(args.threads)
@@ -412,7 +474,7 @@ def main() -> None:
     header = f"{'workload':32s} {'raw µs':>7s}" + "".join(f" {c:>13s}" for c in COLUMNS)
     print(header)
     print("-" * len(header))
-    for row in rows():
+    for row in rows(args.only):
         times = measure(row, args.rounds, args.budget_ms / 1000)
         raw = times["raw"]
         cells = "".join(

@@ -73,6 +73,7 @@ class _NoTensor:
 
 
 _caches: "weakref.WeakSet[VerdictCache]" = weakref.WeakSet()
+#: Guards `_caches`, at decoration and in `clear_all` only: never during a checked call.
 _caches_lock = threading.Lock()
 
 
@@ -82,19 +83,20 @@ class VerdictCache:
     `last` holds the most recently used (key, entry): a call with the same signature as the
     call before it compares two tuples and touches nothing else. Keys hold no tensors and
     no objects that compare by value in surprising ways (see `value_key`), so that
-    comparison never runs a tensor's `==`. Reads take no lock (a dict lookup, a
-    `move_to_end`, an attribute read or write are each atomic under the GIL; a key evicted
-    between lookup and move makes that call a miss); writes take the lock, which is made
-    anew in a forked child. The structure path of user functions (`_codegen`; ops store
-    nothing there) stores into `data` without it: a dict store and `popitem` are each
-    atomic under the GIL, and two racing evictions only drop one more entry.
+    comparison never runs a tensor's `==`.
+
+    Nothing here takes a lock, so that a signal handler or a finalizer that makes a checked
+    call in the middle of another one can never wait for itself. Each step (a dict lookup,
+    store, `move_to_end` or `popitem`, an attribute read or write) is atomic under the GIL:
+    a key evicted between lookup and move makes that call a miss, a store that meets a
+    concurrent change is dropped (the next call of that signature is a miss again), and two
+    racing evictions only drop one more entry. Every write goes through `put` and `clear`.
     """
 
     def __init__(self, maxsize: int = 512) -> None:
         self.maxsize = maxsize
         self.data: collections.OrderedDict[Any, Entry] = collections.OrderedDict()
         self.last: tuple[Any, Entry | None] = (None, None)
-        self._lock = threading.Lock()
         with _caches_lock:
             _caches.add(self)
 
@@ -110,18 +112,21 @@ class VerdictCache:
         return entry
 
     def put(self, key: Any, entry: Entry) -> None:
-        with self._lock:
-            data = self.data
+        data = self.data
+        try:
             data[key] = entry
             data.move_to_end(key)
             while len(data) > self.maxsize:
                 data.popitem(last=False)
-            self.last = (key, entry)
+        except (KeyError, RuntimeError):
+            # Another thread, or a handler that interrupted this one, changed `data`
+            # meanwhile: the entry may be gone, which costs one more miss.
+            pass
+        self.last = (key, entry)
 
     def clear(self) -> None:
-        with self._lock:
-            self.data.clear()
-            self.last = (None, None)
+        self.data.clear()
+        self.last = (None, None)
 
     def __len__(self) -> int:
         return len(self.data)
@@ -141,8 +146,6 @@ def _reinit_locks_after_fork() -> None:
     # held for good. No other thread runs yet, so making new ones is safe.
     global _caches_lock
     _caches_lock = threading.Lock()
-    for cache in list(_caches):
-        cache._lock = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
@@ -215,15 +218,21 @@ def is_torch_array_hint(hint: Any) -> bool:
     return isinstance(array_type, type) and issubclass(array_type, torch.Tensor)
 
 
+#: What `isinstance` runs for a class whose metaclass leaves it alone: it reads the type.
+_TYPE_CHECKS = (type.__instancecheck__, _ABCMeta.__instancecheck__)
+
+
 def type_only(hint: Any) -> bool:
     """True if beartype's verdict on a value of this plain-class hint depends on its type only.
 
-    `isinstance` against a class whose metaclass is `type` or `ABCMeta` looks at the type;
-    protocols, jaxtyping's array types and other metaclasses may look at the value.
+    `isinstance` against a class whose metaclass is `type` or `ABCMeta`, or a metaclass that
+    keeps their `__instancecheck__` (`torch.Tensor`'s), looks at the type; protocols,
+    jaxtyping's array types and other metaclasses (`nn.Parameter`'s, which asks the value)
+    may look at the value.
     """
     if hint is None or hint is type(None):
         return True
-    if not isinstance(hint, type) or type(hint) not in (type, _ABCMeta):
+    if not isinstance(hint, type) or type(hint).__instancecheck__ not in _TYPE_CHECKS:
         return False
     return not getattr(hint, "_is_protocol", False)
 
@@ -312,4 +321,3 @@ def key_of(kind: int, value: Any) -> Any:
     if kind == NEVER:
         raise TypeError("never cached")
     return None
-

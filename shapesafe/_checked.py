@@ -6,8 +6,8 @@ reference bound are pushed back onto jaxtyping's memo stack (see `_jaxtyping_com
 the body sees what it would see after the full check, and the return is checked against the
 one the reference accepted (a different one goes through beartype again).
 
-The typechecker handed to jaxtyping asks beartype about each parameter (`is_bearable`, the
-same check code beartype's decorator generates), in order, inside jaxtyping's scope, and
+The typechecker handed to jaxtyping asks beartype about each parameter (`is_bearable`'s
+tester, made once per hint: see `_beartype_compat`), in order, inside jaxtyping's scope, and
 stops at the first one it rejects with a private exception that jaxtyping does not catch.
 So a rejected call never builds beartype's or jaxtyping's message, which would render
 tensor values only to be thrown away: shapesafe writes its own from shapes and dtypes.
@@ -19,6 +19,7 @@ import ast
 import dataclasses
 import functools
 import inspect
+import keyword
 import threading
 import types
 import typing
@@ -29,14 +30,14 @@ from typing import Any, NoReturn, ParamSpec, TypeVar, cast
 import jaxtyping
 import torch
 from beartype import beartype
-from beartype.door import is_bearable
 from beartype.roar import BeartypeDecorHintException
 from jaxtyping import AnnotationError, jaxtyped
 from torch._subclasses.fake_tensor import FakeTensor
 
 from . import _cache, _structure
+from ._beartype_compat import tester
 from ._cache import NEVER, Entry, VerdictCache, is_torch_array_hint, key_of
-from ._codegen import _traced, generated_wrapper, generic_wrapper
+from ._codegen import _traced, generated_wrapper, generic_wrapper, writable
 from ._contract import Contract, TensorParam, parse_spec
 from ._errors import ShapeError
 from ._explain import describe, explain, observe, unbraced_hint
@@ -65,16 +66,26 @@ class _Rejected(BaseException):
         self.name = name
 
 
+#: The default of a dataclass field with a `default_factory` in its `__init__`'s signature:
+#: the value is made in the body, so it is checked there (see `_Checked.check_made`).
+_FACTORY: Any = getattr(dataclasses, "_HAS_DEFAULT_FACTORY", object())
+
+
 def _judge(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The typechecker given to jaxtyping: beartype's verdict on each parameter, in order.
 
     `beartype(fn)` runs once, so that a hint beartype can't use fails at decoration, as
     under `jaxtyped(typechecker=beartype)`.
+
+    It also tells the call's `_Frame` how far the check got. jaxtyping calls the parameters'
+    judge right before the body (its memo then holds the dims the arguments bound, which a
+    hit restores), and the return's judge right after it. Recording here rather than in a
+    shim around the body keeps a frame off the stack of each checked call.
     """
     beartype(fn)
     signature = inspect.signature(fn)
-    hints = {
-        name: p.annotation
+    testers = {
+        name: tester(p.annotation)
         for name, p in signature.parameters.items()
         if p.annotation is not inspect.Parameter.empty
     }
@@ -83,39 +94,54 @@ def _judge(fn: Callable[..., Any]) -> Callable[..., Any]:
         for name, p in signature.parameters.items()
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
     }
-    names = tuple(signature.parameters)
-    simple = not packed and all(
-        p.kind == p.POSITIONAL_OR_KEYWORD for p in signature.parameters.values()
+    # The names positional arguments fill, in order: without `*args` or `**kwargs`, a call
+    # (which jaxtyping has already bound) maps by position, then by keyword, as `bind` would.
+    positional = tuple(
+        name
+        for name, p in signature.parameters.items()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
     )
     ret = signature.return_annotation
     check_return = ret is not inspect.Signature.empty and ret is not Any
+    return_tester = tester(ret) if check_return else None
 
     def judge(*args: Any, **kwargs: Any) -> Any:
-        if simple and len(args) <= len(names):
-            arguments = dict(zip(names, args, strict=False))
+        stack = getattr(_frames, "stack", None)
+        frame: _Frame | None = stack[-1] if stack else None
+        if return_tester is not None:
+            out = fn(*args, **kwargs)  # jaxtyping's stand-in: it returns the return value
+            if frame is not None:
+                frame.out, frame.stage = out, 2
+        if not packed and len(args) <= len(positional):
+            arguments = dict(zip(positional, args, strict=False))
             arguments.update(kwargs)
         else:
             arguments = signature.bind(*args, **kwargs).arguments
         for name, value in arguments.items():
-            hint = hints.get(name)
-            if hint is None:
+            bearable = testers.get(name)
+            if bearable is None or value is _FACTORY:
                 continue
             kind = packed.get(name)
             if kind is None:
-                if not is_bearable(value, hint):
+                if not bearable(value):
                     raise _Rejected(name)
             elif kind == inspect.Parameter.VAR_POSITIONAL:
                 for i, item in enumerate(value):
-                    if not is_bearable(item, hint):
+                    if not bearable(item):
                         raise _Rejected(f"{name}[{i}]")
             else:
                 for k, item in value.items():
-                    if not is_bearable(item, hint):
+                    if not bearable(item):
                         raise _Rejected(f"{name}[{k!r}]")
-        if not check_return:
+        if return_tester is None:
+            if frame is not None and frame.stage == 0:  # the body is next
+                frame.stage = 1
+                if frame.record:
+                    single, variadic, pytree, _ = get_shape_memo()
+                    frame.single, frame.variadic = dict(single), dict(variadic)
+                    frame.pytree = dict(pytree)
             return None
-        out = fn(*args, **kwargs)
-        if not is_bearable(out, ret):
+        if not return_tester(out):
             raise _Rejected("return")
         return out
 
@@ -207,10 +233,14 @@ def _safe_expr(expr: str, names: tuple[str, ...]) -> bool:
 
 
 class _Frame:
-    __slots__ = ("out", "pytree", "single", "stage", "variadic")
+    __slots__ = ("made", "out", "pytree", "record", "single", "stage", "variadic")
 
-    def __init__(self) -> None:
+    def __init__(self, record: bool) -> None:
+        #: Whether to record the dims bound before the body: the call may be cached.
+        self.record = record
         self.out: Any = None
+        #: The values a dataclass's `__init__` made for its `default_factory` fields.
+        self.made: dict[str, Any] = {}
         self.stage = 0  # 0: checking parameters, 1: in the body, 2: checking the return
         self.single: dict[str, Any] = {}
         self.variadic: dict[str, Any] = {}
@@ -274,6 +304,9 @@ class _Checked:
         except Exception:
             hints, resolved = {}, False
         self.hints = hints
+        ret_hint = hints.get("return", inspect.Signature.empty)
+        #: beartype's verdict on a return (None: not checked), made once (`_beartype_compat`).
+        self.return_tester = None if ret_hint is inspect.Signature.empty else tester(ret_hint)
         params = []
         for name in self.names:
             tp = _tensor_param(name, hints.get(name))
@@ -290,6 +323,23 @@ class _Checked:
         self.return_exprs = tuple(_brace_exprs(list(rets)))
         self.return_kind = _cache.return_kind(hints.get("return", inspect.Signature.empty))
         self.kinds = {name: _cache.param_kind(hints.get(name)) for name in self.names}
+        #: A dataclass's `default_factory` fields (their default is `_FACTORY`), each with
+        #: beartype's tester for its hint: a field the call left out is checked once the
+        #: body made it. The key of a left-out tensor field fails (the full check, every
+        #: time); a union of tensors and other types is never cached.
+        self.factory_testers = {
+            name: tester(hints[name])
+            for name, p in self.signature.parameters.items()
+            if p.default is _FACTORY and name in hints
+        }
+        #: Annotated parameters with a default: the generic wrapper passes it explicitly.
+        self.defaulted = any(
+            p.default is not p.empty and name in hints
+            for name, p in self.signature.parameters.items()
+        )
+        for name in self.factory_testers:
+            if self.kinds[name] == _cache.MIXED:
+                self.kinds[name] = NEVER
         unwrapped = inspect.unwrap(fn)
         plain = not (
             inspect.isgeneratorfunction(unwrapped)
@@ -311,45 +361,71 @@ class _Checked:
         #: The parts of the structure the structure path found last, then its return
         #: structure (the generated wrapper's shortcut; a fresh object matches nothing).
         self.last_structure: tuple[Any, ...] = (object(),) * 64
-        self.structured = self.cacheable and _structure.decidable(self)
-        #: Where the structure's parts and each contract param's shape sit in a key (the
-        #: generated wrapper sets them; without one there is no structure path).
+        #: Whether a call may take the structure path: decided here, once.
+        self.structured = self.cacheable and writable(self) and _structure.decidable(self)
+        #: Where the structure's parts sit in a key (the generated wrapper sets it).
         self.structure_index: tuple[int, ...] = ()
-        self.shape_index: tuple[int, ...] = ()
         try:
-            self.reference = jaxtyped(self._make_shim(), typechecker=_judge)
+            self.reference = jaxtyped(self._for_jaxtyping(), typechecker=_judge)
         except BeartypeDecorHintException as e:
             first = str(e).strip().splitlines()[0]
             raise TypeError(f"checked: {self.contract.op}(): {first}") from None
         #: The wrapper `checked` returned, once made (for `no_type_check` on it).
         self.wrapper_ref: Callable[[], Any] = lambda: None
 
-    def _make_shim(self) -> Callable[..., Any]:
-        """`fn`, recording the dims bound when the body starts and how far the check got.
+    def _for_jaxtyping(self) -> Callable[..., Any]:
+        """`fn` itself, or where jaxtyping can't take it as it is, a shim around it.
 
-        The shim runs with `fn`'s globals (it uses only closure variables and builtins), as
-        jaxtyping resolves string annotations in the decorated function's globals.
+        jaxtyping writes `def {fn.__name__}(...)` and resolves string annotations in
+        `fn.__globals__`: a lambda's name, or a callable object without globals, needs the
+        shim (which runs with `fn`'s globals, using only closure variables and builtins).
+        A dataclass's `__init__` with `default_factory` fields needs it to check the fields
+        the body made.
         """
         fn = self.fn
+        fn_globals = getattr(fn, "__globals__", None)
+        name = getattr(fn, "__name__", None)
+        if (
+            isinstance(fn, types.FunctionType)
+            and isinstance(fn_globals, dict)
+            and isinstance(name, str)
+            and name.isidentifier()
+            and not keyword.iskeyword(name)
+            and not self.factory_testers
+        ):
+            return fn
+        check_made = self.check_made if self.factory_testers else None
         frames = _frames
-        get_memo = get_shape_memo
 
         def shim(*args: Any, **kwargs: Any) -> Any:
-            frame: _Frame = frames.stack[-1]
-            single, variadic, pytree, _ = get_memo()
-            frame.single, frame.variadic, frame.pytree = dict(single), dict(variadic), dict(pytree)
-            frame.stage = 1
             out = fn(*args, **kwargs)
-            frame.out = out
-            frame.stage = 2
+            if check_made is not None:
+                check_made(args, kwargs, frames.stack[-1])
             return out
 
-        fn_globals = getattr(fn, "__globals__", None)
         if isinstance(fn_globals, dict):
             shim = types.FunctionType(
                 shim.__code__, fn_globals, shim.__name__, None, shim.__closure__
             )
-        return functools.wraps(fn)(shim)
+        shim = functools.wraps(fn)(shim)
+        name = shim.__name__
+        if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+            # jaxtyping writes `def {name}(...)`: a lambda's `<lambda>` is no name there.
+            shim.__name__ = "_anonymous"
+        return shim
+
+    def check_made(self, args: tuple[Any, ...], kwargs: dict[str, Any], frame: _Frame) -> None:
+        """After a dataclass's `__init__`: each `default_factory` field the call left out,
+        against its hint and the dims the arguments bound (jaxtyping's memo is still this
+        call's)."""
+        arguments = self.arguments(args, kwargs)
+        obj = arguments.get(self.names[0]) if self.names else None
+        for name, bearable in self.factory_testers.items():
+            if arguments.get(name) is _FACTORY:
+                value = getattr(obj, name, _FACTORY)
+                if value is not _FACTORY and not bearable(value):
+                    frame.made[name] = value
+                    raise _Rejected(name)
 
     def arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         if not kwargs and self.simple_params and len(args) == len(self.names):
@@ -382,6 +458,15 @@ class _Checked:
             return None
 
     def call_generic(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if self.defaulted and (self.packed or len(args) + len(kwargs) < len(self.names)):
+            # Defaults are checked as if passed, as the generated wrapper passes them.
+            try:
+                bound = self.signature.bind(*args, **kwargs)
+            except TypeError:
+                pass  # the reference raises it
+            else:
+                bound.apply_defaults()
+                args, kwargs = bound.args, bound.kwargs
         key = self.key(args, kwargs)
         if key is not None:
             try:
@@ -392,14 +477,12 @@ class _Checked:
                 return self.call_cached(entry, args, kwargs)
         return self.call_full(key, args, kwargs)
 
-    def call_miss(self, key: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """A call whose exact signature is new: the structure path, else the full check."""
-        if self.structured:
-            return _structure.call(self, key, args, kwargs)
-        return self.call_full(key, args, kwargs)
-
     def call_full(self, key: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """The reference check; an accepted signature goes into the cache under `key`."""
+        """The reference check; an accepted signature goes into the cache under `key`, and
+        its structure is remembered (see `_structure`).
+
+        A miss calls this from the wrapper directly: each frame between a checked call and
+        its body counts against the recursion limit of a function that recurses cold."""
         wrapper = self.wrapper_ref()
         if wrapper is not None and getattr(wrapper, "__no_type_check__", False):
             return self.fn(*args, **kwargs)
@@ -408,7 +491,7 @@ class _Checked:
         stack = getattr(_frames, "stack", None)
         if stack is None:
             stack = _frames.stack = []
-        frame = _Frame()
+        frame = _Frame(key is not None and self.cacheable)
         stack.append(frame)
         try:
             out = self.reference(*args, **kwargs)
@@ -423,6 +506,8 @@ class _Checked:
             stack.pop()
         if key is not None and self.cacheable and self._may_cache(args, kwargs):
             self.cache.put(key, Entry(frame.single, frame.variadic, frame.pytree, out))
+            if self.structured:
+                _structure.remember(self, key, out)
         return out
 
     def _may_cache(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
@@ -456,8 +541,8 @@ class _Checked:
         self.check_return(dict(zip(self.names, values, strict=True)), out)
 
     def check_return(self, arguments: dict[str, Any], out: Any) -> None:
-        hint = self.hints.get("return", inspect.Signature.empty)
-        if hint is inspect.Signature.empty or is_bearable(out, hint):
+        bearable = self.return_tester
+        if bearable is None or bearable(out):
             return
         raise self.return_error(arguments, out)
 
@@ -480,6 +565,7 @@ class _Checked:
         """The error for a call beartype rejected at `culprit` (see `_Rejected`)."""
         op = self.contract.op
         arguments = self.arguments(args, kwargs)
+        arguments.update(frame.made)
         if frame.stage == 2 or culprit == "return":
             return self.return_error(arguments, frame.out)
         err = _explained(self.contract, arguments)
@@ -562,7 +648,9 @@ def checked(fn: Callable[P, R]) -> Callable[P, R]:
     consistently across all arguments and the return. Works on plain functions, on methods
     such as `nn.Module.forward`, on `classmethod`, `staticmethod` and `property` objects,
     and on classes: a dataclass (an `equinox.Module` too) gets its `__init__` checked, so
-    its fields are; any class is returned itself.
+    its fields are; any class is returned itself. A `functools.partial` gets its function
+    checked, the arguments it holds with those of each call; a lambda works too (it checks
+    what its `__annotations__` say, if anything).
 
     **Arguments:**
 
@@ -603,10 +691,13 @@ def _decorate(fn: Any, own_op: bool) -> Any:
         return property(fget, fset, fdel, descriptor.__doc__)
     if not callable(fn):
         raise TypeError(f"checked: expected a function, method or class, got {type(fn).__name__}")
+    if isinstance(fn, functools.partial):
+        # The contract is the function's: the arguments the partial holds are checked
+        # with the ones each call passes, so their dims bind the rest.
+        return functools.partial(_decorate(fn.func, own_op), *fn.args, **fn.keywords)
     state = _Checked(fn, own_op)
     wrapper = generated_wrapper(state)
     if wrapper is None:
-        state.structured = False
         wrapper = generic_wrapper(state)
     wrapper = functools.wraps(fn)(wrapper)
     wrapper.__shapesafe__ = state  # type: ignore[attr-defined]

@@ -6,6 +6,7 @@ hint reads values. Once the full check (jaxtyping + beartype) accepted a structu
 call with the same structure and new sizes is decided by `_unify`: its verdict on sizes is
 exactly the reference's, and the rest of the reference's verdict is the structure's.
 
+- A new structure takes the full check, which remembers it once accepted (`remember`).
 - A rejection found here is handed to the full check, which rejects it as well and writes
   the message; an undecidable dim (`decide` returns None) also goes to the full check.
 - shapesafe's own ops need no more, and their new signatures are not stored as verdicts:
@@ -47,16 +48,19 @@ def _mentions_array(hint: Any) -> bool:
 
 
 def decidable(state: "_Checked") -> bool:
-    """True if a call of `state.fn` may take the structure path."""
+    """True if a call of `state.fn` may take the structure path: each contract param is a
+    tensor argument (keyed by its shape) and the other hints read types or plain values."""
     if state.packed:
         return False
+    tensors = 0
     for name, kind in state.kinds.items():
-        if kind in (SKIP, TENSOR, OPTIONAL_TENSOR, TYPE):
+        if kind in (TENSOR, OPTIONAL_TENSOR):
+            tensors += 1
+        elif kind in (SKIP, TYPE):
             continue
-        if kind == VALUE and not _mentions_array(state.hints.get(name)):
-            continue
-        return False
-    return True
+        elif kind != VALUE or _mentions_array(state.hints.get(name)):
+            return False
+    return tensors == len(state.contract.params)
 
 
 def return_structure(value: Any) -> Any:
@@ -85,16 +89,16 @@ def _return_shapes(state: "_Checked", out: Any) -> list[Any] | None:
     return []
 
 
-def call(state: "_Checked", key: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """A miss whose structure is new (or under `torch.jit.trace`): the full check, and its
-    structure remembered once it was accepted and cached."""
-    out = state.call_full(key, args, kwargs)
-    if key is not None and key in state.cache.data:  # accepted, and cacheable
-        structures = state.structures
-        if len(structures) >= MAX_STRUCTURES:
-            structures.clear()
-        structures[tuple([key[i] for i in state.structure_index])] = return_structure(out)
-    return out
+def remember(state: "_Checked", key: Any, out: Any) -> None:
+    """The full check accepted the call with signature `key` (cached), returning `out`:
+    remember its structure, with the return structure accepted with it (the first one)."""
+    structure = tuple([key[i] for i in state.structure_index])
+    structures = state.structures
+    if structure in structures:
+        return
+    if len(structures) >= MAX_STRUCTURES:
+        structures.clear()
+    structures[structure] = return_structure(out)
 
 
 class Bound:

@@ -184,6 +184,55 @@ def test_every_path_agrees_with_the_reference(body: Callable[..., Tensor], data:
         assert decide(state.contract, shapes) == expected, "decide"
 
 
+def plain_hints(
+    x: Float[Tensor, "b n"], w: Tensor, mask: Tensor | None, scale: float
+) -> Float[Tensor, "b n"]:
+    return x
+
+
+class TensorSubclass(Tensor):
+    pass
+
+
+PLAIN = checked(plain_hints)
+PLAIN_REFERENCE = jaxtyped(plain_hints, typechecker=beartype)
+#: What a plain `Tensor` hint may meet: tensors of any shape and dtype, subclasses, None,
+#: and things that are not tensors.
+PLAIN_VALUES: list[Callable[[], Any]] = [
+    lambda: None,
+    lambda: torch.zeros(2),
+    lambda: torch.zeros(3, 1, dtype=torch.int64),
+    lambda: torch.zeros(()),
+    lambda: torch.nn.Parameter(torch.zeros(2)),
+    lambda: torch.zeros(2).as_subclass(TensorSubclass),
+    lambda: 3,
+    lambda: [1.0],
+    lambda: "mask",
+]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_plain_tensor_hints_are_cached_and_agree_with_the_reference(data: Any) -> None:
+    state: _Checked = PLAIN.__shapesafe__  # type: ignore[attr-defined]
+    assert state.cacheable and state.structured
+    dims = {"b": data.draw(sizes, label="b"), "n": data.draw(sizes, label="n")}
+    x_shape = data.draw(shape_near(parse_spec("b n"), dims, {}), label="x")
+    x = torch.zeros(x_shape, dtype=data.draw(st.sampled_from(DTYPES), label="x dtype"))
+    w = data.draw(st.sampled_from(PLAIN_VALUES), label="w")()
+    mask = data.draw(st.sampled_from(PLAIN_VALUES), label="mask")()
+    scale = data.draw(st.sampled_from([1.0, 2, None]), label="scale")
+    call = (x, w, mask, scale)
+
+    expected = verdict(PLAIN_REFERENCE, call)
+    event("accepted" if expected else "rejected")
+    assert verdict(PLAIN, call) == expected, "warm cache"
+    state.cache.clear()
+    assert verdict(PLAIN, call) == expected, "miss"
+    assert len(state.cache) == (1 if expected else 0)
+    assert verdict(PLAIN, call) == expected, "hit"
+
+
 def test_rejections_are_shape_errors_on_a_miss_and_on_a_hit() -> None:
     fn = CHECKED[matmul]
     a, b = torch.zeros(2, 3), torch.zeros(3, 4)

@@ -182,7 +182,7 @@ def test_a_fork_while_another_thread_holds_the_locks_does_not_deadlock() -> None
         held, done = threading.Event(), threading.Event()
 
         def hold():
-            with cache._lock, _cache._caches_lock, _mode._lock:
+            with _cache._caches_lock, _mode._lock:
                 held.set()
                 done.wait(30)
 
@@ -191,7 +191,7 @@ def test_a_fork_while_another_thread_holds_the_locks_does_not_deadlock() -> None
         held.wait(10)
         pid = os.fork()
         if pid == 0:
-            f(torch.randn(3))  # a miss: puts into the cache under its lock
+            f(torch.randn(3))  # a miss: puts into the cache
             f(torch.randn(4))
             shapesafe.set_mode("off")
             shapesafe.set_mode("check")

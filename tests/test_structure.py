@@ -3,7 +3,7 @@
 For random contracts (three or more tensor arguments; `#`, `*#`, `_`, `...`, symbolic and
 `{expr}` dims; an Optional argument; a tensor or tuple return), a first call with consistent
 shapes lets the reference accept the call's structure; the next call, with new sizes and
-the same structure, is then decided by the unifier alone (`_structure.call`). Its verdict,
+the same structure, is then decided by the unifier alone (`_structure`). Its verdict,
 and the verdict of the hit that repeats it, must equal `jaxtyped(typechecker=beartype)`'s,
 both for a user function (dims bound for the body, return decided too) and for an op.
 """
@@ -72,13 +72,13 @@ class Contract:
 def _count_full(state: _Checked) -> list[int]:
     """Count the calls of a freshly built `checked` that take the full check."""
     calls = [0]
-    full = state.call_full
+    reference = state.reference
 
-    def counted(*a: Any) -> Any:
+    def counted(*args: Any, **kwargs: Any) -> Any:
         calls[0] += 1
-        return full(*a)
+        return reference(*args, **kwargs)
 
-    state.call_full = counted  # type: ignore[method-assign,assignment]
+    state.reference = counted
     return calls
 
 
