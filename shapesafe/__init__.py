@@ -19,6 +19,11 @@ _EXPORTS: dict[str, str] = {
     "Int": "jaxtyping",
     "Shaped": "jaxtyping",
     "Tensor": "torch",
+    "dropout": "._activations",
+    "gelu": "._activations",
+    "relu": "._activations",
+    "rms_norm": "._activations",
+    "silu": "._activations",
     "attention": "._attention",
     "attention_scores": "._attention",
     "layer_norm": "._attention",
@@ -30,6 +35,9 @@ _EXPORTS: dict[str, str] = {
     "check_package": "._import_hook",
     "install_import_hook": "._import_hook",
     "ShapeError": "._errors",
+    "cat": "._join",
+    "kv_append": "._join",
+    "stack": "._join",
     "add": "._linalg",
     "dot": "._linalg",
     "hadamard": "._linalg",
@@ -53,8 +61,12 @@ _EXPORTS: dict[str, str] = {
     "triu": "._masks",
     "merge_heads": "._reshape",
     "permute": "._reshape",
+    "repeat_kv": "._reshape",
     "split_heads": "._reshape",
     "split_qkv": "._reshape",
+    "apply_rope": "._rotary",
+    "rope_tables": "._rotary",
+    "rotate_half": "._rotary",
 }
 
 if TYPE_CHECKING:
@@ -66,6 +78,11 @@ if TYPE_CHECKING:
     from jaxtyping import Shaped as Shaped
     from torch import Tensor as Tensor
 
+    from ._activations import dropout as dropout
+    from ._activations import gelu as gelu
+    from ._activations import relu as relu
+    from ._activations import rms_norm as rms_norm
+    from ._activations import silu as silu
     from ._attention import attention as attention
     from ._attention import attention_scores as attention_scores
     from ._attention import layer_norm as layer_norm
@@ -77,6 +94,9 @@ if TYPE_CHECKING:
     from ._errors import ShapeError as ShapeError
     from ._import_hook import check_package as check_package
     from ._import_hook import install_import_hook as install_import_hook
+    from ._join import cat as cat
+    from ._join import kv_append as kv_append
+    from ._join import stack as stack
     from ._linalg import add as add
     from ._linalg import dot as dot
     from ._linalg import hadamard as hadamard
@@ -100,8 +120,12 @@ if TYPE_CHECKING:
     from ._masks import triu as triu
     from ._reshape import merge_heads as merge_heads
     from ._reshape import permute as permute
+    from ._reshape import repeat_kv as repeat_kv
     from ._reshape import split_heads as split_heads
     from ._reshape import split_qkv as split_qkv
+    from ._rotary import apply_rope as apply_rope
+    from ._rotary import rope_tables as rope_tables
+    from ._rotary import rotate_half as rotate_half
 
 
 def __getattr__(name: str) -> Any:

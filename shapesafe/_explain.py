@@ -2,7 +2,7 @@
 
 import ast
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -11,6 +11,10 @@ from ._contract import Conflict, Contract, Observed, TensorParam, paren_note, un
 from ._errors import ShapeError
 
 _NOT_GIVEN = object()
+
+#: A hint for one op's classic mistake, registered by the module that defines the op: op
+#: name -> a function of what arrived and the conflict, giving the hint or None.
+OP_HINTS: dict[str, Callable[[Mapping[str, Observed | None], Conflict], str | None]] = {}
 
 
 def observe(value: Any) -> Observed | None:
@@ -245,6 +249,9 @@ def _hint(
         return None
     if c.argument == "return":
         return _dtype_hint(c, got) if c.kind == "dtype" else None
+    op_hint = OP_HINTS.get(contract.op)
+    if op_hint is not None and (found := op_hint(observed, c)) is not None:
+        return found
     # Exchanged arguments break the structure (a rank, a dtype), not just a size; a swap
     # that only fixes sizes (`matmul(B, A)` for `matmul(A, B)`) would change the meaning.
     if c.kind in ("rank", "dtype"):

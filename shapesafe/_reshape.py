@@ -159,3 +159,31 @@ def permute(x: Shaped[Tensor, "..."], pattern: str) -> Shaped[Tensor, "..."]:
     if x.ndim != len(left):
         raise_error(_rank_error, x, " ".join(left))
     return x.permute(*[left.index(name) for name in right])
+
+
+@checked_op
+def repeat_kv(
+    x: Shaped[Tensor, "*batch kv_heads seq head_dim"], n_rep: int
+) -> Shaped[Tensor, "*batch kv_heads*{n_rep} seq head_dim"]:
+    """Repeat each key/value head `n_rep` times, for grouped-query attention.
+
+    Head `j` of the result is head `j // n_rep` of `x`, as Hugging Face transformers'
+    `repeat_kv` (and `torch.repeat_interleave` on the heads axis) lay them out: query heads
+    `j * n_rep` to `j * n_rep + n_rep - 1` share kv head `j`. (`x.repeat(1, n_rep, 1, 1)`
+    gives the same shape in another order, which pairs each query head with the wrong keys.)
+
+    **Arguments:**
+
+    - `x`: `(*batch, kv_heads, seq, head_dim)`, keys or values.
+    - `n_rep`: `num_heads // num_kv_heads`, at least 1.
+
+    **Returns:**
+
+    `(*batch, kv_heads * n_rep, seq, head_dim)`.
+    """
+    check_size("repeat_kv", "n_rep", n_rep, minimum=1)
+    if n_rep == 1:
+        return x
+    *batch, kv_heads, seq, head_dim = x.shape
+    wide = x.unsqueeze(-3).expand(*batch, kv_heads, n_rep, seq, head_dim)
+    return wide.reshape(*batch, kv_heads * n_rep, seq, head_dim)

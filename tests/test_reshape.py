@@ -1,10 +1,13 @@
-"""split_heads, merge_heads and the named permute."""
+"""split_heads, merge_heads, repeat_kv and the named permute."""
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch.testing import assert_close
 
 import shapesafe as ss
@@ -125,3 +128,33 @@ def test_split_qkv_errors(
 
 def test_split_qkv_wants_batch_seq_fused() -> None:
     expect_shape_error(ss.split_qkv, (randn(5, 24), 2), "x")
+
+
+def test_repeat_kv_is_repeat_interleave_on_heads() -> None:
+    x = randn(2, 3, 5, 4)
+    out = ss.repeat_kv(x, 4)
+    assert out.shape == (2, 12, 5, 4)
+    assert_close(out, x.repeat_interleave(4, dim=1))
+    assert ss.repeat_kv(x, 1) is x
+
+
+def test_repeat_kv_gradients() -> None:
+    x = randn(1, 2, 3, 4, grad=True)
+    check_grads(ss.repeat_kv(x, 3), [x])
+
+
+@pytest.mark.parametrize("n_rep", [0, -1])
+def test_repeat_kv_count_is_a_value_error(n_rep: int) -> None:
+    with pytest.raises(ValueError, match=re.escape("repeat_kv(): n_rep must be >= 1")):
+        ss.repeat_kv(randn(1, 2, 3, 4), n_rep)
+
+
+@settings(max_examples=40, deadline=None)
+@given(shape=st.lists(st.integers(1, 3), max_size=5).map(tuple), n_rep=st.integers(1, 3))
+def test_repeat_kv_shapes(shape: tuple[int, ...], n_rep: int) -> None:
+    x = torch.randn(shape)
+    if len(shape) >= 3:
+        assert_close(ss.repeat_kv(x, n_rep), x.repeat_interleave(n_rep, dim=-3))
+    else:
+        with pytest.raises(ss.ShapeError):
+            ss.repeat_kv(x, n_rep)
