@@ -13,17 +13,19 @@ import torch
 from jaxtyping import Bool, Float, Int
 from torch import Tensor, nn
 
+from .._activations import silu
 from .._attention import attention
 from .._checked import checked
 from .._errors import ShapeError
+from .._join import kv_append
 from .._linalg import add, hadamard
 from .._masks import check_size
 from .._reshape import merge_heads, split_heads
+from .._rotary import apply_rope, rope_tables
 from ._attention import _some_divisors
 from ._embedding import Embedding
 from ._linear import Linear, blame_input
 from ._norm import RMSNorm
-from ._pending_ops import _kv_append, _rotary, _silu
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,8 +134,8 @@ class KVCache:
         all of that layer's, `(batch, kv_heads, seen + seq, head_dim)`."""
         old_k, old_v = self.keys[layer], self.values[layer]
         if old_k is not None and old_v is not None:
-            k = _kv_append(old_k, k)
-            v = _kv_append(old_v, v)
+            k = kv_append(old_k, k)
+            v = kv_append(old_v, v)
         self.keys[layer], self.values[layer] = k, v
         return k, v
 
@@ -144,42 +146,38 @@ class KVCache:
 class RotaryEmbedding(nn.Module):
     """The cosines and sines of rotary position embeddings, for given positions.
 
-    Frequency `i` of `head_dim // 2` turns at `rope_theta ** (-2 i / head_dim)` radians per
-    position; the table repeats them for the two halves of a head (the half-split layout).
+    Frequency `i` of `head_dim // 2` turns at `theta ** (-2 i / head_dim)` radians per
+    position; the tables repeat them for the two halves of a head (the half-split layout).
+    Holds no parameters or buffers: the tables follow from the config, as in transformers.
 
     **Arguments:**
 
     - `head_dim`: the size of each head (even).
-    - `theta`: the base of the frequencies.
-    - `device`: where to create the frequencies.
+    - `theta`: the base of the frequencies (`rope_theta`).
     """
 
     head_dim: int
-    inv_freq: Tensor
+    theta: float
 
-    def __init__(
-        self, head_dim: int, theta: float = 10000.0, device: torch.device | str | None = None
-    ) -> None:
+    def __init__(self, head_dim: int, theta: float = 10000.0) -> None:
         super().__init__()
         self.head_dim = check_size("RotaryEmbedding", "head_dim", head_dim, minimum=2)
-        exponents = torch.arange(0, head_dim, 2, dtype=torch.float32, device=device) / head_dim
-        # Not in the state dict: it follows from the config, as in transformers.
-        self.register_buffer("inv_freq", 1.0 / (theta**exponents), persistent=False)
+        if head_dim % 2 != 0:
+            raise ValueError(f"RotaryEmbedding(): head_dim must be even, got {head_dim}")
+        self.theta = theta
 
     @checked
     def forward(
-        self, positions: Int[Tensor, " seq"], dtype: torch.dtype
+        self, positions: Int[Tensor, " seq"], dtype: torch.dtype = torch.float32
     ) -> tuple[
         Float[Tensor, "seq head_dim={self.head_dim}"], Float[Tensor, "seq head_dim={self.head_dim}"]
     ]:
-        """Positions `(seq,)` to `cos` and `sin`, each `(seq, head_dim)` in `dtype`."""
-        # In float32 whatever `dtype` is: angles of large positions need the precision.
-        freqs = positions.float()[:, None] * self.inv_freq.float()[None, :]  # (seq, head_dim/2)
-        angles = torch.cat((freqs, freqs), dim=-1)  # (seq, head_dim)
-        return angles.cos().to(dtype), angles.sin().to(dtype)
+        """Positions `(seq,)` to `cos` and `sin`, each `(seq, head_dim)` in `dtype` (the
+        angles are computed in float32)."""
+        return rope_tables(positions, self.head_dim, self.theta, dtype)
 
     def extra_repr(self) -> str:
-        return f"head_dim={self.head_dim}"
+        return f"head_dim={self.head_dim}, theta={self.theta}"
 
 
 class SwiGLU(nn.Module):
@@ -219,7 +217,7 @@ class SwiGLU(nn.Module):
     ) -> Float[Tensor, "*batch hidden={self.hidden_size}"]:
         """`(*batch, hidden)` to `(*batch, hidden)`, through `(*batch, intermediate)`."""
         try:
-            gated = hadamard(_silu(self.gate_proj(x)), self.up_proj(x))
+            gated = hadamard(silu(self.gate_proj(x)), self.up_proj(x))
             out: Tensor = self.down_proj(gated)
         except (ShapeError, RuntimeError) as e:
             raise blame_input(self, x, e) from None
@@ -282,8 +280,9 @@ class LlamaAttention(nn.Module):
         - `cache`: earlier positions' keys and values; this call appends its own.
         """
         try:
-            q = _rotary(split_heads(self.q_proj(x), self.num_heads), cos, sin)
-            k = _rotary(split_heads(self.k_proj(x), self.num_kv_heads), cos, sin)
+            q = split_heads(self.q_proj(x), self.num_heads)  # (batch, heads, seq, head_dim)
+            k = split_heads(self.k_proj(x), self.num_kv_heads)  # (batch, kv_heads, seq, head_dim)
+            q, k = apply_rope(q, k, cos, sin)
             v = split_heads(self.v_proj(x), self.num_kv_heads)  # (batch, kv_heads, seq, head_dim)
             if cache is not None:
                 k, v = cache.update(self.layer_idx, k, v)  # (batch, kv_heads, total, head_dim)

@@ -5,12 +5,12 @@ import torch.nn.functional as F
 from jaxtyping import Float
 from torch import Tensor, nn
 
+from .._activations import rms_norm
 from .._attention import layer_norm
 from .._checked import checked
 from .._errors import ShapeError
 from .._masks import check_size
 from ._linear import blame_input, checked_error
-from ._pending_ops import _rms_norm
 
 
 class LayerNorm(nn.LayerNorm):
@@ -102,7 +102,7 @@ class RMSNorm(nn.RMSNorm):
         weight = self.weight
         try:
             if torch.compiler.is_compiling():  # compiled, the checks cost nothing at run time
-                return _rms_norm(x, weight, self.eps)
+                return rms_norm(x, weight, self._eps_for(x))
             if x.dtype != weight.dtype:
                 # F.rms_norm would warn and compute in a promoted dtype; the other modules'
                 # kernels refuse such a mix, and so does this one.
@@ -113,9 +113,14 @@ class RMSNorm(nn.RMSNorm):
             out: Tensor = F.rms_norm(x, self.normalized_shape, weight, self.eps)
             return out
         except RuntimeError as e:
-            raise blame_input(self, x, checked_error(e, _rms_norm, x, weight, self.eps)) from None
+            error = checked_error(e, rms_norm, x, weight, self._eps_for(x))
+            raise blame_input(self, x, error) from None
         except ShapeError as e:
             raise blame_input(self, x, e) from None
+
+    def _eps_for(self, x: Tensor) -> float:
+        """`eps`, or torch's default for `x`'s dtype when None."""
+        return torch.finfo(x.dtype).eps if self.eps is None else self.eps
 
     def extra_repr(self) -> str:
         return f"{self.features}, eps={self.eps}"
