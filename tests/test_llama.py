@@ -66,7 +66,7 @@ def pair(**overrides: Any) -> tuple[Llama, transformers.LlamaForCausalLM]:
     )
     theirs = transformers.LlamaForCausalLM(hf_config)
     theirs.train(False)
-    ours = Llama(LlamaConfig(**sizes)).eval()
+    ours = Llama(LlamaConfig.from_transformers(hf_config)).eval()
     ours.load_state_dict(theirs.state_dict())
     return ours, theirs
 
@@ -355,3 +355,31 @@ def test_kv_cache_starts_empty() -> None:
     cache = KVCache(3)
     assert cache.seen() == 0
     assert repr(cache) == "KVCache(num_layers=3, seen=0)"
+
+
+def test_config_from_transformers_reads_the_shared_fields() -> None:
+    sizes = {**SIZES, "num_key_value_heads": 2, "tie_word_embeddings": True}
+    theirs = transformers.LlamaConfig(**sizes)
+    config = LlamaConfig.from_transformers(theirs)
+    assert config == LlamaConfig(**sizes, head_dim=8)
+    assert config.rope_theta == 500.0
+    assert config.kv_heads_or_default() == 2
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        pytest.param(
+            {"rope_scaling": {"rope_type": "linear", "factor": 2.0}},
+            "rope_type 'linear' is not supported",
+            id="scaled-rope",
+        ),
+        pytest.param({"hidden_act": "gelu"}, "hidden_act 'gelu' is not supported", id="gelu"),
+    ],
+)
+def test_config_from_transformers_refuses_what_llama_does_not_compute(
+    overrides: dict[str, Any], message: str
+) -> None:
+    theirs = transformers.LlamaConfig(**SIZES, **overrides)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        LlamaConfig.from_transformers(theirs)

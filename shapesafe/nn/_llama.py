@@ -93,6 +93,33 @@ class LlamaConfig:
                 "embeddings turn its two halves as pairs"
             )
 
+    @classmethod
+    def from_transformers(cls, config: object) -> "LlamaConfig":
+        """The config of a transformers `LlamaConfig` (or any object with its field names).
+
+        Raises `ValueError` for what `Llama` does not compute as transformers would: a
+        scaled rotary embedding (`rope_scaling`, `rope_type` other than "default") or an
+        activation other than SiLU.
+        """
+        rope = getattr(config, "rope_parameters", None) or getattr(config, "rope_scaling", None)
+        rope = rope if isinstance(rope, dict) else {}
+        kind = rope.get("rope_type", rope.get("type", "default"))
+        if kind != "default":
+            raise ValueError(
+                f"LlamaConfig.from_transformers(): rope_type {kind!r} is not supported, "
+                "only the default (unscaled) rotary embedding"
+            )
+        act = getattr(config, "hidden_act", "silu")
+        if act != "silu":
+            raise ValueError(
+                f"LlamaConfig.from_transformers(): hidden_act {act!r} is not supported, "
+                "only 'silu' (SwiGLU)"
+            )
+        theta = rope.get("rope_theta", getattr(config, "rope_theta", cls.rope_theta))
+        names = [f.name for f in dataclasses.fields(cls) if f.name != "rope_theta"]
+        given = {n: getattr(config, n) for n in names if hasattr(config, n)}
+        return cls(**given, rope_theta=float(theta))
+
     def kv_heads_or_default(self) -> int:
         """`num_key_value_heads`, or `num_attention_heads` when None."""
         kv = self.num_key_value_heads
