@@ -68,9 +68,9 @@ def main() -> None:
     fix("num_key_value_heads must divide num_attention_heads: 1, 2 or 4 here")
     with mistake("turn the new token by the tables of all 6 positions"):
         all_cos, all_sin = ss.rope_tables(torch.arange(seq + 1), head_dim)
-        ss.apply_rope(q_new, k_new, all_cos, all_sin)
+        ss.apply_rope(q_new, k_new, all_cos, all_sin)  # shapesafe: ignore
     with mistake("append keys straight from the projection, (batch, seq, heads, head_dim)"):
-        ss.kv_append(k_rot, k_new.transpose(1, 2))
+        ss.kv_append(k_rot, k_new.transpose(1, 2))  # shapesafe: ignore
 
 
 if __name__ == "__main__":
