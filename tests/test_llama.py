@@ -383,3 +383,33 @@ def test_config_from_transformers_refuses_what_llama_does_not_compute(
     theirs = transformers.LlamaConfig(**SIZES, **overrides)
     with pytest.raises(ValueError, match=re.escape(message)):
         LlamaConfig.from_transformers(theirs)
+
+
+def test_a_child_replaced_by_one_of_another_width_is_a_shape_error() -> None:
+    model = Llama(LlamaConfig(**SIZES, num_key_value_heads=2))
+    ids = torch.randint(0, SIZES["vocab_size"], (2, 5))
+    cache = model.new_cache()
+    model(ids, cache)
+    layer = model.model.layers[1]
+    assert isinstance(layer, LlamaDecoderLayer)
+    # Heads of 6 features where the rotary tables have 8: the checked ops say so.
+    layer.self_attn.q_proj = torch.nn.Linear(32, 24, bias=False)  # type: ignore[assignment]
+    with pytest.raises(ShapeError) as info:
+        model(ids[:, :1], cache)
+    assert str(info.value).startswith("apply_rope(): argument ")
+    # The failed call left layer 1's cache as it was (layer 0 had appended before it).
+    assert cache.keys[1] is not None and cache.keys[1].shape[2] == 5
+    assert cache.keys[0] is not None and cache.keys[0].shape[2] == 6
+
+
+def test_a_residual_branch_of_another_shape_does_not_broadcast() -> None:
+    class LostSeq(torch.nn.Module):
+        def forward(self, x: Tensor) -> Tensor:
+            return x.mean(dim=1, keepdim=True)  # (batch, 1, hidden): would broadcast
+
+    layer = LlamaDecoderLayer(LlamaConfig(**SIZES))
+    layer.mlp = LostSeq()  # type: ignore[assignment]
+    cos, sin = RotaryEmbedding(8)(torch.arange(5))
+    with pytest.raises(ShapeError) as info:
+        layer(torch.randn(2, 5, 32), cos, sin)
+    assert str(info.value).startswith("add(): argument 'b'")

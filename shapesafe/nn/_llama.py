@@ -13,15 +13,11 @@ import torch
 from jaxtyping import Bool, Float, Int
 from torch import Tensor, nn
 
-from .._activations import silu
-from .._attention import attention
 from .._checked import checked
 from .._errors import ShapeError
 from .._join import kv_append
-from .._linalg import add, hadamard
 from .._masks import check_size
-from .._reshape import merge_heads, split_heads
-from .._rotary import apply_rope, rope_tables
+from . import _inner as inner
 from ._attention import _some_divisors
 from ._embedding import Embedding
 from ._linear import Linear, blame_input
@@ -156,6 +152,14 @@ class KVCache:
         k = self.keys[0] if self.keys else None
         return 0 if k is None else k.shape[2]
 
+    def layer(self, layer: int) -> tuple[Tensor | None, Tensor | None]:
+        """`layer`'s keys and values, as `restore` takes them."""
+        return self.keys[layer], self.values[layer]
+
+    def restore(self, layer: int, held: tuple[Tensor | None, Tensor | None]) -> None:
+        """Put back what `layer(layer)` returned (after a call that failed)."""
+        self.keys[layer], self.values[layer] = held
+
     def update(self, layer: int, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
         """Append `layer`'s new keys and values `(batch, kv_heads, seq, head_dim)`; return
         all of that layer's, `(batch, kv_heads, seen + seq, head_dim)`."""
@@ -201,7 +205,7 @@ class RotaryEmbedding(nn.Module):
     ]:
         """Positions `(seq,)` to `cos` and `sin`, each `(seq, head_dim)` in `dtype` (the
         angles are computed in float32)."""
-        return rope_tables(positions, self.head_dim, self.theta, dtype)
+        return inner.ops().rope_tables(positions, self.head_dim, self.theta, dtype)
 
     def extra_repr(self) -> str:
         return f"head_dim={self.head_dim}, theta={self.theta}"
@@ -244,10 +248,15 @@ class SwiGLU(nn.Module):
     ) -> Float[Tensor, "*batch hidden={self.hidden_size}"]:
         """`(*batch, hidden)` to `(*batch, hidden)`, through `(*batch, intermediate)`."""
         try:
-            gated = hadamard(silu(self.gate_proj(x)), self.up_proj(x))
-            out: Tensor = self.down_proj(gated)
-        except (ShapeError, RuntimeError) as e:
+            return self._run(x, inner.ops())
+        except RuntimeError as e:
+            raise blame_input(self, x, inner.explain(e, lambda o: self._run(x, o))) from None
+        except ShapeError as e:
             raise blame_input(self, x, e) from None
+
+    def _run(self, x: Tensor, o: inner.Ops) -> Tensor:
+        """The body of `forward`, with the ops `o` (see `_inner`)."""
+        out: Tensor = self.down_proj(o.hadamard(o.silu(self.gate_proj(x)), self.up_proj(x)))
         return out
 
     def extra_repr(self) -> str:
@@ -306,18 +315,43 @@ class LlamaAttention(nn.Module):
           the new ones; causal (`j <= i`) when None, for a call without a cache.
         - `cache`: earlier positions' keys and values; this call appends its own.
         """
+        held = None if cache is None else cache.layer(self.layer_idx)
         try:
-            q = split_heads(self.q_proj(x), self.num_heads)  # (batch, heads, seq, head_dim)
-            k = split_heads(self.k_proj(x), self.num_kv_heads)  # (batch, kv_heads, seq, head_dim)
-            q, k = apply_rope(q, k, cos, sin)
-            v = split_heads(self.v_proj(x), self.num_kv_heads)  # (batch, kv_heads, seq, head_dim)
-            if cache is not None:
-                k, v = cache.update(self.layer_idx, k, v)  # (batch, kv_heads, total, head_dim)
-            # The attention op shares each key/value head with its group of query heads.
-            mixed = attention(q, k, v, mask=mask, causal=mask is None)
-            out: Tensor = self.o_proj(merge_heads(mixed))
-        except (ShapeError, RuntimeError) as e:
+            return self._attend(x, cos, sin, mask, cache, inner.ops())
+        except RuntimeError as e:
+
+            def again(o: inner.Ops) -> Tensor:
+                if cache is not None and held is not None:
+                    cache.restore(self.layer_idx, held)  # as before the failed call
+                return self._attend(x, cos, sin, mask, cache, o)
+
+            error = inner.explain(e, again)
+            if cache is not None and held is not None:
+                cache.restore(self.layer_idx, held)
+            raise blame_input(self, x, error) from None
+        except ShapeError as e:
             raise blame_input(self, x, e) from None
+
+    def _attend(
+        self,
+        x: Tensor,
+        cos: Tensor,
+        sin: Tensor,
+        mask: Tensor | None,
+        cache: KVCache | None,
+        o: inner.Ops,
+    ) -> Tensor:
+        """The body of `forward`, with the ops `o` (see `_inner`)."""
+        q = o.split_heads(self.q_proj(x), self.num_heads)  # (batch, heads, seq, head_dim)
+        k = o.split_heads(self.k_proj(x), self.num_kv_heads)  # (batch, kv_heads, seq, head_dim)
+        q, k = o.apply_rope(q, k, cos, sin)
+        v = o.split_heads(self.v_proj(x), self.num_kv_heads)  # (batch, kv_heads, seq, head_dim)
+        if cache is not None:
+            # The cache is the caller's: its append is checked.
+            k, v = cache.update(self.layer_idx, k, v)  # (batch, kv_heads, total, head_dim)
+        # The attention op shares each key/value head with its group of query heads.
+        mixed = o.attention(q, k, v, mask=mask, causal=mask is None)
+        out: Tensor = self.o_proj(o.merge_heads(mixed))
         return out
 
     def extra_repr(self) -> str:
@@ -359,8 +393,9 @@ class LlamaDecoderLayer(nn.Module):
     ) -> Float[Tensor, "batch seq hidden={self.hidden_size}"]:
         """`(batch, seq, hidden)` to `(batch, seq, hidden)`; the arguments as `LlamaAttention`'s."""
         try:
-            h = add(x, self.self_attn(self.input_layernorm(x), cos, sin, mask, cache))
-            return add(h, self.mlp(self.post_attention_layernorm(h)))
+            o = inner.ops()
+            h = o.add(x, self.self_attn(self.input_layernorm(x), cos, sin, mask, cache))
+            return o.add(h, self.mlp(self.post_attention_layernorm(h)))
         except (ShapeError, RuntimeError) as e:
             raise blame_input(self, x, e) from None
 
