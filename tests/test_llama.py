@@ -413,3 +413,36 @@ def test_a_residual_branch_of_another_shape_does_not_broadcast() -> None:
     with pytest.raises(ShapeError) as info:
         layer(torch.randn(2, 5, 32), cos, sin)
     assert str(info.value).startswith("add(): argument 'b'")
+
+
+def test_rotary_span_slices_tables_equal_to_forward() -> None:
+    rotary = RotaryEmbedding(8, 500.0, max_positions=100)
+    cos, sin = rotary.span(3, 5, torch.float32, torch.device("cpu"))
+    want_cos, want_sin = rotary(torch.arange(3, 8))
+    assert torch.equal(cos, want_cos) and torch.equal(sin, want_sin)
+    held = rotary._held[(torch.device("cpu"), torch.float32)][0]
+    assert held.shape == (64, 8)
+    cos, _ = rotary.span(90, 10, torch.float32, torch.device("cpu"))  # grows, to the limit
+    assert rotary._held[(torch.device("cpu"), torch.float32)][0].shape == (100, 8)
+    assert torch.equal(cos, rotary(torch.arange(90, 100))[0])
+    half, _ = rotary.span(0, 2, torch.float64, torch.device("cpu"))
+    assert half.dtype == torch.float64
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("strict", [False, True])
+def test_export_with_dynamic_batch_and_seq_under_mode_off(strict: bool) -> None:
+    # The model's own code keeps sizes symbolic: no int() of a size, no branch on a value.
+    model = Llama(LlamaConfig(**SIZES, num_key_value_heads=2)).eval()
+    ids = torch.randint(0, SIZES["vocab_size"], (2, 7))
+    batch, seq = torch.export.Dim("batch"), torch.export.Dim("seq", max=40)
+    before = shapesafe.get_mode()
+    shapesafe.set_mode("off")
+    try:
+        program = torch.export.export(
+            model, (ids,), dynamic_shapes=({0: batch, 1: seq},), strict=strict
+        )
+    finally:
+        shapesafe.set_mode(before)
+    other = torch.randint(0, SIZES["vocab_size"], (3, 11))
+    torch.testing.assert_close(program.module()(other), model(other))

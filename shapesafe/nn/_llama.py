@@ -185,17 +185,24 @@ class RotaryEmbedding(nn.Module):
 
     - `head_dim`: the size of each head (even).
     - `theta`: the base of the frequencies (`rope_theta`).
+    - `max_positions`: the most positions `span` keeps tables for; no limit when None.
     """
 
     head_dim: int
     theta: float
+    max_positions: int | None
 
-    def __init__(self, head_dim: int, theta: float = 10000.0) -> None:
+    def __init__(
+        self, head_dim: int, theta: float = 10000.0, max_positions: int | None = None
+    ) -> None:
         super().__init__()
         self.head_dim = check_size("RotaryEmbedding", "head_dim", head_dim, minimum=2)
         if head_dim % 2 != 0:
             raise ValueError(f"RotaryEmbedding(): head_dim must be even, got {head_dim}")
         self.theta = theta
+        self.max_positions = max_positions
+        #: Tables of positions 0 to n - 1 by (device, dtype), kept by `span`: not state.
+        self._held: dict[tuple[torch.device, torch.dtype], tuple[Tensor, Tensor]] = {}
 
     @checked
     def forward(
@@ -206,6 +213,29 @@ class RotaryEmbedding(nn.Module):
         """Positions `(seq,)` to `cos` and `sin`, each `(seq, head_dim)` in `dtype` (the
         angles are computed in float32)."""
         return inner.ops().rope_tables(positions, self.head_dim, self.theta, dtype)
+
+    def span(
+        self, start: int, seq: int, dtype: torch.dtype, device: torch.device
+    ) -> tuple[Tensor, Tensor]:
+        """The tables of positions `start` to `start + seq - 1`, each `(seq, head_dim)`.
+
+        Eagerly, slices of tables this module computed once for the first `n` positions
+        (`n` doubles as needed), so a generated token costs no trigonometry; the values are
+        those of `forward`, which computes each position on its own. Compiled, `forward`.
+        """
+        end = start + seq
+        if torch.compiler.is_compiling():
+            tables: tuple[Tensor, Tensor] = self(torch.arange(start, end, device=device), dtype)
+            return tables
+        key = (device, dtype)
+        held = self._held.get(key)
+        if held is None or held[0].shape[0] < end:
+            n = max(end, 64, 0 if held is None else 2 * held[0].shape[0])
+            if self.max_positions is not None:
+                n = max(end, min(n, self.max_positions))
+            held = self._held[key] = self(torch.arange(n, device=device), dtype)
+        cos, sin = held
+        return cos[start:end], sin[start:end]
 
     def extra_repr(self) -> str:
         return f"head_dim={self.head_dim}, theta={self.theta}"
@@ -420,7 +450,9 @@ class LlamaModel(nn.Module):
             [LlamaDecoderLayer(config, i) for i in range(config.num_hidden_layers)]
         )
         self.norm = RMSNorm(config.hidden_size, config.rms_norm_eps)
-        self.rotary_emb = RotaryEmbedding(config.head_dim_or_default(), config.rope_theta)
+        self.rotary_emb = RotaryEmbedding(
+            config.head_dim_or_default(), config.rope_theta, config.max_position_embeddings
+        )
 
     @checked
     def forward(
@@ -443,12 +475,13 @@ class LlamaModel(nn.Module):
         device = input_ids.device
         try:
             x = self.embed_tokens(input_ids)  # (batch, seq, hidden)
-            positions = torch.arange(past, past + seq, device=device)  # (seq,)
-            cos, sin = self.rotary_emb(positions, x.dtype)  # (seq, head_dim) each
+            # The tables of positions past to past + seq - 1, (seq, head_dim) each.
+            cos, sin = self.rotary_emb.span(past, seq, x.dtype, device)
             mask = None
             if cache is not None:
                 # Query i sits at position past + i and sees every key up to it.
-                mask = torch.arange(past + seq, device=device)[None, :] <= positions[:, None]
+                queries = torch.arange(past, past + seq, device=device)[:, None]
+                mask = torch.arange(past + seq, device=device)[None, :] <= queries
             for layer in self.layers:
                 x = layer(x, cos, sin, mask, cache)
             out: Tensor = self.norm(x)
