@@ -39,6 +39,7 @@ _EXPORTS: dict[str, str] = {
     "kv_append": "._join",
     "stack": "._join",
     "add": "._linalg",
+    "broadcast_add": "._linalg",
     "dot": "._linalg",
     "hadamard": "._linalg",
     "l1_norm": "._linalg",
@@ -64,6 +65,10 @@ _EXPORTS: dict[str, str] = {
     "repeat_kv": "._reshape",
     "split_heads": "._reshape",
     "split_qkv": "._reshape",
+    "argmax": "._reduce",
+    "max": "._reduce",
+    "mean": "._reduce",
+    "sum": "._reduce",
     "apply_rope": "._rotary",
     "rope_tables": "._rotary",
     "rotate_half": "._rotary",
@@ -98,6 +103,7 @@ if TYPE_CHECKING:
     from ._join import kv_append as kv_append
     from ._join import stack as stack
     from ._linalg import add as add
+    from ._linalg import broadcast_add as broadcast_add
     from ._linalg import dot as dot
     from ._linalg import hadamard as hadamard
     from ._linalg import l1_norm as l1_norm
@@ -118,6 +124,10 @@ if TYPE_CHECKING:
     from ._masks import identity as identity
     from ._masks import tril as tril
     from ._masks import triu as triu
+    from ._reduce import argmax as argmax
+    from ._reduce import max as max
+    from ._reduce import mean as mean
+    from ._reduce import sum as sum
     from ._reshape import merge_heads as merge_heads
     from ._reshape import permute as permute
     from ._reshape import repeat_kv as repeat_kv

@@ -13,12 +13,15 @@ from ._contract import Conflict, Contract, Dim, Source, TensorParam, parse_spec
 from ._errors import ShapeError
 from ._explain import observe, render
 from ._linalg import kernel_error
+from ._reduce import check_dim
 
 
 @checked_op
-def softmax(x: Float[Tensor, "*batch n"]) -> Float[Tensor, "*batch n"]:
-    """Softmax over the last axis: each row becomes weights that sum to 1."""
-    return torch.softmax(x, dim=-1)
+def softmax(x: Float[Tensor, "*batch n"], dim: int = -1) -> Float[Tensor, "*batch n"]:
+    """Softmax over axis `dim`, the last by default: the values along it become weights that
+    sum to 1."""
+    check_dim("softmax", x, dim)
+    return torch.softmax(x, dim=dim)
 
 
 @checked_op

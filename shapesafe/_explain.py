@@ -245,13 +245,15 @@ def _hint(
     note = paren_note(c.spec)
     if note is not None:
         return note
+    op_hint = OP_HINTS.get(contract.op)
+    if op_hint is not None and c.argument != "return":
+        found = op_hint(observed, c)
+        if found is not None:
+            return found
     if got is None or got.shape is None:
         return None
     if c.argument == "return":
         return _dtype_hint(c, got) if c.kind == "dtype" else None
-    op_hint = OP_HINTS.get(contract.op)
-    if op_hint is not None and (found := op_hint(observed, c)) is not None:
-        return found
     # Exchanged arguments break the structure (a rank, a dtype), not just a size; a swap
     # that only fixes sizes (`matmul(B, A)` for `matmul(A, B)`) would change the meaning.
     if c.kind in ("rank", "dtype"):

@@ -1,7 +1,7 @@
 """Joining tensors: `cat`, `stack`, and appending new keys or values to a KV cache."""
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 import torch
 from jaxtyping import Shaped
@@ -18,8 +18,8 @@ def _items(op: str, tensors: object) -> list[Tensor]:
     """The tensors of a list or tuple; a ValueError for an empty or other container, and a
     ShapeError for an item that is not a tensor.
 
-    The ops annotate `tensors` as `Sequence[Any]` and check the items here: beartype checks
-    one item of a sequence, picked at random, so a bad item would be caught only sometimes.
+    The items are checked here, not by the annotation: beartype checks one item of a
+    sequence, picked at random, so a bad item would be caught only sometimes.
     """
     if not isinstance(tensors, (list, tuple)):
         raise ValueError(
@@ -40,6 +40,13 @@ def _items(op: str, tensors: object) -> list[Tensor]:
     return list(tensors)
 
 
+if TYPE_CHECKING:
+    Tensors = Sequence[Tensor]
+else:
+    # At run time the container's type alone, which also lets a call be cached.
+    Tensors = list | tuple
+
+
 def _named(items: list[Tensor]) -> dict[str, Tensor | None]:
     return {f"tensors[{i}]": t for i, t in enumerate(items)}
 
@@ -55,7 +62,7 @@ def _check_dim(op: str, dim: object, rank: int) -> int:
     return dim % rank
 
 
-def _join_error(op: str, tensors: list[Tensor], spec_text: str) -> ShapeError:
+def _join_error(op: str, spec_text: str, *tensors: Tensor) -> ShapeError:
     """The error for tensors that don't fit `spec_text` together, one param per item."""
     spec = parse_spec(spec_text)
     params = tuple(TensorParam(f"tensors[{i}]", spec, None, "Shaped") for i in range(len(tensors)))
@@ -72,7 +79,7 @@ def _cat_spec(rank: int, axis: int) -> str:
 
 
 @checked_op
-def cat(tensors: Sequence[Any], dim: int = 0) -> Shaped[Tensor, "..."]:
+def cat(tensors: Tensors, dim: int = 0) -> Shaped[Tensor, "..."]:
     """Concatenate tensors along an existing axis, as `torch.cat`.
 
     Every tensor must have the same rank and the same size on every axis but `dim`. (torch
@@ -90,12 +97,12 @@ def cat(tensors: Sequence[Any], dim: int = 0) -> Shaped[Tensor, "..."]:
     items = _items("cat", tensors)
     rank = items[0].ndim
     if any(t.ndim == 0 for t in items) or any(t.ndim != rank for t in items):
-        raise_error(_join_error, "cat", items, "_ ..." if rank == 0 else _cat_spec(rank, 0))
+        raise_error(_join_error, "cat", "_ ..." if rank == 0 else _cat_spec(rank, 0), *items)
     axis = _check_dim("cat", dim, rank)
     first = items[0].shape
     for t in items[1:]:
         if any(t.shape[i] != first[i] for i in range(rank) if i != axis):
-            raise_error(_join_error, "cat", items, _cat_spec(rank, axis))
+            raise_error(_join_error, "cat", _cat_spec(rank, axis), *items)
     try:
         return torch.cat(items, dim=axis)
     except RuntimeError as e:
@@ -103,7 +110,7 @@ def cat(tensors: Sequence[Any], dim: int = 0) -> Shaped[Tensor, "..."]:
 
 
 @checked_op
-def stack(tensors: Sequence[Any], dim: int = 0) -> Shaped[Tensor, "..."]:
+def stack(tensors: Tensors, dim: int = 0) -> Shaped[Tensor, "..."]:
     """Stack tensors of one shape along a new axis, as `torch.stack`.
 
     **Arguments:**
@@ -118,7 +125,7 @@ def stack(tensors: Sequence[Any], dim: int = 0) -> Shaped[Tensor, "..."]:
     items = _items("stack", tensors)
     first = items[0].shape
     if any(t.shape != first for t in items[1:]):
-        raise_error(_join_error, "stack", items, "*shape")
+        raise_error(_join_error, "stack", "*shape", *items)
     axis = _check_dim("stack", dim, len(first) + 1)
     try:
         return torch.stack(items, dim=axis)

@@ -1,7 +1,10 @@
 """Products, sums, transposes and norms: the linear algebra of a transformer layer.
 
-Elementwise ops never broadcast: both sides must have the same shape.
+Elementwise ops never broadcast: both sides must have the same shape. `broadcast_add` is the
+one whose contract says which axes of its second argument broadcast.
 """
+
+from collections.abc import Mapping
 
 import torch
 import torch.nn.functional as F
@@ -9,8 +12,9 @@ from jaxtyping import Float, Num, Shaped
 from torch import Tensor
 
 from ._checked import checked_op
+from ._contract import Conflict, Observed
 from ._errors import ShapeError
-from ._explain import dtype_name
+from ._explain import OP_HINTS, dtype_name
 
 
 def kernel_error(error: RuntimeError, op: str, **tensors: Tensor | None) -> Exception:
@@ -78,6 +82,85 @@ def scale(c: float | int, x: Float[Tensor, "*shape"]) -> Float[Tensor, "*shape"]
 def add(a: Num[Tensor, "*shape"], b: Num[Tensor, "*shape"]) -> Num[Tensor, "*shape"]:
     """`a + b` for two tensors of exactly the same shape (no broadcasting)."""
     return a + b
+
+
+@checked_op
+def broadcast_add(
+    x: Num[Tensor, "*batch e"], y: Num[Tensor, "*#batch e"]
+) -> Num[Tensor, "*batch e"]:
+    """`x + y` where `y` is shared across some of `x`'s axes: a bias, a position embedding.
+
+    `y`'s last axis must equal `x`'s; its other axes broadcast to `x`'s (fewer of them, or
+    size 1), never the other way: the result always has `x`'s shape. So `(b, 1) + (b,)`,
+    which torch broadcasts to `(b, b)`, is an error here too.
+
+    **Arguments:**
+
+    - `x`: `(*batch, e)`.
+    - `y`: `(e,)` (a bias), `(s, e)` (position embeddings for `x` of `(b, s, e)`), or any
+      `(*batch, e)` whose batch dims broadcast to `x`'s.
+
+    **Returns:**
+
+    `(*batch, e)`.
+    """
+    try:
+        return x + y
+    except RuntimeError as e:
+        raise kernel_error(e, "broadcast_add", x=x, y=y) from None
+
+
+def _bias_hint(observed: Mapping[str, Observed | None], c: Conflict) -> str | None:
+    """`add(x, bias)`: one side would broadcast to the other as `broadcast_add` allows."""
+    a, b = observed.get("a"), observed.get("b")
+    if a is None or b is None or a.shape is None or b.shape is None:
+        return None
+    for big, small, x, y in ((a.shape, b.shape, "a", "b"), (b.shape, a.shape, "b", "a")):
+        if big != small and _broadcasts_to(small, big):
+            return (
+                f"add never broadcasts; if '{y}' is shared across the leading axes of '{x}' "
+                f"(a bias, a position embedding), use broadcast_add({x}, {y})"
+            )
+    return None
+
+
+def _broadcasts_to(small: tuple[int, ...], big: tuple[int, ...]) -> bool:
+    """`broadcast_add`'s rule: the same last axis, the others broadcast to `big`'s."""
+    if not small or not big or len(small) > len(big) or small[-1] != big[-1]:
+        return False
+    return all(s in (1, b) for s, b in zip(reversed(small), reversed(big), strict=False))
+
+
+OP_HINTS["add"] = _bias_hint
+
+
+def _matmul_broadcast_hint(observed: Mapping[str, Observed | None], c: Conflict) -> str | None:
+    """Batch dims that torch would broadcast, one side's size-1 axes to the other's sizes
+    (`(b, h, s, t) @ (b, 1, t, d)`): expanding that side is what torch's `@` does."""
+    a, b = observed.get("A"), observed.get("B")
+    if a is None or b is None or a.shape is None or b.shape is None:
+        return None
+    if c.kind not in ("size", "variadic") or len(a.shape) != len(b.shape) or len(a.shape) < 3:
+        return None
+    if a.shape[-1] != b.shape[-2]:
+        return None
+    for name, small, big, keep in (
+        ("B", b.shape, a.shape, b.shape[-2:]),
+        ("A", a.shape, b.shape, a.shape[-2:]),
+    ):
+        ones = small[:-2] != big[:-2] and all(
+            s in (1, g) for s, g in zip(small[:-2], big[:-2], strict=True)
+        )
+        if ones:
+            sizes = ", ".join(str(n) for n in big[:-2]) + ", -1" * len(keep)
+            return (
+                f"batch dims never broadcast here: {name}.expand({sizes}) repeats its size-1 "
+                "batch axes without a copy, as torch's @ would"
+            )
+    return None
+
+
+OP_HINTS["matmul"] = _matmul_broadcast_hint
 
 
 @checked_op

@@ -42,6 +42,10 @@ def rotate_half(x: Shaped[Tensor, "*batch head_dim"]) -> Shaped[Tensor, "*batch 
     """`(x1, x2) -> (-x2, x1)` over the two halves of the last axis, which must be even."""
     if x.shape[-1] % 2:
         raise_error(_odd_error, "rotate_half", "x", x, "*batch head_dim")
+    return _rotate(x)
+
+
+def _rotate(x: Tensor) -> Tensor:
     x1, x2 = x.chunk(2, dim=-1)
     return torch.cat((-x2, x1), dim=-1)
 
@@ -112,7 +116,8 @@ def apply_rope(
     try:
         # One axis for the heads, which share the tables.
         c, s = cos.unsqueeze(-3), sin.unsqueeze(-3)
-        return q * c + rotate_half(q) * s, k * c + rotate_half(k) * s
+        # `_rotate`, not the checked `rotate_half`: the contract already holds.
+        return q * c + _rotate(q) * s, k * c + _rotate(k) * s
     except RuntimeError as e:
         raise kernel_error(e, "apply_rope", q=q, k=k, cos=cos, sin=sin) from None
 

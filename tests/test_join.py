@@ -75,7 +75,7 @@ def test_stack_message() -> None:
             id="stack-dim-range",
         ),
         pytest.param(
-            lambda: ss.cat([randn(2), [1.0]]),
+            lambda: ss.cat([randn(2), [1.0]]),  # type: ignore[list-item]
             ss.ShapeError,
             "cat(): argument 'tensors[1]' is list, expected a tensor",
             id="cat-list-item",

@@ -6,6 +6,8 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch.testing import assert_close
 
 import shapesafe as ss
@@ -157,3 +159,88 @@ def test_kernel_failures_become_shape_errors(
     err = expect_shape_error(op, args, argument)
     assert str(err).splitlines()[0] == first_line
     assert err.__suppress_context__
+
+
+# --- broadcast_add: the add whose contract says which axes broadcast ----------------------
+
+
+def test_broadcast_add_a_bias_and_position_embeddings() -> None:
+    x = randn(2, 5, 8)
+    bias, pos = randn(8), randn(5, 8)
+    assert_close(ss.broadcast_add(x, bias), x + bias)
+    assert_close(ss.broadcast_add(x, pos), x + pos)
+    assert_close(ss.broadcast_add(x, pos[None]), x + pos)
+    ids = torch.arange(6).reshape(2, 3)
+    assert_close(ss.broadcast_add(ids, torch.arange(3)), ids + torch.arange(3))
+
+
+def test_broadcast_add_gradients() -> None:
+    x, pos = randn(2, 5, 8, grad=True), randn(5, 8, grad=True)
+    check_grads(ss.broadcast_add(x, pos), [x, pos])
+
+
+def test_broadcast_add_never_grows_the_result() -> None:
+    # (b, 1) + (b,) is (b, b) in torch: the classic broadcasting bug, caught either way round.
+    err = expect_shape_error(ss.broadcast_add, (randn(8, 1), randn(8)), "y", "e")
+    assert str(err).splitlines()[0] == (
+        "broadcast_add(): argument 'y' dim 'e' is 8 at y.shape[0], expected 1 (bound by x.shape[1])"
+    )
+    expect_shape_error(ss.broadcast_add, (randn(8), randn(8, 1)), "y")
+    # A position table for another length, a bias for another axis.
+    expect_shape_error(ss.broadcast_add, (randn(2, 5, 8), randn(7, 8)), "y")
+    expect_shape_error(ss.broadcast_add, (randn(2, 5, 8), randn(5)), "y", "e")
+
+
+def test_add_points_a_bias_to_broadcast_add() -> None:
+    err = expect_shape_error(ss.add, (randn(2, 5, 8), randn(8)), "b")
+    assert str(err).splitlines()[-1] == (
+        "hint: add never broadcasts; if 'b' is shared across the leading axes of 'a' "
+        "(a bias, a position embedding), use broadcast_add(a, b)"
+    )
+    err = expect_shape_error(ss.add, (randn(5, 8), randn(2, 5, 8)), "b")
+    assert str(err).splitlines()[-1].endswith("use broadcast_add(b, a)")
+
+
+def test_add_gives_no_bias_hint_for_the_classic_bug() -> None:
+    err = expect_shape_error(ss.add, (randn(8, 1), randn(8)), "b")
+    assert "broadcast_add" not in str(err)
+
+
+def _broadcast_add_fits(x: tuple[int, ...], y: tuple[int, ...]) -> bool:
+    if not x or not y or len(y) > len(x) or x[-1] != y[-1]:
+        return False
+    return all(b in (1, a) for a, b in zip(reversed(x), reversed(y), strict=False))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    x=st.lists(st.integers(1, 3), max_size=4).map(tuple),
+    y=st.lists(st.integers(1, 3), max_size=4).map(tuple),
+    suffix=st.booleans(),
+)
+def test_broadcast_add_shapes(x: tuple[int, ...], y: tuple[int, ...], suffix: bool) -> None:
+    if suffix and x:
+        y = x[len(x) - min(len(y), len(x)) :]  # often a trailing part of x
+    a, b = torch.randn(x), torch.randn(y)
+    if _broadcast_add_fits(x, y):
+        assert_close(ss.broadcast_add(a, b), a + b)
+    else:
+        with pytest.raises(ss.ShapeError):
+            ss.broadcast_add(a, b)
+
+
+def test_matmul_batch_axes_of_size_one_get_an_expand_hint() -> None:
+    # Attention weights for 4 heads against values with one head: torch broadcasts it.
+    weights, v = randn(2, 4, 3, 3), randn(2, 1, 3, 8)
+    err = expect_shape_error(ss.matmul, (weights, v), "B", "*batch[1]")
+    hint = str(err).splitlines()[-1]
+    assert hint == (
+        "hint: batch dims never broadcast here: B.expand(2, 4, -1, -1) repeats its size-1 "
+        "batch axes without a copy, as torch's @ would"
+    )
+    assert_close(ss.matmul(weights, v.expand(2, 4, -1, -1)), weights @ v)
+
+
+def test_matmul_gives_no_expand_hint_where_batches_grow_past_both() -> None:
+    err = expect_shape_error(ss.matmul, (randn(2, 1, 3, 3), randn(1, 4, 3, 8)), "B")
+    assert "expand" not in str(err)

@@ -201,3 +201,25 @@ def test_apply_rope_shapes(
     else:
         with pytest.raises(ss.ShapeError):
             ss.apply_rope(qt, kt, cos, sin)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    positions=st.lists(st.integers(1, 3), max_size=3).map(tuple),
+    head_dim=st.integers(1, 6),
+    integer=st.booleans(),
+)
+def test_rope_tables_shapes(positions: Shape, head_dim: int, integer: bool) -> None:
+    pos = torch.randint(0, 50, positions) if integer else torch.rand(positions)
+    if not integer or not positions:
+        with pytest.raises(ss.ShapeError):
+            ss.rope_tables(pos, head_dim)
+    elif head_dim % 2:
+        with pytest.raises(ValueError):
+            ss.rope_tables(pos, head_dim)
+    else:
+        cos, sin = ss.rope_tables(pos, head_dim)
+        freqs = 10000.0 ** (-torch.arange(0, head_dim, 2).float() / head_dim)
+        angles = pos.float()[..., None] * freqs
+        assert_close(cos, torch.cat((angles, angles), -1).cos())
+        assert_close(sin, torch.cat((angles, angles), -1).sin())
