@@ -351,6 +351,14 @@ def test_bad_config_is_a_value_error(sizes: dict[str, Any], message: str) -> Non
         LlamaConfig(**{**SIZES, **sizes})
 
 
+def test_a_cache_of_another_depth_is_a_value_error() -> None:
+    model = Llama(LlamaConfig(**SIZES))
+    with pytest.raises(
+        ValueError, match=re.escape("the cache holds 3 layers, the model has 2; make one with")
+    ):
+        model(torch.randint(0, SIZES["vocab_size"], (1, 4)), KVCache(3))
+
+
 def test_kv_cache_starts_empty() -> None:
     cache = KVCache(3)
     assert cache.seen() == 0

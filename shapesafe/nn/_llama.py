@@ -464,6 +464,11 @@ class LlamaModel(nn.Module):
         are appended to it.
         """
         seq = input_ids.shape[1]
+        if cache is not None and len(cache.keys) != len(self.layers):
+            raise ValueError(
+                f"Llama.forward(): the cache holds {len(cache.keys)} layers, the model has "
+                f"{len(self.layers)}; make one with model.new_cache()"
+            )
         past = 0 if cache is None else cache.seen()
         limit = self.config.max_position_embeddings
         if past + seq > limit:
