@@ -12,6 +12,8 @@ torch's error; the module then runs the same code with `CHECKED` to say what is 
 `explain`).
 """
 
+__tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
+
 from collections.abc import Callable
 from typing import Any, NamedTuple, TypeVar, cast
 

@@ -7,6 +7,8 @@ KV cache for generation. The module names are `LlamaForCausalLM`'s (`model.embed
 a model of the same config loads.
 """
 
+__tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
+
 import dataclasses
 
 import torch
