@@ -1,6 +1,7 @@
 """shapesafe.nn.Llama against transformers' LlamaForCausalLM (random init, no download), its KV
 cache against the full forward, and its shape and config errors."""
 
+import itertools
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -8,6 +9,8 @@ from typing import Any
 import pytest
 import torch
 import transformers
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import Tensor
 
 import shapesafe
@@ -458,3 +461,43 @@ def test_export_with_dynamic_batch_and_seq_under_mode_off(strict: bool) -> None:
         shapesafe.set_mode(before)
     other = torch.randint(0, SIZES["vocab_size"], (3, 11))
     torch.testing.assert_close(program.module()(other), model(other))
+
+
+@st.composite
+def llama_cases(draw: st.DrawFn) -> tuple[dict[str, Any], int, int, list[int]]:
+    """A small config, a batch size, a sequence length and cut points of that sequence."""
+    heads = draw(st.sampled_from([1, 2, 4, 6]))
+    kv_heads = draw(st.sampled_from([h for h in range(1, heads + 1) if heads % h == 0]))
+    head_dim = draw(st.sampled_from([2, 4, 6, 8]))
+    sizes = {
+        **SIZES,
+        # transformers wants heads to divide hidden_size even where head_dim is given.
+        "hidden_size": heads * draw(st.sampled_from([2, 4])),
+        "intermediate_size": draw(st.integers(4, 40)),
+        "num_hidden_layers": draw(st.integers(1, 2)),
+        "num_attention_heads": heads,
+        "num_key_value_heads": kv_heads,
+        "head_dim": head_dim,
+        "tie_word_embeddings": draw(st.booleans()),
+    }
+    batch, seq = draw(st.integers(1, 3)), draw(st.integers(1, 12))
+    cuts = sorted(draw(st.sets(st.integers(1, seq - 1), max_size=3))) if seq > 1 else []
+    return sizes, batch, seq, cuts
+
+
+@settings(max_examples=12, deadline=None)
+@given(llama_cases())
+def test_any_small_config_equals_transformers_and_its_cache_the_full_pass(
+    case: tuple[dict[str, Any], int, int, list[int]],
+) -> None:
+    sizes, batch, seq, cuts = case
+    ours, theirs = pair(**sizes)
+    ids = torch.randint(0, SIZES["vocab_size"], (batch, seq))
+    with torch.no_grad():
+        full = ours(ids)
+        torch.testing.assert_close(full, theirs(ids).logits)
+        cache = ours.new_cache()
+        bounds = [0, *cuts, seq]
+        parts = [ours(ids[:, a:b], cache) for a, b in itertools.pairwise(bounds)]
+    torch.testing.assert_close(torch.cat(parts, dim=1), full)
+    assert cache.seen() == seq
