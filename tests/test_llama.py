@@ -501,3 +501,17 @@ def test_any_small_config_equals_transformers_and_its_cache_the_full_pass(
         parts = [ours(ids[:, a:b], cache) for a, b in itertools.pairwise(bounds)]
     torch.testing.assert_close(torch.cat(parts, dim=1), full)
     assert cache.seen() == seq
+
+
+def test_a_failed_call_appends_nothing_to_its_layer() -> None:
+    model = Llama(LlamaConfig(**{**SIZES, "num_hidden_layers": 1}))
+    ids = torch.randint(0, SIZES["vocab_size"], (2, 5))
+    cache = model.new_cache()
+    model(ids, cache)
+    before = cache.keys[0]
+    layer = model.model.layers[0]
+    assert isinstance(layer, LlamaDecoderLayer)
+    layer.self_attn.o_proj = shapesafe.nn.Linear(20, 32, bias=False)  # checked, wrong width
+    with pytest.raises(ShapeError, match=re.escape("Linear.forward(): argument 'x' dim")):
+        model(ids[:, :1], cache)
+    assert cache.keys[0] is before and cache.seen() == 5

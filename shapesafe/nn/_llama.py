@@ -362,6 +362,8 @@ class LlamaAttention(nn.Module):
                 cache.restore(self.layer_idx, held)
             raise blame_input(self, x, error) from None
         except ShapeError as e:
+            if cache is not None and held is not None:
+                cache.restore(self.layer_idx, held)  # a failed call appends nothing
             raise blame_input(self, x, e) from None
 
     def _attend(
