@@ -105,6 +105,19 @@ def _gpt() -> nn.Module:
     return snn.GPT(config).eval()
 
 
+def _llama() -> nn.Module:
+    config = snn.LlamaConfig(
+        vocab_size=32,
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=16,
+    )
+    return snn.Llama(config).eval()
+
+
 OPS = {
     "matvec": Case(
         MatVec,
@@ -140,6 +153,15 @@ MODELS = {
         [(torch.randint(0, 32, (3, 5)),), (torch.randint(0, 32, (4, 16)),)],
         (torch.randint(0, 32, (2, 8, 1)),),
         "idx",
+        {"seq": 16},
+    ),
+    "Llama": Case(
+        _llama,
+        (torch.randint(0, 32, (2, 8)),),
+        ({0: "b", 1: "seq"},),
+        [(torch.randint(0, 32, (3, 5)),), (torch.randint(0, 32, (4, 16)),)],
+        (torch.randint(0, 32, (2, 8, 1)),),
+        "input_ids",
         {"seq": 16},
     ),
 }

@@ -362,3 +362,37 @@ def test_layer_norm_and_embedding_parameters_that_do_not_fit_are_shape_errors() 
     emb.weight = torch.nn.Parameter(torch.randn(11, 6))  # runs, but the output breaks the contract
     with pytest.raises(ShapeError, match=re.escape("argument 'return' dim 'embed' is 6")):
         emb(torch.zeros(2, 3, dtype=torch.long))
+
+
+def test_inner_ops_equal_the_checked_ones() -> None:
+    from shapesafe.nn import _inner
+
+    x = torch.randn(2, 5, 24)
+    qkv = _inner.INNER.split_qkv(x, 2)
+    for ours, checked in zip(qkv, _inner.CHECKED.split_qkv(x, 2), strict=True):
+        torch.testing.assert_close(ours, checked)
+    q = _inner.INNER.split_heads(x, 4)
+    torch.testing.assert_close(q, _inner.CHECKED.split_heads(x, 4))
+    torch.testing.assert_close(_inner.INNER.merge_heads(q), _inner.CHECKED.merge_heads(q))
+    out = _inner.INNER.attention(q, q, q, causal=True)
+    torch.testing.assert_close(out, _inner.CHECKED.attention(q, q, q, causal=True))
+    torch.testing.assert_close(_inner.INNER.add(x, x), _inner.CHECKED.add(x, x))
+    torch.testing.assert_close(_inner.INNER.silu(x), _inner.CHECKED.silu(x))
+    torch.testing.assert_close(_inner.INNER.hadamard(x, x), _inner.CHECKED.hadamard(x, x))
+    # The inner ops are the checked ops' bodies, not copies of them.
+    assert _inner.INNER.split_qkv is shapesafe.split_qkv.__wrapped__  # type: ignore[attr-defined]
+    assert not hasattr(_inner.INNER.attention, "__shapesafe__")
+    with pytest.raises(ShapeError, match=re.escape("add(): argument 'b'")):
+        _inner.INNER.add(x, x[:, :1])
+
+
+def test_a_child_that_returns_another_width_is_a_shape_error() -> None:
+    attn = CausalSelfAttention(16, 4, fused=True)
+    attn.c_attn = torch.nn.Linear(16, 40)  # type: ignore[assignment]
+    with pytest.raises(ShapeError, match=re.escape("split_qkv(): argument 'x'")):
+        attn(torch.randn(2, 5, 16))
+    block = Block(16, 4)
+    block.attn = torch.nn.Linear(16, 16)  # type: ignore[assignment]
+    block.mlp = torch.nn.Linear(16, 1)  # type: ignore[assignment]
+    with pytest.raises(ShapeError, match=re.escape("add(): argument 'b'")):
+        block(torch.randn(2, 5, 16))

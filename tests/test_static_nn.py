@@ -16,6 +16,10 @@ from shapesafe import ShapeError
 from shapesafe._static import check_file
 
 CONFIG = "snn.GPTConfig(vocab_size=10, block_size=4, embed_dim=8, num_heads=2)"
+LLAMA = (
+    "snn.LlamaConfig(vocab_size=10, hidden_size=8, intermediate_size=16, num_hidden_layers=1,"
+    " num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=8)"
+)
 # class -> (its construction, an input that fits, an input of the wrong rank or None when
 # every rank fits the contract).
 CASES: dict[str, tuple[str, str, str | None]] = {
@@ -33,6 +37,34 @@ CASES: dict[str, tuple[str, str, str | None]] = {
     "GPTBlock": (f"snn.GPTBlock({CONFIG})", "torch.zeros(2, 3, 8)", "torch.zeros(3, 8)"),
     "GPT": (
         f"snn.GPT({CONFIG})",
+        "torch.zeros(2, 3, dtype=torch.long)",
+        "torch.zeros(2, 3, 1, dtype=torch.long)",
+    ),
+    "RMSNorm": ("snn.RMSNorm(8)", "torch.zeros(2, 8)", "torch.tensor(0.5)"),
+    "SwiGLU": ("snn.SwiGLU(8, 16)", "torch.zeros(2, 3, 8)", "torch.tensor(0.5)"),
+    "RotaryEmbedding": (
+        "snn.RotaryEmbedding(4)",
+        "torch.arange(3)",
+        "torch.zeros(2, 3, dtype=torch.long)",
+    ),
+    # head_dim = hidden_size / num_attention_heads = 4; cos and sin are (seq, head_dim).
+    "LlamaAttention": (
+        f"snn.LlamaAttention({LLAMA})",
+        "torch.zeros(2, 3, 8), torch.zeros(3, 4), torch.zeros(3, 4)",
+        "torch.zeros(3, 8), torch.zeros(3, 4), torch.zeros(3, 4)",
+    ),
+    "LlamaDecoderLayer": (
+        f"snn.LlamaDecoderLayer({LLAMA})",
+        "torch.zeros(2, 3, 8), torch.zeros(3, 4), torch.zeros(3, 4)",
+        "torch.zeros(3, 8), torch.zeros(3, 4), torch.zeros(3, 4)",
+    ),
+    "LlamaModel": (
+        f"snn.LlamaModel({LLAMA})",
+        "torch.zeros(2, 3, dtype=torch.long)",
+        "torch.zeros(2, 3, 1, dtype=torch.long)",
+    ),
+    "Llama": (
+        f"snn.Llama({LLAMA})",
         "torch.zeros(2, 3, dtype=torch.long)",
         "torch.zeros(2, 3, 1, dtype=torch.long)",
     ),

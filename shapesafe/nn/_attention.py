@@ -7,11 +7,10 @@ import torch
 from jaxtyping import Float
 from torch import Tensor, nn
 
-from .._attention import attention
 from .._checked import checked
 from .._errors import ShapeError
 from .._masks import check_size
-from .._reshape import merge_heads, split_heads, split_qkv
+from . import _inner as inner
 from ._linear import Linear, blame_input
 
 
@@ -88,20 +87,26 @@ class CausalSelfAttention(nn.Module):
     ) -> Float[Tensor, "batch seq embed={self.embed_dim}"]:
         """`(batch, seq, embed)` to `(batch, seq, embed)`."""
         try:
-            if self.fused:
-                # (batch, heads, seq, head_dim) each
-                q, k, v = split_qkv(self.c_attn(x), self.num_heads)
-                out_proj = self.c_proj
-            else:
-                q = split_heads(self.q_proj(x), self.num_heads)
-                k = split_heads(self.k_proj(x), self.num_heads)
-                v = split_heads(self.v_proj(x), self.num_heads)
-                out_proj = self.out_proj
-            p = self.dropout if self.training else 0.0
-            mixed = attention(q, k, v, causal=True, dropout_p=p)  # (batch, heads, seq, head_dim)
-            return dropout(self.resid_dropout, out_proj(merge_heads(mixed)))
-        except (ShapeError, RuntimeError) as e:
+            return self._attend(x, inner.ops())
+        except RuntimeError as e:
+            raise blame_input(self, x, inner.explain(e, lambda o: self._attend(x, o))) from None
+        except ShapeError as e:
             raise blame_input(self, x, e) from None
+
+    def _attend(self, x: Tensor, o: inner.Ops) -> Tensor:
+        """The body of `forward`, with the ops `o` (see `_inner`)."""
+        if self.fused:
+            # (batch, heads, seq, head_dim) each
+            q, k, v = o.split_qkv(self.c_attn(x), self.num_heads)
+            out_proj = self.c_proj
+        else:
+            q = o.split_heads(self.q_proj(x), self.num_heads)
+            k = o.split_heads(self.k_proj(x), self.num_heads)
+            v = o.split_heads(self.v_proj(x), self.num_heads)
+            out_proj = self.out_proj
+        p = self.dropout if self.training else 0.0
+        mixed = o.attention(q, k, v, causal=True, dropout_p=p)  # (batch, heads, seq, head_dim)
+        return dropout(self.resid_dropout, out_proj(o.merge_heads(mixed)))
 
     def extra_repr(self) -> str:
         fused = ", fused=True" if self.fused else ""

@@ -9,8 +9,8 @@ from torch import Tensor, nn
 
 from .._checked import checked
 from .._errors import ShapeError
-from .._linalg import add
 from .._masks import check_size
+from . import _inner as inner
 from ._attention import CausalSelfAttention
 from ._linear import Linear, blame_input
 from ._norm import LayerNorm
@@ -96,7 +96,13 @@ class Block(nn.Module):
     ) -> Float[Tensor, "batch seq embed={self.embed_dim}"]:
         """`(batch, seq, embed)` to `(batch, seq, embed)`."""
         try:
-            h = add(x, self.attn(self.ln1(x)))
-            return add(h, self.mlp(self.ln2(h)))
-        except (ShapeError, RuntimeError) as e:
+            return self._run(x, inner.ops())
+        except RuntimeError as e:
+            raise blame_input(self, x, inner.explain(e, lambda o: self._run(x, o))) from None
+        except ShapeError as e:
             raise blame_input(self, x, e) from None
+
+    def _run(self, x: Tensor, o: inner.Ops) -> Tensor:
+        """The body of `forward`, with the ops `o` (see `_inner`)."""
+        h = o.add(x, self.attn(self.ln1(x)))
+        return o.add(h, self.mlp(self.ln2(h)))

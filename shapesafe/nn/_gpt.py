@@ -16,8 +16,8 @@ from torch import Tensor, nn
 
 from .._checked import checked, raise_error
 from .._errors import ShapeError
-from .._linalg import add
 from .._masks import check_size
+from . import _inner as inner
 from ._attention import CausalSelfAttention, dropout
 from ._embedding import Embedding
 from ._linear import Linear, blame_input
@@ -97,10 +97,16 @@ class GPTBlock(nn.Module):
     ) -> Float[Tensor, "batch seq embed={self.embed_dim}"]:
         """`(batch, seq, embed)` to `(batch, seq, embed)`."""
         try:
-            h = add(x, self.attn(self.ln_1(x)))
-            return add(h, self.mlp(self.ln_2(h)))
-        except (ShapeError, RuntimeError) as e:
+            return self._run(x, inner.ops())
+        except RuntimeError as e:
+            raise blame_input(self, x, inner.explain(e, lambda o: self._run(x, o))) from None
+        except ShapeError as e:
             raise blame_input(self, x, e) from None
+
+    def _run(self, x: Tensor, o: inner.Ops) -> Tensor:
+        """The body of `forward`, with the ops `o` (see `_inner`)."""
+        h = o.add(x, self.attn(self.ln_1(x)))
+        return o.add(h, self.mlp(self.ln_2(h)))
 
 
 class GPT(nn.Module):
@@ -160,19 +166,27 @@ class GPT(nn.Module):
         self, idx: Int[Tensor, "batch seq"]
     ) -> Float[Tensor, "batch seq vocab={self.vocab_size}"]:
         """Token ids `(batch, seq)` to next-token logits `(batch, seq, vocab)`."""
-        batch, seq = idx.shape
+        seq = idx.shape[1]
         if seq > self.block_size:
             raise_error(_too_long, seq, self.block_size)
-        t = self.transformer
         try:
-            positions = t["wpe"](torch.arange(seq, device=idx.device))  # (seq, embed)
-            tokens = t["wte"](idx)  # (batch, seq, embed)
-            x = dropout(cast(nn.Dropout, t["drop"]), add(tokens, positions.expand(batch, seq, -1)))
-            for block in cast(nn.ModuleList, t["h"]):
-                x = block(x)
-            logits: Tensor = self.lm_head(t["ln_f"](x))
-        except (ShapeError, RuntimeError) as e:
+            return self._run(idx, inner.ops())
+        except RuntimeError as e:
+            error = inner.explain(e, lambda o: self._run(idx, o))
+            raise blame_input(self, idx, error, "idx") from None
+        except ShapeError as e:
             raise blame_input(self, idx, e, "idx") from None
+
+    def _run(self, idx: Tensor, o: inner.Ops) -> Tensor:
+        """The body of `forward`, with the ops `o` (see `_inner`)."""
+        batch, seq = idx.shape
+        t = self.transformer
+        positions = t["wpe"](torch.arange(seq, device=idx.device))  # (seq, embed)
+        tokens = t["wte"](idx)  # (batch, seq, embed)
+        x = dropout(cast(nn.Dropout, t["drop"]), o.add(tokens, positions.expand(batch, seq, -1)))
+        for block in cast(nn.ModuleList, t["h"]):
+            x = block(x)
+        logits: Tensor = self.lm_head(t["ln_f"](x))
         return logits
 
     @torch.no_grad()

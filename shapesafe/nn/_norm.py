@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from jaxtyping import Float
 from torch import Tensor, nn
 
+from .._activations import rms_norm
 from .._attention import layer_norm
 from .._checked import checked
 from .._errors import ShapeError
@@ -66,3 +67,62 @@ class LayerNorm(nn.LayerNorm):
 
     def extra_repr(self) -> str:
         return f"{self.features}, eps={self.eps}, bias={self.bias is not None}"
+
+
+class RMSNorm(nn.RMSNorm):
+    """A checked `torch.nn.RMSNorm(features)` over the last axis, and a subclass of it.
+
+    **Arguments:**
+
+    - `features`: size of the last axis.
+    - `eps`: added to the mean square; `torch.finfo(x.dtype).eps` when None, as in torch.
+    - `device`, `dtype`: where and how to create the weight.
+
+    The weight is `torch.nn.RMSNorm`'s, `(features,)` (ones), the layout of Llama's
+    `input_layernorm.weight`, so state dicts load both ways.
+    """
+
+    features: int
+
+    def __init__(
+        self,
+        features: int,
+        eps: float | None = None,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        check_size("RMSNorm", "features", features, minimum=1)
+        super().__init__(features, eps, elementwise_affine=True, device=device, dtype=dtype)
+        self.features = features
+
+    @checked
+    def forward(
+        self, x: Float[Tensor, "*batch features={self.features}"]
+    ) -> Float[Tensor, "*batch features={self.features}"]:
+        """`(*batch, features)` to `(*batch, features)`: each row divided by its root mean
+        square, then scaled by `weight`."""
+        weight = self.weight
+        try:
+            if torch.compiler.is_compiling():  # compiled, the checks cost nothing at run time
+                return rms_norm(x, weight, self._eps_for(x))
+            if x.dtype != weight.dtype:
+                # F.rms_norm would warn and compute in a promoted dtype; the other modules'
+                # kernels refuse such a mix, and so does this one.
+                mix = ShapeError(f"RMSNorm.forward(): x is {x.dtype}, weight {weight.dtype}")
+                raise blame_input(self, x, mix) from None
+            # As in LayerNorm: the contract holds x and the output, torch refuses a weight
+            # that does not fit, and the checked op then says what is wrong.
+            out: Tensor = F.rms_norm(x, self.normalized_shape, weight, self.eps)
+            return out
+        except RuntimeError as e:
+            error = checked_error(e, rms_norm, x, weight, self._eps_for(x))
+            raise blame_input(self, x, error) from None
+        except ShapeError as e:
+            raise blame_input(self, x, e) from None
+
+    def _eps_for(self, x: Tensor) -> float:
+        """`eps`, or torch's default for `x`'s dtype when None."""
+        return torch.finfo(x.dtype).eps if self.eps is None else self.eps
+
+    def extra_repr(self) -> str:
+        return f"{self.features}, eps={self.eps}"

@@ -1,0 +1,102 @@
+"""The ops a module calls on tensors its own checked contract already holds.
+
+A module's `forward` contract fixes the shapes of its inputs, and each checked child module's
+contract fixes the shape of what the child returns. The ops that reshape, combine and attend
+over those tensors would check again what is already established, so eagerly a module runs
+their bodies (`INNER`); compiled, the checks cost nothing at run time, and it runs the checked
+ops (`CHECKED`). Parameters are still checked where they are used (a parameter can be
+reassigned): by the child modules that own them.
+
+A body that fails anyway (a child replaced by a module that returns another shape) raises
+torch's error; the module then runs the same code with `CHECKED` to say what is wrong (see
+`explain`).
+"""
+
+__tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
+
+from collections.abc import Callable
+from typing import Any, NamedTuple, TypeVar, cast
+
+import torch
+from torch import Tensor
+
+from .._activations import silu
+from .._attention import attention
+from .._errors import ShapeError
+from .._linalg import add, hadamard
+from .._reshape import merge_heads, split_heads, split_qkv
+from .._rotary import apply_rope, rope_tables
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def body(op: F) -> F:
+    """The function a checked op wraps: its body, with the op's own checks of values (a
+    head count that does not divide, say) but not its contract."""
+    return cast(F, getattr(op, "__wrapped__", op))
+
+
+def _same_shape_add(a: Tensor, b: Tensor) -> Tensor:
+    """`a + b` where the two have one shape; otherwise the checked `add`, which refuses to
+    broadcast (a residual branch that lost an axis must not broadcast back silently)."""
+    if a.shape == b.shape:
+        return a + b
+    return add(a, b)
+
+
+class Ops(NamedTuple):
+    """The ops a module's body calls, checked or not (see the module docstring)."""
+
+    add: Callable[[Tensor, Tensor], Tensor]
+    hadamard: Callable[[Tensor, Tensor], Tensor]
+    silu: Callable[[Tensor], Tensor]
+    split_heads: Callable[[Tensor, int], Tensor]
+    split_qkv: Callable[[Tensor, int], tuple[Tensor, Tensor, Tensor]]
+    merge_heads: Callable[[Tensor], Tensor]
+    attention: Callable[..., Tensor]
+    apply_rope: Callable[[Tensor, Tensor, Tensor, Tensor], tuple[Tensor, Tensor]]
+    rope_tables: Callable[..., tuple[Tensor, Tensor]]
+
+
+CHECKED = Ops(
+    add=add,
+    hadamard=hadamard,
+    silu=silu,
+    split_heads=split_heads,
+    split_qkv=split_qkv,
+    merge_heads=merge_heads,
+    attention=attention,
+    apply_rope=apply_rope,
+    rope_tables=rope_tables,
+)
+
+INNER = Ops(
+    add=_same_shape_add,
+    hadamard=lambda a, b: a * b if a.shape == b.shape else hadamard(a, b),
+    silu=body(silu),
+    split_heads=body(split_heads),
+    split_qkv=body(split_qkv),
+    merge_heads=body(merge_heads),
+    attention=body(attention),
+    apply_rope=body(apply_rope),
+    rope_tables=body(rope_tables),
+)
+
+_is_compiling = torch.compiler.is_compiling
+
+
+def ops() -> Ops:
+    """`INNER` in eager mode, `CHECKED` while compiling."""
+    return CHECKED if _is_compiling() else INNER
+
+
+def explain(error: RuntimeError, run: Callable[[Ops], object]) -> Exception:
+    """The ShapeError that `run` raises with the checked ops, or `error` where they find
+    nothing wrong (then the failure was not about shapes)."""
+    try:
+        run(CHECKED)
+    except ShapeError as e:
+        return e
+    except RuntimeError:
+        pass
+    return error
