@@ -1,6 +1,7 @@
 """`shapesafe check [PATH...]`: find shape bugs in source files without running them.
 
-(`shapesafe shapes FILE[:FUNCTION]` lists the shapes inferred, see `shapes`.)
+(`shapesafe shapes FILE[:FUNCTION]` lists the shapes inferred, see `shapes`; `shapesafe lsp`
+runs the language server, see `lsp`.)
 
 Prints `file:line:col: shape: message` per finding. The exit status is 0 when nothing is
 found, 1 when something is, and 2 for a usage error or an input that can't be read (a
@@ -220,6 +221,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from . import shapes
 
         return shapes.main(args[1:])
+    if args[:1] == ["lsp"]:
+        from . import lsp
+
+        return lsp.main(args[1:])
     if args[:1] == ["check"]:
         args = args[1:]
     options = _parser().parse_args(args)

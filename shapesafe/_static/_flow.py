@@ -443,9 +443,7 @@ class _Scope(_Expressions):
             self.observe(stmt.target, stmt.value, env, stmt)
         return env
 
-    def observe(
-        self, target: ast.AST, source: ast.expr | None, env: Env, at: ast.AST
-    ) -> None:
+    def observe(self, target: ast.AST, source: ast.expr | None, env: Env, at: ast.AST) -> None:
         """Tell the run's observer, if it has one, the shape each name of `target` holds
         after `at`: a tensor's, or unknown and why (see `Shapes`)."""
         observer = active().observer
