@@ -26,7 +26,7 @@ from pathlib import Path
 from ._static._report import Finding
 from ._static._run import Binding, Run, Shapes, check_file, using
 from ._static._source import Module, _package_of, _take_stars, _top_level
-from .check import Settings, code, excluded, find_pyproject, read_settings
+from .check import Settings, UsageError, code, excluded, find_pyproject, read_settings
 
 _HINT = re.compile(r"; did you mean (.+)\?$")
 _WORD = re.compile(r"[A-Za-z_]\w*")
@@ -91,8 +91,8 @@ class Session:
         if root is not None:
             try:
                 self.settings = read_settings(find_pyproject(root))
-            except Exception:  # a bad section: checked as with no settings, as `check` does
-                self.settings = Settings()
+            except UsageError as err:  # checked as with no settings; the editor's log says why
+                print(err, file=sys.stderr)
         self.texts: dict[Path, str] = {}
         self.findings: dict[Path, list[Finding]] = {}
 
@@ -111,6 +111,7 @@ class Session:
         self.texts.pop(path, None)
         self.findings.pop(path, None)
         self.shapes.files.pop(path, None)
+        self.run.modules.pop(path, None)  # its unsaved text, if any, is gone: read the disk
 
     def check(self, path: Path) -> list[Finding]:
         text = self.texts[path]
@@ -120,7 +121,10 @@ class Session:
                 _hold(self.run, path, text)
                 found = check_file(path, run=self.run)
             except (SyntaxError, OSError, ValueError, RecursionError):
+                self.shapes.files.pop(path, None)  # being typed: no findings until it parses
+            except Exception as err:  # one file's failure must not end the session
                 self.shapes.files.pop(path, None)
+                print(f"{path}: internal error, please report it: {err!r}", file=sys.stderr)
         ignore = set(self.settings.ignore)
         found = [f for f in found if code(f) not in ignore]
         self.findings[path] = found
@@ -133,10 +137,7 @@ class Session:
         lines = text.splitlines()
         line = lines[f.line - 1] if 0 < f.line <= len(lines) else ""
         start = (f.line - 1, utf16(line, f.col - 1))
-        try:
-            tree = ast.parse(text)
-        except SyntaxError:
-            tree = ast.Module([], [])
+        tree = self.tree(path) or ast.Module([], [])
         ends = [
             (n.end_lineno or 0, n.end_col_offset or 0)
             for n in ast.walk(tree)
@@ -147,6 +148,17 @@ class Session:
             return start, (f.line - 1, utf16(line, len(line.encode())))
         end_line, end_col = max(ends)
         return start, (end_line - 1, utf16(lines[end_line - 1], end_col))
+
+    def tree(self, path: Path) -> ast.Module | None:
+        """The syntax tree of an open file's text (the checker's own, where it read that text)."""
+        text = self.texts.get(path, "")
+        held = self.run.modules.get(path)
+        if held is not None and held[1] is not None and held[1].source == text:
+            return held[1].tree
+        try:
+            return ast.parse(text)
+        except SyntaxError:
+            return None
 
     def bindings(self, path: Path) -> list[Binding]:
         return self.shapes.of(path)
@@ -166,9 +178,8 @@ class Session:
                 word = m.group()
         if word is None:
             return None
-        try:
-            tree = ast.parse(self.texts[path])
-        except SyntaxError:
+        tree = self.tree(path)
+        if tree is None:
             return None
         here = line + 1
         spans = [s for s in _scopes(tree) if s[0] <= here <= s[1]]
@@ -198,10 +209,10 @@ class Session:
             return ""
         path = path.resolve()
         params = [b for b in self.bindings(path) if b.parameter and b.line <= binding.line]
-        try:
-            scopes = _scopes(ast.parse(self.texts[path]))
-        except SyntaxError:
+        tree = self.tree(path)
+        if tree is None:
             return ""
+        scopes = _scopes(tree)
         spans = [s for s in scopes if s[0] <= binding.line <= s[1]]
         if not spans:
             return ""

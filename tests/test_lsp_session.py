@@ -4,6 +4,8 @@ protocol: unsaved text, the files that import an edited one, settings, hovers an
 import sys
 from pathlib import Path
 
+import pytest
+
 from shapesafe.lsp import Edit, Session
 
 if sys.version_info >= (3, 11):
@@ -54,8 +56,9 @@ def test_an_edit_checks_the_unsaved_text_and_the_open_files_that_import_it(
     [finding] = found[user]
     assert (finding.line, finding.col) == (8, 9)
     assert finding.message.startswith("mix(x, w): dim 'k' is d in x")
-    # Back as saved on disk.
-    assert session.open(lib, LIB) == {lib: [], user: []}
+    # Closed without saving: user.py is checked against lib.py as it is on disk.
+    session.close(lib)
+    assert session.open(user, USER) == {user: []}
 
 
 def test_settings_ignore_and_exclude(tmp_path: Path) -> None:
@@ -141,3 +144,15 @@ def test_readme_editor_setup_parses_and_starts_this_server() -> None:
     [lua] = [b.split("```")[0] for b in text.split("```lua\n")[1:]]
     assert 'cmd = { "shapesafe", "lsp" }' in lua
     assert lua.count("(") == lua.count(")") and lua.count("{") == lua.count("}")
+
+
+def test_a_bad_settings_section_checks_as_with_none(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.shapesafe]\nignore = "shape"\n')
+    bad = USER.replace('"b e"]:', '"e b"]:')
+    (tmp_path / "user.py").write_text(bad)
+    (tmp_path / "lib.py").write_text(LIB)
+    session = Session(tmp_path)
+    assert "ignore must be a list of codes" in capsys.readouterr().err
+    assert len(session.open(tmp_path / "user.py", bad)[tmp_path / "user.py"]) == 1
