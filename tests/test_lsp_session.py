@@ -1,12 +1,15 @@
 """What the language server knows of a workspace (`shapesafe.lsp.Session`), without the
 protocol: unsaved text, the files that import an edited one, settings, hovers and fixes."""
 
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from shapesafe.lsp import Edit, Session
+
+ROOT = Path(__file__).resolve().parent.parent
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -156,3 +159,14 @@ def test_a_bad_settings_section_checks_as_with_none(
     session = Session(tmp_path)
     assert "ignore must be a list of codes" in capsys.readouterr().err
     assert len(session.open(tmp_path / "user.py", bad)[tmp_path / "user.py"]) == 1
+
+
+def test_building_the_server_imports_no_torch() -> None:
+    code = (
+        "import sys; from shapesafe._lsp_server import build; build(); "
+        "print(sorted(m for m in ('torch', 'jaxtyping', 'beartype') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
+    assert out == "[]\n"

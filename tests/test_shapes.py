@@ -117,3 +117,12 @@ def test_observer_records_positions_and_a_run_without_one_records_nothing() -> N
     assert plain.observer is None
     assert check_file(path, run=plain) == []
     assert seen.of(path) == sorted(found.values())  # another run tells this observer nothing
+
+
+@pytest.mark.parametrize(
+    "path", sorted(STATIC.rglob("*.py")), ids=lambda p: str(p.relative_to(STATIC))
+)
+def test_an_observer_changes_no_finding(path: Path) -> None:
+    seen = Shapes()
+    assert check_file(path, run=Run(seen)) == check_file(path, run=Run())
+    assert seen.of(path) or "def " not in path.read_text()
