@@ -471,7 +471,7 @@ class _Scope(_Expressions):
             Binding(
                 line,
                 col,
-                col + len(name),
+                col + len(name.encode()),
                 name,
                 getattr(at, "end_lineno", None) or line,
                 shape,

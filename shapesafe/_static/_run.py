@@ -30,7 +30,7 @@ class Binding:
     """The shape that a statement (or a function's signature) gives one name."""
 
     line: int  # 1-based, of the name
-    col: int  # 0-based, of the name
+    col: int  # 0-based, of the name, in UTF-8 bytes as `ast` counts
     end_col: int
     name: str
     end_line: int  # the last line of the statement or parameter that binds it
@@ -39,7 +39,7 @@ class Binding:
     parameter: bool = False
 
     def text(self) -> str:
-        """`(batch, seq, embed)`, or `unknown (from why)`."""
+        """`(batch, seq, embed)`, or `unknown (why)`."""
         if self.shape is None:
             return f"unknown ({self.why})" if self.why else "unknown"
         return "(" + ", ".join(self.shape) + ")"
