@@ -170,3 +170,16 @@ def test_building_the_server_imports_no_torch() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     ).stdout
     assert out == "[]\n"
+
+
+def test_positions_count_utf16_units_past_non_ascii_text(tmp_path: Path) -> None:
+    session = workspace(tmp_path)
+    user = tmp_path / "user.py"
+    text = USER.replace("    y = mix(x, w)", '    print("é😀"); y = mix(x, w)')
+    session.open(user, text)
+    # `    print("é😀"); ` is 18 UTF-16 units (the emoji takes two): y is at 18.
+    assert session.inlay_hints(user, 7, 7) == [(7, 19, ": (b, e)")]
+    assert (
+        session.hover(user, 7, 18) == 'y: (b, e)\nb from x "b d" (line 7); e from w "d e" (line 7)'
+    )
+    assert session.hover(user, 7, 16) is None  # `;`
