@@ -23,6 +23,9 @@ class ShapeServer(LanguageServer):
     def workspace_session(self) -> Session:
         if self.session is None:
             root = self.workspace.root_path
+            if not root:  # a client that names only workspace folders: the first one
+                folders = list(self.workspace.folders.values())
+                root = to_fs_path(folders[0].uri) if folders else None
             self.session = Session(Path(root) if root else None)
         return self.session
 

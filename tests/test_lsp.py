@@ -310,3 +310,20 @@ def test_inlay_hints_give_each_assigned_shape(client: Client, workspace: Path) -
         (13, 6, ": (b, _, t, _)"),
     ]
     assert {h["kind"] for h in hints} == {1}
+
+
+def test_settings_come_from_the_workspace_folder(tmp_path: Path) -> None:
+    """A client that names only workspace folders: `[tool.shapesafe]` of the first one."""
+    shutil.copy(STATIC / "linear_transposed_weight.py", tmp_path / "bug.py")
+    (tmp_path / "pyproject.toml").write_text('[tool.shapesafe]\nignore = ["shape"]\n')
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    client = Client(tmp_path, env)
+    folder = {"uri": tmp_path.as_uri(), "name": "project"}
+    client.request(
+        "initialize", {"processId": None, "workspaceFolders": [folder], "capabilities": {}}
+    )
+    client.notify("initialized", {})
+    uri = open_doc(client, tmp_path / "bug.py")
+    assert client.diagnostics(uri) == []
+    (tmp_path / "pyproject.toml").unlink()
+    client.close()
