@@ -1,5 +1,8 @@
 """`shapesafe check [PATH...]`: find shape bugs in source files without running them.
 
+(`shapesafe shapes FILE[:FUNCTION]` lists the shapes inferred, see `shapes`; `shapesafe lsp`
+runs the language server, see `lsp`.)
+
 Prints `file:line:col: shape: message` per finding. The exit status is 0 when nothing is
 found, 1 when something is, and 2 for a usage error or an input that can't be read (a
 missing path, a file that does not parse or decode, a bad `[tool.shapesafe]` section).
@@ -214,6 +217,14 @@ def _check_all(paths: list[Path], jobs: int, with_stats: bool) -> Iterator[Resul
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the checker; returns the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["shapes"]:
+        from . import shapes
+
+        return shapes.main(args[1:])
+    if args[:1] == ["lsp"]:
+        from . import lsp
+
+        return lsp.main(args[1:])
     if args[:1] == ["check"]:
         args = args[1:]
     options = _parser().parse_args(args)

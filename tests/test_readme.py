@@ -7,6 +7,8 @@
   before it raised, exactly.
 - A `toml` block must parse, and its `[tool.shapesafe]` and `[tool.pytest.ini_options]`
   settings must be ones that shapesafe reads.
+- A `console` block starts with `$ shapesafe shapes FILE[:FUNCTION]` (from the repository root);
+  the rest of it is that command's output, exactly.
 - Any other block is preceded by `<!-- not run: reason -->`.
 """
 
@@ -104,6 +106,20 @@ def check_toml(code: str, tmp_path: Path) -> None:
         assert set(tool["pytest"]["ini_options"]) <= {pytest_plugin.INI}
 
 
+def check_console(code: str) -> None:
+    command, _, expected = code.partition("\n")
+    words = command.split()
+    assert words[:3] == ["$", "shapesafe", "shapes"] and len(words) == 4, command
+    target = str(README.parent / words[3])
+    out = io.StringIO()
+    saved, sys.stdout = sys.stdout, out
+    try:
+        assert cli.main(["shapes", target]) == 0
+    finally:
+        sys.stdout = saved
+    assert out.getvalue() == expected
+
+
 ALL = blocks()
 
 
@@ -127,6 +143,8 @@ def test_block(index: int, tmp_path: Path) -> None:
         run_python(block.code)
     elif block.language == "toml":
         check_toml(block.code, tmp_path)
+    elif block.language == "console":
+        check_console(block.code)
     else:
         pytest.fail(
             f"README.md:{block.line}: a ```{block.language} block that is not run "

@@ -24,6 +24,7 @@ from ._modules import (
     model,
 )
 from ._report import (
+    _LOST_OTHER,
     Env,
     Finding,
     Reporter,
@@ -31,6 +32,7 @@ from ._report import (
     _alternatives,
 )
 from ._rules.nn import inherited
+from ._run import Binding, active
 from ._source import (
     Module,
     _class_named,
@@ -395,7 +397,13 @@ class _Scope(_Expressions):
 
     def run(self) -> Env | None:
         try:
-            return self.block(self.body, self.initial())
+            env = self.initial()
+            if self.fn is not None and active().observer is not None:
+                a = self.fn.args
+                for arg in [*a.posonlyargs, *a.args, *a.kwonlyargs]:
+                    if isinstance(env.get(arg.arg), tuple):
+                        self.observe(arg, None, env, arg)
+            return self.block(self.body, env)
         except RecursionError:
             return None
 
@@ -425,12 +433,52 @@ class _Scope(_Expressions):
         for target in stmt.targets:
             self.bind(target, v, env)
             self.remember(target, stmt.value, env, stmt)
+            self.observe(target, stmt.value, env, stmt)
         self.name_shape(stmt, env)
         return env
 
     def annotated(self, stmt: ast.AnnAssign, env: Env) -> Env | None:
         self.ann_assign(stmt, env)
+        if stmt.value is not None:
+            self.observe(stmt.target, stmt.value, env, stmt)
         return env
+
+    def observe(self, target: ast.AST, source: ast.expr | None, env: Env, at: ast.AST) -> None:
+        """Tell the run's observer, if it has one, the shape each name of `target` holds
+        after `at`: a tensor's, or unknown and why (see `Shapes`)."""
+        observer = active().observer
+        if observer is None or self.file.silent or self.file.quiet:
+            return
+        if isinstance(target, (ast.Tuple, ast.List)):
+            for e in target.elts:
+                self.observe(e.value if isinstance(e, ast.Starred) else e, source, env, at)
+            return
+        name = target.arg if isinstance(target, ast.arg) else getattr(target, "id", None)
+        if name is None:
+            return
+        v = env.get(name)
+        if not (v is None or isinstance(v, tuple)):
+            return  # not a tensor: a number, a list, a module
+        if v is None and self.is_module and name in self.module.aliases:
+            return  # `Embeddings = Float[Tensor, "b s d"]`: a type
+        shape = None if v is None else tuple(str(i) for i in v)
+        why = self.lost(source) if v is None and source is not None else ""
+        if why == _LOST_OTHER:
+            return  # nothing says that it holds a tensor: `xs = []`, `cfg = {}`
+        line, col = getattr(target, "lineno", 0), getattr(target, "col_offset", 0)
+        observer.add(
+            self.module.path,
+            Binding(
+                line,
+                col,
+                col + len(name.encode()),
+                name,
+                getattr(at, "end_lineno", None) or line,
+                shape,
+                why,
+                isinstance(target, ast.arg),
+            ),
+        )
 
     def aug_assign(self, stmt: ast.AugAssign, env: Env) -> Env | None:
         current = self.value(_as_load(stmt.target), env)
@@ -439,6 +487,8 @@ class _Scope(_Expressions):
         self.bind(stmt.target, v, env)
         if v is None and isinstance(current, tuple):
             self.remember(stmt.target, stmt.value, {}, stmt)
+        source = stmt.value if current is not None else _as_load(stmt.target)
+        self.observe(stmt.target, source, env, stmt)
         return env
 
     def return_(self, stmt: ast.Return, env: Env) -> Env | None:

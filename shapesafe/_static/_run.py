@@ -12,6 +12,7 @@ for the active run.
 """
 
 import contextvars
+import dataclasses
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,10 +25,52 @@ if TYPE_CHECKING:
     from ._unify import Size
 
 
+@dataclasses.dataclass(frozen=True, order=True)
+class Binding:
+    """The shape that a statement (or a function's signature) gives one name."""
+
+    line: int  # 1-based, of the name
+    col: int  # 0-based, of the name, in UTF-8 bytes as `ast` counts
+    end_col: int
+    name: str
+    end_line: int  # the last line of the statement or parameter that binds it
+    shape: tuple[str, ...] | None  # each dim as written (`batch`, `3`, `*batch`, `4*n`)
+    why: str = ""  # for an unknown shape: where it was lost, in the words of `--stats`
+    parameter: bool = False
+
+    def text(self) -> str:
+        """`(batch, seq, embed)`, or `unknown (why)`."""
+        if self.shape is None:
+            return f"unknown ({self.why})" if self.why else "unknown"
+        return "(" + ", ".join(self.shape) + ")"
+
+
+class Shapes:
+    """An observer of a run: the shape each assignment of a checked file binds to a name
+    (a tensor's, or unknown and why), and each tensor parameter's. A file checked again
+    replaces what was seen in it."""
+
+    def __init__(self) -> None:
+        self.files: dict[Path, dict[tuple[int, int, str], Binding]] = {}
+
+    def start(self, path: Path) -> None:
+        self.files[path] = {}
+
+    def add(self, path: Path, binding: Binding) -> None:
+        # A statement read again (a loop body) keeps its last reading.
+        self.files.setdefault(path, {})[binding.line, binding.col, binding.name] = binding
+
+    def of(self, path: Path) -> list[Binding]:
+        """What was seen in `path`, in source order."""
+        return sorted(self.files.get(path.resolve(), {}).values())
+
+
 class Run:
     """Every cache of one checker run."""
 
-    def __init__(self) -> None:
+    def __init__(self, observer: Shapes | None = None) -> None:
+        # Told the shape of each name a checked file binds; None costs nothing.
+        self.observer = observer
         # path -> (modified time and size, the parsed file or None where it does not parse)
         self.modules: dict[Path, tuple[tuple[int, int], Module | None]] = {}
         self.real_paths: dict[Path, Path] = {}  # a found module's path, resolved
@@ -80,6 +123,9 @@ def check_file(
                 return []
             if stats is not None:
                 stats.files += 1
+            observer = active().observer
+            if observer is not None:
+                observer.start(module.path)
             return FileChecker(module, display or str(path), stats).run()
     finally:
         if collecting:
