@@ -16,6 +16,9 @@ At definition, the function decorator looks at the annotations:
 - none, `async def`, nested functions, `typing.overload` and `typing.no_type_check`: the
   function itself.
 
+Under typeguard's `@typechecked`, which instruments the function's own code and so must get
+the function itself, the decorator is the outermost instead.
+
 The class decorator gives a dataclass's generated `__init__` the same treatment (with
 `type.__setattr__`, so a metaclass that forbids setting attributes does not stop it).
 
@@ -440,7 +443,12 @@ def _block(body: list[ast.stmt]) -> None:
         if isinstance(node, ast.FunctionDef):
             if not any(_named(d, "no_type_check", "overload") for d in node.decorator_list):
                 decorator = ast.copy_location(ast.Name(_FUNCTION, ast.Load()), node)
-                node.decorator_list.append(decorator)
+                if any(_named(d, "typechecked") for d in node.decorator_list):
+                    # typeguard rewrites the function's own code: it must get the function
+                    # itself, and ours checks the function it returns.
+                    node.decorator_list.insert(0, decorator)
+                else:
+                    node.decorator_list.append(decorator)
         elif isinstance(node, ast.ClassDef):
             if any(_named(d, "no_type_check") for d in node.decorator_list):
                 continue

@@ -399,6 +399,12 @@ def f(x):
 def g(x: int) -> int: ...
 
 
+@typechecked
+@decorator
+def t(x):
+    return x
+
+
 class C:
     @staticmethod
     def m(x):
@@ -432,6 +438,7 @@ def test_the_rewrite_adds_the_decorators() -> None:
     # innermost on functions (nested ones are left alone), outermost on classes.
     assert "@decorator\n@__shapesafe_check__\ndef f(x):\n\n    def inner" in body
     assert "@typing.overload\ndef g" in body
+    assert "@__shapesafe_check__\n@typechecked\n@decorator\ndef t" in body
     assert "@__shapesafe_check_class__\nclass C:" in body
     assert "@staticmethod\n    @__shapesafe_check__\n    def m" in body
     assert "if True:\n\n        @__shapesafe_check__\n        def n" in body
