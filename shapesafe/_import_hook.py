@@ -341,7 +341,10 @@ class _Finder(importlib.abc.MetaPathFinder):
                 continue
             loader = spec.loader
             if isinstance(loader, importlib.machinery.SourceFileLoader):
-                spec.loader = _Loader(loader.name, loader.path, self.other_hints)
+                ours = _Loader(loader.name, loader.path, self.other_hints)
+                spec.loader = ours
+                if spec.cached is not None:
+                    spec.cached = ours.cache_path(loader.path)  # the module's `__cached__`
             return spec
         return None
 
@@ -364,13 +367,17 @@ class _Loader(importlib.machinery.SourceFileLoader):
         code: types.CodeType = compile(tree, path, "exec", dont_inherit=True, optimize=_optimize)
         return code
 
+    def cache_path(self, source_path: str) -> str | None:
+        """Where the rewritten code of `source_path` is cached: its own `.pyc` name."""
+        try:
+            return importlib.util.cache_from_source(source_path, optimization=self.tag)
+        except NotImplementedError:  # no cache tag on this interpreter
+            return None
+
     def get_code(self, fullname: str) -> types.CodeType:
         """The rewritten module's code, from its own `.pyc` when that is fresh."""
         source_path = self.get_filename(fullname)
-        try:
-            cached = importlib.util.cache_from_source(source_path, optimization=self.tag)
-        except NotImplementedError:  # no cache tag on this interpreter
-            cached = None
+        cached = self.cache_path(source_path)
         stats = self.path_stats(source_path)
         header = (
             importlib.util.MAGIC_NUMBER

@@ -468,6 +468,7 @@ def test_the_rewritten_module_has_its_own_bytecode_cache(
             else:
                 ops = importlib.import_module("cachedpkg.ops")
             assert hasattr(ops.project, "__shapesafe__") is hooked
+            assert ("opt-shapesafe" in ops.__cached__) is hooked
     finally:
         sys.meta_path[:] = before
         _forget("cachedpkg")
