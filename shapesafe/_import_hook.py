@@ -13,8 +13,11 @@ At definition, the function decorator looks at the annotations:
 - one that mentions a jaxtyping array type (`Float[Tensor, "b n"]`): `checked(fn)`;
 - only other hints (`int`, `Literal["a"]`, `torch.Tensor`): `beartype(fn)`, as jaxtyping's own
   hook does, unless the hook was installed with `other_hints=False`;
-- none, `async def`, nested functions, `typing.overload` and `typing.no_type_check`: the
-  function itself.
+- none, `async def`, `typing.overload` and `typing.no_type_check`: the function itself.
+
+A function defined inside another function is decorated only when an annotation of it
+looks like an array type in the source (a subscript with a string in it): it is decorated
+again at each call of the function around it, which costs milliseconds.
 
 Under typeguard's `@typechecked`, which instruments the function's own code and so must get
 the function itself, the decorator is the outermost instead.
@@ -445,17 +448,52 @@ def _named(node: ast.expr, *names: str) -> bool:
     return isinstance(node, ast.Attribute) and node.attr in names
 
 
+def _decorate(node: ast.FunctionDef) -> None:
+    decorator = ast.copy_location(ast.Name(_FUNCTION, ast.Load()), node)
+    if any(_named(d, "typechecked") for d in node.decorator_list):
+        # typeguard rewrites the function's own code: it must get the function itself, and
+        # ours checks the function it returns.
+        node.decorator_list.insert(0, decorator)
+    else:
+        node.decorator_list.append(decorator)
+
+
+def _skipped(node: ast.FunctionDef) -> bool:
+    return any(_named(d, "no_type_check", "overload") for d in node.decorator_list)
+
+
+def _looks_like_array(node: ast.FunctionDef) -> bool:
+    """Whether an annotation has a subscript with a string in it (`Float[Tensor, "b n"]`),
+    or is a string with a subscript in it: what a nested function must show to be decorated,
+    since decorating costs milliseconds at every definition."""
+    args = node.args
+    params = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+    hints = [p.annotation for p in params if p is not None and p.annotation is not None]
+    for hint in [*hints, *([node.returns] if node.returns is not None else [])]:
+        for sub in ast.walk(hint):
+            if isinstance(sub, ast.Subscript) and any(
+                isinstance(c, ast.Constant) and isinstance(c.value, str) for c in ast.walk(sub)
+            ):
+                return True
+            if isinstance(sub, ast.Constant) and isinstance(sub.value, str) and "[" in sub.value:
+                return True
+    return False
+
+
+def _nested(function: ast.FunctionDef) -> None:
+    """Decorate the functions defined inside `function` whose hints look like array types."""
+    for statement in function.body:
+        for node in ast.walk(statement):
+            if isinstance(node, ast.FunctionDef) and not _skipped(node) and _looks_like_array(node):
+                _decorate(node)
+
+
 def _block(body: list[ast.stmt]) -> None:
     for node in body:
         if isinstance(node, ast.FunctionDef):
-            if not any(_named(d, "no_type_check", "overload") for d in node.decorator_list):
-                decorator = ast.copy_location(ast.Name(_FUNCTION, ast.Load()), node)
-                if any(_named(d, "typechecked") for d in node.decorator_list):
-                    # typeguard rewrites the function's own code: it must get the function
-                    # itself, and ours checks the function it returns.
-                    node.decorator_list.insert(0, decorator)
-                else:
-                    node.decorator_list.append(decorator)
+            if not _skipped(node):
+                _decorate(node)
+                _nested(node)
         elif isinstance(node, ast.ClassDef):
             if any(_named(d, "no_type_check") for d in node.decorator_list):
                 continue

@@ -176,6 +176,18 @@ def test_a_frozen_dataclass_is_checked(fresh: None) -> None:
         acts.Span(torch.zeros(3), torch.ones(2))
 
 
+def test_a_nested_function_with_array_hints_is_checked(fresh: None) -> None:
+    with shapesafe.install_import_hook(PKG):
+        acts = importlib.import_module(f"{PKG}.acts")
+    hook = acts.make_hook(2.0)
+    x = torch.randn(2, 3)
+    torch.testing.assert_close(hook(x), 2 * x)
+    with pytest.raises(ShapeError, match=re.escape("make_hook.hook(): argument 'x'")):
+        hook(torch.randn(3))
+    untyped = acts.make_hook(0.0)  # only other hints: left alone, inside a function
+    assert not hasattr(untyped, "__wrapped__") and untyped("a") == "a"
+
+
 def test_literal_hints_are_checked_by_beartype(fresh: None) -> None:
     with shapesafe.install_import_hook(PKG):
         acts = importlib.import_module(f"{PKG}.acts")
@@ -392,6 +404,13 @@ import typing
 def f(x):
     def inner(y):
         return y
+
+    def shaped(y: Float[Tensor, " n"]):
+        return y
+
+    def quoted(y: "Float[Tensor, ' n']"):
+        return y
+
     return inner
 
 
@@ -435,8 +454,10 @@ def test_the_rewrite_adds_the_decorators() -> None:
         "__shapesafe_check_class__",
     ]
     body = ast.unparse(tree)
-    # innermost on functions (nested ones are left alone), outermost on classes.
+    # innermost on functions (nested ones only with array-like hints), outermost on classes.
     assert "@decorator\n@__shapesafe_check__\ndef f(x):\n\n    def inner" in body
+    assert "@__shapesafe_check__\n    def shaped" in body
+    assert "@__shapesafe_check__\n    def quoted" in body
     assert "@typing.overload\ndef g" in body
     assert "@__shapesafe_check__\n@typechecked\n@decorator\ndef t" in body
     assert "@__shapesafe_check_class__\nclass C:" in body

@@ -37,6 +37,16 @@ def pick(name: Literal["gelu", "relu"]) -> str:
     return name
 
 
+def make_hook(scale: float) -> Callable[..., Any]:
+    def hook(x: Float[Tensor, "b n"]) -> Float[Tensor, "b n"]:
+        return x * scale
+
+    def untyped(x: Any) -> Any:
+        return x
+
+    return hook if scale else untyped
+
+
 class MLP(torch.nn.Module):
     def __init__(self, n: int, act: str = "gelu") -> None:
         super().__init__()
