@@ -75,8 +75,10 @@ def main() -> None:
     parser.add_argument("checkout", type=Path, help="the library's checkout")
     parser.add_argument("--package", required=True, help="the package the hooks check")
     parser.add_argument("--repeat", type=int, default=1, help="runs per mode (default 1)")
-    parser.add_argument("pytest_args", nargs="*", help="after --: tests and pytest options")
-    args = parser.parse_args()
+    argv = sys.argv[1:]
+    cut = argv.index("--") if "--" in argv else len(argv)
+    args = parser.parse_args(argv[:cut])
+    args.pytest_args = argv[cut + 1 :]
     times: dict[str, list[float]] = {mode: [] for mode in MODES}
     results: dict[str, dict[str, str]] = {}
     with tempfile.TemporaryDirectory() as folder:
@@ -97,7 +99,8 @@ def main() -> None:
         )
     names = sorted(set().union(*(results[mode] for mode in MODES)))
     differing = [n for n in names if len({results[m].get(n, "absent") for m in MODES}) > 1]
-    print(f"\n{len(differing)} tests differ between modes")
+    verb = "test differs" if len(differing) == 1 else "tests differ"
+    print(f"\n{len(differing)} {verb} between modes")
     for name in differing:
         print(f"- {name}: " + ", ".join(f"{m} {results[m].get(name, 'absent')}" for m in MODES))
 
