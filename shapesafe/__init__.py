@@ -2,14 +2,14 @@
 
 The runtime half (torch, jaxtyping, beartype) is imported on first use of one of its names,
 so `shapesafe check` and the mypy plugin, which only read source, never import torch.
+`SHAPESAFE_MODE` is read (and a bad value refused) with the runtime, not here: pytest loads
+the plugin, and with it this module, in projects that don't use shapesafe at all.
 """
 
 import importlib
 import importlib.metadata
 import os
 from typing import TYPE_CHECKING, Any
-
-from . import _mode as _mode  # validates SHAPESAFE_MODE at import
 
 # Public name -> the private module that defines it (the annotation aliases come from
 # jaxtyping and torch themselves).

@@ -1,7 +1,9 @@
 """Check or off: the process default, and `mode()` blocks scoped like `torch.no_grad`.
 
-`SHAPESAFE_MODE` is read once, when shapesafe is imported, and validated before anything
-heavy loads (no torch here). `set_mode` sets the process default; `mode()` overrides it in
+`SHAPESAFE_MODE` is read once, when shapesafe's runtime is first used (this module is
+imported with `checked` and the ops, not with the package), and a bad value is a
+`ValueError` then: a project that never uses shapesafe but has it installed (pytest loads its
+plugin) is not broken by it. `set_mode` sets the process default; `mode()` overrides it in
 the current thread or async task only (a ContextVar), so overlapping blocks in two threads
 never leave each other's checks off.
 

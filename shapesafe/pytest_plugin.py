@@ -2,11 +2,17 @@
 
 Registered through the `pytest11` entry point, so it is active wherever shapesafe is
 installed. Without the option it only adds the option: this module imports nothing but the
-standard library and pytest, and torch is imported only once a listed package is.
+standard library, pytest and shapesafe's `__init__` (which imports no runtime and doesn't
+read `SHAPESAFE_MODE`), and torch is imported only once a listed package is.
 
-The hook is installed before conftest files are loaded. A listed package that is already
-imported by then (by another plugin, or by `-p`) can't be checked any more, which is an error
-rather than a silently unchecked run.
+With the option, the run's header says which packages are checked. Every mistake is a usage
+error (exit status 4), as the run would otherwise pass with nothing checked:
+
+- a name that isn't a package name;
+- a package that doesn't exist (looked for once the `conftest.py` files are loaded, since
+  they may put it on `sys.path`), named with a close match if there is one;
+- a listed package, or one of its modules, that is already imported when the hook is
+  installed, before the `conftest.py` files load (by another plugin, or by `-p`).
 """
 
 from typing import TYPE_CHECKING
@@ -18,6 +24,8 @@ if TYPE_CHECKING:
 
 OPTION = "--shapesafe-packages"
 INI = "shapesafe_packages"
+OTHER_OPTION = "--shapesafe-other-hints"
+OTHER_INI = "shapesafe_other_hints"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -30,7 +38,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="check the jaxtyping annotations of every function in these packages "
         "(shapesafe's import hook)",
     )
+    group.addoption(
+        OTHER_OPTION,
+        dest="shapesafe_other_hints",
+        default=None,
+        choices=("on", "off"),
+        help="with --shapesafe-packages: give functions whose hints mention no array type "
+        "beartype's check (on, the default) or leave them alone (off)",
+    )
     parser.addini(INI, "packages to check with shapesafe's import hook (comma separated)")
+    parser.addini(OTHER_INI, "on or off: beartype's check for functions without array hints")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -43,7 +60,7 @@ def pytest_load_initial_conftests(
     if not raw.strip():
         return
 
-    from ._import_hook import ImportHook, imported_already, split_names
+    from ._import_hook import ImportHook, imported_already, split_names, too_early
 
     try:
         names = split_names(raw)
@@ -51,16 +68,43 @@ def pytest_load_initial_conftests(
         raise pytest.UsageError(f"{OPTION}: {err}") from None
     if not names:
         return
+    other = early_config.known_args_namespace.shapesafe_other_hints
+    if other is None:
+        other = (early_config.getini(OTHER_INI) or "on").strip().lower()
+    if other not in ("on", "off"):
+        raise pytest.UsageError(f"{OTHER_INI}: expected 'on' or 'off', got {other!r}")
     late = imported_already(names)
     if late:
-        shown = ", ".join(late[:5]) + (", ..." if len(late) > 5 else "")
         raise pytest.UsageError(
-            f"{OPTION}: {shown} {'was' if len(late) == 1 else 'were'} imported before shapesafe "
-            "could install its import hook, so the checks would silently not run. Find what "
-            "imports it first (a pytest plugin, `-p`, or `python -c` code) and drop it, or use "
-            "shapesafe.check_package in the package itself."
+            too_early(
+                OPTION,
+                late,
+                "The checks would silently not run. Find what imports it first (a pytest "
+                "plugin, `-p`, or `python -c` code) and drop it, or use "
+                "shapesafe.check_package in the package itself.",
+            )
         )
-    early_config.stash[_HOOK] = ImportHook(names)
+    early_config.stash[_HOOK] = ImportHook(names, other_hints=other == "on")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    hook = config.stash.get(_HOOK, None)
+    if hook is None:
+        return
+    from ._import_hook import _announce, missing, unknown
+
+    for name in missing(hook.packages):
+        hook.uninstall()
+        raise pytest.UsageError(unknown(OPTION, name))
+    _announce(OPTION, hook.packages, hook.other_hints)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    hook = config.stash.get(_HOOK, None)
+    if hook is None:
+        return None
+    others = "; beartype for other hints" if hook.other_hints else ""
+    return f"shapesafe: checking {', '.join(hook.packages)} (import hook{others})"
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -8,6 +8,7 @@ import sys
 import textwrap
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import torch
@@ -226,3 +227,25 @@ def test_compiled_code_follows_the_process_default() -> None:
         torch.testing.assert_close(compiled(A, x), (A @ x) * 2)
         with pytest.raises(ShapeError):
             compiled(*BAD)
+
+
+def test_a_bad_mode_does_not_reach_the_static_checker(tmp_path: Path) -> None:
+    """`shapesafe check` reads source only: it never reads `SHAPESAFE_MODE`."""
+    source = tmp_path / "model.py"
+    source.write_text(
+        "from jaxtyping import Float\n"
+        "from torch import Tensor\n\n\n"
+        "def f(x: Float[Tensor, ' n']) -> Float[Tensor, ' n']:\n"
+        "    return x\n"
+    )
+    env = dict(os.environ, SHAPESAFE_MODE="garbage")
+    result = subprocess.run(
+        [sys.executable, "-m", "shapesafe.check", str(source)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert (result.returncode, result.stdout) == (0, "")
+    assert result.stderr == "shapesafe: 0 findings in 1 file\n"

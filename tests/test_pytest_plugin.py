@@ -4,6 +4,7 @@ The real runs are subprocesses (slow): an in-process inner pytest drops the modu
 imported afterwards, which torch does not survive.
 """
 
+import os
 import shutil
 import subprocess
 import sys
@@ -41,6 +42,7 @@ def test_right_call_runs():
 
 def test_unannotated_untouched():
     assert ops.plain is ops.REGISTRY["plain"]
+    assert ops.project is ops.REGISTRY["project"]
     assert not hasattr(ops.unannotated, "__shapesafe__")
 """
 
@@ -50,11 +52,16 @@ def _forget(pkg: str) -> None:
         del sys.modules[name]
 
 
-def _config(option: str | None, ini: str = "") -> types.SimpleNamespace:
+def _config(
+    option: str | None, ini: str = "", other: str | None = None, other_ini: str = ""
+) -> types.SimpleNamespace:
     """What the hook reads of pytest's early config."""
+    inis = {plugin.INI: ini, plugin.OTHER_INI: other_ini}
     return types.SimpleNamespace(
-        known_args_namespace=types.SimpleNamespace(shapesafe_packages=option),
-        getini=lambda name: ini if name == plugin.INI else "",
+        known_args_namespace=types.SimpleNamespace(
+            shapesafe_packages=option, shapesafe_other_hints=other
+        ),
+        getini=lambda name: inis.get(name, ""),
         stash=pytest.Stash(),
     )
 
@@ -72,12 +79,19 @@ def _load(config: types.SimpleNamespace) -> None:
     plugin.pytest_load_initial_conftests(config, None, [])  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("option, ini", [(PKG, ""), (None, PKG), (f"{PKG},other", "ignored")])
+@pytest.mark.parametrize(
+    "option, ini", [(PKG, ""), (None, PKG), (f"{PKG},tests.hookpkg_self", "ignored")]
+)
 def test_option_installs_the_hook(fresh: None, option: str | None, ini: str) -> None:
     config = _config(option, ini)
     _load(config)
     hook = config.stash[plugin._HOOK]
     assert isinstance(hook, ImportHook) and hook.packages[0] == PKG
+    plugin.pytest_configure(config)  # type: ignore[arg-type]
+    header = plugin.pytest_report_header(config)  # type: ignore[arg-type]
+    assert header == (
+        f"shapesafe: checking {', '.join(hook.packages)} (import hook; beartype for other hints)"
+    )
     from tests.hookpkg import ops
 
     x, w = torch.randn(3, 4), torch.randn(5, 4)
@@ -107,11 +121,40 @@ def test_a_package_imported_too_early_is_a_usage_error(fresh: None) -> None:
     with pytest.raises(pytest.UsageError) as info:
         _load(_config(PKG))
     assert str(info.value) == (
-        f"--shapesafe-packages: {PKG}, {PKG}.ops were imported before shapesafe could install "
-        "its import hook, so the checks would silently not run. Find what imports it first "
-        "(a pytest plugin, `-p`, or `python -c` code) and drop it, or use "
-        "shapesafe.check_package in the package itself."
+        f"--shapesafe-packages: {PKG} and {PKG}.ops were imported before shapesafe's import "
+        "hook was installed, so they are not checked. The checks would silently not run. Find "
+        "what imports it first (a pytest plugin, `-p`, or `python -c` code) and drop it, or "
+        "use shapesafe.check_package in the package itself."
     )
+
+
+def test_an_unknown_package_is_a_usage_error(fresh: None) -> None:
+    config = _config(f"{PKG},tests.hookpgk")
+    _load(config)
+    hook = config.stash[plugin._HOOK]
+    with pytest.raises(pytest.UsageError) as info:
+        plugin.pytest_configure(config)  # type: ignore[arg-type]
+    assert str(info.value) == (
+        "--shapesafe-packages: no module named 'tests.hookpgk' (did you mean 'tests.hookpkg'?), "
+        "so nothing of it would be checked"
+    )
+    assert hook._finder not in sys.meta_path
+
+
+@pytest.mark.parametrize(
+    "other, other_ini, on",
+    [(None, "", True), ("off", "", False), (None, "off", False), ("on", "off", True)],
+)
+def test_other_hints_option(fresh: None, other: str | None, other_ini: str, on: bool) -> None:
+    config = _config(PKG, other=other, other_ini=other_ini)
+    _load(config)
+    assert config.stash[plugin._HOOK].other_hints is on
+    plugin.pytest_unconfigure(config)  # type: ignore[arg-type]
+
+
+def test_a_bad_other_hints_setting_is_a_usage_error() -> None:
+    with pytest.raises(pytest.UsageError, match="shapesafe_other_hints: expected 'on' or 'off'"):
+        _load(_config(PKG, other_ini="maybe"))
 
 
 def test_a_bad_name_is_a_usage_error() -> None:
@@ -119,15 +162,33 @@ def test_a_bad_name_is_a_usage_error() -> None:
         _load(_config("a-b"))
 
 
-def test_the_plugin_imports_nothing_heavy() -> None:
+def test_the_plugin_imports_nothing_of_the_runtime() -> None:
     code = (
         "import sys, shapesafe.pytest_plugin\n"
-        "heavy = [m for m in ('torch', 'jaxtyping', 'beartype', 'shapesafe._import_hook')"
-        " if m in sys.modules]\n"
-        "print(heavy)\n"
+        "heavy = [m for m in ('torch', 'jaxtyping', 'beartype') if m in sys.modules]\n"
+        "print(heavy, sorted(m for m in sys.modules if m.startswith('shapesafe')))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    env = {k: v for k, v in os.environ.items() if k != "SHAPESAFE_PACKAGES"}
+    env["SHAPESAFE_MODE"] = "garbage"  # not read: the plugin uses no runtime
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert out.stdout.strip() == "[] ['shapesafe', 'shapesafe.pytest_plugin']"
+
+
+def test_a_bad_mode_does_not_break_a_project_without_shapesafe(tmp_path: Path) -> None:
+    (tmp_path / "test_plain.py").write_text("def test_one():\n    assert 1 + 1 == 2\n")
+    env = {k: v for k, v in os.environ.items() if k != "SHAPESAFE_PACKAGES"}
+    env["SHAPESAFE_MODE"] = "garbage"
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "1 passed" in out.stdout
 
 
 @pytest.mark.slow
@@ -143,6 +204,12 @@ def test_real_pytest_runs(tmp_path: Path) -> None:
 
     checked = pytest_run(f"--shapesafe-packages={pkg}")
     assert checked.returncode == 0 and "3 passed" in checked.stdout, checked.stdout
+    header = f"shapesafe: checking {pkg} (import hook; beartype for other hints)"
+    verbose = pytest_run(f"--shapesafe-packages={pkg}", "-v")
+    assert header in verbose.stdout.splitlines(), verbose.stdout
+    typo = pytest_run(f"--shapesafe-packages={pkg}x")
+    assert typo.returncode == pytest.ExitCode.USAGE_ERROR, typo.stdout + typo.stderr
+    assert f"no module named '{pkg}x' (did you mean '{pkg}'?)" in typo.stderr
     plain = pytest_run()
     assert plain.returncode == 1 and "1 failed, 2 passed" in plain.stdout, plain.stdout
     assert "RuntimeError" in plain.stdout  # torch's error: nothing was checked
@@ -151,4 +218,4 @@ def test_real_pytest_runs(tmp_path: Path) -> None:
     assert from_ini.returncode == 0 and "3 passed" in from_ini.stdout, from_ini.stdout
     early = pytest_run("-p", f"{pkg}.ops")
     assert early.returncode == pytest.ExitCode.USAGE_ERROR, early.stdout + early.stderr
-    assert f"{pkg}, {pkg}.ops were imported before shapesafe" in early.stderr
+    assert f"{pkg} and {pkg}.ops were imported before shapesafe" in early.stderr

@@ -103,7 +103,7 @@ def check_toml(code: str, tmp_path: Path) -> None:
         (tmp_path / "pyproject.toml").write_text(code)
         cli.read_settings(tmp_path / "pyproject.toml")  # raises on unknown keys or bad values
     if "pytest" in tool:
-        assert set(tool["pytest"]["ini_options"]) <= {pytest_plugin.INI}
+        assert set(tool["pytest"]["ini_options"]) <= {pytest_plugin.INI, pytest_plugin.OTHER_INI}
 
 
 def check_console(code: str) -> None:
@@ -150,3 +150,19 @@ def test_block(index: int, tmp_path: Path) -> None:
             f"README.md:{block.line}: a ```{block.language} block that is not run "
             "needs <!-- not run: reason --> before it"
         )
+
+
+def test_the_pre_commit_snippet_is_the_repository_hook() -> None:
+    """The README's `repo: local` hook is `.pre-commit-hooks.yaml`'s, written out."""
+    (snippet,) = [b for b in ALL if b.language == "yaml" and "shapesafe-check" in b.code]
+    hooks = (README.parent / ".pre-commit-hooks.yaml").read_text(encoding="utf-8")
+
+    def fields(text: str) -> dict[str, str]:
+        return dict(re.findall(r"^\s*-?\s*(\w+): (.+)$", text, re.MULTILINE))
+
+    local = fields(snippet.code)
+    assert local.pop("repo") == "local" and "rev" not in local
+    defined = fields(hooks)
+    assert {k: v for k, v in local.items() if k != "description"} == {
+        k: v for k, v in defined.items() if k != "description"
+    }
