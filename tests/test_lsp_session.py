@@ -1,6 +1,7 @@
 """What the language server knows of a workspace (`shapesafe.lsp.Session`), without the
 protocol: unsaved text, the files that import an edited one, settings, hovers and fixes."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -147,6 +148,18 @@ def test_readme_editor_setup_parses_and_starts_this_server() -> None:
     [lua] = [b.split("```")[0] for b in text.split("```lua\n")[1:]]
     assert 'cmd = { "shapesafe", "lsp" }' in lua
     assert lua.count("(") == lua.count(")") and lua.count("{") == lua.count("}")
+
+
+def test_readme_vs_code_settings_parse_and_start_this_server() -> None:
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    [block] = [b.split("```")[0] for b in text.split("```json\n")[1:] if "glspc." in b]
+    settings = json.loads(block)
+    # The keys that the "Generic LSP Client (v2)" extension (zsol.vscode-glspc) reads.
+    assert settings == {
+        "glspc.server.command": "shapesafe",
+        "glspc.server.commandArguments": ["lsp"],
+        "glspc.server.languageId": ["python"],
+    }
 
 
 def test_a_bad_settings_section_checks_as_with_none(
