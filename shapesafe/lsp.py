@@ -7,7 +7,8 @@ It gives an editor:
 - hover on a name bound to a tensor: its inferred shape, and which parameter each dim name
   came from;
 - inlay hints: the inferred shape after each name an assignment binds to a tensor;
-- code actions: the fix a finding's hint names (`did you mean w.mT?`), and
+- code actions: the transpose a finding's hint names (`did you mean w.mT?`, `did you mean
+  w?` for `w.T`), where only one operand or argument can be meant, and
   `# shapesafe: ignore` on the finding's line.
 
 The server keeps one checker `Run` per workspace. An edit checks the edited file as the
@@ -251,44 +252,82 @@ class Session:
         """The code actions for the findings on lines `first` to `last` (0-based)."""
         path = path.resolve()
         lines = self.texts.get(path, "").splitlines()
+        tree = self.tree(path)
         out: list[Fix] = []
         for f in self.findings.get(path, []):
             if not (first <= f.line - 1 <= last) or f.line > len(lines):
                 continue
-            text = lines[f.line - 1]
-            replaced = _hint_fix(text, f)
+            replaced = _hint_fix(tree, lines, f) if tree is not None else None
             if replaced is not None:
-                out.append(Fix(f"Replace with {replaced.text}", f, replaced))
+                out.append(Fix(f"Replace with {replaced[0]}", f, replaced[1]))
+            text = lines[f.line - 1]
             end = utf16(text, len(text.encode()))
             edit = Edit((f.line - 1, end), (f.line - 1, end), "  # shapesafe: ignore")
             out.append(Fix("Ignore shape findings on this line", f, edit))
         return out
 
 
-def _hint_fix(text: str, finding: Finding) -> Edit | None:
-    """The edit that a finding's `did you mean X?` names: X in place of the expression it
-    swaps the last two axes of (`w` for `w.T`, `w.mT` for `w`), on the finding's line."""
+_SUFFIXES = (".mT", ".T")
+# What `.mT` can follow without parentheses.
+_ATOMS = (ast.Name, ast.Attribute, ast.Call, ast.Subscript)
+
+
+def _operands(tree: ast.Module, finding: Finding) -> list[ast.expr]:
+    """The expressions that a finding's hint can be about: the right operand of an `@`, or
+    the arguments of a call, reported at the finding's position."""
+    out: list[ast.expr] = []
+    for node in ast.walk(tree):
+        if (getattr(node, "lineno", 0), getattr(node, "col_offset", -1) + 1) != (
+            finding.line,
+            finding.col,
+        ):
+            continue
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+            out.append(node.right)
+        elif isinstance(node, ast.Call):
+            out += [a for a in node.args if not isinstance(a, ast.Starred)]
+            out += [k.value for k in node.keywords if k.arg is not None]
+    return out
+
+
+def _position(lines: list[str], line: int, byte_col: int) -> tuple[int, int]:
+    """An `ast` position (1-based line, UTF-8 byte column) as LSP counts it."""
+    return line - 1, utf16(lines[line - 1], byte_col)
+
+
+def _hint_fix(tree: ast.Module, lines: list[str], finding: Finding) -> tuple[str, Edit] | None:
+    """The edit that a finding's `did you mean X?` names, with X: `.mT` added to the operand
+    or argument that the hint names (`w` -> `w.mT`, `a + b` -> `(a + b).mT`), or the `.T` or
+    `.mT` that it ends with taken off (`w.T` -> `w`). None unless exactly one operand or
+    argument of the expression reported is the one the hint names."""
     hint = _HINT.search(finding.message)
     if hint is None or "..." in hint[1]:
         return None
     wanted = hint[1]
-    originals = [f"{wanted}.mT", f"{wanted}.T"]
-    for suffix in (".mT", ".T"):
-        if wanted.endswith(suffix):
-            originals = [wanted[: -len(suffix)]]
-            break
-    # The finding's column is in UTF-8 bytes; search from the character it falls on.
-    start = len(text.encode()[: finding.col - 1].decode(errors="ignore"))
-    for original in originals:
-        pattern = re.compile(r"(?<![\w.])" + re.escape(original) + r"(?![\w.(\[])")
-        m = pattern.search(text, start)
-        if m is not None:
-            return Edit(
-                (finding.line - 1, utf16(text, len(text[: m.start()].encode()))),
-                (finding.line - 1, utf16(text, len(text[: m.end()].encode()))),
-                wanted,
-            )
-    return None
+    found: list[tuple[str, Edit]] = []
+    for node in _operands(tree, finding):
+        end_line, end_col = node.end_lineno, node.end_col_offset
+        if end_line is None or end_col is None or not 0 < end_line <= len(lines):
+            continue
+        chunk = [line.encode() for line in lines[node.lineno - 1 : end_line]]
+        chunk[-1] = chunk[-1][:end_col]
+        chunk[0] = chunk[0][node.col_offset :]
+        text = b"\n".join(chunk).decode(errors="replace")
+        flat = " ".join(text.split())
+        start = _position(lines, node.lineno, node.col_offset)
+        end = _position(lines, end_line, end_col)
+        for suffix in _SUFFIXES:
+            if wanted in (flat + suffix, f"({flat}){suffix}"):  # the hint adds the transpose
+                new = f"{text}{suffix}" if isinstance(node, _ATOMS) else f"({text}){suffix}"
+                found.append((" ".join(new.split()), Edit(start, end, new)))
+            elif (
+                flat == wanted + suffix
+                and isinstance(node, ast.Attribute)
+                and text.endswith(suffix)
+            ):  # the hint takes it off
+                cut = _position(lines, end_line, end_col - len(suffix))
+                found.append((wanted, Edit(cut, end, "")))
+    return found[0] if len(found) == 1 else None
 
 
 def _imports(text: str, path: Path) -> bool:

@@ -137,6 +137,98 @@ class Head(torch.nn.Module):
     assert ignore.edit == Edit((13, 35), (13, 35), "  # shapesafe: ignore")
 
 
+TRANSPOSES = """\
+import torch
+import torch.nn.functional as F
+from jaxtyping import Float
+from torch import Tensor
+
+import shapesafe as ss
+
+
+def f(
+    x: Float[Tensor, "b k"], w: Float[Tensor, "n k"], v: Float[Tensor, "k n"],
+    s: Float[Tensor, "a c"], u: Float[Tensor, "n k"],
+) -> Tensor:
+"""
+
+
+def apply(text: str, edit: Edit) -> str:
+    """`text` with `edit` made (positions in UTF-16 units, as LSP counts them)."""
+    lines = text.splitlines(keepends=True)
+
+    def offset(line: int, character: int) -> int:
+        units = lines[line].encode("utf-16-le")[: 2 * character].decode("utf-16-le")
+        return sum(len(x) for x in lines[:line]) + len(units)
+
+    return text[: offset(*edit.start)] + edit.text + text[offset(*edit.end) :]
+
+
+@pytest.mark.parametrize(
+    "body, title, fixed",
+    [
+        pytest.param("return x @ w", "w.mT", "return x @ w.mT", id="add-mT-to-matmul-operand"),
+        pytest.param("return x @ v.T", "v", "return x @ v", id="drop-T"),
+        pytest.param("return ss.matmul(x, v.mT)", "v", "return ss.matmul(x, v)", id="drop-mT"),
+        pytest.param("return F.linear(x, v)", "v.T", "return F.linear(x, v.T)", id="linear-T"),
+        pytest.param(
+            "return ss.linear(x, weight=v)",
+            "v.mT",
+            "return ss.linear(x, weight=v.mT)",
+            id="keyword-argument",
+        ),
+        pytest.param(
+            "return x @ (w + u)", "(w + u).mT", "return x @ ((w + u).mT)", id="parenthesized"
+        ),
+        pytest.param(
+            "return ss.matmul(x, w + u)",
+            "(w + u).mT",
+            "return ss.matmul(x, (w + u).mT)",
+            id="sum-gets-parentheses",
+        ),
+        pytest.param(
+            "return ss.matmul(\n        x,\n        w,\n    )",
+            "w.mT",
+            "return ss.matmul(\n        x,\n        w.mT,\n    )",
+            id="call-over-lines",
+        ),
+        pytest.param("return s @ s", "s.mT", "return s @ s.mT", id="right-operand-not-left"),
+        pytest.param(
+            'print("é😀"); return x @ w', "w.mT", 'print("é😀"); return x @ w.mT', id="utf16"
+        ),
+    ],
+)
+def test_each_transpose_fix_makes_its_finding_go_away(
+    tmp_path: Path, body: str, title: str, fixed: str
+) -> None:
+    path = tmp_path / "m.py"
+    text = f"{TRANSPOSES}    {body}\n"
+    path.write_text(text)
+    session = Session(tmp_path)
+    [finding] = session.open(path, text)[path]
+    assert "; did you mean " in finding.message
+    fix, ignore = session.fixes(path, 0, 40)
+    assert fix.title == f"Replace with {title}"
+    assert ignore.title == "Ignore shape findings on this line"
+    assert apply(text, fix.edit) == f"{TRANSPOSES}    {fixed}\n"
+    assert session.open(path, apply(text, fix.edit)) == {path: []}
+
+
+@pytest.mark.parametrize("body", ["return ss.matmul(s, s)", "return torch.mm(s, s)"])
+def test_no_transpose_fix_where_the_hint_could_mean_either_argument(
+    tmp_path: Path, body: str
+) -> None:
+    path = tmp_path / "m.py"
+    text = f"{TRANSPOSES}    {body}\n"
+    path.write_text(text)
+    session = Session(tmp_path)
+    [finding] = session.open(path, text)[path]
+    assert finding.message.endswith("; did you mean s.mT?")
+    [ignore] = session.fixes(path, 0, 40)
+    assert ignore.edit.text == "  # shapesafe: ignore"
+    assert session.open(path, apply(text, ignore.edit)) == {path: []}
+
+
 def test_readme_editor_setup_parses_and_starts_this_server() -> None:
     text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     [block] = [b for b in text.split("```toml\n")[1:] if "[language-server.shapesafe]" in b]
