@@ -52,7 +52,7 @@ def _diagnostic(session: Session, path: Path, f: Finding) -> t.Diagnostic:
 
 def _publish(server: ShapeServer, uri: str, text: str, version: int | None) -> None:
     path = _path(uri)
-    if path is None or not path.exists():
+    if path is None:
         return
     session = server.workspace_session()
     for checked, findings in session.open(path, text).items():

@@ -12,9 +12,9 @@ It gives an editor:
   `# shapesafe: ignore` on the finding's line.
 
 The server keeps one checker `Run` per workspace. An edit checks the edited file as the
-editor holds it (unsaved text included), and the open files that import it; other files
-are read from disk, as `shapesafe check` reads them. It needs pygls (`shapesafe[lsp]`), and
-like the checker it never imports torch.
+editor holds it (unsaved text included, and a file never saved), and the open files that
+import it; other files are read from disk, as `shapesafe check` reads them. It needs pygls
+(`shapesafe[lsp]`), and like the checker it never imports torch.
 """
 
 import ast
@@ -71,6 +71,21 @@ def _hold(run: Run, path: Path, source: str) -> None:
     run.modules[path] = (stamp, module)
 
 
+def _check_unsaved(run: Run, path: Path, source: str) -> list[Finding]:
+    """What `check_file` finds in `path`, for a file that is only in the editor (never saved):
+    `source`, read as that file, its imports as they are on disk. Raises SyntaxError."""
+    from ._static._flow import FileChecker  # as check_file does
+
+    tree = ast.parse(source, filename=str(path))
+    imports, functions, aliases = _top_level(tree)
+    module = Module(path, source, tree, imports, functions, aliases, _package_of(path))
+    with using(run):
+        _take_stars(module)
+        if run.observer is not None:
+            run.observer.start(path)
+        return FileChecker(module, str(path)).run()
+
+
 def _scopes(tree: ast.Module) -> list[tuple[int, int]]:
     """The line spans of each function, innermost last."""
     return [
@@ -119,8 +134,11 @@ class Session:
         found: list[Finding] = []
         if not excluded(path, self.settings):
             try:
-                _hold(self.run, path, text)
-                found = check_file(path, run=self.run)
+                if path.exists():
+                    _hold(self.run, path, text)
+                    found = check_file(path, run=self.run)
+                else:
+                    found = _check_unsaved(self.run, path, text)
             except (SyntaxError, OSError, ValueError, RecursionError):
                 self.shapes.files.pop(path, None)  # being typed: no findings until it parses
             except Exception as err:  # one file's failure must not end the session

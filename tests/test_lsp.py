@@ -312,6 +312,23 @@ def test_inlay_hints_give_each_assigned_shape(client: Client, workspace: Path) -
     assert {h["kind"] for h in hints} == {1}
 
 
+def test_a_file_never_saved_gets_diagnostics_and_hover(client: Client, workspace: Path) -> None:
+    path = workspace / "never_saved.py"
+    text = (workspace / "raw_linear_transposed.py").read_text()
+    uri = path.as_uri()
+    client.notify(
+        "textDocument/didOpen",
+        {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}},
+    )
+    [finding] = client.diagnostics(uri)
+    assert finding["range"] == span((11, 11), (11, 25))
+    assert not path.exists()
+    hover = client.request(
+        "textDocument/hover", {"textDocument": {"uri": uri}, "position": at(10, 12)}
+    )
+    assert hover["contents"]["value"] == "x: (b, s, d_in)"
+
+
 def test_settings_come_from_the_workspace_folder(tmp_path: Path) -> None:
     """A client that names only workspace folders: `[tool.shapesafe]` of the first one."""
     shutil.copy(STATIC / "linear_transposed_weight.py", tmp_path / "bug.py")

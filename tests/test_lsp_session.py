@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from shapesafe._static import Run, check_file
 from shapesafe.lsp import Edit, Session
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +64,27 @@ def test_an_edit_checks_the_unsaved_text_and_the_open_files_that_import_it(
     # Closed without saving: user.py is checked against lib.py as it is on disk.
     session.close(lib)
     assert session.open(user, USER) == {user: []}
+
+
+def test_a_file_never_saved_is_checked_with_the_files_it_imports_from_disk(
+    tmp_path: Path,
+) -> None:
+    session = workspace(tmp_path)
+    new = tmp_path / "new.py"
+    bad = USER.replace('"b e"]:', '"e b"]:')
+    [finding] = session.open(new, bad)[new]
+    assert not new.exists()
+    assert (finding.line, finding.col) == (9, 12)
+    assert finding.message == 'return of f(): dim \'e\' is e in w "d e" but b in y "b e"'
+    (tmp_path / "saved.py").write_text(bad)  # the same text, saved, finds the same
+    [on_disk] = check_file(tmp_path / "saved.py", run=Run())
+    assert (on_disk.line, on_disk.col, on_disk.message) == (9, 12, finding.message)
+    assert session.hover(new, 7, 4) == 'y: (b, e)\nb from x "b d" (line 7); e from w "d e" (line 7)'
+    assert session.inlay_hints(new, 0, 20) == [(7, 5, ": (b, e)")]
+    # mix is read from lib.py: a call that breaks its contract is found.
+    assert len(session.open(new, USER.replace("mix(x, w)", "mix(w, x)"))[new]) == 1
+    assert session.open(new, USER) == {new: []}
+    assert session.open(new, USER + "def (:\n") == {new: []}
 
 
 def test_settings_ignore_and_exclude(tmp_path: Path) -> None:
