@@ -12,9 +12,10 @@ It gives an editor:
   `# shapesafe: ignore` on the finding's line.
 
 The server keeps one checker `Run` per workspace. An edit checks the edited file as the
-editor holds it (unsaved text included, and a file never saved), and the open files that
-import it; other files are read from disk, as `shapesafe check` reads them. It needs pygls
-(`shapesafe[lsp]`), and like the checker it never imports torch.
+editor holds it (unsaved text included, and a file never saved: `_lsp_server` gives an
+untitled buffer a path outside the workspace), and the open files that import it; other
+files are read from disk, as `shapesafe check` reads them. It needs pygls (`shapesafe[lsp]`),
+and like the checker it never imports torch.
 """
 
 import ast

@@ -329,6 +329,25 @@ def test_a_file_never_saved_gets_diagnostics_and_hover(client: Client, workspace
     assert hover["contents"]["value"] == "x: (b, s, d_in)"
 
 
+def test_an_untitled_python_buffer_gets_diagnostics(client: Client, workspace: Path) -> None:
+    text = (workspace / "raw_linear_transposed.py").read_text()
+    for uri, language in (("untitled:Untitled-2", "plaintext"), ("untitled:Untitled-1", "python")):
+        client.notify(
+            "textDocument/didOpen",
+            {"textDocument": {"uri": uri, "languageId": language, "version": 1, "text": text}},
+        )
+    [finding] = client.diagnostics("untitled:Untitled-1")
+    assert finding["range"] == span((11, 11), (11, 25))
+    assert finding["message"].endswith("did you mean w.T?")
+    # Not a Python buffer: nothing was published for it, before the Python one's.
+    assert not [m for m in client.kept if m.get("params", {}).get("uri") == "untitled:Untitled-2"]
+    hover = client.request(
+        "textDocument/hover",
+        {"textDocument": {"uri": "untitled:Untitled-1"}, "position": at(10, 12)},
+    )
+    assert hover["contents"]["value"] == "x: (b, s, d_in)"
+
+
 def test_settings_come_from_the_workspace_folder(tmp_path: Path) -> None:
     """A client that names only workspace folders: `[tool.shapesafe]` of the first one."""
     shutil.copy(STATIC / "linear_transposed_weight.py", tmp_path / "bug.py")
