@@ -190,26 +190,40 @@ class Session:
         if line >= len(lines):
             return None
         text = lines[line]
-        word = None
+        word, col = None, 0
         for m in _WORD.finditer(text):
             start = utf16(text, len(text[: m.start()].encode()))
             end = start + len(m.group().encode("utf-16-le")) // 2
             if start <= character <= end:
-                word = m.group()
-        if word is None:
-            return None
+                word, col = m.group(), len(text[: m.start()].encode())
+        if word is None or text[:col].rstrip().endswith("."):
+            return None  # no name, or an attribute's (`self.x`), which no binding is of
         tree = self.tree(path)
         if tree is None:
             return None
         here = line + 1
+        bindings = [b for b in self.bindings(path) if b.name == word]
+        made = [b for b in bindings if (b.line, b.col) == (here, col)]
+        if made:
+            return made[-1]  # the name an assignment binds, or a parameter
+        # A name read: what the statements before this one bound (`x` in `x = f(x)` is the
+        # `x` from before).
+        statement = max(
+            (
+                n.lineno
+                for n in ast.walk(tree)
+                if isinstance(n, ast.stmt) and n.lineno <= here <= (n.end_lineno or n.lineno)
+            ),
+            default=here,
+        )
         spans = [s for s in _scopes(tree) if s[0] <= here <= s[1]]
         first, last = spans[-1] if spans else (1, len(lines))
         inner = [s for s in _scopes(tree) if first < s[0] and s[1] <= last]
         candidates = [
             b
-            for b in self.bindings(path)
-            if b.name == word
-            and first <= b.line <= here
+            for b in bindings
+            if first <= b.line
+            and b.end_line < statement
             and not any(s[0] <= b.line <= s[1] for s in inner)
         ]
         return candidates[-1] if candidates else None

@@ -128,6 +128,32 @@ def test_hover_names_the_parameter_each_dim_came_from(tmp_path: Path) -> None:
     assert session.inlay_hints(user, 0, 20) == [(7, 5, ": (b, e)")]
 
 
+def test_hover_on_a_name_read_gives_what_was_bound_before_its_statement(tmp_path: Path) -> None:
+    text = """\
+from jaxtyping import Float
+from torch import Tensor
+
+import shapesafe as ss
+
+
+class Heads:
+    def f(self, x: Float[Tensor, "b s e"], heads: int) -> Tensor:
+        x = ss.split_heads(x, heads)
+        self.x = x
+        return x
+"""
+    path = tmp_path / "heads.py"
+    path.write_text(text)
+    session = Session(tmp_path)
+    assert session.open(path, text) == {path: []}
+    split = 'x: (b, ?heads, s, ?head_dim)\nb, s from x "b s e" (line 8)'
+    assert session.hover(path, 8, 8) == split  # the x that the assignment binds
+    assert session.hover(path, 8, 27) == "x: (b, s, e)"  # the x it reads: the parameter
+    assert session.hover(path, 9, 17) == split
+    assert session.hover(path, 10, 15) == split
+    assert session.hover(path, 9, 13) is None  # self.x: an attribute, not the name x
+
+
 def test_transpose_fix_for_an_attribute(tmp_path: Path) -> None:
     text = """\
 import torch
