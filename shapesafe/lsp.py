@@ -5,7 +5,7 @@ It gives an editor:
 - diagnostics on open, change and save: the findings of `shapesafe check`, with the same
   `# shapesafe: ignore` comments and `[tool.shapesafe]` settings (`ignore`, `exclude`);
 - hover on a name bound to a tensor: its inferred shape, and which parameter each dim name
-  came from;
+  came from; on the function called, or the `@`, of a value assigned to a name, the same;
 - inlay hints: the inferred shape after each name an assignment binds to a tensor;
 - code actions: the transpose a finding's hint names (`did you mean w.mT?`, `did you mean
   w?` for `w.T`), where only one operand or argument can be meant, and
@@ -85,6 +85,28 @@ def _check_unsaved(run: Run, path: Path, source: str) -> list[Finding]:
         if run.observer is not None:
             run.observer.start(path)
         return FileChecker(module, str(path)).run()
+
+
+def _byte_col(line: str, character: int) -> int:
+    """The UTF-8 byte offset (as `ast` counts) of a UTF-16 offset (as LSP counts)."""
+    units = 0
+    for i, ch in enumerate(line):
+        if units >= character:
+            return len(line[:i].encode())
+        units += 2 if ord(ch) > 0xFFFF else 1
+    return len(line.encode())
+
+
+def _segment(source: str, node: ast.expr) -> str:
+    return " ".join((ast.get_source_segment(source, node) or "").split())
+
+
+def _start(node: ast.expr) -> tuple[int, int]:
+    return node.lineno, node.col_offset
+
+
+def _end(node: ast.expr) -> tuple[int, int]:
+    return node.end_lineno or node.lineno, node.end_col_offset or 0
 
 
 def _scopes(tree: ast.Module) -> list[tuple[int, int]]:
@@ -230,11 +252,54 @@ class Session:
 
     def hover(self, path: Path, line: int, character: int) -> str | None:
         found = self.binding_at(path, line, character)
+        said = None if found is None else found.name
         if found is None:
-            return None
-        text = f"{found.name}: {found.text()}"
+            assigned = self.value_at(path, line, character)
+            if assigned is None:
+                return None
+            said, found = assigned
+        text = f"{said}: {found.text()}"
         where = self.where_bound(path, found)
         return f"{text}\n{where}" if where else text
+
+    def value_at(self, path: Path, line: int, character: int) -> tuple[str, Binding] | None:
+        """For a position on the function called (`ss.split_heads`, `x.softmax`) or on the
+        `@` of the value that an assignment binds to one name: the value's text and that
+        name's binding."""
+        path = path.resolve()
+        lines = self.texts.get(path, "").splitlines()
+        tree = self.tree(path)
+        if tree is None or line >= len(lines):
+            return None
+        here = (line + 1, _byte_col(lines[line], character))
+        for stmt in ast.walk(tree):
+            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+                target: ast.expr = stmt.targets[0]
+            elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+                target = stmt.target
+            else:
+                continue
+            value = stmt.value
+            if not isinstance(target, ast.Name) or value is None:
+                continue
+            if isinstance(value, ast.Call):
+                own = (_start(value.func), _end(value.func))
+            elif isinstance(value, ast.BinOp) and isinstance(value.op, ast.MatMult):
+                own = (_end(value.left), _start(value.right))
+            else:
+                continue
+            if not own[0] <= here <= own[1]:
+                continue
+            made = (target.lineno, target.col_offset)
+            for b in self.bindings(path):
+                if (b.line, b.col, b.name) == (*made, target.id):
+                    source = self.texts[path]
+                    text = _segment(source, value)
+                    if len(text) > 40:  # long: what is called, or the operator
+                        func = value.func if isinstance(value, ast.Call) else None
+                        text = "... @ ..." if func is None else _segment(source, func) + "(...)"
+                    return text, b
+        return None
 
     def where_bound(self, path: Path, binding: Binding) -> str:
         """`b, s from q "b s d" (line 14)`: the parameter that each dim name of `binding`'s

@@ -289,13 +289,11 @@ def test_hover_gives_the_shape_and_where_its_dims_were_bound(
             {"textDocument": {"uri": uri}, "position": at(line, character)},
         )
         assert hover["contents"] == {"kind": "plaintext", "value": expected}
-    assert (
-        client.request(
-            "textDocument/hover",
-            {"textDocument": {"uri": uri}, "position": at(15, 18)},  # `softmax`
-        )
-        is None
+    # On `softmax`: the value that line 16 assigns to weights.
+    hover = client.request(
+        "textDocument/hover", {"textDocument": {"uri": uri}, "position": at(15, 18)}
     )
+    assert hover["contents"]["value"] == expected.replace("weights", "ss.softmax(...)")
 
 
 def test_inlay_hints_give_each_assigned_shape(client: Client, workspace: Path) -> None:

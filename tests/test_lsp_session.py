@@ -154,6 +154,37 @@ class Heads:
     assert session.hover(path, 9, 13) is None  # self.x: an attribute, not the name x
 
 
+def test_hover_on_the_function_called_or_the_at_sign_gives_the_value_assigned(
+    tmp_path: Path,
+) -> None:
+    text = """\
+from jaxtyping import Float
+from torch import Tensor
+
+import shapesafe as ss
+
+
+def f(x: Float[Tensor, "b s e"], w: Float[Tensor, "e e"], heads: int) -> Tensor:
+    q = ss.split_heads(ss.linear(x, w), heads)
+    scores = q @ q.mT
+    weights = scores.softmax(dim=-1)
+    return weights
+"""
+    path = tmp_path / "calls.py"
+    path.write_text(text)
+    session = Session(tmp_path)
+    assert session.open(path, text) == {path: []}
+    where = '\nb, s from x "b s e" (line 7)'
+    split = "ss.split_heads(ss.linear(x, w), heads): (b, ?heads, s, ?head_dim)" + where
+    assert session.hover(path, 7, 14) == split  # on split_heads
+    assert session.hover(path, 7, 27) is None  # on linear: a call inside, not the value
+    assert session.hover(path, 7, 6) is None  # on =
+    assert session.hover(path, 8, 15) == "q @ q.mT: (b, ?heads, s, s)" + where
+    assert session.hover(path, 8, 17) == "q: (b, ?heads, s, ?head_dim)" + where
+    assert session.hover(path, 9, 24) == "scores.softmax(dim=-1): (b, ?heads, s, s)" + where
+    assert session.hover(path, 9, 29) is None  # on dim=
+
+
 def test_transpose_fix_for_an_attribute(tmp_path: Path) -> None:
     text = """\
 import torch
