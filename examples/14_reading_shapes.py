@@ -59,7 +59,7 @@ def main() -> None:
 
     with mistake("pass the weight as (in, out), as if x @ w_qkv"):
         self_attention(x, w_qkv.mT, heads)  # shapesafe: ignore
-    fix("the listing's first line says it: w_qkv is (3*embed, embed), out_features first")
+    fix("the listing says it: w_qkv is (3*embed, embed), out_features first, as linear wants")
     with mistake("call it on one sequence, without a batch axis"):
         self_attention(x[0], w_qkv, heads)  # shapesafe: ignore
     fix("x[0:1] or x[0].unsqueeze(0) keeps a batch of one")
