@@ -1,5 +1,7 @@
 """The pygls side of `shapesafe lsp`: the protocol's messages, to and from a `Session`."""
 
+import re
+import tempfile
 from pathlib import Path
 
 from lsprotocol import types as t
@@ -30,7 +32,14 @@ class ShapeServer(LanguageServer):
         return self.session
 
 
+# Where an editor's untitled buffer (`untitled:Untitled-1`) is said to be: a folder that is
+# never made, so that the buffer is always checked from the editor's text.
+UNTITLED = Path(tempfile.gettempdir()) / "shapesafe-untitled"
+
+
 def _path(uri: str) -> Path | None:
+    if uri.startswith("untitled:"):
+        return UNTITLED / (re.sub(r"\W", "_", uri[len("untitled:") :]) + ".py")
     path = to_fs_path(uri)
     return Path(path) if path and path.endswith(".py") else None
 
@@ -50,9 +59,9 @@ def _diagnostic(session: Session, path: Path, f: Finding) -> t.Diagnostic:
     )
 
 
-def _publish(server: ShapeServer, uri: str, text: str, version: int | None) -> None:
+def _publish(server: ShapeServer, uri: str, text: str, version: int | None, language: str) -> None:
     path = _path(uri)
-    if path is None or not path.exists():
+    if path is None or (uri.startswith("untitled:") and language != "python"):
         return
     session = server.workspace_session()
     for checked, findings in session.open(path, text).items():
@@ -75,17 +84,17 @@ def build() -> ShapeServer:
     @server.feature(t.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: ShapeServer, params: t.DidOpenTextDocumentParams) -> None:
         doc = params.text_document
-        _publish(ls, doc.uri, doc.text, doc.version)
+        _publish(ls, doc.uri, doc.text, doc.version, doc.language_id)
 
     @server.feature(t.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: ShapeServer, params: t.DidChangeTextDocumentParams) -> None:
         doc = ls.workspace.get_text_document(params.text_document.uri)
-        _publish(ls, doc.uri, doc.source, doc.version)
+        _publish(ls, doc.uri, doc.source, doc.version, doc.language_id or "")
 
     @server.feature(t.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: ShapeServer, params: t.DidSaveTextDocumentParams) -> None:
         doc = ls.workspace.get_text_document(params.text_document.uri)
-        _publish(ls, doc.uri, doc.source, doc.version)
+        _publish(ls, doc.uri, doc.source, doc.version, doc.language_id or "")
 
     @server.feature(t.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: ShapeServer, params: t.DidCloseTextDocumentParams) -> None:

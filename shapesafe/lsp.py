@@ -5,15 +5,17 @@ It gives an editor:
 - diagnostics on open, change and save: the findings of `shapesafe check`, with the same
   `# shapesafe: ignore` comments and `[tool.shapesafe]` settings (`ignore`, `exclude`);
 - hover on a name bound to a tensor: its inferred shape, and which parameter each dim name
-  came from;
+  came from; on the function called, or the `@`, of a value assigned to a name, the same;
 - inlay hints: the inferred shape after each name an assignment binds to a tensor;
-- code actions: the fix a finding's hint names (`did you mean w.mT?`), and
+- code actions: the transpose a finding's hint names (`did you mean w.mT?`, `did you mean
+  w?` for `w.T`), where only one operand or argument can be meant, and
   `# shapesafe: ignore` on the finding's line.
 
 The server keeps one checker `Run` per workspace. An edit checks the edited file as the
-editor holds it (unsaved text included), and the open files that import it; other files
-are read from disk, as `shapesafe check` reads them. It needs pygls (`shapesafe[lsp]`), and
-like the checker it never imports torch.
+editor holds it (unsaved text included, and a file never saved: `_lsp_server` gives an
+untitled buffer a path outside the workspace), and the open files that import it; other
+files are read from disk, as `shapesafe check` reads them. It needs pygls (`shapesafe[lsp]`),
+and like the checker it never imports torch.
 """
 
 import ast
@@ -70,6 +72,43 @@ def _hold(run: Run, path: Path, source: str) -> None:
     run.modules[path] = (stamp, module)
 
 
+def _check_unsaved(run: Run, path: Path, source: str) -> list[Finding]:
+    """What `check_file` finds in `path`, for a file that is only in the editor (never saved):
+    `source`, read as that file, its imports as they are on disk. Raises SyntaxError."""
+    from ._static._flow import FileChecker  # as check_file does
+
+    tree = ast.parse(source, filename=str(path))
+    imports, functions, aliases = _top_level(tree)
+    module = Module(path, source, tree, imports, functions, aliases, _package_of(path))
+    with using(run):
+        _take_stars(module)
+        if run.observer is not None:
+            run.observer.start(path)
+        return FileChecker(module, str(path)).run()
+
+
+def _byte_col(line: str, character: int) -> int:
+    """The UTF-8 byte offset (as `ast` counts) of a UTF-16 offset (as LSP counts)."""
+    units = 0
+    for i, ch in enumerate(line):
+        if units >= character:
+            return len(line[:i].encode())
+        units += 2 if ord(ch) > 0xFFFF else 1
+    return len(line.encode())
+
+
+def _segment(source: str, node: ast.expr) -> str:
+    return " ".join((ast.get_source_segment(source, node) or "").split())
+
+
+def _start(node: ast.expr) -> tuple[int, int]:
+    return node.lineno, node.col_offset
+
+
+def _end(node: ast.expr) -> tuple[int, int]:
+    return node.end_lineno or node.lineno, node.end_col_offset or 0
+
+
 def _scopes(tree: ast.Module) -> list[tuple[int, int]]:
     """The line spans of each function, innermost last."""
     return [
@@ -118,8 +157,11 @@ class Session:
         found: list[Finding] = []
         if not excluded(path, self.settings):
             try:
-                _hold(self.run, path, text)
-                found = check_file(path, run=self.run)
+                if path.exists():
+                    _hold(self.run, path, text)
+                    found = check_file(path, run=self.run)
+                else:
+                    found = _check_unsaved(self.run, path, text)
             except (SyntaxError, OSError, ValueError, RecursionError):
                 self.shapes.files.pop(path, None)  # being typed: no findings until it parses
             except Exception as err:  # one file's failure must not end the session
@@ -170,37 +212,94 @@ class Session:
         if line >= len(lines):
             return None
         text = lines[line]
-        word = None
+        word, col = None, 0
         for m in _WORD.finditer(text):
             start = utf16(text, len(text[: m.start()].encode()))
             end = start + len(m.group().encode("utf-16-le")) // 2
             if start <= character <= end:
-                word = m.group()
-        if word is None:
-            return None
+                word, col = m.group(), len(text[: m.start()].encode())
+        if word is None or text[:col].rstrip().endswith("."):
+            return None  # no name, or an attribute's (`self.x`), which no binding is of
         tree = self.tree(path)
         if tree is None:
             return None
         here = line + 1
+        bindings = [b for b in self.bindings(path) if b.name == word]
+        made = [b for b in bindings if (b.line, b.col) == (here, col)]
+        if made:
+            return made[-1]  # the name an assignment binds, or a parameter
+        # A name read: what the statements before this one bound (`x` in `x = f(x)` is the
+        # `x` from before).
+        statement = max(
+            (
+                n.lineno
+                for n in ast.walk(tree)
+                if isinstance(n, ast.stmt) and n.lineno <= here <= (n.end_lineno or n.lineno)
+            ),
+            default=here,
+        )
         spans = [s for s in _scopes(tree) if s[0] <= here <= s[1]]
         first, last = spans[-1] if spans else (1, len(lines))
         inner = [s for s in _scopes(tree) if first < s[0] and s[1] <= last]
         candidates = [
             b
-            for b in self.bindings(path)
-            if b.name == word
-            and first <= b.line <= here
+            for b in bindings
+            if first <= b.line
+            and b.end_line < statement
             and not any(s[0] <= b.line <= s[1] for s in inner)
         ]
         return candidates[-1] if candidates else None
 
     def hover(self, path: Path, line: int, character: int) -> str | None:
         found = self.binding_at(path, line, character)
+        said = None if found is None else found.name
         if found is None:
-            return None
-        text = f"{found.name}: {found.text()}"
+            assigned = self.value_at(path, line, character)
+            if assigned is None:
+                return None
+            said, found = assigned
+        text = f"{said}: {found.text()}"
         where = self.where_bound(path, found)
         return f"{text}\n{where}" if where else text
+
+    def value_at(self, path: Path, line: int, character: int) -> tuple[str, Binding] | None:
+        """For a position on the function called (`ss.split_heads`, `x.softmax`) or on the
+        `@` of the value that an assignment binds to one name: the value's text and that
+        name's binding."""
+        path = path.resolve()
+        lines = self.texts.get(path, "").splitlines()
+        tree = self.tree(path)
+        if tree is None or line >= len(lines):
+            return None
+        here = (line + 1, _byte_col(lines[line], character))
+        for stmt in ast.walk(tree):
+            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+                target: ast.expr = stmt.targets[0]
+            elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+                target = stmt.target
+            else:
+                continue
+            value = stmt.value
+            if not isinstance(target, ast.Name) or value is None:
+                continue
+            if isinstance(value, ast.Call):
+                own = (_start(value.func), _end(value.func))
+            elif isinstance(value, ast.BinOp) and isinstance(value.op, ast.MatMult):
+                own = (_end(value.left), _start(value.right))
+            else:
+                continue
+            if not own[0] <= here <= own[1]:
+                continue
+            made = (target.lineno, target.col_offset)
+            for b in self.bindings(path):
+                if (b.line, b.col, b.name) == (*made, target.id):
+                    source = self.texts[path]
+                    text = _segment(source, value)
+                    if len(text) > 40:  # long: what is called, or the operator
+                        func = value.func if isinstance(value, ast.Call) else None
+                        text = "... @ ..." if func is None else _segment(source, func) + "(...)"
+                    return text, b
+        return None
 
     def where_bound(self, path: Path, binding: Binding) -> str:
         """`b, s from q "b s d" (line 14)`: the parameter that each dim name of `binding`'s
@@ -251,44 +350,82 @@ class Session:
         """The code actions for the findings on lines `first` to `last` (0-based)."""
         path = path.resolve()
         lines = self.texts.get(path, "").splitlines()
+        tree = self.tree(path)
         out: list[Fix] = []
         for f in self.findings.get(path, []):
             if not (first <= f.line - 1 <= last) or f.line > len(lines):
                 continue
-            text = lines[f.line - 1]
-            replaced = _hint_fix(text, f)
+            replaced = _hint_fix(tree, lines, f) if tree is not None else None
             if replaced is not None:
-                out.append(Fix(f"Replace with {replaced.text}", f, replaced))
+                out.append(Fix(f"Replace with {replaced[0]}", f, replaced[1]))
+            text = lines[f.line - 1]
             end = utf16(text, len(text.encode()))
             edit = Edit((f.line - 1, end), (f.line - 1, end), "  # shapesafe: ignore")
             out.append(Fix("Ignore shape findings on this line", f, edit))
         return out
 
 
-def _hint_fix(text: str, finding: Finding) -> Edit | None:
-    """The edit that a finding's `did you mean X?` names: X in place of the expression it
-    swaps the last two axes of (`w` for `w.T`, `w.mT` for `w`), on the finding's line."""
+_SUFFIXES = (".mT", ".T")
+# What `.mT` can follow without parentheses.
+_ATOMS = (ast.Name, ast.Attribute, ast.Call, ast.Subscript)
+
+
+def _operands(tree: ast.Module, finding: Finding) -> list[ast.expr]:
+    """The expressions that a finding's hint can be about: the right operand of an `@`, or
+    the arguments of a call, reported at the finding's position."""
+    out: list[ast.expr] = []
+    for node in ast.walk(tree):
+        if (getattr(node, "lineno", 0), getattr(node, "col_offset", -1) + 1) != (
+            finding.line,
+            finding.col,
+        ):
+            continue
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+            out.append(node.right)
+        elif isinstance(node, ast.Call):
+            out += [a for a in node.args if not isinstance(a, ast.Starred)]
+            out += [k.value for k in node.keywords if k.arg is not None]
+    return out
+
+
+def _position(lines: list[str], line: int, byte_col: int) -> tuple[int, int]:
+    """An `ast` position (1-based line, UTF-8 byte column) as LSP counts it."""
+    return line - 1, utf16(lines[line - 1], byte_col)
+
+
+def _hint_fix(tree: ast.Module, lines: list[str], finding: Finding) -> tuple[str, Edit] | None:
+    """The edit that a finding's `did you mean X?` names, with X: `.mT` added to the operand
+    or argument that the hint names (`w` -> `w.mT`, `a + b` -> `(a + b).mT`), or the `.T` or
+    `.mT` that it ends with taken off (`w.T` -> `w`). None unless exactly one operand or
+    argument of the expression reported is the one the hint names."""
     hint = _HINT.search(finding.message)
     if hint is None or "..." in hint[1]:
         return None
     wanted = hint[1]
-    originals = [f"{wanted}.mT", f"{wanted}.T"]
-    for suffix in (".mT", ".T"):
-        if wanted.endswith(suffix):
-            originals = [wanted[: -len(suffix)]]
-            break
-    # The finding's column is in UTF-8 bytes; search from the character it falls on.
-    start = len(text.encode()[: finding.col - 1].decode(errors="ignore"))
-    for original in originals:
-        pattern = re.compile(r"(?<![\w.])" + re.escape(original) + r"(?![\w.(\[])")
-        m = pattern.search(text, start)
-        if m is not None:
-            return Edit(
-                (finding.line - 1, utf16(text, len(text[: m.start()].encode()))),
-                (finding.line - 1, utf16(text, len(text[: m.end()].encode()))),
-                wanted,
-            )
-    return None
+    found: list[tuple[str, Edit]] = []
+    for node in _operands(tree, finding):
+        end_line, end_col = node.end_lineno, node.end_col_offset
+        if end_line is None or end_col is None or not 0 < end_line <= len(lines):
+            continue
+        chunk = [line.encode() for line in lines[node.lineno - 1 : end_line]]
+        chunk[-1] = chunk[-1][:end_col]
+        chunk[0] = chunk[0][node.col_offset :]
+        text = b"\n".join(chunk).decode(errors="replace")
+        flat = " ".join(text.split())
+        start = _position(lines, node.lineno, node.col_offset)
+        end = _position(lines, end_line, end_col)
+        for suffix in _SUFFIXES:
+            if wanted in (flat + suffix, f"({flat}){suffix}"):  # the hint adds the transpose
+                new = f"{text}{suffix}" if isinstance(node, _ATOMS) else f"({text}){suffix}"
+                found.append((" ".join(new.split()), Edit(start, end, new)))
+            elif (
+                flat == wanted + suffix
+                and isinstance(node, ast.Attribute)
+                and text.endswith(suffix)
+            ):  # the hint takes it off
+                cut = _position(lines, end_line, end_col - len(suffix))
+                found.append((wanted, Edit(cut, end, "")))
+    return found[0] if len(found) == 1 else None
 
 
 def _imports(text: str, path: Path) -> bool:

@@ -38,6 +38,7 @@ PROMISED = {
     # Which of q and k/v is blamed for a head count that does not divide is up to the
     # odd-one-out rule; the lesson promises the op.
     "13": "ShapeError: attention(): argument '",
+    "14": "ShapeError: self_attention(): argument 'w_qkv' dim '3*embed' is 8 at w_qkv.shape[0]",
 }
 
 
@@ -62,7 +63,7 @@ def tour() -> subprocess.CompletedProcess[str]:
 
 
 # The tour runs every lesson's main(); these also run alone, as `python examples/NN_name.py`.
-STANDALONE = ["01", "06", "08", "12", "13"]
+STANDALONE = ["01", "06", "08", "12", "13", "14"]
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +81,7 @@ def sections(stdout: str) -> dict[str, str]:
     return {parts[i]: parts[i + 1] for i in range(1, len(parts) - 1, 2)}
 
 
-def test_there_are_thirteen_numbered_lessons_each_runnable_alone() -> None:
+def test_there_are_fourteen_numbered_lessons_each_runnable_alone() -> None:
     assert [p.stem[:2] for p in LESSONS] == sorted(PROMISED)
     for path in LESSONS:
         source = path.read_text(encoding="utf-8")
@@ -93,7 +94,7 @@ def test_tour_runs_every_lesson_in_order(tour: subprocess.CompletedProcess[str])
     headings = re.findall(r"^== (\d\d)  ", tour.stdout, flags=re.MULTILINE)
     assert headings == sorted(PROMISED)
     caught = tour.stdout.count("\n  ShapeError: ")
-    assert f"== all 13 lessons ran; {caught} mistakes caught as ShapeErrors" in tour.stdout
+    assert f"== all 14 lessons ran; {caught} mistakes caught as ShapeErrors" in tour.stdout
     assert caught >= 2 * len(PROMISED)
 
 
@@ -121,6 +122,22 @@ def test_lesson_runs_alone_and_prints_what_the_tour_prints(
     assert first.startswith("== ")
     assert PROMISED[number] in body
     assert body.strip() == sections(tour.stdout)[number].strip()
+
+
+def test_reading_lesson_prints_the_listing_of_shapesafe_shapes(
+    tour: subprocess.CompletedProcess[str],
+) -> None:
+    body = sections(tour.stdout)["14"]
+    assert "  $ shapesafe shapes examples/14_reading_shapes.py:self_attention\n" in body
+    listing = [line[4:] for line in body.splitlines() if line.startswith("    ")]
+    assert listing[:2] == ["@ss.checked", "def self_attention("]
+    for line in (
+        "    # w_qkv: (3*embed, embed)",
+        "    # qkv: (batch, seq, 3*embed)",
+        "    # q: (batch, ?heads, seq, ?head_dim)",
+        "    # scores: (batch, _, seq, seq)",
+    ):
+        assert line in listing
 
 
 def test_lessons_print_shapes_not_values(tour: subprocess.CompletedProcess[str]) -> None:

@@ -289,13 +289,11 @@ def test_hover_gives_the_shape_and_where_its_dims_were_bound(
             {"textDocument": {"uri": uri}, "position": at(line, character)},
         )
         assert hover["contents"] == {"kind": "plaintext", "value": expected}
-    assert (
-        client.request(
-            "textDocument/hover",
-            {"textDocument": {"uri": uri}, "position": at(15, 18)},  # `softmax`
-        )
-        is None
+    # On `softmax`: the value that line 16 assigns to weights.
+    hover = client.request(
+        "textDocument/hover", {"textDocument": {"uri": uri}, "position": at(15, 18)}
     )
+    assert hover["contents"]["value"] == expected.replace("weights", "ss.softmax(...)")
 
 
 def test_inlay_hints_give_each_assigned_shape(client: Client, workspace: Path) -> None:
@@ -310,6 +308,42 @@ def test_inlay_hints_give_each_assigned_shape(client: Client, workspace: Path) -
         (13, 6, ": (b, _, t, _)"),
     ]
     assert {h["kind"] for h in hints} == {1}
+
+
+def test_a_file_never_saved_gets_diagnostics_and_hover(client: Client, workspace: Path) -> None:
+    path = workspace / "never_saved.py"
+    text = (workspace / "raw_linear_transposed.py").read_text()
+    uri = path.as_uri()
+    client.notify(
+        "textDocument/didOpen",
+        {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}},
+    )
+    [finding] = client.diagnostics(uri)
+    assert finding["range"] == span((11, 11), (11, 25))
+    assert not path.exists()
+    hover = client.request(
+        "textDocument/hover", {"textDocument": {"uri": uri}, "position": at(10, 12)}
+    )
+    assert hover["contents"]["value"] == "x: (b, s, d_in)"
+
+
+def test_an_untitled_python_buffer_gets_diagnostics(client: Client, workspace: Path) -> None:
+    text = (workspace / "raw_linear_transposed.py").read_text()
+    for uri, language in (("untitled:Untitled-2", "plaintext"), ("untitled:Untitled-1", "python")):
+        client.notify(
+            "textDocument/didOpen",
+            {"textDocument": {"uri": uri, "languageId": language, "version": 1, "text": text}},
+        )
+    [finding] = client.diagnostics("untitled:Untitled-1")
+    assert finding["range"] == span((11, 11), (11, 25))
+    assert finding["message"].endswith("did you mean w.T?")
+    # Not a Python buffer: nothing was published for it, before the Python one's.
+    assert not [m for m in client.kept if m.get("params", {}).get("uri") == "untitled:Untitled-2"]
+    hover = client.request(
+        "textDocument/hover",
+        {"textDocument": {"uri": "untitled:Untitled-1"}, "position": at(10, 12)},
+    )
+    assert hover["contents"]["value"] == "x: (b, s, d_in)"
 
 
 def test_settings_come_from_the_workspace_folder(tmp_path: Path) -> None:
