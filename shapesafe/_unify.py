@@ -35,8 +35,10 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-if TYPE_CHECKING:
-    from ._contract import Contract, Dim, Observed, Spec, Symbolic
+from ._symbolic import Symbolic, parse_expr, parse_symbolic
+
+if TYPE_CHECKING:  # only for annotations: `_contract` imports this module
+    from ._contract import Contract, Dim, Observed, Spec
 
 Expr_ = tuple[Any, ...]
 
@@ -193,8 +195,6 @@ def symbolic_value(
         )
         if "{" in text or "}" in text:
             return None
-        from ._contract import parse_expr
-
         return _value(parse_expr(text), sizes, ())
     except Exception:
         return None
@@ -204,8 +204,6 @@ def evaluate_symbolic(
     expr: str, sizes: Mapping[str, int], arguments: Mapping[str, Any] | None = None
 ) -> int | None:
     """Value of a symbolic dim such as `embed//heads` or `{n}`; None when it can't be known."""
-    from ._contract import parse_symbolic
-
     value = symbolic_value(parse_symbolic(expr), sizes, arguments)
     return value if isinstance(value, int) else None
 
@@ -924,9 +922,10 @@ class Bindings:
             # Same rank: point at the first axis that differs, as for a single dim.
             differ = [k for k in range(len(got)) if want[k] != got[k]]
             i = next((k for k in differ if want[k] != 1 and got[k] != 1), differ[0])
-            from ._contract import Dim
-
-            one = Dim(f"{dim.token}[{i}]", "named", name=f"{dim.token}[{i}]")
+            token = f"{dim.token}[{i}]"
+            one = dataclasses.replace(
+                dim, token=token, kind="named", name=token, broadcastable=False
+            )
             return Conflict(
                 argument,
                 "size",
