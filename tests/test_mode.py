@@ -226,3 +226,27 @@ def test_compiled_code_follows_the_process_default() -> None:
         torch.testing.assert_close(compiled(A, x), (A @ x) * 2)
         with pytest.raises(ShapeError):
             compiled(*BAD)
+
+
+@pytest.mark.slow
+def test_an_ops_own_errors_name_it_with_checks_off_at_import() -> None:
+    """Errors an op's body finds are built from its contract, read from its annotations
+    when checks were off at import."""
+    result = run_python(
+        """
+        import torch
+        import shapesafe as ss
+        for call in (
+            lambda: ss.split_heads(torch.zeros(2, 5, 30), 4),
+            lambda: ss.attention(torch.zeros(2, 8, 5, 4), torch.zeros(2, 3, 5, 4),
+                                 torch.zeros(2, 3, 5, 4)),
+        ):
+            try:
+                call()
+            except ss.ShapeError as e:
+                print(e.op, e.argument, e.dim)
+        """,
+        "off",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["split_heads x embed", "attention q *batch[1]"]
