@@ -35,8 +35,9 @@ from jaxtyping import AnnotationError, jaxtyped
 from torch._subclasses.fake_tensor import FakeTensor
 
 from . import _cache, _structure
+from ._array_hints import is_torch_array_hint
 from ._beartype_compat import tester
-from ._cache import NEVER, Entry, VerdictCache, is_torch_array_hint, key_of
+from ._cache import NEVER, Entry, VerdictCache, key_of
 from ._codegen import _traced, generated_wrapper, generic_wrapper, writable
 from ._contract import Contract, TensorParam, parse_spec
 from ._errors import ShapeError

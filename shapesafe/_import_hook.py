@@ -27,6 +27,8 @@ import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from ._array_hints import mentions_array
+
 ENV_PACKAGES = "SHAPESAFE_PACKAGES"
 
 _lock = threading.Lock()
@@ -258,14 +260,4 @@ def _annotated(fn: types.FunctionType) -> bool:
         hints = typing.get_type_hints(fn, include_extras=True)
     except Exception:
         hints = dict(raw)
-    return any(_mentions_array(h, 0) for h in hints.values())
-
-
-def _mentions_array(hint: Any, depth: int) -> bool:
-    if depth > 10:
-        return False
-    if isinstance(hint, type):
-        jaxtyping = sys.modules.get("jaxtyping")
-        if jaxtyping is not None and issubclass(hint, jaxtyping.AbstractArray):
-            return True
-    return any(_mentions_array(arg, depth + 1) for arg in typing.get_args(hint))
+    return any(mentions_array(h) for h in hints.values())
