@@ -10,10 +10,10 @@ import torch.nn.functional as F
 from jaxtyping import Bool, Float
 from torch import Tensor
 
-from ._checked import checked_op, raise_error
-from ._contract import Conflict, Contract, Dim, Observed, Source, TensorParam, parse_spec, unify
+from ._checked import checked_op, contract_of, raise_error
+from ._contract import Conflict, Contract, Dim, Observed, Source, unify
 from ._errors import ShapeError
-from ._explain import add_relation, observe, render
+from ._explain import add_relation, dtype_name, observe, render
 from ._linalg import kernel_error
 from ._reduce import check_dim
 
@@ -37,19 +37,6 @@ def attention_scores(
         raise kernel_error(e, "attention_scores", q=q, k=k) from None
 
 
-def _kv_contract(mask: Tensor | None, attn_bias: Tensor | None) -> Contract:
-    params = [
-        TensorParam("q", parse_spec("*batch s d"), None, "Float"),
-        TensorParam("k", parse_spec("*kv_batch t d"), None, "Float"),
-        TensorParam("v", parse_spec("*kv_batch t e"), None, "Float"),
-    ]
-    if mask is not None:
-        params.append(TensorParam("mask", parse_spec("*#batch #s t"), None, "Bool"))
-    if attn_bias is not None:
-        params.append(TensorParam("attn_bias", parse_spec("*#batch #s t"), None, "Float"))
-    return Contract("attention", tuple(params), None)
-
-
 def _kv_error(
     q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None, attn_bias: Tensor | None = None
 ) -> ShapeError:
@@ -59,7 +46,7 @@ def _kv_error(
     out, unless a mask or bias with its own batch dims sides with `q`: then `k` is blamed,
     as the first argument that disagrees.
     """
-    contract = _kv_contract(mask, attn_bias)
+    contract = contract_of(attention)
     tensors = {"q": q, "k": k, "v": v, "mask": mask, "attn_bias": attn_bias}
     observed = {n: observe(t) for n, t in tensors.items() if t is not None}
     want, got = tuple(q.shape[:-2]), tuple(k.shape[:-2])
@@ -116,14 +103,15 @@ def _swapped_heads_hint(
 
     tensors = (("q", q), ("k", k), ("v", v), ("mask", mask), ("attn_bias", attn_bias))
     shapes = {n: tuple(t.shape) for n, t in tensors if t is not None}
-    contract = _kv_contract(mask, attn_bias)
+    dtypes = {n: dtype_name(t.dtype) for n, t in tensors if t is not None}
+    contract = contract_of(attention)
 
     def fits(trial: dict[str, tuple[int, ...]]) -> bool:
         # Grouped-query heads may fit a swap by chance (6 seq over 3 kv heads): the swap
         # must also give equal heads, or equal query and key lengths.
         tq, tk = trial["q"], trial["k"]
         alike = tq[-3] == tk[-3] or tq[-2] == tk[-2]
-        return alike and _attention_fits(contract, {**shapes, **trial})
+        return alike and _attention_fits(contract, {**shapes, **trial}, dtypes)
 
     a, b = q.dim() - 3, q.dim() - 2
     # Without a batch axis before the heads, axis 0 is no heads axis to swap.
@@ -146,9 +134,12 @@ def _swapped_heads_hint(
     )
 
 
-def _attention_fits(contract: Contract, shapes: dict[str, tuple[int, ...]]) -> bool:
-    """Whether `attention` accepts these shapes: its contract, then grouped-query heads."""
-    observed = {n: Observed(s, "float32") for n, s in shapes.items()}
+def _attention_fits(
+    contract: Contract, shapes: dict[str, tuple[int, ...]], dtypes: dict[str, str]
+) -> bool:
+    """Whether `attention` accepts tensors of these shapes and dtypes: its contract, then
+    grouped-query heads."""
+    observed = {n: Observed(s, dtypes[n]) for n, s in shapes.items()}
     return unify(contract, observed)[1] is None and _kv_fits(shapes["q"], shapes["k"])
 
 

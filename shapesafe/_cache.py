@@ -29,7 +29,8 @@ import weakref
 from typing import Any, Literal
 
 import torch
-from jaxtyping import AbstractArray
+
+from ._array_hints import is_torch_array_hint
 
 
 class Entry:
@@ -209,13 +210,6 @@ def mixed_key(value: Any) -> Any:
 SKIP, TENSOR, OPTIONAL_TENSOR, MIXED, TYPE, VALUE, NEVER = range(7)
 
 _ABCMeta = type(collections.abc.Sized)
-
-
-def is_torch_array_hint(hint: Any) -> bool:
-    if not (isinstance(hint, type) and issubclass(hint, AbstractArray)):
-        return False
-    array_type = getattr(hint, "array_type", None)
-    return isinstance(array_type, type) and issubclass(array_type, torch.Tensor)
 
 
 #: What `isinstance` runs for a class whose metaclass leaves it alone: it reads the type.

@@ -35,8 +35,9 @@ from jaxtyping import AnnotationError, jaxtyped
 from torch._subclasses.fake_tensor import FakeTensor
 
 from . import _cache, _structure
+from ._array_hints import is_torch_array_hint
 from ._beartype_compat import tester
-from ._cache import NEVER, Entry, VerdictCache, is_torch_array_hint, key_of
+from ._cache import NEVER, Entry, VerdictCache, key_of
 from ._codegen import _traced, generated_wrapper, generic_wrapper, writable
 from ._contract import Contract, TensorParam, parse_spec
 from ._errors import ShapeError
@@ -184,6 +185,39 @@ def _tuple_return(hint: Any) -> tuple[TensorParam | None, ...] | None:
     return items if any(p is not None for p in items) else None
 
 
+def _read_contract(
+    fn: Callable[..., Any], signature: inspect.Signature, hints: dict[str, Any]
+) -> Contract:
+    """The contract that `fn`'s annotations (`hints`) state."""
+    params = []
+    for name, parameter in signature.parameters.items():
+        tp = _tensor_param(name, hints.get(name))
+        if tp is not None:
+            packed = _PACKED.get(parameter.kind, "")
+            params.append(dataclasses.replace(tp, packed=packed) if packed else tp)
+    ret = _tensor_param("return", hints.get("return"))
+    returns = _tuple_return(hints.get("return"))
+    return Contract(_op_name(fn), tuple(params), ret, returns)
+
+
+_contracts: "weakref.WeakKeyDictionary[Callable[..., Any], Contract]" = weakref.WeakKeyDictionary()
+
+
+def contract_of(op: Callable[..., Any]) -> Contract:
+    """The contract of an op: the one its check uses, or, where checks were off at import
+    and `op` is the plain function, the one its annotations state. An op's error builders
+    take its contract from here."""
+    state = getattr(op, "__shapesafe__", None)
+    if state is not None:
+        contract: Contract = state.contract
+        return contract
+    found = _contracts.get(op)
+    if found is None:
+        hints = typing.get_type_hints(op, include_extras=True)
+        found = _contracts[op] = _read_contract(op, inspect.signature(op), hints)
+    return found
+
+
 def _op_name(fn: Callable[..., Any]) -> str:
     qual = getattr(fn, "__qualname__", getattr(fn, "__name__", "function"))
     return str(qual).replace(".<locals>", "")
@@ -307,17 +341,9 @@ class _Checked:
         ret_hint = hints.get("return", inspect.Signature.empty)
         #: beartype's verdict on a return (None: not checked), made once (`_beartype_compat`).
         self.return_tester = None if ret_hint is inspect.Signature.empty else tester(ret_hint)
-        params = []
-        for name in self.names:
-            tp = _tensor_param(name, hints.get(name))
-            if tp is not None:
-                packed = _PACKED.get(self.signature.parameters[name].kind, "")
-                params.append(dataclasses.replace(tp, packed=packed) if packed else tp)
-        ret = _tensor_param("return", hints.get("return"))
-        returns = _tuple_return(hints.get("return"))
-        self.contract = Contract(_op_name(fn), tuple(params), ret, returns)
+        self.contract = _read_contract(fn, self.signature, hints)
         rets = self.contract.return_params()
-        self.exprs = _brace_exprs([*params, *rets])
+        self.exprs = _brace_exprs([*self.contract.params, *rets])
         #: The `{expr}` dims of the return: a hit checks the return again when the body
         #: changed one of their values.
         self.return_exprs = tuple(_brace_exprs(list(rets)))

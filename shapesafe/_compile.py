@@ -36,7 +36,7 @@ import os
 import traceback
 import weakref
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
 import torch
 from torch._dynamo.comptime import comptime
@@ -55,13 +55,29 @@ from ._unify import SpecPlan, int_atom, match
 if TYPE_CHECKING:
     from ._checked import _Checked
 
-# (name, optional, dtypes or None, packed, the spec's `_unify` plan), where packed is "*" or
-# "**" for `*args` / `**kwargs`, whose annotation describes each item.
-ParamPlan = tuple[str, bool, "tuple[torch.dtype, ...] | None", str, SpecPlan]
+
+class TracedParam(NamedTuple):
+    """One tensor param as `holds` checks it while traced."""
+
+    name: str
+    optional: bool
+    dtypes: "tuple[torch.dtype, ...] | None"  # None: any dtype
+    packed: str  # "*" or "**" for `*args` / `**kwargs`, whose annotation describes each item
+    spec: SpecPlan  # the spec's `_unify` plan
+
+
 # The return: None (unchecked), ("one", param) or ("tuple", length, ((index, param), ...)).
-ReturnPlan = tuple[Any, ...] | None
-# (parameter names, positional-only binding, tensor params, return).
-Plan = tuple[tuple[str, ...], bool, tuple[ParamPlan, ...], ReturnPlan]
+TracedReturn = tuple[Any, ...] | None
+
+
+class TracedPlan(NamedTuple):
+    """A checked function's contract as the traced check reads it."""
+
+    names: tuple[str, ...]  # the parameter names
+    simple_params: bool  # positional-only binding
+    params: tuple[TracedParam, ...]
+    ret: TracedReturn
+
 
 _NOT_GIVEN: Any = object()
 
@@ -199,16 +215,17 @@ def _check_values(
     fallback's code may itself be traced by dynamo, which reading source would break."""
     fn = state.fn if at_trace_time else None
     with_return = out is not _NOT_GIVEN
-    _, _, params, ret = _plan(state)
+    plan = _plan(state)
+    ret = plan.ret
     sizes: dict[str, Any] = {}
     shapes: dict[str, tuple[bool, tuple[Any, ...]]] = {}
-    for p in params:
-        if p[0] not in arguments:
+    for p in plan.params:
+        if p.name not in arguments:
             continue
-        value = arguments[p[0]]
-        if p[3] == "*":
+        value = arguments[p.name]
+        if p.packed == "*":
             items = tuple(value)
-        elif p[3] == "**":
+        elif p.packed == "**":
             items = tuple(value.values())
         else:
             items = (value,)
@@ -303,7 +320,7 @@ def _return_holds(
 
 
 def holds(
-    param: ParamPlan,
+    param: TracedParam,
     value: Any,
     sizes: dict[str, Any],
     shapes: dict[str, tuple[bool, tuple[Any, ...]]],
@@ -314,14 +331,13 @@ def holds(
     `_unify.match` on sizes that may be `SymInt`s, compared through `_equal`/`_is_one`. A
     symbolic dim whose value can't be known here is left unchecked.
     """
-    _, optional, dtypes, _, spec = param
     if value is None:
-        return optional
+        return param.optional
     if not isinstance(value, torch.Tensor):
         return False
-    if dtypes is not None and value.dtype not in dtypes:
+    if param.dtypes is not None and value.dtype not in param.dtypes:
         return False
-    failed = match(spec, value.shape, sizes, shapes, arguments, _equal, _is_one, _atom)
+    failed = match(param.spec, value.shape, sizes, shapes, arguments, _equal, _is_one, _atom)
     return failed is None
 
 
@@ -352,10 +368,10 @@ def _atom(value: Any) -> bool:
 
 # Building the plan ------------------------------------------------------------------------
 
-_plans: "weakref.WeakKeyDictionary[_Checked, Plan]" = weakref.WeakKeyDictionary()
+_plans: "weakref.WeakKeyDictionary[_Checked, TracedPlan]" = weakref.WeakKeyDictionary()
 
 
-def _plan(state: "_Checked") -> Plan:
+def _plan(state: "_Checked") -> TracedPlan:
     """`state.contract` as the tuples `holds` reads, built once per checked function."""
     plan = _plans.get(state)
     if plan is None:
@@ -365,7 +381,7 @@ def _plan(state: "_Checked") -> Plan:
             _param_plan(p, p.packed or _PACKED.get(kinds[p.name], "")) for p in contract.params
         )
         ret = _return_plan(contract)
-        plan = _plans[state] = (state.names, state.simple_params, params, ret)
+        plan = _plans[state] = TracedPlan(state.names, state.simple_params, params, ret)
     return plan
 
 
@@ -375,12 +391,12 @@ _PACKED: dict[inspect._ParameterKind, str] = {
 }
 
 
-def _param_plan(p: TensorParam, packed: str) -> ParamPlan:
+def _param_plan(p: TensorParam, packed: str) -> TracedParam:
     dtypes = None if p.dtypes is None else tuple(_DTYPES[n] for n in p.dtypes if n in _DTYPES)
-    return (p.name, p.optional, dtypes, packed, p.spec.plan)
+    return TracedParam(p.name, p.optional, dtypes, packed, p.spec.plan)
 
 
-def _return_plan(contract: Contract) -> ReturnPlan:
+def _return_plan(contract: Contract) -> TracedReturn:
     if contract.returns is not None:
         items = tuple(
             (i, _param_plan(p, "")) for i, p in enumerate(contract.returns) if p is not None

@@ -52,6 +52,8 @@ import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from ._array_hints import mentions_array
+
 ENV_PACKAGES = "SHAPESAFE_PACKAGES"
 #: `SHAPESAFE_OTHER_HINTS=off`: with `SHAPESAFE_PACKAGES`, functions whose hints mention no
 #: array type are left alone rather than given beartype's check.
@@ -614,16 +616,7 @@ def _hint_kind(fn: types.FunctionType) -> str:
                 except Exception:
                     continue
             hints[name] = raw
-    if any(_mentions_array(h, 0) for h in hints.values()):
+    if any(mentions_array(h) for h in hints.values()):
         return "array"
     return "other"
 
-
-def _mentions_array(hint: Any, depth: int) -> bool:
-    if depth > 10:
-        return False
-    if isinstance(hint, type):
-        jaxtyping = sys.modules.get("jaxtyping")
-        if jaxtyping is not None and issubclass(hint, jaxtyping.AbstractArray):
-            return True
-    return any(_mentions_array(arg, depth + 1) for arg in typing.get_args(hint))

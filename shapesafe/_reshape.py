@@ -2,19 +2,21 @@
 
 __tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
 
+import dataclasses
+
 from jaxtyping import Shaped
 from torch import Tensor
 
-from ._checked import checked_op, raise_error
-from ._contract import Conflict, Contract, TensorParam, parse_spec
+from ._checked import checked_op, contract_of, raise_error
+from ._contract import Conflict, parse_spec
 from ._errors import ShapeError
 from ._explain import explain, observe, render
 from ._masks import check_size
 
 
 def _heads_error(x: Tensor, num_heads: int) -> ShapeError:
-    spec = parse_spec("batch seq embed")
-    contract = Contract("split_heads", (TensorParam("x", spec, None, "Shaped"),), None)
+    contract = contract_of(split_heads)
+    spec = contract.params[0].spec  # "batch seq embed"
     embed = int(x.shape[2])
     conflict = Conflict(
         "x",
@@ -32,7 +34,10 @@ def _heads_error(x: Tensor, num_heads: int) -> ShapeError:
 
 
 def _rank_error(x: Tensor, spec: str) -> ShapeError:
-    contract = Contract("permute", (TensorParam("x", parse_spec(spec), None, "Shaped"),), None)
+    """`permute`'s contract, with `x`'s spec the names of the pattern's left side."""
+    op = contract_of(permute)
+    param = dataclasses.replace(op.params[0], spec=parse_spec(spec))
+    contract = dataclasses.replace(op, params=(param,), ret=None)
     err = explain(contract, {"x": x})
     assert err is not None
     return err
@@ -70,8 +75,8 @@ def merge_heads(
 
 
 def _qkv_error(x: Tensor, num_heads: int) -> ShapeError:
-    spec = parse_spec("batch seq fused")
-    contract = Contract("split_qkv", (TensorParam("x", spec, None, "Shaped"),), None)
+    contract = contract_of(split_qkv)
+    spec = contract.params[0].spec  # "batch seq fused"
     fused = int(x.shape[2])
     if fused % 3 != 0:
         want = "a multiple of 3"

@@ -27,24 +27,18 @@ all), and generators and coroutines.
 
 __tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
 
-import typing
 from typing import TYPE_CHECKING, Any
 
 import torch
 
-from ._cache import OPTIONAL_TENSOR, SKIP, TENSOR, TYPE, VALUE, is_torch_array_hint
+from ._array_hints import mentions_array
+from ._cache import OPTIONAL_TENSOR, SKIP, TENSOR, TYPE, VALUE
 
 if TYPE_CHECKING:
     from ._checked import _Checked
 
 #: At most this many structures are remembered per function; then they start over.
 MAX_STRUCTURES = 256
-
-
-def _mentions_array(hint: Any) -> bool:
-    if is_torch_array_hint(hint):
-        return True
-    return any(_mentions_array(a) for a in typing.get_args(hint))
 
 
 def decidable(state: "_Checked") -> bool:
@@ -58,7 +52,7 @@ def decidable(state: "_Checked") -> bool:
             tensors += 1
         elif kind in (SKIP, TYPE):
             continue
-        elif kind != VALUE or _mentions_array(state.hints.get(name)):
+        elif kind != VALUE or mentions_array(state.hints.get(name)):
             return False
     return tensors == len(state.contract.params)
 

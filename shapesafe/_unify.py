@@ -24,35 +24,80 @@ a shape is a run of axes of unknown length (a caller's `*batch`). A dim whose ax
 told because of such a run is not matched, and a variadic dim is matched only when the run
 falls inside it.
 
-The contract reaches the matcher as a plan of tuples, built once per spec (`Spec.plan`) and
-per contract (`Contract.plan`): no dataclass is touched while matching.
+The contract reaches the matcher as a plan of named tuples (`SpecPlan`, `ParamPlan`), built
+once per spec (`Spec.plan`) and per contract (`Contract.plan`): no dataclass is touched while
+matching.
 """
 
 __tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
 
 import dataclasses
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-if TYPE_CHECKING:
-    from ._contract import Contract, Dim, Observed, Spec, Symbolic
+from ._symbolic import Symbolic, parse_expr, parse_symbolic
+
+if TYPE_CHECKING:  # only for annotations: `_contract` imports this module
+    from ._contract import Contract, Dim, Observed, Spec
 
 Expr_ = tuple[Any, ...]
 
 # Dim codes in a plan.
 ANON, FIXED, NAMED, SYMBOLIC = range(4)
-# (code, name, fixed size, broadcastable, parsed symbolic dim or None, index in the spec)
-DimPlan = tuple[int, str, int, bool, Any, int]
-# (dims before the variadic one, dims after it, the variadic dim or None, number of dims).
-# The variadic dim is (name, broadcastable, index in the spec); name "" for `...`.
-SpecPlan = tuple[tuple[DimPlan, ...], tuple[DimPlan, ...], "tuple[str, bool, int] | None", int]
-# (name, optional, packed, spec plan) of one tensor param.
-ParamPlan = tuple[str, bool, str, SpecPlan]
+
+
+class DimPlan(NamedTuple):
+    """One single (not variadic) dim of a spec, as `match` walks it."""
+
+    code: int  # ANON, FIXED, NAMED or SYMBOLIC
+    name: str
+    size: int  # a fixed dim's size
+    broadcastable: bool
+    expr: Any  # a symbolic dim's parsed expression (`Symbolic`), else None
+    position: int  # its index in the spec
+
+
+class RunPlan(NamedTuple):
+    """A spec's variadic dim."""
+
+    name: str  # "" for `...` and `*_`
+    broadcastable: bool
+    position: int  # its index in the spec
+
+
+class SpecPlan(NamedTuple):
+    """A spec split around its variadic dim."""
+
+    pre: tuple[DimPlan, ...]  # the dims before the variadic one (all dims without one)
+    post: tuple[DimPlan, ...]  # the dims after it
+    run: RunPlan | None  # the variadic dim
+    ndims: int  # number of dims, the variadic one counted once
+
+
+class ParamPlan(NamedTuple):
+    """One tensor param of a contract."""
+
+    name: str
+    optional: bool
+    packed: str  # "*" or "**" for `*args` / `**kwargs`, whose items are matched
+    spec: SpecPlan
+
+
 #: A contract's params, then its return params.
 Plan = tuple[ParamPlan, ...]
-# A failure: (kind, axis, index of the dim in the spec, expected, actual).
-Failure = tuple[str, int, int, Any, Any]
+
+
+class Failure(NamedTuple):
+    """Why one shape doesn't fit a spec: `match`'s answer."""
+
+    kind: str  # "rank", "size", "fixed", "symbolic", "unknown", "variadic" or "item"
+    axis: int  # -1 for "rank"
+    position: int  # of the dim in the spec; -1 for "rank"
+    expected: Any
+    actual: Any
+
 
 Eq = Callable[[Any, Any], bool]
 IsOne = Callable[[Any], bool]
@@ -85,23 +130,23 @@ def spec_plan(spec: "Spec") -> SpecPlan:
     codes = {"anonymous": ANON, "fixed": FIXED, "named": NAMED, "symbolic": SYMBOLIC}
 
     def one(i: int, d: "Dim") -> DimPlan:
-        return (codes[d.kind], d.name, d.size, d.broadcastable, d.expr, i)
+        return DimPlan(codes[d.kind], d.name, d.size, d.broadcastable, d.expr, i)
 
     vi = spec.variadic_index
     dims = spec.dims
     if vi is None:
-        return (tuple(one(i, d) for i, d in enumerate(dims)), (), None, len(dims))
+        return SpecPlan(tuple(one(i, d) for i, d in enumerate(dims)), (), None, len(dims))
     v = dims[vi]
-    var = ("" if v.kind == "anonymous_variadic" else v.name, v.broadcastable, vi)
+    run = RunPlan("" if v.kind == "anonymous_variadic" else v.name, v.broadcastable, vi)
     pre = tuple(one(i, d) for i, d in enumerate(dims[:vi]))
     post = tuple(one(vi + 1 + i, d) for i, d in enumerate(dims[vi + 1 :]))
-    return (pre, post, var, len(dims))
+    return SpecPlan(pre, post, run, len(dims))
 
 
 def contract_plan(contract: "Contract") -> Plan:
     """The params of `contract`, then its return params, as `decide` walks them."""
     params = (*contract.params, *contract.return_params())
-    return tuple((p.name, p.optional, p.packed, p.spec.plan) for p in params)
+    return tuple(ParamPlan(p.name, p.optional, p.packed, p.spec.plan) for p in params)
 
 
 # Symbolic dims ----------------------------------------------------------------------------
@@ -193,8 +238,6 @@ def symbolic_value(
         )
         if "{" in text or "}" in text:
             return None
-        from ._contract import parse_expr
-
         return _value(parse_expr(text), sizes, ())
     except Exception:
         return None
@@ -204,8 +247,6 @@ def evaluate_symbolic(
     expr: str, sizes: Mapping[str, int], arguments: Mapping[str, Any] | None = None
 ) -> int | None:
     """Value of a symbolic dim such as `embed//heads` or `{n}`; None when it can't be known."""
-    from ._contract import parse_symbolic
-
     value = symbolic_value(parse_symbolic(expr), sizes, arguments)
     return value if isinstance(value, int) else None
 
@@ -236,18 +277,18 @@ def _dims(
                     if where is not None:
                         where[name] = (axis, -1)
                 elif not eq(bound, size):
-                    return ("size", axis, index, bound, size)
+                    return Failure("size", axis, index, bound, size)
         elif code == FIXED:
             if not (broadcastable and is_one(size)) and not eq(size, fixed):
-                return ("fixed", axis, index, fixed, size)
+                return Failure("fixed", axis, index, fixed, size)
         elif code == SYMBOLIC:
             if not (broadcastable and is_one(size)):
                 want = symbolic_value(sym, single, arguments, atom)
                 if want is None:
                     if strict:
-                        return ("unknown", axis, index, None, size)
+                        return Failure("unknown", axis, index, None, size)
                 elif not eq(want, size):
-                    return ("symbolic", axis, index, want, size)
+                    return Failure("symbolic", axis, index, want, size)
         axis += 1
     return None
 
@@ -315,10 +356,10 @@ def match(
     else:
         if var is None:
             if rank != ndims:
-                return ("rank", -1, -1, ndims, rank)
+                return Failure("rank", -1, -1, ndims, rank)
             return _dims(pre, shape, 0, single, arguments, eq, is_one, atom, strict, where)
         if rank < ndims - 1:
-            return ("rank", -1, -1, ndims, rank)
+            return Failure("rank", -1, -1, ndims, rank)
         if pre:
             failed = _dims(pre, shape, 0, single, arguments, eq, is_one, atom, strict, where)
             if failed is not None:
@@ -343,16 +384,16 @@ def match(
     if prev_broadcastable:
         wide = _broadcast(got, want, eq, is_one)
         if wide is None or (not broadcastable and not _same(wide, got, eq)):
-            return ("variadic", start, index, want, got)
+            return Failure("variadic", start, index, want, got)
         variadic[name] = (broadcastable, wide)
     elif broadcastable:
         wide = _broadcast(got, want, eq, is_one)
         if wide is None or not _same(wide, want, eq):
-            return ("variadic", start, index, want, got)
+            return Failure("variadic", start, index, want, got)
     elif is_run is not None:
         return _differ(want, got, start, index, eq, is_run)
     elif not _same(got, want, eq):
-        return ("variadic", start, index, want, got)
+        return Failure("variadic", start, index, want, got)
     return None
 
 
@@ -383,7 +424,7 @@ def _runs(
     head, tail = runs[0], rank - runs[-1] - 1
     if var is None:
         if rank - len(runs) > ndims:
-            return ("rank", -1, -1, ndims, rank), 0, None
+            return Failure("rank", -1, -1, ndims, rank), 0, None
         before, after = pre[: min(ndims, head)], pre[ndims - min(ndims - head, tail) :]
     else:
         before, after = pre[: min(len(pre), head)], post[len(post) - min(len(post), tail) :]
@@ -412,7 +453,7 @@ def _differ(
             if a != b:
                 break
         elif not eq(a, b):
-            return ("item", start + lo, index, a, b)
+            return Failure("item", start + lo, index, a, b)
         lo += 1
     hi = 0
     while hi < n - lo:
@@ -421,11 +462,11 @@ def _differ(
             if a != b:
                 break
         elif not eq(a, b):
-            return ("item", start + len(got) - 1 - hi, index, a, b)
+            return Failure("item", start + len(got) - 1 - hi, index, a, b)
         hi += 1
     rest = (*want[lo : len(want) - hi], *got[lo : len(got) - hi])
     if len(want) != len(got) and not any(map(is_run, rest)):
-        return ("variadic", start, index, want, got)
+        return Failure("variadic", start, index, want, got)
     return None
 
 
@@ -470,7 +511,7 @@ def decide_by_plan(
         for item in shape if packed else (shape,):
             failed = match(sp, item, single, variadic, arguments, strict=True)
             if failed is not None:
-                return None if failed[0] == "unknown" else False
+                return None if failed.kind == "unknown" else False
     return True
 
 
@@ -512,16 +553,18 @@ def return_decider(plan: Plan, params: int) -> ReturnDecider:
     # that is not broadcastable either is only compared with them, so `V` needs no copy.
     fixed: set[str] = set()
     seen: set[str] = set()
-    for _, optional, packed, sp in plan[:params]:
-        run = sp[2]
-        if run is None or not run[0] or run[0] in seen:
+    for param in plan[:params]:
+        run = param.spec.run
+        if run is None or not run.name or run.name in seen:
             continue
-        seen.add(run[0])
-        if not optional and not packed and not run[1]:
-            fixed.add(run[0])
+        seen.add(run.name)
+        if not param.optional and not param.packed and not run.broadcastable:
+            fixed.add(run.name)
     writes = any(
-        sp[2] is not None and sp[2][0] and (sp[2][1] or sp[2][0] not in fixed)
-        for _, _, _, sp in plan[params:]
+        (run := param.spec.run) is not None
+        and run.name
+        and (run.broadcastable or run.name not in fixed)
+        for param in plan[params:]
     )
     fn: ReturnDecider = _generate(plan[params:], "return" if writes else "return-read")
     return fn
@@ -536,8 +579,9 @@ def inline_decider(plan: Plan, shapes: list[str], fail: str, prefix: str, depth:
     `depth` levels of indentation: the shapes are read from the expressions `shapes`, each
     local gets `prefix`, and a size that doesn't fit runs `fail` (a statement that leaves
     the wrapper). None where a dim needs more than the sizes (a symbolic dim)."""
-    for _, _, packed, sp in plan:
-        if packed or any(d[0] == SYMBOLIC for d in (*sp[0], *sp[1])):
+    for param in plan:
+        sp = param.spec
+        if param.packed or any(d.code == SYMBOLIC for d in (*sp.pre, *sp.post)):
             return None
     lines = _generate(plan, "inline", shapes)
     local = re.compile(r"\b(" + "|".join(sorted(_LOCALS)) + r"|[vp]\d+)\b")
@@ -704,13 +748,13 @@ def _generate(plan: Plan, mode: str, shapes: list[str] | None = None) -> Any:
 
     def one(depth: int, s: str, sp: SpecPlan, always: bool) -> None:
         pre, post, run, ndims = sp
-        if run is not None and run[0] and not keeps_runs and run_counts[run[0]] == 1:
+        if run is not None and run.name and not keeps_runs and run_counts[run.name] == 1:
             # Nothing else reads this run: its length is all that is checked.
             emit(depth, f"if len({s}) < {ndims - 1}: return False")
             dims(depth, s, pre, False, always)
             dims(depth, s, post, True, always)
             return
-        if run is not None and run[0]:
+        if run is not None and run.name:
             emit(depth, f"{s} = tuple({s})  # slicing a torch.Size costs ~1 us")
         if run is None:
             emit(depth, f"if len({s}) != {ndims}: return False")
@@ -718,8 +762,8 @@ def _generate(plan: Plan, mode: str, shapes: list[str] | None = None) -> Any:
             emit(depth, f"if len({s}) < {ndims - 1}: return False")
         dims(depth, s, pre, False, always)
         dims(depth, s, post, True, always)
-        if run is not None and run[0]:
-            name, bc, _ = run
+        if run is not None and run.name:
+            name, bc = run.name, run.broadcastable
             stop = f"-{len(post)}" if post else ""
             emit(depth, f"r = {s}[{len(pre)}:{stop}]")
             if name not in runs and always:
@@ -736,21 +780,22 @@ def _generate(plan: Plan, mode: str, shapes: list[str] | None = None) -> Any:
     # A binder returns every run; the others need only the runs that are read again.
     keeps_runs = mode in ("bind", "return", "return-read")
     run_counts: dict[str, int] = {}
-    for _, _, packed, sp in plan:
-        if sp[2] is not None and sp[2][0]:
+    for param in plan:
+        run = param.spec.run
+        if run is not None and run.name:
             # A packed param's items are matched against each other: read again.
-            run_counts[sp[2][0]] = run_counts.get(sp[2][0], 0) + (2 if packed else 1)
+            run_counts[run.name] = run_counts.get(run.name, 0) + (2 if param.packed else 1)
     reads = mode == "return-read"
     if reads:
         mode = "return"
     if mode == "return":
         # Every name is read from the arguments' bindings; none is certain.
-        for _, _, _, sp in plan:
-            for dp in (*sp[0], *sp[1]):
-                if dp[0] == NAMED:
-                    var(dp[1])
-                elif dp[0] == SYMBOLIC:
-                    for size in _sizes_in(dp[4][0]):
+        for param in plan:
+            for dp in (*param.spec.pre, *param.spec.post):
+                if dp.code == NAMED:
+                    var(dp.name)
+                elif dp.code == SYMBOLIC and dp.expr is not None:
+                    for size in _sizes_in(dp.expr[0]):
                         var(size)
         if not reads:
             emit(1, "V = dict(V)")  # the arguments' bindings stay as they are
@@ -811,7 +856,13 @@ def _run(variadic: dict[str, tuple[bool, tuple[Any, ...]]], name: str, bc: bool,
         return True
     if not bc and not prev[0]:
         return bool(got == prev[1])
-    return match(((), (), (name, bc, 0), 1), got, {}, variadic) is None
+    return match(_run_plan(name, bc), got, {}, variadic) is None
+
+
+@functools.lru_cache(maxsize=1024)
+def _run_plan(name: str, bc: bool) -> SpecPlan:
+    """The plan of a spec that is one variadic dim, `*name` (`*#name` when `bc`)."""
+    return SpecPlan((), (), RunPlan(name, bc, 0), 1)
 
 
 # Explanations: bindings with sources, and conflicts ----------------------------------------
@@ -924,9 +975,10 @@ class Bindings:
             # Same rank: point at the first axis that differs, as for a single dim.
             differ = [k for k in range(len(got)) if want[k] != got[k]]
             i = next((k for k in differ if want[k] != 1 and got[k] != 1), differ[0])
-            from ._contract import Dim
-
-            one = Dim(f"{dim.token}[{i}]", "named", name=f"{dim.token}[{i}]")
+            token = f"{dim.token}[{i}]"
+            one = dataclasses.replace(
+                dim, token=token, kind="named", name=token, broadcastable=False
+            )
             return Conflict(
                 argument,
                 "size",

@@ -36,6 +36,7 @@ import shapesafe
 from shapesafe import ShapeError, checked
 from shapesafe._cache import Entry as _Entry
 from shapesafe._cache import VerdictCache
+from shapesafe._checked import contract_of
 from tests.helpers import count_full_checks, state_of
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -1026,3 +1027,17 @@ def test_torch_jit_trace_works_on_the_first_call() -> None:
     A5 = torch.randn(5, 3)
     traced = torch.jit.trace(shapesafe.matvec, (A5, x))  # type: ignore[no-untyped-call]
     torch.testing.assert_close(traced(A5, x), A5 @ x)
+
+
+@pytest.mark.parametrize(
+    "op",
+    [shapesafe.split_heads, shapesafe.split_qkv, shapesafe.permute, shapesafe.attention],
+    ids=lambda op: op.__name__,
+)
+def test_an_ops_contract_is_its_checks_and_its_annotations(op: Callable[..., Any]) -> None:
+    """The error builders take an op's contract from `contract_of`: the check's own, and
+    the same when checks were off at import and the op is the plain function."""
+    assert contract_of(op) is state_of(op).contract
+    plain = op.__wrapped__  # type: ignore[attr-defined]
+    assert contract_of(plain) == contract_of(op)
+    assert contract_of(plain) is contract_of(plain)

@@ -249,3 +249,27 @@ def test_a_bad_mode_does_not_reach_the_static_checker(tmp_path: Path) -> None:
     )
     assert (result.returncode, result.stdout) == (0, "")
     assert result.stderr == "shapesafe: 0 findings in 1 file\n"
+
+
+@pytest.mark.slow
+def test_an_ops_own_errors_name_it_with_checks_off_at_import() -> None:
+    """Errors an op's body finds are built from its contract, read from its annotations
+    when checks were off at import."""
+    result = run_python(
+        """
+        import torch
+        import shapesafe as ss
+        for call in (
+            lambda: ss.split_heads(torch.zeros(2, 5, 30), 4),
+            lambda: ss.attention(torch.zeros(2, 8, 5, 4), torch.zeros(2, 3, 5, 4),
+                                 torch.zeros(2, 3, 5, 4)),
+        ):
+            try:
+                call()
+            except ss.ShapeError as e:
+                print(e.op, e.argument, e.dim)
+        """,
+        "off",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["split_heads x embed", "attention q *batch[1]"]

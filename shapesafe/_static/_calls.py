@@ -410,7 +410,6 @@ class _Calls(_Explaining):
             sig = Signature(
                 _empty_contract(fn.name),
                 tuple(a.arg for a in [*fn.args.posonlyargs, *fn.args.args]),
-                tuple(a.arg for a in fn.args.kwonlyargs),
                 fn.args.vararg is not None,
             )
         if shift:

@@ -31,11 +31,7 @@ class Signature:
 
     contract: Contract
     positional: tuple[str, ...]
-    keyword_only: tuple[str, ...]
     has_varargs: bool
-
-    def tensor(self, param: str) -> TensorParam | None:
-        return next((p for p in self.contract.params if p.name == param), None)
 
 
 @dataclasses.dataclass
@@ -153,7 +149,6 @@ def signature(module: Module, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> Sig
     return Signature(
         Contract(fn.name, tuple(params), ret),
         tuple(a.arg for a in [*args.posonlyargs, *args.args]),
-        tuple(a.arg for a in args.kwonlyargs),
         args.vararg is not None,
     )
 

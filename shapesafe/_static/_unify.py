@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Literal
 
 from .._contract import Conflict, Dim, Source, Spec
-from .._unify import Failure, SpecPlan, match
+from .._unify import Failure, RunPlan, SpecPlan, match
 
 SizeKind = Literal["int", "name", "expr", "fresh", "sym"]
 _counter = itertools.count()
@@ -355,10 +355,10 @@ def _is_run(item: object) -> bool:
 @functools.lru_cache(maxsize=1024)
 def _plan(spec: Spec) -> SpecPlan:
     """The spec's plan as the static checker matches it: a `*#name` run is not judged."""
-    pre, post, var, ndims = spec.plan
-    if var is not None and var[1]:
-        var = ("", False, var[2])
-    return (pre, post, var, ndims)
+    plan = spec.plan
+    if plan.run is not None and plan.run.broadcastable:
+        return plan._replace(run=RunPlan("", False, plan.run.position))
+    return plan
 
 
 class Unifier:
