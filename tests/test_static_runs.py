@@ -1,0 +1,109 @@
+"""The static checker on tensors whose leading axes are a run of unknown length (`...`, `*batch`):
+ops on the known trailing axes keep what they know about them."""
+
+from pathlib import Path
+
+import pytest
+
+from shapesafe._static import check_file
+
+HEADER = """\
+import torch
+from jaxtyping import Float
+from torch import Tensor
+"""
+
+
+def check(tmp_path: Path, source: str) -> list[str]:
+    path = tmp_path / "snippet.py"
+    path.write_text(HEADER + source)
+    offset = HEADER.count("\n")
+    return [f"{f.line - offset}: {f.message}" for f in check_file(path)]
+
+
+FOUND = [
+    pytest.param(
+        "def f(x: Float[Tensor, '... d']) -> Float[Tensor, '... d']:\n    return x / x.mean(-1)\n",
+        [
+            """2: x / x.mean(-1): x "... d" and x.mean(-1) "...": d lines up with the last axes """
+            "of ..., the run both share (torch fails unless ... is empty or ends in 1s or d)"
+        ],
+        id="keepdim-dropped",
+    ),
+    pytest.param(
+        "def f(x: Float[Tensor, '*b n 3'], y: Float[Tensor, '*b 3']) -> Float[Tensor, '*b n 3']:\n"
+        "    return x + y\n",
+        [
+            """2: x + y: x "*b n 3" and y "*b 3": n lines up with the last axes of *b, the run """
+            "both share (torch fails unless *b is empty or ends in 1s or n)"
+        ],
+        id="new-axis-missing",
+    ),
+    pytest.param(
+        "def f(x: Float[Tensor, '*b n 3']) -> Float[Tensor, '*b n 3']:\n    return x.sum(-1)\n",
+        [
+            """2: return of f(): x.sum(-1) "*b n" has 1 dims besides *b, expected 2 for """
+            """'return' "*b n 3\""""
+        ],
+        id="reduced-return",
+    ),
+    pytest.param(
+        "def f(p: Float[Tensor, '*batch dim']) -> Float[Tensor, '*batch dim+1']:\n"
+        "    return torch.cat([p, torch.ones_like(p[..., :1])], dim=-2)\n",
+        [
+            """2: torch.cat: axis -1 is dim in p "*batch dim" but 1 in """
+            """torch.ones_like(p[..., :1]) "*batch 1\""""
+        ],
+        id="cat-along-the-run",
+    ),
+    pytest.param(
+        "def f(a: Float[Tensor, '*b 3'], c: Float[Tensor, '*b 4']) -> Float[Tensor, '*b 2 3']:\n"
+        "    return torch.stack([a, c], dim=-3)\n",
+        ['2: torch.stack: axis -1 is 3 in a "*b 3" but 4 in c "*b 4"'],
+        id="stack-into-the-run",
+    ),
+]
+
+
+@pytest.mark.parametrize(("source", "expected"), FOUND)
+def test_ops_beside_a_run(tmp_path: Path, source: str, expected: list[str]) -> None:
+    assert check(tmp_path, source) == expected
+
+
+SILENT = [
+    pytest.param(
+        "def f(x: Float[Tensor, '... d']) -> Float[Tensor, '... d']:\n"
+        "    return x / x.mean(-1, keepdim=True)\n",
+        id="keepdim",
+    ),
+    pytest.param(
+        "def f(x: Float[Tensor, '*b n 3'], y: Float[Tensor, '*b 3']) -> Float[Tensor, '*b n 3']:\n"
+        "    return x + y[..., None, :]\n",
+        id="new-axis",
+    ),
+    pytest.param(
+        # `*#b` may be 1s in one argument and not in the other: each is a run of its own.
+        "def f(x: Float[Tensor, '*#b n 3'], y: Float[Tensor, '*#b 3']) -> Float[Tensor, '*#b n 3']:\n"
+        "    return x + y\n",
+        id="broadcastable-runs",
+    ),
+    pytest.param(
+        # The run's last axis lines up with a 1, which broadcasts whatever it is.
+        "def f(x: Float[Tensor, '*b 1'], y: Float[Tensor, '*b']) -> None:\n    z = x + y\n",
+        id="lines-up-with-a-1",
+    ),
+    pytest.param(
+        "def f(p: Float[Tensor, '*batch dim']) -> Float[Tensor, '*batch dim+1']:\n"
+        "    return torch.cat([p, torch.ones_like(p[..., :1])], dim=-1)\n",
+        id="cat-along-the-last",
+    ),
+    pytest.param(
+        "def f(x: Float[Tensor, '*b n 3']) -> Float[Tensor, '*b 3']:\n    return x.sum(-2)\n",
+        id="reduced-inside-the-tail",
+    ),
+]
+
+
+@pytest.mark.parametrize("source", SILENT)
+def test_right_ops_beside_a_run_are_silent(tmp_path: Path, source: str) -> None:
+    assert check(tmp_path, source) == []
