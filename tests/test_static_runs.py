@@ -107,3 +107,29 @@ SILENT = [
 @pytest.mark.parametrize("source", SILENT)
 def test_right_ops_beside_a_run_are_silent(tmp_path: Path, source: str) -> None:
     assert check(tmp_path, source) == []
+
+
+def test_a_rank_test_narrows_a_run(tmp_path: Path) -> None:
+    source = (
+        "def f(x: Float[Tensor, '... d']) -> Float[Tensor, 'b d']:\n"
+        "    if x.ndim == 2:\n"
+        "        return x.sum(0)\n"
+        "    return x.reshape(-1, x.shape[-1])\n"
+        "def g(x: Float[Tensor, '... d']) -> Float[Tensor, 'b d']:\n"
+        "    if 2 == len(x.shape):\n"
+        "        return x\n"
+        "    return x.reshape(-1, x.shape[-1])\n"
+        "def h(x: Float[Tensor, '*b n d']) -> Float[Tensor, 'n']:\n"
+        "    assert x.dim() == 2\n"
+        "    return x.sum(0)\n"
+        "def k(x: Float[Tensor, '... d']) -> Float[Tensor, '... d']:\n"
+        "    if x.ndim == 3:\n"
+        "        x.sum(0)\n"
+        "    return x / x.mean(-1)\n"  # the run is whole again after the `if`
+    )
+    assert check(tmp_path, source) == [
+        """3: return of f(): x.sum(0) "d" has 1 dims, expected 2 for 'return' "b d\"""",
+        """11: return of h(): dim 'n' is n in x "*b n d" but d in x.sum(0) "d\"""",
+        """15: x / x.mean(-1): x "... d" and x.mean(-1) "...": d lines up with the last axes """
+        "of ..., the run both share (torch fails unless ... is empty or ends in 1s or d)",
+    ]

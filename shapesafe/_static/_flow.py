@@ -39,9 +39,11 @@ from ._source import (
     dotted_name,
     per_node,
 )
+from ._torch import int_value
 from ._unify import (
     Group,
     Shape,
+    fresh,
     from_spec,
 )
 from ._values import (
@@ -249,6 +251,39 @@ def _merge(a: Env | None, b: Env | None, new_attrs: frozenset[str] | None = None
     return out
 
 
+def _narrowed(test: ast.expr, env: Env) -> Env:
+    """`x.ndim == 3` (or `x.dim()`, `len(x.shape)`) where x's shape holds one run: x with
+    that many axes, the run's own fresh sizes; nothing for any other test."""
+    if not (isinstance(test, ast.Compare) and [type(o) for o in test.ops] == [ast.Eq]):
+        return {}
+    left, right = test.left, test.comparators[0]
+    if int_value(left) is not None:
+        left, right = right, left
+    k, name = int_value(right), _rank_of(left)
+    shape = env.get(name) if name is not None else None
+    if k is None or name is None or not isinstance(shape, tuple):
+        return {}
+    runs = [i for i, item in enumerate(shape) if isinstance(item, Group)]
+    if len(runs) != 1 or k < len(shape) - 1:
+        return {}
+    g = runs[0]
+    return {name: (*shape[:g], *(fresh() for _ in range(k - len(shape) + 1)), *shape[g + 1 :])}
+
+
+def _rank_of(node: ast.expr) -> str | None:
+    """The local name in `x.ndim`, `x.dim()` or `len(x.shape)`."""
+    if isinstance(node, ast.Call) and not node.args and not node.keywords:
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "dim":
+            node = ast.Attribute(node.func.value, "ndim")
+    elif isinstance(node, ast.Call) and dotted_name(node.func) == "len" and len(node.args) == 1:
+        arg = node.args[0]
+        if isinstance(arg, ast.Attribute) and arg.attr == "shape":
+            node = ast.Attribute(arg.value, "ndim")
+    if isinstance(node, ast.Attribute) and node.attr == "ndim" and isinstance(node.value, ast.Name):
+        return node.value.id
+    return None
+
+
 def _assigned(stmts: list[ast.stmt]) -> set[str]:
     out: set[str] = set()
     for node in _own_nodes(stmts):
@@ -418,6 +453,8 @@ class _Scope(_Expressions):
 
     def expr_stmt(self, stmt: ast.Expr | ast.Assert, env: Env) -> Env | None:
         self.value(stmt.value if isinstance(stmt, ast.Expr) else stmt.test, env)
+        if isinstance(stmt, ast.Assert):
+            env.update(_narrowed(stmt.test, env))
         return env
 
     def assign(self, stmt: ast.Assign, env: Env) -> Env | None:
@@ -466,7 +503,11 @@ class _Scope(_Expressions):
 
     def if_(self, stmt: ast.If, env: Env) -> Env | None:
         self.value(stmt.test, env)
-        a = self.block(stmt.body, dict(env))
+        narrowed = _narrowed(stmt.test, env)
+        a = self.block(stmt.body, {**env, **narrowed})
+        for k, v in narrowed.items():
+            if a is not None and a.get(k) is v:
+                a[k] = env[k]  # the run is whole again where the paths join
         b = self.block(stmt.orelse, dict(env))
         return self.merge(a, b)
 
