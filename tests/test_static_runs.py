@@ -4,8 +4,14 @@ ops on the known trailing axes keep what they know about them."""
 from pathlib import Path
 
 import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from shapesafe._static import _torch as T
 from shapesafe._static import check_file
+from shapesafe._static._unify import Group, Shape, Size, anonymous_group, lit
+from shapesafe._static._values import Mismatch
 
 HEADER = """\
 import torch
@@ -63,6 +69,18 @@ FOUND = [
         id="stack-into-the-run",
     ),
 ]
+
+
+FOUND.append(
+    pytest.param(
+        "def f(\n"
+        "    a: Float[Tensor, '*#batch 3'], b: Float[Tensor, '*#batch 3']\n"
+        ") -> Float[Tensor, '*batch 4']:\n"
+        "    return a + b\n",
+        ["""4: return of f(): dim '4' is 3 in a + b "... 3", expected 4 ("*batch 4")"""],
+        id="two-runs-of-their-own",
+    )
+)
 
 
 @pytest.mark.parametrize(("source", "expected"), FOUND)
@@ -133,3 +151,31 @@ def test_a_rank_test_narrows_a_run(tmp_path: Path) -> None:
         """15: x / x.mean(-1): x "... d" and x.mean(-1) "...": d lines up with the last axes """
         "of ..., the run both share (torch fails unless ... is empty or ends in 1s or d)",
     ]
+
+
+_sizes = st.lists(st.integers(1, 3), min_size=0, max_size=3)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    run=_sizes, ones=st.lists(st.booleans(), max_size=3), cut=st.integers(0, 3), a=_sizes, b=_sizes
+)
+def test_two_runs_of_their_own_agree_with_torch(
+    run: list[int], ones: list[bool], cut: int, a: list[int], b: list[int]
+) -> None:
+    # "*#batch a" and "*#batch b" of two arguments: runs that broadcast, tails of one length.
+    b = b[: len(a)] + [1] * (len(a) - len(b))
+    other = [1 if i < len(ones) and ones[i] else n for i, n in enumerate(run)][cut:]
+    sa: Shape = (anonymous_group(), *map(lit, a))
+    sb: Shape = (anonymous_group(), *map(lit, b))
+    try:
+        rule = T.broadcast(sa, sb, "a", "b")
+    except Mismatch:
+        with pytest.raises(RuntimeError):
+            torch.empty(run + a, device="meta") + torch.empty(other + b, device="meta")
+        return
+    real = (torch.empty(run + a, device="meta") + torch.empty(other + b, device="meta")).shape
+    if rule is not None:
+        assert isinstance(rule[0], Group)
+        tail = [int(i.value) for i in rule[1:] if isinstance(i, Size)]
+        assert len(tail) == len(rule) - 1 and tuple(real[len(real) - len(tail) :]) == tuple(tail)

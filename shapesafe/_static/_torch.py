@@ -14,7 +14,7 @@ from typing import cast
 
 from . import _unify
 from ._run import active
-from ._unify import Group, Item, Shape, Size, certain, fresh, lit, show
+from ._unify import Group, Item, Shape, Size, anonymous_group, certain, fresh, lit, show
 from ._values import (
     ListV,
     Mismatch,
@@ -336,6 +336,10 @@ def broadcast(a: Shape, b: Shape, ta: str, tb: str) -> Shape | None:
         return (*a[: len(a) - n], *out)
     if not ga and len(a) <= len(tail_b):
         return (*b[: len(b) - n], *out)
+    if ga and gb and len(tail_a) == len(tail_b):
+        # Two runs of their own (`*#batch` of two arguments): the tails line up axis by
+        # axis, and what comes before them is a run of its own.
+        return (anonymous_group(), *out)
     return None
 
 
