@@ -618,3 +618,29 @@ def test_a_local_annotation_names_its_own_dims(tmp_path: Path) -> None:
         '8: return of wrong(): o "nrays 3" has 2 dims, expected 1 for \'return\' "nrays"',
         '10: o: dim \'dims\' is dims in the annotation "dims 3" but nrays in rays[:, 0] "nrays 3"',
     ]
+
+
+def test_a_module_made_with_literal_sizes_is_checked_with_them(tmp_path: Path) -> None:
+    source = """
+class Scale(nn.Module):
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.n = n
+
+    def forward(self, x: Float[Tensor, "b n={self.n}"]) -> Float[Tensor, "b n={self.n}"]:
+        return x
+
+
+def f(flag: bool, k: int) -> None:
+    four = Scale(4)
+    four(torch.zeros(2, 4))
+    four(torch.zeros(2, 5))
+    either = Scale(4) if flag else Scale(5)
+    either(torch.zeros(2, 5))
+    some = Scale(k)
+    some(torch.zeros(2, 5))
+"""
+    assert check(tmp_path, source) == [
+        "14: forward(torch.zeros(2, 5)): dim 'n' is 5 in torch.zeros(2, 5) \"2 5\", "
+        'expected 4 ("b n={self.n}")'
+    ]

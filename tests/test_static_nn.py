@@ -86,3 +86,22 @@ def test_a_call_of_the_wrong_rank_fails_both_ways(tmp_path: Path, name: str) -> 
     assert error is not None
     assert len(found) == 1
     assert re.search(r"has \d+ dims?, expected", found[0]), found[0]
+
+
+# Modules whose contract reads a size the constructor is given as it is (`self.x = x`, or
+# torch's own `__init__` for a subclass of nn.Linear): a literal size there is known at the
+# call. (The others keep theirs through a check or a config, which the checker does not
+# follow yet.)
+WRONG_SIZE = {
+    "Linear": ("snn.Linear(8, 16)", "torch.zeros(2, 3, 7)"),
+    "LayerNorm": ("snn.LayerNorm(8)", "torch.zeros(2, 7)"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WRONG_SIZE))
+def test_a_call_of_the_wrong_size_fails_both_ways(tmp_path: Path, name: str) -> None:
+    made, bad = WRONG_SIZE[name]
+    found, error = verdicts(tmp_path, name, made, bad)
+    assert error is not None
+    assert len(found) == 1
+    assert re.search(r"dim '\w+' is 7 in .*, expected 8", found[0]), found[0]

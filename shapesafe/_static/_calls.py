@@ -4,7 +4,7 @@ Union alternatives, returns read from a body, and the checks of annotated values
 import ast
 import dataclasses
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, TypeVar
 
 from .._contract import Conflict, Contract, Spec, TensorParam
@@ -54,6 +54,7 @@ from ._values import (
     LamV,
     LayerV,
     ObjV,
+    SymV,
     TupV,
     Value,
     _callable,
@@ -135,9 +136,11 @@ def _empty_contract(name: str) -> Contract:
     return Contract(name, (), None)
 
 
-def _unify_all(args: list[tuple[TensorParam, str, Shape]]) -> tuple[Unifier, Conflict | None]:
+def _unify_all(
+    args: list[tuple[TensorParam, str, Shape]], arguments: Mapping[str, object] | None = None
+) -> tuple[Unifier, Conflict | None]:
     """Match each argument against its parameter's spec in order, as the runtime does."""
-    unifier = Unifier()
+    unifier = Unifier(arguments)
     for param, _, shape in args:
         conflict = unifier.match(param.name, param.spec, shape)
         if conflict is not None:
@@ -321,7 +324,7 @@ class _Calls(_Explaining):
             if sig is not None or _tuple_returns(owner.module, fn) is not None:
                 self.file.stats_known("forward contract")
                 return self.contract_call(
-                    node, owner.module, sig, self.vals, 1, fn, owner, False, seen
+                    node, owner.module, sig, self.vals, 1, fn, owner, False, seen, layer
                 )
             if _identity(fn) is not None and len(args) == 1:
                 self.file.stats_known("identity forward")
@@ -366,6 +369,22 @@ class _Calls(_Explaining):
             return x
         return None
 
+    def instance_sizes(self, instance: "ObjV | None") -> Mapping[str, object] | None:
+        """What `{self.x}` in a method's contract reads on an instance made with literal
+        sizes: the attributes that `__init__` sets from those parameters."""
+        if instance is None or not instance.given:
+            return None
+        cls = instance.cls
+        assert isinstance(cls, ClassModel)
+        given = dict(instance.given)
+        attrs = self.file.build(cls)
+        known = {
+            attr: given[v.text]
+            for attr, v in attrs.items()
+            if isinstance(v, SymV) and v.text in given
+        }
+        return {"self": Instance(known)} if known else None
+
     def contract_call(
         self,
         node: ast.Call,
@@ -377,6 +396,7 @@ class _Calls(_Explaining):
         owner: ClassModel | None = None,
         on_self: bool = False,
         infer: bool = True,
+        instance: "ObjV | None" = None,
     ) -> Value:
         """A call of an annotated function, checked against its contract.
 
@@ -412,7 +432,7 @@ class _Calls(_Explaining):
             self.counted("argument", expr, shape)
             if isinstance(shape, tuple):
                 args.append((param, _text(self.module, expr), shape))
-        unifier, conflict = _unify_all(args)
+        unifier, conflict = _unify_all(args, self.instance_sizes(instance))
         chosen: dict[str, list[int]] | None = {}
         if conflict is None and fn is not None:
             chosen = self.check_unions(node, module, sig, fn, given, unifier, shape_of)
@@ -640,3 +660,14 @@ class _Calls(_Explaining):
         if conflict is not None:
             where = f"return of {self.fn.name}()"
             self.file.report(value, _message(where, conflict, shown))
+
+
+class Instance:
+    """An instance as `{self.x}` in a contract reads it: the literal sizes it is known to
+    have; any other attribute is unknown (None)."""
+
+    def __init__(self, sizes: dict[str, int]) -> None:
+        self._sizes = sizes
+
+    def __getattr__(self, name: str) -> int | None:
+        return self._sizes.get(name)

@@ -652,7 +652,7 @@ class _Expressions(_Calls):
             if node.args and _module_list(cls):
                 # `TypedModuleList([Block(c) for _ in range(n)])`: a ModuleList as it is.
                 return self.container(node.args[0], c.args[0], c.env)
-            return ObjV(cls)
+            return ObjV(cls, given=_literal_arguments(cls, node, c.args, c.kwargs))
         return _NO
 
     def spliced_sizes(self, nodes: list[ast.expr], env: Env) -> Shape | None:
@@ -842,3 +842,21 @@ _CALL_STEPS: tuple[Callable[[_Expressions, _Parts], "Value | _NoValue"], ...] = 
     _Expressions.library_or_builtin,
     _Expressions.definition_call,
 )
+
+
+def _literal_arguments(
+    cls: ClassModel, node: ast.Call, args: list[Value], kwargs: dict[str, Value]
+) -> tuple[tuple[str, int], ...]:
+    """The parameters of `cls.__init__` that a constructor call gives a literal int."""
+    init = cls.method("__init__")
+    if init is None or any(isinstance(a, ast.Starred) for a in node.args):
+        return ()
+    params = [a.arg for a in [*init[1].args.posonlyargs, *init[1].args.args]][1:]
+    named = [a.arg for a in init[1].args.kwonlyargs]
+    given = dict(zip(params, args, strict=False))
+    given.update({k: v for k, v in kwargs.items() if k in params or k in named})
+    return tuple(
+        (name, v.size.value)
+        for name, v in given.items()
+        if isinstance(v, IntV) and v.size.kind == "int" and isinstance(v.size.value, int)
+    )

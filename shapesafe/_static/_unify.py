@@ -13,7 +13,7 @@ import ast
 import dataclasses
 import functools
 import itertools
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Literal
 
 from .._contract import Conflict, Dim, Source, Spec
@@ -388,7 +388,9 @@ class Unifier:
     only what is certain is reported.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, arguments: Mapping[str, object] | None = None) -> None:
+        # What a `{self.x}` part of a symbolic dim reads (`Instance`); None: nothing.
+        self.arguments = arguments
         self.sizes_ = _Sizes(self)
         self.shapes_: dict[str, tuple[bool, Shape]] = {}
         self.sources: dict[str, Source] = {}
@@ -507,6 +509,7 @@ class Unifier:
             shape,
             self.sizes_,
             self.shapes_,
+            self.arguments,
             eq=self.eq,
             is_one=self.is_one,
             where=self._where,

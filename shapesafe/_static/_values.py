@@ -66,11 +66,15 @@ class NumV:
 @dataclasses.dataclass(frozen=True)
 class ObjV:
     """An instance of a class the checker reads: a user's nn.Module, say. Two are equal
-    when they are of the same class, since the checker reads a class, not an instance."""
+    when they are of the same class and were made with the same literal sizes, since the
+    checker reads a class, not an instance."""
 
     cls: object  # a _modules.ClassModel; typed loosely to keep the import graph acyclic
     # False for `self` and annotated parameters: the instance may be of a subclass.
     exact: bool = True
+    # The `__init__` parameters it was made with that were given a literal int:
+    # `Linear(16, 32)` has in_features 16 and out_features 32.
+    given: tuple[tuple[str, int], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
