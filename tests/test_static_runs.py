@@ -83,6 +83,23 @@ FOUND.append(
 )
 
 
+FOUND.append(
+    pytest.param(
+        "def f(\n"
+        "    o: Float[Tensor, '... b s v'], target: Float[Tensor, '... b s']\n"
+        ") -> Float[Tensor, '... b s']:\n"
+        "    picked = torch.squeeze(o.gather(-1, target[..., torch.newaxis]), dim=-1)\n"
+        "    return picked - torch.exp(o).sum(dim=-2)\n",
+        [
+            '5: picked - torch.exp(o).sum(dim=-2): picked "... b s" and '
+            'torch.exp(o).sum(dim=-2) "... b v": s lines up with v (torch would broadcast '
+            "silently where one is 1, and fail otherwise)"
+        ],
+        id="newaxis-and-runs-of-their-own",
+    )
+)
+
+
 @pytest.mark.parametrize(("source", "expected"), FOUND)
 def test_ops_beside_a_run(tmp_path: Path, source: str, expected: list[str]) -> None:
     assert check(tmp_path, source) == expected

@@ -628,7 +628,8 @@ def linalg(op: str, shape: Shape, full: bool, what: str) -> "Shape | TupV | None
 
 
 def index(shape: Shape, parts: Sequence[ast.expr]) -> Shape | None:
-    """Basic indexing with ints, full or partial slices, None and `...`."""
+    """Basic indexing with ints, full or partial slices, None (or `torch.newaxis`) and `...`."""
+    parts = [ast.Constant(None) if _newaxis(p) else p for p in parts]
     ellipses = [
         i for i, p in enumerate(parts) if isinstance(p, ast.Constant) and p.value is Ellipsis
     ]
@@ -673,6 +674,16 @@ def index(shape: Shape, parts: Sequence[ast.expr]) -> Shape | None:
             return None
     out.extend(shape[pos:])
     return tuple(out)
+
+
+def _newaxis(part: ast.expr) -> bool:
+    """`torch.newaxis` or `np.newaxis`: None by another name."""
+    return (
+        isinstance(part, ast.Attribute)
+        and part.attr == "newaxis"
+        and isinstance(part.value, ast.Name)
+        and part.value.id in ("torch", "np", "numpy")
+    )
 
 
 def _sliced(size: Item, part: ast.Slice) -> Size:
