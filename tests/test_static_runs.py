@@ -133,6 +133,12 @@ SILENT = [
         id="cat-along-the-last",
     ),
     pytest.param(
+        # dim 1 is the last axis where `*b` holds one: which axis it is, is unknown
+        "def f(a: Float[Tensor, '*b 3'], c: Float[Tensor, '*b 4']) -> None:\n"
+        "    torch.cat([a, c], dim=1)\n",
+        id="cat-along-an-axis-from-the-front",
+    ),
+    pytest.param(
         "def f(x: Float[Tensor, '*b n 3']) -> Float[Tensor, '*b 3']:\n    return x.sum(-2)\n",
         id="reduced-inside-the-tail",
     ),

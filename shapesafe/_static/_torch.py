@@ -469,9 +469,9 @@ def _split_run(shapes: Sequence[Shape], dim: int, extra: int) -> tuple[Shape, li
     return head, tails
 
 
-def _into_run(op: str, shapes: Sequence[Shape], texts: Sequence[str]) -> None:
-    """`torch.cat` or `torch.stack` along an axis of the run that `shapes` share, or before
-    it: the axes after the run are not joined, so they must agree."""
+def _into_run(op: str, shapes: Sequence[Shape], texts: Sequence[str], dim: int | None) -> None:
+    """`torch.cat` along an axis of the run that `shapes` share, or before it (`dim`), or
+    `torch.stack` (`dim` None): the axes after the run are not joined, so they must agree."""
     first = shapes[0]
     runs = [i for i, item in enumerate(first) if isinstance(item, Group)]
     if len(runs) != 1 or any(len(s) != len(first) for s in shapes):
@@ -479,6 +479,8 @@ def _into_run(op: str, shapes: Sequence[Shape], texts: Sequence[str]) -> None:
     g = runs[0]
     if any(s[: g + 1] != first[: g + 1] for s in shapes):
         return
+    if dim is not None and not (0 <= dim < g or dim < -(len(first) - g - 1)):
+        return  # an axis after the run, or one that is there only when the run is empty
     _same_axes(op, [s[g + 1 :] for s in shapes], texts, shapes, None)
 
 
@@ -516,7 +518,7 @@ def concat(
         done = concat(split[1], dim, texts, shapes)
         return None if done is None else (*split[0], *done)
     if n is None:
-        _into_run("torch.cat", shapes, texts)
+        _into_run("torch.cat", shapes, texts, dim)
     shown = whole or shapes
     if n is None or any(rank(s) != n for s in shapes):
         return None
@@ -543,7 +545,7 @@ def stack(
         done = stack(split[1], dim, texts, shapes)
         return None if done is None else (*split[0], *done)
     if n is None:
-        _into_run("torch.stack", shapes, texts)
+        _into_run("torch.stack", shapes, texts, None)
     shown = whole or shapes
     if n is None or any(rank(s) != n for s in shapes):
         return None
