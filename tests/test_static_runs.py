@@ -167,12 +167,17 @@ def test_a_rank_test_narrows_a_run(tmp_path: Path) -> None:
         "    if x.ndim == 3:\n"
         "        x.sum(0)\n"
         "    return x / x.mean(-1)\n"  # the run is whole again after the `if`
+        "def m(x: Float[Tensor, '... d']) -> Float[Tensor, 'b d']:\n"
+        "    if x.ndim != 2:\n"
+        "        raise ValueError('a matrix')\n"
+        "    return x.sum(0)\n"
     )
     assert check(tmp_path, source) == [
         """3: return of f(): x.sum(0) "d" has 1 dims, expected 2 for 'return' "b d\"""",
         """11: return of h(): dim 'n' is n in x "*b n d" but d in x.sum(0) "d\"""",
         """15: x / x.mean(-1): x "... d" and x.mean(-1) "...": d lines up with the last axes """
         "of ..., the run both share (torch fails unless ... is empty or ends in 1s or d)",
+        """19: return of m(): x.sum(0) "d" has 1 dims, expected 2 for 'return' "b d\"""",
     ]
 
 

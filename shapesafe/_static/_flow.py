@@ -251,10 +251,11 @@ def _merge(a: Env | None, b: Env | None, new_attrs: frozenset[str] | None = None
     return out
 
 
-def _narrowed(test: ast.expr, env: Env) -> Env:
+def _narrowed(test: ast.expr, env: Env, op: type[ast.cmpop] = ast.Eq) -> Env:
     """`x.ndim == 3` (or `x.dim()`, `len(x.shape)`) where x's shape holds one run: x with
-    that many axes, the run's own fresh sizes; nothing for any other test."""
-    if not (isinstance(test, ast.Compare) and [type(o) for o in test.ops] == [ast.Eq]):
+    that many axes, the run's own fresh sizes; nothing for any other test. With `op`
+    `ast.NotEq`, the same for the path where `x.ndim != 3` is false."""
+    if not (isinstance(test, ast.Compare) and [type(o) for o in test.ops] == [op]):
         return {}
     left, right = test.left, test.comparators[0]
     if int_value(left) is not None:
@@ -505,10 +506,13 @@ class _Scope(_Expressions):
         self.value(stmt.test, env)
         narrowed = _narrowed(stmt.test, env)
         a = self.block(stmt.body, {**env, **narrowed})
-        for k, v in narrowed.items():
-            if a is not None and a.get(k) is v:
-                a[k] = env[k]  # the run is whole again where the paths join
-        b = self.block(stmt.orelse, dict(env))
+        otherwise = _narrowed(stmt.test, env, ast.NotEq)
+        b = self.block(stmt.orelse, {**env, **otherwise})
+        # The run is whole again where the paths join, unless only one path goes on.
+        for path, other, made in ((a, b, narrowed), (b, a, otherwise)):
+            for k, v in made.items():
+                if path is not None and other is not None and path.get(k) is v:
+                    path[k] = env[k]
         return self.merge(a, b)
 
     def for_(self, stmt: ast.For | ast.AsyncFor, env: Env) -> Env | None:
