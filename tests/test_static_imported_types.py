@@ -43,7 +43,7 @@ def user(pkg: Path, imports: str, x: str, ret: str) -> Path:
 TYPING_MODULES = [
     pytest.param("from jaxtyping import Float, Int\n", id="re-export"),
     pytest.param("import jaxtyping\nFloat = jaxtyping.Float\n", id="alias"),
-    pytest.param("from jaxtyping import Float as Float\n", id="rename"),
+    pytest.param("from jaxtyping import Float as F32\nFloat = F32\n", id="rename"),
     pytest.param("from .inner import *\n", id="star-of-a-star"),
     pytest.param("from .inner import Float\n", id="two-hops"),
 ]
