@@ -63,6 +63,11 @@ FOUND = [
         id="cat-along-the-run",
     ),
     pytest.param(
+        "def f(p: Float[Tensor, '*batch dim']) -> None:\n    torch.cat([p, p[..., -1:]], dim=-2)\n",
+        ['2: torch.cat: axis -1 is dim in p "*batch dim" but 1 in p[..., -1:] "*batch 1"'],
+        id="last-one-kept",
+    ),
+    pytest.param(
         "def f(a: Float[Tensor, '*b 3'], c: Float[Tensor, '*b 4']) -> Float[Tensor, '*b 2 3']:\n"
         "    return torch.stack([a, c], dim=-3)\n",
         ['2: torch.stack: axis -1 is 3 in a "*b 3" but 4 in c "*b 4"'],

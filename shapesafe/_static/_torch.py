@@ -693,8 +693,10 @@ def _sliced(size: Item, part: ast.Slice) -> Size:
     bounds = [int_value(b) if b is not None else None for b in (part.lower, part.upper, part.step)]
     given = [b for b in (part.lower, part.upper, part.step) if b is not None]
     if not (isinstance(size, Size) and size.kind == "int" and isinstance(size.value, int)):
-        if bounds[0] in (None, 0) and bounds[1] == 1 and bounds[2] in (None, 1):
-            return OP_ONE  # `x[..., :1]` keeps one of a nonempty axis
+        first = bounds[0] in (None, 0) and bounds[1] == 1
+        last = bounds[0] == -1 and part.upper is None
+        if (first or last) and bounds[2] in (None, 1):
+            return OP_ONE  # `x[..., :1]` or `x[..., -1:]` keeps one of a nonempty axis
         return fresh()
     if any(int_value(b) is None for b in given) or bounds[2] == 0:
         return fresh()
