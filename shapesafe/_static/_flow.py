@@ -41,9 +41,11 @@ from ._source import (
     dotted_name,
     per_node,
 )
+from ._torch import int_value
 from ._unify import (
     Group,
     Shape,
+    fresh,
     from_spec,
 )
 from ._values import (
@@ -251,6 +253,40 @@ def _merge(a: Env | None, b: Env | None, new_attrs: frozenset[str] | None = None
     return out
 
 
+def _narrowed(test: ast.expr, env: Env, op: type[ast.cmpop] = ast.Eq) -> Env:
+    """`x.ndim == 3` (or `x.dim()`, `len(x.shape)`) where x's shape holds one run: x with
+    that many axes, the run's own fresh sizes; nothing for any other test. With `op`
+    `ast.NotEq`, the same for the path where `x.ndim != 3` is false."""
+    if not (isinstance(test, ast.Compare) and [type(o) for o in test.ops] == [op]):
+        return {}
+    left, right = test.left, test.comparators[0]
+    if int_value(left) is not None:
+        left, right = right, left
+    k, name = int_value(right), _rank_of(left)
+    shape = env.get(name) if name is not None else None
+    if k is None or name is None or not isinstance(shape, tuple):
+        return {}
+    runs = [i for i, item in enumerate(shape) if isinstance(item, Group)]
+    if len(runs) != 1 or k < len(shape) - 1:
+        return {}
+    g = runs[0]
+    return {name: (*shape[:g], *(fresh() for _ in range(k - len(shape) + 1)), *shape[g + 1 :])}
+
+
+def _rank_of(node: ast.expr) -> str | None:
+    """The local name in `x.ndim`, `x.dim()` or `len(x.shape)`."""
+    if isinstance(node, ast.Call) and not node.args and not node.keywords:
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "dim":
+            node = ast.Attribute(node.func.value, "ndim")
+    elif isinstance(node, ast.Call) and dotted_name(node.func) == "len" and len(node.args) == 1:
+        arg = node.args[0]
+        if isinstance(arg, ast.Attribute) and arg.attr == "shape":
+            node = ast.Attribute(arg.value, "ndim")
+    if isinstance(node, ast.Attribute) and node.attr == "ndim" and isinstance(node.value, ast.Name):
+        return node.value.id
+    return None
+
+
 def _assigned(stmts: list[ast.stmt]) -> set[str]:
     out: set[str] = set()
     for node in _own_nodes(stmts):
@@ -426,6 +462,8 @@ class _Scope(_Expressions):
 
     def expr_stmt(self, stmt: ast.Expr | ast.Assert, env: Env) -> Env | None:
         self.value(stmt.value if isinstance(stmt, ast.Expr) else stmt.test, env)
+        if isinstance(stmt, ast.Assert):
+            env.update(_narrowed(stmt.test, env))
         return env
 
     def assign(self, stmt: ast.Assign, env: Env) -> Env | None:
@@ -516,8 +554,15 @@ class _Scope(_Expressions):
 
     def if_(self, stmt: ast.If, env: Env) -> Env | None:
         self.value(stmt.test, env)
-        a = self.block(stmt.body, dict(env))
-        b = self.block(stmt.orelse, dict(env))
+        narrowed = _narrowed(stmt.test, env)
+        a = self.block(stmt.body, {**env, **narrowed})
+        otherwise = _narrowed(stmt.test, env, ast.NotEq)
+        b = self.block(stmt.orelse, {**env, **otherwise})
+        # The run is whole again where the paths join, unless only one path goes on.
+        for path, other, made in ((a, b, narrowed), (b, a, otherwise)):
+            for k, v in made.items():
+                if path is not None and other is not None and path.get(k) is v:
+                    path[k] = env[k]
         return self.merge(a, b)
 
     def for_(self, stmt: ast.For | ast.AsyncFor, env: Env) -> Env | None:

@@ -290,6 +290,13 @@ def _headline(where: str, c: Conflict, shown: dict[str, tuple[str, Shape]]) -> s
         n = sum(1 for i in shape if isinstance(i, Size))
         has = f"at least {n}" if any(isinstance(i, Group) for i in shape) else str(n)
         atleast = "at least " if spec.variadic_index is not None else ""
+        runs = [i for i in shape if isinstance(i, Group)]
+        if spec.variadic_index is not None and len(runs) == 1:
+            # the run bound to the spec's variadic dim, with other axes around it
+            return (
+                f"{where}: {here} has {n} dims besides {runs[0]}, expected {spec.min_rank} "
+                f"for '{c.argument}' \"{spec_text}\""
+            )
         return (
             f"{where}: {here} has {has} dims, expected {atleast}{spec.min_rank} "
             f"for '{c.argument}' \"{spec_text}\""

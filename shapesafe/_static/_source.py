@@ -75,18 +75,48 @@ def dotted_name(node: ast.expr) -> str | None:
     return None
 
 
-def _is_array_type(module: Module, node: ast.expr) -> str | None:
-    """The dtype label if `node` names one of jaxtyping's array annotations."""
+def _is_array_type(module: Module, node: ast.expr, depth: int = 0) -> str | None:
+    """The dtype label if `node` names one of jaxtyping's array annotations.
+
+    The name may come through the checked project's own modules: a re-export
+    (`from pkg.typing import Float`), an alias (`Float = jaxtyping.Float`) or a rename.
+    """
     dotted = dotted_name(node)
-    if dotted is None:
+    if dotted is None or depth > 8:
         return None
     first, _, rest = dotted.partition(".")
     origin = module.imports.get(first)
-    if origin is None or origin[0].lstrip(".").split(".")[0] not in _ARRAY_MODULES:
-        if not (origin is not None and origin[0].startswith(".") and _in_package(module)):
-            return None
+    if origin is None:
+        alias = None if rest else module.aliases.get(first)
+        return None if alias is None else _is_array_type(module, alias, depth + 1)
+    if origin[0].lstrip(".").split(".")[0] not in _ARRAY_MODULES:
+        if not (origin[0].startswith(".") and _in_package(module)):
+            found = _imported(module, origin, rest)
+            return None if found is None else _is_array_type(*found, depth + 1)
     label = dotted.rsplit(".", 1)[-1] if rest else origin[1]
     return label if label in DTYPE_NAMES else None
+
+
+def _imported(
+    module: Module, origin: tuple[str, str | None], rest: str
+) -> tuple[Module, ast.Name] | None:
+    """The module of the checked project that an imported name is bound in, and the name
+    there: `(typing.py, Float)` for `from pkg.typing import Float` or for `pkg.typing.Float`
+    after `import pkg.typing`. None where that module is not found among the checked files."""
+    mod_name, attr = origin
+    if rest:
+        *inner, last = rest.split(".")
+        mod_name = mod_name if attr is None else _join(mod_name, attr)
+        for part in inner:
+            mod_name = _join(mod_name, part)
+        attr = last
+    if attr is None:
+        return None
+    path = find_module(mod_name, module)
+    target = None if path is None else load_found(path)
+    if target is None or target is module:
+        return None
+    return target, ast.Name(id=attr, ctx=ast.Load())
 
 
 def _in_package(module: Module) -> bool:
@@ -105,6 +135,15 @@ def _annotation(module: Module, node: ast.expr | None, depth: int) -> tuple[str,
         return _annotation(module, inner, depth + 1)
     if isinstance(node, ast.Name) and node.id in module.aliases:
         return _annotation(module, module.aliases[node.id], depth + 1)
+    if isinstance(node, (ast.Name, ast.Attribute)):
+        # `x: Embeddings`, where `Embeddings = Float[Tensor, "b s d"]` in the project's
+        # own `types.py`
+        first, _, tail = (dotted_name(node) or "").partition(".")
+        origin = module.imports.get(first)
+        if origin is None or origin[0].lstrip(".").split(".")[0] in _ARRAY_MODULES:
+            return None
+        bound = _imported(module, origin, tail)
+        return None if bound is None else _annotation(*bound, depth + 1)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
         sides = [node.left, node.right]
         rest = [s for s in sides if not (isinstance(s, ast.Constant) and s.value is None)]

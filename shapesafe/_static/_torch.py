@@ -14,7 +14,7 @@ from typing import cast
 
 from . import _unify
 from ._run import active
-from ._unify import Group, Item, Shape, Size, certain, fresh, lit, show
+from ._unify import Group, Item, Shape, Size, anonymous_group, certain, fresh, lit, show
 from ._values import (
     ListV,
     Mismatch,
@@ -318,13 +318,28 @@ def broadcast(a: Shape, b: Shape, ta: str, tb: str) -> Shape | None:
     if len(a) == len(b) and not ga and not gb:
         return tuple(out)
     # The same run in both, behind the same leading axes: the tails decide the rest.
-    if len(ga) == len(gb) == 1 and len(tail_a) == len(tail_b) and a[: ga[0] + 1] == b[: gb[0] + 1]:
-        return (*a[: ga[0] + 1], *out)
+    if len(ga) == len(gb) == 1 and a[: ga[0] + 1] == b[: gb[0] + 1]:
+        if len(tail_a) == len(tail_b):
+            return (*a[: ga[0] + 1], *out)
+        # `x / x.mean(-1)` on "... d": the run's last axes line up with the longer tail.
+        run, longer = a[ga[0]], tail_a if len(tail_a) > len(tail_b) else tail_b
+        extra = longer[: len(longer) - n]
+        if all(isinstance(e, Size) and is_one(e) for e in extra):
+            return None
+        raise Mismatch(
+            f'{ta} "{show(a)}" and {tb} "{show(b)}": {show(extra)} lines up with the last '
+            f"axes of {run}, the run both share (torch fails unless {run} is empty or ends in "
+            f"1s or {show(extra)})"
+        )
     # A run of unknown length: only a shorter operand that fits in the other's tail is certain.
     if not gb and len(b) <= len(tail_a):
         return (*a[: len(a) - n], *out)
     if not ga and len(a) <= len(tail_b):
         return (*b[: len(b) - n], *out)
+    if ga and gb and len(tail_a) == len(tail_b):
+        # Two runs of their own (`*#batch` of two arguments): the tails line up axis by
+        # axis, and what comes before them is a run of its own.
+        return (anonymous_group(), *out)
     return None
 
 
@@ -454,6 +469,21 @@ def _split_run(shapes: Sequence[Shape], dim: int, extra: int) -> tuple[Shape, li
     return head, tails
 
 
+def _into_run(op: str, shapes: Sequence[Shape], texts: Sequence[str], dim: int | None) -> None:
+    """`torch.cat` along an axis of the run that `shapes` share, or before it (`dim`), or
+    `torch.stack` (`dim` None): the axes after the run are not joined, so they must agree."""
+    first = shapes[0]
+    runs = [i for i, item in enumerate(first) if isinstance(item, Group)]
+    if len(runs) != 1 or any(len(s) != len(first) for s in shapes):
+        return
+    g = runs[0]
+    if any(s[: g + 1] != first[: g + 1] for s in shapes):
+        return
+    if dim is not None and not (0 <= dim < g or dim < -(len(first) - g - 1)):
+        return  # an axis after the run, or one that is there only when the run is empty
+    _same_axes(op, [s[g + 1 :] for s in shapes], texts, shapes, None)
+
+
 def _same_axes(
     op: str, shapes: Sequence[Shape], texts: Sequence[str], shown: Sequence[Shape], but: int | None
 ) -> None:
@@ -487,6 +517,8 @@ def concat(
     if split is not None:
         done = concat(split[1], dim, texts, shapes)
         return None if done is None else (*split[0], *done)
+    if n is None:
+        _into_run("torch.cat", shapes, texts, dim)
     shown = whole or shapes
     if n is None or any(rank(s) != n for s in shapes):
         return None
@@ -512,6 +544,8 @@ def stack(
     if split is not None:
         done = stack(split[1], dim, texts, shapes)
         return None if done is None else (*split[0], *done)
+    if n is None:
+        _into_run("torch.stack", shapes, texts, None)
     shown = whole or shapes
     if n is None or any(rank(s) != n for s in shapes):
         return None
@@ -596,7 +630,8 @@ def linalg(op: str, shape: Shape, full: bool, what: str) -> "Shape | TupV | None
 
 
 def index(shape: Shape, parts: Sequence[ast.expr]) -> Shape | None:
-    """Basic indexing with ints, full or partial slices, None and `...`."""
+    """Basic indexing with ints, full or partial slices, None (or `torch.newaxis`) and `...`."""
+    parts = [ast.Constant(None) if _newaxis(p) else p for p in parts]
     ellipses = [
         i for i, p in enumerate(parts) if isinstance(p, ast.Constant) and p.value is Ellipsis
     ]
@@ -643,11 +678,25 @@ def index(shape: Shape, parts: Sequence[ast.expr]) -> Shape | None:
     return tuple(out)
 
 
+def _newaxis(part: ast.expr) -> bool:
+    """`torch.newaxis` or `np.newaxis`: None by another name."""
+    return (
+        isinstance(part, ast.Attribute)
+        and part.attr == "newaxis"
+        and isinstance(part.value, ast.Name)
+        and part.value.id in ("torch", "np", "numpy")
+    )
+
+
 def _sliced(size: Item, part: ast.Slice) -> Size:
     """The length of `x[lo:hi:step]` along an axis of literal size; a fresh size otherwise."""
     bounds = [int_value(b) if b is not None else None for b in (part.lower, part.upper, part.step)]
     given = [b for b in (part.lower, part.upper, part.step) if b is not None]
     if not (isinstance(size, Size) and size.kind == "int" and isinstance(size.value, int)):
+        first = bounds[0] in (None, 0) and bounds[1] == 1
+        last = bounds[0] == -1 and part.upper is None
+        if (first or last) and bounds[2] in (None, 1):
+            return OP_ONE  # `x[..., :1]` or `x[..., -1:]` keeps one of a nonempty axis
         return fresh()
     if any(int_value(b) is None for b in given) or bounds[2] == 0:
         return fresh()

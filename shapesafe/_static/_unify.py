@@ -361,6 +361,23 @@ def _plan(spec: Spec) -> SpecPlan:
     return plan
 
 
+def _run_rank(
+    plan: SpecPlan, shape: Shape, shapes: dict[str, tuple[bool, Shape]]
+) -> Failure | None:
+    """A rank failure where `shape` holds the very run that the spec's variadic dim is bound
+    to, with fewer axes before or after it: `x.sum(-1)` of "*b n 3" against "*b n 3"."""
+    pre, post, var, ndims = plan
+    bound = shapes.get(var[0]) if var is not None and var[0] else None
+    if bound is None or len(bound[1]) != 1 or not isinstance(bound[1][0], Group):
+        return None
+    runs = [i for i, item in enumerate(shape) if isinstance(item, Group)]
+    if len(runs) != 1 or shape[runs[0]] != bound[1][0]:
+        return None
+    if runs[0] >= len(pre) and len(shape) - runs[0] - 1 >= len(post):
+        return None  # `match` tells what the run would have to hold
+    return ("rank", -1, -1, ndims, len(shape))
+
+
 class Unifier:
     """Binds a callee's dim names to a caller's sizes, argument by argument.
 
@@ -494,7 +511,7 @@ class Unifier:
         sizes, shapes = dict(self.sizes_), dict(self.shapes_)
         self._argument, self._where = argument, {}
         self.sizes_.read = {}
-        failed = match(
+        failed = _run_rank(_plan(spec), shape, self.shapes_) or match(
             _plan(spec),
             shape,
             self.sizes_,
