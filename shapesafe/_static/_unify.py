@@ -366,8 +366,8 @@ def _run_rank(
 ) -> Failure | None:
     """A rank failure where `shape` holds the very run that the spec's variadic dim is bound
     to, with fewer axes before or after it: `x.sum(-1)` of "*b n 3" against "*b n 3"."""
-    pre, post, var, ndims = plan
-    bound = shapes.get(var[0]) if var is not None and var[0] else None
+    pre, post, run, ndims = plan
+    bound = shapes.get(run.name) if run is not None and run.name else None
     if bound is None or len(bound[1]) != 1 or not isinstance(bound[1][0], Group):
         return None
     runs = [i for i, item in enumerate(shape) if isinstance(item, Group)]
@@ -375,7 +375,7 @@ def _run_rank(
         return None
     if runs[0] >= len(pre) and len(shape) - runs[0] - 1 >= len(post):
         return None  # `match` tells what the run would have to hold
-    return ("rank", -1, -1, ndims, len(shape))
+    return Failure("rank", -1, -1, ndims, len(shape))
 
 
 class Unifier:
