@@ -22,7 +22,7 @@ from ._reduce import check_dim
 def softmax(x: Float[Tensor, "*batch n"], dim: int = -1) -> Float[Tensor, "*batch n"]:
     """Softmax over axis `dim`, the last by default: the values along it become weights that
     sum to 1."""
-    check_dim("softmax", x, dim)
+    check_dim(softmax, x, dim)
     return torch.softmax(x, dim=dim)
 
 

@@ -201,6 +201,16 @@ class Contract:
             return tuple(p for p in self.returns if p is not None)
         return () if self.ret is None else (self.ret,)
 
+    def param(self, name: str) -> TensorParam:
+        """The tensor param called `name`."""
+        return next(p for p in self.params if p.name == name)
+
+    def with_params(self, *params: TensorParam) -> "Contract":
+        """This op's contract for an error its body finds: `params` (its own, or what the body
+        checks of an argument beyond its annotation) in place of its tensor params, and no
+        return."""
+        return dataclasses.replace(self, params=params, ret=None, returns=None)
+
 
 @dataclasses.dataclass(frozen=True)
 class Observed:

@@ -2,15 +2,15 @@
 
 __tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import torch
 from jaxtyping import Shaped
 from torch import Tensor
 
-from ._checked import checked_op, raise_error
-from ._contract import Conflict, Contract, Observed, TensorParam, parse_spec
+from ._checked import checked_op, contract_of, raise_error
+from ._contract import Conflict, Observed, TensorParam, parse_spec
 from ._errors import ShapeError
 from ._explain import OP_HINTS, explain
 from ._linalg import kernel_error
@@ -64,13 +64,13 @@ def _check_dim(op: str, dim: object, rank: int) -> int:
     return dim % rank
 
 
-def _join_error(op: str, spec_text: str, *tensors: Tensor) -> ShapeError:
-    """The error for tensors that don't fit `spec_text` together, one param per item."""
+def _join_error(op: Callable[..., Any], spec_text: str, *tensors: Tensor) -> ShapeError:
+    """The error for tensors that don't fit `spec_text` together: `op`'s contract, with one
+    param per item of its argument `tensors` (a list, which its annotation leaves unchecked)."""
     spec = parse_spec(spec_text)
-    params = tuple(TensorParam(f"tensors[{i}]", spec, None, "Shaped") for i in range(len(tensors)))
-    err = explain(
-        Contract(op, params, None), {p.name: t for p, t in zip(params, tensors, strict=True)}
-    )
+    params = [TensorParam(f"tensors[{i}]", spec, None, "Shaped") for i in range(len(tensors))]
+    contract = contract_of(op).with_params(*params)
+    err = explain(contract, {p.name: t for p, t in zip(params, tensors, strict=True)})
     assert err is not None
     return err
 
@@ -99,12 +99,12 @@ def cat(tensors: Tensors, dim: int = 0) -> Shaped[Tensor, "..."]:
     items = _items("cat", tensors)
     rank = items[0].ndim
     if any(t.ndim == 0 for t in items) or any(t.ndim != rank for t in items):
-        raise_error(_join_error, "cat", "_ ..." if rank == 0 else _cat_spec(rank, 0), *items)
+        raise_error(_join_error, cat, "_ ..." if rank == 0 else _cat_spec(rank, 0), *items)
     axis = _check_dim("cat", dim, rank)
     first = items[0].shape
     for t in items[1:]:
         if any(t.shape[i] != first[i] for i in range(rank) if i != axis):
-            raise_error(_join_error, "cat", _cat_spec(rank, axis), *items)
+            raise_error(_join_error, cat, _cat_spec(rank, axis), *items)
     try:
         return torch.cat(items, dim=axis)
     except RuntimeError as e:
@@ -127,7 +127,7 @@ def stack(tensors: Tensors, dim: int = 0) -> Shaped[Tensor, "..."]:
     items = _items("stack", tensors)
     first = items[0].shape
     if any(t.shape != first for t in items[1:]):
-        raise_error(_join_error, "stack", "*shape", *items)
+        raise_error(_join_error, stack, "*shape", *items)
     axis = _check_dim("stack", dim, len(first) + 1)
     try:
         return torch.stack(items, dim=axis)

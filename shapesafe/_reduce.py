@@ -8,15 +8,16 @@ the wrong axis.
 
 __tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import torch
 from jaxtyping import Float, Int, Real, Shaped
 from torch import Tensor
 
-from ._checked import checked_op, raise_error
-from ._contract import Conflict, Contract, Observed, TensorParam, parse_spec
+from ._checked import checked_op, contract_of, raise_error
+from ._contract import Conflict, Contract, Observed, parse_spec
 from ._errors import ShapeError
 from ._explain import OP_HINTS, explain, observe, render
 
@@ -36,9 +37,20 @@ def _spec_for(rank: int, axes: tuple[int, ...], names: list[str] | None) -> str:
     return " ".join("reduced" if i in axes else "_" for i in range(rank))
 
 
-def _rank_error(op: str, x: Tensor, spec_text: str) -> ShapeError:
-    contract = Contract(op, (TensorParam("x", parse_spec(spec_text), None, "Shaped"),), None)
-    err = explain(contract, {"x": x})
+def _x_contract(op: Callable[..., Any], spec_text: str) -> Contract:
+    """`op`'s contract for the axes its body checks: `x`'s spec narrowed to `spec_text`, and
+    any dtype (the body checks no dtype; with checks off, the error names the axis it found)."""
+    contract = contract_of(op)
+    x = dataclasses.replace(contract.param("x"), spec=parse_spec(spec_text), dtypes=None)
+    return contract.with_params(x)
+
+
+def _name(op: Callable[..., Any]) -> str:
+    return contract_of(op).op
+
+
+def _rank_error(op: Callable[..., Any], x: Tensor, spec_text: str) -> ShapeError:
+    err = explain(_x_contract(op, spec_text), {"x": x})
     assert err is not None
     return err
 
@@ -50,35 +62,37 @@ def _dim_spec(dim: int) -> str:
     return " ".join(["...", "dim", *["_"] * (-dim - 1)])
 
 
-def check_dim(op: str, x: Tensor, dim: int) -> None:
-    """A ValueError for a `dim` that is not an int, a ShapeError when `x` has no axis `dim`."""
+def check_dim(op: Callable[..., Any], x: Tensor, dim: int) -> None:
+    """A ValueError for a `dim` that is not an int, a ShapeError when `x` has no axis `dim`.
+
+    `op` is the op (whose argument `x` is), for its error."""
     if isinstance(dim, bool) or not isinstance(dim, int):
-        raise ValueError(f"{op}(): dim must be an int, got {type(dim).__name__}")
+        raise ValueError(f"{_name(op)}(): dim must be an int, got {type(dim).__name__}")
     if not -x.ndim <= dim < x.ndim:
         raise_error(_rank_error, op, x, _dim_spec(dim))
 
 
-def _parse_pattern(op: str, pattern: str) -> tuple[list[str], list[str]]:
+def _parse_pattern(op: Callable[..., Any], pattern: str) -> tuple[list[str], list[str]]:
     if pattern.count("->") != 1:
-        raise ValueError(f"{op}(): a pattern looks like 'b s e -> b e', got {pattern!r}")
+        raise ValueError(f"{_name(op)}(): a pattern looks like 'b s e -> b e', got {pattern!r}")
     left, right = (side.split() for side in pattern.split("->"))
     for name in (*left, *right):
         if not name.isidentifier():
-            raise ValueError(f"{op}(): {name!r} in {pattern!r} is not a dim name")
+            raise ValueError(f"{_name(op)}(): {name!r} in {pattern!r} is not a dim name")
     if len(set(left)) != len(left):
-        raise ValueError(f"{op}(): a dim name repeats in {pattern!r}")
+        raise ValueError(f"{_name(op)}(): a dim name repeats in {pattern!r}")
     kept = [n for n in left if n in right]
     if kept != right:
         raise ValueError(
-            f"{op}(): the right side of {pattern!r} must keep some of the left side's names, "
-            "in their order (use permute to reorder)"
+            f"{_name(op)}(): the right side of {pattern!r} must keep some of the left side's "
+            "names, in their order (use permute to reorder)"
         )
     if len(right) == len(left):
-        raise ValueError(f"{op}(): {pattern!r} reduces no axis")
+        raise ValueError(f"{_name(op)}(): {pattern!r} reduces no axis")
     return left, right
 
 
-def _axes(op: str, x: Tensor, dim: Dims) -> tuple[tuple[int, ...], list[str] | None]:
+def _axes(op: Callable[..., Any], x: Tensor, dim: Dims) -> tuple[tuple[int, ...], list[str] | None]:
     """The reduced axes, in `[0, x.ndim)`, and the pattern's names when `dim` is one."""
     if isinstance(dim, str):
         left, right = _parse_pattern(op, dim)
@@ -88,21 +102,21 @@ def _axes(op: str, x: Tensor, dim: Dims) -> tuple[tuple[int, ...], list[str] | N
     dims = dim if isinstance(dim, tuple) else (dim,)
     if not dims:
         # torch reads an empty tuple as every axis.
-        raise ValueError(f"{op}(): dim is an empty tuple; name the axes to reduce")
+        raise ValueError(f"{_name(op)}(): dim is an empty tuple; name the axes to reduce")
     for d in dims:
         if isinstance(d, bool) or not isinstance(d, int):
-            raise ValueError(f"{op}(): dim must be an int, a tuple of ints or a pattern")
+            raise ValueError(f"{_name(op)}(): dim must be an int, a tuple of ints or a pattern")
     for d in dims:
         check_dim(op, x, d)
     axes = tuple(d % x.ndim for d in dims)
     if len(set(axes)) != len(axes):
-        raise ValueError(f"{op}(): dim {dim} names an axis twice")
+        raise ValueError(f"{_name(op)}(): dim {dim} names an axis twice")
     return axes, None
 
 
-def _empty_error(op: str, x: Tensor, axis: int, spec_text: str) -> ShapeError:
-    spec = parse_spec(spec_text)
-    contract = Contract(op, (TensorParam("x", spec, None, "Shaped"),), None)
+def _empty_error(op: Callable[..., Any], x: Tensor, axis: int, spec_text: str) -> ShapeError:
+    contract = _x_contract(op, spec_text)
+    spec = contract.params[0].spec
     conflict = Conflict(
         "x",
         "symbolic",
@@ -111,7 +125,7 @@ def _empty_error(op: str, x: Tensor, axis: int, spec_text: str) -> ShapeError:
         spec.dims[axis],
         "at least 1",
         0,
-        note=f"{op} over an empty axis has no value",
+        note=f"{contract.op} over an empty axis has no value",
     )
     return render(contract, {"x": observe(x)}, conflict, [], None)
 
@@ -130,7 +144,7 @@ def sum(x: Shaped[Tensor, "..."], dim: Dims, keepdim: bool = False) -> Shaped[Te
 
     `x`'s shape without the reduced axes (or with size 1 there).
     """
-    axes, _ = _axes("sum", x, dim)
+    axes, _ = _axes(sum, x, dim)
     return torch.sum(x, dim=axes, keepdim=keepdim)
 
 
@@ -148,7 +162,7 @@ def mean(x: Float[Tensor, "..."], dim: Dims, keepdim: bool = False) -> Float[Ten
 
     `x`'s shape without the reduced axes (or with size 1 there).
     """
-    axes, _ = _axes("mean", x, dim)
+    axes, _ = _axes(mean, x, dim)
     return torch.mean(x, dim=axes, keepdim=keepdim)
 
 
@@ -168,10 +182,10 @@ def max(x: Real[Tensor, "..."], dim: Dims, keepdim: bool = False) -> Real[Tensor
 
     `x`'s shape without the reduced axes (or with size 1 there).
     """
-    axes, names = _axes("max", x, dim)
+    axes, names = _axes(max, x, dim)
     for axis in axes:
         if x.shape[axis] == 0:
-            raise_error(_empty_error, "max", x, axis, _spec_for(x.ndim, (axis,), names))
+            raise_error(_empty_error, max, x, axis, _spec_for(x.ndim, (axis,), names))
     return torch.amax(x, dim=axes, keepdim=keepdim)
 
 
@@ -189,11 +203,11 @@ def argmax(x: Real[Tensor, "..."], dim: int | str, keepdim: bool = False) -> Int
 
     `x`'s shape without the reduced axis (or with size 1 there).
     """
-    axes, names = _axes("argmax", x, dim)
+    axes, names = _axes(argmax, x, dim)
     if len(axes) != 1:
         raise ValueError(f"argmax(): reduces one axis, got {dim!r}")
     if x.shape[axes[0]] == 0:
-        raise_error(_empty_error, "argmax", x, axes[0], _spec_for(x.ndim, axes, names))
+        raise_error(_empty_error, argmax, x, axes[0], _spec_for(x.ndim, axes, names))
     return torch.argmax(x, dim=axes[0], keepdim=keepdim)
 
 

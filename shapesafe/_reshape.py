@@ -37,7 +37,7 @@ def _rank_error(x: Tensor, spec: str) -> ShapeError:
     """`permute`'s contract, with `x`'s spec the names of the pattern's left side."""
     op = contract_of(permute)
     param = dataclasses.replace(op.params[0], spec=parse_spec(spec))
-    contract = dataclasses.replace(op, params=(param,), ret=None)
+    contract = op.with_params(param)
     err = explain(contract, {"x": x})
     assert err is not None
     return err

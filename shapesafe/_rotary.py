@@ -8,23 +8,27 @@ code pairs neighbouring features instead, and its checkpoints are permuted on co
 
 __tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import torch
 from jaxtyping import Float, Int, Shaped
 from torch import Tensor
 
-from ._checked import checked_op, raise_error
-from ._contract import Conflict, Contract, Observed, TensorParam, parse_spec
+from ._checked import checked_op, contract_of, raise_error
+from ._contract import Conflict, Observed
 from ._errors import ShapeError
 from ._explain import OP_HINTS, observe, render
 from ._linalg import kernel_error
 from ._masks import check_size
 
 
-def _odd_error(op: str, name: str, x: Tensor, spec_text: str) -> ShapeError:
-    spec = parse_spec(spec_text)
-    contract = Contract(op, (TensorParam(name, spec, None, "Float"),), None)
+def _odd_error(op: Callable[..., Any], name: str, x: Tensor) -> ShapeError:
+    """`op`'s argument `name` with an odd last axis (`head_dim`), drawn alone."""
+    contract = contract_of(op)
+    param = contract.param(name)
+    contract = contract.with_params(param)
+    spec = param.spec
     axis = len(spec.dims) - 1
     conflict = Conflict(
         name,
@@ -43,7 +47,7 @@ def _odd_error(op: str, name: str, x: Tensor, spec_text: str) -> ShapeError:
 def rotate_half(x: Shaped[Tensor, "*batch head_dim"]) -> Shaped[Tensor, "*batch head_dim"]:
     """`(x1, x2) -> (-x2, x1)` over the two halves of the last axis, which must be even."""
     if x.shape[-1] % 2:
-        raise_error(_odd_error, "rotate_half", "x", x, "*batch head_dim")
+        raise_error(_odd_error, rotate_half, "x", x)
     return _rotate(x)
 
 
@@ -114,7 +118,7 @@ def apply_rope(
     `(q, k)` rotated, with their shapes.
     """
     if q.shape[-1] % 2:
-        raise_error(_odd_error, "apply_rope", "q", q, "*batch heads seq head_dim")
+        raise_error(_odd_error, apply_rope, "q", q)
     try:
         # One axis for the heads, which share the tables.
         c, s = cos.unsqueeze(-3), sin.unsqueeze(-3)
