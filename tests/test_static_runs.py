@@ -105,6 +105,69 @@ FOUND.append(
 )
 
 
+FOUND += [
+    pytest.param(
+        "def f(q: Float[Tensor, '... s d'], k: Float[Tensor, '... t e']) -> None:\n"
+        "    torch.einsum('...qd,...kd->...qk', q, k)\n",
+        ["""2: einsum: 'd' is d in q "... s d" but e in k "... t e\""""],
+        id="einsum-ellipsis-letter",
+    ),
+    pytest.param(
+        "def f(m: Float[Tensor, '*b i j'], v: Float[Tensor, '*b j']) -> Float[Tensor, '*b j']:\n"
+        "    return torch.einsum('...ij,...j->...i', m, v)\n",
+        [
+            """2: return of f(): dim 'j' is j in m "*b i j" but i in """
+            """torch.einsum('...ij,...j->...i', m, v) "*b i\""""
+        ],
+        id="einsum-ellipsis-output",
+    ),
+    pytest.param(
+        "import einops\n"
+        "def f(x: Float[Tensor, '*b d'], w: Float[Tensor, 'f p']) -> Float[Tensor, '*b d f p']:\n"
+        "    return einops.einsum(x, w, '... d, f p -> ... f d p')\n",
+        [
+            """3: return of f(): dim 'f' is f in w "f p" but d in """
+            """einops.einsum(x, w, '... d, f p -> ..... "*b f d p\""""
+        ],
+        id="einops-einsum-ellipsis",
+    ),
+    pytest.param(
+        "def f(q: Float[Tensor, 'b h s d'], k: Float[Tensor, 'b g t d']) -> None:\n"
+        "    torch.einsum('...qd,...kd->...qk', q, k)\n",
+        [
+            """2: einsum: the axes '...' stands for: q "b h" and k "b g": h lines up with g """
+            "(torch would broadcast silently where one is 1, and fail otherwise)"
+        ],
+        id="einsum-ellipsis-runs-clash",
+    ),
+]
+
+SILENT_EINSUM = [
+    pytest.param(
+        "def f(q: Float[Tensor, '... s d'], k: Float[Tensor, '... t d']) -> Float[Tensor, '... s t']:\n"
+        "    return torch.einsum('...qd,...kd->...qk', q, k)\n",
+        id="einsum-ellipsis",
+    ),
+    pytest.param(
+        "import einops\n"
+        "def f(m: Float[Tensor, '*b i j'], v: Float[Tensor, '*b j']) -> Float[Tensor, '*b i']:\n"
+        "    return einops.einsum(m, v, '... i j, ... j -> ... i')\n",
+        id="einops-einsum-ellipsis",
+    ),
+    pytest.param(
+        "def f(q: Float[Tensor, 'b h s d'], k: Float[Tensor, 'b h t d']) -> Float[Tensor, 'b h s t']:\n"
+        "    return torch.einsum('...qd,...kd->...qk', q, k)\n",
+        id="einsum-ellipsis-fixed-rank",
+    ),
+    pytest.param(
+        # each `*#b` is a run of its own: what `...` broadcasts to is not known, and not guessed
+        "def f(q: Float[Tensor, '*#b s d'], k: Float[Tensor, '*#b t d']) -> Float[Tensor, 'x s t']:\n"
+        "    return torch.einsum('...qd,...kd->...qk', q, k)\n",
+        id="einsum-ellipsis-own-runs",
+    ),
+]
+
+
 @pytest.mark.parametrize(("source", "expected"), FOUND)
 def test_ops_beside_a_run(tmp_path: Path, source: str, expected: list[str]) -> None:
     assert check(tmp_path, source) == expected
@@ -150,7 +213,7 @@ SILENT = [
 ]
 
 
-@pytest.mark.parametrize("source", SILENT)
+@pytest.mark.parametrize("source", SILENT + SILENT_EINSUM)
 def test_right_ops_beside_a_run_are_silent(tmp_path: Path, source: str) -> None:
     assert check(tmp_path, source) == []
 

@@ -753,39 +753,53 @@ def parse_side(text: str) -> list[str | list[str]] | None:
 
 
 def einsum_letters(equation: str) -> tuple[list[list[str]], list[str]] | None:
-    """torch.einsum's `"bhqd,bhkd->bhqk"`, as one letter list per operand and the output."""
+    """torch.einsum's `"bhqd,bhkd->bhqk"`, as one letter list per operand and the output;
+    `...` is one item of its own."""
     text = equation.replace(" ", "")
-    if "->" not in text or "." in text:
+    if text.count("->") != 1:
         return None
     left, right = text.split("->")
-    return [list(p) for p in left.split(",")], list(right)
+    sides = [*left.split(","), right]
+    if any("." in p.replace("...", "") for p in sides):
+        return None
+    return [_letters(p) for p in sides[:-1]], _letters(right)
+
+
+def _letters(part: str) -> list[str]:
+    pieces = part.split("...")
+    out: list[str] = list(pieces[0])
+    for piece in pieces[1:]:
+        out += ["...", *piece]
+    return out
 
 
 def einops_einsum(pattern: str) -> tuple[list[list[str]], list[str]] | None:
-    if "->" not in pattern or "..." in pattern or "(" in pattern:
+    if pattern.count("->") != 1 or "(" in pattern:
         return None
     left, right = pattern.split("->")
-    return [p.split() for p in left.split(",")], right.split()
+    sides = [p.split() for p in left.split(",")] + [right.split()]
+    if any("." in n and n != "..." for side in sides for n in side):
+        return None
+    return sides[:-1], sides[-1]
 
 
 def einsum(
     operands: Sequence[Shape | None], letters: list[list[str]], out: list[str], texts: Sequence[str]
 ) -> Shape | None:
-    if len(operands) != len(letters):
+    """einsum's output; letters bind sizes across operands, and `...` the operands' leading
+    (or middle) axes, which broadcast as torch's do."""
+    if len(operands) != len(letters) or any(names.count("...") > 1 for names in [*letters, out]):
         return None
     bound: dict[str, tuple[Size, str, Shape]] = {}
+    runs: list[tuple[Shape, str] | None] = []
     for shape, names, text in zip(operands, letters, texts, strict=True):
-        if shape is None:
+        read = None if shape is None else _einsum_operand(shape, names, text)
+        if "..." in names:
+            runs.append(None if read is None or read[1] is None else (read[1], text))
+        if shape is None or read is None:
             continue
-        if rank(shape) is None:
-            continue
-        if len(shape) != len(names):
-            raise Mismatch(
-                f'einsum: {text} "{show(shape)}" has {len(shape)} dims '
-                f"but its pattern names {len(names)}"
-            )
-        for letter, item in zip(names, shape, strict=True):
-            assert isinstance(item, Size)
+        for letter, item in read[0]:
+            assert isinstance(letter, str) and isinstance(item, Size)
             seen = bound.get(letter)
             if seen is None:
                 bound[letter] = (item, text, shape)
@@ -794,9 +808,53 @@ def einsum(
                     f"einsum: '{letter}' is {seen[0]} in {seen[1]} \"{show(seen[2])}\" "
                     f'but {item} in {text} "{show(shape)}"'
                 )
-    if any(letter not in bound for letter in out):
+    if any(letter not in bound for letter in out if letter != "..."):
         return None
-    return tuple(bound[letter][0] for letter in out)
+    result: list[Item] = []
+    for letter in out:
+        if letter != "...":
+            result.append(bound[letter][0])
+            continue
+        run = _einsum_run(runs)
+        if run is None:
+            return None
+        result.extend(run)
+    return tuple(result)
+
+
+def _einsum_operand(
+    shape: Shape, names: list[str], text: str
+) -> tuple[list[tuple[str | list[str], Item]], Shape | None] | None:
+    """The letters of one einsum operand with their axes, and the axes its `...` takes."""
+    if rank(shape) is not None and "..." not in names and len(shape) != len(names):
+        raise Mismatch(
+            f'einsum: {text} "{show(shape)}" has {len(shape)} dims '
+            f"but its pattern names {len(names)}"
+        )
+    side: _Side = list(names)
+    try:
+        return _left_side(shape, side, text, "einsum")
+    except Mismatch:
+        raise Mismatch(
+            f'einsum: {text} "{show(shape)}" has fewer dims than its pattern '
+            f'"{" ".join(names)}" names'
+        ) from None
+
+
+def _einsum_run(runs: list[tuple[Shape, str] | None]) -> Shape | None:
+    """The axes `...` stands for in the output: the operands' runs, broadcast together."""
+    if not runs or any(r is None for r in runs):
+        return None
+    known = cast(list[tuple[Shape, str]], runs)
+    out: Shape | None = known[0][0]
+    for run, text in known[1:]:
+        if out is None:
+            return None
+        try:
+            out = broadcast(out, run, known[0][1], text)
+        except Mismatch as err:
+            raise Mismatch(f"einsum: the axes '...' stands for: {err}") from None
+    return out
 
 
 def rearrange(shape: Shape, pattern: str, given: dict[str, Size | None], op: str) -> Shape | None:
