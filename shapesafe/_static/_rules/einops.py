@@ -1,7 +1,7 @@
 """Rules of ops that take a pattern: einsum (torch, einops, fancy_einsum), einops' rearrange,
 reduce and repeat, and shapesafe's `permute`."""
 
-from .. import _torch as T
+from .. import _patterns as P
 from .._values import TupV, Value
 from ._registry import Call, function, string
 
@@ -10,7 +10,7 @@ from ._registry import Call, function, string
 def torch_einsum(c: Call) -> Value:
     node = c.node
     eq = string(node.args[0]) if node.args else None
-    parsed = None if eq is None else T.einsum_letters(eq)
+    parsed = None if eq is None else P.einsum_letters(eq)
     if parsed is None:
         return None
     ops = c.args[1:]
@@ -19,7 +19,7 @@ def torch_einsum(c: Call) -> Value:
     texts = [c.text(a) for a in node.args[1:]]
     shapes = [o if isinstance(o, tuple) else None for o in ops]
     texts = texts * (len(shapes) // max(1, len(texts)))
-    return c.rule(lambda: T.einsum(shapes, parsed[0], parsed[1], texts))
+    return c.rule(lambda: P.einsum(shapes, parsed[0], parsed[1], texts))
 
 
 @function("einops.einsum", "fancy_einsum.einsum")
@@ -31,12 +31,12 @@ def einops_einsum(c: Call) -> Value:
     else:
         pattern = string(node.args[0]) if node.args else None
         ops, nodes = c.args[1:], node.args[1:]
-    parsed = None if pattern is None else T.einops_einsum(pattern)
+    parsed = None if pattern is None else P.einops_einsum(pattern)
     if parsed is None:
         return None
     texts = [c.text(a) for a in nodes]
     shapes = [o if isinstance(o, tuple) else None for o in ops]
-    return c.rule(lambda: T.einsum(shapes, parsed[0], parsed[1], texts))
+    return c.rule(lambda: P.einsum(shapes, parsed[0], parsed[1], texts))
 
 
 @function("einops.rearrange", "einops.reduce", "einops.repeat")
@@ -48,7 +48,7 @@ def rearrange(c: Call) -> Value:
             c.unknown("op input of unknown shape")
         return None
     given = {k: c.size_of(v) for k, v in c.kwargs.items() if k is not None}
-    return c.rule(lambda: T.rearrange(x, pattern, given, f"einops.{c.name}"))
+    return c.rule(lambda: P.rearrange(x, pattern, given, f"einops.{c.name}"))
 
 
 def permute(c: Call) -> Value:
@@ -58,4 +58,4 @@ def permute(c: Call) -> Value:
     x = c.x
     if pattern is None or not isinstance(x, tuple):
         return None
-    return c.rule(lambda: T.rearrange(x, pattern, {}, "permute"))
+    return c.rule(lambda: P.rearrange(x, pattern, {}, "permute"))
