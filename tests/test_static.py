@@ -484,6 +484,38 @@ import shapesafe as ss
             id="einops-einsum",
         ),
         pytest.param(
+            "def f(x: Float[Tensor, 'b 1'], y: Float[Tensor, 'b n'], z: Float[Tensor, 'b e']):\n"
+            "    x.mul_(y)\n"
+            "    y.add_(z)\n"
+            "    return y.sub_(x).sqrt_()\n",
+            [
+                '8: mul_: n in y "b n" lines up with a 1 in x "b 1", whose shape an in-place op '
+                "keeps",
+                '9: add_: y "b n" and z "b e": n lines up with e (torch would broadcast silently '
+                "where one is 1, and fail otherwise)",
+            ],
+            id="in-place-methods",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'n'], y: Float[Tensor, 'b n']) -> Float[Tensor, 'b n']:\n"
+            "    y /= x\n"
+            "    x += y\n"
+            "    return y\n",
+            [
+                '9: x += y: y "b n" has more dims than x "n", whose shape an in-place op keeps',
+            ],
+            id="augmented-assignment-in-place",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b n d']) -> Float[Tensor, 'b n']:\n"
+            "    return x.pow_(2).sum(-2).add_(1e-6).sqrt_()\n",
+            [
+                "8: return of f(): dim 'n' is n in x \"b n d\" but d in "
+                'x.pow_(2).sum(-2).add_(1e-6).sqrt_() "b d"'
+            ],
+            id="in-place-keeps-shape",
+        ),
+        pytest.param(
             "def f(q: Float[Tensor, 'b h s e'], k: Float[Tensor, 'b h t e'],\n"
             "      v: Float[Tensor, 'b h s f']):\n"
             "    return F.scaled_dot_product_attention(q, k, v)\n",

@@ -24,6 +24,7 @@ from ._modules import (
 )
 from ._report import (
     _SAME_SHAPE_METHODS,
+    IN_PLACE_BINARY,
     Env,
     _alternatives,
     _params,
@@ -278,6 +279,20 @@ class _Expressions(_Calls):
             self.file.stats_unknown("elementwise op with an operand of unknown shape")
         return None
 
+    def aug_binop(self, stmt: ast.AugAssign, x: Value, other: Value) -> Value:
+        """`x += y`: on tensors, in place, so x keeps its shape and y must broadcast to it."""
+        if not (isinstance(x, tuple) and isinstance(other, tuple)) or isinstance(
+            stmt.op, ast.MatMult
+        ):
+            return self.binop(stmt, x, other, stmt.op, stmt.target, stmt.value)
+        self.file.stats_relation()
+        tx, to = _operand(self.module, stmt.target), _operand(self.module, stmt.value)
+        try:
+            return T.in_place(x, other, tx, to)
+        except Mismatch as err:
+            self.file.report(stmt, f"{tx} {_OPS.get(type(stmt.op), '?')}= {to}: {err}")
+            return x
+
     def attribute(self, node: ast.Attribute, env: Env) -> Value:
         dotted = self.dotted_target(node)
         if dotted is not None and dotted in env:
@@ -502,7 +517,8 @@ class _Expressions(_Calls):
     def changed_by(self, func: ast.expr, args: list[Value], env: Env) -> None:
         """What a call changes in place: `x.unsqueeze_(0)` its tensor, `xs.append(v)` a list."""
         if isinstance(func, ast.Attribute) and func.attr.endswith("_"):
-            if func.attr not in _SAME_SHAPE_METHODS and not func.attr.startswith("_"):
+            kept = _SAME_SHAPE_METHODS | IN_PLACE_BINARY
+            if func.attr not in kept and not func.attr.startswith("_"):
                 changed = self.dotted_target(func.value)
                 if changed is not None:
                     env[changed] = None

@@ -521,7 +521,7 @@ class _Scope(_Expressions):
     def aug_assign(self, stmt: ast.AugAssign, env: Env) -> Env | None:
         current = self.value(_as_load(stmt.target), env)
         other = self.value(stmt.value, env)
-        v = self.binop(stmt, current, other, stmt.op, stmt.target, stmt.value)
+        v = self.aug_binop(stmt, current, other)
         self.bind(stmt.target, v, env)
         if v is None and isinstance(current, tuple):
             self.remember(stmt.target, stmt.value, {}, stmt)

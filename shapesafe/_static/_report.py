@@ -189,17 +189,26 @@ _SAME_SHAPE_METHODS = frozenset(
     """contiguous clone detach float double half bfloat16 to cpu cuda abs neg exp log relu
     sigmoid tanh requires_grad_ sqrt rsqrt type_as long int bool byte sin cos square
     clamp clamp_ clip fill_ zero_ normal_ uniform_ detach_ nan_to_num round sign floor ceil
-    triu tril cumsum cumprod softmax log_softmax exp_ mul_ div_ add_ sub_ reciprocal
+    triu tril cumsum cumprod softmax log_softmax exp_ reciprocal
     log1p expm1 erf gelu silu sigmoid_ relu_ tanh_ masked_fill_ logical_not
     isnan isinf isfinite pin_memory share_memory_ flip roll""".split()
 ) | frozenset(
     """acos asin atan tan sinh cosh asinh acosh atanh deg2rad rad2deg exp2 log2 log10 trunc
-    frac logit erfinv sgn signbit cuda_ cpu_ abs_ neg_ clip_ nan_to_num_""".split()
+    frac logit erfinv sgn signbit cuda_ cpu_ abs_ neg_ clip_ nan_to_num_ sqrt_ rsqrt_ log_
+    log1p_ expm1_ reciprocal_ square_ sin_ cos_ floor_ ceil_ round_ trunc_ frac_ sign_ erf_
+    exponential_ bernoulli_ clamp_min_ clamp_max_""".split()
+)
+# In-place methods with a second operand: the result keeps the receiver's shape.
+IN_PLACE_BINARY = frozenset(
+    """add_ sub_ mul_ div_ pow_ fmod_ remainder_ atan2_ hypot_ copysign_ floor_divide_
+    true_divide_ multiply_ subtract_ divide_ maximum_ minimum_ fmax_ fmin_ lerp_ xlogy_
+    logical_and_ logical_or_ logical_xor_ bitwise_and_ bitwise_or_ bitwise_xor_ eq_ ne_ lt_
+    le_ gt_ ge_ copy_ addcmul_ addcdiv_""".split()
 )
 
 
 # Methods whose unknown result `--stats` traces back to their receiver (`_Scope.lost_call`).
-_FOLLOWS_RECEIVER = _SAME_SHAPE_METHODS | _KEEPS_RECEIVER
+_FOLLOWS_RECEIVER = _SAME_SHAPE_METHODS | IN_PLACE_BINARY | _KEEPS_RECEIVER
 
 
 def _scalar(node: ast.expr, v: Value) -> bool:

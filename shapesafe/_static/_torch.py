@@ -343,6 +343,22 @@ def broadcast(a: Shape, b: Shape, ta: str, tb: str) -> Shape | None:
     return None
 
 
+def in_place(x: Shape, other: Shape, tx: str, to: str) -> Shape:
+    """`x.add_(other)`, `x += other`: the result keeps x's shape, so `other` must broadcast
+    to it without adding or widening an axis of x."""
+    out = broadcast(x, other, tx, to)
+    if out is None or out == x or any(isinstance(i, Group) for i in (*x, *other)):
+        return x
+    keeps = f'{tx} "{show(x)}", whose shape an in-place op keeps'
+    if len(other) > len(x):
+        raise Mismatch(f'{to} "{show(other)}" has more dims than {keeps}')
+    for xi, oi in zip(reversed(x), reversed(other), strict=False):
+        assert isinstance(xi, Size) and isinstance(oi, Size)
+        if is_one(xi) and not is_one(oi) and oi.kind in ("int", "name"):
+            raise Mismatch(f'{oi} in {to} "{show(other)}" lines up with a 1 in {keeps}')
+    return x
+
+
 def swapped_text(text: str) -> str:
     """`w` with its last two axes swapped: drop a trailing `.T`/`.mT`, else add `.mT`."""
     for suffix in (".mT", ".T"):

@@ -3,7 +3,7 @@
 import ast
 
 from .. import _torch as T
-from .._report import _SAME_SHAPE_METHODS, _scalar
+from .._report import _SAME_SHAPE_METHODS, IN_PLACE_BINARY, _scalar
 from .._unify import Item, Shape, Size, fresh, lit
 from .._values import IntV, LayerV, ListV, Mismatch, NumV, ObjV, SymV, TupV, Value
 from ._registry import PASS, Call, _Pass, bcast_all, function, lit_int, method, shape_tuple
@@ -110,6 +110,25 @@ def same_shape_method(c: Call) -> Value | _Pass:
     if c.name == "type" and not (c.args or c.kwargs):
         return PASS  # `x.type()` without a dtype is a string
     return c.x
+
+
+@method(*sorted(IN_PLACE_BINARY))
+def in_place(c: Call) -> Value | _Pass:
+    """`x.add_(y)`: x's shape, into which y must broadcast."""
+    x, other = c.x, c.arg(0, "other")
+    assert isinstance(x, tuple)
+    node = c.nodes[0] if c.nodes else c.kw("other")
+    if not isinstance(other, tuple) or node is None:
+        return x
+    tx, to = c.receiver_text(), c.text(node)
+
+    def fits() -> Shape:
+        try:
+            return T.in_place(x, other, tx, to)
+        except Mismatch as err:
+            raise Mismatch(f"{c.name}: {err}") from None
+
+    return c.rule(fits)
 
 
 @method("expand_as", "view_as", "reshape_as", "broadcast_to")
