@@ -132,6 +132,13 @@ FOUND += [
         id="einops-einsum-ellipsis",
     ),
     pytest.param(
+        "from fancy_einsum import einsum\n"
+        "def f(m: Float[Tensor, '*b i j'], v: Float[Tensor, '*b k']) -> None:\n"
+        "    einsum('... i j, ... j -> ... i', m, v)\n",
+        ["""3: einsum: 'j' is j in m "*b i j" but k in v "*b k\""""],
+        id="fancy-einsum-ellipsis",
+    ),
+    pytest.param(
         "def f(q: Float[Tensor, 'b h s d'], k: Float[Tensor, 'b g t d']) -> None:\n"
         "    torch.einsum('...qd,...kd->...qk', q, k)\n",
         [
