@@ -477,6 +477,14 @@ import shapesafe as ss
             id="einops-rearrange",
         ),
         pytest.param(
+            "from einops import rearrange, reduce\n"
+            "def f(m: Float[Tensor, '1 depth tokens']) -> Float[Tensor, 'depth']:\n"
+            "    rearrange(reduce(m, 'b depth t -> b depth', 'sum'), '1 depth -> depth')\n"
+            "    return rearrange(reduce(m, 'b depth t -> depth b', 'sum'), '1 depth -> depth')\n",
+            ["10: einops.rearrange: '1' lines up with depth in \"depth 1\""],
+            id="einops-one-on-the-left",
+        ),
+        pytest.param(
             "import einops\n"
             "def f(x: Float[Tensor, 'b s d'], w: Float[Tensor, 'd v']):\n"
             "    return einops.einsum(x, w, 'b s d, v d -> b s v')\n",

@@ -190,6 +190,8 @@ def _bind_axis(
     """Learn the sizes that one item of a pattern's left side names from its axis's size."""
     names = item if isinstance(item, list) else [item]
     if names == ["1"]:
+        if not isinstance(item, list) and not is_one(size) and size.kind in ("int", "name"):
+            raise Mismatch(f"{op}: '1' lines up with {size} in \"{show(shape)}\"")
         return
     if len(names) == 1 and not isinstance(item, list):
         name = names[0]
