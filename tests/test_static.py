@@ -481,7 +481,10 @@ import shapesafe as ss
             "def f(m: Float[Tensor, '1 depth tokens']) -> Float[Tensor, 'depth']:\n"
             "    rearrange(reduce(m, 'b depth t -> b depth', 'sum'), '1 depth -> depth')\n"
             "    return rearrange(reduce(m, 'b depth t -> depth b', 'sum'), '1 depth -> depth')\n",
-            ["10: einops.rearrange: '1' lines up with depth in \"depth 1\""],
+            [
+                "10: einops.rearrange: '1' lines up with depth in \"depth 1\" (holds only if "
+                "depth == 1)"
+            ],
             id="einops-one-on-the-left",
         ),
         pytest.param(

@@ -191,7 +191,8 @@ def _bind_axis(
     names = item if isinstance(item, list) else [item]
     if names == ["1"]:
         if not isinstance(item, list) and not is_one(size) and size.kind in ("int", "name"):
-            raise Mismatch(f"{op}: '1' lines up with {size} in \"{show(shape)}\"")
+            only = f" (holds only if {size} == 1)" if size.kind == "name" else ""
+            raise Mismatch(f"{op}: '1' lines up with {size} in \"{show(shape)}\"{only}")
         return
     if len(names) == 1 and not isinstance(item, list):
         name = names[0]
