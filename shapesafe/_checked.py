@@ -95,6 +95,14 @@ def _judge(fn: Callable[..., Any]) -> Callable[..., Any]:
         for name, p in signature.parameters.items()
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
     }
+    # `alpha: float = None`: beartype checks only the arguments a call passes, so under
+    # `jaxtyped(typechecker=beartype)` a call that leaves `alpha` out is accepted. The
+    # wrappers pass every default, so a None there is let through.
+    none_ok = frozenset(
+        name
+        for name, p in signature.parameters.items()
+        if p.default is None and name in testers and not testers[name](None)
+    )
     # The names positional arguments fill, in order: without `*args` or `**kwargs`, a call
     # (which jaxtyping has already bound) maps by position, then by keyword, as `bind` would.
     positional = tuple(
@@ -124,7 +132,7 @@ def _judge(fn: Callable[..., Any]) -> Callable[..., Any]:
                 continue
             kind = packed.get(name)
             if kind is None:
-                if not bearable(value):
+                if not bearable(value) and not (value is None and name in none_ok):
                     raise _Rejected(name)
             elif kind == inspect.Parameter.VAR_POSITIONAL:
                 for i, item in enumerate(value):

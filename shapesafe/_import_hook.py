@@ -15,6 +15,10 @@ At definition, the function decorator looks at the annotations:
   hook does, unless the hook was installed with `other_hints=False`;
 - none, `async def`, `typing.overload` and `typing.no_type_check`: the function itself.
 
+A hint that names something not defined yet (a method's own class, `-> "Op"`, or any name
+under `from __future__ import annotations`) can't be read at definition: such a function is
+replaced by one that makes that choice at its first call, once the module has run.
+
 A function defined inside another function is decorated only when an annotation of it
 looks like an array type in the source (a subscript with a string in it): it is decorated
 again at each call of the function around it, which costs milliseconds.
@@ -35,6 +39,7 @@ that is decorated.
 
 import ast
 import difflib
+import functools
 import importlib.abc
 import importlib.machinery
 import importlib.util
@@ -564,6 +569,40 @@ def _decide(fn: Any, other_hints: bool) -> Any:
     _seen.add(fn)
     if inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn):
         return fn  # `checked` would take the coroutine for the return value
+    if _hints(fn)[1]:
+        return _decorated(fn, other_hints)
+    return _deferred(fn, other_hints)
+
+
+def _deferred(fn: types.FunctionType, other_hints: bool) -> Any:
+    """`fn`, decorated at its first call: a hint names something not defined yet.
+
+    A method whose hints name its own class (`-> "Op"`, or any hint under `from __future__
+    import annotations`) is defined before the class is, and a hint may name a class
+    defined further down the module. Decorated now, the hint could not be read, and
+    `checked` would have no contract. At the first call the module has run: the hints
+    resolve, and the function gets the decorator it would have had. The function put in
+    its place keeps its identity for good, so references and pickling stay as they are.
+    """
+    chosen: Callable[..., Any] | None = None
+
+    def deferred(*args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True  # pytest leaves this frame out of a failure
+        nonlocal chosen
+        if chosen is None:
+            chosen = _decorated(fn, other_hints)
+            state = getattr(chosen, "__shapesafe__", None)
+            if state is not None:
+                deferred.__shapesafe__ = state  # type: ignore[attr-defined]
+        return chosen(*args, **kwargs)
+
+    functools.update_wrapper(deferred, fn)
+    _seen.add(deferred)
+    return deferred
+
+
+def _decorated(fn: types.FunctionType, other_hints: bool) -> Any:
+    """`checked(fn)`, `beartype(fn)` or `fn`, as its hints say (a warning when it fails)."""
     kind = _hint_kind(fn)
     decorate = _decorators()
     try:
@@ -605,8 +644,15 @@ def _hint_kind(fn: types.FunctionType) -> str:
 
     A hint that can't be resolved yet (a name defined later in the module) counts as other:
     beartype resolves it at the first call."""
+    if any(mentions_array(h) for h in _hints(fn)[0].values()):
+        return "array"
+    return "other"
+
+
+def _hints(fn: types.FunctionType) -> tuple[dict[str, Any], bool]:
+    """The hints of `fn` that resolve now, and whether all of them do."""
     try:
-        hints = typing.get_type_hints(fn, include_extras=True)
+        return typing.get_type_hints(fn, include_extras=True), True
     except Exception:
         hints = {}
         for name, raw in fn.__annotations__.items():
@@ -616,7 +662,4 @@ def _hint_kind(fn: types.FunctionType) -> str:
                 except Exception:
                     continue
             hints[name] = raw
-    if any(mentions_array(h) for h in hints.values()):
-        return "array"
-    return "other"
-
+        return hints, False

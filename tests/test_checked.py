@@ -8,6 +8,7 @@ behave the same each time.
 
 import abc
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -537,6 +538,34 @@ def test_methods_and_module_forward() -> None:
         with pytest.raises(ShapeError, match=r"Scale\.forward\(\): argument 'x'"):
             a(torch.randn(2, 4))
     assert len(state_of(Scale.forward).cache) == 2  # `self` takes no part in the signature
+
+
+def test_a_none_default_the_hint_leaves_out_is_accepted_when_not_passed() -> None:
+    # As under jaxtyped(typechecker=beartype), which checks only what a call passes.
+    def scale(
+        x: Float[Tensor, " n"],
+        alpha: float = None,  # type: ignore[assignment]  # noqa: RUF013
+    ) -> Float[Tensor, " n"]:
+        return x if alpha is None else x * alpha
+
+    def spread(
+        x: Float[Tensor, " n"],
+        *more: int,
+        alpha: float = None,  # type: ignore[assignment]  # noqa: RUF013
+    ) -> Float[Tensor, " n"]:
+        return x if alpha is None else x * alpha
+
+    x = torch.ones(3)
+    for f in (checked(scale), checked(spread)):
+        for _ in range(2):  # the full check, then the cache
+            torch.testing.assert_close(f(x), x)
+            torch.testing.assert_close(f(x, alpha=2.0), 2 * x)
+            with pytest.raises(
+                ShapeError, match=re.escape("argument 'alpha' is str, expected float")
+            ):
+                f(x, alpha="2")  # type: ignore[arg-type]
+            with pytest.raises(ShapeError, match=re.escape("argument 'x' has 2 dims (3, 3)")):
+                f(torch.ones(3, 3))
 
 
 def test_keywords_defaults_and_keyword_only_parameters() -> None:

@@ -156,6 +156,22 @@ def test_an_object_that_holds_a_checked_function_pickles(fresh: None) -> None:
     assert pickle.loads(pickle.dumps(acts.gelu)) is acts.gelu
 
 
+def test_hints_that_name_a_class_defined_later_are_checked(fresh: None) -> None:
+    with shapesafe.install_import_hook(PKG):
+        forward = importlib.import_module(f"{PKG}.forward")
+    op = forward.Op(torch.ones(3))
+    torch.testing.assert_close(op.plus(torch.ones(3)).t, torch.full((3,), 2.0))
+    # Decorated at the first call, when `Op` is defined: the contract is the annotation's.
+    with pytest.raises(ShapeError, match=re.escape("Op.plus(): argument 'x' has 2 dims (3, 3)")):
+        op.plus(torch.ones(3, 3))
+    assert hasattr(forward.Op.plus, "__shapesafe__")
+    assert forward.OPS["plus"] is forward.Op.plus  # one function, from definition on
+    with pytest.raises(BeartypeCallHintParamViolation, match=re.escape("parameter k='2'")):
+        op.scaled("2")
+    assert isinstance(op.later(), forward.Later)
+    assert pickle.loads(pickle.dumps(forward.Op.plus)) is forward.Op.plus
+
+
 def test_a_metaclass_that_forbids_setattr(fresh: None) -> None:
     with shapesafe.install_import_hook(PKG):
         acts = importlib.import_module(f"{PKG}.acts")
