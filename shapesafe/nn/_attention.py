@@ -8,10 +8,9 @@ from jaxtyping import Float
 from torch import Tensor, nn
 
 from .._checked import checked
-from .._errors import ShapeError
 from .._masks import check_size
 from . import _inner as inner
-from ._linear import Linear, blame_input
+from ._linear import Linear
 
 
 def dropout(module: nn.Dropout, x: Tensor) -> Tensor:
@@ -86,12 +85,7 @@ class CausalSelfAttention(nn.Module):
         self, x: Float[Tensor, "batch seq embed={self.embed_dim}"]
     ) -> Float[Tensor, "batch seq embed={self.embed_dim}"]:
         """`(batch, seq, embed)` to `(batch, seq, embed)`."""
-        try:
-            return self._attend(x, inner.ops())
-        except RuntimeError as e:
-            raise blame_input(self, x, inner.explain(e, lambda o: self._attend(x, o))) from None
-        except ShapeError as e:
-            raise blame_input(self, x, e) from None
+        return inner.run(self, x, self._attend)
 
     def _attend(self, x: Tensor, o: inner.Ops) -> Tensor:
         """The body of `forward`, with the ops `o` (see `_inner`)."""

@@ -95,12 +95,7 @@ class Block(nn.Module):
         self, x: Float[Tensor, "batch seq embed={self.embed_dim}"]
     ) -> Float[Tensor, "batch seq embed={self.embed_dim}"]:
         """`(batch, seq, embed)` to `(batch, seq, embed)`."""
-        try:
-            return self._run(x, inner.ops())
-        except RuntimeError as e:
-            raise blame_input(self, x, inner.explain(e, lambda o: self._run(x, o))) from None
-        except ShapeError as e:
-            raise blame_input(self, x, e) from None
+        return inner.run(self, x, self._run)
 
     def _run(self, x: Tensor, o: inner.Ops) -> Tensor:
         """The body of `forward`, with the ops `o` (see `_inner`)."""

@@ -96,12 +96,7 @@ class GPTBlock(nn.Module):
         self, x: Float[Tensor, "batch seq embed={self.embed_dim}"]
     ) -> Float[Tensor, "batch seq embed={self.embed_dim}"]:
         """`(batch, seq, embed)` to `(batch, seq, embed)`."""
-        try:
-            return self._run(x, inner.ops())
-        except RuntimeError as e:
-            raise blame_input(self, x, inner.explain(e, lambda o: self._run(x, o))) from None
-        except ShapeError as e:
-            raise blame_input(self, x, e) from None
+        return inner.run(self, x, self._run)
 
     def _run(self, x: Tensor, o: inner.Ops) -> Tensor:
         """The body of `forward`, with the ops `o` (see `_inner`)."""
@@ -169,13 +164,7 @@ class GPT(nn.Module):
         seq = idx.shape[1]
         if seq > self.block_size:
             raise_error(_too_long, seq, self.block_size)
-        try:
-            return self._run(idx, inner.ops())
-        except RuntimeError as e:
-            error = inner.explain(e, lambda o: self._run(idx, o))
-            raise blame_input(self, idx, error, "idx") from None
-        except ShapeError as e:
-            raise blame_input(self, idx, e, "idx") from None
+        return inner.run(self, idx, self._run, "idx")
 
     def _run(self, idx: Tensor, o: inner.Ops) -> Tensor:
         """The body of `forward`, with the ops `o` (see `_inner`)."""

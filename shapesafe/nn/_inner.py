@@ -26,6 +26,7 @@ from .._errors import ShapeError
 from .._linalg import add, hadamard
 from .._reshape import merge_heads, split_heads, split_qkv
 from .._rotary import apply_rope, rope_tables
+from ._linear import blame_input
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -100,3 +101,20 @@ def explain(error: RuntimeError, run: Callable[[Ops], object]) -> Exception:
     except RuntimeError:
         pass
     return error
+
+
+def run(
+    module: torch.nn.Module, x: Tensor, body: Callable[[Tensor, Ops], Tensor], name: str = "x"
+) -> Tensor:
+    """`body(x, ops())`, a module's forward on its one input `x` (named `name`).
+
+    What fails inside is raised as the module says it: a RuntimeError is explained by running
+    `body` again with the checked ops, and either error blames the input's dtype or device
+    where it differs from the module's parameters (`blame_input`).
+    """
+    try:
+        return body(x, ops())
+    except RuntimeError as e:
+        raise blame_input(module, x, explain(e, lambda o: body(x, o)), name) from None
+    except ShapeError as e:
+        raise blame_input(module, x, e, name) from None

@@ -290,12 +290,7 @@ class SwiGLU(nn.Module):
         self, x: Float[Tensor, "*batch hidden={self.hidden_size}"]
     ) -> Float[Tensor, "*batch hidden={self.hidden_size}"]:
         """`(*batch, hidden)` to `(*batch, hidden)`, through `(*batch, intermediate)`."""
-        try:
-            return self._run(x, inner.ops())
-        except RuntimeError as e:
-            raise blame_input(self, x, inner.explain(e, lambda o: self._run(x, o))) from None
-        except ShapeError as e:
-            raise blame_input(self, x, e) from None
+        return inner.run(self, x, self._run)
 
     def _run(self, x: Tensor, o: inner.Ops) -> Tensor:
         """The body of `forward`, with the ops `o` (see `_inner`)."""
