@@ -303,24 +303,36 @@ def op_cat_stack(node: ast.expr, names: set[str]) -> Iterator[Edit]:
         return
     if not _is_function_call(node) or not node.args:
         return
-    new = copy.deepcopy(node)
-    for kw in new.keywords:
-        if kw.arg in {"dim", "axis"}:
-            dim = _int(kw.value)
-            if dim is None:
-                return
-            kw.value = _const(_other_dim(dim))
-            yield Edit("cat_stack", node, new, f"dim {dim} -> {_other_dim(dim)}")
-            return
-    if len(new.args) >= 2:
-        dim = _int(new.args[1])
-        if dim is None:
-            return
-        new.args[1] = _const(_other_dim(dim))
-        yield Edit("cat_stack", node, new, f"dim {dim} -> {_other_dim(dim)}")
+    if _dim_given(node, 1):
+        yield from _moved_dim("cat_stack", node, 1)
         return
+    new = copy.deepcopy(node)
     new.keywords.append(ast.keyword(arg="dim", value=_const(1)))
     yield Edit("cat_stack", node, new, "dim 0 -> 1")
+
+
+def _dim_given(node: ast.Call, position: int) -> bool:
+    """Whether the call names its dim: a `dim`/`axis` keyword, or an argument at `position`."""
+    return len(node.args) > position or any(kw.arg in {"dim", "axis"} for kw in node.keywords)
+
+
+def _moved_dim(kind: str, node: ast.Call, position: int) -> Iterator[Edit]:
+    """The call with its dim (the `dim`/`axis` keyword, else the argument at `position`) moved
+    to another axis; nothing where that dim is not a literal int."""
+    new = copy.deepcopy(node)
+    keyword = next((kw for kw in new.keywords if kw.arg in {"dim", "axis"}), None)
+    if keyword is not None:
+        given: ast.expr | None = keyword.value
+    else:
+        given = new.args[position] if len(new.args) > position else None
+    dim = None if given is None else _int(given)
+    if dim is None:
+        return
+    if keyword is not None:
+        keyword.value = _const(_other_dim(dim))
+    else:
+        new.args[position] = _const(_other_dim(dim))
+    yield Edit(kind, node, new, f"dim {dim} -> {_other_dim(dim)}")
 
 
 def op_argument(node: ast.expr, names: set[str]) -> Iterator[Edit]:
@@ -356,21 +368,7 @@ def op_reduction(node: ast.expr, names: set[str]) -> Iterator[Edit]:
         if not _is_tensor(node.func.value, names):
             return
         first = 0
-    new = copy.deepcopy(node)
-    for kw in new.keywords:
-        if kw.arg in {"dim", "axis"}:
-            dim = _int(kw.value)
-            if dim is None:
-                return
-            kw.value = _const(_other_dim(dim))
-            yield Edit("reduction", node, new, f"dim {dim} -> {_other_dim(dim)}")
-            return
-    if len(new.args) > first:
-        dim = _int(new.args[first])
-        if dim is None:
-            return
-        new.args[first] = _const(_other_dim(dim))
-        yield Edit("reduction", node, new, f"dim {dim} -> {_other_dim(dim)}")
+    yield from _moved_dim("reduction", node, first)
 
 
 def _swap_tokens(text: str, single_letters: bool) -> str | None:
