@@ -83,6 +83,7 @@ if TYPE_CHECKING:
     from jaxtyping import Shaped as Shaped
     from torch import Tensor as Tensor
 
+    from . import nn as nn
     from ._activations import dropout as dropout
     from ._activations import gelu as gelu
     from ._activations import relu as relu
@@ -144,6 +145,9 @@ def __getattr__(name: str) -> Any:
         # would pay at every start, as it loads shapesafe's plugin.
         globals()[name] = version = importlib.metadata.version("shapesafe")
         return version
+    if name == "nn":
+        # The checked modules: `ss.nn.Linear` works without `import shapesafe.nn`.
+        return importlib.import_module(".nn", __name__)
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'shapesafe' has no attribute {name!r}")
@@ -153,7 +157,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS, "__version__"})
+    return sorted({*globals(), *_EXPORTS, "__version__", "nn"})
 
 
 if os.environ.get("SHAPESAFE_PACKAGES"):

@@ -5,6 +5,9 @@ installed. Without the option it only adds the option: this module imports nothi
 standard library, pytest and shapesafe's `__init__` (which imports no runtime and doesn't
 read `SHAPESAFE_MODE`), and torch is imported only once a listed package is.
 
+In every run, the report of a ShapeError leaves out the frames of torch's `Module.__call__`
+(see `_DISPATCH`).
+
 With the option, the run's header says which packages are checked. Every mistake is a usage
 error (exit status 4), as the run would otherwise pass with nothing checked:
 
@@ -15,7 +18,9 @@ error (exit status 4), as the run would otherwise pass with nothing checked:
   installed, before the `conftest.py` files load (by another plugin, or by `-p`).
 """
 
-from typing import TYPE_CHECKING
+import sys
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -114,3 +119,35 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 _HOOK: pytest.StashKey["ImportHook"] = pytest.StashKey()
+
+# torch's modules that only pass a call on: `Module.__call__` and its helpers. Their frames hold
+# the call's arguments, which `--showlocals` would print as tensor values, and end the report
+# with a torch line instead of the user's. They are left out of the report of a ShapeError.
+_DISPATCH = ("torch.nn.modules.module",)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, Any, None]:
+    hidden = _hide_dispatch(call.excinfo)
+    try:
+        yield
+    finally:
+        for module in hidden:
+            module.__dict__.pop("__tracebackhide__", None)
+
+
+def _hide_dispatch(excinfo: pytest.ExceptionInfo[BaseException] | None) -> list[Any]:
+    """Mark torch's dispatch modules hidden while pytest writes the report of a ShapeError
+    (pytest leaves out a frame whose globals hold a true `__tracebackhide__`)."""
+    errors = sys.modules.get("shapesafe._errors")
+    if excinfo is None or errors is None or not isinstance(excinfo.value, errors.ShapeError):
+        return []
+    hidden = []
+    for name in _DISPATCH:
+        module = sys.modules.get(name)
+        if module is not None and "__tracebackhide__" not in module.__dict__:
+            module.__dict__["__tracebackhide__"] = True
+            hidden.append(module)
+    return hidden

@@ -34,9 +34,15 @@ MARK = "31337"
 INNER = f"""
 import torch
 from jaxtyping import Float
-from torch import Tensor
+from torch import Tensor, nn
 
 import shapesafe as ss
+
+
+class Mine(nn.Module):
+    @ss.checked
+    def forward(self, x: Float[Tensor, "b n"]) -> Float[Tensor, "b n"]:
+        return x[:, :1]
 
 
 def full(*shape):
@@ -77,6 +83,14 @@ def test_checked_function_return():
 
 def test_packed_parameter():
     total(full(2), full(3))  # LINE packed
+
+
+def test_checked_module():
+    ss.nn.Linear(4, 5)(full(2, 3))  # LINE module
+
+
+def test_users_module():
+    Mine()(full(2, 3))  # LINE users_module
 """
 
 
@@ -117,6 +131,8 @@ def _check_report(report: str) -> None:
         "test_checked_function",
         "test_checked_function_return",
         "test_packed_parameter",
+        "test_checked_module",
+        "test_users_module",
     }
     tests = {
         "test_op": "op",
@@ -124,6 +140,8 @@ def _check_report(report: str) -> None:
         "test_checked_function": "function",
         "test_checked_function_return": "return",
         "test_packed_parameter": "packed",
+        "test_checked_module": "module",
+        "test_users_module": "users_module",
     }
     for test, body in failures.items():
         assert MARK not in body, body
