@@ -40,7 +40,7 @@ from ._values import (
 )
 
 if TYPE_CHECKING:
-    from ._flow import FileChecker
+    from ._file import FileChecker
 
 
 _EXPLAIN = os.environ.get("SHAPESAFE_CHECK_EXPLAIN", "") not in ("", "0")
