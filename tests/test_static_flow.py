@@ -151,8 +151,8 @@ def test_properties_optional_modules_casts_and_module_lists(tmp_path: Path) -> N
         "        return self.norm(x)\n"
     )
     assert check(tmp_path, source) == [
-        '22: return of doubled(): torch.stack([m.twice for m in self.la... "_ _ _" has '
-        "3 dims, expected 2 for 'return' \"l n\"",
+        '22: return of doubled(): torch.stack([m.twice for m in self.la... "? ? ?" has '
+        "3 dims, expected 2 for 'return' \"l n\" (? is an unknown size)",
         '25: return of forward(): dim \'d\' is d in x "b d" but b in self.norm(x) "b d"',
     ]
 
@@ -330,8 +330,8 @@ def test_a_number_as_the_one_size_makes_one_axis(tmp_path: Path) -> None:
     )
     stats = Stats()
     assert check(tmp_path, source, stats) == [
-        '8: return of wrong(): torch.rand(self.batch_size) "_" has 1 dims, expected 2 for '
-        "'return' \"b 3\"",
+        '8: return of wrong(): torch.rand(self.batch_size) "?" has 1 dims, expected 2 for '
+        "'return' \"b 3\" (? is an unknown size)",
     ]
     assert annotated(stats) == (2, 2)
 
@@ -355,7 +355,7 @@ def test_a_shape_kept_in_a_name_before_a_reshape(tmp_path: Path) -> None:
     stats = Stats()
     assert check(tmp_path, source, stats) == [
         "8: return of wrong(): dims '*bs' are (*bs) in x \"*bs 3\" but (*bs 3) in "
-        '(x @ w.T).view(*original_shape, -1) "*bs 3 _"',
+        '(x @ w.T).view(*original_shape, -1) "*bs 3 ?" (? is an unknown size)',
     ]
     assert annotated(stats) == (2, 3)  # `s` is bound twice: its shape is not kept
 
@@ -498,9 +498,10 @@ def test_a_list_a_loop_fills(tmp_path: Path) -> None:
     )
     stats = Stats()
     assert check(tmp_path, source, stats) == [
-        '10: return of stacked(): torch.stack(out, dim=-1) "n 3 _" has 3 dims, expected 2 '
-        "for 'return' \"3 n\"",
-        '14: part @ w: inner dim is 3 in part "_ 3" but 5 in w "5 3"; did you mean w.mT?',
+        '10: return of stacked(): torch.stack(out, dim=-1) "n 3 ?" has 3 dims, expected 2 '
+        "for 'return' \"3 n\" (? is an unknown size)",
+        '14: part @ w: inner dim is 3 in part "? 3" but 5 in w "5 3"; did you mean w.mT? '
+        "(? is an unknown size)",
     ]
     assert annotated(stats) == (2, 3)
 
@@ -553,8 +554,8 @@ def test_repeated_lists_uneven_chunks_and_cross(tmp_path: Path) -> None:
     )
     stats = Stats()
     assert check(tmp_path, source, stats) == [
-        '4: s * (cond - uncond): s "c" and (cond - uncond) "_ c h w": c lines up with w '
-        "(torch would broadcast silently where one is 1, and fail otherwise)",
+        '4: s * (cond - uncond): s "c" and (cond - uncond) "? c h w": c lines up with w '
+        "(torch would broadcast silently where one is 1, and fail otherwise) (? is an unknown size)",
         '9: cross: a "n 3" and up "3" differ in rank; torch.cross needs the same number of dims',
     ]
 
@@ -594,7 +595,7 @@ def test_matrix_decompositions(tmp_path: Path) -> None:
     stats = Stats()
     assert check(tmp_path, source, stats) == [
         '5: torch.linalg.inv(cov): needs square matrices, and "4 3" is 4 by 3',
-        '8: return of basis(): dim \'n\' is n in a "m n" but m in q "m _"',
+        '8: return of basis(): dim \'n\' is n in a "m n" but m in q "m ?" (? is an unknown size)',
     ]
     assert annotated(stats) == (2, 3)
 
