@@ -645,3 +645,47 @@ def f(flag: bool, k: int) -> None:
         "14: forward(torch.zeros(2, 5)): dim 'n' is 5 in torch.zeros(2, 5) \"2 5\", "
         'expected 4 ("b n={self.n}")'
     ]
+
+
+def test_modules_built_in_a_method_that_init_calls(tmp_path: Path) -> None:
+    # threestudio's BaseModule.__init__ calls self.configure(), which a subclass defines;
+    # nerfstudio's FieldComponent subclasses call self.build_nn_modules() from __init__.
+    source = (
+        "class Base(nn.Module):\n"
+        "    def __init__(self, cfg=None) -> None:\n"
+        "        super().__init__()\n"
+        "        self.configure()\n"
+        "    def configure(self) -> None:\n"
+        "        pass\n"
+        "class Net(Base):\n"
+        "    def configure(self) -> None:\n"
+        "        self.up = nn.Linear(3, 64)\n"
+        "    def forward(self, x: Float[Tensor, 'b 3']) -> Float[Tensor, 'b 3']:\n"
+        "        return self.up(x)\n"
+        "class Own(nn.Module):\n"
+        "    def __init__(self) -> None:\n"
+        "        super().__init__()\n"
+        "        self.build()\n"
+        "    def build(self) -> None:\n"
+        "        self.proj = nn.Linear(4, 5)\n"
+        "    def forward(self, x: Float[Tensor, 'b 5']) -> Float[Tensor, 'b 5']:\n"
+        "        return self.proj(x)\n"
+        "class Again(nn.Module):\n"
+        "    def __init__(self) -> None:\n"
+        "        super().__init__()\n"
+        "        self.reset()\n"
+        "    def reset(self) -> None:\n"
+        "        self.proj = nn.Linear(4, 5)\n"
+        "    def grow(self) -> None:\n"
+        "        self.reset()\n"
+        "    def forward(self, x: Float[Tensor, 'b 5']) -> Float[Tensor, 'b 5']:\n"
+        "        return self.proj(x)\n"
+    )
+    stats = Stats()
+    assert check(tmp_path, source, stats) == [
+        '11: return of forward(): dim \'3\' is 64 in self.up(x) "b 64", expected 3 ("b 3")',
+        '19: self.proj(x): last dim is 5 in x "b 5" but the layer\'s in_features is 4',
+    ]
+    # `Again.reset` runs again later (`grow`): what it builds is not known at `forward`,
+    # and neither is what `Own.forward` returns once its call failed.
+    assert annotated(stats) == (1, 3)

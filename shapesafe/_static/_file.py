@@ -97,7 +97,8 @@ class FileChecker(Reporter):
         return value
 
     def build(self, cls: ClassModel) -> dict[str, Value]:
-        """What `cls.__init__` assigns to `self`, read once per class."""
+        """What `cls.__init__` assigns to `self`, and the methods of `cls` that an
+        `__init__` calls on `self` (threestudio's `configure`), read once per class."""
         if cls.attrs is not None:
             return cls.attrs  # type: ignore[return-value]
         if cls.building:
@@ -109,23 +110,35 @@ class FileChecker(Reporter):
                 attrs.update(self.build(base))
             init = cls.methods.get("__init__")
             if init is not None:
-                scope = _Scope(self.reader(cls.module), init.body, init, cls)
-                scope.keep_returns = True
-                older = set(attrs) | _class_level(cls)
-                assigned = {k[5:] for n in _own_nodes(init.body) for k in _self_targets(n)} - older
-                scope.new_attrs = frozenset(assigned)
-                env = scope.run()
-                for ended in scope.returned:
-                    env = _merge(env, ended, scope.new_attrs) if env is not None else ended
+                seen = self.assigned_by(cls, init, attrs)
                 for qual in _base_names(cls):
-                    attrs.update(inherited(qual, init, scope.seen))
-                for k, v in (env or {}).items():
-                    if k.startswith("self."):
-                        attrs[k[5:]] = v
+                    attrs.update(inherited(qual, init, seen))
+            for name in cls.init_hooks():
+                hook = cls.methods.get(name)
+                if hook is not None:
+                    self.assigned_by(cls, hook, attrs)
             cls.attrs = attrs  # type: ignore[assignment]
             return attrs
         finally:
             cls.building = False
+
+    def assigned_by(
+        self, cls: ClassModel, fn: ast.FunctionDef | ast.AsyncFunctionDef, attrs: dict[str, Value]
+    ) -> dict[int, Value]:
+        """Put into `attrs` what `fn`, a method that builds `cls`, assigns to `self`; give back
+        the value of each expression it read."""
+        scope = _Scope(self.reader(cls.module), fn.body, fn, cls)
+        scope.keep_returns = True
+        older = set(attrs) | _class_level(cls)
+        assigned = {k[5:] for n in _own_nodes(fn.body) for k in _self_targets(n)} - older
+        scope.new_attrs = frozenset(assigned)
+        env = scope.run()
+        for ended in scope.returned:
+            env = _merge(env, ended, scope.new_attrs) if env is not None else ended
+        for k, v in (env or {}).items():
+            if k.startswith("self."):
+                attrs[k[5:]] = v
+        return scope.seen
 
     def run(self) -> list[Finding]:
         todo: list[
