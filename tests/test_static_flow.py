@@ -202,7 +202,11 @@ def test_stats_say_where_unchecked_relations_lost_their_shape(tmp_path: Path) ->
         "        return self.hook(self.drop(raw))\n"
     )
     stats = Stats()
-    assert check(tmp_path, source, stats) == []
+    # Where `flag` is false, h has one dim: that path's finding, though the joined paths
+    # give h no shape (the count below).
+    assert check(tmp_path, source, stats) == [
+        '9: g(h): h "4" has 1 dims, expected 2 for \'x\' "b d"',
+    ]
     # What a hook or a same-shape layer gives back was lost where its input was.
     assert dict(stats.lost) == {
         "a lookup in a dict, list or tuple": 1,
@@ -641,9 +645,12 @@ def f(flag: bool, k: int) -> None:
     some = Scale(k)
     some(torch.zeros(2, 5))
 """
+    # `either` is wrong where flag is true: a path the reading of each path sees.
     assert check(tmp_path, source) == [
         "14: forward(torch.zeros(2, 5)): dim 'n' is 5 in torch.zeros(2, 5) \"2 5\", "
-        'expected 4 ("b n={self.n}")'
+        'expected 4 ("b n={self.n}")',
+        "16: forward(torch.zeros(2, 5)): dim 'n' is 5 in torch.zeros(2, 5) \"2 5\", "
+        'expected 4 ("b n={self.n}")',
     ]
 
 
@@ -689,3 +696,45 @@ def test_modules_built_in_a_method_that_init_calls(tmp_path: Path) -> None:
     # `Again.reset` runs again later (`grow`): what it builds is not known at `forward`,
     # and neither is what `Own.forward` returns once its call failed.
     assert annotated(stats) == (1, 3)
+
+
+def test_each_path_of_a_branch_is_checked_against_the_return(tmp_path: Path) -> None:
+    source = (
+        "def both(x: Float[Tensor, 'b d'], flag: bool) -> Float[Tensor, 'b d']:\n"
+        "    if flag:\n"
+        "        out = x\n"
+        "    else:\n"
+        "        out = x.T\n"
+        "    return out\n"
+        "def picked(x: Float[Tensor, 'b d'], flag: bool) -> Float[Tensor, 'b d']:\n"
+        "    out = x.T if flag else x\n"
+        "    return out\n"
+        "def returned(x: Float[Tensor, 'b d'], flag: bool) -> Float[Tensor, 'b d']:\n"
+        "    return x if flag else x.T\n"
+        # Which path runs may depend on the sizes: not read one by one.
+        "def square(x: Float[Tensor, 'b d']) -> Float[Tensor, 'b d']:\n"
+        "    return x.T if x.shape[0] == x.shape[1] else x\n"
+        # Paths that a later test of the same flag rules out: not read one by one.
+        "def undone(x: Float[Tensor, 'b d'], flag: bool) -> Float[Tensor, 'b d']:\n"
+        "    if flag:\n"
+        "        out = x.T\n"
+        "    else:\n"
+        "        out = x\n"
+        "    if flag:\n"
+        "        out = out.T\n"
+        "    return out\n"
+        # A path that leaves k as it was is often one that a config rules out.
+        "def grouped(q: Float[Tensor, 'b h d'], k: Float[Tensor, 'b g d'], n: int, "
+        "ungrouped: bool) -> Float[Tensor, 'b h d']:\n"
+        "    if not ungrouped:\n"
+        "        k = torch.repeat_interleave(k, dim=1, repeats=n)\n"
+        "    return q + k\n"
+    )
+    stats = Stats()
+    assert check(tmp_path, source, stats) == [
+        '6: return of both(): dim \'b\' is b in x "b d" but d in out "d b"',
+        '9: return of picked(): dim \'b\' is b in x "b d" but d in out "d b"',
+        '11: return of returned(): dim \'b\' is b in x "b d" but d in x.T "d b"',
+    ]
+    # Each return counts once, from what the paths share.
+    assert annotated(stats) == (6, 6)

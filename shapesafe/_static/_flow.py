@@ -13,9 +13,17 @@ from typing import TYPE_CHECKING, Any
 
 from ._expr import _Expressions
 from ._modules import ClassModel, _find_class
-from ._report import _LOST_OTHER, Env, _alternatives
+from ._report import _LOST_OTHER, Env, Finding, _alternatives
 from ._run import Binding, active
-from ._scopes import _as_load, _assigned, _binds, _index, _local_annotations, _shared_lists
+from ._scopes import (
+    _as_load,
+    _assigned,
+    _binds,
+    _index,
+    _local_annotations,
+    _own_nodes,
+    _shared_lists,
+)
 from ._source import _class_named, _decorated, _number_annotation, dotted_name
 from ._torch import int_value
 from ._unify import Group, Shape, fresh, from_spec
@@ -68,6 +76,20 @@ def _narrowed(test: ast.expr, env: Env, op: type[ast.cmpop] = ast.Eq) -> Env:
         return {}
     g = runs[0]
     return {name: (*shape[:g], *(fresh() for _ in range(k - len(shape) + 1)), *shape[g + 1 :])}
+
+
+_SIZES = frozenset(("shape", "ndim", "size", "dim", "numel", "len", "isinstance"))
+
+
+def _reads_sizes(test: ast.expr) -> bool:
+    """Whether a branch's condition may read a size, so that which path runs may depend on
+    the shapes: `w = a if x.shape[-1] == 3 else b`. Its paths are not read one by one."""
+    for node in ast.walk(test):
+        if isinstance(node, ast.Attribute) and node.attr in _SIZES:
+            return True
+        if isinstance(node, ast.Name) and node.id in _SIZES:
+            return True
+    return False
 
 
 def _rank_of(node: ast.expr) -> str | None:
@@ -191,11 +213,88 @@ class _Scope(_Expressions):
             return None
 
     def block(self, stmts: list[ast.stmt], env: Env | None) -> Env | None:
-        for stmt in stmts:
+        for i, stmt in enumerate(stmts):
             if env is None:
                 return None
+            if (
+                isinstance(stmt, ast.If)
+                and stmt.orelse
+                and not _reads_sizes(stmt.test)
+                and self.may_fork(stmts[i + 1 :])
+            ):
+                a, b = self.branches(stmt, env)
+                joined = self.merge(a, b)
+                # Only what both paths assign: a path that leaves a value as it was is
+                # most often one that a config rules out (`if not cfg.ungrouped: k = ...`).
+                both = _assigned(stmt.body) & _assigned(stmt.orelse)
+                if a is None or b is None or joined is None:
+                    return self.forked(stmts[i + 1 :], None, None, joined)
+                a = {**joined, **{k: v for k, v in a.items() if k in both}}
+                b = {**joined, **{k: v for k, v in b.items() if k in both}}
+                return self.forked(stmts[i + 1 :], a, b, joined)
             env = self.stmt(stmt, env)
+            if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.IfExp):
+                if (
+                    env is not None
+                    and not _reads_sizes(stmt.value.test)
+                    and self.may_fork(stmts[i + 1 :])
+                ):
+                    a, b = dict(env), dict(env)
+                    for target in stmt.targets:
+                        self.bind(target, self.seen.get(id(stmt.value.body)), a)
+                        self.bind(target, self.seen.get(id(stmt.value.orelse)), b)
+                    return self.forked(stmts[i + 1 :], a, b, env)
         return env
+
+    def may_fork(self, rest: list[ast.stmt]) -> bool:
+        """Whether the statements after a branch may be read once for each path into them
+        (`forked`): in a function read for its findings, with no later branch whose
+        condition could be tied to this one's, so that each path is one the code can take."""
+        if self.fn is None or self.file.silent or not rest:
+            return False
+        tied = (ast.If, ast.IfExp, ast.Match, ast.While, ast.BoolOp, ast.Try, ast.TryStar)
+        return not any(isinstance(n, tied) for n in _own_nodes(rest))
+
+    def forked(
+        self, rest: list[ast.stmt], a: Env | None, b: Env | None, joined: Env | None
+    ) -> Env | None:
+        """Read `rest` after a branch whose paths end in `a` and `b`: once from where they
+        join, which counts for `--stats`; and where they differ, once from each path, so
+        that a value that is wrong on one path does not hide behind the other's. A path's
+        finding is kept on a line where the joined reading found nothing."""
+        if a is None or b is None or a == b:
+            return self.block(rest, joined)
+        paths = (a, b)
+        found = self.on_each_path(lambda: [self.block(rest, dict(path)) for path in paths])
+        out = self.block(rest, joined)
+        self.keep_new(found)
+        return out
+
+    def on_each_path(self, read: Callable[[], object]) -> set[Finding]:
+        """What `read` finds, counting nothing and reporting nothing yet."""
+        kept = self.file.findings
+        self.file.findings = set()
+        self.file.quiet += 1
+        try:
+            read()
+        finally:
+            self.file.quiet -= 1
+            found, self.file.findings = self.file.findings, kept
+        return found
+
+    def keep_new(self, found: set[Finding]) -> None:
+        """Report what one path's reading found, on lines where the reading of the joined
+        paths found nothing: it says the same, from what both paths share."""
+        lines = {f.line for f in self.file.findings}
+        self.file.findings |= {f for f in found if f.line not in lines}
+
+    def check_arms(self, node: ast.expr) -> None:
+        """The return check of each value that `a if c else b` may give."""
+        if isinstance(node, ast.IfExp):
+            self.check_arms(node.body)
+            self.check_arms(node.orelse)
+        else:
+            self.check_return(node, self.seen.get(id(node)))
 
     def stmt(self, stmt: ast.stmt, env: Env) -> Env | None:
         """Read one statement: what is known after it, or None if it does not end normally."""
@@ -281,6 +380,9 @@ class _Scope(_Expressions):
             v = self.value(stmt.value, env)
             if self.fn is not None:
                 self.check_return(stmt.value, v)
+                if isinstance(stmt.value, ast.IfExp) and not _reads_sizes(stmt.value.test):
+                    arms = stmt.value
+                    self.keep_new(self.on_each_path(lambda: self.check_arms(arms)))
             none = isinstance(stmt.value, ast.Constant) and stmt.value.value is None
             if self.results is not None and not none:
                 self.results.append(v)
@@ -300,6 +402,10 @@ class _Scope(_Expressions):
         return None
 
     def if_(self, stmt: ast.If, env: Env) -> Env | None:
+        return self.merge(*self.branches(stmt, env))
+
+    def branches(self, stmt: ast.If, env: Env) -> tuple[Env | None, Env | None]:
+        """Where each path of an `if` ends, or None for one that does not go on."""
         self.value(stmt.test, env)
         narrowed = _narrowed(stmt.test, env)
         a = self.block(stmt.body, {**env, **narrowed})
@@ -310,7 +416,7 @@ class _Scope(_Expressions):
             for k, v in made.items():
                 if path is not None and other is not None and path.get(k) is v:
                     path[k] = env[k]
-        return self.merge(a, b)
+        return a, b
 
     def for_(self, stmt: ast.For | ast.AsyncFor, env: Env) -> Env | None:
         iterated = self.value(stmt.iter, env)
