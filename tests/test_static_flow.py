@@ -738,3 +738,18 @@ def test_each_path_of_a_branch_is_checked_against_the_return(tmp_path: Path) -> 
     ]
     # Each return counts once, from what the paths share.
     assert annotated(stats) == (6, 6)
+
+
+def test_a_tuple_of_numbers_parameter_holds_numbers(tmp_path: Path) -> None:
+    source = (
+        "from typing import Tuple\n"
+        "def shift(x: Float[Tensor, 'b d'], s: Tuple[float, float]) -> Float[Tensor, 'b']:\n"
+        "    return x * s[0] + s[1]\n"
+        "def scale(x: Float[Tensor, 'b d'], s: tuple[float, ...]) -> Float[Tensor, 'b d']:\n"
+        "    return x * s[-1]\n"
+    )
+    stats = Stats()
+    assert check(tmp_path, source, stats) == [
+        '3: return of shift(): x * s[0] + s[1] "b d" has 2 dims, expected 1 for \'return\' "b"',
+    ]
+    assert annotated(stats) == (2, 2)

@@ -78,6 +78,20 @@ def _narrowed(test: ast.expr, env: Env, op: type[ast.cmpop] = ast.Eq) -> Env:
     return {name: (*shape[:g], *(fresh() for _ in range(k - len(shape) + 1)), *shape[g + 1 :])}
 
 
+def _numbers(node: ast.expr | None) -> Value:
+    """`Tuple[float, float]`, `tuple[int, ...]`: a tuple of Python numbers (of unknown
+    length for `...`); None for any other annotation."""
+    if not (isinstance(node, ast.Subscript) and dotted_name(node.value) in _TUPLES):
+        return None
+    items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+    if len(items) == 2 and isinstance(items[1], ast.Constant) and items[1].value is Ellipsis:
+        return ListV(NumV()) if _number_annotation(items[0]) else None
+    if items and all(_number_annotation(i) for i in items):
+        return TupV(tuple(NumV() for _ in items))
+    return None
+
+
+_TUPLES = frozenset(("tuple", "Tuple", "typing.Tuple"))
 _SIZES = frozenset(("shape", "ndim", "size", "dim", "numel", "len", "isinstance"))
 
 
@@ -193,6 +207,8 @@ class _Scope(_Expressions):
             elif _number_annotation(arg.annotation):
                 # `eps: float`: a Python number, which broadcasts with any tensor.
                 env[arg.arg] = NumV()
+            elif (numbers := _numbers(arg.annotation)) is not None:
+                env[arg.arg] = numbers
             else:
                 env[arg.arg] = None
         for packed in (a.vararg, a.kwarg):
