@@ -753,3 +753,31 @@ def test_a_tuple_of_numbers_parameter_holds_numbers(tmp_path: Path) -> None:
         '3: return of shift(): x * s[0] + s[1] "b d" has 2 dims, expected 1 for \'return\' "b"',
     ]
     assert annotated(stats) == (2, 2)
+
+
+def test_lists_grown_in_loops_and_list_parameters_keep_their_items(tmp_path: Path) -> None:
+    source = (
+        "def grown(x: Float[Tensor, 'b d'], w: Float[Tensor, 'd e'], n: int) "
+        "-> Float[Tensor, 'b']:\n"
+        "    outs = []\n"
+        "    for i in range(n):\n"
+        "        outs += [x @ w]\n"
+        "    return torch.cat(outs, 0)\n"
+        "def each(xs: list[Float[Tensor, 'b d']], w: Float[Tensor, 'd e']) "
+        "-> Float[Tensor, 'b e']:\n"
+        "    outs = []\n"
+        "    for x in xs:\n"
+        "        outs.append(x @ w)\n"
+        "    return torch.stack(outs, dim=-1)\n"
+        "def pair(xy: tuple[Float[Tensor, 'b d'], Float[Tensor, 'b e']]) -> Float[Tensor, 'b d']:\n"
+        "    x, y = xy\n"
+        "    return x + y\n"
+    )
+    assert check(tmp_path, source) == [
+        '5: return of grown(): torch.cat(outs, 0) "? e" has 2 dims, expected 1 for '
+        "'return' \"b\" (? is an unknown size)",
+        '10: return of each(): torch.stack(outs, dim=-1) "b e ?" has 3 dims, expected 2 for '
+        "'return' \"b e\" (? is an unknown size)",
+        '13: x + y: x "b d" and y "b e": d lines up with e (torch would broadcast silently '
+        "where one is 1, and fail otherwise)",
+    ]

@@ -27,7 +27,18 @@ from ._scopes import (
 from ._source import _class_named, _decorated, _number_annotation, dotted_name
 from ._torch import int_value
 from ._unify import Group, Shape, fresh, from_spec
-from ._values import ListV, NumV, ObjV, SymV, TupV, Value, _common_shape, _item_of, _one_of
+from ._values import (
+    ListV,
+    NumV,
+    ObjV,
+    SymV,
+    TupV,
+    Value,
+    _common_shape,
+    _held,
+    _item_of,
+    _one_of,
+)
 
 if TYPE_CHECKING:
     from ._file import FileChecker
@@ -78,20 +89,23 @@ def _narrowed(test: ast.expr, env: Env, op: type[ast.cmpop] = ast.Eq) -> Env:
     return {name: (*shape[:g], *(fresh() for _ in range(k - len(shape) + 1)), *shape[g + 1 :])}
 
 
-def _numbers(node: ast.expr | None) -> Value:
-    """`Tuple[float, float]`, `tuple[int, ...]`: a tuple of Python numbers (of unknown
-    length for `...`); None for any other annotation."""
-    if not (isinstance(node, ast.Subscript) and dotted_name(node.value) in _TUPLES):
+def _followed_list(v: Value) -> bool:
+    """Whether `v` is a list whose changes the reading follows (`_shared_lists`)."""
+    return isinstance(v, ListV) or (isinstance(v, TupV) and v.mutable)
+
+
+def _grown(held: Value, more: TupV) -> Value:
+    """What a list holds after `xs += more`."""
+    if more.fields:
         return None
-    items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
-    if len(items) == 2 and isinstance(items[1], ast.Constant) and items[1].value is Ellipsis:
-        return ListV(NumV()) if _number_annotation(items[0]) else None
-    if items and all(_number_annotation(i) for i in items):
-        return TupV(tuple(NumV() for _ in items))
-    return None
+    if isinstance(held, TupV):
+        return TupV((*held.items, *map(_held, more.items)), mutable=True)
+    assert isinstance(held, ListV)
+    return held if all(i == held.item for i in more.items) else None
 
 
 _TUPLES = frozenset(("tuple", "Tuple", "typing.Tuple"))
+_SEQUENCES = frozenset(("list", "List", "typing.List", "Sequence", "typing.Sequence"))
 _SIZES = frozenset(("shape", "ndim", "size", "dim", "numel", "len", "isinstance"))
 
 
@@ -207,14 +221,38 @@ class _Scope(_Expressions):
             elif _number_annotation(arg.annotation):
                 # `eps: float`: a Python number, which broadcasts with any tensor.
                 env[arg.arg] = NumV()
-            elif (numbers := _numbers(arg.annotation)) is not None:
-                env[arg.arg] = numbers
+            elif (items := self.sequence_of(arg.annotation)) is not None:
+                env[arg.arg] = items
             else:
                 env[arg.arg] = None
         for packed in (a.vararg, a.kwarg):
             if packed is not None:
                 env[packed.arg] = None
         return env
+
+    def sequence_of(self, node: ast.expr | None) -> Value:
+        """`Tuple[float, float]`, `list[Float[Tensor, "b d"]]`, `tuple[int, ...]`: a tuple or
+        list of Python numbers or of tensors of one annotated shape; None for any other
+        annotation."""
+        if not isinstance(node, ast.Subscript):
+            return None
+        kind = dotted_name(node.value)
+        items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        if kind in _TUPLES and len(items) == 2:
+            if isinstance(items[1], ast.Constant) and items[1].value is Ellipsis:
+                kind, items = "list", items[:1]
+        if kind not in _TUPLES and not (kind in _SEQUENCES and len(items) == 1):
+            return None
+        held: list[Value] = []
+        for item in items:
+            found = self.module.annotation(item)
+            if found is not None:
+                held.append(from_spec(found.spec))
+            elif _number_annotation(item):
+                held.append(NumV())
+            else:
+                return None
+        return TupV(tuple(held)) if kind in _TUPLES else ListV(held[0])
 
     def run(self) -> Env | None:
         try:
@@ -383,7 +421,10 @@ class _Scope(_Expressions):
     def aug_assign(self, stmt: ast.AugAssign, env: Env) -> Env | None:
         current = self.value(_as_load(stmt.target), env)
         other = self.value(stmt.value, env)
-        v = self.aug_binop(stmt, current, other)
+        if isinstance(stmt.op, ast.Add) and _followed_list(current) and isinstance(other, TupV):
+            v = _grown(current, other)  # `xs += [v]`, as `xs.extend([v])`
+        else:
+            v = self.aug_binop(stmt, current, other)
         self.bind(stmt.target, v, env)
         if v is None and isinstance(current, tuple):
             self.remember(stmt.target, stmt.value, {}, stmt)
