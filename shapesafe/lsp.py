@@ -75,7 +75,7 @@ def _hold(run: Run, path: Path, source: str) -> None:
 def _check_unsaved(run: Run, path: Path, source: str) -> list[Finding]:
     """What `check_file` finds in `path`, for a file that is only in the editor (never saved):
     `source`, read as that file, its imports as they are on disk. Raises SyntaxError."""
-    from ._static._flow import FileChecker  # as check_file does
+    from ._static._file import FileChecker  # as check_file does
 
     tree = ast.parse(source, filename=str(path))
     imports, functions, aliases = _top_level(tree)

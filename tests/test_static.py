@@ -136,10 +136,10 @@ MESSAGES = [
     ),
     pytest.param(
         "models/fn_paren_groups",
-        'return of flatten(): acts.reshape(batch * seq, acts.shape[... "_ d" has 2 dims, '
+        'return of flatten(): acts.reshape(batch * seq, acts.shape[... "? d" has 2 dims, '
         "expected 3 for 'return' \"(batch seq) d\" (jaxtyping reads '(batch', 'seq)' as "
         'separate dims: parentheses do not group axes; write "batch*seq d" where those dims '
-        'are bound by other arguments, else name the merged axis ("batch_seq d"))',
+        'are bound by other arguments, else name the merged axis ("batch_seq d")) (? is an unknown size)',
         id="parentheses",
     ),
     pytest.param(
@@ -643,7 +643,7 @@ import shapesafe as ss
             [
                 '15: return of scores(): dim \'t\' is t in k "t e" but s in super().scores(q, k) "s t"',
                 "17: return of stacked(): dim '4' is 8 in torch.stack([b.weight for b in self.b... "
-                '"_ 8 4", expected 4 ("n 4 8")',
+                '"? 8 4", expected 4 ("n 4 8") (? is an unknown size)',
             ],
             id="super-and-stacked-comprehension",
         ),
@@ -668,8 +668,8 @@ import shapesafe as ss
             "def f(a, n: int) -> Float[Tensor, 'n']:\n"
             "    return torch.from_numpy(a).reshape(n, 2)\n",
             [
-                '8: return of f(): torch.from_numpy(a).reshape(n, 2) "_ 2" has 2 dims, '
-                "expected 1 for 'return' \"n\""
+                '8: return of f(): torch.from_numpy(a).reshape(n, 2) "? 2" has 2 dims, '
+                "expected 1 for 'return' \"n\" (? is an unknown size)"
             ],
             id="reshape-of-unknown-to-sizes",
         ),
@@ -741,7 +741,7 @@ import shapesafe as ss
             "    return offsets.unsqueeze(0).repeat(c.shape[0], 1, 1)\n",
             [
                 "10: return of f(): offsets.unsqueeze(0).repeat(c.shape[0... "
-                '"_ _ 3" has 3 dims, expected 2 for \'return\' "n 3"'
+                '"? ? 3" has 3 dims, expected 2 for \'return\' "n 3" (? is an unknown size)'
             ],
             id="repeat-with-unknown-counts-keeps-the-rank",
         ),

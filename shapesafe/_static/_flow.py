@@ -8,46 +8,25 @@ unknown values are never reported.
 """
 
 import ast
-import dataclasses
-import re
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from ._expr import (
-    _Comprehensions,
-    _Expressions,
-)
-from ._modules import (
-    LIST_CHANGES,
-    ClassModel,
-    _find_class,
-    model,
-)
-from ._report import (
-    _LOST_OTHER,
-    Env,
-    Finding,
-    Reporter,
-    Stats,
-    _alternatives,
-)
-from ._rules.nn import inherited
+from ._expr import _Expressions
+from ._modules import ClassModel, _find_class
+from ._report import _LOST_OTHER, Env, Finding, _alternatives
 from ._run import Binding, active
-from ._source import (
-    Module,
-    _class_named,
-    _decorated,
-    _number_annotation,
-    dotted_name,
-    per_node,
+from ._scopes import (
+    _as_load,
+    _assigned,
+    _binds,
+    _index,
+    _local_annotations,
+    _own_nodes,
+    _shared_lists,
 )
+from ._source import _class_named, _decorated, _number_annotation, dotted_name
 from ._torch import int_value
-from ._unify import (
-    Group,
-    Shape,
-    fresh,
-    from_spec,
-)
+from ._unify import Group, Shape, fresh, from_spec
 from ._values import (
     ListV,
     NumV,
@@ -56,176 +35,13 @@ from ._values import (
     TupV,
     Value,
     _common_shape,
+    _held,
     _item_of,
-    _joined,
     _one_of,
 )
 
-_Scopes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
-
-
-def _own_nodes(nodes: Iterable[ast.AST]) -> Iterator[ast.AST]:
-    """Every node of a scope in source order, without descending into nested scopes."""
-    stack = list(nodes)[::-1]
-    while stack:
-        node = stack.pop()
-        yield node
-        if isinstance(node, (*_Scopes, *_Comprehensions)):
-            continue
-        stack.extend(list(ast.iter_child_nodes(node))[::-1])
-
-
-_ScopeNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
-
-
-@dataclasses.dataclass
-class _Index:
-    """One pass over a file: the names each scope binds, its nested scopes, `global` names."""
-
-    tree: ast.Module
-    locals: dict[int, set[str]]
-    children: dict[int, list[_ScopeNode]]
-    globals: frozenset[str]
-
-
-# Builtins that read a list without keeping or changing it.
-_READS_LIST = frozenset(
-    "len enumerate zip reversed sorted sum any all max min tuple list set iter print".split()
-)
-
-
-def _local_annotations(module: Module, body: list[ast.stmt]) -> dict[str, ast.expr]:
-    """The annotations that a scope's own statements give its local names (`x: T` or
-    `x: T = v`); a name annotated twice differently has none."""
-    return per_node(module, "annotated locals", body, lambda: _read_local_annotations(body))
-
-
-def _read_local_annotations(body: list[ast.stmt]) -> dict[str, ast.expr]:
-    found: dict[str, ast.expr] = {}
-    clashing: set[str] = set()
-    for node in _own_statements(body):
-        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            name = node.target.id
-            if name in found and ast.dump(found[name]) != ast.dump(node.annotation):
-                clashing.add(name)
-            found[name] = node.annotation
-    return {k: v for k, v in found.items() if k not in clashing}
-
-
-def _shared_lists(module: Module, body: list[ast.stmt]) -> frozenset[str]:
-    """The names of a scope whose list may change where its statement-by-statement reading
-    does not see it: the list is stored, aliased, passed to code the checker does not read,
-    yielded, or changed inside a nested function or comprehension."""
-    return per_node(module, "shared lists", body, lambda: _read_shared_lists(module, body))
-
-
-def _read_shared_lists(module: Module, body: list[ast.stmt]) -> frozenset[str]:
-    out: set[str] = set()
-    stack: list[tuple[ast.AST, ast.AST | None, bool]] = [(n, None, False) for n in body]
-    while stack:
-        node, parent, nested = stack.pop()
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and parent is not None:
-            if not _reads_list(module, node, parent, nested):
-                out.add(node.id)
-        inner = nested or isinstance(node, (*_Scopes, *_Comprehensions))
-        # A keyword argument's value is read by the call itself.
-        above = parent if isinstance(node, ast.keyword) else node
-        stack.extend((child, above, inner) for child in ast.iter_child_nodes(node))
-    return frozenset(out)
-
-
-def _reads_list(module: Module, name: ast.Name, parent: ast.AST, nested: bool) -> bool:
-    """Whether this use of `name` only reads what a list held in it holds, or changes it
-    in a way the reading follows (`xs.append(v)` in the scope itself)."""
-    if isinstance(parent, ast.Subscript):
-        return parent.value is name and (not nested or isinstance(parent.ctx, ast.Load))
-    if isinstance(parent, ast.Attribute):
-        return parent.value is name and not (nested and parent.attr in LIST_CHANGES)
-    if isinstance(parent, (ast.For, ast.AsyncFor, ast.comprehension)):
-        return parent.iter is name
-    if isinstance(parent, (ast.Starred, ast.Compare, ast.FormattedValue)):
-        return True
-    if isinstance(parent, (ast.If, ast.While, ast.IfExp, ast.Assert)):
-        return parent.test is name
-    if isinstance(parent, ast.UnaryOp):
-        return isinstance(parent.op, ast.Not)
-    if isinstance(parent, ast.Return):
-        return not nested
-    if isinstance(parent, ast.Call) and parent.func is not name:
-        func = dotted_name(parent.func)
-        if func is None:
-            return False
-        if func in _READS_LIST:
-            return True
-        origin = module.imports.get(func.split(".")[0])
-        return origin is not None and origin[0].split(".")[0] in ("torch", "einops", "numpy")
-    return False
-
-
-def _index(module: Module) -> _Index:
-    return per_node(module, "index", module.tree, lambda: _read_index(module.tree))
-
-
-def _read_index(tree: ast.Module) -> _Index:
-    top = id(tree.body)
-    names: dict[int, set[str]] = {top: set()}
-    children: dict[int, list[_ScopeNode]] = {top: []}
-    rebound: set[str] = set()
-    # Statements only: names are bound by statements (a walrus aside), and expressions are
-    # most of a file's nodes.
-    stack: list[tuple[ast.stmt, int]] = [(n, top) for n in reversed(tree.body)]
-    while stack:
-        node, scope = stack.pop()
-        names[scope].update(_stmt_binds(node))
-        if isinstance(node, ast.Global):
-            rebound.update(node.names)
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            children[scope].append(node)
-            inner = id(node.body)
-            names[inner], children[inner] = set(), []
-            stack.extend((n, inner) for n in reversed(node.body))
-            continue
-        for field in ("body", "orelse", "finalbody"):
-            block = getattr(node, field, None)
-            if isinstance(block, list):
-                stack.extend((n, scope) for n in reversed(block) if isinstance(n, ast.stmt))
-        if isinstance(node, (ast.Try, ast.TryStar)):
-            for handler in node.handlers:
-                if handler.name:
-                    names[scope].add(handler.name)
-                stack.extend((n, scope) for n in reversed(handler.body))
-        elif isinstance(node, ast.Match):
-            for case in node.cases:
-                for part in ast.walk(case.pattern):
-                    names[scope].update(_binds(part))
-                stack.extend((n, scope) for n in reversed(case.body))
-    return _Index(tree, names, children, frozenset(rebound))
-
-
-def _stmt_binds(node: ast.stmt) -> list[str]:
-    """The names one statement binds in its own scope (not those of its nested blocks)."""
-    targets: list[ast.expr] = []
-    if isinstance(node, ast.Assign):
-        targets = node.targets
-    elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor)):
-        targets = [node.target]
-    elif isinstance(node, (ast.With, ast.AsyncWith)):
-        targets = [i.optional_vars for i in node.items if i.optional_vars is not None]
-    elif isinstance(node, ast.Delete):
-        targets = node.targets
-    else:
-        return _binds(node)
-    out: list[str] = []
-    todo = list(targets)
-    while todo:
-        t = todo.pop()
-        if isinstance(t, ast.Name):
-            out.append(t.id)
-        elif isinstance(t, (ast.Tuple, ast.List)):
-            todo.extend(t.elts)
-        elif isinstance(t, ast.Starred):
-            todo.append(t.value)
-    return out
+if TYPE_CHECKING:
+    from ._file import FileChecker
 
 
 def _merge(a: Env | None, b: Env | None, new_attrs: frozenset[str] | None = None) -> Env | None:
@@ -273,6 +89,37 @@ def _narrowed(test: ast.expr, env: Env, op: type[ast.cmpop] = ast.Eq) -> Env:
     return {name: (*shape[:g], *(fresh() for _ in range(k - len(shape) + 1)), *shape[g + 1 :])}
 
 
+def _followed_list(v: Value) -> bool:
+    """Whether `v` is a list whose changes the reading follows (`_shared_lists`)."""
+    return isinstance(v, ListV) or (isinstance(v, TupV) and v.mutable)
+
+
+def _grown(held: Value, more: TupV) -> Value:
+    """What a list holds after `xs += more`."""
+    if more.fields:
+        return None
+    if isinstance(held, TupV):
+        return TupV((*held.items, *map(_held, more.items)), mutable=True)
+    assert isinstance(held, ListV)
+    return held if all(i == held.item for i in more.items) else None
+
+
+_TUPLES = frozenset(("tuple", "Tuple", "typing.Tuple"))
+_SEQUENCES = frozenset(("list", "List", "typing.List", "Sequence", "typing.Sequence"))
+_SIZES = frozenset(("shape", "ndim", "size", "dim", "numel", "len", "isinstance"))
+
+
+def _reads_sizes(test: ast.expr) -> bool:
+    """Whether a branch's condition may read a size, so that which path runs may depend on
+    the shapes: `w = a if x.shape[-1] == 3 else b`. Its paths are not read one by one."""
+    for node in ast.walk(test):
+        if isinstance(node, ast.Attribute) and node.attr in _SIZES:
+            return True
+        if isinstance(node, ast.Name) and node.id in _SIZES:
+            return True
+    return False
+
+
 def _rank_of(node: ast.expr) -> str | None:
     """The local name in `x.ndim`, `x.dim()` or `len(x.shape)`."""
     if isinstance(node, ast.Call) and not node.args and not node.keywords:
@@ -285,56 +132,6 @@ def _rank_of(node: ast.expr) -> str | None:
     if isinstance(node, ast.Attribute) and node.attr == "ndim" and isinstance(node.value, ast.Name):
         return node.value.id
     return None
-
-
-def _assigned(stmts: list[ast.stmt]) -> set[str]:
-    out: set[str] = set()
-    for node in _own_nodes(stmts):
-        if isinstance(node, (ast.Name, ast.Tuple)):
-            out.update(_binds(node))
-    return out
-
-
-def _as_load(node: ast.expr) -> ast.expr:
-    if isinstance(node, ast.Name):
-        return ast.copy_location(ast.Name(node.id, ast.Load()), node)
-    return node
-
-
-def _own_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
-    """Every statement of a scope, in nested blocks too, but not in nested scopes."""
-    stack = list(reversed(body))
-    while stack:
-        stmt = stack.pop()
-        yield stmt
-        if isinstance(stmt, _Scopes):
-            continue
-        blocks: list[list[ast.stmt]] = [
-            getattr(stmt, field, []) for field in ("body", "orelse", "finalbody")
-        ]
-        blocks += [h.body for h in getattr(stmt, "handlers", [])]
-        blocks += [c.body for c in getattr(stmt, "cases", [])]
-        for block in reversed(blocks):
-            stack.extend(reversed(block))
-
-
-def _binds(node: ast.AST) -> list[str]:
-    """The names a node binds in its own scope."""
-    if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-        return [node.id]
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return [node.name]
-    if isinstance(node, (ast.Import, ast.ImportFrom)):
-        return [(a.asname or a.name).split(".")[0] for a in node.names]
-    if isinstance(node, ast.ExceptHandler) and node.name:
-        return [node.name]
-    if isinstance(node, (ast.Global, ast.Nonlocal)):
-        return [*node.names, *node.names]  # bound elsewhere: never a single known binding
-    if isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
-        return [node.name]
-    if isinstance(node, ast.MatchMapping) and node.rest:
-        return [node.rest]
-    return []
 
 
 class _Scope(_Expressions):
@@ -424,12 +221,38 @@ class _Scope(_Expressions):
             elif _number_annotation(arg.annotation):
                 # `eps: float`: a Python number, which broadcasts with any tensor.
                 env[arg.arg] = NumV()
+            elif (items := self.sequence_of(arg.annotation)) is not None:
+                env[arg.arg] = items
             else:
                 env[arg.arg] = None
         for packed in (a.vararg, a.kwarg):
             if packed is not None:
                 env[packed.arg] = None
         return env
+
+    def sequence_of(self, node: ast.expr | None) -> Value:
+        """`Tuple[float, float]`, `list[Float[Tensor, "b d"]]`, `tuple[int, ...]`: a tuple or
+        list of Python numbers or of tensors of one annotated shape; None for any other
+        annotation."""
+        if not isinstance(node, ast.Subscript):
+            return None
+        kind = dotted_name(node.value)
+        items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        if kind in _TUPLES and len(items) == 2:
+            if isinstance(items[1], ast.Constant) and items[1].value is Ellipsis:
+                kind, items = "list", items[:1]
+        if kind not in _TUPLES and not (kind in _SEQUENCES and len(items) == 1):
+            return None
+        held: list[Value] = []
+        for item in items:
+            found = self.module.annotation(item)
+            if found is not None:
+                held.append(from_spec(found.spec))
+            elif _number_annotation(item):
+                held.append(NumV())
+            else:
+                return None
+        return TupV(tuple(held)) if kind in _TUPLES else ListV(held[0])
 
     def run(self) -> Env | None:
         try:
@@ -444,11 +267,88 @@ class _Scope(_Expressions):
             return None
 
     def block(self, stmts: list[ast.stmt], env: Env | None) -> Env | None:
-        for stmt in stmts:
+        for i, stmt in enumerate(stmts):
             if env is None:
                 return None
+            if (
+                isinstance(stmt, ast.If)
+                and stmt.orelse
+                and not _reads_sizes(stmt.test)
+                and self.may_fork(stmts[i + 1 :])
+            ):
+                a, b = self.branches(stmt, env)
+                joined = self.merge(a, b)
+                # Only what both paths assign: a path that leaves a value as it was is
+                # most often one that a config rules out (`if not cfg.ungrouped: k = ...`).
+                both = _assigned(stmt.body) & _assigned(stmt.orelse)
+                if a is None or b is None or joined is None:
+                    return self.forked(stmts[i + 1 :], None, None, joined)
+                a = {**joined, **{k: v for k, v in a.items() if k in both}}
+                b = {**joined, **{k: v for k, v in b.items() if k in both}}
+                return self.forked(stmts[i + 1 :], a, b, joined)
             env = self.stmt(stmt, env)
+            if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.IfExp):
+                if (
+                    env is not None
+                    and not _reads_sizes(stmt.value.test)
+                    and self.may_fork(stmts[i + 1 :])
+                ):
+                    a, b = dict(env), dict(env)
+                    for target in stmt.targets:
+                        self.bind(target, self.seen.get(id(stmt.value.body)), a)
+                        self.bind(target, self.seen.get(id(stmt.value.orelse)), b)
+                    return self.forked(stmts[i + 1 :], a, b, env)
         return env
+
+    def may_fork(self, rest: list[ast.stmt]) -> bool:
+        """Whether the statements after a branch may be read once for each path into them
+        (`forked`): in a function read for its findings, with no later branch whose
+        condition could be tied to this one's, so that each path is one the code can take."""
+        if self.fn is None or self.file.silent or not rest:
+            return False
+        tied = (ast.If, ast.IfExp, ast.Match, ast.While, ast.BoolOp, ast.Try, ast.TryStar)
+        return not any(isinstance(n, tied) for n in _own_nodes(rest))
+
+    def forked(
+        self, rest: list[ast.stmt], a: Env | None, b: Env | None, joined: Env | None
+    ) -> Env | None:
+        """Read `rest` after a branch whose paths end in `a` and `b`: once from where they
+        join, which counts for `--stats`; and where they differ, once from each path, so
+        that a value that is wrong on one path does not hide behind the other's. A path's
+        finding is kept on a line where the joined reading found nothing."""
+        if a is None or b is None or a == b:
+            return self.block(rest, joined)
+        paths = (a, b)
+        found = self.on_each_path(lambda: [self.block(rest, dict(path)) for path in paths])
+        out = self.block(rest, joined)
+        self.keep_new(found)
+        return out
+
+    def on_each_path(self, read: Callable[[], object]) -> set[Finding]:
+        """What `read` finds, counting nothing and reporting nothing yet."""
+        kept = self.file.findings
+        self.file.findings = set()
+        self.file.quiet += 1
+        try:
+            read()
+        finally:
+            self.file.quiet -= 1
+            found, self.file.findings = self.file.findings, kept
+        return found
+
+    def keep_new(self, found: set[Finding]) -> None:
+        """Report what one path's reading found, on lines where the reading of the joined
+        paths found nothing: it says the same, from what both paths share."""
+        lines = {f.line for f in self.file.findings}
+        self.file.findings |= {f for f in found if f.line not in lines}
+
+    def check_arms(self, node: ast.expr) -> None:
+        """The return check of each value that `a if c else b` may give."""
+        if isinstance(node, ast.IfExp):
+            self.check_arms(node.body)
+            self.check_arms(node.orelse)
+        else:
+            self.check_return(node, self.seen.get(id(node)))
 
     def stmt(self, stmt: ast.stmt, env: Env) -> Env | None:
         """Read one statement: what is known after it, or None if it does not end normally."""
@@ -521,7 +421,10 @@ class _Scope(_Expressions):
     def aug_assign(self, stmt: ast.AugAssign, env: Env) -> Env | None:
         current = self.value(_as_load(stmt.target), env)
         other = self.value(stmt.value, env)
-        v = self.aug_binop(stmt, current, other)
+        if isinstance(stmt.op, ast.Add) and _followed_list(current) and isinstance(other, TupV):
+            v = _grown(current, other)  # `xs += [v]`, as `xs.extend([v])`
+        else:
+            v = self.aug_binop(stmt, current, other)
         self.bind(stmt.target, v, env)
         if v is None and isinstance(current, tuple):
             self.remember(stmt.target, stmt.value, {}, stmt)
@@ -534,6 +437,9 @@ class _Scope(_Expressions):
             v = self.value(stmt.value, env)
             if self.fn is not None:
                 self.check_return(stmt.value, v)
+                if isinstance(stmt.value, ast.IfExp) and not _reads_sizes(stmt.value.test):
+                    arms = stmt.value
+                    self.keep_new(self.on_each_path(lambda: self.check_arms(arms)))
             none = isinstance(stmt.value, ast.Constant) and stmt.value.value is None
             if self.results is not None and not none:
                 self.results.append(v)
@@ -553,6 +459,10 @@ class _Scope(_Expressions):
         return None
 
     def if_(self, stmt: ast.If, env: Env) -> Env | None:
+        return self.merge(*self.branches(stmt, env))
+
+    def branches(self, stmt: ast.If, env: Env) -> tuple[Env | None, Env | None]:
+        """Where each path of an `if` ends, or None for one that does not go on."""
         self.value(stmt.test, env)
         narrowed = _narrowed(stmt.test, env)
         a = self.block(stmt.body, {**env, **narrowed})
@@ -563,7 +473,7 @@ class _Scope(_Expressions):
             for k, v in made.items():
                 if path is not None and other is not None and path.get(k) is v:
                     path[k] = env[k]
-        return self.merge(a, b)
+        return a, b
 
     def for_(self, stmt: ast.For | ast.AsyncFor, env: Env) -> Env | None:
         iterated = self.value(stmt.iter, env)
@@ -818,159 +728,3 @@ _STATEMENTS: dict[type[ast.stmt], Callable[[_Scope, Any, Env], Env | None]] = {
     ast.Delete: _Scope.unbind,
     ast.Match: _Scope.match,
 }
-
-
-_IGNORE = re.compile(r"#\s*shapesafe:\s*ignore\b")
-
-
-def _self_targets(node: ast.AST) -> list[str]:
-    """`self.x` for each attribute of `self` that a statement assigns."""
-    targets: list[ast.expr] = []
-    if isinstance(node, ast.Assign):
-        targets = node.targets
-    elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
-        targets = [node.target]
-    return [
-        f"self.{t.attr}"
-        for each in targets
-        for t in ast.walk(each)
-        if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
-    ]
-
-
-def _class_level(cls: ClassModel) -> set[str]:
-    """Names that the body of `cls` or of a class it derives from gives a value."""
-    out: set[str] = set()
-    for stmt in cls.node.body:
-        if isinstance(stmt, ast.Assign) or (isinstance(stmt, ast.AnnAssign) and stmt.value):
-            out.update(_stmt_binds(stmt))
-    for base in cls.bases:
-        out |= _class_level(base)
-    return out
-
-
-def _generator(module: Module, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-    return per_node(
-        module,
-        "generator",
-        fn,
-        lambda: any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _own_nodes(fn.body)),
-    )
-
-
-class FileChecker(Reporter):
-    """The check of one file: each of its scopes read in turn, and the classes and function
-    bodies that its calls need, read once per file."""
-
-    def __init__(self, module: Module, display: str, stats: Stats | None = None) -> None:
-        super().__init__(module, display, stats)
-        # (function, Union alternatives) -> what its body returns (`infer`)
-        self.inferred: dict[tuple[int, tuple[tuple[str, int], ...]], Value] = {}
-        self.inferring: set[tuple[int, tuple[tuple[str, int], ...]]] = set()
-
-    def reader(self, module: Module) -> "FileChecker":
-        """A checker that reads another scope for what it gives, reporting and counting
-        nothing, and sharing this file's bodies already read."""
-        reader = FileChecker(module, "", self.stats)
-        reader.silent = 1
-        reader.inferred, reader.inferring = self.inferred, self.inferring
-        return reader
-
-    def infer(
-        self,
-        module: Module,
-        fn: ast.FunctionDef | ast.AsyncFunctionDef,
-        cls: ClassModel | None,
-        chosen: tuple[tuple[str, int], ...] = (),
-    ) -> Value:
-        """What `fn` returns, read from its body under its own annotations: a shape (or a
-        tuple of them) in its dim names, or None. `chosen` gives the alternative that each
-        of some Union parameters takes. Read once per function, alternatives and file."""
-        key = (id(fn), chosen)
-        if key in self.inferred:
-            return self.inferred[key]
-        if key in self.inferring or isinstance(fn, ast.AsyncFunctionDef) or _generator(module, fn):
-            return None
-        self.inferring.add(key)
-        try:
-            scope = _Scope(self.reader(module), fn.body, fn, cls)
-            scope.chosen = dict(chosen)
-            scope.results = []
-            scope.run()
-            value = _joined(scope.results)
-        finally:
-            self.inferring.discard(key)
-        self.inferred[key] = value
-        return value
-
-    def build(self, cls: ClassModel) -> dict[str, Value]:
-        """What `cls.__init__` assigns to `self`, read once per class."""
-        if cls.attrs is not None:
-            return cls.attrs  # type: ignore[return-value]
-        if cls.building:
-            return {}
-        cls.building = True
-        try:
-            attrs: dict[str, Value] = {}
-            for base in reversed(cls.bases):
-                attrs.update(self.build(base))
-            init = cls.methods.get("__init__")
-            if init is not None:
-                scope = _Scope(self.reader(cls.module), init.body, init, cls)
-                scope.keep_returns = True
-                older = set(attrs) | _class_level(cls)
-                assigned = {k[5:] for n in _own_nodes(init.body) for k in _self_targets(n)} - older
-                scope.new_attrs = frozenset(assigned)
-                env = scope.run()
-                for ended in scope.returned:
-                    env = _merge(env, ended, scope.new_attrs) if env is not None else ended
-                for qual in _base_names(cls):
-                    attrs.update(inherited(qual, init, scope.seen))
-                for k, v in (env or {}).items():
-                    if k.startswith("self."):
-                        attrs[k[5:]] = v
-            cls.attrs = attrs  # type: ignore[assignment]
-            return attrs
-        finally:
-            cls.building = False
-
-    def run(self) -> list[Finding]:
-        todo: list[
-            tuple[list[ast.stmt], ast.FunctionDef | ast.AsyncFunctionDef | None, ClassModel | None]
-        ]
-        todo = [(self.module.tree.body, None, None)]
-        while todo:
-            body, fn, cls = todo.pop()
-            if self._counting():
-                self.stats.functions += 1
-            _Scope(self, body, fn, cls).run()
-            for node in _index(self.module).children.get(id(body), ()):
-                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    owner = cls if fn is None and cls is not None and node in body else None
-                    todo.append((node.body, node, owner))
-                else:
-                    todo.append((node.body, None, model(self.module, node)))
-        lines = self.module.source.splitlines()
-        kept = {
-            f
-            for f in self.findings
-            if not (0 < f.line <= len(lines) and _IGNORE.search(lines[f.line - 1]))
-        }
-        return sorted(kept)
-
-
-def _base_names(cls: ClassModel) -> list[str]:
-    """The qualified names of a class's bases that are imported (`nn.Linear` is
-    `torch.nn.Linear`)."""
-    out = []
-    for base in cls.node.bases:
-        dotted = dotted_name(base)
-        if dotted is None:
-            continue
-        first, _, rest = dotted.partition(".")
-        origin = cls.module.imports.get(first)
-        if origin is None:
-            continue
-        head = origin[0] if origin[1] is None else f"{origin[0]}.{origin[1]}"
-        out.append(f"{head}.{rest}" if rest else head)
-    return out

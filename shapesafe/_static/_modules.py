@@ -53,8 +53,38 @@ class ClassModel:
 
     def _scan(self) -> tuple[dict[str, ast.expr], set[str]]:
         if self._scanned is None:
-            self._scanned = _scan(self.methods, self.declared_here)
+            self._scanned = _scan(self.methods, self.declared_here, self.init_hooks())
         return self._scanned
+
+    def init_hooks(self) -> list[str]:
+        """The methods that an `__init__` of this class or of a base calls on `self`, as a
+        statement, and that no other method names: each builds `self`, as `__init__` does
+        (threestudio's `BaseModule.__init__` calls `self.configure()`)."""
+        called: dict[str, None] = {}
+        named: set[str] = set()
+        for cls in self.mro():
+            for name, fn in cls.methods.items():
+                if name != "__init__":
+                    named.update(filter(None, map(_self_attr, ast.walk(fn))))
+            init = cls.methods.get("__init__")
+            for stmt in _statements(init.body) if init is not None else ():
+                call = stmt.value if isinstance(stmt, ast.Expr) else None
+                if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute):
+                    hook = _self_attr(call.func)
+                    if hook is not None and hook != "__init__" and self.method(hook):
+                        called[hook] = None
+        return [h for h in called if h not in named and self.method(h) is not None]
+
+    def mro(self) -> list["ClassModel"]:
+        """This class and its bases, each once."""
+        out: dict[int, ClassModel] = {}
+        todo: list[ClassModel] = [self]
+        while todo:
+            here = todo.pop(0)
+            if id(here) not in out:
+                out[id(here)] = here
+                todo.extend(here.bases)
+        return list(out.values())
 
     def method(
         self, name: str
@@ -132,7 +162,9 @@ def unsubscripted(base: ast.expr) -> ast.expr:
 
 
 def _scan(
-    methods: dict[str, ast.FunctionDef | ast.AsyncFunctionDef], here: dict[str, ast.expr]
+    methods: dict[str, ast.FunctionDef | ast.AsyncFunctionDef],
+    here: dict[str, ast.expr],
+    hooks: list[str],
 ) -> tuple[dict[str, ast.expr], set[str]]:
     declared = dict(here)
     rebound: set[str] = set()
@@ -142,7 +174,7 @@ def _scan(
                 attr = _self_attr(sub.target)
                 if attr is not None:
                     declared.setdefault(attr, sub.annotation)
-            if name == "__init__":
+            if name == "__init__" or name in hooks:
                 continue
             for part in ast.walk(sub) if not hasattr(sub, "body") else ():
                 # `self.cache.append(v)`: a list the method changes in place.

@@ -5,9 +5,10 @@ import ast
 import dataclasses
 import functools
 import os
+import re
 import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, cast
 
 from .._contract import Conflict, Spec, TensorParam, paren_note
@@ -40,7 +41,7 @@ from ._values import (
 )
 
 if TYPE_CHECKING:
-    from ._flow import FileChecker
+    from ._file import FileChecker
 
 
 _EXPLAIN = os.environ.get("SHAPESAFE_CHECK_EXPLAIN", "") not in ("", "0")
@@ -281,7 +282,11 @@ def _message(
     text = _headline(where, c, shown)
     notes = []
     for name in dict.fromkeys([c.argument, c.source.argument if c.source else c.argument]):
-        for item, size, source in unifier.learned(shown.get(name, ("", ()))[1]) if unifier else []:
+        shape = shown.get(name, ("", ()))[1]
+        for item, size, source in unifier.learned(shape) if unifier else []:
+            # Only a note that tells which axis became what: `?seq is s`, not `? is ?`.
+            if _unnamed(size) or (_unnamed(item) and sum(map(_unnamed, shape)) > 1):
+                continue
             notes.append(f"{item} is {size} from {shown.get(source, (source,))[0]}")
     note = paren_note(c.spec)
     if note is not None:
@@ -324,11 +329,36 @@ def _headline(where: str, c: Conflict, shown: dict[str, tuple[str, Shape]]) -> s
     src_text, src_shape = shown.get(src, (src, ()))
     there = f'{src_text} "{show(src_shape)}"'
     if c.kind == "variadic":
+        if all(map(_unnamed, (*c.expected, *c.actual))):
+            # Nothing to tell apart but how many axes the run takes.
+            return (
+                f"{where}: '*{dim}' is {_dims(c.expected)} in {there} "
+                f"but {_dims(c.actual)} in {here}"
+            )
         return (
             f"{where}: dims '*{dim}' are ({show(c.expected)}) in {there} "
             f"but ({show(c.actual)}) in {here}"
         )
     return f"{where}: dim '{dim}' is {c.expected} in {there} but {c.actual} in {here}"
+
+
+def _unnamed(item: object) -> bool:
+    """Whether a size prints as a bare `?`: unknown, and nothing names it."""
+    return isinstance(item, Size) and item.kind == "fresh" and not item.value
+
+
+def _dims(run: Sequence[object]) -> str:
+    return f"{len(run)} dim" + ("" if len(run) == 1 else "s")
+
+
+# A bare `?` in a message: an axis whose size is unknown (`?seq` and `w.mT?` are not).
+_BARE_UNKNOWN = re.compile(r"(?<![\w?.)\]])\?(?![\w?])")
+_UNKNOWN_NOTE = " (? is an unknown size)"
+
+
+def with_legend(message: str) -> str:
+    """`message`, saying what `?` stands for where a shape in it has an unknown size."""
+    return message + _UNKNOWN_NOTE if _BARE_UNKNOWN.search(message) else message
 
 
 class Reporter:
@@ -355,7 +385,7 @@ class Reporter:
             return
         line = getattr(node, "lineno", 1)
         col = getattr(node, "col_offset", 0) + 1
-        self.findings.add(Finding(self.display, line, col, message))
+        self.findings.add(Finding(self.display, line, col, with_legend(message)))
 
     def _counting(self) -> bool:
         return not (self.quiet or self.silent)

@@ -107,7 +107,7 @@ def check_file(
 
     `run` owns what the check remembers for later ones (the process's own run by default).
     """
-    from ._flow import FileChecker  # here: the rest of the checker imports this module
+    from ._file import FileChecker  # here: the rest of the checker imports this module
     from ._source import load
 
     # The checker keeps many syntax trees alive and makes no reference cycles; the cyclic

@@ -95,8 +95,10 @@ class Size(_Arith):
     key: int = 0
 
     def __str__(self) -> str:
+        # An unknown size shows as `?`, or `?seq` where a callee's spec names it `seq`; never
+        # `_`, which a jaxtyping spec reads as a dim it does not check.
         if self.kind == "fresh":
-            return f"?{self.value}" if self.value else "_"
+            return f"?{self.value}"
         return str(self.value)
 
 
