@@ -37,7 +37,9 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from ._symbolic import Symbolic, parse_expr, parse_symbolic
+from ._symbolic import Symbolic, parse_symbolic
+from ._symbolic import int_atom as int_atom
+from ._symbolic import symbolic_value as symbolic_value
 
 if TYPE_CHECKING:  # only for annotations: `_contract` imports this module
     from ._contract import Contract, Dim, Observed, Spec
@@ -104,9 +106,6 @@ IsOne = Callable[[Any], bool]
 Atom = Callable[[Any], bool]
 IsRun = Callable[[Any], bool]
 
-#: Sizes computed by `**` stay below 2**_MAX_BITS; a larger power is never decided.
-_MAX_BITS = 256
-
 
 def int_eq(a: Any, b: Any) -> bool:
     return bool(a == b)
@@ -114,12 +113,6 @@ def int_eq(a: Any, b: Any) -> bool:
 
 def int_is_one(a: Any) -> bool:
     return bool(a == 1)
-
-
-def int_atom(v: Any) -> bool:
-    """A part's value reads as itself when formatted: a non-negative int, or a bool."""
-    t = type(v)
-    return (t is int and v >= 0) or t is bool
 
 
 # Plans ------------------------------------------------------------------------------------
@@ -150,97 +143,9 @@ def contract_plan(contract: "Contract") -> Plan:
 
 
 # Symbolic dims ----------------------------------------------------------------------------
-
-
-def _value(e: tuple[Any, ...], sizes: Mapping[str, Any], env: Any) -> Any:
-    """The value of a tree; None where it can't be known. `env`: the parts' values (a
-    sequence) in a dim's tree, or the call's arguments (a mapping) in a part's tree."""
-    tag = e[0]
-    if tag == "size":
-        return sizes.get(e[1])
-    if tag == "int":
-        return e[1]
-    if tag == "op":
-        a = _value(e[2], sizes, env)
-        if a is None:
-            return None
-        b = _value(e[3], sizes, env)
-        if b is None:
-            return None
-        op = e[1]
-        if op == "+":
-            return a + b
-        if op == "-":
-            return a - b
-        if op == "*":
-            return a * b
-        if op == "//":
-            return a // b
-        if op == "/":
-            return a / b
-        if op == "%":
-            return a % b
-        if (
-            type(a) is int
-            and type(b) is int
-            and b > 0
-            and abs(a) > 1
-            and b * abs(a).bit_length() > _MAX_BITS
-        ):
-            return None
-        return a**b
-    if tag == "part":
-        return env[e[1]]
-    if tag == "arg":
-        return env.get(e[1])
-    if tag == "attr":
-        obj = _value(e[1], sizes, env)
-        return None if obj is None else getattr(obj, e[2])
-    if tag == "item":
-        obj = _value(e[1], sizes, env)
-        index = _value(e[2], sizes, env)
-        return None if obj is None or index is None else obj[index]
-    if tag == "neg" or tag == "pos":
-        a = _value(e[1], sizes, env)
-        return None if a is None else (-a if tag == "neg" else +a)
-    if tag == "call":
-        values = [_value(x, sizes, env) for x in e[2]]
-        if any(v is None for v in values):
-            return None
-        if e[1] == "abs":
-            return abs(values[0]) if len(values) == 1 else None
-        return min(values) if e[1] == "min" else max(values)
-    return None
-
-
-def symbolic_value(
-    sym: "Symbolic",
-    sizes: Mapping[str, Any],
-    arguments: Mapping[str, Any] | None,
-    atom: Atom = int_atom,
-) -> Any:
-    """The size a symbolic dim asks for, or None when it can't be known: a name not bound
-    yet, a `{...}` part without arguments, Python outside the whitelist, or an error."""
-    tree, parts, literal = sym
-    try:
-        if not parts:
-            return _value(tree, sizes, ())
-        if arguments is None:
-            return None
-        values = [_value(p, {}, arguments) for p in parts]
-        if any(v is None for v in values):
-            return None
-        if tree[0] != "format" and all(atom(v) for v in values):
-            return _value(tree, sizes, values)
-        # As jaxtyping does: format the parts into the text, then read the text.
-        text = literal[0] + "".join(
-            format(v, "") + lit for v, lit in zip(values, literal[1:], strict=True)
-        )
-        if "{" in text or "}" in text:
-            return None
-        return _value(parse_expr(text), sizes, ())
-    except Exception:
-        return None
+#
+# `symbolic_value` (the one evaluator, in `_symbolic`, shared with the static checker) computes
+# a dim's tree over the sizes of any domain.
 
 
 def evaluate_symbolic(
@@ -487,7 +392,7 @@ def decide(
     would decide them, and None ("undecidable": fall back to the full check) where a
     symbolic dim can't be evaluated here: an unbound name, a `{...}` dim without
     `arguments`, Python outside the whitelisted expression nodes, an evaluation error, or
-    a power of more than 256 bits. Ranks and sizes are judged; dtypes and the types of
+    a power past `_symbolic.LIMIT`. Ranks and sizes are judged; dtypes and the types of
     values are not: that is the structure, beartype's to judge.
 
     The code is generated once per contract (`Contract.decider`); a call costs about
@@ -632,8 +537,8 @@ _CODE_OPS = ("+", "-", "*", "//", "%")
 
 
 def _tree_code(tree: Expr_, var: Callable[[str], str | None], parts: list[str]) -> str | None:
-    """Python computing a symbolic dim's tree as `_value` does, or None where it can't be
-    written as one plain expression (then `symbolic_value` is called)."""
+    """Python computing a symbolic dim's tree as `_symbolic.evaluate` does, or None where it
+    can't be written as one plain expression (then `symbolic_value` is called)."""
     tag = tree[0]
     if tag == "int":
         return repr(tree[1])

@@ -16,6 +16,7 @@ import itertools
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Literal
 
+from .. import _symbolic
 from .._contract import Conflict, Dim, Source, Spec
 from .._unify import Failure, RunPlan, SpecPlan, match
 
@@ -182,35 +183,18 @@ def simplify(body: ast.expr) -> Size | None:
     return Size("expr", ast.unparse(body).replace(" ", ""))
 
 
-# A dim string is read, never run: `"n 9**9**9"` must not take forever. Sizes past this
-# bound are no real tensor's, so they stay unknown.
-_LIMIT = 1 << 64
-_FOLD: dict[type[ast.operator], Callable[[int, int], int | None]] = {
-    ast.Add: lambda a, b: a + b,
-    ast.Sub: lambda a, b: a - b,
-    ast.Mult: lambda a, b: a * b,
-    ast.FloorDiv: lambda a, b: a // b if b else None,
-    ast.Mod: lambda a, b: a % b if b else None,
-    ast.Pow: lambda a, b: a**b if 0 <= b <= 64 and abs(a) <= _LIMIT else None,
-}
+# A dim string is read, never run: `"n 9**9**9"` must not take forever. A constant is folded
+# by the runtime's evaluator, with its one bound (`_symbolic.LIMIT`); a constant past the
+# bound is no real tensor's size, so it stays unknown.
 
 
 def _fold(node: ast.expr) -> int | None:
     """The value of an int constant expression, or None (not an int, or too large)."""
-    value: int | None
-    if isinstance(node, ast.Constant):
-        value = node.value if type(node.value) is int else None
-    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        inner = _fold(node.operand)
-        value = None if inner is None else (-inner if isinstance(node.op, ast.USub) else inner)
-    elif isinstance(node, ast.BinOp) and type(node.op) in _FOLD:
-        left, right = _fold(node.left), _fold(node.right)
-        if left is None or right is None:
-            return None
-        value = _FOLD[type(node.op)](left, right)
-    else:
+    try:
+        value = _symbolic.evaluate(_symbolic.tree_of(node), {}, ())
+    except Exception:  # a division by zero
         return None
-    return value if value is not None and abs(value) <= _LIMIT else None
+    return value if type(value) is int and abs(value) <= _symbolic.LIMIT else None
 
 
 def from_dim(dim: Dim) -> Item:
@@ -314,7 +298,7 @@ def _as_size(value: object) -> Size | None:
     if isinstance(value, Size):
         return value
     if type(value) is int:
-        return lit(value)
+        return lit(value) if abs(value) <= _symbolic.LIMIT else None
     if isinstance(value, _Tree):
         return simplify(value.node)
     return None
