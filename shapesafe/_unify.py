@@ -805,26 +805,102 @@ class Conflict:
     note: str = ""  # replaces the "(bound by ...)" explanation when set
 
 
-class Bindings:
-    """Sizes bound so far in one call, with where each was bound."""
+class BindingState:
+    """The dims bound so far in one call, with where each was bound: the state `match` binds
+    into, shared by the runtime (`Bindings`, whose sizes are ints) and the static checker
+    (`_static._unify.Unifier`, whose sizes are symbolic: names, expressions, unknowns, and
+    runs of unknown length).
 
-    def __init__(self) -> None:
-        self.sizes_: dict[str, Any] = {}
+    - `sizes_`: each single dim's name, to the size it bound on first sight (a `#` dim that
+      meets a 1 binds nothing);
+    - `shapes_`: each variadic `*name`, to `(broadcastable, run)` as jaxtyping keeps it;
+    - `sources`: where each name was bound (`"*" + name` for a run).
+
+    A match that fails leaves nothing new bound (`_rollback`); one that fits records where
+    it bound each name (`_record`). A failure at the rank or at a single dim becomes the same
+    `Conflict` on both sides (`_single_conflict`). Where they differ on purpose, a subclass
+    says so: how a size reads in a conflict (`_size_of`, `_expected_of`: the static checker
+    resolves what it learned of an unknown size), and whether a run's source names its stop
+    (`spans_runs`: not statically, where a shape that holds a run of unknown length has no
+    axis index past it).
+    """
+
+    #: Whether a run's source names its stop, `x.shape[0:2]`, or its first axis only.
+    spans_runs = True
+
+    def __init__(self, sizes: dict[str, Any] | None = None) -> None:
+        self.sizes_: dict[str, Any] = {} if sizes is None else sizes
         self.shapes_: dict[str, tuple[bool, tuple[Any, ...]]] = {}
         self.sources: dict[str, Source] = {}
 
     @property
-    def single(self) -> dict[str, tuple[int, Source]]:
+    def single(self) -> dict[str, tuple[Any, Source]]:
         return {name: (size, self.sources[name]) for name, size in self.sizes_.items()}
 
     @property
-    def variadic(self) -> dict[str, tuple[tuple[int, ...], Source]]:
+    def variadic(self) -> dict[str, tuple[tuple[Any, ...], Source]]:
         return {
             name: (shape, self.sources["*" + name]) for name, (_, shape) in self.shapes_.items()
         }
 
-    def sizes(self) -> dict[str, int]:
+    def sizes(self) -> dict[str, Any]:
+        """The single dims bound so far, by name."""
         return dict(self.sizes_)
+
+    def _saved(self) -> tuple[dict[str, Any], dict[str, tuple[bool, tuple[Any, ...]]]]:
+        return dict(self.sizes_), dict(self.shapes_)
+
+    def _rollback(
+        self, saved: tuple[dict[str, Any], dict[str, tuple[bool, tuple[Any, ...]]]]
+    ) -> None:
+        """Bind again only what was bound when `_saved` was taken."""
+        self.sizes_.clear()
+        self.sizes_.update(saved[0])
+        self.shapes_ = saved[1]
+
+    def _record(self, argument: str, where: Mapping[str, tuple[int, int]]) -> None:
+        """Record where `match` bound each name (`where`, as it fills it) in `argument`."""
+        for name, (start, stop) in where.items():
+            end = None if stop < 0 or not self.spans_runs else stop
+            self.sources[name] = Source(argument, start, end)
+
+    def _size_of(self, size: Any) -> Any:
+        """A size of the shape, as a conflict shows it."""
+        return size
+
+    def _expected_of(self, value: Any) -> Any:
+        """The value of a symbolic dim, as a conflict shows it."""
+        return value
+
+    def _single_conflict(
+        self,
+        argument: str,
+        spec: "Spec",
+        shape: Sequence[Any],
+        failed: Failure,
+        where: Mapping[str, tuple[int, int]],
+    ) -> Conflict | None:
+        """The conflict of a failure at the rank or at a single dim; None for a run's."""
+        kind, axis, index, expected, actual = failed
+        if kind == "rank":
+            return Conflict(argument, "rank", spec, expected=len(spec.dims), actual=tuple(shape))
+        if kind not in ("fixed", "symbolic", "size"):
+            return None
+        dim = spec.dims[index]
+        got = self._size_of(actual)
+        if kind == "fixed":
+            return Conflict(argument, "fixed", spec, axis, dim, dim.size, got)
+        if kind == "symbolic":
+            return Conflict(argument, "symbolic", spec, axis, dim, self._expected_of(expected), got)
+        here = where.get(dim.name)
+        source = Source(argument, here[0]) if here is not None else self.sources.get(dim.name)
+        return Conflict(argument, "size", spec, axis, dim, expected, got, source)
+
+
+class Bindings(BindingState):
+    """Sizes bound so far in one call, with where each was bound: sizes are ints."""
+
+    sizes_: dict[str, int]
 
     def describe(self) -> list[str]:
         out = [f"{name}={size} from {self.sources[name]}" for name, size in self.sizes_.items()]
@@ -843,15 +919,14 @@ class Bindings:
         arguments: Mapping[str, Any] | None = None,
     ) -> Conflict | None:
         """Bind `spec` against `shape`. On a conflict nothing new stays bound."""
-        sizes, shapes = dict(self.sizes_), dict(self.shapes_)
+        saved = self._saved()
         where: dict[str, tuple[int, int]] = {}
         failed = match(spec.plan, shape, self.sizes_, self.shapes_, arguments, where=where)
         if failed is None:
-            for name, (start, stop) in where.items():
-                self.sources[name] = Source(argument, start, None if stop < 0 else stop)
+            self._record(argument, where)
             return None
         conflict = self._conflict(argument, spec, shape, failed, where)
-        self.sizes_, self.shapes_ = sizes, shapes
+        self._rollback(saved)
         return conflict
 
     def _conflict(
@@ -862,18 +937,11 @@ class Bindings:
         failed: Failure,
         where: dict[str, tuple[int, int]],
     ) -> Conflict:
-        kind, axis, index, expected, actual = failed
-        if kind == "rank":
-            return Conflict(argument, "rank", spec, expected=len(spec.dims), actual=tuple(shape))
+        single = self._single_conflict(argument, spec, shape, failed, where)
+        if single is not None:
+            return single
+        _, axis, index, expected, actual = failed
         dim = spec.dims[index]
-        if kind == "fixed":
-            return Conflict(argument, "fixed", spec, axis, dim, expected, actual)
-        if kind == "symbolic":
-            return Conflict(argument, "symbolic", spec, axis, dim, expected, actual)
-        if kind == "size":
-            here = where.get(dim.name)
-            source = Source(argument, here[0]) if here is not None else self.sources.get(dim.name)
-            return Conflict(argument, "size", spec, axis, dim, expected, actual, source)
         want, got = tuple(expected), tuple(actual)
         src = self.sources.get("*" + dim.name)
         if len(want) == len(got) and src is not None:

@@ -55,9 +55,7 @@ def _static_value(value: object) -> static.Size | None:
 
 
 @pytest.mark.parametrize(("text", "sizes", "expected"), TABLE)
-def test_both_sides_compute_a_dim_alike(
-    text: str, sizes: dict[str, int], expected: object
-) -> None:
+def test_both_sides_compute_a_dim_alike(text: str, sizes: dict[str, int], expected: object) -> None:
     got = symbolic_value(parse_symbolic(text), sizes, None)
     assert got == expected and type(got) is type(expected)
     assert runtime.symbolic_value(parse_symbolic(text), sizes, None) == expected
