@@ -1,15 +1,21 @@
-"""Symbolic dims: the text of a dim such as `embed//heads` or `{self.n}+1`, parsed into trees.
+"""Symbolic dims: the text of a dim such as `embed//heads` or `{self.n}+1`, parsed into trees,
+and the one evaluator of those trees.
 
-Pure Python with no torch import. A symbolic dim is parsed once into an expression tree of
-nested tuples (see `Expr`). Nothing is evaluated while parsing: `"9**9**9"` is a tree like any
-other, and `_unify` bounds the sizes it computes. `_contract` parses a spec's dims with this,
-and `_unify` reads a `("format",)` dim's text with it once the parts' values are known.
+Pure Python with no torch import, and no import of the rest of the package. A symbolic dim is
+parsed once into an expression tree of nested tuples (see `Expr`). Nothing is evaluated while
+parsing: `"9**9**9"` is a tree like any other. `_contract` parses a spec's dims with this.
+
+`symbolic_value` computes a tree over a size domain: ints at run time (`_unify`), `SymInt`s
+under dynamo (`_compile`), and the static checker's symbolic sizes (`_static._unify`), whose
+arithmetic builds an expression. The static checker folds a constant expression with the same
+evaluator (`evaluate` over `tree_of`), so both sides compute a dim alike, with one bound (`LIMIT`).
 """
 
 __tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
 
 import ast
 import functools
+from collections.abc import Callable, Mapping
 from typing import Any
 
 # An expression tree, as nested tuples (hashable, and a constant to dynamo):
@@ -43,6 +49,14 @@ OPERATORS: dict[type[ast.operator], str] = {
 }
 _CALLS = ("min", "max", "abs")
 _PART = "_shapesafe_part_"
+
+#: The one bound on symbolic-dim arithmetic, at run time and statically: a `**` of ints whose
+#: value's magnitude would pass it is not computed (its value is unknown), so that a dim such
+#: as `9**9**9` is decided at once. No tensor has a size past it. The other operators need no
+#: bound: their results grow no faster than the text that writes them. Statically, a constant
+#: size past it is unknown too (`_static._unify`); at run time a value past it is compared,
+#: as jaxtyping compares it, and equals no size.
+LIMIT = 1 << 64
 
 
 @functools.lru_cache(maxsize=4096)
@@ -142,3 +156,114 @@ def _convert(node: ast.expr, names: str) -> Expr:
         if isinstance(node, ast.Subscript) and not isinstance(node.slice, ast.Slice):
             return ("item", _convert(node.value, names), _convert(node.slice, names))
     return _UNKNOWN
+
+
+# Evaluation ------------------------------------------------------------------------------------
+
+
+def power(a: Any, b: Any) -> Any:
+    """`a ** b`, or None for a power of ints whose magnitude would pass `LIMIT`."""
+    if type(a) is int and type(b) is int and b > 0 and (a > 1 or a < -1):
+        # |a| ** b >= 2 ** ((bits - 1) * b): past the bound without computing it.
+        if (abs(a).bit_length() - 1) * b > LIMIT.bit_length():
+            return None
+        out = a**b
+        return out if -LIMIT <= out <= LIMIT else None
+    return a**b
+
+
+def evaluate(e: Expr, sizes: Mapping[str, Any], env: Any) -> Any:
+    """The value of a tree; None where it can't be known. `env`: the parts' values (a
+    sequence) in a dim's tree, or the call's arguments (a mapping) in a part's tree. The
+    sizes may be of any domain whose values support the arithmetic."""
+    tag = e[0]
+    if tag == "size":
+        return sizes.get(e[1])
+    if tag == "int":
+        return e[1]
+    if tag == "op":
+        a = evaluate(e[2], sizes, env)
+        if a is None:
+            return None
+        b = evaluate(e[3], sizes, env)
+        if b is None:
+            return None
+        op = e[1]
+        if op == "+":
+            return a + b
+        if op == "-":
+            return a - b
+        if op == "*":
+            return a * b
+        if op == "//":
+            return a // b
+        if op == "/":
+            return a / b
+        if op == "%":
+            return a % b
+        return power(a, b)
+    if tag == "part":
+        return env[e[1]]
+    if tag == "arg":
+        return env.get(e[1])
+    if tag == "attr":
+        obj = evaluate(e[1], sizes, env)
+        return None if obj is None else getattr(obj, e[2])
+    if tag == "item":
+        obj = evaluate(e[1], sizes, env)
+        index = evaluate(e[2], sizes, env)
+        return None if obj is None or index is None else obj[index]
+    if tag == "neg" or tag == "pos":
+        a = evaluate(e[1], sizes, env)
+        return None if a is None else (-a if tag == "neg" else +a)
+    if tag == "call":
+        values = [evaluate(x, sizes, env) for x in e[2]]
+        if any(v is None for v in values):
+            return None
+        if e[1] == "abs":
+            return abs(values[0]) if len(values) == 1 else None
+        return min(values) if e[1] == "min" else max(values)
+    return None
+
+
+def int_atom(v: Any) -> bool:
+    """A part's value reads as itself when formatted: a non-negative int, or a bool."""
+    t = type(v)
+    return (t is int and v >= 0) or t is bool
+
+
+def symbolic_value(
+    sym: Symbolic,
+    sizes: Mapping[str, Any],
+    arguments: Mapping[str, Any] | None,
+    atom: Callable[[Any], bool] = int_atom,
+) -> Any:
+    """The size a symbolic dim asks for, or None when it can't be known: a name not bound
+    yet, a `{...}` part without arguments, Python outside the whitelist, a power past
+    `LIMIT`, or an error. `atom(v)`: may a part's value stand for itself as one operand."""
+    tree, parts, literal = sym
+    try:
+        if not parts:
+            return evaluate(tree, sizes, ())
+        if arguments is None:
+            return None
+        values = [evaluate(p, {}, arguments) for p in parts]
+        if any(v is None for v in values):
+            return None
+        if tree[0] != "format" and all(atom(v) for v in values):
+            return evaluate(tree, sizes, values)
+        # As jaxtyping does: format the parts into the text, then read the text.
+        text = literal[0] + "".join(
+            format(v, "") + lit for v, lit in zip(values, literal[1:], strict=True)
+        )
+        if "{" in text or "}" in text:
+            return None
+        return evaluate(parse_expr(text), sizes, ())
+    except Exception:
+        return None
+
+
+def tree_of(node: ast.expr) -> Expr:
+    """The tree of an expression over dim names that is already parsed (as `parse_expr`
+    gives for its text)."""
+    return _convert(node, "size")

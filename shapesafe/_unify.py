@@ -37,7 +37,9 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from ._symbolic import Symbolic, parse_expr, parse_symbolic
+from ._symbolic import Symbolic, parse_symbolic
+from ._symbolic import int_atom as int_atom
+from ._symbolic import symbolic_value as symbolic_value
 
 if TYPE_CHECKING:  # only for annotations: `_contract` imports this module
     from ._contract import Contract, Dim, Observed, Spec
@@ -104,9 +106,6 @@ IsOne = Callable[[Any], bool]
 Atom = Callable[[Any], bool]
 IsRun = Callable[[Any], bool]
 
-#: Sizes computed by `**` stay below 2**_MAX_BITS; a larger power is never decided.
-_MAX_BITS = 256
-
 
 def int_eq(a: Any, b: Any) -> bool:
     return bool(a == b)
@@ -114,12 +113,6 @@ def int_eq(a: Any, b: Any) -> bool:
 
 def int_is_one(a: Any) -> bool:
     return bool(a == 1)
-
-
-def int_atom(v: Any) -> bool:
-    """A part's value reads as itself when formatted: a non-negative int, or a bool."""
-    t = type(v)
-    return (t is int and v >= 0) or t is bool
 
 
 # Plans ------------------------------------------------------------------------------------
@@ -150,97 +143,9 @@ def contract_plan(contract: "Contract") -> Plan:
 
 
 # Symbolic dims ----------------------------------------------------------------------------
-
-
-def _value(e: tuple[Any, ...], sizes: Mapping[str, Any], env: Any) -> Any:
-    """The value of a tree; None where it can't be known. `env`: the parts' values (a
-    sequence) in a dim's tree, or the call's arguments (a mapping) in a part's tree."""
-    tag = e[0]
-    if tag == "size":
-        return sizes.get(e[1])
-    if tag == "int":
-        return e[1]
-    if tag == "op":
-        a = _value(e[2], sizes, env)
-        if a is None:
-            return None
-        b = _value(e[3], sizes, env)
-        if b is None:
-            return None
-        op = e[1]
-        if op == "+":
-            return a + b
-        if op == "-":
-            return a - b
-        if op == "*":
-            return a * b
-        if op == "//":
-            return a // b
-        if op == "/":
-            return a / b
-        if op == "%":
-            return a % b
-        if (
-            type(a) is int
-            and type(b) is int
-            and b > 0
-            and abs(a) > 1
-            and b * abs(a).bit_length() > _MAX_BITS
-        ):
-            return None
-        return a**b
-    if tag == "part":
-        return env[e[1]]
-    if tag == "arg":
-        return env.get(e[1])
-    if tag == "attr":
-        obj = _value(e[1], sizes, env)
-        return None if obj is None else getattr(obj, e[2])
-    if tag == "item":
-        obj = _value(e[1], sizes, env)
-        index = _value(e[2], sizes, env)
-        return None if obj is None or index is None else obj[index]
-    if tag == "neg" or tag == "pos":
-        a = _value(e[1], sizes, env)
-        return None if a is None else (-a if tag == "neg" else +a)
-    if tag == "call":
-        values = [_value(x, sizes, env) for x in e[2]]
-        if any(v is None for v in values):
-            return None
-        if e[1] == "abs":
-            return abs(values[0]) if len(values) == 1 else None
-        return min(values) if e[1] == "min" else max(values)
-    return None
-
-
-def symbolic_value(
-    sym: "Symbolic",
-    sizes: Mapping[str, Any],
-    arguments: Mapping[str, Any] | None,
-    atom: Atom = int_atom,
-) -> Any:
-    """The size a symbolic dim asks for, or None when it can't be known: a name not bound
-    yet, a `{...}` part without arguments, Python outside the whitelist, or an error."""
-    tree, parts, literal = sym
-    try:
-        if not parts:
-            return _value(tree, sizes, ())
-        if arguments is None:
-            return None
-        values = [_value(p, {}, arguments) for p in parts]
-        if any(v is None for v in values):
-            return None
-        if tree[0] != "format" and all(atom(v) for v in values):
-            return _value(tree, sizes, values)
-        # As jaxtyping does: format the parts into the text, then read the text.
-        text = literal[0] + "".join(
-            format(v, "") + lit for v, lit in zip(values, literal[1:], strict=True)
-        )
-        if "{" in text or "}" in text:
-            return None
-        return _value(parse_expr(text), sizes, ())
-    except Exception:
-        return None
+#
+# `symbolic_value` (the one evaluator, in `_symbolic`, shared with the static checker) computes
+# a dim's tree over the sizes of any domain.
 
 
 def evaluate_symbolic(
@@ -487,7 +392,7 @@ def decide(
     would decide them, and None ("undecidable": fall back to the full check) where a
     symbolic dim can't be evaluated here: an unbound name, a `{...}` dim without
     `arguments`, Python outside the whitelisted expression nodes, an evaluation error, or
-    a power of more than 256 bits. Ranks and sizes are judged; dtypes and the types of
+    a power past `_symbolic.LIMIT`. Ranks and sizes are judged; dtypes and the types of
     values are not: that is the structure, beartype's to judge.
 
     The code is generated once per contract (`Contract.decider`); a call costs about
@@ -632,8 +537,8 @@ _CODE_OPS = ("+", "-", "*", "//", "%")
 
 
 def _tree_code(tree: Expr_, var: Callable[[str], str | None], parts: list[str]) -> str | None:
-    """Python computing a symbolic dim's tree as `_value` does, or None where it can't be
-    written as one plain expression (then `symbolic_value` is called)."""
+    """Python computing a symbolic dim's tree as `_symbolic.evaluate` does, or None where it
+    can't be written as one plain expression (then `symbolic_value` is called)."""
     tag = tree[0]
     if tag == "int":
         return repr(tree[1])
@@ -900,26 +805,102 @@ class Conflict:
     note: str = ""  # replaces the "(bound by ...)" explanation when set
 
 
-class Bindings:
-    """Sizes bound so far in one call, with where each was bound."""
+class BindingState:
+    """The dims bound so far in one call, with where each was bound: the state `match` binds
+    into, shared by the runtime (`Bindings`, whose sizes are ints) and the static checker
+    (`_static._unify.Unifier`, whose sizes are symbolic: names, expressions, unknowns, and
+    runs of unknown length).
 
-    def __init__(self) -> None:
-        self.sizes_: dict[str, Any] = {}
+    - `sizes_`: each single dim's name, to the size it bound on first sight (a `#` dim that
+      meets a 1 binds nothing);
+    - `shapes_`: each variadic `*name`, to `(broadcastable, run)` as jaxtyping keeps it;
+    - `sources`: where each name was bound (`"*" + name` for a run).
+
+    A match that fails leaves nothing new bound (`_rollback`); one that fits records where
+    it bound each name (`_record`). A failure at the rank or at a single dim becomes the same
+    `Conflict` on both sides (`_single_conflict`). Where they differ on purpose, a subclass
+    says so: how a size reads in a conflict (`_size_of`, `_expected_of`: the static checker
+    resolves what it learned of an unknown size), and whether a run's source names its stop
+    (`spans_runs`: not statically, where a shape that holds a run of unknown length has no
+    axis index past it).
+    """
+
+    #: Whether a run's source names its stop, `x.shape[0:2]`, or its first axis only.
+    spans_runs = True
+
+    def __init__(self, sizes: dict[str, Any] | None = None) -> None:
+        self.sizes_: dict[str, Any] = {} if sizes is None else sizes
         self.shapes_: dict[str, tuple[bool, tuple[Any, ...]]] = {}
         self.sources: dict[str, Source] = {}
 
     @property
-    def single(self) -> dict[str, tuple[int, Source]]:
+    def single(self) -> dict[str, tuple[Any, Source]]:
         return {name: (size, self.sources[name]) for name, size in self.sizes_.items()}
 
     @property
-    def variadic(self) -> dict[str, tuple[tuple[int, ...], Source]]:
+    def variadic(self) -> dict[str, tuple[tuple[Any, ...], Source]]:
         return {
             name: (shape, self.sources["*" + name]) for name, (_, shape) in self.shapes_.items()
         }
 
-    def sizes(self) -> dict[str, int]:
+    def sizes(self) -> dict[str, Any]:
+        """The single dims bound so far, by name."""
         return dict(self.sizes_)
+
+    def _saved(self) -> tuple[dict[str, Any], dict[str, tuple[bool, tuple[Any, ...]]]]:
+        return dict(self.sizes_), dict(self.shapes_)
+
+    def _rollback(
+        self, saved: tuple[dict[str, Any], dict[str, tuple[bool, tuple[Any, ...]]]]
+    ) -> None:
+        """Bind again only what was bound when `_saved` was taken."""
+        self.sizes_.clear()
+        self.sizes_.update(saved[0])
+        self.shapes_ = saved[1]
+
+    def _record(self, argument: str, where: Mapping[str, tuple[int, int]]) -> None:
+        """Record where `match` bound each name (`where`, as it fills it) in `argument`."""
+        for name, (start, stop) in where.items():
+            end = None if stop < 0 or not self.spans_runs else stop
+            self.sources[name] = Source(argument, start, end)
+
+    def _size_of(self, size: Any) -> Any:
+        """A size of the shape, as a conflict shows it."""
+        return size
+
+    def _expected_of(self, value: Any) -> Any:
+        """The value of a symbolic dim, as a conflict shows it."""
+        return value
+
+    def _single_conflict(
+        self,
+        argument: str,
+        spec: "Spec",
+        shape: Sequence[Any],
+        failed: Failure,
+        where: Mapping[str, tuple[int, int]],
+    ) -> Conflict | None:
+        """The conflict of a failure at the rank or at a single dim; None for a run's."""
+        kind, axis, index, expected, actual = failed
+        if kind == "rank":
+            return Conflict(argument, "rank", spec, expected=len(spec.dims), actual=tuple(shape))
+        if kind not in ("fixed", "symbolic", "size"):
+            return None
+        dim = spec.dims[index]
+        got = self._size_of(actual)
+        if kind == "fixed":
+            return Conflict(argument, "fixed", spec, axis, dim, dim.size, got)
+        if kind == "symbolic":
+            return Conflict(argument, "symbolic", spec, axis, dim, self._expected_of(expected), got)
+        here = where.get(dim.name)
+        source = Source(argument, here[0]) if here is not None else self.sources.get(dim.name)
+        return Conflict(argument, "size", spec, axis, dim, expected, got, source)
+
+
+class Bindings(BindingState):
+    """Sizes bound so far in one call, with where each was bound: sizes are ints."""
+
+    sizes_: dict[str, int]
 
     def describe(self) -> list[str]:
         out = [f"{name}={size} from {self.sources[name]}" for name, size in self.sizes_.items()]
@@ -938,15 +919,14 @@ class Bindings:
         arguments: Mapping[str, Any] | None = None,
     ) -> Conflict | None:
         """Bind `spec` against `shape`. On a conflict nothing new stays bound."""
-        sizes, shapes = dict(self.sizes_), dict(self.shapes_)
+        saved = self._saved()
         where: dict[str, tuple[int, int]] = {}
         failed = match(spec.plan, shape, self.sizes_, self.shapes_, arguments, where=where)
         if failed is None:
-            for name, (start, stop) in where.items():
-                self.sources[name] = Source(argument, start, None if stop < 0 else stop)
+            self._record(argument, where)
             return None
         conflict = self._conflict(argument, spec, shape, failed, where)
-        self.sizes_, self.shapes_ = sizes, shapes
+        self._rollback(saved)
         return conflict
 
     def _conflict(
@@ -957,18 +937,11 @@ class Bindings:
         failed: Failure,
         where: dict[str, tuple[int, int]],
     ) -> Conflict:
-        kind, axis, index, expected, actual = failed
-        if kind == "rank":
-            return Conflict(argument, "rank", spec, expected=len(spec.dims), actual=tuple(shape))
+        single = self._single_conflict(argument, spec, shape, failed, where)
+        if single is not None:
+            return single
+        _, axis, index, expected, actual = failed
         dim = spec.dims[index]
-        if kind == "fixed":
-            return Conflict(argument, "fixed", spec, axis, dim, expected, actual)
-        if kind == "symbolic":
-            return Conflict(argument, "symbolic", spec, axis, dim, expected, actual)
-        if kind == "size":
-            here = where.get(dim.name)
-            source = Source(argument, here[0]) if here is not None else self.sources.get(dim.name)
-            return Conflict(argument, "size", spec, axis, dim, expected, actual, source)
         want, got = tuple(expected), tuple(actual)
         src = self.sources.get("*" + dim.name)
         if len(want) == len(got) and src is not None:

@@ -16,8 +16,9 @@ import itertools
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Literal
 
+from .. import _symbolic
 from .._contract import Conflict, Dim, Source, Spec
-from .._unify import Failure, RunPlan, SpecPlan, match
+from .._unify import BindingState, Failure, RunPlan, SpecPlan, match
 
 SizeKind = Literal["int", "name", "expr", "fresh", "sym"]
 _counter = itertools.count()
@@ -184,35 +185,18 @@ def simplify(body: ast.expr) -> Size | None:
     return Size("expr", ast.unparse(body).replace(" ", ""))
 
 
-# A dim string is read, never run: `"n 9**9**9"` must not take forever. Sizes past this
-# bound are no real tensor's, so they stay unknown.
-_LIMIT = 1 << 64
-_FOLD: dict[type[ast.operator], Callable[[int, int], int | None]] = {
-    ast.Add: lambda a, b: a + b,
-    ast.Sub: lambda a, b: a - b,
-    ast.Mult: lambda a, b: a * b,
-    ast.FloorDiv: lambda a, b: a // b if b else None,
-    ast.Mod: lambda a, b: a % b if b else None,
-    ast.Pow: lambda a, b: a**b if 0 <= b <= 64 and abs(a) <= _LIMIT else None,
-}
+# A dim string is read, never run: `"n 9**9**9"` must not take forever. A constant is folded
+# by the runtime's evaluator, with its one bound (`_symbolic.LIMIT`); a constant past the
+# bound is no real tensor's size, so it stays unknown.
 
 
 def _fold(node: ast.expr) -> int | None:
     """The value of an int constant expression, or None (not an int, or too large)."""
-    value: int | None
-    if isinstance(node, ast.Constant):
-        value = node.value if type(node.value) is int else None
-    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        inner = _fold(node.operand)
-        value = None if inner is None else (-inner if isinstance(node.op, ast.USub) else inner)
-    elif isinstance(node, ast.BinOp) and type(node.op) in _FOLD:
-        left, right = _fold(node.left), _fold(node.right)
-        if left is None or right is None:
-            return None
-        value = _FOLD[type(node.op)](left, right)
-    else:
+    try:
+        value = _symbolic.evaluate(_symbolic.tree_of(node), {}, ())
+    except Exception:  # a division by zero
         return None
-    return value if value is not None and abs(value) <= _LIMIT else None
+    return value if type(value) is int and abs(value) <= _symbolic.LIMIT else None
 
 
 def from_dim(dim: Dim) -> Item:
@@ -316,7 +300,7 @@ def _as_size(value: object) -> Size | None:
     if isinstance(value, Size):
         return value
     if type(value) is int:
-        return lit(value)
+        return lit(value) if abs(value) <= _symbolic.LIMIT else None
     if isinstance(value, _Tree):
         return simplify(value.node)
     return None
@@ -380,34 +364,29 @@ def _run_rank(
     return Failure("rank", -1, -1, ndims, len(shape))
 
 
-class Unifier:
+class Unifier(BindingState):
     """Binds a callee's dim names to a caller's sizes, argument by argument.
 
     `_unify.match` over this domain: `eq` is false only for sizes known to differ (and
     learns what a fresh size is), `is_one` only for sizes known not to be 1 is false (a `#`
     dim makes no finding on a size that may be 1), and a `Group` is a run of unknown
     length. Failures become the same `Conflict` records as `_contract.Bindings`' ones, and
-    only what is certain is reported.
+    only what is certain is reported. The binding state is the runtime's
+    (`_unify.BindingState`); a run's source is its first axis only (`spans_runs`).
     """
+
+    spans_runs = False
+    sizes_: _Sizes
+    shapes_: dict[str, tuple[bool, Shape]]
 
     def __init__(self, arguments: Mapping[str, object] | None = None) -> None:
         # What a `{self.x}` part of a symbolic dim reads (`Instance`); None: nothing.
         self.arguments = arguments
-        self.sizes_ = _Sizes(self)
-        self.shapes_: dict[str, tuple[bool, Shape]] = {}
-        self.sources: dict[str, Source] = {}
+        super().__init__(_Sizes(self))
         # What each fresh size turned out to be during this call, and the argument where.
         self.known: dict[int, tuple[Size, str]] = {}
         self._argument = ""
         self._where: dict[str, tuple[int, int]] = {}
-
-    @property
-    def single(self) -> dict[str, tuple[Size, Source]]:
-        return {n: (s, self.sources[n]) for n, s in self.sizes_.items()}
-
-    @property
-    def variadic(self) -> dict[str, tuple[Shape, Source]]:
-        return {n: (shape, self.sources["*" + n]) for n, (_, shape) in self.shapes_.items()}
 
     def copy(self) -> "Unifier":
         out = Unifier()
@@ -505,12 +484,18 @@ class Unifier:
             return False
         return size.kind != "int" or size.value == 1
 
+    def _size_of(self, size: object) -> object:
+        return self.resolve(size) if isinstance(size, Size) else size
+
+    def _expected_of(self, value: object) -> object:
+        return _as_size(value)
+
     def sizes(self) -> dict[str, Size]:
         return {n: self.resolve(s) for n, s in self.sizes_.items()}
 
     def match(self, argument: str, spec: Spec, shape: Shape) -> Conflict | None:
         """Bind `spec` against `shape`; the first certain conflict, or None."""
-        sizes, shapes = dict(self.sizes_), dict(self.shapes_)
+        saved = self._saved()
         self._argument, self._where = argument, {}
         self.sizes_.read = {}
         failed = _run_rank(_plan(spec), shape, self.shapes_) or match(
@@ -525,29 +510,18 @@ class Unifier:
             is_run=_is_run,
         )
         if failed is None:
-            for n, (start, _) in self._where.items():
-                self.sources[n] = Source(argument, start)
+            self._record(argument, self._where)
             return None
         conflict = self._conflict(argument, spec, shape, failed)
-        self.sizes_.clear()
-        self.sizes_.update(sizes)
-        self.shapes_ = shapes
+        self._rollback(saved)
         return conflict
 
     def _conflict(self, argument: str, spec: Spec, shape: Shape, failed: Failure) -> Conflict:
+        single = self._single_conflict(argument, spec, shape, failed, self._where)
+        if single is not None:
+            return single
         kind, axis, index, expected, actual = failed
-        if kind == "rank":
-            return Conflict(argument, "rank", spec, expected=len(spec.dims), actual=shape)
         dim = spec.dims[index]
-        if kind in ("fixed", "symbolic", "size"):
-            got = self.resolve(actual)
-            if kind == "fixed":
-                return Conflict(argument, "fixed", spec, axis, dim, dim.size, got)
-            if kind == "symbolic":
-                return Conflict(argument, "symbolic", spec, axis, dim, _as_size(expected), got)
-            here = self._where.get(dim.name)
-            source = Source(argument, here[0]) if here is not None else self.sources[dim.name]
-            return Conflict(argument, "size", spec, axis, dim, expected, got, source)
         src = self.sources["*" + dim.name]
         if kind == "variadic":
             return Conflict(argument, "variadic", spec, axis, dim, expected, actual, src)
