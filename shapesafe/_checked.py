@@ -20,6 +20,7 @@ import dataclasses
 import functools
 import inspect
 import keyword
+import re
 import threading
 import types
 import typing
@@ -36,7 +37,7 @@ from torch._subclasses.fake_tensor import FakeTensor
 
 from . import _cache, _structure
 from ._array_hints import is_torch_array_hint
-from ._beartype_compat import tester
+from ._beartype_compat import return_hint, tester
 from ._cache import ALWAYS, NEVER, OMITTED, TESTED, Entry, VerdictCache, key_of
 from ._codegen import _traced, generated_wrapper, generic_wrapper, writable
 from ._contract import Contract, TensorParam, parse_spec
@@ -93,6 +94,9 @@ def _judge(fn: Callable[..., Any]) -> Callable[..., Any]:
     hit restores), and the return's judge right after it. Recording here rather than in a
     shim around the body keeps a frame off the stack of each checked call.
     """
+    # The return annotation jaxtyping gave: `Any` for the parameters' stand-in. beartype(fn)
+    # rewrites it for a binary dunder (`__mul__`): `Any | NotImplementedType`.
+    given = inspect.signature(fn).return_annotation
     beartype(fn)
     signature = inspect.signature(fn)
     testers = {
@@ -124,9 +128,8 @@ def _judge(fn: Callable[..., Any]) -> Callable[..., Any]:
         for name, p in signature.parameters.items()
         if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
     )
-    ret = signature.return_annotation
-    check_return = ret is not inspect.Signature.empty and ret is not Any
-    return_tester = tester(ret) if check_return else None
+    check_return = given is not inspect.Signature.empty and given is not Any
+    return_tester = tester(signature.return_annotation) if check_return else None
 
     def judge(*args: Any, **kwargs: Any) -> Any:
         stack = getattr(_frames, "stack", None)
@@ -381,7 +384,11 @@ class _Checked:
         self.hints = hints
         ret_hint = hints.get("return", inspect.Signature.empty)
         #: beartype's verdict on a return (None: not checked), made once (`_beartype_compat`).
-        self.return_tester = None if ret_hint is inspect.Signature.empty else tester(ret_hint)
+        self.return_tester = (
+            None
+            if ret_hint is inspect.Signature.empty
+            else tester(return_hint(getattr(fn, "__name__", None), ret_hint))
+        )
         self.contract = _read_contract(fn, self.signature, hints)
         rets = self.contract.return_params()
         self.exprs = _brace_exprs([*self.contract.params, *rets])
@@ -767,7 +774,9 @@ def _jaxtyping_off(fn: Callable[..., Any]) -> bool:
 
 def _hint_name(hint: Any) -> str:
     name = getattr(hint, "__name__", None)
-    return str(name) if name is not None else repr(hint).replace("typing.", "")
+    if name is not None and not typing.get_args(hint):
+        return str(name)
+    return re.sub(r"\b(?:typing|jaxtyping|torch)\.", "", repr(hint))
 
 
 def raise_error(make: Callable[..., Exception], *args: Any) -> NoReturn:

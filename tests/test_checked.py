@@ -1092,3 +1092,36 @@ def test_an_ops_contract_is_its_checks_and_its_annotations(op: Callable[..., Any
     plain = op.__wrapped__  # type: ignore[attr-defined]
     assert contract_of(plain) == contract_of(op)
     assert contract_of(plain) is contract_of(plain)
+
+
+class _Scaled:
+    """A binary dunder: beartype lets it return `NotImplemented` whatever its hint says."""
+
+    @checked
+    def __mul__(self, other: Float[Tensor, "*b m n"] | float) -> Float[Tensor, "m n"]:
+        if isinstance(other, float):
+            return NotImplemented
+        return None  # type: ignore[return-value]  # never reached with a matrix: see below
+
+
+def test_a_binary_dunder_blames_the_argument_it_rejects() -> None:
+    # A 0-d tensor fits neither member of the union: the argument is to blame, not the
+    # return the body would have made.
+    for _ in range(2):
+        with pytest.raises(
+            ShapeError,
+            match=re.escape(
+                "_Scaled.__mul__(): argument 'other' is tensor () float32, "
+                "expected Float[Tensor, '*b m n'] | float"
+            ),
+        ):
+            _Scaled() * torch.tensor(2.0)
+
+
+def test_a_binary_dunder_may_return_not_implemented_as_under_beartype() -> None:
+    reference = jaxtyped(typechecker=beartype)(_Scaled.__mul__.__wrapped__)  # type: ignore[attr-defined]
+    assert reference(_Scaled(), 2.0) is NotImplemented
+    for _ in range(3):  # the full check, then hits
+        assert _Scaled().__mul__(2.0) is NotImplemented
+    with pytest.raises(ShapeError, match=re.escape("argument 'return' is None")):
+        _Scaled() * torch.ones(2, 2)
