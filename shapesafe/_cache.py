@@ -238,9 +238,10 @@ def mixed_key(value: Any) -> Any:
 # --- what a hint reads -----------------------------------------------------------------
 
 # How a parameter contributes to the signature. `TESTED`: not at all, beartype's tester
-# decides it on every call (a hint without arrays that no key captures). `ALWAYS` (returns
-# only): beartype checks the return of every call.
-SKIP, TENSOR, OPTIONAL_TENSOR, MIXED, TYPE, VALUE, NEVER, TESTED, ALWAYS = range(9)
+# decides it on every call (a hint without arrays that no key captures). `ITEMS`: a list or
+# tuple of tensors of one hint, by `items_key`. `ALWAYS` (returns only): beartype checks the
+# return of every call.
+SKIP, TENSOR, OPTIONAL_TENSOR, MIXED, TYPE, VALUE, NEVER, TESTED, ALWAYS, ITEMS = range(10)
 
 _ABCMeta = type(collections.abc.Sized)
 
@@ -307,8 +308,42 @@ def param_kind(hint: Any) -> int:
 
 def _unkeyed(hint: Any) -> int:
     """The kind of a hint no key captures: `TESTED` where it holds no jaxtyping array (its
-    verdict reads no dims), else `NEVER`."""
-    return NEVER if mentions_array(hint) else TESTED
+    verdict reads no dims); `ITEMS` for `list[Float[Tensor, ...]]`, `Sequence[...]` and
+    `tuple[..., ...]` of one tensor hint; else `NEVER`."""
+    if not mentions_array(hint):
+        return TESTED
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (list, collections.abc.Sequence) and len(args) == 1:
+        item = args[0]
+    elif origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        item = args[0]
+    else:
+        return NEVER
+    return ITEMS if is_torch_array_hint(item) else NEVER
+
+
+def items_key(value: Any) -> Any:
+    """The key of a list or tuple of tensors whose hint holds one tensor hint (`ITEMS`).
+
+    beartype checks one random item of it, and binds that item's dims: where every item
+    has the same class, shape and dtype, any item gives the same verdict and the same dims,
+    so the key is the container's type and that one item key. Raises TypeError otherwise
+    (another container, items that differ, an item that is no tensor): the full check then
+    samples, as the reference does.
+    """
+    t = type(value)
+    if t is not list and t is not tuple:
+        raise TypeError(f"a {t.__name__} of tensors is not keyed")
+    if not value:
+        return (t, None)
+    first = value[0]
+    if not isinstance(first, torch.Tensor):
+        raise TypeError("an item that is no tensor")
+    cls, shape, dtype = first.__class__, first.shape, first.dtype
+    for item in value:
+        if item.__class__ is not cls or item.dtype is not dtype or item.shape != shape:
+            raise TypeError("items that differ")
+    return (t, (cls, shape, dtype))
 
 
 def return_kind(hint: Any) -> int:
@@ -349,6 +384,8 @@ def key_of(kind: int, value: Any) -> Any:
         return type(value)
     if kind == VALUE:
         return value_key(value)
+    if kind == ITEMS:
+        return items_key(value)
     if kind == NEVER:
         raise TypeError("never cached")
     return None  # SKIP, and TESTED (`_Checked.key` tests it)

@@ -776,7 +776,7 @@ def _hint_name(hint: Any) -> str:
     name = getattr(hint, "__name__", None)
     if name is not None and not typing.get_args(hint):
         return str(name)
-    return re.sub(r"\b(?:typing|jaxtyping|torch)\.", "", repr(hint))
+    return re.sub(r"\b(?:typing|jaxtyping|torch|collections\.abc)\.", "", repr(hint))
 
 
 def raise_error(make: Callable[..., Exception], *args: Any) -> NoReturn:

@@ -15,6 +15,7 @@ import torch
 from . import _generated, _mode, _traceback
 from ._cache import (
     ALWAYS,
+    ITEMS,
     MIXED,
     NEVER,
     OMITTED,
@@ -26,6 +27,7 @@ from ._cache import (
     Entry,
     bound_entry,
     expr_key,
+    items_key,
     mixed_key,
     return_key,
     value_key,
@@ -73,6 +75,7 @@ _NAMESPACE: dict[str, Any] = {
     "_OMIT": OMITTED,
     "_mixed_key": mixed_key,
     "_value_key": value_key,
+    "_items_key": items_key,
     "_expr_key": expr_key,
     "_return_key": return_key,
     "_unify_run": unify_run,
@@ -209,6 +212,8 @@ def generated_wrapper(state: "_Checked") -> Callable[..., Any] | None:
             key.append(f"{n}.__class__")
         elif kind == VALUE:
             key.append(f"_value_key({n})")
+        elif kind == ITEMS:
+            key.append(f"_items_key({n})")
         elif kind == NEVER:  # pragma: no cover - such a state is not cacheable
             return None
     if saw_positional_only:

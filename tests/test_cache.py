@@ -19,7 +19,7 @@ from jaxtyping import Float, Int, TypeCheckError, jaxtyped
 from torch import Tensor
 
 from shapesafe import ShapeError, checked
-from shapesafe._cache import NEVER, TESTED, VALUE, param_kind, value_key
+from shapesafe._cache import ITEMS, NEVER, TESTED, VALUE, param_kind, value_key
 from tests.helpers import count_full_checks, state_of
 
 
@@ -227,7 +227,8 @@ def test_an_abc_hint_is_keyed_by_type_and_a_sequence_hint_tested() -> None:
     # isinstance against an ABC reads the class only; a parametrized Sequence reads items.
     assert param_kind(Base) != NEVER and param_kind(Base) != VALUE
     assert param_kind(Sequence[int]) == TESTED
-    assert param_kind(Sequence[Float[Tensor, " n"]]) == NEVER
+    assert param_kind(Sequence[Float[Tensor, " n"]]) == ITEMS
+    assert param_kind(dict[str, Float[Tensor, " n"]]) == NEVER
     f = checked(abc_arg)
     f(Impl(), torch.randn(2))
     with pytest.raises(ShapeError, match="'b'"):
