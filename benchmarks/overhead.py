@@ -18,8 +18,13 @@ Columns:
 - `off(set_mode)`: the checked function after `shapesafe.set_mode("off")`.
 
 The `plain Tensor` rows call a user function whose `bias: Tensor` and `mask: Tensor | None`
-hints are plain torch classes (keyed by class); the `uncached` row one whose `Sequence[int]`
-hint is never cached (beartype samples one item per call), so each call is a full check.
+hints are plain torch classes (keyed by class). The `sig:` rows call a user function with one
+tensor and one parameter (or return) of each kind of hint that a key can't capture, or that is
+keyed another way: hints beartype samples (`Sequence[int]`, `list[int]`, `tuple[int, ...]`)
+or that read more than a type (`Callable`, a protocol, `dict[str, Tensor]`) are tested by
+beartype on each call while the rest is cached; a `list` of jaxtyping tensors is never cached
+(each call is the full check); a `list[int]` return is checked on each call; a left-out
+`alpha: float = None` is keyed apart from an explicit value. `--only sig:` times them alone.
 `--only TEXT` times the rows whose name holds TEXT.
 
 To add a row, append a `Row` to the list that `rows()` returns; a row may leave any column
@@ -32,6 +37,7 @@ the `raw` column. Compiling takes a while on first use.
 """
 
 import argparse
+import collections.abc
 import dataclasses
 import itertools
 import math
@@ -42,6 +48,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
+from typing import Literal, Protocol, runtime_checkable
 
 import torch
 import torch.nn.functional as F
@@ -151,6 +158,99 @@ def masked_scores(
 def picked_rows(x: Float[Tensor, "rows e"], picks: Sequence[int]) -> Float[Tensor, "rows e"]:
     """A user function with a hint beartype samples (`Sequence[int]`): never cached."""
     return x
+
+
+@runtime_checkable
+class Sized(Protocol):
+    def __len__(self) -> int: ...
+
+
+class Settings:
+    """A plain user class: keyed by its type."""
+
+
+@checked
+def with_list(x: Float[Tensor, "rows e"], picks: list[int]) -> Float[Tensor, "rows e"]:
+    return x
+
+
+@checked
+def with_tuple(x: Float[Tensor, "rows e"], picks: tuple[int, ...]) -> Float[Tensor, "rows e"]:
+    return x
+
+
+@checked
+def with_callable(
+    x: Float[Tensor, "rows e"], fn: collections.abc.Callable[[Tensor], Tensor]
+) -> Float[Tensor, "rows e"]:
+    return x
+
+
+@checked
+def with_literal(
+    x: Float[Tensor, "rows e"], how: Literal["sum", "mean"]
+) -> Float[Tensor, "rows e"]:
+    return x
+
+
+@checked
+def with_class(x: Float[Tensor, "rows e"], settings: Settings) -> Float[Tensor, "rows e"]:
+    return x
+
+
+@checked
+def with_protocol(x: Float[Tensor, "rows e"], items: Sized) -> Float[Tensor, "rows e"]:
+    return x
+
+
+@checked
+def with_dict(x: Float[Tensor, "rows e"], extra: dict[str, Tensor]) -> Float[Tensor, "rows e"]:
+    return x
+
+
+@checked
+def with_tensor_list(xs: list[Float[Tensor, "rows e"]]) -> Float[Tensor, "rows e"]:
+    return xs[0]
+
+
+@checked
+def returns_list(x: Float[Tensor, "rows e"]) -> list[int]:
+    return [0, 1]
+
+
+@checked
+def with_none_default(
+    x: Float[Tensor, "rows e"],
+    alpha: float = None,  # type: ignore[assignment]  # noqa: RUF013 - the implicit Optional
+) -> Float[Tensor, "rows e"]:
+    return x
+
+
+def bound(fn: Callable[..., object], args: tuple[object, ...]) -> Callable[[], object]:
+    return lambda: fn(*args)
+
+
+def signature_rows() -> list[Row]:
+    """One row per kind of hint (see the module's docstring): raw, jaxtyped, check."""
+    x = torch.randn(8, 16)
+    calls: list[tuple[str, Callable[..., object], tuple[object, ...]]] = [
+        ("sig: list[int]", with_list, (x, [0, 3, 5])),
+        ("sig: tuple[int, ...]", with_tuple, (x, (0, 3, 5))),
+        ("sig: Callable", with_callable, (x, torch.relu)),
+        ("sig: Literal", with_literal, (x, "sum")),
+        ("sig: user class", with_class, (x, Settings())),
+        ("sig: Protocol", with_protocol, (x, [1, 2])),
+        ("sig: dict[str, Tensor]", with_dict, (x, {"a": x, "b": x})),
+        ("sig: list[Float[Tensor]] (full)", with_tensor_list, ([x, x, x],)),
+        ("sig: -> list[int]", returns_list, (x,)),
+        ("sig: alpha: float = None", with_none_default, (x,)),
+    ]
+    out = []
+    for name, fn, args in calls:
+        ref, off = reference(unchecked(fn)), unchecked(fn)  # type: ignore[arg-type]
+        out.append(Row(name, {"raw": bound(off, args), "jaxtyped": bound(ref, args)}))
+        out[-1].variants["check"] = bound(fn, args)
+    return out
 
 
 class TorchAttention(nn.Module):
@@ -368,6 +468,7 @@ def rows(only: str = "") -> list[Row]:
             },
         ),
         *new_shape_rows(),
+        *signature_rows(),
     ]
     if only in "compiled":
         every.append(compiled_row())

@@ -13,6 +13,8 @@ The factory is private to beartype; where it is missing, or can't make a tester 
 __tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
 
 import functools
+import types
+import typing
 from collections.abc import Callable
 from typing import Any
 
@@ -34,6 +36,11 @@ else:
 
     _make = _make_tester
 
+try:
+    from beartype._data.func.datafunc import METHOD_NAMES_DUNDER_BINARY
+except ImportError:  # pragma: no cover - another beartype layout
+    METHOD_NAMES_DUNDER_BINARY = frozenset()
+
 
 def tester(hint: Any) -> Callable[[object], bool]:
     """A function `value -> bool` with `is_bearable(value, hint)`'s verdict, which takes no
@@ -48,3 +55,11 @@ def tester(hint: Any) -> Callable[[object], bool]:
 
 def _is_bearable(value: object, hint: Any) -> bool:
     return bool(is_bearable(value, hint))
+
+
+def return_hint(name: str | None, hint: Any) -> Any:
+    """The return hint beartype checks for a function named `name`: a binary dunder
+    (`__mul__`, `__eq__`) may also return `NotImplemented`."""
+    if name in METHOD_NAMES_DUNDER_BINARY and hint is not Any:
+        return typing.Union[hint, types.NotImplementedType]  # noqa: UP007 - any hint
+    return hint

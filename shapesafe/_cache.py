@@ -12,7 +12,11 @@ A key must capture everything the reference check reads, and hold nothing it doe
 
 Hints whose verdict beartype samples (`tuple[int, ...]`, `list[int]`, `Sequence[int]`:
 beartype checks one random item per call) or that read arbitrary state (protocols,
-validators) are never cached: a lucky sample would otherwise become sticky.
+validators) are never keyed: a lucky sample would otherwise become sticky. Where such a hint
+holds no jaxtyping array, its verdict can't depend on the dims the other arguments bind, so
+the parameter is `TESTED`: beartype's tester runs on it on every call, hit or miss, and the
+rest of the call is keyed as usual. A return hint the key can't capture is `ALWAYS` checked
+by beartype on a hit, with the hit's dims on jaxtyping's memo stack, as the full check does.
 """
 
 __tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
@@ -30,7 +34,7 @@ from typing import Any, Literal
 
 import torch
 
-from ._array_hints import is_torch_array_hint
+from ._array_hints import is_torch_array_hint, mentions_array
 
 
 class Entry:
@@ -71,6 +75,21 @@ def bound_entry(bound: tuple[dict[str, Any], dict[str, Any]]) -> Entry:
 
 class _NoTensor:
     """The accepted return's class in an entry whose return was not a tensor."""
+
+
+class _Omitted:
+    """The type of `OMITTED`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<omitted>"
+
+
+#: What a wrapper passes for a parameter the call left out whose default its hint rejects
+#: (`alpha: float = None`): the reference checks only the arguments a call passes, so the
+#: full check leaves such a parameter out, and its key tells it from an explicit value.
+OMITTED: Any = _Omitted()
 
 
 _caches: "weakref.WeakSet[VerdictCache]" = weakref.WeakSet()
@@ -157,7 +176,19 @@ if hasattr(os, "register_at_fork"):
 
 #: Immutable values that compare equal only to values of the same meaning within one type.
 _ATOMS = frozenset(
-    {int, float, bool, str, bytes, complex, type(None), type(Ellipsis), torch.dtype, torch.device}
+    {
+        int,
+        float,
+        bool,
+        str,
+        bytes,
+        complex,
+        type(None),
+        type(Ellipsis),
+        torch.dtype,
+        torch.device,
+        _Omitted,
+    }
 )
 
 
@@ -206,8 +237,11 @@ def mixed_key(value: Any) -> Any:
 
 # --- what a hint reads -----------------------------------------------------------------
 
-# How a parameter contributes to the signature.
-SKIP, TENSOR, OPTIONAL_TENSOR, MIXED, TYPE, VALUE, NEVER = range(7)
+# How a parameter contributes to the signature. `TESTED`: not at all, beartype's tester
+# decides it on every call (a hint without arrays that no key captures). `ITEMS`: a list or
+# tuple of tensors of one hint, by `items_key`. `ALWAYS` (returns only): beartype checks the
+# return of every call.
+SKIP, TENSOR, OPTIONAL_TENSOR, MIXED, TYPE, VALUE, NEVER, TESTED, ALWAYS, ITEMS = range(10)
 
 _ABCMeta = type(collections.abc.Sized)
 
@@ -255,13 +289,13 @@ def param_kind(hint: Any) -> int:
         return TENSOR
     origin = typing.get_origin(hint)
     if origin is typing.Annotated:
-        return NEVER  # beartype validators may look at anything
+        return _unkeyed(hint)  # beartype validators may look at anything
     if origin in (typing.Union, types.UnionType):
         members = typing.get_args(hint)
         tensors = [m for m in members if is_torch_array_hint(m)]
         others = [m for m in members if not is_torch_array_hint(m)]
         if not all(type_only(m) for m in others):
-            return VALUE if _value_hint(hint) else NEVER
+            return VALUE if _value_hint(hint) else _unkeyed(hint)
         if not tensors:
             return TYPE
         if others == [type(None)]:
@@ -269,19 +303,57 @@ def param_kind(hint: Any) -> int:
         return MIXED
     if type_only(hint):
         return TYPE
-    return VALUE if _value_hint(hint) else NEVER
+    return VALUE if _value_hint(hint) else _unkeyed(hint)
 
 
-def return_kind(hint: Any) -> int | None:
-    """How a hit checks the return: not at all, `TENSOR`, or `VALUE` (by `return_key`).
+def _unkeyed(hint: Any) -> int:
+    """The kind of a hint no key captures: `TESTED` where it holds no jaxtyping array (its
+    verdict reads no dims); `ITEMS` for `list[Float[Tensor, ...]]`, `Sequence[...]` and
+    `tuple[..., ...]` of one tensor hint; else `NEVER`."""
+    if not mentions_array(hint):
+        return TESTED
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (list, collections.abc.Sequence) and len(args) == 1:
+        item = args[0]
+    elif origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        item = args[0]
+    else:
+        return NEVER
+    return ITEMS if is_torch_array_hint(item) else NEVER
 
-    None when the verdict on a return may depend on more than `return_key`.
+
+def items_key(value: Any) -> Any:
+    """The key of a list or tuple of tensors whose hint holds one tensor hint (`ITEMS`).
+
+    beartype checks one random item of it, and binds that item's dims: where every item
+    has the same class, shape and dtype, any item gives the same verdict and the same dims,
+    so the key is the container's type and that one item key. Raises TypeError otherwise
+    (another container, items that differ, an item that is no tensor): the full check then
+    samples, as the reference does.
     """
+    t = type(value)
+    if t is not list and t is not tuple:
+        raise TypeError(f"a {t.__name__} of tensors is not keyed")
+    if not value:
+        return (t, None)
+    first = value[0]
+    if not isinstance(first, torch.Tensor):
+        raise TypeError("an item that is no tensor")
+    cls, shape, dtype = first.__class__, first.shape, first.dtype
+    for item in value:
+        if item.__class__ is not cls or item.dtype is not dtype or item.shape != shape:
+            raise TypeError("items that differ")
+    return (t, (cls, shape, dtype))
+
+
+def return_kind(hint: Any) -> int:
+    """How a hit checks the return: not at all, `TENSOR`, `VALUE` (by `return_key`), or
+    `ALWAYS` (beartype, when the verdict may depend on more than `return_key`)."""
     if hint is inspect.Signature.empty or hint is Any or hint is object:
         return SKIP
     if is_torch_array_hint(hint):
         return TENSOR
-    return VALUE if _simple_return(hint) else None
+    return VALUE if _simple_return(hint) else ALWAYS
 
 
 def _simple_return(hint: Any) -> bool:
@@ -312,6 +384,8 @@ def key_of(kind: int, value: Any) -> Any:
         return type(value)
     if kind == VALUE:
         return value_key(value)
+    if kind == ITEMS:
+        return items_key(value)
     if kind == NEVER:
         raise TypeError("never cached")
-    return None
+    return None  # SKIP, and TESTED (`_Checked.key` tests it)

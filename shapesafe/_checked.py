@@ -20,6 +20,7 @@ import dataclasses
 import functools
 import inspect
 import keyword
+import re
 import threading
 import types
 import typing
@@ -36,8 +37,8 @@ from torch._subclasses.fake_tensor import FakeTensor
 
 from . import _cache, _structure
 from ._array_hints import is_torch_array_hint
-from ._beartype_compat import tester
-from ._cache import NEVER, Entry, VerdictCache, key_of
+from ._beartype_compat import return_hint, tester
+from ._cache import ALWAYS, NEVER, OMITTED, TESTED, Entry, VerdictCache, key_of
 from ._codegen import _traced, generated_wrapper, generic_wrapper, writable
 from ._contract import Contract, TensorParam, parse_spec
 from ._errors import ShapeError
@@ -72,6 +73,16 @@ class _Rejected(BaseException):
 _FACTORY: Any = getattr(dataclasses, "_HAS_DEFAULT_FACTORY", object())
 
 
+def _droppable(signature: inspect.Signature, parameter: inspect.Parameter) -> bool:
+    """Whether a wrapper can leave `parameter` out of the call it hands the reference (it is
+    then passed by keyword, or not at all): where a `*args` follows it, it can't."""
+    if parameter.kind == parameter.KEYWORD_ONLY:
+        return True
+    return parameter.kind == parameter.POSITIONAL_OR_KEYWORD and not any(
+        p.kind == p.VAR_POSITIONAL for p in signature.parameters.values()
+    )
+
+
 def _judge(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The typechecker given to jaxtyping: beartype's verdict on each parameter, in order.
 
@@ -83,6 +94,9 @@ def _judge(fn: Callable[..., Any]) -> Callable[..., Any]:
     hit restores), and the return's judge right after it. Recording here rather than in a
     shim around the body keeps a frame off the stack of each checked call.
     """
+    # The return annotation jaxtyping gave: `Any` for the parameters' stand-in. beartype(fn)
+    # rewrites it for a binary dunder (`__mul__`): `Any | NotImplementedType`.
+    given = inspect.signature(fn).return_annotation
     beartype(fn)
     signature = inspect.signature(fn)
     testers = {
@@ -97,11 +111,15 @@ def _judge(fn: Callable[..., Any]) -> Callable[..., Any]:
     }
     # `alpha: float = None`: beartype checks only the arguments a call passes, so under
     # `jaxtyped(typechecker=beartype)` a call that leaves `alpha` out is accepted. The
-    # wrappers pass every default, so a None there is let through.
+    # wrappers leave such a parameter out of the call they check (see `OMITTED`), except
+    # where a `*args` or a positional-only parameter follows it: there a None is let through.
     none_ok = frozenset(
         name
         for name, p in signature.parameters.items()
-        if p.default is None and name in testers and not testers[name](None)
+        if p.default is None
+        and name in testers
+        and not testers[name](None)
+        and not _droppable(signature, p)
     )
     # The names positional arguments fill, in order: without `*args` or `**kwargs`, a call
     # (which jaxtyping has already bound) maps by position, then by keyword, as `bind` would.
@@ -110,9 +128,8 @@ def _judge(fn: Callable[..., Any]) -> Callable[..., Any]:
         for name, p in signature.parameters.items()
         if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
     )
-    ret = signature.return_annotation
-    check_return = ret is not inspect.Signature.empty and ret is not Any
-    return_tester = tester(ret) if check_return else None
+    check_return = given is not inspect.Signature.empty and given is not Any
+    return_tester = tester(signature.return_annotation) if check_return else None
 
     def judge(*args: Any, **kwargs: Any) -> Any:
         stack = getattr(_frames, "stack", None)
@@ -132,7 +149,11 @@ def _judge(fn: Callable[..., Any]) -> Callable[..., Any]:
                 continue
             kind = packed.get(name)
             if kind is None:
-                if not bearable(value) and not (value is None and name in none_ok):
+                if frame is not None and frame.stage == 0 and name in frame.tested:
+                    # The wrapper's test took beartype's sample: the verdict is that one.
+                    if not frame.tested[name]:
+                        raise _Rejected(name)
+                elif not bearable(value) and not (value is None and name in none_ok):
                     raise _Rejected(name)
             elif kind == inspect.Parameter.VAR_POSITIONAL:
                 for i, item in enumerate(value):
@@ -155,6 +176,14 @@ def _judge(fn: Callable[..., Any]) -> Callable[..., Any]:
         return out
 
     return judge
+
+
+def _accepts(hint: Any, value: Any) -> bool:
+    """beartype's verdict on `value` alone (no dims bound): False where it can't tell."""
+    try:
+        return bool(tester(hint)(value))
+    except Exception:
+        return False
 
 
 def _tensor_param(name: str, hint: Any) -> TensorParam | None:
@@ -274,12 +303,19 @@ def _safe_expr(expr: str, names: tuple[str, ...]) -> bool:
     return True
 
 
-class _Frame:
-    __slots__ = ("made", "out", "pytree", "record", "single", "stage", "variadic")
+#: No argument was tested before the full check.
+_UNTESTED: dict[str, bool] = {}
 
-    def __init__(self, record: bool) -> None:
+
+class _Frame:
+    __slots__ = ("made", "out", "pytree", "record", "single", "stage", "tested", "variadic")
+
+    def __init__(self, record: bool, tested: dict[str, bool]) -> None:
         #: Whether to record the dims bound before the body: the call may be cached.
         self.record = record
+        #: beartype's verdicts on the `TESTED` arguments the wrapper tested already: the
+        #: full check takes them as they are, so that a sampled hint is sampled once.
+        self.tested = tested
         self.out: Any = None
         #: The values a dataclass's `__init__` made for its `default_factory` fields.
         self.made: dict[str, Any] = {}
@@ -348,7 +384,11 @@ class _Checked:
         self.hints = hints
         ret_hint = hints.get("return", inspect.Signature.empty)
         #: beartype's verdict on a return (None: not checked), made once (`_beartype_compat`).
-        self.return_tester = None if ret_hint is inspect.Signature.empty else tester(ret_hint)
+        self.return_tester = (
+            None
+            if ret_hint is inspect.Signature.empty
+            else tester(return_hint(getattr(fn, "__name__", None), ret_hint))
+        )
         self.contract = _read_contract(fn, self.signature, hints)
         rets = self.contract.return_params()
         self.exprs = _brace_exprs([*self.contract.params, *rets])
@@ -357,6 +397,19 @@ class _Checked:
         self.return_exprs = tuple(_brace_exprs(list(rets)))
         self.return_kind = _cache.return_kind(hints.get("return", inspect.Signature.empty))
         self.kinds = {name: _cache.param_kind(hints.get(name)) for name in self.names}
+        #: Parameters whose default their hint rejects (`alpha: float = None`), each with its
+        #: default. A call that leaves one out gets `OMITTED` there from the wrapper (its
+        #: key tells it from a value passed), and the full check leaves it out, as the
+        #: reference does; the body gets the default.
+        self.omitted_defaults = {
+            name: p.default
+            for name, p in self.signature.parameters.items()
+            if p.default is not p.empty
+            and p.default is not _FACTORY
+            and name in hints
+            and _droppable(self.signature, p)
+            and not _accepts(hints[name], p.default)
+        }
         #: A dataclass's `default_factory` fields (their default is `_FACTORY`), each with
         #: beartype's tester for its hint: a field the call left out is checked once the
         #: body made it. The key of a left-out tensor field fails (the full check, every
@@ -372,8 +425,15 @@ class _Checked:
             for name, p in self.signature.parameters.items()
         )
         for name in self.factory_testers:
-            if self.kinds[name] == _cache.MIXED:
+            if self.kinds[name] in (_cache.MIXED, TESTED):
                 self.kinds[name] = NEVER
+        #: beartype's tester of each `TESTED` parameter, run on every call (hit or miss).
+        self.testers = {
+            name: tester(hints[name]) for name, kind in self.kinds.items() if kind == TESTED
+        }
+        self.all_tested = {
+            name: True for name in self.testers if self.packed.get(name) is None
+        } or _UNTESTED
         unwrapped = inspect.unwrap(fn)
         plain = not (
             inspect.isgeneratorfunction(unwrapped)
@@ -383,7 +443,6 @@ class _Checked:
         self.cacheable = (
             resolved
             and plain
-            and self.return_kind is not None
             and NEVER not in self.kinds.values()
             and all(_safe_expr(e, self.names) for e in self.exprs)
         )
@@ -472,6 +531,7 @@ class _Checked:
         """The signature of a call, for the generic wrapper: each parameter by its kind.
 
         Unannotated parameters (`self`) take no part, so the key holds no reference to them.
+        None where the call can't be keyed; the name of a `TESTED` argument beartype rejected.
         """
         if not self.cacheable or self.exprs:
             return None
@@ -481,6 +541,10 @@ class _Checked:
             for name, value in arguments.items():
                 kind = self.kinds[name]
                 packed = self.packed.get(name)
+                if kind == TESTED:
+                    if not self.tested(name, value, packed):
+                        return name if packed is None else None  # the full check rejects it
+                    continue
                 if packed is None:
                     key.append(key_of(kind, value))
                 elif packed == inspect.Parameter.VAR_POSITIONAL:
@@ -491,17 +555,53 @@ class _Checked:
         except Exception:
             return None
 
+    def tested(self, name: str, value: Any, packed: Any) -> bool:
+        """beartype's verdict on a `TESTED` argument (each item of a packed one)."""
+        bearable = self.testers[name]
+        if packed is None:
+            return value is OMITTED or bool(bearable(value))
+        items = value if packed == inspect.Parameter.VAR_POSITIONAL else value.values()
+        return all(bearable(item) for item in items)
+
+    def drop_omitted(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The call without the `OMITTED` parameters (those after a left-out one by keyword):
+        the call the user made, as far as the reference can tell."""
+        if not self.omitted_defaults or not (
+            any(a is OMITTED for a in args) or any(v is OMITTED for v in kwargs.values())
+        ):
+            return args, kwargs
+        positional: list[Any] = []
+        keywords: dict[str, Any] = {}
+        gap = False
+        for name, value in zip(self.names, args, strict=False):
+            if value is OMITTED:
+                gap = True
+            elif gap:
+                keywords[name] = value
+            else:
+                positional.append(value)
+        keywords.update((k, v) for k, v in kwargs.items() if v is not OMITTED)
+        return tuple(positional), keywords
+
     def call_generic(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if self.defaulted and (self.packed or len(args) + len(kwargs) < len(self.names)):
-            # Defaults are checked as if passed, as the generated wrapper passes them.
+            # Defaults are checked as if passed, as the generated wrapper passes them; one
+            # its hint rejects is `OMITTED` (see `omitted_defaults`).
             try:
                 bound = self.signature.bind(*args, **kwargs)
             except TypeError:
                 pass  # the reference raises it
             else:
+                for name in self.omitted_defaults:
+                    if name not in bound.arguments:
+                        bound.arguments[name] = OMITTED
                 bound.apply_defaults()
                 args, kwargs = bound.args, bound.kwargs
         key = self.key(args, kwargs)
+        if key.__class__ is str:
+            return self.call_full(None, args, kwargs, {key: False})
         if key is not None:
             try:
                 entry = self.cache.get(key)
@@ -511,12 +611,20 @@ class _Checked:
                 return self.call_cached(entry, args, kwargs)
         return self.call_full(key, args, kwargs)
 
-    def call_full(self, key: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def call_full(
+        self,
+        key: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        tested: dict[str, bool] = _UNTESTED,
+    ) -> Any:
         """The reference check; an accepted signature goes into the cache under `key`, and
-        its structure is remembered (see `_structure`).
+        its structure is remembered (see `_structure`). `tested`: the verdict on a `TESTED`
+        argument the wrapper's test rejected; with a key, each of them was accepted.
 
         A miss calls this from the wrapper directly: each frame between a checked call and
         its body counts against the recursion limit of a function that recurses cold."""
+        args, kwargs = self.drop_omitted(args, kwargs)
         wrapper = self.wrapper_ref()
         if wrapper is not None and getattr(wrapper, "__no_type_check__", False):
             return self.fn(*args, **kwargs)
@@ -525,7 +633,9 @@ class _Checked:
         stack = getattr(_frames, "stack", None)
         if stack is None:
             stack = _frames.stack = []
-        frame = _Frame(key is not None and self.cacheable)
+        if key is not None:
+            tested = self.all_tested
+        frame = _Frame(key is not None and self.cacheable, tested)
         stack.append(frame)
         try:
             out = self.reference(*args, **kwargs)
@@ -556,6 +666,7 @@ class _Checked:
 
     def call_cached(self, entry: Entry, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """A hit in the generic wrapper: the same steps as a generated one, unrolled."""
+        args, kwargs = self.drop_omitted(args, kwargs)
         stack = memo_stack()
         arguments = self.arguments(args, kwargs)
         memo = (dict(entry.single), dict(entry.variadic), dict(entry.pytree), arguments)
@@ -564,7 +675,12 @@ class _Checked:
             out = self.fn(*args, **kwargs)
             # Dims bound in the body (the memo grew) constrain the return too.
             grew = stack[-1] is not memo or memo[0] != entry.single or memo[1] != entry.variadic
-            if grew or self.return_exprs or _cache.return_key(out) != entry.ret_key:
+            if (
+                grew
+                or self.return_exprs
+                or self.return_kind == ALWAYS
+                or _cache.return_key(out) != entry.ret_key
+            ):
                 self.check_return(arguments, out)
         finally:
             del memo_stack()[-1]
@@ -658,7 +774,9 @@ def _jaxtyping_off(fn: Callable[..., Any]) -> bool:
 
 def _hint_name(hint: Any) -> str:
     name = getattr(hint, "__name__", None)
-    return str(name) if name is not None else repr(hint).replace("typing.", "")
+    if name is not None and not typing.get_args(hint):
+        return str(name)
+    return re.sub(r"\b(?:typing|jaxtyping|torch|collections\.abc)\.", "", repr(hint))
 
 
 def raise_error(make: Callable[..., Exception], *args: Any) -> NoReturn:

@@ -14,15 +14,20 @@ import torch
 
 from . import _generated, _mode, _traceback
 from ._cache import (
+    ALWAYS,
+    ITEMS,
     MIXED,
     NEVER,
+    OMITTED,
     OPTIONAL_TENSOR,
     TENSOR,
+    TESTED,
     TYPE,
     VALUE,
     Entry,
     bound_entry,
     expr_key,
+    items_key,
     mixed_key,
     return_key,
     value_key,
@@ -41,7 +46,7 @@ def _traced(state: "_Checked", args: tuple[Any, ...], kwargs: dict[str, Any]) ->
     # takes, and it is only needed once something is being compiled.
     from ._compile import call_traced
 
-    return call_traced(state, args, kwargs)
+    return call_traced(state, *state.drop_omitted(args, kwargs))
 
 
 def _check_now() -> bool:
@@ -67,8 +72,10 @@ _NAMESPACE: dict[str, Any] = {
     "_MemoStack": MemoStack,
     "_adopt_memo_stack": adopt_memo_stack,
     "_PENDING": PENDING,
+    "_OMIT": OMITTED,
     "_mixed_key": mixed_key,
     "_value_key": value_key,
+    "_items_key": items_key,
     "_expr_key": expr_key,
     "_return_key": return_key,
     "_unify_run": unify_run,
@@ -141,9 +148,16 @@ def generated_wrapper(state: "_Checked") -> Callable[..., Any] | None:
     # Positions in the key of the structure's parts, and of each tensor argument's shape.
     structure: list[int] = []
     shapes: list[int] = []
+    # Each argument as the body sees it: a left-out default its hint rejects is `_OMIT` in
+    # the wrapper (and in the key), the default itself in the body. Then the tests of the
+    # `TESTED` arguments, and the lines that fetch their testers and those defaults.
+    value: dict[str, str] = {}
+    tests: list[str] = []
+    fetch: list[str] = []
     saw_positional_only = saw_star = False
     for param in params:
         n = param.name
+        value[n] = n
         if param.kind == param.POSITIONAL_ONLY:
             saw_positional_only = True
         elif saw_positional_only:
@@ -159,14 +173,26 @@ def generated_wrapper(state: "_Checked") -> Callable[..., Any] | None:
             decl.append(n)
         else:
             decl.append(f"{n}={PREFIX}defaults[{len(defaults)}]")
-            defaults.append(param.default)
+            if n in state.omitted_defaults:
+                value[n] = f"({PREFIX}o{len(fetch)} if {n} is _OMIT else {n})"
+                fetch.append(f"{PREFIX}o{len(fetch)} = {PREFIX}state.omitted_defaults[{n!r}]")
+                defaults.append(OMITTED)
+            else:
+                defaults.append(param.default)
         if param.kind == param.KEYWORD_ONLY:
-            call.append(f"{n}={n}")
+            call.append(f"{n}={value[n]}")
             keyword.append(f"{n!r}: {n}")
         else:
-            call.append(n)
+            call.append(value[n])
             positional.append(n)
         kind = state.kinds[n]
+        if kind == TESTED:
+            test = f"{PREFIX}t{len(fetch)}({n})"
+            test = (
+                f"{n} is not _OMIT and not {test}" if n in state.omitted_defaults else f"not {test}"
+            )
+            tests.append(f"if {test}:\n    return {PREFIX}call_full(None, @@, {{{n!r}: False}})")
+            fetch.append(f"{PREFIX}t{len(fetch)} = {PREFIX}state.testers[{n!r}]")
         if kind in (TENSOR, OPTIONAL_TENSOR):
             structure += [len(key), len(key) + 2]
             shapes.append(len(key) + 1)
@@ -186,6 +212,8 @@ def generated_wrapper(state: "_Checked") -> Callable[..., Any] | None:
             key.append(f"{n}.__class__")
         elif kind == VALUE:
             key.append(f"_value_key({n})")
+        elif kind == ITEMS:
+            key.append(f"_items_key({n})")
         elif kind == NEVER:  # pragma: no cover - such a state is not cacheable
             return None
     if saw_positional_only:
@@ -204,9 +232,9 @@ def generated_wrapper(state: "_Checked") -> Callable[..., Any] | None:
     structured = state.structured
     args_tuple = "(" + "".join(f"{n}, " for n in positional) + ")"
     kwargs_dict = "{" + ", ".join(keyword) + "}"
-    values = "".join(f", {n}" for n in state.names)
+    values = "".join(f", {value[n]}" for n in state.names)
     p = PREFIX
-    all_values = "(" + "".join(f"{n}, " for n in state.names) + ")"
+    all_values = "(" + "".join(f"{value[n]}, " for n in state.names) + ")"
     again = f"{p}state.check_return_values({all_values}, {p}out)"
     # The return's `{expr}` dims are read after the body, which may have changed them: the
     # return is checked again unless they still have the values in the key.
@@ -223,6 +251,8 @@ def generated_wrapper(state: "_Checked") -> Callable[..., Any] | None:
         )
     elif state.return_kind == VALUE:
         test = f"{p}stack.built != {p}built or {p}e.ret_key != _return_key({p}out){same}"
+    elif state.return_kind == ALWAYS:
+        test = f"not {p}state.return_tester({p}out)"
     else:
         test = ""
     if not test:
@@ -251,9 +281,8 @@ def generated_wrapper(state: "_Checked") -> Callable[..., Any] | None:
     if structured:
         skey = "(" + "".join(f"{p}key[{i}], " for i in structure) + ")"
         sshapes = "(" + "".join(f"{p}key[{i}], " for i in shapes) + ")"
-        arguments = (
-            "{" + ", ".join(f"{n!r}: {n}" for n in state.names) + "}" if state.exprs else "None"
-        )
+        named = "{" + ", ".join(f"{n!r}: {value[n]}" for n in state.names) + "}"
+        arguments = named if state.exprs else "None"
         if state.own_op:
             # Not stored in the verdict cache: for an op, deciding a known structure here costs
             # what a hit costs, and storing and evicting one new signature per call was most
@@ -263,7 +292,7 @@ def generated_wrapper(state: "_Checked") -> Callable[..., Any] | None:
                 return {p}fn({", ".join(call)})"""
             tracing = ""
         else:
-            accepted = _structured_body(state, call, values, all_values, arguments)
+            accepted = _structured_body(state, call, values, all_values, arguments, named)
             tracing = f" or {p}tracing() is not None"
         inline = None
         if state.own_op:
@@ -311,6 +340,7 @@ def generated_wrapper(state: "_Checked") -> Callable[..., Any] | None:
     else:
         miss = f"                return {p}call_full({p}key, {args_tuple}, {kwargs_dict})"
     binds = structured and not state.own_op
+    fetched = "".join(f"    {line}\n" for line in fetch)
     bind_line = f"    {p}bind = {p}state.contract.binder\n" if binds else f"    {p}bind = None\n"
     source = f"""
 def {p}factory({p}fn, {p}state, {p}cache, {p}defaults):
@@ -324,13 +354,16 @@ def {p}factory({p}fn, {p}state, {p}cache, {p}defaults):
     {p}rdecide = {p}state.contract.return_decider if {p}bind else None
     {p}tracing = torch_tracing_state
     {p}names = {p}state.names
-    def {p}wrapper({", ".join(decl)}):
+{fetched}    def {p}wrapper({", ".join(decl)}):
         if not _checking and (_off or not _check_now()):
             return {p}fn({", ".join(call)})
         if _is_compiling():
             return _traced({p}state, {args_tuple}, {kwargs_dict})
 """
-    checks = f"""        try:
+    # A `TESTED` argument beartype rejects (or samples differently) goes to the full check.
+    call_args = f"{args_tuple}, {kwargs_dict}"
+    tested = "".join(textwrap.indent(t.replace("@@", call_args), " " * 8) + "\n" for t in tests)
+    checks = f"""{tested}        try:
             {p}key = ({", ".join(key)},)
         except Exception:
             return {p}call_full(None, {args_tuple}, {kwargs_dict})
@@ -371,7 +404,7 @@ def {p}factory({p}fn, {p}state, {p}cache, {p}defaults):
 
 
 def _structured_body(
-    state: "_Checked", call: list[str], values: str, all_values: str, arguments: str
+    state: "_Checked", call: list[str], values: str, all_values: str, arguments: str, named: str
 ) -> str:
     """A user function's call in a known structure whose arguments' sizes fit (`_ss_b`, the
     dims they bind): the body runs with those dims on jaxtyping's memo stack, as on a hit;
@@ -386,7 +419,6 @@ def _structured_body(
             f" and {p}rdecide({p}b[0], {p}b[1], ({p}out.shape,), {arguments}) is True"
         )
     else:
-        named = "{" + ", ".join(f"{n!r}: {n}" for n in state.names) + "}"
         fit = f"_return_fits({p}state, {p}r, {p}b, {named}, {p}out, {p}stack.built != {p}built)"
     memo = f"_Bound({p}b)"
     entry = f"{p}e = _Entry({p}b[0], {p}b[1], {{}}, {p}out)"

@@ -22,7 +22,7 @@ exactly the reference's, and the rest of the reference's verdict is the structur
 Never decided here, always the full check (see `decidable`): functions with packed
 `*args`/`**kwargs`, with a hint that is a union of tensors and other types, with tensors
 inside a tuple hint, with hints whose verdict the cache can't key (those are not cached at
-all), and generators and coroutines.
+all), with a return hint the key can't capture (`ALWAYS`), and generators and coroutines.
 """
 
 __tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from ._array_hints import mentions_array
-from ._cache import OPTIONAL_TENSOR, SKIP, TENSOR, TYPE, VALUE
+from ._cache import ALWAYS, OPTIONAL_TENSOR, SKIP, TENSOR, TESTED, TYPE, VALUE
 
 if TYPE_CHECKING:
     from ._checked import _Checked
@@ -43,14 +43,15 @@ MAX_STRUCTURES = 256
 
 def decidable(state: "_Checked") -> bool:
     """True if a call of `state.fn` may take the structure path: each contract param is a
-    tensor argument (keyed by its shape) and the other hints read types or plain values."""
-    if state.packed:
+    tensor argument (keyed by its shape) and the other hints read types or plain values, or
+    are tested on every call; and the return's structure is its verdict, with its sizes."""
+    if state.packed or state.return_kind == ALWAYS:
         return False
     tensors = 0
     for name, kind in state.kinds.items():
         if kind in (TENSOR, OPTIONAL_TENSOR):
             tensors += 1
-        elif kind in (SKIP, TYPE):
+        elif kind in (SKIP, TYPE, TESTED):
             continue
         elif kind != VALUE or mentions_array(state.hints.get(name)):
             return False

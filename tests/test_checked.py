@@ -277,23 +277,28 @@ def test_concurrent_calls_get_the_right_verdicts() -> None:
     assert len(state_of(f).cache) <= 3
 
 
-def test_unhashable_arguments_fall_back_to_the_full_check(
+def test_a_sampled_hint_is_tested_on_every_call_and_the_rest_is_cached(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # beartype samples `list[int]`: the list is never keyed, but tested on each call, hit
+    # or miss, while the tensor's signature is cached.
     @checked
     def f(x: Float[Tensor, " n"], sizes: list[int]) -> Float[Tensor, " n"]:
         return x
 
     calls = count_full_checks(f, monkeypatch)
     f(torch.randn(3), [1, 2])
-    f(torch.randn(3), [1, 2])
-    assert calls[0] == 2
-    assert len(state_of(f).cache) == 0
-    with pytest.raises(ShapeError, match="argument 'sizes'"):
+    f(torch.randn(3), [3, 4, 5])
+    assert calls[0] == 1
+    assert len(state_of(f).cache) == 1
+    with pytest.raises(ShapeError, match=re.escape("f(): argument 'sizes' is list")):
         f(torch.randn(3), ["a"])  # type: ignore[list-item]
+    with pytest.raises(ShapeError, match=re.escape("f(): argument 'x' has 2 dims (2, 2)")):
+        f(torch.randn(2, 2), [1])
+    assert calls[0] == 3
 
 
-def test_hints_that_read_values_are_never_cached(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hints_that_read_values_are_tested_on_every_call(monkeypatch: pytest.MonkeyPatch) -> None:
     Positive = Annotated[Tensor, Is[lambda t: bool((t > 0).all())]]
 
     @checked
@@ -302,8 +307,25 @@ def test_hints_that_read_values_are_never_cached(monkeypatch: pytest.MonkeyPatch
 
     calls = count_full_checks(f, monkeypatch)
     f(torch.ones(3))
-    with pytest.raises(ShapeError):
+    with pytest.raises(ShapeError, match=re.escape("f(): argument 'x' is tensor (3,) float32")):
         f(-torch.ones(3))
+    f(torch.ones(3))
+    assert calls[0] == 2  # the first call, and the rejected one
+    with pytest.raises(ShapeError, match="argument 'x'"):
+        f(-torch.ones(3))
+
+
+def test_a_validator_on_an_array_hint_is_never_cached(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The validator sees the dims the other arguments bind: no key captures its verdict.
+    Positive = Annotated[Float[Tensor, " n"], Is[lambda t: bool((t > 0).all())]]
+
+    @checked
+    def f(x: Positive) -> Tensor:
+        return x
+
+    calls = count_full_checks(f, monkeypatch)
+    f(torch.ones(3))
+    f(torch.ones(3))
     assert calls[0] == 2
     assert not state_of(f).cacheable
 
@@ -1070,3 +1092,36 @@ def test_an_ops_contract_is_its_checks_and_its_annotations(op: Callable[..., Any
     plain = op.__wrapped__  # type: ignore[attr-defined]
     assert contract_of(plain) == contract_of(op)
     assert contract_of(plain) is contract_of(plain)
+
+
+class _Scaled:
+    """A binary dunder: beartype lets it return `NotImplemented` whatever its hint says."""
+
+    @checked
+    def __mul__(self, other: Float[Tensor, "*b m n"] | float) -> Float[Tensor, "m n"]:
+        if isinstance(other, float):
+            return NotImplemented
+        return None  # type: ignore[return-value]  # never reached with a matrix: see below
+
+
+def test_a_binary_dunder_blames_the_argument_it_rejects() -> None:
+    # A 0-d tensor fits neither member of the union: the argument is to blame, not the
+    # return the body would have made.
+    for _ in range(2):
+        with pytest.raises(
+            ShapeError,
+            match=re.escape(
+                "_Scaled.__mul__(): argument 'other' is tensor () float32, "
+                "expected Float[Tensor, '*b m n'] | float"
+            ),
+        ):
+            _Scaled() * torch.tensor(2.0)
+
+
+def test_a_binary_dunder_may_return_not_implemented_as_under_beartype() -> None:
+    reference = jaxtyped(typechecker=beartype)(_Scaled.__mul__.__wrapped__)  # type: ignore[attr-defined]
+    assert reference(_Scaled(), 2.0) is NotImplemented
+    for _ in range(3):  # the full check, then hits
+        assert _Scaled().__mul__(2.0) is NotImplemented
+    with pytest.raises(ShapeError, match=re.escape("argument 'return' is None")):
+        _Scaled() * torch.ones(2, 2)
