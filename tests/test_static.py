@@ -819,7 +819,7 @@ def test_torch_rules(tmp_path: Path, body: str, expected: list[str]) -> None:
             id="view-to-one-unknown-argument",
         ),
         pytest.param(
-            "def f(a, w: Float[Tensor, 'e d']):\n"
+            "def f(a, w: Float[Tensor, '3 d']):\n"
             "    return torch.from_numpy(a).reshape(-1, 3) @ w\n",
             id="reshape-of-unknown-with-minus-one",
         ),

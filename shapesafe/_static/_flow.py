@@ -17,6 +17,7 @@ from ._expr import (
     _Comprehensions,
     _Expressions,
 )
+from ._facts import stated
 from ._modules import (
     LIST_CHANGES,
     ClassModel,
@@ -45,8 +46,10 @@ from ._torch import int_value
 from ._unify import (
     Group,
     Shape,
+    facts,
     fresh,
     from_spec,
+    scope_facts,
 )
 from ._values import (
     ListV,
@@ -432,6 +435,10 @@ class _Scope(_Expressions):
         return env
 
     def run(self) -> Env | None:
+        with scope_facts():
+            return self._run()
+
+    def _run(self) -> Env | None:
         try:
             env = self.initial()
             if self.fn is not None and active().observer is not None:
@@ -464,6 +471,9 @@ class _Scope(_Expressions):
         self.value(stmt.value if isinstance(stmt, ast.Expr) else stmt.test, env)
         if isinstance(stmt, ast.Assert):
             env.update(_narrowed(stmt.test, env))
+            held = facts()
+            if held is not None:
+                held.assume(stated(self, stmt.test, env))
         return env
 
     def assign(self, stmt: ast.Assign, env: Env) -> Env | None:
@@ -555,9 +565,17 @@ class _Scope(_Expressions):
     def if_(self, stmt: ast.If, env: Env) -> Env | None:
         self.value(stmt.test, env)
         narrowed = _narrowed(stmt.test, env)
-        a = self.block(stmt.body, {**env, **narrowed})
+        held = facts()
+        with scope_facts(held) as facts_a:
+            facts_a.assume(stated(self, stmt.test, env))
+            a = self.block(stmt.body, {**env, **narrowed})
         otherwise = _narrowed(stmt.test, env, ast.NotEq)
-        b = self.block(stmt.orelse, {**env, **otherwise})
+        with scope_facts(held) as facts_b:
+            facts_b.assume(stated(self, stmt.test, env, False))
+            b = self.block(stmt.orelse, {**env, **otherwise})
+        if held is not None and (a is None) != (b is None):
+            # What the guard says holds on where only one path goes on.
+            held.parent = (facts_b if a is None else facts_a).parent
         # The run is whole again where the paths join, unless only one path goes on.
         for path, other, made in ((a, b, narrowed), (b, a, otherwise)):
             for k, v in made.items():
@@ -779,7 +797,7 @@ class _Scope(_Expressions):
         unifier = None
         if declared is not None and stmt.value is not None:
             unifier = self.check_declared(stmt, declared, v)
-        if declared is not None and isinstance(stmt.target, ast.Name) and self.fn is not None:
+        if declared is not None and self.fn is not None:
             bound: Value = self.local_shape(declared, unifier)
         elif declared is not None:
             bound = from_spec(declared.spec)
