@@ -136,7 +136,7 @@ MESSAGES = [
     ),
     pytest.param(
         "models/fn_paren_groups",
-        'return of flatten(): acts.reshape(batch * seq, acts.shape[... "_ d" has 2 dims, '
+        'return of flatten(): acts.reshape(batch * seq, acts.shape[... "batch*seq d" has 2 dims, '
         "expected 3 for 'return' \"(batch seq) d\" (jaxtyping reads '(batch', 'seq)' as "
         'separate dims: parentheses do not group axes; write "batch*seq d" where those dims '
         'are bound by other arguments, else name the merged axis ("batch_seq d"))',
@@ -668,7 +668,7 @@ import shapesafe as ss
             "def f(a, n: int) -> Float[Tensor, 'n']:\n"
             "    return torch.from_numpy(a).reshape(n, 2)\n",
             [
-                '8: return of f(): torch.from_numpy(a).reshape(n, 2) "_ 2" has 2 dims, '
+                '8: return of f(): torch.from_numpy(a).reshape(n, 2) "n 2" has 2 dims, '
                 "expected 1 for 'return' \"n\""
             ],
             id="reshape-of-unknown-to-sizes",

@@ -51,7 +51,9 @@ from ._unify import (
     from_spec,
     scope_facts,
 )
+from ._unify import name as size_named
 from ._values import (
+    IntV,
     ListV,
     NumV,
     ObjV,
@@ -424,6 +426,9 @@ class _Scope(_Expressions):
                 pick = self.chosen.get(arg.arg)
                 shapes = [from_spec(a.spec) for a in alts]
                 env[arg.arg] = shapes[pick] if pick is not None else _common_shape(shapes)
+            elif isinstance(arg.annotation, ast.Name) and arg.annotation.id == "int":
+                # `n_heads: int`: a size the caller picks, an unknown of its own.
+                env[arg.arg] = IntV(size_named(arg.arg))
             elif _number_annotation(arg.annotation):
                 # `eps: float`: a Python number, which broadcasts with any tensor.
                 env[arg.arg] = NumV()
