@@ -884,7 +884,8 @@ def test_modules_attributes_methods_and_submodules(tmp_path: Path) -> None:
         "19: return of twice(): dim 'b' is b in x \"b d_in\" but d_in in self.forward(x.T) "
         '"d_in ?d_out"',
         '21: self.ln(self.emb(ids)): last dim is d_in in self.emb(ids) "b s d_in" but the '
-        "layer's normalized_shape is d_out",
+        "layer's normalized_shape is d_out (holds only if d_out == d_in, and nothing here says "
+        "they are equal)",
         '28: x @ self.proj.W: inner dim is d_out in x "b d_out" but d_in in self.proj.W '
         '"d_in d_out"; did you mean self.proj.W.mT?',
     ]

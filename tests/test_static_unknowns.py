@@ -28,7 +28,8 @@ def check(tmp_path: Path, body: str) -> list[str]:
         pytest.param(
             "def f(x: Float[Tensor, 'b c'], y: Float[Tensor, 'b 3']):\n    return x + y\n",
             '6: x + y: x "b c" and y "b 3": c lines up with 3 (torch would broadcast '
-            "silently where one is 1, and fail otherwise)",
+            "silently where one is 1, and fail otherwise; holds only if c == 3, and nothing here "
+            "says they are equal)",
             id="name-against-a-literal",
         ),
         pytest.param(
@@ -54,7 +55,8 @@ def check(tmp_path: Path, body: str) -> list[str]:
             "    def forward(self, x: Float[Tensor, 'b s d_model']) -> Float[Tensor, 'b s d_model']:\n"
             "        return self.up(x)\n",
             "10: return of forward(): dim 'd_model' is d_model in x \"b s d_model\" but d_hidden "
-            'in self.up(x) "b s d_hidden"',
+            'in self.up(x) "b s d_hidden" (holds only if d_model == d_hidden, and nothing here '
+            "says they are equal)",
             id="the-wrong-layer-width",
         ),
         pytest.param(
@@ -161,5 +163,6 @@ def test_a_sym_identified_once_differs_from_another_of_its_class(tmp_path: Path)
     )
     assert check(tmp_path, body) == [
         '11: self.norm(self.up(x)): last dim is cfg.d_mlp in self.up(x) "b s cfg.d_mlp" but '
-        "the layer's normalized_shape is cfg.d_model"
+        "the layer's normalized_shape is cfg.d_model (holds only if cfg.d_model == cfg.d_mlp, "
+        "and nothing here says they are equal)"
     ]

@@ -43,6 +43,7 @@ from ._unify import (
     Size,
     Unifier,
     anonymous_group,
+    equality_note,
     fresh,
     from_spec,
     needs,
@@ -356,7 +357,7 @@ class _Calls(_Explaining):
                 self.file.report(
                     node,
                     f'{what}({text}): last dim is {got} in {text} "{show(x)}" but the layer\'s '
-                    f"{label} is {want}",
+                    f"{label} is {want}" + (f" ({n})" if (n := equality_note(want, got)) else ""),
                 )
                 return None
             if layer.kind == "LayerNorm":

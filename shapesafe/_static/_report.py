@@ -25,6 +25,7 @@ from ._unify import (
     Shape,
     Size,
     Unifier,
+    equality_note,
     show,
 )
 from ._values import (
@@ -283,6 +284,10 @@ def _message(
     for name in dict.fromkeys([c.argument, c.source.argument if c.source else c.argument]):
         for item, size, source in unifier.learned(shown.get(name, ("", ()))[1]) if unifier else []:
             notes.append(f"{item} is {size} from {shown.get(source, (source,))[0]}")
+    if c.kind in ("fixed", "size", "symbolic"):
+        needed = equality_note(c.expected, c.actual)
+        if needed:
+            notes.append(needed)
     note = paren_note(c.spec)
     if note is not None:
         notes.append(note)

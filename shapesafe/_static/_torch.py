@@ -14,7 +14,19 @@ from typing import cast
 
 from . import _unify
 from ._run import active
-from ._unify import Group, Item, Shape, Size, anonymous_group, certain, fresh, lit, needs, show
+from ._unify import (
+    Group,
+    Item,
+    Shape,
+    Size,
+    anonymous_group,
+    certain,
+    equality_note,
+    fresh,
+    lit,
+    needs,
+    show,
+)
 from ._values import (
     ListV,
     Mismatch,
@@ -265,7 +277,8 @@ def _broadcast_pair(x: Size, y: Size, what: str) -> Size:
     if is_one(y):
         return x
     if needs(x, y) == "differ":
-        raise Mismatch(what)
+        needed = equality_note(x, y)
+        raise Mismatch(what[:-1] + f"; {needed})" if needed else what)
     if x.kind == "fresh" and y.kind != "fresh":
         return y
     if y.kind == "fresh" and x.kind != "fresh":
@@ -380,6 +393,8 @@ def matmul(a: Shape, b: Shape, ta: str, tb: str) -> Shape | None:
         )
         if len(b) >= 2 and isinstance(b[-1], Size) and certain(left, b[-1]) == "same":
             message += f"; did you mean {swapped_text(tb)}?"
+        elif needed := equality_note(left, right):
+            message += f" ({needed})"
         raise Mismatch(message)
     if len(b) == 1:
         return a[:-1]

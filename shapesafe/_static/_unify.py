@@ -279,6 +279,21 @@ def needs(a: Size, b: Size) -> Literal["same", "differ"] | None:
     return verdict
 
 
+def equality_note(a: object, b: object) -> str:
+    """What a finding adds where `a` and `b` differ as unknowns, not as numbers: the
+    equality the code needs. Empty for two literals, two names (the finding already names
+    both), or a size nothing is known of."""
+    if not (isinstance(a, Size) and isinstance(b, Size)):
+        return ""
+    kinds = {a.kind, b.kind}
+    made = any(s.kind == "int" and s.key for s in (a, b))  # a 1 that an op made
+    if kinds in ({"int"}, {"name"}) or "fresh" in kinds or made:
+        return ""
+    if not kinds & {"int", "sym"}:
+        return ""
+    return f"holds only if {a} == {b}, and nothing here says they are equal"
+
+
 def _differ(a: Size, b: Size) -> bool:
     """Whether two sizes are distinct unknowns (or literals), nothing said alone."""
     kinds = {a.kind, b.kind}
