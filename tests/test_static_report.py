@@ -34,7 +34,7 @@ def check(tmp_path: Path, source: str) -> list[str]:
 
 def test_a_run_of_unknown_sizes_is_told_by_its_length(tmp_path: Path) -> None:
     source = (
-        "def f(a: Float[Tensor, 'n m'], b: Float[Tensor, 'p q r'], k: int):\n"
+        "def f(a: Float[Tensor, 'n m'], b: Float[Tensor, 'p q r'], k):\n"
         "    logits = b.reshape(k, k, k, k)\n"
         "    targets = a.reshape(k, k)\n"
         "    return loss(logits, targets)\n"
@@ -48,7 +48,7 @@ def test_a_run_of_unknown_sizes_is_told_by_its_length(tmp_path: Path) -> None:
 def test_an_unknown_pinned_to_an_unknown_makes_no_note(tmp_path: Path) -> None:
     # The first axis of both is unknown: "? is ? from targets" would say nothing.
     source = (
-        "def f(a: Float[Tensor, 'n m'], b: Float[Tensor, 'p q r'], k: int):\n"
+        "def f(a: Float[Tensor, 'n m'], b: Float[Tensor, 'p q r'], k):\n"
         "    logits = b.reshape(k, 2, 3, 4)\n"
         "    targets = a.reshape(k, 5)\n"
         "    return loss(logits, targets)\n"
@@ -76,7 +76,7 @@ def test_an_unknown_named_by_the_callee_keeps_its_name_and_note(tmp_path: Path) 
 
 def test_a_rank_finding_shows_unknown_sizes_as_question_marks(tmp_path: Path) -> None:
     source = (
-        "def g(a: Float[Tensor, 'n m'], k: int) -> Float[Tensor, 'n']:\n"
+        "def g(a: Float[Tensor, 'n m'], k) -> Float[Tensor, 'n']:\n"
         "    return a.reshape(k, k, 2)\n"
     )
     assert check(tmp_path, source) == [

@@ -43,9 +43,10 @@ from ._unify import (
     Size,
     Unifier,
     anonymous_group,
-    certain,
+    equality_note,
     fresh,
     from_spec,
+    needs,
     show,
 )
 from ._values import (
@@ -351,12 +352,12 @@ class _Calls(_Explaining):
         if layer.kind in ("Linear", "LayerNorm"):
             want = layer.sizes[0]
             got = T.size_at(x, -1)
-            if want is not None and got is not None and certain(want, got) == "differ":
+            if want is not None and got is not None and needs(want, got) == "differ":
                 label = "in_features" if layer.kind == "Linear" else "normalized_shape"
                 self.file.report(
                     node,
                     f'{what}({text}): last dim is {got} in {text} "{show(x)}" but the layer\'s '
-                    f"{label} is {want}",
+                    f"{label} is {want}" + (f" ({n})" if (n := equality_note(want, got)) else ""),
                 )
                 return None
             if layer.kind == "LayerNorm":
@@ -570,10 +571,11 @@ class _Calls(_Explaining):
     ) -> Unifier | None:
         """Check an annotated assignment; the unifier that matched it, None if it did not.
 
-        In a function, the annotation of a local name shares only the dim names of the
-        function's own contract (its parameters and return); its other names stand for
-        whatever sizes the value has, as at run time, where a local annotation binds no name
-        of the call.
+        In a function, the annotation of a local name (or of an attribute it sets) shares
+        only the dim names of the function's own contract (its parameters and return); its
+        other names stand for whatever sizes the value has, as at run time, where a local
+        annotation binds no name of the call. Outside a function, where there is no
+        contract, all of them do.
         """
         if node.value is not None and not isinstance(node.value, ast.Constant):
             self.counted("annotated assignment", node.value, v)
@@ -581,8 +583,7 @@ class _Calls(_Explaining):
             return None
         target = _text(self.module, node.target)
         unifier = Unifier()
-        local = isinstance(node.target, ast.Name) and self.fn is not None
-        only = self.contract_names() if local else None
+        only = self.contract_names() if self.fn is not None else ()
         unifier.bind_declared(declared.spec, "annotation", only)
         value = _text(self.module, node.value)
         shown = {"annotation": ("the annotation", from_spec(declared.spec)), target: (value, v)}

@@ -383,6 +383,11 @@ class _Expressions(_Calls):
         for p in parts:
             if not isinstance(p, ast.Slice):
                 self.value(p, env)
+        if base is None and isinstance(node.value, ast.Attribute) and node.value.attr == "shape":
+            # `x.shape[-1]` where x's shape has a run: the axis at that end, as `x.size(-1)`.
+            x, i = self.seen.get(id(node.value.value)), _int(sl)
+            at = T.size_at(x, i) if isinstance(x, tuple) and i is not None else None
+            return None if at is None else IntV(at)
         if isinstance(base, TupV):
             i = _int(sl)
             if i is not None:

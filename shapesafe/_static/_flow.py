@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ._expr import _Expressions
 from ._modules import ClassModel, _find_class
 from ._report import _LOST_OTHER, Env, Finding, _alternatives
+from ._facts import stated
 from ._run import Binding, active
 from ._scopes import (
     _as_load,
@@ -26,8 +27,17 @@ from ._scopes import (
 )
 from ._source import _class_named, _decorated, _number_annotation, dotted_name
 from ._torch import int_value
-from ._unify import Group, Shape, fresh, from_spec
+from ._unify import (
+    Group,
+    Shape,
+    facts,
+    fresh,
+    from_spec,
+    scope_facts,
+)
+from ._unify import name as size_named
 from ._values import (
+    IntV,
     ListV,
     NumV,
     ObjV,
@@ -218,6 +228,9 @@ class _Scope(_Expressions):
                 pick = self.chosen.get(arg.arg)
                 shapes = [from_spec(a.spec) for a in alts]
                 env[arg.arg] = shapes[pick] if pick is not None else _common_shape(shapes)
+            elif isinstance(arg.annotation, ast.Name) and arg.annotation.id == "int":
+                # `n_heads: int`: a size the caller picks, an unknown of its own.
+                env[arg.arg] = IntV(size_named(arg.arg))
             elif _number_annotation(arg.annotation):
                 # `eps: float`: a Python number, which broadcasts with any tensor.
                 env[arg.arg] = NumV()
@@ -255,6 +268,10 @@ class _Scope(_Expressions):
         return TupV(tuple(held)) if kind in _TUPLES else ListV(held[0])
 
     def run(self) -> Env | None:
+        with scope_facts():
+            return self._run()
+
+    def _run(self) -> Env | None:
         try:
             env = self.initial()
             if self.fn is not None and active().observer is not None:
@@ -364,6 +381,9 @@ class _Scope(_Expressions):
         self.value(stmt.value if isinstance(stmt, ast.Expr) else stmt.test, env)
         if isinstance(stmt, ast.Assert):
             env.update(_narrowed(stmt.test, env))
+            held = facts()
+            if held is not None:
+                held.assume(stated(self, stmt.test, env))
         return env
 
     def assign(self, stmt: ast.Assign, env: Env) -> Env | None:
@@ -465,9 +485,17 @@ class _Scope(_Expressions):
         """Where each path of an `if` ends, or None for one that does not go on."""
         self.value(stmt.test, env)
         narrowed = _narrowed(stmt.test, env)
-        a = self.block(stmt.body, {**env, **narrowed})
+        held = facts()
+        with scope_facts(held) as facts_a:
+            facts_a.assume(stated(self, stmt.test, env))
+            a = self.block(stmt.body, {**env, **narrowed})
         otherwise = _narrowed(stmt.test, env, ast.NotEq)
-        b = self.block(stmt.orelse, {**env, **otherwise})
+        with scope_facts(held) as facts_b:
+            facts_b.assume(stated(self, stmt.test, env, False))
+            b = self.block(stmt.orelse, {**env, **otherwise})
+        if held is not None and (a is None) != (b is None):
+            # What the guard says holds on where only one path goes on.
+            held.parent = (facts_b if a is None else facts_a).parent
         # The run is whole again where the paths join, unless only one path goes on.
         for path, other, made in ((a, b, narrowed), (b, a, otherwise)):
             for k, v in made.items():
@@ -689,7 +717,7 @@ class _Scope(_Expressions):
         unifier = None
         if declared is not None and stmt.value is not None:
             unifier = self.check_declared(stmt, declared, v)
-        if declared is not None and isinstance(stmt.target, ast.Name) and self.fn is not None:
+        if declared is not None and self.fn is not None:
             bound: Value = self.local_shape(declared, unifier)
         elif declared is not None:
             bound = from_spec(declared.spec)

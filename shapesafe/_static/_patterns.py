@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import cast
 
 from ._torch import broadcast, divide, is_one, product, rank
-from ._unify import Group, Item, Shape, Size, certain, fresh, lit, show
+from ._unify import Group, Item, Shape, Size, fresh, lit, needs, show
 from ._values import Mismatch
 
 
@@ -82,7 +82,7 @@ def einsum(
             seen = bound.get(letter)
             if seen is None:
                 bound[letter] = (item, text, shape)
-            elif certain(seen[0], item) == "differ" and not is_one(seen[0]) and not is_one(item):
+            elif not is_one(seen[0]) and not is_one(item) and needs(seen[0], item) == "differ":
                 raise Mismatch(
                     f"einsum: '{letter}' is {seen[0]} in {seen[1]} \"{show(seen[2])}\" "
                     f'but {item} in {text} "{show(shape)}"'
@@ -197,7 +197,7 @@ def _bind_axis(
     if len(names) == 1 and not isinstance(item, list):
         name = names[0]
         seen = sizes.get(name)
-        if seen is not None and certain(seen, size) == "differ":
+        if seen is not None and needs(seen, size) == "differ":
             raise Mismatch(f"{op}: '{name}' is {seen} but the axis is {size} in \"{show(shape)}\"")
         sizes[name] = size
         return
@@ -208,7 +208,7 @@ def _bind_axis(
         sizes[unknown[0]] = rest if rest is not None else fresh(unknown[0])
     elif not unknown:
         got = product([k for k in known if k is not None])
-        if certain(got, size) == "differ":
+        if needs(got, size) == "differ":
             raise Mismatch(
                 f'{op}: ({" ".join(names)}) is {got} but the axis is {size} in "{show(shape)}"'
             )

@@ -26,6 +26,7 @@ from ._unify import (
     Shape,
     Size,
     Unifier,
+    equality_note,
     show,
 )
 from ._values import (
@@ -288,6 +289,10 @@ def _message(
             if _unnamed(size) or (_unnamed(item) and sum(map(_unnamed, shape)) > 1):
                 continue
             notes.append(f"{item} is {size} from {shown.get(source, (source,))[0]}")
+    if c.kind in ("fixed", "size", "symbolic"):
+        needed = equality_note(c.expected, c.actual)
+        if needed:
+            notes.append(needed)
     note = paren_note(c.spec)
     if note is not None:
         notes.append(note)

@@ -14,7 +14,19 @@ from typing import cast
 
 from . import _unify
 from ._run import active
-from ._unify import Group, Item, Shape, Size, anonymous_group, certain, fresh, lit, show
+from ._unify import (
+    Group,
+    Item,
+    Shape,
+    Size,
+    anonymous_group,
+    certain,
+    equality_note,
+    fresh,
+    lit,
+    needs,
+    show,
+)
 from ._values import (
     ListV,
     Mismatch,
@@ -258,15 +270,15 @@ def squeeze(shape: Shape, dims: Sequence[int] | None) -> Shape | None:
 
 
 def _broadcast_pair(x: Size, y: Size, what: str) -> Size:
-    verdict = certain(x, y)
-    if verdict == "same":
+    if certain(x, y) == "same":
         return x
     if is_one(x):
         return y
     if is_one(y):
         return x
-    if verdict == "differ":
-        raise Mismatch(what)
+    if needs(x, y) == "differ":
+        needed = equality_note(x, y)
+        raise Mismatch(what[:-1] + f"; {needed})" if needed else what)
     if x.kind == "fresh" and y.kind != "fresh":
         return y
     if y.kind == "fresh" and x.kind != "fresh":
@@ -375,12 +387,14 @@ def matmul(a: Shape, b: Shape, ta: str, tb: str) -> Shape | None:
     right = b[-1] if len(b) == 1 else b[-2]
     if not isinstance(left, Size) or not isinstance(right, Size):
         return None
-    if certain(left, right) == "differ":
+    if needs(left, right) == "differ":
         message = (
             f'{ta} @ {tb}: inner dim is {left} in {ta} "{show(a)}" but {right} in {tb} "{show(b)}"'
         )
         if len(b) >= 2 and isinstance(b[-1], Size) and certain(left, b[-1]) == "same":
             message += f"; did you mean {swapped_text(tb)}?"
+        elif needed := equality_note(left, right):
+            message += f" ({needed})"
         raise Mismatch(message)
     if len(b) == 1:
         return a[:-1]
@@ -403,7 +417,7 @@ def matmul(a: Shape, b: Shape, ta: str, tb: str) -> Shape | None:
 
 def view(shape: Shape | None, sizes: Sequence[Size | None], minus: int | None) -> Shape:
     """`x.view(*sizes)`; `minus` is the position of a -1, worked out from the product."""
-    out: list[Item] = [s if s is not None else fresh() for s in sizes]
+    out: list[Item] = [s if s is not None and i != minus else fresh() for i, s in enumerate(sizes)]
     if shape is not None and rank(shape) is not None:
         total = product([s for s in shape if isinstance(s, Size)])
         known = [s for i, s in enumerate(sizes) if i != minus]
@@ -513,7 +527,7 @@ def _same_axes(
         for i in range(n):
             x, y = first[i], s[i]
             assert isinstance(x, Size) and isinstance(y, Size)
-            if i != but and certain(x, y) == "differ":
+            if i != but and needs(x, y) == "differ":
                 raise Mismatch(
                     f'{op}: axis {i - n} is {x} in {texts[0]} "{show(shown[0])}" '
                     f'but {y} in {t} "{show(shown[shapes.index(s)])}"'
@@ -590,7 +604,7 @@ def _matrix(shape: Shape, what: str, square: bool) -> tuple[Shape, Size, Size] |
     if len(shape) < 2 or not all(isinstance(i, Size) for i in shape[-2:]):
         return None
     m, n = cast(Size, shape[-2]), cast(Size, shape[-1])
-    if square and certain(m, n) == "differ":
+    if square and needs(m, n) == "differ":
         raise Mismatch(f'{what}: needs square matrices, and "{show(shape)}" is {m} by {n}')
     return shape[:-2], m, n
 

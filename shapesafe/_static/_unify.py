@@ -3,17 +3,24 @@ specs with the one unifier, `shapesafe._unify.match`.
 
 At runtime every size is an int. Before the code runs, a size is what the caller's
 annotations call it: a literal (`3`), a dim name (`"s"`), an expression (`"h*d"`), or a
-fresh unknown (an `_` axis, or a dim that a callee's return spec leaves unbound). Two sizes
-are known to differ when both are ints that differ, or when both are names that differ
-(the caller gave them different names, so nothing proves them equal). Anything else is
-unknown, and an unknown never makes a finding.
+fresh unknown (an `_` axis, or a dim that a callee's return spec leaves unbound).
+
+Every size is a universal unknown, as a type variable is for a type checker: code is right
+when it is right for every size its annotations allow. So two names, or a name and a
+literal, are known to differ unless the scope's `Facts` say they are equal (an assert, an
+`if` guard). A `sym` (a constructor argument, a config attribute) is set when the object is
+built: the first size it must equal identifies it (`nn.Linear(cfg.d_model, ...)` applied
+to an input of last dim `d_model`), and a later size it must equal is compared with that
+one. Anything else is unknown, and an unknown never makes a finding.
 """
 
 import ast
+import contextlib
+import contextvars
 import dataclasses
 import functools
 import itertools
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Literal
 
 from .. import _symbolic
@@ -227,15 +234,17 @@ Verdict = Literal["same", "differ", "unknown"]
 
 
 def certain(a: Size, b: Size) -> Literal["same", "differ"] | None:
-    """Whether two sizes are certainly the same or certainly differ; None if neither."""
+    """Whether two sizes are certainly the same or certainly differ, in what the scope in
+    progress knows (`Facts`); None if neither."""
     if a == b or (a.kind == b.kind == "int" and a.value == b.value):
         return "same"
-    if a.kind == b.kind and a.kind in ("int", "name"):
-        return "differ"
-    if a.kind == b.kind == "sym" and a.key == b.key and _related(str(a.value), str(b.value)):
-        return "differ"
-    # A 1 that an op made (keepdim, unsqueeze) is not an axis the caller named.
-    if {a.kind, b.kind} == {"int", "name"} and (a.key == 1 or b.key == 1):
+    facts = _facts.get()
+    if facts is not None and facts.parent:
+        if facts.find(a) == facts.find(b):
+            return "same"
+        if any(_differ(x, y) for x in facts.members(a) for y in facts.members(b)):
+            return "differ"
+    elif _differ(a, b):
         return "differ"
     if "expr" in (a.kind, b.kind) and _products is not None:
         # `4*n` and `n`: the same product of sizes, with different coefficients.
@@ -243,6 +252,113 @@ def certain(a: Size, b: Size) -> Literal["same", "differ"] | None:
         if ma is not None and mb is not None and ma[1] and ma[1] == mb[1] and ma[0] != mb[0]:
             return "differ"
     return None
+
+
+def needs(a: Size, b: Size) -> Literal["same", "differ"] | None:
+    """`certain`, where the code is right only if `a` and `b` are equal. Where neither is
+    known, and one of them is a sym that no annotation fixes, the scope learns that they
+    are equal: a sym is identified by the first size it must equal."""
+    verdict = certain(a, b)
+    facts = _facts.get()
+    if verdict is None and facts is not None and _learns(facts, a, b):
+        facts.union(a, b)
+    return verdict
+
+
+def equality_note(a: object, b: object) -> str:
+    """What a finding adds where `a` and `b` differ as unknowns, not as numbers: the
+    equality the code needs. Empty for two literals, two names (the finding already names
+    both), or a size nothing is known of."""
+    if not (isinstance(a, Size) and isinstance(b, Size)):
+        return ""
+    kinds = {a.kind, b.kind}
+    made = any(s.kind == "int" and s.key for s in (a, b))  # a 1 that an op made
+    if kinds in ({"int"}, {"name"}) or "fresh" in kinds or made:
+        return ""
+    if not kinds & {"int", "sym"}:
+        return ""
+    return f"holds only if {a} == {b}, and nothing here says they are equal"
+
+
+def _differ(a: Size, b: Size) -> bool:
+    """Whether two sizes are distinct unknowns (or literals), nothing said alone."""
+    kinds = {a.kind, b.kind}
+    if kinds <= {"int", "name"}:
+        return a.value != b.value or a.kind != b.kind
+    return a.kind == b.kind == "sym" and a.key == b.key and _related(str(a.value), str(b.value))
+
+
+def _learns(facts: "Facts", a: Size, b: Size) -> bool:
+    """Whether `needs(a, b)` identifies them: each side is a size of an annotation or of
+    code, not a fresh one, and one side is only syms (and products of them)."""
+    if "fresh" in (a.kind, b.kind):
+        return False
+    return any(
+        all(m.kind == "sym" or (m.kind == "expr" and m.key) for m in facts.members(s))
+        for s in (a, b)
+    )
+
+
+def _node_of(size: Size) -> Size:
+    """The size that `Facts` keys: an int by its value alone (an op's 1 is a 1)."""
+    return lit(size.value) if size.kind == "int" and size.key else size  # type: ignore[arg-type]
+
+
+class Facts:
+    """What one scope knows to be equal: sizes an assert or an `if` guard equates, and syms
+    identified by the sizes they must equal (`needs`). A union-find over sizes."""
+
+    def __init__(self, parent: dict[Size, Size] | None = None) -> None:
+        self.parent: dict[Size, Size] = dict(parent or {})
+
+    def find(self, size: Size) -> Size:
+        size = _node_of(size)
+        while size in self.parent:
+            size = self.parent[size]
+        return size
+
+    def members(self, size: Size) -> list[Size]:
+        root = self.find(size)
+        out = [root]
+        out += [s for s in self.parent if s != root and self.find(s) == root]
+        return out if size in out or _node_of(size) in out else [size, *out]
+
+    def union(self, a: Size, b: Size) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return
+        # A literal, then a name, stands for the class: it is what messages would name.
+        order = {"int": 0, "name": 1}
+        if order.get(rb.kind, 2) < order.get(ra.kind, 2):
+            ra, rb = rb, ra
+        self.parent[rb] = ra
+
+    def assume(self, pairs: Iterable[tuple[Size, Size]]) -> None:
+        """Take each pair as equal: what an assert or a guard says."""
+        for a, b in pairs:
+            if "fresh" not in (a.kind, b.kind):
+                self.union(a, b)
+
+
+_facts: contextvars.ContextVar[Facts | None] = contextvars.ContextVar(
+    "shapesafe_static_facts", default=None
+)
+
+
+def facts() -> Facts | None:
+    """The facts of the scope being read, if one is."""
+    return _facts.get()
+
+
+@contextlib.contextmanager
+def scope_facts(start: Facts | None = None) -> Iterator[Facts]:
+    """Read a scope (or one branch of one) under its own facts, a copy of `start`."""
+    made = Facts(start.parent if start is not None else None)
+    token = _facts.set(made)
+    try:
+        yield made
+    finally:
+        _facts.reset(token)
 
 
 # How `_torch` reads a size as a product (coefficient, atoms); set when it is imported.
@@ -448,7 +564,7 @@ class Unifier(BindingState):
         `argument` is where `b` was seen, `a_argument` where `a` was (the same if None).
         """
         a, b = self.resolve(a), self.resolve(b)
-        verdict = certain(a, b)
+        verdict = needs(a, b)
         if verdict is not None:
             return verdict
         if a.kind == "fresh":

@@ -3,7 +3,7 @@
 import ast
 
 from .. import _torch as T
-from .._unify import Group, Shape, Size, anonymous_group, certain, fresh, show
+from .._unify import Group, Shape, Size, anonymous_group, certain, fresh, needs, show
 from .._values import IntV, LayerV, Mismatch, NumV, SymV, TupV, Value
 from ._registry import PASS, Call, _Pass, function, same_shape, string
 
@@ -87,7 +87,7 @@ def linear(c: Call) -> Value:
     got = T.size_at(x, -1)
     out_f, in_f = w
     assert isinstance(out_f, Size) and isinstance(in_f, Size)
-    if got is not None and certain(got, in_f) == "differ":
+    if got is not None and needs(got, in_f) == "differ":
         message = (
             f'F.linear({tx}, {tw}): last dim of {tx} "{show(x)}" is {got} but {tw} "{show(w)}" '
             f"takes {in_f} (weight is (out_features, in_features))"
@@ -97,7 +97,7 @@ def linear(c: Call) -> Value:
         c.report(message)
         return None
     if isinstance(b, tuple) and len(b) == 1 and isinstance(b[0], Size):
-        if certain(b[0], out_f) == "differ" and not T.is_one(b[0]):
+        if not T.is_one(b[0]) and needs(b[0], out_f) == "differ":
             tb = c.arg_text(2, "bias")
             c.report(
                 f'F.linear({tx}, {tw}, {tb}): bias {tb} "{show(b)}" has {b[0]} '
@@ -123,7 +123,7 @@ def sdpa(c: Call) -> Value:
         ((k, texts[1], -2), (v, texts[2], -2), "sequence"),
     ):
         x, y = T.size_at(a, ia), T.size_at(b, ib)
-        if x is not None and y is not None and certain(x, y) == "differ":
+        if x is not None and y is not None and needs(x, y) == "differ":
             c.report(
                 f"scaled_dot_product_attention: {what} dim is "
                 f'{x} in {ta} "{show(a)}" but {y} in {tb} "{show(b)}"'
@@ -159,7 +159,7 @@ def cross_entropy(c: Call) -> Value:
             want = (x[0], *x[2:]) if len(x) > 1 else ()
             for p, (a, b) in enumerate(zip(want, t, strict=True)):
                 assert isinstance(a, Size) and isinstance(b, Size)
-                if certain(a, b) == "differ":
+                if needs(a, b) == "differ":
                     c.report(
                         f'cross_entropy: target {tt} "{show(t)}" has {b} at axis {p} '
                         f'but {tx} "{show(x)}" has {a} '
