@@ -29,6 +29,7 @@ from ._report import (
     _params,
     _text,
 )
+from ._rules import PASS, layer_call
 from ._source import (
     Module,
     Signature,
@@ -336,6 +337,9 @@ class _Calls(_Explaining):
             self.file.stats_unknown("forward without a tensor contract")
             return None
         self.file.stats_known("layer")
+        ruled = layer_call(self, node, layer, args, kwargs)  # type: ignore[arg-type]
+        if ruled is not PASS:
+            return ruled  # type: ignore[return-value]
         x = args[0] if args else None
         if not isinstance(x, tuple):
             if layer.kind == "Linear" and layer.sizes[1] is not None:
