@@ -292,3 +292,89 @@ def test_kl_div_agrees_with_torch(a: list[int], b: list[int]) -> None:
         static_shape(a, "F.kl_div(x, g, reduction='none')", other=b),
         torch_shape(lambda: F.kl_div(torch.ones(a), torch.ones(b), reduction="none")),
     )
+
+
+# Subscripts
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        pytest.param(
+            "def f(x: Float[Tensor, 'b n d'], m: Bool[Tensor, 'b d']):\n    return x[m]\n",
+            ['6: x[m]: mask m "b d" has d at its axis 1 but the axis of x it picks from is n'],
+            id="mask-of-other-axes",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b n d'], y: Float[Tensor, 'b d']):\n"
+            "    x[:, 0] = y\n"
+            "    x[:, :, 0] = y\n"
+            "    return x\n",
+            [
+                '7: x[:, :, 0] = y: x[:, :, 0] "b n" and y "b d": n lines up with d (torch '
+                "would broadcast silently where one is 1, and fail otherwise)"
+            ],
+            id="assignment",
+        ),
+        pytest.param(
+            "def f(pos: Float[Tensor, '*batch 3']) -> Float[Tensor, '*batch 3']:\n"
+            "    return pos[..., [0, 1]]\n",
+            [
+                "6: return of f(): dim '3' is 2 in pos[..., [0, 1]] \"*batch 2\", "
+                'expected 3 ("*batch 3")'
+            ],
+            id="literal-list",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b n d'], i: int) -> Float[Tensor, 'b d']:\n    return x[i]\n",
+            ['6: return of f(): dim \'b\' is b in x "b n d" but n in x[i] "n d"'],
+            id="int-variable",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b n d'], ids: Int[Tensor, 'b k']) -> Float[Tensor, 'b k d']:\n"
+            "    rows = torch.arange(x.shape[0])[:, None]\n"
+            "    return x[rows, ids]\n",
+            [],
+            id="rows-and-columns",
+        ),
+    ],
+)
+def test_subscript_findings(tmp_path: Path, body: str, expected: list[str]) -> None:
+    source = body.replace("from jaxtyping import Float", "")
+    found = check_source(tmp_path, "from jaxtyping import Bool, Int\n" + source)
+    assert [f.split(": ", 1)[1] for f in found] == [e.split(": ", 1)[1] for e in expected]
+
+
+_PARTS = [":", "1:", ":-1", "None", "...", "0", "-1", "i", "[0, 1]", "[1]", "ids", "ids2"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    dims=st.lists(st.integers(2, 4), min_size=1, max_size=4),
+    parts=st.lists(st.sampled_from(_PARTS), min_size=1, max_size=4),
+)
+def test_subscript_agrees_with_torch(dims: list[int], parts: list[str]) -> None:
+    # Each axis the checker sizes is torch's, and it gives as many axes as torch.
+    index = ", ".join(parts)
+    spec = " ".join(map(str, dims))
+    source = (
+        f'{HEADER}from jaxtyping import Int\n\n\ndef f(x: Float[Tensor, "{spec}"], i: int, '
+        f'ids: Int[Tensor, "2"], ids2: Int[Tensor, "3 1"]):\n    y = x[{index}]\n'
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "rule.py"
+        path.write_text(source)
+        found = [b for b in shapes_of(path) if b.name == "y"]
+    env = {
+        "x": torch.zeros(dims),
+        "i": 1,
+        "ids": torch.zeros(2, dtype=torch.long),
+        "ids2": torch.ones(3, 1, dtype=torch.long),
+    }
+    real = torch_shape(lambda: eval(f"x[{index}]", env))
+    rule = found[0].shape if found else None
+    if rule is None:
+        return
+    assert real is not None, (index, rule)
+    assert len(rule) == len(real), (index, rule, real)
+    assert all(a in ("_", b) for a, b in zip(rule, real, strict=True)), (index, rule, real)

@@ -31,6 +31,7 @@ from ._report import (
     Stats,
     _alternatives,
 )
+from ._rules.index import assigned
 from ._rules.nn import inherited
 from ._run import Binding, active
 from ._source import (
@@ -469,6 +470,8 @@ class _Scope(_Expressions):
     def assign(self, stmt: ast.Assign, env: Env) -> Env | None:
         v = self.value(stmt.value, env)
         for target in stmt.targets:
+            if isinstance(target, ast.Subscript):
+                assigned(self, target, stmt.value, self.value(_as_load(target), env), v)
             self.bind(target, v, env)
             self.remember(target, stmt.value, env, stmt)
             self.observe(target, stmt.value, env, stmt)
