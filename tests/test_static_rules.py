@@ -6,6 +6,7 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
+import jaxtyping
 import pytest
 import torch
 import torch.nn.functional as F
@@ -13,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shapesafe._static import check_file
+from shapesafe._static._rules import dtypes
 from shapesafe.shapes import shapes_of
 
 HEADER = """\
@@ -378,3 +380,46 @@ def test_subscript_agrees_with_torch(dims: list[int], parts: list[str]) -> None:
     assert real is not None, (index, rule)
     assert len(rule) == len(real), (index, rule, real)
     assert all(a in ("_", b) for a, b in zip(rule, real, strict=True)), (index, rule, real)
+
+
+# Dtypes of arguments
+
+
+def test_argument_of_another_dtype_kind(tmp_path: Path) -> None:
+    source = (
+        "from jaxtyping import Bool, Int\n"
+        "def g(ids: Int[Tensor, 'a'], mask: Bool[Tensor, 'a']) -> Int[Tensor, 'a']:\n"
+        "    return ids\n"
+        "def either(x: Float[Tensor, 'n'] | Int[Tensor, 'n']) -> None: ...\n"
+        "def f(mask: Bool[Tensor, 'a'], ids: Int[Tensor, 'a'], z: Float[Tensor, 'a']):\n"
+        "    either(ids)\n"
+        "    g(ids, mask)\n"
+        "    return g(mask, ids)\n"
+    )
+    assert check_source(tmp_path, source) == [
+        "12: g(mask, ids): mask is Bool[...] but parameter 'ids' takes Int[...]"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("given", "wanted", "clashes"),
+    [
+        ("Bool", "Int", True),
+        ("Int", "Float", True),
+        ("Float", "Inexact", False),
+        ("Int", "Integer", False),
+        ("Bool", "Shaped", False),
+        ("UInt", "Real", False),
+        ("Complex", "Real", True),
+    ],
+)
+def test_dtype_labels_against_torch(given: str, wanted: str, clashes: bool) -> None:
+    # The labels clash exactly when no torch dtype of one passes jaxtyping's other.
+    dts = [torch.bool, torch.uint8, torch.int32, torch.int64, torch.float32, torch.complex64]
+
+    def admits(label: str, dt: torch.dtype) -> bool:
+        return isinstance(torch.zeros(1, dtype=dt), getattr(jaxtyping, label)[torch.Tensor, "1"])
+
+    both = [dt for dt in dts if admits(given, dt) and admits(wanted, dt)]
+    assert dtypes.clash(given, wanted) is clashes
+    assert (not both) is clashes

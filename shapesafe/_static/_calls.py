@@ -29,7 +29,7 @@ from ._report import (
     _params,
     _text,
 )
-from ._rules import PASS, layer_call
+from ._rules import PASS, dtypes, layer_call
 from ._source import (
     Module,
     Signature,
@@ -200,6 +200,8 @@ class _Calls(_Explaining):
         def obj_attribute(self, obj: ObjV, attr: str) -> Value: ...
 
         def value(self, node: ast.expr | None, env: Env) -> Value: ...
+
+        def dtype_label(self, node: ast.expr) -> str | None: ...
 
     def obj_call(
         self,
@@ -433,6 +435,13 @@ class _Calls(_Explaining):
                 continue
             shape = shape_of(expr)
             self.counted("argument", expr, shape)
+            given_dtype = self.dtype_label(expr)
+            if given_dtype is not None and dtypes.clash(given_dtype, param.dtype_label):
+                where = _call_text(self.module, sig.contract.op, node)
+                text = _text(self.module, expr)
+                label = param.dtype_label
+                self.file.report(expr, dtypes.message(where, text, given_dtype, param.name, label))
+                return None
             if isinstance(shape, tuple):
                 args.append((param, _text(self.module, expr), shape))
         unifier, conflict = _unify_all(args, self.instance_sizes(instance))

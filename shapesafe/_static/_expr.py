@@ -409,6 +409,17 @@ class _Expressions(_Calls):
             return base.item
         return None
 
+    def dtype_label(self, node: ast.expr) -> str | None:
+        """The jaxtyping label (`Bool`, `Int`) of a parameter that `node` names and that its
+        function never rebinds; None for anything else."""
+        if not isinstance(node, ast.Name) or self.fn is None or node.id in self.origins:
+            return None
+        for arg in _params(self.fn):
+            if arg.arg == node.id:
+                found = self.module.annotation(arg.annotation)
+                return found.dtype_label if found is not None else None
+        return None
+
     def index_kind(self, node: ast.expr, depth: int = 0) -> Literal["int", "bool"] | None:
         """Whether a tensor used as an index holds integers or booleans, where the code
         says so: an `Int[...]`/`Bool[...]` parameter it never rebinds, `.long()`,

@@ -8,6 +8,7 @@
 - `einops`: ops that take a pattern (einsum, rearrange);
 - `index`: lookups and orderings;
 - `conv`: convolutions, pooling, sampling grids and the norms of channels (BatchNorm, GroupNorm);
+- `dtypes`: which dtypes each jaxtyping label takes;
 - `builtins`: Python's builtins on sizes and shapes (`len`, `int`, `zip`).
 
 Adding an op is adding one function, registered with `@function` or `@method`, in one of
@@ -18,7 +19,18 @@ import ast
 
 from .._unify import Shape
 from .._values import LayerV, Value
-from . import builtins, construct, conv, einops, index, linalg, nn, reduce, shape  # noqa: F401
+from . import (  # noqa: F401
+    builtins,
+    construct,
+    conv,
+    dtypes,
+    einops,
+    index,
+    linalg,
+    nn,
+    reduce,
+    shape,
+)
 from ._registry import FUNCTIONS, LAYERS, METHODS, PASS, Call, Reader, _Pass, apply
 
 __all__ = [
