@@ -441,7 +441,6 @@ class _Calls(_Explaining):
                 text = _text(self.module, expr)
                 label = param.dtype_label
                 self.file.report(expr, dtypes.message(where, text, given_dtype, param.name, label))
-                return None
             if isinstance(shape, tuple):
                 args.append((param, _text(self.module, expr), shape))
         unifier, conflict = _unify_all(args, self.instance_sizes(instance))

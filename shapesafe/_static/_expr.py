@@ -133,6 +133,19 @@ def _numeric(qual: str, args: list[Value]) -> bool:
     return root == "numpy" and bool(args) and all(isinstance(a, (IntV, NumV)) for a in args)
 
 
+def _dtype_tested(fn: ast.AST, name: str) -> bool:
+    """Whether `fn` asks what dtype `name` holds: `name.dtype`, `is_floating_point(name)`."""
+    asks = ("dtype", "is_floating_point", "is_complex")
+    for n in ast.walk(fn):
+        if isinstance(n, ast.Attribute) and n.attr in asks:
+            if isinstance(n.value, ast.Name) and n.value.id == name:
+                return True
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in asks:
+            if any(isinstance(a, ast.Name) and a.id == name for a in n.args):
+                return True
+    return False
+
+
 def _int_list(node: ast.expr) -> bool:
     """A literal list of int literals, nested or not: `[0, 1, 3, 2]`."""
     if isinstance(node, (ast.List, ast.Tuple)):
@@ -414,6 +427,8 @@ class _Expressions(_Calls):
         function never rebinds; None for anything else."""
         if not isinstance(node, ast.Name) or self.fn is None or node.id in self.origins:
             return None
+        if _dtype_tested(self.fn, node.id):
+            return None  # `if image.dtype == torch.bool:` may hold another dtype than declared
         for arg in _params(self.fn):
             if arg.arg == node.id:
                 found = self.module.annotation(arg.annotation)

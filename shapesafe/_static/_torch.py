@@ -404,6 +404,8 @@ def matmul(a: Shape, b: Shape, ta: str, tb: str) -> Shape | None:
 def view(shape: Shape | None, sizes: Sequence[Size | None], minus: int | None) -> Shape:
     """`x.view(*sizes)`; `minus` is the position of a -1, worked out from the product."""
     out: list[Item] = [s if s is not None else fresh() for s in sizes]
+    if minus is not None:
+        out[minus] = fresh()  # a size of its own, unless the product below tells it
     if shape is not None and rank(shape) is not None:
         total = product([s for s in shape if isinstance(s, Size)])
         known = [s for i, s in enumerate(sizes) if i != minus]

@@ -25,6 +25,7 @@ class _Window(NamedTuple):
     stride: list[Size | None]
     padding: list[Size | None]
     dilation: list[Size | None]
+    pool: bool = False  # some of torch's pools refuse an input smaller than the window
 
 
 def _per_axis(c: Call, v: Value, n: int, default: int | None) -> list[Size | None]:
@@ -63,6 +64,8 @@ def _out_size(size: Item, kernel: Size | None, w: _Window, axis: int) -> Size:
         return fresh()
     change = 2 * pd - dl * (k - 1)
     if size.kind == "int" and isinstance(size.value, int):
+        if w.pool and size.value < dl * (k - 1) + 1:
+            return fresh()
         out = (size.value + change - 1) // st + 1
         return lit(out) if out > 0 else fresh()  # torch refuses a window larger than the input
     return size if st == 1 and change == 0 else fresh()
@@ -225,7 +228,7 @@ def pool_apply(c: Call) -> Value | _Pass:
     at = found[0]
     channels = x[at]
     assert isinstance(channels, Size)
-    window = _window(held, n, 2)
+    window = _window(held, n, 2)._replace(pool=True)
     return _windowed(x, at, n, channels, window) if _pool_padding_ok(window) else None
 
 
@@ -325,9 +328,8 @@ def pool(c: Call) -> Value | _Pass:
     stride_v = c.arg(2, "stride")
     stride = kernel if stride_v is None else _per_axis(c, stride_v, n, None)
     dilation_v = c.arg(4, "dilation") if c.name.startswith("max") else None
-    window = _Window(
-        kernel, stride, _per_axis(c, c.arg(3, "padding"), n, 0), _per_axis(c, dilation_v, n, 1)
-    )
+    padding = _per_axis(c, c.arg(3, "padding"), n, 0)
+    window = _Window(kernel, stride, padding, _per_axis(c, dilation_v, n, 1), pool=True)
     channels = x[at]
     assert isinstance(channels, Size)
     return _windowed(x, at, n, channels, window) if _pool_padding_ok(window) else None

@@ -65,8 +65,9 @@ def gather(c: Call) -> Value | _Pass:
 
 
 class _Part(NamedTuple):
-    """One part of an index, read: `basic` ones are slices, None and `...`; an advanced one
-    has the shape it broadcasts with the others (`shape`) and takes `took` axes."""
+    """One part of an index, read: `basic` ones are ints, slices, None and `...`; an
+    advanced one has the shape it broadcasts with the others (`shape`), and takes `took`
+    axes."""
 
     node: ast.expr
     basic: bool
@@ -82,7 +83,9 @@ def _part(
         return _Part(node, True)
     v = reader.seen.get(id(node))
     if T.int_value(node) is not None or isinstance(v, (IntV, NumV)):
-        return _Part(node, False)  # an int: a shape of no axes, as numpy reads it with others
+        # An int picks one place on its axis first, even among advanced parts: torch
+        # (unlike numpy) reads `x[0, :, ids]` as `x[0][:, ids]`.
+        return _Part(ast.Constant(0), True)
     if isinstance(node, ast.List):
         ints = all(
             T.int_value(e) is not None or isinstance(reader.seen.get(id(e)), IntV)
@@ -106,18 +109,16 @@ def subscript(
     parts: list[ast.expr],
     kind_of: Callable[[ast.expr], str | None],
 ) -> Value:
-    """`base[parts]`, as numpy and torch index: the basic parts (slices, None, `...`) act
-    on their axes in place; the advanced ones (ints, int tensors, lists of ints, masks)
-    broadcast together into one block of axes, put where the first of them is when they
-    stand side by side, and in front otherwise. Parts past the last stand for whole axes."""
+    """`base[parts]`, as torch indexes: the basic parts (ints, slices, None, `...`) act on
+    their axes in place; the advanced ones (int tensors, lists of ints, masks) broadcast
+    together into one block of axes, put where the first of them is when they stand side
+    by side (ints aside), and in front otherwise. Parts past the last stand for whole axes."""
     read = [_part(reader, p, kind_of) for p in parts]
     if any(r is None for r in read):
         return None
     found = [r for r in read if r is not None]
-    if all(r.basic or (not r.shape and not r.mask) for r in found):
-        # Basic indexing (an int variable reads as a literal one): `_torch.index`.
-        plain = [ast.Constant(0) if not r.basic else r.node for r in found]
-        return T.index(base, plain)
+    if all(r.basic for r in found):
+        return T.index(base, [r.node for r in found])  # an int variable read as a literal
     try:
         return _advanced(reader, node, base, found)
     except Mismatch as err:
@@ -157,7 +158,9 @@ def _advanced(reader: Reader, node: ast.Subscript, base: Shape, found: list[_Par
         joined = T.broadcast(joined, r.shape, texts[0], text)
     if joined is None:
         return None
-    order = [i for i, r in enumerate(found) if not r.basic]
+    # Ints were taken first (`select`), so they stand between no two advanced parts.
+    kept = [r for r in found if T.int_value(r.node) is None]
+    order = [i for i, r in enumerate(kept) if not r.basic]
     together = order == list(range(order[0], order[-1] + 1))
     out: list[Item] = []
     placed = False
@@ -178,7 +181,7 @@ def _piece(
     if T.is_none(r.node):
         pieces.append((T.OP_ONE,))
         return pos
-    if isinstance(r.node, ast.Slice):
+    if isinstance(r.node, (ast.Slice, ast.Constant)):
         one = T.index(base[pos : pos + 1], [r.node])
         pieces.append(one if one is not None else (fresh(),))
         return pos + 1
@@ -206,11 +209,26 @@ def _check_mask(reader: Reader, node: ast.Subscript, axes: Shape, r: _Part) -> N
 def assigned(
     reader: Reader, target: ast.Subscript, source: ast.expr, part: Value, v: Value
 ) -> None:
-    """`x[parts] = v`: v broadcasts into what `x[parts]` reads, as torch copies it in."""
+    """`x[parts] = v`: v broadcasts into what `x[parts]` reads, as torch copies it in, after
+    the leading axes of 1 that v has beyond it are dropped."""
     if not isinstance(part, tuple) or not isinstance(v, tuple):
         return
     reader.file.stats_relation()
     tx, tv = _text(reader.module, target), _text(reader.module, source)
+    extra = len(v) - len(part)
+    runs = any(isinstance(i, Group) for i in (*v, *part))
+    if extra > 0 and not runs:
+        lead = [i for i in v[:extra] if isinstance(i, Size) and not T.is_one(i)]
+        if lead:
+            named = [str(i) for i in lead if i.kind == "name"]
+            only = f" (holds only if {' == '.join(named)} == 1)" if len(named) == len(lead) else ""
+            reader.file.report(
+                target,
+                f'{tx} = {tv}: {tv} "{show(v)}" has more dims than {tx} "{show(part)}"'
+                f", and its extra leading axes are not 1{only}",
+            )
+            return
+        v = v[extra:]
     try:
         T.in_place(part, v, tx, tv)
     except Mismatch as err:
