@@ -29,6 +29,7 @@ from ._report import (
     _params,
     _text,
 )
+from ._rules import PASS, dtypes, layer_call
 from ._source import (
     Module,
     Signature,
@@ -201,6 +202,8 @@ class _Calls(_Explaining):
 
         def value(self, node: ast.expr | None, env: Env) -> Value: ...
 
+        def dtype_label(self, node: ast.expr) -> str | None: ...
+
     def obj_call(
         self,
         node: ast.Call,
@@ -337,6 +340,9 @@ class _Calls(_Explaining):
             self.file.stats_unknown("forward without a tensor contract")
             return None
         self.file.stats_known("layer")
+        ruled = layer_call(self, node, layer, args, kwargs)  # type: ignore[arg-type]
+        if ruled is not PASS:
+            return ruled  # type: ignore[return-value]
         x = args[0] if args else None
         if not isinstance(x, tuple):
             if layer.kind == "Linear" and layer.sizes[1] is not None:
@@ -430,6 +436,12 @@ class _Calls(_Explaining):
                 continue
             shape = shape_of(expr)
             self.counted("argument", expr, shape)
+            given_dtype = self.dtype_label(expr)
+            if given_dtype is not None and dtypes.clash(given_dtype, param.dtype_label):
+                where = _call_text(self.module, sig.contract.op, node)
+                text = _text(self.module, expr)
+                label = param.dtype_label
+                self.file.report(expr, dtypes.message(where, text, given_dtype, param.name, label))
             if isinstance(shape, tuple):
                 args.append((param, _text(self.module, expr), shape))
         unifier, conflict = _unify_all(args, self.instance_sizes(instance))

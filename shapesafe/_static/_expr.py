@@ -34,6 +34,7 @@ from ._report import (
 from ._rules import PASS, builtin_call, library_call, tensor_method
 from ._rules._registry import kw, shape_tuple
 from ._rules.construct import CONSTRUCTORS
+from ._rules.index import subscript
 from ._source import (
     Module,
     Signature,
@@ -130,6 +131,26 @@ def _numeric(qual: str, args: list[Value]) -> bool:
     if root == "math":
         return True
     return root == "numpy" and bool(args) and all(isinstance(a, (IntV, NumV)) for a in args)
+
+
+def _dtype_tested(fn: ast.AST, name: str) -> bool:
+    """Whether `fn` asks what dtype `name` holds: `name.dtype`, `is_floating_point(name)`."""
+    asks = ("dtype", "is_floating_point", "is_complex")
+    for n in ast.walk(fn):
+        if isinstance(n, ast.Attribute) and n.attr in asks:
+            if isinstance(n.value, ast.Name) and n.value.id == name:
+                return True
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in asks:
+            if any(isinstance(a, ast.Name) and a.id == name for a in n.args):
+                return True
+    return False
+
+
+def _int_list(node: ast.expr) -> bool:
+    """A literal list of int literals, nested or not: `[0, 1, 3, 2]`."""
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return bool(node.elts) and all(_int_list(e) for e in node.elts)
+    return T.int_value(node) is not None
 
 
 def _int(node: ast.expr) -> int | None:
@@ -401,41 +422,23 @@ class _Expressions(_Calls):
                 return TupV(base.items[lo:hi])
             return None
         if isinstance(base, tuple):
-            tensors = [p for p in parts if isinstance(self.seen.get(id(p)), tuple)]
-            if len(tensors) == 1:
-                return self.advanced_index(base, parts, tensors[0])
-            return T.index(base, parts)
+            return subscript(self, node, base, parts, self.index_kind)
         if isinstance(base, ListV) and not isinstance(sl, ast.Slice):
             return base.item
         return None
 
-    def advanced_index(self, base: Shape, parts: list[ast.expr], index: ast.expr) -> Value:
-        """`x[ids]`, `x[:, ids]`, `x[mask]`: one tensor index among full slices. Integer
-        indices put their own shape in place of the axis; a mask takes as many axes as it
-        has and leaves one of unknown size."""
-        idx = self.seen.get(id(index))
-        assert isinstance(idx, tuple)
-        at = parts.index(index)
-        full = all(
-            isinstance(p, ast.Slice) and p.lower is None and p.upper is None and p.step is None
-            for p in parts[:at]
-        )
-        after = parts[at + 1 :]
-        rest_ok = all(
-            (isinstance(p, ast.Slice) and p.lower is None and p.upper is None and p.step is None)
-            or (isinstance(p, ast.Constant) and p.value is Ellipsis)
-            for p in after
-        )
-        kind = self.index_kind(index)
-        if not (full and rest_ok) or kind is None:
+    def dtype_label(self, node: ast.expr) -> str | None:
+        """The jaxtyping label (`Bool`, `Int`) of a parameter that `node` names and that its
+        function never rebinds; None for anything else."""
+        if not isinstance(node, ast.Name) or self.fn is None or node.id in self.origins:
             return None
-        took = 1 if kind == "int" else T.rank(idx)
-        if took is None or any(isinstance(i, Group) for i in base[: at + took]):
-            return None
-        if len(base) < at + took:
-            return None
-        middle = idx if kind == "int" else (fresh(),)
-        return (*base[:at], *middle, *base[at + took :])
+        if _dtype_tested(self.fn, node.id):
+            return None  # `if image.dtype == torch.bool:` may hold another dtype than declared
+        for arg in _params(self.fn):
+            if arg.arg == node.id:
+                found = self.module.annotation(arg.annotation)
+                return found.dtype_label if found is not None else None
+        return None
 
     def index_kind(self, node: ast.expr, depth: int = 0) -> Literal["int", "bool"] | None:
         """Whether a tensor used as an index holds integers or booleans, where the code
@@ -443,6 +446,8 @@ class _Expressions(_Calls):
         `torch.arange`, a comparison."""
         if isinstance(node, ast.Compare):
             return "bool"
+        if isinstance(node, ast.Subscript) and depth < 4:
+            return self.index_kind(node.value, depth + 1)  # `ids[:, None]`
         if isinstance(node, ast.Name) and node.id in self.origins and depth < 4:
             _end, source, _known = self.origins[node.id][-1]
             return self.index_kind(source, depth + 1) if len(self.origins[node.id]) == 1 else None
@@ -462,6 +467,8 @@ class _Expressions(_Calls):
             if isinstance(func, ast.Attribute) and func.attr == "bool":
                 return "bool"
             if self.qualified(func) in _INT_MAKERS:
+                return "int"
+            if self.qualified(func) == "torch.tensor" and node.args and _int_list(node.args[0]):
                 return "int"
         return None
 

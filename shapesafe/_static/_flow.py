@@ -12,9 +12,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ._expr import _Expressions
+from ._facts import stated
 from ._modules import ClassModel, _find_class
 from ._report import _LOST_OTHER, Env, Finding, _alternatives
-from ._facts import stated
+from ._rules.index import assigned
 from ._run import Binding, active
 from ._scopes import (
     _as_load,
@@ -389,6 +390,8 @@ class _Scope(_Expressions):
     def assign(self, stmt: ast.Assign, env: Env) -> Env | None:
         v = self.value(stmt.value, env)
         for target in stmt.targets:
+            if isinstance(target, ast.Subscript):
+                assigned(self, target, stmt.value, self.value(_as_load(target), env), v)
             self.bind(target, v, env)
             self.remember(target, stmt.value, env, stmt)
             self.observe(target, stmt.value, env, stmt)

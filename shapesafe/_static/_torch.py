@@ -708,6 +708,15 @@ def index(shape: Shape, parts: Sequence[ast.expr]) -> Shape | None:
     return tuple(out)
 
 
+def is_ellipsis(part: ast.expr) -> bool:
+    return isinstance(part, ast.Constant) and part.value is Ellipsis
+
+
+def is_none(part: ast.expr) -> bool:
+    """`None`, or `torch.newaxis`: an index part that adds an axis of 1."""
+    return (isinstance(part, ast.Constant) and part.value is None) or _newaxis(part)
+
+
 def _newaxis(part: ast.expr) -> bool:
     """`torch.newaxis` or `np.newaxis`: None by another name."""
     return (

@@ -7,6 +7,8 @@
 - `nn`: `torch.nn` layers and `torch.nn.functional` ops;
 - `einops`: ops that take a pattern (einsum, rearrange);
 - `index`: lookups and orderings;
+- `conv`: convolutions, pooling, sampling grids and the norms of channels (BatchNorm, GroupNorm);
+- `dtypes`: which dtypes each jaxtyping label takes;
 - `builtins`: Python's builtins on sizes and shapes (`len`, `int`, `zip`).
 
 Adding an op is adding one function, registered with `@function` or `@method`, in one of
@@ -16,11 +18,31 @@ these files. A call with no rule that applies has an unknown value, never a gues
 import ast
 
 from .._unify import Shape
-from .._values import Value
-from . import builtins, construct, einops, index, linalg, nn, reduce, shape  # noqa: F401
-from ._registry import FUNCTIONS, METHODS, PASS, Call, Reader, _Pass, apply
+from .._values import LayerV, Value
+from . import (  # noqa: F401
+    builtins,
+    construct,
+    conv,
+    dtypes,
+    einops,
+    index,
+    linalg,
+    nn,
+    reduce,
+    shape,
+)
+from ._registry import FUNCTIONS, LAYERS, METHODS, PASS, Call, Reader, _Pass, apply
 
-__all__ = ["FUNCTIONS", "METHODS", "PASS", "Call", "builtin_call", "library_call", "tensor_method"]
+__all__ = [
+    "FUNCTIONS",
+    "METHODS",
+    "PASS",
+    "Call",
+    "builtin_call",
+    "layer_call",
+    "library_call",
+    "tensor_method",
+]
 
 # The roots of the qualified names that rules are registered under.
 ROOTS = frozenset(("torch", "einops", "fancy_einsum", "shapesafe"))
@@ -98,3 +120,12 @@ def builtin_call(
     return apply(
         FUNCTIONS, f"builtins.{name}", Call(reader, node, name, args, kwargs, node.args, x)
     )
+
+
+def layer_call(
+    reader: Reader, node: ast.Call, held: LayerV, args: list[Value], kwargs: dict[str, Value]
+) -> "Value | _Pass":
+    """Calling the layer `held` on `args`: its value, or PASS where no rule applies."""
+    x = args[0] if args else kwargs.get("input")
+    call = Call(reader, node, held.kind, args, kwargs, node.args, x, held=held)
+    return apply(LAYERS, held.kind, call)

@@ -3,7 +3,8 @@
 A rule is a function of one `Call`. It returns the call's value (a shape, a tuple of
 shapes, an int, or None for unknown), or `PASS` when it does not apply to these arguments,
 and the next rule for the name is tried. `@function("torch.matmul", ...)` registers a rule
-for the qualified names of library functions, `@method("matmul", ...)` for tensor methods.
+for the qualified names of library functions, `@method("matmul", ...)` for tensor methods,
+`@layer("Conv2d", ...)` for calling a `torch.nn` layer that a `@function` rule built.
 """
 
 import ast
@@ -14,7 +15,7 @@ from .. import _torch as T
 from .._report import _text
 from .._source import Module
 from .._unify import Group, Shape, Size
-from .._values import IntV, Mismatch, TupV, Value
+from .._values import IntV, LayerV, Mismatch, TupV, Value
 
 
 class _Pass:
@@ -26,6 +27,7 @@ Rule = Callable[["Call"], "Value | _Pass"]
 
 FUNCTIONS: dict[str, list[Rule]] = {}
 METHODS: dict[str, list[Rule]] = {}
+LAYERS: dict[str, list[Rule]] = {}
 
 
 def function(*quals: str) -> Callable[[Rule], Rule]:
@@ -45,6 +47,17 @@ def method(*names: str) -> Callable[[Rule], Rule]:
     def register(rule: Rule) -> Rule:
         for name in names:
             METHODS.setdefault(name, []).append(rule)
+        return rule
+
+    return register
+
+
+def layer(*kinds: str) -> Callable[[Rule], Rule]:
+    """Register a rule for calling a layer, by the kind of its `LayerV` (`Conv2d`)."""
+
+    def register(rule: Rule) -> Rule:
+        for kind in kinds:
+            LAYERS.setdefault(kind, []).append(rule)
         return rule
 
     return register
@@ -85,9 +98,10 @@ class Call:
     For a function, `args` are all its positional values and `x` the first (or `input=`);
     for a tensor method, `x` is the receiver's shape and `args` the values after it.
     `nodes` are the syntax nodes of `args`, for naming them in messages.
+    For a layer called, `held` is the layer and `x` its input.
     """
 
-    __slots__ = ("args", "kwargs", "name", "node", "nodes", "qual", "reader", "x")
+    __slots__ = ("args", "held", "kwargs", "name", "node", "nodes", "qual", "reader", "x")
 
     def __init__(
         self,
@@ -99,8 +113,10 @@ class Call:
         nodes: list[ast.expr],
         x: Value,
         qual: str | None = None,
+        held: LayerV | None = None,
     ) -> None:
         self.reader = reader
+        self.held = held
         self.node = node
         self.name = name
         self.args = args

@@ -1,9 +1,15 @@
-"""Rules of ops that look values up or order them: gather, sort, topk, searchsorted, nonzero."""
+"""Rules of ops that look values up or order them: gather, sort, topk, searchsorted, nonzero;
+and of subscripts, read (`x[ids]`) and assigned (`x[mask] = y`)."""
+
+import ast
+from collections.abc import Callable
+from typing import NamedTuple
 
 from .. import _torch as T
-from .._unify import fresh, lit
-from .._values import IntV, SymV, TupV, Value
-from ._registry import PASS, Call, _Pass, function, lit_int, method
+from .._report import _text
+from .._unify import Group, Item, Shape, Size, certain, fresh, lit, show
+from .._values import IntV, Mismatch, NumV, SymV, TupV, Value
+from ._registry import PASS, Call, Reader, _Pass, function, lit_int, method
 
 
 @function("torch.searchsorted")
@@ -53,3 +59,177 @@ def gather(c: Call) -> Value | _Pass:
         return PASS
     index = c.arg(1, "index")
     return index if isinstance(index, tuple) else None  # the index's shape
+
+
+# Subscripts: `x[i]`, `x[:, ids]`, `x[mask]`, `pos[..., [0, 1]]`, `x[rows, cols]`.
+
+
+class _Part(NamedTuple):
+    """One part of an index, read: `basic` ones are ints, slices, None and `...`; an
+    advanced one has the shape it broadcasts with the others (`shape`), and takes `took`
+    axes."""
+
+    node: ast.expr
+    basic: bool
+    shape: Shape = ()
+    took: int = 1
+    mask: bool = False
+
+
+def _part(
+    reader: Reader, node: ast.expr, kind_of: Callable[[ast.expr], str | None]
+) -> "_Part | None":
+    if isinstance(node, ast.Slice) or T.is_ellipsis(node) or T.is_none(node):
+        return _Part(node, True)
+    v = reader.seen.get(id(node))
+    if T.int_value(node) is not None or isinstance(v, (IntV, NumV)):
+        # An int picks one place on its axis first, even among advanced parts: torch
+        # (unlike numpy) reads `x[0, :, ids]` as `x[0][:, ids]`.
+        return _Part(ast.Constant(0), True)
+    if isinstance(node, ast.List):
+        ints = all(
+            T.int_value(e) is not None or isinstance(reader.seen.get(id(e)), IntV)
+            for e in node.elts
+        )
+        return _Part(node, False, (lit(len(node.elts)),)) if ints and node.elts else None
+    if isinstance(v, tuple):
+        kind = kind_of(node)
+        if kind == "int":
+            return _Part(node, False, v)
+        rank = T.rank(v)
+        if kind == "bool" and rank is not None and not any(isinstance(i, Group) for i in v):
+            return _Part(node, False, (fresh(),), rank, True)
+    return None
+
+
+def subscript(
+    reader: Reader,
+    node: ast.Subscript,
+    base: Shape,
+    parts: list[ast.expr],
+    kind_of: Callable[[ast.expr], str | None],
+) -> Value:
+    """`base[parts]`, as torch indexes: the basic parts (ints, slices, None, `...`) act on
+    their axes in place; the advanced ones (int tensors, lists of ints, masks) broadcast
+    together into one block of axes, put where the first of them is when they stand side
+    by side (ints aside), and in front otherwise. Parts past the last stand for whole axes."""
+    read = [_part(reader, p, kind_of) for p in parts]
+    if any(r is None for r in read):
+        return None
+    found = [r for r in read if r is not None]
+    if all(r.basic for r in found):
+        return T.index(base, [r.node for r in found])  # an int variable read as a literal
+    try:
+        return _advanced(reader, node, base, found)
+    except Mismatch as err:
+        reader.file.report(node, str(err))
+        return None
+
+
+def _advanced(reader: Reader, node: ast.Subscript, base: Shape, found: list[_Part]) -> Shape | None:
+    dots = [i for i, r in enumerate(found) if T.is_ellipsis(r.node)]
+    if len(dots) > 1:
+        return None
+    at = dots[0] if dots else len(found)
+    before, after = found[:at], found[at + 1 :]
+
+    def took(rs: list[_Part]) -> int:
+        return sum(0 if T.is_none(r.node) else r.took for r in rs)
+
+    cb, ca = took(before), took(after)
+    outer = (*base[:cb], *base[len(base) - ca :])
+    if cb + ca > len(base) or any(isinstance(i, Group) for i in outer):
+        return None
+    # Each part's output: basic parts give axes in place, advanced ones a marker.
+    pieces: list[Shape | None] = []
+    pos = 0
+    for r in before:
+        pos = _piece(reader, node, base, r, pos, pieces)
+    pieces.append(base[cb : len(base) - ca])
+    pos = len(base) - ca
+    for r in after:
+        pos = _piece(reader, node, base, r, pos, pieces)
+    advanced = [r for r in found if not r.basic]
+    texts = [_text(reader.module, r.node) for r in advanced]
+    joined: Shape | None = advanced[0].shape
+    for r, text in zip(advanced[1:], texts[1:], strict=True):
+        if joined is None:
+            return None
+        joined = T.broadcast(joined, r.shape, texts[0], text)
+    if joined is None:
+        return None
+    # Ints were taken first (`select`), so they stand between no two advanced parts.
+    kept = [r for r in found if T.int_value(r.node) is None]
+    order = [i for i, r in enumerate(kept) if not r.basic]
+    together = order == list(range(order[0], order[-1] + 1))
+    out: list[Item] = []
+    placed = False
+    for piece in pieces:
+        if piece is None:
+            if not placed and together:
+                out.extend(joined)
+            placed = True
+            continue
+        out.extend(piece)
+    return tuple(out) if together else (*joined, *out)
+
+
+def _piece(
+    reader: Reader, node: ast.Subscript, base: Shape, r: _Part, pos: int, pieces: list[Shape | None]
+) -> int:
+    """Add the output of part `r` at axis `pos` of `base` to `pieces`; the next axis."""
+    if T.is_none(r.node):
+        pieces.append((T.OP_ONE,))
+        return pos
+    if isinstance(r.node, (ast.Slice, ast.Constant)):
+        one = T.index(base[pos : pos + 1], [r.node])
+        pieces.append(one if one is not None else (fresh(),))
+        return pos + 1
+    if r.mask:
+        _check_mask(reader, node, base[pos : pos + r.took], r)
+    pieces.append(None)
+    return pos + r.took
+
+
+def _check_mask(reader: Reader, node: ast.Subscript, axes: Shape, r: _Part) -> None:
+    """A mask's shape must be the shape of the axes it picks from."""
+    mask = reader.seen.get(id(r.node))
+    if not isinstance(mask, tuple):
+        return
+    reader.file.stats_relation()
+    for p, (a, b) in enumerate(zip(axes, mask, strict=True)):
+        if isinstance(a, Size) and isinstance(b, Size) and certain(a, b) == "differ":
+            tm, tx = _text(reader.module, r.node), _text(reader.module, node.value)
+            raise Mismatch(
+                f'{tx}[{tm}]: mask {tm} "{show(mask)}" has {b} at its axis {p} '
+                f"but the axis of {tx} it picks from is {a}"
+            )
+
+
+def assigned(
+    reader: Reader, target: ast.Subscript, source: ast.expr, part: Value, v: Value
+) -> None:
+    """`x[parts] = v`: v broadcasts into what `x[parts]` reads, as torch copies it in, after
+    the leading axes of 1 that v has beyond it are dropped."""
+    if not isinstance(part, tuple) or not isinstance(v, tuple):
+        return
+    reader.file.stats_relation()
+    tx, tv = _text(reader.module, target), _text(reader.module, source)
+    extra = len(v) - len(part)
+    runs = any(isinstance(i, Group) for i in (*v, *part))
+    if extra > 0 and not runs:
+        lead = [i for i in v[:extra] if isinstance(i, Size) and not T.is_one(i)]
+        if lead:
+            named = [str(i) for i in lead if i.kind == "name"]
+            only = f" (holds only if {' == '.join(named)} == 1)" if len(named) == len(lead) else ""
+            reader.file.report(
+                target,
+                f'{tx} = {tv}: {tv} "{show(v)}" has more dims than {tx} "{show(part)}"'
+                f", and its extra leading axes are not 1{only}",
+            )
+            return
+        v = v[extra:]
+    try:
+        T.in_place(part, v, tx, tv)
+    except Mismatch as err:
+        reader.file.report(target, f"{tx} = {tv}: {err}")

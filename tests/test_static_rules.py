@@ -1,0 +1,466 @@
+"""Static shape rules of convolutions, pooling, padding, grids, norms over channels and the
+matrix ops (diag, cov): their findings, and their shapes against torch's own."""
+
+import tempfile
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import jaxtyping
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shapesafe._static import check_file
+from shapesafe._static._rules import dtypes
+from shapesafe.shapes import shapes_of
+
+HEADER = """\
+import torch
+import torch.nn.functional as F
+from jaxtyping import Float
+from torch import Tensor, nn
+"""
+
+
+def check_source(tmp_path: Path, source: str) -> list[str]:
+    path = tmp_path / "snippet.py"
+    path.write_text(HEADER + source)
+    return [f"{f.line}: {f.message}" for f in check_file(path)]
+
+
+def static_shape(
+    dims: list[int], expr: str, setup: str = "", other: list[int] | None = None
+) -> tuple[str, ...] | None:
+    """The shape the checker gives `y = EXPR` in a function of `x` with literal sizes `dims`
+    (and of `g` with sizes `other`), after the statement `setup` in its body; None where it
+    can't tell, or can't size an axis."""
+    params = f'x: Float[Tensor, "{" ".join(map(str, dims))}"]'
+    if other is not None:
+        params += f', g: Float[Tensor, "{" ".join(map(str, other))}"]'
+    body = f"    {setup}\n" if setup else ""
+    source = f"{HEADER}\n\ndef f({params}):\n{body}    y = {expr}\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "rule.py"
+        path.write_text(source)
+        found = [b for b in shapes_of(path) if b.name == "y"]
+    if not found or found[0].shape is None or "_" in found[0].shape:
+        return None
+    return found[0].shape
+
+
+def torch_shape(fn: Callable[[], torch.Tensor]) -> tuple[str, ...] | None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # cov of too few observations, say
+            return tuple(str(n) for n in fn().shape)
+    except (RuntimeError, ValueError, IndexError):
+        return None
+
+
+def agree(rule: tuple[str, ...] | None, real: tuple[str, ...] | None) -> None:
+    """Where the rule gives a shape, torch runs and gives that shape."""
+    if rule is not None:
+        assert rule == real
+
+
+# Findings
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        pytest.param(
+            "class Net(nn.Module):\n"
+            "    def __init__(self, c_in: int, c_out: int) -> None:\n"
+            "        super().__init__()\n"
+            "        self.conv = nn.Conv2d(c_in, c_out, 3, padding=1)\n"
+            "        self.bn = nn.BatchNorm2d(c_in)\n"
+            "    def forward(self, x: Float[Tensor, 'b c_in h w']):\n"
+            "        return self.bn(self.conv(x))\n",
+            [
+                "11: self.bn(self.conv(x)): channel dim is c_out in self.conv(x) "
+                '"b c_out h w" but the layer\'s num_features is c_in'
+            ],
+            id="batchnorm-after-conv-of-other-width",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b 100 16']):\n"
+            "    conv = nn.Conv1d(16, 32, 3)\n"
+            "    return conv(x)\n",
+            ['7: conv(x): channel dim is 100 in x "b 100 16" but the layer\'s in_channels is 16'],
+            id="conv1d-on-channels-last",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b 3 h w'], w: Float[Tensor, 'o 4 3 3']):\n"
+            "    return F.conv2d(x, w)\n",
+            [
+                '6: F.conv2d(x): channel dim is 3 in x "b 3 h w" but weight w "o 4 3 3" '
+                "takes 4; in_channels is 4"
+            ],
+            id="functional-conv-weight",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b 32 h w']):\n"
+            "    gn = nn.GroupNorm(8, 64)\n"
+            "    return gn(x)\n",
+            ['7: gn(x): channel dim is 32 in x "b 32 h w" but the layer\'s num_channels is 64'],
+            id="groupnorm",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b c']):\n    pool = nn.MaxPool2d(2)\n    return pool(x)\n",
+            [
+                '7: pool(x): x "b c" has 2 dims, but a 2-d op takes 4 '
+                "(batch, channels, 2 spatial) or 3 (no batch)"
+            ],
+            id="pool-rank",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'n c h w'], g: Float[Tensor, 'n ho wo 3']):\n"
+            "    return F.grid_sample(x, g)\n",
+            [
+                '6: grid_sample(x, g): last dim of g "n ho wo 3" is 3, but a 4-d input '
+                "takes 2 coordinates"
+            ],
+            id="grid-sample-coordinates",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'n c h w'], g: Float[Tensor, 'm ho wo 2']):\n"
+            "    return F.grid_sample(x, g)\n",
+            ['6: grid_sample(x, g): batch dim is n in x "n c h w" but m in g "m ho wo 2"'],
+            id="grid-sample-batch",
+        ),
+        pytest.param(
+            "def f(p: Float[Tensor, 'b v'], q: Float[Tensor, 'b k']):\n"
+            "    return F.kl_div(p, q, reduction='none')\n",
+            [
+                '6: kl_div: p "b v" and q "b k": v lines up with k (torch would broadcast '
+                "silently where one is 1, and fail otherwise)"
+            ],
+            id="kl-div-broadcast",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'a b c']):\n    return torch.diag(x)\n",
+            ['6: torch.diag(x): x "a b c" has 3 dims; torch.diag takes 1 or 2'],
+            id="diag-rank",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'v n']) -> Float[Tensor, 'n n']:\n    return torch.cov(x)\n",
+            ['6: return of f(): dim \'n\' is n in x "v n" but v in torch.cov(x) "v v"'],
+            id="cov-of-rows",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b c h w']) -> Float[Tensor, 'b c h w']:\n"
+            "    return F.avg_pool2d(x, 2)\n",
+            [],
+            id="pool-size-unknown-is-silent",
+        ),
+    ],
+)
+def test_rule_findings(tmp_path: Path, body: str, expected: list[str]) -> None:
+    assert check_source(tmp_path, body) == expected
+
+
+def test_layers_keep_and_change_the_right_dims(tmp_path: Path) -> None:
+    path = tmp_path / "net.py"
+    path.write_text(
+        HEADER + "class Net(nn.Module):\n"
+        "    def __init__(self, c_in: int, c_out: int) -> None:\n"
+        "        super().__init__()\n"
+        "        self.conv = nn.Conv2d(c_in, c_out, 3, padding='same')\n"
+        "        self.norm = nn.InstanceNorm2d(c_out)\n"
+        "        self.pool = nn.AdaptiveAvgPool2d((1, None))\n"
+        "    def forward(self, x: Float[Tensor, 'b c_in h w']):\n"
+        "        y = self.norm(self.conv(x))\n"
+        "        z = self.pool(y)\n"
+        "        return z\n"
+    )
+    found = {b.name: b.shape for b in shapes_of(path) if b.name in ("y", "z")}
+    assert found == {"y": ("b", "c_out", "h", "w"), "z": ("b", "c_out", "1", "w")}
+
+
+# Against torch: each shape the rule gives is torch's.
+
+_size = st.integers(1, 7)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(1, 3),
+    batched=st.booleans(),
+    spatial=st.lists(_size, min_size=3, max_size=3),
+    cin=st.integers(1, 3),
+    kernel=st.integers(1, 3),
+    stride=st.integers(1, 3),
+    padding=st.sampled_from(["0", "1", "2", "'same'", "'valid'"]),
+    dilation=st.integers(1, 2),
+)
+def test_conv_layer_agrees_with_torch(
+    n: int,
+    batched: bool,
+    spatial: list[int],
+    cin: int,
+    kernel: int,
+    stride: int,
+    padding: str,
+    dilation: int,
+) -> None:
+    if padding == "'same'":
+        stride = 1  # torch takes 'same' only with stride 1
+    dims = [2] * batched + [cin] + spatial[:n]
+    args = f"{cin}, 4, {kernel}, stride={stride}, padding={padding}, dilation={dilation}"
+    layer = f"conv = nn.Conv{n}d({args})"
+    made = eval(f"torch.nn.Conv{n}d({args}, device='meta')")
+    agree(
+        static_shape(dims, "conv(x)", layer),
+        torch_shape(lambda: made(torch.empty(dims, device="meta"))),
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(1, 3),
+    batched=st.booleans(),
+    spatial=st.lists(_size, min_size=3, max_size=3),
+    kind=st.sampled_from(["Max", "Avg"]),
+    kernel=st.integers(1, 3),
+    stride=st.sampled_from(["None", "1", "2"]),
+    padding=st.integers(0, 1),
+)
+def test_pool_agrees_with_torch(
+    n: int, batched: bool, spatial: list[int], kind: str, kernel: int, stride: str, padding: int
+) -> None:
+    dims = [2] * batched + [3] + spatial[:n]
+    args = f"{kernel}, stride={stride}, padding={padding}"
+    x = torch.empty(dims)
+    made = eval(f"torch.nn.{kind}Pool{n}d({args})")
+    real = torch_shape(lambda: made(x))
+    if 2 * padding <= kernel and min(spatial[:n]) >= kernel:
+        assert static_shape(dims, "pool(x)", f"pool = nn.{kind}Pool{n}d({args})") == real
+    agree(static_shape(dims, "pool(x)", f"pool = nn.{kind}Pool{n}d({args})"), real)
+    agree(static_shape(dims, f"F.{kind.lower()}_pool{n}d(x, {args})"), real)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    dims=st.lists(_size, min_size=1, max_size=3),
+    pads=st.lists(st.integers(0, 2), min_size=0, max_size=3).map(lambda p: p * 2),
+)
+def test_pad_agrees_with_torch(dims: list[int], pads: list[int]) -> None:
+    args = ", ".join(map(str, pads))
+    agree(
+        static_shape(dims, f"F.pad(x, ({args}))"),
+        torch_shape(lambda: F.pad(torch.empty(dims), tuple(pads))),
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    dims=st.lists(_size, min_size=0, max_size=3),
+    k=st.integers(-2, 2),
+    op=st.sampled_from(["diag", "cov", "corrcoef"]),
+)
+def test_matrix_ops_agree_with_torch(dims: list[int], k: int, op: str) -> None:
+    x = torch.ones(dims)
+    if op == "diag":
+        agree(static_shape(dims, f"torch.diag(x, {k})"), torch_shape(lambda: torch.diag(x, k)))
+    else:
+        fn = getattr(torch, op)
+        agree(static_shape(dims, f"torch.{op}(x)"), torch_shape(lambda: fn(x)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    three=st.booleans(),
+    sizes=st.lists(_size, min_size=6, max_size=6),
+    coords=st.integers(2, 3),
+)
+def test_grid_sample_agrees_with_torch(three: bool, sizes: list[int], coords: int) -> None:
+    n, c, *rest = sizes
+    spatial = rest[: 2 + three]
+    x_dims = [n, c, *spatial]
+    g_dims = [n, *reversed(spatial), coords]
+    x, grid = torch.ones(x_dims), torch.zeros(g_dims)
+    real = torch_shape(lambda: F.grid_sample(x, grid, align_corners=False))
+    agree(static_shape(x_dims, "F.grid_sample(x, g, align_corners=False)", other=g_dims), real)
+
+
+@settings(max_examples=40, deadline=None)
+@given(a=st.lists(st.integers(1, 3), max_size=3), b=st.lists(st.integers(1, 3), max_size=3))
+def test_kl_div_agrees_with_torch(a: list[int], b: list[int]) -> None:
+    agree(
+        static_shape(a, "F.kl_div(x, g, reduction='none')", other=b),
+        torch_shape(lambda: F.kl_div(torch.ones(a), torch.ones(b), reduction="none")),
+    )
+
+
+# Subscripts
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        pytest.param(
+            "def f(x: Float[Tensor, 'b n d'], m: Bool[Tensor, 'b d']):\n    return x[m]\n",
+            ['6: x[m]: mask m "b d" has d at its axis 1 but the axis of x it picks from is n'],
+            id="mask-of-other-axes",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b n d'], y: Float[Tensor, 'b d']):\n"
+            "    x[:, 0] = y\n"
+            "    x[:, :, 0] = y\n"
+            "    return x\n",
+            [
+                '7: x[:, :, 0] = y: x[:, :, 0] "b n" and y "b d": n lines up with d (torch '
+                "would broadcast silently where one is 1, and fail otherwise)"
+            ],
+            id="assignment",
+        ),
+        pytest.param(
+            "def f(pos: Float[Tensor, '*batch 3']) -> Float[Tensor, '*batch 3']:\n"
+            "    return pos[..., [0, 1]]\n",
+            [
+                "6: return of f(): dim '3' is 2 in pos[..., [0, 1]] \"*batch 2\", "
+                'expected 3 ("*batch 3")'
+            ],
+            id="literal-list",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b n d'], i: int) -> Float[Tensor, 'b d']:\n    return x[i]\n",
+            ['6: return of f(): dim \'b\' is b in x "b n d" but n in x[i] "n d"'],
+            id="int-variable",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b n d'], ids: Int[Tensor, 'b k']) -> Float[Tensor, 'b k d']:\n"
+            "    rows = torch.arange(x.shape[0])[:, None]\n"
+            "    return x[rows, ids]\n",
+            [],
+            id="rows-and-columns",
+        ),
+    ],
+)
+def test_subscript_findings(tmp_path: Path, body: str, expected: list[str]) -> None:
+    source = body.replace("from jaxtyping import Float", "")
+    found = check_source(tmp_path, "from jaxtyping import Bool, Int\n" + source)
+    assert [f.split(": ", 1)[1] for f in found] == [e.split(": ", 1)[1] for e in expected]
+
+
+_PARTS = [":", "1:", ":-1", "None", "...", "0", "-1", "i", "[0, 1]", "[1]", "ids", "ids2", ":"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    dims=st.lists(st.integers(2, 4), min_size=1, max_size=4),
+    parts=st.lists(st.sampled_from(_PARTS), min_size=1, max_size=4),
+)
+def test_subscript_agrees_with_torch(dims: list[int], parts: list[str]) -> None:
+    # Each axis the checker sizes is torch's, and it gives as many axes as torch.
+    index = ", ".join(parts)
+    spec = " ".join(map(str, dims))
+    source = (
+        f'{HEADER}from jaxtyping import Int\n\n\ndef f(x: Float[Tensor, "{spec}"], i: int, '
+        f'ids: Int[Tensor, "2"], ids2: Int[Tensor, "3 1"]):\n    y = x[{index}]\n'
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "rule.py"
+        path.write_text(source)
+        found = [b for b in shapes_of(path) if b.name == "y"]
+    env = {
+        "x": torch.zeros(dims),
+        "i": 1,
+        "ids": torch.zeros(2, dtype=torch.long),
+        "ids2": torch.ones(3, 1, dtype=torch.long),
+    }
+    real = torch_shape(lambda: eval(f"x[{index}]", env))
+    rule = found[0].shape if found else None
+    if rule is None:
+        return
+    assert real is not None, (index, rule)
+    assert len(rule) == len(real), (index, rule, real)
+    assert all(a in ("_", b) for a, b in zip(rule, real, strict=True)), (index, rule, real)
+
+
+# Dtypes of arguments
+
+
+def test_argument_of_another_dtype_kind(tmp_path: Path) -> None:
+    source = (
+        "from jaxtyping import Bool, Int\n"
+        "def g(ids: Int[Tensor, 'a'], mask: Bool[Tensor, 'a']) -> Int[Tensor, 'a']:\n"
+        "    return ids\n"
+        "def either(x: Float[Tensor, 'n'] | Int[Tensor, 'n']) -> None: ...\n"
+        "def f(mask: Bool[Tensor, 'a'], ids: Int[Tensor, 'a'], z: Float[Tensor, 'a']):\n"
+        "    either(ids)\n"
+        "    g(ids, mask)\n"
+        "    return g(mask, ids)\n"
+    )
+    assert check_source(tmp_path, source) == [
+        "12: g(mask, ids): mask is Bool[...] but parameter 'ids' takes Int[...]",
+        "12: g(mask, ids): ids is Int[...] but parameter 'mask' takes Bool[...]",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("given", "wanted", "clashes"),
+    [
+        ("Bool", "Int", True),
+        ("Int", "Float", True),
+        ("Float", "Inexact", False),
+        ("Int", "Integer", False),
+        ("Bool", "Shaped", False),
+        ("UInt", "Real", False),
+        ("Complex", "Real", True),
+    ],
+)
+def test_dtype_labels_against_torch(given: str, wanted: str, clashes: bool) -> None:
+    # The labels clash exactly when no torch dtype of one passes jaxtyping's other.
+    dts = [torch.bool, torch.uint8, torch.int32, torch.int64, torch.float32, torch.complex64]
+
+    def admits(label: str, dt: torch.dtype) -> bool:
+        return isinstance(torch.zeros(1, dtype=dt), getattr(jaxtyping, label)[torch.Tensor, "1"])
+
+    both = [dt for dt in dts if admits(given, dt) and admits(wanted, dt)]
+    assert dtypes.clash(given, wanted) is clashes
+    assert (not both) is clashes
+
+
+def test_a_dtype_the_function_tests_is_not_taken_from_its_annotation(tmp_path: Path) -> None:
+    source = (
+        "from jaxtyping import Bool\n"
+        "def as_colors(mask: Bool[Tensor, 'n 1']) -> Float[Tensor, 'n 3']:\n"
+        "    return mask.float().expand(-1, 3)\n"
+        "def show(image: Float[Tensor, 'n 1']) -> Float[Tensor, 'n 3']:\n"
+        "    if image.dtype == torch.bool:\n"
+        "        return as_colors(image)\n"
+        "    return image.expand(-1, 3)\n"
+    )
+    assert check_source(tmp_path, source) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        pytest.param(
+            "def f(c: Float[Tensor, '1 3'], rays: Float[Tensor, '*b 3']):\n"
+            "    p = torch.zeros((3, 4))\n"
+            "    p[:3, 3] = c\n"
+            "    flat = rays.view(-1, 3)\n"
+            "    lines = torch.empty((flat.shape[0] * 2, 3))\n"
+            "    lines[0::2] = flat\n",
+            [],
+            id="leading-ones-dropped",
+        ),
+        pytest.param(
+            "def f(w: Float[Tensor, 'batch']):\n    m = torch.eye(4)\n    m[2, 3] = -w\n",
+            [
+                '7: m[2, 3] = -w: -w "batch" has more dims than m[2, 3] "", and its extra '
+                "leading axes are not 1 (holds only if batch == 1)"
+            ],
+            id="more-dims",
+        ),
+    ],
+)
+def test_assignment_into_a_subscript(tmp_path: Path, body: str, expected: list[str]) -> None:
+    assert check_source(tmp_path, body) == expected
