@@ -161,17 +161,6 @@ def _convert(node: ast.expr, names: str) -> Expr:
 # Evaluation ------------------------------------------------------------------------------------
 
 
-def power(a: Any, b: Any) -> Any:
-    """`a ** b`, or None for a power of ints whose magnitude would pass `LIMIT`."""
-    if type(a) is int and type(b) is int and b > 0 and (a > 1 or a < -1):
-        # |a| ** b >= 2 ** ((bits - 1) * b): past the bound without computing it.
-        if (abs(a).bit_length() - 1) * b > LIMIT.bit_length():
-            return None
-        out = a**b
-        return out if -LIMIT <= out <= LIMIT else None
-    return a**b
-
-
 def evaluate(e: Expr, sizes: Mapping[str, Any], env: Any) -> Any:
     """The value of a tree; None where it can't be known. `env`: the parts' values (a
     sequence) in a dim's tree, or the call's arguments (a mapping) in a part's tree. The
@@ -201,7 +190,14 @@ def evaluate(e: Expr, sizes: Mapping[str, Any], env: Any) -> Any:
             return a / b
         if op == "%":
             return a % b
-        return power(a, b)
+        if type(a) is int and type(b) is int and b > 0 and (a > 1 or a < -1):
+            # A power of ints within `LIMIT`: |a| ** b >= 2 ** ((bits - 1) * b) tells one
+            # past it without computing it.
+            if (abs(a).bit_length() - 1) * b > LIMIT.bit_length():
+                return None
+            out = a**b
+            return out if -LIMIT <= out <= LIMIT else None
+        return a**b
     if tag == "part":
         return env[e[1]]
     if tag == "arg":
