@@ -46,7 +46,7 @@ def static_shape(
         path = Path(tmp) / "rule.py"
         path.write_text(source)
         found = [b for b in shapes_of(path) if b.name == "y"]
-    if not found or found[0].shape is None or "_" in found[0].shape:
+    if not found or found[0].shape is None or any(s.startswith("?") for s in found[0].shape):
         return None
     return found[0].shape
 
