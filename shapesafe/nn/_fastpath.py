@@ -99,12 +99,37 @@ def call(m: nn.Module, *args: Any) -> Any:
 def children_plain(m: nn.Module) -> bool:
     """Whether every child of `m` (through `ModuleList`s) is of a class in `FAST` or `KNOWN`
     and plain: then no user code runs inside `m`'s body."""
+    if (
+        _global_backward_pre_hooks
+        or _global_backward_hooks
+        or _global_forward_hooks
+        or _global_forward_pre_hooks
+        or _tracing_state() is not None
+    ):
+        return False
+    return _children_plain(m)
+
+
+def _children_plain(m: nn.Module) -> bool:
     for child in m.__dict__["_modules"].values():
+        if child is None:
+            continue
         cls = child.__class__
         if cls is nn.ModuleList:
-            if not children_plain(child):
+            if not _children_plain(child):
                 return False
-        elif child is not None and ((cls not in FAST and cls not in KNOWN) or not plain(child)):
+            continue
+        d = child.__dict__
+        # `plain(child)`, less what `children_plain` read once.
+        if (
+            (cls not in FAST and cls not in KNOWN)
+            or d["_forward_hooks"]
+            or d["_forward_pre_hooks"]
+            or d["_backward_hooks"]
+            or d["_backward_pre_hooks"]
+            or "forward" in d
+            or d.get("_compiled_call_impl") is not None
+        ):
             return False
     return True
 

@@ -117,13 +117,14 @@ def _fast_linear(m: Linear, x: Tensor) -> Tensor:
     contract, as `F.linear` then returns `(*batch, out_features)`."""
     if x.__class__ is Tensor:
         dtype = x.dtype
-        weight = _fastpath.parameter(m, "weight", dtype)
-        bias = _fastpath.parameter(m, "bias", dtype)
+        params = m.__dict__["_parameters"]
+        weight = params.get("weight")
+        bias = params.get("bias", False)
         n, o = m.in_features, m.out_features
         if (
-            weight is not None
-            and weight is not False
-            and bias is not False
+            weight.__class__ is nn.Parameter
+            and weight.dtype is dtype
+            and (bias is None or (bias.__class__ is nn.Parameter and bias.dtype is dtype))
             and dtype in _fastpath.FLOATS
             and n.__class__ is int
             and o.__class__ is int
