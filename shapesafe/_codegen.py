@@ -44,9 +44,24 @@ def _traced(state: "_Checked", args: tuple[Any, ...], kwargs: dict[str, Any]) ->
     return call_traced(state, args, kwargs)
 
 
+def _exporting_checks() -> bool:
+    """`_mode.checking()`, which dynamo calls while it traces instead of tracing it (a
+    ContextVar read) and takes as a constant: an export is traced once, inside the `mode()`
+    block it runs in."""
+    return _mode.checking()
+
+
+# What `torch._dynamo.assume_constant_result` sets, without importing dynamo here.
+_exporting_checks._dynamo_marked_constant = True  # type: ignore[attr-defined]
+
+
 def _check_now() -> bool:
-    """Whether to check, read when `_mode.fast_check` is False."""
+    """Whether to check, read when `_mode.fast_check` is False. Compiled code follows the
+    process default (a compiled graph outlives any `mode()` block); an export, traced once
+    where it is called, follows the mode there."""
     if torch.compiler.is_compiling():
+        if torch.compiler.is_exporting():
+            return _exporting_checks()
         return _mode.default_checking()
     return _mode.checking()
 
