@@ -186,9 +186,9 @@ def attention(
 
     `(*batch, s, e)`.
     """
-    if k.shape[:-2] != q.shape[:-2] and not _kv_fits(q.shape, k.shape):
-        raise_error(_kv_error, q, k, v, mask, attn_bias)
     gqa = k.shape[:-2] != q.shape[:-2]
+    if gqa and not _kv_fits(q.shape, k.shape):
+        raise_error(_kv_error, q, k, v, mask, attn_bias)
     try:
         allowed = mask
         if causal and (mask is not None or attn_bias is not None):

@@ -49,22 +49,40 @@ def _traced(state: "_Checked", args: tuple[Any, ...], kwargs: dict[str, Any]) ->
     return call_traced(state, *state.drop_omitted(args, kwargs))
 
 
+def _exporting_checks() -> bool:
+    """`_mode.checking()`, which dynamo calls while it traces instead of tracing it (a
+    ContextVar read) and takes as a constant: an export is traced once, inside the `mode()`
+    block it runs in."""
+    return _mode.checking()
+
+
+# What `torch._dynamo.assume_constant_result` sets, without importing dynamo here.
+_exporting_checks._dynamo_marked_constant = True  # type: ignore[attr-defined]
+
+
 def _check_now() -> bool:
-    """Whether to check, read when `_mode.fast_check` is False."""
+    """Whether to check, read when `_mode.fast_check` is False. Compiled code follows the
+    process default (a compiled graph outlives any `mode()` block); an export, traced once
+    where it is called, follows the mode there."""
     if torch.compiler.is_compiling():
+        if torch.compiler.is_exporting():
+            return _exporting_checks()
         return _mode.default_checking()
     return _mode.checking()
 
 
 #: The generated code's globals: the namespace of the module `shapesafe._generated`, whose
 #: name dynamo and tracebacks read. `_checking` and `_off` are `_mode.fast_check` and
-#: `_mode.fast_off`, kept in step by a listener; when both are False the wrapper asks
-#: `_check_now()` (a ContextVar read).
+#: `_mode.fast_off`, kept in step by a listener; when both are False (a `mode()` block was
+#: entered), the wrapper reads the ContextVar itself (`_scope_get`, then `_default_check`
+#: where no block is active in this context), or asks `_check_now()` while compiling.
 _NAMESPACE: dict[str, Any] = {
     "_trim": _traceback.trim,
     "_checking": True,
     "_off": False,
     "_check_now": _check_now,
+    "_scope_get": _mode.scope_get,
+    "_default_check": True,
     #: dynamo folds a call to this function to True while it traces, so it must stay a call.
     "_is_compiling": torch.compiler.is_compiling,
     "_traced": _traced,
@@ -92,6 +110,7 @@ _NAMESPACE = vars(_generated)
 def _set_checking(check: bool, off: bool) -> None:
     _NAMESPACE["_checking"] = check
     _NAMESPACE["_off"] = off
+    _NAMESPACE["_default_check"] = _mode.default_checking()
 
 
 _mode.add_listener(_set_checking)
@@ -355,7 +374,10 @@ def {p}factory({p}fn, {p}state, {p}cache, {p}defaults):
     {p}tracing = torch_tracing_state
     {p}names = {p}state.names
 {fetched}    def {p}wrapper({", ".join(decl)}):
-        if not _checking and (_off or not _check_now()):
+        if not _checking and (_off or not (
+            _check_now() if _is_compiling()
+            else _default_check if ({p}m := _scope_get()) is None else {p}m == "check"
+        )):
             return {p}fn({", ".join(call)})
         if _is_compiling():
             return _traced({p}state, {args_tuple}, {kwargs_dict})

@@ -34,6 +34,9 @@ DISABLED_AT_IMPORT = ENV_MODE == "off"
 
 _default: Mode = ENV_MODE
 _scope: contextvars.ContextVar[Mode | None] = contextvars.ContextVar("shapesafe_mode", default=None)
+#: The mode of the innermost `mode()` block active in this context, or None (the generated
+#: wrappers call it directly: `checking()` without the calls around it).
+scope_get = _scope.get
 #: Set once any `mode()` block is entered: from then on the ContextVar must be read.
 _scoped = False
 _lock = threading.Lock()

@@ -120,8 +120,11 @@ def apply_rope(
     if q.shape[-1] % 2:
         raise_error(_odd_error, apply_rope, "q", q)
     try:
-        # One axis for the heads, which share the tables.
-        c, s = cos.unsqueeze(-3), sin.unsqueeze(-3)
+        # One axis for the heads, which share the tables (`(seq, head_dim)` tables
+        # broadcast as they are).
+        c, s = cos, sin
+        if cos.ndim != 2 or sin.ndim != 2:
+            c, s = cos.unsqueeze(-3), sin.unsqueeze(-3)
         # `_rotate`, not the checked `rotate_half`: the contract already holds.
         return q * c + _rotate(q) * s, k * c + _rotate(k) * s
     except RuntimeError as e:

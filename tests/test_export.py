@@ -11,6 +11,7 @@ The models are a list of cases: another `shapesafe.nn` model is one more entry o
 """
 
 import dataclasses
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -284,3 +285,31 @@ def test_make_fx_of_a_broken_call_is_a_shape_error(name: str) -> None:
         _symbolic_trace(module, case.broken)
     assert info.value.argument == eager.value.argument == case.argument
     assert str(info.value) == str(eager.value)
+
+
+@ss.checked
+def _summed(x: Float[Tensor, " n"]) -> Float[Tensor, " n"]:
+    return x.sum(0, keepdim=True)  # (1,): breaks the contract for any n but 1
+
+
+class _Summed(nn.Module):
+    def forward(self, x: Tensor) -> Tensor:
+        return _summed(x)
+
+
+@pytest.mark.parametrize("strict", [True, False], ids=["strict", "non-strict"])
+def test_export_follows_the_mode_of_the_block_it_runs_in(strict: bool) -> None:
+    """An export is traced once, where it is called: a `mode("off")` block there turns the
+    checks off for it, as `set_mode("off")` does (compiled code follows the default only)."""
+    x = torch.randn(4)
+    with ss.mode("off"):
+        exported = torch.export.export(_Summed(), (x,), strict=strict)
+    assert_close(exported.module()(x), x.sum(0, keepdim=True))
+    with pytest.raises(ss.ShapeError, match=re.escape("_summed(): argument 'return' dim 'n'")):
+        torch.export.export(_Summed(), (x,), strict=strict)
+    ss.set_mode("off")
+    try:
+        with ss.mode("check"), pytest.raises(ss.ShapeError):
+            torch.export.export(_Summed(), (x,), strict=strict)
+    finally:
+        ss.set_mode("check")

@@ -9,6 +9,7 @@ from torch import Tensor, nn
 
 from .._checked import checked
 from .._masks import check_size
+from . import _fastpath
 from . import _inner as inner
 from ._linear import Linear
 
@@ -91,17 +92,20 @@ class CausalSelfAttention(nn.Module):
         """The body of `forward`, with the ops `o` (see `_inner`)."""
         if self.fused:
             # (batch, heads, seq, head_dim) each
-            q, k, v = o.split_qkv(self.c_attn(x), self.num_heads)
+            q, k, v = o.split_qkv(o.call(self.c_attn, x), self.num_heads)
             out_proj = self.c_proj
         else:
-            q = o.split_heads(self.q_proj(x), self.num_heads)
-            k = o.split_heads(self.k_proj(x), self.num_heads)
-            v = o.split_heads(self.v_proj(x), self.num_heads)
+            q = o.split_heads(o.call(self.q_proj, x), self.num_heads)
+            k = o.split_heads(o.call(self.k_proj, x), self.num_heads)
+            v = o.split_heads(o.call(self.v_proj, x), self.num_heads)
             out_proj = self.out_proj
         p = self.dropout if self.training else 0.0
         mixed = o.attention(q, k, v, causal=True, dropout_p=p)  # (batch, heads, seq, head_dim)
-        return dropout(self.resid_dropout, out_proj(o.merge_heads(mixed)))
+        return dropout(self.resid_dropout, o.call(out_proj, o.merge_heads(mixed)))
 
     def extra_repr(self) -> str:
         fused = ", fused=True" if self.fused else ""
         return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}{fused}"
+
+
+_fastpath.same_shape(CausalSelfAttention, "embed_dim", rank=3)

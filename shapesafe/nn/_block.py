@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from .._checked import checked
 from .._errors import ShapeError
 from .._masks import check_size
+from . import _fastpath
 from . import _inner as inner
 from ._attention import CausalSelfAttention
 from ._linear import Linear, blame_input
@@ -51,7 +52,8 @@ class MLP(nn.Module):
     ) -> Float[Tensor, "*batch embed={self.embed_dim}"]:
         """`(*batch, embed)` to `(*batch, embed)`, through `(*batch, hidden)`."""
         try:
-            out: Tensor = self.down(F.gelu(self.up(x)))
+            call = inner.ops().call
+            out: Tensor = call(self.down, F.gelu(call(self.up, x)))
         except (ShapeError, RuntimeError) as e:
             raise blame_input(self, x, e) from None
         return out
@@ -99,5 +101,9 @@ class Block(nn.Module):
 
     def _run(self, x: Tensor, o: inner.Ops) -> Tensor:
         """The body of `forward`, with the ops `o` (see `_inner`)."""
-        h = o.add(x, self.attn(self.ln1(x)))
-        return o.add(h, self.mlp(self.ln2(h)))
+        h = o.add(x, o.call(self.attn, o.call(self.ln1, x)))
+        return o.add(h, o.call(self.mlp, o.call(self.ln2, h)))
+
+
+_fastpath.same_shape(MLP, "embed_dim")
+_fastpath.same_shape(Block, "embed_dim", rank=3)

@@ -11,6 +11,7 @@ from .._checked import checked
 from .._errors import ShapeError
 from .._loss import embedding
 from .._masks import check_size
+from . import _fastpath
 from ._linear import blame_input, checked_error
 
 
@@ -55,3 +56,30 @@ class Embedding(nn.Embedding):
             raise blame_input(self, ids, checked_error(e, embedding, ids, weight), "ids") from None
         except ShapeError as e:
             raise blame_input(self, ids, e, "ids") from None
+
+
+def _fast_embedding(m: Embedding, ids: Tensor) -> Tensor:
+    """`Embedding`'s fast form (see `_fastpath`): integer `ids` and a float weight
+    `(rows, embedding_dim)` imply the contract, as `F.embedding` then returns
+    `(*ids.shape, embedding_dim)` in the weight's dtype (or raises on an id out of range)."""
+    weight = m.__dict__["_parameters"].get("weight")
+    e = m.embedding_dim
+    if (
+        ids.__class__ is Tensor
+        and ids.dtype in _fastpath.INTS
+        and weight.__class__ is nn.Parameter
+        and weight.dtype in _fastpath.FLOATS
+        and e.__class__ is int
+        and weight.ndim == 2
+        and weight.shape[1] == e
+    ):
+        try:
+            out: Tensor = F.embedding(ids, weight)
+            return out
+        except Exception:
+            pass  # the checked call raises what it raises
+    out = m(ids)
+    return out
+
+
+_fastpath.FAST[Embedding] = _fast_embedding

@@ -17,6 +17,7 @@ from torch import Tensor, nn
 from .._checked import checked, raise_error
 from .._errors import ShapeError
 from .._masks import check_size
+from . import _fastpath
 from . import _inner as inner
 from ._attention import CausalSelfAttention, dropout
 from ._embedding import Embedding
@@ -71,7 +72,8 @@ class GPTMLP(nn.Module):
     ) -> Float[Tensor, "*batch embed={self.embed_dim}"]:
         """`(*batch, embed)` to `(*batch, embed)`."""
         try:
-            return dropout(self.dropout, self.c_proj(F.gelu(self.c_fc(x))))
+            call = inner.ops().call
+            return dropout(self.dropout, call(self.c_proj, F.gelu(call(self.c_fc, x))))
         except (ShapeError, RuntimeError) as e:
             raise blame_input(self, x, e) from None
 
@@ -100,8 +102,12 @@ class GPTBlock(nn.Module):
 
     def _run(self, x: Tensor, o: inner.Ops) -> Tensor:
         """The body of `forward`, with the ops `o` (see `_inner`)."""
-        h = o.add(x, self.attn(self.ln_1(x)))
-        return o.add(h, self.mlp(self.ln_2(h)))
+        h = o.add(x, o.call(self.attn, o.call(self.ln_1, x)))
+        return o.add(h, o.call(self.mlp, o.call(self.ln_2, h)))
+
+
+_fastpath.same_shape(GPTMLP, "embed_dim")
+_fastpath.same_shape(GPTBlock, "embed_dim", rank=3)
 
 
 class GPT(nn.Module):
@@ -170,12 +176,12 @@ class GPT(nn.Module):
         """The body of `forward`, with the ops `o` (see `_inner`)."""
         batch, seq = idx.shape
         t = self.transformer
-        positions = t["wpe"](torch.arange(seq, device=idx.device))  # (seq, embed)
-        tokens = t["wte"](idx)  # (batch, seq, embed)
+        positions = o.call(t["wpe"], torch.arange(seq, device=idx.device))  # (seq, embed)
+        tokens = o.call(t["wte"], idx)  # (batch, seq, embed)
         x = dropout(cast(nn.Dropout, t["drop"]), o.add(tokens, positions.expand(batch, seq, -1)))
         for block in cast(nn.ModuleList, t["h"]):
-            x = block(x)
-        logits: Tensor = self.lm_head(t["ln_f"](x))
+            x = o.call(block, x)
+        logits: Tensor = o.call(self.lm_head, o.call(t["ln_f"], x))
         return logits
 
     @torch.no_grad()

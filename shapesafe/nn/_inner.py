@@ -5,7 +5,8 @@ contract fixes the shape of what the child returns. The ops that reshape, combin
 over those tensors would check again what is already established, so eagerly a module runs
 their bodies (`INNER`); compiled, the checks cost nothing at run time, and it runs the checked
 ops (`CHECKED`). Parameters are still checked where they are used (a parameter can be
-reassigned): by the child modules that own them.
+reassigned): by the child modules that own them. Child modules are called by `call`: eagerly
+`_fastpath.call`, which decides a call of one of shapesafe's own modules by its fast form.
 
 A body that fails anyway (a child replaced by a module that returns another shape) raises
 torch's error; the module then runs the same code with `CHECKED` to say what is wrong (see
@@ -23,9 +24,11 @@ from torch import Tensor
 from .._activations import silu
 from .._attention import attention
 from .._errors import ShapeError
+from .._join import kv_append
 from .._linalg import add, hadamard
 from .._reshape import merge_heads, split_heads, split_qkv
 from .._rotary import apply_rope, rope_tables
+from . import _fastpath
 from ._linear import blame_input
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -45,6 +48,24 @@ def _same_shape_add(a: Tensor, b: Tensor) -> Tensor:
     return add(a, b)
 
 
+def _kv_append(cache: Tensor, new: Tensor) -> Tensor:
+    """`kv_append`, whose contract holds where the two have one rank, one batch and one
+    `head_dim` (the cache is the caller's, so this is checked, in a fast form: the sizes the
+    contract reads, compared here; anything else goes to the checked op)."""
+    if (
+        cache.__class__ is Tensor
+        and new.__class__ is Tensor
+        and cache.ndim == new.ndim >= 2
+        and cache.shape[:-2] == new.shape[:-2]
+        and cache.shape[-1] == new.shape[-1]
+    ):
+        try:
+            return torch.cat((cache, new), dim=-2)
+        except Exception:
+            pass  # the checked op raises what it raises
+    return kv_append(cache, new)
+
+
 class Ops(NamedTuple):
     """The ops a module's body calls, checked or not (see the module docstring)."""
 
@@ -57,6 +78,13 @@ class Ops(NamedTuple):
     attention: Callable[..., Tensor]
     apply_rope: Callable[[Tensor, Tensor, Tensor, Tensor], tuple[Tensor, Tensor]]
     rope_tables: Callable[..., tuple[Tensor, Tensor]]
+    kv_append: Callable[[Tensor, Tensor], Tensor]
+    #: `call(module, *args)`: a child module's call.
+    call: Callable[..., Any]
+
+
+def _call(module: torch.nn.Module, *args: Any) -> Any:
+    return module(*args)
 
 
 CHECKED = Ops(
@@ -69,6 +97,8 @@ CHECKED = Ops(
     attention=attention,
     apply_rope=apply_rope,
     rope_tables=rope_tables,
+    kv_append=kv_append,
+    call=_call,
 )
 
 INNER = Ops(
@@ -81,6 +111,8 @@ INNER = Ops(
     attention=body(attention),
     apply_rope=body(apply_rope),
     rope_tables=body(rope_tables),
+    kv_append=_kv_append,
+    call=_fastpath.call,
 )
 
 _is_compiling = torch.compiler.is_compiling

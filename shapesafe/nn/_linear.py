@@ -14,6 +14,7 @@ from .._checked import checked
 from .._errors import ShapeError
 from .._linalg import linear
 from .._masks import check_size
+from . import _fastpath
 
 
 def checked_error(error: RuntimeError, op: Callable[..., Tensor], *args: Any) -> Exception:
@@ -108,3 +109,37 @@ class Linear(nn.Linear):
             raise blame_input(self, x, checked_error(e, linear, x, weight, bias)) from None
         except ShapeError as e:
             raise blame_input(self, x, e) from None
+
+
+def _fast_linear(m: Linear, x: Tensor) -> Tensor:
+    """`Linear`'s fast form (see `_fastpath`): `x` a float `(*batch, in_features)` and the
+    parameters `(out_features, in_features)` and `(out_features,)` of its dtype imply the
+    contract, as `F.linear` then returns `(*batch, out_features)`."""
+    if x.__class__ is Tensor:
+        dtype = x.dtype
+        params = m.__dict__["_parameters"]
+        weight = params.get("weight")
+        bias = params.get("bias", False)
+        n, o = m.in_features, m.out_features
+        if (
+            weight.__class__ is nn.Parameter
+            and weight.dtype is dtype
+            and (bias is None or (bias.__class__ is nn.Parameter and bias.dtype is dtype))
+            and dtype in _fastpath.FLOATS
+            and n.__class__ is int
+            and o.__class__ is int
+            and x.ndim >= 1
+            and x.shape[-1] == n
+            and weight.shape == (o, n)
+            and (bias is None or bias.shape == (o,))
+        ):
+            try:
+                out: Tensor = F.linear(x, weight, bias)
+                return out
+            except Exception:
+                pass  # the checked call raises what it raises
+    out = m(x)
+    return out
+
+
+_fastpath.FAST[Linear] = _fast_linear

@@ -10,6 +10,8 @@ a model of the same config loads.
 __tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
 
 import dataclasses
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from jaxtyping import Bool, Float, Int
@@ -20,6 +22,7 @@ from .._checked import checked, raise_error
 from .._errors import ShapeError
 from .._join import kv_append
 from .._masks import check_size
+from . import _fastpath
 from . import _inner as inner
 from ._attention import _some_divisors
 from ._embedding import Embedding
@@ -166,10 +169,16 @@ class KVCache:
     def update(self, layer: int, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
         """Append `layer`'s new keys and values `(batch, kv_heads, seq, head_dim)`; return
         all of that layer's, `(batch, kv_heads, seen + seq, head_dim)`."""
+        return self._update(layer, k, v, kv_append)
+
+    def _update(
+        self, layer: int, k: Tensor, v: Tensor, append: Callable[[Tensor, Tensor], Tensor]
+    ) -> tuple[Tensor, Tensor]:
+        """`update`, appending with `append` (`kv_append` or its fast form)."""
         old_k, old_v = self.keys[layer], self.values[layer]
         if old_k is not None and old_v is not None:
-            k = kv_append(old_k, k)
-            v = kv_append(old_v, v)
+            k = append(old_k, k)
+            v = append(old_v, v)
         self.keys[layer], self.values[layer] = k, v
         return k, v
 
@@ -177,12 +186,19 @@ class KVCache:
         return f"KVCache(num_layers={len(self.keys)}, seen={self.seen()})"
 
 
+_FAKE = torch._C._TorchDispatchModeKey.FAKE
+
+
 def _tracing() -> bool:
-    """Whether dynamo, export or `make_fx` is tracing this call (its tensors are not data)."""
+    """Whether dynamo, export or `make_fx` is tracing this call (its tensors are not data):
+    compiling, a proxy mode, an active fake mode, or a tracing context (what
+    `torch._guards.detect_fake_mode` looks at without inputs, read directly: it costs a
+    generated token a few microseconds)."""
     return (
         torch.compiler.is_compiling()
         or get_proxy_mode() is not None
-        or torch._guards.detect_fake_mode() is not None
+        or torch._C._get_dispatch_mode(_FAKE) is not None
+        or torch._guards.TracingContext.try_get() is not None
     )
 
 
@@ -294,7 +310,8 @@ class SwiGLU(nn.Module):
 
     def _run(self, x: Tensor, o: inner.Ops) -> Tensor:
         """The body of `forward`, with the ops `o` (see `_inner`)."""
-        out: Tensor = self.down_proj(o.hadamard(o.silu(self.gate_proj(x)), self.up_proj(x)))
+        gate, up = o.call(self.gate_proj, x), o.call(self.up_proj, x)
+        out: Tensor = o.call(self.down_proj, o.hadamard(o.silu(gate), up))
         return out
 
     def extra_repr(self) -> str:
@@ -382,16 +399,18 @@ class LlamaAttention(nn.Module):
         o: inner.Ops,
     ) -> Tensor:
         """The body of `forward`, with the ops `o` (see `_inner`)."""
-        q = o.split_heads(self.q_proj(x), self.num_heads)  # (batch, heads, seq, head_dim)
-        k = o.split_heads(self.k_proj(x), self.num_kv_heads)  # (batch, kv_heads, seq, head_dim)
+        q = o.split_heads(o.call(self.q_proj, x), self.num_heads)  # (batch, heads, seq, head_dim)
+        k = o.split_heads(o.call(self.k_proj, x), self.num_kv_heads)  # (batch, kv_heads, ...)
         q, k = o.apply_rope(q, k, cos, sin)
-        v = o.split_heads(self.v_proj(x), self.num_kv_heads)  # (batch, kv_heads, seq, head_dim)
-        if cache is not None:
-            # The cache is the caller's: its append is checked.
-            k, v = cache.update(self.layer_idx, k, v)  # (batch, kv_heads, total, head_dim)
+        v = o.split_heads(o.call(self.v_proj, x), self.num_kv_heads)  # (batch, kv_heads, ...)
+        if cache.__class__ is KVCache:
+            # The cache is the caller's: its append is checked (`o.kv_append`).
+            k, v = cache._update(self.layer_idx, k, v, o.kv_append)  # (batch, kv_heads, total, ...)
+        elif cache is not None:
+            k, v = cache.update(self.layer_idx, k, v)
         # The attention op shares each key/value head with its group of query heads.
         mixed = o.attention(q, k, v, mask=mask, causal=mask is None)
-        out: Tensor = self.o_proj(o.merge_heads(mixed))
+        out: Tensor = o.call(self.o_proj, o.merge_heads(mixed))
         return out
 
     def extra_repr(self) -> str:
@@ -434,8 +453,9 @@ class LlamaDecoderLayer(nn.Module):
         """`(batch, seq, hidden)` to `(batch, seq, hidden)`; the arguments as `LlamaAttention`'s."""
         try:
             o = inner.ops()
-            h = o.add(x, self.self_attn(self.input_layernorm(x), cos, sin, mask, cache))
-            return o.add(h, self.mlp(self.post_attention_layernorm(h)))
+            normed = o.call(self.input_layernorm, x)
+            h = o.add(x, o.call(self.self_attn, normed, cos, sin, mask, cache))
+            return o.add(h, o.call(self.mlp, o.call(self.post_attention_layernorm, h)))
         except (ShapeError, RuntimeError) as e:
             raise blame_input(self, x, e) from None
 
@@ -492,8 +512,9 @@ class LlamaModel(nn.Module):
         if past + seq > limit:
             raise_error(_too_long, seq, past, limit, cache is not None)
         device = input_ids.device
+        call = inner.ops().call
         try:
-            x = self.embed_tokens(input_ids)  # (batch, seq, hidden)
+            x = call(self.embed_tokens, input_ids)  # (batch, seq, hidden)
             # The tables of positions past to past + seq - 1, (seq, head_dim) each.
             cos, sin = self.rotary_emb.span(past, seq, x.dtype, device)
             mask = None
@@ -502,8 +523,8 @@ class LlamaModel(nn.Module):
                 queries = torch.arange(past, past + seq, device=device)[:, None]
                 mask = torch.arange(past + seq, device=device)[None, :] <= queries
             for layer in self.layers:
-                x = layer(x, cos, sin, mask, cache)
-            out: Tensor = self.norm(x)
+                x = call(layer, x, cos, sin, mask, cache)
+            out: Tensor = call(self.norm, x)
         except (ShapeError, RuntimeError) as e:
             raise blame_input(self, input_ids, e, "input_ids") from None
         return out
@@ -553,8 +574,9 @@ class Llama(nn.Module):
 
         With a `cache` (see `KVCache`), the ids continue the positions it holds.
         """
+        call = inner.ops().call
         try:
-            out: Tensor = self.lm_head(self.model(input_ids, cache))
+            out: Tensor = call(self.lm_head, call(self.model, input_ids, cache))
         except (ShapeError, RuntimeError) as e:
             raise blame_input(self, input_ids, e, "input_ids") from None
         return out
@@ -624,3 +646,105 @@ class Llama(nn.Module):
             f"num_hidden_layers={c.num_hidden_layers}, num_attention_heads="
             f"{c.num_attention_heads}, num_key_value_heads={c.kv_heads_or_default()}"
         )
+
+
+def _layer_fits(
+    m: "LlamaAttention | LlamaDecoderLayer",
+    x: Tensor,
+    cos: Tensor,
+    sin: Tensor,
+    mask: Tensor | None,
+    cache: KVCache | None,
+) -> bool:
+    """Whether a call of `m` fits its contract by a few comparisons: a float `x`
+    `(batch, seq, hidden)`, float tables `(seq, head_dim)`, no mask or a Bool `(seq, total)`,
+    no cache or a `KVCache` (not a subclass: its methods run inside the body), and
+    children of shapesafe's own (see `_fastpath`)."""
+    floats = _fastpath.FLOATS
+    hidden, head_dim = m.hidden_size, m.head_dim
+    if not (
+        x.__class__ is Tensor
+        and x.dtype in floats
+        and hidden.__class__ is int
+        and head_dim.__class__ is int
+        and x.ndim == 3
+        and x.shape[2] == hidden
+        and cos.__class__ is Tensor
+        and sin.__class__ is Tensor
+        and cos.dtype in floats
+        and sin.dtype in floats
+    ):
+        return False
+    table = (x.shape[1], head_dim)
+    return (
+        cos.shape == table
+        and sin.shape == table
+        and (
+            mask is None
+            or (
+                mask.__class__ is Tensor
+                and mask.dtype is torch.bool
+                and mask.ndim == 2
+                and mask.shape[0] == table[0]
+            )
+        )
+        and (cache is None or cache.__class__ is KVCache)
+        and _fastpath.children_plain(m)
+    )
+
+
+def _layer_form(cls: Any) -> None:
+    """The fast form (see `_fastpath`) of `LlamaAttention` or `LlamaDecoderLayer`: the
+    input's contract (`_layer_fits`), the body, then the return's: `x`'s shape."""
+    body = cls.forward.__wrapped__
+
+    def fast(
+        m: Any,
+        x: Tensor,
+        cos: Tensor,
+        sin: Tensor,
+        mask: Tensor | None = None,
+        cache: KVCache | None = None,
+    ) -> Any:
+        if not _layer_fits(m, x, cos, sin, mask, cache):
+            return m(x, cos, sin, mask, cache)
+        out = body(m, x, cos, sin, mask, cache)
+        if out.__class__ is Tensor and out.dtype in _fastpath.FLOATS and out.shape == x.shape:
+            return out
+        arguments = {"self": m, "x": x, "cos": cos, "sin": sin, "mask": mask, "cache": cache}
+        return _fastpath.returned(m, arguments, out)
+
+    _fastpath.FAST[cls] = fast
+
+
+def _fast_model(m: LlamaModel, input_ids: Tensor, cache: KVCache | None = None) -> Any:
+    """`LlamaModel`'s fast form (see `_fastpath`): integer ids `(batch, seq)`, no cache or a
+    `KVCache`, children of shapesafe's own; the body; then a float `(batch, seq, hidden)`."""
+    hidden = m.hidden_size
+    if not (
+        input_ids.__class__ is Tensor
+        and input_ids.dtype in _fastpath.INTS
+        and input_ids.ndim == 2
+        and hidden.__class__ is int
+        and (cache is None or cache.__class__ is KVCache)
+        and _fastpath.children_plain(m)
+    ):
+        return m(input_ids, cache)
+    out = _model_body(m, input_ids, cache)
+    if (
+        out.__class__ is Tensor
+        and out.dtype in _fastpath.FLOATS
+        and out.ndim == 3
+        and out.shape[:2] == input_ids.shape
+        and out.shape[2] == hidden
+    ):
+        return out
+    return _fastpath.returned(m, {"self": m, "input_ids": input_ids, "cache": cache}, out)
+
+
+_model_body = LlamaModel.forward.__wrapped__  # type: ignore[attr-defined]
+_layer_form(LlamaAttention)
+_layer_form(LlamaDecoderLayer)
+_fastpath.same_shape(SwiGLU, "hidden_size")
+_fastpath.FAST[LlamaModel] = _fast_model
+_fastpath.KNOWN.add(RotaryEmbedding)

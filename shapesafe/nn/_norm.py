@@ -12,6 +12,7 @@ from .._attention import layer_norm
 from .._checked import checked
 from .._errors import ShapeError
 from .._masks import check_size
+from . import _fastpath
 from ._linear import blame_input, checked_error
 
 
@@ -126,3 +127,52 @@ class RMSNorm(nn.RMSNorm):
 
     def extra_repr(self) -> str:
         return f"{self.features}, eps={self.eps}"
+
+
+def _norm_fits(m: "LayerNorm | RMSNorm", x: Tensor) -> bool:
+    """Whether `x` is a float `(*batch, features)` with `normalized_shape` `(features,)`:
+    the kernel then returns `x`'s shape and dtype, or raises on a parameter that does not
+    fit (its shape must be `normalized_shape`)."""
+    f = m.features
+    return (
+        x.__class__ is Tensor
+        and x.dtype in _fastpath.FLOATS
+        and f.__class__ is int
+        and x.ndim >= 1
+        and x.shape[-1] == f
+        and m.normalized_shape == (f,)
+    )
+
+
+def _fast_layer_norm(m: LayerNorm, x: Tensor) -> Tensor:
+    """`LayerNorm`'s fast form (see `_fastpath`): `_norm_fits`, and parameters of `x`'s
+    dtype."""
+    if _norm_fits(m, x):
+        weight = _fastpath.parameter(m, "weight", x.dtype)
+        bias = _fastpath.parameter(m, "bias", x.dtype)
+        if weight is not False and bias is not False:
+            try:
+                out: Tensor = F.layer_norm(x, m.normalized_shape, weight, bias, m.eps)
+                return out
+            except Exception:
+                pass  # the checked call raises what it raises
+    out = m(x)
+    return out
+
+
+def _fast_rms_norm(m: RMSNorm, x: Tensor) -> Tensor:
+    """`RMSNorm`'s fast form (see `_fastpath`): `_norm_fits`, and a weight of `x`'s dtype."""
+    if _norm_fits(m, x):
+        weight = _fastpath.parameter(m, "weight", x.dtype)
+        if weight is not None and weight is not False:
+            try:
+                out: Tensor = F.rms_norm(x, m.normalized_shape, weight, m.eps)
+                return out
+            except Exception:
+                pass  # the checked call raises what it raises
+    out = m(x)
+    return out
+
+
+_fastpath.FAST[LayerNorm] = _fast_layer_norm
+_fastpath.FAST[RMSNorm] = _fast_rms_norm
