@@ -65,13 +65,11 @@ CALLS: list[tuple[tuple[Any, ...], dict[str, Any]]] = [
 @pytest.mark.parametrize("fn", FUNCTIONS, ids=lambda f: f.__name__)
 def test_the_verdicts_are_the_references(fn: Callable[..., Any]) -> None:
     ours, reference = checked(fn), jaxtyped(fn, typechecker=beartype)
-    x = torch.randn(3)
-    for _ in range(2):  # the full check, then the cache
+    # The full check, then the cache; then new sizes (the structure path), then a bad rank.
+    for x in [torch.randn(3), torch.randn(3), torch.randn(5), torch.randn(2, 2)]:
         for args, kwargs in CALLS:
-            assert verdict(ours, x, *args, **kwargs) == verdict(reference, x, *args, **kwargs), (
-                args,
-                kwargs,
-            )
+            expected = verdict(reference, x, *args, **kwargs)
+            assert verdict(ours, x, *args, **kwargs) == expected, (x.shape, args, kwargs)
 
 
 @pytest.mark.parametrize("fn", FUNCTIONS, ids=lambda f: f.__name__)
