@@ -125,8 +125,8 @@ def sampled(
 
 def sampled_packed(
     x: Float[Tensor, " n"],
-    picks: Sequence[int] = None,
-    **extra: int,  # type: ignore[assignment]
+    picks: Sequence[int] = None,  # type: ignore[assignment]
+    **extra: int,
 ) -> Float[Tensor, " n"]:
     return x
 
