@@ -23,8 +23,8 @@ tensor and one parameter (or return) of each kind of hint that a key can't captu
 keyed another way: hints beartype samples (`Sequence[int]`, `list[int]`, `tuple[int, ...]`)
 or that read more than a type (`Callable`, a protocol, `dict[str, Tensor]`) are tested by
 beartype on each call while the rest is cached; a `list` of jaxtyping tensors is keyed by its
-one item key when its items agree (`mixed`: they don't, and each call is the full check, as for
-a `dict` of jaxtyping tensors); a `list[int]` return is checked on each call; a left-out
+one item key when its items agree, as is a `dict` of them (`mixed`: they don't, and each call
+is the full check); a `list[int]` return is checked on each call; a left-out
 `alpha: float = None` is keyed apart from an explicit value. `--only sig:` times them alone.
 `--only TEXT` times the rows whose name holds TEXT.
 
@@ -250,6 +250,7 @@ def signature_rows() -> list[Row]:
         ("sig: list[Float[Tensor]]", with_tensor_list, ([x, x, x],)),
         ("sig: list[Float[Tensor]], mixed", with_tensor_list, ([x, x.double(), x],)),
         ("sig: dict[str, Float[Tensor]]", with_tensor_dict, ({"a": x, "b": x},)),
+        ("sig: dict[str, Float], mixed", with_tensor_dict, ({"a": x, "b": x.double()},)),
         ("sig: -> list[int]", returns_list, (x,)),
         ("sig: alpha: float = None", with_none_default, (x,)),
     ]
