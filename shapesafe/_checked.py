@@ -135,12 +135,16 @@ def _judge(fn: Callable[..., Any]) -> Callable[..., Any]:
     in_order = tuple((name, testers.get(name)) for name in positional)
     check_return = given is not inspect.Signature.empty and given is not Any
     return_tester = tester(signature.return_annotation) if check_return else None
+    #: Where jaxtyping's stand-in for the return check takes the return value: its last
+    #: parameter, keyword-only.
+    output = next(reversed(signature.parameters), "") if check_return else ""
 
     def judge(*args: Any, **kwargs: Any) -> Any:
         stack = getattr(_frames, "stack", None)
         frame: _Frame | None = stack[-1] if stack else None
         if return_tester is not None:
-            out = fn(*args, **kwargs)  # jaxtyping's stand-in: it returns the return value
+            # jaxtyping's stand-in returns the return value: read it, or call it.
+            out = kwargs[output] if output in kwargs else fn(*args, **kwargs)
             if frame is not None:
                 accepted = frame.stage == 1
                 frame.out, frame.stage = out, 2
