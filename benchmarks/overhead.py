@@ -22,8 +22,9 @@ hints are plain torch classes (keyed by class). The `sig:` rows call a user func
 tensor and one parameter (or return) of each kind of hint that a key can't capture, or that is
 keyed another way: hints beartype samples (`Sequence[int]`, `list[int]`, `tuple[int, ...]`)
 or that read more than a type (`Callable`, a protocol, `dict[str, Tensor]`) are tested by
-beartype on each call while the rest is cached; a `list` of jaxtyping tensors is never cached
-(each call is the full check); a `list[int]` return is checked on each call; a left-out
+beartype on each call while the rest is cached; a `list` of jaxtyping tensors is keyed by its
+one item key when its items agree, as is a `dict` of them (`mixed`: they don't, and each call
+is the full check); a `list[int]` return is checked on each call; a left-out
 `alpha: float = None` is keyed apart from an explicit value. `--only sig:` times them alone.
 `--only TEXT` times the rows whose name holds TEXT.
 
@@ -214,6 +215,11 @@ def with_tensor_list(xs: list[Float[Tensor, "rows e"]]) -> Float[Tensor, "rows e
 
 
 @checked
+def with_tensor_dict(xs: dict[str, Float[Tensor, "rows e"]]) -> Float[Tensor, "rows e"]:
+    return xs["a"]
+
+
+@checked
 def returns_list(x: Float[Tensor, "rows e"]) -> list[int]:
     return [0, 1]
 
@@ -241,7 +247,10 @@ def signature_rows() -> list[Row]:
         ("sig: user class", with_class, (x, Settings())),
         ("sig: Protocol", with_protocol, (x, [1, 2])),
         ("sig: dict[str, Tensor]", with_dict, (x, {"a": x, "b": x})),
-        ("sig: list[Float[Tensor]] (full)", with_tensor_list, ([x, x, x],)),
+        ("sig: list[Float[Tensor]]", with_tensor_list, ([x, x, x],)),
+        ("sig: list[Float[Tensor]], mixed", with_tensor_list, ([x, x.double(), x],)),
+        ("sig: dict[str, Float[Tensor]]", with_tensor_dict, ({"a": x, "b": x},)),
+        ("sig: dict[str, Float], mixed", with_tensor_dict, ({"a": x, "b": x.double()},)),
         ("sig: -> list[int]", returns_list, (x,)),
         ("sig: alpha: float = None", with_none_default, (x,)),
     ]
@@ -573,6 +582,7 @@ def main() -> None:
     )
     print(f"off(env): SHAPESAFE_MODE=off in a fresh process gives {check_off_column()}")
     header = f"{'workload':32s} {'raw µs':>7s}" + "".join(f" {c:>13s}" for c in COLUMNS)
+    header += "  check/jaxtyped"
     print(header)
     print("-" * len(header))
     for row in rows(args.only):
@@ -581,6 +591,8 @@ def main() -> None:
         cells = "".join(
             f" {times[c] / raw:12.2f}x" if c in times else f" {'-':>13s}" for c in COLUMNS
         )
+        versus = times["check"] / times["jaxtyped"] if "jaxtyped" in times else None
+        cells += f" {versus:15.2f}x" if versus is not None else f" {'-':>16s}"
         print(f"{row.name:32s} {raw * 1e6:7.2f}{cells}", flush=True)
     ours, theirs = rejected_call_times()
     print(

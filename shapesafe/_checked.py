@@ -11,6 +11,9 @@ tester, made once per hint: see `_beartype_compat`), in order, inside jaxtyping'
 stops at the first one it rejects with a private exception that jaxtyping does not catch.
 So a rejected call never builds beartype's or jaxtyping's message, which would render
 tensor values only to be thrown away: shapesafe writes its own from shapes and dtypes.
+After the body only the return is checked: jaxtyping's return check asks about the
+parameters again, which can differ only for a body that changes its arguments until they no
+longer fit (or a hint beartype samples); a hit never asks again either.
 """
 
 __tracebackhide__ = True  # pytest leaves this module's frames out of a failure's report
@@ -128,16 +131,47 @@ def _judge(fn: Callable[..., Any]) -> Callable[..., Any]:
         for name, p in signature.parameters.items()
         if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
     )
+    #: Each positional parameter with its tester (None: not annotated), in order.
+    in_order = tuple((name, testers.get(name)) for name in positional)
     check_return = given is not inspect.Signature.empty and given is not Any
     return_tester = tester(signature.return_annotation) if check_return else None
+    #: Where jaxtyping's stand-in for the return check takes the return value: its last
+    #: parameter, keyword-only.
+    output = next(reversed(signature.parameters), "") if check_return else ""
 
     def judge(*args: Any, **kwargs: Any) -> Any:
         stack = getattr(_frames, "stack", None)
         frame: _Frame | None = stack[-1] if stack else None
         if return_tester is not None:
-            out = fn(*args, **kwargs)  # jaxtyping's stand-in: it returns the return value
+            # jaxtyping's stand-in returns the return value: read it, or call it.
+            out = kwargs[output] if output in kwargs else fn(*args, **kwargs)
             if frame is not None:
+                accepted = frame.stage == 1
                 frame.out, frame.stage = out, 2
+                if accepted:
+                    # The parameters were accepted before the body, and their dims are on
+                    # the memo: only the return is left, as on a hit.
+                    if not return_tester(out):
+                        raise _Rejected("return")
+                    return out
+        if not packed and not kwargs and return_tester is None:
+            # The usual call, by position: the same steps as below, without a dict.
+            tested = frame.tested if frame is not None and frame.stage == 0 else _UNTESTED
+            for (name, bearable), value in zip(in_order, args, strict=False):
+                if bearable is None or value is _FACTORY:
+                    continue
+                if name in tested:
+                    if not tested[name]:
+                        raise _Rejected(name)
+                elif not bearable(value) and not (value is None and name in none_ok):
+                    raise _Rejected(name)
+            if frame is not None and frame.stage == 0:  # the body is next
+                frame.stage = 1
+                if frame.record:
+                    single, variadic, pytree, _ = get_shape_memo()
+                    frame.single, frame.variadic = dict(single), dict(variadic)
+                    frame.pytree = dict(pytree)
+            return None
         if not packed and len(args) <= len(positional):
             arguments = dict(zip(positional, args, strict=False))
             arguments.update(kwargs)
@@ -341,13 +375,18 @@ def _symbolic(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
     as under `make_fx(..., tracing_mode="symbolic")`.
 
     Such a call is checked as under torch.compile (`_compile`), on its `SymInt`s: beartype,
-    jaxtyping and the cache would read them as ints, and so specialize them.
+    jaxtyping and the cache would read them as ints, and so specialize them. A plain
+    `torch.Tensor` (not a fake one, nor any other subclass) has int sizes.
     """
+    plain = torch.Tensor
     for value in (*args, *kwargs.values()):
+        if value.__class__ is plain:
+            continue
         items = value if isinstance(value, (list, tuple)) else (value,)
         for item in items:
             if (
-                isinstance(item, torch.Tensor)
+                item.__class__ is not plain
+                and isinstance(item, plain)
                 and not item.is_nested
                 and any(isinstance(s, torch.SymInt) for s in item.shape)
             ):
@@ -624,7 +663,8 @@ class _Checked:
 
         A miss calls this from the wrapper directly: each frame between a checked call and
         its body counts against the recursion limit of a function that recurses cold."""
-        args, kwargs = self.drop_omitted(args, kwargs)
+        if self.omitted_defaults:
+            args, kwargs = self.drop_omitted(args, kwargs)
         wrapper = self.wrapper_ref()
         if wrapper is not None and getattr(wrapper, "__no_type_check__", False):
             return self.fn(*args, **kwargs)

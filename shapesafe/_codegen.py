@@ -172,6 +172,8 @@ def generated_wrapper(state: "_Checked") -> Callable[..., Any] | None:
     # `TESTED` arguments, and the lines that fetch their testers and those defaults.
     value: dict[str, str] = {}
     tests: list[str] = []
+    # Positions in the key of `ITEMS` arguments: None there, and the call takes the full check.
+    unkeyed: list[int] = []
     fetch: list[str] = []
     saw_positional_only = saw_star = False
     for param in params:
@@ -232,6 +234,7 @@ def generated_wrapper(state: "_Checked") -> Callable[..., Any] | None:
         elif kind == VALUE:
             key.append(f"_value_key({n})")
         elif kind == ITEMS:
+            unkeyed.append(len(key))
             key.append(f"_items_key({n})")
         elif kind == NEVER:  # pragma: no cover - such a state is not cacheable
             return None
@@ -385,11 +388,17 @@ def {p}factory({p}fn, {p}state, {p}cache, {p}defaults):
     # A `TESTED` argument beartype rejects (or samples differently) goes to the full check.
     call_args = f"{args_tuple}, {kwargs_dict}"
     tested = "".join(textwrap.indent(t.replace("@@", call_args), " " * 8) + "\n" for t in tests)
+    not_keyed = "".join(
+        f"""        if {p}key[{i}] is None:
+            return {p}call_full(None, {args_tuple}, {kwargs_dict})
+"""
+        for i in unkeyed
+    )
     checks = f"""{tested}        try:
             {p}key = ({", ".join(key)},)
         except Exception:
             return {p}call_full(None, {args_tuple}, {kwargs_dict})
-        {p}last = {p}cache.last
+{not_keyed}        {p}last = {p}cache.last
         if {p}key == {p}last[0]:
             {p}e = {p}last[1]
         else:

@@ -228,7 +228,8 @@ def test_an_abc_hint_is_keyed_by_type_and_a_sequence_hint_tested() -> None:
     assert param_kind(Base) != NEVER and param_kind(Base) != VALUE
     assert param_kind(Sequence[int]) == TESTED
     assert param_kind(Sequence[Float[Tensor, " n"]]) == ITEMS
-    assert param_kind(dict[str, Float[Tensor, " n"]]) == NEVER
+    assert param_kind(dict[str, Float[Tensor, " n"]]) == ITEMS
+    assert param_kind(dict[str, list[Float[Tensor, " n"]]]) == NEVER
     f = checked(abc_arg)
     f(Impl(), torch.randn(2))
     with pytest.raises(ShapeError, match="'b'"):

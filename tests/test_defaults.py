@@ -4,7 +4,7 @@ a call that leaves it out is accepted, and the same value passed explicitly is r
 # ruff: noqa: RUF013 - the implicit Optional of `alpha: float = None` is the subject here
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -65,13 +65,11 @@ CALLS: list[tuple[tuple[Any, ...], dict[str, Any]]] = [
 @pytest.mark.parametrize("fn", FUNCTIONS, ids=lambda f: f.__name__)
 def test_the_verdicts_are_the_references(fn: Callable[..., Any]) -> None:
     ours, reference = checked(fn), jaxtyped(fn, typechecker=beartype)
-    x = torch.randn(3)
-    for _ in range(2):  # the full check, then the cache
+    # The full check, then the cache; then new sizes (the structure path), then a bad rank.
+    for x in [torch.randn(3), torch.randn(3), torch.randn(5), torch.randn(2, 2)]:
         for args, kwargs in CALLS:
-            assert verdict(ours, x, *args, **kwargs) == verdict(reference, x, *args, **kwargs), (
-                args,
-                kwargs,
-            )
+            expected = verdict(reference, x, *args, **kwargs)
+            assert verdict(ours, x, *args, **kwargs) == expected, (x.shape, args, kwargs)
 
 
 @pytest.mark.parametrize("fn", FUNCTIONS, ids=lambda f: f.__name__)
@@ -114,3 +112,39 @@ def test_a_left_out_default_is_not_checked_as_under_the_reference() -> None:
         torch.testing.assert_close(f(x), x)
         with pytest.raises(ShapeError, match=re.escape("argument 'tag' is str, expected int")):
             f(x, "x")  # type: ignore[arg-type]
+
+
+def sampled(
+    x: Float[Tensor, " n"],
+    picks: Sequence[int] = None,  # type: ignore[assignment]
+    *,
+    k: list[int] = None,  # type: ignore[assignment]
+) -> Float[Tensor, " n"]:
+    return x
+
+
+def sampled_packed(
+    x: Float[Tensor, " n"],
+    picks: Sequence[int] = None,  # type: ignore[assignment]
+    **extra: int,
+) -> Float[Tensor, " n"]:
+    return x
+
+
+@pytest.mark.parametrize("fn", [sampled, sampled_packed], ids=lambda f: f.__name__)
+def test_a_hint_tested_on_every_call_with_a_default_it_rejects(fn: Callable[..., Any]) -> None:
+    ours, reference = checked(fn), jaxtyped(fn, typechecker=beartype)
+    last = {"k": [1]} if fn is sampled else {"zz": 1}
+    bad = {"k": None} if fn is sampled else {"zz": None}
+    calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = [
+        ((), {}),
+        ((None,), {}),
+        (([1],), {}),
+        ((["a"],), {}),
+        ((), bad),
+        ((), last),
+    ]
+    for x in [torch.randn(3), torch.randn(3), torch.randn(4)]:
+        for args, kwargs in calls:
+            expected = verdict(reference, x, *args, **kwargs)
+            assert verdict(ours, x, *args, **kwargs) == expected, (x.shape, args, kwargs)

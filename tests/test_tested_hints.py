@@ -82,6 +82,12 @@ def with_tensor_tuple(
     return xs[0] + y if xs else torch.zeros(0, y.shape[0])
 
 
+def with_tensor_dict(
+    xs: dict[str, Float[Tensor, "r e"]], y: Float[Tensor, " e"]
+) -> Float[Tensor, "r e"]:
+    return next(iter(xs.values())) + y if xs else torch.zeros(0, y.shape[0])
+
+
 def returns_list(x: Float[Tensor, "r e"], picks: Any) -> list[int]:
     return list(picks)
 
@@ -141,13 +147,14 @@ def test_the_kinds() -> None:
             assert TESTED in state_of(checked(fn)).kinds.values(), fn.__name__
     assert state_of(checked(with_tensors)).kinds["xs"] == ITEMS
     assert state_of(checked(with_tensor_tuple)).kinds["xs"] == ITEMS
+    assert state_of(checked(with_tensor_dict)).kinds["xs"] == ITEMS
     assert state_of(checked(returns_list)).return_kind == ALWAYS
     assert state_of(checked(returns_tensors)).return_kind == ALWAYS
     more: list[Callable[..., Any]] = [with_tensors, with_tensor_tuple, returns_tensors]
     for each in [*CASES, *more]:
         assert state_of(checked(each)).cacheable, each.__name__
 
-    def nested(xs: dict[str, Float[Tensor, " n"]]) -> None:
+    def nested(xs: dict[str, list[Float[Tensor, " n"]]]) -> None:
         pass
 
     assert NEVER in state_of(checked(nested)).kinds.values()
@@ -167,22 +174,28 @@ def test_the_verdicts_are_the_references(fn: Callable[..., Any]) -> None:
     run()
 
 
-@pytest.mark.parametrize("fn", [with_tensors, with_tensor_tuple], ids=lambda f: f.__name__)
+@pytest.mark.parametrize(
+    "fn", [with_tensors, with_tensor_tuple, with_tensor_dict], ids=lambda f: f.__name__
+)
 def test_lists_of_tensors_get_the_references_verdicts(fn: Callable[..., Any]) -> None:
     ours, reference = checked(fn), jaxtyped(fn, typechecker=beartype)
-    container = list if fn is with_tensors else tuple
+    container: Any = {with_tensors: list, with_tensor_tuple: tuple}.get(fn, _as_dict)
 
     @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(
         item=st.one_of(tensors(), tensors(1, 3)),
         n=st.integers(0, 3),
         y=tensors(1, 1),
-        other=st.sampled_from(["tuple", "list", "int"]),
+        other=st.sampled_from(["tuple", "list", "int", "mixed"]),
     )
     def run(item: Tensor, n: int, y: Tensor, other: str) -> None:
         xs: Any = container([item] * n)
         if other == "int":
             xs = container([1] * n)
+        elif other == "mixed" and n:
+            # Items that differ, but not in what the hint reads: any sample, one verdict.
+            twin = item.to(torch.float64 if item.is_floating_point() else torch.int32)
+            xs = container([item, twin, item][:n])
         elif other != container.__name__:
             xs = list(xs) if other == "list" else tuple(xs)
         expected = verdict(reference, xs, y)
@@ -190,6 +203,11 @@ def test_lists_of_tensors_get_the_references_verdicts(fn: Callable[..., Any]) ->
             assert verdict(ours, xs, y) == expected, (item.shape, n, y.shape, other)
 
     run()
+
+
+def _as_dict(items: list[Any]) -> dict[Any, Any]:
+    """A dict of the items, by str keys; by int keys where the items are ints."""
+    return {(i if isinstance(v, int) else str(i)): v for i, v in enumerate(items)}
 
 
 def test_a_list_of_tensors_of_one_shape_is_cached(monkeypatch: pytest.MonkeyPatch) -> None:
