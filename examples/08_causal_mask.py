@@ -37,7 +37,7 @@ def main() -> None:
     say("rows sum to 1, and every weight above the diagonal is exactly 0")
 
     with mistake("build the mask for block_size 8, then use it on a 5-token batch"):
-        ss.apply_mask(scores, ss.causal_mask(8))
+        ss.apply_mask(scores, ss.causal_mask(8))  # shapesafe: ignore
     fix("slice it, causal_mask(8)[:seq, :seq], or build it for seq")
     with mistake("use a float 0/1 triangle as the mask"):
         ss.apply_mask(scores, ss.tril(ones))

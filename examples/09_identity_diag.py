@@ -42,7 +42,7 @@ def main() -> None:
     same("attention_scores(q, k)", ss.attention_scores(q, k), ss.scale(c, raw))
 
     with mistake("multiply x (seq, d) by an identity sized for seq"):
-        ss.matmul(x, ss.identity(5))
+        ss.matmul(x, ss.identity(5))  # shapesafe: ignore
     with mistake("call diag() on a matrix, expecting its diagonal back"):
         ss.diag(d)  # shapesafe: ignore  (the mistake this lesson shows)
     fix("diag(v) builds a matrix from a vector; torch.diagonal(M) reads one out")

@@ -43,9 +43,9 @@ def main() -> None:
     say("each statement is followed by a comment per tensor name it binds, in dim names:")
     say("- a parameter has the dims its annotation names: x is (batch, seq, embed)")
     say("- linear(x, w_qkv) takes out_features from the weight: (batch, seq, 3*embed)")
-    say("- ?heads, ?head_dim: sizes that split_heads's contract names but the code doesn't give")
-    say("- ?: a size with no name: q's ?heads and k's come from two calls, so the checker")
-    say("  can't prove them equal, and q @ k.mT broadcasts them")
+    say("- split_heads's contract names heads and head_dim, but no argument binds them: its")
+    say("  body says what they are, heads (the int given) and embed//heads")
+    say("- q @ k.mT pairs the sequence axes: (batch, heads, seq, seq)")
     say("- a shape it can't know reads `unknown (...)`, with where it was lost")
     say("no tensor was made: the listing reads the annotations, as `shapesafe check` does")
 

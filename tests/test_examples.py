@@ -134,8 +134,8 @@ def test_reading_lesson_prints_the_listing_of_shapesafe_shapes(
     for line in (
         "    # w_qkv: (3*embed, embed)",
         "    # qkv: (batch, seq, 3*embed)",
-        "    # q: (batch, ?heads, seq, ?head_dim)",
-        "    # scores: (batch, ?, seq, seq)",
+        "    # q: (batch, heads, seq, embed//heads)",
+        "    # scores: (batch, heads, seq, seq)",
     ):
         assert line in listing
 

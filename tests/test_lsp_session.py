@@ -146,7 +146,7 @@ class Heads:
     path.write_text(text)
     session = Session(tmp_path)
     assert session.open(path, text) == {path: []}
-    split = 'x: (b, ?heads, s, ?head_dim)\nb, s from x "b s e" (line 8)'
+    split = 'x: (b, heads, s, e//heads)\nb, s from x "b s e" (line 8)'
     assert session.hover(path, 8, 8) == split  # the x that the assignment binds
     assert session.hover(path, 8, 27) == "x: (b, s, e)"  # the x it reads: the parameter
     assert session.hover(path, 9, 17) == split
@@ -175,13 +175,13 @@ def f(x: Float[Tensor, "b s e"], w: Float[Tensor, "e e"], heads: int) -> Tensor:
     session = Session(tmp_path)
     assert session.open(path, text) == {path: []}
     where = '\nb, s from x "b s e" (line 7)'
-    split = "ss.split_heads(ss.linear(x, w), heads): (b, ?heads, s, ?head_dim)" + where
+    split = "ss.split_heads(ss.linear(x, w), heads): (b, heads, s, e//heads)" + where
     assert session.hover(path, 7, 14) == split  # on split_heads
     assert session.hover(path, 7, 27) is None  # on linear: a call inside, not the value
     assert session.hover(path, 7, 6) is None  # on =
-    assert session.hover(path, 8, 15) == "q @ q.mT: (b, ?heads, s, s)" + where
-    assert session.hover(path, 8, 17) == "q: (b, ?heads, s, ?head_dim)" + where
-    assert session.hover(path, 9, 24) == "scores.softmax(dim=-1): (b, ?heads, s, s)" + where
+    assert session.hover(path, 8, 15) == "q @ q.mT: (b, heads, s, s)" + where
+    assert session.hover(path, 8, 17) == "q: (b, heads, s, e//heads)" + where
+    assert session.hover(path, 9, 24) == "scores.softmax(dim=-1): (b, heads, s, s)" + where
     assert session.hover(path, 9, 29) is None  # on dim=
 
 

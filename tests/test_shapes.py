@@ -24,9 +24,9 @@ def test_listing_of_a_shapesafe_op_function(capsys: pytest.CaptureFixture[str]) 
         'def heads(x: Float[Tensor, "b s e"], n_heads: int) -> Float[Tensor, "b s e"]:\n'
         "    # x: (b, s, e)\n"
         "    h = ss.split_heads(x, n_heads)\n"
-        "    # h: (b, ?heads, s, ?head_dim)\n"
+        "    # h: (b, n_heads, s, e//n_heads)\n"
         "    out = ss.attention(h, h, h, causal=True)\n"
-        "    # out: (b, ?heads, s, ?head_dim)\n"
+        "    # out: (b, n_heads, s, e//n_heads)\n"
         "    return ss.merge_heads(out)  # shapesafe: ignore (h*d is e, which no checker can prove)\n"
     )
 

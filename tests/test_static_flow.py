@@ -580,7 +580,7 @@ def test_a_local_declared_before_it_is_assigned(tmp_path: Path) -> None:
         "    return samples.deltas + h\n"
     )
     assert check(tmp_path, source) == [
-        '10: samples.deltas + h: samples.deltas "n s 1" and h "n s": s lines up with n '
+        '10: samples.deltas + h: samples.deltas "n s 1" and h "n ?s": s lines up with n '
         "(torch would broadcast silently where one is 1, and fail otherwise)"
     ]
 

@@ -60,6 +60,15 @@ def check(tmp_path: Path, body: str) -> list[str]:
             id="the-wrong-layer-width",
         ),
         pytest.param(
+            "import shapesafe as ss\n"
+            "def f(x: Float[Tensor, 'batch seq d_model'], n_heads: int):\n"
+            "    qh: Float[Tensor, 'batch seq heads head_dim'] = ss.split_heads(x, n_heads)\n"
+            "    return qh\n",
+            "7: qh: dim 'seq' is seq in the annotation \"batch seq heads head_dim\" but n_heads in "
+            'ss.split_heads(x, n_heads) "batch n_heads seq d_model//n_heads"',
+            id="a-callee-dim-that-its-body-sets",
+        ),
+        pytest.param(
             "def f(x: Float[Tensor, 'b s d']) -> Float[Tensor, 'b s d']:\n"
             "    y: Float[Tensor, 'b n n'] = x\n"
             "    return x\n",
@@ -144,6 +153,14 @@ def test_a_relation_that_needs_two_unknowns_equal_is_a_finding(
         pytest.param(
             "x: Float[Tensor, 'b d'] = torch.zeros(2, 3)\n",
             id="module-level-annotation-binds-its-names",
+        ),
+        pytest.param(
+            "def slopes(n: int) -> Float[Tensor, 'q k']:\n"
+            "    return torch.zeros(n, n)\n"
+            "def bias(n_ctx: int) -> Float[Tensor, 'query key']:\n"
+            "    slope: Float[Tensor, 'query key'] = slopes(n_ctx)\n"
+            "    return slope\n",
+            id="a-local-binds-the-names-only-the-return-has",
         ),
     ],
 )

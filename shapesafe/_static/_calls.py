@@ -53,6 +53,7 @@ from ._unify import (
 from ._values import (
     AnyOfV,
     ClsV,
+    IntV,
     LamV,
     LayerV,
     ObjV,
@@ -472,6 +473,8 @@ class _Calls(_Explaining):
                     self.file.stats_known("return read from the body")
                     inferred = _substituted(inferred, unifier, on_self)
                 return self.declared_union(module, fn, unifier, inferred)
+            if fn is not None and infer:
+                return self.opened(module, fn, owner, given, shape_of, unifier, ret.spec, on_self)
             return unifier.result(ret.spec)
         shown = {param.name: (text, shape) for param, text, shape in args}
         where = _call_text(self.module, sig.contract.op, node)
@@ -493,6 +496,43 @@ class _Calls(_Explaining):
             if dim.kind == "symbolic":
                 return None
         return unifier.result(ret.spec)
+
+    def opened(
+        self,
+        module: Module,
+        fn: ast.FunctionDef | ast.AsyncFunctionDef,
+        owner: ClassModel | None,
+        given: dict[str, ast.expr],
+        shape_of: Callable[[ast.expr], Value],
+        unifier: Unifier,
+        spec: Spec,
+        on_self: bool,
+    ) -> Shape:
+        """The shape a return `spec` gives, in the caller's sizes. Where it names a dim that no
+        argument binds (`heads` of `split_heads(x, n)`), the size the callee's body returns
+        there, read under its own annotations, with its `int` parameters the call's."""
+        out = unifier.result(spec)
+        free = {
+            i
+            for i, d in enumerate(spec.dims)
+            if d.kind == "named" and not d.broadcastable and d.name not in unifier.single
+        }
+        if not free or len(out) != len(spec.dims) or any(isinstance(i, Group) for i in out):
+            return out
+        body = self.file.infer(module, fn, owner)
+        if not isinstance(body, tuple) or len(body) != len(out):
+            return out
+        bound = unifier.copy()
+        for arg in [*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs]:
+            expr = given.get(arg.arg)
+            v = shape_of(expr) if expr is not None else None
+            if isinstance(v, IntV) and arg.arg not in bound.sizes_:
+                bound.sizes_[arg.arg] = v.size
+        seen = bound.substitute(body, on_self)
+        return tuple(
+            read if i in free and isinstance(read, Size) and read.kind != "fresh" else item
+            for i, (item, read) in enumerate(zip(out, seen, strict=True))
+        )
 
     def declared_union(
         self,
@@ -584,10 +624,10 @@ class _Calls(_Explaining):
         """Check an annotated assignment; the unifier that matched it, None if it did not.
 
         In a function, the annotation of a local name (or of an attribute it sets) shares
-        only the dim names of the function's own contract (its parameters and return); its
-        other names stand for whatever sizes the value has, as at run time, where a local
-        annotation binds no name of the call. Outside a function, where there is no
-        contract, all of them do.
+        only the dim names of the function's parameters (`contract_names`); its other names
+        stand for whatever sizes the value has, as at run time, where a local annotation
+        binds no name of the call. Outside a function, where there is no contract, all of
+        them do.
         """
         if node.value is not None and not isinstance(node.value, ast.Constant):
             self.counted("annotated assignment", node.value, v)
@@ -614,14 +654,16 @@ class _Calls(_Explaining):
         return unifier.result(declared.spec)
 
     def contract_names(self) -> frozenset[str]:
-        """The dim names of the function's parameter and return annotations."""
+        """The dim names of the function's parameter annotations. A name that only its
+        return annotation has is bound, at run time, by whatever annotation is checked first:
+        a local's, where one names it."""
         fn = self.fn
         if fn is None:
             return frozenset()
 
         def read() -> frozenset[str]:
             names: set[str] = set()
-            for note in [a.annotation for a in _params(fn)] + [fn.returns]:
+            for note in [a.annotation for a in _params(fn)]:
                 for node in ast.walk(note) if note is not None else ():
                     found = (
                         self.module.annotation(node) if isinstance(node, ast.Subscript) else None

@@ -277,6 +277,8 @@ def equality_note(a: object, b: object) -> str:
         return ""
     if not kinds & {"int", "sym"}:
         return ""
+    if a.kind == "int":
+        a, b = b, a  # `c == 3`, the literal last
     return f"holds only if {a} == {b}, and nothing here says they are equal"
 
 
