@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import jaxtyping
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -464,3 +465,49 @@ def test_a_dtype_the_function_tests_is_not_taken_from_its_annotation(tmp_path: P
 )
 def test_assignment_into_a_subscript(tmp_path: Path, body: str, expected: list[str]) -> None:
     assert check_source(tmp_path, body) == expected
+
+
+# numpy's functions, against numpy
+
+_NUMPY_CALLS = [
+    "np.sum(x, axis=-1)",
+    "np.sum(x, axis=0, keepdims=True)",
+    "x.sum(axis=-1, keepdims=True)",
+    "x.mean(axis=0)",
+    "np.max(x, axis=-1)",
+    "np.concatenate([x, x], axis=-1)",
+    "np.concatenate([x, x])",
+    "np.stack([x, x], axis=1)",
+    "np.expand_dims(x, 0)",
+    "np.transpose(x)",
+    "np.linalg.norm(x, axis=-1)",
+    "np.exp(x)",
+    "np.where(x > 0, x, 0.0)",
+    "np.maximum(x, x[..., :1])",
+    "np.zeros((2, 3))",
+    "np.squeeze(x[None], 0)",
+    "np.reshape(x, (-1,))",
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(dims=st.lists(st.integers(1, 4), min_size=1, max_size=3), call=st.sampled_from(_NUMPY_CALLS))
+def test_numpy_rules_agree_with_numpy(dims: list[int], call: str) -> None:
+    spec = " ".join(map(str, dims))
+    source = (
+        f"import numpy as np\nfrom jaxtyping import Float\n\n\n"
+        f'def f(x: Float[np.ndarray, "{spec}"]):\n    y = {call}\n'
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "arrays.py"
+        path.write_text(source)
+        found = [b for b in shapes_of(path) if b.name == "y"]
+    rule = found[0].shape if found and found[0].shape is not None else None
+    try:
+        real: tuple[str, ...] | None = tuple(
+            str(n) for n in np.shape(eval(call, {"np": np, "x": np.ones(dims)}))
+        )
+    except (ValueError, IndexError):
+        real = None
+    if rule is not None and "_" not in rule:
+        assert rule == real, call

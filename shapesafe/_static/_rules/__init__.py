@@ -9,6 +9,7 @@
 - `index`: lookups and orderings;
 - `conv`: convolutions, pooling, sampling grids and the norms of channels (BatchNorm, GroupNorm);
 - `dtypes`: which dtypes each jaxtyping label takes;
+- `arrays`: numpy's functions, as the torch ops of the same meaning;
 - `builtins`: Python's builtins on sizes and shapes (`len`, `int`, `zip`).
 
 Adding an op is adding one function, registered with `@function` or `@method`, in one of
@@ -20,6 +21,7 @@ import ast
 from .._unify import Shape
 from .._values import LayerV, Value
 from . import (  # noqa: F401
+    arrays,
     builtins,
     construct,
     conv,
@@ -45,7 +47,7 @@ __all__ = [
 ]
 
 # The roots of the qualified names that rules are registered under.
-ROOTS = frozenset(("torch", "einops", "fancy_einsum", "shapesafe"))
+ROOTS = frozenset(("torch", "einops", "fancy_einsum", "shapesafe", "numpy"))
 # torch functions that give no tensor, or one of unknown shape, and are known as such.
 _NO_SHAPE = frozenset("tensor as_tensor manual_seed no_grad device is_tensor finfo iinfo".split())
 
@@ -96,6 +98,8 @@ def library_call(
     if out is not PASS:
         events.stats_known(label)
         return True, out  # type: ignore[return-value]
+    if root == "numpy":
+        return False, None  # numpy's other functions: read as Python data, as before
     if qual.count(".") == 1 and root == "torch":
         if isinstance(x, tuple):
             events.stats_known(label)
