@@ -511,3 +511,23 @@ def test_numpy_rules_agree_with_numpy(dims: list[int], call: str) -> None:
         real = None
     if rule is not None and "_" not in rule:
         assert rule == real, call
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    dims=st.lists(st.integers(1, 4), min_size=1, max_size=3),
+    axis=st.integers(-3, 2),
+    call=st.sampled_from(
+        [
+            "torch.cat((x, x), axis={a})",
+            "torch.stack((x, x), axis={a})",
+            "x.sum(axis={a}, keepdims=True)",
+            "x.mean(axis={a})",
+            "x.argmax(axis={a})",
+        ]
+    ),
+)
+def test_axis_is_dim_as_torch_takes_it(dims: list[int], axis: int, call: str) -> None:
+    expr = call.format(a=axis)
+    real = torch_shape(lambda: eval(expr, {"torch": torch, "x": torch.ones(dims)}))
+    agree(static_shape(dims, expr), real)
