@@ -261,11 +261,18 @@ def test_pad_agrees_with_torch(dims: list[int], pads: list[int]) -> None:
 @given(
     dims=st.lists(_size, min_size=0, max_size=3),
     k=st.integers(-2, 2),
-    op=st.sampled_from(["diag", "cov", "corrcoef"]),
+    op=st.sampled_from(["diag", "cov", "corrcoef", "diagonal"]),
+    axes=st.tuples(st.integers(-3, 2), st.integers(-3, 2)),
 )
-def test_matrix_ops_agree_with_torch(dims: list[int], k: int, op: str) -> None:
+def test_matrix_ops_agree_with_torch(
+    dims: list[int], k: int, op: str, axes: tuple[int, int]
+) -> None:
     x = torch.ones(dims)
-    if op == "diag":
+    if op == "diagonal":
+        a, b = axes
+        expr = f"torch.diagonal(x, {k}, {a}, {b})"
+        agree(static_shape(dims, expr), torch_shape(lambda: torch.diagonal(x, k, a, b)))
+    elif op == "diag":
         agree(static_shape(dims, f"torch.diag(x, {k})"), torch_shape(lambda: torch.diag(x, k)))
     else:
         fn = getattr(torch, op)
