@@ -538,3 +538,22 @@ def test_axis_is_dim_as_torch_takes_it(dims: list[int], axis: int, call: str) ->
     expr = call.format(a=axis)
     real = torch_shape(lambda: eval(expr, {"torch": torch, "x": torch.ones(dims)}))
     agree(static_shape(dims, expr), real)
+
+
+def test_transformer_lens_hook_point_gives_its_input_back(tmp_path: Path) -> None:
+    source = (
+        "from transformer_lens.hook_points import HookPoint\n"
+        "class SAE(nn.Module):\n"
+        "    def __init__(self) -> None:\n"
+        "        super().__init__()\n"
+        "        self.hook_acts = HookPoint()\n"
+        "    def encode(\n"
+        "        self, x: Float[Tensor, 'b d_in'], w: Float[Tensor, 'd_in d_sae']\n"
+        "    ) -> Float[Tensor, 'b d_sae']:\n"
+        "        acts = self.hook_acts(x @ w)\n"
+        "        return self.hook_acts(x)\n"
+    )
+    assert check_source(tmp_path, source) == [
+        "14: return of encode(): dim 'd_sae' is d_sae in w \"d_in d_sae\" but d_in in "
+        'self.hook_acts(x) "b d_in"'
+    ]
