@@ -52,8 +52,11 @@ AS_METHOD = {
 _KEYWORDS = {"axis": "dim", "keepdims": "keepdim"}
 
 
-def _renamed(c: Call, name: str, x: Value, drop_first: bool) -> Call:
-    """The call as torch spells it, named `name`; without its first argument for a method."""
+def _renamed(
+    c: Call, name: str, x: Value, drop_first: bool, qual: str | None = None
+) -> Call:
+    """The call as torch spells it, named `name` (`qual` for a function); without its first
+    argument for a method."""
     node = c.node
     keywords = [
         ast.keyword(arg=_KEYWORDS.get(k.arg, k.arg) if k.arg else None, value=k.value)
@@ -64,7 +67,7 @@ def _renamed(c: Call, name: str, x: Value, drop_first: bool) -> Call:
     ast.copy_location(spelled, node)
     kwargs = {_KEYWORDS.get(k, k): v for k, v in c.kwargs.items()}
     values = c.args[1:] if drop_first else c.args
-    return Call(c.reader, spelled, name, values, kwargs, list(args), x, c.qual)
+    return Call(c.reader, spelled, name, values, kwargs, list(args), x, qual)
 
 
 @function(*(f"numpy.{n}" for n in AS_FUNCTION))
@@ -76,7 +79,7 @@ def as_function(c: Call) -> Value | _Pass:
     if torch_name == "torch.linalg.norm" and ("ord" in c.kwargs or len(c.args) > 1):
         return None
     last = torch_name.rsplit(".", 1)[-1]
-    return apply(FUNCTIONS, torch_name, _renamed(c, last, c.x, False))
+    return apply(FUNCTIONS, torch_name, _renamed(c, last, c.x, False, torch_name))
 
 
 @function(*(f"numpy.{n}" for n in AS_METHOD))
