@@ -567,3 +567,58 @@ def test_transformer_lens_hook_point_gives_its_input_back(tmp_path: Path) -> Non
         "14: return of encode(): dim 'd_sae' is d_sae in w \"d_in d_sae\" but d_in in "
         'self.hook_acts(x) "b d_in"'
     ]
+
+
+# Helpers that code defines: `default(y, x)`
+
+
+@pytest.mark.parametrize(
+    ("helper", "call", "expected"),
+    [
+        pytest.param(
+            "def default(x, y):\n    return x if x is not None else y\n",
+            "default(y, x)",
+            [],
+            id="given",
+        ),
+        pytest.param(
+            "def default(x, y):\n    return x if x is not None else y\n",
+            "default(x, y)",
+            [
+                "12: return of f(): dim 'r' is r in y \"r m\" but p in "
+                'x.unsqueeze(1) - z.unsqueeze(0) "p p m"'
+            ],
+            id="swapped",
+        ),
+        pytest.param(
+            "def exists(v):\n    return v is not None\n"
+            "def default(val, d):\n    '''val, or d.'''\n    return val if exists(val) else d\n",
+            "default(y, x)",
+            [],
+            id="exists",
+        ),
+        pytest.param(
+            "def default(x, y):\n    return y if x is None else x\n",
+            "default(x, y)",
+            [
+                "12: return of f(): dim 'r' is r in y \"r m\" but p in "
+                'x.unsqueeze(1) - z.unsqueeze(0) "p p m"'
+            ],
+            id="is-none",
+        ),
+    ],
+)
+def test_a_defaulting_helper_gives_what_is_given(
+    tmp_path: Path, helper: str, call: str, expected: list[str]
+) -> None:
+    source = (
+        f"{helper}\n"
+        "def f(x: Float[Tensor, 'p m'], y: Float[Tensor, 'r m'] | None = None)"
+        " -> Float[Tensor, 'p r m']:\n"
+        f"    z = {call}\n"
+        "    return x.unsqueeze(1) - z.unsqueeze(0)\n"
+    )
+    found = check_source(tmp_path, source)
+    lines = source.count("\n") + HEADER.count("\n")
+    assert [f.split(": ", 1)[1] for f in found] == [e.split(": ", 1)[1] for e in expected]
+    assert all(int(f.split(":")[0]) == lines for f in found)

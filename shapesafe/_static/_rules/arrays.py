@@ -52,9 +52,7 @@ AS_METHOD = {
 _KEYWORDS = {"axis": "dim", "keepdims": "keepdim"}
 
 
-def _renamed(
-    c: Call, name: str, x: Value, drop_first: bool, qual: str | None = None
-) -> Call:
+def _renamed(c: Call, name: str, x: Value, drop_first: bool, qual: str | None = None) -> Call:
     """The call as torch spells it, named `name` (`qual` for a function); without its first
     argument for a method."""
     node = c.node
