@@ -336,6 +336,16 @@ def test_kl_div_agrees_with_torch(a: list[int], b: list[int]) -> None:
             id="literal-list",
         ),
         pytest.param(
+            "def f(x: Float[Tensor, 'b h w']):\n"
+            "    return (x[:, 1:] != x[:, :-1]), (x[:, 2:] != x[:, :-1])\n",
+            [
+                '6: x[:, 2:] compared with x[:, :-1]: x[:, 2:] "b h-2 w" and x[:, :-1] '
+                '"b h-1 w": h-2 lines up with h-1 (torch would broadcast silently where one '
+                "is 1, and fail otherwise)"
+            ],
+            id="shifted-slices",
+        ),
+        pytest.param(
             "def f(x: Float[Tensor, 'b n d'], i: int) -> Float[Tensor, 'b d']:\n    return x[i]\n",
             ['6: return of f(): dim \'b\' is b in x "b n d" but n in x[i] "n d"'],
             id="int-variable",
@@ -622,3 +632,29 @@ def test_a_defaulting_helper_gives_what_is_given(
     lines = source.count("\n") + HEADER.count("\n")
     assert [f.split(": ", 1)[1] for f in found] == [e.split(": ", 1)[1] for e in expected]
     assert all(int(f.split(":")[0]) == lines for f in found)
+
+
+# Slices of a named size
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    n=st.integers(0, 6),
+    lo=st.sampled_from(["", "0", "1", "2", "-1", "-2"]),
+    hi=st.sampled_from(["", "1", "-1", "-2", "3"]),
+)
+def test_slice_of_a_named_size_agrees_with_torch(n: int, lo: str, hi: str) -> None:
+    # "2 n+1"[:, lo:hi] gives a size in n: torch's, where the axis is as long as the slice
+    # drops (torch gives 0 where it is shorter).
+    expr = f"x[:, {lo}:{hi}]"
+    source = f'{HEADER}\n\ndef f(x: Float[Tensor, "2 n+1"]):\n    y = {expr}\n'
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "slices.py"
+        path.write_text(source)
+        found = [b for b in shapes_of(path) if b.name == "y"]
+    assert found and found[0].shape is not None
+    size = found[0].shape[1]
+    real = eval(expr, {"x": torch.zeros(2, n + 1)}).shape[1]
+    if size != "_":
+        value = eval(size, {"n": n})
+        assert value == real or (value < 0 and real == 0), (expr, size)
