@@ -658,3 +658,17 @@ def test_slice_of_a_named_size_agrees_with_torch(n: int, lo: str, hi: str) -> No
     if size != "_":
         value = eval(size, {"n": n})
         assert value == real or (value < 0 and real == 0), (expr, size)
+
+
+def test_a_loop_variable_over_range_indexes_as_an_int(tmp_path: Path) -> None:
+    source = (
+        "def f(x: Float[Tensor, 'b c n']) -> Float[Tensor, 'b c n']:\n"
+        "    for i in range(x.shape[1]):\n"
+        "        row = x[..., i, :]\n"
+        "        bad = x[i] + row\n"
+        "    return x\n"
+    )
+    assert check_source(tmp_path, source) == [
+        '8: x[i] + row: x[i] "c n" and row "b n": c lines up with b (torch would '
+        "broadcast silently where one is 1, and fail otherwise)"
+    ]
