@@ -65,7 +65,7 @@ def test_an_unknown_named_by_the_callee_keeps_its_name_and_note(tmp_path: Path) 
         "    return torch.ones(n, n)\n"
         "def apply(scores: Float[Tensor, 'b q k'], m: Float[Tensor, 'q k']) -> None:\n"
         "    pass\n"
-        "def f(scores: Float[Tensor, 'b s t'], n: int) -> None:\n"
+        "def f(scores: Float[Tensor, 'b s t'], n) -> None:\n"
         "    apply(scores, mask(n))\n"
     )
     assert check(tmp_path, source) == [

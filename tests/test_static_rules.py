@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import jaxtyping
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -260,11 +261,18 @@ def test_pad_agrees_with_torch(dims: list[int], pads: list[int]) -> None:
 @given(
     dims=st.lists(_size, min_size=0, max_size=3),
     k=st.integers(-2, 2),
-    op=st.sampled_from(["diag", "cov", "corrcoef"]),
+    op=st.sampled_from(["diag", "cov", "corrcoef", "diagonal"]),
+    axes=st.tuples(st.integers(-3, 2), st.integers(-3, 2)),
 )
-def test_matrix_ops_agree_with_torch(dims: list[int], k: int, op: str) -> None:
+def test_matrix_ops_agree_with_torch(
+    dims: list[int], k: int, op: str, axes: tuple[int, int]
+) -> None:
     x = torch.ones(dims)
-    if op == "diag":
+    if op == "diagonal":
+        a, b = axes
+        expr = f"torch.diagonal(x, {k}, {a}, {b})"
+        agree(static_shape(dims, expr), torch_shape(lambda: torch.diagonal(x, k, a, b)))
+    elif op == "diag":
         agree(static_shape(dims, f"torch.diag(x, {k})"), torch_shape(lambda: torch.diag(x, k)))
     else:
         fn = getattr(torch, op)
@@ -326,6 +334,16 @@ def test_kl_div_agrees_with_torch(a: list[int], b: list[int]) -> None:
                 'expected 3 ("*batch 3")'
             ],
             id="literal-list",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b h w']):\n"
+            "    return (x[:, 1:] != x[:, :-1]), (x[:, 2:] != x[:, :-1])\n",
+            [
+                '6: x[:, 2:] compared with x[:, :-1]: x[:, 2:] "b h-2 w" and x[:, :-1] '
+                '"b h-1 w": h-2 lines up with h-1 (torch would broadcast silently where one '
+                "is 1, and fail otherwise)"
+            ],
+            id="shifted-slices",
         ),
         pytest.param(
             "def f(x: Float[Tensor, 'b n d'], i: int) -> Float[Tensor, 'b d']:\n    return x[i]\n",
@@ -464,3 +482,193 @@ def test_a_dtype_the_function_tests_is_not_taken_from_its_annotation(tmp_path: P
 )
 def test_assignment_into_a_subscript(tmp_path: Path, body: str, expected: list[str]) -> None:
     assert check_source(tmp_path, body) == expected
+
+
+# numpy's functions, against numpy
+
+_NUMPY_CALLS = [
+    "np.sum(x, axis=-1)",
+    "np.sum(x, axis=0, keepdims=True)",
+    "x.sum(axis=-1, keepdims=True)",
+    "x.mean(axis=0)",
+    "np.max(x, axis=-1)",
+    "np.concatenate([x, x], axis=-1)",
+    "np.concatenate([x, x])",
+    "np.stack([x, x], axis=1)",
+    "np.expand_dims(x, 0)",
+    "np.transpose(x)",
+    "np.linalg.norm(x, axis=-1)",
+    "np.exp(x)",
+    "np.where(x > 0, x, 0.0)",
+    "np.maximum(x, x[..., :1])",
+    "np.zeros((2, 3))",
+    "np.squeeze(x[None], 0)",
+    "np.reshape(x, (-1,))",
+    "np.linalg.inv(x)",
+    "np.linalg.det(x)",
+    "np.cov(x)",
+    "np.diag(x)",
+    "np.einsum('...i,...i->...', x, x)",
+    "np.matmul(x, x)",
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(dims=st.lists(st.integers(1, 4), min_size=1, max_size=3), call=st.sampled_from(_NUMPY_CALLS))
+def test_numpy_rules_agree_with_numpy(dims: list[int], call: str) -> None:
+    spec = " ".join(map(str, dims))
+    source = (
+        f"import numpy as np\nfrom jaxtyping import Float\n\n\n"
+        f'def f(x: Float[np.ndarray, "{spec}"]):\n    y = {call}\n'
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "arrays.py"
+        path.write_text(source)
+        found = [b for b in shapes_of(path) if b.name == "y"]
+    rule = found[0].shape if found and found[0].shape is not None else None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the covariance of one observation, say
+            x = np.ones(dims)
+            if len(dims) >= 2 and dims[-1] == dims[-2]:
+                x = np.broadcast_to(np.eye(dims[-1]), dims).copy()  # invertible
+            made = eval(call, {"np": np, "x": x})
+        real: tuple[str, ...] | None = tuple(str(n) for n in np.shape(made))
+    except (ValueError, IndexError, np.linalg.LinAlgError):
+        real = None
+    if rule is not None and "_" not in rule:
+        assert rule == real, call
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    dims=st.lists(st.integers(1, 4), min_size=1, max_size=3),
+    axis=st.integers(-3, 2),
+    call=st.sampled_from(
+        [
+            "torch.cat((x, x), axis={a})",
+            "torch.stack((x, x), axis={a})",
+            "x.sum(axis={a}, keepdims=True)",
+            "x.mean(axis={a})",
+            "x.argmax(axis={a})",
+        ]
+    ),
+)
+def test_axis_is_dim_as_torch_takes_it(dims: list[int], axis: int, call: str) -> None:
+    expr = call.format(a=axis)
+    real = torch_shape(lambda: eval(expr, {"torch": torch, "x": torch.ones(dims)}))
+    agree(static_shape(dims, expr), real)
+
+
+def test_transformer_lens_hook_point_gives_its_input_back(tmp_path: Path) -> None:
+    source = (
+        "from transformer_lens.hook_points import HookPoint\n"
+        "class SAE(nn.Module):\n"
+        "    def __init__(self) -> None:\n"
+        "        super().__init__()\n"
+        "        self.hook_acts = HookPoint()\n"
+        "    def encode(\n"
+        "        self, x: Float[Tensor, 'b d_in'], w: Float[Tensor, 'd_in d_sae']\n"
+        "    ) -> Float[Tensor, 'b d_sae']:\n"
+        "        acts = self.hook_acts(x @ w)\n"
+        "        return self.hook_acts(x)\n"
+    )
+    assert check_source(tmp_path, source) == [
+        "14: return of encode(): dim 'd_sae' is d_sae in w \"d_in d_sae\" but d_in in "
+        'self.hook_acts(x) "b d_in"'
+    ]
+
+
+# Helpers that code defines: `default(y, x)`
+
+
+@pytest.mark.parametrize(
+    ("helper", "call", "expected"),
+    [
+        pytest.param(
+            "def default(x, y):\n    return x if x is not None else y\n",
+            "default(y, x)",
+            [],
+            id="given",
+        ),
+        pytest.param(
+            "def default(x, y):\n    return x if x is not None else y\n",
+            "default(x, y)",
+            [
+                "12: return of f(): dim 'r' is r in y \"r m\" but p in "
+                'x.unsqueeze(1) - z.unsqueeze(0) "p p m"'
+            ],
+            id="swapped",
+        ),
+        pytest.param(
+            "def exists(v):\n    return v is not None\n"
+            "def default(val, d):\n    '''val, or d.'''\n    return val if exists(val) else d\n",
+            "default(y, x)",
+            [],
+            id="exists",
+        ),
+        pytest.param(
+            "def default(x, y):\n    return y if x is None else x\n",
+            "default(x, y)",
+            [
+                "12: return of f(): dim 'r' is r in y \"r m\" but p in "
+                'x.unsqueeze(1) - z.unsqueeze(0) "p p m"'
+            ],
+            id="is-none",
+        ),
+    ],
+)
+def test_a_defaulting_helper_gives_what_is_given(
+    tmp_path: Path, helper: str, call: str, expected: list[str]
+) -> None:
+    source = (
+        f"{helper}\n"
+        "def f(x: Float[Tensor, 'p m'], y: Float[Tensor, 'r m'] | None = None)"
+        " -> Float[Tensor, 'p r m']:\n"
+        f"    z = {call}\n"
+        "    return x.unsqueeze(1) - z.unsqueeze(0)\n"
+    )
+    found = check_source(tmp_path, source)
+    lines = source.count("\n") + HEADER.count("\n")
+    assert [f.split(": ", 1)[1] for f in found] == [e.split(": ", 1)[1] for e in expected]
+    assert all(int(f.split(":")[0]) == lines for f in found)
+
+
+# Slices of a named size
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    n=st.integers(0, 6),
+    lo=st.sampled_from(["", "0", "1", "2", "-1", "-2"]),
+    hi=st.sampled_from(["", "1", "-1", "-2", "3"]),
+)
+def test_slice_of_a_named_size_agrees_with_torch(n: int, lo: str, hi: str) -> None:
+    # "2 n+1"[:, lo:hi] gives a size in n: torch's, where the axis is as long as the slice
+    # drops (torch gives 0 where it is shorter).
+    expr = f"x[:, {lo}:{hi}]"
+    source = f'{HEADER}\n\ndef f(x: Float[Tensor, "2 n+1"]):\n    y = {expr}\n'
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "slices.py"
+        path.write_text(source)
+        found = [b for b in shapes_of(path) if b.name == "y"]
+    assert found and found[0].shape is not None
+    size = found[0].shape[1]
+    real = eval(expr, {"x": torch.zeros(2, n + 1)}).shape[1]
+    if not size.startswith("?"):
+        value = eval(size, {"n": n})
+        assert value == real or (value < 0 and real == 0), (expr, size)
+
+
+def test_a_loop_variable_over_range_indexes_as_an_int(tmp_path: Path) -> None:
+    source = (
+        "def f(x: Float[Tensor, 'b c n']) -> Float[Tensor, 'b c n']:\n"
+        "    for i in range(x.shape[1]):\n"
+        "        row = x[..., i, :]\n"
+        "        bad = x[i] + row\n"
+        "    return x\n"
+    )
+    assert check_source(tmp_path, source) == [
+        '8: x[i] + row: x[i] "c n" and row "b n": c lines up with b (torch would '
+        "broadcast silently where one is 1, and fail otherwise)"
+    ]

@@ -34,6 +34,7 @@ from ._report import (
 from ._rules import PASS, builtin_call, library_call, tensor_method
 from ._rules._registry import kw, shape_tuple
 from ._rules.construct import CONSTRUCTORS
+from ._rules.helpers import defaulting
 from ._rules.index import subscript
 from ._source import (
     Module,
@@ -144,6 +145,10 @@ def _dtype_tested(fn: ast.AST, name: str) -> bool:
             if any(isinstance(a, ast.Name) and a.id == name for a in n.args):
                 return True
     return False
+
+
+def _is_none(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
 
 
 def _int_list(node: ast.expr) -> bool:
@@ -653,6 +658,16 @@ class _Expressions(_Calls):
         """A call of a function or class the checker reads: its contract, what its body
         gives, or a new instance."""
         node, func = c.node, c.node.func
+        if isinstance(func, ast.Name) and not self.shadowed(func.id) and not c.kwargs:
+            picked = defaulting(self.module, func.id)
+            if picked is not None and max(picked) < len(c.args):
+                # `default(y, x)`: y when given; x stands in for y, with y's shape.
+                given, other = (c.args[i] for i in picked)
+                self.file.stats_known("defaulting helper")
+                if isinstance(given, tuple):
+                    return given
+                omitted = _is_none(node.args[picked[0]])
+                return other if omitted and isinstance(other, tuple) else None
         callee = self._callee(func)
         if callee is not None:
             self.file.stats_known("annotated function")

@@ -149,6 +149,80 @@ def floordiv(a: Size, b: Size) -> Size:
     return Size("expr", f"{_atom_text(a)}//{_atom_text(b)}", a.key or b.key)
 
 
+def _linear(size: Size) -> tuple[dict[str, int], int] | None:
+    """A name or a sum of names and ints (`n`, `n+1`, `2*n-k`) as (coefficients, constant)."""
+    if size.kind == "int" and isinstance(size.value, int):
+        return {}, size.value
+    if size.kind == "name":
+        return {str(size.value): 1}, 0
+    if size.kind != "expr":
+        return None
+    try:
+        node = ast.parse(str(size.value), mode="eval").body
+    except SyntaxError:
+        return None
+    coefs: dict[str, int] = {}
+    const = 0
+    todo: list[tuple[ast.expr, int]] = [(node, 1)]
+    while todo:
+        part, sign = todo.pop()
+        if isinstance(part, ast.BinOp) and isinstance(part.op, (ast.Add, ast.Sub)):
+            todo += [
+                (part.left, sign),
+                (part.right, -sign if isinstance(part.op, ast.Sub) else sign),
+            ]
+        elif isinstance(part, ast.Constant) and type(part.value) is int:
+            const += sign * part.value
+        elif isinstance(part, ast.Name):
+            coefs[part.id] = coefs.get(part.id, 0) + sign
+        elif (
+            isinstance(part, ast.BinOp)
+            and isinstance(part.op, ast.Mult)
+            and isinstance(part.left, ast.Constant)
+            and type(part.left.value) is int
+            and isinstance(part.right, ast.Name)
+        ):
+            coefs[part.right.id] = coefs.get(part.right.id, 0) + sign * part.left.value
+        else:
+            return None
+    return coefs, const
+
+
+def offset(size: Size, k: int) -> Size:
+    """`size + k` for an int k: a sum of the same names (`n-1` from `n`, `n` from `n+1`)."""
+    if k == 0:
+        return size
+    form = _linear(size)
+    if form is None:
+        return fresh()
+    coefs, const = form
+    const += k
+    terms = [(n, c) for n, c in coefs.items() if c]
+    if not terms:
+        return lit(const)
+    text = ""
+    for n, c in terms:
+        term = n if abs(c) == 1 else f"{abs(c)}*{n}"
+        text += (
+            (term if c > 0 else f"-{term}") if not text else (f"+{term}" if c > 0 else f"-{term}")
+        )
+    if const:
+        text += f"+{const}" if const > 0 else str(const)
+    if len(terms) == 1 and terms[0][1] == 1 and not const:
+        return Size("name", terms[0][0])
+    return Size("expr", text)
+
+
+def apart(a: Size, b: Size) -> bool:
+    """Whether `a` and `b` are the same sum of names but for a nonzero constant (`n-1`, `n`):
+    never equal, whatever the names stand for."""
+    fa, fb = _linear(a), _linear(b)
+    if fa is None or fb is None or not fa[0]:
+        return False
+    strip = {n: c for n, c in fa[0].items() if c}, {n: c for n, c in fb[0].items() if c}
+    return strip[0] == strip[1] and fa[1] != fb[1]
+
+
 def _atom_text(s: Size) -> str:
     text = str(s)
     return text if text.replace(".", "").replace("_", "").isalnum() else f"({text})"
@@ -276,6 +350,8 @@ def _broadcast_pair(x: Size, y: Size, what: str) -> Size:
         return y
     if is_one(y):
         return x
+    if apart(x, y):
+        raise Mismatch(what)  # never equal, whatever the names stand for
     if needs(x, y) == "differ":
         needed = equality_note(x, y)
         raise Mismatch(what[:-1] + f"; {needed})" if needed else what)
@@ -728,7 +804,8 @@ def _newaxis(part: ast.expr) -> bool:
 
 
 def _sliced(size: Item, part: ast.Slice) -> Size:
-    """The length of `x[lo:hi:step]` along an axis of literal size; a fresh size otherwise."""
+    """The length of `x[lo:hi:step]` along an axis: exact for a literal size; for a named one,
+    `n-k` where the slice drops k from the ends (`x[1:]`, `x[:-1]`); a fresh size otherwise."""
     bounds = [int_value(b) if b is not None else None for b in (part.lower, part.upper, part.step)]
     given = [b for b in (part.lower, part.upper, part.step) if b is not None]
     if not (isinstance(size, Size) and size.kind == "int" and isinstance(size.value, int)):
@@ -736,6 +813,12 @@ def _sliced(size: Item, part: ast.Slice) -> Size:
         last = bounds[0] == -1 and part.upper is None
         if (first or last) and bounds[2] in (None, 1):
             return OP_ONE  # `x[..., :1]` or `x[..., -1:]` keeps one of a nonempty axis
+        lo, hi = bounds[0], bounds[1]
+        head = 0 if part.lower is None else lo
+        tail = 0 if part.upper is None else (-hi if hi is not None and hi < 0 else None)
+        if isinstance(size, Size) and head is not None and head >= 0 and tail is not None:
+            if bounds[2] in (None, 1) and (part.step is None or bounds[2] == 1):
+                return offset(size, -(head + tail))  # as long as the axis is longer
         return fresh()
     if any(int_value(b) is None for b in given) or bounds[2] == 0:
         return fresh()

@@ -9,6 +9,7 @@
 - `index`: lookups and orderings;
 - `conv`: convolutions, pooling, sampling grids and the norms of channels (BatchNorm, GroupNorm);
 - `dtypes`: which dtypes each jaxtyping label takes;
+- `arrays`: numpy's functions, as the torch ops of the same meaning;
 - `builtins`: Python's builtins on sizes and shapes (`len`, `int`, `zip`).
 
 Adding an op is adding one function, registered with `@function` or `@method`, in one of
@@ -20,6 +21,7 @@ import ast
 from .._unify import Shape
 from .._values import LayerV, Value
 from . import (  # noqa: F401
+    arrays,
     builtins,
     construct,
     conv,
@@ -46,6 +48,8 @@ __all__ = [
 
 # The roots of the qualified names that rules are registered under.
 ROOTS = frozenset(("torch", "einops", "fancy_einsum", "shapesafe"))
+# Libraries with rules for some of their functions only: the others are read as before.
+SOME = frozenset(("numpy", "transformer_lens"))
 # torch functions that give no tensor, or one of unknown shape, and are known as such.
 _NO_SHAPE = frozenset("tensor as_tensor manual_seed no_grad device is_tensor finfo iinfo".split())
 
@@ -78,7 +82,7 @@ def library_call(
 ) -> tuple[bool, Value]:
     """A call of a torch, einops or shapesafe function: (whether it is one, its value)."""
     root = qual.split(".")[0]
-    if root not in ROOTS:
+    if root not in ROOTS and root not in SOME:
         return False, None
     last = qual.rsplit(".", 1)[-1]
     events = reader.file
@@ -88,6 +92,8 @@ def library_call(
             return True, einops.permute(Call(reader, node, last, args, kwargs, node.args, args[0]))
         return False, None
     if starred:
+        if root in SOME:
+            return False, None
         events.stats_unknown("call with *args")
         return True, None
     x = args[0] if args else kwargs.get("input")
@@ -96,6 +102,8 @@ def library_call(
     if out is not PASS:
         events.stats_known(label)
         return True, out  # type: ignore[return-value]
+    if root in SOME:
+        return False, None  # their other functions: read as any other call, as before
     if qual.count(".") == 1 and root == "torch":
         if isinstance(x, tuple):
             events.stats_known(label)

@@ -126,9 +126,12 @@ class Call:
         self.qual = qual
 
     def arg(self, i: int, keyword: str | None = None, default: Value = None) -> Value:
-        """The `i`th positional value, or the keyword's, or `default`."""
+        """The `i`th positional value, or the keyword's, or `default`. `dim` may be spelled
+        `axis`, as torch takes it for numpy's sake (`torch.cat(xs, axis=1)`)."""
         if i < len(self.args):
             return self.args[i]
+        if keyword == "dim" and "dim" not in self.kwargs:
+            keyword = "axis"
         return self.kwargs.get(keyword, default) if keyword is not None else default
 
     def text(self, node: ast.AST) -> str:

@@ -2,7 +2,7 @@
 
 import ast
 
-from .._unify import Size, lit
+from .._unify import Size, fresh, lit
 from .._values import IntV, ListV, NumV, TupV, Value, _item_of
 from ._registry import PASS, Call, _Pass, function
 
@@ -65,8 +65,12 @@ def zip_(c: Call) -> Value:
     return None
 
 
-@function(
-    *(f"builtins.{n}" for n in "super range print isinstance getattr hasattr setattr".split())
-)
+@function("builtins.range")
+def range_(c: Call) -> Value:
+    """Ints, of which a loop's variable is one: `x[..., i, :]` in `for i in range(n)`."""
+    return ListV(IntV(fresh()))
+
+
+@function(*(f"builtins.{n}" for n in "super print isinstance getattr hasattr setattr".split()))
 def opaque(c: Call) -> Value:
     return None

@@ -1,4 +1,4 @@
-"""Rules of convolutions, pooling, padding, sampling grids and the norms over channels.
+"""Rules of convolutions, pooling, padding, sampling grids, the norms over channels and KL.
 
 A layer built with `torch.nn.Conv2d(...)`, `MaxPool2d(...)`, `BatchNorm2d(...)` is a `LayerV`
 whose sizes hold what its constructor was given; calling it applies the `@layer` rule of its
@@ -441,48 +441,3 @@ def _same(x: Shape, t: Shape, tx: str, tt: str) -> Shape | None:
         return T.broadcast(x, t, tx, tt)
     except Mismatch as err:
         raise Mismatch(f"kl_div: {err}") from None
-
-
-@function("torch.diag")
-def diag(c: Call) -> Value | _Pass:
-    """A vector makes a square matrix; a matrix gives its diagonal."""
-    x = c.x
-    if not isinstance(x, tuple):
-        return PASS
-    k = lit_int(c.arg(1, "diagonal", IntV(lit(0))))
-    r = T.rank(x)
-    if k is None or r is None or any(isinstance(i, Group) for i in x):
-        return None
-    sizes = [i for i in x if isinstance(i, Size)]
-    if r == 1:
-        side = sizes[0] if k == 0 else T.add(sizes[0], lit(abs(k)))
-        return (side, side)
-    if r == 2:
-        m, n = sizes
-        ints = [lit_int(IntV(s)) for s in sizes]
-        if ints[0] is not None and ints[1] is not None:
-            rows, cols = (ints[0], ints[1] - k) if k >= 0 else (ints[0] + k, ints[1])
-            return (lit(max(0, min(rows, cols))),)
-        if k == 0 and certain(m, n) == "same":
-            return (m,)
-        return (fresh(),)
-    text = c.arg_text(0, "input")
-    c.relation()
-    c.report(f'torch.diag({text}): {text} "{show(x)}" has {r} dims; torch.diag takes 1 or 2')
-    return None
-
-
-@function("torch.cov", "torch.corrcoef")
-def cov(c: Call) -> Value | _Pass:
-    """Variables in rows, observations in columns: a matrix of the rows (a number for one
-    row, so a row count that is a name is taken as more than one)."""
-    x = c.x
-    if not isinstance(x, tuple):
-        return PASS
-    r = T.rank(x)
-    rows = x[0] if r == 2 else None
-    if r == 1 or (isinstance(rows, Size) and T.is_one(rows)):
-        return ()  # one variable: torch gives a number, not a 1x1 matrix
-    if isinstance(rows, Size):
-        return (rows, rows)
-    return None

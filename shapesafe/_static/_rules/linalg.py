@@ -1,11 +1,12 @@
-"""Rules of matrix products, decompositions and matrix functions."""
+"""Rules of matrix products, decompositions, matrix functions, and of the ops that make or
+take a diagonal (`diag`, `diagonal`) or a covariance (`cov`)."""
 
 import ast
 
 from .. import _torch as T
-from .._unify import Shape
-from .._values import Value
-from ._registry import PASS, Call, _Pass, function, method, string
+from .._unify import Group, Shape, Size, certain, fresh, lit, show
+from .._values import IntV, Value
+from ._registry import PASS, Call, _Pass, function, lit_int, method, string
 
 # Matrix decompositions and functions: the `_torch.linalg` rule for each.
 LINALG = {
@@ -112,3 +113,73 @@ def decomposition_method(c: Call) -> Value | _Pass:
 def dot(c: Call) -> Value | _Pass:
     assert isinstance(c.x, tuple)
     return () if T.rank(c.x) == 1 else PASS
+
+
+@function("torch.diag")
+def diag(c: Call) -> Value | _Pass:
+    """A vector makes a square matrix; a matrix gives its diagonal."""
+    x = c.x
+    if not isinstance(x, tuple):
+        return PASS
+    k = lit_int(c.arg(1, "diagonal", IntV(lit(0))))
+    r = T.rank(x)
+    if k is None or r is None or any(isinstance(i, Group) for i in x):
+        return None
+    sizes = [i for i in x if isinstance(i, Size)]
+    if r == 1:
+        side = sizes[0] if k == 0 else T.add(sizes[0], lit(abs(k)))
+        return (side, side)
+    if r == 2:
+        m, n = sizes
+        ints = [lit_int(IntV(s)) for s in sizes]
+        if ints[0] is not None and ints[1] is not None:
+            rows, cols = (ints[0], ints[1] - k) if k >= 0 else (ints[0] + k, ints[1])
+            return (lit(max(0, min(rows, cols))),)
+        if k == 0 and certain(m, n) == "same":
+            return (m,)
+        return (fresh(),)
+    text = c.arg_text(0, "input")
+    c.relation()
+    c.report(f'torch.diag({text}): {text} "{show(x)}" has {r} dims; torch.diag takes 1 or 2')
+    return None
+
+
+@function("torch.cov", "torch.corrcoef")
+def cov(c: Call) -> Value | _Pass:
+    """Variables in rows, observations in columns: a matrix of the rows (a number for one
+    row, so a row count that is a name is taken as more than one)."""
+    x = c.x
+    if not isinstance(x, tuple):
+        return PASS
+    r = T.rank(x)
+    rows = x[0] if r == 2 else None
+    if r == 1 or (isinstance(rows, Size) and T.is_one(rows)):
+        return ()  # one variable: torch gives a number, not a 1x1 matrix
+    if isinstance(rows, Size):
+        return (rows, rows)
+    return None
+
+
+@function("torch.diagonal")
+def diagonal(c: Call) -> Value | _Pass:
+    """`torch.diagonal(x, offset, dim1, dim2)`: those two axes go, their diagonal comes last."""
+    x = c.x
+    if not isinstance(x, tuple):
+        return PASS
+    k = lit_int(c.arg(1, "offset", IntV(lit(0))))
+    d1, d2 = (lit_int(c.arg(i, n, IntV(lit(d)))) for i, n, d in ((2, "dim1", 0), (3, "dim2", 1)))
+    if k is None or d1 is None or d2 is None or any(isinstance(i, Group) for i in x):
+        return None
+    p1, p2 = T.axis(x, d1), T.axis(x, d2)
+    if p1 is None or p2 is None or p1 == p2:
+        return None
+    m, n = x[p1], x[p2]
+    assert isinstance(m, Size) and isinstance(n, Size)
+    rest = tuple(s for i, s in enumerate(x) if i not in (p1, p2))
+    ints = [lit_int(IntV(s)) for s in (m, n)]
+    if ints[0] is not None and ints[1] is not None:
+        rows, cols = (ints[0], ints[1] - k) if k >= 0 else (ints[0] + k, ints[1])
+        return (*rest, lit(max(0, min(rows, cols))))
+    if k == 0 and certain(m, n) == "same":
+        return (*rest, m)
+    return (*rest, fresh())

@@ -64,6 +64,13 @@ def same_layer(c: Call) -> Value:
     return LayerV("same", ())
 
 
+@function("transformer_lens.hook_points.HookPoint")
+def hook_point(c: Call) -> Value:
+    """TransformerLens's `HookPoint()`: a module whose forward gives its input back, which
+    model and SAE code wraps around each activation (`self.hook_z(z)`)."""
+    return LayerV("same", ())
+
+
 @function("torch.nn.Parameter", "torch.nn.Buffer")
 def parameter(c: Call) -> Value:
     return c.x if isinstance(c.x, tuple) else None

@@ -59,11 +59,12 @@ def reduction(c: Call) -> Value | _Pass:
     assert isinstance(x, tuple)
     if name in ("max", "min") and args and isinstance(args[0], tuple):
         return PASS  # `torch.max(a, b)`: elementwise (`shape.elementwise`)
-    dim_v = args[0] if args else kwargs.get("dim")
+    # `axis=` and `keepdims=` as numpy (and torch, as aliases) spell them.
+    dim_v = args[0] if args else kwargs.get("dim", kwargs.get("axis"))
     if name == "norm" and args:
         dim_v = c.arg(1, "dim")
-    keep = kwargs.get("keepdim")
-    keep_node = c.kw("keepdim")
+    keep = kwargs.get("keepdim", kwargs.get("keepdims"))
+    keep_node = c.kw("keepdim") or c.kw("keepdims")
     keepdim = isinstance(keep_node, ast.Constant) and keep_node.value is True
     if name == "norm" and len(args) > 2:
         return None  # keepdim given by position

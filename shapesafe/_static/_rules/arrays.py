@@ -1,0 +1,101 @@
+"""Rules of numpy's functions, where an array annotated `Float[np.ndarray, "n d"]` meets
+them: each reads as the torch op or tensor method of the same meaning, with numpy's
+keywords (`axis`, `keepdims`) in torch's words (`dim`, `keepdim`)."""
+
+import ast
+
+from .._unify import Group
+from .._values import Value
+from ._registry import FUNCTIONS, METHODS, PASS, Call, _Pass, apply, function
+
+# numpy function -> the torch function whose rule gives its shape.
+AS_FUNCTION = {
+    "concatenate": "torch.cat",
+    "stack": "torch.stack",
+    "matmul": "torch.matmul",
+    "einsum": "torch.einsum",
+    "where": "torch.where",
+    "zeros": "torch.zeros",
+    "ones": "torch.ones",
+    "empty": "torch.empty",
+    "full": "torch.full",
+    "eye": "torch.eye",
+    "linalg.norm": "torch.linalg.norm",
+    "linalg.inv": "torch.linalg.inv",
+    "linalg.det": "torch.linalg.det",
+    "linalg.svd": "torch.linalg.svd",
+    "linalg.eigh": "torch.linalg.eigh",
+    "cov": "torch.cov",
+    "corrcoef": "torch.corrcoef",
+    "diag": "torch.diag",
+    "pad": "",  # numpy's pad widths are per axis, not torch's reversed pairs
+}
+# numpy function -> the tensor method, on its first argument, whose rule gives its shape.
+AS_METHOD = {
+    **{
+        n: n
+        for n in """exp log sqrt abs sin cos tan tanh sign floor ceil clip square log1p expm1
+        arcsin arccos arctan negative reciprocal zeros_like ones_like empty_like full_like
+        sum mean prod std var any all argmax argmin cumsum cumprod maximum minimum add
+        subtract multiply divide power squeeze reshape moveaxis swapaxes
+        """.split()
+    },
+    "max": "amax",  # an array, not torch's (values, indices)
+    "min": "amin",
+    "amax": "amax",
+    "amin": "amin",
+    "expand_dims": "unsqueeze",
+    "copy": "clone",
+    "asarray": "clone",
+    "array": "clone",
+}
+_KEYWORDS = {"axis": "dim", "keepdims": "keepdim"}
+
+
+def _renamed(c: Call, name: str, x: Value, drop_first: bool, qual: str | None = None) -> Call:
+    """The call as torch spells it, named `name` (`qual` for a function); without its first
+    argument for a method."""
+    node = c.node
+    keywords = [
+        ast.keyword(arg=_KEYWORDS.get(k.arg, k.arg) if k.arg else None, value=k.value)
+        for k in node.keywords
+    ]
+    args = node.args[1:] if drop_first else node.args
+    spelled = ast.Call(func=node.func, args=list(args), keywords=keywords)
+    ast.copy_location(spelled, node)
+    kwargs = {_KEYWORDS.get(k, k): v for k, v in c.kwargs.items()}
+    values = c.args[1:] if drop_first else c.args
+    return Call(c.reader, spelled, name, values, kwargs, list(args), x, qual)
+
+
+@function(*(f"numpy.{n}" for n in AS_FUNCTION))
+def as_function(c: Call) -> Value | _Pass:
+    assert c.qual is not None
+    torch_name = AS_FUNCTION[c.qual.removeprefix("numpy.")]
+    if not torch_name:
+        return None
+    if torch_name == "torch.linalg.norm" and ("ord" in c.kwargs or len(c.args) > 1):
+        return None
+    last = torch_name.rsplit(".", 1)[-1]
+    return apply(FUNCTIONS, torch_name, _renamed(c, last, c.x, False, torch_name))
+
+
+@function(*(f"numpy.{n}" for n in AS_METHOD))
+def as_method(c: Call) -> Value | _Pass:
+    x = c.x
+    if not isinstance(x, tuple):
+        return PASS
+    assert c.qual is not None
+    name = AS_METHOD[c.qual.removeprefix("numpy.")]
+    return apply(METHODS, name, _renamed(c, name, x, True))
+
+
+@function("numpy.transpose")
+def transpose(c: Call) -> Value | _Pass:
+    """`np.transpose(a)` reverses the axes; `np.transpose(a, axes)` permutes them."""
+    x = c.x
+    if not isinstance(x, tuple):
+        return PASS
+    if len(c.args) == 1 and not c.kwargs:
+        return x[::-1] if not any(isinstance(i, Group) for i in x) else None
+    return apply(METHODS, "permute", _renamed(c, "permute", x, True))
