@@ -9,7 +9,7 @@ unknown values are never reported.
 
 import ast
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ._expr import _Expressions
 from ._modules import ClassModel, _find_class
@@ -71,8 +71,14 @@ def _merge(a: Env | None, b: Env | None, new_attrs: frozenset[str] | None = None
 
 def _narrowed(test: ast.expr, env: Env, op: type[ast.cmpop] = ast.Eq) -> Env:
     """`x.ndim == 3` (or `x.dim()`, `len(x.shape)`) where x's shape holds one run: x with
-    that many axes, the run's own fresh sizes; nothing for any other test. With `op`
-    `ast.NotEq`, the same for the path where `x.ndim != 3` is false."""
+    that many axes, the run's own unknown sizes (`?B[0]` for the first of `*B`); nothing
+    for any other test. `a and b` narrows by both. With `op` `ast.NotEq`, the same for the
+    path where `x.ndim != 3` is false."""
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And) and op is ast.Eq:
+        out: Env = {}
+        for part in test.values:
+            out.update(_narrowed(part, {**env, **out}, op))
+        return out
     if not (isinstance(test, ast.Compare) and [type(o) for o in test.ops] == [op]):
         return {}
     left, right = test.left, test.comparators[0]
@@ -86,7 +92,11 @@ def _narrowed(test: ast.expr, env: Env, op: type[ast.cmpop] = ast.Eq) -> Env:
     if len(runs) != 1 or k < len(shape) - 1:
         return {}
     g = runs[0]
-    return {name: (*shape[:g], *(fresh() for _ in range(k - len(shape) + 1)), *shape[g + 1 :])}
+    run = cast(Group, shape[g])
+    n = k - len(shape) + 1
+    label = f"{run.name}[{{}}]" if run.name else f"{name}.shape[{{}}]"
+    sizes = [fresh(label.format(i if run.name else g + i)) for i in range(n)]
+    return {name: (*shape[:g], *sizes, *shape[g + 1 :])}
 
 
 def _followed_list(v: Value) -> bool:
