@@ -781,3 +781,28 @@ def test_lists_grown_in_loops_and_list_parameters_keep_their_items(tmp_path: Pat
         '13: x + y: x "b d" and y "b e": d lines up with e (torch would broadcast silently '
         "where one is 1, and fail otherwise)",
     ]
+
+
+def test_a_tuple_of_numbers_attribute_holds_numbers(tmp_path: Path) -> None:
+    source = (
+        "from typing import Tuple\n"
+        "class Config:\n"
+        "    fovy_range: Tuple[float, float] = (40, 70)\n"
+        "class Cameras:\n"
+        "    cfg: Config\n"
+        "    def __init__(self, cfg: dict) -> None:\n"
+        "        self.cfg = parse(Config, cfg)\n"
+        "        self.fovy_range = self.cfg.fovy_range\n"
+        "    def sample(self, n: int) -> Float[Tensor, 'n 1']:\n"
+        "        lo, hi = self.fovy_range\n"
+        "        return torch.rand(n) * (hi - lo) + lo\n"
+        "    def direct(self, x: Float[Tensor, 'n']) -> Float[Tensor, 'n 1']:\n"
+        "        return x * self.cfg.fovy_range[1]\n"
+    )
+    stats = Stats()
+    assert check(tmp_path, source, stats) == [
+        '11: return of sample(): torch.rand(n) * (hi - lo) + lo "?" has 1 dims, expected 2 '
+        "for 'return' \"n 1\" (? is an unknown size)",
+        '13: return of direct(): x * self.cfg.fovy_range[1] "n" has 1 dims, expected 2 '
+        "for 'return' \"n 1\"",
+    ]

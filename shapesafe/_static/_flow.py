@@ -38,6 +38,7 @@ from ._values import (
     _held,
     _item_of,
     _one_of,
+    sequence_of,
 )
 
 if TYPE_CHECKING:
@@ -114,8 +115,6 @@ def _grown(held: Value, more: TupV) -> Value:
     return held if all(i == held.item for i in more.items) else None
 
 
-_TUPLES = frozenset(("tuple", "Tuple", "typing.Tuple"))
-_SEQUENCES = frozenset(("list", "List", "typing.List", "Sequence", "typing.Sequence"))
 _SIZES = frozenset(("shape", "ndim", "size", "dim", "numel", "len", "isinstance"))
 
 
@@ -231,7 +230,7 @@ class _Scope(_Expressions):
             elif _number_annotation(arg.annotation):
                 # `eps: float`: a Python number, which broadcasts with any tensor.
                 env[arg.arg] = NumV()
-            elif (items := self.sequence_of(arg.annotation)) is not None:
+            elif (items := sequence_of(self.module, arg.annotation)) is not None:
                 env[arg.arg] = items
             else:
                 env[arg.arg] = None
@@ -239,30 +238,6 @@ class _Scope(_Expressions):
             if packed is not None:
                 env[packed.arg] = None
         return env
-
-    def sequence_of(self, node: ast.expr | None) -> Value:
-        """`Tuple[float, float]`, `list[Float[Tensor, "b d"]]`, `tuple[int, ...]`: a tuple or
-        list of Python numbers or of tensors of one annotated shape; None for any other
-        annotation."""
-        if not isinstance(node, ast.Subscript):
-            return None
-        kind = dotted_name(node.value)
-        items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
-        if kind in _TUPLES and len(items) == 2:
-            if isinstance(items[1], ast.Constant) and items[1].value is Ellipsis:
-                kind, items = "list", items[:1]
-        if kind not in _TUPLES and not (kind in _SEQUENCES and len(items) == 1):
-            return None
-        held: list[Value] = []
-        for item in items:
-            found = self.module.annotation(item)
-            if found is not None:
-                held.append(from_spec(found.spec))
-            elif _number_annotation(item):
-                held.append(NumV())
-            else:
-                return None
-        return TupV(tuple(held)) if kind in _TUPLES else ListV(held[0])
 
     def run(self) -> Env | None:
         try:
@@ -613,6 +588,9 @@ class _Scope(_Expressions):
                     self.bind(e, items[i] if items is not None else None, env)
         elif isinstance(target, ast.Attribute):
             base = self.dotted_target(target)
+            if base is not None and v is None and self.cls is not None and "." in base:
+                # `self.cfg = parse(self.Config, cfg)` where the class says `cfg: Config`
+                v = self.declared_attribute(self.cls, target.attr)
             if base is not None:
                 env[base] = v
             else:
