@@ -769,6 +769,12 @@ def test_lists_grown_in_loops_and_list_parameters_keep_their_items(tmp_path: Pat
         "    for x in xs:\n"
         "        outs.append(x @ w)\n"
         "    return torch.stack(outs, dim=-1)\n"
+        "def chunked(x: Float[Tensor, 'b d'], w: Float[Tensor, 'd e'], n: int) "
+        "-> Float[Tensor, 'b e']:\n"
+        "    outs = []\n"
+        "    for part in torch.chunk(x, n, dim=0):\n"
+        "        outs.append(part @ w)\n"
+        "    return torch.stack(outs, 1)\n"
         "def pair(xy: tuple[Float[Tensor, 'b d'], Float[Tensor, 'b e']]) -> Float[Tensor, 'b d']:\n"
         "    x, y = xy\n"
         "    return x + y\n"
@@ -778,7 +784,9 @@ def test_lists_grown_in_loops_and_list_parameters_keep_their_items(tmp_path: Pat
         "'return' \"b\" (? is an unknown size)",
         '10: return of each(): torch.stack(outs, dim=-1) "b e ?" has 3 dims, expected 2 for '
         "'return' \"b e\" (? is an unknown size)",
-        '13: x + y: x "b d" and y "b e": d lines up with e (torch would broadcast silently '
+        '15: return of chunked(): torch.stack(outs, 1) "? ? e" has 3 dims, expected 2 for '
+        "'return' \"b e\" (? is an unknown size)",
+        '18: x + y: x "b d" and y "b e": d lines up with e (torch would broadcast silently '
         "where one is 1, and fail otherwise)",
     ]
 
