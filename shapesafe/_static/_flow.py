@@ -571,21 +571,7 @@ class _Scope(_Expressions):
                 v = self.declared_local(target.id)
             env[target.id] = v
         elif isinstance(target, (ast.Tuple, ast.List)):
-            elts = target.elts
-            starred = [i for i, e in enumerate(elts) if isinstance(e, ast.Starred)]
-            items: tuple[Value, ...] | None = None
-            if isinstance(v, TupV) and not starred and len(v.items) == len(elts):
-                items = v.items  # a list is as the reading followed it (`_shared_lists`)
-            elif isinstance(v, TupV) and not starred and not (v.mutable or v.uncertain):
-                self.file.report(
-                    target,
-                    f"unpacking {len(v.items)} values into {len(elts)} names",
-                )
-            for i, e in enumerate(elts):
-                if isinstance(e, ast.Starred):
-                    self.bind(e.value, None, env)
-                else:
-                    self.bind(e, items[i] if items is not None else None, env)
+            self.unpack(target, v, env)
         elif isinstance(target, ast.Attribute):
             base = self.dotted_target(target)
             if base is not None and v is None and self.cls is not None and "." in base:
@@ -607,6 +593,24 @@ class _Scope(_Expressions):
                 env[target.value.id] = None
         elif isinstance(target, ast.Starred):
             self.bind(target.value, None, env)
+
+    def unpack(self, target: ast.Tuple | ast.List, v: Value, env: Env) -> None:
+        """`a, b = v`: each name bound to its item, where the checker knows them."""
+        elts = target.elts
+        starred = [i for i, e in enumerate(elts) if isinstance(e, ast.Starred)]
+        items: tuple[Value, ...] | None = None
+        if isinstance(v, TupV) and not starred and len(v.items) == len(elts):
+            items = v.items  # a list is as the reading followed it (`_shared_lists`)
+        elif isinstance(v, TupV) and not starred and not (v.mutable or v.uncertain):
+            self.file.report(
+                target,
+                f"unpacking {len(v.items)} values into {len(elts)} names",
+            )
+        for i, e in enumerate(elts):
+            if isinstance(e, ast.Starred):
+                self.bind(e.value, None, env)
+            else:
+                self.bind(e, items[i] if items is not None else None, env)
 
     def declared_local(self, name: str) -> Value:
         """What a local's annotation says it holds, where a value assigned to it has no
