@@ -44,7 +44,7 @@ def main() -> None:
     say("- a parameter has the dims its annotation names: x is (batch, seq, embed)")
     say("- linear(x, w_qkv) takes out_features from the weight: (batch, seq, 3*embed)")
     say("- ?heads, ?head_dim: sizes that split_heads's contract names but the code doesn't give")
-    say("- _: a size with no name: q's ?heads and k's come from two calls, so the checker")
+    say("- ?: a size with no name: q's ?heads and k's come from two calls, so the checker")
     say("  can't prove them equal, and q @ k.mT broadcasts them")
     say("- a shape it can't know reads `unknown (...)`, with where it was lost")
     say("no tensor was made: the listing reads the annotations, as `shapesafe check` does")

@@ -135,7 +135,7 @@ def test_reading_lesson_prints_the_listing_of_shapesafe_shapes(
         "    # w_qkv: (3*embed, embed)",
         "    # qkv: (batch, seq, 3*embed)",
         "    # q: (batch, ?heads, seq, ?head_dim)",
-        "    # scores: (batch, _, seq, seq)",
+        "    # scores: (batch, ?, seq, seq)",
     ):
         assert line in listing
 
