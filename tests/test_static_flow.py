@@ -769,6 +769,12 @@ def test_lists_grown_in_loops_and_list_parameters_keep_their_items(tmp_path: Pat
         "    for x in xs:\n"
         "        outs.append(x @ w)\n"
         "    return torch.stack(outs, dim=-1)\n"
+        "def chunked(x: Float[Tensor, 'b d'], w: Float[Tensor, 'd e'], n: int) "
+        "-> Float[Tensor, 'b e']:\n"
+        "    outs = []\n"
+        "    for part in torch.chunk(x, n, dim=0):\n"
+        "        outs.append(part @ w)\n"
+        "    return torch.stack(outs, 1)\n"
         "def pair(xy: tuple[Float[Tensor, 'b d'], Float[Tensor, 'b e']]) -> Float[Tensor, 'b d']:\n"
         "    x, y = xy\n"
         "    return x + y\n"
@@ -778,6 +784,33 @@ def test_lists_grown_in_loops_and_list_parameters_keep_their_items(tmp_path: Pat
         "'return' \"b\" (? is an unknown size)",
         '10: return of each(): torch.stack(outs, dim=-1) "b e ?" has 3 dims, expected 2 for '
         "'return' \"b e\" (? is an unknown size)",
-        '13: x + y: x "b d" and y "b e": d lines up with e (torch would broadcast silently '
+        '15: return of chunked(): torch.stack(outs, 1) "? ? e" has 3 dims, expected 2 for '
+        "'return' \"b e\" (? is an unknown size)",
+        '18: x + y: x "b d" and y "b e": d lines up with e (torch would broadcast silently '
         "where one is 1, and fail otherwise)",
+    ]
+
+
+def test_a_tuple_of_numbers_attribute_holds_numbers(tmp_path: Path) -> None:
+    source = (
+        "from typing import Tuple\n"
+        "class Config:\n"
+        "    fovy_range: Tuple[float, float] = (40, 70)\n"
+        "class Cameras:\n"
+        "    cfg: Config\n"
+        "    def __init__(self, cfg: dict) -> None:\n"
+        "        self.cfg = parse(Config, cfg)\n"
+        "        self.fovy_range = self.cfg.fovy_range\n"
+        "    def sample(self, n: int) -> Float[Tensor, 'n 1']:\n"
+        "        lo, hi = self.fovy_range\n"
+        "        return torch.rand(n) * (hi - lo) + lo\n"
+        "    def direct(self, x: Float[Tensor, 'n']) -> Float[Tensor, 'n 1']:\n"
+        "        return x * self.cfg.fovy_range[1]\n"
+    )
+    stats = Stats()
+    assert check(tmp_path, source, stats) == [
+        '11: return of sample(): torch.rand(n) * (hi - lo) + lo "?" has 1 dims, expected 2 '
+        "for 'return' \"n 1\" (? is an unknown size)",
+        '13: return of direct(): x * self.cfg.fovy_range[1] "n" has 1 dims, expected 2 '
+        "for 'return' \"n 1\"",
     ]

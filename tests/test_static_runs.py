@@ -282,3 +282,23 @@ def test_two_runs_of_their_own_agree_with_torch(
         assert isinstance(rule[0], Group)
         tail = [int(i.value) for i in rule[1:] if isinstance(i, Size)]
         assert len(tail) == len(rule) - 1 and tuple(real[len(real) - len(tail) :]) == tuple(tail)
+
+
+def test_a_rank_test_in_an_and_narrows_and_names_the_axes_it_makes(tmp_path: Path) -> None:
+    source = (
+        "def p(x: Float[Tensor, '*B n d'], y: Float[Tensor, 'n']) -> Float[Tensor, 'n']:\n"
+        "    assert y.ndim == 1 and x.ndim == 2\n"
+        "    return x.sum(0)\n"
+        "def q(x: Float[Tensor, '*B n d'], flag: bool) -> Float[Tensor, 'n d']:\n"
+        "    if flag and x.ndim == 4:\n"
+        "        return x.sum(0)\n"
+        "    return x.reshape(-1, x.shape[-2], x.shape[-1]).sum(0)\n"
+        "def r(x: Float[Tensor, '... d']) -> Float[Tensor, 'd']:\n"
+        "    assert len(x.shape) == 2, 'a matrix'\n"
+        "    return x.T\n"
+    )
+    assert check(tmp_path, source) == [
+        """3: return of p(): dim 'n' is n in x "*B n d" but d in x.sum(0) "d\"""",
+        """6: return of q(): x.sum(0) "?B[1] n d" has 3 dims, expected 2 for 'return' "n d\"""",
+        """10: return of r(): x.T "d ?x.shape[0]" has 2 dims, expected 1 for 'return' "d\"""",
+    ]

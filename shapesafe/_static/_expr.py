@@ -72,6 +72,7 @@ from ._values import (
     _held,
     _one_of,
     _repeated,
+    sequence_of,
 )
 
 _Comprehensions = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
@@ -363,21 +364,9 @@ class _Expressions(_Calls):
     def obj_attribute(self, obj: ObjV, attr: str) -> Value:
         cls = obj.cls
         assert isinstance(cls, ClassModel)
-        found = cls.annotation(attr)
-        if found is not None:
-            owner = found[0].module
-            ann = owner.annotation(found[1])
-            if ann is not None:
-                return from_spec(ann.spec)
-            if _number_annotation(found[1]):
-                return NumV()  # `batch_size: int`: a number, if not which one
-            named = _class_named(found[1])
-            if named is not None:
-                # `frustums: Frustums`: an instance of a class the checker reads.
-                misses = self.file.misses if owner is self.module else {}
-                held = _find_class(owner, named, misses)
-                if held is not None:
-                    return ObjV(held, exact=False)
+        declared = self.declared_attribute(cls, attr)
+        if declared is not None:
+            return declared
         method = cls.method(attr)
         getter_of = _getter(method, attr) if method is not None else None
         if getter_of is not None:
@@ -401,6 +390,29 @@ class _Expressions(_Calls):
         if v is None and self.cls is cls:
             return SymV(f"self.{attr}")
         return v
+
+    def declared_attribute(self, cls: ClassModel, attr: str) -> Value:
+        """What the annotation of `attr` in `cls` (or a base) says it holds, if it says."""
+        found = cls.annotation(attr)
+        if found is None:
+            return None
+        owner = found[0].module
+        ann = owner.annotation(found[1])
+        if ann is not None:
+            return from_spec(ann.spec)
+        if _number_annotation(found[1]):
+            return NumV()  # `batch_size: int`: a number, if not which one
+        numbers = sequence_of(owner, found[1])
+        if numbers is not None:
+            return numbers  # `fovy_range: Tuple[float, float]`
+        named = _class_named(found[1])
+        if named is not None:
+            # `frustums: Frustums`: an instance of a class the checker reads.
+            misses = self.file.misses if owner is self.module else {}
+            held = _find_class(owner, named, misses)
+            if held is not None:
+                return ObjV(held, exact=False)
+        return None
 
     def subscript(self, node: ast.Subscript, env: Env) -> Value:
         base = self.value(node.value, env)

@@ -9,7 +9,7 @@ unknown values are never reported.
 
 import ast
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ._expr import _Expressions
 from ._facts import stated
@@ -49,6 +49,7 @@ from ._values import (
     _held,
     _item_of,
     _one_of,
+    sequence_of,
 )
 
 if TYPE_CHECKING:
@@ -82,8 +83,14 @@ def _merge(a: Env | None, b: Env | None, new_attrs: frozenset[str] | None = None
 
 def _narrowed(test: ast.expr, env: Env, op: type[ast.cmpop] = ast.Eq) -> Env:
     """`x.ndim == 3` (or `x.dim()`, `len(x.shape)`) where x's shape holds one run: x with
-    that many axes, the run's own fresh sizes; nothing for any other test. With `op`
-    `ast.NotEq`, the same for the path where `x.ndim != 3` is false."""
+    that many axes, the run's own unknown sizes (`?B[0]` for the first of `*B`); nothing
+    for any other test. `a and b` narrows by both. With `op` `ast.NotEq`, the same for the
+    path where `x.ndim != 3` is false."""
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And) and op is ast.Eq:
+        out: Env = {}
+        for part in test.values:
+            out.update(_narrowed(part, {**env, **out}, op))
+        return out
     if not (isinstance(test, ast.Compare) and [type(o) for o in test.ops] == [op]):
         return {}
     left, right = test.left, test.comparators[0]
@@ -97,7 +104,11 @@ def _narrowed(test: ast.expr, env: Env, op: type[ast.cmpop] = ast.Eq) -> Env:
     if len(runs) != 1 or k < len(shape) - 1:
         return {}
     g = runs[0]
-    return {name: (*shape[:g], *(fresh() for _ in range(k - len(shape) + 1)), *shape[g + 1 :])}
+    run = cast(Group, shape[g])
+    n = k - len(shape) + 1
+    label = f"{run.name}[{{}}]" if run.name else f"{name}.shape[{{}}]"
+    sizes = [fresh(label.format(i if run.name else g + i)) for i in range(n)]
+    return {name: (*shape[:g], *sizes, *shape[g + 1 :])}
 
 
 def _followed_list(v: Value) -> bool:
@@ -115,8 +126,6 @@ def _grown(held: Value, more: TupV) -> Value:
     return held if all(i == held.item for i in more.items) else None
 
 
-_TUPLES = frozenset(("tuple", "Tuple", "typing.Tuple"))
-_SEQUENCES = frozenset(("list", "List", "typing.List", "Sequence", "typing.Sequence"))
 _SIZES = frozenset(("shape", "ndim", "size", "dim", "numel", "len", "isinstance"))
 
 
@@ -235,7 +244,7 @@ class _Scope(_Expressions):
             elif _number_annotation(arg.annotation):
                 # `eps: float`: a Python number, which broadcasts with any tensor.
                 env[arg.arg] = NumV()
-            elif (items := self.sequence_of(arg.annotation)) is not None:
+            elif (items := sequence_of(self.module, arg.annotation)) is not None:
                 env[arg.arg] = items
             else:
                 env[arg.arg] = None
@@ -243,30 +252,6 @@ class _Scope(_Expressions):
             if packed is not None:
                 env[packed.arg] = None
         return env
-
-    def sequence_of(self, node: ast.expr | None) -> Value:
-        """`Tuple[float, float]`, `list[Float[Tensor, "b d"]]`, `tuple[int, ...]`: a tuple or
-        list of Python numbers or of tensors of one annotated shape; None for any other
-        annotation."""
-        if not isinstance(node, ast.Subscript):
-            return None
-        kind = dotted_name(node.value)
-        items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
-        if kind in _TUPLES and len(items) == 2:
-            if isinstance(items[1], ast.Constant) and items[1].value is Ellipsis:
-                kind, items = "list", items[:1]
-        if kind not in _TUPLES and not (kind in _SEQUENCES and len(items) == 1):
-            return None
-        held: list[Value] = []
-        for item in items:
-            found = self.module.annotation(item)
-            if found is not None:
-                held.append(from_spec(found.spec))
-            elif _number_annotation(item):
-                held.append(NumV())
-            else:
-                return None
-        return TupV(tuple(held)) if kind in _TUPLES else ListV(held[0])
 
     def run(self) -> Env | None:
         with scope_facts():
@@ -617,23 +602,12 @@ class _Scope(_Expressions):
                 v = self.declared_local(target.id)
             env[target.id] = v
         elif isinstance(target, (ast.Tuple, ast.List)):
-            elts = target.elts
-            starred = [i for i, e in enumerate(elts) if isinstance(e, ast.Starred)]
-            items: tuple[Value, ...] | None = None
-            if isinstance(v, TupV) and not starred and len(v.items) == len(elts):
-                items = v.items  # a list is as the reading followed it (`_shared_lists`)
-            elif isinstance(v, TupV) and not starred and not (v.mutable or v.uncertain):
-                self.file.report(
-                    target,
-                    f"unpacking {len(v.items)} values into {len(elts)} names",
-                )
-            for i, e in enumerate(elts):
-                if isinstance(e, ast.Starred):
-                    self.bind(e.value, None, env)
-                else:
-                    self.bind(e, items[i] if items is not None else None, env)
+            self.unpack(target, v, env)
         elif isinstance(target, ast.Attribute):
             base = self.dotted_target(target)
+            if base is not None and v is None and self.cls is not None and "." in base:
+                # `self.cfg = parse(self.Config, cfg)` where the class says `cfg: Config`
+                v = self.declared_attribute(self.cls, target.attr)
             if base is not None:
                 env[base] = v
             else:
@@ -650,6 +624,24 @@ class _Scope(_Expressions):
                 env[target.value.id] = None
         elif isinstance(target, ast.Starred):
             self.bind(target.value, None, env)
+
+    def unpack(self, target: ast.Tuple | ast.List, v: Value, env: Env) -> None:
+        """`a, b = v`: each name bound to its item, where the checker knows them."""
+        elts = target.elts
+        starred = [i for i, e in enumerate(elts) if isinstance(e, ast.Starred)]
+        items: tuple[Value, ...] | None = None
+        if isinstance(v, TupV) and not starred and len(v.items) == len(elts):
+            items = v.items  # a list is as the reading followed it (`_shared_lists`)
+        elif isinstance(v, TupV) and not starred and not (v.mutable or v.uncertain):
+            self.file.report(
+                target,
+                f"unpacking {len(v.items)} values into {len(elts)} names",
+            )
+        for i, e in enumerate(elts):
+            if isinstance(e, ast.Starred):
+                self.bind(e.value, None, env)
+            else:
+                self.bind(e, items[i] if items is not None else None, env)
 
     def declared_local(self, name: str) -> Value:
         """What a local's annotation says it holds, where a value assigned to it has no

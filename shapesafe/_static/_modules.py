@@ -41,6 +41,8 @@ class ClassModel:
     attrs: dict[str, object] | None = None  # what __init__ assigns, once the checker ran it
     building: bool = False
     _scanned: tuple[dict[str, ast.expr], set[str]] | None = None
+    _hooks: list[str] | None = None
+    _refs: set[str] | None = None
 
     @property
     def declared(self) -> dict[str, ast.expr]:
@@ -60,20 +62,35 @@ class ClassModel:
         """The methods that an `__init__` of this class or of a base calls on `self`, as a
         statement, and that no other method names: each builds `self`, as `__init__` does
         (threestudio's `BaseModule.__init__` calls `self.configure()`)."""
-        called: dict[str, None] = {}
-        named: set[str] = set()
-        for cls in self.mro():
-            for name, fn in cls.methods.items():
-                if name != "__init__":
-                    named.update(filter(None, map(_self_attr, ast.walk(fn))))
-            init = cls.methods.get("__init__")
-            for stmt in _statements(init.body) if init is not None else ():
-                call = stmt.value if isinstance(stmt, ast.Expr) else None
-                if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute):
-                    hook = _self_attr(call.func)
-                    if hook is not None and hook != "__init__" and self.method(hook):
-                        called[hook] = None
-        return [h for h in called if h not in named and self.method(h) is not None]
+        if self._hooks is None:
+            mro = self.mro()
+            called = dict.fromkeys(h for cls in mro for h in cls._init_calls())
+            named = set().union(*(cls._self_refs() for cls in mro)) if called else set()
+            self._hooks = [h for h in called if h not in named and self.method(h) is not None]
+        return self._hooks
+
+    def _init_calls(self) -> list[str]:
+        """The methods this class's own `__init__` calls on `self` as a statement."""
+        calls: list[str] = []
+        init = self.methods.get("__init__")
+        for stmt in _statements(init.body) if init is not None else ():
+            call = stmt.value if isinstance(stmt, ast.Expr) else None
+            if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute):
+                hook = _self_attr(call.func)
+                if hook is not None and hook != "__init__":
+                    calls.append(hook)
+        return calls
+
+    def _self_refs(self) -> set[str]:
+        """The attributes of `self` that this class's methods other than `__init__` name."""
+        if self._refs is None:
+            self._refs = {
+                attr
+                for name, fn in self.methods.items()
+                if name != "__init__"
+                for attr in filter(None, map(_self_attr, ast.walk(fn)))
+            }
+        return self._refs
 
     def mro(self) -> list["ClassModel"]:
         """This class and its bases, each once."""

@@ -7,7 +7,8 @@ import ast
 import dataclasses
 from typing import cast
 
-from ._unify import Group, Shape, Size, anonymous_group, fresh
+from ._source import Module, _number_annotation, dotted_name
+from ._unify import Group, Shape, Size, anonymous_group, fresh, from_spec
 
 
 class Mismatch(Exception):
@@ -221,3 +222,32 @@ def _item_of(iterated: Value) -> Value:
     if isinstance(iterated, tuple) and iterated and isinstance(iterated[0], Size):
         return iterated[1:]
     return None
+
+
+_TUPLES = frozenset(("tuple", "Tuple", "typing.Tuple"))
+_SEQUENCES = frozenset(("list", "List", "typing.List", "Sequence", "typing.Sequence"))
+
+
+def sequence_of(module: Module, node: ast.expr | None) -> Value:
+    """`Tuple[float, float]`, `list[Float[Tensor, "b d"]]`, `tuple[int, ...]`: a tuple or
+    list of Python numbers or of tensors of one annotated shape; None for any other
+    annotation."""
+    if not isinstance(node, ast.Subscript):
+        return None
+    kind = dotted_name(node.value)
+    items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+    if kind in _TUPLES and len(items) == 2:
+        if isinstance(items[1], ast.Constant) and items[1].value is Ellipsis:
+            kind, items = "list", items[:1]
+    if kind not in _TUPLES and not (kind in _SEQUENCES and len(items) == 1):
+        return None
+    held: list[Value] = []
+    for item in items:
+        found = module.annotation(item)
+        if found is not None:
+            held.append(from_spec(found.spec))
+        elif _number_annotation(item):
+            held.append(NumV())
+        else:
+            return None
+    return TupV(tuple(held)) if kind in _TUPLES else ListV(held[0])

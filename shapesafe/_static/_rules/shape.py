@@ -290,6 +290,10 @@ def split(c: Call) -> Value:
     first = args[0] if args else kwargs.get("split_size_or_sections", kwargs.get("chunks"))
     if name == "chunk":
         n = lit_int(first)
+        if n is None and first is not None:
+            # A count the checker cannot read: pieces that keep the rank, of unknown size
+            # along `d`, as many as there are.
+            return T.split(x, fresh(), d)
         return None if n is None or n <= 0 else T.chunk(x, n, d)
     if name == "split":
         if isinstance(first, TupV):
