@@ -809,8 +809,8 @@ def test_a_tuple_of_numbers_attribute_holds_numbers(tmp_path: Path) -> None:
     )
     stats = Stats()
     assert check(tmp_path, source, stats) == [
-        '11: return of sample(): torch.rand(n) * (hi - lo) + lo "?" has 1 dims, expected 2 '
-        "for 'return' \"n 1\" (? is an unknown size)",
+        '11: return of sample(): torch.rand(n) * (hi - lo) + lo "n" has 1 dims, expected 2 '
+        "for 'return' \"n 1\"",
         '13: return of direct(): x * self.cfg.fovy_range[1] "n" has 1 dims, expected 2 '
         "for 'return' \"n 1\"",
     ]
