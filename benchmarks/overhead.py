@@ -157,7 +157,7 @@ def masked_scores(
 
 @checked
 def picked_rows(x: Float[Tensor, "rows e"], picks: Sequence[int]) -> Float[Tensor, "rows e"]:
-    """A user function with a hint beartype samples (`Sequence[int]`): never cached."""
+    """A user function with a hint beartype samples (`Sequence[int]`): tested on every call."""
     return x
 
 
@@ -467,7 +467,7 @@ def rows(only: str = "") -> list[Row]:
             },
         ),
         Row(
-            "user fn, Sequence[int]: uncached",
+            "user fn, Sequence[int]: tested",
             {
                 "raw": lambda: off_picked(x[0], picks),
                 "jaxtyped": lambda: ref_picked(x[0], picks),

@@ -77,8 +77,9 @@ _FACTORY: Any = getattr(dataclasses, "_HAS_DEFAULT_FACTORY", object())
 
 
 def _droppable(signature: inspect.Signature, parameter: inspect.Parameter) -> bool:
-    """Whether a wrapper can leave `parameter` out of the call it hands the reference (it is
-    then passed by keyword, or not at all): where a `*args` follows it, it can't."""
+    """Whether a wrapper can leave `parameter` out of the call it hands the reference (those
+    after it are then passed by keyword): not a positional-only one, nor one a `*args`
+    follows."""
     if parameter.kind == parameter.KEYWORD_ONLY:
         return True
     return parameter.kind == parameter.POSITIONAL_OR_KEYWORD and not any(
@@ -112,18 +113,6 @@ def _judge(fn: Callable[..., Any]) -> Callable[..., Any]:
         for name, p in signature.parameters.items()
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
     }
-    # `alpha: float = None`: beartype checks only the arguments a call passes, so under
-    # `jaxtyped(typechecker=beartype)` a call that leaves `alpha` out is accepted. The
-    # wrappers leave such a parameter out of the call they check (see `OMITTED`), except
-    # where a `*args` or a positional-only parameter follows it: there a None is let through.
-    none_ok = frozenset(
-        name
-        for name, p in signature.parameters.items()
-        if p.default is None
-        and name in testers
-        and not testers[name](None)
-        and not _droppable(signature, p)
-    )
     # The names positional arguments fill, in order: without `*args` or `**kwargs`, a call
     # (which jaxtyping has already bound) maps by position, then by keyword, as `bind` would.
     positional = tuple(
@@ -158,12 +147,12 @@ def _judge(fn: Callable[..., Any]) -> Callable[..., Any]:
             # The usual call, by position: the same steps as below, without a dict.
             tested = frame.tested if frame is not None and frame.stage == 0 else _UNTESTED
             for (name, bearable), value in zip(in_order, args, strict=False):
-                if bearable is None or value is _FACTORY:
+                if bearable is None or value is _FACTORY or value is OMITTED:
                     continue
                 if name in tested:
                     if not tested[name]:
                         raise _Rejected(name)
-                elif not bearable(value) and not (value is None and name in none_ok):
+                elif not bearable(value):
                     raise _Rejected(name)
             if frame is not None and frame.stage == 0:  # the body is next
                 frame.stage = 1
@@ -179,7 +168,7 @@ def _judge(fn: Callable[..., Any]) -> Callable[..., Any]:
             arguments = signature.bind(*args, **kwargs).arguments
         for name, value in arguments.items():
             bearable = testers.get(name)
-            if bearable is None or value is _FACTORY:
+            if bearable is None or value is _FACTORY or value is OMITTED:
                 continue
             kind = packed.get(name)
             if kind is None:
@@ -187,7 +176,7 @@ def _judge(fn: Callable[..., Any]) -> Callable[..., Any]:
                     # The wrapper's test took beartype's sample: the verdict is that one.
                     if not frame.tested[name]:
                         raise _Rejected(name)
-                elif not bearable(value) and not (value is None and name in none_ok):
+                elif not bearable(value):
                     raise _Rejected(name)
             elif kind == inspect.Parameter.VAR_POSITIONAL:
                 for i, item in enumerate(value):
@@ -439,15 +428,27 @@ class _Checked:
         #: Parameters whose default their hint rejects (`alpha: float = None`), each with its
         #: default. A call that leaves one out gets `OMITTED` there from the wrapper (its
         #: key tells it from a value passed), and the full check leaves it out, as the
-        #: reference does; the body gets the default.
+        #: reference does; the body gets the default. One that a `*args` follows, or that
+        #: is positional-only, can't be left out of the call: the reference gets `OMITTED`,
+        #: which its judge passes over, and the body the default (see `substitute`).
         self.omitted_defaults = {
             name: p.default
             for name, p in self.signature.parameters.items()
             if p.default is not p.empty
             and p.default is not _FACTORY
             and name in hints
-            and _droppable(self.signature, p)
             and not _accepts(hints[name], p.default)
+        }
+        self.kept_omitted = frozenset(
+            name
+            for name in self.omitted_defaults
+            if not _droppable(self.signature, self.signature.parameters[name])
+        )
+        #: Where each positional parameter's argument sits in a call.
+        self.positions = {
+            name: i
+            for i, (name, p) in enumerate(self.signature.parameters.items())
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
         }
         #: A dataclass's `default_factory` fields (their default is `_FACTORY`), each with
         #: beartype's tester for its hint: a field the call left out is checked once the
@@ -524,13 +525,15 @@ class _Checked:
             and name.isidentifier()
             and not keyword.iskeyword(name)
             and not self.factory_testers
+            and not self.kept_omitted
         ):
             return fn
         check_made = self.check_made if self.factory_testers else None
         frames = _frames
+        substitute = self.substitute
 
         def shim(*args: Any, **kwargs: Any) -> Any:
-            out = fn(*args, **kwargs)
+            out = fn(*substitute(args), **kwargs)
             if check_made is not None:
                 check_made(args, kwargs, frames.stack[-1])
             return out
@@ -614,8 +617,9 @@ class _Checked:
         positional: list[Any] = []
         keywords: dict[str, Any] = {}
         gap = False
+        kept = self.kept_omitted
         for name, value in zip(self.names, args, strict=False):
-            if value is OMITTED:
+            if value is OMITTED and name not in kept:
                 gap = True
             elif gap:
                 keywords[name] = value
@@ -623,6 +627,18 @@ class _Checked:
                 positional.append(value)
         keywords.update((k, v) for k, v in kwargs.items() if v is not OMITTED)
         return tuple(positional), keywords
+
+    def substitute(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
+        """`args` with the default in place of each `OMITTED` that stays in the call (see
+        `kept_omitted`): what the body gets."""
+        if not self.kept_omitted or not any(a is OMITTED for a in args):
+            return args
+        out = list(args)
+        for name in self.kept_omitted:
+            i = self.positions[name]
+            if i < len(out) and out[i] is OMITTED:
+                out[i] = self.omitted_defaults[name]
+        return tuple(out)
 
     def call_generic(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if self.defaulted and (self.packed or len(args) + len(kwargs) < len(self.names)):
@@ -707,6 +723,7 @@ class _Checked:
     def call_cached(self, entry: Entry, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """A hit in the generic wrapper: the same steps as a generated one, unrolled."""
         args, kwargs = self.drop_omitted(args, kwargs)
+        args = self.substitute(args)
         stack = memo_stack()
         arguments = self.arguments(args, kwargs)
         memo = (dict(entry.single), dict(entry.variadic), dict(entry.pytree), arguments)
@@ -754,7 +771,7 @@ class _Checked:
     ) -> ShapeError:
         """The error for a call beartype rejected at `culprit` (see `_Rejected`)."""
         op = self.contract.op
-        arguments = self.arguments(args, kwargs)
+        arguments = self.arguments(self.substitute(args), kwargs)
         arguments.update(frame.made)
         if frame.stage == 2 or culprit == "return":
             return self.return_error(arguments, frame.out)

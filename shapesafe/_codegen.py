@@ -46,7 +46,8 @@ def _traced(state: "_Checked", args: tuple[Any, ...], kwargs: dict[str, Any]) ->
     # takes, and it is only needed once something is being compiled.
     from ._compile import call_traced
 
-    return call_traced(state, *state.drop_omitted(args, kwargs))
+    args, kwargs = state.drop_omitted(args, kwargs)
+    return call_traced(state, state.substitute(args), kwargs)
 
 
 def _exporting_checks() -> bool:

@@ -37,11 +37,29 @@ def then_more(
     return x * beta if alpha is None else x * alpha * beta
 
 
+def positional_only(
+    x: Float[Tensor, " n"],
+    alpha: float = None,  # type: ignore[assignment]
+    /,
+) -> Float[Tensor, " n"]:
+    return x if alpha is None else x * alpha
+
+
+def then_packed(
+    x: Float[Tensor, " n"],
+    alpha: float = None,  # type: ignore[assignment]
+    *rest: int,
+) -> Float[Tensor, " n"]:
+    return x if alpha is None else x * alpha * sum(rest, 1)
+
+
 def bad_default(x: Float[Tensor, " n"], tag: int = "x") -> Float[Tensor, " n"]:  # type: ignore[assignment]
     return x
 
 
 FUNCTIONS = [positional, keyword_only, packed, then_more]
+#: A parameter that a call can't leave out of the call the reference checks.
+KEPT = [positional_only, then_packed]
 
 
 def verdict(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
@@ -148,3 +166,22 @@ def test_a_hint_tested_on_every_call_with_a_default_it_rejects(fn: Callable[...,
         for args, kwargs in calls:
             expected = verdict(reference, x, *args, **kwargs)
             assert verdict(ours, x, *args, **kwargs) == expected, (x.shape, args, kwargs)
+
+
+@pytest.mark.parametrize("fn", KEPT, ids=lambda f: f.__name__)
+def test_a_default_that_stays_in_the_call_gets_the_references_verdicts(
+    fn: Callable[..., Any],
+) -> None:
+    ours, reference = checked(fn), jaxtyped(fn, typechecker=beartype)
+    calls: list[tuple[Any, ...]] = [(), (None,), (2.0,), ("2",)]
+    if fn is then_packed:
+        calls += [(2.0, 3), (None, 3), (2.0, "3")]
+    for x in [torch.randn(3), torch.randn(3), torch.randn(5), torch.randn(2, 2)]:
+        for args in calls:
+            expected = verdict(reference, x, *args)
+            assert verdict(ours, x, *args) == expected, (fn.__name__, x.shape, args)
+    x = torch.randn(3)
+    torch.testing.assert_close(ours(x), x)
+    torch.testing.assert_close(ours(x, 2.0), 2 * x)
+    with pytest.raises(ShapeError, match=re.escape("argument 'alpha' is None, expected float")):
+        ours(x, None)
