@@ -113,6 +113,13 @@ def test_a_relation_that_needs_two_unknowns_equal_is_a_finding(
             id="equal-shapes",
         ),
         pytest.param(
+            "def f(x: Float[Tensor, 'b c']) -> Float[Tensor, 'b 3']:\n"
+            "    if not x.size(1) == 3 or x.ndim != 2:\n"
+            "        raise ValueError\n"
+            "    return x\n",
+            id="negated-guard-that-raises",
+        ),
+        pytest.param(
             "def f(x: Float[Tensor, 'b c'], n: int):\n"
             "    if n == x.shape[1] and n > 0:\n"
             "        return x @ torch.zeros(n, n)\n",
@@ -182,4 +189,20 @@ def test_a_sym_identified_once_differs_from_another_of_its_class(tmp_path: Path)
         '11: self.norm(self.up(x)): last dim is cfg.d_mlp in self.up(x) "b s cfg.d_mlp" but '
         "the layer's normalized_shape is cfg.d_model (holds only if cfg.d_model == cfg.d_mlp, "
         "and nothing here says they are equal)"
+    ]
+
+
+def test_a_guard_holds_only_where_it_was_checked(tmp_path: Path) -> None:
+    body = (
+        "def f(x: Float[Tensor, 'b c'], y: Float[Tensor, 'b 3']):\n"
+        "    if x.shape[1] == 3:\n"
+        "        z = x + y\n"
+        "    else:\n"
+        "        z = y\n"
+        "    return x + y\n"
+    )
+    assert check(tmp_path, body) == [
+        '10: x + y: x "b c" and y "b 3": c lines up with 3 (torch would broadcast silently '
+        "where one is 1, and fail otherwise; holds only if c == 3, and nothing here says they "
+        "are equal)"
     ]
