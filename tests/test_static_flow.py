@@ -814,3 +814,28 @@ def test_a_tuple_of_numbers_attribute_holds_numbers(tmp_path: Path) -> None:
         '13: return of direct(): x * self.cfg.fovy_range[1] "n" has 1 dims, expected 2 '
         "for 'return' \"n 1\"",
     ]
+
+
+def test_a_nested_function_reads_what_it_closes_over(tmp_path: Path) -> None:
+    source = (
+        "def outer(scale: Float[Tensor, '3'], n: int):\n"
+        "    size = scale * 2\n"
+        "    def func(p: Float[Tensor, 'N 3']) -> Float[Tensor, 'N 1']:\n"
+        "        return ((p / size) ** 2).sum(dim=-1)\n"
+        # Bound twice, or in a loop: which value the nested function sees is not known.
+        "    twice = scale\n"
+        "    twice = twice[:1]\n"
+        "    def again(p: Float[Tensor, 'N 3']) -> Float[Tensor, 'N']:\n"
+        "        return p * twice\n"
+        "    for i in range(n):\n"
+        "        k = scale[None]\n"
+        "        def looped(p: Float[Tensor, 'N 3']) -> Float[Tensor, 'N']:\n"
+        "            return p * k\n"
+        "    return func\n"
+    )
+    stats = Stats()
+    assert check(tmp_path, source, stats) == [
+        '4: return of func(): ((p / size) ** 2).sum(dim=-1) "N" has 1 dims, expected 2 for '
+        "'return' \"N 1\"",
+    ]
+    assert annotated(stats) == (1, 3)

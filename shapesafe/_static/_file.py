@@ -7,7 +7,7 @@ import re
 
 from ._flow import _merge, _Scope
 from ._modules import ClassModel, model
-from ._report import Finding, Reporter, Stats
+from ._report import Env, Finding, Reporter, Stats
 from ._rules.nn import inherited
 from ._scopes import _index, _own_nodes, _stmt_binds
 from ._source import Module, dotted_name, per_node
@@ -60,6 +60,8 @@ class FileChecker(Reporter):
         # (function, Union alternatives) -> what its body returns (`infer`)
         self.inferred: dict[tuple[int, tuple[tuple[str, int], ...]], Value] = {}
         self.inferring: set[tuple[int, tuple[tuple[str, int], ...]]] = set()
+        # nested function -> what it reads of the function around it (`_Scope.definition`)
+        self.closures: dict[int, Env] = {}
 
     def reader(self, module: Module) -> "FileChecker":
         """A checker that reads another scope for what it gives, reporting and counting

@@ -111,6 +111,22 @@ def _narrowed(test: ast.expr, env: Env, op: type[ast.cmpop] = ast.Eq) -> Env:
     return {name: (*shape[:g], *sizes, *shape[g + 1 :])}
 
 
+def _bound_once(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """The names of `fn` bound exactly once: a parameter never assigned, or a local assigned
+    by one statement outside any loop."""
+    a = fn.args
+    params = {p.arg for p in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg] if p}
+    counts: dict[str, int] = {}
+    looped: set[str] = set()
+    for node in _own_nodes(fn.body):
+        if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
+            looped.update(_assigned(node.body) | _assigned(node.orelse))
+        for name in _binds(node):
+            counts[name] = counts.get(name, 0) + 1
+    out = {p for p in params if p not in counts}
+    return out | {k for k, n in counts.items() if n == 1 and k not in params | looped}
+
+
 def _followed_list(v: Value) -> bool:
     """Whether `v` is a list whose changes the reading follows (`_shared_lists`)."""
     return isinstance(v, ListV) or (isinstance(v, TupV) and v.mutable)
@@ -251,6 +267,9 @@ class _Scope(_Expressions):
         for packed in (a.vararg, a.kwarg):
             if packed is not None:
                 env[packed.arg] = None
+        for k, v in self.file.closures.get(id(fn), {}).items():
+            if k not in self.local:
+                env[k] = v
         return env
 
     def run(self) -> Env | None:
@@ -531,6 +550,13 @@ class _Scope(_Expressions):
     def definition(
         self, stmt: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, env: Env
     ) -> Env | None:
+        if self.fn is not None and not isinstance(stmt, ast.ClassDef) and not self.file.silent:
+            # What a nested function reads of this one's names, where each is bound once
+            # and already was: its value when the nested function runs.
+            once = _bound_once(self.fn)
+            self.file.closures[id(stmt)] = {
+                k: v for k, v in env.items() if k in once and v is not None
+            }
         if not self.is_module:
             env[stmt.name] = None
         return env
