@@ -672,3 +672,31 @@ def test_a_loop_variable_over_range_indexes_as_an_int(tmp_path: Path) -> None:
         '8: x[i] + row: x[i] "c n" and row "b n": c lines up with b (torch would '
         "broadcast silently where one is 1, and fail otherwise)"
     ]
+
+
+# Ops of several tensors, and of lookups, against torch
+
+_Op = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+_MORE_CALLS: list[tuple[str, _Op]] = [
+    ("torch.cdist(x, g)", lambda x, g: torch.cdist(x, g)),
+    ("torch.outer(x, g)", lambda x, g: torch.outer(x, g)),
+    ("torch.trace(x)", lambda x, g: torch.trace(x)),
+    ("torch.lerp(x, g, 0.5)", lambda x, g: torch.lerp(x, g, 0.5)),
+    ("torch.addcmul(x, g, x)", lambda x, g: torch.addcmul(x, g, x)),
+    ("torch.isin(x, g)", lambda x, g: torch.isin(x, g)),
+    ("torch.bucketize(x, g.flatten())", lambda x, g: torch.bucketize(x, g.flatten())),
+    ("F.one_hot(x.long(), 5)", lambda x, g: F.one_hot(x.long(), 5)),
+    ("torch.randperm(x.shape[0])", lambda x, g: torch.randperm(x.shape[0])),
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    a=st.lists(st.integers(1, 3), min_size=1, max_size=3),
+    b=st.lists(st.integers(1, 3), min_size=1, max_size=3),
+    which=st.integers(0, len(_MORE_CALLS) - 1),
+)
+def test_more_ops_agree_with_torch(a: list[int], b: list[int], which: int) -> None:
+    expr, fn = _MORE_CALLS[which]
+    x, g = torch.zeros(a), torch.ones(b)
+    agree(static_shape(a, expr, other=b), torch_shape(lambda: fn(x, g)))

@@ -3,7 +3,7 @@
 import ast
 
 from .. import _torch as T
-from .._unify import Group, Shape, Size, anonymous_group, certain, fresh, show
+from .._unify import Group, Shape, Size, anonymous_group, certain, fresh, lit, show
 from .._values import IntV, LayerV, Mismatch, NumV, SymV, TupV, Value
 from ._registry import PASS, Call, _Pass, function, same_shape, string
 
@@ -264,3 +264,14 @@ def inherited(
                 out[name] = v
         return out
     return {}
+
+
+@function(F + "one_hot")
+def one_hot(c: Call) -> Value | _Pass:
+    """`F.one_hot(ids, n)`: a new last axis of n (of a size of its own without n)."""
+    x = c.x
+    if not isinstance(x, tuple):
+        return PASS
+    n = c.arg(1, "num_classes")
+    size = c.size_of(n) if isinstance(n, (IntV, SymV)) else None
+    return (*x, size if size is not None and size != lit(-1) else fresh())
