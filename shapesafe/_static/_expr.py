@@ -432,13 +432,18 @@ class _Expressions(_Calls):
         function never rebinds; None for anything else."""
         if not isinstance(node, ast.Name) or self.fn is None or node.id in self.origins:
             return None
-        if _dtype_tested(self.fn, node.id):
-            return None  # `if image.dtype == torch.bool:` may hold another dtype than declared
         for arg in _params(self.fn):
             if arg.arg == node.id:
                 found = self.module.annotation(arg.annotation)
                 return found.dtype_label if found is not None else None
         return None
+
+    def dtype_tested(self, node: ast.expr) -> bool:
+        """Whether the function asks what dtype the name `node` holds (`if image.dtype ==
+        torch.bool:`), so that it may hold another than its annotation says."""
+        return (
+            isinstance(node, ast.Name) and self.fn is not None and _dtype_tested(self.fn, node.id)
+        )
 
     def index_kind(self, node: ast.expr, depth: int = 0) -> Literal["int", "bool"] | None:
         """Whether a tensor used as an index holds integers or booleans, where the code
