@@ -187,7 +187,7 @@ def test_layers_keep_and_change_the_right_dims(tmp_path: Path) -> None:
 _size = st.integers(1, 7)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(
     n=st.integers(1, 3),
     batched=st.booleans(),
@@ -220,7 +220,7 @@ def test_conv_layer_agrees_with_torch(
     )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(
     n=st.integers(1, 3),
     batched=st.booleans(),
@@ -368,7 +368,7 @@ def test_subscript_findings(tmp_path: Path, body: str, expected: list[str]) -> N
 _PARTS = [":", "1:", ":-1", "None", "...", "0", "-1", "i", "[0, 1]", "[1]", "ids", "ids2", ":"]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     dims=st.lists(st.integers(2, 4), min_size=1, max_size=4),
     parts=st.lists(st.sampled_from(_PARTS), min_size=1, max_size=4),
@@ -513,7 +513,7 @@ _NUMPY_CALLS = [
 ]
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(dims=st.lists(st.integers(1, 4), min_size=1, max_size=3), call=st.sampled_from(_NUMPY_CALLS))
 def test_numpy_rules_agree_with_numpy(dims: list[int], call: str) -> None:
     spec = " ".join(map(str, dims))
@@ -637,7 +637,7 @@ def test_a_defaulting_helper_gives_what_is_given(
 # Slices of a named size
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     n=st.integers(0, 6),
     lo=st.sampled_from(["", "0", "1", "2", "-1", "-2"]),
@@ -690,7 +690,7 @@ _MORE_CALLS: list[tuple[str, _Op]] = [
 ]
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(
     a=st.lists(st.integers(1, 3), min_size=1, max_size=3),
     b=st.lists(st.integers(1, 3), min_size=1, max_size=3),
