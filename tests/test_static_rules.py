@@ -700,3 +700,49 @@ def test_more_ops_agree_with_torch(a: list[int], b: list[int], which: int) -> No
     expr, fn = _MORE_CALLS[which]
     x, g = torch.zeros(a), torch.ones(b)
     agree(static_shape(a, expr, other=b), torch_shape(lambda: fn(x, g)))
+
+
+# Containers and reshaping layers
+
+
+def test_sequential_applies_its_layers_in_turn(tmp_path: Path) -> None:
+    source = (
+        "class Net(nn.Module):\n"
+        "    def __init__(self, d_in: int, d_hidden: int, d_out: int) -> None:\n"
+        "        super().__init__()\n"
+        "        self.ok = nn.Sequential(\n"
+        "            nn.Linear(d_in, d_hidden), nn.ReLU(), nn.Linear(d_hidden, d_out)\n"
+        "        )\n"
+        "        self.bad = nn.Sequential(nn.Linear(d_in, d_hidden), nn.Linear(d_in, d_out))\n"
+        "    def forward(self, x: Float[Tensor, 'b d_in']):\n"
+        "        y = self.ok(x)\n"
+        "        return self.bad(x)\n"
+    )
+    assert check_source(tmp_path, source) == [
+        "14: self.bad[1](self.bad[0](x)): last dim is d_hidden in self.bad[0](x) "
+        '"b d_hidden" but the layer\'s in_features is d_in'
+    ]
+    path = tmp_path / "snippet.py"
+    assert [b.shape for b in shapes_of(path) if b.name == "y"] == [("b", "d_out")]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    dims=st.lists(st.integers(1, 4), min_size=1, max_size=4),
+    start=st.integers(-3, 2),
+    end=st.integers(-3, 2),
+    scale=st.sampled_from(["size=5", "size=(2, 3)", "scale_factor=2"]),
+)
+def test_flatten_and_upsample_layers_agree_with_torch(
+    dims: list[int], start: int, end: int, scale: str
+) -> None:
+    x = torch.zeros(dims)
+    flat = torch.nn.Flatten(start, end)
+    agree(
+        static_shape(dims, "flat(x)", f"flat = nn.Flatten({start}, {end})"),
+        torch_shape(lambda: flat(x)),
+    )
+    up = eval(f"torch.nn.Upsample({scale})")
+    real = torch_shape(lambda: up(x))
+    rule = static_shape(dims, "up(x)", f"up = nn.Upsample({scale})")
+    agree(rule, real)
