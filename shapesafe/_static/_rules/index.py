@@ -246,3 +246,10 @@ def masked_select(c: Call) -> Value | _Pass:
 def lookup_each(c: Call) -> Value | _Pass:
     """One answer for each element of the first argument."""
     return c.x if isinstance(c.x, tuple) else PASS
+
+
+def int_list(node: ast.expr) -> bool:
+    """A literal list of int literals, nested or not: `[0, 1, 3, 2]`."""
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return bool(node.elts) and all(int_list(e) for e in node.elts)
+    return T.int_value(node) is not None
