@@ -187,7 +187,7 @@ def test_layers_keep_and_change_the_right_dims(tmp_path: Path) -> None:
 _size = st.integers(1, 7)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(
     n=st.integers(1, 3),
     batched=st.booleans(),
@@ -220,7 +220,7 @@ def test_conv_layer_agrees_with_torch(
     )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(
     n=st.integers(1, 3),
     batched=st.booleans(),
@@ -368,7 +368,7 @@ def test_subscript_findings(tmp_path: Path, body: str, expected: list[str]) -> N
 _PARTS = [":", "1:", ":-1", "None", "...", "0", "-1", "i", "[0, 1]", "[1]", "ids", "ids2", ":"]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     dims=st.lists(st.integers(2, 4), min_size=1, max_size=4),
     parts=st.lists(st.sampled_from(_PARTS), min_size=1, max_size=4),
@@ -513,7 +513,7 @@ _NUMPY_CALLS = [
 ]
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(dims=st.lists(st.integers(1, 4), min_size=1, max_size=3), call=st.sampled_from(_NUMPY_CALLS))
 def test_numpy_rules_agree_with_numpy(dims: list[int], call: str) -> None:
     spec = " ".join(map(str, dims))
@@ -637,7 +637,7 @@ def test_a_defaulting_helper_gives_what_is_given(
 # Slices of a named size
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     n=st.integers(0, 6),
     lo=st.sampled_from(["", "0", "1", "2", "-1", "-2"]),
@@ -672,3 +672,78 @@ def test_a_loop_variable_over_range_indexes_as_an_int(tmp_path: Path) -> None:
         '8: x[i] + row: x[i] "c n" and row "b n": c lines up with b (torch would '
         "broadcast silently where one is 1, and fail otherwise)"
     ]
+
+
+# Ops of several tensors, and of lookups, against torch
+
+_Op = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+_MORE_CALLS: list[tuple[str, _Op]] = [
+    ("torch.cdist(x, g)", lambda x, g: torch.cdist(x, g)),
+    ("torch.outer(x, g)", lambda x, g: torch.outer(x, g)),
+    ("torch.trace(x)", lambda x, g: torch.trace(x)),
+    ("torch.lerp(x, g, 0.5)", lambda x, g: torch.lerp(x, g, 0.5)),
+    ("torch.addcmul(x, g, x)", lambda x, g: torch.addcmul(x, g, x)),
+    ("torch.isin(x, g)", lambda x, g: torch.isin(x, g)),
+    ("torch.bucketize(x, g.flatten())", lambda x, g: torch.bucketize(x, g.flatten())),
+    ("F.one_hot(x.long(), 5)", lambda x, g: F.one_hot(x.long(), 5)),
+    ("torch.randperm(x.shape[0])", lambda x, g: torch.randperm(x.shape[0])),
+]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    a=st.lists(st.integers(1, 3), min_size=1, max_size=3),
+    b=st.lists(st.integers(1, 3), min_size=1, max_size=3),
+    which=st.integers(0, len(_MORE_CALLS) - 1),
+)
+def test_more_ops_agree_with_torch(a: list[int], b: list[int], which: int) -> None:
+    expr, fn = _MORE_CALLS[which]
+    x, g = torch.zeros(a), torch.ones(b)
+    agree(static_shape(a, expr, other=b), torch_shape(lambda: fn(x, g)))
+
+
+# Containers and reshaping layers
+
+
+def test_sequential_applies_its_layers_in_turn(tmp_path: Path) -> None:
+    source = (
+        "class Net(nn.Module):\n"
+        "    def __init__(self, d_in: int, d_hidden: int, d_out: int) -> None:\n"
+        "        super().__init__()\n"
+        "        self.ok = nn.Sequential(\n"
+        "            nn.Linear(d_in, d_hidden), nn.ReLU(), nn.Linear(d_hidden, d_out)\n"
+        "        )\n"
+        "        self.bad = nn.Sequential(nn.Linear(d_in, d_hidden), nn.Linear(d_in, d_out))\n"
+        "    def forward(self, x: Float[Tensor, 'b d_in']):\n"
+        "        y = self.ok(x)\n"
+        "        return self.bad(x)\n"
+    )
+    assert check_source(tmp_path, source) == [
+        "14: self.bad[1](self.bad[0](x)): last dim is d_hidden in self.bad[0](x) "
+        '"b d_hidden" but the layer\'s in_features is d_in (holds only if d_in == d_hidden, '
+        "and nothing here says they are equal)"
+    ]
+    path = tmp_path / "snippet.py"
+    assert [b.shape for b in shapes_of(path) if b.name == "y"] == [("b", "d_out")]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    dims=st.lists(st.integers(1, 4), min_size=1, max_size=4),
+    start=st.integers(-3, 2),
+    end=st.integers(-3, 2),
+    scale=st.sampled_from(["size=5", "size=(2, 3)", "scale_factor=2"]),
+)
+def test_flatten_and_upsample_layers_agree_with_torch(
+    dims: list[int], start: int, end: int, scale: str
+) -> None:
+    x = torch.zeros(dims)
+    flat = torch.nn.Flatten(start, end)
+    agree(
+        static_shape(dims, "flat(x)", f"flat = nn.Flatten({start}, {end})"),
+        torch_shape(lambda: flat(x)),
+    )
+    up = eval(f"torch.nn.Upsample({scale})")
+    real = torch_shape(lambda: up(x))
+    rule = static_shape(dims, "up(x)", f"up = nn.Upsample({scale})")
+    agree(rule, real)

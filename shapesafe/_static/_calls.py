@@ -205,6 +205,8 @@ class _Calls(_Explaining):
 
         def dtype_label(self, node: ast.expr) -> str | None: ...
 
+        def dtype_tested(self, node: ast.expr) -> bool: ...
+
     def obj_call(
         self,
         node: ast.Call,
@@ -438,7 +440,12 @@ class _Calls(_Explaining):
             shape = shape_of(expr)
             self.counted("argument", expr, shape)
             given_dtype = self.dtype_label(expr)
-            if given_dtype is not None and dtypes.clash(given_dtype, param.dtype_label):
+            wanted_dtype = param.dtype_label
+            if (
+                given_dtype is not None
+                and dtypes.clash(given_dtype, wanted_dtype)
+                and not self.dtype_tested(expr)
+            ):
                 where = _call_text(self.module, sig.contract.op, node)
                 text = _text(self.module, expr)
                 label = param.dtype_label

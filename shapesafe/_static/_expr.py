@@ -31,11 +31,11 @@ from ._report import (
     _scalar,
     _text,
 )
-from ._rules import PASS, builtin_call, library_call, tensor_method
+from ._rules import PASS, builtin_call, dtypes, library_call, tensor_method
 from ._rules._registry import kw, shape_tuple
 from ._rules.construct import CONSTRUCTORS
 from ._rules.helpers import defaulting
-from ._rules.index import subscript
+from ._rules.index import int_list, subscript
 from ._source import (
     Module,
     Signature,
@@ -133,30 +133,6 @@ def _numeric(qual: str, args: list[Value]) -> bool:
     if root == "math":
         return True
     return root == "numpy" and bool(args) and all(isinstance(a, (IntV, NumV)) for a in args)
-
-
-def _dtype_tested(fn: ast.AST, name: str) -> bool:
-    """Whether `fn` asks what dtype `name` holds: `name.dtype`, `is_floating_point(name)`."""
-    asks = ("dtype", "is_floating_point", "is_complex")
-    for n in ast.walk(fn):
-        if isinstance(n, ast.Attribute) and n.attr in asks:
-            if isinstance(n.value, ast.Name) and n.value.id == name:
-                return True
-        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in asks:
-            if any(isinstance(a, ast.Name) and a.id == name for a in n.args):
-                return True
-    return False
-
-
-def _is_none(node: ast.expr) -> bool:
-    return isinstance(node, ast.Constant) and node.value is None
-
-
-def _int_list(node: ast.expr) -> bool:
-    """A literal list of int literals, nested or not: `[0, 1, 3, 2]`."""
-    if isinstance(node, (ast.List, ast.Tuple)):
-        return bool(node.elts) and all(_int_list(e) for e in node.elts)
-    return T.int_value(node) is not None
 
 
 def _int(node: ast.expr) -> int | None:
@@ -449,13 +425,18 @@ class _Expressions(_Calls):
         function never rebinds; None for anything else."""
         if not isinstance(node, ast.Name) or self.fn is None or node.id in self.origins:
             return None
-        if _dtype_tested(self.fn, node.id):
-            return None  # `if image.dtype == torch.bool:` may hold another dtype than declared
         for arg in _params(self.fn):
             if arg.arg == node.id:
                 found = self.module.annotation(arg.annotation)
                 return found.dtype_label if found is not None else None
         return None
+
+    def dtype_tested(self, node: ast.expr) -> bool:
+        """Whether the function asks what dtype the name `node` holds (`if image.dtype ==
+        torch.bool:`), so that it may hold another than its annotation says."""
+        return (
+            isinstance(node, ast.Name) and self.fn is not None and dtypes.tested(self.fn, node.id)
+        )
 
     def index_kind(self, node: ast.expr, depth: int = 0) -> Literal["int", "bool"] | None:
         """Whether a tensor used as an index holds integers or booleans, where the code
@@ -485,7 +466,7 @@ class _Expressions(_Calls):
                 return "bool"
             if self.qualified(func) in _INT_MAKERS:
                 return "int"
-            if self.qualified(func) == "torch.tensor" and node.args and _int_list(node.args[0]):
+            if self.qualified(func) == "torch.tensor" and node.args and int_list(node.args[0]):
                 return "int"
         return None
 
@@ -678,7 +659,8 @@ class _Expressions(_Calls):
                 self.file.stats_known("defaulting helper")
                 if isinstance(given, tuple):
                     return given
-                omitted = _is_none(node.args[picked[0]])
+                first = node.args[picked[0]]
+                omitted = isinstance(first, ast.Constant) and first.value is None
                 return other if omitted and isinstance(other, tuple) else None
         callee = self._callee(func)
         if callee is not None:

@@ -15,7 +15,7 @@ from .. import _torch as T
 from .._report import _text
 from .._source import Module
 from .._unify import Group, Shape, Size
-from .._values import IntV, LayerV, Mismatch, TupV, Value
+from .._values import IntV, LayerV, Mismatch, ObjV, TupV, Value
 
 
 class _Pass:
@@ -90,6 +90,9 @@ class Reader(Protocol):
     def file(self) -> _Events: ...
     def size_of(self, v: Value) -> Size | None: ...
     def qualified(self, func: ast.expr) -> str | None: ...
+    def apply_module(
+        self, node: ast.Call, layer: "LayerV | ObjV", args: list[Value], kwargs: dict[str, Value]
+    ) -> Value: ...
 
 
 class Call:

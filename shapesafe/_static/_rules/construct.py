@@ -131,3 +131,11 @@ def arange(c: Call) -> Value:
         a, b = c.size_of(ints[0]), c.size_of(ints[1])
         return ((T.add(b, a, -1) if a is not None and b is not None else fresh()),)
     return (fresh(),)
+
+
+@function("torch.randperm")
+def randperm(c: Call) -> Value | _Pass:
+    n = c.arg(0, "n")
+    if not isinstance(n, (IntV, SymV)):
+        return PASS
+    return (c.size_of(n) or fresh(),)

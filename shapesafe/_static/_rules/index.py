@@ -233,3 +233,23 @@ def assigned(
         T.in_place(part, v, tx, tv)
     except Mismatch as err:
         reader.file.report(target, f"{tx} = {tv}: {err}")
+
+
+@function("torch.masked_select")
+def masked_select(c: Call) -> Value | _Pass:
+    if not isinstance(c.x, tuple):
+        return PASS
+    return (fresh(),)  # as many as the mask picks
+
+
+@function("torch.isin", "torch.bucketize")
+def lookup_each(c: Call) -> Value | _Pass:
+    """One answer for each element of the first argument."""
+    return c.x if isinstance(c.x, tuple) else PASS
+
+
+def int_list(node: ast.expr) -> bool:
+    """A literal list of int literals, nested or not: `[0, 1, 3, 2]`."""
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return bool(node.elts) and all(int_list(e) for e in node.elts)
+    return T.int_value(node) is not None

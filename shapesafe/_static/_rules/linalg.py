@@ -5,7 +5,7 @@ import ast
 
 from .. import _torch as T
 from .._unify import Group, Shape, Size, certain, fresh, lit, show
-from .._values import IntV, Value
+from .._values import IntV, Mismatch, Value
 from ._registry import PASS, Call, _Pass, function, lit_int, method, string
 
 # Matrix decompositions and functions: the `_torch.linalg` rule for each.
@@ -183,3 +183,44 @@ def diagonal(c: Call) -> Value | _Pass:
     if k == 0 and certain(m, n) == "same":
         return (*rest, m)
     return (*rest, fresh())
+
+
+@function("torch.cdist")
+def cdist(c: Call) -> Value | _Pass:
+    """`torch.cdist(a "*B P M", b "*B R M")` is "*B P R"; the points' sizes M must agree."""
+    a, b = c.x, c.arg(1, "x2")
+    if not isinstance(a, tuple) or not isinstance(b, tuple):
+        return PASS
+    ta, tb = c.arg_text(0, "x1"), c.arg_text(1, "x2")
+
+    def distances() -> Shape | None:
+        if len(a) < 2 or len(b) < 2 or any(isinstance(i, Group) for i in (*a[-2:], *b[-2:])):
+            return None
+        ma, mb = a[-1], b[-1]
+        assert isinstance(ma, Size) and isinstance(mb, Size)
+        if certain(ma, mb) == "differ":
+            raise Mismatch(
+                f'cdist: last dim is {ma} in {ta} "{show(a)}" but {mb} in {tb} "{show(b)}"'
+            )
+        batch = T.broadcast(a[:-2], b[:-2], ta, tb)
+        return None if batch is None else (*batch, a[-2], b[-2])
+
+    return c.rule(distances)
+
+
+@function("torch.outer", "torch.ger")
+def outer(c: Call) -> Value | _Pass:
+    a, b = c.x, c.arg(1, "vec2")
+    if not isinstance(a, tuple) or not isinstance(b, tuple):
+        return PASS
+    if len(a) == 1 and len(b) == 1 and isinstance(a[0], Size) and isinstance(b[0], Size):
+        return (a[0], b[0])
+    return None
+
+
+@function("torch.trace")
+def trace(c: Call) -> Value | _Pass:
+    """The sum of a matrix's diagonal: a number."""
+    if not isinstance(c.x, tuple):
+        return PASS
+    return () if T.rank(c.x) == 2 else None

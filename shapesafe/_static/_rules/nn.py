@@ -3,9 +3,10 @@
 import ast
 
 from .. import _torch as T
-from .._unify import Group, Shape, Size, anonymous_group, certain, fresh, needs, show
-from .._values import IntV, LayerV, Mismatch, NumV, SymV, TupV, Value
-from ._registry import PASS, Call, _Pass, function, same_shape, string
+from .._unify import Group, Shape, Size, anonymous_group, certain, fresh, lit, needs, show
+from .._values import IntV, LayerV, Mismatch, NumV, ObjV, SymV, TupV, Value
+from ._registry import PASS, Call, _Pass, function, lit_int, same_shape, string
+from ._registry import layer as applied
 
 SAME_LAYERS = frozenset(
     """Dropout GELU ReLU SiLU Tanh Sigmoid Identity Softplus LeakyReLU ELU Mish Hardtanh
@@ -264,3 +265,86 @@ def inherited(
                 out[name] = v
         return out
     return {}
+
+
+@function(F + "one_hot")
+def one_hot(c: Call) -> Value | _Pass:
+    """`F.one_hot(ids, n)`: a new last axis of n (of a size of its own without n)."""
+    x = c.x
+    if not isinstance(x, tuple):
+        return PASS
+    n = c.arg(1, "num_classes")
+    size = c.size_of(n) if isinstance(n, (IntV, SymV)) else None
+    return (*x, size if size is not None and size != lit(-1) else fresh())
+
+
+@function("torch.nn.Sequential")
+def sequential(c: Call) -> Value:
+    """`nn.Sequential(a, b, c)`: a layer that applies each of its layers in turn."""
+    if c.kwargs or any(isinstance(a, ast.Starred) for a in c.node.args):
+        return None
+    return LayerV("Sequential", (), TupV(tuple(c.args)))
+
+
+@applied("Sequential")
+def sequential_apply(c: Call) -> Value | _Pass:
+    held = c.held
+    if held is None or not isinstance(held.weight, TupV) or len(c.args) != 1:
+        return PASS
+    x: Value = c.x
+    given = c.node.args[0] if c.node.args else ast.Name("input")
+    for k, step in enumerate(held.weight.items):
+        if not isinstance(x, tuple) or not isinstance(step, (LayerV, ObjV)):
+            return None
+        # Named in messages as `self.net[1](self.net[0](x))`, found at the call.
+        part = ast.Subscript(c.node.func, ast.Constant(k), ast.Load())
+        here = ast.copy_location(ast.Call(part, [given], []), c.node)
+        x = c.reader.apply_module(here, step, [x], {})
+        given = ast.Call(part, [given], [])
+    return x
+
+
+@function("torch.nn.Flatten")
+def flatten_layer(c: Call) -> Value:
+    start = lit_int(c.arg(0, "start_dim", IntV(lit(1))))
+    end = lit_int(c.arg(1, "end_dim", IntV(lit(-1))))
+    if start is None or end is None:
+        return None
+    return LayerV("Flatten", (lit(start), lit(end)))
+
+
+@applied("Flatten")
+def flatten_apply(c: Call) -> Value | _Pass:
+    held, x = c.held, c.x
+    if held is None or not isinstance(x, tuple):
+        return PASS
+    ends = [IntV(s) for s in held.sizes if s is not None]
+    return c.method("flatten", x, list(ends), [ast.Constant(s.size.value) for s in ends])
+
+
+@function("torch.nn.Upsample")
+def upsample_layer(c: Call) -> Value:
+    size = c.arg(0, "size")
+    if isinstance(size, TupV):
+        return LayerV("Upsample", tuple(c.size_of(v) for v in size.items))
+    if isinstance(size, (IntV, SymV)):
+        return LayerV("Upsample", (c.size_of(size),))
+    return LayerV("Upsample", ())
+
+
+@applied("Upsample")
+def upsample_apply(c: Call) -> Value | _Pass:
+    """Batch and channels kept; the spatial sizes given, or of their own (a scale factor)."""
+    held, x = c.held, c.x
+    if held is None or not isinstance(x, tuple):
+        return PASS
+    n = T.rank(x)
+    if n is None or n < 3 or any(isinstance(i, Group) for i in x):
+        return None
+    given = list(held.sizes)
+    if len(given) == 1:
+        given = given * (n - 2)
+    if given and len(given) != n - 2:
+        return None
+    spatial = [g if g is not None else fresh() for g in given] or [fresh() for _ in range(n - 2)]
+    return (*x[:2], *spatial)

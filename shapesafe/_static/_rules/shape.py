@@ -57,6 +57,24 @@ def where(c: Call) -> Value | _Pass:
     return None
 
 
+@function("torch.lerp", "torch.addcmul", "torch.addcdiv")
+def elementwise_of_three(c: Call) -> Value | _Pass:
+    """`torch.lerp(a, b, w)`, `torch.addcmul(x, a, b)`: the tensors broadcast together."""
+    shapes = [a for a in c.args[:3] if isinstance(a, tuple)]
+    if not shapes or not isinstance(c.x, tuple):
+        return PASS
+    nodes = [n for n, a in zip(c.node.args, c.args, strict=False) if isinstance(a, tuple)]
+    texts = [c.text(n) for n in nodes]
+    if len(texts) != len(shapes) or len(c.args) < 3:
+        return None
+    if any(
+        not isinstance(a, tuple) and not _scalar(n, a)
+        for n, a in zip(c.node.args, c.args[:3], strict=False)
+    ):
+        return None
+    return c.rule(lambda: bcast_all(shapes, texts, c.name))
+
+
 @function("torch.transpose", "torch.swapaxes")
 def transpose_function(c: Call) -> Value | _Pass:
     x = c.x
