@@ -42,6 +42,13 @@ X = 'x: Float[Tensor, "batch seq embed"]'
             id="bias",
         ),
         pytest.param(
+            f'{X}, w: Float[Tensor, "seq"]',
+            "F.layer_norm(x, normalized_shape=(x.shape[-1],), weight=w)",
+            'F.layer_norm(x, normalized_shape=(x.shape[-1],), weight=w): weight w "seq" has '
+            'seq where normalized_shape (x.shape[-1],) is "embed"',
+            id="keywords",
+        ),
+        pytest.param(
             X,
             "F.layer_norm(x, (x.shape[1],))",
             'F.layer_norm(x, (x.shape[1],)): x "batch seq embed" ends in embed where '

@@ -36,12 +36,25 @@ def _plain(v: Value) -> tuple[Size, ...] | None:
     return tuple(i for i in v if isinstance(i, Size))
 
 
+def _text(c: Call, i: int, name: str) -> str:
+    """How a message names the argument `name`, given at `i` or as a keyword."""
+    node = c.nodes[i] if i < len(c.nodes) else c.kw(name)
+    return name if node is None else c.text(node)
+
+
+def _head(c: Call, names: list[str]) -> str:
+    """The call as a message names it: its tensor and shape arguments, as they are given."""
+    parts = [c.text(n) for n in c.nodes[: len(names)]]
+    parts += [f"{n}={c.text(k)}" for n in names[len(parts) :] if (k := c.kw(n)) is not None]
+    return f"F.{c.name}({', '.join(parts)})"
+
+
 def _param(c: Call, i: int, name: str, want: tuple[Size, ...], says: str, head: str) -> bool:
     """Whether `weight` or `bias` (the `i`th argument) differs from `want`; reports it."""
     got = _plain(c.arg(i, name))
     if got is None or got == want:
         return False
-    text = c.arg_text(i, name) if i < len(c.args) else name
+    text = _text(c, i, name)
     what = name if text == name else f"{name} {text}"
     if len(got) != len(want):
         c.report(f'{head}: {what} "{show(got)}" has {len(got)} dims but {says}')
@@ -60,24 +73,24 @@ def layer_norm(c: Call) -> Value:
     if not isinstance(x, tuple):
         return None
     names = ["weight"] + (["bias"] if c.name == "layer_norm" else [])
-    texts = [c.arg_text(i, n) for i, n in enumerate(["input", "normalized_shape", *names])]
-    head = f"F.{c.name}({', '.join(texts[: max(len(c.args), 2)])})"
+    head = _head(c, ["input", "normalized_shape", *names])
+    tx = _text(c, 0, "input")
     want = _sizes(c, c.arg(1, "normalized_shape"))
-    said = c.arg_text(1, "normalized_shape")
+    said = _text(c, 1, "normalized_shape")
     if want is None:
         # No normalized_shape to read: the weight, where there is one, has its shape.
-        want, said = _plain(c.arg(2, "weight")), c.arg_text(2, "weight")
+        want, said = _plain(c.arg(2, "weight")), _text(c, 2, "weight")
     if want is None or not want:
         return x
     c.relation()
     says = f'normalized_shape {said} is "{show(want)}"'
     if T.rank(x) is not None and len(x) < len(want):
-        c.report(f'{head}: {texts[0]} "{show(x)}" has fewer dims than {says}')
+        c.report(f'{head}: {tx} "{show(x)}" has fewer dims than {says}')
         return None
     tail = [T.size_at(x, -i) for i in range(len(want), 0, -1)]
     for got, w in zip(tail, want, strict=True):
         if got is not None and needs(got, w) == "differ":
-            c.report(f'{head}: {texts[0]} "{show(x)}" ends in {got} where {says}' + _note(got, w))
+            c.report(f'{head}: {tx} "{show(x)}" ends in {got} where {says}' + _note(got, w))
             return None
     if any(_param(c, i, n, want, says, head) for i, n in enumerate(names, 2)):
         return None
@@ -94,8 +107,8 @@ def group_norm(c: Call) -> Value:
     if channels is None or len(x) < 2:
         return x
     c.relation()
-    tx = c.arg_text(0, "input")
-    head = f"F.group_norm({', '.join(c.text(n) for n in c.node.args)})"
+    tx = _text(c, 0, "input")
+    head = _head(c, ["input", "num_groups", "weight", "bias"])
     says = f'{tx} "{show(x)}" has {channels} channels (dim 1)'
     if any(_param(c, i, n, (channels,), says, head) for i, n in ((2, "weight"), (3, "bias"))):
         return None
