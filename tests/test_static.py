@@ -153,6 +153,26 @@ MESSAGES = [
         'feed_forward(x, w_out, w_in): dim \'d\' is d in x "b s d" but h in w_out "d h"',
         id="imported-function",
     ),
+    # The classics: heads never transposed, a norm's weight of the wrong axis, and a local
+    # annotation that misreads ss.split_heads.
+    pytest.param(
+        "models/raw_heads_local_annotation",
+        "att: dim 'seq' is seq in the annotation \"batch heads seq seq\" but n_heads in "
+        'q @ q.transpose(-2, -1) "batch seq n_heads n_heads"',
+        id="classic-heads-never-transposed",
+    ),
+    pytest.param(
+        "models/raw_layer_norm_weight",
+        'F.layer_norm(x, (x.shape[-1],), weight): weight "seq" has seq where normalized_shape '
+        '(x.shape[-1],) is "embed"',
+        id="classic-layer-norm-weight",
+    ),
+    pytest.param(
+        "models/ss_split_heads_annotation",
+        "qh: dim 'seq' is seq in the annotation \"batch seq heads head_dim\" but n_heads in "
+        'ss.split_heads(x, n_heads) "batch n_heads seq d_model//n_heads"',
+        id="classic-split-heads-annotation",
+    ),
 ]
 
 

@@ -5,6 +5,7 @@
 - `linalg`: matrix products and decompositions;
 - `reduce`: reductions;
 - `nn`: `torch.nn` layers and `torch.nn.functional` ops;
+- `norms`: the functional norms (`F.layer_norm`, `F.rms_norm`, `F.group_norm`);
 - `einops`: ops that take a pattern (einsum, rearrange);
 - `index`: lookups and orderings;
 - `conv`: convolutions, pooling, sampling grids and the norms of channels (BatchNorm, GroupNorm);
@@ -30,6 +31,7 @@ from . import (  # noqa: F401
     index,
     linalg,
     nn,
+    norms,
     reduce,
     shape,
 )
