@@ -319,29 +319,7 @@ class _Calls(_Explaining):
     ) -> Value:
         """Calling a layer or a module instance: its rule, or its forward's contract."""
         if isinstance(layer, ObjV):
-            cls = layer.cls
-            assert isinstance(cls, ClassModel)
-            found = cls.method("forward") or cls.method("__call__")
-            if found is None:
-                self.file.stats_unknown("module without a forward")
-                return None
-            owner, fn = found
-            sig = signature(owner.module, fn)
-            seen = layer.exact or not _overridden(cls, fn.name)
-            if sig is not None or _tuple_returns(owner.module, fn) is not None:
-                self.file.stats_known("forward contract")
-                return self.contract_call(
-                    node, owner.module, sig, self.vals, 1, fn, owner, False, seen, layer
-                )
-            if _identity(fn) is not None and len(args) == 1:
-                self.file.stats_known("identity forward")
-                return args[0]
-            if seen:
-                found_v = self.contract_call(node, owner.module, None, self.vals, 1, fn, owner)
-                if found_v is not None:
-                    return found_v
-            self.file.stats_unknown("forward without a tensor contract")
-            return None
+            return self.forward_call(node, layer, args)
         self.file.stats_known("layer")
         ruled = layer_call(self, node, layer, args, kwargs)  # type: ignore[arg-type]
         if ruled is not PASS:
@@ -377,6 +355,32 @@ class _Calls(_Explaining):
             return (*x, layer.sizes[1] if layer.sizes[1] is not None else fresh())
         if layer.kind == "same":
             return x
+        return None
+
+    def forward_call(self, node: ast.Call, layer: ObjV, args: list[Value]) -> Value:
+        """Calling a module instance: its forward's contract, or what its body gives."""
+        cls = layer.cls
+        assert isinstance(cls, ClassModel)
+        found = cls.method("forward") or cls.method("__call__")
+        if found is None:
+            self.file.stats_unknown("module without a forward")
+            return None
+        owner, fn = found
+        sig = signature(owner.module, fn)
+        seen = layer.exact or not _overridden(cls, fn.name)
+        if sig is not None or _tuple_returns(owner.module, fn) is not None:
+            self.file.stats_known("forward contract")
+            return self.contract_call(
+                node, owner.module, sig, self.vals, 1, fn, owner, False, seen, layer
+            )
+        if _identity(fn) is not None and len(args) == 1:
+            self.file.stats_known("identity forward")
+            return args[0]
+        if seen:
+            found_v = self.contract_call(node, owner.module, None, self.vals, 1, fn, owner)
+            if found_v is not None:
+                return found_v
+        self.file.stats_unknown("forward without a tensor contract")
         return None
 
     def instance_sizes(self, instance: "ObjV | None") -> Mapping[str, object] | None:
@@ -432,6 +436,26 @@ class _Calls(_Explaining):
         def shape_of(expr: ast.expr) -> Value:
             return values.get(id(expr))
 
+        args = self.tensor_arguments(node, sig, given, shape_of)
+        unifier, conflict = _unify_all(args, self.instance_sizes(instance))
+        if conflict is None:
+            chosen: dict[str, list[int]] | None = {}
+            if fn is not None:
+                chosen = self.check_unions(node, module, sig, fn, given, unifier, shape_of)
+            return self.fitting_return(
+                module, sig, fn, owner, given, shape_of, unifier, chosen, on_self, infer
+            )
+        return self.conflicting_call(node, sig, args, conflict, unifier)
+
+    def tensor_arguments(
+        self,
+        node: ast.Call,
+        sig: Signature,
+        given: dict[str, ast.expr],
+        shape_of: Callable[[ast.expr], Value],
+    ) -> list[tuple[TensorParam, str, Shape]]:
+        """The tensor arguments of a call whose shapes are known, with their source text;
+        an argument whose dtype clashes with its parameter's is reported."""
         args: list[tuple[TensorParam, str, Shape]] = []
         for param in sig.contract.params:
             expr = given.get(param.name)
@@ -452,37 +476,59 @@ class _Calls(_Explaining):
                 self.file.report(expr, dtypes.message(where, text, given_dtype, param.name, label))
             if isinstance(shape, tuple):
                 args.append((param, _text(self.module, expr), shape))
-        unifier, conflict = _unify_all(args, self.instance_sizes(instance))
-        chosen: dict[str, list[int]] | None = {}
-        if conflict is None and fn is not None:
-            chosen = self.check_unions(node, module, sig, fn, given, unifier, shape_of)
-        if conflict is None:
-            if fn is not None:
-                tup = _tuple_returns(module, fn)
-                if tup is not None:
-                    return TupV(tuple(None if p is None else unifier.result(p.spec) for p in tup))
-            ret = sig.contract.ret
-            if ret is None:
-                if fn is None or module.annotation(fn.returns) is not None:
-                    return None
-                inferred: Value = None
-                if chosen is not None and infer:
-                    # The body under each alternative that the Union arguments may take.
-                    names = sorted(chosen)
-                    ways = list(itertools.product(*[chosen[n] for n in names]))
-                    if len(ways) <= 4:
-                        found = [
-                            self.file.infer(module, fn, owner, tuple(zip(names, w, strict=True)))
-                            for w in ways
-                        ]
-                        inferred = _one_of(found) if found else None
-                if inferred is not None:
-                    self.file.stats_known("return read from the body")
-                    inferred = _substituted(inferred, unifier, on_self)
-                return self.declared_union(module, fn, unifier, inferred)
-            if fn is not None and infer:
-                return self.opened(module, fn, owner, given, shape_of, unifier, ret.spec, on_self)
-            return unifier.result(ret.spec)
+        return args
+
+    def fitting_return(
+        self,
+        module: Module,
+        sig: Signature,
+        fn: ast.FunctionDef | ast.AsyncFunctionDef | None,
+        owner: ClassModel | None,
+        given: dict[str, ast.expr],
+        shape_of: Callable[[ast.expr], Value],
+        unifier: Unifier,
+        chosen: dict[str, list[int]] | None,
+        on_self: bool,
+        infer: bool,
+    ) -> Value:
+        """What a call whose arguments fit its contract returns, in the sizes they bound."""
+        if fn is not None:
+            tup = _tuple_returns(module, fn)
+            if tup is not None:
+                return TupV(tuple(None if p is None else unifier.result(p.spec) for p in tup))
+        ret = sig.contract.ret
+        if ret is None:
+            if fn is None or module.annotation(fn.returns) is not None:
+                return None
+            inferred: Value = None
+            if chosen is not None and infer:
+                # The body under each alternative that the Union arguments may take.
+                names = sorted(chosen)
+                ways = list(itertools.product(*[chosen[n] for n in names]))
+                if len(ways) <= 4:
+                    found = [
+                        self.file.infer(module, fn, owner, tuple(zip(names, w, strict=True)))
+                        for w in ways
+                    ]
+                    inferred = _one_of(found) if found else None
+            if inferred is not None:
+                self.file.stats_known("return read from the body")
+                inferred = _substituted(inferred, unifier, on_self)
+            return self.declared_union(module, fn, unifier, inferred)
+        if fn is not None and infer:
+            return self.opened(module, fn, owner, given, shape_of, unifier, ret.spec, on_self)
+        return unifier.result(ret.spec)
+
+    def conflicting_call(
+        self,
+        node: ast.Call,
+        sig: Signature,
+        args: list[tuple[TensorParam, str, Shape]],
+        conflict: Conflict,
+        unifier: Unifier,
+    ) -> Value:
+        """Reports a call whose arguments conflict with its contract; what it returns where
+        the arguments before the culprit decide it."""
         shown = {param.name: (text, shape) for param, text, shape in args}
         where = _call_text(self.module, sig.contract.op, node)
         message = _message(where, conflict, shown, unifier)

@@ -228,42 +228,7 @@ class _Scope(_Expressions):
                 if self.cls is not None and not _decorated(fn, "classmethod"):
                     env[arg.arg] = ObjV(self.cls, exact=False)
                 continue
-            found = self.module.annotation(arg.annotation)
-            if found is not None:
-                env[arg.arg] = from_spec(found.spec)
-            elif (
-                (named := _class_named(arg.annotation)) is not None
-                and (held := _find_class(self.module, named, self.file.misses))
-                and (
-                    not (self.cls is not None and fn.name == "__init__")
-                    or held.method("forward") is not None
-                )
-            ):
-                # `rays: RayBundle`: its annotated attributes have shapes. In `__init__`, a
-                # module passed in (`encoding: Encoding`) is one; a config is a sym.
-                env[arg.arg] = ObjV(held, exact=False)
-            elif (
-                self.cls is not None
-                and fn.name == "__init__"
-                and not _alternatives(self.module, arg.annotation)
-            ):
-                env[arg.arg] = SymV(arg.arg)
-            elif (alts := _alternatives(self.module, arg.annotation)) and not (
-                self.cls is not None and fn.name == "__init__"
-            ):
-                pick = self.chosen.get(arg.arg)
-                shapes = [from_spec(a.spec) for a in alts]
-                env[arg.arg] = shapes[pick] if pick is not None else _common_shape(shapes)
-            elif isinstance(arg.annotation, ast.Name) and arg.annotation.id == "int":
-                # `n_heads: int`: a size the caller picks, an unknown of its own.
-                env[arg.arg] = IntV(size_named(arg.arg))
-            elif _number_annotation(arg.annotation):
-                # `eps: float`: a Python number, which broadcasts with any tensor.
-                env[arg.arg] = NumV()
-            elif (items := sequence_of(self.module, arg.annotation)) is not None:
-                env[arg.arg] = items
-            else:
-                env[arg.arg] = None
+            env[arg.arg] = self.param_value(fn, arg)
         for packed in (a.vararg, a.kwarg):
             if packed is not None:
                 env[packed.arg] = None
@@ -271,6 +236,44 @@ class _Scope(_Expressions):
             if k not in self.local:
                 env[k] = v
         return env
+
+    def param_value(self, fn: ast.FunctionDef | ast.AsyncFunctionDef, arg: ast.arg) -> Value:
+        """What a parameter holds as the body starts, as its annotation says."""
+        found = self.module.annotation(arg.annotation)
+        if found is not None:
+            return from_spec(found.spec)
+        if (
+            (named := _class_named(arg.annotation)) is not None
+            and (held := _find_class(self.module, named, self.file.misses))
+            and (
+                not (self.cls is not None and fn.name == "__init__")
+                or held.method("forward") is not None
+            )
+        ):
+            # `rays: RayBundle`: its annotated attributes have shapes. In `__init__`, a
+            # module passed in (`encoding: Encoding`) is one; a config is a sym.
+            return ObjV(held, exact=False)
+        if (
+            self.cls is not None
+            and fn.name == "__init__"
+            and not _alternatives(self.module, arg.annotation)
+        ):
+            return SymV(arg.arg)
+        if (alts := _alternatives(self.module, arg.annotation)) and not (
+            self.cls is not None and fn.name == "__init__"
+        ):
+            pick = self.chosen.get(arg.arg)
+            shapes = [from_spec(a.spec) for a in alts]
+            return shapes[pick] if pick is not None else _common_shape(shapes)
+        if isinstance(arg.annotation, ast.Name) and arg.annotation.id == "int":
+            # `n_heads: int`: a size the caller picks, an unknown of its own.
+            return IntV(size_named(arg.arg))
+        if _number_annotation(arg.annotation):
+            # `eps: float`: a Python number, which broadcasts with any tensor.
+            return NumV()
+        if (items := sequence_of(self.module, arg.annotation)) is not None:
+            return items
+        return None
 
     def run(self) -> Env | None:
         with scope_facts():

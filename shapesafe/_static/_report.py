@@ -426,9 +426,10 @@ class _Explaining:
     """The part of a scope that explains where an unknown shape came from.
 
     A scope (`_flow._Scope`) is one class built in layers, one a file: this one, then calls
-    of contracts and modules (`_calls._Calls`), expressions (`_expr._Expressions`) and
-    statements (`_flow._Scope`). The attributes below are the scope's state; a layer
-    declares, for type checking only, the methods of the layers above it that it calls.
+    of contracts and modules (`_calls._Calls`), attribute reads and subscripts
+    (`_access._Access`), expressions (`_expr._Expressions`) and statements (`_flow._Scope`).
+    The attributes below are the scope's state; a layer declares, for type checking only, the
+    methods of the layers above it that it calls.
     """
 
     # Set by `_Scope.__init__`.

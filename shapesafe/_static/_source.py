@@ -153,6 +153,13 @@ def _annotation(module: Module, node: ast.expr | None, depth: int) -> tuple[str,
         return None if found is None else (found[0], found[1], True)
     if not isinstance(node, ast.Subscript):
         return None
+    return _subscripted_annotation(module, node, depth)
+
+
+def _subscripted_annotation(
+    module: Module, node: ast.Subscript, depth: int
+) -> tuple[str, str, bool] | None:
+    """`Float[Tensor, "b s d"]`, or `Optional[...]`/`Union[..., None]` of one."""
     head = dotted_name(node.value) or ""
     last = head.rsplit(".", 1)[-1]
     if last in ("Optional", "Union"):

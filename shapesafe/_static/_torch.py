@@ -405,6 +405,17 @@ def broadcast(a: Shape, b: Shape, ta: str, tb: str) -> Shape | None:
         return (*long_[:offset], *out)
     if len(a) == len(b) and not ga and not gb:
         return tuple(out)
+    return _broadcast_runs(a, b, ta, tb, ga, gb, out)
+
+
+def _broadcast_runs(
+    a: Shape, b: Shape, ta: str, tb: str, ga: list[int], gb: list[int], out: list[Item]
+) -> Shape | None:
+    """`broadcast` where an operand has a run (`*batch`): `out` is what its tails, those
+    after the last run, give axis by axis; `ga` and `gb` where the runs are."""
+    tail_a = a[ga[-1] + 1 :] if ga else a
+    tail_b = b[gb[-1] + 1 :] if gb else b
+    n = len(out)
     # The same run in both, behind the same leading axes: the tails decide the rest.
     if len(ga) == len(gb) == 1 and a[: ga[0] + 1] == b[: gb[0] + 1]:
         if len(tail_a) == len(tail_b):

@@ -1,0 +1,235 @@
+"""Attribute reads and subscripts: what `x.shape`, `self.w`, `obj.attr` and `x[i]` give, and
+the dtype a name holds where the code says so."""
+
+import ast
+from typing import TYPE_CHECKING, Literal
+
+from . import _torch as T
+from ._calls import _Calls, _overridden, _substituted
+from ._modules import ClassModel, _find_class, _getter
+from ._report import Env, _params
+from ._rules import dtypes
+from ._rules._registry import shape_tuple
+from ._rules.index import int_list, subscript
+from ._source import _class_named, _number_annotation
+from ._unify import Size, Unifier, from_spec, lit
+from ._values import (
+    AnyOfV,
+    IntV,
+    LayerV,
+    ListV,
+    NumV,
+    ObjV,
+    SymV,
+    TupV,
+    Value,
+    sequence_of,
+)
+
+_INT_LABELS = frozenset(
+    "Int Integer UInt Int8 Int16 Int32 Int64 UInt8 UInt16 UInt32 UInt64".split()
+)
+
+
+_INT_MAKERS = frozenset(
+    """torch.arange torch.randint torch.argmax torch.argmin torch.argsort
+    torch.randperm""".split()
+)
+
+
+_CONSTANTS = frozenset(
+    f"{m}.{c}" for m in ("math", "numpy", "torch") for c in ("pi", "e", "tau", "inf", "nan")
+)
+
+
+def _int(node: ast.expr) -> int | None:
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = _int(node.operand)
+        return None if inner is None else -inner
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    return None
+
+
+class _Access(_Calls):
+    """The part of a scope that reads attributes and subscripts of values."""
+
+    if TYPE_CHECKING:
+
+        def dotted_target(self, node: ast.expr) -> str | None: ...
+
+        def size_of(self, v: Value) -> Size | None: ...
+
+    def attribute(self, node: ast.Attribute, env: Env) -> Value:
+        dotted = self.dotted_target(node)
+        if dotted is not None and dotted in env:
+            return env[dotted]
+        base = self.value(node.value, env)
+        attr = node.attr
+        if base is None and attr in ("pi", "e", "tau", "inf", "nan"):
+            if self.qualified(node) in _CONSTANTS:
+                return NumV()
+        if isinstance(base, tuple):
+            if attr == "shape":
+                return shape_tuple(base)
+            if attr in ("mT", "T"):
+                if (attr == "T" and T.rank(base) not in (None, 2)) or len(base) < 2:
+                    return None
+                if attr == "T" and T.rank(base) is None:
+                    return None
+                return T.transpose(base, -2, -1)
+            if attr == "ndim":
+                n = T.rank(base)
+                return None if n is None else IntV(lit(n))
+            if attr in ("data", "grad", "real", "imag"):
+                return base
+            return None
+        if isinstance(base, TupV):
+            return base.field(attr)
+        if isinstance(base, ObjV):
+            return self.obj_attribute(base, attr)
+        if isinstance(base, AnyOfV):
+            return self.each(
+                base, lambda o: self.obj_attribute(o, attr) if isinstance(o, ObjV) else None
+            )
+        if isinstance(base, SymV):
+            return SymV(f"{base.text}.{attr}")
+        if isinstance(base, LayerV):
+            if attr == "weight":
+                return base.weight
+            if attr == "bias":
+                return base.bias
+        return None
+
+    def obj_attribute(self, obj: ObjV, attr: str) -> Value:
+        cls = obj.cls
+        assert isinstance(cls, ClassModel)
+        declared = self.declared_attribute(cls, attr)
+        if declared is not None:
+            return declared
+        method = cls.method(attr)
+        getter_of = _getter(method, attr) if method is not None else None
+        if getter_of is not None:
+            # `@property def W_pos(self) -> Float[Tensor, "n_ctx d_model"]`: its contract;
+            # without one, what its body gives (unless a subclass may override it).
+            # Its dim names are its own, as a call's are: fresh sizes here.
+            owner_cls, getter = getter_of
+            ret = owner_cls.module.annotation(getter.returns)
+            if ret is not None:
+                return Unifier().result(ret.spec)
+            if getter.returns is None and (obj.exact or not _overridden(cls, attr)):
+                got = self.file.infer(owner_cls.module, getter, owner_cls)
+                on_self = self.cls is not None and self.cls is cls
+                return _substituted(got, Unifier(), on_self) if isinstance(got, tuple) else None
+            return None
+        if cls.is_rebound(attr) or method is not None:
+            return None
+        # A subclass's __init__ may assign the attribute differently.
+        attrs = self.file.build(cls) if obj.exact or not _overridden(cls, "__init__") else {}
+        v = attrs.get(attr)
+        if v is None and self.cls is cls:
+            return SymV(f"self.{attr}")
+        return v
+
+    def declared_attribute(self, cls: ClassModel, attr: str) -> Value:
+        """What the annotation of `attr` in `cls` (or a base) says it holds, if it says."""
+        found = cls.annotation(attr)
+        if found is None:
+            return None
+        owner = found[0].module
+        ann = owner.annotation(found[1])
+        if ann is not None:
+            return from_spec(ann.spec)
+        if _number_annotation(found[1]):
+            return NumV()  # `batch_size: int`: a number, if not which one
+        numbers = sequence_of(owner, found[1])
+        if numbers is not None:
+            return numbers  # `fovy_range: Tuple[float, float]`
+        named = _class_named(found[1])
+        if named is not None:
+            # `frustums: Frustums`: an instance of a class the checker reads.
+            misses = self.file.misses if owner is self.module else {}
+            held = _find_class(owner, named, misses)
+            if held is not None:
+                return ObjV(held, exact=False)
+        return None
+
+    def subscript(self, node: ast.Subscript, env: Env) -> Value:
+        base = self.value(node.value, env)
+        sl = node.slice
+        parts = list(sl.elts) if isinstance(sl, ast.Tuple) else [sl]
+        for p in parts:
+            if not isinstance(p, ast.Slice):
+                self.value(p, env)
+        if base is None and isinstance(node.value, ast.Attribute) and node.value.attr == "shape":
+            # `x.shape[-1]` where x's shape has a run: the axis at that end, as `x.size(-1)`.
+            x, i = self.seen.get(id(node.value.value)), _int(sl)
+            at = T.size_at(x, i) if isinstance(x, tuple) and i is not None else None
+            return None if at is None else IntV(at)
+        if isinstance(base, TupV):
+            i = _int(sl)
+            if i is not None:
+                if -len(base.items) <= i < len(base.items):
+                    return base.items[i]
+                return None
+            if isinstance(sl, ast.Slice) and sl.step is None:
+                lo, hi = _int(sl.lower) if sl.lower else 0, _int(sl.upper) if sl.upper else None
+                if lo is None or (sl.upper is not None and hi is None):
+                    return None
+                return TupV(base.items[lo:hi])
+            return None
+        if isinstance(base, tuple):
+            return subscript(self, node, base, parts, self.index_kind)
+        if isinstance(base, ListV) and not isinstance(sl, ast.Slice):
+            return base.item
+        return None
+
+    def dtype_label(self, node: ast.expr) -> str | None:
+        """The jaxtyping label (`Bool`, `Int`) of a parameter that `node` names and that its
+        function never rebinds; None for anything else."""
+        if not isinstance(node, ast.Name) or self.fn is None or node.id in self.origins:
+            return None
+        for arg in _params(self.fn):
+            if arg.arg == node.id:
+                found = self.module.annotation(arg.annotation)
+                return found.dtype_label if found is not None else None
+        return None
+
+    def dtype_tested(self, node: ast.expr) -> bool:
+        """Whether the function asks what dtype the name `node` holds (`if image.dtype ==
+        torch.bool:`), so that it may hold another than its annotation says."""
+        return (
+            isinstance(node, ast.Name) and self.fn is not None and dtypes.tested(self.fn, node.id)
+        )
+
+    def index_kind(self, node: ast.expr, depth: int = 0) -> Literal["int", "bool"] | None:
+        """Whether a tensor used as an index holds integers or booleans, where the code
+        says so: an `Int[...]`/`Bool[...]` parameter it never rebinds, `.long()`,
+        `torch.arange`, a comparison."""
+        if isinstance(node, ast.Compare):
+            return "bool"
+        if isinstance(node, ast.Subscript) and depth < 4:
+            return self.index_kind(node.value, depth + 1)  # `ids[:, None]`
+        if isinstance(node, ast.Name) and node.id in self.origins and depth < 4:
+            _end, source, _known = self.origins[node.id][-1]
+            return self.index_kind(source, depth + 1) if len(self.origins[node.id]) == 1 else None
+        if isinstance(node, ast.Name) and self.fn is not None and node.id not in self.origins:
+            for arg in _params(self.fn):
+                if arg.arg == node.id:
+                    found = self.module.annotation(arg.annotation)
+                    label = found.dtype_label if found is not None else ""
+                    if label in _INT_LABELS:
+                        return "int"
+                    return "bool" if label == "Bool" else None
+            return None
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Attribute) and func.attr in ("long", "int", "argmax", "argmin"):
+                return "int"
+            if isinstance(func, ast.Attribute) and func.attr == "bool":
+                return "bool"
+            if self.qualified(func) in _INT_MAKERS:
+                return "int"
+            if self.qualified(func) == "torch.tensor" and node.args and int_list(node.args[0]):
+                return "int"
+        return None
