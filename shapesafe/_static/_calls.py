@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from .._contract import Conflict, Contract, Spec, TensorParam
 from . import _torch as T
+from ._helpers import unannotated_bound
 from ._modules import (
     REGISTERS,
     ClassModel,
@@ -479,6 +480,10 @@ class _Calls(_Explaining):
                 if inferred is not None:
                     self.file.stats_known("return read from the body")
                     inferred = _substituted(inferred, unifier, on_self)
+                elif infer and (bound := unannotated_bound(module, fn, given, values)):
+                    inferred = self.file.infer_bound(module, fn, owner, bound)
+                    if inferred is not None:
+                        self.file.stats_known("return read from the body")
                 return self.declared_union(module, fn, unifier, inferred)
             if fn is not None and infer:
                 return self.opened(module, fn, owner, given, shape_of, unifier, ret.spec, on_self)

@@ -14,6 +14,7 @@ from ._calls import (
     _substituted,
     _tuple_returns,
 )
+from ._helpers import imported_function
 from ._modules import (
     LIST_CHANGES,
     ClassModel,
@@ -43,6 +44,7 @@ from ._source import (
     _decorated,
     _number_annotation,
     dotted_name,
+    signature,
 )
 from ._unify import (
     Group,
@@ -501,6 +503,19 @@ class _Expressions(_Calls):
                 return None
         return _resolve(self.module, ".".join([func.id, *reversed(parts)]), self.file.misses)
 
+    def imported_helper(
+        self, func: ast.expr
+    ) -> tuple[Module, ast.FunctionDef | ast.AsyncFunctionDef] | None:
+        """An unannotated function that `func` names in another checked file."""
+        dotted = dotted_name(func)
+        root = (dotted or "").split(".")[0]
+        if dotted is None or root not in self.module.imports or self.shadowed(root):
+            return None
+        found = imported_function(self.module, dotted)
+        if found is None or found[0] is self.module or signature(*found) is not None:
+            return None
+        return found
+
     def call(self, node: ast.Call, env: Env) -> Value:
         """A call's value: the first step (`_CALL_STEPS`) that knows what it calls decides."""
         args = [self.value(a.value if isinstance(a, ast.Starred) else a, env) for a in node.args]
@@ -679,6 +694,10 @@ class _Expressions(_Calls):
                 found = self.contract_call(node, self.module, None, c.vals, 0, fn)
                 if found is not None:
                     return found
+        if (helper := self.imported_helper(func)) is not None:
+            found = self.contract_call(node, helper[0], None, c.vals, 0, helper[1])
+            if found is not None:
+                return found
         cls = (
             _find_class(self.module, func, self.file.misses)
             if not (isinstance(func, ast.Name) and self.shadowed(func.id))
