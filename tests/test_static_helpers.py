@@ -90,6 +90,69 @@ class Renderer:
 """,
     )
     assert check(path) == [
-        'return of render(): self.alpha(sdf, dists) "n 1" has 2 dims, expected 1 for '
-        "'return' \"n\""
+        'return of render(): self.alpha(sdf, dists) "n 1" has 2 dims, expected 1 for \'return\' "n"'
+    ]
+
+
+def test_a_module_made_by_a_method_is_applied(tmp_path: Path) -> None:
+    # `self.act = self.make_act()` with `return nn.ReLU()`: the attribute is a ReLU.
+    path = write(
+        tmp_path / "m.py",
+        HEAD
+        + """from torch import nn
+
+
+class Encoder(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.act = self.make_act()
+
+    def make_act(self):
+        return nn.ReLU()
+
+    def forward(self, x: Float[Tensor, "b d"]) -> Float[Tensor, "b"]:
+        return self.act(x)
+""",
+    )
+    assert check(path) == [
+        'return of forward(): self.act(x) "b d" has 2 dims, expected 1 for \'return\' "b"'
+    ]
+
+
+def test_a_cast_picks_among_the_modules_a_factory_may_make(tmp_path: Path) -> None:
+    # A factory gives one of two modules; `cast(Wide, ...)` says which, and its attribute
+    # has a shape.
+    path = write(
+        tmp_path / "m.py",
+        HEAD
+        + """from typing import cast
+
+from torch import nn
+
+
+class Wide(nn.Module):
+    w: Float[Tensor, "d h"]
+
+
+class Narrow(nn.Module):
+    v: Float[Tensor, "d"]
+
+
+def make(wide: bool):
+    if wide:
+        return Wide()
+    return Narrow()
+
+
+class Block(nn.Module):
+    def __init__(self, wide: bool) -> None:
+        super().__init__()
+        self.mlp = make(wide)
+
+    def weight(self) -> Float[Tensor, "d"]:
+        return cast(Wide, self.mlp).w
+""",
+    )
+    assert check(path) == [
+        'return of weight(): cast(Wide, self.mlp).w "d h" has 2 dims, expected 1 for \'return\' "d"'
     ]

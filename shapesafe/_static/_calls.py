@@ -64,6 +64,7 @@ from ._values import (
     _callable,
     _informative,
     _one_of,
+    portable,
 )
 
 _T = TypeVar("_T")
@@ -75,7 +76,7 @@ def _substituted(value: Value, unifier: Unifier, on_self: bool) -> Value:
         return unifier.substitute(value, on_self)
     if isinstance(value, TupV):
         return TupV(tuple(_substituted(i, unifier, on_self) for i in value.items))
-    return None
+    return value if portable(value) else None
 
 
 def _on_self(node: ast.Call) -> bool:

@@ -14,7 +14,7 @@ from ._calls import (
     _substituted,
     _tuple_returns,
 )
-from ._helpers import imported_function
+from ._helpers import imported_function, narrowed
 from ._modules import (
     LIST_CHANGES,
     ClassModel,
@@ -835,7 +835,7 @@ class _Expressions(_Calls):
     def cast(self, target: ast.expr, v: Value) -> Value:
         """`cast(T, x)` is x; where x is an object the checker does not know, an instance of
         the class (or one of the classes) T names."""
-        if v is not None:
+        if v is not None and not isinstance(v, AnyOfV):
             return v
         members = [target]
         if isinstance(target, ast.Subscript) and dotted_name(target.value) in (
@@ -846,8 +846,8 @@ class _Expressions(_Calls):
             members = list(s.elts) if isinstance(s, ast.Tuple) else [s]
         found = [_find_class(self.module, m, self.file.misses) for m in members]
         if not found or any(c is None for c in found):
-            return None
-        return _one_of([ObjV(c, exact=False) for c in found])
+            return v
+        return narrowed(v, cast(list[ClassModel], found))
 
     def list_changed(self, func: ast.Attribute, args: list[Value], env: Env) -> None:
         """`xs.append(v)` and the other methods that change a list in place: what the list

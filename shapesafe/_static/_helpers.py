@@ -5,10 +5,12 @@ called as `dot(a, b)` with `a` and `b` of known shapes gives a known shape.
 
 import ast
 import dataclasses
+from typing import cast
 
+from ._modules import ClassModel
 from ._source import Module, _join, find_module, load_found
 from ._unify import Group, Item, Shape, Size, anonymous_group, fresh
-from ._values import TupV, Value
+from ._values import AnyOfV, ObjV, TupV, Value, _one_of
 
 # (function, the shapes its parameters are bound to)
 BoundKey = tuple[int, tuple[tuple[str, Shape], ...]]
@@ -94,3 +96,20 @@ def imported_function(
     path = find_module(mod_name, module)
     target = load_found(path) if path is not None else None
     return None if target is None else imported_function(target, attr, depth + 1)
+
+
+def _derives(cls: ClassModel, base: ClassModel) -> bool:
+    return cls is base or any(_derives(b, base) for b in cls.bases)
+
+
+def narrowed(v: Value, classes: list[ClassModel]) -> Value:
+    """`cast(T, x)`: of the instances that x may be (one of several, or unknown), those of T
+    or a class derived from it; instances of T itself where none is."""
+    options = v.options if isinstance(v, AnyOfV) else ()
+    kept: list[Value] = [
+        o
+        for o in options
+        if isinstance(o, ObjV) and any(_derives(cast(ClassModel, o.cls), c) for c in classes)
+    ]
+    named: list[Value] = [ObjV(c, exact=False) for c in classes]
+    return _one_of(kept or named)
