@@ -566,12 +566,13 @@ def test_repeated_lists_uneven_chunks_and_cross(tmp_path: Path) -> None:
 
 def test_a_local_declared_before_it_is_assigned(tmp_path: Path) -> None:
     # `samples: Samples` then `samples, w = sampler(...)`: the declaration says what the
-    # unknown value is, as a parameter's annotation would.
+    # unknown value is, as a parameter's annotation would. (`sampler` gives what a library
+    # gives: a body that returns its argument would be read.)
     source = (
         "class Samples:\n"
         "    deltas: Float[Tensor, 'n s 1']\n"
         "def sampler(x):\n"
-        "    return x, x\n"
+        "    return library.sample(x)\n"
         "def render(x: Float[Tensor, 'n d']) -> Float[Tensor, 'n s']:\n"
         "    samples: Samples\n"
         "    samples, w = sampler(x)\n"

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from .._contract import Conflict, Contract, Spec, TensorParam
 from . import _torch as T
+from ._helpers import unannotated_bound
 from ._modules import (
     REGISTERS,
     ClassModel,
@@ -63,6 +64,7 @@ from ._values import (
     _callable,
     _informative,
     _one_of,
+    portable,
 )
 
 _T = TypeVar("_T")
@@ -74,7 +76,7 @@ def _substituted(value: Value, unifier: Unifier, on_self: bool) -> Value:
         return unifier.substitute(value, on_self)
     if isinstance(value, TupV):
         return TupV(tuple(_substituted(i, unifier, on_self) for i in value.items))
-    return None
+    return value if portable(value) else None
 
 
 def _on_self(node: ast.Call) -> bool:
@@ -443,7 +445,7 @@ class _Calls(_Explaining):
             if fn is not None:
                 chosen = self.check_unions(node, module, sig, fn, given, unifier, shape_of)
             return self.fitting_return(
-                module, sig, fn, owner, given, shape_of, unifier, chosen, on_self, infer
+                module, sig, fn, owner, given, shape_of, unifier, chosen, on_self, infer, values
             )
         return self.conflicting_call(node, sig, args, conflict, unifier)
 
@@ -490,6 +492,7 @@ class _Calls(_Explaining):
         chosen: dict[str, list[int]] | None,
         on_self: bool,
         infer: bool,
+        values: dict[int, Value],
     ) -> Value:
         """What a call whose arguments fit its contract returns, in the sizes they bound."""
         if fn is not None:
@@ -514,6 +517,10 @@ class _Calls(_Explaining):
             if inferred is not None:
                 self.file.stats_known("return read from the body")
                 inferred = _substituted(inferred, unifier, on_self)
+            elif infer and (bound := unannotated_bound(module, fn, given, values)):
+                inferred = self.file.infer_bound(module, fn, owner, bound)
+                if inferred is not None:
+                    self.file.stats_known("return read from the body")
             return self.declared_union(module, fn, unifier, inferred)
         if fn is not None and infer:
             return self.opened(module, fn, owner, given, shape_of, unifier, ret.spec, on_self)

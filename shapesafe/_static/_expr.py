@@ -10,6 +10,7 @@ from .._contract import OPERATORS
 from . import _torch as T
 from ._access import _Access, _int
 from ._calls import _tuple_returns
+from ._helpers import imported_function, narrowed
 from ._modules import (
     LIST_CHANGES,
     ClassModel,
@@ -35,6 +36,7 @@ from ._source import (
     Signature,
     _decorated,
     dotted_name,
+    signature,
 )
 from ._unify import (
     Group,
@@ -295,6 +297,19 @@ class _Expressions(_Access):
                 return None
         return _resolve(self.module, ".".join([func.id, *reversed(parts)]), self.file.misses)
 
+    def imported_helper(
+        self, func: ast.expr
+    ) -> tuple[Module, ast.FunctionDef | ast.AsyncFunctionDef] | None:
+        """An unannotated function that `func` names in another checked file."""
+        dotted = dotted_name(func)
+        root = (dotted or "").split(".")[0]
+        if dotted is None or root not in self.module.imports or self.shadowed(root):
+            return None
+        found = imported_function(self.module, dotted)
+        if found is None or found[0] is self.module or signature(*found) is not None:
+            return None
+        return found
+
     def call(self, node: ast.Call, env: Env) -> Value:
         """A call's value: the first step (`_CALL_STEPS`) that knows what it calls decides."""
         args = [self.value(a.value if isinstance(a, ast.Starred) else a, env) for a in node.args]
@@ -473,6 +488,10 @@ class _Expressions(_Access):
                 found = self.contract_call(node, self.module, None, c.vals, 0, fn)
                 if found is not None:
                     return found
+        if (helper := self.imported_helper(func)) is not None:
+            found = self.contract_call(node, helper[0], None, c.vals, 0, helper[1])
+            if found is not None:
+                return found
         cls = (
             _find_class(self.module, func, self.file.misses)
             if not (isinstance(func, ast.Name) and self.shadowed(func.id))
@@ -610,7 +629,7 @@ class _Expressions(_Access):
     def cast(self, target: ast.expr, v: Value) -> Value:
         """`cast(T, x)` is x; where x is an object the checker does not know, an instance of
         the class (or one of the classes) T names."""
-        if v is not None:
+        if v is not None and not isinstance(v, AnyOfV):
             return v
         members = [target]
         if isinstance(target, ast.Subscript) and dotted_name(target.value) in (
@@ -621,8 +640,8 @@ class _Expressions(_Access):
             members = list(s.elts) if isinstance(s, ast.Tuple) else [s]
         found = [_find_class(self.module, m, self.file.misses) for m in members]
         if not found or any(c is None for c in found):
-            return None
-        return _one_of([ObjV(c, exact=False) for c in found])
+            return v
+        return narrowed(v, cast(list[ClassModel], found))
 
     def list_changed(self, func: ast.Attribute, args: list[Value], env: Env) -> None:
         """`xs.append(v)` and the other methods that change a list in place: what the list

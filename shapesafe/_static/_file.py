@@ -6,11 +6,13 @@ import ast
 import re
 
 from ._flow import _merge, _Scope
+from ._helpers import BoundKey, in_caller_terms
 from ._modules import ClassModel, model
 from ._report import Env, Finding, Reporter, Stats
 from ._rules.nn import inherited
 from ._scopes import _index, _own_nodes, _stmt_binds
 from ._source import Module, dotted_name, per_node
+from ._unify import Shape
 from ._values import Value, _joined
 
 _IGNORE = re.compile(r"#\s*shapesafe:\s*ignore\b")
@@ -60,6 +62,9 @@ class FileChecker(Reporter):
         # (function, Union alternatives) -> what its body returns (`infer`)
         self.inferred: dict[tuple[int, tuple[tuple[str, int], ...]], Value] = {}
         self.inferring: set[tuple[int, tuple[tuple[str, int], ...]]] = set()
+        # (function, its unannotated parameters' shapes) -> what its body returns
+        self.inferred_bound: dict[BoundKey, Value] = {}
+        self.inferring_bound: set[BoundKey] = set()
         # nested function -> what it reads of the function around it (`_Scope.definition`)
         self.closures: dict[int, Env] = {}
 
@@ -69,6 +74,7 @@ class FileChecker(Reporter):
         reader = FileChecker(module, "", self.stats)
         reader.silent = 1
         reader.inferred, reader.inferring = self.inferred, self.inferring
+        reader.inferred_bound, reader.inferring_bound = self.inferred_bound, self.inferring_bound
         return reader
 
     def infer(
@@ -96,6 +102,37 @@ class FileChecker(Reporter):
         finally:
             self.inferring.discard(key)
         self.inferred[key] = value
+        return value
+
+    def infer_bound(
+        self,
+        module: Module,
+        fn: ast.FunctionDef | ast.AsyncFunctionDef,
+        cls: ClassModel | None,
+        bound: tuple[tuple[str, Shape], ...],
+    ) -> Value:
+        """What `fn` returns when its unannotated parameters hold the caller's shapes
+        `bound`, in the caller's sizes (`_helpers`); read once per function and shapes."""
+        key = (id(fn), bound)
+        if key in self.inferred_bound:
+            return self.inferred_bound[key]
+        if (
+            key in self.inferring_bound
+            or len(self.inferring_bound) > 4
+            or isinstance(fn, ast.AsyncFunctionDef)
+            or _generator(module, fn)
+        ):
+            return None
+        self.inferring_bound.add(key)
+        try:
+            scope = _Scope(self.reader(module), fn.body, fn, cls)
+            scope.bound = dict(bound)
+            scope.results = []
+            scope.run()
+            value = in_caller_terms(_joined(scope.results), bound)
+        finally:
+            self.inferring_bound.discard(key)
+        self.inferred_bound[key] = value
         return value
 
     def build(self, cls: ClassModel) -> dict[str, Value]:

@@ -207,6 +207,7 @@ class _Scope(_Expressions):
         self.seen: dict[int, Value] = {}
         self.results: list[Value] | None = None  # what each `return` gives, when inferring
         self.chosen: dict[str, int] = {}  # Union parameter -> the alternative it takes
+        self.bound: dict[str, Shape] = {}  # unannotated parameter -> the caller's shape
         # In `__init__`: the attributes that nothing gave a value before it runs.
         self.new_attrs: frozenset[str] | None = None
         self.origins: dict[str, list[tuple[tuple[int, int], ast.expr, bool]]] = {}
@@ -232,6 +233,7 @@ class _Scope(_Expressions):
         for packed in (a.vararg, a.kwarg):
             if packed is not None:
                 env[packed.arg] = None
+        env.update(self.bound)
         for k, v in self.file.closures.get(id(fn), {}).items():
             if k not in self.local:
                 env[k] = v

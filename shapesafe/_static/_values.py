@@ -113,6 +113,15 @@ def _callable(v: Value) -> bool:
     return isinstance(v, (LayerV, ObjV, ClsV, LamV, AnyOfV))
 
 
+def portable(v: Value) -> bool:
+    """Whether a callable value means the same in a caller as in the function that made it:
+    a layer that keeps its input's shape, an instance of a class the checker reads (its
+    forward has its own contract), a class; not a lambda, whose names are the callee's."""
+    if isinstance(v, AnyOfV):
+        return all(portable(o) for o in v.options)
+    return (isinstance(v, LayerV) and v.kind == "same") or isinstance(v, (ObjV, ClsV))
+
+
 def _informative(shape: Shape) -> bool:
     """Whether a shape says anything a spec could contradict: its rank, or one size."""
     if not any(isinstance(i, Group) for i in shape):
@@ -151,6 +160,9 @@ def _joined(values: list[Value]) -> Value:
         for v in values:
             held.extend(v.items if isinstance(v, TupV) else (cast(ListV, v).item,))
         return ListV(held[0]) if held and all(i == held[0] for i in held) else None
+    if all(portable(v) for v in values):
+        # `return nn.ReLU()`, `return TopK(k)`: a helper that makes a module.
+        return _one_of(values)
     if all(isinstance(v, tuple) for v in values):
         shapes = cast(list[Shape], values)
         first = shapes[0]
