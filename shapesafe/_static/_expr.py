@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, cast
 from .._contract import OPERATORS
 from . import _torch as T
 from ._access import _Access, _int
-from ._calls import _tuple_returns
-from ._helpers import imported_function, narrowed
+from ._calls import _bind_arguments, _empty_contract, _tuple_returns
+from ._helpers import imported_function, narrowed, unannotated_bound
 from ._modules import (
     LIST_CHANGES,
     ClassModel,
@@ -310,6 +310,31 @@ class _Expressions(_Access):
             return None
         return found
 
+    def imported_helper_call(
+        self,
+        node: ast.Call,
+        module: Module,
+        fn: ast.FunctionDef | ast.AsyncFunctionDef,
+        values: dict[int, Value],
+    ) -> Value:
+        """What an unannotated function of another file returns, read from its body with the
+        shapes this call gives its parameters; None where it gives none (the body is not read
+        under its own annotations, which name no tensor)."""
+        a = fn.args
+        sig = Signature(
+            _empty_contract(fn.name),
+            tuple(p.arg for p in [*a.posonlyargs, *a.args]),
+            a.vararg is not None,
+        )
+        given = _bind_arguments(sig, node)
+        bound = () if given is None else unannotated_bound(module, fn, given, values)
+        if not bound:
+            return None
+        found = self.file.infer_bound(module, fn, None, bound)
+        if found is not None:
+            self.file.stats_known("return read from the body")
+        return found
+
     def call(self, node: ast.Call, env: Env) -> Value:
         """A call's value: the first step (`_CALL_STEPS`) that knows what it calls decides."""
         args = [self.value(a.value if isinstance(a, ast.Starred) else a, env) for a in node.args]
@@ -489,7 +514,7 @@ class _Expressions(_Access):
                 if found is not None:
                     return found
         if (helper := self.imported_helper(func)) is not None:
-            found = self.contract_call(node, helper[0], None, c.vals, 0, helper[1])
+            found = self.imported_helper_call(node, *helper, c.vals)
             if found is not None:
                 return found
         cls = (
