@@ -141,14 +141,14 @@ def collect(checkout: Path, args: Sequence[str]) -> list[str]:
 
 
 def chunked(ids: Sequence[str], count: int) -> list[list[str]]:
-    """`ids` cut into about `count` runs of whole files with about as many tests each."""
+    """`ids` cut into at most `count` runs of whole files with about as many tests each."""
     files: dict[str, list[str]] = {}
     for node in ids:
         files.setdefault(node.split("::", 1)[0], []).append(node)
     target = len(ids) / count
     chunks: list[list[str]] = [[]]
     for nodes in files.values():
-        if chunks[-1] and len(chunks[-1]) + len(nodes) / 2 > target:
+        if chunks[-1] and len(chunks[-1]) + len(nodes) / 2 > target and len(chunks) < count:
             chunks.append([])
         chunks[-1].extend(nodes)
     return chunks
