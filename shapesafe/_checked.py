@@ -72,6 +72,9 @@ class _Rejected(BaseException):
 _FACTORY: Any = getattr(dataclasses, "_HAS_DEFAULT_FACTORY", object())
 
 
+_UNIONS = (typing.Union, types.UnionType)
+
+
 def _judge(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The typechecker given to jaxtyping: beartype's verdict on each parameter, in order.
 
@@ -111,7 +114,12 @@ def _judge(fn: Callable[..., Any]) -> Callable[..., Any]:
         if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
     )
     ret = signature.return_annotation
-    check_return = ret is not inspect.Signature.empty and ret is not Any
+    # beartype rewrites a binary dunder's return hint `R` in place as `R | NotImplementedType`,
+    # so jaxtyping's parameter-only stand-in for `__mul__` comes back with `Any |
+    # NotImplementedType`: that checks nothing, and the body has not run yet.
+    check_return = ret is not inspect.Signature.empty and not (
+        ret is Any or (typing.get_origin(ret) in _UNIONS and Any in typing.get_args(ret))
+    )
     return_tester = tester(ret) if check_return else None
 
     def judge(*args: Any, **kwargs: Any) -> Any:
@@ -658,7 +666,10 @@ def _jaxtyping_off(fn: Callable[..., Any]) -> bool:
 
 def _hint_name(hint: Any) -> str:
     name = getattr(hint, "__name__", None)
-    return str(name) if name is not None else repr(hint).replace("typing.", "")
+    if name is not None and not typing.get_args(hint):
+        return str(name)
+    # `Union[float, Float[Tensor, "n"]]` in full: its `__name__` is only `Union`.
+    return repr(hint).replace("jaxtyping.", "").replace("typing.", "")
 
 
 def raise_error(make: Callable[..., Exception], *args: Any) -> NoReturn:
