@@ -37,6 +37,14 @@ in a process; the table gives the median over
 counts, in one forward, the calls of functions with a jaxtyping annotation and how many of
 them went through a hook's check (their caller is the hook's wrapper), and says whether
 `torch.save(model)` works.
+
+TransformerLens's offline unit tests, for example (`HF_HUB_OFFLINE=1`; `offline.txt` holds a
+`--deselect` line and a test id line for each test that fails plain only because a model or
+tokenizer is not in the local cache):
+
+    HF_HUB_OFFLINE=1 python benchmarks/three_way.py suite ../TransformerLens \
+        --package transformer_lens --chunks 8 --freeze-gc -- tests/unit \
+        --ignore=tests/unit/test_make_docs.py @offline.txt
 """
 
 import argparse
