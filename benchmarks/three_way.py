@@ -1,4 +1,4 @@
-"""A test suite and a small model three ways: plain, under jaxtyping's hook, under shapesafe's.
+r"""A test suite and a small model three ways: plain, under jaxtyping's hook, under shapesafe's.
 
     python benchmarks/three_way.py suite CHECKOUT --package NAME [--repeat N] [--chunks N]
         [--keep DIR] [-- PYTEST_ARGS...]
