@@ -1,4 +1,4 @@
-"""A test suite and a small model three ways: plain, under jaxtyping's hook, under shapesafe's.
+r"""A test suite and a small model three ways: plain, under jaxtyping's hook, under shapesafe's.
 
     python benchmarks/three_way.py suite CHECKOUT --package NAME [--repeat N] [--chunks N]
         [--keep DIR] [-- PYTEST_ARGS...]
@@ -29,12 +29,22 @@ whose outcome differs between modes (from the last round).
 
 `model` times a small TransformerLens model (2 layers, d_model 64, `gelu_new`; one torch
 thread) in a fresh process per mode, the hook installed before `transformer_lens` is imported:
-a forward pass of a 2 x 16 batch, and greedy generation of 12 tokens from 4 with the KV
-cache. Each time is the best of 5 batches in a process; the table gives the median over
+the import itself (hook and `import transformer_lens`, torch already imported; a pytest
+run pays it once per process), a forward pass of a 2 x 16 batch, and greedy generation of 12
+tokens from 4 with the KV cache. Each forward and generation time is the best of 5 batches
+in a process; the table gives the median over
 `--repeat` processes per mode (interleaved), wall and CPU time, as ratios to plain. It also
 counts, in one forward, the calls of functions with a jaxtyping annotation and how many of
 them went through a hook's check (their caller is the hook's wrapper), and says whether
 `torch.save(model)` works.
+
+TransformerLens's offline unit tests, for example (`HF_HUB_OFFLINE=1`; `offline.txt` holds a
+`--deselect` line and a test id line for each test that fails plain only because a model or
+tokenizer is not in the local cache):
+
+    HF_HUB_OFFLINE=1 python benchmarks/three_way.py suite ../TransformerLens \
+        --package transformer_lens --chunks 8 --freeze-gc -- tests/unit \
+        --ignore=tests/unit/test_make_docs.py @offline.txt
 """
 
 import argparse
@@ -141,14 +151,14 @@ def collect(checkout: Path, args: Sequence[str]) -> list[str]:
 
 
 def chunked(ids: Sequence[str], count: int) -> list[list[str]]:
-    """`ids` cut into about `count` runs of whole files with about as many tests each."""
+    """`ids` cut into at most `count` runs of whole files with about as many tests each."""
     files: dict[str, list[str]] = {}
     for node in ids:
         files.setdefault(node.split("::", 1)[0], []).append(node)
     target = len(ids) / count
     chunks: list[list[str]] = [[]]
     for nodes in files.values():
-        if chunks[-1] and len(chunks[-1]) + len(nodes) / 2 > target:
+        if chunks[-1] and len(chunks[-1]) + len(nodes) / 2 > target and len(chunks) < count:
             chunks.append([])
         chunks[-1].extend(nodes)
     return chunks
@@ -269,16 +279,23 @@ def model(argv: list[str]) -> None:
                 sys.exit(f"{mode} run failed:\n{done.stdout[-2000:]}{done.stderr[-3000:]}")
             runs[mode].append(json.loads(lines[-1]))
     loads.append(os.getloadavg()[0])
-    keys = ("forward_wall", "forward_cpu", "generate_wall", "generate_cpu")
+    keys = (
+        "import_wall",
+        "import_cpu",
+        "forward_wall",
+        "forward_cpu",
+        "generate_wall",
+        "generate_cpu",
+    )
 
     def median(mode: str, key: str) -> float:
         return float(statistics.median(r[key] for r in runs[mode]))
 
     print(
-        "| mode | forward wall ms | CPU ms | generate wall ms | CPU ms |"
+        "| mode | import wall ms | CPU ms | forward wall ms | CPU ms | generate wall ms | CPU ms |"
         f" checked / annotated calls per forward | torch.save |  (medians of {args.repeat})"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for mode in MODES:
         cells = []
         for key in keys:
@@ -298,6 +315,11 @@ def model(argv: list[str]) -> None:
 
 def _model_child(mode: str) -> None:
     """One mode's measurements, printed as a JSON line (run in a fresh process)."""
+    import importlib
+
+    import torch
+
+    wall, cpu = time.perf_counter(), time.process_time()
     if mode == "jaxtyping":
         import jaxtyping
 
@@ -306,11 +328,11 @@ def _model_child(mode: str) -> None:
         import shapesafe
 
         shapesafe.install_import_hook("transformer_lens")
-    import importlib
-
-    import torch
-
     lens = importlib.import_module("transformer_lens")  # the library measured, not a dependency
+    found: dict[str, Any] = {
+        "import_wall": time.perf_counter() - wall,
+        "import_cpu": time.process_time() - cpu,
+    }
 
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -331,7 +353,6 @@ def _model_child(mode: str) -> None:
             do_sample=False, stop_at_eos=False,
         )  # fmt: skip
 
-    found: dict[str, Any] = {}
     with torch.no_grad():
         for name, step, reps in (("forward", forward, 20), ("generate", generate, 2)):
             for _ in range(3):
