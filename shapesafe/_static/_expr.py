@@ -35,7 +35,7 @@ from ._rules import PASS, builtin_call, dtypes, library_call, tensor_method
 from ._rules._registry import kw, shape_tuple
 from ._rules.construct import CONSTRUCTORS
 from ._rules.helpers import defaulting
-from ._rules.index import int_list, subscript
+from ._rules.index import SAME_DTYPE, int_list, subscript
 from ._source import (
     Module,
     Signature,
@@ -70,8 +70,10 @@ from ._values import (
     Value,
     _callable,
     _held,
+    _item_of_comprehension,
     _one_of,
     _repeated,
+    _unrolled,
     sequence_of,
 )
 
@@ -447,8 +449,11 @@ class _Expressions(_Calls):
         if isinstance(node, ast.Subscript) and depth < 4:
             return self.index_kind(node.value, depth + 1)  # `ids[:, None]`
         if isinstance(node, ast.Name) and node.id in self.origins and depth < 4:
-            _end, source, _known = self.origins[node.id][-1]
-            return self.index_kind(source, depth + 1) if len(self.origins[node.id]) == 1 else None
+            kinds = {self.index_kind(source, depth + 1) for _e, source, _k in self.origins[node.id]}
+            return kinds.pop() if len(kinds) == 1 else None  # what every binding gives
+        if isinstance(node, (ast.List, ast.Tuple)) and node.elts and depth < 4:
+            kinds = {self.index_kind(e, depth + 1) for e in node.elts}  # `for i in [a, b]`
+            return kinds.pop() if len(kinds) == 1 else None
         if isinstance(node, ast.Name) and self.fn is not None and node.id not in self.origins:
             for arg in _params(self.fn):
                 if arg.arg == node.id:
@@ -464,6 +469,8 @@ class _Expressions(_Calls):
                 return "int"
             if isinstance(func, ast.Attribute) and func.attr == "bool":
                 return "bool"
+            if isinstance(func, ast.Attribute) and func.attr in SAME_DTYPE and depth < 4:
+                return self.index_kind(func.value, depth + 1)  # `ids.unsqueeze(0)`
             if self.qualified(func) in _INT_MAKERS:
                 return "int"
             if self.qualified(func) == "torch.tensor" and node.args and int_list(node.args[0]):
@@ -774,7 +781,15 @@ class _Expressions(_Calls):
         inner = dict(env)
         iterated = self.value(gen.iter, env)
         self.remember(gen.target, gen.iter, {}, gen.iter)
-        self.bind(gen.target, iterated.item if isinstance(iterated, ListV) else None, inner)
+        items = _unrolled(iterated) if isinstance(gen.iter, (ast.List, ast.Tuple)) else ()
+        if items:  # `[x[i] for i in [a, b, c]]` with a, b, c of different shapes: each in turn
+            values = []
+            for item in items:
+                inner = dict(env)
+                self.bind(gen.target, item, inner)
+                values.append(self.value(node.elt, inner))
+            return _one_of(values)
+        self.bind(gen.target, _item_of_comprehension(iterated), inner)
         return self.value(node.elt, inner)
 
     def stack_of_comprehension(self, node: ast.Call, qual: str | None, env: Env) -> object:

@@ -63,6 +63,16 @@ def gather(c: Call) -> Value | _Pass:
 
 # Subscripts: `x[i]`, `x[:, ids]`, `x[mask]`, `pos[..., [0, 1]]`, `x[rows, cols]`.
 
+# Tensor methods whose result holds the same values' kind as the tensor: an int index
+# stays one through `ids.unsqueeze(0)` or `ids.expand(b, n)`.
+SAME_DTYPE = frozenset(
+    (
+        "unsqueeze", "squeeze", "reshape", "flatten", "expand", "expand_as",
+        "transpose", "permute", "contiguous", "clone", "detach", "repeat", "flip", "cpu", "cuda",
+        "unbind",
+    )
+)  # fmt: skip
+
 
 class _Part(NamedTuple):
     """One part of an index, read: `basic` ones are ints, slices, None and `...`; an
