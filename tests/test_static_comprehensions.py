@@ -73,3 +73,24 @@ def grow(x: Float[Tensor, "b n"], ys: list[Float[Tensor, "b n"]]) -> Float[Tenso
     return torch.cat([y for y in ys], dim=0)
 """
     assert check_source(tmp_path, source) == []
+
+
+MASKED = """
+from einops import repeat
+from jaxtyping import Bool
+
+
+def fill(idx: Int[Tensor, "b n 3"], m: Bool[Tensor, "b n"], other: Bool[Tensor, "b n"]):
+    mask = repeat(m, "{pattern}")
+    idx[mask] = 0
+    keep = ~m & other
+    return idx[keep]
+"""
+
+
+def test_a_mask_stays_a_mask_through_einops_invert_and_and(tmp_path: Path) -> None:
+    assert check_source(tmp_path, MASKED.format(pattern="b n -> b n 3")) == []
+    found = check_source(tmp_path, MASKED.format(pattern="b n -> n b 3"))
+    assert found == [
+        '11: idx[mask]: mask mask "n b 3" has n at its axis 0 but the axis of idx it picks from is b'
+    ]

@@ -35,7 +35,7 @@ from ._rules import PASS, builtin_call, dtypes, library_call, tensor_method
 from ._rules._registry import kw, shape_tuple
 from ._rules.construct import CONSTRUCTORS
 from ._rules.helpers import defaulting
-from ._rules.index import SAME_DTYPE, int_list, subscript
+from ._rules.index import _BITWISE, SAME_DTYPE, SAME_DTYPE_OPS, int_list, subscript
 from ._source import (
     Module,
     Signature,
@@ -446,6 +446,11 @@ class _Expressions(_Calls):
         `torch.arange`, a comparison."""
         if isinstance(node, ast.Compare):
             return "bool"
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Invert) and depth < 4:
+            return self.index_kind(node.operand, depth + 1)  # `~mask`
+        if isinstance(node, ast.BinOp) and isinstance(node.op, _BITWISE) and depth < 4:
+            kinds = {self.index_kind(node.left, depth + 1), self.index_kind(node.right, depth + 1)}
+            return kinds.pop() if len(kinds) == 1 else None  # `mask & other`
         if isinstance(node, ast.Subscript) and depth < 4:
             return self.index_kind(node.value, depth + 1)  # `ids[:, None]`
         if isinstance(node, ast.Name) and node.id in self.origins and depth < 4:
@@ -471,6 +476,8 @@ class _Expressions(_Calls):
                 return "bool"
             if isinstance(func, ast.Attribute) and func.attr in SAME_DTYPE and depth < 4:
                 return self.index_kind(func.value, depth + 1)  # `ids.unsqueeze(0)`
+            if self.qualified(func) in SAME_DTYPE_OPS and node.args and depth < 4:
+                return self.index_kind(node.args[0], depth + 1)  # `repeat(mask, "b n -> b n 3")`
             if self.qualified(func) in _INT_MAKERS:
                 return "int"
             if self.qualified(func) == "torch.tensor" and node.args and int_list(node.args[0]):

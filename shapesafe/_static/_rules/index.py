@@ -72,6 +72,8 @@ SAME_DTYPE = frozenset(
         "unbind",
     )
 )  # fmt: skip
+SAME_DTYPE_OPS = frozenset(("einops.rearrange", "einops.repeat", "torch.clone", "torch.flatten"))
+_BITWISE = (ast.BitAnd, ast.BitOr, ast.BitXor)
 
 
 class _Part(NamedTuple):
