@@ -94,3 +94,31 @@ def test_a_mask_stays_a_mask_through_einops_invert_and_and(tmp_path: Path) -> No
     assert found == [
         '11: idx[mask]: mask mask "n b 3" has n at its axis 0 but the axis of idx it picks from is b'
     ]
+
+
+NEAREST = """
+def nearest(x: Int[Tensor, "b n"], d: Float[Tensor, "b n n"]) -> Int[Tensor, "b n 3"]:
+    B, tokens = d.shape[:2]
+    _, ids = torch.topk(d, 2, dim=-1, largest=False)
+    a, c = ids.unbind(-1)
+    mid = torch.arange(tokens).unsqueeze(0)
+    rows = torch.arange(B)[..., None]
+    return torch.stack([x[rows, i] for i in [a, mid, c]], dim={dim})
+"""
+
+
+def test_the_indices_of_topk_index_as_ints_after_unbind(tmp_path: Path) -> None:
+    # `ids` is the second of topk's (values, indices); `x.unbind(-1)` splits its last axis.
+    assert check_source(tmp_path, NEAREST.format(dim=-1)) == []
+    found = check_source(tmp_path, NEAREST.format(dim=-2))
+    assert len(found) == 1
+    assert "return of nearest(): dim '3' is n in torch.stack(" in found[0]
+
+
+def test_the_values_of_topk_are_not_an_index(tmp_path: Path) -> None:
+    source = """
+def pick(x: Float[Tensor, "b n"], d: Float[Tensor, "b n"]) -> Float[Tensor, "b 2"]:
+    vals, _ = torch.topk(d, 2, dim=-1)
+    return x[vals]
+"""
+    assert check_source(tmp_path, source) == []

@@ -35,7 +35,14 @@ from ._rules import PASS, builtin_call, dtypes, library_call, tensor_method
 from ._rules._registry import kw, shape_tuple
 from ._rules.construct import CONSTRUCTORS
 from ._rules.helpers import defaulting
-from ._rules.index import _BITWISE, SAME_DTYPE, SAME_DTYPE_OPS, int_list, subscript
+from ._rules.index import (
+    _BITWISE,
+    SAME_DTYPE,
+    SAME_DTYPE_OPS,
+    indices_of,
+    int_list,
+    subscript,
+)
 from ._source import (
     Module,
     Signature,
@@ -446,17 +453,22 @@ class _Expressions(_Calls):
         `torch.arange`, a comparison."""
         if isinstance(node, ast.Compare):
             return "bool"
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Invert) and depth < 4:
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Invert) and depth < 6:
             return self.index_kind(node.operand, depth + 1)  # `~mask`
-        if isinstance(node, ast.BinOp) and isinstance(node.op, _BITWISE) and depth < 4:
+        if isinstance(node, ast.BinOp) and isinstance(node.op, _BITWISE) and depth < 6:
             kinds = {self.index_kind(node.left, depth + 1), self.index_kind(node.right, depth + 1)}
             return kinds.pop() if len(kinds) == 1 else None  # `mask & other`
-        if isinstance(node, ast.Subscript) and depth < 4:
+        if isinstance(node, ast.Subscript) and depth < 6:
             return self.index_kind(node.value, depth + 1)  # `ids[:, None]`
-        if isinstance(node, ast.Name) and node.id in self.origins and depth < 4:
-            kinds = {self.index_kind(source, depth + 1) for _e, source, _k in self.origins[node.id]}
+        if isinstance(node, ast.Name) and node.id in self.origins and depth < 6:
+            kinds = {
+                "int"
+                if indices_of(self.fn, node.id, source)
+                else self.index_kind(source, depth + 1)
+                for _e, source, _k in self.origins[node.id]
+            }
             return kinds.pop() if len(kinds) == 1 else None  # what every binding gives
-        if isinstance(node, (ast.List, ast.Tuple)) and node.elts and depth < 4:
+        if isinstance(node, (ast.List, ast.Tuple)) and node.elts and depth < 6:
             kinds = {self.index_kind(e, depth + 1) for e in node.elts}  # `for i in [a, b]`
             return kinds.pop() if len(kinds) == 1 else None
         if isinstance(node, ast.Name) and self.fn is not None and node.id not in self.origins:
@@ -468,15 +480,17 @@ class _Expressions(_Calls):
                         return "int"
                     return "bool" if label == "Bool" else None
             return None
+        if isinstance(node, ast.Attribute) and node.attr == "indices":
+            return "int"  # `x.max(dim=-1).indices`
         if isinstance(node, ast.Call):
             func = node.func
             if isinstance(func, ast.Attribute) and func.attr in ("long", "int", "argmax", "argmin"):
                 return "int"
             if isinstance(func, ast.Attribute) and func.attr == "bool":
                 return "bool"
-            if isinstance(func, ast.Attribute) and func.attr in SAME_DTYPE and depth < 4:
+            if isinstance(func, ast.Attribute) and func.attr in SAME_DTYPE and depth < 6:
                 return self.index_kind(func.value, depth + 1)  # `ids.unsqueeze(0)`
-            if self.qualified(func) in SAME_DTYPE_OPS and node.args and depth < 4:
+            if self.qualified(func) in SAME_DTYPE_OPS and node.args and depth < 6:
                 return self.index_kind(node.args[0], depth + 1)  # `repeat(mask, "b n -> b n 3")`
             if self.qualified(func) in _INT_MAKERS:
                 return "int"

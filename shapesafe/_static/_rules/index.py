@@ -74,6 +74,28 @@ SAME_DTYPE = frozenset(
 )  # fmt: skip
 SAME_DTYPE_OPS = frozenset(("einops.rearrange", "einops.repeat", "torch.clone", "torch.flatten"))
 _BITWISE = (ast.BitAnd, ast.BitOr, ast.BitXor)
+# Ops that give (values, indices): what the second name of `_, ids = x.topk(k)` holds.
+_WITH_INDICES = frozenset(("topk", "sort", "max", "min", "kthvalue", "mode", "median", "cummax"))
+
+
+def indices_of(fn: ast.AST | None, name: str, source: ast.expr) -> bool:
+    """Whether `name` is bound to the indices of an op that gives (values, indices):
+    `_, ids = torch.topk(x, 2)`, `vals, ids = x.max(dim=-1)`."""
+    if fn is None or not isinstance(source, ast.Call):
+        return False
+    func = source.func
+    op = func.attr if isinstance(func, ast.Attribute) else None
+    if op not in _WITH_INDICES:
+        return False
+    if op in ("max", "min", "median") and not (len(source.args) > 1 or source.keywords):
+        return False  # `x.max()` alone is one value
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Assign) and node.value is source and len(node.targets) == 1:
+            target = node.targets[0]
+            if isinstance(target, (ast.Tuple, ast.List)) and len(target.elts) == 2:
+                second = target.elts[1]
+                return isinstance(second, ast.Name) and second.id == name
+    return False
 
 
 class _Part(NamedTuple):
