@@ -122,3 +122,30 @@ def pick(x: Float[Tensor, "b n"], d: Float[Tensor, "b n"]) -> Float[Tensor, "b 2
     return x[vals]
 """
     assert check_source(tmp_path, source) == []
+
+
+FRAMES = """
+from einops import repeat
+from jaxtyping import Bool
+
+
+def frames(x: Float[Tensor, "b n"]) -> tuple[Int[Tensor, "b n 3"], Bool[Tensor, "b n"]]:
+    return torch.zeros_like(x).long()[..., None].expand(-1, -1, 3), x > 0
+
+
+def merged(x: Float[Tensor, "b n"], ids: Int[Tensor, "b n 3"]) -> Int[Tensor, "b n 3"]:
+    idces, ok = frames(x)
+    mask = repeat(ok, "{pattern}")
+    ids[mask] = idces[mask]
+    return ids
+"""
+
+
+def test_a_mask_returned_by_an_annotated_function_is_a_mask(tmp_path: Path) -> None:
+    # `ok` is the `Bool[...]` item of `frames`' annotated return.
+    assert check_source(tmp_path, FRAMES.format(pattern="b n -> b n 3")) == []
+    found = check_source(tmp_path, FRAMES.format(pattern="b n -> n b 3"))
+    assert found == [
+        '16: ids[mask]: mask mask "n b 3" has n at its axis 0 but the axis of ids it picks from is b',
+        '16: idces[mask]: mask mask "n b 3" has n at its axis 0 but the axis of idces it picks from is b',
+    ]

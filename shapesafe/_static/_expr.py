@@ -41,6 +41,7 @@ from ._rules.index import (
     SAME_DTYPE_OPS,
     indices_of,
     int_list,
+    returned_label,
     subscript,
 )
 from ._source import (
@@ -461,12 +462,7 @@ class _Expressions(_Calls):
         if isinstance(node, ast.Subscript) and depth < 6:
             return self.index_kind(node.value, depth + 1)  # `ids[:, None]`
         if isinstance(node, ast.Name) and node.id in self.origins and depth < 6:
-            kinds = {
-                "int"
-                if indices_of(self.fn, node.id, source)
-                else self.index_kind(source, depth + 1)
-                for _e, source, _k in self.origins[node.id]
-            }
+            kinds = {self.bound_kind(node.id, src, depth) for _e, src, _k in self.origins[node.id]}
             return kinds.pop() if len(kinds) == 1 else None  # what every binding gives
         if isinstance(node, (ast.List, ast.Tuple)) and node.elts and depth < 6:
             kinds = {self.index_kind(e, depth + 1) for e in node.elts}  # `for i in [a, b]`
@@ -497,6 +493,15 @@ class _Expressions(_Calls):
             if self.qualified(func) == "torch.tensor" and node.args and int_list(node.args[0]):
                 return "int"
         return None
+
+    def bound_kind(self, name: str, source: ast.expr, depth: int) -> Literal["int", "bool"] | None:
+        """`index_kind` of what `name = source` (or `..., name = source`) binds."""
+        if indices_of(self.fn, name, source):
+            return "int"
+        label = returned_label(self.module, self.fn, name, source)
+        if label:
+            return "int" if label in _INT_LABELS else "bool" if label == "Bool" else None
+        return self.index_kind(source, depth + 1)
 
     def qualified(self, func: ast.expr) -> str | None:
         """The dotted name a call's target denotes through the module's imports."""
