@@ -10,7 +10,15 @@ from ._modules import ClassModel, _find_class, _getter
 from ._report import Env, _params
 from ._rules import dtypes
 from ._rules._registry import shape_tuple
-from ._rules.index import int_list, subscript
+from ._rules.index import (
+    _BITWISE,
+    SAME_DTYPE,
+    SAME_DTYPE_OPS,
+    indices_of,
+    int_list,
+    returned_label,
+    subscript,
+)
 from ._source import _class_named, _number_annotation
 from ._unify import Size, Unifier, from_spec, lit
 from ._values import (
@@ -208,28 +216,61 @@ class _Access(_Calls):
         `torch.arange`, a comparison."""
         if isinstance(node, ast.Compare):
             return "bool"
-        if isinstance(node, ast.Subscript) and depth < 4:
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Invert) and depth < 6:
+            return self.index_kind(node.operand, depth + 1)  # `~mask`
+        if isinstance(node, ast.BinOp) and isinstance(node.op, _BITWISE) and depth < 6:
+            kinds = {self.index_kind(node.left, depth + 1), self.index_kind(node.right, depth + 1)}
+            return kinds.pop() if len(kinds) == 1 else None  # `mask & other`
+        if isinstance(node, ast.Subscript) and depth < 6:
             return self.index_kind(node.value, depth + 1)  # `ids[:, None]`
-        if isinstance(node, ast.Name) and node.id in self.origins and depth < 4:
-            _end, source, _known = self.origins[node.id][-1]
-            return self.index_kind(source, depth + 1) if len(self.origins[node.id]) == 1 else None
+        if isinstance(node, ast.Name) and node.id in self.origins and depth < 6:
+            kinds = {self.bound_kind(node.id, src, depth) for _e, src, _k in self.origins[node.id]}
+            return kinds.pop() if len(kinds) == 1 else None  # what every binding gives
+        if isinstance(node, (ast.List, ast.Tuple)) and node.elts and depth < 6:
+            kinds = {self.index_kind(e, depth + 1) for e in node.elts}  # `for i in [a, b]`
+            return kinds.pop() if len(kinds) == 1 else None
         if isinstance(node, ast.Name) and self.fn is not None and node.id not in self.origins:
-            for arg in _params(self.fn):
-                if arg.arg == node.id:
-                    found = self.module.annotation(arg.annotation)
-                    label = found.dtype_label if found is not None else ""
-                    if label in _INT_LABELS:
-                        return "int"
-                    return "bool" if label == "Bool" else None
-            return None
+            return self.param_index_kind(node.id)
+        if isinstance(node, ast.Attribute) and node.attr == "indices":
+            return "int"  # `x.max(dim=-1).indices`
         if isinstance(node, ast.Call):
-            func = node.func
-            if isinstance(func, ast.Attribute) and func.attr in ("long", "int", "argmax", "argmin"):
-                return "int"
-            if isinstance(func, ast.Attribute) and func.attr == "bool":
-                return "bool"
-            if self.qualified(func) in _INT_MAKERS:
-                return "int"
-            if self.qualified(func) == "torch.tensor" and node.args and int_list(node.args[0]):
-                return "int"
+            return self.call_index_kind(node, depth)
         return None
+
+    def param_index_kind(self, name: str) -> Literal["int", "bool"] | None:
+        """`index_kind` of a parameter the function never rebinds: its annotation's dtype."""
+        for arg in _params(self.fn) if self.fn is not None else ():
+            if arg.arg == name:
+                found = self.module.annotation(arg.annotation)
+                label = found.dtype_label if found is not None else ""
+                if label in _INT_LABELS:
+                    return "int"
+                return "bool" if label == "Bool" else None
+        return None
+
+    def call_index_kind(self, node: ast.Call, depth: int) -> Literal["int", "bool"] | None:
+        """`index_kind` of a call's result: `.long()`, `argmax`, `torch.arange`, or what a
+        call that keeps the dtype (`ids.unsqueeze(0)`) is given."""
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr in ("long", "int", "argmax", "argmin"):
+            return "int"
+        if isinstance(func, ast.Attribute) and func.attr == "bool":
+            return "bool"
+        if isinstance(func, ast.Attribute) and func.attr in SAME_DTYPE and depth < 6:
+            return self.index_kind(func.value, depth + 1)  # `ids.unsqueeze(0)`
+        if self.qualified(func) in SAME_DTYPE_OPS and node.args and depth < 6:
+            return self.index_kind(node.args[0], depth + 1)  # `repeat(mask, "b n -> b n 3")`
+        if self.qualified(func) in _INT_MAKERS:
+            return "int"
+        if self.qualified(func) == "torch.tensor" and node.args and int_list(node.args[0]):
+            return "int"
+        return None
+
+    def bound_kind(self, name: str, source: ast.expr, depth: int) -> Literal["int", "bool"] | None:
+        """`index_kind` of what `name = source` (or `..., name = source`) binds."""
+        if indices_of(self.fn, name, source):
+            return "int"
+        label = returned_label(self.module, self.fn, name, source)
+        if label:
+            return "int" if label in _INT_LABELS else "bool" if label == "Bool" else None
+        return self.index_kind(source, depth + 1)

@@ -62,8 +62,10 @@ from ._values import (
     Value,
     _callable,
     _held,
+    _item_of_comprehension,
     _one_of,
     _repeated,
+    _unrolled,
 )
 
 _Comprehensions = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
@@ -612,7 +614,15 @@ class _Expressions(_Access):
         inner = dict(env)
         iterated = self.value(gen.iter, env)
         self.remember(gen.target, gen.iter, {}, gen.iter)
-        self.bind(gen.target, iterated.item if isinstance(iterated, ListV) else None, inner)
+        items = _unrolled(iterated) if isinstance(gen.iter, (ast.List, ast.Tuple)) else ()
+        if items:  # `[x[i] for i in [a, b, c]]` with a, b, c of different shapes: each in turn
+            values = []
+            for item in items:
+                inner = dict(env)
+                self.bind(gen.target, item, inner)
+                values.append(self.value(node.elt, inner))
+            return _one_of(values)
+        self.bind(gen.target, _item_of_comprehension(iterated), inner)
         return self.value(node.elt, inner)
 
     def stack_of_comprehension(self, node: ast.Call, qual: str | None, env: Env) -> object:

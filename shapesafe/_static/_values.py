@@ -236,6 +236,27 @@ def _item_of(iterated: Value) -> Value:
     return None
 
 
+def _item_of_comprehension(iterated: Value) -> Value:
+    """What a comprehension's one loop binds: as `_item_of`, and for a list or tuple of
+    Python numbers that differ (`for i in [a, b, c]`), a number."""
+    item = _item_of(iterated)
+    if item is None and isinstance(iterated, TupV) and iterated.items and not iterated.fields:
+        if all(isinstance(i, (IntV, NumV)) for i in iterated.items):
+            return NumV()
+    return item
+
+
+def _unrolled(iterated: Value) -> tuple[Value, ...]:
+    """The items of a short literal list or tuple of tensors that a comprehension should
+    read one by one, because their shapes differ; () where one binding does as well."""
+    if not isinstance(iterated, TupV) or iterated.fields or not 1 < len(iterated.items) <= 8:
+        return ()
+    items = iterated.items
+    if all(i == items[0] for i in items) or not all(isinstance(i, tuple) for i in items):
+        return ()
+    return items
+
+
 _TUPLES = frozenset(("tuple", "Tuple", "typing.Tuple"))
 _SEQUENCES = frozenset(("list", "List", "typing.List", "Sequence", "typing.Sequence"))
 

@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 from .. import _torch as T
 from .._report import _text
+from .._source import Module, dotted_name, resolve
 from .._unify import Group, Item, Shape, Size, certain, fresh, lit, show
 from .._values import IntV, Mismatch, NumV, SymV, TupV, Value
 from ._registry import PASS, Call, Reader, _Pass, function, lit_int, method
@@ -62,6 +63,83 @@ def gather(c: Call) -> Value | _Pass:
 
 
 # Subscripts: `x[i]`, `x[:, ids]`, `x[mask]`, `pos[..., [0, 1]]`, `x[rows, cols]`.
+
+# Tensor methods whose result holds the same values' kind as the tensor: an int index
+# stays one through `ids.unsqueeze(0)` or `ids.expand(b, n)`.
+SAME_DTYPE = frozenset(
+    (
+        "unsqueeze", "squeeze", "reshape", "flatten", "expand", "expand_as",
+        "transpose", "permute", "contiguous", "clone", "detach", "repeat", "flip", "cpu", "cuda",
+        "unbind",
+    )
+)  # fmt: skip
+SAME_DTYPE_OPS = frozenset(("einops.rearrange", "einops.repeat", "torch.clone", "torch.flatten"))
+_BITWISE = (ast.BitAnd, ast.BitOr, ast.BitXor)
+# Ops that give (values, indices): what the second name of `_, ids = x.topk(k)` holds.
+_WITH_INDICES = frozenset(("topk", "sort", "max", "min", "kthvalue", "mode", "median", "cummax"))
+
+
+def unpacked_at(fn: ast.AST | None, name: str, source: ast.expr) -> int | None:
+    """Where `name` stands in the tuple target that `source` is unpacked into:
+    1 for `ids` in `_, ids = torch.topk(x, 2)`; None where it is not unpacked so."""
+    if fn is None:
+        return None
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Assign) and node.value is source and len(node.targets) == 1:
+            target = node.targets[0]
+            if isinstance(target, (ast.Tuple, ast.List)):
+                for k, e in enumerate(target.elts):
+                    if isinstance(e, ast.Name) and e.id == name:
+                        return k
+            return None
+    return None
+
+
+def indices_of(fn: ast.AST | None, name: str, source: ast.expr) -> bool:
+    """Whether `name` is bound to the indices of an op that gives (values, indices):
+    `_, ids = torch.topk(x, 2)`, `vals, ids = x.max(dim=-1)`."""
+    if not isinstance(source, ast.Call):
+        return False
+    func = source.func
+    op = func.attr if isinstance(func, ast.Attribute) else None
+    if op not in _WITH_INDICES:
+        return False
+    if op in ("max", "min", "median") and not (len(source.args) > 1 or source.keywords):
+        return False  # `x.max()` alone is one value
+    return unpacked_at(fn, name, source) == 1 and len(getattr(_target(fn, source), "elts", ())) == 2
+
+
+def _target(fn: ast.AST | None, source: ast.expr) -> ast.expr | None:
+    for node in ast.walk(fn) if fn is not None else ():
+        if isinstance(node, ast.Assign) and node.value is source and len(node.targets) == 1:
+            return node.targets[0]
+    return None
+
+
+def returned_label(module: Module, fn: ast.AST | None, name: str, source: ast.expr) -> str:
+    """The jaxtyping label (`Bool`, `Int`) of what `name` holds when it is bound to the
+    result of an annotated function, whole or unpacked: `_, mask = frames(x)`; "" if none."""
+    if not isinstance(source, ast.Call):
+        return ""
+    dotted = dotted_name(source.func)
+    found = None if dotted is None else resolve(module, dotted)
+    if found is None:
+        return ""
+    owner, sig = found
+    at = unpacked_at(fn, name, source)
+    if at is None:
+        return sig.contract.ret.dtype_label if sig.contract.ret is not None else ""
+    called = owner.functions.get(sig.contract.op)
+    ret = called.returns if called is not None else None
+    if not (isinstance(ret, ast.Subscript) and isinstance(ret.slice, ast.Tuple)):
+        return ""
+    if dotted_name(ret.value) not in ("tuple", "Tuple", "typing.Tuple"):
+        return ""
+    items = ret.slice.elts
+    if at >= len(items) or any(isinstance(i, ast.Constant) and i.value is ... for i in items):
+        return ""
+    item = owner.annotation(items[at])
+    return item.dtype_label if item is not None else ""
 
 
 class _Part(NamedTuple):

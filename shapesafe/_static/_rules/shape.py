@@ -294,7 +294,7 @@ def flatten(c: Call) -> Value:
 def split(c: Call) -> Value:
     name, x, args, kwargs = c.name, c.x, c.args, c.kwargs
     assert isinstance(x, tuple)
-    d = lit_int(c.arg(1, "dim", IntV(lit(0))))
+    d = lit_int(c.arg(0 if name == "unbind" else 1, "dim", IntV(lit(0))))  # `x.unbind(-1)`
     if d is None:
         return None
     if name == "unbind":
