@@ -240,8 +240,11 @@ def mixed_key(value: Any) -> Any:
 # How a parameter contributes to the signature. `TESTED`: not at all, beartype's tester
 # decides it on every call (a hint without arrays that no key captures). `ITEMS`: a list or
 # tuple of tensors of one hint, by `items_key`. `ALWAYS` (returns only): beartype checks the
-# return of every call.
-SKIP, TENSOR, OPTIONAL_TENSOR, MIXED, TYPE, VALUE, NEVER, TESTED, ALWAYS, ITEMS = range(10)
+# return of every call. `EITHER`: a union of tensor hints and hints that mention no array
+# and take no tensor (`Union[str, List[str], Int[Tensor, "b s"]]`): a tensor is keyed as
+# `MIXED` keys it; any other value is tested against the other hints on every call, and
+# keyed by its type.
+SKIP, TENSOR, OPTIONAL_TENSOR, MIXED, TYPE, VALUE, NEVER, TESTED, ALWAYS, ITEMS, EITHER = range(11)
 
 _ABCMeta = type(collections.abc.Sized)
 
@@ -295,7 +298,9 @@ def param_kind(hint: Any) -> int:
         tensors = [m for m in members if is_torch_array_hint(m)]
         others = [m for m in members if not is_torch_array_hint(m)]
         if not all(type_only(m) for m in others):
-            return VALUE if _value_hint(hint) else _unkeyed(hint)
+            if _value_hint(hint):
+                return VALUE
+            return EITHER if tensors and either_part(hint) is not None else _unkeyed(hint)
         if not tensors:
             return TYPE
         if others == [type(None)]:
@@ -304,6 +309,36 @@ def param_kind(hint: Any) -> int:
     if type_only(hint):
         return TYPE
     return VALUE if _value_hint(hint) else _unkeyed(hint)
+
+
+def either_part(hint: Any) -> Any:
+    """Of a union of tensor hints and others, the union of the others, where each of them
+    is None, a `Literal` of plain values, or a class (or a generic of one, `list[str]`) that
+    no tensor is an instance of: then a tensor's verdict is the tensor hints', and any other
+    value's is this part's. Else None."""
+    others = [m for m in typing.get_args(hint) if not is_torch_array_hint(m)]
+    if not others or not all(_takes_no_tensor(m) for m in others):
+        return None
+    return others[0] if len(others) == 1 else typing.Union[tuple(others)]  # noqa: UP007
+
+
+def _takes_no_tensor(hint: Any) -> bool:
+    if hint is None or hint is type(None):
+        return True
+    origin = typing.get_origin(hint)
+    if origin is Literal:
+        return all(type(a) in _ATOMS or isinstance(a, enum.Enum) for a in typing.get_args(hint))
+    cls = origin if origin is not None else hint
+    if not isinstance(cls, type) or getattr(cls, "_is_protocol", False):
+        return False
+    if mentions_array(hint) or issubclass(torch.Tensor, cls):
+        return False
+    return all(_plain_argument(a) for a in typing.get_args(hint))
+
+
+def _plain_argument(hint: Any) -> bool:
+    """An argument of a generic in an `EITHER` part (`str` in `list[str]`): no array."""
+    return hint is Ellipsis or not mentions_array(hint)
 
 
 def _unkeyed(hint: Any) -> int:
@@ -398,7 +433,7 @@ def key_of(kind: int, value: Any) -> Any:
         return tensor_key(value)
     if kind == OPTIONAL_TENSOR:
         return None if value is None else tensor_key(value)
-    if kind == MIXED:
+    if kind == MIXED or kind == EITHER:
         return mixed_key(value)
     if kind == TYPE:
         return type(value)

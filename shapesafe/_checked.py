@@ -465,11 +465,18 @@ class _Checked:
             for name, p in self.signature.parameters.items()
         )
         for name in self.factory_testers:
-            if self.kinds[name] in (_cache.MIXED, TESTED):
+            if self.kinds[name] in (_cache.MIXED, TESTED, _cache.EITHER):
                 self.kinds[name] = NEVER
         #: beartype's tester of each `TESTED` parameter, run on every call (hit or miss).
         self.testers = {
             name: tester(hints[name]) for name, kind in self.kinds.items() if kind == TESTED
+        }
+        #: beartype's tester of the part of each `EITHER` parameter's union that holds no
+        #: tensor hint, run on every call whose argument is no tensor.
+        self.either_testers = {
+            name: tester(_cache.either_part(hints[name]))
+            for name, kind in self.kinds.items()
+            if kind == _cache.EITHER
         }
         self.all_tested = {
             name: True for name in self.testers if self.packed.get(name) is None
@@ -587,6 +594,12 @@ class _Checked:
                     if not self.tested(name, value, packed):
                         return name if packed is None else None  # the full check rejects it
                     continue
+                if kind == _cache.EITHER and not isinstance(value, torch.Tensor):
+                    if packed is not None:
+                        return None
+                    if value is not OMITTED and not self.either_testers[name](value):
+                        return name  # the full check rejects it
+
                 if packed is None:
                     key.append(key_of(kind, value))
                 elif packed == inspect.Parameter.VAR_POSITIONAL:

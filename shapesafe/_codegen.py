@@ -15,6 +15,7 @@ import torch
 from . import _generated, _mode, _traceback
 from ._cache import (
     ALWAYS,
+    EITHER,
     ITEMS,
     MIXED,
     NEVER,
@@ -93,6 +94,7 @@ _NAMESPACE: dict[str, Any] = {
     "_PENDING": PENDING,
     "_OMIT": OMITTED,
     "_mixed_key": mixed_key,
+    "_Tensor": torch.Tensor,
     "_value_key": value_key,
     "_items_key": items_key,
     "_expr_key": expr_key,
@@ -215,6 +217,13 @@ def generated_wrapper(state: "_Checked") -> Callable[..., Any] | None:
             )
             tests.append(f"if {test}:\n    return {PREFIX}call_full(None, @@, {{{n!r}: False}})")
             fetch.append(f"{PREFIX}t{len(fetch)} = {PREFIX}state.testers[{n!r}]")
+        if kind == EITHER:
+            # Any value but a tensor is tested against the union's other hints.
+            test = f"not isinstance({n}, _Tensor) and not {PREFIX}t{len(fetch)}({n})"
+            if n in state.omitted_defaults:
+                test = f"{n} is not _OMIT and {test}"
+            tests.append(f"if {test}:\n    return {PREFIX}call_full(None, @@, {{{n!r}: False}})")
+            fetch.append(f"{PREFIX}t{len(fetch)} = {PREFIX}state.either_testers[{n!r}]")
         if kind in (TENSOR, OPTIONAL_TENSOR):
             structure += [len(key), len(key) + 2]
             shapes.append(len(key) + 1)
@@ -228,7 +237,7 @@ def generated_wrapper(state: "_Checked") -> Callable[..., Any] | None:
                 f"None if {n} is None else {n}.shape",
                 f"None if {n} is None else {n}.dtype",
             ]
-        elif kind == MIXED:
+        elif kind == MIXED or kind == EITHER:
             key.append(f"_mixed_key({n})")
         elif kind == TYPE:
             key.append(f"{n}.__class__")
