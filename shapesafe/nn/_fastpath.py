@@ -36,9 +36,9 @@ FLOATS = frozenset({torch.float16, torch.bfloat16, torch.float32, torch.float64}
 #: Integer dtypes of token ids that the fast forms take.
 INTS = frozenset({torch.int32, torch.int64})
 
-#: The fast form of each class: `fast(module, *args)`, which calls `module(*args)` itself
-#: wherever its comparisons fail.
-FAST: dict[type, Callable[..., Any]] = {}
+#: The fast form of each class, `fast(module, *args)`, which calls `module(*args)` itself
+#: wherever its comparisons fail; with the class's checked `forward` it was written for.
+FAST: dict[type, tuple[Callable[..., Any], Callable[..., Any]]] = {}
 #: Classes a module with a fast form may hold as children besides those in `FAST`: their
 #: calls run no user code when plain.
 KNOWN: set[type] = {nn.Dropout}
@@ -75,8 +75,10 @@ def plain(m: nn.Module) -> bool:
 
 def call(m: nn.Module, *args: Any) -> Any:
     """`m(*args)`, by `m`'s fast form where it has one and is called plainly."""
-    fast = FAST.get(m.__class__)
-    if fast is not None:
+    cls = m.__class__
+    entry = FAST.get(cls)
+    # A `forward` replaced on the class is called as it is (through `m(*args)`).
+    if entry is not None and cls.forward is entry[1]:
         d = m.__dict__
         # `plain(m)`, inlined: this runs for every child module's call.
         if not (
@@ -92,8 +94,13 @@ def call(m: nn.Module, *args: Any) -> Any:
             or d.get("_compiled_call_impl") is not None
             or _tracing_state() is not None
         ):
-            return fast(m, *args)
+            return entry[0](m, *args)
     return m(*args)
+
+
+def register(cls: type, fast: Callable[..., Any]) -> None:
+    """Make `fast` the fast form of `cls`'s own `forward`."""
+    FAST[cls] = (fast, cls.forward)  # type: ignore[attr-defined]
 
 
 def children_plain(m: nn.Module) -> bool:
@@ -184,5 +191,5 @@ def same_shape(cls: type, size: str, rank: int | None = None) -> Callable[..., A
             return returned(m, {"self": m, "x": x}, out)
         return m(x)
 
-    FAST[cls] = fast
+    register(cls, fast)
     return fast

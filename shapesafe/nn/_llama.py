@@ -714,7 +714,7 @@ def _layer_form(cls: Any) -> None:
         arguments = {"self": m, "x": x, "cos": cos, "sin": sin, "mask": mask, "cache": cache}
         return _fastpath.returned(m, arguments, out)
 
-    _fastpath.FAST[cls] = fast
+    _fastpath.register(cls, fast)
 
 
 def _fast_model(m: LlamaModel, input_ids: Tensor, cache: KVCache | None = None) -> Any:
@@ -746,5 +746,5 @@ _model_body = LlamaModel.forward.__wrapped__  # type: ignore[attr-defined]
 _layer_form(LlamaAttention)
 _layer_form(LlamaDecoderLayer)
 _fastpath.same_shape(SwiGLU, "hidden_size")
-_fastpath.FAST[LlamaModel] = _fast_model
+_fastpath.register(LlamaModel, _fast_model)
 _fastpath.KNOWN.add(RotaryEmbedding)

@@ -174,5 +174,5 @@ def _fast_rms_norm(m: RMSNorm, x: Tensor) -> Tensor:
     return out
 
 
-_fastpath.FAST[LayerNorm] = _fast_layer_norm
-_fastpath.FAST[RMSNorm] = _fast_rms_norm
+_fastpath.register(LayerNorm, _fast_layer_norm)
+_fastpath.register(RMSNorm, _fast_rms_norm)
