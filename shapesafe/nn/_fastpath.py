@@ -43,7 +43,6 @@ FAST: dict[type, tuple[Callable[..., Any], Callable[..., Any]]] = {}
 #: calls run no user code when plain.
 KNOWN: set[type] = {nn.Dropout}
 
-_Parameter = nn.Parameter
 _Tensor = Tensor
 _tracing_state = torch._C._get_tracing_state
 _is_compiling = torch.compiler.is_compiling
@@ -114,20 +113,16 @@ def children_plain(m: nn.Module) -> bool:
         or _tracing_state() is not None
     ):
         return False
-    return _children_plain(m)
-
-
-def _children_plain(m: nn.Module) -> bool:
-    for child in m.__dict__["_modules"].values():
+    children = list(m.__dict__["_modules"].values())
+    for child in children:
         if child is None:
             continue
         cls = child.__class__
-        if cls is nn.ModuleList:
-            if not _children_plain(child):
-                return False
-            continue
         d = child.__dict__
-        # `plain(child)`, less what `children_plain` read once.
+        if cls is nn.ModuleList:
+            children.extend(d["_modules"].values())
+            continue
+        # `plain(child)`, less what was read above for all of them.
         if (
             (cls not in FAST and cls not in KNOWN)
             or d["_forward_hooks"]
@@ -139,14 +134,6 @@ def _children_plain(m: nn.Module) -> bool:
         ):
             return False
     return True
-
-
-def parameter(m: nn.Module, name: str, dtype: torch.dtype) -> Any:
-    """`m`'s parameter `name` where it is a `Parameter` of `dtype` or None; else `False`."""
-    p = m.__dict__["_parameters"].get(name, False)
-    if p is None or (p.__class__ is _Parameter and p.dtype is dtype):
-        return p
-    return False
 
 
 def returned(m: nn.Module, arguments: dict[str, Any], out: Any) -> Any:
