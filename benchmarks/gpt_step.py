@@ -5,12 +5,14 @@ that hold the same weights:
 
 - `plain`: a GPT written in plain torch with nanoGPT's module names and arithmetic
   (`F.scaled_dot_product_attention`, `F.layer_norm`, `x + y`), no checks;
-- `checked`: `shapesafe.nn.GPT`, every module's `forward` and every op checked;
+- `checked`: `shapesafe.nn.GPT`, every module's `forward` and every op checked (the model's
+  own by its wrapper, the modules inside it by their fast forms, `shapesafe/nn/_fastpath.py`);
 - `checked, cold`: the same, with the verdict caches cleared before each timed call, so every
   check is a miss: a known structure with new sizes, decided by the unifier (the structures
   were accepted by the full jaxtyping + beartype check in the warm-up);
-- `checked, mode off`: the same `shapesafe.nn.GPT` under `shapesafe.set_mode("off")`, which
-  tells the cost of the checks apart from any difference in the arithmetic.
+- `checked, mode off`: the same `shapesafe.nn.GPT` in a `shapesafe.mode("off")` block, which
+  tells the cost of the wrappers' checks apart from the rest (the fast forms don't read the
+  mode: they run either way).
 
 `step` is one training step: forward, `cross_entropy`, backward and an AdamW update, at a
 fixed `(batch, block)` shape, so after the first call every check is a cache hit.
@@ -272,7 +274,7 @@ def measure(variants: dict[str, Callable[[], object]], rounds: int) -> dict[str,
 
     `checked` runs with the verdict caches filled by earlier calls (every check a hit, as in
     a long run); `checked, cold` clears them first (every check a miss, as in the first call
-    with each shape); `mode off` runs under `set_mode("off")`. The warm variant runs again,
+    with each shape); `mode off` runs in a `mode("off")` block. The warm variant runs again,
     untimed, after each of the other two: it refills what they cleared or skipped.
     """
     names = list(variants)

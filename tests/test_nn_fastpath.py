@@ -389,3 +389,16 @@ def test_a_model_call_checks_its_own_contract_once_and_its_modules_by_their_fast
     assert [len(s.cache) for s in states] == [0] * len(states)
     assert len(GPT.forward.__shapesafe__.cache) == 1  # type: ignore[attr-defined]
     assert len(Llama.forward.__shapesafe__.cache) == 2  # type: ignore[attr-defined]
+
+
+def test_a_forward_replaced_on_the_class_is_called(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    original = Linear.forward
+
+    def counted(self: Linear, x: Tensor) -> Tensor:
+        calls.append(1)
+        return original(self, x)
+
+    monkeypatch.setattr(Linear, "forward", counted)
+    _fastpath.call(Linear(4, 3), torch.randn(2, 4))
+    assert calls == [1]

@@ -82,4 +82,4 @@ def _fast_embedding(m: Embedding, ids: Tensor) -> Tensor:
     return out
 
 
-_fastpath.FAST[Embedding] = _fast_embedding
+_fastpath.register(Embedding, _fast_embedding)

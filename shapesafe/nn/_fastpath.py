@@ -36,14 +36,13 @@ FLOATS = frozenset({torch.float16, torch.bfloat16, torch.float32, torch.float64}
 #: Integer dtypes of token ids that the fast forms take.
 INTS = frozenset({torch.int32, torch.int64})
 
-#: The fast form of each class: `fast(module, *args)`, which calls `module(*args)` itself
-#: wherever its comparisons fail.
-FAST: dict[type, Callable[..., Any]] = {}
+#: The fast form of each class, `fast(module, *args)`, which calls `module(*args)` itself
+#: wherever its comparisons fail; with the class's checked `forward` it was written for.
+FAST: dict[type, tuple[Callable[..., Any], Callable[..., Any]]] = {}
 #: Classes a module with a fast form may hold as children besides those in `FAST`: their
 #: calls run no user code when plain.
 KNOWN: set[type] = {nn.Dropout}
 
-_Parameter = nn.Parameter
 _Tensor = Tensor
 _tracing_state = torch._C._get_tracing_state
 _is_compiling = torch.compiler.is_compiling
@@ -75,8 +74,10 @@ def plain(m: nn.Module) -> bool:
 
 def call(m: nn.Module, *args: Any) -> Any:
     """`m(*args)`, by `m`'s fast form where it has one and is called plainly."""
-    fast = FAST.get(m.__class__)
-    if fast is not None:
+    cls = m.__class__
+    entry = FAST.get(cls)
+    # A `forward` replaced on the class is called as it is (through `m(*args)`).
+    if entry is not None and cls.forward is entry[1]:
         d = m.__dict__
         # `plain(m)`, inlined: this runs for every child module's call.
         if not (
@@ -92,8 +93,13 @@ def call(m: nn.Module, *args: Any) -> Any:
             or d.get("_compiled_call_impl") is not None
             or _tracing_state() is not None
         ):
-            return fast(m, *args)
+            return entry[0](m, *args)
     return m(*args)
+
+
+def register(cls: type, fast: Callable[..., Any]) -> None:
+    """Make `fast` the fast form of `cls`'s own `forward`."""
+    FAST[cls] = (fast, cls.forward)  # type: ignore[attr-defined]
 
 
 def children_plain(m: nn.Module) -> bool:
@@ -107,20 +113,16 @@ def children_plain(m: nn.Module) -> bool:
         or _tracing_state() is not None
     ):
         return False
-    return _children_plain(m)
-
-
-def _children_plain(m: nn.Module) -> bool:
-    for child in m.__dict__["_modules"].values():
+    children = list(m.__dict__["_modules"].values())
+    for child in children:
         if child is None:
             continue
         cls = child.__class__
-        if cls is nn.ModuleList:
-            if not _children_plain(child):
-                return False
-            continue
         d = child.__dict__
-        # `plain(child)`, less what `children_plain` read once.
+        if cls is nn.ModuleList:
+            children.extend(d["_modules"].values())
+            continue
+        # `plain(child)`, less what was read above for all of them.
         if (
             (cls not in FAST and cls not in KNOWN)
             or d["_forward_hooks"]
@@ -132,14 +134,6 @@ def _children_plain(m: nn.Module) -> bool:
         ):
             return False
     return True
-
-
-def parameter(m: nn.Module, name: str, dtype: torch.dtype) -> Any:
-    """`m`'s parameter `name` where it is a `Parameter` of `dtype` or None; else `False`."""
-    p = m.__dict__["_parameters"].get(name, False)
-    if p is None or (p.__class__ is _Parameter and p.dtype is dtype):
-        return p
-    return False
 
 
 def returned(m: nn.Module, arguments: dict[str, Any], out: Any) -> Any:
@@ -184,5 +178,5 @@ def same_shape(cls: type, size: str, rank: int | None = None) -> Callable[..., A
             return returned(m, {"self": m, "x": x}, out)
         return m(x)
 
-    FAST[cls] = fast
+    register(cls, fast)
     return fast

@@ -142,4 +142,4 @@ def _fast_linear(m: Linear, x: Tensor) -> Tensor:
     return out
 
 
-_fastpath.FAST[Linear] = _fast_linear
+_fastpath.register(Linear, _fast_linear)

@@ -648,55 +648,15 @@ class Llama(nn.Module):
         )
 
 
-def _layer_fits(
-    m: "LlamaAttention | LlamaDecoderLayer",
-    x: Tensor,
-    cos: Tensor,
-    sin: Tensor,
-    mask: Tensor | None,
-    cache: KVCache | None,
-) -> bool:
-    """Whether a call of `m` fits its contract by a few comparisons: a float `x`
-    `(batch, seq, hidden)`, float tables `(seq, head_dim)`, no mask or a Bool `(seq, total)`,
-    no cache or a `KVCache` (not a subclass: its methods run inside the body), and
-    children of shapesafe's own (see `_fastpath`)."""
-    floats = _fastpath.FLOATS
-    hidden, head_dim = m.hidden_size, m.head_dim
-    if not (
-        x.__class__ is Tensor
-        and x.dtype in floats
-        and hidden.__class__ is int
-        and head_dim.__class__ is int
-        and x.ndim == 3
-        and x.shape[2] == hidden
-        and cos.__class__ is Tensor
-        and sin.__class__ is Tensor
-        and cos.dtype in floats
-        and sin.dtype in floats
-    ):
-        return False
-    table = (x.shape[1], head_dim)
-    return (
-        cos.shape == table
-        and sin.shape == table
-        and (
-            mask is None
-            or (
-                mask.__class__ is Tensor
-                and mask.dtype is torch.bool
-                and mask.ndim == 2
-                and mask.shape[0] == table[0]
-            )
-        )
-        and (cache is None or cache.__class__ is KVCache)
-        and _fastpath.children_plain(m)
-    )
-
-
 def _layer_form(cls: Any) -> None:
     """The fast form (see `_fastpath`) of `LlamaAttention` or `LlamaDecoderLayer`: the
-    input's contract (`_layer_fits`), the body, then the return's: `x`'s shape."""
+    input's contract by a few comparisons (a float `x` `(batch, seq, hidden)`, float tables
+    `(seq, head_dim)`, no mask or a Bool `(seq, total)`, no cache or a `KVCache`, not a
+    subclass, whose methods would run inside the body), children of shapesafe's own, the
+    body, then the return's contract: `x`'s shape."""
     body = cls.forward.__wrapped__
+    floats = _fastpath.FLOATS
+    children_plain = _fastpath.children_plain
 
     def fast(
         m: Any,
@@ -706,15 +666,40 @@ def _layer_form(cls: Any) -> None:
         mask: Tensor | None = None,
         cache: KVCache | None = None,
     ) -> Any:
-        if not _layer_fits(m, x, cos, sin, mask, cache):
-            return m(x, cos, sin, mask, cache)
-        out = body(m, x, cos, sin, mask, cache)
-        if out.__class__ is Tensor and out.dtype in _fastpath.FLOATS and out.shape == x.shape:
-            return out
-        arguments = {"self": m, "x": x, "cos": cos, "sin": sin, "mask": mask, "cache": cache}
-        return _fastpath.returned(m, arguments, out)
+        hidden, head_dim = m.hidden_size, m.head_dim
+        if (
+            x.__class__ is Tensor
+            and x.dtype in floats
+            and hidden.__class__ is int
+            and head_dim.__class__ is int
+            and x.ndim == 3
+            and x.shape[2] == hidden
+            and cos.__class__ is Tensor
+            and sin.__class__ is Tensor
+            and cos.dtype in floats
+            and sin.dtype in floats
+            and cos.shape == (seq := x.shape[1], head_dim)
+            and sin.shape == (seq, head_dim)
+            and (
+                mask is None
+                or (
+                    mask.__class__ is Tensor
+                    and mask.dtype is torch.bool
+                    and mask.ndim == 2
+                    and mask.shape[0] == seq
+                )
+            )
+            and (cache is None or cache.__class__ is KVCache)
+            and children_plain(m)
+        ):
+            out = body(m, x, cos, sin, mask, cache)
+            if out.__class__ is Tensor and out.dtype in floats and out.shape == x.shape:
+                return out
+            arguments = {"self": m, "x": x, "cos": cos, "sin": sin, "mask": mask, "cache": cache}
+            return _fastpath.returned(m, arguments, out)
+        return m(x, cos, sin, mask, cache)
 
-    _fastpath.FAST[cls] = fast
+    _fastpath.register(cls, fast)
 
 
 def _fast_model(m: LlamaModel, input_ids: Tensor, cache: KVCache | None = None) -> Any:
@@ -746,5 +731,5 @@ _model_body = LlamaModel.forward.__wrapped__  # type: ignore[attr-defined]
 _layer_form(LlamaAttention)
 _layer_form(LlamaDecoderLayer)
 _fastpath.same_shape(SwiGLU, "hidden_size")
-_fastpath.FAST[LlamaModel] = _fast_model
+_fastpath.register(LlamaModel, _fast_model)
 _fastpath.KNOWN.add(RotaryEmbedding)

@@ -129,50 +129,55 @@ class RMSNorm(nn.RMSNorm):
         return f"{self.features}, eps={self.eps}"
 
 
-def _norm_fits(m: "LayerNorm | RMSNorm", x: Tensor) -> bool:
-    """Whether `x` is a float `(*batch, features)` with `normalized_shape` `(features,)`:
-    the kernel then returns `x`'s shape and dtype, or raises on a parameter that does not
+def _fast_layer_norm(m: LayerNorm, x: Tensor) -> Tensor:
+    """`LayerNorm`'s fast form (see `_fastpath`): a float `x` `(*batch, features)` with
+    `normalized_shape` `(features,)` and parameters of its dtype (or None) imply the contract,
+    as the kernel then returns `x`'s shape and dtype, or raises on a parameter that does not
     fit (its shape must be `normalized_shape`)."""
-    f = m.features
-    return (
+    f, dtype = m.features, x.dtype
+    params = m.__dict__["_parameters"]
+    weight, bias = params.get("weight", False), params.get("bias", False)
+    if (
         x.__class__ is Tensor
-        and x.dtype in _fastpath.FLOATS
+        and dtype in _fastpath.FLOATS
         and f.__class__ is int
         and x.ndim >= 1
         and x.shape[-1] == f
         and m.normalized_shape == (f,)
-    )
-
-
-def _fast_layer_norm(m: LayerNorm, x: Tensor) -> Tensor:
-    """`LayerNorm`'s fast form (see `_fastpath`): `_norm_fits`, and parameters of `x`'s
-    dtype."""
-    if _norm_fits(m, x):
-        weight = _fastpath.parameter(m, "weight", x.dtype)
-        bias = _fastpath.parameter(m, "bias", x.dtype)
-        if weight is not False and bias is not False:
-            try:
-                out: Tensor = F.layer_norm(x, m.normalized_shape, weight, bias, m.eps)
-                return out
-            except Exception:
-                pass  # the checked call raises what it raises
+        and (weight is None or (weight.__class__ is nn.Parameter and weight.dtype is dtype))
+        and (bias is None or (bias.__class__ is nn.Parameter and bias.dtype is dtype))
+    ):
+        try:
+            out: Tensor = F.layer_norm(x, m.normalized_shape, weight, bias, m.eps)
+            return out
+        except Exception:
+            pass  # the checked call raises what it raises
     out = m(x)
     return out
 
 
 def _fast_rms_norm(m: RMSNorm, x: Tensor) -> Tensor:
-    """`RMSNorm`'s fast form (see `_fastpath`): `_norm_fits`, and a weight of `x`'s dtype."""
-    if _norm_fits(m, x):
-        weight = _fastpath.parameter(m, "weight", x.dtype)
-        if weight is not None and weight is not False:
-            try:
-                out: Tensor = F.rms_norm(x, m.normalized_shape, weight, m.eps)
-                return out
-            except Exception:
-                pass  # the checked call raises what it raises
+    """`RMSNorm`'s fast form (see `_fastpath`): as `LayerNorm`'s, with a weight (not None)."""
+    f, dtype = m.features, x.dtype
+    weight = m.__dict__["_parameters"].get("weight")
+    if (
+        x.__class__ is Tensor
+        and dtype in _fastpath.FLOATS
+        and f.__class__ is int
+        and x.ndim >= 1
+        and x.shape[-1] == f
+        and m.normalized_shape == (f,)
+        and weight.__class__ is nn.Parameter
+        and weight.dtype is dtype
+    ):
+        try:
+            out: Tensor = F.rms_norm(x, m.normalized_shape, weight, m.eps)
+            return out
+        except Exception:
+            pass  # the checked call raises what it raises
     out = m(x)
     return out
 
 
-_fastpath.FAST[LayerNorm] = _fast_layer_norm
-_fastpath.FAST[RMSNorm] = _fast_rms_norm
+_fastpath.register(LayerNorm, _fast_layer_norm)
+_fastpath.register(RMSNorm, _fast_rms_norm)
