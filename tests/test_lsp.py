@@ -304,8 +304,8 @@ def test_inlay_hints_give_each_assigned_shape(client: Client, workspace: Path) -
         {"textDocument": {"uri": uri}, "range": span((12, 0), (20, 0))},
     )
     assert [(h["position"]["line"], h["position"]["character"], h["label"]) for h in hints] == [
-        (12, 6, ": (b, ?, s, ?)"),
-        (13, 6, ": (b, ?, t, ?)"),
+        (12, 6, ": (b, n_heads, s, d//n_heads)"),
+        (13, 6, ": (b, n_heads, t, d//n_heads)"),
     ]
     assert {h["kind"] for h in hints} == {1}
 
