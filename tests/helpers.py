@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 import torch
+from jaxtyping import TypeCheckError
 
 from shapesafe import ShapeError
 from shapesafe._checked import _Checked
@@ -70,3 +71,15 @@ def count_full_checks(fn: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -
 
     monkeypatch.setattr(state, "reference", counted)
     return calls
+
+
+def verdict(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
+    """'ok', 'rejected' (a jaxtyping `TypeCheckError`: a ShapeError is one), or the name of
+    another error's type: what a differential test compares with the reference's."""
+    try:
+        fn(*args, **kwargs)
+    except TypeCheckError:
+        return "rejected"
+    except Exception as e:
+        return type(e).__name__
+    return "ok"

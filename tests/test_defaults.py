@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 import torch
 from beartype import beartype
-from jaxtyping import Float, TypeCheckError, jaxtyped
+from jaxtyping import Float, jaxtyped
 from torch import Tensor
 
 from shapesafe import ShapeError, checked
-from tests.helpers import state_of
+from tests.helpers import state_of, verdict
 
 
 def positional(x: Float[Tensor, " n"], alpha: float = None) -> Float[Tensor, " n"]:  # type: ignore[assignment]
@@ -60,15 +60,6 @@ def bad_default(x: Float[Tensor, " n"], tag: int = "x") -> Float[Tensor, " n"]: 
 FUNCTIONS = [positional, keyword_only, packed, then_more]
 #: A parameter that a call can't leave out of the call the reference checks.
 KEPT = [positional_only, then_packed]
-
-
-def verdict(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
-    """'ok', or the name of the error's type."""
-    try:
-        fn(*args, **kwargs)
-    except Exception as e:
-        return "rejected" if isinstance(e, TypeCheckError) else type(e).__name__
-    return "ok"
 
 
 CALLS: list[tuple[tuple[Any, ...], dict[str, Any]]] = [

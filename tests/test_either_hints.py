@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from shapesafe import checked
 from shapesafe._cache import EITHER, NEVER
-from tests.helpers import count_full_checks, state_of
+from tests.helpers import count_full_checks, state_of, verdict
 
 
 def text_or_tokens(
@@ -37,16 +37,6 @@ def iterable_or_tokens(
     x: Iterable[str] | Int[Tensor, "b s"], w: Float[Tensor, "s e"]
 ) -> Float[Tensor, "s e"]:
     return w
-
-
-def verdict(fn: Callable[..., Any], *args: Any) -> str:
-    try:
-        fn(*args)
-    except TypeCheckError:
-        return "rejected"
-    except Exception as e:
-        return type(e).__name__
-    return "ok"
 
 
 def test_the_kinds() -> None:

@@ -22,12 +22,12 @@ from beartype import beartype
 from beartype.vale import Is
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from jaxtyping import Float, TypeCheckError, jaxtyped
+from jaxtyping import Float, jaxtyped
 from torch import Tensor
 
 from shapesafe import ShapeError, checked
 from shapesafe._cache import ALWAYS, ITEMS, NEVER, TESTED
-from tests.helpers import count_full_checks, state_of
+from tests.helpers import count_full_checks, state_of, verdict
 
 
 @runtime_checkable
@@ -128,17 +128,6 @@ CASES: dict[Callable[..., Any], st.SearchStrategy[Any]] = {
     with_literal: st.sampled_from(["sum", "mean", "max", None, 1]),
     returns_list: INT_ITEMS,
 }
-
-
-def verdict(fn: Callable[..., Any], *args: Any) -> str:
-    """'ok', 'rejected' (a TypeCheckError: a ShapeError is one), or another error's type."""
-    try:
-        fn(*args)
-    except TypeCheckError:
-        return "rejected"
-    except Exception as e:
-        return type(e).__name__
-    return "ok"
 
 
 def test_the_kinds() -> None:
