@@ -71,17 +71,27 @@ def _out_size(size: Item, kernel: Size | None, w: _Window, axis: int) -> Size:
     return size if st == 1 and change == 0 else fresh()
 
 
-def _spatial(x: Shape, n: int) -> tuple[int, int] | None:
-    """Where a `n`-d op's channel axis is in `x`: (its position, 1 if batched else 0); None
-    where the rank is not one the op takes."""
+def _spatial(x: Shape, n: int) -> int | None:
+    """Where a `n`-d op's channel axis is in `x` (1 if batched, else 0); None where the rank
+    is not one the op takes."""
     r = T.rank(x)
     if r is None or any(isinstance(i, Group) for i in x):
         return None
     if r == n + 2:
-        return 1, 1
+        return 1
     if r == n + 1:
-        return 0, 0
+        return 0
     return None
+
+
+def _channel_axis(c: Call, x: Shape, n: int, what: str) -> int | None:
+    """`_spatial`, for the input of the call `c` (a relation it counts); a rank the op does
+    not take is reported."""
+    c.relation()
+    at = _spatial(x, n)
+    if at is None:
+        _rank_error(c, x, n, what)
+    return at
 
 
 def _rank_error(c: Call, x: Shape, n: int, what: str) -> None:
@@ -202,12 +212,9 @@ def conv_apply(c: Call) -> Value | _Pass:
         return PASS
     n = _dims(held.kind)
     what = c.text(c.node.func)
-    c.relation()
-    found = _spatial(x, n)
-    if found is None:
-        _rank_error(c, x, n, what)
+    at = _channel_axis(c, x, n, what)
+    if at is None:
         return None
-    at, _batched = found
     cin, cout = held.sizes[0], held.sizes[1]
     if _check_channels(c, x[at], cin, "the layer's in_channels", what, x):
         return None
@@ -220,12 +227,9 @@ def pool_apply(c: Call) -> Value | _Pass:
     if not isinstance(x, tuple) or held is None:
         return PASS
     n = _dims(held.kind)
-    c.relation()
-    found = _spatial(x, n)
-    if found is None:
-        _rank_error(c, x, n, c.text(c.node.func))
+    at = _channel_axis(c, x, n, c.text(c.node.func))
+    if at is None:
         return None
-    at = found[0]
     channels = x[at]
     assert isinstance(channels, Size)
     window = _window(held, n, 2)._replace(pool=True)
@@ -238,12 +242,9 @@ def adaptive_apply(c: Call) -> Value | _Pass:
     if not isinstance(x, tuple) or held is None:
         return PASS
     n = _dims(held.kind)
-    c.relation()
-    found = _spatial(x, n)
-    if found is None:
-        _rank_error(c, x, n, c.text(c.node.func))
+    at = _channel_axis(c, x, n, c.text(c.node.func))
+    if at is None:
         return None
-    at = found[0]
     spatial = [s if s is not None else x[at + 1 + i] for i, s in enumerate(held.sizes)]
     return (*x[: at + 1], *spatial)
 
@@ -288,12 +289,9 @@ def conv(c: Call) -> Value | _Pass:
         return PASS
     n = _dims(c.name)
     what = c.text(c.node.func)
-    c.relation()
-    found = _spatial(x, n)
-    if found is None:
-        _rank_error(c, x, n, what)
+    at = _channel_axis(c, x, n, what)
+    if at is None:
         return None
-    at = found[0]
     if T.rank(w) != n + 2 or any(isinstance(i, Group) for i in w):
         return None
     cout, cin_g, *kernel = (i for i in w if isinstance(i, Size))
@@ -318,12 +316,9 @@ def pool(c: Call) -> Value | _Pass:
     if not isinstance(x, tuple) or "return_indices" in c.kwargs:
         return PASS
     n = _dims(c.name)
-    c.relation()
-    found = _spatial(x, n)
-    if found is None:
-        _rank_error(c, x, n, c.text(c.node.func))
+    at = _channel_axis(c, x, n, c.text(c.node.func))
+    if at is None:
         return None
-    at = found[0]
     kernel = _per_axis(c, c.arg(1, "kernel_size"), n, None)
     stride_v = c.arg(2, "stride")
     stride = kernel if stride_v is None else _per_axis(c, stride_v, n, None)
@@ -343,12 +338,9 @@ def adaptive_pool(c: Call) -> Value | _Pass:
     held = adaptive_layer(c_shifted(c))
     assert isinstance(held, LayerV)
     n = _dims(c.name)
-    found = _spatial(x, n)
-    c.relation()
-    if found is None:
-        _rank_error(c, x, n, c.text(c.node.func))
+    at = _channel_axis(c, x, n, c.text(c.node.func))
+    if at is None:
         return None
-    at = found[0]
     spatial = [s if s is not None else x[at + 1 + i] for i, s in enumerate(held.sizes)]
     return (*x[: at + 1], *spatial)
 
