@@ -141,6 +141,16 @@ def _empty_contract(name: str) -> Contract:
     return Contract(name, (), None)
 
 
+def _plain_signature(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> Signature:
+    """The signature of a function without a contract: its positional parameters only."""
+    a = fn.args
+    return Signature(
+        _empty_contract(fn.name),
+        tuple(p.arg for p in [*a.posonlyargs, *a.args]),
+        a.vararg is not None,
+    )
+
+
 def _unify_all(
     args: list[tuple[TensorParam, str, Shape]], arguments: Mapping[str, object] | None = None
 ) -> tuple[Unifier, Conflict | None]:
@@ -423,11 +433,7 @@ class _Calls(_Explaining):
         """
         if sig is None:
             assert fn is not None
-            sig = Signature(
-                _empty_contract(fn.name),
-                tuple(a.arg for a in [*fn.args.posonlyargs, *fn.args.args]),
-                fn.args.vararg is not None,
-            )
+            sig = _plain_signature(fn)
         if shift:
             sig = dataclasses.replace(sig, positional=sig.positional[shift:])
         given = _bind_arguments(sig, node)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, cast
 from .._contract import OPERATORS
 from . import _torch as T
 from ._access import _Access, _int
-from ._calls import _bind_arguments, _empty_contract, _tuple_returns
+from ._calls import _bind_arguments, _plain_signature, _tuple_returns
 from ._helpers import imported_function, narrowed, unannotated_bound
 from ._modules import (
     LIST_CHANGES,
@@ -322,13 +322,7 @@ class _Expressions(_Access):
         """What an unannotated function of another file returns, read from its body with the
         shapes this call gives its parameters; None where it gives none (the body is not read
         under its own annotations, which name no tensor)."""
-        a = fn.args
-        sig = Signature(
-            _empty_contract(fn.name),
-            tuple(p.arg for p in [*a.posonlyargs, *a.args]),
-            a.vararg is not None,
-        )
-        given = _bind_arguments(sig, node)
+        given = _bind_arguments(_plain_signature(fn), node)
         bound = () if given is None else unannotated_bound(module, fn, given, values)
         if not bound:
             return None
