@@ -210,20 +210,17 @@ def generated_wrapper(state: "_Checked") -> Callable[..., Any] | None:
             call.append(value[n])
             positional.append(n)
         kind = state.kinds[n]
-        if kind == TESTED:
-            test = f"{PREFIX}t{len(fetch)}({n})"
-            test = (
-                f"{n} is not _OMIT and not {test}" if n in state.omitted_defaults else f"not {test}"
-            )
-            tests.append(f"if {test}:\n    return {PREFIX}call_full(None, @@, {{{n!r}: False}})")
-            fetch.append(f"{PREFIX}t{len(fetch)} = {PREFIX}state.testers[{n!r}]")
-        if kind == EITHER:
-            # Any value but a tensor is tested against the union's other hints.
-            test = f"not isinstance({n}, _Tensor) and not {PREFIX}t{len(fetch)}({n})"
+        if kind == TESTED or kind == EITHER:
+            # A `TESTED` argument is tested against its hint; an `EITHER` one, unless it is a
+            # tensor, against its union's other hints.
+            test = f"not {PREFIX}t{len(fetch)}({n})"
+            if kind == EITHER:
+                test = f"not isinstance({n}, _Tensor) and {test}"
             if n in state.omitted_defaults:
                 test = f"{n} is not _OMIT and {test}"
             tests.append(f"if {test}:\n    return {PREFIX}call_full(None, @@, {{{n!r}: False}})")
-            fetch.append(f"{PREFIX}t{len(fetch)} = {PREFIX}state.either_testers[{n!r}]")
+            testers = "testers" if kind == TESTED else "either_testers"
+            fetch.append(f"{PREFIX}t{len(fetch)} = {PREFIX}state.{testers}[{n!r}]")
         if kind in (TENSOR, OPTIONAL_TENSOR):
             structure += [len(key), len(key) + 2]
             shapes.append(len(key) + 1)
