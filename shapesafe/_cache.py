@@ -268,6 +268,11 @@ def type_only(hint: Any) -> bool:
     return not getattr(hint, "_is_protocol", False)
 
 
+def _plain_literal(hint: Any) -> bool:
+    """A `Literal` of values a `value_key` captures (ints, strings, enum members...)."""
+    return all(type(a) in _ATOMS or isinstance(a, enum.Enum) for a in typing.get_args(hint))
+
+
 def _value_hint(hint: Any) -> bool:
     """True if beartype checks all of a value against this hint, deterministically, and a
     `value_key` captures everything it reads."""
@@ -275,7 +280,7 @@ def _value_hint(hint: Any) -> bool:
         return True
     origin = typing.get_origin(hint)
     if origin is Literal:
-        return all(type(a) in _ATOMS or isinstance(a, enum.Enum) for a in typing.get_args(hint))
+        return _plain_literal(hint)
     if origin in (typing.Union, types.UnionType):
         return all(_value_hint(h) for h in typing.get_args(hint))
     if origin is tuple:
@@ -327,7 +332,7 @@ def _takes_no_tensor(hint: Any) -> bool:
         return True
     origin = typing.get_origin(hint)
     if origin is Literal:
-        return all(type(a) in _ATOMS or isinstance(a, enum.Enum) for a in typing.get_args(hint))
+        return _plain_literal(hint)
     cls = origin if origin is not None else hint
     if not isinstance(cls, type) or getattr(cls, "_is_protocol", False):
         return False
