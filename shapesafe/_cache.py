@@ -336,14 +336,8 @@ def _takes_no_tensor(hint: Any) -> bool:
     cls = origin if origin is not None else hint
     if not isinstance(cls, type) or getattr(cls, "_is_protocol", False):
         return False
-    if mentions_array(hint) or issubclass(torch.Tensor, cls):
-        return False
-    return all(_plain_argument(a) for a in typing.get_args(hint))
-
-
-def _plain_argument(hint: Any) -> bool:
-    """An argument of a generic in an `EITHER` part (`str` in `list[str]`): no array."""
-    return hint is Ellipsis or not mentions_array(hint)
+    # `mentions_array` reads the generic's arguments too (`list[Float[Tensor, "n"]]`).
+    return not (mentions_array(hint) or issubclass(torch.Tensor, cls))
 
 
 def _unkeyed(hint: Any) -> int:
