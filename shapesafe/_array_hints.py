@@ -42,3 +42,21 @@ def mentions_array(hint: Any, depth: int = 0) -> bool:
     if is_array_hint(hint):
         return True
     return any(mentions_array(arg, depth + 1) for arg in typing.get_args(hint))
+
+
+def binds_names(hint: Any, depth: int = 0) -> bool:
+    """Whether checking a value against `hint` reads or binds names on jaxtyping's memo: an
+    array type's dims (`mentions_array`), or a `PyTree[..., "T"]` structure name. A hint for
+    which this is False can be checked apart from the call's memo."""
+    if depth > MAX_DEPTH:
+        return False
+    if is_array_hint(hint) or (getattr(hint, "structure", None) is not None and _is_pytree(hint)):
+        return True
+    return any(binds_names(arg, depth + 1) for arg in typing.get_args(hint))
+
+
+def _is_pytree(hint: Any) -> bool:
+    pytree = sys.modules.get("jaxtyping._pytree_type")
+    return (
+        pytree is not None and isinstance(hint, type) and type(hint).__module__ == pytree.__name__
+    )

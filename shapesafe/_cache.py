@@ -34,7 +34,7 @@ from typing import Any, Literal
 
 import torch
 
-from ._array_hints import is_torch_array_hint, mentions_array
+from ._array_hints import binds_names, is_torch_array_hint
 
 
 class Entry:
@@ -336,15 +336,16 @@ def _takes_no_tensor(hint: Any) -> bool:
     cls = origin if origin is not None else hint
     if not isinstance(cls, type) or getattr(cls, "_is_protocol", False):
         return False
-    # `mentions_array` reads the generic's arguments too (`list[Float[Tensor, "n"]]`).
-    return not (mentions_array(hint) or issubclass(torch.Tensor, cls))
+    # `binds_names` reads the generic's arguments too (`list[Float[Tensor, "n"]]`).
+    return not (binds_names(hint) or issubclass(torch.Tensor, cls))
 
 
 def _unkeyed(hint: Any) -> int:
-    """The kind of a hint no key captures: `TESTED` where it holds no jaxtyping array (its
-    verdict reads no dims); `ITEMS` for `list[Float[Tensor, ...]]`, `Sequence[...]`,
+    """The kind of a hint no key captures: `TESTED` where checking it reads and binds no
+    name on jaxtyping's memo (`binds_names`: no array, no `PyTree[..., "T"]`); `ITEMS` for
+    `list[Float[Tensor, ...]]`, `Sequence[...]`,
     `tuple[..., ...]` and `dict[str, ...]` of one tensor hint; else `NEVER`."""
-    if not mentions_array(hint):
+    if not binds_names(hint):
         return TESTED
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin in (list, collections.abc.Sequence) and len(args) == 1:

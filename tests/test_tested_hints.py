@@ -25,7 +25,8 @@ from hypothesis import strategies as st
 from jaxtyping import Float, jaxtyped
 from torch import Tensor
 
-from shapesafe import ShapeError, checked
+from shapesafe import ShapeError, _cache, checked
+from shapesafe._array_hints import binds_names
 from shapesafe._cache import ALWAYS, ITEMS, NEVER, TESTED
 from tests.helpers import count_full_checks, state_of, verdict
 
@@ -247,3 +248,30 @@ def test_a_list_of_tensors_returned_is_checked_against_the_dims_on_every_hit() -
     assert len(f(x, 1)) == 1
     with pytest.raises(ShapeError, match=re.escape("returns_tensors(): the return value is list")):
         f(x, -1)  # a (2, 3) item where each is " e"
+
+
+def test_a_pytree_structure_name_is_never_tested_apart_from_the_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `PyTree[Any, " T"]` binds T on the call's memo, for the return to read: a hint tested
+    # apart from the call (TESTED, or the other side of an EITHER union) would leave T out,
+    # and jaxtyping's return check then fails with an AnnotationError. jaxtyping's PyTree
+    # needs jax; a class of a metaclass from a module of that name stands in for it here.
+    import sys
+    import types
+
+    module = types.ModuleType("jaxtyping._pytree_type")
+
+    class _MetaPyTree(type):
+        def __instancecheck__(cls, obj: object) -> bool:
+            return True
+
+    _MetaPyTree.__module__ = module.__name__
+    tree = _MetaPyTree("PyTree[Any, 'T']", (), {"structure": "T"})
+    plain_tree = _MetaPyTree("PyTree[Any]", (), {"structure": None})
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    assert binds_names(tree) and binds_names(list[tree])  # type: ignore[valid-type]
+    assert not binds_names(plain_tree)
+    assert _cache.param_kind(tree) == NEVER
+    assert _cache.param_kind(plain_tree) == TESTED
+    assert _cache.either_part(Float[Tensor, "n"] | tree) is None
