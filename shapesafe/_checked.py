@@ -45,7 +45,7 @@ from ._cache import ALWAYS, NEVER, OMITTED, TESTED, Entry, VerdictCache, key_of
 from ._codegen import _traced, generated_wrapper, generic_wrapper, writable
 from ._contract import Contract, TensorParam, parse_spec
 from ._errors import ShapeError
-from ._explain import describe, explain, observe, unbraced_hint
+from ._explain import blamed, describe, explain, observe, unbraced_hint
 from ._jaxtyping_compat import get_shape_memo, memo_stack
 from ._mode import DISABLED_AT_IMPORT, get_mode, mode, set_mode
 
@@ -805,7 +805,7 @@ class _Checked:
         got = _describe_value(value)
         want = f'a {tp.dtype_label} tensor "{tp.spec.text}"' if tp else _hint_name(hint)
         return ShapeError(
-            f"{op}(): argument '{culprit}' is {got}, expected {want}",
+            f"{op}(): {blamed(culprit)} is {got}, expected {want}",
             op=op,
             argument=culprit,
             expected=want,

@@ -203,9 +203,14 @@ def describe(got: Observed | None) -> str:
     return f"{_fmt_shape(got.shape)} {got.dtype}"
 
 
+def blamed(argument: str) -> str:
+    """How a headline names what it blames: an argument by name, the return value as such."""
+    return "the return value" if argument == "return" else f"argument '{argument}'"
+
+
 def _headline(op: str, c: Conflict) -> tuple[str, str | None]:
     """The first line, and the dim it names."""
-    where = f"{op}(): argument '{c.argument}'"
+    where = f"{op}(): {blamed(c.argument)}"
     spec = c.spec.text if c.spec is not None else ""
     if c.kind == "type":
         what = f"{article(c.expected)} {c.expected}"

@@ -173,9 +173,9 @@ def test_a_return_that_changes_on_a_hit_is_checked_again() -> None:
 
     f(torch.randn(3), 3)
     assert len(state_of(f).cache) == 1  # k is keyed by its type only
-    with pytest.raises(ShapeError, match="argument 'return'"):
+    with pytest.raises(ShapeError, match="the return value"):
         f(torch.randn(3), 4)
-    with pytest.raises(ShapeError, match="argument 'return'"):
+    with pytest.raises(ShapeError, match="the return value"):
         f(torch.randn(3), 2)
     assert f(torch.randn(3), 3).shape == (3,)
 
@@ -1123,5 +1123,5 @@ def test_a_binary_dunder_may_return_not_implemented_as_under_beartype() -> None:
     assert reference(_Scaled(), 2.0) is NotImplemented
     for _ in range(3):  # the full check, then hits
         assert _Scaled().__mul__(2.0) is NotImplemented
-    with pytest.raises(ShapeError, match=re.escape("argument 'return' is None")):
+    with pytest.raises(ShapeError, match=re.escape("the return value is None")):
         _Scaled() * torch.ones(2, 2)

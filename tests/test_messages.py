@@ -110,7 +110,7 @@ def test_user_function_and_return_value() -> None:
 
     text = message(lambda: pool(randn(2, 5, 8)))
     assert text.splitlines()[0] == (
-        "test_user_function_and_return_value.pool(): argument 'return' dim 'embed' is 5 at "
+        "test_user_function_and_return_value.pool(): the return value dim 'embed' is 5 at "
         "return.shape[1], expected 8 (bound by x.shape[2])"
     )
 
@@ -270,7 +270,7 @@ def forgot_return(x: Float[Tensor, " n"]) -> Float[Tensor, " n"]:
 
 def test_a_missing_return_value() -> None:
     text = message(lambda: forgot_return(randn(3)))
-    assert text.splitlines()[0].startswith("forgot_return(): argument 'return' is None")
+    assert text.splitlines()[0].startswith("forgot_return(): the return value is None")
 
 
 def test_cross_entropy_with_b_t_1_targets() -> None:

@@ -68,7 +68,7 @@ def test_linear_rejects_integer_input_with_a_hint() -> None:
 def test_linear_checks_its_return() -> None:
     layer = Linear(16, 32)
     layer.out_features = 31  # a config that no longer matches the weight
-    with pytest.raises(ShapeError, match=re.escape("argument 'return' dim 'out_features' is 32")):
+    with pytest.raises(ShapeError, match=re.escape("the return value dim 'out_features' is 32")):
         layer(torch.randn(4, 16))
 
 
@@ -360,7 +360,7 @@ def test_layer_norm_and_embedding_parameters_that_do_not_fit_are_shape_errors() 
     assert info.value.op == "embedding" and info.value.argument == "weight"
     emb = Embedding(11, 4)
     emb.weight = torch.nn.Parameter(torch.randn(11, 6))  # runs, but the output breaks the contract
-    with pytest.raises(ShapeError, match=re.escape("argument 'return' dim 'embed' is 6")):
+    with pytest.raises(ShapeError, match=re.escape("the return value dim 'embed' is 6")):
         emb(torch.zeros(2, 3, dtype=torch.long))
 
 

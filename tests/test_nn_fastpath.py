@@ -351,7 +351,7 @@ def test_modules_called_alone_are_checked() -> None:
     lin.weight = nn.Parameter(torch.randn(2, 4))
     lin.bias = None  # type: ignore[assignment]
     with pytest.raises(
-        ShapeError, match=re.escape("Linear.forward(): argument 'return' dim 'out_features'")
+        ShapeError, match=re.escape("Linear.forward(): the return value dim 'out_features'")
     ):
         lin(torch.randn(2, 4))
 
