@@ -101,7 +101,7 @@ class _Access(_Calls):
                 base, lambda o: self.obj_attribute(o, attr) if isinstance(o, ObjV) else None
             )
         if isinstance(base, SymV):
-            return SymV(f"{base.text}.{attr}")
+            return None if attr in base.changed else SymV(f"{base.text}.{attr}")
         if isinstance(base, LayerV):
             if attr == "weight":
                 return base.weight
@@ -130,13 +130,22 @@ class _Access(_Calls):
                 on_self = self.cls is not None and self.cls is cls
                 return _substituted(got, Unifier(), on_self) if isinstance(got, tuple) else None
             return None
-        if cls.is_rebound(attr) or method is not None:
+        if method is not None:
             return None
+        # Another method may assign it again: known where every such assignment keeps the
+        # tensor's shape, and for a config whose other fields they set (`self.cfg.device`).
+        fields = None
+        if cls.is_rebound(attr) and not self.file.steady(cls, attr):
+            fields = cls.fields_changed(attr)
+            if fields is None:
+                return None
         # A subclass's __init__ may assign the attribute differently.
         attrs = self.file.build(cls) if obj.exact or not _overridden(cls, "__init__") else {}
         v = attrs.get(attr)
         if v is None and self.cls is cls:
-            return SymV(f"self.{attr}")
+            v = SymV(f"self.{attr}")
+        if fields is not None:
+            return SymV(v.text, v.changed | fields) if isinstance(v, SymV) else None
         return v
 
     def declared_attribute(self, cls: ClassModel, attr: str) -> Value:
