@@ -43,7 +43,7 @@ class ClassModel:
     building: bool = False
     _scanned: tuple[dict[str, ast.expr], set[str]] | None = None
     _hooks: list[str] | None = None
-    _refs: set[str] | None = None
+    _refs: dict[str, set[str]] | None = None
     _changes: "dict[str, list[Change]] | None" = None
     # attribute -> whether every method that assigns it again keeps its shape
     # (`FileChecker.steady`); while that is worked out, what is assumed
@@ -65,13 +65,20 @@ class ClassModel:
 
     def init_hooks(self) -> list[str]:
         """The methods that an `__init__` of this class or of a base calls on `self`, as a
-        statement, and that no other method names: each builds `self`, as `__init__` does
-        (threestudio's `BaseModule.__init__` calls `self.configure()`)."""
+        statement, and that no method names but `__init__` and these: each builds `self`, as
+        `__init__` does (threestudio's `BaseModule.__init__` calls `self.configure()`; an
+        old SAE's `initialize_weights_jumprelu` calls `initialize_weights_basic`)."""
         if self._hooks is None:
             mro = self.mro()
             called = dict.fromkeys(h for cls in mro for h in cls._init_calls())
-            named = set().union(*(cls._self_refs() for cls in mro)) if called else set()
-            self._hooks = [h for h in called if h not in named and self.method(h) is not None]
+            hooks = {h for h in called if self.method(h) is not None}
+            refs = [(name, attrs) for cls in mro for name, attrs in cls._self_refs().items()]
+            while True:
+                named = set().union(*(attrs for name, attrs in refs if name not in hooks))
+                if not hooks & named:
+                    break
+                hooks -= named
+            self._hooks = [h for h in called if h in hooks]
         return self._hooks
 
     def _init_calls(self) -> list[str]:
@@ -86,14 +93,14 @@ class ClassModel:
                     calls.append(hook)
         return calls
 
-    def _self_refs(self) -> set[str]:
-        """The attributes of `self` that this class's methods other than `__init__` name."""
+    def _self_refs(self) -> dict[str, set[str]]:
+        """The attributes of `self` that each of this class's methods other than `__init__`
+        names."""
         if self._refs is None:
             self._refs = {
-                attr
+                name: set(filter(None, map(_self_attr, ast.walk(fn))))
                 for name, fn in self.methods.items()
                 if name != "__init__"
-                for attr in filter(None, map(_self_attr, ast.walk(fn)))
             }
         return self._refs
 
