@@ -81,3 +81,31 @@ def test_a_return_annotated_with_a_class_gives_an_instance(tmp_path: Path) -> No
     assert check(tmp_path, source) == [
         '6: return of depth(): dim \'3\' is 1 in frustums(x).starts "*bs 1", expected 3 ("*bs 3")'
     ]
+
+
+@pytest.mark.parametrize(
+    ("returns", "expected"),
+    [
+        pytest.param(
+            "Tuple[Frustums, List]",
+            ['8: return of depth(): dim \'3\' is 1 in f.starts "*bs 1", expected 3 ("*bs 3")'],
+            id="a-tuple-of-an-instance-and-a-list",
+        ),
+        # How many instances the tuple holds is not known: not a finding.
+        pytest.param("Tuple[Frustums, ...]", [], id="a-tuple-of-any-length"),
+    ],
+)
+def test_a_tuple_return_annotated_with_a_class_gives_an_instance(
+    tmp_path: Path, returns: str, expected: list[str]
+) -> None:
+    source = (
+        "from typing import List, Tuple\n"
+        "class Frustums:\n"
+        "    starts: Float[Tensor, '*bs 1']\n"
+        f"def frustums(x) -> {returns}:\n"
+        "    return build(x)\n"
+        "def depth(x) -> Float[Tensor, '*bs 3']:\n"
+        "    f, rest = frustums(x)\n"
+        "    return f.starts\n"
+    )
+    assert check(tmp_path, source) == expected

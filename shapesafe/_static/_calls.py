@@ -640,11 +640,24 @@ class _Calls(_Explaining):
         self, module: Module, fn: ast.FunctionDef | ast.AsyncFunctionDef
     ) -> Value:
         """`-> RaySamples`: an instance of the class a return annotation names, where the
-        checker reads that class; which subclass, it does not know."""
-        named = _class_named(fn.returns)
+        checker reads that class; which subclass, it does not know. `-> Tuple[RaySamples,
+        List]`: a tuple of such instances, and of values not known."""
         misses = self.file.misses if module is self.module else {}
-        held = None if named is None else _find_class(module, named, misses)
-        return None if held is None else ObjV(held, exact=False)
+        node = fn.returns
+        parts: list[ast.expr] | None = None
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Tuple):
+            if (dotted_name(node.value) or "").rsplit(".", 1)[-1] in ("tuple", "Tuple"):
+                parts = list(node.slice.elts)
+        found: list[Value] = []
+        for part in parts if parts is not None else [node]:
+            if isinstance(part, ast.Constant) and part.value is Ellipsis:
+                return None  # `Tuple[RaySamples, ...]`: how many, not known
+            named = _class_named(part)
+            held = None if named is None else _find_class(module, named, misses)
+            found.append(None if held is None else ObjV(held, exact=False))
+        if all(v is None for v in found):
+            return None
+        return found[0] if parts is None else TupV(tuple(found))
 
     def declared_union(
         self,
