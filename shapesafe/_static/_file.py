@@ -182,11 +182,12 @@ class FileChecker(Reporter):
                 return False
             outer = _assuming.get() == 0
             token = _assuming.set(_assuming.get() + 1)
+            verdicts: dict[str, bool] = {}
             try:
                 verdicts = self._steady(cls)
             finally:
                 _assuming.reset(token)
-            cls.steady = verdicts if outer else None
+                cls.steady = verdicts if outer and verdicts else None
             return verdicts.get(attr, False)
         return cls.steady.get(attr, False)
 
