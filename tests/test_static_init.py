@@ -35,11 +35,13 @@ class SAE(nn.Module):
             self.init_gated()
         else:
             self.init_basic()
+        self.init_more()
     def init_basic(self) -> None:
         self.W = nn.Parameter(torch.empty(self.d_in, self.d_sae))
     def init_gated(self) -> None:
         self.init_basic()
         self.b_gate = nn.Parameter(torch.zeros(self.d_sae))
+    def init_more(self) -> None:
 {more}
     def encode(self, x: Float[Tensor, 'b d_in']) -> Float[Tensor, 'b d_in']:
         return x @ self.W
@@ -47,18 +49,30 @@ class SAE(nn.Module):
 
 
 def test_a_method_that_only_init_methods_call_builds_the_object(tmp_path: Path) -> None:
-    assert check(tmp_path, HOOKS.format(more="")) == [
-        "16: return of encode(): dim 'd_in' is d_in in x \"b d_in\" but self.d_sae in x @ "
+    assert check(tmp_path, HOOKS.format(more="        pass\n")) == [
+        "19: return of encode(): dim 'd_in' is d_in in x \"b d_in\" but self.d_sae in x @ "
         'self.W "b self.d_sae" (holds only if d_in == self.d_sae, and nothing here says they '
         "are equal)"
     ]
 
 
-def test_a_method_that_another_method_calls_again_is_not_part_of_building(
-    tmp_path: Path,
+@pytest.mark.parametrize(
+    "more",
+    [
+        pytest.param(
+            "        pass\n    def reset(self) -> None:\n        self.init_basic()\n",
+            id="called-by-another-method",
+        ),
+        pytest.param(
+            "        self.again = self.init_basic\n",
+            id="kept-by-a-building-method",
+        ),
+    ],
+)
+def test_a_method_that_may_run_again_later_is_not_part_of_building(
+    tmp_path: Path, more: str
 ) -> None:
-    # `reset` may run `init_basic` at any time; what it assigns is not known at `encode`.
-    more = "    def reset(self) -> None:\n        self.init_basic()\n"
+    # `init_basic` may run at any time; what it assigns is not known at `encode`.
     assert check(tmp_path, HOOKS.format(more=more)) == []
 
 

@@ -72,9 +72,15 @@ class ClassModel:
             mro = self.mro()
             called = dict.fromkeys(h for cls in mro for h in cls._init_calls())
             hooks = {h for h in called if self.method(h) is not None}
-            refs = [(name, attrs) for cls in mro for name, attrs in cls._self_refs().items()]
+            refs = [(cls, name, attrs) for cls in mro for name, attrs in cls._self_refs().items()]
             while True:
-                named = set().union(*(attrs for name, attrs in refs if name not in hooks))
+                # A hook may call another as a statement; any other mention may run it later.
+                named = set().union(
+                    *(
+                        attrs if name not in hooks else cls._loose_refs(name)
+                        for cls, name, attrs in refs
+                    )
+                )
                 if not hooks & named:
                     break
                 hooks -= named
@@ -103,6 +109,21 @@ class ClassModel:
                 if name != "__init__"
             }
         return self._refs
+
+    def _loose_refs(self, name: str) -> set[str]:
+        """The attributes of `self` that the method `name` names other than as a method it
+        calls as a statement."""
+        fn = self.methods[name]
+        called = {
+            id(stmt.value.func)
+            for stmt in _statements(fn.body)
+            if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)
+        }
+        return {
+            attr
+            for node in ast.walk(fn)
+            if id(node) not in called and (attr := _self_attr(node)) is not None
+        }
 
     def mro(self) -> list["ClassModel"]:
         """This class and its bases, each once."""
