@@ -95,13 +95,13 @@ class _Access(_Calls):
         if isinstance(base, TupV):
             return base.field(attr)
         if isinstance(base, ObjV):
-            return self.obj_attribute(base, attr)
+            return self.config_size(node, base, self.obj_attribute(base, attr))
         if isinstance(base, AnyOfV):
             return self.each(
                 base, lambda o: self.obj_attribute(o, attr) if isinstance(o, ObjV) else None
             )
         if isinstance(base, SymV):
-            return SymV(f"{base.text}.{attr}")
+            return None if attr in base.changed else SymV(f"{base.text}.{attr}")
         if isinstance(base, LayerV):
             if attr == "weight":
                 return base.weight
@@ -130,14 +130,46 @@ class _Access(_Calls):
                 on_self = self.cls is not None and self.cls is cls
                 return _substituted(got, Unifier(), on_self) if isinstance(got, tuple) else None
             return None
-        if cls.is_rebound(attr) or method is not None:
+        if method is not None:
             return None
+        # Another method may assign it again: known where every such assignment keeps the
+        # tensor's shape, and for a config whose other fields they set (`self.cfg.device`).
+        fields = None
+        if cls.is_rebound(attr) and not self.file.steady(cls, attr):
+            fields = cls.fields_changed(attr)
+            if fields is None:
+                return None
         # A subclass's __init__ may assign the attribute differently.
         attrs = self.file.build(cls) if obj.exact or not _overridden(cls, "__init__") else {}
         v = attrs.get(attr)
         if v is None and self.cls is cls:
-            return SymV(f"self.{attr}")
+            v = SymV(f"self.{attr}")
+        if fields is not None:
+            return SymV(v.text, v.changed | fields) if isinstance(v, SymV) else None
         return v
+
+    def config_size(self, node: ast.Attribute, obj: ObjV, got: Value) -> Value:
+        """`self.cfg.d_in`, where the class declares `d_in: int` and no method of `self`'s
+        class sets `cfg` or that field of it: a size set when the object is built, the
+        same at each read (a sym), rather than some number."""
+        holder = node.value
+        if not (
+            isinstance(got, NumV)
+            and self.cls is not None
+            and isinstance(holder, ast.Attribute)
+            and isinstance(holder.value, ast.Name)
+            and holder.value.id == "self"
+        ):
+            return got
+        cls = obj.cls
+        assert isinstance(cls, ClassModel)
+        found = cls.annotation(node.attr)
+        if found is None or not (isinstance(found[1], ast.Name) and found[1].id == "int"):
+            return got
+        fields = self.cls.fields_changed(holder.attr)
+        if fields is None or node.attr in fields:
+            return got
+        return SymV(f"self.{holder.attr}.{node.attr}")
 
     def declared_attribute(self, cls: ClassModel, attr: str) -> Value:
         """What the annotation of `attr` in `cls` (or a base) says it holds, if it says."""

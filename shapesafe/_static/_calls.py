@@ -13,6 +13,7 @@ from ._helpers import unannotated_bound
 from ._modules import (
     REGISTERS,
     ClassModel,
+    _find_class,
     model,
     registered,
     unsubscripted,
@@ -34,6 +35,7 @@ from ._rules import PASS, dtypes, layer_call
 from ._source import (
     Module,
     Signature,
+    _class_named,
     _decorated,
     dotted_name,
     per_node,
@@ -112,6 +114,39 @@ def _overridden(cls: ClassModel, name: str) -> bool:
                 if id(sub) not in seen:
                     todo.append(sub)
     return False
+
+
+def _delegated(
+    cls: ClassModel, owner: ClassModel, fn: ast.FunctionDef | ast.AsyncFunctionDef
+) -> tuple[ClassModel, ast.FunctionDef | ast.AsyncFunctionDef]:
+    """The method that `fn` hands its call to, where that is all its body does
+    (`def forward(self, *args, **kwargs): return self.generate_ray_samples(*args, **kwargs)`),
+    looked up on `cls`; else `fn` itself."""
+    a = fn.args
+    body = [
+        s for s in fn.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
+    ]
+    call = body[0].value if len(body) == 1 and isinstance(body[0], ast.Return) else None
+    if (
+        a.vararg is None
+        or a.posonlyargs
+        or len(a.args) != 1
+        or a.kwonlyargs
+        or not isinstance(call, ast.Call)
+        or not isinstance(call.func, ast.Attribute)
+        or _name(call.func.value) != a.args[0].arg
+        or [_name(x.value) if isinstance(x, ast.Starred) else None for x in call.args]
+        != [a.vararg.arg]
+        or [(k.arg, _name(k.value)) for k in call.keywords]
+        != ([(None, a.kwarg.arg)] if a.kwarg is not None else [])
+    ):
+        return owner, fn
+    found = cls.method(call.func.attr)
+    return found if found is not None and found[1] is not fn else (owner, fn)
+
+
+def _name(node: ast.expr) -> str | None:
+    return node.id if isinstance(node, ast.Name) else None
 
 
 def _tuple_returns(
@@ -237,7 +272,7 @@ class _Calls(_Explaining):
             return None
         method = cls.method(attr)
         if method is not None:
-            owner, fn = method
+            owner, fn = _delegated(cls, *method)
             sig = signature(owner.module, fn)
             shift = 0 if _decorated(fn, "staticmethod") else 1
             seen = obj.exact or not _overridden(cls, attr)
@@ -377,7 +412,7 @@ class _Calls(_Explaining):
         if found is None:
             self.file.stats_unknown("module without a forward")
             return None
-        owner, fn = found
+        owner, fn = _delegated(cls, *found)
         sig = signature(owner.module, fn)
         seen = layer.exact or not _overridden(cls, fn.name)
         if sig is not None or _tuple_returns(owner.module, fn) is not None:
@@ -527,7 +562,8 @@ class _Calls(_Explaining):
                 inferred = self.file.infer_bound(module, fn, owner, bound)
                 if inferred is not None:
                     self.file.stats_known("return read from the body")
-            return self.declared_union(module, fn, unifier, inferred)
+            declared = self.declared_union(module, fn, unifier, inferred)
+            return declared if declared is not None else self.instance_returned(module, fn)
         if fn is not None and infer:
             return self.opened(module, fn, owner, given, shape_of, unifier, ret.spec, on_self)
         return unifier.result(ret.spec)
@@ -599,6 +635,29 @@ class _Calls(_Explaining):
             read if i in free and isinstance(read, Size) and read.kind != "fresh" else item
             for i, (item, read) in enumerate(zip(out, seen, strict=True))
         )
+
+    def instance_returned(
+        self, module: Module, fn: ast.FunctionDef | ast.AsyncFunctionDef
+    ) -> Value:
+        """`-> RaySamples`: an instance of the class a return annotation names, where the
+        checker reads that class; which subclass, it does not know. `-> Tuple[RaySamples,
+        List]`: a tuple of such instances, and of values not known."""
+        misses = self.file.misses if module is self.module else {}
+        node = fn.returns
+        parts: list[ast.expr] | None = None
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Tuple):
+            if (dotted_name(node.value) or "").rsplit(".", 1)[-1] in ("tuple", "Tuple"):
+                parts = list(node.slice.elts)
+        found: list[Value] = []
+        for part in parts if parts is not None else [node]:
+            if isinstance(part, ast.Constant) and part.value is Ellipsis:
+                return None  # `Tuple[RaySamples, ...]`: how many, not known
+            named = _class_named(part)
+            held = None if named is None else _find_class(module, named, misses)
+            found.append(None if held is None else ObjV(held, exact=False))
+        if all(v is None for v in found):
+            return None
+        return found[0] if parts is None else TupV(tuple(found))
 
     def declared_union(
         self,

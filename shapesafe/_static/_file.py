@@ -3,11 +3,12 @@ bodies and class `__init__`s that its calls need, read once per file.
 """
 
 import ast
+import contextvars
 import re
 
 from ._flow import _merge, _Scope
 from ._helpers import BoundKey, in_caller_terms
-from ._modules import ClassModel, model
+from ._modules import Change, ClassModel, model
 from ._report import Env, Finding, Reporter, Stats
 from ._rules.nn import inherited
 from ._scopes import _index, _own_nodes, _stmt_binds
@@ -16,6 +17,10 @@ from ._unify import Shape
 from ._values import Value, _joined
 
 _IGNORE = re.compile(r"#\s*shapesafe:\s*ignore\b")
+
+
+# How many `FileChecker.steady` verdicts are being worked out, each under assumptions.
+_assuming: contextvars.ContextVar[int] = contextvars.ContextVar("shapesafe_assuming", default=0)
 
 
 def _self_targets(node: ast.AST) -> list[str]:
@@ -161,6 +166,70 @@ class FileChecker(Reporter):
         finally:
             cls.building = False
 
+    def steady(self, cls: ClassModel, attr: str) -> bool:
+        """Whether every statement of a method other than `__init__` that changes `attr`
+        (`ClassModel.changes`) keeps the tensor shape that `build` gives it: an in-place
+        change, or an assignment of a value of that very shape (`self.W_dec.data =
+        self.W_dec.data / norms`).
+
+        The values are read with the attributes in question assumed steady: if each change
+        keeps the shape while all of them hold theirs, then none ever changes it. Any that
+        fails is dropped and the rest read again. A verdict worked out while another one is
+        assumed is not kept.
+        """
+        if cls.steady is None:
+            if cls.building:
+                return False
+            outer = _assuming.get() == 0
+            token = _assuming.set(_assuming.get() + 1)
+            verdicts: dict[str, bool] = {}
+            try:
+                verdicts = self._steady(cls)
+            finally:
+                _assuming.reset(token)
+                cls.steady = verdicts if outer and verdicts else None
+            return verdicts.get(attr, False)
+        return cls.steady.get(attr, False)
+
+    def _steady(self, cls: ClassModel) -> dict[str, bool]:
+        built = self.build(cls)
+        changes = {attr: cls.changes(attr) for attr in _rebound_names(cls)}
+        kept = {
+            attr
+            for attr, made in changes.items()
+            if not made
+            or (isinstance(built.get(attr), tuple) and all(c.kind != "other" for c in made))
+        }
+        while True:
+            cls.steady = dict.fromkeys(changes, False) | dict.fromkeys(kept, True)
+            failed = self._changed_shapes(cls, built, {a: changes[a] for a in kept})
+            if not failed:
+                return cls.steady
+            kept -= failed
+
+    def _changed_shapes(
+        self, cls: ClassModel, built: dict[str, Value], changes: dict[str, list[Change]]
+    ) -> set[str]:
+        """The attributes among `changes` that a "value" change gives another shape than
+        `built`, each method read once on an instance of `cls`."""
+        by_fn: dict[int, list[tuple[str, Change]]] = {}
+        for attr, made in changes.items():
+            for change in made:
+                if change.kind == "value":
+                    by_fn.setdefault(id(change.fn), []).append((attr, change))
+        failed: set[str] = set()
+        for items in by_fn.values():
+            first = items[0][1]
+            reader = FileChecker(first.owner.module, "", self.stats)
+            reader.silent = 1
+            scope = _Scope(reader, first.fn.body, first.fn, cls)
+            scope.run()
+            for attr, change in items:
+                value = getattr(change.stmt, "value", None)
+                if value is None or scope.seen.get(id(value), None) != built.get(attr):
+                    failed.add(attr)
+        return failed
+
     def assigned_by(
         self, cls: ClassModel, fn: ast.FunctionDef | ast.AsyncFunctionDef, attrs: dict[str, Value]
     ) -> dict[int, Value]:
@@ -202,6 +271,14 @@ class FileChecker(Reporter):
             if not (0 < f.line <= len(lines) and _IGNORE.search(lines[f.line - 1]))
         }
         return sorted(kept)
+
+
+def _rebound_names(cls: ClassModel) -> set[str]:
+    """The attributes that `cls.is_rebound` names."""
+    out = set(cls.rebound)
+    for base in cls.bases:
+        out |= _rebound_names(base)
+    return out
 
 
 def _base_names(cls: ClassModel) -> list[str]:

@@ -5,7 +5,8 @@ An attribute's shape comes from its annotation (`self.W_U: Float[Tensor, "d_mode
 in the class body or at its assignment) or else from what `__init__` assigns to it, read
 with the torch shape rules. Sizes that `__init__` takes from its arguments are syms of those
 arguments (`config.n_embd`). An attribute that another method assigns again is unknown
-unless it is annotated.
+unless it is annotated, or unless every such assignment keeps the tensor's shape (`changes`,
+`FileChecker.steady`).
 """
 
 import ast
@@ -42,7 +43,11 @@ class ClassModel:
     building: bool = False
     _scanned: tuple[dict[str, ast.expr], set[str]] | None = None
     _hooks: list[str] | None = None
-    _refs: set[str] | None = None
+    _refs: dict[str, set[str]] | None = None
+    _changes: "dict[str, list[Change]] | None" = None
+    # attribute -> whether every method that assigns it again keeps its shape
+    # (`FileChecker.steady`); while that is worked out, what is assumed
+    steady: dict[str, bool] | None = None
 
     @property
     def declared(self) -> dict[str, ast.expr]:
@@ -60,13 +65,26 @@ class ClassModel:
 
     def init_hooks(self) -> list[str]:
         """The methods that an `__init__` of this class or of a base calls on `self`, as a
-        statement, and that no other method names: each builds `self`, as `__init__` does
-        (threestudio's `BaseModule.__init__` calls `self.configure()`)."""
+        statement, and that no method names but `__init__` and these: each builds `self`, as
+        `__init__` does (threestudio's `BaseModule.__init__` calls `self.configure()`; an
+        old SAE's `initialize_weights_jumprelu` calls `initialize_weights_basic`)."""
         if self._hooks is None:
             mro = self.mro()
             called = dict.fromkeys(h for cls in mro for h in cls._init_calls())
-            named = set().union(*(cls._self_refs() for cls in mro)) if called else set()
-            self._hooks = [h for h in called if h not in named and self.method(h) is not None]
+            hooks = {h for h in called if self.method(h) is not None}
+            refs = [(cls, name, attrs) for cls in mro for name, attrs in cls._self_refs().items()]
+            while True:
+                # A hook may call another as a statement; any other mention may run it later.
+                named = set().union(
+                    *(
+                        attrs if name not in hooks else cls._loose_refs(name)
+                        for cls, name, attrs in refs
+                    )
+                )
+                if not hooks & named:
+                    break
+                hooks -= named
+            self._hooks = [h for h in called if h in hooks]
         return self._hooks
 
     def _init_calls(self) -> list[str]:
@@ -81,16 +99,31 @@ class ClassModel:
                     calls.append(hook)
         return calls
 
-    def _self_refs(self) -> set[str]:
-        """The attributes of `self` that this class's methods other than `__init__` name."""
+    def _self_refs(self) -> dict[str, set[str]]:
+        """The attributes of `self` that each of this class's methods other than `__init__`
+        names."""
         if self._refs is None:
             self._refs = {
-                attr
+                name: set(filter(None, map(_self_attr, ast.walk(fn))))
                 for name, fn in self.methods.items()
                 if name != "__init__"
-                for attr in filter(None, map(_self_attr, ast.walk(fn)))
             }
         return self._refs
+
+    def _loose_refs(self, name: str) -> set[str]:
+        """The attributes of `self` that the method `name` names other than as a method it
+        calls as a statement."""
+        fn = self.methods[name]
+        called = {
+            id(stmt.value.func)
+            for stmt in _statements(fn.body)
+            if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)
+        }
+        return {
+            attr
+            for node in ast.walk(fn)
+            if id(node) not in called and (attr := _self_attr(node)) is not None
+        }
 
     def mro(self) -> list["ClassModel"]:
         """This class and its bases, each once."""
@@ -125,6 +158,40 @@ class ClassModel:
 
     def is_rebound(self, attr: str) -> bool:
         return attr in self.rebound or any(b.is_rebound(attr) for b in self.bases)
+
+    def fields_changed(self, attr: str) -> frozenset[str] | None:
+        """The fields of `attr`'s value that other methods set, where setting fields is all
+        that they do to it (`self.cfg.device = d`); None otherwise."""
+        fields = [c.field for c in self.changes(attr)]
+        return None if None in fields else frozenset(f for f in fields if f is not None)
+
+    def changes(self, attr: str) -> "list[Change]":
+        """How the methods that make `attr` rebound (`is_rebound`) change it."""
+        if self._changes is None:
+            self._changes = _changes(self, self.init_hooks())
+        out = list(self._changes.get(attr, ()))
+        for base in self.bases:
+            out += base.changes(attr)
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
+class Change:
+    """One statement of a method other than `__init__` that changes an attribute of `self`.
+
+    `kind` is "keep" where the change is in place on the tensor the attribute holds, which
+    keeps its shape (`self.w.data *= s`, `self.w[i] = v`); "value" where the statement
+    assigns it a new value (`self.w.data = self.w.data / n`), whose shape is to be compared;
+    "other" for any other change (unpacking, a list changed in place, a registered buffer).
+    `field` is the attribute of the held value that the statement sets, if it sets one
+    (`self.cfg.device = d` sets `device`; `self.cfg.metadata.name = n` sets `metadata`).
+    """
+
+    owner: ClassModel
+    fn: ast.FunctionDef | ast.AsyncFunctionDef
+    stmt: ast.stmt
+    kind: str
+    field: str | None = None
 
 
 def model(module: Module, node: ast.ClassDef) -> ClassModel:
@@ -213,6 +280,68 @@ def _scan(
                     if attr is not None:
                         rebound.add(attr)
     return declared, rebound
+
+
+def _changes(cls: ClassModel, hooks: list[str]) -> dict[str, list[Change]]:
+    """`Change`s of `cls`'s own methods, by attribute: the statements that `_scan` finds."""
+    out: dict[str, list[Change]] = {}
+    for name, fn in cls.methods.items():
+        if name == "__init__" or name in hooks:
+            continue
+        for sub in _statements(fn.body):
+            for part in ast.walk(sub) if not hasattr(sub, "body") else ():
+                if isinstance(part, ast.Call) and isinstance(part.func, ast.Attribute):
+                    changed = _self_attr(part.func.value)
+                    named = registered(part)
+                    for attr in (changed if part.func.attr in LIST_CHANGES else None, named):
+                        if attr is not None:
+                            out.setdefault(attr, []).append(Change(cls, fn, sub, "other"))
+            targets: list[ast.expr] = []
+            if isinstance(sub, ast.Assign):
+                targets = list(sub.targets)
+            elif isinstance(sub, (ast.AugAssign, ast.AnnAssign)):
+                targets = [sub.target]
+            for t in targets:
+                root = _changed_root(t)
+                for part in ast.walk(t):
+                    attr = _self_attr(part)
+                    if attr is not None and (root is None or part is root[0]):
+                        kind = "other" if root is None else _change_kind(sub, root[1])
+                        steps = root[1] if root is not None else ()
+                        field = steps[0] if steps and steps[0] != "[]" else None
+                        out.setdefault(attr, []).append(Change(cls, fn, sub, kind, field))
+    return out
+
+
+def _changed_root(target: ast.expr) -> tuple[ast.Attribute, tuple[str, ...]] | None:
+    """The `self.x` a target changes, with the steps from it (`.data`, `[]`, `.name`); None
+    for a target that unpacks, or that changes no attribute of `self`."""
+    steps: list[str] = []
+    node = target
+    while _self_attr(node) is None:
+        if isinstance(node, ast.Subscript):
+            steps.append("[]")
+            node = node.value
+        elif isinstance(node, ast.Attribute):
+            steps.append(node.attr)
+            node = node.value
+        else:
+            return None
+    assert isinstance(node, ast.Attribute)
+    return node, tuple(reversed(steps))
+
+
+def _change_kind(stmt: ast.stmt, steps: tuple[str, ...]) -> str:
+    """The `Change.kind` of a statement that assigns `self.x` followed by `steps`."""
+    inner = steps[1:] if steps[:1] == ("data",) else steps
+    if inner == ("[]",):
+        return "keep"  # `self.w[i] = v`, `self.w.data[i] += v`: the tensor changed in place
+    if inner:
+        return "other"
+    if isinstance(stmt, ast.AugAssign):
+        # In place, except `@=`, which a tensor does as `w = w @ v`.
+        return "other" if isinstance(stmt.op, ast.MatMult) else "keep"
+    return "value"
 
 
 def _statements(body: list[ast.stmt]) -> list[ast.stmt]:

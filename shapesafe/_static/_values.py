@@ -54,9 +54,11 @@ class LayerV:
 
 @dataclasses.dataclass(frozen=True)
 class SymV:
-    """A value that code names but the checker does not model: `config`, `config.n_embd`."""
+    """A value that code names but the checker does not model: `config`, `config.n_embd`.
+    `changed` are its fields that a method sets after `__init__`, which say nothing."""
 
     text: str
+    changed: frozenset[str] = frozenset()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -139,3 +139,16 @@ def randperm(c: Call) -> Value | _Pass:
     if not isinstance(n, (IntV, SymV)):
         return PASS
     return (c.size_of(n) or fresh(),)
+
+
+# `torch.nn.init`: each fills its tensor in place and gives that tensor back.
+INITS = frozenset(
+    """uniform_ normal_ constant_ ones_ zeros_ eye_ dirac_ xavier_uniform_ xavier_normal_
+    kaiming_uniform_ kaiming_normal_ trunc_normal_ orthogonal_ sparse_""".split()
+)
+
+
+@function(*(f"torch.nn.init.{n}" for n in sorted(INITS)))
+def initialized(c: Call) -> Value:
+    """`nn.init.kaiming_uniform_(w)`: `w`, filled in place."""
+    return c.x if isinstance(c.x, tuple) else None
