@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from shapesafe._static import _torch as T
 from shapesafe._static import check_file
-from shapesafe._static._unify import Group, Shape, Size, anonymous_group, lit
+from shapesafe._static._unify import Group, Shape, Size, anonymous_group, lit, run_item
 from shapesafe._static._values import Mismatch
 
 HEADER = """\
@@ -302,3 +302,105 @@ def test_a_rank_test_in_an_and_narrows_and_names_the_axes_it_makes(tmp_path: Pat
         """6: return of q(): x.sum(0) "?B[1] n d" has 3 dims, expected 2 for 'return' "n d\"""",
         """10: return of r(): x.T "d ?x.shape[0]" has 2 dims, expected 1 for 'return' "d\"""",
     ]
+
+
+# Ops that reach into a run from the front: `x[0]`, `x.sum(0)`, `torch.stack(xs)` of
+# "*batch 3" read the run's first axis, `?batch[0]`, and leave `*batch[1:]`.
+
+FRONT_FOUND = [
+    pytest.param(
+        "def f(x: Float[Tensor, '*b d'], w: Float[Tensor, 'e d']) -> None:\n    x[0] @ w\n",
+        ['2: x[0] @ w: inner dim is d in x[0] "*b[1:] d" but e in w "e d"; did you mean w.mT?'],
+        id="index-then-matmul",
+    ),
+    pytest.param(
+        "def f(x: Float[Tensor, '*b 3']) -> None:\n    x.new_zeros(*x.shape[:-1], 4) + x\n",
+        [
+            '2: x.new_zeros(*x.shape[:-1], 4) + x: x.new_zeros(*x.shape[:-1], 4) "*b 4" and '
+            'x "*b 3": 4 lines up with 3 (torch would broadcast silently where one is 1, and '
+            "fail otherwise)"
+        ],
+        id="new-zeros-of-the-run",
+    ),
+    pytest.param(
+        "def g(y: Float[Tensor, '4 *r']) -> None: ...\n"
+        "def f(x: Float[Tensor, '*b 3']) -> None:\n    g(torch.moveaxis(x, -1, 0))\n",
+        [
+            """3: g(torch.moveaxis(x, -1, 0)): dim '4' is 3 in torch.moveaxis(x, -1, 0) "3 *b", """
+            'expected 4 ("4 *r")'
+        ],
+        id="moveaxis-to-the-front",
+    ),
+]
+
+
+@pytest.mark.parametrize(("source", "expected"), FRONT_FOUND)
+def test_ops_into_a_run_from_the_front(tmp_path: Path, source: str, expected: list[str]) -> None:
+    assert check(tmp_path, source) == expected
+
+
+FRONT_SILENT = [
+    pytest.param(
+        "def f(x: Float[Tensor, '*b 3']) -> Float[Tensor, '*b 3']:\n    return x + x.mean(0)\n",
+        id="mean-over-the-first-axis-broadcasts-back",
+    ),
+    pytest.param(
+        "def f(x: Float[Tensor, '*b 3']) -> Float[Tensor, '2 *b 3']:\n"
+        "    return torch.stack([x, x])\n",
+        id="stack-in-front",
+    ),
+    pytest.param(
+        "def f(x: Float[Tensor, '*b 3']) -> Float[Tensor, '*b 3']:\n"
+        "    return x[:, None][:, 0] + x.unsqueeze(1).squeeze(1)\n",
+        id="the-first-axis-put-back",
+    ),
+    pytest.param(
+        # Three axes into "*n 4 4": code that means a run of one axis (`n 4 4`).
+        "def f(poses: Float[Tensor, '*n 4 4'], focus: Float[Tensor, '3']) -> None:\n"
+        "    focus - poses[:, :3, 3:4].squeeze(-1)\n",
+        id="indexing-past-the-run's-first-axis",
+    ),
+    pytest.param(
+        "def f(poses: Float[Tensor, '*n 4 4'], w: Float[Tensor, '3 3']) -> None:\n"
+        "    poses.transpose(0, 1) @ w\n"
+        "    poses[0][0] @ w\n",
+        id="two-axes-into-the-run",
+    ),
+    pytest.param(
+        "def g(y: Float[Tensor, '*r 3']) -> None: ...\n"
+        "def f(x: Float[Tensor, '*b 3'], i: int) -> None:\n"
+        "    g(x[i])\n"
+        "    g(torch.cat([x, x], dim=0))\n"
+        "    for row in x:\n"
+        "        g(row)\n",
+        id="rows",
+    ),
+    pytest.param(
+        # A row's first axis is the run's second: not read.
+        "def g(y: Float[Tensor, '*r e']) -> None: ...\n"
+        "def f(x: Float[Tensor, '*b d']) -> None:\n"
+        "    for row in x:\n"
+        "        g(row.mean(0))\n",
+        id="a-row-of-a-row",
+    ),
+]
+
+
+@pytest.mark.parametrize("source", FRONT_SILENT)
+def test_right_ops_into_a_run_from_the_front_are_silent(tmp_path: Path, source: str) -> None:
+    assert check(tmp_path, source) == []
+
+
+def test_ops_into_a_run_from_the_front_give_shapes() -> None:
+    x: Shape = (Group("b"), lit(3))
+    head, rest = run_item(Group("b"), 0), Group("b", cut=1)
+    assert T.reduce(x, [0], False) == (rest, lit(3))
+    assert T.reduce(x, [0], True) == (T.OP_ONE, rest, lit(3))
+    assert T.unsqueeze(x, 0) == (T.OP_ONE, *x)
+    assert T.unsqueeze(x, 1) == (head, T.OP_ONE, rest, lit(3))
+    assert T.stack([x, x], 0, ["a", "b"]) == (lit(2), *x)
+    assert T.moved((Size("name", "n"), Group("b")), 0, -1) == (Group("b"), Size("name", "n"))
+    assert T.whole((head, rest, lit(3))) == x
+    # Not two axes into a run, nor into an anonymous one.
+    assert T.reduce(x, [1], False) is None
+    assert T.reduce((anonymous_group(), lit(3)), [0], False) is None

@@ -112,6 +112,9 @@ def _numeric(qual: str, args: list[Value]) -> bool:
     return root == "numpy" and bool(args) and all(isinstance(a, (IntV, NumV)) for a in args)
 
 
+_SPLICED_METHODS = frozenset(("new_zeros", "new_ones", "new_empty", "expand"))
+
+
 class _Expressions(_Access):
     """The part of a scope that gives each expression its value."""
 
@@ -125,6 +128,8 @@ class _Expressions(_Access):
 
     def value(self, node: ast.expr | None, env: Env) -> Value:
         v = self._value(node, env)
+        if isinstance(v, tuple) and any(isinstance(i, Group) and i.cut for i in v):
+            v = T.whole(v)  # `?batch[0] *batch[1:]` is `*batch`
         if node is not None:
             self.seen[id(node)] = v
         return v
@@ -392,6 +397,15 @@ class _Expressions(_Access):
             if spliced is not None:
                 self.value(func.value, c.env)  # what is reshaped is read, for its own checks
                 self.file.stats_known("reshape to given sizes")
+                return spliced
+        if isinstance(func, ast.Attribute) and func.attr in _SPLICED_METHODS:
+            # `x.new_zeros(*x.shape[:-1], n)`, `x.expand(*x.shape[:-1], n)`: where no size
+            # is a -1 (which `expand` reads as "keep"), the sizes given.
+            ints = [T.int_value(a) for a in node.args]
+            spliced = None if -1 in ints else self.spliced_sizes(node.args, c.env)
+            if spliced is not None:
+                self.value(func.value, c.env)
+                self.file.stats_known("tensor method")
                 return spliced
         if self.qualified(func) in _SPLICED_MAKERS:
             made = self.spliced_sizes(node.args, c.env)

@@ -116,9 +116,14 @@ class Group:
 
     name: str  # "" for an anonymous group
     key: int = 0
+    # The run without its first `cut` axes, which code took out of it from the front
+    # (`x[0]`, `x.sum(0)` of "*batch c"): `*batch[1:]`. See `run_item`.
+    cut: int = 0
 
     def __str__(self) -> str:
-        return f"*{self.name}" if self.name else "..."
+        if not self.name:
+            return "..."
+        return f"*{self.name}[{self.cut}:]" if self.cut else f"*{self.name}"
 
 
 Item = Size | Group
@@ -143,6 +148,28 @@ def fresh(label: str = "") -> Size:
 
 def anonymous_group() -> Group:
     return Group("", next(_counter))
+
+
+def run_item(run: Group, i: int) -> Size:
+    """Axis `i` of a run, counted from its first axis: `?batch[0]`, a size nothing is known
+    of but that it is the same wherever that run's axis is read. Its key is taken apart from
+    `fresh` sizes' keys, which count up from 0."""
+    label = f"{run.name}[{i}]" if run.name else f"...[{i}]"
+    return Size("fresh", label, -1 - (hash((run.name, run.key, i)) & 0xFFFFFFFFFFFF))
+
+
+def dropped(items: Shape, k: int) -> Shape:
+    """`items`, a run's axes, without their first `k`: known sizes drop, and a run within
+    loses its first axes (`cut`)."""
+    out = list(items)
+    while k and out:
+        first = out[0]
+        if isinstance(first, Group):
+            out[0] = dataclasses.replace(first, cut=first.cut + k)
+            return tuple(out)
+        out.pop(0)
+        k -= 1
+    return tuple(out)
 
 
 def show(shape: Sequence[Item]) -> str:
@@ -676,7 +703,8 @@ class Unifier(BindingState):
                 if bound is None:
                     out.append(anonymous_group())
                 else:
-                    out.extend(self.resolve(i) if isinstance(i, Size) else i for i in bound[1])
+                    run = dropped(bound[1], item.cut)
+                    out.extend(self.resolve(i) if isinstance(i, Size) else i for i in run)
             elif item.kind == "int" or (item.kind == "sym" and keep_syms):
                 out.append(item)
             elif item.kind == "name" and str(item.value) in sizes:

@@ -349,6 +349,8 @@ def moveaxis(c: Call) -> Value | _Pass:
         return PASS
     src, dst = lit_int(c.args[0]), lit_int(c.args[1])
     n = T.rank(x)
+    if src is not None and dst is not None and n is None:
+        return T.moved(x, src, dst)
     if src is None or dst is None or n is None or not (-n <= src < n and -n <= dst < n):
         return None
     order = list(range(n))
