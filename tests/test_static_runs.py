@@ -334,6 +334,32 @@ FRONT_FOUND = [
 ]
 
 
+_LESS = "(*b[1:] is *b without its first axis)"
+
+FRONT_FOUND += [
+    pytest.param(
+        "def f(x: Float[Tensor, '*b c']) -> Float[Tensor, '*b c']:\n    return x.mean(0)\n",
+        [
+            f"""2: return of f(): x.mean(0) "*b[1:] c" has 0 dims besides *b {_LESS}, """
+            """expected 1 for 'return' "*b c\""""
+        ],
+        id="mean-over-the-run's-first-axis",
+    ),
+    pytest.param(
+        "def g(x: Float[Tensor, '*r c'], y: Float[Tensor, '*r c']) -> None: ...\n"
+        "def f(x: Float[Tensor, '*b c']) -> None:\n"
+        "    g(x, x.sum(0))\n"
+        "    w: Float[Tensor, '*b c'] = x[0]\n",
+        [
+            f"""3: g(x, x.sum(0)): x.sum(0) "*b[1:] c" has 0 dims besides *b {_LESS}, """
+            """expected 1 for 'y' "*r c\"""",
+            f"""4: w: x[0] "*b[1:] c" has 0 dims besides *b {_LESS}, expected 1 for 'w' "*b c\"""",
+        ],
+        id="a-row-for-the-whole",
+    ),
+]
+
+
 @pytest.mark.parametrize(("source", "expected"), FRONT_FOUND)
 def test_ops_into_a_run_from_the_front(tmp_path: Path, source: str, expected: list[str]) -> None:
     assert check(tmp_path, source) == expected
@@ -382,6 +408,18 @@ FRONT_SILENT = [
         "    for row in x:\n"
         "        g(row.mean(0))\n",
         id="a-row-of-a-row",
+    ),
+]
+
+
+FRONT_SILENT += [
+    pytest.param(
+        "def g(x: Float[Tensor, '*r c'], y: Float[Tensor, '*r c']) -> None: ...\n"
+        "def f(x: Float[Tensor, '*b c']) -> Float[Tensor, '*b']:\n"
+        "    g(x[0], x[1])\n"
+        "    v: Float[Tensor, '*own c'] = x[0]\n"
+        "    return x.mean(0)\n",  # as many axes as *b: its sizes are unknown
+        id="rows-alike",
     ),
 ]
 

@@ -502,7 +502,14 @@ def _run_rank(
     if bound is None or len(bound[1]) != 1 or not isinstance(bound[1][0], Group):
         return None
     runs = [i for i, item in enumerate(shape) if isinstance(item, Group)]
-    if len(runs) != 1 or shape[runs[0]] != bound[1][0]:
+    held, whole = shape[runs[0]] if len(runs) == 1 else None, bound[1][0]
+    cut = held.cut if isinstance(held, Group) and not whole.cut else 0
+    if cut and held == dataclasses.replace(whole, cut=cut):
+        # `x.sum(0)` of "*b c" is "*b[1:] c": as many axes as "*b c" only with one more.
+        if len(shape) - cut == ndims:
+            return None
+        return Failure("rank", -1, -1, ndims, len(shape) - cut)
+    if held != whole:
         return None
     if runs[0] >= len(pre) and len(shape) - runs[0] - 1 >= len(post):
         return None  # `match` tells what the run would have to hold
