@@ -1,6 +1,7 @@
 """The static checker on tensors whose leading axes are a run of unknown length (`...`, `*batch`):
 ops on the known trailing axes keep what they know about them."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -442,3 +443,67 @@ def test_ops_into_a_run_from_the_front_give_shapes() -> None:
     # Not two axes into a run, nor into an anonymous one.
     assert T.reduce(x, [1], False) is None
     assert T.reduce((anonymous_group(), lit(3)), [0], False) is None
+
+
+_FRONT_OPS: dict[str, tuple[Callable[[Shape], Shape | None], Callable[[torch.Tensor], object]]] = {
+    "x.sum(0)": (lambda s: T.reduce(s, [0], False), lambda t: t.sum(0)),
+    "x.sum(0, keepdim=True)": (lambda s: T.reduce(s, [0], True), lambda t: t.sum(0, keepdim=True)),
+    "x.sum(1)": (lambda s: T.reduce(s, [1], False), lambda t: t.sum(1)),
+    "x.unsqueeze(1)": (lambda s: T.unsqueeze(s, 1), lambda t: t.unsqueeze(1)),
+    "x.transpose(0, 1)": (lambda s: T.transpose(s, 0, 1), lambda t: t.transpose(0, 1)),
+    "torch.stack([x, x])": (
+        lambda s: T.stack([s, s], 0, ["a", "b"]),
+        lambda t: torch.stack([t, t]),
+    ),
+    "torch.cat([x, x])": (lambda s: T.concat([s, s], 0, ["a", "b"]), lambda t: torch.cat([t, t])),
+    "x.movedim(0, -1)": (lambda s: T.moved(s, 0, -1), lambda t: t.movedim(0, -1)),
+    "x.movedim(-1, 1)": (lambda s: T.moved(s, -1, 1), lambda t: t.movedim(-1, 1)),
+}
+
+
+def _expand_run(out: Shape, run: list[int]) -> list[int | None] | None:
+    """The sizes `out` stands for where `*batch` is `run`; None for a size of its own (the
+    length of a `cat`), and None in all where the run is too short for the axes taken out
+    of it."""
+    got: list[int | None] = []
+    for item in out:
+        if isinstance(item, Group):
+            if item.cut > len(run):
+                return None
+            got += run[item.cut :]
+        elif item.kind == "int":
+            got.append(int(item.value))
+        else:
+            at = [k for k in range(4) if item == run_item(Group("batch"), k)]
+            if at and at[0] >= len(run):
+                return None
+            got.append(run[at[0]] if at else None)
+    return got
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    head=st.lists(st.integers(2, 3), max_size=2),
+    run=st.lists(st.integers(1, 3), max_size=3),
+    tail=st.lists(st.integers(2, 3), max_size=2),
+    op=st.sampled_from(sorted(_FRONT_OPS)),
+)
+def test_ops_into_a_run_from_the_front_agree_with_torch(
+    head: list[int], run: list[int], tail: list[int], op: str
+) -> None:
+    # "h.. *batch t..": where the rule gives a shape and the run has the axes it takes out,
+    # the shape is torch's, size for size.
+    rule, real_op = _FRONT_OPS[op]
+    out = rule((*map(lit, head), Group("batch"), *map(lit, tail)))
+    if out is None:
+        return
+    got = _expand_run(out, run)
+    if got is None:
+        return
+    try:
+        real = real_op(torch.empty(head + run + tail, device="meta"))
+    except (RuntimeError, IndexError):
+        pytest.fail(f"{op} gives {out} where torch fails")
+    assert isinstance(real, torch.Tensor)
+    assert len(got) == real.dim()
+    assert all(g is None or g == r for g, r in zip(got, real.shape, strict=True))
