@@ -335,6 +335,20 @@ FRONT_FOUND = [
 ]
 
 
+FRONT_FOUND.append(
+    pytest.param(
+        "def f(x: Float[Tensor, '*b n 1']) -> None:\n"
+        "    torch.ones((*x.shape[:-1], 2)) + x.new_zeros([*x.shape[:-1], 3])\n",
+        [
+            "2: torch.ones((*x.shape[:-1], 2)) + x.new_zeros([*x.shape[:-1], 3]): "
+            'torch.ones((*x.shape[:-1], 2)) "*b n 2" and x.new_zeros([*x.shape[:-1], 3]) '
+            '"*b n 3": 2 lines up with 3 (torch would broadcast silently where one is 1, and '
+            "fail otherwise)"
+        ],
+        id="sizes-spliced-in-a-tuple",
+    )
+)
+
 _LESS = "(*b[1:] is *b without its first axis)"
 
 FRONT_FOUND += [

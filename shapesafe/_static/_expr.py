@@ -388,12 +388,19 @@ class _Expressions(_Access):
         return _NO
 
     def spliced_call(self, c: "_Parts") -> "Value | _NoValue":
-        """`t.view(*x.shape[:-1], n)`, `torch.zeros(*x.shape[:-1], n)`: the sizes given."""
+        """`t.view(*x.shape[:-1], n)`, `torch.zeros(*x.shape[:-1], n)`: the sizes given,
+        also as one tuple (`torch.ones((*x.shape[:-1], 1))`)."""
         node, func = c.node, c.node.func
-        if not c.starred:
+        given: list[ast.expr] = node.args
+        one = node.args[0] if len(node.args) == 1 else None
+        if isinstance(one, (ast.Tuple, ast.List)) and any(
+            isinstance(e, ast.Starred) for e in one.elts
+        ):
+            given = one.elts
+        elif not c.starred:
             return _NO
         if isinstance(func, ast.Attribute) and func.attr in ("view", "reshape"):
-            spliced = None if node.keywords else self.spliced_sizes(node.args, c.env)
+            spliced = None if node.keywords else self.spliced_sizes(given, c.env)
             if spliced is not None:
                 self.value(func.value, c.env)  # what is reshaped is read, for its own checks
                 self.file.stats_known("reshape to given sizes")
@@ -401,14 +408,14 @@ class _Expressions(_Access):
         if isinstance(func, ast.Attribute) and func.attr in _SPLICED_METHODS:
             # `x.new_zeros(*x.shape[:-1], n)`, `x.expand(*x.shape[:-1], n)`: where no size
             # is a -1 (which `expand` reads as "keep"), the sizes given.
-            ints = [T.int_value(a) for a in node.args]
-            spliced = None if -1 in ints else self.spliced_sizes(node.args, c.env)
+            ints = [T.int_value(a) for a in given]
+            spliced = None if -1 in ints else self.spliced_sizes(given, c.env)
             if spliced is not None:
                 self.value(func.value, c.env)
                 self.file.stats_known("tensor method")
                 return spliced
         if self.qualified(func) in _SPLICED_MAKERS:
-            made = self.spliced_sizes(node.args, c.env)
+            made = self.spliced_sizes(given, c.env)
             if made is not None:
                 self.file.stats_known("torch")
                 return made
@@ -551,7 +558,7 @@ class _Expressions(_Access):
                     return None
                 out.extend(part)
                 continue
-            v = self.vals.get(id(n))
+            v = self.vals.get(id(n), self.seen.get(id(n)))  # an argument, or in a tuple
             if isinstance(v, (tuple, TupV, ListV, LayerV, ObjV)):
                 return None
             size = self.size_of(v)
