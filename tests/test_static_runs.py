@@ -349,6 +349,20 @@ FRONT_FOUND.append(
     )
 )
 
+FRONT_FOUND.append(
+    pytest.param(
+        "def f(x: Float[Tensor, '*b 1'], c: Float[Tensor, '*b 3 4']) -> None:\n"
+        "    torch.ones(x.shape[:-1] + (3,)) + c.broadcast_to(x.shape[:-1] + (3, 4))\n",
+        [
+            "2: torch.ones(x.shape[:-1] + (3,)) + c.broadcast_to(x.shape[:-1] + (3, 4)): "
+            'torch.ones(x.shape[:-1] + (3,)) "*b 3" and c.broadcast_to(x.shape[:-1] + (3, 4)) '
+            '"*b 3 4": 3 lines up with 4 (torch would broadcast silently where one is 1, and '
+            "fail otherwise)"
+        ],
+        id="sizes-added-to-a-shape",
+    )
+)
+
 _LESS = "(*b[1:] is *b without its first axis)"
 
 FRONT_FOUND += [

@@ -112,7 +112,22 @@ def _numeric(qual: str, args: list[Value]) -> bool:
     return root == "numpy" and bool(args) and all(isinstance(a, (IntV, NumV)) for a in args)
 
 
-_SPLICED_METHODS = frozenset(("new_zeros", "new_ones", "new_empty", "expand"))
+_SPLICED_METHODS = frozenset(("new_zeros", "new_ones", "new_empty", "expand", "broadcast_to"))
+
+
+def _size_parts(node: ast.expr) -> list[ast.expr] | None:
+    """The sizes one argument gives, as a call's arguments would: `(*x.shape[:-1], 1)`, or
+    `x.shape[:-1] + (3,)` as `*x.shape[:-1], 3`; None for any other argument."""
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return list(node.elts)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _size_parts(node.left), _size_parts(node.right)
+        return None if left is None or right is None else left + right
+    sliced = isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice)
+    shape = node.value if isinstance(node, ast.Subscript) and sliced else node
+    if isinstance(shape, ast.Attribute) and shape.attr == "shape":
+        return [ast.Starred(node, ast.Load())]  # `x.shape[:-1]`, spliced in
+    return None
 
 
 class _Expressions(_Access):
@@ -392,11 +407,9 @@ class _Expressions(_Access):
         also as one tuple (`torch.ones((*x.shape[:-1], 1))`)."""
         node, func = c.node, c.node.func
         given: list[ast.expr] = node.args
-        one = node.args[0] if len(node.args) == 1 else None
-        if isinstance(one, (ast.Tuple, ast.List)) and any(
-            isinstance(e, ast.Starred) for e in one.elts
-        ):
-            given = one.elts
+        one = _size_parts(node.args[0]) if len(node.args) == 1 else None
+        if one is not None and any(isinstance(e, ast.Starred) for e in one):
+            given = one
         elif not c.starred:
             return _NO
         if isinstance(func, ast.Attribute) and func.attr in ("view", "reshape"):
