@@ -363,6 +363,16 @@ FRONT_FOUND.append(
     )
 )
 
+FRONT_FOUND.append(
+    pytest.param(
+        "def g(y: Float[Tensor, '*r m 2']) -> None: ...\n"
+        "def f(x: Float[Tensor, '*b n 1'], y: Float[Tensor, '*c 1']) -> None:\n"
+        "    g(x * y)\n",
+        ["""3: g(x * y): dim '2' is 1 in x * y "... n 1", expected 2 ("*r m 2")"""],
+        id="runs-of-their-own-with-tails-of-two-lengths",
+    )
+)
+
 _LESS = "(*b[1:] is *b without its first axis)"
 
 FRONT_FOUND += [
@@ -535,3 +545,38 @@ def test_ops_into_a_run_from_the_front_agree_with_torch(
     assert isinstance(real, torch.Tensor)
     assert len(got) == real.dim()
     assert all(g is None or g == r for g, r in zip(got, real.shape, strict=True))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    run_a=_sizes,
+    run_b=_sizes,
+    a=st.lists(st.integers(1, 3), max_size=3),
+    b=st.lists(st.integers(1, 3), max_size=3),
+)
+def test_runs_of_their_own_with_tails_of_any_length_agree_with_torch(
+    run_a: list[int], run_b: list[int], a: list[int], b: list[int]
+) -> None:
+    # "... a" and "... b" with runs of their own: where torch broadcasts them, the axes the
+    # rule gives after its run are torch's last ones, a size nothing is known of aside.
+    real = None
+    try:
+        meta = torch.empty(run_a + a, device="meta") + torch.empty(run_b + b, device="meta")
+        real = meta.shape
+    except RuntimeError:
+        pass
+    try:
+        rule = T.broadcast(
+            (anonymous_group(), *map(lit, a)), (anonymous_group(), *map(lit, b)), "a", "b"
+        )
+    except Mismatch:
+        assert real is None
+        return
+    if rule is None or real is None:
+        return
+    assert isinstance(rule[0], Group) and not any(isinstance(i, Group) for i in rule[1:])
+    tail = real[len(real) - len(rule) + 1 :]
+    assert len(tail) == len(rule) - 1
+    for item, size in zip(rule[1:], tail, strict=True):
+        assert isinstance(item, Size)
+        assert item.kind == "fresh" or item.value == size

@@ -4,7 +4,7 @@
 
 import dataclasses
 
-from ._unify import Group, Shape, run_item
+from ._unify import Group, Shape, Size, fresh, run_item
 
 
 def front(shape: Shape, k: int) -> Shape:
@@ -57,3 +57,13 @@ def _axis(shape: Shape, index: int) -> int | None:
     if index >= 0:
         return index if index < runs[0] else None
     return len(shape) + index if len(shape) + index > runs[-1] else None
+
+
+def beside_a_run(axes: Shape) -> Shape:
+    """What `axes` of one operand give where they broadcast with a run of another operand:
+    a size that is not 1 stays (torch fails unless the run's axis is 1 or the same), and
+    any other is unknown."""
+    return tuple(
+        a if isinstance(a, Size) and a.kind != "fresh" and a.value != 1 else fresh()
+        for a in axes
+    )

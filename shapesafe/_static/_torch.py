@@ -14,7 +14,7 @@ from typing import cast
 
 from . import _unify
 from ._run import active
-from ._runs import front, moved, whole
+from ._runs import beside_a_run, front, moved, whole
 from ._unify import (
     Group,
     Item,
@@ -441,10 +441,12 @@ def _broadcast_runs(
         return (*a[: len(a) - n], *out)
     if not ga and len(a) <= len(tail_b):
         return (*b[: len(b) - n], *out)
-    if ga and gb and len(tail_a) == len(tail_b):
+    if ga and gb:
         # Two runs of their own (`*#batch` of two arguments): the tails line up axis by
-        # axis, and what comes before them is a run of its own.
-        return (anonymous_group(), *out)
+        # axis; a longer tail's other axes line up with the other run, and keep a size that
+        # is not 1 (or torch fails); what comes before them is a run of its own.
+        longer = tail_a if len(tail_a) > len(tail_b) else tail_b
+        return (anonymous_group(), *beside_a_run(longer[: len(longer) - n]), *out)
     return None
 
 
