@@ -451,6 +451,20 @@ FRONT_SILENT = [
 ]
 
 
+FRONT_SILENT.append(
+    pytest.param(
+        # A helper's row, read from its body, in each caller's run: `*b[1:]` of "n m" is "m",
+        # of "m" nothing, and of no axes at all, unknown (`x[0]` took `d` then).
+        "def first(x: Float[Tensor, '*b d']):\n"
+        "    return x[0]\n"
+        "def f(y: Float[Tensor, 'n m d'], z: Float[Tensor, 'm d'], v: Float[Tensor, 'd']) -> None:\n"
+        "    a: Float[Tensor, 'm d'] = first(y)\n"
+        "    b: Float[Tensor, 'd'] = first(z)\n"
+        "    c: Float[Tensor, ''] = first(v)\n",
+        id="a-helper's-row",
+    )
+)
+
 FRONT_SILENT += [
     pytest.param(
         "def g(x: Float[Tensor, '*r c'], y: Float[Tensor, '*r c']) -> None: ...\n"

@@ -64,6 +64,5 @@ def beside_a_run(axes: Shape) -> Shape:
     a size that is not 1 stays (torch fails unless the run's axis is 1 or the same), and
     any other is unknown."""
     return tuple(
-        a if isinstance(a, Size) and a.kind != "fresh" and a.value != 1 else fresh()
-        for a in axes
+        a if isinstance(a, Size) and a.kind != "fresh" and a.value != 1 else fresh() for a in axes
     )

@@ -158,11 +158,14 @@ def run_item(run: Group, i: int) -> Size:
     return Size("fresh", label, -1 - (hash((run.name, run.key, i)) & 0xFFFFFFFFFFFF))
 
 
-def dropped(items: Shape, k: int) -> Shape:
+def dropped(items: Shape, k: int) -> Shape | None:
     """`items`, a run's axes, without their first `k`: known sizes drop, and a run within
-    loses its first axes (`cut`)."""
+    loses its first axes (`cut`). None where there are fewer than `k`: the code that took
+    them out read other axes than the run's."""
     out = list(items)
-    while k and out:
+    while k:
+        if not out:
+            return None
         first = out[0]
         if isinstance(first, Group):
             out[0] = dataclasses.replace(first, cut=first.cut + k)
@@ -711,6 +714,8 @@ class Unifier(BindingState):
                     out.append(anonymous_group())
                 else:
                     run = dropped(bound[1], item.cut)
+                    if run is None:
+                        return (anonymous_group(),)  # `x[0]` of "*b d" where *b is empty
                     out.extend(self.resolve(i) if isinstance(i, Size) else i for i in run)
             elif item.kind == "int" or (item.kind == "sym" and keep_syms):
                 out.append(item)
