@@ -479,6 +479,17 @@ FRONT_SILENT.append(
     )
 )
 
+FRONT_SILENT.append(
+    pytest.param(
+        # Ops at the run's known end keep it whole.
+        "def f(x: Float[Tensor, '*batch 3'], a: Float[Tensor, '*batch']) -> Float[Tensor, '*batch 2']:\n"
+        "    y: Float[Tensor, '*batch'] = x.sum(dim=-1) + x[..., 0] + x.new_ones(*x.shape[:-1])\n"
+        "    z: Float[Tensor, '*batch 3 1'] = x[..., None] + x.unsqueeze(-1)\n"
+        "    return torch.stack([a, y], dim=-1)\n",
+        id="ops-at-the-known-end",
+    )
+)
+
 FRONT_SILENT += [
     pytest.param(
         "def g(x: Float[Tensor, '*r c'], y: Float[Tensor, '*r c']) -> None: ...\n"
