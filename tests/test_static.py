@@ -729,8 +729,10 @@ import shapesafe as ss
             "    z = (y / s) * w\n"
             "    return y * w\n",
             [
+                '13: (y / s) * w: (y / s) "... b p d" and w "v": d lines up with v '
+                "(torch would broadcast silently where one is 1, and fail otherwise)",
                 '14: y * w: y "b p ... d" and w "v": d lines up with v '
-                "(torch would broadcast silently where one is 1, and fail otherwise)"
+                "(torch would broadcast silently where one is 1, and fail otherwise)",
             ],
             id="union-parameter-shares-its-ends",
         ),

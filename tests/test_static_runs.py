@@ -387,6 +387,16 @@ FRONT_FOUND.append(
     )
 )
 
+FRONT_FOUND.append(
+    pytest.param(
+        "def g(y: Float[Tensor, '*r n 4']) -> None: ...\n"
+        "def f(x: Float[Tensor, '*b 1'], y: Float[Tensor, 'n 3']) -> None:\n"
+        "    g(x * y)\n",
+        ["""3: g(x * y): dim '4' is 3 in x * y "... n 3", expected 4 ("*r n 4")"""],
+        id="a-run-beside-a-longer-shape",
+    )
+)
+
 _LESS = "(*b[1:] is *b without its first axis)"
 
 FRONT_FOUND += [
@@ -487,6 +497,15 @@ FRONT_SILENT.append(
         "    z: Float[Tensor, '*batch 3 1'] = x[..., None] + x.unsqueeze(-1)\n"
         "    return torch.stack([a, y], dim=-1)\n",
         id="ops-at-the-known-end",
+    )
+)
+
+FRONT_SILENT.append(
+    pytest.param(
+        "def g(y: Float[Tensor, '*r n 3']) -> None: ...\n"
+        "def f(x: Float[Tensor, '*b 1'], y: Float[Tensor, 'n 3']) -> None:\n"
+        "    g(x * y)\n",
+        id="a-run-beside-a-longer-shape",
     )
 )
 
@@ -599,13 +618,17 @@ def test_ops_into_a_run_from_the_front_agree_with_torch(
     run_a=_sizes,
     run_b=_sizes,
     a=st.lists(st.integers(1, 3), max_size=3),
-    b=st.lists(st.integers(1, 3), max_size=3),
+    b=st.lists(st.integers(1, 3), max_size=4),
+    b_has_run=st.booleans(),
 )
 def test_runs_of_their_own_with_tails_of_any_length_agree_with_torch(
-    run_a: list[int], run_b: list[int], a: list[int], b: list[int]
+    run_a: list[int], run_b: list[int], a: list[int], b: list[int], b_has_run: bool
 ) -> None:
-    # "... a" and "... b" with runs of their own: where torch broadcasts them, the axes the
-    # rule gives after its run are torch's last ones, a size nothing is known of aside.
+    # "... a" and "... b" with runs of their own, or "... a" and "b": where torch broadcasts
+    # them, the axes the rule gives after its run are torch's last ones, a size nothing is
+    # known of aside.
+    if not b_has_run:
+        run_b = []
     real = None
     try:
         meta = torch.empty(run_a + a, device="meta") + torch.empty(run_b + b, device="meta")
@@ -613,9 +636,8 @@ def test_runs_of_their_own_with_tails_of_any_length_agree_with_torch(
     except RuntimeError:
         pass
     try:
-        rule = T.broadcast(
-            (anonymous_group(), *map(lit, a)), (anonymous_group(), *map(lit, b)), "a", "b"
-        )
+        sb: Shape = (anonymous_group(), *map(lit, b)) if b_has_run else tuple(map(lit, b))
+        rule = T.broadcast((anonymous_group(), *map(lit, a)), sb, "a", "b")
     except Mismatch:
         assert real is None
         return

@@ -441,13 +441,11 @@ def _broadcast_runs(
         return (*a[: len(a) - n], *out)
     if not ga and len(a) <= len(tail_b):
         return (*b[: len(b) - n], *out)
-    if ga and gb:
-        # Two runs of their own (`*#batch` of two arguments): the tails line up axis by
-        # axis; a longer tail's other axes line up with the other run, and keep a size that
-        # is not 1 (or torch fails); what comes before them is a run of its own.
-        longer = tail_a if len(tail_a) > len(tail_b) else tail_b
-        return (anonymous_group(), *beside_a_run(longer[: len(longer) - n]), *out)
-    return None
+    # Two runs of their own (`*#batch` of two arguments), or a run beside a longer shape:
+    # the tails line up axis by axis; a longer tail's other axes line up with the other
+    # run, and keep a size that is not 1 (or torch fails); before them is a run of its own.
+    longer = tail_a if len(tail_a) > len(tail_b) else tail_b
+    return (anonymous_group(), *beside_a_run(longer[: len(longer) - n]), *out)
 
 
 def in_place(x: Shape, other: Shape, tx: str, to: str) -> Shape:
