@@ -1049,14 +1049,14 @@ def _run_sizes(out: Shape, run: list[int]) -> tuple[int, ...] | None:
     got: list[int] = []
     for item in out:
         if isinstance(item, Group):
-            if item.cut > len(run):
+            if item.cut + item.end > len(run):
                 return None
-            got += run[item.cut :]
+            got += run[item.cut : len(run) - item.end]
         elif item.kind == "int":
             got.append(int(item.value))
         else:
-            i = next(k for k in range(3) if item == run_item(group, k))
-            if i >= len(run):
+            i = next(k for k in range(-3, 3) if item == run_item(group, k))
+            if not -len(run) <= i < len(run):
                 return None
             got.append(run[i])
     return tuple(got)

@@ -397,6 +397,26 @@ FRONT_FOUND.append(
     )
 )
 
+FRONT_FOUND += [
+    pytest.param(
+        "def f(p: Float[Tensor, '*N Di']) -> Float[Tensor, '*N 1']:\n"
+        "    return (p**2).sum(dim=-2, keepdim=True)\n",
+        [
+            """2: return of f(): dim '1' is Di in (p**2).sum(dim=-2, keepdim=True) """
+            """"*N[:-1] 1 Di", expected 1 ("*N 1")"""
+        ],
+        id="sum-over-the-run's-last-axis",
+    ),
+    pytest.param(
+        "def f(p: Float[Tensor, '*N Di']) -> Float[Tensor, '*N Di']:\n    return p.sum(-2)\n",
+        [
+            """2: return of f(): p.sum(-2) "*N[:-1] Di" has 0 dims besides *N (*N[:-1] is *N """
+            """without its last axis), expected 1 for 'return' "*N Di\""""
+        ],
+        id="the-run's-last-axis-missing",
+    ),
+]
+
 _LESS = "(*b[1:] is *b without its first axis)"
 
 FRONT_FOUND += [
@@ -509,6 +529,16 @@ FRONT_SILENT.append(
     )
 )
 
+FRONT_SILENT.append(
+    pytest.param(
+        "def f(p: Float[Tensor, '*N Di']) -> Float[Tensor, '*N Di']:\n"
+        "    q: Float[Tensor, '*M Di'] = p.sum(-2)\n"
+        "    r = p.sum(-2).sum(0) + p.sum(0).sum(-2)\n"  # two axes out of one run: unknown
+        "    return p.unsqueeze(-3).squeeze(-3) + p[..., 0, :, None].transpose(-1, -2)\n",
+        id="the-run's-last-axis",
+    )
+)
+
 FRONT_SILENT += [
     pytest.param(
         "def g(x: Float[Tensor, '*r c'], y: Float[Tensor, '*r c']) -> None: ...\n"
@@ -559,6 +589,14 @@ _FRONT_OPS: dict[str, tuple[Callable[[Shape], Shape | None], Callable[[torch.Ten
         lambda t: t.repeat(1, 2, 1, 3),
     ),
     "x.repeat(2, 3)": (lambda s: _repeated_run(s, [lit(2), lit(3)]), lambda t: t.repeat(2, 3)),
+    "x.sum(-2)": (lambda s: T.reduce(s, [-2], False), lambda t: t.sum(-2)),
+    "x.sum(-2, keepdim=True)": (
+        lambda s: T.reduce(s, [-2], True),
+        lambda t: t.sum(-2, keepdim=True),
+    ),
+    "x.unsqueeze(-3)": (lambda s: T.unsqueeze(s, -3), lambda t: t.unsqueeze(-3)),
+    "x.transpose(-1, -2)": (lambda s: T.transpose(s, -1, -2), lambda t: t.transpose(-1, -2)),
+    "x.sum((0, -2))": (lambda s: T.reduce(s, [0, -2], False), lambda t: t.sum((0, -2))),
 }
 
 
@@ -569,14 +607,14 @@ def _expand_run(out: Shape, run: list[int]) -> list[int | None] | None:
     got: list[int | None] = []
     for item in out:
         if isinstance(item, Group):
-            if item.cut > len(run):
+            if item.cut + item.end > len(run):
                 return None
-            got += run[item.cut :]
+            got += run[item.cut : len(run) - item.end]
         elif item.kind == "int":
             got.append(int(item.value))
         else:
-            at = [k for k in range(4) if item == run_item(Group("batch"), k)]
-            if at and at[0] >= len(run):
+            at = [k for k in range(-3, 4) if item == run_item(Group("batch"), k)]
+            if at and not -len(run) <= at[0] < len(run):
                 return None
             got.append(run[at[0]] if at else None)
     return got

@@ -143,7 +143,7 @@ class _Expressions(_Access):
 
     def value(self, node: ast.expr | None, env: Env) -> Value:
         v = self._value(node, env)
-        if isinstance(v, tuple) and any(isinstance(i, Group) and i.cut for i in v):
+        if isinstance(v, tuple) and any(isinstance(i, Group) and i.cut + i.end for i in v):
             v = T.whole(v)  # `?batch[0] *batch[1:]` is `*batch`
         if node is not None:
             self.seen[id(node)] = v

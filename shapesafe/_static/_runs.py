@@ -1,6 +1,7 @@
 """Runs of unknown length (`*batch`) that code reaches into from the front: `x[0]` or
 `x.sum(0)` of "*batch c" takes the run's first axis out of it, `?batch[0]`, and leaves
-`*batch[1:]`."""
+`*batch[1:]`; `x.sum(-2)` of "*batch c" takes its last axis, `?batch[-1]`, and leaves
+`*batch[:-1]`."""
 
 import dataclasses
 
@@ -20,9 +21,29 @@ def front(shape: Shape, k: int) -> Shape:
     g = runs[0]
     run = shape[g]
     assert isinstance(run, Group)
-    if not run.name or run.cut:
+    if not run.name or run.cut or run.end:
         return shape
     return (*shape[:g], run_item(run, 0), dataclasses.replace(run, cut=1), *shape[g + 1 :])
+
+
+def back(shape: Shape, k: int) -> Shape:
+    """`front` from the other end: where a named run ends at axis -k, its last axis taken
+    out of it (`*batch[:-1] ?batch[-1]`), for `x.sum(-2)` of "*batch c"."""
+    runs = [i for i, item in enumerate(shape) if isinstance(item, Group)]
+    if not runs or len(shape) - runs[-1] != k or k < 1:
+        return shape
+    g = runs[-1]
+    run = shape[g]
+    assert isinstance(run, Group)
+    if not run.name or run.cut or run.end:
+        return shape
+    return (*shape[:g], dataclasses.replace(run, end=1), run_item(run, -1), *shape[g + 1 :])
+
+
+def ends(shape: Shape, head: int, tail: int) -> Shape:
+    """`shape` with its first `head` and last `tail` axes known, where one axis of a run
+    makes them so (`front`, `back`)."""
+    return back(front(shape, head), tail)
 
 
 def whole(shape: Shape) -> Shape:
@@ -33,6 +54,13 @@ def whole(shape: Shape) -> Shape:
         run = out[i]
         if isinstance(run, Group) and run.cut and out[i - 1] == run_item(run, run.cut - 1):
             out[i - 1 : i + 1] = [dataclasses.replace(run, cut=run.cut - 1)]
+    i = 0
+    while i < len(out) - 1:
+        run = out[i]
+        if isinstance(run, Group) and run.end and out[i + 1] == run_item(run, -run.end):
+            out[i : i + 2] = [dataclasses.replace(run, end=run.end - 1)]
+            continue
+        i += 1
     return tuple(out)
 
 

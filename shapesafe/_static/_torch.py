@@ -14,7 +14,7 @@ from typing import cast
 
 from . import _unify
 from ._run import active
-from ._runs import beside_a_run, front, moved, whole
+from ._runs import back, beside_a_run, ends, front, moved, whole
 from ._unify import (
     Group,
     Item,
@@ -34,7 +34,7 @@ from ._values import (
     TupV,
 )
 
-__all__ = ["certain", "front", "moved", "whole"]
+__all__ = ["certain", "ends", "front", "moved", "whole"]
 
 # A product of sizes: a coefficient and the atoms it multiplies, each atom a Size that is not
 # an int (a name, a sym, a fresh size, or an opaque expression such as `d//h`).
@@ -255,7 +255,7 @@ def axis(shape: Shape, index: int) -> int | None:
 
 
 def _size_at(shape: Shape, index: int) -> Size | None:
-    shape = front(shape, index + 1) if index >= 0 else shape
+    shape = front(shape, index + 1) if index >= 0 else back(shape, -index)
     pos = axis(shape, index)
     if pos is None:
         return None
@@ -272,7 +272,7 @@ def rank(shape: Shape) -> int | None:
 
 
 def transpose(shape: Shape, i: int, j: int) -> Shape | None:
-    shape = front(shape, max(i, j) + 1)
+    shape = ends(shape, max(i, j) + 1, -min(i, j))
     a, b = axis(shape, i), axis(shape, j)
     if a is None or b is None:
         return None
@@ -300,7 +300,7 @@ def reduce(shape: Shape, dims: Sequence[int] | None, keepdim: bool) -> Shape | N
             return ()
         n = rank(shape)
         return None if n is None else tuple(OP_ONE for _ in range(n))
-    shape = front(shape, max(dims, default=-1) + 1)
+    shape = ends(shape, max(dims, default=-1) + 1, -min(dims, default=0))
     places = []
     for d in dims:
         p = axis(shape, d)
@@ -315,7 +315,7 @@ def reduce(shape: Shape, dims: Sequence[int] | None, keepdim: bool) -> Shape | N
 def unsqueeze(shape: Shape, d: int) -> Shape | None:
     n = rank(shape)
     if n is None:
-        shape = front(shape, d) if d >= 0 else shape
+        shape = front(shape, d) if d >= 0 else back(shape, -d - 1)
         if d >= 0 and not any(isinstance(i, Group) for i in shape[:d]):
             return (*shape[:d], OP_ONE, *shape[d:])
         if d < 0 and (d == -1 or axis(shape, d + 1) is not None):
@@ -334,7 +334,7 @@ def squeeze(shape: Shape, dims: Sequence[int] | None) -> Shape | None:
         if any(not (isinstance(i, Size) and i.kind == "int") for i in shape):
             return None
         return tuple(i for i in shape if not (isinstance(i, Size) and is_one(i)))
-    shape = front(shape, max(dims, default=-1) + 1)
+    shape = ends(shape, max(dims, default=-1) + 1, -min(dims, default=0))
     places = []
     for d in dims:
         p = axis(shape, d)
@@ -796,7 +796,7 @@ def index(shape: Shape, parts: Sequence[ast.expr]) -> Shape | None:
         at = ellipses[0] if ellipses else len(parts)
         before, after = parts[:at], parts[at + 1 :]
         cb, ca = _consumed(before), _consumed(after)
-        shape = front(shape, cb)
+        shape = ends(shape, cb, ca)
         runs = [i for i, item in enumerate(shape) if isinstance(item, Group)]
         if cb > runs[0] or ca > len(shape) - runs[-1] - 1:
             return None

@@ -117,13 +117,17 @@ class Group:
     name: str  # "" for an anonymous group
     key: int = 0
     # The run without its first `cut` axes, which code took out of it from the front
-    # (`x[0]`, `x.sum(0)` of "*batch c"): `*batch[1:]`. See `run_item`.
+    # (`x[0]`, `x.sum(0)` of "*batch c"): `*batch[1:]`; and without its last `end`, taken
+    # from the back (`x.sum(-2)`): `*batch[:-1]`. See `run_item`.
     cut: int = 0
+    end: int = 0
 
     def __str__(self) -> str:
         if not self.name:
             return "..."
-        return f"*{self.name}[{self.cut}:]" if self.cut else f"*{self.name}"
+        if self.cut or self.end:
+            return f"*{self.name}[{self.cut or ''}:{-self.end or ''}]"
+        return f"*{self.name}"
 
 
 Item = Size | Group
@@ -158,10 +162,10 @@ def run_item(run: Group, i: int) -> Size:
     return Size("fresh", label, -1 - (hash((run.name, run.key, i)) & 0xFFFFFFFFFFFF))
 
 
-def dropped(items: Shape, k: int) -> Shape | None:
-    """`items`, a run's axes, without their first `k`: known sizes drop, and a run within
-    loses its first axes (`cut`). None where there are fewer than `k`: the code that took
-    them out read other axes than the run's."""
+def dropped(items: Shape, k: int, end: int = 0) -> Shape | None:
+    """`items`, a run's axes, without their first `k` and their last `end`: known sizes
+    drop, and a run within loses its first or last axes (`cut`, `end`). None where there
+    are too few: the code that took them out read other axes than the run's."""
     out = list(items)
     while k:
         if not out:
@@ -169,9 +173,18 @@ def dropped(items: Shape, k: int) -> Shape | None:
         first = out[0]
         if isinstance(first, Group):
             out[0] = dataclasses.replace(first, cut=first.cut + k)
-            return tuple(out)
+            break
         out.pop(0)
         k -= 1
+    while end:
+        if not out:
+            return None
+        last = out[-1]
+        if isinstance(last, Group):
+            out[-1] = dataclasses.replace(last, end=last.end + end)
+            break
+        out.pop()
+        end -= 1
     return tuple(out)
 
 
@@ -506,8 +519,8 @@ def _run_rank(
         return None
     runs = [i for i, item in enumerate(shape) if isinstance(item, Group)]
     held, whole = shape[runs[0]] if len(runs) == 1 else None, bound[1][0]
-    cut = held.cut if isinstance(held, Group) and not whole.cut else 0
-    if cut and held == dataclasses.replace(whole, cut=cut):
+    cut = held.cut + held.end if isinstance(held, Group) and not whole.cut + whole.end else 0
+    if isinstance(held, Group) and cut and dataclasses.replace(held, cut=0, end=0) == whole:
         # `x.sum(0)` of "*b c" is "*b[1:] c": as many axes as "*b c" only with one more.
         if len(shape) - cut == ndims:
             return None
@@ -713,7 +726,7 @@ class Unifier(BindingState):
                 if bound is None:
                     out.append(anonymous_group())
                 else:
-                    run = dropped(bound[1], item.cut)
+                    run = dropped(bound[1], item.cut, item.end)
                     if run is None:
                         return (anonymous_group(),)  # `x[0]` of "*b d" where *b is empty
                     out.extend(self.resolve(i) if isinstance(i, Size) else i for i in run)
