@@ -176,7 +176,7 @@ def test_paths_that_join(tmp_path: Path) -> None:
         '7: u: y @ w.T "b s e" has 3 dims, expected 2 for \'u\' "b s"',
         '9: t: z "b ... d" has at least 2 dims, expected 1 for \'t\' "b"',
     ]
-    assert annotated(stats) == (2, 3)  # z[0] has no known rank
+    assert annotated(stats) == (3, 3)  # z[0] is "... d": no known rank, but its last axis
 
 
 def test_stats_say_where_unchecked_relations_lost_their_shape(tmp_path: Path) -> None:

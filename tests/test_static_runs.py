@@ -1,6 +1,7 @@
 """The static checker on tensors whose leading axes are a run of unknown length (`...`, `*batch`):
 ops on the known trailing axes keep what they know about them."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,8 @@ from hypothesis import strategies as st
 
 from shapesafe._static import _torch as T
 from shapesafe._static import check_file
-from shapesafe._static._unify import Group, Shape, Size, anonymous_group, lit
+from shapesafe._static._rules.shape import _repeated_run
+from shapesafe._static._unify import Group, Shape, Size, anonymous_group, lit, run_item
 from shapesafe._static._values import Mismatch
 
 HEADER = """\
@@ -302,3 +304,386 @@ def test_a_rank_test_in_an_and_narrows_and_names_the_axes_it_makes(tmp_path: Pat
         """6: return of q(): x.sum(0) "?B[1] n d" has 3 dims, expected 2 for 'return' "n d\"""",
         """10: return of r(): x.T "d ?x.shape[0]" has 2 dims, expected 1 for 'return' "d\"""",
     ]
+
+
+# Ops that reach into a run from the front: `x[0]`, `x.sum(0)`, `torch.stack(xs)` of
+# "*batch 3" read the run's first axis, `?batch[0]`, and leave `*batch[1:]`.
+
+FRONT_FOUND = [
+    pytest.param(
+        "def f(x: Float[Tensor, '*b d'], w: Float[Tensor, 'e d']) -> None:\n    x[0] @ w\n",
+        ['2: x[0] @ w: inner dim is d in x[0] "*b[1:] d" but e in w "e d"; did you mean w.mT?'],
+        id="index-then-matmul",
+    ),
+    pytest.param(
+        "def f(x: Float[Tensor, '*b 3']) -> None:\n    x.new_zeros(*x.shape[:-1], 4) + x\n",
+        [
+            '2: x.new_zeros(*x.shape[:-1], 4) + x: x.new_zeros(*x.shape[:-1], 4) "*b 4" and '
+            'x "*b 3": 4 lines up with 3 (torch would broadcast silently where one is 1, and '
+            "fail otherwise)"
+        ],
+        id="new-zeros-of-the-run",
+    ),
+    pytest.param(
+        "def g(y: Float[Tensor, '4 *r']) -> None: ...\n"
+        "def f(x: Float[Tensor, '*b 3']) -> None:\n    g(torch.moveaxis(x, -1, 0))\n",
+        [
+            """3: g(torch.moveaxis(x, -1, 0)): dim '4' is 3 in torch.moveaxis(x, -1, 0) "3 *b", """
+            'expected 4 ("4 *r")'
+        ],
+        id="moveaxis-to-the-front",
+    ),
+]
+
+
+FRONT_FOUND.append(
+    pytest.param(
+        "def f(x: Float[Tensor, '*b n 1']) -> None:\n"
+        "    torch.ones((*x.shape[:-1], 2)) + x.new_zeros([*x.shape[:-1], 3])\n",
+        [
+            "2: torch.ones((*x.shape[:-1], 2)) + x.new_zeros([*x.shape[:-1], 3]): "
+            'torch.ones((*x.shape[:-1], 2)) "*b n 2" and x.new_zeros([*x.shape[:-1], 3]) '
+            '"*b n 3": 2 lines up with 3 (torch would broadcast silently where one is 1, and '
+            "fail otherwise)"
+        ],
+        id="sizes-spliced-in-a-tuple",
+    )
+)
+
+FRONT_FOUND.append(
+    pytest.param(
+        "def f(x: Float[Tensor, '*b 1'], c: Float[Tensor, '*b 3 4']) -> None:\n"
+        "    torch.ones(x.shape[:-1] + (3,)) + c.broadcast_to(x.shape[:-1] + (3, 4))\n",
+        [
+            "2: torch.ones(x.shape[:-1] + (3,)) + c.broadcast_to(x.shape[:-1] + (3, 4)): "
+            'torch.ones(x.shape[:-1] + (3,)) "*b 3" and c.broadcast_to(x.shape[:-1] + (3, 4)) '
+            '"*b 3 4": 3 lines up with 4 (torch would broadcast silently where one is 1, and '
+            "fail otherwise)"
+        ],
+        id="sizes-added-to-a-shape",
+    )
+)
+
+FRONT_FOUND.append(
+    pytest.param(
+        "def g(y: Float[Tensor, '*r m 2']) -> None: ...\n"
+        "def f(x: Float[Tensor, '*b n 1'], y: Float[Tensor, '*c 1']) -> None:\n"
+        "    g(x * y)\n",
+        ["""3: g(x * y): dim '2' is 1 in x * y "... n 1", expected 2 ("*r m 2")"""],
+        id="runs-of-their-own-with-tails-of-two-lengths",
+    )
+)
+
+FRONT_FOUND.append(
+    pytest.param(
+        "def g(y: Float[Tensor, 'h w 4']) -> None: ...\n"
+        "def f(x: Float[Tensor, '*b 1']) -> None:\n"
+        "    g(x.repeat(1, 1, 3))\n",
+        [
+            """3: g(x.repeat(1, 1, 3)): dim '4' is 3 in x.repeat(1, 1, 3) "? ? 3", expected 4 """
+            """("h w 4"); did you mean x.repeat(1, 1, 3).mT? (? is an unknown size)"""
+        ],
+        id="repeat-of-a-run",
+    )
+)
+
+FRONT_FOUND.append(
+    pytest.param(
+        "def g(y: Float[Tensor, '*r n 4']) -> None: ...\n"
+        "def f(x: Float[Tensor, '*b 1'], y: Float[Tensor, 'n 3']) -> None:\n"
+        "    g(x * y)\n",
+        ["""3: g(x * y): dim '4' is 3 in x * y "... n 3", expected 4 ("*r n 4")"""],
+        id="a-run-beside-a-longer-shape",
+    )
+)
+
+FRONT_FOUND += [
+    pytest.param(
+        "def f(p: Float[Tensor, '*N Di']) -> Float[Tensor, '*N 1']:\n"
+        "    return (p**2).sum(dim=-2, keepdim=True)\n",
+        [
+            """2: return of f(): dim '1' is Di in (p**2).sum(dim=-2, keepdim=True) """
+            """"*N[:-1] 1 Di", expected 1 ("*N 1")"""
+        ],
+        id="sum-over-the-run's-last-axis",
+    ),
+    pytest.param(
+        "def f(p: Float[Tensor, '*N Di']) -> Float[Tensor, '*N Di']:\n    return p.sum(-2)\n",
+        [
+            """2: return of f(): p.sum(-2) "*N[:-1] Di" has 0 dims besides *N (*N[:-1] is *N """
+            """without its last axis), expected 1 for 'return' "*N Di\""""
+        ],
+        id="the-run's-last-axis-missing",
+    ),
+]
+
+_LESS = "(*b[1:] is *b without its first axis)"
+
+FRONT_FOUND += [
+    pytest.param(
+        "def f(x: Float[Tensor, '*b c']) -> Float[Tensor, '*b c']:\n    return x.mean(0)\n",
+        [
+            f"""2: return of f(): x.mean(0) "*b[1:] c" has 0 dims besides *b {_LESS}, """
+            """expected 1 for 'return' "*b c\""""
+        ],
+        id="mean-over-the-run's-first-axis",
+    ),
+    pytest.param(
+        "def g(x: Float[Tensor, '*r c'], y: Float[Tensor, '*r c']) -> None: ...\n"
+        "def f(x: Float[Tensor, '*b c']) -> None:\n"
+        "    g(x, x.sum(0))\n"
+        "    w: Float[Tensor, '*b c'] = x[0]\n",
+        [
+            f"""3: g(x, x.sum(0)): x.sum(0) "*b[1:] c" has 0 dims besides *b {_LESS}, """
+            """expected 1 for 'y' "*r c\"""",
+            f"""4: w: x[0] "*b[1:] c" has 0 dims besides *b {_LESS}, expected 1 for 'w' "*b c\"""",
+        ],
+        id="a-row-for-the-whole",
+    ),
+]
+
+
+@pytest.mark.parametrize(("source", "expected"), FRONT_FOUND)
+def test_ops_into_a_run_from_the_front(tmp_path: Path, source: str, expected: list[str]) -> None:
+    assert check(tmp_path, source) == expected
+
+
+FRONT_SILENT = [
+    pytest.param(
+        "def f(x: Float[Tensor, '*b 3']) -> Float[Tensor, '*b 3']:\n    return x + x.mean(0)\n",
+        id="mean-over-the-first-axis-broadcasts-back",
+    ),
+    pytest.param(
+        "def f(x: Float[Tensor, '*b 3']) -> Float[Tensor, '2 *b 3']:\n"
+        "    return torch.stack([x, x])\n",
+        id="stack-in-front",
+    ),
+    pytest.param(
+        "def f(x: Float[Tensor, '*b 3']) -> Float[Tensor, '*b 3']:\n"
+        "    return x[:, None][:, 0] + x.unsqueeze(1).squeeze(1)\n",
+        id="the-first-axis-put-back",
+    ),
+    pytest.param(
+        # Three axes into "*n 4 4": code that means a run of one axis (`n 4 4`).
+        "def f(poses: Float[Tensor, '*n 4 4'], focus: Float[Tensor, '3']) -> None:\n"
+        "    focus - poses[:, :3, 3:4].squeeze(-1)\n",
+        id="indexing-past-the-run's-first-axis",
+    ),
+    pytest.param(
+        "def f(poses: Float[Tensor, '*n 4 4'], w: Float[Tensor, '3 3']) -> None:\n"
+        "    poses.transpose(0, 1) @ w\n"
+        "    poses[0][0] @ w\n",
+        id="two-axes-into-the-run",
+    ),
+    pytest.param(
+        "def g(y: Float[Tensor, '*r 3']) -> None: ...\n"
+        "def f(x: Float[Tensor, '*b 3'], i: int) -> None:\n"
+        "    g(x[i])\n"
+        "    g(torch.cat([x, x], dim=0))\n"
+        "    for row in x:\n"
+        "        g(row)\n",
+        id="rows",
+    ),
+    pytest.param(
+        # A row's first axis is the run's second: not read.
+        "def g(y: Float[Tensor, '*r e']) -> None: ...\n"
+        "def f(x: Float[Tensor, '*b d']) -> None:\n"
+        "    for row in x:\n"
+        "        g(row.mean(0))\n",
+        id="a-row-of-a-row",
+    ),
+]
+
+
+FRONT_SILENT.append(
+    pytest.param(
+        # A helper's row, read from its body, in each caller's run: `*b[1:]` of "n m" is "m",
+        # of "m" nothing, and of no axes at all, unknown (`x[0]` took `d` then).
+        "def first(x: Float[Tensor, '*b d']):\n"
+        "    return x[0]\n"
+        "def f(y: Float[Tensor, 'n m d'], z: Float[Tensor, 'm d'], v: Float[Tensor, 'd']) -> None:\n"
+        "    a: Float[Tensor, 'm d'] = first(y)\n"
+        "    b: Float[Tensor, 'd'] = first(z)\n"
+        "    c: Float[Tensor, ''] = first(v)\n",
+        id="a-helper's-row",
+    )
+)
+
+FRONT_SILENT.append(
+    pytest.param(
+        # Ops at the run's known end keep it whole.
+        "def f(x: Float[Tensor, '*batch 3'], a: Float[Tensor, '*batch']) -> Float[Tensor, '*batch 2']:\n"
+        "    y: Float[Tensor, '*batch'] = x.sum(dim=-1) + x[..., 0] + x.new_ones(*x.shape[:-1])\n"
+        "    z: Float[Tensor, '*batch 3 1'] = x[..., None] + x.unsqueeze(-1)\n"
+        "    return torch.stack([a, y], dim=-1)\n",
+        id="ops-at-the-known-end",
+    )
+)
+
+FRONT_SILENT.append(
+    pytest.param(
+        "def g(y: Float[Tensor, '*r n 3']) -> None: ...\n"
+        "def f(x: Float[Tensor, '*b 1'], y: Float[Tensor, 'n 3']) -> None:\n"
+        "    g(x * y)\n",
+        id="a-run-beside-a-longer-shape",
+    )
+)
+
+FRONT_SILENT.append(
+    pytest.param(
+        "def f(p: Float[Tensor, '*N Di']) -> Float[Tensor, '*N Di']:\n"
+        "    q: Float[Tensor, '*M Di'] = p.sum(-2)\n"
+        "    r = p.sum(-2).sum(0) + p.sum(0).sum(-2)\n"  # two axes out of one run: unknown
+        "    return p.unsqueeze(-3).squeeze(-3) + p[..., 0, :, None].transpose(-1, -2)\n",
+        id="the-run's-last-axis",
+    )
+)
+
+FRONT_SILENT += [
+    pytest.param(
+        "def g(x: Float[Tensor, '*r c'], y: Float[Tensor, '*r c']) -> None: ...\n"
+        "def f(x: Float[Tensor, '*b c']) -> Float[Tensor, '*b']:\n"
+        "    g(x[0], x[1])\n"
+        "    v: Float[Tensor, '*own c'] = x[0]\n"
+        "    return x.mean(0)\n",  # as many axes as *b: its sizes are unknown
+        id="rows-alike",
+    ),
+]
+
+
+@pytest.mark.parametrize("source", FRONT_SILENT)
+def test_right_ops_into_a_run_from_the_front_are_silent(tmp_path: Path, source: str) -> None:
+    assert check(tmp_path, source) == []
+
+
+def test_ops_into_a_run_from_the_front_give_shapes() -> None:
+    x: Shape = (Group("b"), lit(3))
+    head, rest = run_item(Group("b"), 0), Group("b", cut=1)
+    assert T.reduce(x, [0], False) == (rest, lit(3))
+    assert T.reduce(x, [0], True) == (T.OP_ONE, rest, lit(3))
+    assert T.unsqueeze(x, 0) == (T.OP_ONE, *x)
+    assert T.unsqueeze(x, 1) == (head, T.OP_ONE, rest, lit(3))
+    assert T.stack([x, x], 0, ["a", "b"]) == (lit(2), *x)
+    assert T.moved((Size("name", "n"), Group("b")), 0, -1) == (Group("b"), Size("name", "n"))
+    assert T.whole((head, rest, lit(3))) == x
+    # Not two axes into a run, nor into an anonymous one.
+    assert T.reduce(x, [1], False) is None
+    assert T.reduce((anonymous_group(), lit(3)), [0], False) is None
+
+
+_FRONT_OPS: dict[str, tuple[Callable[[Shape], Shape | None], Callable[[torch.Tensor], object]]] = {
+    "x.sum(0)": (lambda s: T.reduce(s, [0], False), lambda t: t.sum(0)),
+    "x.sum(0, keepdim=True)": (lambda s: T.reduce(s, [0], True), lambda t: t.sum(0, keepdim=True)),
+    "x.sum(1)": (lambda s: T.reduce(s, [1], False), lambda t: t.sum(1)),
+    "x.unsqueeze(1)": (lambda s: T.unsqueeze(s, 1), lambda t: t.unsqueeze(1)),
+    "x.transpose(0, 1)": (lambda s: T.transpose(s, 0, 1), lambda t: t.transpose(0, 1)),
+    "torch.stack([x, x])": (
+        lambda s: T.stack([s, s], 0, ["a", "b"]),
+        lambda t: torch.stack([t, t]),
+    ),
+    "torch.cat([x, x])": (lambda s: T.concat([s, s], 0, ["a", "b"]), lambda t: torch.cat([t, t])),
+    "x.movedim(0, -1)": (lambda s: T.moved(s, 0, -1), lambda t: t.movedim(0, -1)),
+    "x.movedim(-1, 1)": (lambda s: T.moved(s, -1, 1), lambda t: t.movedim(-1, 1)),
+    "x.repeat(1, 2, 1, 3)": (
+        lambda s: _repeated_run(s, [lit(1), lit(2), lit(1), lit(3)]),
+        lambda t: t.repeat(1, 2, 1, 3),
+    ),
+    "x.repeat(2, 3)": (lambda s: _repeated_run(s, [lit(2), lit(3)]), lambda t: t.repeat(2, 3)),
+    "x.sum(-2)": (lambda s: T.reduce(s, [-2], False), lambda t: t.sum(-2)),
+    "x.sum(-2, keepdim=True)": (
+        lambda s: T.reduce(s, [-2], True),
+        lambda t: t.sum(-2, keepdim=True),
+    ),
+    "x.unsqueeze(-3)": (lambda s: T.unsqueeze(s, -3), lambda t: t.unsqueeze(-3)),
+    "x.transpose(-1, -2)": (lambda s: T.transpose(s, -1, -2), lambda t: t.transpose(-1, -2)),
+    "x.sum((0, -2))": (lambda s: T.reduce(s, [0, -2], False), lambda t: t.sum((0, -2))),
+}
+
+
+def _expand_run(out: Shape, run: list[int]) -> list[int | None] | None:
+    """The sizes `out` stands for where `*batch` is `run`; None for a size of its own (the
+    length of a `cat`), and None in all where the run is too short for the axes taken out
+    of it."""
+    got: list[int | None] = []
+    for item in out:
+        if isinstance(item, Group):
+            if item.cut + item.end > len(run):
+                return None
+            got += run[item.cut : len(run) - item.end]
+        elif item.kind == "int":
+            got.append(int(item.value))
+        else:
+            at = [k for k in range(-3, 4) if item == run_item(Group("batch"), k)]
+            if at and not -len(run) <= at[0] < len(run):
+                return None
+            got.append(run[at[0]] if at else None)
+    return got
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    head=st.lists(st.integers(2, 3), max_size=2),
+    run=st.lists(st.integers(1, 3), max_size=3),
+    tail=st.lists(st.integers(2, 3), max_size=2),
+    op=st.sampled_from(sorted(_FRONT_OPS)),
+)
+def test_ops_into_a_run_from_the_front_agree_with_torch(
+    head: list[int], run: list[int], tail: list[int], op: str
+) -> None:
+    # "h.. *batch t..": where the rule gives a shape and the run has the axes it takes out,
+    # the shape is torch's, size for size.
+    rule, real_op = _FRONT_OPS[op]
+    out = rule((*map(lit, head), Group("batch"), *map(lit, tail)))
+    if out is None:
+        return
+    got = _expand_run(out, run)
+    if got is None:
+        return
+    try:
+        real = real_op(torch.empty(head + run + tail, device="meta"))
+    except (RuntimeError, IndexError):
+        # `repeat` takes no fewer sizes than axes: its shape is for the runs it can repeat.
+        if "repeat" in op:
+            return
+        pytest.fail(f"{op} gives {out} where torch fails")
+    assert isinstance(real, torch.Tensor)
+    assert len(got) == real.dim()
+    assert all(g is None or g == r for g, r in zip(got, real.shape, strict=True))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    run_a=_sizes,
+    run_b=_sizes,
+    a=st.lists(st.integers(1, 3), max_size=3),
+    b=st.lists(st.integers(1, 3), max_size=4),
+    b_has_run=st.booleans(),
+)
+def test_runs_of_their_own_with_tails_of_any_length_agree_with_torch(
+    run_a: list[int], run_b: list[int], a: list[int], b: list[int], b_has_run: bool
+) -> None:
+    # "... a" and "... b" with runs of their own, or "... a" and "b": where torch broadcasts
+    # them, the axes the rule gives after its run are torch's last ones, a size nothing is
+    # known of aside.
+    if not b_has_run:
+        run_b = []
+    real = None
+    try:
+        meta = torch.empty(run_a + a, device="meta") + torch.empty(run_b + b, device="meta")
+        real = meta.shape
+    except RuntimeError:
+        pass
+    try:
+        sb: Shape = (anonymous_group(), *map(lit, b)) if b_has_run else tuple(map(lit, b))
+        rule = T.broadcast((anonymous_group(), *map(lit, a)), sb, "a", "b")
+    except Mismatch:
+        assert real is None
+        return
+    if rule is None or real is None:
+        return
+    assert isinstance(rule[0], Group) and not any(isinstance(i, Group) for i in rule[1:])
+    tail = real[len(real) - len(rule) + 1 :]
+    assert len(tail) == len(rule) - 1
+    for item, size in zip(rule[1:], tail, strict=True):
+        assert isinstance(item, Size)
+        assert item.kind == "fresh" or item.value == size

@@ -112,6 +112,24 @@ def _numeric(qual: str, args: list[Value]) -> bool:
     return root == "numpy" and bool(args) and all(isinstance(a, (IntV, NumV)) for a in args)
 
 
+_SPLICED_METHODS = frozenset(("new_zeros", "new_ones", "new_empty", "expand", "broadcast_to"))
+
+
+def _size_parts(node: ast.expr) -> list[ast.expr] | None:
+    """The sizes one argument gives, as a call's arguments would: `(*x.shape[:-1], 1)`, or
+    `x.shape[:-1] + (3,)` as `*x.shape[:-1], 3`; None for any other argument."""
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return list(node.elts)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _size_parts(node.left), _size_parts(node.right)
+        return None if left is None or right is None else left + right
+    sliced = isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice)
+    shape = node.value if isinstance(node, ast.Subscript) and sliced else node
+    if isinstance(shape, ast.Attribute) and shape.attr == "shape":
+        return [ast.Starred(node, ast.Load())]  # `x.shape[:-1]`, spliced in
+    return None
+
+
 class _Expressions(_Access):
     """The part of a scope that gives each expression its value."""
 
@@ -125,6 +143,8 @@ class _Expressions(_Access):
 
     def value(self, node: ast.expr | None, env: Env) -> Value:
         v = self._value(node, env)
+        if isinstance(v, tuple) and any(isinstance(i, Group) and i.cut + i.end for i in v):
+            v = T.whole(v)  # `?batch[0] *batch[1:]` is `*batch`
         if node is not None:
             self.seen[id(node)] = v
         return v
@@ -383,18 +403,32 @@ class _Expressions(_Access):
         return _NO
 
     def spliced_call(self, c: "_Parts") -> "Value | _NoValue":
-        """`t.view(*x.shape[:-1], n)`, `torch.zeros(*x.shape[:-1], n)`: the sizes given."""
+        """`t.view(*x.shape[:-1], n)`, `torch.zeros(*x.shape[:-1], n)`: the sizes given,
+        also as one tuple (`torch.ones((*x.shape[:-1], 1))`)."""
         node, func = c.node, c.node.func
-        if not c.starred:
+        given: list[ast.expr] = node.args
+        one = _size_parts(node.args[0]) if len(node.args) == 1 else None
+        if one is not None and any(isinstance(e, ast.Starred) for e in one):
+            given = one
+        elif not c.starred:
             return _NO
         if isinstance(func, ast.Attribute) and func.attr in ("view", "reshape"):
-            spliced = None if node.keywords else self.spliced_sizes(node.args, c.env)
+            spliced = None if node.keywords else self.spliced_sizes(given, c.env)
             if spliced is not None:
                 self.value(func.value, c.env)  # what is reshaped is read, for its own checks
                 self.file.stats_known("reshape to given sizes")
                 return spliced
+        if isinstance(func, ast.Attribute) and func.attr in _SPLICED_METHODS:
+            # `x.new_zeros(*x.shape[:-1], n)`, `x.expand(*x.shape[:-1], n)`: where no size
+            # is a -1 (which `expand` reads as "keep"), the sizes given.
+            ints = [T.int_value(a) for a in given]
+            spliced = None if -1 in ints else self.spliced_sizes(given, c.env)
+            if spliced is not None:
+                self.value(func.value, c.env)
+                self.file.stats_known("tensor method")
+                return spliced
         if self.qualified(func) in _SPLICED_MAKERS:
-            made = self.spliced_sizes(node.args, c.env)
+            made = self.spliced_sizes(given, c.env)
             if made is not None:
                 self.file.stats_known("torch")
                 return made
@@ -537,7 +571,7 @@ class _Expressions(_Access):
                     return None
                 out.extend(part)
                 continue
-            v = self.vals.get(id(n))
+            v = self.vals.get(id(n), self.seen.get(id(n)))  # an argument, or in a tuple
             if isinstance(v, (tuple, TupV, ListV, LayerV, ObjV)):
                 return None
             size = self.size_of(v)

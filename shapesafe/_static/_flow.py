@@ -34,6 +34,7 @@ from ._unify import (
     facts,
     fresh,
     from_spec,
+    run_item,
     scope_facts,
 )
 from ._unify import name as size_named
@@ -106,8 +107,10 @@ def _narrowed(test: ast.expr, env: Env, op: type[ast.cmpop] = ast.Eq) -> Env:
     g = runs[0]
     run = cast(Group, shape[g])
     n = k - len(shape) + 1
-    label = f"{run.name}[{{}}]" if run.name else f"{name}.shape[{{}}]"
-    sizes = [fresh(label.format(i if run.name else g + i)) for i in range(n)]
+    if run.name:  # the run's own axes, as `x[0]` reads them (`run_item`)
+        sizes = [run_item(run, run.cut + i) for i in range(n)]
+    else:
+        sizes = [fresh(f"{name}.shape[{g + i}]") for i in range(n)]
     return {name: (*shape[:g], *sizes, *shape[g + 1 :])}
 
 

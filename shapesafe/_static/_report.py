@@ -310,6 +310,18 @@ def _headline(where: str, c: Conflict, shown: dict[str, tuple[str, Shape]]) -> s
         has = f"at least {n}" if any(isinstance(i, Group) for i in shape) else str(n)
         atleast = "at least " if spec.variadic_index is not None else ""
         runs = [i for i in shape if isinstance(i, Group)]
+        if spec.variadic_index is not None and len(runs) == 1 and runs[0].cut + runs[0].end:
+            # what is left of the run bound to the spec's variadic dim (`*b[1:]`, `*b[:-1]`)
+            run = runs[0]
+            ends = [
+                k if e == 1 else f"{k} {e}" for k, e in (("first", run.cut), ("last", run.end)) if e
+            ]
+            axes = "axis" if run.cut + run.end == 1 else "axes"
+            return (
+                f"{where}: {here} has {n - run.cut - run.end} dims besides *{run.name} ({run} "
+                f"is *{run.name} without its {' and '.join(ends)} {axes}), expected "
+                f"{spec.min_rank} for '{c.argument}' \"{spec_text}\""
+            )
         if spec.variadic_index is not None and len(runs) == 1:
             # the run bound to the spec's variadic dim, with other axes around it
             return (

@@ -14,6 +14,7 @@ from typing import cast
 
 from . import _unify
 from ._run import active
+from ._runs import back, beside_a_run, ends, front, moved, whole
 from ._unify import (
     Group,
     Item,
@@ -33,7 +34,7 @@ from ._values import (
     TupV,
 )
 
-__all__ = ["certain"]
+__all__ = ["certain", "ends", "front", "moved", "whole"]
 
 # A product of sizes: a coefficient and the atoms it multiplies, each atom a Size that is not
 # an int (a name, a sym, a fresh size, or an opaque expression such as `d//h`).
@@ -254,6 +255,7 @@ def axis(shape: Shape, index: int) -> int | None:
 
 
 def _size_at(shape: Shape, index: int) -> Size | None:
+    shape = front(shape, index + 1) if index >= 0 else back(shape, -index)
     pos = axis(shape, index)
     if pos is None:
         return None
@@ -270,6 +272,7 @@ def rank(shape: Shape) -> int | None:
 
 
 def transpose(shape: Shape, i: int, j: int) -> Shape | None:
+    shape = ends(shape, max(i, j) + 1, -min(i, j))
     a, b = axis(shape, i), axis(shape, j)
     if a is None or b is None:
         return None
@@ -297,6 +300,7 @@ def reduce(shape: Shape, dims: Sequence[int] | None, keepdim: bool) -> Shape | N
             return ()
         n = rank(shape)
         return None if n is None else tuple(OP_ONE for _ in range(n))
+    shape = ends(shape, max(dims, default=-1) + 1, -min(dims, default=0))
     places = []
     for d in dims:
         p = axis(shape, d)
@@ -311,7 +315,8 @@ def reduce(shape: Shape, dims: Sequence[int] | None, keepdim: bool) -> Shape | N
 def unsqueeze(shape: Shape, d: int) -> Shape | None:
     n = rank(shape)
     if n is None:
-        if d >= 0 and axis(shape, d) is not None:
+        shape = front(shape, d) if d >= 0 else back(shape, -d - 1)
+        if d >= 0 and not any(isinstance(i, Group) for i in shape[:d]):
             return (*shape[:d], OP_ONE, *shape[d:])
         if d < 0 and (d == -1 or axis(shape, d + 1) is not None):
             cut = len(shape) + d + 1
@@ -329,6 +334,7 @@ def squeeze(shape: Shape, dims: Sequence[int] | None) -> Shape | None:
         if any(not (isinstance(i, Size) and i.kind == "int") for i in shape):
             return None
         return tuple(i for i in shape if not (isinstance(i, Size) and is_one(i)))
+    shape = ends(shape, max(dims, default=-1) + 1, -min(dims, default=0))
     places = []
     for d in dims:
         p = axis(shape, d)
@@ -435,11 +441,11 @@ def _broadcast_runs(
         return (*a[: len(a) - n], *out)
     if not ga and len(a) <= len(tail_b):
         return (*b[: len(b) - n], *out)
-    if ga and gb and len(tail_a) == len(tail_b):
-        # Two runs of their own (`*#batch` of two arguments): the tails line up axis by
-        # axis, and what comes before them is a run of its own.
-        return (anonymous_group(), *out)
-    return None
+    # Two runs of their own (`*#batch` of two arguments), or a run beside a longer shape:
+    # the tails line up axis by axis; a longer tail's other axes line up with the other
+    # run, and keep a size that is not 1 (or torch fails); before them is a run of its own.
+    longer = tail_a if len(tail_a) > len(tail_b) else tail_b
+    return (anonymous_group(), *beside_a_run(longer[: len(longer) - n]), *out)
 
 
 def in_place(x: Shape, other: Shape, tx: str, to: str) -> Shape:
@@ -636,6 +642,8 @@ def concat(
         return None if done is None else (*split[0], *done)
     if n is None:
         _into_run("torch.cat", shapes, texts, dim)
+        if dim >= 0:
+            return _front_join(shapes, dim, False)
     shown = whole or shapes
     if n is None or any(rank(s) != n for s in shapes):
         return None
@@ -663,6 +671,8 @@ def stack(
         return None if done is None else (*split[0], *done)
     if n is None:
         _into_run("torch.stack", shapes, texts, None)
+        if dim >= 0:
+            return _front_join(shapes, dim, True)
     shown = whole or shapes
     if n is None or any(rank(s) != n for s in shapes):
         return None
@@ -671,6 +681,29 @@ def stack(
     if not 0 <= d <= n:
         return None
     return (*first[:d], lit(len(shapes)), *first[d:])
+
+
+def _front_join(shapes: Sequence[Shape], dim: int, new_axis: bool) -> Shape | None:
+    """`torch.stack` (`new_axis`) or `torch.cat` along axis `dim` counted from the front,
+    of shapes with a run: where they are alike but for that axis, what they make."""
+    peeled = [front(s, dim + (0 if new_axis else 1)) for s in shapes]
+    first = peeled[0]
+    if any(isinstance(i, Group) for i in first[: dim + (0 if new_axis else 1)]):
+        return None
+    if new_axis:
+        if any(p != first for p in peeled):
+            return None
+        return (*first[:dim], lit(len(shapes)), *first[dim:])
+    rest = first[:dim] + first[dim + 1 :]
+    if any(len(p) != len(first) or p[:dim] + p[dim + 1 :] != rest for p in peeled):
+        return None
+    total = lit(0)
+    for p in peeled:
+        item = p[dim]
+        if not isinstance(item, Size):
+            return None
+        total = add(total, item)
+    return _with(first, dim, total)
 
 
 # Index expressions: x[0], x[:, -1], x[..., None]
@@ -757,12 +790,14 @@ def index(shape: Shape, parts: Sequence[ast.expr]) -> Shape | None:
     consumed = _consumed(parts)
     runs = [i for i, item in enumerate(shape) if isinstance(item, Group)]
     if runs:
-        # `x[..., :-1]` on "*batch n": the parts on each side of `...` must stay clear of
-        # the runs, whose length is unknown.
-        if not ellipses:
-            return None
-        before, after = parts[: ellipses[0]], parts[ellipses[0] + 1 :]
+        # `x[..., :-1]` on "*batch n": the parts after `...` must stay clear of the runs,
+        # whose length is unknown; those before it (or without one, all) may take the
+        # first axes of a run out of it (`x[0]`).
+        at = ellipses[0] if ellipses else len(parts)
+        before, after = parts[:at], parts[at + 1 :]
         cb, ca = _consumed(before), _consumed(after)
+        shape = ends(shape, cb, ca)
+        runs = [i for i, item in enumerate(shape) if isinstance(item, Group)]
         if cb > runs[0] or ca > len(shape) - runs[-1] - 1:
             return None
         head = index(shape[:cb], before)

@@ -116,9 +116,18 @@ class Group:
 
     name: str  # "" for an anonymous group
     key: int = 0
+    # The run without its first `cut` axes, which code took out of it from the front
+    # (`x[0]`, `x.sum(0)` of "*batch c"): `*batch[1:]`; and without its last `end`, taken
+    # from the back (`x.sum(-2)`): `*batch[:-1]`. See `run_item`.
+    cut: int = 0
+    end: int = 0
 
     def __str__(self) -> str:
-        return f"*{self.name}" if self.name else "..."
+        if not self.name:
+            return "..."
+        if self.cut or self.end:
+            return f"*{self.name}[{self.cut or ''}:{-self.end or ''}]"
+        return f"*{self.name}"
 
 
 Item = Size | Group
@@ -143,6 +152,40 @@ def fresh(label: str = "") -> Size:
 
 def anonymous_group() -> Group:
     return Group("", next(_counter))
+
+
+def run_item(run: Group, i: int) -> Size:
+    """Axis `i` of a run, counted from its first axis: `?batch[0]`, a size nothing is known
+    of but that it is the same wherever that run's axis is read. Its key is taken apart from
+    `fresh` sizes' keys, which count up from 0."""
+    label = f"{run.name}[{i}]" if run.name else f"...[{i}]"
+    return Size("fresh", label, -1 - (hash((run.name, run.key, i)) & 0xFFFFFFFFFFFF))
+
+
+def dropped(items: Shape, k: int, end: int = 0) -> Shape | None:
+    """`items`, a run's axes, without their first `k` and their last `end`: known sizes
+    drop, and a run within loses its first or last axes (`cut`, `end`). None where there
+    are too few: the code that took them out read other axes than the run's."""
+    out = list(items)
+    while k:
+        if not out:
+            return None
+        first = out[0]
+        if isinstance(first, Group):
+            out[0] = dataclasses.replace(first, cut=first.cut + k)
+            break
+        out.pop(0)
+        k -= 1
+    while end:
+        if not out:
+            return None
+        last = out[-1]
+        if isinstance(last, Group):
+            out[-1] = dataclasses.replace(last, end=last.end + end)
+            break
+        out.pop()
+        end -= 1
+    return tuple(out)
 
 
 def show(shape: Sequence[Item]) -> str:
@@ -475,7 +518,14 @@ def _run_rank(
     if bound is None or len(bound[1]) != 1 or not isinstance(bound[1][0], Group):
         return None
     runs = [i for i, item in enumerate(shape) if isinstance(item, Group)]
-    if len(runs) != 1 or shape[runs[0]] != bound[1][0]:
+    held, whole = shape[runs[0]] if len(runs) == 1 else None, bound[1][0]
+    cut = held.cut + held.end if isinstance(held, Group) and not whole.cut + whole.end else 0
+    if isinstance(held, Group) and cut and dataclasses.replace(held, cut=0, end=0) == whole:
+        # `x.sum(0)` of "*b c" is "*b[1:] c": as many axes as "*b c" only with one more.
+        if len(shape) - cut == ndims:
+            return None
+        return Failure("rank", -1, -1, ndims, len(shape) - cut)
+    if held != whole:
         return None
     if runs[0] >= len(pre) and len(shape) - runs[0] - 1 >= len(post):
         return None  # `match` tells what the run would have to hold
@@ -676,7 +726,10 @@ class Unifier(BindingState):
                 if bound is None:
                     out.append(anonymous_group())
                 else:
-                    out.extend(self.resolve(i) if isinstance(i, Size) else i for i in bound[1])
+                    run = dropped(bound[1], item.cut, item.end)
+                    if run is None:
+                        return (anonymous_group(),)  # `x[0]` of "*b d" where *b is empty
+                    out.extend(self.resolve(i) if isinstance(i, Size) else i for i in run)
             elif item.kind == "int" or (item.kind == "sym" and keep_syms):
                 out.append(item)
             elif item.kind == "name" and str(item.value) in sizes:

@@ -235,6 +235,10 @@ def _item_of(iterated: Value) -> Value:
         return _one_of(list(iterated.items))
     if isinstance(iterated, tuple) and iterated and isinstance(iterated[0], Size):
         return iterated[1:]
+    if isinstance(iterated, tuple) and iterated and isinstance(iterated[0], Group):
+        run = iterated[0]  # a row of "*batch 3" is "*batch[1:] 3"
+        if run.name and not run.cut and not run.end:
+            return (dataclasses.replace(run, cut=1), *iterated[1:])
     return None
 
 

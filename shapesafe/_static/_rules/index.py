@@ -215,6 +215,7 @@ def _advanced(reader: Reader, node: ast.Subscript, base: Shape, found: list[_Par
         return sum(0 if T.is_none(r.node) else r.took for r in rs)
 
     cb, ca = took(before), took(after)
+    base = T.front(base, cb)  # `x[ids]` of "*batch 3": the run's first axis
     outer = (*base[:cb], *base[len(base) - ca :])
     if cb + ca > len(base) or any(isinstance(i, Group) for i in outer):
         return None

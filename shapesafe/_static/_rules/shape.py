@@ -349,6 +349,8 @@ def moveaxis(c: Call) -> Value | _Pass:
         return PASS
     src, dst = lit_int(c.args[0]), lit_int(c.args[1])
     n = T.rank(x)
+    if src is not None and dst is not None and n is None:
+        return T.moved(x, src, dst)
     if src is None or dst is None or n is None or not (-n <= src < n and -n <= dst < n):
         return None
     order = list(range(n))
@@ -390,7 +392,7 @@ def repeat(c: Call) -> Value:
     sizes = [c.size_of(v) for v in vals]
     n = T.rank(x)
     if n is None:
-        return None
+        return _repeated_run(x, sizes) if name == "repeat" else None
     if name == "tile" and len(sizes) < n:
         ones: list[Size | None] = [lit(1)] * (n - len(sizes))
         sizes = ones + sizes  # tile pads the repeats with 1s
@@ -406,3 +408,18 @@ def repeat(c: Call) -> Value:
         else:
             tiled.append(T.mul(here, rep) if here is not None else rep)
     return tuple(tiled)
+
+
+def _repeated_run(x: Shape, sizes: list[Size | None]) -> Shape | None:
+    """`x.repeat(*sizes)` of a shape with a run: as many axes as there are sizes (torch
+    takes no fewer), those of x's tail after its run multiplied, the others unknown."""
+    runs = [i for i, item in enumerate(x) if not isinstance(item, Size)]
+    tail = x[runs[-1] + 1 :]
+    if len(sizes) < len(x) - len(runs):
+        return None
+    out: list[Item] = []
+    for k, rep in zip(range(len(sizes), 0, -1), sizes, strict=True):
+        here = tail[-k] if k <= len(tail) else None
+        assert here is None or isinstance(here, Size)
+        out.append(T.mul(here, rep) if here is not None and rep is not None else fresh())
+    return tuple(out)

@@ -1,0 +1,96 @@
+"""Runs of unknown length (`*batch`) that code reaches into from the front: `x[0]` or
+`x.sum(0)` of "*batch c" takes the run's first axis out of it, `?batch[0]`, and leaves
+`*batch[1:]`; `x.sum(-2)` of "*batch c" takes its last axis, `?batch[-1]`, and leaves
+`*batch[:-1]`."""
+
+import dataclasses
+
+from ._unify import Group, Shape, Size, fresh, run_item
+
+
+def front(shape: Shape, k: int) -> Shape:
+    """`shape` with its first `k` axes known, where a named run (`*batch`) starts at axis
+    k-1: its first axis taken out of it (`?batch[0] *batch[1:]`). For an op that reaches
+    into the run from the front (`x[0]`, `x.sum(0)`), as code does where the run has an
+    axis. Code that reaches further (`poses[:, :3, 3]` of "*n 4 4") may mean a run of
+    one axis, whatever else its annotation allows: such a shape is left as it is, and the
+    op's result is unknown."""
+    runs = [i for i, item in enumerate(shape) if isinstance(item, Group)]
+    if not runs or runs[0] != k - 1:
+        return shape
+    g = runs[0]
+    run = shape[g]
+    assert isinstance(run, Group)
+    if not run.name or run.cut or run.end:
+        return shape
+    return (*shape[:g], run_item(run, 0), dataclasses.replace(run, cut=1), *shape[g + 1 :])
+
+
+def back(shape: Shape, k: int) -> Shape:
+    """`front` from the other end: where a named run ends at axis -k, its last axis taken
+    out of it (`*batch[:-1] ?batch[-1]`), for `x.sum(-2)` of "*batch c"."""
+    runs = [i for i, item in enumerate(shape) if isinstance(item, Group)]
+    if not runs or len(shape) - runs[-1] != k or k < 1:
+        return shape
+    g = runs[-1]
+    run = shape[g]
+    assert isinstance(run, Group)
+    if not run.name or run.cut or run.end:
+        return shape
+    return (*shape[:g], dataclasses.replace(run, end=1), run_item(run, -1), *shape[g + 1 :])
+
+
+def ends(shape: Shape, head: int, tail: int) -> Shape:
+    """`shape` with its first `head` and last `tail` axes known, where one axis of a run
+    makes them so (`front`, `back`)."""
+    return back(front(shape, head), tail)
+
+
+def whole(shape: Shape) -> Shape:
+    """`shape` with a run's first axes, where they stand before what is left of it, put back
+    into it: `?batch[0] *batch[1:]` is `*batch`."""
+    out = list(shape)
+    for i in range(len(out) - 1, 0, -1):
+        run = out[i]
+        if isinstance(run, Group) and run.cut and out[i - 1] == run_item(run, run.cut - 1):
+            out[i - 1 : i + 1] = [dataclasses.replace(run, cut=run.cut - 1)]
+    i = 0
+    while i < len(out) - 1:
+        run = out[i]
+        if isinstance(run, Group) and run.end and out[i + 1] == run_item(run, -run.end):
+            out[i : i + 2] = [dataclasses.replace(run, end=run.end - 1)]
+            continue
+        i += 1
+    return tuple(out)
+
+
+def moved(shape: Shape, src: int, dst: int) -> Shape | None:
+    """`x.movedim(src, dst)` of a shape with a run: where both places are certain."""
+    shape = front(shape, src + 1)
+    p = _axis(shape, src)
+    if p is None:
+        return None
+    item, rest = shape[p], front((*shape[:p], *shape[p + 1 :]), dst)
+    runs = [i for i, it in enumerate(rest) if isinstance(it, Group)]
+    at = dst if dst >= 0 else len(rest) + dst + 1
+    if not 0 <= at <= len(rest) or (runs and (at > runs[0] if dst >= 0 else at <= runs[-1])):
+        return None
+    return (*rest[:at], item, *rest[at:])
+
+
+def _axis(shape: Shape, index: int) -> int | None:
+    """The position of axis `index` (negative counts from the end) of a shape with a run,
+    where it is certain."""
+    runs = [i for i, item in enumerate(shape) if isinstance(item, Group)]
+    if index >= 0:
+        return index if index < runs[0] else None
+    return len(shape) + index if len(shape) + index > runs[-1] else None
+
+
+def beside_a_run(axes: Shape) -> Shape:
+    """What `axes` of one operand give where they broadcast with a run of another operand:
+    a size that is not 1 stays (torch fails unless the run's axis is 1 or the same), and
+    any other is unknown."""
+    return tuple(
+        a if isinstance(a, Size) and a.kind != "fresh" and a.value != 1 else fresh() for a in axes
+    )
