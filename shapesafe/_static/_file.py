@@ -45,12 +45,27 @@ def _class_level(cls: ClassModel) -> set[str]:
 
 
 def _generator(module: Module, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-    return per_node(
-        module,
-        "generator",
-        fn,
-        lambda: any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _own_nodes(fn.body)),
-    )
+    return per_node(module, "generator", fn, lambda: _read_generator(module, fn))
+
+
+def _read_generator(module: Module, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    # A `yield` is written on one of the function's lines: most functions have none, and
+    # are told apart without a walk over their nodes.
+    lines = per_node(module, "yield lines", module.tree, lambda: _yield_lines(module.source))
+    end = fn.end_lineno or len(module.source)
+    if not any(fn.lineno <= line <= end for line in lines):
+        return False
+    return any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _own_nodes(fn.body))
+
+
+def _yield_lines(source: str) -> list[int]:
+    """The numbers of the lines that have `yield` on them, 1-based, as `ast` counts lines
+    (a carriage return alone ends one too)."""
+    if "yield" not in source:
+        return []
+    if "\r" in source:
+        source = source.replace("\r\n", "\n").replace("\r", "\n")
+    return [i for i, line in enumerate(source.split("\n"), 1) if "yield" in line]
 
 
 class FileChecker(Reporter):

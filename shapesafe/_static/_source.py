@@ -8,6 +8,7 @@ import ast
 import dataclasses
 import hashlib
 import io
+import os
 import tokenize
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -407,12 +408,17 @@ def find_module(dotted: str, importer: Module) -> Path | None:
 
     Remembered per folder and name: the checker asks the same question for every call.
     """
-    key = (importer.path.parent, dotted, str(Path.cwd()) if not dotted.startswith(".") else "")
+    where = os.getcwd() if not dotted.startswith(".") else ""
+    mine = memo(importer, "found modules")  # the same, asked by one file
+    if (dotted, where) in mine:
+        return cast(Path | None, mine[dotted, where])
+    key = (importer.path.parent, dotted, where)
     found_modules = active().found_modules
     if key in found_modules:
-        return found_modules[key]
-    found = _find_module(dotted, importer)
-    found_modules[key] = found
+        found = found_modules[key]
+    else:
+        found = found_modules[key] = _find_module(dotted, importer)
+    mine[dotted, where] = found
     return found
 
 
