@@ -286,12 +286,15 @@ def read_source(path: Path) -> str:
 def _load(path: Path, stamp: tuple[int, int]) -> Module | None:
     """The file at `path` as it is at `stamp` (modified time and size), parsed once per run
     and version: a new version replaces the one the run held."""
-    modules = active().modules
-    held = modules.get(path)
+    run = active()
+    held = run.modules.get(path)
     if held is not None and held[0] == stamp:
-        return held[1]
-    module = _parse(path)
-    modules[path] = (stamp, module)
+        module = held[1]
+    else:
+        module = _parse(path)
+        run.modules[path] = (stamp, module)
+    if run.reading:
+        run.reading[-1][path] = module
     return module
 
 
