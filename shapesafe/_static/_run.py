@@ -79,6 +79,9 @@ class Run:
         self.starring: set[Path] = set()  # files whose `import *` is being read
         # a product of sizes -> (coefficient, sizes and powers), see `_torch.monomial`
         self.monomials: dict[Size, tuple[int, Any]] = {}
+        # Names looked up in other files so far, to tell what one file's text decides alone
+        # (`_source.Module.annotation`).
+        self.lookups = 0
         # For each function body being read for what it gives (`FileChecker.infer`),
         # innermost last: the files the reading went through, as they were.
         self.reading: list[dict[Path, Module | None]] = []

@@ -54,7 +54,22 @@ class Module:
     )
 
     def annotation(self, node: ast.expr | None) -> TensorParam | None:
-        """The tensor contract an annotation states, or None if it states none."""
+        """The tensor contract an annotation states, or None if it states none. Worked out
+        once per node where this file's text alone decides it."""
+        if node is None:
+            return None
+        known = memo(self, "annotations")
+        hit = known.get(id(node))
+        if hit is not None and hit[0] is node:
+            return cast(TensorParam | None, hit[1])
+        run = active()
+        lookups = run.lookups
+        param = self._annotation(node)
+        if run.lookups == lookups:
+            known[id(node)] = (node, param)
+        return param
+
+    def _annotation(self, node: ast.expr) -> TensorParam | None:
         found = _annotation(self, node, 0)
         if found is None:
             return None
@@ -114,7 +129,10 @@ def _imported(
     if attr is None:
         return None
     path = find_module(mod_name, module)
-    target = None if path is None else load_found(path)
+    if path is None:
+        return None
+    active().lookups += 1  # what the name is depends on the version of that file
+    target = load_found(path)
     if target is None or target is module:
         return None
     return target, ast.Name(id=attr, ctx=ast.Load())
@@ -180,7 +198,21 @@ def _subscripted_annotation(
 
 
 def signature(module: Module, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> Signature | None:
-    """The tensor contract of `fn`, or None if none of its parameters is a tensor contract."""
+    """The tensor contract of `fn`, or None if none of its parameters is a tensor contract.
+    Worked out once per function where its file's text alone decides it."""
+    known = memo(module, "signatures")
+    hit = known.get(id(fn))
+    if hit is not None and hit[0] is fn:
+        return cast(Signature | None, hit[1])
+    run = active()
+    lookups = run.lookups
+    sig = _signature(module, fn)
+    if run.lookups == lookups:
+        known[id(fn)] = (fn, sig)
+    return sig
+
+
+def _signature(module: Module, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> Signature | None:
     args = fn.args
     params: list[TensorParam] = []
     every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
