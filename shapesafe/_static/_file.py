@@ -61,6 +61,21 @@ def _read_generator(module: Module, fn: ast.FunctionDef | ast.AsyncFunctionDef) 
     return any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _own_nodes(fn.body))
 
 
+def _gives_value(module: Module, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether `fn` has a `return` of a value other than None."""
+    return per_node(
+        module,
+        "gives a value",
+        fn,
+        lambda: any(
+            isinstance(n, ast.Return)
+            and n.value is not None
+            and not (isinstance(n.value, ast.Constant) and n.value.value is None)
+            for n in _own_nodes(fn.body)
+        ),
+    )
+
+
 def _unchanged(through: tuple[tuple[Path, Module | None], ...]) -> bool:
     """Whether each file a reading went through is still the version it read."""
     return all(load_found(path) is module for path, module in through)
@@ -128,6 +143,8 @@ class FileChecker(Reporter):
             return None
         if isinstance(fn, ast.AsyncFunctionDef) or _generator(module, fn):
             return None
+        if not _gives_value(module, fn):
+            return None  # what the reading would give: it has no `return` of a value
         shared = memo(module, "inferred")  # for every file of the run
         held = shared.get((id(fn), chosen, id(cls)))
         if held is not None and held[0] is fn and held[1] is cls and _unchanged(held[3]):
