@@ -79,6 +79,9 @@ class Run:
         self.starring: set[Path] = set()  # files whose `import *` is being read
         # a product of sizes -> (coefficient, sizes and powers), see `_torch.monomial`
         self.monomials: dict[Size, tuple[int, Any]] = {}
+        # While a file is checked: the modified time and size of each file it looked up,
+        # taken once (`_source.load_found`).
+        self.stamps: dict[Path, tuple[int, int]] | None = None
         # Names looked up in other files so far, to tell what one file's text decides alone
         # (`_source.Module.annotation`).
         self.lookups = 0
@@ -106,6 +109,16 @@ def using(run: Run) -> Iterator[Run]:
         _active.reset(token)
 
 
+@contextmanager
+def _stamps_taken_once(run: Run) -> Iterator[None]:
+    """In this block, each file looked up is stat-ed once."""
+    before, run.stamps = run.stamps, {}
+    try:
+        yield
+    finally:
+        run.stamps = before
+
+
 def check_file(
     path: Path, display: str | None = None, stats: "Stats | None" = None, run: Run | None = None
 ) -> "list[Finding]":
@@ -121,7 +134,7 @@ def check_file(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        with using(run if run is not None else active()):
+        with using(run if run is not None else active()) as held, _stamps_taken_once(held):
             module = load(path)
             if module is None:
                 source = path.read_bytes()  # compile() decodes as Python does (PEP 263)

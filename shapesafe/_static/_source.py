@@ -406,16 +406,23 @@ def load(path: Path) -> Module | None:
 
 
 def load_found(path: Path) -> Module | None:
-    """`load` for a path that `find_module` gave: resolved once, stat-ed each time."""
-    real_paths = active().real_paths
-    real = real_paths.get(path)
+    """`load` for a path that `find_module` gave: resolved once, stat-ed each time (once
+    per file checked, in `check_file`)."""
+    run = active()
+    real = run.real_paths.get(path)
     if real is None:
-        real = real_paths[path] = path.resolve()
-    try:
-        st = real.stat()
-    except OSError:
-        return None
-    return _load(real, (st.st_mtime_ns, st.st_size))
+        real = run.real_paths[path] = path.resolve()
+    stamps = run.stamps
+    stamp = stamps.get(real) if stamps is not None else None
+    if stamp is None:
+        try:
+            st = os.stat(real)
+        except OSError:
+            return None
+        stamp = (st.st_mtime_ns, st.st_size)
+        if stamps is not None:
+            stamps[real] = stamp
+    return _load(real, stamp)
 
 
 def _package_of(path: Path) -> str:
