@@ -13,7 +13,7 @@ from ._modules import ClassModel, model
 from ._report import Env, Finding, Reporter, Stats
 from ._rules.nn import inherited
 from ._run import active
-from ._scopes import _index, _own_nodes, _stmt_binds
+from ._scopes import _index, _own_nodes, _own_statements, _stmt_binds
 from ._source import Module, dotted_name, load_found, memo, per_node
 from ._unify import Shape
 from ._values import Value, _joined
@@ -71,7 +71,7 @@ def _gives_value(module: Module, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> 
             isinstance(n, ast.Return)
             and n.value is not None
             and not (isinstance(n.value, ast.Constant) and n.value.value is None)
-            for n in _own_nodes(fn.body)
+            for n in _own_statements(fn.body)
         ),
     )
 
