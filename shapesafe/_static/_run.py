@@ -14,6 +14,7 @@ for the active run.
 import contextvars
 import dataclasses
 import gc
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -82,6 +83,7 @@ class Run:
         # While a file is checked: the modified time and size of each file it looked up,
         # taken once (`_source.load_found`).
         self.stamps: dict[Path, tuple[int, int]] | None = None
+        self.cwd = ""  # and the working folder, read once
         # Names looked up in other files so far, to tell what one file's text decides alone
         # (`_source.Module.annotation`).
         self.lookups = 0
@@ -111,12 +113,12 @@ def using(run: Run) -> Iterator[Run]:
 
 @contextmanager
 def _stamps_taken_once(run: Run) -> Iterator[None]:
-    """In this block, each file looked up is stat-ed once."""
-    before, run.stamps = run.stamps, {}
+    """In this block, each file looked up is stat-ed once, and the working folder read once."""
+    before, run.stamps, cwd, run.cwd = run.stamps, {}, run.cwd, os.getcwd()
     try:
         yield
     finally:
-        run.stamps = before
+        run.stamps, run.cwd = before, cwd
 
 
 def check_file(

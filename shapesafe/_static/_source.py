@@ -450,7 +450,7 @@ def find_module(dotted: str, importer: Module) -> Path | None:
 
     Remembered per folder and name: the checker asks the same question for every call.
     """
-    where = os.getcwd() if not dotted.startswith(".") else ""
+    where = "" if dotted.startswith(".") else (active().cwd or os.getcwd())
     mine = memo(importer, "found modules")  # the same, asked by one file
     if (dotted, where) in mine:
         return cast(Path | None, mine[dotted, where])
