@@ -7,7 +7,6 @@ the plugin, and with it this module, in projects that don't use shapesafe at all
 """
 
 import importlib
-import importlib.metadata
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -141,9 +140,11 @@ if TYPE_CHECKING:
 
 def __getattr__(name: str) -> Any:
     if name == "__version__":
-        # Read on first use: reading the installed metadata costs a few ms, which pytest
-        # would pay at every start, as it loads shapesafe's plugin.
-        globals()[name] = version = importlib.metadata.version("shapesafe")
+        # Read on first use: reading the installed metadata (and importing the module that
+        # reads it) costs some ms, which pytest and `shapesafe check` would pay at every start.
+        from importlib import metadata
+
+        globals()[name] = version = metadata.version("shapesafe")
         return version
     if name == "nn":
         # The checked modules: `ss.nn.Linear` works without `import shapesafe.nn`.

@@ -88,3 +88,54 @@ def test_adding_an_op_is_one_registered_function(tmp_path: Path) -> None:
         assert "has 1 dim" in found[0], found[0]
     finally:
         del FUNCTIONS["torch.made_up_op"]
+
+
+INNER = """\
+from jaxtyping import Float
+from torch import Tensor
+
+
+def inner(a: Float[Tensor, "b n"]) -> Float[Tensor, "b {size}"]:
+    return a[:, :1]
+"""
+OUTER = """\
+from jaxtyping import Float
+from torch import Tensor
+
+from inner import inner
+
+
+def outer(a: Float[Tensor, "b n"]):
+    return inner(a)
+"""
+CALLER = """\
+import torch
+from jaxtyping import Float
+from torch import Tensor
+
+from outer import outer
+
+
+def {name}() -> Float[Tensor, "2 1"]:
+    return outer(torch.zeros(2, 3))
+"""
+
+
+def test_a_body_read_for_one_file_is_read_again_when_a_file_it_reads_changes(
+    tmp_path: Path,
+) -> None:
+    # `outer` gives what its body gives, read once for both callers; editing `inner`, a
+    # file that reading went through, makes the run read it again.
+    run = Run()
+    write(tmp_path / "inner.py", INNER.format(size="1"), 10**18)
+    write(tmp_path / "outer.py", OUTER, 10**18)
+    first, second = tmp_path / "first.py", tmp_path / "second.py"
+    write(first, CALLER.format(name="first"), 10**18)
+    write(second, CALLER.format(name="second"), 10**18)
+    assert check_file(first, run=run) == []
+    assert check_file(second, run=run) == []
+    write(tmp_path / "inner.py", INNER.format(size="4"), 2 * 10**18)
+    found = [f.message for f in check_file(second, run=run)]
+    assert found == [
+        """return of second(): dim '1' is 4 in outer(torch.zeros(2, 3)) "2 4", expected 1 ("2 1")"""
+    ]

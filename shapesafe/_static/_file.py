@@ -5,14 +5,17 @@ bodies and class `__init__`s that its calls need, read once per file.
 import ast
 import contextvars
 import re
+from pathlib import Path
+from typing import cast
 
 from ._flow import _merge, _Scope
 from ._helpers import BoundKey, in_caller_terms
 from ._modules import Change, ClassModel, model
 from ._report import Env, Finding, Reporter, Stats
 from ._rules.nn import inherited
-from ._scopes import _index, _own_nodes, _stmt_binds
-from ._source import Module, dotted_name, per_node
+from ._run import active
+from ._scopes import _index, _own_nodes, _own_statements, _stmt_binds
+from ._source import Module, dotted_name, load_found, memo, per_node
 from ._unify import Shape
 from ._values import Value, _joined
 
@@ -50,12 +53,47 @@ def _class_level(cls: ClassModel) -> set[str]:
 
 
 def _generator(module: Module, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    return per_node(module, "generator", fn, lambda: _read_generator(module, fn))
+
+
+def _read_generator(module: Module, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    # A `yield` is written on one of the function's lines: most functions have none, and
+    # are told apart without a walk over their nodes.
+    lines = per_node(module, "yield lines", module.tree, lambda: _yield_lines(module.source))
+    end = fn.end_lineno or len(module.source)
+    if not any(fn.lineno <= line <= end for line in lines):
+        return False
+    return any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _own_nodes(fn.body))
+
+
+def _gives_value(module: Module, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether `fn` has a `return` of a value other than None."""
     return per_node(
         module,
-        "generator",
+        "gives a value",
         fn,
-        lambda: any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _own_nodes(fn.body)),
+        lambda: any(
+            isinstance(n, ast.Return)
+            and n.value is not None
+            and not (isinstance(n.value, ast.Constant) and n.value.value is None)
+            for n in _own_statements(fn.body)
+        ),
     )
+
+
+def _unchanged(through: tuple[tuple[Path, Module | None], ...]) -> bool:
+    """Whether each file a reading went through is still the version it read."""
+    return all(load_found(path) is module for path, module in through)
+
+
+def _yield_lines(source: str) -> list[int]:
+    """The numbers of the lines that have `yield` on them, 1-based, as `ast` counts lines
+    (a carriage return alone ends one too)."""
+    if "yield" not in source:
+        return []
+    if "\r" in source:
+        source = source.replace("\r\n", "\n").replace("\r", "\n")
+    return [i for i, line in enumerate(source.split("\n"), 1) if "yield" in line]
 
 
 class FileChecker(Reporter):
@@ -67,6 +105,11 @@ class FileChecker(Reporter):
         # (function, Union alternatives) -> what its body returns (`infer`)
         self.inferred: dict[tuple[int, tuple[tuple[str, int], ...]], Value] = {}
         self.inferring: set[tuple[int, tuple[tuple[str, int], ...]]] = set()
+        # ... -> the owner class it was read with, and whether the run may share it
+        self.inferred_by: dict[tuple[int, tuple[tuple[str, int], ...]], tuple[object, bool]] = {}
+        # For each body being read by `infer`, innermost last: whether what it gives
+        # depends on where the reading started (see `depends`).
+        self.particular: list[bool] = []
         # (function, its unannotated parameters' shapes) -> what its body returns
         self.inferred_bound: dict[BoundKey, Value] = {}
         self.inferring_bound: set[BoundKey] = set()
@@ -79,6 +122,7 @@ class FileChecker(Reporter):
         reader = FileChecker(module, "", self.stats)
         reader.silent = 1
         reader.inferred, reader.inferring = self.inferred, self.inferring
+        reader.inferred_by, reader.particular = self.inferred_by, self.particular
         reader.inferred_bound, reader.inferring_bound = self.inferred_bound, self.inferring_bound
         return reader
 
@@ -91,13 +135,30 @@ class FileChecker(Reporter):
     ) -> Value:
         """What `fn` returns, read from its body under its own annotations: a shape (or a
         tuple of them) in its dim names, or None. `chosen` gives the alternative that each
-        of some Union parameters takes. Read once per function, alternatives and file."""
+        of some Union parameters takes. Read once per function, alternatives and file;
+        once per run where the reading does not depend on the file (`depends`)."""
         key = (id(fn), chosen)
         if key in self.inferred:
+            owner, general = self.inferred_by[key]
+            if owner is not cls or not general:
+                self.depends()
             return self.inferred[key]
-        if key in self.inferring or isinstance(fn, ast.AsyncFunctionDef) or _generator(module, fn):
+        if key in self.inferring:
+            self.depends()  # a recursion, cut where this file's reading entered it
             return None
+        if isinstance(fn, ast.AsyncFunctionDef) or _generator(module, fn):
+            return None
+        if not _gives_value(module, fn):
+            return None  # what the reading would give: it has no `return` of a value
+        shared = memo(module, "inferred")  # for every file of the run
+        held = shared.get((id(fn), chosen, id(cls)))
+        if held is not None and held[0] is fn and held[1] is cls and _unchanged(held[3]):
+            self.inferred[key], self.inferred_by[key] = held[2], (cls, True)
+            return cast(Value, held[2])
+        reading = active().reading
         self.inferring.add(key)
+        self.particular.append(False)
+        reading.append({module.path: module})
         try:
             scope = _Scope(self.reader(module), fn.body, fn, cls)
             scope.chosen = dict(chosen)
@@ -106,8 +167,19 @@ class FileChecker(Reporter):
             value = _joined(scope.results)
         finally:
             self.inferring.discard(key)
-        self.inferred[key] = value
+            general = not self.particular.pop()
+            through = reading.pop()
+        if reading:
+            reading[-1].update(through)
+        self.inferred[key], self.inferred_by[key] = value, (cls, general)
+        if general:
+            shared[id(fn), chosen, id(cls)] = (fn, cls, value, tuple(through.items()))
         return value
+
+    def depends(self) -> None:
+        """What the bodies being read give depends on this file: on a body read earlier in
+        it with another owner, or on the readings in progress (a recursion cut, a depth)."""
+        self.particular[:] = [True] * len(self.particular)
 
     def infer_bound(
         self,
@@ -118,6 +190,7 @@ class FileChecker(Reporter):
     ) -> Value:
         """What `fn` returns when its unannotated parameters hold the caller's shapes
         `bound`, in the caller's sizes (`_helpers`); read once per function and shapes."""
+        self.depends()  # read once per file, to a depth
         key = (id(fn), bound)
         if key in self.inferred_bound:
             return self.inferred_bound[key]
@@ -146,6 +219,7 @@ class FileChecker(Reporter):
         if cls.attrs is not None:
             return cls.attrs  # type: ignore[return-value]
         if cls.building:
+            self.depends()
             return {}
         cls.building = True
         try:

@@ -294,6 +294,7 @@ class _Scope(_Expressions):
                         self.observe(arg, None, env, arg)
             return self.block(self.body, env)
         except RecursionError:
+            self.file.depends()  # a depth that the reading's start decides
             return None
 
     def block(self, stmts: list[ast.stmt], env: Env | None) -> Env | None:

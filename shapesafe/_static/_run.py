@@ -14,6 +14,7 @@ for the active run.
 import contextvars
 import dataclasses
 import gc
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -79,6 +80,16 @@ class Run:
         self.starring: set[Path] = set()  # files whose `import *` is being read
         # a product of sizes -> (coefficient, sizes and powers), see `_torch.monomial`
         self.monomials: dict[Size, tuple[int, Any]] = {}
+        # While a file is checked: the modified time and size of each file it looked up,
+        # taken once (`_source.load_found`).
+        self.stamps: dict[Path, tuple[int, int]] | None = None
+        self.cwd = ""  # and the working folder, read once
+        # Names looked up in other files so far, to tell what one file's text decides alone
+        # (`_source.Module.annotation`).
+        self.lookups = 0
+        # For each function body being read for what it gives (`FileChecker.infer`),
+        # innermost last: the files the reading went through, as they were.
+        self.reading: list[dict[Path, Module | None]] = []
 
 
 _active: contextvars.ContextVar[Run] = contextvars.ContextVar("shapesafe_static_run")
@@ -100,6 +111,16 @@ def using(run: Run) -> Iterator[Run]:
         _active.reset(token)
 
 
+@contextmanager
+def _stamps_taken_once(run: Run) -> Iterator[None]:
+    """In this block, each file looked up is stat-ed once, and the working folder read once."""
+    before, run.stamps, cwd, run.cwd = run.stamps, {}, run.cwd, os.getcwd()
+    try:
+        yield
+    finally:
+        run.stamps, run.cwd = before, cwd
+
+
 def check_file(
     path: Path, display: str | None = None, stats: "Stats | None" = None, run: Run | None = None
 ) -> "list[Finding]":
@@ -115,7 +136,7 @@ def check_file(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        with using(run if run is not None else active()):
+        with using(run if run is not None else active()) as held, _stamps_taken_once(held):
             module = load(path)
             if module is None:
                 source = path.read_bytes()  # compile() decodes as Python does (PEP 263)

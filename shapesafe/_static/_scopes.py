@@ -14,15 +14,33 @@ from ._source import Module, dotted_name, per_node
 _Scopes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 
+_Nested = (*_Scopes, *_Comprehensions)
+
+
+def _children(node: ast.AST) -> list[ast.AST]:
+    """`ast.iter_child_nodes` as a list, built in one loop (the walks of a file's scopes
+    spend most of their time here)."""
+    out: list[ast.AST] = []
+    for field in node._fields:
+        value = getattr(node, field, None)
+        if isinstance(value, ast.AST):
+            out.append(value)
+        elif type(value) is list:
+            for item in value:
+                if isinstance(item, ast.AST):
+                    out.append(item)
+    return out
+
+
 def _own_nodes(nodes: Iterable[ast.AST]) -> Iterator[ast.AST]:
     """Every node of a scope in source order, without descending into nested scopes."""
     stack = list(nodes)[::-1]
     while stack:
         node = stack.pop()
         yield node
-        if isinstance(node, (*_Scopes, *_Comprehensions)):
+        if isinstance(node, _Nested):
             continue
-        stack.extend(list(ast.iter_child_nodes(node))[::-1])
+        stack.extend(_children(node)[::-1])
 
 
 _ScopeNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
@@ -77,10 +95,10 @@ def _read_shared_lists(module: Module, body: list[ast.stmt]) -> frozenset[str]:
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and parent is not None:
             if not _reads_list(module, node, parent, nested):
                 out.add(node.id)
-        inner = nested or isinstance(node, (*_Scopes, *_Comprehensions))
+        inner = nested or isinstance(node, _Nested)
         # A keyword argument's value is read by the call itself.
         above = parent if isinstance(node, ast.keyword) else node
-        stack.extend((child, above, inner) for child in ast.iter_child_nodes(node))
+        stack.extend([(child, above, inner) for child in _children(node)])
     return frozenset(out)
 
 
@@ -192,13 +210,33 @@ def _as_load(node: ast.expr) -> ast.expr:
     return node
 
 
+# Statements with no statements inside them: most of a scope's.
+_NO_BLOCKS = (
+    ast.Expr,
+    ast.Assign,
+    ast.AnnAssign,
+    ast.AugAssign,
+    ast.Return,
+    ast.Pass,
+    ast.Raise,
+    ast.Import,
+    ast.ImportFrom,
+    ast.Assert,
+    ast.Delete,
+    ast.Global,
+    ast.Nonlocal,
+    ast.Break,
+    ast.Continue,
+)
+
+
 def _own_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
     """Every statement of a scope, in nested blocks too, but not in nested scopes."""
     stack = list(reversed(body))
     while stack:
         stmt = stack.pop()
         yield stmt
-        if isinstance(stmt, _Scopes):
+        if isinstance(stmt, _Scopes) or isinstance(stmt, _NO_BLOCKS):
             continue
         blocks: list[list[ast.stmt]] = [
             getattr(stmt, field, []) for field in ("body", "orelse", "finalbody")

@@ -8,6 +8,7 @@ import ast
 import dataclasses
 import hashlib
 import io
+import os
 import tokenize
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -53,7 +54,22 @@ class Module:
     )
 
     def annotation(self, node: ast.expr | None) -> TensorParam | None:
-        """The tensor contract an annotation states, or None if it states none."""
+        """The tensor contract an annotation states, or None if it states none. Worked out
+        once per node where this file's text alone decides it."""
+        if node is None:
+            return None
+        known = memo(self, "annotations")
+        hit = known.get(id(node))
+        if hit is not None and hit[0] is node:
+            return cast(TensorParam | None, hit[1])
+        run = active()
+        lookups = run.lookups
+        param = self._annotation(node)
+        if run.lookups == lookups:
+            known[id(node)] = (node, param)
+        return param
+
+    def _annotation(self, node: ast.expr) -> TensorParam | None:
         found = _annotation(self, node, 0)
         if found is None:
             return None
@@ -113,7 +129,10 @@ def _imported(
     if attr is None:
         return None
     path = find_module(mod_name, module)
-    target = None if path is None else load_found(path)
+    if path is None:
+        return None
+    active().lookups += 1  # what the name is depends on the version of that file
+    target = load_found(path)
     if target is None or target is module:
         return None
     return target, ast.Name(id=attr, ctx=ast.Load())
@@ -179,7 +198,21 @@ def _subscripted_annotation(
 
 
 def signature(module: Module, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> Signature | None:
-    """The tensor contract of `fn`, or None if none of its parameters is a tensor contract."""
+    """The tensor contract of `fn`, or None if none of its parameters is a tensor contract.
+    Worked out once per function where its file's text alone decides it."""
+    known = memo(module, "signatures")
+    hit = known.get(id(fn))
+    if hit is not None and hit[0] is fn:
+        return cast(Signature | None, hit[1])
+    run = active()
+    lookups = run.lookups
+    sig = _signature(module, fn)
+    if run.lookups == lookups:
+        known[id(fn)] = (fn, sig)
+    return sig
+
+
+def _signature(module: Module, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> Signature | None:
     args = fn.args
     params: list[TensorParam] = []
     every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
@@ -285,12 +318,15 @@ def read_source(path: Path) -> str:
 def _load(path: Path, stamp: tuple[int, int]) -> Module | None:
     """The file at `path` as it is at `stamp` (modified time and size), parsed once per run
     and version: a new version replaces the one the run held."""
-    modules = active().modules
-    held = modules.get(path)
+    run = active()
+    held = run.modules.get(path)
     if held is not None and held[0] == stamp:
-        return held[1]
-    module = _parse(path)
-    modules[path] = (stamp, module)
+        module = held[1]
+    else:
+        module = _parse(path)
+        run.modules[path] = (stamp, module)
+    if run.reading:
+        run.reading[-1][path] = module
     return module
 
 
@@ -370,16 +406,23 @@ def load(path: Path) -> Module | None:
 
 
 def load_found(path: Path) -> Module | None:
-    """`load` for a path that `find_module` gave: resolved once, stat-ed each time."""
-    real_paths = active().real_paths
-    real = real_paths.get(path)
+    """`load` for a path that `find_module` gave: resolved once, stat-ed each time (once
+    per file checked, in `check_file`)."""
+    run = active()
+    real = run.real_paths.get(path)
     if real is None:
-        real = real_paths[path] = path.resolve()
-    try:
-        st = real.stat()
-    except OSError:
-        return None
-    return _load(real, (st.st_mtime_ns, st.st_size))
+        real = run.real_paths[path] = path.resolve()
+    stamps = run.stamps
+    stamp = stamps.get(real) if stamps is not None else None
+    if stamp is None:
+        try:
+            st = os.stat(real)
+        except OSError:
+            return None
+        stamp = (st.st_mtime_ns, st.st_size)
+        if stamps is not None:
+            stamps[real] = stamp
+    return _load(real, stamp)
 
 
 def _package_of(path: Path) -> str:
@@ -407,12 +450,17 @@ def find_module(dotted: str, importer: Module) -> Path | None:
 
     Remembered per folder and name: the checker asks the same question for every call.
     """
-    key = (importer.path.parent, dotted, str(Path.cwd()) if not dotted.startswith(".") else "")
+    where = "" if dotted.startswith(".") else (active().cwd or os.getcwd())
+    mine = memo(importer, "found modules")  # the same, asked by one file
+    if (dotted, where) in mine:
+        return cast(Path | None, mine[dotted, where])
+    key = (importer.path.parent, dotted, where)
     found_modules = active().found_modules
     if key in found_modules:
-        return found_modules[key]
-    found = _find_module(dotted, importer)
-    found_modules[key] = found
+        found = found_modules[key]
+    else:
+        found = found_modules[key] = _find_module(dotted, importer)
+    mine[dotted, where] = found
     return found
 
 
