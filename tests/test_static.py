@@ -232,11 +232,6 @@ import shapesafe as ss
             id="ellipsis",
         ),
         pytest.param(
-            "def f(x: Float[Tensor, 'b h*d'], w: Float[Tensor, 'e k']):\n"
-            "    return ss.linear(x, w)\n",
-            id="expression-vs-name",
-        ),
-        pytest.param(
             "def f(x: Float[Tensor, 'b #d'], w: Float[Tensor, 'e k']):\n"
             "    return ss.linear(x, w)\n",
             id="broadcastable",

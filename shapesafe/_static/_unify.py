@@ -236,7 +236,7 @@ Verdict = Literal["same", "differ", "unknown"]
 def certain(a: Size, b: Size) -> Literal["same", "differ"] | None:
     """Whether two sizes are certainly the same or certainly differ, in what the scope in
     progress knows (`Facts`); None if neither."""
-    if a == b or (a.kind == b.kind == "int" and a.value == b.value):
+    if a == b or (a.kind == b.kind == "int" and a.value == b.value) or _poly.same(a, b):
         return "same"
     facts = _facts.get()
     if facts is not None and facts.parent:
@@ -287,7 +287,24 @@ def _differ(a: Size, b: Size) -> bool:
     kinds = {a.kind, b.kind}
     if kinds <= {"int", "name"}:
         return a.value != b.value or a.kind != b.kind
+    if "expr" in kinds and _poly.differ(a, b):
+        return not _entangled(a, b)
     return a.kind == b.kind == "sym" and a.key == b.key and _related(str(a.value), str(b.value))
+
+
+def _entangled(a: Size, b: Size) -> bool:
+    """Whether the scope's facts say something of a name in `a` or `b` (`n == h*w`), so
+    that two polynomials that differ may still be equal there."""
+    facts = _facts.get()
+    if facts is None or not facts.parent:
+        return False
+    names: set[str] = set()
+    for s in (a, b):
+        names |= _poly.atoms(_poly.form(s) or {})
+    for s in (*facts.parent, *facts.parent.values()):
+        if names & _poly.atoms(_poly.form(s) or {}):
+            return True
+    return False
 
 
 def _learns(facts: "Facts", a: Size, b: Size) -> bool:
@@ -719,3 +736,6 @@ class Unifier(BindingState):
             else:
                 out.append(fresh())
         return tuple(out)
+
+
+from . import _poly  # noqa: E402  (it builds Sizes, so it is imported last)
