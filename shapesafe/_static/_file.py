@@ -6,13 +6,13 @@ import ast
 import re
 
 from ._flow import _merge, _Scope
-from ._helpers import BoundKey, in_caller_terms
+from ._helpers import BoundKey, in_caller_terms, renamed
 from ._modules import ClassModel, model
 from ._report import Env, Finding, Reporter, Stats
 from ._rules.nn import inherited
 from ._scopes import _index, _own_nodes, _stmt_binds
 from ._source import Module, dotted_name, per_node
-from ._unify import Shape
+from ._unify import Shape, Size
 from ._values import Value, _joined
 
 _IGNORE = re.compile(r"#\s*shapesafe:\s*ignore\b")
@@ -110,10 +110,12 @@ class FileChecker(Reporter):
         fn: ast.FunctionDef | ast.AsyncFunctionDef,
         cls: ClassModel | None,
         bound: tuple[tuple[str, Shape], ...],
+        made: tuple[tuple[Size, Size], ...] = (),
     ) -> Value:
         """What `fn` returns when its unannotated parameters hold the caller's shapes
-        `bound`, in the caller's sizes (`_helpers`); read once per function and shapes."""
-        key = (id(fn), bound)
+        `bound`, in the caller's sizes (`_helpers`); read once per function and shapes.
+        `made` takes each sym of the callee's class to the size its instance was made with."""
+        key = (id(fn), bound, made)
         if key in self.inferred_bound:
             return self.inferred_bound[key]
         if (
@@ -129,7 +131,11 @@ class FileChecker(Reporter):
             scope.bound = dict(bound)
             scope.results = []
             scope.run()
-            value = in_caller_terms(_joined(scope.results), bound)
+            value = _joined(scope.results)
+            if made:
+                value = renamed(value, dict(made))
+                bound = (*bound, ("", tuple(size for _, size in made)))
+            value = in_caller_terms(value, bound)
         finally:
             self.inferring_bound.discard(key)
         self.inferred_bound[key] = value
