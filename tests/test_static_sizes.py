@@ -57,6 +57,18 @@ def check_source(tmp_path: Path, source: str) -> list[str]:
             id="offset-by-one",
         ),
         pytest.param(
+            "import einops\n"
+            "def f(x: Float[Tensor, '... s d'], r: Float[Tensor, 's 2 2']):\n"
+            "    pairs = einops.rearrange(x, '... s (k g) -> ... s k g', g=2)\n"
+            "    return torch.einsum('...t,...t->...', r[..., 0, :], pairs)\n",
+            [
+                "8: einsum: the axes '...' stands for: r[..., 0, :] \"s\" and pairs "
+                '"... s d//2": s lines up with d//2 (torch would broadcast silently where one is '
+                "1, and fail otherwise)"
+            ],
+            id="einops-split-is-exact",
+        ),
+        pytest.param(
             "def f(x: Float[Tensor, 'n a'], y: Float[Tensor, 'n b'], z: Float[Tensor, 'n c']):\n"
             "    xy = torch.cat([x, y], dim=1)\n"
             "    return xy + torch.cat([y, z], dim=1)\n",
@@ -99,6 +111,14 @@ def test_sizes_that_differ_as_polynomials(tmp_path: Path, body: str, expected: l
             "    assert k == x.shape[1]\n"
             "    return torch.cat([x, y], dim=1) + torch.zeros(x.shape[0], k + y.shape[1])\n",
             id="a-fact-on-one-name",
+        ),
+        pytest.param(
+            "import einops\n"
+            "def f(q: Float[Tensor, 'b s d'], k: Float[Tensor, 'b t d'], h: int):\n"
+            "    qh = einops.rearrange(q, 'b s (h e) -> b h s e', h=h)\n"
+            "    kh = einops.rearrange(k, 'b t (h e) -> b h t e', h=h)\n"
+            "    return qh @ kh.mT\n",
+            id="heads-split-alike",
         ),
         pytest.param(
             "def f(x: Float[Tensor, 'n a'], y):\n"

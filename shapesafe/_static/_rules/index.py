@@ -264,7 +264,7 @@ def _piece(
     if T.is_none(r.node):
         pieces.append((T.OP_ONE,))
         return pos
-    if isinstance(r.node, (ast.Slice, ast.Constant)):
+    if isinstance(r.node, (ast.Slice, ast.Constant)) or T.int_value(r.node) is not None:
         one = T.index(base[pos : pos + 1], [r.node])
         pieces.append(one if one is not None else (fresh(),))
         return pos + 1
