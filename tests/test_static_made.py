@@ -74,3 +74,54 @@ def test_torch_agrees() -> None:
     assert q(x).shape == (2, 3, 6)
     with pytest.raises(RuntimeError):
         q(x) + v(x)
+
+
+OPTIONAL = """\
+import torch
+from jaxtyping import Float
+from torch import Tensor, nn
+
+
+class Keep(nn.Module):
+    def forward(self, x: Float[Tensor, "... s d"]) -> Float[Tensor, "... s d"]:
+        return x
+
+
+class Net(nn.Module):
+    def __init__(self, use: bool) -> None:
+        super().__init__()
+        if use:
+            self.keep = Keep()
+        else:
+            self.keep = None
+        self.off = None
+
+    def forward(self, x: Float[Tensor, "b s d"], m: Float[Tensor, "s s"]) -> Float[Tensor, "b s d"]:
+        if self.keep is not None:
+            x = self.keep(x)
+        y = BODY
+        return x
+"""
+
+
+@pytest.mark.parametrize(
+    ("body", "shape", "findings"),
+    [
+        pytest.param("self.keep(x)", ("...", "s", "d"), [], id="module-or-none"),
+        pytest.param(
+            "self.keep(x) @ m",
+            None,
+            ['23: self.keep(x) @ m: inner dim is d in self.keep(x) "... s d" but s in m "s s"'],
+            id="module-or-none-misused",
+        ),
+        pytest.param("self.off", None, [], id="only-none-stays-unknown"),
+    ],
+)
+def test_attribute_that_is_a_module_or_none(
+    tmp_path: Path, body: str, shape: tuple[str, ...] | None, findings: list[str]
+) -> None:
+    path = tmp_path / "optional.py"
+    path.write_text(OPTIONAL.replace("BODY", body))
+    found = [b for b in shapes_of(path) if b.name == "y"]
+    assert (found[0].shape if found else None) == shape
+    assert [f"{f.line}: {f.message}" for f in check_file(path)] == findings
