@@ -496,6 +496,9 @@ class _Calls(_Explaining):
                 self.file.report(expr, dtypes.message(where, text, given_dtype, param.name, label))
             if isinstance(shape, tuple):
                 args.append((param, _text(self.module, expr), shape))
+            elif (run := param.spec.plan.run) is not None and run.broadcastable and run.name:
+                # Its run broadcasts with the others' by sizes not known here.
+                args.append((param, _text(self.module, expr), (anonymous_group(),)))
         return args
 
     def fitting_return(

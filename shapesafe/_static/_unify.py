@@ -520,6 +520,8 @@ class Unifier(BindingState):
         super().__init__(_Sizes(self))
         # What each fresh size turned out to be during this call, and the argument where.
         self.known: dict[int, tuple[Size, str]] = {}
+        # What the arguments' `*#name` runs give together (`_bcast`).
+        self.runs_: dict[str, tuple[Shape, Source] | None] = {}
         self._argument = ""
         self._where: dict[str, tuple[int, int]] = {}
 
@@ -529,6 +531,7 @@ class Unifier(BindingState):
         out.shapes_ = dict(self.shapes_)
         out.sources = dict(self.sources)
         out.known = dict(self.known)
+        out.runs_ = dict(self.runs_)
         return out
 
     def adopt(self, other: "Unifier") -> None:
@@ -538,6 +541,7 @@ class Unifier(BindingState):
         self.shapes_ = dict(other.shapes_)
         self.sources = dict(other.sources)
         self.known = dict(other.known)
+        self.runs_ = dict(other.runs_)
 
     def adopt_common(self, others: "list[Unifier]") -> None:
         """Take the bindings that every one of `others`, copies of this one that matched
@@ -646,7 +650,12 @@ class Unifier(BindingState):
         )
         if failed is None:
             self._record(argument, self._where)
-            return None
+            clash = _bcast.record(self.runs_, argument, spec, shape)
+            if clash is None:
+                return None
+            axis, before, got, source = clash
+            dim = spec.dims[spec.plan.run.position]  # type: ignore[union-attr]
+            return Conflict(argument, "variadic", spec, axis, dim, before, got, source)
         conflict = self._conflict(argument, spec, shape, failed)
         self._rollback(saved)
         return conflict
@@ -721,7 +730,10 @@ class Unifier(BindingState):
                 out.append(anonymous_group())
             elif dim.kind == "variadic":
                 bound = self.shapes_.get(dim.name)
-                if bound is None or dim.broadcastable:
+                both = self.runs_.get(dim.name)
+                if bound is None and both is not None and not dim.broadcastable:
+                    out.extend(self.resolve(i) if isinstance(i, Size) else i for i in both[0])
+                elif bound is None or dim.broadcastable:
                     out.append(anonymous_group())
                 else:
                     out.extend(self.resolve(i) if isinstance(i, Size) else i for i in bound[1])
@@ -738,4 +750,4 @@ class Unifier(BindingState):
         return tuple(out)
 
 
-from . import _poly  # noqa: E402  (it builds Sizes, so it is imported last)
+from . import _bcast, _poly  # noqa: E402  (they build Sizes, so they are imported last)
