@@ -208,9 +208,10 @@ def _fold(node: ast.expr) -> int | None:
 
 def from_dim(dim: Dim) -> Item:
     """How a caller's own annotation names one axis."""
-    if dim.kind == "anonymous_variadic" or (dim.kind == "variadic" and dim.broadcastable):
+    if dim.kind == "anonymous_variadic":
         return anonymous_group()
     if dim.kind == "variadic":
+        # `*#batch` of two parameters: runs that broadcast together, the same run here.
         return Group(dim.name)
     if dim.kind == "anonymous" or dim.broadcastable:
         return fresh()
