@@ -558,8 +558,8 @@ def test_repeated_lists_uneven_chunks_and_cross(tmp_path: Path) -> None:
     )
     stats = Stats()
     assert check(tmp_path, source, stats) == [
-        '4: s * (cond - uncond): s "c" and (cond - uncond) "? c h w": c lines up with w '
-        "(torch would broadcast silently where one is 1, and fail otherwise) (? is an unknown size)",
+        '4: s * (cond - uncond): s "c" and (cond - uncond) "b c h w": c lines up with w '
+        "(torch would broadcast silently where one is 1, and fail otherwise)",
         '9: cross: a "n 3" and up "3" differ in rank; torch.cross needs the same number of dims',
     ]
 

@@ -261,7 +261,7 @@ def test_pad_agrees_with_torch(dims: list[int], pads: list[int]) -> None:
 @given(
     dims=st.lists(_size, min_size=0, max_size=3),
     k=st.integers(-2, 2),
-    op=st.sampled_from(["diag", "cov", "corrcoef", "diagonal"]),
+    op=st.sampled_from(["diag", "cov", "corrcoef", "diagonal", "diagonal-method"]),
     axes=st.tuples(st.integers(-3, 2), st.integers(-3, 2)),
 )
 def test_matrix_ops_agree_with_torch(
@@ -272,11 +272,41 @@ def test_matrix_ops_agree_with_torch(
         a, b = axes
         expr = f"torch.diagonal(x, {k}, {a}, {b})"
         agree(static_shape(dims, expr), torch_shape(lambda: torch.diagonal(x, k, a, b)))
+    elif op == "diagonal-method":
+        a, b = axes
+        expr = f"x.diagonal(dim1={a}, dim2={b}, offset={k})"
+        agree(static_shape(dims, expr), torch_shape(lambda: x.diagonal(k, a, b)))
     elif op == "diag":
         agree(static_shape(dims, f"torch.diag(x, {k})"), torch_shape(lambda: torch.diag(x, k)))
     else:
         fn = getattr(torch, op)
         agree(static_shape(dims, f"torch.{op}(x)"), torch_shape(lambda: fn(x)))
+
+
+@pytest.mark.parametrize(
+    ("expr", "expected"),
+    [
+        pytest.param(
+            "torch.diagonal(covs, dim1=-2, dim2=-1)[..., :, None] * freqs[None, :] ** 2",
+            [],
+            id="variances-per-frequency",
+        ),
+        pytest.param(
+            "covs.diagonal(dim1=-2, dim2=-1) * freqs[None, :] ** 2",
+            [
+                "8: covs.diagonal(dim1=-2, dim2=-1) * (freqs[None, :] ** 2): covs.diagonal(dim1=-2, "
+                'dim2=-1) "*b d" and (freqs[None, :] ** 2) "1 f": d lines up with f (torch would '
+                "broadcast silently where one is 1, and fail otherwise)"
+            ],
+            id="new-axis-dropped",
+        ),
+    ],
+)
+def test_diagonal_beside_a_run(tmp_path: Path, expr: str, expected: list[str]) -> None:
+    body = (
+        f"\n\ndef f(covs: Float[Tensor, '*b d d'], freqs: Float[Tensor, 'f']):\n    return {expr}\n"
+    )
+    assert check_source(tmp_path, body) == expected
 
 
 @settings(max_examples=40, deadline=None)

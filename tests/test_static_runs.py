@@ -80,11 +80,26 @@ FOUND = [
 
 FOUND.append(
     pytest.param(
+        # `*#b` of two parameters: runs that broadcast together. y's run would have to end in
+        # 1s or n for `x + y`, which its annotation does not say (`y[..., None, :]` is right).
+        "def f(x: Float[Tensor, '*#b n 3'], y: Float[Tensor, '*#b 3']) -> Float[Tensor, '*#b n 3']:\n"
+        "    return x + y\n",
+        [
+            '2: x + y: x "*b n 3" and y "*b 3": n lines up with the last axes of *b, the run '
+            "both share (torch fails unless *b is empty or ends in 1s or n)"
+        ],
+        id="broadcastable-runs",
+    )
+)
+
+
+FOUND.append(
+    pytest.param(
         "def f(\n"
         "    a: Float[Tensor, '*#batch 3'], b: Float[Tensor, '*#batch 3']\n"
         ") -> Float[Tensor, '*batch 4']:\n"
         "    return a + b\n",
-        ["""4: return of f(): dim '4' is 3 in a + b "... 3", expected 4 ("*batch 4")"""],
+        ["""4: return of f(): dim '4' is 3 in a + b "*batch 3", expected 4 ("*batch 4")"""],
         id="two-runs-of-their-own",
     )
 )
@@ -194,9 +209,8 @@ SILENT = [
         id="new-axis",
     ),
     pytest.param(
-        # `*#b` may be 1s in one argument and not in the other: each is a run of its own.
         "def f(x: Float[Tensor, '*#b n 3'], y: Float[Tensor, '*#b 3']) -> Float[Tensor, '*#b n 3']:\n"
-        "    return x + y\n",
+        "    return x + y[..., None, :]\n",
         id="broadcastable-runs",
     ),
     pytest.param(

@@ -52,6 +52,7 @@ from ._unify import (
     from_spec,
     needs,
     show,
+    sym,
 )
 from ._values import (
     AnyOfV,
@@ -486,7 +487,18 @@ class _Calls(_Explaining):
             if fn is not None:
                 chosen = self.check_unions(node, module, sig, fn, given, unifier, shape_of)
             return self.fitting_return(
-                module, sig, fn, owner, given, shape_of, unifier, chosen, on_self, infer, values
+                module,
+                sig,
+                fn,
+                owner,
+                given,
+                shape_of,
+                unifier,
+                chosen,
+                on_self,
+                infer,
+                values,
+                instance,
             )
         return self.conflicting_call(node, sig, args, conflict, unifier)
 
@@ -519,6 +531,9 @@ class _Calls(_Explaining):
                 self.file.report(expr, dtypes.message(where, text, given_dtype, param.name, label))
             if isinstance(shape, tuple):
                 args.append((param, _text(self.module, expr), shape))
+            elif (run := param.spec.plan.run) is not None and run.broadcastable and run.name:
+                # Its run broadcasts with the others' by sizes not known here.
+                args.append((param, _text(self.module, expr), (anonymous_group(),)))
         return args
 
     def fitting_return(
@@ -534,6 +549,7 @@ class _Calls(_Explaining):
         on_self: bool,
         infer: bool,
         values: dict[int, Value],
+        instance: "ObjV | None" = None,
     ) -> Value:
         """What a call whose arguments fit its contract returns, in the sizes they bound."""
         if fn is not None:
@@ -565,7 +581,9 @@ class _Calls(_Explaining):
             declared = self.declared_union(module, fn, unifier, inferred)
             return declared if declared is not None else self.instance_returned(module, fn)
         if fn is not None and infer:
-            return self.opened(module, fn, owner, given, shape_of, unifier, ret.spec, on_self)
+            return self.opened(
+                module, fn, owner, given, shape_of, unifier, ret.spec, on_self, instance
+            )
         return unifier.result(ret.spec)
 
     def conflicting_call(
@@ -609,21 +627,31 @@ class _Calls(_Explaining):
         unifier: Unifier,
         spec: Spec,
         on_self: bool,
+        instance: "ObjV | None" = None,
     ) -> Shape:
         """The shape a return `spec` gives, in the caller's sizes. Where it names a dim that no
         argument binds (`heads` of `split_heads(x, n)`), the size the callee's body returns
-        there, read under its own annotations, with its `int` parameters the call's."""
+        there, read under its own annotations, with its `int` parameters the call's, and
+        the sizes its instance was made with (`Linear(d_model, d_key)`) for those of `self`."""
         out = unifier.result(spec)
         free = {
             i
             for i, d in enumerate(spec.dims)
             if d.kind == "named" and not d.broadcastable and d.name not in unifier.single
         }
-        if not free or len(out) != len(spec.dims) or any(isinstance(i, Group) for i in out):
+        runs = [i for i, item in enumerate(out) if isinstance(item, Group)]
+        made = dict(instance.sizes) if instance is not None and not on_self else {}
+        if not free or len(out) != len(spec.dims):
             return out
+        if runs:
+            if len(runs) != 1 or instance is None or not made:
+                return out
+            return self.made_run(module, fn, owner, given, shape_of, out, runs[0], instance)
         body = self.file.infer(module, fn, owner)
         if not isinstance(body, tuple) or len(body) != len(out):
             return out
+        if made:
+            out = self.made_sizes(out, body, free, instance)
         bound = unifier.copy()
         for arg in [*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs]:
             expr = given.get(arg.arg)
@@ -658,6 +686,59 @@ class _Calls(_Explaining):
         if all(v is None for v in found):
             return None
         return found[0] if parts is None else TupV(tuple(found))
+
+    def made_run(
+        self,
+        module: Module,
+        fn: ast.FunctionDef | ast.AsyncFunctionDef,
+        owner: ClassModel | None,
+        given: dict[str, ast.expr],
+        shape_of: Callable[[ast.expr], Value],
+        out: Shape,
+        run: int,
+        instance: ObjV,
+    ) -> Shape:
+        """`out`, a return with a run at `run` (`... out_features`), where the body of a
+        module's method, read with the caller's shapes and the sizes its instance was made
+        with, gives what the run and the free dims stand for."""
+        a = fn.args
+        bound = []
+        for arg in [*a.posonlyargs, *a.args, *a.kwonlyargs]:
+            expr = given.get(arg.arg)
+            v = shape_of(expr) if expr is not None else None
+            if isinstance(v, tuple):
+                bound.append((arg.arg, v))
+        assert isinstance(instance.cls, ClassModel)
+        init = instance.cls.method("__init__")
+        if init is None:
+            return out
+        made = tuple((sym(k, init[0].key), size) for k, size in instance.sizes)
+        got = self.file.infer_bound(module, fn, owner, tuple(bound), made)
+        tail = len(out) - run - 1
+        if not isinstance(got, tuple) or len(got) < run + tail:
+            return out
+        result = list(got)
+        for i in [*range(run), *range(len(out) - tail, len(out))]:
+            item, at = out[i], i if i < run else len(got) - (len(out) - i)
+            if isinstance(item, Size) and item.kind != "fresh":
+                result[at] = item
+        return tuple(result)
+
+    def made_sizes(self, out: Shape, body: Shape, free: set[int], instance: "ObjV | None") -> Shape:
+        """`out` with each free dim where the callee's body gives a size of its instance's
+        `__init__` parameter (`self.weight` of `out_features`) read as the size the instance
+        was made with."""
+        assert instance is not None and isinstance(instance.cls, ClassModel)
+        init = instance.cls.method("__init__")
+        if init is None:
+            return out
+        key, made = init[0].key, dict(instance.sizes)
+        got = list(out)
+        for i in free:
+            item = body[i]
+            if isinstance(item, Size) and item.kind == "sym" and item.key == key:
+                got[i] = made.get(str(item.value), got[i])
+        return tuple(got)
 
     def declared_union(
         self,

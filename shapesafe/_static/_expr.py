@@ -557,7 +557,9 @@ class _Expressions(_Access):
             if node.args and _module_list(cls):
                 # `TypedModuleList([Block(c) for _ in range(n)])`: a ModuleList as it is.
                 return self.container(node.args[0], c.args[0], c.env)
-            return ObjV(cls, given=_literal_arguments(cls, node, c.args, c.kwargs))
+            literal = _literal_arguments(cls, node, c.args, c.kwargs)
+            sized = _sized_arguments(self, cls, node, c.args, c.kwargs)
+            return ObjV(cls, given=literal, sizes=sized)
         return _NO
 
     def spliced_sizes(self, nodes: list[ast.expr], env: Env) -> Shape | None:
@@ -755,6 +757,26 @@ _CALL_STEPS: tuple[Callable[[_Expressions, _Parts], "Value | _NoValue"], ...] = 
     _Expressions.library_or_builtin,
     _Expressions.definition_call,
 )
+
+
+def _sized_arguments(
+    scope: "_Expressions",
+    cls: ClassModel,
+    node: ast.Call,
+    args: list[Value],
+    kwargs: dict[str, Value],
+) -> tuple[tuple[str, Size], ...]:
+    """The parameters of `cls.__init__` that a constructor call gives a size that is no
+    fresh unknown (`Linear(d_model, d_key)`), in the sizes of the code that calls it."""
+    init = cls.method("__init__")
+    if init is None or any(isinstance(a, ast.Starred) for a in node.args):
+        return ()
+    params = [a.arg for a in [*init[1].args.posonlyargs, *init[1].args.args]][1:]
+    named = [a.arg for a in init[1].args.kwonlyargs]
+    given = dict(zip(params, args, strict=False))
+    given.update({k: v for k, v in kwargs.items() if k in params or k in named})
+    sizes = {k: scope.size_of(v) for k, v in given.items()}
+    return tuple((k, s) for k, s in sizes.items() if s is not None and s.kind != "fresh")
 
 
 def _literal_arguments(

@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import cast
 
 from ._flow import _merge, _Scope
-from ._helpers import BoundKey, in_caller_terms
+from ._helpers import BoundKey, in_caller_terms, renamed
 from ._modules import Change, ClassModel, model
 from ._report import Env, Finding, Reporter, Stats
 from ._rules.nn import inherited
 from ._run import active
 from ._scopes import _index, _own_nodes, _own_statements, _stmt_binds
 from ._source import Module, dotted_name, load_found, memo, per_node
-from ._unify import Shape
+from ._unify import Shape, Size
 from ._values import Value, _joined
 
 _IGNORE = re.compile(r"#\s*shapesafe:\s*ignore\b")
@@ -187,11 +187,13 @@ class FileChecker(Reporter):
         fn: ast.FunctionDef | ast.AsyncFunctionDef,
         cls: ClassModel | None,
         bound: tuple[tuple[str, Shape], ...],
+        made: tuple[tuple[Size, Size], ...] = (),
     ) -> Value:
         """What `fn` returns when its unannotated parameters hold the caller's shapes
-        `bound`, in the caller's sizes (`_helpers`); read once per function and shapes."""
+        `bound`, in the caller's sizes (`_helpers`); read once per function and shapes.
+        `made` takes each sym of the callee's class to the size its instance was made with."""
         self.depends()  # read once per file, to a depth
-        key = (id(fn), bound)
+        key = (id(fn), bound, made)
         if key in self.inferred_bound:
             return self.inferred_bound[key]
         if (
@@ -207,7 +209,11 @@ class FileChecker(Reporter):
             scope.bound = dict(bound)
             scope.results = []
             scope.run()
-            value = in_caller_terms(_joined(scope.results), bound)
+            value = _joined(scope.results)
+            if made:
+                value = renamed(value, dict(made))
+                bound = (*bound, ("", tuple(size for _, size in made)))
+            value = in_caller_terms(value, bound)
         finally:
             self.inferring_bound.discard(key)
         self.inferred_bound[key] = value

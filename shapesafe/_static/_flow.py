@@ -403,6 +403,8 @@ class _Scope(_Expressions):
     def assign(self, stmt: ast.Assign, env: Env) -> Env | None:
         v = self.value(stmt.value, env)
         for target in stmt.targets:
+            if self.optional_attr(target, stmt.value):
+                continue
             if isinstance(target, ast.Subscript):
                 assigned(self, target, stmt.value, self.value(_as_load(target), env), v)
             self.bind(target, v, env)
@@ -410,6 +412,21 @@ class _Scope(_Expressions):
             self.observe(target, stmt.value, env, stmt)
         self.name_shape(stmt, env)
         return env
+
+    def optional_attr(self, target: ast.expr, value: ast.expr) -> bool:
+        """`self.rope = None` where the class is built and another path gives `self.rope` a
+        value (`self.rope = Rope(...)`): the attribute holds that value wherever it is used,
+        since using None as one fails. So the None is not bound, and the paths' merge keeps
+        the value."""
+        return (
+            self.new_attrs is not None
+            and isinstance(value, ast.Constant)
+            and value.value is None
+            and isinstance(target, ast.Attribute)
+            and isinstance(target.value, ast.Name)
+            and target.value.id == "self"
+            and target.attr in self.new_attrs
+        )
 
     def annotated(self, stmt: ast.AnnAssign, env: Env) -> Env | None:
         self.ann_assign(stmt, env)

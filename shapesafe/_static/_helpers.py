@@ -13,7 +13,7 @@ from ._unify import Group, Item, Shape, Size, anonymous_group, fresh
 from ._values import AnyOfV, ObjV, TupV, Value, _one_of
 
 # (function, the shapes its parameters are bound to)
-BoundKey = tuple[int, tuple[tuple[str, Shape], ...]]
+BoundKey = tuple[int, tuple[tuple[str, Shape], ...], tuple[tuple[Size, Size], ...]]
 
 
 def unannotated_bound(
@@ -39,6 +39,15 @@ def unannotated_bound(
         if arg.annotation is None:
             out.append((arg.arg, shape))
     return tuple(out)
+
+
+def renamed(value: Value, sizes: dict[Size, Size]) -> Value:
+    """A shape (or a tuple of them) with each size that `sizes` names replaced."""
+    if isinstance(value, tuple):
+        return tuple(sizes.get(i, i) if isinstance(i, Size) else i for i in value)
+    if isinstance(value, TupV) and not value.mutable:
+        return dataclasses.replace(value, items=tuple(renamed(i, sizes) for i in value.items))
+    return None
 
 
 def in_caller_terms(value: Value, bound: tuple[tuple[str, Shape], ...]) -> Value:

@@ -5,7 +5,7 @@ shape or None when it cannot tell, and raises `Mismatch` where the shapes certai
 from collections.abc import Sequence
 from typing import cast
 
-from ._torch import broadcast, divide, is_one, product, rank
+from ._torch import broadcast, divide, floordiv, is_one, product, rank
 from ._unify import Group, Item, Shape, Size, fresh, lit, needs, show
 from ._values import Mismatch
 
@@ -204,8 +204,11 @@ def _bind_axis(
     unknown = [n for n in names if sizes.get(n) is None and n != "1"]
     known = [sizes[n] for n in names if sizes.get(n) is not None and n != "1"]
     if len(unknown) == 1:
-        rest = divide(size, product([k for k in known if k is not None]))
-        sizes[unknown[0]] = rest if rest is not None else fresh(unknown[0])
+        whole = product([k for k in known if k is not None])
+        rest = divide(size, whole)
+        if rest is None and size.kind != "fresh" and whole.kind != "fresh":
+            rest = floordiv(size, whole)  # einops fails unless the axis splits evenly
+        sizes[unknown[0]] = rest if rest is not None and rest.kind != "fresh" else fresh(unknown[0])
     elif not unknown:
         got = product([k for k in known if k is not None])
         if needs(got, size) == "differ":

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import cast
 
-from . import _unify
+from . import _poly, _unify
 from ._run import active
 from ._runs import back, beside_a_run, ends, front, moved, whole
 from ._unify import (
@@ -237,7 +237,7 @@ def add(a: Size, b: Size, sign: int = 1) -> Size:
         return b
     if b.kind == "int" and b.value == 0:
         return a
-    return fresh()
+    return _poly.add(a, b, sign) or fresh()
 
 
 # Axes
@@ -806,7 +806,7 @@ def index(shape: Shape, parts: Sequence[ast.expr]) -> Shape | None:
             return None
         return (*head, *shape[cb : len(shape) - ca], *tail)
     if consumed > len(shape):
-        return None
+        raise Mismatch(f"{consumed} indices for {len(shape)} dims of")
     out: list[Item] = []
     pos = 0
     for part in parts:
@@ -823,6 +823,10 @@ def index(shape: Shape, parts: Sequence[ast.expr]) -> Shape | None:
                 out.append(_sliced(shape[pos], part))
             pos += 1
         elif _is_int(part):
+            k, size = int_value(part), shape[pos]
+            if isinstance(size, Size) and size.kind == "int" and k is not None:
+                if not -int(size.value) <= k < int(size.value):
+                    raise Mismatch(f"index {k} is out of range for an axis of size {size} in")
             pos += 1
         else:
             return None

@@ -251,9 +251,10 @@ def _fold(node: ast.expr) -> int | None:
 
 def from_dim(dim: Dim) -> Item:
     """How a caller's own annotation names one axis."""
-    if dim.kind == "anonymous_variadic" or (dim.kind == "variadic" and dim.broadcastable):
+    if dim.kind == "anonymous_variadic":
         return anonymous_group()
     if dim.kind == "variadic":
+        # `*#batch` of two parameters: runs that broadcast together, the same run here.
         return Group(dim.name)
     if dim.kind == "anonymous" or dim.broadcastable:
         return fresh()
@@ -279,7 +280,7 @@ Verdict = Literal["same", "differ", "unknown"]
 def certain(a: Size, b: Size) -> Literal["same", "differ"] | None:
     """Whether two sizes are certainly the same or certainly differ, in what the scope in
     progress knows (`Facts`); None if neither."""
-    if a == b or (a.kind == b.kind == "int" and a.value == b.value):
+    if a == b or (a.kind == b.kind == "int" and a.value == b.value) or _poly.same(a, b):
         return "same"
     facts = _facts.get()
     if facts is not None and facts.parent:
@@ -330,7 +331,24 @@ def _differ(a: Size, b: Size) -> bool:
     kinds = {a.kind, b.kind}
     if kinds <= {"int", "name"}:
         return a.value != b.value or a.kind != b.kind
+    if "expr" in kinds and _poly.differ(a, b):
+        return not _entangled(a, b)
     return a.kind == b.kind == "sym" and a.key == b.key and _related(str(a.value), str(b.value))
+
+
+def _entangled(a: Size, b: Size) -> bool:
+    """Whether the scope's facts say something of a name in `a` or `b` (`n == h*w`), so
+    that two polynomials that differ may still be equal there."""
+    facts = _facts.get()
+    if facts is None or not facts.parent:
+        return False
+    names: set[str] = set()
+    for s in (a, b):
+        names |= _poly.atoms(_poly.form(s) or {})
+    for s in (*facts.parent, *facts.parent.values()):
+        if names & _poly.atoms(_poly.form(s) or {}):
+            return True
+    return False
 
 
 def _learns(facts: "Facts", a: Size, b: Size) -> bool:
@@ -553,6 +571,8 @@ class Unifier(BindingState):
         super().__init__(_Sizes(self))
         # What each fresh size turned out to be during this call, and the argument where.
         self.known: dict[int, tuple[Size, str]] = {}
+        # What the arguments' `*#name` runs give together (`_bcast`).
+        self.runs_: dict[str, tuple[Shape, Source] | None] = {}
         self._argument = ""
         self._where: dict[str, tuple[int, int]] = {}
 
@@ -562,6 +582,7 @@ class Unifier(BindingState):
         out.shapes_ = dict(self.shapes_)
         out.sources = dict(self.sources)
         out.known = dict(self.known)
+        out.runs_ = dict(self.runs_)
         return out
 
     def adopt(self, other: "Unifier") -> None:
@@ -571,6 +592,7 @@ class Unifier(BindingState):
         self.shapes_ = dict(other.shapes_)
         self.sources = dict(other.sources)
         self.known = dict(other.known)
+        self.runs_ = dict(other.runs_)
 
     def adopt_common(self, others: "list[Unifier]") -> None:
         """Take the bindings that every one of `others`, copies of this one that matched
@@ -679,7 +701,12 @@ class Unifier(BindingState):
         )
         if failed is None:
             self._record(argument, self._where)
-            return None
+            clash = _bcast.record(self.runs_, argument, spec, shape)
+            if clash is None:
+                return None
+            axis, before, got, source = clash
+            dim = spec.dims[spec.plan.run.position]  # type: ignore[union-attr]
+            return Conflict(argument, "variadic", spec, axis, dim, before, got, source)
         conflict = self._conflict(argument, spec, shape, failed)
         self._rollback(saved)
         return conflict
@@ -757,7 +784,10 @@ class Unifier(BindingState):
                 out.append(anonymous_group())
             elif dim.kind == "variadic":
                 bound = self.shapes_.get(dim.name)
-                if bound is None or dim.broadcastable:
+                both = self.runs_.get(dim.name)
+                if bound is None and both is not None and not dim.broadcastable:
+                    out.extend(self.resolve(i) if isinstance(i, Size) else i for i in both[0])
+                elif bound is None or dim.broadcastable:
                     out.append(anonymous_group())
                 else:
                     out.extend(self.resolve(i) if isinstance(i, Size) else i for i in bound[1])
@@ -772,3 +802,6 @@ class Unifier(BindingState):
             else:
                 out.append(fresh())
         return tuple(out)
+
+
+from . import _bcast, _poly  # noqa: E402  (they build Sizes, so they are imported last)

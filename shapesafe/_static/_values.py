@@ -78,6 +78,9 @@ class ObjV:
     # The `__init__` parameters it was made with that were given a literal int:
     # `Linear(16, 32)` has in_features 16 and out_features 32.
     given: tuple[tuple[str, int], ...] = ()
+    # The `__init__` parameters it was made with that were given a size, in the sizes of the
+    # code that made it: `Linear(d_model, d_key)` in a class with those `__init__` params.
+    sizes: tuple[tuple[str, Size], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -163,7 +163,7 @@ def _part(
     if T.int_value(node) is not None or isinstance(v, (IntV, NumV)):
         # An int picks one place on its axis first, even among advanced parts: torch
         # (unlike numpy) reads `x[0, :, ids]` as `x[0][:, ids]`.
-        return _Part(ast.Constant(0), True)
+        return _Part(node if T.int_value(node) is not None else ast.Constant(0), True)
     if isinstance(node, ast.List):
         ints = all(
             T.int_value(e) is not None or isinstance(reader.seen.get(id(e)), IntV)
@@ -196,7 +196,12 @@ def subscript(
         return None
     found = [r for r in read if r is not None]
     if all(r.basic for r in found):
-        return T.index(base, [r.node for r in found])  # an int variable read as a literal
+        try:
+            return T.index(base, [r.node for r in found])  # an int variable read as a 0
+        except Mismatch as err:
+            t = _text(reader.module, node.value)
+            reader.file.report(node, f'{_text(reader.module, node)}: {err} {t} "{show(base)}"')
+            return None
     try:
         return _advanced(reader, node, base, found)
     except Mismatch as err:
@@ -260,7 +265,7 @@ def _piece(
     if T.is_none(r.node):
         pieces.append((T.OP_ONE,))
         return pos
-    if isinstance(r.node, (ast.Slice, ast.Constant)):
+    if isinstance(r.node, (ast.Slice, ast.Constant)) or T.int_value(r.node) is not None:
         one = T.index(base[pos : pos + 1], [r.node])
         pieces.append(one if one is not None else (fresh(),))
         return pos + 1

@@ -163,12 +163,24 @@ def cov(c: Call) -> Value | _Pass:
 @function("torch.diagonal")
 def diagonal(c: Call) -> Value | _Pass:
     """`torch.diagonal(x, offset, dim1, dim2)`: those two axes go, their diagonal comes last."""
+    return _diagonal(c, 1)
+
+
+@method("diagonal")
+def diagonal_method(c: Call) -> Value | _Pass:
+    """`x.diagonal(offset, dim1, dim2)`, as `torch.diagonal`."""
+    return _diagonal(c, 0)
+
+
+def _diagonal(c: Call, shift: int) -> Value | _Pass:
     x = c.x
     if not isinstance(x, tuple):
         return PASS
-    k = lit_int(c.arg(1, "offset", IntV(lit(0))))
-    d1, d2 = (lit_int(c.arg(i, n, IntV(lit(d)))) for i, n, d in ((2, "dim1", 0), (3, "dim2", 1)))
-    if k is None or d1 is None or d2 is None or any(isinstance(i, Group) for i in x):
+    k = lit_int(c.arg(shift, "offset", IntV(lit(0))))
+    d1, d2 = (
+        lit_int(c.arg(i + shift, n, IntV(lit(d)))) for i, n, d in ((1, "dim1", 0), (2, "dim2", 1))
+    )
+    if k is None or d1 is None or d2 is None:
         return None
     p1, p2 = T.axis(x, d1), T.axis(x, d2)
     if p1 is None or p2 is None or p1 == p2:

@@ -87,6 +87,13 @@ def reduction(c: Call) -> Value | _Pass:
         dims = [lit_int(dim_v)]
     if any(d is None for d in dims):
         return None
+    n = T.rank(x)
+    for d in dims:
+        if n is not None and d is not None and not -max(n, 1) <= d < max(n, 1):
+            c.report(
+                f'{name}: dim {d} is out of range for {c.receiver_text()} "{show(x)}" of {n} dims'
+            )
+            return None
     out = T.reduce(x, [d for d in dims if d is not None], keepdim)
     if name in ("max", "min", "median", "mode"):
         return None if out is None else TupV((out, out), ("values", "indices"))

@@ -1,0 +1,81 @@
+"""The runs of `*#name` dims: each argument's run broadcasts with the others', and a return's
+`*name` is what they give, as jaxtyping checks them at run time.
+
+The static unifier matches a `*#name` run as a run of its own (`_unify._plan`); this module
+keeps, beside it, what the runs of the arguments give together while each has a known
+length, and the first pair of literal sizes that cannot broadcast.
+"""
+
+from .._contract import Source, Spec
+from ._unify import Group, Shape, Size, certain, fresh
+
+# A run's name -> what its runs give so far and where the first was seen; None once a run
+# of unknown length (or an argument of unknown shape) took part.
+Runs = dict[str, tuple[Shape, Source] | None]
+
+
+def _one(size: Size) -> bool:
+    return size.kind == "int" and size.value == 1
+
+
+def _pair(x: Size, y: Size) -> Size | None:
+    """One axis of two broadcast runs; None where two literals can never broadcast."""
+    if _one(x) or certain(x, y) == "same":
+        return y if _one(x) else x
+    if _one(y):
+        return x
+    if x.kind == y.kind == "int":
+        return None
+    # Where the code runs, an int wins over a name (which is 1 or that int), a known size
+    # over a fresh one; two names give a size of their own.
+    for a, b in ((x, y), (y, x)):
+        if a.kind == "int" or (b.kind == "fresh" and a.kind != "fresh"):
+            return a
+    return fresh()
+
+
+def wide(a: Shape, b: Shape) -> Shape | None:
+    """The broadcast of two runs of known length; None if two literals clash."""
+    n = max(len(a), len(b))
+    pa, pb = (None,) * (n - len(a)) + tuple(a), (None,) * (n - len(b)) + tuple(b)
+    out: list[Size] = []
+    for x, y in zip(pa, pb, strict=True):
+        if x is None or y is None:
+            kept = y if x is None else x
+            assert isinstance(kept, Size)
+            out.append(kept)
+            continue
+        assert isinstance(x, Size) and isinstance(y, Size)
+        got = _pair(x, y)
+        if got is None:
+            return None
+        out.append(got)
+    return tuple(out)
+
+
+def record(
+    runs: Runs, argument: str, spec: Spec, shape: Shape | None
+) -> tuple[int, Shape, Shape, Source] | None:
+    """Take the run that `spec`'s `*#name` dim holds in `shape` (None: a shape not known)
+    into `runs`; where it certainly cannot broadcast with the runs before it, (its first
+    axis, their runs, its run, where they were seen)."""
+    run = spec.plan.run
+    if run is None or not run.broadcastable or not run.name:
+        return None
+    name = run.name
+    pre, post = len(spec.plan.pre), len(spec.plan.post)
+    if shape is None or any(isinstance(i, Group) for i in shape) or len(shape) < pre + post:
+        runs[name] = None
+        return None
+    got = shape[pre : len(shape) - post]
+    if name not in runs:
+        runs[name] = (got, Source(argument, pre))
+        return None
+    prev = runs[name]
+    if prev is None:
+        return None
+    joined = wide(prev[0], got)
+    if joined is None:
+        return pre, prev[0], got, prev[1]
+    runs[name] = (joined, prev[1])
+    return None
