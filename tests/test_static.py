@@ -507,6 +507,30 @@ import shapesafe as ss
             id="einops-one-on-the-left",
         ),
         pytest.param(
+            "from einops import rearrange\n"
+            "def f(x: Float[Tensor, 'b 3 c h w'], net) -> Float[Tensor, 'b 3 c h w']:\n"
+            "    return rearrange(net(x), '(b n) c h w -> n b c h w', n=3)\n"
+            "def g(x: Float[Tensor, 'b 3 c h w'], net) -> Float[Tensor, 'b 3 c h w']:\n"
+            "    return rearrange(net(x), '(b n) c h w -> b n c h w', n=3)\n",
+            [
+                "9: return of f(): dim 'b' is b in x \"b 3 c h w\" but 3 in "
+                'rearrange(net(x), \'(b n) c h w -> n b... "3 ?b ?c ?h ?w" (holds only if '
+                "b == 3, and nothing here says they are equal)"
+            ],
+            id="einops-pattern-of-an-unknown-input",
+        ),
+        pytest.param(
+            "import einops\n"
+            "def f(x: Float[Tensor, 'b v d'], net, b: int, v: int) -> Float[Tensor, 'b v d']:\n"
+            "    y = einops.rearrange(net(x), '(b v) d -> b v d', b=b, v=v)\n"
+            "    z = einops.repeat(net(x), 'n ... -> n k ...', k=2)\n"
+            "    w = einops.rearrange(net(x), 'b c -> c b')\n"
+            "    u = einops.rearrange(net(x), '(p q) d -> q p d', p=b, q=v)\n"
+            "    return einops.rearrange(u, 'q p d -> p q d')\n",
+            [],  # the axes not given are fresh: nothing says what they are
+            id="einops-pattern-of-an-unknown-input-no-finding",
+        ),
+        pytest.param(
             "import einops\n"
             "def f(x: Float[Tensor, 'b s d'], w: Float[Tensor, 'd v']):\n"
             "    return einops.einsum(x, w, 'b s d, v d -> b s v')\n",
