@@ -531,6 +531,29 @@ import shapesafe as ss
             id="einops-pattern-of-an-unknown-input-no-finding",
         ),
         pytest.param(
+            "def f(a: Float[Tensor, '... d'], b: Float[Tensor, '... d'], c: Float[Tensor, 'n 1'],\n"
+            "      e: Float[Tensor, 'm']) -> Float[Tensor, 'n m']:\n"
+            "    a, b = torch.broadcast_tensors(a, b)\n"
+            "    s = torch.stack((a, b), dim=-2)\n"
+            "    x = s - torch.eye(3)\n"
+            "    c, e = torch.broadcast_tensors(c, e)\n"
+            "    return e @ c\n",
+            [
+                '11: s - torch.eye(3): s "... 2 d" and torch.eye(3) "3 3": d lines up with 3 '
+                "(torch would broadcast silently where one is 1, and fail otherwise; holds only "
+                "if d == 3, and nothing here says they are equal)",
+                '13: e @ c: inner dim is m in e "n m" but n in c "n m"; did you mean c.mT?',
+            ],
+            id="broadcast-tensors",
+        ),
+        pytest.param(
+            "def f(a: Float[Tensor, 'b n'], c: Float[Tensor, 'b 1'], e: Float[Tensor, 'n']):\n"
+            "    a, c, e = torch.broadcast_tensors(a, c, e)\n"
+            "    return a @ c.mT\n",
+            [],  # every one is "b n" now
+            id="broadcast-tensors-no-finding",
+        ),
+        pytest.param(
             "import einops\n"
             "def f(x: Float[Tensor, 'b s d'], w: Float[Tensor, 'd v']):\n"
             "    return einops.einsum(x, w, 'b s d, v d -> b s v')\n",

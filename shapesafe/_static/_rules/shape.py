@@ -75,6 +75,17 @@ def elementwise_of_three(c: Call) -> Value | _Pass:
     return c.rule(lambda: bcast_all(shapes, texts, c.name))
 
 
+@function("torch.broadcast_tensors")
+def broadcast_tensors(c: Call) -> Value:
+    """`a, b = torch.broadcast_tensors(a, b)`: each tensor in the shape they broadcast to."""
+    shapes = [a for a in c.args if isinstance(a, tuple)]
+    if not shapes or len(shapes) != len(c.args) or len(c.node.args) != len(c.args):
+        return None
+    texts = [c.text(n) for n in c.node.args]
+    out = c.rule(lambda: bcast_all(shapes, texts, "torch.broadcast_tensors"))
+    return TupV(tuple(out for _ in shapes)) if isinstance(out, tuple) else None
+
+
 @function("torch.transpose", "torch.swapaxes")
 def transpose_function(c: Call) -> Value | _Pass:
     x = c.x
