@@ -554,6 +554,40 @@ import shapesafe as ss
             id="broadcast-tensors-no-finding",
         ),
         pytest.param(
+            "def f(x: Float[Tensor, 'b d'], y: Float[Tensor, 'n']):\n"
+            "    x.sum(dim=1).mean(axis=1)\n"
+            "    torch.cat([y, y], dim=-2)\n"
+            "    torch.stack([y, y], dim=2)\n"
+            "    x.unsqueeze(3)\n"
+            "    F.softmax(x, dim=2)\n"
+            "    return x.transpose(0, 2)\n",
+            [
+                '8: mean: dim 1 is out of range for x.sum(dim=1) "b", which has 1 dim (torch '
+                "raises IndexError)",
+                '9: cat: dim -2 is out of range for [y, y] "n", which has 1 dim (torch raises '
+                "IndexError)",
+                '10: stack: dim 2 is out of range for [y, y] "n", which has 1 dim (torch raises '
+                "IndexError)",
+                '11: unsqueeze: dim 3 is out of range for x "b d", which has 2 dims (torch raises '
+                "IndexError)",
+                '12: softmax: dim 2 is out of range for x "b d", which has 2 dims (torch raises '
+                "IndexError)",
+                '13: transpose: dim 2 is out of range for x "b d", which has 2 dims (torch raises '
+                "IndexError)",
+            ],
+            id="dim-out-of-range",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b d'], s: Float[Tensor, ''], v: Float[Tensor, '*b d']):\n"
+            "    s.sum(0) + s.sum(-1) + s.unsqueeze(-1).sum()\n"
+            "    torch.stack([x, x], dim=-3)\n"
+            "    x.unsqueeze(2).unsqueeze(-4)\n"
+            "    v.sum(-5) + v.unsqueeze(7).sum() + torch.cat([v, v], dim=3).sum()\n"
+            "    return x.cumsum(-2).softmax(1)\n",
+            [],  # a 0-dim tensor takes dim 0 and -1; a run of unknown length may be long
+            id="dim-in-range",
+        ),
+        pytest.param(
             "import einops\n"
             "def f(x: Float[Tensor, 'b s d'], w: Float[Tensor, 'd v']):\n"
             "    return einops.einsum(x, w, 'b s d, v d -> b s v')\n",
