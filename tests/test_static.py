@@ -588,6 +588,39 @@ import shapesafe as ss
             id="dim-in-range",
         ),
         pytest.param(
+            "def f(x: Float[Tensor, 'n'], m: Float[Tensor, 'a b']):\n"
+            "    x[:, -1]\n"
+            "    return m[None, 0, :, 1]\n",
+            [
+                '8: x[:, -1]: 2 indices for x "n", which has 1 dim (torch raises IndexError)',
+                '9: m[None, 0, :, 1]: 3 indices for m "a b", which has 2 dims (torch raises '
+                "IndexError)",
+            ],
+            id="too-many-indices",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'n'], m: Float[Tensor, 'a b'], v: Float[Tensor, '*b d']):\n"
+            "    x[None, :, None] + m[..., 0, None, 1]\n"
+            "    m[None, 1, None, :, None, ...]\n"
+            "    return v[0, 0, 0, ..., 0] + m[0, 0]\n",
+            [],  # None and `...` take no axis; a run of unknown length may be long
+            id="indices-within-rank",
+        ),
+        pytest.param(
+            "import numpy as np\n"
+            "def f(x: Float[Tensor, 'n']) -> Float[Tensor, 'n']:\n"
+            "    s = x[torch.argsort(-x)]\n"
+            "    s[:-2] - s[1:]\n"
+            "    return np.argsort(x, kind='stable')[None]\n",
+            [
+                '10: s[:-2] - s[1:]: s[:-2] "n-2" and s[1:] "n-1": n-2 lines up with n-1 (torch '
+                "would broadcast silently where one is 1, and fail otherwise)",
+                "11: return of f(): np.argsort(x, kind='stable')[None] \"1 n\" has 2 dims, "
+                "expected 1 for 'return' \"n\"",
+            ],
+            id="argsort-keeps-shape",
+        ),
+        pytest.param(
             "import einops\n"
             "def f(x: Float[Tensor, 'b s d'], w: Float[Tensor, 'd v']):\n"
             "    return einops.einsum(x, w, 'b s d, v d -> b s v')\n",

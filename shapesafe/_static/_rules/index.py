@@ -196,7 +196,18 @@ def subscript(
         return None
     found = [r for r in read if r is not None]
     if all(r.basic for r in found):
-        return T.index(base, [r.node for r in found])  # an int variable read as a literal
+        nodes = [r.node for r in found]  # an int variable read as a literal
+        took, rank = T.consumed(nodes), T.rank(base)
+        if rank is not None and took > rank:
+            dims = "1 dim" if rank == 1 else f"{rank} dims"
+            reader.file.report(
+                node,
+                f"{_text(reader.module, node)}: {took} indices for "
+                f'{_text(reader.module, node.value)} "{show(base)}", which has {dims} '
+                "(torch raises IndexError)",
+            )
+            return None
+        return T.index(base, nodes)
     try:
         return _advanced(reader, node, base, found)
     except Mismatch as err:
