@@ -506,6 +506,120 @@ import shapesafe as ss
             id="einops-one-on-the-left",
         ),
         pytest.param(
+            "from einops import rearrange\n"
+            "def f(x: Float[Tensor, 'b 3 c h w'], net) -> Float[Tensor, 'b 3 c h w']:\n"
+            "    return rearrange(net(x), '(b n) c h w -> n b c h w', n=3)\n"
+            "def g(x: Float[Tensor, 'b 3 c h w'], net) -> Float[Tensor, 'b 3 c h w']:\n"
+            "    return rearrange(net(x), '(b n) c h w -> b n c h w', n=3)\n",
+            [
+                "9: return of f(): dim 'b' is b in x \"b 3 c h w\" but 3 in "
+                'rearrange(net(x), \'(b n) c h w -> n b... "3 ?b ?c ?h ?w" (holds only if '
+                "b == 3, and nothing here says they are equal)"
+            ],
+            id="einops-pattern-of-an-unknown-input",
+        ),
+        pytest.param(
+            "import einops\n"
+            "def f(x: Float[Tensor, 'b v d'], net, b: int, v: int) -> Float[Tensor, 'b v d']:\n"
+            "    y = einops.rearrange(net(x), '(b v) d -> b v d', b=b, v=v)\n"
+            "    z = einops.repeat(net(x), 'n ... -> n k ...', k=2)\n"
+            "    w = einops.rearrange(net(x), 'b c -> c b')\n"
+            "    u = einops.rearrange(net(x), '(p q) d -> q p d', p=b, q=v)\n"
+            "    return einops.rearrange(u, 'q p d -> p q d')\n",
+            [],  # the axes not given are fresh: nothing says what they are
+            id="einops-pattern-of-an-unknown-input-no-finding",
+        ),
+        pytest.param(
+            "def f(a: Float[Tensor, '... d'], b: Float[Tensor, '... d'], c: Float[Tensor, 'n 1'],\n"
+            "      e: Float[Tensor, 'm']) -> Float[Tensor, 'n m']:\n"
+            "    a, b = torch.broadcast_tensors(a, b)\n"
+            "    s = torch.stack((a, b), dim=-2)\n"
+            "    x = s - torch.eye(3)\n"
+            "    c, e = torch.broadcast_tensors(c, e)\n"
+            "    return e @ c\n",
+            [
+                '11: s - torch.eye(3): s "... 2 d" and torch.eye(3) "3 3": d lines up with 3 '
+                "(torch would broadcast silently where one is 1, and fail otherwise; holds only "
+                "if d == 3, and nothing here says they are equal)",
+                '13: e @ c: inner dim is m in e "n m" but n in c "n m"; did you mean c.mT?',
+            ],
+            id="broadcast-tensors",
+        ),
+        pytest.param(
+            "def f(a: Float[Tensor, 'b n'], c: Float[Tensor, 'b 1'], e: Float[Tensor, 'n']):\n"
+            "    a, c, e = torch.broadcast_tensors(a, c, e)\n"
+            "    return a @ c.mT\n",
+            [],  # every one is "b n" now
+            id="broadcast-tensors-no-finding",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b d'], y: Float[Tensor, 'n']):\n"
+            "    x.sum(dim=1).mean(axis=1)\n"
+            "    torch.cat([y, y], dim=-2)\n"
+            "    torch.stack([y, y], dim=2)\n"
+            "    x.unsqueeze(3)\n"
+            "    F.softmax(x, dim=2)\n"
+            "    return x.transpose(0, 2)\n",
+            [
+                '8: mean: dim 1 is out of range for x.sum(dim=1) "b", which has 1 dim (torch '
+                "raises IndexError)",
+                '9: cat: dim -2 is out of range for [y, y] "n", which has 1 dim (torch raises '
+                "IndexError)",
+                '10: stack: dim 2 is out of range for [y, y] "n", which has 1 dim (torch raises '
+                "IndexError)",
+                '11: unsqueeze: dim 3 is out of range for x "b d", which has 2 dims (torch raises '
+                "IndexError)",
+                '12: softmax: dim 2 is out of range for x "b d", which has 2 dims (torch raises '
+                "IndexError)",
+                '13: transpose: dim 2 is out of range for x "b d", which has 2 dims (torch raises '
+                "IndexError)",
+            ],
+            id="dim-out-of-range",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b d'], s: Float[Tensor, ''], v: Float[Tensor, '*b d']):\n"
+            "    s.sum(0) + s.sum(-1) + s.unsqueeze(-1).sum()\n"
+            "    torch.stack([x, x], dim=-3)\n"
+            "    x.unsqueeze(2).unsqueeze(-4)\n"
+            "    v.sum(-5) + v.unsqueeze(7).sum() + torch.cat([v, v], dim=3).sum()\n"
+            "    return x.cumsum(-2).softmax(1)\n",
+            [],  # a 0-dim tensor takes dim 0 and -1; a run of unknown length may be long
+            id="dim-in-range",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'n'], m: Float[Tensor, 'a b']):\n"
+            "    x[:, -1]\n"
+            "    return m[None, 0, :, 1]\n",
+            [
+                '8: x[:, -1]: 2 indices for x "n", which has 1 dim (torch raises IndexError)',
+                '9: m[None, 0, :, 1]: 3 indices for m "a b", which has 2 dims (torch raises '
+                "IndexError)",
+            ],
+            id="too-many-indices",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'n'], m: Float[Tensor, 'a b'], v: Float[Tensor, '*b d']):\n"
+            "    x[None, :, None] + m[..., 0, None, 1]\n"
+            "    m[None, 1, None, :, None, ...]\n"
+            "    return v[0, 0, 0, ..., 0] + m[0, 0]\n",
+            [],  # None and `...` take no axis; a run of unknown length may be long
+            id="indices-within-rank",
+        ),
+        pytest.param(
+            "import numpy as np\n"
+            "def f(x: Float[Tensor, 'n']) -> Float[Tensor, 'n']:\n"
+            "    s = x[torch.argsort(-x)]\n"
+            "    s[:-2] - s[1:]\n"
+            "    return np.argsort(x, kind='stable')[None]\n",
+            [
+                '10: s[:-2] - s[1:]: s[:-2] "n-2" and s[1:] "n-1": n-2 lines up with n-1 (torch '
+                "would broadcast silently where one is 1, and fail otherwise)",
+                "11: return of f(): np.argsort(x, kind='stable')[None] \"1 n\" has 2 dims, "
+                "expected 1 for 'return' \"n\"",
+            ],
+            id="argsort-keeps-shape",
+        ),
+        pytest.param(
             "import einops\n"
             "def f(x: Float[Tensor, 'b s d'], w: Float[Tensor, 'd v']):\n"
             "    return einops.einsum(x, w, 'b s d, v d -> b s v')\n",

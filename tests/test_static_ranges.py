@@ -37,13 +37,16 @@ def check_source(tmp_path: Path, source: str) -> list[str]:
         ),
         pytest.param(
             "def f(x: Float[Tensor, 'n 3']):\n    return x[0, 1, 2]\n",
-            ['5: x[0, 1, 2]: 3 indices for 2 dims of x "n 3"'],
+            ['5: x[0, 1, 2]: 3 indices for x "n 3", which has 2 dims (torch raises IndexError)'],
             id="too-many-indices",
         ),
         pytest.param(
             "def f(x: Float[Tensor, 'b d']) -> Float[Tensor, '']:\n"
             "    return x.abs().sum(axis=1).mean(axis=1)\n",
-            ['5: mean: dim 1 is out of range for x.abs().sum(axis=1) "b" of 1 dims'],
+            [
+                    '5: mean: dim 1 is out of range for x.abs().sum(axis=1) "b", which has 1 dim '
+                    "(torch raises IndexError)"
+                ],
             id="reduction-dim",
         ),
     ],

@@ -63,6 +63,7 @@ from ._values import (
     _callable,
     _held,
     _item_of_comprehension,
+    _joined,
     _one_of,
     _repeated,
     _unrolled,
@@ -733,8 +734,10 @@ class _Expressions(_Access):
                 env[name] = None
         elif isinstance(held, ListV):
             added = args[-1] if how in ("append", "insert") and args else held.item
-            if how == "extend" or added != held.item:
+            if how == "extend":
                 env[name] = None
+            elif added != held.item:
+                env[name] = _joined([held, TupV((added,), mutable=True)])
 
 
 @dataclasses.dataclass

@@ -6,7 +6,8 @@ import ast
 import itertools
 from typing import TYPE_CHECKING
 
-from ._unify import Size
+from ._source import Module
+from ._unify import Size, name, sym
 from ._values import IntV, TupV, Value
 
 if TYPE_CHECKING:
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from ._report import Env
 
 Pairs = list[tuple[Size, Size]]
+Def = ast.FunctionDef | ast.AsyncFunctionDef
 
 
 def stated(scope: "_Expressions", test: ast.expr, env: "Env", truth: bool = True) -> Pairs:
@@ -51,3 +53,20 @@ def _pairs(scope: "_Expressions", a: Value, b: Value) -> Pairs:
     x = a.size if isinstance(a, IntV) else scope.size_of(a)
     y = b.size if isinstance(b, IntV) else scope.size_of(b)
     return [] if x is None or y is None else [(x, y)]
+
+
+def named_like_dims(module: Module, fn: Def, init: Def, key: int) -> Pairs:
+    """A method's dims that its class's `__init__` takes a parameter of the same name for:
+    `n_classes` in its annotations and `self.n_classes = n_classes` are one size, as an
+    `n_classes: int` parameter is. Otherwise a size of the class would be identified by the
+    first size it must equal, and `torch.zeros(self.n_classes, self.n_latents)` returned as
+    "n_latents n_classes" would pass."""
+    taken = {p.arg for p in [*init.args.posonlyargs, *init.args.args, *init.args.kwonlyargs]}
+    a = fn.args
+    anns = [p.annotation for p in [*a.posonlyargs, *a.args, *a.kwonlyargs]] + [fn.returns]
+    names: set[str] = set()
+    for ann in anns:
+        found = module.annotation(ann) if ann is not None else None
+        if found is not None:
+            names.update(d.name for d in found.spec.dims if d.kind == "named" and d.name)
+    return [(name(n), sym(n, key)) for n in sorted(names & taken)]

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from ._expr import _Expressions
-from ._facts import stated
+from ._facts import named_like_dims, stated
 from ._modules import ClassModel, _find_class
 from ._report import _LOST_OTHER, Env, Finding, _alternatives
 from ._rules.index import assigned
@@ -281,7 +281,13 @@ class _Scope(_Expressions):
         return None
 
     def run(self) -> Env | None:
-        with scope_facts():
+        with scope_facts() as facts:
+            init = self.cls.method("__init__") if self.cls is not None else None
+            # A body read with its caller's shapes (`bound`) takes the caller's sizes and
+            # the instance's: its own names are not the caller's to equate.
+            own = self.fn is not None and not self.bound
+            if own and init is not None and init[0] is self.cls:
+                facts.assume(named_like_dims(self.module, self.fn, init[1], self.key))
             return self._run()
 
     def _run(self) -> Env | None:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import cast
 
 from ._torch import broadcast, divide, floordiv, is_one, product, rank
-from ._unify import Group, Item, Shape, Size, fresh, lit, needs, show
+from ._unify import Group, Item, Shape, Size, anonymous_group, fresh, lit, needs, show
 from ._values import Mismatch
 
 
@@ -153,6 +153,33 @@ def rearrange(shape: Shape, pattern: str, given: dict[str, Size | None], op: str
         assert isinstance(size, Size)
         _bind_axis(sizes, item, size, shape, op)
     return _right_side(right, sizes, ellipsis, op)
+
+
+def from_pattern(pattern: str, given: dict[str, Size | None], op: str) -> Shape | None:
+    """einops on an input whose shape is not known: the output that the pattern and the
+    sizes given by keyword fix (einops checks those at run time); its other axes are fresh."""
+    if pattern.count("->") != 1:
+        return None
+    left = parse_side(pattern.split("->")[0])
+    if left is None or left.count("...") > 1:
+        return None
+    named: dict[str, Size] = {}
+
+    def size(name: str) -> Size:
+        if name.isdigit():
+            return lit(int(name))
+        return given.get(name) or named.setdefault(name, fresh(name))
+
+    shape: list[Item] = []
+    for item in left:
+        if item == "...":
+            shape.append(anonymous_group())
+        else:
+            shape.append(product([size(n) for n in item]) if isinstance(item, list) else size(item))
+    try:
+        return rearrange(tuple(shape), pattern, given, op)
+    except Mismatch:
+        return None  # a pattern that einops rejects whatever the input
 
 
 _Side = list[str | list[str]]

@@ -885,6 +885,10 @@ def int_value(node: ast.expr) -> int | None:
     return sign * value if isinstance(value, int) else None
 
 
+def consumed(parts: Sequence[ast.expr]) -> int:
+    return _consumed([ast.Constant(None) if _newaxis(p) else p for p in parts])
+
+
 def _consumed(parts: Sequence[ast.expr]) -> int:
     """How many axes the index parts take up: all but None and `...`."""
     return sum(

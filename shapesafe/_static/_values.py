@@ -164,7 +164,12 @@ def _joined(values: list[Value]) -> Value:
         held: list[Value] = []
         for v in values:
             held.extend(v.items if isinstance(v, TupV) else (cast(ListV, v).item,))
-        return ListV(held[0]) if held and all(i == held[0] for i in held) else None
+        if held and all(i == held[0] for i in held):
+            return ListV(held[0])
+        # Tensors of one rank whose sizes differ (`x[..., d : d + 2]` for each d): a list of
+        # tensors whose differing sizes are unknown.
+        item = _joined(held) if held and all(isinstance(i, tuple) for i in held) else None
+        return ListV(item) if isinstance(item, tuple) else None
     if all(portable(v) for v in values):
         # `return nn.ReLU()`, `return TopK(k)`: a helper that makes a module.
         return _one_of(values)

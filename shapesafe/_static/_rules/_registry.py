@@ -14,7 +14,7 @@ from typing import Protocol
 from .. import _torch as T
 from .._report import _text
 from .._source import Module
-from .._unify import Group, Shape, Size
+from .._unify import Group, Shape, Size, show
 from .._values import IntV, LayerV, Mismatch, ObjV, TupV, Value
 
 
@@ -203,6 +203,24 @@ def lit_int(v: Value) -> int | None:
     if isinstance(v, IntV) and v.size.kind == "int":
         assert isinstance(v.size.value, int)
         return v.size.value
+    return None
+
+
+def in_range(c: Call, x: Shape, d: int | None, new_axis: bool = False) -> int | None:
+    """`d`, or None with a finding where `x` has a known rank and no axis `d`: torch raises
+    IndexError. `new_axis` for the ops that add an axis at `d` (`unsqueeze`, `stack`)."""
+    n = T.rank(x)
+    if d is None or n is None:
+        return d
+    top = max(n + 1 if new_axis else n, 1)  # a 0-dim tensor takes dim 0 and -1
+    if -top <= d < top:
+        return d
+    c.relation()
+    dims = "1 dim" if n == 1 else f"{n} dims"
+    c.report(
+        f'{c.name}: dim {d} is out of range for {c.receiver_text()} "{show(x)}", which has '
+        f"{dims} (torch raises IndexError)"
+    )
     return None
 
 

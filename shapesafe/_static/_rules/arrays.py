@@ -37,7 +37,7 @@ AS_METHOD = {
         for n in """exp log sqrt abs sin cos tan tanh sign floor ceil clip square log1p expm1
         arcsin arccos arctan negative reciprocal zeros_like ones_like empty_like full_like
         sum mean prod std var any all argmax argmin cumsum cumprod maximum minimum add
-        subtract multiply divide power squeeze reshape moveaxis swapaxes
+        subtract multiply divide power squeeze reshape moveaxis swapaxes argsort
         """.split()
     },
     "max": "amax",  # an array, not torch's (values, indices)

@@ -43,12 +43,16 @@ def einops_einsum(c: Call) -> Value:
 def rearrange(c: Call) -> Value:
     node, x = c.node, c.x
     pattern = string(node.args[1]) if len(node.args) > 1 else None
-    if pattern is None or not isinstance(x, tuple):
-        if pattern is not None:
-            c.unknown("op input of unknown shape")
+    if pattern is None:
         return None
     given = {k: c.size_of(v) for k, v in c.kwargs.items() if k is not None}
-    return c.rule(lambda: P.rearrange(x, pattern, given, f"einops.{c.name}"))
+    op = f"einops.{c.name}"
+    if not isinstance(x, tuple):
+        # The input is not known, and yet the pattern fixes the output's rank and the axes
+        # given by keyword: `rearrange(self.net(x), "(b v) c h w -> b v c h w", b=b)`.
+        c.unknown("op input of unknown shape")
+        return P.from_pattern(pattern, given, op)
+    return c.rule(lambda: P.rearrange(x, pattern, given, op) or P.from_pattern(pattern, given, op))
 
 
 def permute(c: Call) -> Value:

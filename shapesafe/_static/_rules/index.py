@@ -196,8 +196,19 @@ def subscript(
         return None
     found = [r for r in read if r is not None]
     if all(r.basic for r in found):
+        nodes = [r.node for r in found]  # an int variable read as a literal
+        took, rank = T.consumed(nodes), T.rank(base)
+        if rank is not None and took > rank:
+            dims = "1 dim" if rank == 1 else f"{rank} dims"
+            reader.file.report(
+                node,
+                f"{_text(reader.module, node)}: {took} indices for "
+                f'{_text(reader.module, node.value)} "{show(base)}", which has {dims} '
+                "(torch raises IndexError)",
+            )
+            return None
         try:
-            return T.index(base, [r.node for r in found])  # an int variable read as a 0
+            return T.index(base, nodes)
         except Mismatch as err:
             t = _text(reader.module, node.value)
             reader.file.report(node, f'{_text(reader.module, node)}: {err} {t} "{show(base)}"')

@@ -5,7 +5,7 @@ import ast
 from .. import _torch as T
 from .._unify import Shape, lit, show
 from .._values import IntV, Mismatch, TupV, Value
-from ._registry import PASS, Call, _Pass, function, lit_int, method
+from ._registry import PASS, Call, _Pass, function, in_range, lit_int, method
 
 REDUCTIONS = frozenset(
     """mean sum prod std var amax amin logsumexp norm all any argmax argmin count_nonzero
@@ -87,13 +87,9 @@ def reduction(c: Call) -> Value | _Pass:
         dims = [lit_int(dim_v)]
     if any(d is None for d in dims):
         return None
-    n = T.rank(x)
-    for d in dims:
-        if n is not None and d is not None and not -max(n, 1) <= d < max(n, 1):
-            c.report(
-                f'{name}: dim {d} is out of range for {c.receiver_text()} "{show(x)}" of {n} dims'
-            )
-            return None
+    dims = [in_range(c, x, d) for d in dims]
+    if any(d is None for d in dims):
+        return None
     out = T.reduce(x, [d for d in dims if d is not None], keepdim)
     if name in ("max", "min", "median", "mode"):
         return None if out is None else TupV((out, out), ("values", "indices"))

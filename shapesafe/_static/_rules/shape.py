@@ -6,7 +6,17 @@ from .. import _torch as T
 from .._report import _SAME_SHAPE_METHODS, IN_PLACE_BINARY, _scalar
 from .._unify import Item, Shape, Size, fresh, lit
 from .._values import IntV, LayerV, ListV, Mismatch, NumV, ObjV, SymV, TupV, Value
-from ._registry import PASS, Call, _Pass, bcast_all, function, lit_int, method, shape_tuple
+from ._registry import (
+    PASS,
+    Call,
+    _Pass,
+    bcast_all,
+    function,
+    in_range,
+    lit_int,
+    method,
+    shape_tuple,
+)
 
 SAME_SHAPE_FUNCS = frozenset(
     """exp log sqrt rsqrt abs sin cos tanh sigmoid relu sign floor ceil round clamp clip
@@ -22,6 +32,8 @@ F_SAME = frozenset(
     normalize layer_norm rms_norm group_norm hardtanh relu6 celu selu glu_ logsigmoid
     softsign tanhshrink""".split()
 )
+# The same-shape ops that work along one dim, given first (after the input).
+ALONG_DIM = frozenset("softmax log_softmax cumsum cumprod".split())
 BROADCAST_METHODS = frozenset(
     """add sub mul div maximum minimum pow float_power multiply subtract divide true_divide
     floor_divide fmod remainder atan2 arctan2 hypot fmax fmin copysign xlogy logical_and
@@ -39,7 +51,10 @@ BROADCAST_METHODS = frozenset(
 )
 def same_shape(c: Call) -> Value:
     """An elementwise op of one tensor: its input's shape."""
-    return c.x if isinstance(c.x, tuple) else None
+    if not isinstance(c.x, tuple):
+        return None
+    d = lit_int(c.arg(1, "dim")) if c.name in ALONG_DIM else None
+    return None if d is not None and in_range(c, c.x, d) is None else c.x
 
 
 @function("torch.where")
@@ -75,6 +90,17 @@ def elementwise_of_three(c: Call) -> Value | _Pass:
     return c.rule(lambda: bcast_all(shapes, texts, c.name))
 
 
+@function("torch.broadcast_tensors")
+def broadcast_tensors(c: Call) -> Value:
+    """`a, b = torch.broadcast_tensors(a, b)`: each tensor in the shape they broadcast to."""
+    shapes = [a for a in c.args if isinstance(a, tuple)]
+    if not shapes or len(shapes) != len(c.args) or len(c.node.args) != len(c.args):
+        return None
+    texts = [c.text(n) for n in c.node.args]
+    out = c.rule(lambda: bcast_all(shapes, texts, "torch.broadcast_tensors"))
+    return TupV(tuple(out for _ in shapes)) if isinstance(out, tuple) else None
+
+
 @function("torch.transpose", "torch.swapaxes")
 def transpose_function(c: Call) -> Value | _Pass:
     x = c.x
@@ -90,7 +116,8 @@ def join(c: Call) -> Value:
     d = lit_int(c.arg(1, "dim", IntV(lit(0))))
     stack = c.name == "stack"
     if isinstance(seq, ListV) and isinstance(seq.item, tuple) and d is not None:
-        return T.join_many(seq.item, d, stack)
+        d = in_range(c, seq.item, d, stack)
+        return None if d is None else T.join_many(seq.item, d, stack)
     if not isinstance(seq, TupV) or d is None or not seq.items:
         return None
     shapes = [s for s in seq.items if isinstance(s, tuple)]
@@ -103,7 +130,9 @@ def join(c: Call) -> Value:
         if isinstance(node, (ast.Tuple, ast.List))
         else ["tensor"] * len(shapes)
     )
-    dim = d
+    dim = in_range(c, shapes[0], d, stack)
+    if dim is None:
+        return None
     if stack:
         return c.rule(lambda: T.stack(shapes, dim, texts))
     return c.rule(lambda: T.concat(shapes, dim, texts))
@@ -127,7 +156,9 @@ def grad(c: Call) -> Value:
 def same_shape_method(c: Call) -> Value | _Pass:
     if c.name == "type" and not (c.args or c.kwargs):
         return PASS  # `x.type()` without a dtype is a string
-    return c.x
+    assert isinstance(c.x, tuple)
+    d = lit_int(c.arg(0, "dim")) if c.name in ALONG_DIM else None
+    return None if d is not None and in_range(c, c.x, d) is None else c.x
 
 
 @method(*sorted(IN_PLACE_BINARY))
@@ -233,7 +264,7 @@ def transpose(c: Call) -> Value | _Pass:
     if len(c.args) != 2:
         return PASS
     assert isinstance(c.x, tuple)
-    i, j = lit_int(c.args[0]), lit_int(c.args[1])
+    i, j = in_range(c, c.x, lit_int(c.args[0])), in_range(c, c.x, lit_int(c.args[1]))
     return None if i is None or j is None else T.transpose(c.x, i, j)
 
 
@@ -262,7 +293,7 @@ def unsqueeze(c: Call) -> Value | _Pass:
     if not c.args:
         return PASS
     assert isinstance(c.x, tuple)
-    d = lit_int(c.args[0])
+    d = in_range(c, c.x, lit_int(c.args[0]), new_axis=True)
     return None if d is None else T.unsqueeze(c.x, d)
 
 
@@ -271,7 +302,7 @@ def squeeze(c: Call) -> Value:
     assert isinstance(c.x, tuple)
     if not c.args and "dim" not in c.kwargs:
         return T.squeeze(c.x, None)
-    d = lit_int(c.arg(0, "dim"))
+    d = in_range(c, c.x, lit_int(c.arg(0, "dim")))
     return None if d is None else T.squeeze(c.x, [d])
 
 

@@ -1,0 +1,67 @@
+"""The static checker on a class's sizes named like a method's dims (`_facts.named_like_dims`):
+an `__init__` parameter `n_classes` and the dim `n_classes` are one size, so that swapping
+two of them is a finding; a size of the class named like no dim is identified as before."""
+
+from pathlib import Path
+
+import pytest
+
+from shapesafe._static import check_file
+
+HEADER = """\
+import torch
+from jaxtyping import Float
+from torch import Tensor, nn
+"""
+
+
+def check(tmp_path: Path, source: str) -> list[str]:
+    path = tmp_path / "snippet.py"
+    path.write_text(HEADER + source)
+    offset = HEADER.count("\n")
+    return [f"{f.line - offset}: {f.message}" for f in check_file(path)]
+
+
+PROBE = """\
+class Probe(nn.Module):
+    def __init__(self, n_latents: int, n_classes: int, hidden: int):
+        super().__init__()
+        self.n_latents = n_latents
+        self.n_classes = n_classes
+        self.fc = nn.Linear(hidden, n_classes)
+
+    def loss(
+        self, x: Float[Tensor, "n n_latents"], y: Float[Tensor, "n n_classes"]
+    ) -> Float[Tensor, "n_latents n_classes"]:
+        return torch.zeros(({first}, {second}))
+"""
+
+
+def test_two_sizes_of_the_class_swapped_is_a_finding(tmp_path: Path) -> None:
+    source = PROBE.format(first="self.n_classes", second="self.n_latents")
+    assert check(tmp_path, source) == [
+        "11: return of loss(): dim 'n_latents' is n_latents in x \"n n_latents\" but n_classes "
+        'in torch.zeros((self.n_classes, self.n_l... "n_classes n_latents" (holds only if '
+        "n_latents == n_classes, and nothing here says they are equal)"
+    ]
+
+
+def test_the_sizes_of_the_class_in_their_places_are_no_finding(tmp_path: Path) -> None:
+    assert check(tmp_path, PROBE.format(first="self.n_latents", second="self.n_classes")) == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # `hidden` is named like no dim: the first size it must equal identifies it.
+        "def forward(self, x: Float[Tensor, 'b d']) -> Float[Tensor, 'b n_classes']:\n"
+        "        return self.fc(x)\n",
+        # A dim named like no parameter of `__init__` says nothing of the class's sizes.
+        "def forward(self, x: Float[Tensor, 'b hidden_size']) -> Float[Tensor, 'b k']:\n"
+        "        return self.fc(x)\n",
+    ],
+    ids=["size-named-like-no-dim", "dim-named-like-no-size"],
+)
+def test_sizes_not_named_alike_are_identified_as_before(tmp_path: Path, body: str) -> None:
+    source = PROBE.format(first="self.n_latents", second="self.n_classes") + "    " + body
+    assert check(tmp_path, source) == []
