@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, TypeVar
 from .._contract import Conflict, Contract, Spec, TensorParam
 from . import _torch as T
 from ._helpers import unannotated_bound
+from ._made import _Made
 from ._modules import (
     REGISTERS,
     ClassModel,
-    _find_class,
     model,
     registered,
     unsubscripted,
@@ -25,7 +25,6 @@ from ._report import (
     Finding,
     _alternatives,
     _call_text,
-    _Explaining,
     _identity,
     _message,
     _params,
@@ -35,7 +34,6 @@ from ._rules import PASS, dtypes, layer_call
 from ._source import (
     Module,
     Signature,
-    _class_named,
     _decorated,
     dotted_name,
     per_node,
@@ -52,7 +50,6 @@ from ._unify import (
     from_spec,
     needs,
     show,
-    sym,
 )
 from ._values import (
     AnyOfV,
@@ -242,7 +239,7 @@ def _bind_arguments(sig: Signature, node: ast.Call) -> dict[str, ast.expr] | Non
     return given
 
 
-class _Calls(_Explaining):
+class _Calls(_Made):
     """The part of a scope that checks calls of contracts and modules."""
 
     if TYPE_CHECKING:
@@ -663,82 +660,6 @@ class _Calls(_Explaining):
             read if i in free and isinstance(read, Size) and read.kind != "fresh" else item
             for i, (item, read) in enumerate(zip(out, seen, strict=True))
         )
-
-    def instance_returned(
-        self, module: Module, fn: ast.FunctionDef | ast.AsyncFunctionDef
-    ) -> Value:
-        """`-> RaySamples`: an instance of the class a return annotation names, where the
-        checker reads that class; which subclass, it does not know. `-> Tuple[RaySamples,
-        List]`: a tuple of such instances, and of values not known."""
-        misses = self.file.misses if module is self.module else {}
-        node = fn.returns
-        parts: list[ast.expr] | None = None
-        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Tuple):
-            if (dotted_name(node.value) or "").rsplit(".", 1)[-1] in ("tuple", "Tuple"):
-                parts = list(node.slice.elts)
-        found: list[Value] = []
-        for part in parts if parts is not None else [node]:
-            if isinstance(part, ast.Constant) and part.value is Ellipsis:
-                return None  # `Tuple[RaySamples, ...]`: how many, not known
-            named = _class_named(part)
-            held = None if named is None else _find_class(module, named, misses)
-            found.append(None if held is None else ObjV(held, exact=False))
-        if all(v is None for v in found):
-            return None
-        return found[0] if parts is None else TupV(tuple(found))
-
-    def made_run(
-        self,
-        module: Module,
-        fn: ast.FunctionDef | ast.AsyncFunctionDef,
-        owner: ClassModel | None,
-        given: dict[str, ast.expr],
-        shape_of: Callable[[ast.expr], Value],
-        out: Shape,
-        run: int,
-        instance: ObjV,
-    ) -> Shape:
-        """`out`, a return with a run at `run` (`... out_features`), where the body of a
-        module's method, read with the caller's shapes and the sizes its instance was made
-        with, gives what the run and the free dims stand for."""
-        a = fn.args
-        bound = []
-        for arg in [*a.posonlyargs, *a.args, *a.kwonlyargs]:
-            expr = given.get(arg.arg)
-            v = shape_of(expr) if expr is not None else None
-            if isinstance(v, tuple):
-                bound.append((arg.arg, v))
-        assert isinstance(instance.cls, ClassModel)
-        init = instance.cls.method("__init__")
-        if init is None:
-            return out
-        made = tuple((sym(k, init[0].key), size) for k, size in instance.sizes)
-        got = self.file.infer_bound(module, fn, owner, tuple(bound), made)
-        tail = len(out) - run - 1
-        if not isinstance(got, tuple) or len(got) < run + tail:
-            return out
-        result = list(got)
-        for i in [*range(run), *range(len(out) - tail, len(out))]:
-            item, at = out[i], i if i < run else len(got) - (len(out) - i)
-            if isinstance(item, Size) and item.kind != "fresh":
-                result[at] = item
-        return tuple(result)
-
-    def made_sizes(self, out: Shape, body: Shape, free: set[int], instance: "ObjV | None") -> Shape:
-        """`out` with each free dim where the callee's body gives a size of its instance's
-        `__init__` parameter (`self.weight` of `out_features`) read as the size the instance
-        was made with."""
-        assert instance is not None and isinstance(instance.cls, ClassModel)
-        init = instance.cls.method("__init__")
-        if init is None:
-            return out
-        key, made = init[0].key, dict(instance.sizes)
-        got = list(out)
-        for i in free:
-            item = body[i]
-            if isinstance(item, Size) and item.kind == "sym" and item.key == key:
-                got[i] = made.get(str(item.value), got[i])
-        return tuple(got)
 
     def declared_union(
         self,

@@ -285,8 +285,7 @@ class _Scope(_Expressions):
             init = self.cls.method("__init__") if self.cls is not None else None
             # A body read with its caller's shapes (`bound`) takes the caller's sizes and
             # the instance's: its own names are not the caller's to equate.
-            own = self.fn is not None and not self.bound
-            if own and init is not None and init[0] is self.cls:
+            if self.fn is not None and not self.bound and init is not None and init[0] is self.cls:
                 facts.assume(named_like_dims(self.module, self.fn, init[1], self.key))
             return self._run()
 

@@ -10,7 +10,6 @@ together, it raises `Mismatch` with a message for people; the checker reports it
 import ast
 from collections import Counter
 from collections.abc import Sequence
-from typing import cast
 
 from . import _poly, _unify
 from ._run import active
@@ -717,66 +716,6 @@ def join_many(shape: Shape, dim: int, new_axis: bool) -> Shape | None:
     if grown is None or place is None:
         return None
     return _with(grown, place, fresh())
-
-
-def _matrix(shape: Shape, what: str, square: bool) -> tuple[Shape, Size, Size] | None:
-    """The batch axes and the two matrix sizes of a stack of matrices."""
-    if len(shape) < 2 or not all(isinstance(i, Size) for i in shape[-2:]):
-        return None
-    m, n = cast(Size, shape[-2]), cast(Size, shape[-1])
-    if square and needs(m, n) == "differ":
-        raise Mismatch(f'{what}: needs square matrices, and "{show(shape)}" is {m} by {n}')
-    return shape[:-2], m, n
-
-
-def _smaller(m: Size, n: Size) -> Size:
-    if m.kind == "int" and n.kind == "int":
-        return lit(min(cast(int, m.value), cast(int, n.value)))
-    return m if m == n else fresh()
-
-
-def linalg(op: str, shape: Shape, full: bool, what: str) -> "Shape | TupV | None":
-    """Matrix decompositions and functions of a stack of matrices `(..., m, n)`: `svd`,
-    `qr`, `eig`/`eigh`, `inv`, `det`, `pinv` and their kin, named as torch.linalg names them
-    (`svd_old` is `torch.svd`, whose V is not transposed). `what` is the call, for messages."""
-    square = op in (
-        "eig",
-        "eigh",
-        "eigvals",
-        "eigvalsh",
-        "inv",
-        "det",
-        "slogdet",
-        "cholesky",
-        "matrix_exp",
-        "logdet",
-    )
-    found = _matrix(shape, what, square)
-    if found is None:
-        return None
-    batch, m, n = found
-    k = _smaller(m, n)
-    if op == "svd":
-        u, vh = ((m, m), (n, n)) if full else ((m, k), (k, n))
-        return TupV(((*batch, *u), (*batch, k), (*batch, *vh)), ("U", "S", "Vh"))
-    if op == "svd_old":
-        return TupV(((*batch, m, k), (*batch, k), (*batch, n, k)), ("U", "S", "V"))
-    if op == "qr":
-        q, r = ((m, m), (m, n)) if full else ((m, k), (k, n))
-        return TupV(((*batch, *q), (*batch, *r)), ("Q", "R"))
-    if op in ("eig", "eigh"):
-        return TupV(((*batch, m), (*batch, m, m)), ("eigenvalues", "eigenvectors"))
-    if op in ("eigvals", "eigvalsh", "svdvals"):
-        return (*batch, m if op != "svdvals" else k)
-    if op in ("inv", "cholesky", "matrix_exp"):
-        return shape
-    if op in ("det", "logdet"):
-        return batch
-    if op == "slogdet":
-        return TupV((batch, batch), ("sign", "logabsdet"))
-    if op == "pinv":
-        return (*batch, n, m)
-    return None
 
 
 def index(shape: Shape, parts: Sequence[ast.expr]) -> Shape | None:

@@ -2,10 +2,11 @@
 take a diagonal (`diag`, `diagonal`) or a covariance (`cov`)."""
 
 import ast
+from typing import cast
 
 from .. import _torch as T
-from .._unify import Group, Shape, Size, certain, fresh, lit, show
-from .._values import IntV, Mismatch, Value
+from .._unify import Group, Shape, Size, certain, fresh, lit, needs, show
+from .._values import IntV, Mismatch, TupV, Value
 from ._registry import PASS, Call, _Pass, function, lit_int, method, string
 
 # Matrix decompositions and functions: the `_torch.linalg` rule for each.
@@ -84,7 +85,7 @@ def decomposition(c: Call) -> Value:
     if len(c.args) > 1:
         return None  # options given by position
     what = c.text(c.node)
-    return c.rule(lambda: T.linalg(op, x, full, what))
+    return c.rule(lambda: decomposed(op, x, full, what))
 
 
 @method("matmul", "mm", "bmm")
@@ -106,7 +107,7 @@ def decomposition_method(c: Call) -> Value | _Pass:
     assert isinstance(x, tuple)
     op = LINALG[f"torch.{c.name}"]
     what = c.text(c.node)
-    return c.rule(lambda: T.linalg(op, x, False, what))
+    return c.rule(lambda: decomposed(op, x, False, what))
 
 
 @method("dot", "vdot", "inner")
@@ -236,3 +237,63 @@ def trace(c: Call) -> Value | _Pass:
     if not isinstance(c.x, tuple):
         return PASS
     return () if T.rank(c.x) == 2 else None
+
+
+def _matrix(shape: Shape, what: str, square: bool) -> tuple[Shape, Size, Size] | None:
+    """The batch axes and the two matrix sizes of a stack of matrices."""
+    if len(shape) < 2 or not all(isinstance(i, Size) for i in shape[-2:]):
+        return None
+    m, n = cast(Size, shape[-2]), cast(Size, shape[-1])
+    if square and needs(m, n) == "differ":
+        raise Mismatch(f'{what}: needs square matrices, and "{show(shape)}" is {m} by {n}')
+    return shape[:-2], m, n
+
+
+def _smaller(m: Size, n: Size) -> Size:
+    if m.kind == "int" and n.kind == "int":
+        return lit(min(cast(int, m.value), cast(int, n.value)))
+    return m if m == n else fresh()
+
+
+def decomposed(op: str, shape: Shape, full: bool, what: str) -> "Shape | TupV | None":
+    """Matrix decompositions and functions of a stack of matrices `(..., m, n)`: `svd`,
+    `qr`, `eig`/`eigh`, `inv`, `det`, `pinv` and their kin, named as torch.linalg names them
+    (`svd_old` is `torch.svd`, whose V is not transposed). `what` is the call, for messages."""
+    square = op in (
+        "eig",
+        "eigh",
+        "eigvals",
+        "eigvalsh",
+        "inv",
+        "det",
+        "slogdet",
+        "cholesky",
+        "matrix_exp",
+        "logdet",
+    )
+    found = _matrix(shape, what, square)
+    if found is None:
+        return None
+    batch, m, n = found
+    k = _smaller(m, n)
+    if op == "svd":
+        u, vh = ((m, m), (n, n)) if full else ((m, k), (k, n))
+        return TupV(((*batch, *u), (*batch, k), (*batch, *vh)), ("U", "S", "Vh"))
+    if op == "svd_old":
+        return TupV(((*batch, m, k), (*batch, k), (*batch, n, k)), ("U", "S", "V"))
+    if op == "qr":
+        q, r = ((m, m), (m, n)) if full else ((m, k), (k, n))
+        return TupV(((*batch, *q), (*batch, *r)), ("Q", "R"))
+    if op in ("eig", "eigh"):
+        return TupV(((*batch, m), (*batch, m, m)), ("eigenvalues", "eigenvectors"))
+    if op in ("eigvals", "eigvalsh", "svdvals"):
+        return (*batch, m if op != "svdvals" else k)
+    if op in ("inv", "cholesky", "matrix_exp"):
+        return shape
+    if op in ("det", "logdet"):
+        return batch
+    if op == "slogdet":
+        return TupV((batch, batch), ("sign", "logabsdet"))
+    if op == "pinv":
+        return (*batch, n, m)
+    return None
