@@ -370,9 +370,21 @@ class LlamaAttention(nn.Module):
           the new ones; causal (`j <= i`) when None, for a call without a cache.
         - `cache`: earlier positions' keys and values; this call appends its own.
         """
+        return self._forward(x, cos, sin, mask, cache, inner.ops())
+
+    def _forward(
+        self,
+        x: Tensor,
+        cos: Tensor,
+        sin: Tensor,
+        mask: Tensor | None,
+        cache: KVCache | None,
+        o: inner.Ops,
+    ) -> Tensor:
+        """`forward`'s body, with the ops `o` (see `_inner`), and what it raises."""
         held = None if cache is None else cache.layer(self.layer_idx)
         try:
-            return self._attend(x, cos, sin, mask, cache, inner.ops())
+            return self._attend(x, cos, sin, mask, cache, o)
         except RuntimeError as e:
 
             def again(o: inner.Ops) -> Tensor:
@@ -451,8 +463,19 @@ class LlamaDecoderLayer(nn.Module):
         cache: KVCache | None = None,
     ) -> Float[Tensor, "batch seq hidden={self.hidden_size}"]:
         """`(batch, seq, hidden)` to `(batch, seq, hidden)`; the arguments as `LlamaAttention`'s."""
+        return self._forward(x, cos, sin, mask, cache, inner.ops())
+
+    def _forward(
+        self,
+        x: Tensor,
+        cos: Tensor,
+        sin: Tensor,
+        mask: Tensor | None,
+        cache: KVCache | None,
+        o: inner.Ops,
+    ) -> Tensor:
+        """`forward`'s body, with the ops `o` (see `_inner`)."""
         try:
-            o = inner.ops()
             normed = o.call(self.input_layernorm, x)
             h = o.add(x, o.call(self.self_attn, normed, cos, sin, mask, cache))
             return o.add(h, o.call(self.mlp, o.call(self.post_attention_layernorm, h)))
@@ -501,6 +524,10 @@ class LlamaModel(nn.Module):
         With a `cache`, the ids continue the positions it holds, and their keys and values
         are appended to it.
         """
+        return self._forward(input_ids, cache, inner.ops())
+
+    def _forward(self, input_ids: Tensor, cache: KVCache | None, o: inner.Ops) -> Tensor:
+        """`forward`'s body, with the ops `o` (see `_inner`)."""
         seq = input_ids.shape[1]
         if cache is not None and len(cache.keys) != len(self.layers):
             raise ValueError(
@@ -512,7 +539,7 @@ class LlamaModel(nn.Module):
         if past + seq > limit:
             raise_error(_too_long, seq, past, limit, cache is not None)
         device = input_ids.device
-        call = inner.ops().call
+        call = o.call
         try:
             x = call(self.embed_tokens, input_ids)  # (batch, seq, hidden)
             # The tables of positions past to past + seq - 1, (seq, head_dim) each.
@@ -654,7 +681,7 @@ def _layer_form(cls: Any) -> None:
     `(seq, head_dim)`, no mask or a Bool `(seq, total)`, no cache or a `KVCache`, not a
     subclass, whose methods would run inside the body), children of shapesafe's own, the
     body, then the return's contract: `x`'s shape."""
-    body = cls.forward.__wrapped__
+    body = cls._forward
     floats = _fastpath.FLOATS
     children_plain = _fastpath.children_plain
 
@@ -692,7 +719,7 @@ def _layer_form(cls: Any) -> None:
             and (cache is None or cache.__class__ is KVCache)
             and children_plain(m)
         ):
-            out = body(m, x, cos, sin, mask, cache)
+            out = body(m, x, cos, sin, mask, cache, inner.plain_ops())
             if out.__class__ is Tensor and out.dtype in floats and out.shape == x.shape:
                 return out
             arguments = {"self": m, "x": x, "cos": cos, "sin": sin, "mask": mask, "cache": cache}
@@ -715,7 +742,7 @@ def _fast_model(m: LlamaModel, input_ids: Tensor, cache: KVCache | None = None) 
         and _fastpath.children_plain(m)
     ):
         return m(input_ids, cache)
-    out = _model_body(m, input_ids, cache)
+    out = m._forward(input_ids, cache, inner.plain_ops())
     if (
         out.__class__ is Tensor
         and out.dtype in _fastpath.FLOATS
@@ -727,9 +754,10 @@ def _fast_model(m: LlamaModel, input_ids: Tensor, cache: KVCache | None = None) 
     return _fastpath.returned(m, {"self": m, "input_ids": input_ids, "cache": cache}, out)
 
 
-_model_body = LlamaModel.forward.__wrapped__  # type: ignore[attr-defined]
 _layer_form(LlamaAttention)
 _layer_form(LlamaDecoderLayer)
-_fastpath.same_shape(SwiGLU, "hidden_size")
+_fastpath.same_shape(
+    SwiGLU, "hidden_size", run=lambda m, x: inner.run(m, x, m._run, "x", inner.plain_ops())
+)
 _fastpath.register(LlamaModel, _fast_model)
 _fastpath.KNOWN.add(RotaryEmbedding)
