@@ -20,6 +20,7 @@ from typing import Any, NamedTuple, TypeVar, cast
 
 import torch
 from torch import Tensor
+from torch.nn.functional import scaled_dot_product_attention as _sdpa
 
 from .._activations import silu
 from .._attention import attention
@@ -61,6 +62,21 @@ def _kv_append(cache: Tensor, new: Tensor) -> Tensor:
     return kv_append(cache, new)
 
 
+_attention = body(attention)
+
+
+def _grouped_attention(
+    q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, causal: bool
+) -> Tensor:
+    """`attention`'s body for `q`, `k` and `v` split from the projections of one input by
+    children of shapesafe's own (whose contracts keep the input's batch and seq), the keys
+    and values maybe appended to a cache by the checked `kv_append`: their batch dims are
+    one but for the heads, and SDPA refuses key/value heads that do not divide the query
+    heads, or another `head_dim`; the module then says what is wrong (`explain`)."""
+    out: Tensor = _sdpa(q, k, v, attn_mask=mask, is_causal=causal, enable_gqa=True)
+    return out
+
+
 _split_heads = body(split_heads)
 
 
@@ -83,6 +99,10 @@ class Ops(NamedTuple):
     split_qkv: Callable[[Tensor, int], tuple[Tensor, Tensor, Tensor]]
     merge_heads: Callable[[Tensor], Tensor]
     attention: Callable[..., Tensor]
+    #: `attention(q, k, v, mask=mask, causal=causal)` where the three were split from the
+    #: projections of one input by children of shapesafe's own: in `PLAIN`, torch's SDPA
+    #: (see `_grouped_attention`).
+    grouped_attention: Callable[[Tensor, Tensor, Tensor, Tensor | None, bool], Tensor]
     apply_rope: Callable[[Tensor, Tensor, Tensor, Tensor], tuple[Tensor, Tensor]]
     rope_tables: Callable[..., tuple[Tensor, Tensor]]
     kv_append: Callable[[Tensor, Tensor], Tensor]
@@ -102,6 +122,7 @@ CHECKED = Ops(
     split_qkv=split_qkv,
     merge_heads=merge_heads,
     attention=attention,
+    grouped_attention=attention,
     apply_rope=apply_rope,
     rope_tables=rope_tables,
     kv_append=kv_append,
@@ -116,6 +137,7 @@ INNER = Ops(
     split_qkv=body(split_qkv),
     merge_heads=body(merge_heads),
     attention=body(attention),
+    grouped_attention=lambda q, k, v, mask, causal: _attention(q, k, v, mask, causal),
     apply_rope=body(apply_rope),
     rope_tables=body(rope_tables),
     kv_append=_kv_append,
@@ -124,7 +146,7 @@ INNER = Ops(
 
 #: `INNER`, whose `call` does not look at a child's hooks: for the body of a module whose
 #: fast form has just found its children plain (`_fastpath.children_plain`).
-PLAIN = INNER._replace(call=_fastpath.call_plain)
+PLAIN = INNER._replace(call=_fastpath.call_plain, grouped_attention=_grouped_attention)
 
 _is_compiling = torch.compiler.is_compiling
 

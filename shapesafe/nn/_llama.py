@@ -415,13 +415,17 @@ class LlamaAttention(nn.Module):
         k = o.split_heads(o.call(self.k_proj, x), self.num_kv_heads)  # (batch, kv_heads, ...)
         q, k = o.apply_rope(q, k, cos, sin)
         v = o.split_heads(o.call(self.v_proj, x), self.num_kv_heads)  # (batch, kv_heads, ...)
-        if cache.__class__ is KVCache:
-            # The cache is the caller's: its append is checked (`o.kv_append`).
-            k, v = cache._update(self.layer_idx, k, v, o.kv_append)  # (batch, kv_heads, total, ...)
-        elif cache is not None:
-            k, v = cache.update(self.layer_idx, k, v)
         # The attention op shares each key/value head with its group of query heads.
-        mixed = o.attention(q, k, v, mask=mask, causal=mask is None)
+        if cache is None or cache.__class__ is KVCache:
+            if cache is not None:
+                # The cache is the caller's: its append is checked (`o.kv_append`); k and v
+                # are then (batch, kv_heads, total, head_dim).
+                k, v = cache._update(self.layer_idx, k, v, o.kv_append)
+            mixed = o.grouped_attention(q, k, v, mask, mask is None)
+        else:
+            # A subclass's `update` may return any keys and values: the op checks them.
+            k, v = cache.update(self.layer_idx, k, v)
+            mixed = o.attention(q, k, v, mask=mask, causal=mask is None)
         out: Tensor = o.call(self.o_proj, o.merge_heads(mixed))
         return out
 
@@ -699,13 +703,13 @@ def _layer_form(cls: Any) -> None:
             and x.dtype in floats
             and hidden.__class__ is int
             and head_dim.__class__ is int
-            and x.ndim == 3
-            and x.shape[2] == hidden
+            and len(shape := x.shape) == 3
+            and shape[2] == hidden
             and cos.__class__ is Tensor
             and sin.__class__ is Tensor
             and cos.dtype in floats
             and sin.dtype in floats
-            and cos.shape == (seq := x.shape[1], head_dim)
+            and cos.shape == (seq := shape[1], head_dim)
             and sin.shape == (seq, head_dim)
             and (
                 mask is None
@@ -720,7 +724,7 @@ def _layer_form(cls: Any) -> None:
             and children_plain(m)
         ):
             out = body(m, x, cos, sin, mask, cache, inner.plain_ops())
-            if out.__class__ is Tensor and out.dtype in floats and out.shape == x.shape:
+            if out.__class__ is Tensor and out.dtype in floats and out.shape == shape:
                 return out
             arguments = {"self": m, "x": x, "cos": cos, "sin": sin, "mask": mask, "cache": cache}
             return _fastpath.returned(m, arguments, out)
