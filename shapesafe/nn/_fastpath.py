@@ -107,6 +107,20 @@ def call_plain(m: nn.Module, *args: Any) -> Any:
     return m(*args)
 
 
+def call_child(m: nn.Module, name: str, *args: Any) -> Any:
+    """`call_plain(getattr(m, name), *args)`, for `m` of a class in `FAST` (not a subclass,
+    which may define `name` otherwise) called by its fast form: the child is read from
+    `m._modules`, where `nn.Module.__getattr__` finds it, without that Python call."""
+    child = m.__dict__["_modules"].get(name)
+    if child is None:
+        return getattr(m, name)(*args)  # no such child: what the attribute does
+    cls = child.__class__
+    entry = FAST.get(cls)
+    if entry is not None and cls.forward is entry[1]:
+        return entry[0](child, *args)
+    return child(*args)
+
+
 def register(cls: type, fast: Callable[..., Any]) -> None:
     """Make `fast` the fast form of `cls`'s own `forward`."""
     FAST[cls] = (fast, cls.forward)  # type: ignore[attr-defined]

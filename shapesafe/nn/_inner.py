@@ -108,10 +108,20 @@ class Ops(NamedTuple):
     kv_append: Callable[[Tensor, Tensor], Tensor]
     #: `call(module, *args)`: a child module's call.
     call: Callable[..., Any]
+    #: `call_child(module, name, *args)`: `call(getattr(module, name), *args)`.
+    call_child: Callable[..., Any]
 
 
 def _call(module: torch.nn.Module, *args: Any) -> Any:
     return module(*args)
+
+
+def _call_child(module: torch.nn.Module, name: str, *args: Any) -> Any:
+    return getattr(module, name)(*args)
+
+
+def _fast_call_child(module: torch.nn.Module, name: str, *args: Any) -> Any:
+    return _fastpath.call(getattr(module, name), *args)
 
 
 CHECKED = Ops(
@@ -127,6 +137,7 @@ CHECKED = Ops(
     rope_tables=rope_tables,
     kv_append=kv_append,
     call=_call,
+    call_child=_call_child,
 )
 
 INNER = Ops(
@@ -142,11 +153,16 @@ INNER = Ops(
     rope_tables=body(rope_tables),
     kv_append=_kv_append,
     call=_fastpath.call,
+    call_child=_fast_call_child,
 )
 
 #: `INNER`, whose `call` does not look at a child's hooks: for the body of a module whose
 #: fast form has just found its children plain (`_fastpath.children_plain`).
-PLAIN = INNER._replace(call=_fastpath.call_plain, grouped_attention=_grouped_attention)
+PLAIN = INNER._replace(
+    call=_fastpath.call_plain,
+    call_child=_fastpath.call_child,
+    grouped_attention=_grouped_attention,
+)
 
 _is_compiling = torch.compiler.is_compiling
 

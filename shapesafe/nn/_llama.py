@@ -310,8 +310,8 @@ class SwiGLU(nn.Module):
 
     def _run(self, x: Tensor, o: inner.Ops) -> Tensor:
         """The body of `forward`, with the ops `o` (see `_inner`)."""
-        gate, up = o.call(self.gate_proj, x), o.call(self.up_proj, x)
-        out: Tensor = o.call(self.down_proj, o.hadamard(o.silu(gate), up))
+        gate, up = o.call_child(self, "gate_proj", x), o.call_child(self, "up_proj", x)
+        out: Tensor = o.call_child(self, "down_proj", o.hadamard(o.silu(gate), up))
         return out
 
     def extra_repr(self) -> str:
@@ -411,10 +411,12 @@ class LlamaAttention(nn.Module):
         o: inner.Ops,
     ) -> Tensor:
         """The body of `forward`, with the ops `o` (see `_inner`)."""
-        q = o.split_heads(o.call(self.q_proj, x), self.num_heads)  # (batch, heads, seq, head_dim)
-        k = o.split_heads(o.call(self.k_proj, x), self.num_kv_heads)  # (batch, kv_heads, ...)
+        child = o.call_child
+        # q (batch, heads, seq, head_dim); k and v (batch, kv_heads, seq, head_dim).
+        q = o.split_heads(child(self, "q_proj", x), self.num_heads)
+        k = o.split_heads(child(self, "k_proj", x), self.num_kv_heads)
         q, k = o.apply_rope(q, k, cos, sin)
-        v = o.split_heads(o.call(self.v_proj, x), self.num_kv_heads)  # (batch, kv_heads, ...)
+        v = o.split_heads(child(self, "v_proj", x), self.num_kv_heads)
         # The attention op shares each key/value head with its group of query heads.
         if cache is None or cache.__class__ is KVCache:
             if cache is not None:
@@ -426,7 +428,7 @@ class LlamaAttention(nn.Module):
             # A subclass's `update` may return any keys and values: the op checks them.
             k, v = cache.update(self.layer_idx, k, v)
             mixed = o.attention(q, k, v, mask=mask, causal=mask is None)
-        out: Tensor = o.call(self.o_proj, o.merge_heads(mixed))
+        out: Tensor = child(self, "o_proj", o.merge_heads(mixed))
         return out
 
     def extra_repr(self) -> str:
@@ -480,9 +482,10 @@ class LlamaDecoderLayer(nn.Module):
     ) -> Tensor:
         """`forward`'s body, with the ops `o` (see `_inner`)."""
         try:
-            normed = o.call(self.input_layernorm, x)
-            h = o.add(x, o.call(self.self_attn, normed, cos, sin, mask, cache))
-            return o.add(h, o.call(self.mlp, o.call(self.post_attention_layernorm, h)))
+            child = o.call_child
+            normed = child(self, "input_layernorm", x)
+            h = o.add(x, child(self, "self_attn", normed, cos, sin, mask, cache))
+            return o.add(h, child(self, "mlp", child(self, "post_attention_layernorm", h)))
         except (ShapeError, RuntimeError) as e:
             raise blame_input(self, x, e) from None
 
@@ -545,7 +548,7 @@ class LlamaModel(nn.Module):
         device = input_ids.device
         call = o.call
         try:
-            x = call(self.embed_tokens, input_ids)  # (batch, seq, hidden)
+            x = o.call_child(self, "embed_tokens", input_ids)  # (batch, seq, hidden)
             # The tables of positions past to past + seq - 1, (seq, head_dim) each.
             cos, sin = self.rotary_emb.span(past, seq, x.dtype, device)
             mask = None
@@ -555,7 +558,7 @@ class LlamaModel(nn.Module):
                 mask = torch.arange(past + seq, device=device)[None, :] <= queries
             for layer in self.layers:
                 x = call(layer, x, cos, sin, mask, cache)
-            out: Tensor = call(self.norm, x)
+            out: Tensor = o.call_child(self, "norm", x)
         except (ShapeError, RuntimeError) as e:
             raise blame_input(self, input_ids, e, "input_ids") from None
         return out
