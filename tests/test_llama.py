@@ -418,6 +418,41 @@ def test_a_child_replaced_by_one_of_another_width_is_a_shape_error() -> None:
     assert cache.keys[0] is not None and cache.keys[0].shape[2] == 6
 
 
+class _FirstRow(torch.nn.Module):
+    """A projection of the first sequence of the batch alone: (1, seq, out)."""
+
+    def __init__(self, proj: torch.nn.Module) -> None:
+        super().__init__()
+        self.proj = proj
+
+    def forward(self, x: Tensor) -> Tensor:
+        out: Tensor = self.proj(x[:1])
+        return out
+
+
+def test_keys_of_another_batch_from_a_foreign_child_do_not_broadcast() -> None:
+    # SDPA would broadcast keys and values of batch 1 over queries of batch 2.
+    attention = LlamaAttention(LlamaConfig(**SIZES, num_key_value_heads=2))
+    attention.k_proj = _FirstRow(attention.k_proj)  # type: ignore[assignment]
+    attention.v_proj = _FirstRow(attention.v_proj)  # type: ignore[assignment]
+    cos, sin = RotaryEmbedding(8)(torch.arange(5))
+    with pytest.raises(ShapeError) as info:
+        attention(torch.randn(2, 5, 32), cos, sin)
+    assert str(info.value).startswith("attention(): argument ")
+
+
+def test_keys_of_another_batch_from_a_cache_subclass_do_not_broadcast() -> None:
+    class FirstRowCache(KVCache):
+        def update(self, layer: int, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+            return k[:1], v[:1]
+
+    model = Llama(LlamaConfig(**SIZES, num_key_value_heads=2))
+    ids = torch.randint(0, SIZES["vocab_size"], (2, 5))
+    with pytest.raises(ShapeError) as info:
+        model(ids, FirstRowCache(SIZES["num_hidden_layers"]))
+    assert str(info.value).startswith("attention(): argument ")
+
+
 def test_a_residual_branch_of_another_shape_does_not_broadcast() -> None:
     class LostSeq(torch.nn.Module):
         def forward(self, x: Tensor) -> Tensor:

@@ -97,6 +97,30 @@ def call(m: nn.Module, *args: Any) -> Any:
     return m(*args)
 
 
+def call_plain(m: nn.Module, *args: Any) -> Any:
+    """`call(m, *args)` for a child that `children_plain` has just found plain, from inside
+    its parent's fast form: its hooks are not looked at again (no user code ran since)."""
+    cls = m.__class__
+    entry = FAST.get(cls)
+    if entry is not None and cls.forward is entry[1]:
+        return entry[0](m, *args)
+    return m(*args)
+
+
+def call_child(m: nn.Module, name: str, *args: Any) -> Any:
+    """`call_plain(getattr(m, name), *args)`, for `m` of a class in `FAST` (not a subclass,
+    which may define `name` otherwise) called by its fast form: the child is read from
+    `m._modules`, where `nn.Module.__getattr__` finds it, without that Python call."""
+    child = m.__dict__["_modules"].get(name)
+    if child is None:
+        return getattr(m, name)(*args)  # no such child: what the attribute does
+    cls = child.__class__
+    entry = FAST.get(cls)
+    if entry is not None and cls.forward is entry[1]:
+        return entry[0](child, *args)
+    return child(*args)
+
+
 def register(cls: type, fast: Callable[..., Any]) -> None:
     """Make `fast` the fast form of `cls`'s own `forward`."""
     FAST[cls] = (fast, cls.forward)  # type: ignore[attr-defined]
@@ -155,12 +179,18 @@ def returned(m: nn.Module, arguments: dict[str, Any], out: Any) -> Any:
     return out
 
 
-def same_shape(cls: type, size: str, rank: int | None = None) -> Callable[..., Any]:
+def same_shape(
+    cls: type,
+    size: str,
+    rank: int | None = None,
+    run: Callable[[Any, Tensor], Any] | None = None,
+) -> Callable[..., Any]:
     """The fast form of `cls`, whose `forward(x)` takes a float `(*batch, size)` (`rank`
     dims in all, where given; `size` names the attribute holding it) and returns `x`'s shape:
     the input's contract, children of shapesafe's own, the body, then the return's
-    contract."""
-    body = cls.forward.__wrapped__  # type: ignore[attr-defined]
+    contract. The body is `run(m, x)` where given (one that calls the children, just found
+    plain, by `call_plain`), else the class's `forward` body."""
+    body = cls.forward.__wrapped__ if run is None else run  # type: ignore[attr-defined]
 
     def fast(m: nn.Module, x: Tensor) -> Any:
         n = getattr(m, size)

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple, TypeVar, cast
 
 import torch
 from torch import Tensor
+from torch.nn.functional import scaled_dot_product_attention as _sdpa
 
 from .._activations import silu
 from .._attention import attention
@@ -49,21 +50,43 @@ def _same_shape_add(a: Tensor, b: Tensor) -> Tensor:
 
 
 def _kv_append(cache: Tensor, new: Tensor) -> Tensor:
-    """`kv_append`, whose contract holds where the two have one rank, one batch and one
-    `head_dim` (the cache is the caller's, so this is checked, in a fast form: the sizes the
-    contract reads, compared here; anything else goes to the checked op)."""
-    if (
-        cache.__class__ is Tensor
-        and new.__class__ is Tensor
-        and cache.ndim == new.ndim >= 2
-        and cache.shape[:-2] == new.shape[:-2]
-        and cache.shape[-1] == new.shape[-1]
-    ):
+    """`kv_append`, whose contract holds where the two have one rank (at least 2) and
+    `torch.cat` joins them on the next-to-last axis: it refuses any other size that differs
+    (the cache is the caller's, so this is checked, in a fast form; what `cat` refuses goes
+    to the checked op, which says what is wrong)."""
+    if cache.__class__ is Tensor and new.__class__ is Tensor and cache.ndim == new.ndim >= 2:
         try:
             return torch.cat((cache, new), dim=-2)
         except Exception:
             pass  # the checked op raises what it raises
     return kv_append(cache, new)
+
+
+_attention = body(attention)
+
+
+def _grouped_attention(
+    q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, causal: bool
+) -> Tensor:
+    """`attention`'s body for `q`, `k` and `v` split from the projections of one input by
+    children of shapesafe's own (whose contracts keep the input's batch and seq), the keys
+    and values maybe appended to a cache by the checked `kv_append`: their batch dims are
+    one but for the heads, and SDPA refuses key/value heads that do not divide the query
+    heads, or another `head_dim`; the module then says what is wrong (`explain`)."""
+    out: Tensor = _sdpa(q, k, v, attn_mask=mask, is_causal=causal, enable_gqa=True)
+    return out
+
+
+_split_heads = body(split_heads)
+
+
+def _split_heads_lean(x: Tensor, num_heads: int) -> Tensor:
+    """`split_heads`' body, its check of `num_heads` done by comparisons where it passes."""
+    if num_heads.__class__ is int and num_heads > 0:
+        batch, seq, embed = x.shape
+        if embed % num_heads == 0:
+            return x.reshape(batch, seq, num_heads, embed // num_heads).transpose(1, 2)
+    return _split_heads(x, num_heads)
 
 
 class Ops(NamedTuple):
@@ -76,15 +99,29 @@ class Ops(NamedTuple):
     split_qkv: Callable[[Tensor, int], tuple[Tensor, Tensor, Tensor]]
     merge_heads: Callable[[Tensor], Tensor]
     attention: Callable[..., Tensor]
+    #: `attention(q, k, v, mask=mask, causal=causal)` where the three were split from the
+    #: projections of one input by children of shapesafe's own: in `PLAIN`, torch's SDPA
+    #: (see `_grouped_attention`).
+    grouped_attention: Callable[[Tensor, Tensor, Tensor, Tensor | None, bool], Tensor]
     apply_rope: Callable[[Tensor, Tensor, Tensor, Tensor], tuple[Tensor, Tensor]]
     rope_tables: Callable[..., tuple[Tensor, Tensor]]
     kv_append: Callable[[Tensor, Tensor], Tensor]
     #: `call(module, *args)`: a child module's call.
     call: Callable[..., Any]
+    #: `call_child(module, name, *args)`: `call(getattr(module, name), *args)`.
+    call_child: Callable[..., Any]
 
 
 def _call(module: torch.nn.Module, *args: Any) -> Any:
     return module(*args)
+
+
+def _call_child(module: torch.nn.Module, name: str, *args: Any) -> Any:
+    return getattr(module, name)(*args)
+
+
+def _fast_call_child(module: torch.nn.Module, name: str, *args: Any) -> Any:
+    return _fastpath.call(getattr(module, name), *args)
 
 
 CHECKED = Ops(
@@ -95,24 +132,36 @@ CHECKED = Ops(
     split_qkv=split_qkv,
     merge_heads=merge_heads,
     attention=attention,
+    grouped_attention=attention,
     apply_rope=apply_rope,
     rope_tables=rope_tables,
     kv_append=kv_append,
     call=_call,
+    call_child=_call_child,
 )
 
 INNER = Ops(
     add=_same_shape_add,
     hadamard=lambda a, b: a * b if a.shape == b.shape else hadamard(a, b),
     silu=body(silu),
-    split_heads=body(split_heads),
+    split_heads=_split_heads_lean,
     split_qkv=body(split_qkv),
     merge_heads=body(merge_heads),
     attention=body(attention),
+    grouped_attention=lambda q, k, v, mask, causal: _attention(q, k, v, mask, causal),
     apply_rope=body(apply_rope),
     rope_tables=body(rope_tables),
     kv_append=_kv_append,
     call=_fastpath.call,
+    call_child=_fast_call_child,
+)
+
+#: `INNER`, whose `call` does not look at a child's hooks: for the body of a module whose
+#: fast form has just found its children plain (`_fastpath.children_plain`).
+PLAIN = INNER._replace(
+    call=_fastpath.call_plain,
+    call_child=_fastpath.call_child,
+    grouped_attention=_grouped_attention,
 )
 
 _is_compiling = torch.compiler.is_compiling
@@ -121,6 +170,12 @@ _is_compiling = torch.compiler.is_compiling
 def ops() -> Ops:
     """`INNER` in eager mode, `CHECKED` while compiling."""
     return CHECKED if _is_compiling() else INNER
+
+
+def plain_ops() -> Ops:
+    """`PLAIN` in eager mode, `CHECKED` while compiling: the ops of a body called by its
+    module's fast form, once `_fastpath.children_plain` holds."""
+    return CHECKED if _is_compiling() else PLAIN
 
 
 def explain(error: RuntimeError, run: Callable[[Ops], object]) -> Exception:
@@ -136,16 +191,21 @@ def explain(error: RuntimeError, run: Callable[[Ops], object]) -> Exception:
 
 
 def run(
-    module: torch.nn.Module, x: Tensor, body: Callable[[Tensor, Ops], Tensor], name: str = "x"
+    module: torch.nn.Module,
+    x: Tensor,
+    body: Callable[[Tensor, Ops], Tensor],
+    name: str = "x",
+    o: Ops | None = None,
 ) -> Tensor:
-    """`body(x, ops())`, a module's forward on its one input `x` (named `name`).
+    """`body(x, o)`, a module's forward on its one input `x` (named `name`), with the ops `o`
+    (`ops()` when None).
 
     What fails inside is raised as the module says it: a RuntimeError is explained by running
     `body` again with the checked ops, and either error blames the input's dtype or device
     where it differs from the module's parameters (`blame_input`).
     """
     try:
-        return body(x, ops())
+        return body(x, ops() if o is None else o)
     except RuntimeError as e:
         raise blame_input(module, x, explain(e, lambda o: body(x, o)), name) from None
     except ShapeError as e:

@@ -112,26 +112,26 @@ class Linear(nn.Linear):
 
 
 def _fast_linear(m: Linear, x: Tensor) -> Tensor:
-    """`Linear`'s fast form (see `_fastpath`): `x` a float `(*batch, in_features)` and the
-    parameters `(out_features, in_features)` and `(out_features,)` of its dtype imply the
-    contract, as `F.linear` then returns `(*batch, out_features)`."""
+    """`Linear`'s fast form (see `_fastpath`): a float `x` and the parameters
+    `(out_features, in_features)` and `(out_features,)` of its dtype imply the contract, as
+    `F.linear` then returns `(*batch, out_features)`, or refuses an `x` that is not
+    `(*batch, in_features)` (and the checked call then says what is wrong)."""
     if x.__class__ is Tensor:
-        dtype = x.dtype
         params = m.__dict__["_parameters"]
         weight = params.get("weight")
         bias = params.get("bias", False)
         n, o = m.in_features, m.out_features
         if (
             weight.__class__ is nn.Parameter
-            and weight.dtype is dtype
-            and (bias is None or (bias.__class__ is nn.Parameter and bias.dtype is dtype))
+            and (dtype := weight.dtype) is x.dtype
             and dtype in _fastpath.FLOATS
             and n.__class__ is int
             and o.__class__ is int
-            and x.ndim >= 1
-            and x.shape[-1] == n
             and weight.shape == (o, n)
-            and (bias is None or bias.shape == (o,))
+            and (
+                bias is None
+                or (bias.__class__ is nn.Parameter and bias.dtype is dtype and bias.shape == (o,))
+            )
         ):
             try:
                 out: Tensor = F.linear(x, weight, bias)

@@ -310,8 +310,8 @@ class SwiGLU(nn.Module):
 
     def _run(self, x: Tensor, o: inner.Ops) -> Tensor:
         """The body of `forward`, with the ops `o` (see `_inner`)."""
-        gate, up = o.call(self.gate_proj, x), o.call(self.up_proj, x)
-        out: Tensor = o.call(self.down_proj, o.hadamard(o.silu(gate), up))
+        gate, up = o.call_child(self, "gate_proj", x), o.call_child(self, "up_proj", x)
+        out: Tensor = o.call_child(self, "down_proj", o.hadamard(o.silu(gate), up))
         return out
 
     def extra_repr(self) -> str:
@@ -370,9 +370,21 @@ class LlamaAttention(nn.Module):
           the new ones; causal (`j <= i`) when None, for a call without a cache.
         - `cache`: earlier positions' keys and values; this call appends its own.
         """
+        return self._forward(x, cos, sin, mask, cache, inner.ops())
+
+    def _forward(
+        self,
+        x: Tensor,
+        cos: Tensor,
+        sin: Tensor,
+        mask: Tensor | None,
+        cache: KVCache | None,
+        o: inner.Ops,
+    ) -> Tensor:
+        """`forward`'s body, with the ops `o` (see `_inner`), and what it raises."""
         held = None if cache is None else cache.layer(self.layer_idx)
         try:
-            return self._attend(x, cos, sin, mask, cache, inner.ops())
+            return self._attend(x, cos, sin, mask, cache, o)
         except RuntimeError as e:
 
             def again(o: inner.Ops) -> Tensor:
@@ -399,18 +411,24 @@ class LlamaAttention(nn.Module):
         o: inner.Ops,
     ) -> Tensor:
         """The body of `forward`, with the ops `o` (see `_inner`)."""
-        q = o.split_heads(o.call(self.q_proj, x), self.num_heads)  # (batch, heads, seq, head_dim)
-        k = o.split_heads(o.call(self.k_proj, x), self.num_kv_heads)  # (batch, kv_heads, ...)
+        child = o.call_child
+        # q (batch, heads, seq, head_dim); k and v (batch, kv_heads, seq, head_dim).
+        q = o.split_heads(child(self, "q_proj", x), self.num_heads)
+        k = o.split_heads(child(self, "k_proj", x), self.num_kv_heads)
         q, k = o.apply_rope(q, k, cos, sin)
-        v = o.split_heads(o.call(self.v_proj, x), self.num_kv_heads)  # (batch, kv_heads, ...)
-        if cache.__class__ is KVCache:
-            # The cache is the caller's: its append is checked (`o.kv_append`).
-            k, v = cache._update(self.layer_idx, k, v, o.kv_append)  # (batch, kv_heads, total, ...)
-        elif cache is not None:
-            k, v = cache.update(self.layer_idx, k, v)
+        v = o.split_heads(child(self, "v_proj", x), self.num_kv_heads)
         # The attention op shares each key/value head with its group of query heads.
-        mixed = o.attention(q, k, v, mask=mask, causal=mask is None)
-        out: Tensor = o.call(self.o_proj, o.merge_heads(mixed))
+        if cache is None or cache.__class__ is KVCache:
+            if cache is not None:
+                # The cache is the caller's: its append is checked (`o.kv_append`); k and v
+                # are then (batch, kv_heads, total, head_dim).
+                k, v = cache._update(self.layer_idx, k, v, o.kv_append)
+            mixed = o.grouped_attention(q, k, v, mask, mask is None)
+        else:
+            # A subclass's `update` may return any keys and values: the op checks them.
+            k, v = cache.update(self.layer_idx, k, v)
+            mixed = o.attention(q, k, v, mask=mask, causal=mask is None)
+        out: Tensor = child(self, "o_proj", o.merge_heads(mixed))
         return out
 
     def extra_repr(self) -> str:
@@ -451,11 +469,23 @@ class LlamaDecoderLayer(nn.Module):
         cache: KVCache | None = None,
     ) -> Float[Tensor, "batch seq hidden={self.hidden_size}"]:
         """`(batch, seq, hidden)` to `(batch, seq, hidden)`; the arguments as `LlamaAttention`'s."""
+        return self._forward(x, cos, sin, mask, cache, inner.ops())
+
+    def _forward(
+        self,
+        x: Tensor,
+        cos: Tensor,
+        sin: Tensor,
+        mask: Tensor | None,
+        cache: KVCache | None,
+        o: inner.Ops,
+    ) -> Tensor:
+        """`forward`'s body, with the ops `o` (see `_inner`)."""
         try:
-            o = inner.ops()
-            normed = o.call(self.input_layernorm, x)
-            h = o.add(x, o.call(self.self_attn, normed, cos, sin, mask, cache))
-            return o.add(h, o.call(self.mlp, o.call(self.post_attention_layernorm, h)))
+            child = o.call_child
+            normed = child(self, "input_layernorm", x)
+            h = o.add(x, child(self, "self_attn", normed, cos, sin, mask, cache))
+            return o.add(h, child(self, "mlp", child(self, "post_attention_layernorm", h)))
         except (ShapeError, RuntimeError) as e:
             raise blame_input(self, x, e) from None
 
@@ -501,6 +531,10 @@ class LlamaModel(nn.Module):
         With a `cache`, the ids continue the positions it holds, and their keys and values
         are appended to it.
         """
+        return self._forward(input_ids, cache, inner.ops())
+
+    def _forward(self, input_ids: Tensor, cache: KVCache | None, o: inner.Ops) -> Tensor:
+        """`forward`'s body, with the ops `o` (see `_inner`)."""
         seq = input_ids.shape[1]
         if cache is not None and len(cache.keys) != len(self.layers):
             raise ValueError(
@@ -512,9 +546,9 @@ class LlamaModel(nn.Module):
         if past + seq > limit:
             raise_error(_too_long, seq, past, limit, cache is not None)
         device = input_ids.device
-        call = inner.ops().call
+        call = o.call
         try:
-            x = call(self.embed_tokens, input_ids)  # (batch, seq, hidden)
+            x = o.call_child(self, "embed_tokens", input_ids)  # (batch, seq, hidden)
             # The tables of positions past to past + seq - 1, (seq, head_dim) each.
             cos, sin = self.rotary_emb.span(past, seq, x.dtype, device)
             mask = None
@@ -524,7 +558,7 @@ class LlamaModel(nn.Module):
                 mask = torch.arange(past + seq, device=device)[None, :] <= queries
             for layer in self.layers:
                 x = call(layer, x, cos, sin, mask, cache)
-            out: Tensor = call(self.norm, x)
+            out: Tensor = o.call_child(self, "norm", x)
         except (ShapeError, RuntimeError) as e:
             raise blame_input(self, input_ids, e, "input_ids") from None
         return out
@@ -654,7 +688,7 @@ def _layer_form(cls: Any) -> None:
     `(seq, head_dim)`, no mask or a Bool `(seq, total)`, no cache or a `KVCache`, not a
     subclass, whose methods would run inside the body), children of shapesafe's own, the
     body, then the return's contract: `x`'s shape."""
-    body = cls.forward.__wrapped__
+    body = cls._forward
     floats = _fastpath.FLOATS
     children_plain = _fastpath.children_plain
 
@@ -672,13 +706,13 @@ def _layer_form(cls: Any) -> None:
             and x.dtype in floats
             and hidden.__class__ is int
             and head_dim.__class__ is int
-            and x.ndim == 3
-            and x.shape[2] == hidden
+            and len(shape := x.shape) == 3
+            and shape[2] == hidden
             and cos.__class__ is Tensor
             and sin.__class__ is Tensor
             and cos.dtype in floats
             and sin.dtype in floats
-            and cos.shape == (seq := x.shape[1], head_dim)
+            and cos.shape == (seq := shape[1], head_dim)
             and sin.shape == (seq, head_dim)
             and (
                 mask is None
@@ -692,8 +726,8 @@ def _layer_form(cls: Any) -> None:
             and (cache is None or cache.__class__ is KVCache)
             and children_plain(m)
         ):
-            out = body(m, x, cos, sin, mask, cache)
-            if out.__class__ is Tensor and out.dtype in floats and out.shape == x.shape:
+            out = body(m, x, cos, sin, mask, cache, inner.plain_ops())
+            if out.__class__ is Tensor and out.dtype in floats and out.shape == shape:
                 return out
             arguments = {"self": m, "x": x, "cos": cos, "sin": sin, "mask": mask, "cache": cache}
             return _fastpath.returned(m, arguments, out)
@@ -715,7 +749,7 @@ def _fast_model(m: LlamaModel, input_ids: Tensor, cache: KVCache | None = None) 
         and _fastpath.children_plain(m)
     ):
         return m(input_ids, cache)
-    out = _model_body(m, input_ids, cache)
+    out = m._forward(input_ids, cache, inner.plain_ops())
     if (
         out.__class__ is Tensor
         and out.dtype in _fastpath.FLOATS
@@ -727,9 +761,10 @@ def _fast_model(m: LlamaModel, input_ids: Tensor, cache: KVCache | None = None) 
     return _fastpath.returned(m, {"self": m, "input_ids": input_ids, "cache": cache}, out)
 
 
-_model_body = LlamaModel.forward.__wrapped__  # type: ignore[attr-defined]
 _layer_form(LlamaAttention)
 _layer_form(LlamaDecoderLayer)
-_fastpath.same_shape(SwiGLU, "hidden_size")
+_fastpath.same_shape(
+    SwiGLU, "hidden_size", run=lambda m, x: inner.run(m, x, m._run, "x", inner.plain_ops())
+)
 _fastpath.register(LlamaModel, _fast_model)
 _fastpath.KNOWN.add(RotaryEmbedding)

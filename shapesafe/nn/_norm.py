@@ -157,21 +157,24 @@ def _fast_layer_norm(m: LayerNorm, x: Tensor) -> Tensor:
 
 
 def _fast_rms_norm(m: RMSNorm, x: Tensor) -> Tensor:
-    """`RMSNorm`'s fast form (see `_fastpath`): as `LayerNorm`'s, with a weight (not None)."""
-    f, dtype = m.features, x.dtype
+    """`RMSNorm`'s fast form (see `_fastpath`): a float `x`, `normalized_shape`
+    `(features,)` and a weight (not None) of `x`'s dtype imply the contract, as the kernel
+    then returns `x`'s shape and dtype, or raises on an `x` that is not `(*batch, features)`
+    or a weight that is not `(features,)`."""
+    f = m.features
     weight = m.__dict__["_parameters"].get("weight")
     if (
         x.__class__ is Tensor
+        and weight.__class__ is nn.Parameter
+        and (dtype := x.dtype) is weight.dtype
         and dtype in _fastpath.FLOATS
         and f.__class__ is int
-        and x.ndim >= 1
-        and x.shape[-1] == f
         and m.normalized_shape == (f,)
-        and weight.__class__ is nn.Parameter
-        and weight.dtype is dtype
     ):
         try:
-            out: Tensor = F.rms_norm(x, m.normalized_shape, weight, m.eps)
+            # `F.rms_norm` without its look for `__torch_function__`: `x` is a Tensor and
+            # the weight a Parameter, which has none.
+            out: Tensor = torch.rms_norm(x, m.normalized_shape, weight, m.eps)
             return out
         except Exception:
             pass  # the checked call raises what it raises
