@@ -125,3 +125,44 @@ def test_attribute_that_is_a_module_or_none(
     found = [b for b in shapes_of(path) if b.name == "y"]
     assert (found[0].shape if found else None) == shape
     assert [f"{f.line}: {f.message}" for f in check_file(path)] == findings
+
+
+NAMED = """\
+import torch
+from jaxtyping import Float
+from torch import Tensor, nn
+
+
+class Probe(nn.Module):
+    def __init__(self, n_latents: int, n_classes: int, width: int) -> None:
+        super().__init__()
+        self.n_latents, self.n_classes, self.width = n_latents, n_classes, width
+
+    def loss(self, x: Float[Tensor, "n n_latents"]) -> Float[Tensor, "n_latents n_classes"]:
+        return BODY
+"""
+
+
+@pytest.mark.parametrize(
+    ("body", "findings"),
+    [
+        pytest.param("torch.zeros((self.n_latents, self.n_classes))", [], id="sizes-in-order"),
+        pytest.param(
+            "torch.zeros((self.n_classes, self.n_latents))",
+            [
+                "12: return of loss(): dim 'n_latents' is n_latents in x \"n n_latents\" but "
+                'n_classes in torch.zeros((self.n_classes, self.n_l... "n_classes n_latents"'
+            ],
+            id="sizes-swapped",
+        ),
+        # `width` names no dim here: a size the instance was made with, equal to the first
+        # size it must be (`n_classes`).
+        pytest.param("torch.zeros((self.n_latents, self.width))", [], id="no-dim-of-that-name"),
+    ],
+)
+def test_attribute_named_as_a_dim_is_that_dim(
+    tmp_path: Path, body: str, findings: list[str]
+) -> None:
+    path = tmp_path / "named.py"
+    path.write_text(NAMED.replace("BODY", body))
+    assert [f"{f.line}: {f.message}" for f in check_file(path)] == findings

@@ -69,6 +69,16 @@ def check_source(tmp_path: Path, source: str) -> list[str]:
             id="einops-split-is-exact",
         ),
         pytest.param(
+            "def f(x: Float[Tensor, 'b s d'], w: Float[Tensor, 'e']):\n"
+            "    return x.reshape(x.numel()) * w\n",
+            [
+                '6: x.reshape(x.numel()) * w: x.reshape(x.numel()) "b*d*s" and w "e": b*d*s '
+                "lines up with e (torch would broadcast silently where one is 1, and fail "
+                "otherwise)"
+            ],
+            id="numel-is-the-product",
+        ),
+        pytest.param(
             "def f(x: Float[Tensor, 'n a'], y: Float[Tensor, 'n b'], z: Float[Tensor, 'n c']):\n"
             "    xy = torch.cat([x, y], dim=1)\n"
             "    return xy + torch.cat([y, z], dim=1)\n",
@@ -111,6 +121,11 @@ def test_sizes_that_differ_as_polynomials(tmp_path: Path, body: str, expected: l
             "    assert k == x.shape[1]\n"
             "    return torch.cat([x, y], dim=1) + torch.zeros(x.shape[0], k + y.shape[1])\n",
             id="a-fact-on-one-name",
+        ),
+        pytest.param(
+            "def f(x: Float[Tensor, 'b s d'], y: Float[Tensor, '*r d']):\n"
+            "    return x.reshape(x.numel()) + x.flatten() + y.reshape(y.numel())[: x.numel()]\n",
+            id="numel-alike-and-of-a-run",
         ),
         pytest.param(
             "import einops\n"

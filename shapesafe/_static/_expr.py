@@ -36,6 +36,7 @@ from ._source import (
     Signature,
     _decorated,
     dotted_name,
+    per_node,
     signature,
 )
 from ._unify import (
@@ -47,6 +48,7 @@ from ._unify import (
     lit,
     sym,
 )
+from ._unify import name as size_named
 from ._values import (
     AnyOfV,
     ClsV,
@@ -215,10 +217,33 @@ class _Expressions(_Access):
             return self.binop(node, left, rights[0], ast.Eq(), node.left, node.comparators[0])
         return None
 
+    def dim_names(self) -> frozenset[str]:
+        """The dim names of the function's annotations, its return's too."""
+        fn = self.fn
+        if fn is None:
+            return frozenset()
+
+        def read() -> frozenset[str]:
+            names: set[str] = set()
+            for note in [*(a.annotation for a in _params(fn)), fn.returns]:
+                for node in ast.walk(note) if note is not None else ():
+                    found = (
+                        self.module.annotation(node) if isinstance(node, ast.Subscript) else None
+                    )
+                    if found is not None:
+                        names.update(d.name for d in found.spec.dims if d.name)
+            return frozenset(names)
+
+        return per_node(self.module, "dim names", fn, read)
+
     def size_of(self, v: Value) -> Size | None:
         if isinstance(v, IntV):
             return v.size
         if isinstance(v, SymV) and self.key:
+            # `self.n_classes` where the function's annotations name a dim `n_classes`.
+            last = v.text.rsplit(".", 1)[-1]
+            if last in self.dim_names():
+                return size_named(last)
             return sym(v.text, self.key)
         return None
 

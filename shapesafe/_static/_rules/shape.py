@@ -372,6 +372,16 @@ def dim(c: Call) -> Value:
     return None if n is None else IntV(lit(n))
 
 
+@method("numel", "nelement")
+def numel(c: Call) -> Value:
+    """The number of elements: the product of the sizes, where the rank is known."""
+    assert isinstance(c.x, tuple)
+    sizes = [i for i in c.x if isinstance(i, Size)]
+    if len(sizes) != len(c.x) or any(i.kind == "fresh" for i in sizes):
+        return None
+    return IntV(T.product(sizes))
+
+
 @method("moveaxis", "movedim")
 def moveaxis(c: Call) -> Value | _Pass:
     x = c.x
