@@ -279,9 +279,9 @@ class _Scope(_Expressions):
 
     def run(self) -> Env | None:
         with scope_facts() as facts:
-            init = self.cls.method("__init__") if self.cls is not None else None
-            if self.fn is not None and init is not None and init[0] is self.cls:
-                facts.assume(named_like_dims(self.module, self.fn, init[1], self.key))
+            if self.fn is not None and self.cls is not None and not self.cls.building:
+                held = self.file.build(self.cls).values()
+                facts.assume(named_like_dims(self.module, self.fn, held, self.key))
             return self._run()
 
     def _run(self) -> Env | None:
