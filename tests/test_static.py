@@ -599,6 +599,17 @@ import shapesafe as ss
             id="too-many-indices",
         ),
         pytest.param(
+            "from torch.utils.checkpoint import checkpoint\n"
+            "def block(x: Float[Tensor, 'b s d'], pos: Float[Tensor, 's']) -> Float[Tensor, 'b s d']:\n"
+            "    return x\n"
+            "def f(x: Float[Tensor, 'b s d'], pos: Float[Tensor, 's']) -> Float[Tensor, 'b s d']:\n"
+            "    checkpoint(block, pos, x, use_reentrant=False)\n"
+            "    y = torch.utils.checkpoint.checkpoint(block, x, pos, use_reentrant=False)\n"
+            "    return checkpoint(block, y, pos)\n",
+            ["11: block(pos, x): pos \"s\" has 1 dims, expected 3 for 'x' \"b s d\""],
+            id="checkpoint-calls-its-first",
+        ),
+        pytest.param(
             "def f(x: Float[Tensor, 'n'], m: Float[Tensor, 'a b'], v: Float[Tensor, '*b d']):\n"
             "    x[None, :, None] + m[..., 0, None, 1]\n"
             "    m[None, 1, None, :, None, ...]\n"

@@ -1,6 +1,7 @@
 """The static checker on a class's sizes named like a method's dims (`_facts.named_like_dims`):
-an `__init__` parameter `n_classes` and the dim `n_classes` are one size, so that swapping
-two of them is a finding; a size of the class named like no dim is identified as before."""
+the size of `self.n_classes = n_classes` (or of `cfg.n_classes` in a layer the class builds)
+and the dim `n_classes` are one size, so that swapping two of them is a finding; a size of the
+class named like no dim is identified as before, by the first size it must equal."""
 
 from pathlib import Path
 
@@ -41,8 +42,7 @@ def test_two_sizes_of_the_class_swapped_is_a_finding(tmp_path: Path) -> None:
     source = PROBE.format(first="self.n_classes", second="self.n_latents")
     assert check(tmp_path, source) == [
         "11: return of loss(): dim 'n_latents' is n_latents in x \"n n_latents\" but n_classes "
-        'in torch.zeros((self.n_classes, self.n_l... "n_classes n_latents" (holds only if '
-        "n_latents == n_classes, and nothing here says they are equal)"
+        'in torch.zeros((self.n_classes, self.n_l... "n_classes n_latents"'
     ]
 
 
@@ -65,3 +65,45 @@ def test_the_sizes_of_the_class_in_their_places_are_no_finding(tmp_path: Path) -
 def test_sizes_not_named_alike_are_identified_as_before(tmp_path: Path, body: str) -> None:
     source = PROBE.format(first="self.n_latents", second="self.n_classes") + "    " + body
     assert check(tmp_path, source) == []
+
+
+UNEMBED = """\
+from dataclasses import dataclass
+@dataclass
+class Cfg:
+    d_model: int
+    d_vocab: int
+    n_ctx: int
+class Unembed(nn.Module):
+    def __init__(self, cfg: Cfg):
+        super().__init__()
+        self.cfg = cfg
+        self.W_U = nn.Parameter(torch.empty(cfg.d_model, cfg.d_vocab))
+    def forward(self, x: Float[Tensor, "batch pos d_model"]) -> Float[Tensor, "batch pos d_vocab"]:
+        return x @ self.W_U
+    def bias(self, x: Float[Tensor, "pos d_model"]) -> Float[Tensor, "{dims}"]:
+        return torch.zeros({sizes})
+"""
+
+
+def test_config_fields_the_class_holds_are_the_dims_of_their_name(tmp_path: Path) -> None:
+    source = UNEMBED.format(dims="d_model d_vocab", sizes="self.cfg.d_vocab, self.cfg.d_model")
+    assert check(tmp_path, source) == [
+        "15: return of bias(): dim 'd_model' is d_model in x \"pos d_model\" but d_vocab in "
+        'torch.zeros(self.cfg.d_vocab, self.cf... "d_vocab d_model"'
+    ]
+
+
+@pytest.mark.parametrize(
+    ("dims", "sizes"),
+    [
+        ("d_model d_vocab", "self.cfg.d_model, self.cfg.d_vocab"),
+        # n_ctx sizes nothing the class holds: the first size it must equal identifies it.
+        ("pos", "self.cfg.n_ctx"),
+    ],
+    ids=["fields-in-their-places", "field-the-class-holds-no-size-of"],
+)
+def test_config_fields_in_their_places_are_no_finding(
+    tmp_path: Path, dims: str, sizes: str
+) -> None:
+    assert check(tmp_path, UNEMBED.format(dims=dims, sizes=sizes)) == []

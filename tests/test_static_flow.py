@@ -863,3 +863,29 @@ def test_a_nested_function_reads_what_it_closes_over(tmp_path: Path) -> None:
         "'return' \"N 1\"",
     ]
     assert annotated(stats) == (1, 3)
+
+
+def test_a_branch_that_a_known_rank_rules_out_is_not_read(tmp_path: Path) -> None:
+    # `x` is "b n": the bodies under `x.ndim == 3` and `not x.dim() <= 2` never run, nor does
+    # the `else` of `len(x.shape) == 2`; what follows the `if` reads `x` as before.
+    source = (
+        "def f(x: Float[Tensor, 'b n'], y: Float[Tensor, 'n']) -> Float[Tensor, 'b']:\n"
+        "    if x.ndim == 3:\n"
+        "        x = x.mean(dim=2)\n"
+        "    if 1 < x.ndim and not x.dim() <= 2:\n"
+        "        x = x[:, :, 0]\n"
+        "    if len(x.shape) == 2:\n"
+        "        pass\n"
+        "    else:\n"
+        "        x = x.sum(-3)\n"
+        "    return x @ y.unsqueeze(0)\n"
+        "def g(x: Float[Tensor, 'b n']) -> Float[Tensor, 'b n']:\n"
+        "    if x.ndim == 2 or x.ndim == 3:\n"
+        "        x = x.sum(dim=2)\n"  # the branch may run: `x.ndim == 2` may be true
+        "    return x\n"
+    )
+    assert check(tmp_path, source) == [
+        '10: x @ y.unsqueeze(0): inner dim is n in x "b n" but 1 in y.unsqueeze(0) "1 n"; did '
+        "you mean y.unsqueeze(0).mT?",
+        '13: sum: dim 2 is out of range for x "b n", which has 2 dims (torch raises IndexError)',
+    ]

@@ -379,6 +379,10 @@ class _Expressions(_Access):
 
     def call(self, node: ast.Call, env: Env) -> Value:
         """A call's value: the first step (`_CALL_STEPS`) that knows what it calls decides."""
+        if node.args and self.qualified(node.func) in _CALLS_ITS_FIRST:
+            # `checkpoint(self.block, x, use_reentrant=False)` is `self.block(x)`.
+            keep = [k for k in node.keywords if k.arg not in _CHECKPOINT_OPTIONS]
+            node = ast.copy_location(ast.Call(node.args[0], node.args[1:], keep), node)
         args = [self.value(a.value if isinstance(a, ast.Starred) else a, env) for a in node.args]
         kwargs: dict[str, Value] = {
             k.arg: self.value(k.value, env) for k in node.keywords if k.arg is not None
@@ -763,6 +767,13 @@ class _Expressions(_Access):
                 env[name] = None
             elif added != held.item:
                 env[name] = _joined([held, TupV((added,), mutable=True)])
+
+
+# Functions that call their first argument on the others, and their own keywords.
+_CALLS_ITS_FIRST = frozenset(("torch.utils.checkpoint.checkpoint",))
+_CHECKPOINT_OPTIONS = frozenset(
+    "use_reentrant preserve_rng_state context_fn determinism_check debug".split()
+)
 
 
 @dataclasses.dataclass

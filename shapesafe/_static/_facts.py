@@ -4,11 +4,12 @@ goes on (`_unify.Facts`)."""
 
 import ast
 import itertools
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from ._source import Module
 from ._unify import Size, name, sym
-from ._values import IntV, TupV, Value
+from ._values import IntV, LayerV, ListV, SymV, TupV, Value
 
 if TYPE_CHECKING:
     from ._expr import _Expressions
@@ -55,13 +56,13 @@ def _pairs(scope: "_Expressions", a: Value, b: Value) -> Pairs:
     return [] if x is None or y is None else [(x, y)]
 
 
-def named_like_dims(module: Module, fn: Def, init: Def, key: int) -> Pairs:
-    """A method's dims that its class's `__init__` takes a parameter of the same name for:
-    `n_classes` in its annotations and `self.n_classes = n_classes` are one size, as an
-    `n_classes: int` parameter is. Otherwise a size of the class would be identified by the
-    first size it must equal, and `torch.zeros(self.n_classes, self.n_latents)` returned as
-    "n_latents n_classes" would pass."""
-    taken = {p.arg for p in [*init.args.posonlyargs, *init.args.args, *init.args.kwonlyargs]}
+def named_like_dims(module: Module, fn: Def, held: Iterable[Value], key: int) -> Pairs:
+    """A method's dims that its class holds a size of under the same name: `n_classes` in
+    its annotations and the size of `self.n_classes = n_classes` (or of `self.cfg.n_classes`,
+    or of a layer built with it) are one size, as an `n_classes: int` parameter is.
+    Otherwise a size of the class would be identified by the first size it must equal, and
+    `torch.zeros(self.n_classes, self.n_latents)` returned as "n_latents n_classes" would
+    pass. `held` are the values of the attributes of the class whose sizes `key` marks."""
     a = fn.args
     anns = [p.annotation for p in [*a.posonlyargs, *a.args, *a.kwonlyargs]] + [fn.returns]
     names: set[str] = set()
@@ -69,4 +70,33 @@ def named_like_dims(module: Module, fn: Def, init: Def, key: int) -> Pairs:
         found = module.annotation(ann) if ann is not None else None
         if found is not None:
             names.update(d.name for d in found.spec.dims if d.kind == "named" and d.name)
-    return [(name(n), sym(n, key)) for n in sorted(names & taken)]
+    if not names:
+        return []
+    pairs: Pairs = []
+    for size in _syms(held, key):
+        last = str(size.value).rsplit(".", 1)[-1]
+        if last in names and (name(last), size) not in pairs:
+            pairs.append((name(last), size))
+    return pairs
+
+
+def _syms(values: Iterable[Value], key: int) -> list[Size]:
+    """The sizes of a class's own (syms) that its attributes' values hold."""
+    out: list[Size] = []
+    todo = list(values)
+    while todo:
+        v = todo.pop()
+        if isinstance(v, tuple):
+            out += [i for i in v if isinstance(i, Size) and i.kind == "sym"]
+        elif isinstance(v, IntV) and v.size.kind == "sym":
+            out.append(v.size)
+        elif isinstance(v, SymV):
+            out.append(sym(v.text, key))
+        elif isinstance(v, LayerV):
+            out += [s for s in v.sizes if s is not None and s.kind == "sym"]
+            todo += [v.weight, v.bias]
+        elif isinstance(v, TupV):
+            todo += v.items
+        elif isinstance(v, ListV):
+            todo.append(v.item)
+    return out

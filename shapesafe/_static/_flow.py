@@ -8,6 +8,7 @@ unknown values are never reported.
 """
 
 import ast
+import operator
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
@@ -173,6 +174,41 @@ def _rank_of(node: ast.expr) -> str | None:
     return None
 
 
+_RANK_TESTS: dict[type[ast.cmpop], Callable[[int, int], bool]] = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+}
+_FLIPPED = {ast.Lt: ast.Gt(), ast.LtE: ast.GtE(), ast.Gt: ast.Lt(), ast.GtE: ast.LtE()}
+
+
+def _dead(test: ast.expr, env: Env, truth: bool) -> bool:
+    """Whether `test` can't be `truth` as it compares the rank of a tensor whose rank is
+    known with a literal: the body of `if x.ndim == 3:` never runs on an `x` of "b n"."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return _dead(test.operand, env, not truth)
+    if isinstance(test, ast.BoolOp):
+        # `a and b` is true only where both are, and false where either is.
+        parts = [_dead(part, env, truth) for part in test.values]
+        return any(parts) if isinstance(test.op, ast.And) == truth else all(parts)
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+        return False
+    left, right, op = test.left, test.comparators[0], test.ops[0]
+    if int_value(left) is not None:
+        left, right, op = right, left, _FLIPPED.get(type(op), op)
+    name, k = _rank_of(left), int_value(right)
+    shape = env.get(name) if name is not None else None
+    holds = _RANK_TESTS.get(type(op))
+    if k is None or holds is None or not isinstance(shape, tuple):
+        return False
+    if any(isinstance(item, Group) for item in shape):
+        return False
+    return holds(len(shape), k) != truth
+
+
 class _Scope(_Expressions):
     """A module, class body or function, read statement by statement."""
 
@@ -282,11 +318,12 @@ class _Scope(_Expressions):
 
     def run(self) -> Env | None:
         with scope_facts() as facts:
-            init = self.cls.method("__init__") if self.cls is not None else None
             # A body read with its caller's shapes (`bound`) takes the caller's sizes and
             # the instance's: its own names are not the caller's to equate.
-            if self.fn is not None and not self.bound and init is not None and init[0] is self.cls:
-                facts.assume(named_like_dims(self.module, self.fn, init[1], self.key))
+            cls = self.cls
+            if self.fn is not None and not self.bound and cls is not None and not cls.building:
+                held = self.file.build(cls).values()
+                facts.assume(named_like_dims(self.module, self.fn, held, self.key))
             return self._run()
 
     def _run(self) -> Env | None:
@@ -526,11 +563,13 @@ class _Scope(_Expressions):
         held = facts()
         with scope_facts(held) as facts_a:
             facts_a.assume(stated(self, stmt.test, env))
-            a = self.block(stmt.body, {**env, **narrowed})
+            dead = _dead(stmt.test, env, True)
+            a = None if dead else self.block(stmt.body, {**env, **narrowed})
         otherwise = _narrowed(stmt.test, env, ast.NotEq)
         with scope_facts(held) as facts_b:
             facts_b.assume(stated(self, stmt.test, env, False))
-            b = self.block(stmt.orelse, {**env, **otherwise})
+            dead = _dead(stmt.test, env, False)
+            b = None if dead else self.block(stmt.orelse, {**env, **otherwise})
         if held is not None and (a is None) != (b is None):
             # What the guard says holds on where only one path goes on.
             held.parent = (facts_b if a is None else facts_a).parent
