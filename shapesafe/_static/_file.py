@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import cast
 
 from ._flow import _merge, _Scope
-from ._helpers import BoundKey, in_caller_terms, renamed
+from ._helpers import BoundKey, Flags, in_caller_terms, renamed
 from ._modules import Change, ClassModel, model
 from ._report import Env, Finding, Reporter, Stats
 from ._rules.nn import inherited
@@ -188,12 +188,14 @@ class FileChecker(Reporter):
         cls: ClassModel | None,
         bound: tuple[tuple[str, Shape], ...],
         made: tuple[tuple[Size, Size], ...] = (),
+        flags: Flags = (),
     ) -> Value:
         """What `fn` returns when its unannotated parameters hold the caller's shapes
         `bound`, in the caller's sizes (`_helpers`); read once per function and shapes.
-        `made` takes each sym of the callee's class to the size its instance was made with."""
+        `made` takes each sym of the callee's class to the size its instance was made with;
+        `flags` are the parameters that hold a constant (`given_flags`)."""
         self.depends()  # read once per file, to a depth
-        key = (id(fn), bound, made)
+        key = (id(fn), bound, made, flags)
         if key in self.inferred_bound:
             return self.inferred_bound[key]
         if (
@@ -206,7 +208,7 @@ class FileChecker(Reporter):
         self.inferring_bound.add(key)
         try:
             scope = _Scope(self.reader(module), fn.body, fn, cls)
-            scope.bound = dict(bound)
+            scope.bound, scope.flags = dict(bound), dict(flags)
             scope.results = []
             scope.run()
             value = _joined(scope.results)
