@@ -130,3 +130,38 @@ def test_torch_agrees() -> None:
     assert (x + x).shape == (2, 3, 4)
     assert x.sum(-1).shape == (2, 3)
     assert x.unsqueeze(0).shape == (1, 2, 3, 4)
+
+
+UNION = """\
+from typing import Union
+
+import einops
+import torch
+from jaxtyping import Float
+from torch import Tensor
+
+
+def loss(
+    logits: Float[Tensor, "batch pos d"], per_token: bool = False
+) -> Union[Float[Tensor, ""], Float[Tensor, "batch pos"]]:
+    out = logits[..., :-1, 0]
+    if per_token:
+        return out
+    return out.sum()
+
+
+def use(items: list, d: int) -> None:
+    x = torch.zeros(3, len(items), d)
+    y = einops.repeat(x, "b p d -> b (2 p) d")
+    z = loss(y, per_token=True)
+    w = loss(y)
+"""
+
+
+def test_a_flag_picks_the_alternative_of_a_union_return(tmp_path: Path) -> None:
+    # The body's `pos-1`, in the caller's `2*?`, is a size not known: not a crash.
+    path = tmp_path / "union.py"
+    path.write_text(UNION)
+    shapes = {b.name: b.shape for b in shapes_of(path)}
+    assert (shapes["z"], shapes["w"]) == (("3", "2*?"), ())
+    assert check_file(path) == []

@@ -560,13 +560,14 @@ class _Calls(_Made):
             if fn is None or module.annotation(fn.returns) is not None:
                 return None
             inferred: Value = None
+            flags = given_flags(module, fn, given, node)
             if chosen is not None and infer:
                 # The body under each alternative that the Union arguments may take.
                 names = sorted(chosen)
                 ways = list(itertools.product(*[chosen[n] for n in names]))
                 if len(ways) <= 4:
                     found = [
-                        self.file.infer(module, fn, owner, tuple(zip(names, w, strict=True)))
+                        self.file.infer(module, fn, owner, tuple(zip(names, w, strict=True)), flags)
                         for w in ways
                     ]
                     inferred = _one_of(found) if found else None
@@ -574,7 +575,6 @@ class _Calls(_Made):
                 self.file.stats_known("return read from the body")
                 inferred = _substituted(inferred, unifier, on_self)
             elif infer and (bound := unannotated_bound(module, fn, given, values)):
-                flags = given_flags(fn, given, node)
                 inferred = self.file.infer_bound(module, fn, owner, bound, (), flags)
                 if inferred is not None:
                     self.file.stats_known("return read from the body")

@@ -372,7 +372,7 @@ class _Expressions(_Access):
         bound = () if given is None else unannotated_bound(module, fn, given, values)
         if not bound:
             return None
-        flags = () if given is None else given_flags(fn, given, node)
+        flags = () if given is None else given_flags(module, fn, given, node)
         found = self.file.infer_bound(module, fn, None, bound, (), flags)
         if found is not None:
             self.file.stats_known("return read from the body")

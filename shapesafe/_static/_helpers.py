@@ -8,7 +8,7 @@ import dataclasses
 from typing import cast
 
 from ._modules import ClassModel
-from ._source import Module, _join, find_module, load_found
+from ._source import Module, _join, find_module, load_found, per_node
 from ._unify import Group, Item, Shape, Size, anonymous_group, fresh
 from ._values import AnyOfV, ObjV, TupV, Value, _one_of
 
@@ -19,7 +19,10 @@ _FLAG_TYPES = (bool, str, int, type(None))
 
 
 def given_flags(
-    fn: ast.FunctionDef | ast.AsyncFunctionDef, given: dict[str, ast.expr], node: ast.Call | None
+    module: Module,
+    fn: ast.FunctionDef | ast.AsyncFunctionDef,
+    given: dict[str, ast.expr],
+    node: ast.Call | None,
 ) -> Flags:
     """The parameters of `fn` that hold a constant (`True`, `None`, `"logits"`) for the
     whole of its body: the call writes the constant, or leaves a parameter with a constant
@@ -34,15 +37,29 @@ def given_flags(
     defaults.update(
         {p.arg: d for p, d in zip(a.kwonlyargs, a.kw_defaults, strict=True) if d is not None}
     )
-    stored = _stored(fn.body)
+    tested = per_node(module, "flags", fn, lambda: _tested(fn) - _stored(fn.body))
+    if not tested:
+        return ()
     out: list[tuple[str, object]] = []
     for arg in [*params, *a.kwonlyargs]:
         expr = given.get(arg.arg, None if spread else defaults.get(arg.arg))
-        if arg.arg in stored or not isinstance(expr, ast.Constant):
+        if arg.arg not in tested or not isinstance(expr, ast.Constant):
             continue
         if type(expr.value) in _FLAG_TYPES:
             out.append((arg.arg, expr.value))
     return tuple(out)
+
+
+def _tested(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
+    """The names that an `if` of `fn` tests: only those flags can change what it gives
+    (and the others would only split its readings); read once per function."""
+    return frozenset(
+        n.id
+        for stmt in ast.walk(fn)
+        if isinstance(stmt, ast.If)
+        for n in ast.walk(stmt.test)
+        if isinstance(n, ast.Name)
+    )
 
 
 def _stored(body: list[ast.stmt]) -> set[str]:
