@@ -165,3 +165,51 @@ def test_a_flag_picks_the_alternative_of_a_union_return(tmp_path: Path) -> None:
     shapes = {b.name: b.shape for b in shapes_of(path)}
     assert (shapes["z"], shapes["w"]) == (("3", "2*?"), ())
     assert check_file(path) == []
+
+
+PLAIN = """\
+import torch
+from jaxtyping import Float
+from torch import Tensor
+
+
+def helper(k: int, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    picked = torch.where(mask[None], hidden, -torch.inf)
+    return torch.zeros_like(picked)
+
+
+def total(x: Tensor) -> Tensor:
+    return x.sum(-1)
+
+
+def shaped(x: Float[Tensor, "b n"], y: torch.Tensor) -> torch.Tensor:
+    return y.sum(-1)
+
+
+class Tensor2:
+    pass
+
+
+def other(x: Tensor2):
+    return x
+
+
+def use(h: Float[Tensor, "b n"], m: Float[Tensor, "n"]) -> None:
+    y = helper(3, h, m)
+    z = helper(k=3, hidden=h, mask=m)
+    w = total(h)
+    u = shaped(h, m)
+    v = other(h)
+"""
+
+
+def test_plain_tensor_parameters_take_the_callers_shapes(tmp_path: Path) -> None:
+    # A parameter annotated `Tensor` takes any shape: the body is read with the one given.
+    path = tmp_path / "plain.py"
+    path.write_text(PLAIN)
+    shapes = {b.name: b.shape for b in shapes_of(path)}
+    assert (shapes["y"], shapes["z"], shapes["w"]) == (("b", "n"), ("b", "n"), ("b",))
+    # Beside a shaped parameter the body is read under its own annotations; a class that
+    # is not torch's Tensor is not a tensor of any shape.
+    assert (shapes["u"], shapes.get("v")) == (None, None)
+    assert check_file(path) == []

@@ -8,7 +8,7 @@ import dataclasses
 from typing import cast
 
 from ._modules import ClassModel
-from ._source import Module, _join, find_module, load_found, per_node
+from ._source import Module, _join, dotted_name, find_module, load_found, per_node
 from ._unify import Group, Item, Shape, Size, anonymous_group, fresh
 from ._values import AnyOfV, ObjV, TupV, Value, _one_of
 
@@ -131,9 +131,10 @@ def unannotated_bound(
     given: dict[str, ast.expr],
     values: dict[int, Value],
 ) -> tuple[tuple[str, Shape], ...]:
-    """The parameters of `fn` without an annotation that the call gives a tensor of known
-    shape, with that shape; empty when a parameter that the body may read as a tensor is
-    annotated (the body is then read under its own annotations)."""
+    """The parameters of `fn` without an annotation, or annotated as a plain `Tensor` (of
+    any shape), that the call gives a tensor of known shape, with that shape; empty when a
+    parameter that the body may read as a tensor has a shaped annotation (the body is then
+    read under its own annotations)."""
     a = fn.args
     out: list[tuple[str, Shape]] = []
     for arg in [*a.posonlyargs, *a.args, *a.kwonlyargs]:
@@ -145,9 +146,20 @@ def unannotated_bound(
             continue
         if arg.annotation is not None and module.annotation(arg.annotation) is not None:
             return ()
-        if arg.annotation is None:
+        if arg.annotation is None or _plain_tensor(module, arg.annotation):
             out.append((arg.arg, shape))
     return tuple(out)
+
+
+def _plain_tensor(module: Module, node: ast.expr) -> bool:
+    """`torch.Tensor` or `Tensor` imported from torch: a tensor of any shape."""
+    written = dotted_name(node)
+    root, _, rest = (written or "").partition(".")
+    origin = module.imports.get(root)
+    if origin is None:
+        return False
+    head = origin[0] if origin[1] is None else f"{origin[0]}.{origin[1]}"
+    return (f"{head}.{rest}" if rest else head) == "torch.Tensor"
 
 
 def renamed(value: Value, sizes: dict[Size, Size]) -> Value:
