@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from .._contract import Conflict, Contract, Spec, TensorParam
 from . import _torch as T
-from ._helpers import unannotated_bound
+from ._helpers import given_flags, unannotated_bound
 from ._made import _Made
 from ._modules import (
     REGISTERS,
@@ -496,6 +496,7 @@ class _Calls(_Made):
                 infer,
                 values,
                 instance,
+                node,
             )
         return self.conflicting_call(node, sig, args, conflict, unifier)
 
@@ -547,6 +548,7 @@ class _Calls(_Made):
         infer: bool,
         values: dict[int, Value],
         instance: "ObjV | None" = None,
+        node: ast.Call | None = None,
     ) -> Value:
         """What a call whose arguments fit its contract returns, in the sizes they bound."""
         if fn is not None:
@@ -558,13 +560,14 @@ class _Calls(_Made):
             if fn is None or module.annotation(fn.returns) is not None:
                 return None
             inferred: Value = None
+            flags = given_flags(module, fn, given, node)
             if chosen is not None and infer:
                 # The body under each alternative that the Union arguments may take.
                 names = sorted(chosen)
                 ways = list(itertools.product(*[chosen[n] for n in names]))
                 if len(ways) <= 4:
                     found = [
-                        self.file.infer(module, fn, owner, tuple(zip(names, w, strict=True)))
+                        self.file.infer(module, fn, owner, tuple(zip(names, w, strict=True)), flags)
                         for w in ways
                     ]
                     inferred = _one_of(found) if found else None
@@ -572,7 +575,7 @@ class _Calls(_Made):
                 self.file.stats_known("return read from the body")
                 inferred = _substituted(inferred, unifier, on_self)
             elif infer and (bound := unannotated_bound(module, fn, given, values)):
-                inferred = self.file.infer_bound(module, fn, owner, bound)
+                inferred = self.file.infer_bound(module, fn, owner, bound, (), flags)
                 if inferred is not None:
                     self.file.stats_known("return read from the body")
             declared = self.declared_union(module, fn, unifier, inferred)

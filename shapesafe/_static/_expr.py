@@ -10,7 +10,7 @@ from .._contract import OPERATORS
 from . import _torch as T
 from ._access import _Access, _int
 from ._calls import _bind_arguments, _plain_signature, _tuple_returns
-from ._helpers import imported_function, narrowed, unannotated_bound
+from ._helpers import given_flags, imported_function, narrowed, unannotated_bound
 from ._modules import (
     LIST_CHANGES,
     ClassModel,
@@ -372,7 +372,8 @@ class _Expressions(_Access):
         bound = () if given is None else unannotated_bound(module, fn, given, values)
         if not bound:
             return None
-        found = self.file.infer_bound(module, fn, None, bound)
+        flags = () if given is None else given_flags(module, fn, given, node)
+        found = self.file.infer_bound(module, fn, None, bound, (), flags)
         if found is not None:
             self.file.stats_known("return read from the body")
         return found

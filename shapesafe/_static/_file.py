@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import cast
 
 from ._flow import _merge, _Scope
-from ._helpers import BoundKey, in_caller_terms, renamed
+from ._helpers import BoundKey, Flags, in_caller_terms, renamed
 from ._modules import Change, ClassModel, model
 from ._report import Env, Finding, Reporter, Stats
 from ._rules.nn import inherited
@@ -24,6 +24,10 @@ _IGNORE = re.compile(r"#\s*shapesafe:\s*ignore\b")
 
 # How many `FileChecker.steady` verdicts are being worked out, each under assumptions.
 _assuming: contextvars.ContextVar[int] = contextvars.ContextVar("shapesafe_assuming", default=0)
+
+
+# (function, the Union alternatives chosen, the flags given)
+InferKey = tuple[int, tuple[tuple[str, int], ...], Flags]
 
 
 def _self_targets(node: ast.AST) -> list[str]:
@@ -103,10 +107,10 @@ class FileChecker(Reporter):
     def __init__(self, module: Module, display: str, stats: Stats | None = None) -> None:
         super().__init__(module, display, stats)
         # (function, Union alternatives) -> what its body returns (`infer`)
-        self.inferred: dict[tuple[int, tuple[tuple[str, int], ...]], Value] = {}
-        self.inferring: set[tuple[int, tuple[tuple[str, int], ...]]] = set()
+        self.inferred: dict[InferKey, Value] = {}
+        self.inferring: set[InferKey] = set()
         # ... -> the owner class it was read with, and whether the run may share it
-        self.inferred_by: dict[tuple[int, tuple[tuple[str, int], ...]], tuple[object, bool]] = {}
+        self.inferred_by: dict[InferKey, tuple[object, bool]] = {}
         # For each body being read by `infer`, innermost last: whether what it gives
         # depends on where the reading started (see `depends`).
         self.particular: list[bool] = []
@@ -132,12 +136,13 @@ class FileChecker(Reporter):
         fn: ast.FunctionDef | ast.AsyncFunctionDef,
         cls: ClassModel | None,
         chosen: tuple[tuple[str, int], ...] = (),
+        flags: Flags = (),
     ) -> Value:
         """What `fn` returns, read from its body under its own annotations: a shape (or a
         tuple of them) in its dim names, or None. `chosen` gives the alternative that each
         of some Union parameters takes. Read once per function, alternatives and file;
         once per run where the reading does not depend on the file (`depends`)."""
-        key = (id(fn), chosen)
+        key = (id(fn), chosen, flags)
         if key in self.inferred:
             owner, general = self.inferred_by[key]
             if owner is not cls or not general:
@@ -151,7 +156,7 @@ class FileChecker(Reporter):
         if not _gives_value(module, fn):
             return None  # what the reading would give: it has no `return` of a value
         shared = memo(module, "inferred")  # for every file of the run
-        held = shared.get((id(fn), chosen, id(cls)))
+        held = shared.get((id(fn), chosen, flags, id(cls)))
         if held is not None and held[0] is fn and held[1] is cls and _unchanged(held[3]):
             self.inferred[key], self.inferred_by[key] = held[2], (cls, True)
             return cast(Value, held[2])
@@ -161,7 +166,7 @@ class FileChecker(Reporter):
         reading.append({module.path: module})
         try:
             scope = _Scope(self.reader(module), fn.body, fn, cls)
-            scope.chosen = dict(chosen)
+            scope.chosen, scope.flags = dict(chosen), dict(flags)
             scope.results = []
             scope.run()
             value = _joined(scope.results)
@@ -173,7 +178,7 @@ class FileChecker(Reporter):
             reading[-1].update(through)
         self.inferred[key], self.inferred_by[key] = value, (cls, general)
         if general:
-            shared[id(fn), chosen, id(cls)] = (fn, cls, value, tuple(through.items()))
+            shared[id(fn), chosen, flags, id(cls)] = (fn, cls, value, tuple(through.items()))
         return value
 
     def depends(self) -> None:
@@ -188,12 +193,14 @@ class FileChecker(Reporter):
         cls: ClassModel | None,
         bound: tuple[tuple[str, Shape], ...],
         made: tuple[tuple[Size, Size], ...] = (),
+        flags: Flags = (),
     ) -> Value:
         """What `fn` returns when its unannotated parameters hold the caller's shapes
         `bound`, in the caller's sizes (`_helpers`); read once per function and shapes.
-        `made` takes each sym of the callee's class to the size its instance was made with."""
+        `made` takes each sym of the callee's class to the size its instance was made with;
+        `flags` are the parameters that hold a constant (`given_flags`)."""
         self.depends()  # read once per file, to a depth
-        key = (id(fn), bound, made)
+        key = (id(fn), bound, made, flags)
         if key in self.inferred_bound:
             return self.inferred_bound[key]
         if (
@@ -206,7 +213,7 @@ class FileChecker(Reporter):
         self.inferring_bound.add(key)
         try:
             scope = _Scope(self.reader(module), fn.body, fn, cls)
-            scope.bound = dict(bound)
+            scope.bound, scope.flags = dict(bound), dict(flags)
             scope.results = []
             scope.run()
             value = _joined(scope.results)

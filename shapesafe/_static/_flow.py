@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ._expr import _Expressions
 from ._facts import named_like_dims, stated
+from ._helpers import decided
 from ._modules import ClassModel, _find_class
 from ._report import _LOST_OTHER, Env, Finding, _alternatives
 from ._rules.index import assigned
@@ -247,6 +248,7 @@ class _Scope(_Expressions):
         self.results: list[Value] | None = None  # what each `return` gives, when inferring
         self.chosen: dict[str, int] = {}  # Union parameter -> the alternative it takes
         self.bound: dict[str, Shape] = {}  # unannotated parameter -> the caller's shape
+        self.flags: dict[str, object] = {}  # parameter -> the constant it holds throughout
         # In `__init__`: the attributes that nothing gave a value before it runs.
         self.new_attrs: frozenset[str] | None = None
         self.origins: dict[str, list[tuple[tuple[int, int], ast.expr, bool]]] = {}
@@ -559,6 +561,13 @@ class _Scope(_Expressions):
     def branches(self, stmt: ast.If, env: Env) -> tuple[Env | None, Env | None]:
         """Where each path of an `if` ends, or None for one that does not go on."""
         self.value(stmt.test, env)
+        if self.flags and (known := decided(stmt.test, self.flags)) is not None:
+            # The call's constants decide it: only one path runs.
+            taken = stmt.body if known else stmt.orelse
+            ends = self.block(taken, env)
+            for name in _assigned(taken):
+                self.flags.pop(name, None)  # a default filled in: no longer the call's
+            return (ends, None) if known else (None, ends)
         narrowed = _narrowed(stmt.test, env)
         held = facts()
         with scope_facts(held) as facts_a:

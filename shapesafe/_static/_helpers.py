@@ -8,12 +8,121 @@ import dataclasses
 from typing import cast
 
 from ._modules import ClassModel
-from ._source import Module, _join, find_module, load_found
+from ._source import Module, _join, dotted_name, find_module, load_found, per_node
 from ._unify import Group, Item, Shape, Size, anonymous_group, fresh
 from ._values import AnyOfV, ObjV, TupV, Value, _one_of
 
-# (function, the shapes its parameters are bound to)
-BoundKey = tuple[int, tuple[tuple[str, Shape], ...], tuple[tuple[Size, Size], ...]]
+# (function, the shapes its parameters are bound to, sizes made, flags given)
+Flags = tuple[tuple[str, object], ...]
+BoundKey = tuple[int, tuple[tuple[str, Shape], ...], tuple[tuple[Size, Size], ...], Flags]
+_FLAG_TYPES = (bool, str, int, type(None))
+
+
+def given_flags(
+    module: Module,
+    fn: ast.FunctionDef | ast.AsyncFunctionDef,
+    given: dict[str, ast.expr],
+    node: ast.Call | None,
+) -> Flags:
+    """The parameters of `fn` that hold a constant (`True`, `None`, `"logits"`) for the
+    whole of its body: the call writes the constant, or leaves a parameter with a constant
+    default unset (with no `*args` or `**kwargs` that could set it); never rebound."""
+    a = fn.args
+    spread = node is None or any(isinstance(x, ast.Starred) for x in node.args)
+    spread = spread or any(k.arg is None for k in (node.keywords if node else []))
+    params = [*a.posonlyargs, *a.args]
+    defaults = dict(
+        zip([p.arg for p in params[len(params) - len(a.defaults) :]], a.defaults, strict=True)
+    )
+    defaults.update(
+        {p.arg: d for p, d in zip(a.kwonlyargs, a.kw_defaults, strict=True) if d is not None}
+    )
+    tested = per_node(module, "flags", fn, lambda: _tested(fn) - _stored(fn.body))
+    if not tested:
+        return ()
+    out: list[tuple[str, object]] = []
+    for arg in [*params, *a.kwonlyargs]:
+        expr = given.get(arg.arg, None if spread else defaults.get(arg.arg))
+        if arg.arg not in tested or not isinstance(expr, ast.Constant):
+            continue
+        if type(expr.value) in _FLAG_TYPES:
+            out.append((arg.arg, expr.value))
+    return tuple(out)
+
+
+def _tested(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
+    """The names that an `if` of `fn` tests: only those flags can change what it gives
+    (and the others would only split its readings); read once per function."""
+    return frozenset(
+        n.id
+        for stmt in ast.walk(fn)
+        if isinstance(stmt, ast.If)
+        for n in ast.walk(stmt.test)
+        if isinstance(n, ast.Name)
+    )
+
+
+def _stored(body: list[ast.stmt]) -> set[str]:
+    """The names that `body` binds, but for `p` bound under `if p is None:` outside any
+    loop or nested function (a default filled in; `decided` forgets `p` after that `if`)."""
+    out: set[str] = set()
+    for stmt in body:
+        test = stmt.test if isinstance(stmt, ast.If) else None
+        if (
+            isinstance(test, ast.Compare)
+            and isinstance(test.left, ast.Name)
+            and isinstance(test.ops[0], ast.Is)
+            and isinstance(test.comparators[0], ast.Constant)
+            and test.comparators[0].value is None
+            and isinstance(stmt, ast.If)
+        ):
+            out |= (_stored(stmt.body) - {test.left.id}) | _stored(stmt.orelse)
+        elif isinstance(stmt, ast.If):
+            out |= _stored(stmt.body) | _stored(stmt.orelse) | _stored([ast.Expr(stmt.test)])
+        else:
+            out |= {
+                n.id
+                for n in ast.walk(stmt)
+                if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)
+            }
+            out |= {
+                n
+                for x in ast.walk(stmt)
+                if isinstance(x, (ast.Global, ast.Nonlocal))
+                for n in x.names
+            }
+    return out
+
+
+def decided(test: ast.expr, flags: dict[str, object]) -> bool | None:
+    """Whether `test` holds, where it reads only flags (`given_flags`) and constants: `flag`,
+    `not flag`, `flag is None`, `kind == "logits"`, and `and`/`or` of those; None if unknown."""
+    if isinstance(test, ast.Name):
+        return bool(flags[test.id]) if test.id in flags else None
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        inner = decided(test.operand, flags)
+        return None if inner is None else not inner
+    if isinstance(test, ast.BoolOp):
+        parts = [decided(v, flags) for v in test.values]
+        stop = isinstance(test.op, ast.Or)  # the value that decides the whole
+        if stop in parts:
+            return stop
+        return None if None in parts else not stop
+    if isinstance(test, ast.Compare) and len(test.ops) == 1:
+        left, right = test.left, test.comparators[0]
+        if isinstance(left, ast.Constant):
+            left, right = right, left
+        if not (isinstance(left, ast.Name) and left.id in flags) or not isinstance(
+            right, ast.Constant
+        ):
+            return None
+        value, op = flags[left.id], test.ops[0]
+        singleton = any(v is None or isinstance(v, bool) for v in (value, right.value))
+        if isinstance(op, (ast.Is, ast.IsNot)) and singleton:
+            return (value is right.value) == isinstance(op, ast.Is)
+        if isinstance(op, (ast.Eq, ast.NotEq)):  # constants compare as they will at run time
+            return bool(value == right.value) == isinstance(op, ast.Eq)
+    return None
 
 
 def unannotated_bound(
@@ -22,9 +131,10 @@ def unannotated_bound(
     given: dict[str, ast.expr],
     values: dict[int, Value],
 ) -> tuple[tuple[str, Shape], ...]:
-    """The parameters of `fn` without an annotation that the call gives a tensor of known
-    shape, with that shape; empty when a parameter that the body may read as a tensor is
-    annotated (the body is then read under its own annotations)."""
+    """The parameters of `fn` without an annotation, or annotated as a plain `Tensor` (of
+    any shape), that the call gives a tensor of known shape, with that shape; empty when a
+    parameter that the body may read as a tensor has a shaped annotation (the body is then
+    read under its own annotations)."""
     a = fn.args
     out: list[tuple[str, Shape]] = []
     for arg in [*a.posonlyargs, *a.args, *a.kwonlyargs]:
@@ -36,9 +146,20 @@ def unannotated_bound(
             continue
         if arg.annotation is not None and module.annotation(arg.annotation) is not None:
             return ()
-        if arg.annotation is None:
+        if arg.annotation is None or _plain_tensor(module, arg.annotation):
             out.append((arg.arg, shape))
     return tuple(out)
+
+
+def _plain_tensor(module: Module, node: ast.expr) -> bool:
+    """`torch.Tensor` or `Tensor` imported from torch: a tensor of any shape."""
+    written = dotted_name(node)
+    root, _, rest = (written or "").partition(".")
+    origin = module.imports.get(root)
+    if origin is None:
+        return False
+    head = origin[0] if origin[1] is None else f"{origin[0]}.{origin[1]}"
+    return (f"{head}.{rest}" if rest else head) == "torch.Tensor"
 
 
 def renamed(value: Value, sizes: dict[Size, Size]) -> Value:

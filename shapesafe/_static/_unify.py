@@ -214,7 +214,11 @@ def expression(text: str, sizes: dict[str, Size]) -> Size | None:
                 return ast.Constant(size.value)
             if size.kind == "name":
                 return ast.Name(str(size.value), ast.Load())
-            return ast.parse(str(size.value), mode="eval").body
+            try:
+                return ast.parse(str(size.value), mode="eval").body
+            except SyntaxError:  # a size shown with an unknown part ("2*?")
+                missing = True
+                return node
 
     body = _Substitute().visit(tree).body
     if missing:
