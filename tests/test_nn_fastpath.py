@@ -274,7 +274,9 @@ def a_module(draw: st.DrawFn) -> tuple[nn.Module, Callable[[], tuple[Any, ...]]]
         mask = None
         if mask_kind != "none":
             shape = (s, total) if mask_kind != "odd" else draw(near((s, total)))
-            mask = torch.ones(shape).tril(diagonal=total - s)
+            mask = torch.ones(shape)
+            if mask.ndim >= 2:  # an odd shape may have lost an axis
+                mask = mask.tril(diagonal=total - s)
             mask = mask if mask_kind == "float" else mask.bool()
         return module, lambda: (x, cos, sin, mask, cache())
     if kind == "gpt_block":
