@@ -13,7 +13,8 @@ a fast form changes the cost of a call, never its verdict or its error;
 compares the two calls and the reference.
 
 A module whose children are shapesafe's own (`children_plain`) has a fast form too: its
-input's contract, its body (whose children are then called by `call` in turn), then its
+input's contract, its body (whose children are then called by `call` in turn, or, just found
+plain, by `call_plain` and `call_child`, which don't look at their hooks again), then its
 return's contract. No user code runs inside such a call (no hooks, no foreign child), so no
 one can miss the dims the checked call would have put on jaxtyping's memo stack.
 """

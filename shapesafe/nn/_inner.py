@@ -147,8 +147,8 @@ INNER = Ops(
     split_heads=_split_heads_lean,
     split_qkv=body(split_qkv),
     merge_heads=body(merge_heads),
-    attention=body(attention),
-    grouped_attention=lambda q, k, v, mask, causal: _attention(q, k, v, mask, causal),
+    attention=_attention,
+    grouped_attention=_attention,
     apply_rope=body(apply_rope),
     rope_tables=body(rope_tables),
     kv_append=_kv_append,
@@ -156,8 +156,9 @@ INNER = Ops(
     call_child=_fast_call_child,
 )
 
-#: `INNER`, whose `call` does not look at a child's hooks: for the body of a module whose
-#: fast form has just found its children plain (`_fastpath.children_plain`).
+#: `INNER` for the body of a module whose fast form has just found its children plain
+#: (`_fastpath.children_plain`): its calls don't look at a child's hooks again, and its
+#: grouped attention is SDPA's.
 PLAIN = INNER._replace(
     call=_fastpath.call_plain,
     call_child=_fastpath.call_child,
