@@ -145,7 +145,11 @@ def tensors(
 
 
 @pytest.mark.parametrize("decorate", [checked, checked_op], ids=["user", "op"])
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 @given(data=st.data())
 def test_the_structure_path_agrees_with_the_reference(
     decorate: Callable[..., Any], data: Any
@@ -155,7 +159,11 @@ def test_the_structure_path_agrees_with_the_reference(
 
 @pytest.mark.slow
 @pytest.mark.parametrize("decorate", [checked, checked_op], ids=["user", "op"])
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=600,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 @given(data=st.data())
 def test_the_structure_path_agrees_with_the_reference_at_length(
     decorate: Callable[..., Any], data: Any
@@ -361,14 +369,22 @@ def self_example(data: Any) -> None:
     assert method_outcome(wrapped, obj, args, out) == expected, "hit"
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 @given(data=st.data())
 def test_methods_with_self_dims_agree_with_the_reference(data: Any) -> None:
     self_example(data)
 
 
 @pytest.mark.slow
-@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=800,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 @given(data=st.data())
 def test_methods_with_self_dims_agree_with_the_reference_at_length(data: Any) -> None:
     self_example(data)
