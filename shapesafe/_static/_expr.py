@@ -83,6 +83,21 @@ _OPS: dict[type[ast.AST], str] = {op: sign for op, sign in OPERATORS.items()}
 _OPS.update({ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^"})
 
 
+def _kept(x: Value, sizes: Shape, ints: list[int | None], given: list[ast.expr]) -> Shape:
+    """`x.expand(*y.shape[:-1], -1)`: the sizes given, where a -1 after the last spliced
+    part keeps x's size on its axis, counted from the end; any other -1 a size unknown."""
+    out = list(sizes)
+    starred = [i for i, n in enumerate(given) if isinstance(n, ast.Starred)]
+    for i, v in enumerate(ints):
+        k = len(given) - i
+        if v != -1 or (starred and i < starred[-1]) or not isinstance(x, tuple):
+            continue
+        at = T.axis(x, -k)
+        if at is not None and T.axis(sizes, -k) is not None:
+            out[len(out) - k] = x[at]
+    return tuple(out)
+
+
 class _NoValue:
     pass
 
@@ -448,11 +463,12 @@ class _Expressions(_Access):
             # `x.new_zeros(*x.shape[:-1], n)`, `x.expand(*x.shape[:-1], n)`: where no size
             # is a -1 (which `expand` reads as "keep"), the sizes given.
             ints = [T.int_value(a) for a in given]
-            spliced = None if -1 in ints else self.spliced_sizes(given, c.env)
+            keep = func.attr == "expand" and -1 in ints
+            spliced = None if -1 in ints and not keep else self.spliced_sizes(given, c.env)
             if spliced is not None:
-                self.value(func.value, c.env)
+                x = self.value(func.value, c.env)
                 self.file.stats_known("tensor method")
-                return spliced
+                return _kept(x, spliced, ints, given) if keep else spliced
         if self.qualified(func) in _SPLICED_MAKERS:
             made = self.spliced_sizes(given, c.env)
             if made is not None:
