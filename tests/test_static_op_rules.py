@@ -1,7 +1,8 @@
-"""Static shape rules of take_along_dim, of pools whose window is not given as ints, and of
-`x.expand(*y.shape[:-1], -1)`: their shapes, against torch's own where torch can run them,
+"""Static shape rules of take_along_dim, of pools whose window is not given as ints, of
+`x.expand(*y.shape[:-1], -1)` and of `torch.cat` after runs that differ: their shapes, against torch's own where torch can run them,
 and the calls that must not be findings."""
 
+import tempfile
 from pathlib import Path
 
 import torch
@@ -9,7 +10,8 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.test_static_rules import agree, check_source, static_shape, torch_shape
+from shapesafe.shapes import shapes_of
+from tests.test_static_rules import HEADER, agree, check_source, static_shape, torch_shape
 
 
 @settings(max_examples=40, deadline=None)
@@ -139,3 +141,67 @@ def test_expand_of_a_minus_one_is_no_finding(tmp_path: Path) -> None:
     assert len(found) == 1 and found[0].startswith("8: "), found
     real = torch.empty(2, 1, 1, 5).expand(*torch.empty(2, 3, 4, 3).shape[:-1], -1)
     assert tuple(real.shape) == (2, 3, 4, 5)
+
+
+def static_shapes(params: str, body: str) -> dict[str, tuple[str, ...] | None]:
+    """The shapes the checker gives the names bound in `body`, a function of `params`."""
+    source = f"{HEADER}\n\ndef f({params}):\n" + "".join(
+        f"    {line}\n" for line in body.splitlines()
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "rule.py"
+        path.write_text(source)
+        return {b.name: b.shape for b in shapes_of(path)}
+
+
+def test_cat_along_an_axis_after_runs_that_differ() -> None:
+    params = (
+        "a: Float[Tensor, '... 3'], b: Float[Tensor, '... 4'], c: Float[Tensor, '*bs 5'], "
+        "d: Float[Tensor, 'n 6'], e: Float[Tensor, '*bs k 7'], g: Float[Tensor, '... k 2'], "
+        "h: Float[Tensor, '... j 2']"
+    )
+    body = (
+        "x1 = torch.cat([a, b], dim=-1)\n"
+        "x2 = torch.cat([a, b, c, d], dim=-1)\n"
+        "x3 = torch.cat([e, g], -1)\n"
+        "x4 = torch.cat([e, a], dim=-2)\n"
+        "x5 = torch.cat([g, h], dim=-2)\n"
+    )
+    got = static_shapes(params, body)
+    assert got["x1"] == ("...", "7")
+    assert got["x2"] == ("...", "18")
+    assert got["x3"] == ("...", "k", "9")
+    assert got["x4"] is None  # a's axis -2 is in its run
+    assert got["x5"] == ("...", "j+k", "2")
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    lead=st.lists(st.lists(st.integers(1, 2), max_size=2), min_size=2, max_size=3),
+    last=st.lists(st.integers(1, 3), min_size=3, max_size=3),
+)
+def test_cat_after_runs_agrees_with_torch(lead: list[list[int]], last: list[int]) -> None:
+    # Each tensor's leading axes are a run the checker can't size: where it gives a shape,
+    # torch's cat gives the same axes after the run, and fails where the checker reports.
+    n = len(lead)
+    params = ", ".join(f"t{i}: Float[Tensor, '*r{i} {last[i]}']" for i in range(n))
+    body = f"y = torch.cat([{', '.join(f't{i}' for i in range(n))}], dim=-1)\n"
+    got = static_shapes(params, body)["y"]
+    assert got is not None
+    assert got[0] == "..." and len(got) == 2
+    try:
+        real = torch.cat([torch.empty(*lead[i], last[i]) for i in range(n)], dim=-1)
+    except RuntimeError:
+        return  # leading axes that differ: torch refuses
+    assert got[1] == str(real.shape[-1])
+
+
+def test_cat_after_runs_is_no_finding(tmp_path: Path) -> None:
+    source = (
+        "def f(a: Float[Tensor, '*bs 3'], b: Float[Tensor, '... 4']) -> Float[Tensor, '*bs 7']:\n"
+        "    return torch.cat([a, b], dim=-1)\n"
+        "def g(a: Float[Tensor, '*bs 3'], b: Float[Tensor, '... 4']) -> Float[Tensor, '*bs 8']:\n"
+        "    return torch.cat([a, b], dim=-1)\n"
+    )
+    found = check_source(tmp_path, source)
+    assert len(found) == 1 and found[0].startswith("8: "), found
