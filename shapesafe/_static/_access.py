@@ -19,9 +19,10 @@ from ._rules.index import (
     returned_label,
     subscript,
 )
-from ._source import _class_named, _number_annotation
+from ._source import _class_named, _number_annotation, dotted_name
 from ._unify import Size, Unifier, from_spec, lit
 from ._values import (
+    _TUPLES,
     AnyOfV,
     IntV,
     LayerV,
@@ -101,7 +102,10 @@ class _Access(_Calls):
                 base, lambda o: self.obj_attribute(o, attr) if isinstance(o, ObjV) else None
             )
         if isinstance(base, SymV):
-            return None if attr in base.changed else SymV(f"{base.text}.{attr}")
+            if attr in base.changed:
+                return None
+            ints = self.config_ints(base, attr)  # `*self.cfg.grid_size`: so many sizes
+            return SymV(f"{base.text}.{attr}") if ints is None else TupV((NumV(),) * ints)
         if isinstance(base, LayerV):
             if attr == "weight":
                 return base.weight
@@ -170,6 +174,26 @@ class _Access(_Calls):
         if fields is None or node.attr in fields:
             return got
         return SymV(f"self.{holder.attr}.{node.attr}")
+
+    def config_ints(self, base: SymV, attr: str) -> int | None:
+        """How many ints `self.cfg.<attr>` holds where the class declares `cfg: Config` and
+        Config declares `attr: Tuple[int, int, int]`, and no method of the class sets cfg
+        or that field of it: the sizes of `torch.zeros(1, *self.cfg.grid_size)`."""
+        held = base.text.removeprefix("self.")
+        if self.cls is None or held == base.text or "." in held:
+            return None
+        found = self.cls.annotation(held)
+        fields = self.cls.fields_changed(held)
+        if found is None or fields is None or attr in fields:
+            return None
+        owner, ann = found
+        if not isinstance(ann, ast.Name):
+            return None
+        for stmt in owner.node.body:  # a config class declared in the class
+            if isinstance(stmt, ast.ClassDef) and stmt.name == ann.id:
+                return _int_tuple(stmt, attr)
+        cls = _find_class(owner.module, ann, self.file.misses)
+        return None if cls is None else _int_tuple(cls.node, attr)
 
     def declared_attribute(self, cls: ClassModel, attr: str) -> Value:
         """What the annotation of `attr` in `cls` (or a base) says it holds, if it says."""
@@ -306,3 +330,20 @@ class _Access(_Calls):
         if label:
             return "int" if label in _INT_LABELS else "bool" if label == "Bool" else None
         return self.index_kind(source, depth + 1)
+
+
+def _int_tuple(cls: ast.ClassDef, attr: str) -> int | None:
+    """How many ints the field `attr` that `cls` declares holds, where it is declared a
+    tuple of so many: `Tuple[int, int, int]` (not `tuple[int, ...]`)."""
+    for stmt in cls.body:
+        target = stmt.target if isinstance(stmt, ast.AnnAssign) else None
+        if not (isinstance(target, ast.Name) and target.id == attr):
+            continue
+        ann = stmt.annotation if isinstance(stmt, ast.AnnAssign) else None
+        if not (isinstance(ann, ast.Subscript) and dotted_name(ann.value) in _TUPLES):
+            return None
+        items = ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
+        if not all(isinstance(i, ast.Name) and i.id == "int" for i in items):
+            return None
+        return len(items)
+    return None
