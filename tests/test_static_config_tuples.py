@@ -93,3 +93,44 @@ def test_a_tuple_of_any_length_or_a_field_set_again_is_unknown(tmp_path: Path) -
     found = check(tmp_path, GRID.format(ann=TUPLE3, outer="list[int]", extra=extra), stats)
     assert found == [declared.replace("36: ", "39: ")]
     assert annotated(stats) == (3, 5)
+
+
+RANGES = """\
+from dataclasses import dataclass
+from typing import Any, Tuple
+
+@dataclass
+class CameraConfig:
+    batch_size: int = 4
+    fovy_range: {ann} = (40.0, 70.0)
+
+class Cameras:
+    def __init__(self, cfg: Any) -> None:
+        self.cfg: CameraConfig = cfg
+        self.fovy_range = self.cfg.fovy_range
+
+    def sample(self, n: int) -> Float[Tensor, "n"]:
+        fovy: Float[Tensor, "n"] = (
+            torch.rand(n) * (self.fovy_range[1] - self.fovy_range[0]) + self.fovy_range[0]
+        )
+        wide: Float[Tensor, "n 2"] = torch.rand(n) * self.cfg.fovy_range[1]
+        return fovy
+"""
+
+
+def test_a_config_tuple_of_floats_holds_numbers(tmp_path: Path) -> None:
+    stats = Stats()
+    found = check(tmp_path, RANGES.format(ann="Tuple[float, float]"), stats)
+    assert found == [
+        '18: wide: torch.rand(n) * self.cfg.fovy_range[1] "n" has 1 '
+        "dims, expected 2 for 'wide' \"n 2\""
+    ]
+    assert annotated(stats) == (3, 3)
+    fovy = torch.rand(4) * (70.0 - 40.0) + 40.0
+    assert fovy.shape == (4,)
+
+
+def test_a_config_field_of_another_type_holds_nothing_known(tmp_path: Path) -> None:
+    stats = Stats()
+    assert check(tmp_path, RANGES.format(ann="Any"), stats) == []
+    assert annotated(stats) == (1, 3)

@@ -104,7 +104,7 @@ class _Access(_Calls):
         if isinstance(base, SymV):
             if attr in base.changed:
                 return None
-            ints = self.config_ints(base, attr)  # `*self.cfg.grid_size`: so many sizes
+            ints = self.config_ints(node.value, attr)  # `*self.cfg.grid_size`: so many numbers
             return SymV(f"{base.text}.{attr}") if ints is None else TupV((NumV(),) * ints)
         if isinstance(base, LayerV):
             if attr == "weight":
@@ -175,13 +175,19 @@ class _Access(_Calls):
             return got
         return SymV(f"self.{holder.attr}.{node.attr}")
 
-    def config_ints(self, base: SymV, attr: str) -> int | None:
-        """How many ints `self.cfg.<attr>` holds where the class declares `cfg: Config` and
-        Config declares `attr: Tuple[int, int, int]`, and no method of the class sets cfg
-        or that field of it: the sizes of `torch.zeros(1, *self.cfg.grid_size)`."""
-        held = base.text.removeprefix("self.")
-        if self.cls is None or held == base.text or "." in held:
+    def config_ints(self, holder: ast.expr, attr: str) -> int | None:
+        """How many numbers `self.cfg.<attr>` holds where the class declares `cfg: Config`
+        and Config declares `attr: Tuple[int, int, int]` (or of floats), and no method of the
+        class sets cfg or that field of it: the sizes of `torch.zeros(1, *self.cfg.grid_size)`,
+        the numbers of `x * self.cfg.range[1]`."""
+        if not (
+            self.cls is not None
+            and isinstance(holder, ast.Attribute)
+            and isinstance(holder.value, ast.Name)
+            and holder.value.id == "self"
+        ):
             return None
+        held = holder.attr
         found = self.cls.annotation(held)
         fields = self.cls.fields_changed(held)
         if found is None or fields is None or attr in fields:
@@ -333,8 +339,8 @@ class _Access(_Calls):
 
 
 def _int_tuple(cls: ast.ClassDef, attr: str) -> int | None:
-    """How many ints the field `attr` that `cls` declares holds, where it is declared a
-    tuple of so many: `Tuple[int, int, int]` (not `tuple[int, ...]`)."""
+    """How many numbers the field `attr` that `cls` declares holds, where it is declared a
+    tuple of so many: `Tuple[int, int, int]`, `Tuple[float, float]` (not `tuple[int, ...]`)."""
     for stmt in cls.body:
         target = stmt.target if isinstance(stmt, ast.AnnAssign) else None
         if not (isinstance(target, ast.Name) and target.id == attr):
@@ -343,7 +349,7 @@ def _int_tuple(cls: ast.ClassDef, attr: str) -> int | None:
         if not (isinstance(ann, ast.Subscript) and dotted_name(ann.value) in _TUPLES):
             return None
         items = ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
-        if not all(isinstance(i, ast.Name) and i.id == "int" for i in items):
+        if not all(isinstance(i, ast.Name) and i.id in ("int", "float") for i in items):
             return None
         return len(items)
     return None
