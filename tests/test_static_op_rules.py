@@ -205,3 +205,31 @@ def test_cat_after_runs_is_no_finding(tmp_path: Path) -> None:
     )
     found = check_source(tmp_path, source)
     assert len(found) == 1 and found[0].startswith("8: "), found
+
+
+LISTED = """\
+def rays(h: int, w: int) -> Float[Tensor, "h w 3"]:
+    return torch.zeros(h, w, 3)
+
+def f(heights: list[int], widths: list[int], b: int) -> Float[Tensor, "b h w {last}"]:
+    focals = [rays(h, w) for h, w in zip(heights, widths)]
+    one = focals[0]
+    return one[None].repeat(b, 1, 1, 1)
+"""
+
+
+def test_a_list_comprehension_holds_items_of_one_shape(tmp_path: Path) -> None:
+    from shapesafe._static._report import Stats
+    from tests.test_static_attributes import annotated, check
+
+    stats = Stats()
+    assert check(tmp_path, LISTED.format(last="3"), stats) == []
+    # rays' return and f's: both checked (what the comprehension calls is read uncounted).
+    assert annotated(stats) == (2, 2)
+    found = check(tmp_path, LISTED.format(last="4"))
+    assert found == [
+        "7: return of f(): dim '4' is 3 in one[None].repeat(b, 1, 1, 1) \"b ?h ?w 3\", "
+        'expected 4 ("b h w 4")'
+    ]
+    real = [torch.zeros(h, w, 3) for h, w in zip([2, 3], [4, 5], strict=True)]
+    assert real[0][None].repeat(2, 1, 1, 1).shape == (2, 2, 4, 3)

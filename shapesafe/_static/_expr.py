@@ -205,6 +205,8 @@ class _Expressions(_Access):
             return TupV(tuple(items), mutable=isinstance(node, ast.List))
         if isinstance(node, ast.Lambda):
             return LamV(node, dict(env))
+        if isinstance(node, ast.ListComp):
+            return self.list_of(node, env)
         if isinstance(node, _Comprehensions):
             return None
         for child in ast.iter_child_nodes(node):
@@ -696,6 +698,16 @@ class _Expressions(_Access):
             return _one_of(values)
         self.bind(gen.target, _item_of_comprehension(iterated), inner)
         return self.value(node.elt, inner)
+
+    def list_of(self, node: ast.ListComp, env: Env) -> Value:
+        """`[rays(h, w) for h, w in sizes]`: a list whose items all have one shape, where
+        each is a tensor of the same rank (its item read once more, uncounted)."""
+        self.file.quiet += 1
+        try:
+            item = self.element(node, env)
+        finally:
+            self.file.quiet -= 1
+        return ListV(item) if isinstance(item, tuple) else None
 
     def stack_of_comprehension(self, node: ast.Call, qual: str | None, env: Env) -> object:
         """`torch.stack([f(b) for b in blocks], dim=0)`: the items all have one shape."""
