@@ -233,3 +233,20 @@ def test_a_list_comprehension_holds_items_of_one_shape(tmp_path: Path) -> None:
     ]
     real = [torch.zeros(h, w, 3) for h, w in zip([2, 3], [4, 5], strict=True)]
     assert real[0][None].repeat(2, 1, 1, 1).shape == (2, 2, 4, 3)
+
+
+def test_where_the_shape_of_a_repeated_list_was_lost(tmp_path: Path) -> None:
+    # `torch.cat([x] * 2)` has a rule: where x's shape is unknown, that is where it was lost.
+    from shapesafe._static._report import Stats
+    from tests.test_static_attributes import check
+
+    source = (
+        "def g(x: Float[Tensor, 'b c']) -> Float[Tensor, 'b c']:\n"
+        "    return x\n"
+        "def f(x, y: Float[Tensor, 'b c']):\n"
+        "    g(torch.cat([x] * 2, dim=0))\n"
+        "    g(torch.cat([y] * 2, dim=0))\n"
+    )
+    stats = Stats()
+    assert check(tmp_path, source, stats) == []
+    assert dict(stats.lost) == {"a parameter without a shape annotation": 1}
