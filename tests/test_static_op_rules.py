@@ -250,3 +250,60 @@ def test_where_the_shape_of_a_repeated_list_was_lost(tmp_path: Path) -> None:
     stats = Stats()
     assert check(tmp_path, source, stats) == []
     assert dict(stats.lost) == {"a parameter without a shape annotation": 1}
+
+
+def test_sizes_given_as_a_size_keyword() -> None:
+    # `u.expand(size=(*x.shape[:-1], n))`, `torch.zeros(size=(...))`: the sizes given.
+    assert static_shape([2, 3, 4], "torch.zeros(3).expand(size=(*x.shape[:-1], 3))") == (
+        "2",
+        "3",
+        "3",
+    )
+    assert static_shape([2, 3, 4], "torch.zeros(size=(*x.shape[:-1], 5))") == ("2", "3", "5")
+    real = torch.zeros(3).expand(size=(*torch.empty(2, 3, 4).shape[:-1], 3))
+    assert tuple(real.shape) == (2, 3, 3)
+    assert tuple(torch.zeros(size=(*torch.empty(2, 3, 4).shape[:-1], 5)).shape) == (2, 3, 5)
+
+
+def test_sizes_given_as_a_size_keyword_are_checked(tmp_path: Path) -> None:
+    source = (
+        "def f(cdf: Float[Tensor, '*b n'], m: int) -> Float[Tensor, '*b m']:\n"
+        "    u = torch.linspace(0.0, 1.0, steps=m)\n"
+        "    u = u.expand(size=(*cdf.shape[:-1], m))\n"
+        "    below = torch.searchsorted(cdf, u, side='right').clamp(0, cdf.shape[-1] - 1)\n"
+        "    return torch.gather(cdf, -1, below)\n"
+        "def g(cdf: Float[Tensor, '*b n'], m: int) -> Float[Tensor, '*b n']:\n"
+        "    u = torch.linspace(0.0, 1.0, steps=m).expand(size=(*cdf.shape[:-1], m))\n"
+        "    return torch.gather(cdf, -1, torch.searchsorted(cdf, u))\n"
+    )
+    assert check_source(tmp_path, source) == [
+        "12: return of g(): dim 'n' is n in cdf \"*b n\" but m in "
+        'torch.gather(cdf, -1, torch.searchsor... "*b m"'
+    ]
+
+
+def test_paths_that_join_axis_by_axis() -> None:
+    # Shapes of one rank, with the same run: each axis where they agree, a size unknown
+    # where they differ; after runs that differ, the last axes, a size unknown where the
+    # sizes differ.
+    params = "x: Float[Tensor, '*b n'], y: Float[Tensor, '*c m'], flag: bool, k: int"
+    body = (
+        "a = x[..., :1] if flag else x\n"
+        "b = torch.cat([x, y], dim=-1) if flag else x\n"
+        "c = x if flag else torch.zeros(2, 3)\n"
+        "d = torch.zeros(2, 3) if flag else torch.zeros(4)\n"
+    )
+    got = static_shapes(params, body)
+    assert got["a"] == ("*b", "?")
+    assert got["b"] == ("...", "?")
+    assert got["c"] is None  # a run in one only: nothing is said
+    assert got["d"] is None  # no run in either: ranks that differ say nothing
+
+
+def test_either_of_two_numbers_is_a_number() -> None:
+    # `n = n or self.n`: a number, so `x / (n + 1)` keeps x's shape.
+    setup = "n = len(g) or 3"
+    assert static_shape([2, 3], "x / (n + 1)", setup, other=[4]) == ("2", "3")
+    assert static_shape([2, 3], "x * (1.0 / (2 * (n or 5)))", setup, other=[4]) == ("2", "3")
+    # Where one operand may be a tensor, nothing is known of the result.
+    assert static_shape([2, 3], "x / (g or 2)", other=[4]) is None

@@ -205,6 +205,12 @@ class _Expressions(_Access):
             return TupV(tuple(items), mutable=isinstance(node, ast.List))
         if isinstance(node, ast.Lambda):
             return LamV(node, dict(env))
+        if isinstance(node, ast.BoolOp):
+            # `n or self.n`: one of the operands; a number where each is one.
+            either = [self.value(v, env) for v in node.values]
+            if not all(isinstance(v, (IntV, NumV, SymV)) for v in either):
+                return None
+            return either[0] if all(v == either[0] for v in either) else NumV()
         if isinstance(node, ast.ListComp):
             return self.list_of(node, env)
         if isinstance(node, _Comprehensions):
@@ -447,10 +453,13 @@ class _Expressions(_Access):
 
     def spliced_call(self, c: "_Parts") -> "Value | _NoValue":
         """`t.view(*x.shape[:-1], n)`, `torch.zeros(*x.shape[:-1], n)`: the sizes given,
-        also as one tuple (`torch.ones((*x.shape[:-1], 1))`)."""
+        also as one tuple (`torch.ones((*x.shape[:-1], 1))`), positional or as `size=`."""
         node, func = c.node, c.node.func
         given: list[ast.expr] = node.args
         one = _size_parts(node.args[0]) if len(node.args) == 1 else None
+        size = kw(node, "size")
+        if not node.args and size is not None:
+            one = _size_parts(size)  # `u.expand(size=(*x.shape[:-1], n))`
         if one is not None and any(isinstance(e, ast.Starred) for e in one):
             given = one
         elif not c.starred:
