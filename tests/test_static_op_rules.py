@@ -307,3 +307,40 @@ def test_either_of_two_numbers_is_a_number() -> None:
     assert static_shape([2, 3], "x * (1.0 / (2 * (n or 5)))", setup, other=[4]) == ("2", "3")
     # Where one operand may be a tensor, nothing is known of the result.
     assert static_shape([2, 3], "x / (g or 2)", other=[4]) is None
+
+
+@settings(max_examples=30, deadline=None)
+@given(dims=st.lists(st.integers(1, 3), min_size=1, max_size=3))
+def test_where_of_a_mask_alone_agrees_with_torch(dims: list[int]) -> None:
+    # `torch.where(mask)`: one index tensor per axis of the mask, all of one length.
+    params = f"x: Float[Tensor, '{' '.join(map(str, dims))}'], g: Float[Tensor, 'n d']"
+    got = static_shapes(params, "ids = torch.where(x > 0)\nfirst = ids[0]\nrows = g[ids[-1]]\n")
+    real = torch.where(torch.randn(dims) > 0)
+    assert len(real) == len(dims)
+    assert all(r.ndim == 1 and r.shape == real[0].shape for r in real)
+    assert got["first"] == ("?",)
+    assert got["rows"] == ("?", "d")
+
+
+def test_rows_picked_by_where_are_checked(tmp_path: Path) -> None:
+    source = (
+        "def f(x: Float[Tensor, 'n d'], m: Float[Tensor, 'e n']) -> Float[Tensor, 'k d']:\n"
+        "    idx, top = torch.where(m > 0)\n"
+        "    return x[top]\n"
+        "def g(x: Float[Tensor, 'n d'], m: Float[Tensor, 'e n']) -> Float[Tensor, 'k']:\n"
+        "    idx, top = torch.where(m > 0)\n"
+        "    return x[top]\n"
+    )
+    found = check_source(tmp_path, source)
+    assert len(found) == 1 and found[0].startswith("10: "), found
+
+
+def test_topk_of_a_number_read_from_an_int() -> None:
+    # `torch.topk(x, self.k)` with `self.k: int` set from a config: the k axis, a size unknown.
+    params = "x: Float[Tensor, 'b e'], g: Float[Tensor, 'n']"
+    body = "k = int(g.sum())\nvals, ids = torch.topk(x, k, dim=-1)\n"
+    got = static_shapes(params, body)
+    assert got["vals"] == ("b", "?")
+    assert got["ids"] == ("b", "?")
+    real = torch.topk(torch.randn(2, 5), int(torch.ones(3).sum()), dim=-1)
+    assert tuple(real.values.shape) == (2, 3)

@@ -324,6 +324,8 @@ class _Access(_Calls):
             return self.index_kind(node.args[0], depth + 1)  # `repeat(mask, "b n -> b n 3")`
         if self.qualified(func) in _INT_MAKERS:
             return "int"
+        if self.qualified(func) == "torch.where" and len(node.args) == 1:
+            return "int"  # `rows, cols = torch.where(mask)`
         if self.qualified(func) == "torch.tensor" and node.args and int_list(node.args[0]):
             return "int"
         return None

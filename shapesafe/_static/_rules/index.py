@@ -31,6 +31,18 @@ def nonzero(c: Call) -> Value | _Pass:
     return None if count is None else (fresh(), lit(count))
 
 
+@function("torch.where")
+def where_true(c: Call) -> Value | _Pass:
+    """`torch.where(mask)`, as `torch.nonzero(mask, as_tuple=True)`: an index tensor for
+    each axis of the mask, all of one length, which the mask's values decide."""
+    x = c.x
+    if len(c.args) != 1 or c.kwargs or not isinstance(x, tuple):
+        return PASS
+    n = T.rank(x)
+    count = fresh()
+    return None if n is None else TupV(tuple((count,) for _ in range(n)))
+
+
 @method("sort", "argsort", "msort")
 def sort(c: Call) -> Value:
     # `x.sort(dim)`: values and indices, each of x's shape.
@@ -47,9 +59,9 @@ def topk(c: Call) -> Value | _Pass:
     k = c.args[0] if c.args else c.kwargs["k"]
     d = lit_int(c.arg(1, "dim", IntV(lit(-1))))
     p = None if d is None else T.axis(x, d)
-    if p is None or not isinstance(k, (IntV, SymV)):
+    if p is None or not isinstance(k, (IntV, SymV, NumV)):
         return None
-    size = c.size_of(k) or fresh()
+    size = c.size_of(k) or fresh()  # a number read from an int attribute: a size unknown
     kept = tuple(size if i == p else s for i, s in enumerate(x))
     return TupV((kept, kept), ("values", "indices"))
 
