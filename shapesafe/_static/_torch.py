@@ -686,6 +686,9 @@ def stack(
 def _back_join(shapes: Sequence[Shape], dim: int, texts: Sequence[str]) -> Shape | None:
     """`torch.cat` along axis `dim` counted from the end, of shapes with runs that are not
     one shared run: the axes after the runs joined, before them a run of its own."""
+    runs = {tuple(i for i in s if isinstance(i, Group)): len(s) for s in shapes}
+    if len(runs) < len(shapes):
+        return None  # shapes with the same runs and ranks that differ, or one shared run
     known = min(
         len(s) - 1 - max((i for i, t in enumerate(s) if isinstance(t, Group)), default=-1)
         for s in shapes
