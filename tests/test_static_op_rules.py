@@ -166,6 +166,7 @@ def test_cat_along_an_axis_after_runs_that_differ() -> None:
         "x3 = torch.cat([e, g], -1)\n"
         "x4 = torch.cat([e, a], dim=-2)\n"
         "x5 = torch.cat([g, h], dim=-2)\n"
+        "x6 = torch.cat([c, e], dim=-1)\n"
     )
     got = static_shapes(params, body)
     assert got["x1"] == ("...", "7")
@@ -173,6 +174,7 @@ def test_cat_along_an_axis_after_runs_that_differ() -> None:
     assert got["x3"] == ("...", "k", "9")
     assert got["x4"] is None  # a's axis -2 is in its run
     assert got["x5"] == ("...", "j+k", "2")
+    assert got["x6"] is None  # one run *bs and ranks that differ: torch refuses
 
 
 @settings(max_examples=40, deadline=None)
