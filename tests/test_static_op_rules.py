@@ -346,3 +346,23 @@ def test_topk_of_a_number_read_from_an_int() -> None:
     assert got["ids"] == ("b", "?")
     real = torch.topk(torch.randn(2, 5), int(torch.ones(3).sum()), dim=-1)
     assert tuple(real.values.shape) == (2, 3)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    dims=st.lists(st.integers(1, 4), min_size=1, max_size=3),
+    sizes=st.lists(st.sampled_from([-1, 1, 2, 3, 4]), min_size=1, max_size=3),
+    as_list=st.booleans(),
+)
+def test_torch_reshape_agrees_with_torch(dims: list[int], sizes: list[int], as_list: bool) -> None:
+    # `torch.reshape(x, (3, -1))` reads as `x.reshape((3, -1))`.
+    given_sizes = str(sizes) if as_list else f"({', '.join(map(str, sizes))},)"
+    agree(
+        static_shape(dims, f"torch.reshape(x, {given_sizes})"),
+        torch_shape(lambda: torch.reshape(torch.empty(dims), sizes)),
+    )
+
+
+def test_torch_reshape_shapes() -> None:
+    assert static_shape([2, 6], "torch.reshape(x, (3, 4))") == ("3", "4")
+    assert static_shape([2, 6], "torch.reshape(x, [4, -1])") == ("4", "3")

@@ -527,7 +527,7 @@ class _Expressions(_Access):
             ):
                 return self.obj_call(node, ObjV(base.cls, base.exact), attr, args, kwargs, env)
         if (base is None or isinstance(base, SymV)) and attr in ("view", "reshape"):
-            if not c.starred:
+            if not c.starred and self.qualified(func) is None:  # not `torch.reshape(x, s)`
                 # Whatever was reshaped, the result has the sizes asked for.
                 return self.reshaped(args)
         if isinstance(base, AnyOfV):
