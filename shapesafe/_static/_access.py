@@ -19,9 +19,10 @@ from ._rules.index import (
     returned_label,
     subscript,
 )
-from ._source import _class_named, _number_annotation
+from ._source import _class_named, _number_annotation, dotted_name
 from ._unify import Size, Unifier, from_spec, lit
 from ._values import (
+    _TUPLES,
     AnyOfV,
     IntV,
     LayerV,
@@ -101,7 +102,10 @@ class _Access(_Calls):
                 base, lambda o: self.obj_attribute(o, attr) if isinstance(o, ObjV) else None
             )
         if isinstance(base, SymV):
-            return None if attr in base.changed else SymV(f"{base.text}.{attr}")
+            if attr in base.changed:
+                return None
+            ints = self.config_ints(node.value, attr)  # `*self.cfg.grid_size`: so many numbers
+            return SymV(f"{base.text}.{attr}") if ints is None else TupV((NumV(),) * ints)
         if isinstance(base, LayerV):
             if attr == "weight":
                 return base.weight
@@ -170,6 +174,32 @@ class _Access(_Calls):
         if fields is None or node.attr in fields:
             return got
         return SymV(f"self.{holder.attr}.{node.attr}")
+
+    def config_ints(self, holder: ast.expr, attr: str) -> int | None:
+        """How many numbers `self.cfg.<attr>` holds where the class declares `cfg: Config`
+        and Config declares `attr: Tuple[int, int, int]` (or of floats), and no method of the
+        class sets cfg or that field of it: the sizes of `torch.zeros(1, *self.cfg.grid_size)`,
+        the numbers of `x * self.cfg.range[1]`."""
+        if not (
+            self.cls is not None
+            and isinstance(holder, ast.Attribute)
+            and isinstance(holder.value, ast.Name)
+            and holder.value.id == "self"
+        ):
+            return None
+        held = holder.attr
+        found = self.cls.annotation(held)
+        fields = self.cls.fields_changed(held)
+        if found is None or fields is None or attr in fields:
+            return None
+        owner, ann = found
+        if not isinstance(ann, ast.Name):
+            return None
+        for stmt in owner.node.body:  # a config class declared in the class
+            if isinstance(stmt, ast.ClassDef) and stmt.name == ann.id:
+                return _int_tuple(stmt, attr)
+        cls = _find_class(owner.module, ann, self.file.misses)
+        return None if cls is None else _int_tuple(cls.node, attr)
 
     def declared_attribute(self, cls: ClassModel, attr: str) -> Value:
         """What the annotation of `attr` in `cls` (or a base) says it holds, if it says."""
@@ -294,6 +324,8 @@ class _Access(_Calls):
             return self.index_kind(node.args[0], depth + 1)  # `repeat(mask, "b n -> b n 3")`
         if self.qualified(func) in _INT_MAKERS:
             return "int"
+        if self.qualified(func) == "torch.where" and len(node.args) == 1:
+            return "int"  # `rows, cols = torch.where(mask)`
         if self.qualified(func) == "torch.tensor" and node.args and int_list(node.args[0]):
             return "int"
         return None
@@ -306,3 +338,20 @@ class _Access(_Calls):
         if label:
             return "int" if label in _INT_LABELS else "bool" if label == "Bool" else None
         return self.index_kind(source, depth + 1)
+
+
+def _int_tuple(cls: ast.ClassDef, attr: str) -> int | None:
+    """How many numbers the field `attr` that `cls` declares holds, where it is declared a
+    tuple of so many: `Tuple[int, int, int]`, `Tuple[float, float]` (not `tuple[int, ...]`)."""
+    for stmt in cls.body:
+        target = stmt.target if isinstance(stmt, ast.AnnAssign) else None
+        if not (isinstance(target, ast.Name) and target.id == attr):
+            continue
+        ann = stmt.annotation if isinstance(stmt, ast.AnnAssign) else None
+        if not (isinstance(ann, ast.Subscript) and dotted_name(ann.value) in _TUPLES):
+            return None
+        items = ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
+        if not all(isinstance(i, ast.Name) and i.id in ("int", "float") for i in items):
+            return None
+        return len(items)
+    return None

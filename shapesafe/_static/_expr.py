@@ -83,6 +83,21 @@ _OPS: dict[type[ast.AST], str] = {op: sign for op, sign in OPERATORS.items()}
 _OPS.update({ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^"})
 
 
+def _kept(x: Value, sizes: Shape, ints: list[int | None], given: list[ast.expr]) -> Shape:
+    """`x.expand(*y.shape[:-1], -1)`: the sizes given, where a -1 after the last spliced
+    part keeps x's size on its axis, counted from the end; any other -1 a size unknown."""
+    out = list(sizes)
+    starred = [i for i, n in enumerate(given) if isinstance(n, ast.Starred)]
+    for i, v in enumerate(ints):
+        k = len(given) - i
+        if v != -1 or (starred and i < starred[-1]) or not isinstance(x, tuple):
+            continue
+        at = T.axis(x, -k)
+        if at is not None and T.axis(sizes, -k) is not None:
+            out[len(out) - k] = x[at]
+    return tuple(out)
+
+
 class _NoValue:
     pass
 
@@ -190,6 +205,14 @@ class _Expressions(_Access):
             return TupV(tuple(items), mutable=isinstance(node, ast.List))
         if isinstance(node, ast.Lambda):
             return LamV(node, dict(env))
+        if isinstance(node, ast.BoolOp):
+            # `n or self.n`: one of the operands; a number where each is one.
+            either = [self.value(v, env) for v in node.values]
+            if not all(isinstance(v, (IntV, NumV, SymV)) for v in either):
+                return None
+            return either[0] if all(v == either[0] for v in either) else NumV()
+        if isinstance(node, ast.ListComp):
+            return self.list_of(node, env)
         if isinstance(node, _Comprehensions):
             return None
         for child in ast.iter_child_nodes(node):
@@ -435,10 +458,13 @@ class _Expressions(_Access):
 
     def spliced_call(self, c: "_Parts") -> "Value | _NoValue":
         """`t.view(*x.shape[:-1], n)`, `torch.zeros(*x.shape[:-1], n)`: the sizes given,
-        also as one tuple (`torch.ones((*x.shape[:-1], 1))`)."""
+        also as one tuple (`torch.ones((*x.shape[:-1], 1))`), positional or as `size=`."""
         node, func = c.node, c.node.func
         given: list[ast.expr] = node.args
         one = _size_parts(node.args[0]) if len(node.args) == 1 else None
+        size = kw(node, "size")
+        if not node.args and size is not None:
+            one = _size_parts(size)  # `u.expand(size=(*x.shape[:-1], n))`
         if one is not None and any(isinstance(e, ast.Starred) for e in one):
             given = one
         elif not c.starred:
@@ -453,11 +479,12 @@ class _Expressions(_Access):
             # `x.new_zeros(*x.shape[:-1], n)`, `x.expand(*x.shape[:-1], n)`: where no size
             # is a -1 (which `expand` reads as "keep"), the sizes given.
             ints = [T.int_value(a) for a in given]
-            spliced = None if -1 in ints else self.spliced_sizes(given, c.env)
+            keep = func.attr == "expand" and -1 in ints
+            spliced = None if -1 in ints and not keep else self.spliced_sizes(given, c.env)
             if spliced is not None:
-                self.value(func.value, c.env)
+                x = self.value(func.value, c.env)
                 self.file.stats_known("tensor method")
-                return spliced
+                return _kept(x, spliced, ints, given) if keep else spliced
         if self.qualified(func) in _SPLICED_MAKERS:
             made = self.spliced_sizes(given, c.env)
             if made is not None:
@@ -505,7 +532,7 @@ class _Expressions(_Access):
             ):
                 return self.obj_call(node, ObjV(base.cls, base.exact), attr, args, kwargs, env)
         if (base is None or isinstance(base, SymV)) and attr in ("view", "reshape"):
-            if not c.starred:
+            if not c.starred and self.qualified(func) is None:  # not `torch.reshape(x, s)`
                 # Whatever was reshaped, the result has the sizes asked for.
                 return self.reshaped(args)
         if isinstance(base, AnyOfV):
@@ -685,6 +712,16 @@ class _Expressions(_Access):
             return _one_of(values)
         self.bind(gen.target, _item_of_comprehension(iterated), inner)
         return self.value(node.elt, inner)
+
+    def list_of(self, node: ast.ListComp, env: Env) -> Value:
+        """`[rays(h, w) for h, w in sizes]`: a list whose items all have one shape, where
+        each is a tensor of the same rank (its item read once more, uncounted)."""
+        self.file.quiet += 1
+        try:
+            item = self.element(node, env)
+        finally:
+            self.file.quiet -= 1
+        return ListV(item) if isinstance(item, tuple) else None
 
     def stack_of_comprehension(self, node: ast.Call, qual: str | None, env: Env) -> object:
         """`torch.stack([f(b) for b in blocks], dim=0)`: the items all have one shape."""

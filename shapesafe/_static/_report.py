@@ -586,6 +586,8 @@ class _Explaining:
         """An op with a shape rule whose input is unknown, or an op without a rule."""
         for arg in [*node.args, *(k.value for k in node.keywords)]:
             arg = arg.value if isinstance(arg, ast.Starred) else arg
+            if isinstance(arg, ast.BinOp) and isinstance(arg.op, ast.Mult):
+                arg = arg.left  # `torch.cat([x] * 2)`: where x's shape was lost
             if isinstance(arg, (ast.List, ast.Tuple)):
                 for e in arg.elts:
                     if self.seen.get(id(e)) is None and not _scalar(e, None):

@@ -643,6 +643,7 @@ def concat(
         _into_run("torch.cat", shapes, texts, dim)
         if dim >= 0:
             return _front_join(shapes, dim, False)
+        return _back_join(shapes, dim, texts)
     shown = whole or shapes
     if n is None or any(rank(s) != n for s in shapes):
         return None
@@ -680,6 +681,22 @@ def stack(
     if not 0 <= d <= n:
         return None
     return (*first[:d], lit(len(shapes)), *first[d:])
+
+
+def _back_join(shapes: Sequence[Shape], dim: int, texts: Sequence[str]) -> Shape | None:
+    """`torch.cat` along axis `dim` counted from the end, of shapes with runs that are not
+    one shared run: the axes after the runs joined, before them a run of its own."""
+    runs = {tuple(i for i in s if isinstance(i, Group)): len(s) for s in shapes}
+    if len(runs) < len(shapes):
+        return None  # shapes with the same runs and ranks that differ, or one shared run
+    known = min(
+        len(s) - 1 - max((i for i, t in enumerate(s) if isinstance(t, Group)), default=-1)
+        for s in shapes
+    )
+    if known < -dim:
+        return None
+    done = concat([s[len(s) - known :] for s in shapes], dim, texts, shapes)
+    return None if done is None else (anonymous_group(), *done)
 
 
 def _front_join(shapes: Sequence[Shape], dim: int, new_axis: bool) -> Shape | None:

@@ -8,7 +8,7 @@ import dataclasses
 from typing import cast
 
 from ._source import Module, _number_annotation, dotted_name
-from ._unify import Group, Shape, Size, anonymous_group, fresh, from_spec
+from ._unify import Group, Item, Shape, Size, anonymous_group, fresh, from_spec
 
 
 class Mismatch(Exception):
@@ -175,14 +175,8 @@ def _joined(values: list[Value]) -> Value:
         return _one_of(values)
     if all(isinstance(v, tuple) for v in values):
         shapes = cast(list[Shape], values)
-        first = shapes[0]
-        if all(len(s) == len(first) for s in shapes) and not any(
-            isinstance(i, Group) for s in shapes for i in s
-        ):
-            return tuple(
-                i if all(s[k] == i for s in shapes) else fresh() for k, i in enumerate(first)
-            )
-        return _common_shape(shapes)
+        axes = _axis_by_axis(shapes)
+        return axes if axes is not None else _common_shape(shapes)
     if all(isinstance(v, TupV) and not v.mutable and not v.fields for v in values):
         tuples = cast(list[TupV], values)
         n = len(tuples[0].items)
@@ -195,9 +189,27 @@ def _joined(values: list[Value]) -> Value:
     return None
 
 
+def _axis_by_axis(shapes: list[Shape]) -> Shape | None:
+    """Shapes of one rank, with the same run where one has a run (`*b ?` and `*b n`): each
+    axis where all agree, a size unknown where their sizes differ; None otherwise."""
+    first = shapes[0]
+    if any(len(s) != len(first) for s in shapes):
+        return None
+    out: list[Item] = []
+    for k, item in enumerate(first):
+        if all(s[k] == item for s in shapes):
+            out.append(item)
+        elif all(isinstance(s[k], Size) for s in shapes):
+            out.append(fresh())
+        else:
+            return None
+    return tuple(out)
+
+
 def _common_shape(shapes: list[Shape]) -> Shape | None:
-    """What every alternative of a Union shares: the same leading and trailing axes, with a
-    run of unknown length for the axes in between where the alternatives differ."""
+    """What every alternative of a Union shares: the same leading and trailing axes (where
+    each has a run, a trailing axis whose sizes differ: a size unknown), with a run of
+    unknown length for the axes in between where the alternatives differ."""
     first = shapes[0]
     if all(s == first for s in shapes):
         return first
@@ -205,12 +217,20 @@ def _common_shape(shapes: list[Shape]) -> Shape | None:
     lead = 0
     while lead < shortest and all(s[lead] == first[lead] for s in shapes):
         lead += 1
+    runs = all(any(isinstance(i, Group) for i in s) for s in shapes)
     trail = 0
-    while trail < shortest - lead and all(s[-1 - trail] == first[-1 - trail] for s in shapes):
-        trail += 1
+    while trail < shortest - lead and (
+        all(s[-1 - trail] == first[-1 - trail] for s in shapes)
+        or (runs and all(isinstance(s[-1 - trail], Size) for s in shapes))
+    ):
+        trail += 1  # the same last axes, or after runs a last axis of sizes that differ
     if lead + trail == 0:
         return None
-    return (*first[:lead], anonymous_group(), *first[len(first) - trail :])
+    tail = [
+        first[k - trail] if all(s[k - trail] == first[k - trail] for s in shapes) else fresh()
+        for k in range(trail)
+    ]
+    return (*first[:lead], anonymous_group(), *tail)
 
 
 def _held(item: Value) -> Value:

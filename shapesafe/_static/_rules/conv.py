@@ -105,10 +105,11 @@ def _rank_error(c: Call, x: Shape, n: int, what: str) -> None:
 
 
 def _pool_padding_ok(w: _Window) -> bool:
-    """torch pools only with at most half the window's span of padding on each side."""
+    """torch pools only with at most half the window's span of padding on each side: False
+    where that certainly fails (a window of sizes not given as ints pools to sizes unknown)."""
     for k, p, d in zip(w.kernel, w.padding, w.dilation, strict=True):
         ints = [lit_int(IntV(v)) if v is not None else None for v in (k, p, d)]
-        if None in ints or 2 * ints[1] > ints[2] * (ints[0] - 1) + 1:  # type: ignore[operator]
+        if None not in ints and 2 * ints[1] > ints[2] * (ints[0] - 1) + 1:  # type: ignore[operator]
             return False
     return True
 

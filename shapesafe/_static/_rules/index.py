@@ -10,7 +10,7 @@ from .._report import _text
 from .._source import Module, dotted_name, resolve
 from .._unify import Group, Item, Shape, Size, certain, fresh, lit, show
 from .._values import IntV, Mismatch, NumV, SymV, TupV, Value
-from ._registry import PASS, Call, Reader, _Pass, function, lit_int, method
+from ._registry import PASS, Call, Reader, _Pass, bcast_all, function, lit_int, method
 
 
 @function("torch.searchsorted")
@@ -31,6 +31,18 @@ def nonzero(c: Call) -> Value | _Pass:
     return None if count is None else (fresh(), lit(count))
 
 
+@function("torch.where")
+def where_true(c: Call) -> Value | _Pass:
+    """`torch.where(mask)`, as `torch.nonzero(mask, as_tuple=True)`: an index tensor for
+    each axis of the mask, all of one length, which the mask's values decide."""
+    x = c.x
+    if len(c.args) != 1 or c.kwargs or not isinstance(x, tuple):
+        return PASS
+    n = T.rank(x)
+    count = fresh()
+    return None if n is None else TupV(tuple((count,) for _ in range(n)))
+
+
 @method("sort", "argsort", "msort")
 def sort(c: Call) -> Value:
     # `x.sort(dim)`: values and indices, each of x's shape.
@@ -47,9 +59,9 @@ def topk(c: Call) -> Value | _Pass:
     k = c.args[0] if c.args else c.kwargs["k"]
     d = lit_int(c.arg(1, "dim", IntV(lit(-1))))
     p = None if d is None else T.axis(x, d)
-    if p is None or not isinstance(k, (IntV, SymV)):
+    if p is None or not isinstance(k, (IntV, SymV, NumV)):
         return None
-    size = c.size_of(k) or fresh()
+    size = c.size_of(k) or fresh()  # a number read from an int attribute: a size unknown
     kept = tuple(size if i == p else s for i, s in enumerate(x))
     return TupV((kept, kept), ("values", "indices"))
 
@@ -60,6 +72,27 @@ def gather(c: Call) -> Value | _Pass:
         return PASS
     index = c.arg(1, "index")
     return index if isinstance(index, tuple) else None  # the index's shape
+
+
+@method("take_along_dim")
+def take_along_dim(c: Call) -> Value | _Pass:
+    """`x.take_along_dim(ids, dim)`: x and ids broadcast but on `dim`, where the result has
+    ids' size; without a dim, one value for each index, of the flattened x."""
+    x, index = c.x, c.arg(0, "indices")
+    assert isinstance(x, tuple)
+    if not isinstance(index, tuple):
+        return None
+    if len(c.args) < 2 and "dim" not in c.kwargs:
+        return (fresh(),)
+    d = lit_int(c.arg(1, "dim"))
+    p = None if d is None else T.axis(x, d)
+    q = None if d is None else T.axis(index, d)
+    ranks = (T.rank(x), T.rank(index))
+    if p is None or q is None or (None not in ranks and ranks[0] != ranks[1]):
+        return None  # torch takes only ids of x's rank
+    taken = (*x[:p], index[q], *x[p + 1 :])
+    tx, ti = c.receiver_text(), c.arg_text(0, "indices")
+    return c.rule(lambda: bcast_all([taken, index], [tx, ti], "take_along_dim"))
 
 
 # Subscripts: `x[i]`, `x[:, ids]`, `x[mask]`, `pos[..., [0, 1]]`, `x[rows, cols]`.
