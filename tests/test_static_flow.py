@@ -310,11 +310,14 @@ def test_stats_tell_an_unknown_callee_from_an_unreadable_one(tmp_path: Path) -> 
         "        return self.encoder(x)\n"
         "    def other(self, x: Float[Tensor, 'b d']) -> Float[Tensor, 'b d']:\n"
         "        return self.helper(x)\n"
+        "    def method_of_it(self, x: Float[Tensor, 'b d']) -> Float[Tensor, 'b d']:\n"
+        "        return self.encoder.encode(x)\n"
     )
     stats = Stats()
     assert check(tmp_path, source, stats) == []
+    # A method of an object the checker does not model is lost there, as a call of it is.
     assert dict(stats.lost) == {
-        "a call of an object the checker does not know (from a library, a callable)": 1,
+        "a call of an object the checker does not know (from a library, a callable)": 2,
         "a call of a function or method without a tensor return annotation": 1,
     }
 

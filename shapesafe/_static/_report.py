@@ -539,6 +539,8 @@ class _Explaining:
             receiver = self.seen.get(id(func.value))
             if receiver is None and func.attr in _FOLLOWS_RECEIVER:
                 return again(func.value)
+            if isinstance(receiver, SymV):
+                return _LOST_UNKNOWN_CALLEE  # a method of an object the checker does not model
             if isinstance(receiver, tuple):
                 return self._lost_inputs(node, again)
         if root in ("torch", "einops", "fancy_einsum"):
