@@ -440,7 +440,10 @@ import shapesafe as ss
             "def f(x: Float[Tensor, 'b s h e'], k: Float[Tensor, 'b h t e']):\n"
             "    q = x.permute(0, 2, 3, 1)\n"
             "    return q @ k\n",
-            ['9: q @ k: inner dim is s in q "b h e s" but t in k "b h t e"'],
+            [
+                '9: q @ k: inner dim is s in q "b h e s" but t in k "b h t e" (holds only if '
+                "s == t, and nothing here says they are equal)"
+            ],
             id="permute",
         ),
         pytest.param(
@@ -720,7 +723,10 @@ import shapesafe as ss
             "    if m is not None:\n"
             "        x = x @ m\n"
             "    return x\n",
-            ['9: x @ m: inner dim is d in x "b s d" but s in m "s s"'],
+            [
+                '9: x @ m: inner dim is d in x "b s d" but s in m "s s" (holds only if d == s, '
+                "and nothing here says they are equal)"
+            ],
             id="optional",
         ),
         pytest.param(

@@ -111,7 +111,10 @@ class Net(nn.Module):
         pytest.param(
             "self.keep(x) @ m",
             None,
-            ['23: self.keep(x) @ m: inner dim is d in self.keep(x) "... s d" but s in m "s s"'],
+            [
+                '23: self.keep(x) @ m: inner dim is d in self.keep(x) "... s d" but s in m "s s" '
+                "(holds only if d == s, and nothing here says they are equal)"
+            ],
             id="module-or-none-misused",
         ),
         pytest.param("self.off", None, [], id="only-none-stays-unknown"),

@@ -34,7 +34,8 @@ def check(tmp_path: Path, body: str) -> list[str]:
         ),
         pytest.param(
             "def f(x: Float[Tensor, 'b d'], n: int):\n    return x @ torch.zeros(n, n)\n",
-            '6: x @ torch.zeros(n, n): inner dim is d in x "b d" but n in torch.zeros(n, n) "n n"',
+            '6: x @ torch.zeros(n, n): inner dim is d in x "b d" but n in torch.zeros(n, n) "n n" '
+            "(holds only if d == n, and nothing here says they are equal)",
             id="name-against-an-int-parameter",
         ),
         pytest.param(

@@ -485,7 +485,7 @@ def matmul(a: Shape, b: Shape, ta: str, tb: str) -> Shape | None:
         )
         if len(b) >= 2 and isinstance(b[-1], Size) and certain(left, b[-1]) == "same":
             message += f"; did you mean {swapped_text(tb)}?"
-        elif needed := equality_note(left, right):
+        elif needed := equality_note(left, right, names=True):
             message += f" ({needed})"
         raise Mismatch(message)
     if len(b) == 1:

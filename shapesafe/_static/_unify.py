@@ -313,17 +313,17 @@ def needs(a: Size, b: Size) -> Literal["same", "differ"] | None:
     return verdict
 
 
-def equality_note(a: object, b: object) -> str:
+def equality_note(a: object, b: object, names: bool = False) -> str:
     """What a finding adds where `a` and `b` differ as unknowns, not as numbers: the
-    equality the code needs. Empty for two literals, two names (the finding already names
-    both), or a size nothing is known of."""
+    equality the code needs. Empty for two literals or a size nothing is known of, and for
+    two names unless `names` (a matmul's inner dims: `q @ k` holds only if s == t)."""
     if not (isinstance(a, Size) and isinstance(b, Size)):
         return ""
     kinds = {a.kind, b.kind}
     made = any(s.kind == "int" and s.key for s in (a, b))  # a 1 that an op made
-    if kinds in ({"int"}, {"name"}) or "fresh" in kinds or made:
+    if kinds == {"int"} or "fresh" in kinds or made:
         return ""
-    if not kinds & {"int", "sym"}:
+    if not kinds & ({"int", "sym", "name"} if names else {"int", "sym"}):
         return ""
     if a.kind == "int":
         a, b = b, a  # `c == 3`, the literal last
