@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Literal
 from . import _torch as T
 from ._calls import _Calls, _overridden, _substituted
 from ._modules import ClassModel, _find_class, _getter
-from ._report import Env, _params
+from ._report import Env
 from ._rules import dtypes
 from ._rules._registry import shape_tuple
 from ._rules.index import (
@@ -19,7 +19,7 @@ from ._rules.index import (
     returned_label,
     subscript,
 )
-from ._source import _class_named, _number_annotation, dotted_name
+from ._source import _class_named, _number_annotation, _params, dotted_name
 from ._unify import Size, Unifier, from_spec, lit
 from ._values import (
     _TUPLES,

@@ -27,7 +27,6 @@ from ._report import (
     _call_text,
     _identity,
     _message,
-    _params,
     _text,
 )
 from ._rules import PASS, dtypes, layer_call
@@ -35,6 +34,7 @@ from ._source import (
     Module,
     Signature,
     _decorated,
+    _params,
     dotted_name,
     per_node,
     signature,
@@ -653,7 +653,7 @@ class _Calls(_Made):
         if made:
             out = self.made_sizes(out, body, free, instance)
         bound = unifier.copy()
-        for arg in [*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs]:
+        for arg in _params(fn):
             expr = given.get(arg.arg)
             v = shape_of(expr) if expr is not None else None
             if isinstance(v, IntV) and arg.arg not in bound.sizes_:

@@ -23,7 +23,6 @@ from ._report import (
     IN_PLACE_BINARY,
     Env,
     _alternatives,
-    _params,
     _scalar,
     _text,
 )
@@ -35,6 +34,7 @@ from ._source import (
     Module,
     Signature,
     _decorated,
+    _params,
     dotted_name,
     per_node,
     signature,

@@ -7,7 +7,7 @@ import itertools
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from ._source import Module
+from ._source import Module, _params
 from ._unify import Size, name, sym
 from ._values import IntV, LayerV, ListV, SymV, TupV, Value
 
@@ -63,8 +63,7 @@ def named_like_dims(module: Module, fn: Def, held: Iterable[Value], key: int) ->
     Otherwise a size of the class would be identified by the first size it must equal, and
     `torch.zeros(self.n_classes, self.n_latents)` returned as "n_latents n_classes" would
     pass. `held` are the values of the attributes of the class whose sizes `key` marks."""
-    a = fn.args
-    anns = [p.annotation for p in [*a.posonlyargs, *a.args, *a.kwonlyargs]] + [fn.returns]
+    anns = [p.annotation for p in _params(fn)] + [fn.returns]
     names: set[str] = set()
     for ann in anns:
         found = module.annotation(ann) if ann is not None else None

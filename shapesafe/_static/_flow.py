@@ -28,7 +28,7 @@ from ._scopes import (
     _own_nodes,
     _shared_lists,
 )
-from ._source import _class_named, _decorated, _number_annotation, dotted_name
+from ._source import _class_named, _decorated, _number_annotation, _params, dotted_name
 from ._torch import int_value
 from ._unify import (
     Group,
@@ -332,8 +332,7 @@ class _Scope(_Expressions):
         try:
             env = self.initial()
             if self.fn is not None and active().observer is not None:
-                a = self.fn.args
-                for arg in [*a.posonlyargs, *a.args, *a.kwonlyargs]:
+                for arg in _params(self.fn):
                     if isinstance(env.get(arg.arg), tuple):
                         self.observe(arg, None, env, arg)
             return self.block(self.body, env)

@@ -8,7 +8,7 @@ import dataclasses
 from typing import cast
 
 from ._modules import ClassModel
-from ._source import Module, _join, dotted_name, find_module, load_found, per_node
+from ._source import Module, _join, _params, dotted_name, find_module, load_found, per_node
 from ._unify import Group, Item, Shape, Size, anonymous_group, fresh
 from ._values import AnyOfV, ObjV, TupV, Value, _one_of
 
@@ -135,9 +135,8 @@ def unannotated_bound(
     any shape), that the call gives a tensor of known shape, with that shape; empty when a
     parameter that the body may read as a tensor has a shaped annotation (the body is then
     read under its own annotations)."""
-    a = fn.args
     out: list[tuple[str, Shape]] = []
-    for arg in [*a.posonlyargs, *a.args, *a.kwonlyargs]:
+    for arg in _params(fn):
         expr = given.get(arg.arg)
         if expr is None:
             continue

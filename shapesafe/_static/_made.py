@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from ._modules import ClassModel, _find_class
 from ._report import _Explaining
-from ._source import Module, _class_named, dotted_name
+from ._source import Module, _class_named, _params, dotted_name
 from ._unify import Shape, Size, sym
 from ._values import ObjV, TupV, Value
 
@@ -52,9 +52,8 @@ class _Made(_Explaining):
         """`out`, a return with a run at `run` (`... out_features`), where the body of a
         module's method, read with the caller's shapes and the sizes its instance was made
         with, gives what the run and the free dims stand for."""
-        a = fn.args
         bound = []
-        for arg in [*a.posonlyargs, *a.args, *a.kwonlyargs]:
+        for arg in _params(fn):
             expr = given.get(arg.arg)
             v = shape_of(expr) if expr is not None else None
             if isinstance(v, tuple):

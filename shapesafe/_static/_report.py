@@ -18,6 +18,7 @@ from ._modules import (
 )
 from ._source import (
     Module,
+    _params,
     dotted_name,
     per_node,
 )
@@ -231,11 +232,6 @@ def _identity(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
         if params and body[0].value.id == params[0]:
             return params[0]
     return None
-
-
-def _params(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.arg]:
-    a = fn.args
-    return [*a.posonlyargs, *a.args, *a.kwonlyargs]
 
 
 def _alternatives(module: Module, node: ast.expr | None) -> list[TensorParam] | None:

@@ -81,6 +81,12 @@ class Module:
         return TensorParam("", spec, None, label, optional)
 
 
+def _params(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.arg]:
+    """The parameters a call can name: positional-only, positional and keyword-only."""
+    a = fn.args
+    return [*a.posonlyargs, *a.args, *a.kwonlyargs]
+
+
 def dotted_name(node: ast.expr) -> str | None:
     """`a.b.c` for a chain of names and attributes; None for anything else."""
     if isinstance(node, ast.Name):
