@@ -2,6 +2,7 @@
 
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +11,8 @@ from jaxtyping import TypeCheckError
 
 from shapesafe import ShapeError
 from shapesafe._checked import _Checked
+from shapesafe._static import check_file
+from shapesafe._static._report import Stats
 
 
 @contextlib.contextmanager
@@ -83,3 +86,18 @@ def verdict(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
     except Exception as e:
         return type(e).__name__
     return "ok"
+
+
+def static_findings(
+    tmp_path: Path,
+    source: str,
+    header: str = "",
+    relative: bool = False,
+    stats: Stats | None = None,
+) -> list[str]:
+    """`shapesafe check` of `header + source` as a snippet file, each finding as
+    `"line: message"`; with `relative`, lines are counted from `source`'s first."""
+    path = tmp_path / "snippet.py"
+    path.write_text(header + source)
+    offset = header.count("\n") if relative else 0
+    return [f"{f.line - offset}: {f.message}" for f in check_file(path, stats=stats)]

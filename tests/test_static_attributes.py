@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from shapesafe._static import check_file
 from shapesafe._static._report import Stats
+from tests.helpers import static_findings
 
 HEADER = """\
 import torch
@@ -17,10 +17,7 @@ from torch import Tensor, nn
 
 
 def check(tmp_path: Path, source: str, stats: Stats | None = None) -> list[str]:
-    path = tmp_path / "snippet.py"
-    path.write_text(HEADER + source)
-    offset = HEADER.count("\n")
-    return [f"{f.line - offset}: {f.message}" for f in check_file(path, stats=stats)]
+    return static_findings(tmp_path, source, HEADER, relative=True, stats=stats)
 
 
 def annotated(stats: Stats) -> tuple[int, int]:

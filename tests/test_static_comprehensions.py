@@ -4,7 +4,7 @@ shows through shape-only methods."""
 
 from pathlib import Path
 
-from shapesafe._static import check_file
+from tests.helpers import static_findings
 
 HEADER = """\
 import torch
@@ -14,9 +14,7 @@ from torch import Tensor
 
 
 def check_source(tmp_path: Path, source: str) -> list[str]:
-    path = tmp_path / "snippet.py"
-    path.write_text(HEADER + source)
-    return [f"{f.line}: {f.message}" for f in check_file(path)]
+    return static_findings(tmp_path, source, HEADER)
 
 
 PICK = """

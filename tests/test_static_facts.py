@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shapesafe._static import check_file
+from tests.helpers import static_findings
 
 HEADER = """\
 import torch
@@ -17,10 +17,7 @@ from torch import Tensor, nn
 
 
 def check(tmp_path: Path, source: str) -> list[str]:
-    path = tmp_path / "snippet.py"
-    path.write_text(HEADER + source)
-    offset = HEADER.count("\n")
-    return [f"{f.line - offset}: {f.message}" for f in check_file(path)]
+    return static_findings(tmp_path, source, HEADER, relative=True)
 
 
 PROBE = """\

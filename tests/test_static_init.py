@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from shapesafe._static import check_file
 from shapesafe.shapes import shapes_of
+from tests.helpers import static_findings
 
 HEADER = """\
 import dataclasses
@@ -20,10 +20,7 @@ from torch import Tensor, nn
 
 
 def check(tmp_path: Path, source: str) -> list[str]:
-    path = tmp_path / "snippet.py"
-    path.write_text(HEADER + source)
-    offset = HEADER.count("\n")
-    return [f"{f.line - offset}: {f.message}" for f in check_file(path)]
+    return static_findings(tmp_path, source, HEADER, relative=True)
 
 
 HOOKS = """\

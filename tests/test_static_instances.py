@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from shapesafe._static import check_file
+from tests.helpers import static_findings
 
 HEADER = """\
 from typing import Any
@@ -36,10 +36,7 @@ class Model(nn.Module):
 
 
 def check(tmp_path: Path, source: str) -> list[str]:
-    path = tmp_path / "snippet.py"
-    path.write_text(HEADER + source)
-    offset = HEADER.count("\n")
-    return [f"{f.line - offset}: {f.message}" for f in check_file(path)]
+    return static_findings(tmp_path, source, HEADER, relative=True)
 
 
 def test_a_forward_that_hands_its_call_on_gives_what_that_method_returns(

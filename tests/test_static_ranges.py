@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from shapesafe._static import check_file
+from tests.helpers import static_findings
 
 HEADER = """\
 import torch
@@ -17,9 +17,7 @@ from torch import Tensor
 
 
 def check_source(tmp_path: Path, source: str) -> list[str]:
-    path = tmp_path / "snippet.py"
-    path.write_text(HEADER + source)
-    return [f"{f.line}: {f.message}" for f in check_file(path)]
+    return static_findings(tmp_path, source, HEADER)
 
 
 @pytest.mark.parametrize(
@@ -44,9 +42,9 @@ def check_source(tmp_path: Path, source: str) -> list[str]:
             "def f(x: Float[Tensor, 'b d']) -> Float[Tensor, '']:\n"
             "    return x.abs().sum(axis=1).mean(axis=1)\n",
             [
-                    '5: mean: dim 1 is out of range for x.abs().sum(axis=1) "b", which has 1 dim '
-                    "(torch raises IndexError)"
-                ],
+                '5: mean: dim 1 is out of range for x.abs().sum(axis=1) "b", which has 1 dim '
+                "(torch raises IndexError)"
+            ],
             id="reduction-dim",
         ),
     ],

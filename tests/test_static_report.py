@@ -9,6 +9,7 @@ import pytest
 
 from shapesafe._static import check_file
 from shapesafe._static._report import with_legend
+from tests.helpers import static_findings
 
 HEADER = """\
 import torch
@@ -26,10 +27,7 @@ _BARE = re.compile(r"(?<![\w.\[])_(?![\w\]])")
 
 
 def check(tmp_path: Path, source: str) -> list[str]:
-    path = tmp_path / "snippet.py"
-    path.write_text(HEADER + source)
-    offset = HEADER.count("\n")
-    return [f"{f.line - offset}: {f.message}" for f in check_file(path)]
+    return static_findings(tmp_path, source, HEADER, relative=True)
 
 
 def test_a_run_of_unknown_sizes_is_told_by_its_length(tmp_path: Path) -> None:

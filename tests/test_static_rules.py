@@ -14,9 +14,9 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shapesafe._static import check_file
 from shapesafe._static._rules import dtypes
 from shapesafe.shapes import shapes_of
+from tests.helpers import static_findings
 
 HEADER = """\
 import torch
@@ -27,9 +27,7 @@ from torch import Tensor, nn
 
 
 def check_source(tmp_path: Path, source: str) -> list[str]:
-    path = tmp_path / "snippet.py"
-    path.write_text(HEADER + source)
-    return [f"{f.line}: {f.message}" for f in check_file(path)]
+    return static_findings(tmp_path, source, HEADER)
 
 
 def static_shape(

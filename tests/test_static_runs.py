@@ -10,10 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shapesafe._static import _torch as T
-from shapesafe._static import check_file
 from shapesafe._static._rules.shape import _repeated_run
 from shapesafe._static._unify import Group, Shape, Size, anonymous_group, lit, run_item
 from shapesafe._static._values import Mismatch
+from tests.helpers import static_findings
 
 HEADER = """\
 import torch
@@ -23,10 +23,7 @@ from torch import Tensor
 
 
 def check(tmp_path: Path, source: str) -> list[str]:
-    path = tmp_path / "snippet.py"
-    path.write_text(HEADER + source)
-    offset = HEADER.count("\n")
-    return [f"{f.line - offset}: {f.message}" for f in check_file(path)]
+    return static_findings(tmp_path, source, HEADER, relative=True)
 
 
 FOUND = [

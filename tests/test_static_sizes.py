@@ -9,8 +9,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shapesafe._static import _poly, check_file
+from shapesafe._static import _poly
 from shapesafe._static._unify import Size, certain, lit, name
+from tests.helpers import static_findings
 
 HEADER = """\
 import torch
@@ -21,9 +22,7 @@ import shapesafe as ss
 
 
 def check_source(tmp_path: Path, source: str) -> list[str]:
-    path = tmp_path / "snippet.py"
-    path.write_text(HEADER + source)
-    return [f"{f.line}: {f.message}" for f in check_file(path)]
+    return static_findings(tmp_path, source, HEADER)
 
 
 @pytest.mark.parametrize(

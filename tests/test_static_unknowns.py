@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from shapesafe._static import check_file
+from tests.helpers import static_findings
 
 HEADER = """\
 import torch
@@ -17,9 +17,7 @@ from torch import Tensor, nn
 
 
 def check(tmp_path: Path, body: str) -> list[str]:
-    path = tmp_path / "snippet.py"
-    path.write_text(HEADER + body)
-    return [f"{f.line}: {f.message}" for f in check_file(path)]
+    return static_findings(tmp_path, body, HEADER)
 
 
 @pytest.mark.parametrize(
