@@ -787,13 +787,19 @@ class _Calls(_Made):
         """The dim names of the function's parameter annotations. A name that only its
         return annotation has is bound, at run time, by whatever annotation is checked first:
         a local's, where one names it."""
+        return self.annotated_names(with_return=False)
+
+    def annotated_names(self, with_return: bool) -> frozenset[str]:
+        """The dim names of the function's parameter annotations, and of its return's
+        `with_return`; read once per function."""
         fn = self.fn
         if fn is None:
             return frozenset()
 
         def read() -> frozenset[str]:
             names: set[str] = set()
-            for note in [a.annotation for a in _params(fn)]:
+            notes = [a.annotation for a in _params(fn)] + ([fn.returns] if with_return else [])
+            for note in notes:
                 for node in ast.walk(note) if note is not None else ():
                     found = (
                         self.module.annotation(node) if isinstance(node, ast.Subscript) else None
@@ -802,7 +808,8 @@ class _Calls(_Made):
                         names.update(d.name for d in found.spec.dims if d.name)
             return frozenset(names)
 
-        return per_node(self.module, "contract names", fn, read)
+        key = "dim names" if with_return else "contract names"
+        return per_node(self.module, key, fn, read)
 
     def check_return(self, value: ast.expr, v: Value) -> None:
         assert self.fn is not None

@@ -36,7 +36,6 @@ from ._source import (
     _decorated,
     _params,
     dotted_name,
-    per_node,
     signature,
 )
 from ._unify import (
@@ -242,22 +241,7 @@ class _Expressions(_Access):
 
     def dim_names(self) -> frozenset[str]:
         """The dim names of the function's annotations, its return's too."""
-        fn = self.fn
-        if fn is None:
-            return frozenset()
-
-        def read() -> frozenset[str]:
-            names: set[str] = set()
-            for note in [*(a.annotation for a in _params(fn)), fn.returns]:
-                for node in ast.walk(note) if note is not None else ():
-                    found = (
-                        self.module.annotation(node) if isinstance(node, ast.Subscript) else None
-                    )
-                    if found is not None:
-                        names.update(d.name for d in found.spec.dims if d.name)
-            return frozenset(names)
-
-        return per_node(self.module, "dim names", fn, read)
+        return self.annotated_names(with_return=True)
 
     def size_of(self, v: Value) -> Size | None:
         if isinstance(v, IntV):
