@@ -820,6 +820,21 @@ _CALL_STEPS: tuple[Callable[[_Expressions, _Parts], "Value | _NoValue"], ...] = 
 )
 
 
+def _init_arguments(
+    cls: ClassModel, node: ast.Call, args: list[Value], kwargs: dict[str, Value]
+) -> dict[str, Value]:
+    """The values a constructor call gives `cls.__init__`'s parameters, by name (`self`
+    aside); none where `__init__` is not read or the call splices `*args`."""
+    init = cls.method("__init__")
+    if init is None or any(isinstance(a, ast.Starred) for a in node.args):
+        return {}
+    params = [a.arg for a in [*init[1].args.posonlyargs, *init[1].args.args]][1:]
+    named = [a.arg for a in init[1].args.kwonlyargs]
+    given = dict(zip(params, args, strict=False))
+    given.update({k: v for k, v in kwargs.items() if k in params or k in named})
+    return given
+
+
 def _sized_arguments(
     scope: "_Expressions",
     cls: ClassModel,
@@ -829,13 +844,7 @@ def _sized_arguments(
 ) -> tuple[tuple[str, Size], ...]:
     """The parameters of `cls.__init__` that a constructor call gives a size that is no
     fresh unknown (`Linear(d_model, d_key)`), in the sizes of the code that calls it."""
-    init = cls.method("__init__")
-    if init is None or any(isinstance(a, ast.Starred) for a in node.args):
-        return ()
-    params = [a.arg for a in [*init[1].args.posonlyargs, *init[1].args.args]][1:]
-    named = [a.arg for a in init[1].args.kwonlyargs]
-    given = dict(zip(params, args, strict=False))
-    given.update({k: v for k, v in kwargs.items() if k in params or k in named})
+    given = _init_arguments(cls, node, args, kwargs)
     sizes = {k: scope.size_of(v) for k, v in given.items()}
     return tuple((k, s) for k, s in sizes.items() if s is not None and s.kind != "fresh")
 
@@ -844,13 +853,7 @@ def _literal_arguments(
     cls: ClassModel, node: ast.Call, args: list[Value], kwargs: dict[str, Value]
 ) -> tuple[tuple[str, int], ...]:
     """The parameters of `cls.__init__` that a constructor call gives a literal int."""
-    init = cls.method("__init__")
-    if init is None or any(isinstance(a, ast.Starred) for a in node.args):
-        return ()
-    params = [a.arg for a in [*init[1].args.posonlyargs, *init[1].args.args]][1:]
-    named = [a.arg for a in init[1].args.kwonlyargs]
-    given = dict(zip(params, args, strict=False))
-    given.update({k: v for k, v in kwargs.items() if k in params or k in named})
+    given = _init_arguments(cls, node, args, kwargs)
     return tuple(
         (name, v.size.value)
         for name, v in given.items()
