@@ -8,7 +8,15 @@ import dataclasses
 from typing import cast
 
 from ._modules import ClassModel
-from ._source import Module, _join, _params, dotted_name, find_module, load_found, per_node
+from ._source import (
+    Module,
+    _params,
+    dotted_name,
+    dotted_target,
+    find_module,
+    load_found,
+    per_node,
+)
 from ._unify import Group, Item, Shape, Size, anonymous_group, fresh
 from ._values import AnyOfV, ObjV, TupV, Value, _one_of
 
@@ -217,11 +225,7 @@ def imported_function(
     else:
         if origin is None:
             return None
-        mod_name = origin[0] if origin[1] is None else _join(origin[0], origin[1])
-        parts = rest.split(".")
-        for part in parts[:-1]:
-            mod_name = _join(mod_name, part)
-        attr = parts[-1]
+        mod_name, attr = dotted_target(origin, rest)
     path = find_module(mod_name, module)
     target = load_found(path) if path is not None else None
     return None if target is None else imported_function(target, attr, depth + 1)

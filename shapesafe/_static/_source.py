@@ -508,11 +508,17 @@ def resolve(module: Module, dotted: str, depth: int = 0) -> tuple[Module, Signat
     origin = module.imports.get(first)
     if origin is None:
         return None
+    return _resolve_in(*dotted_target(origin, rest), module, depth)
+
+
+def dotted_target(origin: tuple[str, str | None], rest: str) -> tuple[str, str]:
+    """Where `first.rest` points, for a `first` imported as `origin` (`from m import first`
+    or `import first`): the module it names, and the last name of `rest` in it."""
     mod_name = origin[0] if origin[1] is None else _join(origin[0], origin[1])
     parts = rest.split(".")
     for part in parts[:-1]:
         mod_name = _join(mod_name, part)
-    return _resolve_in(mod_name, parts[-1], module, depth)
+    return mod_name, parts[-1]
 
 
 def _join(base: str, attr: str) -> str:
