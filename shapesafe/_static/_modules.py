@@ -261,25 +261,31 @@ def _scan(
             if name == "__init__" or name in hooks:
                 continue
             for part in ast.walk(sub) if not hasattr(sub, "body") else ():
-                # `self.cache.append(v)`: a list the method changes in place.
-                if isinstance(part, ast.Call) and isinstance(part.func, ast.Attribute):
-                    changed = _self_attr(part.func.value)
-                    if changed is not None and part.func.attr in LIST_CHANGES:
-                        rebound.add(changed)
-                    named = registered(part)
-                    if named is not None:
-                        rebound.add(named)
-            targets: list[ast.expr] = []
-            if isinstance(sub, ast.Assign):
-                targets = list(sub.targets)
-            elif isinstance(sub, (ast.AugAssign, ast.AnnAssign)):
-                targets = [sub.target]
-            for t in targets:
+                rebound.update(_called_changes(part))
+            for t in _targets(sub):
                 for part in ast.walk(t):
                     attr = _self_attr(part)
                     if attr is not None:
                         rebound.add(attr)
     return declared, rebound
+
+
+def _called_changes(part: ast.AST) -> list[str]:
+    """The attributes of `self` a call changes: a list it changes in place
+    (`self.cache.append(v)`), and what it registers (`self.register_buffer("mask", m)`)."""
+    if not (isinstance(part, ast.Call) and isinstance(part.func, ast.Attribute)):
+        return []
+    changed = _self_attr(part.func.value) if part.func.attr in LIST_CHANGES else None
+    return [a for a in (changed, registered(part)) if a is not None]
+
+
+def _targets(sub: ast.stmt) -> list[ast.expr]:
+    """What an assignment statement assigns to (none for any other statement)."""
+    if isinstance(sub, ast.Assign):
+        return list(sub.targets)
+    if isinstance(sub, (ast.AugAssign, ast.AnnAssign)):
+        return [sub.target]
+    return []
 
 
 def _changes(cls: ClassModel, hooks: list[str]) -> dict[str, list[Change]]:
@@ -290,18 +296,9 @@ def _changes(cls: ClassModel, hooks: list[str]) -> dict[str, list[Change]]:
             continue
         for sub in _statements(fn.body):
             for part in ast.walk(sub) if not hasattr(sub, "body") else ():
-                if isinstance(part, ast.Call) and isinstance(part.func, ast.Attribute):
-                    changed = _self_attr(part.func.value)
-                    named = registered(part)
-                    for attr in (changed if part.func.attr in LIST_CHANGES else None, named):
-                        if attr is not None:
-                            out.setdefault(attr, []).append(Change(cls, fn, sub, "other"))
-            targets: list[ast.expr] = []
-            if isinstance(sub, ast.Assign):
-                targets = list(sub.targets)
-            elif isinstance(sub, (ast.AugAssign, ast.AnnAssign)):
-                targets = [sub.target]
-            for t in targets:
+                for changed in _called_changes(part):
+                    out.setdefault(changed, []).append(Change(cls, fn, sub, "other"))
+            for t in _targets(sub):
                 root = _changed_root(t)
                 for part in ast.walk(t):
                     attr = _self_attr(part)
