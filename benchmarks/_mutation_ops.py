@@ -335,11 +335,44 @@ def _moved_dim(kind: str, node: ast.Call, position: int) -> Iterator[Edit]:
     yield Edit(kind, node, new, f"dim {dim} -> {_other_dim(dim)}")
 
 
+# Elementwise ops of two operands: their result has the broadcast shape of both in either
+# order, so swapping the operands changes values, never a shape.
+_ELEMENTWISE_PAIRS = frozenset(
+    {
+        "add",
+        "sub",
+        "subtract",
+        "mul",
+        "multiply",
+        "div",
+        "divide",
+        "true_divide",
+        "floor_divide",
+        "maximum",
+        "minimum",
+        "fmax",
+        "fmin",
+        "pow",
+        "atan2",
+        "eq",
+        "ne",
+        "lt",
+        "le",
+        "gt",
+        "ge",
+        "logical_and",
+        "logical_or",
+        "logical_xor",
+        "hypot",
+    }
+)
+
+
 def op_argument(node: ast.expr, names: set[str]) -> Iterator[Edit]:
     if not isinstance(node, ast.Call):
         return
     called = _call_name(node)
-    if called in _MATMUL_CALLS | _CAT_CALLS | {"einsum", "where"} | _EINOPS:
+    if called in _MATMUL_CALLS | _CAT_CALLS | {"einsum", "where"} | _EINOPS | _ELEMENTWISE_PAIRS:
         return
     positions = [i for i, a in enumerate(node.args) if isinstance(a, ast.Name) and a.id in names]
     distinct: dict[str, int] = {}
@@ -372,15 +405,25 @@ def op_reduction(node: ast.expr, names: set[str]) -> Iterator[Edit]:
 
 
 def _swap_tokens(text: str, single_letters: bool) -> str | None:
-    """`text` with its first two distinct dim names swapped; None when it has fewer than two."""
+    """`text` with its first two distinct dim names swapped; None when it has fewer than two.
+    Two names inside one einops group `(b n)` are never the pair: swapping them keeps every
+    size, so it is no shape bug."""
     pattern = re.compile(r"[A-Za-z]") if single_letters else _NAME
-    found = [(m.start(), m.end(), m.group()) for m in pattern.finditer(text)]
-    for i, (_, _, a) in enumerate(found):
-        for s2, e2, b in found[i + 1 :]:
-            if b != a:
-                s1, e1, _ = found[i]
+    found = [
+        (m.start(), m.end(), m.group(), _group_at(text, m.start()))
+        for m in pattern.finditer(text)
+    ]
+    for i, (s1, e1, a, group) in enumerate(found):
+        for s2, e2, b, other in found[i + 1 :]:
+            if b != a and (group is None or group != other):
                 return text[:s1] + b + text[e1:s2] + a + text[e2:]
     return None
+
+
+def _group_at(text: str, at: int) -> int | None:
+    """The offset of the `(` of the einops group that `at` lies in, or None outside groups."""
+    opened = text.rfind("(", 0, at)
+    return opened if opened > text.rfind(")", 0, at) else None
 
 
 def _swap_pattern(pattern: str, single_letters: bool) -> tuple[str, str] | None:

@@ -131,6 +131,26 @@ def test_a_constructor_of_one_name_is_left_alone() -> None:
     assert ops.edits(func, {}) == []
 
 
+def _edits_of(body: str) -> list[str]:
+    source = f"def f(x: Float[Tensor, 'b n c'], y: Float[Tensor, 'b n c']) -> Float[Tensor, 'b c']:\n{body}"
+    tree = ast.parse(source)
+    func = tree.body[0]
+    assert isinstance(func, ast.FunctionDef)
+    return [ops.apply(source, edit)[2] for edit in ops.edits(func, {})]
+
+
+def test_two_names_of_one_einops_group_are_never_swapped() -> None:
+    # `(b n)` and `(n b)` have the same size: the swap is no shape bug, the next pair is.
+    mutants = _edits_of("    return einops.rearrange(x, 'b n c -> (b n) c')\n")
+    assert mutants == ["einops.rearrange(x, 'b n c -> (c n) b')"]
+
+
+def test_operands_of_an_elementwise_op_are_never_swapped() -> None:
+    # `torch.mul(y, x)` has the shape of `torch.mul(x, y)`; a call of user code is swapped.
+    assert _edits_of("    return torch.mul(x, y)\n") == []
+    assert _edits_of("    return g(x, y)\n") == ["g(y, x)"]
+
+
 def _mutant(line: int, before: str, after: str) -> mutation.Mutant:
     end = line + before.count("\n")
     return mutation.Mutant("lib", "f.py", "f", line, "index", "", before, after, "", end_line=end)
