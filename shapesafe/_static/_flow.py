@@ -33,6 +33,7 @@ from ._torch import int_value
 from ._unify import (
     Group,
     Shape,
+    Size,
     facts,
     fresh,
     from_spec,
@@ -741,11 +742,29 @@ class _Scope(_Expressions):
                 target,
                 f"unpacking {len(v.items)} values into {len(elts)} names",
             )
+        elif isinstance(v, tuple) and not starred:
+            items = self.tensor_rows(target, v)
         for i, e in enumerate(elts):
             if isinstance(e, ast.Starred):
                 self.bind(e.value, None, env)
             else:
                 self.bind(e, items[i] if items is not None else None, env)
+
+    def tensor_rows(self, target: ast.Tuple | ast.List, shape: Shape) -> tuple[Value, ...] | None:
+        """`a, b, c = x` of a tensor: each name holds one row of x's first axis, so x's shape
+        without it, and the axis must have as many rows as there are names (torch raises
+        ValueError otherwise)."""
+        if not shape or not isinstance(shape[0], Size):
+            return None
+        n, first = len(target.elts), shape[0]
+        if first.kind == "int" and first.value != n:
+            self.file.report(
+                target,
+                f"unpacking {n} names from a tensor whose first axis has {first} rows "
+                "(torch raises ValueError)",
+            )
+            return None
+        return tuple(shape[1:] for _ in range(n))
 
     def declared_local(self, name: str) -> Value:
         """What a local's annotation says it holds, where a value assigned to it has no
