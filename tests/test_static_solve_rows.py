@@ -1,0 +1,90 @@
+"""Static shape rules of `torch.linalg.solve`, `torch.searchsorted` and `as_strided`, and of
+unpacking a tensor's rows into names (`a, b, c = x`): their shapes against torch's own where
+torch runs them, and the findings where it can't."""
+
+from pathlib import Path
+
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.test_static_rules import agree, check_source, static_shape, torch_shape
+
+_dims = st.lists(st.integers(1, 3), min_size=1, max_size=4)
+
+
+@settings(max_examples=60, deadline=None)
+@given(a=_dims, b=_dims)
+def test_solve_agrees_with_torch(a: list[int], b: list[int]) -> None:
+    x, y = torch.randn(a), torch.randn(b)
+    agree(
+        static_shape(a, "torch.linalg.solve(x, g)", other=b),
+        torch_shape(lambda: torch.linalg.solve(x, y)),
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(a=_dims, b=_dims)
+def test_searchsorted_agrees_with_torch(a: list[int], b: list[int]) -> None:
+    x, y = torch.randn(a).sort(-1).values, torch.randn(b)
+    agree(
+        static_shape(a, "torch.searchsorted(x, g)", other=b),
+        torch_shape(lambda: torch.searchsorted(x, y)),
+    )
+
+
+def test_solve_and_searchsorted_shapes() -> None:
+    assert static_shape([2, 3, 3], "torch.linalg.solve(x, g)", other=[2, 3]) == ("2", "3")
+    assert static_shape([3, 3], "torch.linalg.solve(x, g)", other=[4, 3, 2]) == ("4", "3", "2")
+    assert static_shape([5], "torch.searchsorted(x, g)", other=[2, 7]) == ("2", "7")
+
+
+def test_as_strided_has_the_sizes_given() -> None:
+    assert static_shape([4, 4], "x.as_strided((2, 3), (1, 1))") == ("2", "3")
+    assert static_shape([16], "torch.as_strided(x, (2, 8), (8, 1))") == ("2", "8")
+
+
+def test_unpacked_rows_have_the_rest_of_the_shape(tmp_path: Path) -> None:
+    source = (
+        "def f(t: Float[Tensor, '3 n d']) -> Float[Tensor, 'n d']:\n"
+        "    a, b, c = t\n"
+        "    return (b - a).transpose(0, 1)\n"
+    )
+    assert check_source(tmp_path, source) == [
+        '7: return of f(): dim \'n\' is n in t "3 n d" but d in (b - a).transpose(0, 1) "d n"'
+    ]
+    rows = "def f(t: Float[Tensor, '3 n d']) -> Float[Tensor, 'n d']:\n    a, b, c = t\n    return b - a\n"
+    assert check_source(tmp_path, rows) == []
+
+
+def test_unpacking_more_names_than_rows_is_a_finding(tmp_path: Path) -> None:
+    source = "def f(t: Float[Tensor, '2 n']) -> None:\n    a, b, c = t\n"
+    assert check_source(tmp_path, source) == [
+        "6: unpacking 3 names from a tensor whose first axis has 2 rows (torch raises ValueError)"
+    ]
+
+
+def test_solve_rows_must_number_the_matrix_size(tmp_path: Path) -> None:
+    source = (
+        "def f(a: Float[Tensor, 'b n n'], y: Float[Tensor, 'b n 2']) -> Float[Tensor, 'b n 2']:\n"
+        "    return torch.linalg.solve(a, y.transpose(1, 2))\n"
+    )
+    assert check_source(tmp_path, source) == [
+        '6: solve: a "b n n" is n by n but y.transpose(1, 2) "b 2 n" has 2 rows'
+    ]
+    right = (
+        "def f(a: Float[Tensor, 'b n n'], y: Float[Tensor, 'b n']) -> Float[Tensor, 'b n']:\n"
+        "    return torch.linalg.solve(a, y)\n"
+    )
+    assert check_source(tmp_path, right) == []
+
+
+def test_a_stack_of_vectors_of_another_length_is_read_as_matrices(tmp_path: Path) -> None:
+    source = (
+        "def f(a: Float[Tensor, 'b n n'], y: Float[Tensor, 'b m']) -> Float[Tensor, 'b n']:\n"
+        "    return torch.linalg.solve(a, y)\n"
+    )
+    assert check_source(tmp_path, source) == [
+        '6: solve: a "b n n" is n by n but y "b m" has b rows (torch reads y as matrices, not'
+        ' as vectors, since it is not "b n")'
+    ]
