@@ -88,3 +88,23 @@ def test_a_stack_of_vectors_of_another_length_is_read_as_matrices(tmp_path: Path
         '6: solve: a "b n n" is n by n but y "b m" has b rows (torch reads y as matrices, not'
         ' as vectors, since it is not "b n")'
     ]
+
+
+def test_an_asserted_shape_is_the_shape_of_an_unknown_value(tmp_path: Path) -> None:
+    # `w` is not annotated, so `w(x)` has no known shape until the assert states it.
+    source = (
+        "def f(x: Float[Tensor, 'n d'], w) -> Float[Tensor, 'n d']:\n"
+        "    y = w(x)\n"
+        "    assert y.shape == (x.shape[0], x.shape[1])\n"
+        "    return y.transpose(0, 1)\n"
+    )
+    assert check_source(tmp_path, source) == [
+        '8: return of f(): dim \'n\' is n in x "n d" but d in y.transpose(0, 1) "d n"'
+    ]
+    sized = (
+        "def f(x: Float[Tensor, 'n d'], w) -> Float[Tensor, 'n d']:\n"
+        "    y = w(x)\n"
+        "    assert y.size() == torch.Size([x.shape[0], x.shape[1]])\n"
+        "    return y\n"
+    )
+    assert check_source(tmp_path, sized) == []
