@@ -371,9 +371,10 @@ def _broadcast_pair(x: Size, y: Size, what: str) -> Size:
     return fresh()
 
 
-def broadcast(a: Shape, b: Shape, ta: str, tb: str) -> Shape | None:
+def broadcast(a: Shape, b: Shape, ta: str, tb: str, outer: bool = False) -> Shape | None:
     """torch's broadcasting, raising Mismatch where named or literal sizes certainly clash
-    or where a name of the shorter operand lines up with a 1 beside the same name."""
+    or where a name of the shorter operand lines up with a 1 beside the same name, unless
+    `outer`: the expression made that 1 itself, to broadcast the two into a table."""
     if a == b:
         return a
     ga = [i for i, item in enumerate(a) if isinstance(item, Group)]
@@ -398,7 +399,8 @@ def broadcast(a: Shape, b: Shape, ta: str, tb: str) -> Shape | None:
             other = long_[offset + k]
             assert isinstance(item, Size) and isinstance(other, Size)
             if (
-                item.kind == "name"
+                not outer
+                and item.kind == "name"
                 and is_one(other)
                 and item in long_[:offset] + long_[offset + k + 1 :]
             ):
