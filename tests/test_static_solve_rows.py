@@ -108,3 +108,18 @@ def test_an_asserted_shape_is_the_shape_of_an_unknown_value(tmp_path: Path) -> N
         "    return y\n"
     )
     assert check_source(tmp_path, sized) == []
+
+
+def test_an_optional_tuple_of_ints_set_on_one_path_stays_numbers(tmp_path: Path) -> None:
+    # `buffer` is a parameter's `tuple[int, int]` on one path and `(0, n)` on the other:
+    # either way its items are ints, and `x + buffer[0]` keeps x's shape.
+    source = (
+        "def f(x: Float[Tensor, 'r c'], buffer: tuple[int, int] | None = None)"
+        " -> Float[Tensor, 'r c']:\n"
+        "    if buffer is None:\n"
+        "        buffer = (0, x.size(1))\n"
+        "    return (x + buffer[0]).transpose(0, 1)\n"
+    )
+    assert check_source(tmp_path, source) == [
+        '8: return of f(): dim \'r\' is r in x "r c" but c in (x + buffer[0]).transpose(0, 1) "c r"'
+    ]
