@@ -1,6 +1,7 @@
-"""Static shape rules of `torch.linalg.solve`, `torch.searchsorted` and `as_strided`, and of
-unpacking a tensor's rows into names (`a, b, c = x`): their shapes against torch's own where
-torch runs them, and the findings where it can't."""
+"""Static shape rules of `torch.linalg.solve`, `torch.searchsorted`, `as_strided` and
+TransformerLens's activations; of unpacking a tensor's rows into names (`a, b, c = x`); of a
+shape stated by an assert; and of an Optional tuple of ints: their shapes against torch's own
+where torch runs them, and the findings where it can't."""
 
 from pathlib import Path
 
@@ -122,4 +123,16 @@ def test_an_optional_tuple_of_ints_set_on_one_path_stays_numbers(tmp_path: Path)
     )
     assert check_source(tmp_path, source) == [
         '8: return of f(): dim \'r\' is r in x "r c" but c in (x + buffer[0]).transpose(0, 1) "c r"'
+    ]
+
+
+def test_transformer_lens_activations_keep_their_input_shape(tmp_path: Path) -> None:
+    source = (
+        "from transformer_lens.utils import gelu_new\n\n\n"
+        "def mlp(x: Float[Tensor, 'b p d']) -> Float[Tensor, 'b p d']:\n"
+        "    return gelu_new(x).transpose(1, 2)\n"
+    )
+    assert check_source(tmp_path, source) == [
+        "9: return of mlp(): dim 'p' is p in x \"b p d\" but d in gelu_new(x).transpose(1, 2)"
+        ' "b d p"'
     ]

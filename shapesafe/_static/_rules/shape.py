@@ -45,9 +45,14 @@ BROADCAST_METHODS = frozenset(
 # Functions
 
 
+# TransformerLens's activations (`transformer_lens.utils`), elementwise as torch's are.
+TL_ACTIVATIONS = frozenset("gelu_new gelu_fast solu".split())
+
+
 @function(
     *(f"torch.{n}" for n in sorted(SAME_SHAPE_FUNCS)),
     *(f"torch.nn.functional.{n}" for n in sorted(F_SAME)),
+    *(f"transformer_lens.utils.{n}" for n in sorted(TL_ACTIVATIONS)),
 )
 def same_shape(c: Call) -> Value:
     """An elementwise op of one tensor: its input's shape."""
