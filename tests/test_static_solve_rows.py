@@ -3,6 +3,7 @@ TransformerLens's activations; of unpacking a tensor's rows into names (`a, b, c
 shape stated by an assert; and of an Optional tuple of ints: their shapes against torch's own
 where torch runs them, and the findings where it can't."""
 
+import tempfile
 from pathlib import Path
 
 import torch
@@ -136,3 +137,19 @@ def test_transformer_lens_activations_keep_their_input_shape(tmp_path: Path) -> 
         "9: return of mlp(): dim 'p' is p in x \"b p d\" but d in gelu_new(x).transpose(1, 2)"
         ' "b d p"'
     ]
+
+
+def test_squeeze_drops_the_ones_and_keeps_named_sizes() -> None:
+    # A named size is a universal unknown, never taken to be 1; a literal 1 goes.
+    assert static_shape([4, 1, 5], "x.squeeze()") == ("4", "5")
+    right = (
+        "def f(w: Float[Tensor, 'i h f']) -> Float[Tensor, 'i f']:\n"
+        "    return w.norm(dim=1, keepdim=True).squeeze() ** 2\n"
+    )
+    wrong = right.replace("dim=1", "dim=0")
+    with tempfile.TemporaryDirectory() as tmp:
+        assert check_source(Path(tmp), right) == []
+        assert check_source(Path(tmp), wrong) == [
+            "6: return of f(): dim 'i' is i in w \"i h f\" but h in"
+            ' w.norm(dim=0, keepdim=True).squeeze()... "h f"'
+        ]

@@ -329,8 +329,11 @@ def unsqueeze(shape: Shape, d: int) -> Shape | None:
 
 
 def squeeze(shape: Shape, dims: Sequence[int] | None) -> Shape | None:
+    """`x.squeeze()` drops the axes of size 1. A named size is a universal unknown, as
+    everywhere, so not taken to be 1; a size nothing is known of (a run, a `?`) might be,
+    and then the rank is unknown."""
     if dims is None:
-        if any(not (isinstance(i, Size) and i.kind == "int") for i in shape):
+        if any(not isinstance(i, Size) or i.kind == "fresh" for i in shape):
             return None
         return tuple(i for i in shape if not (isinstance(i, Size) and is_one(i)))
     shape = ends(shape, max(dims, default=-1) + 1, -min(dims, default=0))
