@@ -10,7 +10,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.test_static_rules import agree, check_source, static_shape, torch_shape
+from tests.helpers import static_findings
+from tests.test_static_rules import HEADER, agree, check_source, static_shape, torch_shape
 
 _dims = st.lists(st.integers(1, 3), min_size=1, max_size=4)
 
@@ -153,3 +154,17 @@ def test_squeeze_drops_the_ones_and_keeps_named_sizes() -> None:
             "6: return of f(): dim 'i' is i in w \"i h f\" but h in"
             ' w.norm(dim=0, keepdim=True).squeeze()... "h f"'
         ]
+
+
+def test_bincount_counts_into_one_axis_of_unknown_length(tmp_path: Path) -> None:
+    source = (
+        "def f(ids: Int[Tensor, ' s'], logits: Float[Tensor, ' v']) -> Float[Tensor, ' v']:\n"
+        "    counts = torch.bincount(ids, minlength=logits.size(0))\n"
+        "    return logits - 0.5 * counts\n"
+    )
+    header = HEADER + "from jaxtyping import Int\n"
+    assert static_findings(tmp_path, source, header) == []
+    rows = "def f(ids: Int[Tensor, 'b s']) -> None:\n    ids.bincount()\n"
+    assert static_findings(tmp_path, rows, header) == [
+        '7: bincount: ids "b s" has 2 dims, and bincount takes 1'
+    ]

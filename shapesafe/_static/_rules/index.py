@@ -42,6 +42,28 @@ def searchsorted(c: Call) -> Value | _Pass:
     return c.rule(positions)
 
 
+@function("torch.bincount")
+def bincount(c: Call) -> Value | _Pass:
+    """`torch.bincount(ids)`: one count for each value up to the largest (or `minlength`),
+    a length the ids' values decide. The ids must be one axis."""
+    return _counts(c, c.x, c.arg_text(0, "input"))
+
+
+@method("bincount")
+def bincount_method(c: Call) -> Value | _Pass:
+    return _counts(c, c.x, c.receiver_text())
+
+
+def _counts(c: Call, x: Value, text: str) -> Value | _Pass:
+    if not isinstance(x, tuple):
+        return PASS
+    n = T.rank(x)
+    if n is not None and n != 1:
+        c.report(f'bincount: {text} "{show(x)}" has {n} dims, and bincount takes 1')
+        return None
+    return (fresh(),)
+
+
 @function("torch.argwhere", "torch.nonzero")
 def nonzero(c: Call) -> Value | _Pass:
     x = c.x
