@@ -114,6 +114,26 @@ def _module_number(module: Module, name: str) -> Value:
     return None
 
 
+def _makes_unit_axis(node: ast.expr) -> bool:
+    """Whether an operand makes a new axis of size 1 itself (`x[:, None]`, `x.unsqueeze(1)`,
+    `rearrange(x, "i -> i 1")`): an outer op, `ids[:, None] == ids`, broadcasts on purpose."""
+    if isinstance(node, ast.Subscript):
+        parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        return any(isinstance(p, ast.Constant) and p.value is None for p in parts)
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    if called == "unsqueeze":
+        return True
+    if called == "rearrange" and len(node.args) >= 2:
+        pattern = node.args[1]
+        if isinstance(pattern, ast.Constant) and isinstance(pattern.value, str):
+            out = pattern.value.split("->")[-1].replace("(", " ( ").replace(")", " ) ")
+            return "1" in out.split() or "( )" in " ".join(out.split())
+    return False
+
+
 def _operand(module: Module, node: ast.expr) -> str:
     """An operand as a message shows it: `(a - b)` in `w * (a - b)` keeps its parentheses."""
     text = _text(module, node)
@@ -294,7 +314,8 @@ class _Expressions(_Access):
             self.file.stats_relation()
             ta, tb = _operand(self.module, lnode), _operand(self.module, rnode)
             try:
-                return T.broadcast(left, right, ta, tb)
+                outer = _makes_unit_axis(lnode) or _makes_unit_axis(rnode)
+                return T.broadcast(left, right, ta, tb, outer)
             except Mismatch as err:
                 sign = "compared with" if isinstance(node, ast.Compare) else _OPS.get(type(op), "?")
                 self.file.report(node, f"{ta} {sign} {tb}: {err}")

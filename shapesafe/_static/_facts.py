@@ -1,6 +1,7 @@
 """What a scope's asserts and `if` guards say about its sizes: `assert x.shape[-1] ==
 self.d`, `if h * d != e: raise ...`. Each is a pair of sizes that are equal where the code
-goes on (`_unify.Facts`)."""
+goes on (`_unify.Facts`). An assert of a whole shape (`assert y.shape == (n, 3)`) also gives
+a value of unknown shape those sizes (`asserted_shape`)."""
 
 import ast
 import itertools
@@ -8,7 +9,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from ._source import Module, _params
-from ._unify import Size, name, sym
+from ._unify import Size, fresh, name, sym
 from ._values import IntV, LayerV, ListV, SymV, TupV, Value
 
 if TYPE_CHECKING:
@@ -44,6 +45,55 @@ def stated(scope: "_Expressions", test: ast.expr, env: "Env", truth: bool = True
     for a, b in itertools.pairwise(values):
         out += _pairs(scope, a, b)
     return out
+
+
+def asserted_shape(scope: "_Expressions", test: ast.expr, env: "Env") -> None:
+    """`assert x.shape == (n, 3)` (or `x.size()`, a list, `torch.Size([...])`) where x's
+    shape is unknown: x has those sizes from here on. A shape already known is left to
+    the assert's facts (`stated`), which compare it."""
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        for part in test.values:
+            asserted_shape(scope, part, env)
+        return
+    if not (isinstance(test, ast.Compare) and [type(o) for o in test.ops] == [ast.Eq]):
+        return
+    for held, given in ((test.left, test.comparators[0]), (test.comparators[0], test.left)):
+        target = _shape_of_name(held)
+        sizes = _size_list(given)
+        if target is None or sizes is None or env.get(target, 0) is not None:
+            continue
+        scope.file.silent += 1
+        try:
+            found = [scope.size_of(scope.value(e, env)) for e in sizes]
+        finally:
+            scope.file.silent -= 1
+        env[target] = tuple(s if s is not None else fresh() for s in found)
+        return
+
+
+def _shape_of_name(node: ast.expr) -> str | None:
+    """`x` of `x.shape` or `x.size()`, a local name."""
+    if isinstance(node, ast.Call) and not node.args and not node.keywords:
+        node = node.func
+        if not (isinstance(node, ast.Attribute) and node.attr == "size"):
+            return None
+    elif not (isinstance(node, ast.Attribute) and node.attr == "shape"):
+        return None
+    return node.value.id if isinstance(node.value, ast.Name) else None
+
+
+def _size_list(node: ast.expr) -> list[ast.expr] | None:
+    """The sizes of a literal shape: `(n, 3)`, `[n, 3]`, `torch.Size([n, 3])`; None for
+    anything else or one with a starred part."""
+    if isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords:
+        if not (isinstance(node.func, ast.Attribute) and node.func.attr == "Size"):
+            return None
+        node = node.args[0]
+    if not isinstance(node, (ast.Tuple, ast.List)):
+        return None
+    if any(isinstance(e, ast.Starred) for e in node.elts):
+        return None
+    return list(node.elts)
 
 
 def _pairs(scope: "_Expressions", a: Value, b: Value) -> Pairs:

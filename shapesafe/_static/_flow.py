@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from ._expr import _Expressions
-from ._facts import named_like_dims, stated
+from ._facts import asserted_shape, named_like_dims, stated
 from ._helpers import decided
 from ._modules import ClassModel, _find_class
 from ._report import _LOST_OTHER, Env, Finding, _alternatives
@@ -33,6 +33,7 @@ from ._torch import int_value
 from ._unify import (
     Group,
     Shape,
+    Size,
     facts,
     fresh,
     from_spec,
@@ -438,6 +439,7 @@ class _Scope(_Expressions):
         self.value(stmt.value if isinstance(stmt, ast.Expr) else stmt.test, env)
         if isinstance(stmt, ast.Assert):
             env.update(_narrowed(stmt.test, env))
+            asserted_shape(self, stmt.test, env)
             held = facts()
             if held is not None:
                 held.assume(stated(self, stmt.test, env))
@@ -741,11 +743,31 @@ class _Scope(_Expressions):
                 target,
                 f"unpacking {len(v.items)} values into {len(elts)} names",
             )
+        elif isinstance(v, tuple) and not starred:
+            items = self.tensor_rows(target, v)
         for i, e in enumerate(elts):
             if isinstance(e, ast.Starred):
                 self.bind(e.value, None, env)
             else:
                 self.bind(e, items[i] if items is not None else None, env)
+
+    def tensor_rows(self, target: ast.Tuple | ast.List, shape: Shape) -> tuple[Value, ...] | None:
+        """`a, b, c = x` of a tensor whose first axis has a literal size: each name holds one
+        row, so x's shape without that axis, and the axis must have as many rows as there
+        are names (torch raises ValueError otherwise). A first axis of another size (a batch
+        `B`) is not read: unpacking it into a fixed count of names says the value is not
+        what its annotation says."""
+        if not shape or not isinstance(shape[0], Size) or shape[0].kind != "int":
+            return None
+        n, first = len(target.elts), shape[0]
+        if first.value != n:
+            self.file.report(
+                target,
+                f"unpacking {n} names from a tensor whose first axis has {first} rows "
+                "(torch raises ValueError)",
+            )
+            return None
+        return tuple(shape[1:] for _ in range(n))
 
     def declared_local(self, name: str) -> Value:
         """What a local's annotation says it holds, where a value assigned to it has no

@@ -329,8 +329,11 @@ def unsqueeze(shape: Shape, d: int) -> Shape | None:
 
 
 def squeeze(shape: Shape, dims: Sequence[int] | None) -> Shape | None:
+    """`x.squeeze()` drops the axes of size 1. A named size is a universal unknown, as
+    everywhere, so not taken to be 1; a size nothing is known of (a run, a `?`) might be,
+    and then the rank is unknown."""
     if dims is None:
-        if any(not (isinstance(i, Size) and i.kind == "int") for i in shape):
+        if any(not isinstance(i, Size) or i.kind == "fresh" for i in shape):
             return None
         return tuple(i for i in shape if not (isinstance(i, Size) and is_one(i)))
     shape = ends(shape, max(dims, default=-1) + 1, -min(dims, default=0))
@@ -371,9 +374,10 @@ def _broadcast_pair(x: Size, y: Size, what: str) -> Size:
     return fresh()
 
 
-def broadcast(a: Shape, b: Shape, ta: str, tb: str) -> Shape | None:
+def broadcast(a: Shape, b: Shape, ta: str, tb: str, outer: bool = False) -> Shape | None:
     """torch's broadcasting, raising Mismatch where named or literal sizes certainly clash
-    or where a name of the shorter operand lines up with a 1 beside the same name."""
+    or where a name of the shorter operand lines up with a 1 beside the same name, unless
+    `outer`: the expression made that 1 itself, to broadcast the two into a table."""
     if a == b:
         return a
     ga = [i for i, item in enumerate(a) if isinstance(item, Group)]
@@ -398,7 +402,8 @@ def broadcast(a: Shape, b: Shape, ta: str, tb: str) -> Shape | None:
             other = long_[offset + k]
             assert isinstance(item, Size) and isinstance(other, Size)
             if (
-                item.kind == "name"
+                not outer
+                and item.kind == "name"
                 and is_one(other)
                 and item in long_[:offset] + long_[offset + k + 1 :]
             ):

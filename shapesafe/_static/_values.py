@@ -149,9 +149,38 @@ def _one_of(values: list[Value]) -> Value:
                 if o not in options:
                     options.append(o)
         return AnyOfV(tuple(options)) if len(options) <= 8 else None
+    if all(isinstance(v, _NUMBERS) for v in values):
+        return _number_of(values)
+    rows = _number_rows(values)
+    if rows is not None:
+        return TupV(tuple(_number_of(list(col)) for col in zip(*rows, strict=True)))
     if all(isinstance(v, (tuple, TupV, ListV)) for v in values):
         return _joined(values)
     return None
+
+
+_NUMBERS = (IntV, NumV, SymV)
+
+
+def _number_of(values: list[Value]) -> Value:
+    """A number that is one of `values`: an int of a size unknown here where all are ints
+    (`0` on one path, `x.size(1)` on the other), otherwise a Python number."""
+    if all(v == values[0] for v in values):
+        return values[0]
+    return IntV(fresh()) if all(isinstance(v, IntV) for v in values) else NumV()
+
+
+def _number_rows(values: list[Value]) -> list[tuple[Value, ...]] | None:
+    """The items of tuples of numbers of one length (`buffer = (0, n)` on one path, a
+    `tuple[int, int]` parameter on the other), or None."""
+    rows: list[tuple[Value, ...]] = []
+    for v in values:
+        if not isinstance(v, TupV) or v.mutable or v.fields:
+            return None
+        if not all(isinstance(i, _NUMBERS) for i in v.items):
+            return None
+        rows.append(v.items)
+    return rows if rows and all(len(r) == len(rows[0]) for r in rows) else None
 
 
 def _joined(values: list[Value]) -> Value:
@@ -299,6 +328,15 @@ def sequence_of(module: Module, node: ast.expr | None) -> Value:
     """`Tuple[float, float]`, `list[Float[Tensor, "b d"]]`, `tuple[int, ...]`: a tuple or
     list of Python numbers or of tensors of one annotated shape; None for any other
     annotation."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        # `tuple[int, int] | None`: code that reads the items has ruled the None out.
+        for side, other in ((node.left, node.right), (node.right, node.left)):
+            if isinstance(other, ast.Constant) and other.value is None:
+                return sequence_of(module, side)
+        return None
+    optional = ("Optional", "typing.Optional")
+    if isinstance(node, ast.Subscript) and dotted_name(node.value) in optional:
+        return sequence_of(module, node.slice)
     if not isinstance(node, ast.Subscript):
         return None
     kind = dotted_name(node.value)

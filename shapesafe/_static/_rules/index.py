@@ -8,16 +8,60 @@ from typing import NamedTuple
 from .. import _torch as T
 from .._report import _text
 from .._source import Module, dotted_name, resolve
-from .._unify import Group, Item, Shape, Size, certain, fresh, lit, show
+from .._unify import Group, Item, Shape, Size, certain, fresh, lit, needs, show
 from .._values import IntV, Mismatch, NumV, SymV, TupV, Value
 from ._registry import PASS, Call, Reader, _Pass, bcast_all, function, lit_int, method
 
 
 @function("torch.searchsorted")
 def searchsorted(c: Call) -> Value | _Pass:
-    if len(c.args) >= 2 and isinstance(c.args[1], tuple):
-        return c.args[1]  # an index for each value looked up
-    return PASS
+    """`torch.searchsorted(sorted "*B m", values "*B k")` has the values' shape; a sorted
+    sequence of one axis takes values of any shape. Both stacks share their leading axes."""
+    seq, values = c.x, c.arg(1, "input")  # an index for each value looked up
+    if not isinstance(seq, tuple) or not isinstance(values, tuple):
+        return PASS
+    if len(seq) == 1 or any(isinstance(i, Group) for i in (*seq, *values)):
+        return values
+    ts, tv = c.arg_text(0, "sorted_sequence"), c.arg_text(1, "input")
+
+    def positions() -> Shape | None:
+        if len(seq) != len(values):
+            raise Mismatch(
+                f'searchsorted: {ts} "{show(seq)}" has {len(seq)} dims but {tv} '
+                f'"{show(values)}" has {len(values)}; their leading dims must be the same'
+            )
+        for i, (p, q) in enumerate(zip(seq[:-1], values[:-1], strict=True)):
+            assert isinstance(p, Size) and isinstance(q, Size)
+            if needs(p, q) == "differ":
+                raise Mismatch(
+                    f'searchsorted: dim {i} is {p} in {ts} "{show(seq)}" but {q} in {tv} '
+                    f'"{show(values)}"; the leading dims must be the same'
+                )
+        return values
+
+    return c.rule(positions)
+
+
+@function("torch.bincount")
+def bincount(c: Call) -> Value | _Pass:
+    """`torch.bincount(ids)`: one count for each value up to the largest (or `minlength`),
+    a length the ids' values decide. The ids must be one axis."""
+    return _counts(c, c.x, c.arg_text(0, "input"))
+
+
+@method("bincount")
+def bincount_method(c: Call) -> Value | _Pass:
+    return _counts(c, c.x, c.receiver_text())
+
+
+def _counts(c: Call, x: Value, text: str) -> Value | _Pass:
+    if not isinstance(x, tuple):
+        return PASS
+    n = T.rank(x)
+    if n is not None and n != 1:
+        c.report(f'bincount: {text} "{show(x)}" has {n} dims, and bincount takes 1')
+        return None
+    return (fresh(),)
 
 
 @function("torch.argwhere", "torch.nonzero")

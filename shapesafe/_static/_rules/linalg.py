@@ -297,3 +297,49 @@ def decomposed(op: str, shape: Shape, full: bool, what: str) -> "Shape | TupV | 
     if op == "pinv":
         return (*batch, n, m)
     return None
+
+
+@function("torch.linalg.solve")
+def solve(c: Call) -> Value | _Pass:
+    """`torch.linalg.solve(A "*B n n", b)`: b is one vector "n", or a stack of vectors
+    "*B n" (exactly A's shape without its last axis), or else a stack of matrices "*C n k";
+    the result has b's shape, over the batch that *B and *C broadcast to. A must be square,
+    and b's rows must number A's."""
+    a, b = c.x, c.arg(1, "B")
+    if not isinstance(a, tuple) or not isinstance(b, tuple) or c.kw("left") is not None:
+        return PASS
+    ta, tb = c.arg_text(0, "A"), c.arg_text(1, "B")
+    if any(isinstance(i, Group) for i in (*a, *b)):
+        return None
+
+    def solved() -> Shape | None:
+        found = _matrix(a, f"solve: {ta}", square=True)
+        if found is None or not b:
+            return None
+        batch, _, n = found
+        vector = len(b) == 1
+        if len(b) == len(a) - 1:
+            verdicts = {
+                certain(cast(Size, p), cast(Size, q)) for p, q in zip(a[:-1], b, strict=True)
+            }
+            if None in verdicts:
+                return None  # a stack of vectors or of matrices, as the sizes turn out
+            vector = verdicts == {"same"}
+        if not vector and len(b) < 2:
+            return None
+        rows = cast(Size, b[-1] if vector else b[-2])
+        if needs(n, rows) == "differ":
+            read = (
+                f' (torch reads {tb} as matrices, not as vectors, since it is not "{show(a[:-1])}")'
+                if len(b) == len(a) - 1
+                else ""
+            )
+            raise Mismatch(
+                f'solve: {ta} "{show(a)}" is {n} by {n} but {tb} "{show(b)}" has {rows} rows' + read
+            )
+        if vector:
+            return (*batch, n)
+        joined = T.broadcast(batch, b[:-2], ta, tb)
+        return None if joined is None else (*joined, *b[-2:])
+
+    return c.rule(solved)

@@ -45,9 +45,14 @@ BROADCAST_METHODS = frozenset(
 # Functions
 
 
+# TransformerLens's activations (`transformer_lens.utils`), elementwise as torch's are.
+TL_ACTIVATIONS = frozenset("gelu_new gelu_fast solu".split())
+
+
 @function(
     *(f"torch.{n}" for n in sorted(SAME_SHAPE_FUNCS)),
     *(f"torch.nn.functional.{n}" for n in sorted(F_SAME)),
+    *(f"transformer_lens.utils.{n}" for n in sorted(TL_ACTIVATIONS)),
 )
 def same_shape(c: Call) -> Value:
     """An elementwise op of one tensor: its input's shape."""
@@ -464,3 +469,21 @@ def _repeated_run(x: Shape, sizes: list[Size | None]) -> Shape | None:
         assert here is None or isinstance(here, Size)
         out.append(T.mul(here, rep) if here is not None and rep is not None else fresh())
     return tuple(out)
+
+
+@method("as_strided")
+def strided_view(c: Call) -> Value:
+    """`x.as_strided(size, stride)`: a view of the sizes given, whatever x's shape."""
+    return _given_sizes(c, c.arg(0, "size"))
+
+
+@function("torch.as_strided")
+def strided(c: Call) -> Value:
+    """`torch.as_strided(x, size, stride)`, as `x.as_strided(size, stride)`."""
+    return _given_sizes(c, c.arg(1, "size"))
+
+
+def _given_sizes(c: Call, given: Value) -> Value:
+    if not isinstance(given, TupV) or any(isinstance(v, tuple) for v in given.items):
+        return None
+    return tuple(c.size_of(v) or fresh() for v in given.items)
