@@ -1,7 +1,8 @@
 """Static shape rules of `torch.linalg.solve`, `torch.searchsorted`, `as_strided` and
 TransformerLens's activations; of unpacking a tensor's rows into names (`a, b, c = x`); of a
-shape stated by an assert; and of an Optional tuple of ints: their shapes against torch's own
-where torch runs them, and the findings where it can't."""
+shape stated by an assert; of an Optional tuple of ints; and of a tuple returned where the
+annotation is one tensor: their shapes against torch's own where torch runs them, and the
+findings where it can't."""
 
 import tempfile
 from pathlib import Path
@@ -167,4 +168,13 @@ def test_bincount_counts_into_one_axis_of_unknown_length(tmp_path: Path) -> None
     rows = "def f(ids: Int[Tensor, 'b s']) -> None:\n    ids.bincount()\n"
     assert static_findings(tmp_path, rows, header) == [
         '7: bincount: ids "b s" has 2 dims, and bincount takes 1'
+    ]
+
+
+def test_a_tuple_returned_where_the_annotation_is_one_tensor(tmp_path: Path) -> None:
+    source = (
+        "def f(x: Float[Tensor, 'b d']) -> Float[Tensor, 'b d']:\n    y = x * 2\n    return y, x\n"
+    )
+    assert check_source(tmp_path, source) == [
+        '7: return of f(): a tuple of 2 values, but the annotation is one tensor "b d"'
     ]

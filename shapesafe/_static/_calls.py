@@ -832,6 +832,14 @@ class _Calls(_Made):
         sig = signature(self.module, self.fn)
         if sig is None or sig.contract.ret is None:
             return
+        if isinstance(value, ast.Tuple) and not any(isinstance(e, ast.Starred) for e in value.elts):
+            self.counted("return", value, v)
+            self.file.report(
+                value,
+                f"return of {self.fn.name}(): a tuple of {len(value.elts)} values, but the "
+                f'annotation is one tensor "{sig.contract.ret.spec.text.strip()}"',
+            )
+            return
         self.match_return(value, v, sig.contract.ret.spec)
 
     def match_return(self, value: ast.expr, v: Value, spec: Spec) -> None:
