@@ -1,7 +1,7 @@
 """Static shape rules of `torch.linalg.solve`, `torch.searchsorted`, `as_strided` and
 TransformerLens's activations; of unpacking a tensor's rows into names (`a, b, c = x`); of a
-shape stated by an assert; of an Optional tuple of ints; and of a tuple returned where the
-annotation is one tensor: their shapes against torch's own where torch runs them, and the
+shape stated by an assert; of an Optional tuple of ints; of a tuple returned where the
+annotation is one tensor; and of einops's functions from `from einops import *`: their shapes against torch's own where torch runs them, and the
 findings where it can't."""
 
 import tempfile
@@ -178,3 +178,13 @@ def test_a_tuple_returned_where_the_annotation_is_one_tensor(tmp_path: Path) -> 
     assert check_source(tmp_path, source) == [
         '7: return of f(): a tuple of 2 values, but the annotation is one tensor "b d"'
     ]
+
+
+def test_einops_functions_from_a_star_import_have_their_rules(tmp_path: Path) -> None:
+    source = (
+        "from einops import *\n\n\n"
+        "def f(z: Float[Tensor, 'b h s d']) -> Float[Tensor, 'b s hd']:\n"
+        "    return rearrange(z, 'b h s d -> s b (h d)')\n"
+    )
+    found = check_source(tmp_path, source)
+    assert len(found) == 1 and found[0].startswith("9: return of f(): dim 'b' is b in z")

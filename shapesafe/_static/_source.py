@@ -348,6 +348,13 @@ def _parse(path: Path) -> Module | None:
     return module
 
 
+# What `from einops import *` brings in (einops's `__all__`), for a library outside the
+# checked files whose functions have shape rules.
+_LIBRARY_STARS = {
+    "einops": ("rearrange", "reduce", "repeat", "einsum", "pack", "unpack", "parse_shape"),
+}
+
+
 def _take_stars(module: Module) -> None:
     """`from pkg.typing import *`: the names the star brings in (its `__all__`, else those
     not starting with `_`), where the file does not bind them itself. An imported name keeps
@@ -368,6 +375,9 @@ def _take_stars(module: Module) -> None:
             found = find_module(dotted, module)
             other = load_found(found) if found is not None else None
             if other is None:
+                for name in _LIBRARY_STARS.get(dotted, ()):
+                    if name not in module.imports and name not in module.functions:
+                        module.imports[name] = (dotted, name)
                 continue
             public = _exported(other)
             bound = set(module.imports) | set(module.functions) | set(module.aliases)
