@@ -1,7 +1,8 @@
 """Static shape rules of `torch.linalg.solve`, `torch.searchsorted`, `as_strided` and
 TransformerLens's activations; of unpacking a tensor's rows into names (`a, b, c = x`); of a
 shape stated by an assert; of an Optional tuple of ints; of a tuple returned where the
-annotation is one tensor; and of einops's functions from `from einops import *`: their shapes against torch's own where torch runs them, and the
+annotation is one tensor; of einops's functions from `from einops import *`; and of names
+a function imports itself: their shapes against torch's own where torch runs them, and the
 findings where it can't."""
 
 import tempfile
@@ -11,6 +12,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shapesafe._static import check_file
 from tests.helpers import static_findings
 from tests.test_static_rules import HEADER, agree, check_source, static_shape, torch_shape
 
@@ -188,3 +190,36 @@ def test_einops_functions_from_a_star_import_have_their_rules(tmp_path: Path) ->
     )
     found = check_source(tmp_path, source)
     assert len(found) == 1 and found[0].startswith("9: return of f(): dim 'b' is b in z")
+
+
+def test_a_function_that_imports_torch_again_keeps_torch_rules(tmp_path: Path) -> None:
+    source = (
+        "def f(x: Float[Tensor, 'n d']) -> Float[Tensor, 'n d']:\n"
+        "    import torch\n\n"
+        "    return torch.cat([x, x], dim=0)\n"
+    )
+    assert check_source(tmp_path, source) == [
+        '8: return of f(): dim \'n\' is n in x "n d" but 2*n in torch.cat([x, x], dim=0) "2*n d"'
+    ]
+
+
+def test_a_function_imported_inside_a_function_is_the_files_own(tmp_path: Path) -> None:
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "layers.py").write_text(
+        HEADER + "\n\ndef double(x: Float[Tensor, 'n d']) -> Float[Tensor, '2*n d']:\n"
+        "    return torch.cat([x, x])\n"
+    )
+    source = (
+        "def f(x: Float[Tensor, 'n d']) -> Float[Tensor, 'n d']:\n"
+        "    from .layers import double\n\n"
+        "    return double(x)\n"
+    )
+    user = pkg / "user.py"
+    user.write_text(HEADER + source)
+    found = [f.message for f in check_file(user)]
+    assert len(found) == 1 and found[0].startswith("return of f(): dim 'n' is n in x")
+    # Another function takes the name from elsewhere: it means no one function.
+    user.write_text(HEADER + source + "\n\ndef g() -> None:\n    from other import double\n")
+    assert [f.message for f in check_file(user)] == []

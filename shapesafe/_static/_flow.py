@@ -23,6 +23,7 @@ from ._scopes import (
     _as_load,
     _assigned,
     _binds,
+    _imported_as_the_file_does,
     _index,
     _local_annotations,
     _own_nodes,
@@ -236,6 +237,8 @@ class _Scope(_Expressions):
                     self.local.add(arg.arg)
         index = _index(file.module)
         self.local.update(index.locals.get(id(body), ()))
+        if fn is not None:
+            self.local -= _imported_as_the_file_does(file.module, body)
         if self.is_module:
             self.rebound_globals = set(index.globals)
         self.exits: list[list[Env]] = []
@@ -642,10 +645,13 @@ class _Scope(_Expressions):
         return env
 
     def import_(self, stmt: ast.Import | ast.ImportFrom, env: Env) -> Env | None:
-        # The module's own imports are read by _source; a function's shadow names.
+        # The module's own imports are read by _source; so are a function's that bind a
+        # name as the file does (`_imported_as_the_file_does`). Others shadow the name.
         if not self.is_module:
             for alias in stmt.names:
-                env[(alias.asname or alias.name).split(".")[0]] = None
+                name = (alias.asname or alias.name).split(".")[0]
+                if name in self.local:
+                    env[name] = None
         return env
 
     def unbind(self, stmt: ast.Global | ast.Nonlocal | ast.Delete, env: Env) -> Env | None:

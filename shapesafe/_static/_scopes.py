@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 
 from ._expr import _Comprehensions
 from ._modules import LIST_CHANGES
-from ._source import Module, dotted_name, per_node
+from ._source import Module, dotted_name, import_origins, per_node
 
 _Scopes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
@@ -264,3 +264,18 @@ def _binds(node: ast.AST) -> list[str]:
     if isinstance(node, ast.MatchMapping) and node.rest:
         return [node.rest]
     return []
+
+
+def _imported_as_the_file_does(module: Module, body: list[ast.stmt]) -> set[str]:
+    """The names a function binds only by imports that give them the meaning the file's
+    imports do (`import torch` again, or a `from .layers import Linear` the file takes up):
+    they are no locals, and resolve as the file's names do."""
+    imported: set[str] = set()
+    other: set[str] = set()
+    for node in _own_nodes(body):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            for local, origin in import_origins(node):
+                (imported if module.imports.get(local) == origin else other).add(local)
+        elif isinstance(node, ast.stmt):
+            other.update(_stmt_binds(node))
+    return imported - other

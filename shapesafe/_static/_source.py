@@ -264,18 +264,10 @@ def _top_level(
             rebind(stmt.name)
             if fresh:
                 functions[stmt.name] = stmt
-        elif isinstance(stmt, ast.Import):
-            for alias in stmt.names:
-                local = alias.asname or alias.name.split(".")[0]
-                module_name = alias.name if alias.asname else alias.name.split(".")[0]
+        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            for local, origin in import_origins(stmt):
                 rebind(local)
-                imports[local] = (module_name, None)
-        elif isinstance(stmt, ast.ImportFrom):
-            base = "." * stmt.level + (stmt.module or "")
-            for alias in stmt.names:
-                local = alias.asname or alias.name
-                rebind(local)
-                imports[local] = (base, alias.name)
+                imports[local] = origin
         elif isinstance(stmt, ast.Assign):
             for each in stmt.targets:
                 for node in ast.walk(each):
@@ -291,7 +283,34 @@ def _top_level(
                 if isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
                     if dotted_name(stmt.annotation) in ("TypeAlias", "typing.TypeAlias"):
                         aliases[stmt.target.id] = stmt.value
+    # `from .layers import Linear` inside a function: the file's too, where no top-level
+    # statement binds the name and every function that imports it takes it from one place.
+    inner: dict[str, tuple[str, str | None]] = {}
+    clashing: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and node not in tree.body:
+            for local, origin in import_origins(node):
+                if inner.setdefault(local, origin) != origin:
+                    clashing.add(local)
+    for local, origin in inner.items():
+        if local not in seen and local not in clashing and local != "*":
+            imports[local] = origin
     return imports, functions, aliases
+
+
+def import_origins(stmt: ast.Import | ast.ImportFrom) -> list[tuple[str, tuple[str, str | None]]]:
+    """Each local name an import binds, with where it comes from: (module, attribute), the
+    attribute None for `import a.b as x`."""
+    if isinstance(stmt, ast.Import):
+        return [
+            (
+                alias.asname or alias.name.split(".")[0],
+                (alias.name if alias.asname else alias.name.split(".")[0], None),
+            )
+            for alias in stmt.names
+        ]
+    base = "." * stmt.level + (stmt.module or "")
+    return [(alias.asname or alias.name, (base, alias.name)) for alias in stmt.names]
 
 
 def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
