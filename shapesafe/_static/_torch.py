@@ -25,6 +25,7 @@ from ._unify import (
     fresh,
     lit,
     needs,
+    relating,
     show,
 )
 from ._values import (
@@ -389,7 +390,8 @@ def broadcast(a: Shape, b: Shape, ta: str, tb: str) -> Shape | None:
             f'{ta} "{show(a)}" and {tb} "{show(b)}": {x} lines up with {y} '
             f"(torch would broadcast silently where one is 1, and fail otherwise)"
         )
-        out.append(_broadcast_pair(x, y, what))
+        with relating(a, b):
+            out.append(_broadcast_pair(x, y, what))
     out.reverse()
     if not ga and not gb and len(a) != len(b):
         short, long_, ts, tl = (a, b, ta, tb) if len(a) < len(b) else (b, a, tb, ta)
@@ -479,7 +481,9 @@ def matmul(a: Shape, b: Shape, ta: str, tb: str) -> Shape | None:
     right = b[-1] if len(b) == 1 else b[-2]
     if not isinstance(left, Size) or not isinstance(right, Size):
         return None
-    if needs(left, right) == "differ":
+    with relating(a, b):
+        verdict = needs(left, right)
+    if verdict == "differ":
         message = (
             f'{ta} @ {tb}: inner dim is {left} in {ta} "{show(a)}" but {right} in {tb} "{show(b)}"'
         )

@@ -11,7 +11,9 @@ literal, are known to differ unless the scope's `Facts` say they are equal (an a
 `if` guard). A `sym` (a constructor argument, a config attribute) is set when the object is
 built: the first size it must equal identifies it (`nn.Linear(cfg.d_model, ...)` applied
 to an input of last dim `d_model`), and a later size it must equal is compared with that
-one. Anything else is unknown, and an unknown never makes a finding.
+one. It is not identified by a size that a tensor of the same relation carries on another
+axis (`k` of "b h pos d//h" in `q @ k`): the code gave the two different roles there. Anything
+else is unknown, and an unknown never makes a finding.
 """
 
 import ast
@@ -309,6 +311,8 @@ def needs(a: Size, b: Size) -> Literal["same", "differ"] | None:
     verdict = certain(a, b)
     facts = _facts.get()
     if verdict is None and facts is not None and _learns(facts, a, b):
+        if _carried_apart(facts, a, b):
+            return "differ"
         facts.union(a, b)
     return verdict
 
@@ -364,6 +368,36 @@ def _learns(facts: "Facts", a: Size, b: Size) -> bool:
         all(m.kind == "sym" or (m.kind == "expr" and m.key) for m in facts.members(s))
         for s in (a, b)
     )
+
+
+def _carried_apart(facts: "Facts", a: Size, b: Size) -> bool:
+    """Whether a tensor of the relation being checked (`relating`) has `a` and `b` on two
+    different axes: the code gave them different roles there (`k` of "b h pos d//h" in
+    `q @ k`), so a sym among them is not identified by the other, and the relation holds
+    only if the two happen to be equal."""
+    ra, rb = facts.find(a), facts.find(b)
+    for shape in _relating.get():
+        roots = [facts.find(i) if isinstance(i, Size) else None for i in shape]
+        if ra in roots and rb in roots:
+            return True
+    return False
+
+
+# The shapes of the tensors whose relation `needs` is checking, set by `relating`.
+_relating: contextvars.ContextVar[tuple[Shape, ...]] = contextvars.ContextVar(
+    "shapesafe_static_relating", default=()
+)
+
+
+@contextlib.contextmanager
+def relating(*shapes: Shape | None) -> Iterator[None]:
+    """Check a relation between tensors of these shapes: a sym that one of them carries is
+    not learned equal to a size that the same tensor carries on another axis."""
+    token = _relating.set(tuple(s for s in shapes if s))
+    try:
+        yield
+    finally:
+        _relating.reset(token)
 
 
 def _node_of(size: Size) -> Size:
@@ -692,17 +726,18 @@ class Unifier(BindingState):
         saved = self._saved()
         self._argument, self._where = argument, {}
         self.sizes_.read = {}
-        failed = _run_rank(_plan(spec), shape, self.shapes_) or match(
-            _plan(spec),
-            shape,
-            self.sizes_,
-            self.shapes_,
-            self.arguments,
-            eq=self.eq,
-            is_one=self.is_one,
-            where=self._where,
-            is_run=_is_run,
-        )
+        with relating(shape):
+            failed = _run_rank(_plan(spec), shape, self.shapes_) or match(
+                _plan(spec),
+                shape,
+                self.sizes_,
+                self.shapes_,
+                self.arguments,
+                eq=self.eq,
+                is_one=self.is_one,
+                where=self._where,
+                is_run=_is_run,
+            )
         if failed is None:
             self._record(argument, self._where)
             clash = _bcast.record(self.runs_, argument, spec, shape)
