@@ -128,3 +128,103 @@ def test_a_table_the_config_sizes_is_identified_by_the_scores(tmp_path: Path, bi
     # The table carries n_ctx on two axes, and each must equal a size of the scores: the
     # config sized it for them (the syms are learned, as before).
     assert check(tmp_path, MASK.format(bias=bias)) == []
+
+
+ROTATE = """\
+def rotate(
+    x: Float[Tensor, "... seq d"], positions: Float[Tensor, "... seq"]
+) -> Float[Tensor, "... seq d"]:
+    return x * positions[..., None]
+
+class Rotated(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.n_heads = cfg.n_heads
+
+    def forward(self, x: Float[Tensor, "b s d_model"], positions: Float[Tensor, "b s"]):
+        B, S, D = x.shape
+        h = x.view(B, S, self.n_heads, D // self.n_heads)
+        return rotate({heads}, positions)
+"""
+
+
+def test_heads_split_and_rotated_by_position_is_no_finding(tmp_path: Path) -> None:
+    assert check(tmp_path, ROTATE.format(heads="h.transpose(1, 2)")) == []
+
+
+def test_heads_never_transposed_before_a_call_by_position_is_a_finding(tmp_path: Path) -> None:
+    # `h` carries both s and cfg.n_heads: the call's `seq` is cfg.n_heads in `h` and s in
+    # `positions`, which holds only if the two happen to be equal.
+    assert check(tmp_path, ROTATE.format(heads="h")) == [
+        "14: rotate(h, positions): dim 'seq' is cfg.n_heads in h "
+        '"b s cfg.n_heads d_model//cfg.n_heads" but s in positions "b s" (holds only if '
+        "cfg.n_heads == s, and nothing here says they are equal)"
+    ]
+
+
+ENCODING = """\
+class Encoding(nn.Module):
+    def __init__(self, n_freqs: int):
+        super().__init__()
+        self.n_freqs = n_freqs
+
+    def forward(self, x: Float[Tensor, "n d"], var: Float[Tensor, "n d"]) -> Float[Tensor, "n e"]:
+        freqs = torch.linspace(0.0, 1.0, self.n_freqs)
+        scaled = x[..., None] * freqs
+        spread = {spread}
+        return torch.cat([scaled.reshape(x.shape[0], -1), spread.reshape(x.shape[0], -1)], -1)
+"""
+
+
+def test_a_frequency_axis_beside_the_features_is_no_finding(tmp_path: Path) -> None:
+    assert check(tmp_path, ENCODING.format(spread="var[..., None] * freqs**2")) == []
+
+
+def test_frequencies_on_the_features_axis_is_a_finding(tmp_path: Path) -> None:
+    # `scaled` carries d and n_freqs on two axes: the scope gave them different roles, so
+    # `var * freqs**2` holds only if they happen to be equal.
+    assert check(tmp_path, ENCODING.format(spread="var * freqs**2")) == [
+        '9: var * (freqs**2): var "n d" and (freqs**2) "n_freqs": d lines up with n_freqs (torch '
+        "would broadcast silently where one is 1, and fail otherwise; holds only if d == "
+        "n_freqs, and nothing here says they are equal)"
+    ]
+
+
+EMBED = """\
+class Embed(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.W_pos = nn.Parameter(torch.empty(cfg.n_ctx, cfg.d_model))
+        self.proj = nn.Linear(cfg.d_model, cfg.d_model)
+
+    def forward(self, x: Float[Tensor, "pos d"]) -> Float[Tensor, "pos d"]:
+        h = self.proj(x)
+        return h + self.W_pos
+"""
+
+
+def test_config_sizes_beside_other_sizes_are_still_identified(tmp_path: Path) -> None:
+    # `h` carries pos beside cfg.d_model, and W_pos cfg.n_ctx beside it: no tensor has
+    # cfg.n_ctx beside pos, so n_ctx is learned to be pos, as before.
+    assert check(tmp_path, EMBED) == []
+
+
+def test_a_config_size_beside_the_dim_it_must_equal_is_a_finding(tmp_path: Path) -> None:
+    source = EMBED.replace("h + self.W_pos", "h * self.W_pos[0][:, None]")
+    assert check(tmp_path, source) == [
+        '9: h * self.W_pos[0][:, None]: h "pos cfg.d_model" and self.W_pos[0][:, None] '
+        '"cfg.d_model 1": pos lines up with cfg.d_model (torch would broadcast silently where '
+        "one is 1, and fail otherwise; holds only if pos == cfg.d_model, and nothing here says "
+        "they are equal)"
+    ]
+
+
+def test_a_config_size_learned_equal_to_one_dim_is_not_equal_to_another(tmp_path: Path) -> None:
+    # `self.proj(x)` identifies cfg.d_model with d: applied to y, it needs d == e.
+    source = EMBED.replace(
+        '"pos d"]) -> Float[Tensor, "pos d"]', '"pos d"], y: Float[Tensor, "pos e"])'
+    ).replace("h + self.W_pos", "self.proj(y)")
+    assert check(tmp_path, source) == [
+        '9: self.proj(y): last dim is e in y "pos e" but the layer\'s in_features is '
+        "cfg.d_model (holds only if cfg.d_model == e, and nothing here says they are equal)"
+    ]

@@ -371,12 +371,12 @@ def _learns(facts: "Facts", a: Size, b: Size) -> bool:
 
 
 def _carried_apart(facts: "Facts", a: Size, b: Size) -> bool:
-    """Whether a tensor of the relation being checked (`relating`) has `a` and `b` on two
-    different axes: the code gave them different roles there (`k` of "b h pos d//h" in
-    `q @ k`), so a sym among them is not identified by the other, and the relation holds
-    only if the two happen to be equal."""
+    """Whether a tensor of the relation being checked (`relating`), or one the scope bound
+    to a name (`Facts.carry`), has `a` and `b` on two different axes: the code gave them
+    different roles there (`k` of "b h pos d//h" in `q @ k`), so a sym among them is not
+    identified by the other, and the relation holds only if the two happen to be equal."""
     ra, rb = facts.find(a), facts.find(b)
-    for shape in _relating.get():
+    for shape in (*_relating.get(), *facts.carried):
         roots = [facts.find(i) if isinstance(i, Size) else None for i in shape]
         if ra in roots and rb in roots:
             return True
@@ -391,8 +391,9 @@ _relating: contextvars.ContextVar[tuple[Shape, ...]] = contextvars.ContextVar(
 
 @contextlib.contextmanager
 def relating(*shapes: Shape | None) -> Iterator[None]:
-    """Check a relation between tensors of these shapes: a sym that one of them carries is
-    not learned equal to a size that the same tensor carries on another axis."""
+    """Check a relation between tensors of these shapes (a call's arguments, an op's
+    operands): a sym that one of them carries is not learned equal to a size that the same
+    tensor carries on another axis."""
     token = _relating.set(tuple(s for s in shapes if s))
     try:
         yield
@@ -407,10 +408,16 @@ def _node_of(size: Size) -> Size:
 
 class Facts:
     """What one scope knows to be equal: sizes an assert or an `if` guard equates, and syms
-    identified by the sizes they must equal (`needs`). A union-find over sizes."""
+    identified by the sizes they must equal (`needs`). A union-find over sizes.
 
-    def __init__(self, parent: dict[Size, Size] | None = None) -> None:
+    `carried` are the shapes of the tensors the scope bound to names, in every branch: one
+    list, which each branch's copy shares."""
+
+    def __init__(
+        self, parent: dict[Size, Size] | None = None, carried: dict[Shape, None] | None = None
+    ) -> None:
         self.parent: dict[Size, Size] = dict(parent or {})
+        self.carried: dict[Shape, None] = {} if carried is None else carried
 
     def find(self, size: Size) -> Size:
         size = _node_of(size)
@@ -434,6 +441,13 @@ class Facts:
             ra, rb = rb, ra
         self.parent[rb] = ra
 
+    def carry(self, shape: Shape) -> None:
+        """Remember the shape of a tensor the scope bound to a name, where it has two
+        sizes that a sym could be learned equal to (`_carried_apart`)."""
+        sizes = {i for i in shape if isinstance(i, Size) and i.kind != "fresh"}
+        if len(sizes) > 1:
+            self.carried[shape] = None
+
     def assume(self, pairs: Iterable[tuple[Size, Size]]) -> None:
         """Take each pair as equal: what an assert or a guard says."""
         for a, b in pairs:
@@ -454,7 +468,7 @@ def facts() -> Facts | None:
 @contextlib.contextmanager
 def scope_facts(start: Facts | None = None) -> Iterator[Facts]:
     """Read a scope (or one branch of one) under its own facts, a copy of `start`."""
-    made = Facts(start.parent if start is not None else None)
+    made = Facts(start.parent, start.carried) if start is not None else Facts()
     token = _facts.set(made)
     try:
         yield made
@@ -726,7 +740,7 @@ class Unifier(BindingState):
         saved = self._saved()
         self._argument, self._where = argument, {}
         self.sizes_.read = {}
-        with relating(shape):
+        with relating(*_relating.get(), shape):
             failed = _run_rank(_plan(spec), shape, self.shapes_) or match(
                 _plan(spec),
                 shape,
