@@ -27,6 +27,8 @@ class Attention(nn.Module):
         self.head_dim = config.n_embd // config.n_head
         self.qkv = nn.Linear(config.n_embd, 3 * config.n_embd)
         self.out = nn.Linear(config.n_embd, config.n_embd)
+        mask = torch.tril(torch.ones(config.block_size, config.block_size))
+        self.register_buffer("bias", mask.view(1, 1, config.block_size, config.block_size))
 
     def forward(self, x: Float[Tensor, "batch pos d_model"]) -> Float[Tensor, "batch pos d_model"]:
         B, T, C = x.size()
@@ -35,6 +37,7 @@ class Attention(nn.Module):
         k = k.view(B, T, self.n_head, self.head_dim).transpose(1, 2)
         v = v.view(B, T, self.n_head, self.head_dim).transpose(1, 2)
         att = ({scores}) / math.sqrt(self.head_dim)
+        att = att.masked_fill(self.bias[:, :, :T, :T] == 0, float("-inf"))
         att = F.softmax(att, dim=-1)
         y = {mixed}
         y = y.transpose(1, 2).contiguous().view(B, T, C)
@@ -55,7 +58,7 @@ def test_attention_with_heads_from_the_config_is_no_finding(tmp_path: Path) -> N
 def test_keys_not_transposed_is_a_finding(tmp_path: Path) -> None:
     source = ATTENTION.format(**{**RIGHT, "scores": "q @ k"})
     assert check(tmp_path, source) == [
-        "15: q @ k: inner dim is config.n_embd//config.n_head in q "
+        "17: q @ k: inner dim is config.n_embd//config.n_head in q "
         '"batch config.n_head pos config.n_embd//config.n_head" but pos in k '
         '"batch config.n_head pos config.n_embd//config.n_head"; did you mean k.mT?'
     ]
@@ -66,13 +69,13 @@ def test_keys_not_transposed_is_a_finding(tmp_path: Path) -> None:
     [
         (
             "v @ att",
-            '17: v @ att: inner dim is config.n_embd//config.n_head in v "batch config.n_head pos '
+            '20: v @ att: inner dim is config.n_embd//config.n_head in v "batch config.n_head pos '
             'config.n_embd//config.n_head" but pos in att "batch config.n_head pos pos" (holds only '
             "if config.n_embd//config.n_head == pos, and nothing here says they are equal)",
         ),
         (
             "att @ v.transpose(-1, -2)",
-            '17: att @ v.transpose(-1, -2): inner dim is pos in att "batch config.n_head pos '
+            '20: att @ v.transpose(-1, -2): inner dim is pos in att "batch config.n_head pos '
             'pos" but config.n_embd//config.n_head in v.transpose(-1, -2) "batch config.n_head '
             'config.n_embd//config.n_head pos"; did you mean v.transpose(-1, -2).mT?',
         ),
@@ -228,3 +231,18 @@ def test_a_config_size_learned_equal_to_one_dim_is_not_equal_to_another(tmp_path
         '9: self.proj(y): last dim is e in y "pos e" but the layer\'s in_features is '
         "cfg.d_model (holds only if cfg.d_model == e, and nothing here says they are equal)"
     ]
+
+
+POINTS = """\
+class Points(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.embed = nn.Linear(cfg.in_dim, cfg.width)
+
+    def forward(self, xyz: Float[Tensor, "n 3"]) -> Float[Tensor, "n width"]:
+        return self.embed({points})
+"""
+
+
+def test_a_config_size_is_identified_by_a_literal_it_must_equal(tmp_path: Path) -> None:
+    assert check(tmp_path, POINTS.format(points="xyz")) == []
