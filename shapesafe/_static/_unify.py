@@ -307,7 +307,8 @@ def certain(a: Size, b: Size) -> Literal["same", "differ"] | None:
 def needs(a: Size, b: Size) -> Literal["same", "differ"] | None:
     """`certain`, where the code is right only if `a` and `b` are equal. Where neither is
     known, and one of them is a sym that no annotation fixes, the scope learns that they
-    are equal: a sym is identified by the first size it must equal."""
+    are equal: a sym is identified by the first size it must equal. Not where one tensor
+    holds both on two axes (`_carried_apart`): then they differ, as two names do."""
     verdict = certain(a, b)
     facts = _facts.get()
     if verdict is None and facts is not None and _learns(facts, a, b):
