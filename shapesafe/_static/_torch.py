@@ -383,14 +383,14 @@ def broadcast(a: Shape, b: Shape, ta: str, tb: str) -> Shape | None:
     tail_b = b[gb[-1] + 1 :] if gb else b
     n = min(len(tail_a), len(tail_b))
     out: list[Item] = []
-    for k in range(1, n + 1):
-        x, y = tail_a[-k], tail_b[-k]
-        assert isinstance(x, Size) and isinstance(y, Size)
-        what = (
-            f'{ta} "{show(a)}" and {tb} "{show(b)}": {x} lines up with {y} '
-            f"(torch would broadcast silently where one is 1, and fail otherwise)"
-        )
-        with relating(a, b):
+    with relating(a, b):
+        for k in range(1, n + 1):
+            x, y = tail_a[-k], tail_b[-k]
+            assert isinstance(x, Size) and isinstance(y, Size)
+            what = (
+                f'{ta} "{show(a)}" and {tb} "{show(b)}": {x} lines up with {y} '
+                f"(torch would broadcast silently where one is 1, and fail otherwise)"
+            )
             out.append(_broadcast_pair(x, y, what))
     out.reverse()
     if not ga and not gb and len(a) != len(b):
@@ -475,15 +475,18 @@ def swapped_text(text: str) -> str:
 
 def matmul(a: Shape, b: Shape, ta: str, tb: str) -> Shape | None:
     """torch.matmul: `(..., m, n) @ (..., n, p)`, or a vector on either side."""
+    with relating(a, b):
+        return _matmul(a, b, ta, tb)
+
+
+def _matmul(a: Shape, b: Shape, ta: str, tb: str) -> Shape | None:
     if not a or not b:
         return None
     left = a[-1]
     right = b[-1] if len(b) == 1 else b[-2]
     if not isinstance(left, Size) or not isinstance(right, Size):
         return None
-    with relating(a, b):
-        verdict = needs(left, right)
-    if verdict == "differ":
+    if needs(left, right) == "differ":
         message = (
             f'{ta} @ {tb}: inner dim is {left} in {ta} "{show(a)}" but {right} in {tb} "{show(b)}"'
         )

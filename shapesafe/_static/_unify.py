@@ -393,9 +393,10 @@ _relating: contextvars.ContextVar[tuple[Shape, ...]] = contextvars.ContextVar(
 @contextlib.contextmanager
 def relating(*shapes: Shape | None) -> Iterator[None]:
     """Check a relation between tensors of these shapes (a call's arguments, an op's
-    operands): a sym that one of them carries is not learned equal to a size that the same
-    tensor carries on another axis."""
-    token = _relating.set(tuple(s for s in shapes if s))
+    operands), within the relation being checked, if one is (a matmul's batch axes): a sym
+    that one of them carries is not learned equal to a size that the same tensor carries on
+    another axis."""
+    token = _relating.set((*_relating.get(), *(s for s in shapes if s)))
     try:
         yield
     finally:
@@ -741,7 +742,7 @@ class Unifier(BindingState):
         saved = self._saved()
         self._argument, self._where = argument, {}
         self.sizes_.read = {}
-        with relating(*_relating.get(), shape):
+        with relating(shape):
             failed = _run_rank(_plan(spec), shape, self.shapes_) or match(
                 _plan(spec),
                 shape,
