@@ -246,3 +246,18 @@ class Points(nn.Module):
 
 def test_a_config_size_is_identified_by_a_literal_it_must_equal(tmp_path: Path) -> None:
     assert check(tmp_path, POINTS.format(points="xyz")) == []
+
+
+def test_heads_on_a_matmul_s_batch_axes_against_positions_is_a_finding(tmp_path: Path) -> None:
+    # Neither operand is bound to a name: the matmul's batch axes s and cfg.n_heads line up,
+    # while the left operand holds both.
+    split = "x.view(B, S, self.n_heads, -1)"
+    source = ROTATE.replace("h = x.view(B, S, self.n_heads, D // self.n_heads)", "pass").replace(
+        "rotate({heads}, positions)", f"{split} @ {split}.permute(0, 2, 3, 1)"
+    )
+    assert check(tmp_path, source) == [
+        f"14: {split} @ {split}.permut...: {split}'s batch \"b s\" and {split}.permut...'s "
+        'batch "b cfg.n_heads": s lines up with cfg.n_heads (torch would broadcast silently '
+        "where one is 1, and fail otherwise; holds only if s == cfg.n_heads, and nothing here "
+        "says they are equal)"
+    ]
