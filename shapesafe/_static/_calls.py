@@ -49,6 +49,7 @@ from ._unify import (
     fresh,
     from_spec,
     needs,
+    relating,
     show,
 )
 from ._values import (
@@ -189,10 +190,11 @@ def _unify_all(
 ) -> tuple[Unifier, Conflict | None]:
     """Match each argument against its parameter's spec in order, as the runtime does."""
     unifier = Unifier(arguments)
-    for param, _, shape in args:
-        conflict = unifier.match(param.name, param.spec, shape)
-        if conflict is not None:
-            return unifier, conflict
+    with relating(*(shape for _, _, shape in args)):
+        for param, _, shape in args:
+            conflict = unifier.match(param.name, param.spec, shape)
+            if conflict is not None:
+                return unifier, conflict
     return unifier, None
 
 

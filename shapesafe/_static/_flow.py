@@ -712,6 +712,8 @@ class _Scope(_Expressions):
                     v = None  # code this reading does not follow may change the list
             if v is None and not self.is_module:
                 v = self.declared_local(target.id)
+            if isinstance(v, tuple) and (known := facts()) is not None:
+                known.carry(v)
             env[target.id] = v
         elif isinstance(target, (ast.Tuple, ast.List)):
             self.unpack(target, v, env)

@@ -25,6 +25,7 @@ from ._unify import (
     fresh,
     lit,
     needs,
+    relating,
     show,
 )
 from ._values import (
@@ -386,14 +387,15 @@ def broadcast(a: Shape, b: Shape, ta: str, tb: str, outer: bool = False) -> Shap
     tail_b = b[gb[-1] + 1 :] if gb else b
     n = min(len(tail_a), len(tail_b))
     out: list[Item] = []
-    for k in range(1, n + 1):
-        x, y = tail_a[-k], tail_b[-k]
-        assert isinstance(x, Size) and isinstance(y, Size)
-        what = (
-            f'{ta} "{show(a)}" and {tb} "{show(b)}": {x} lines up with {y} '
-            f"(torch would broadcast silently where one is 1, and fail otherwise)"
-        )
-        out.append(_broadcast_pair(x, y, what))
+    with relating(a, b):
+        for k in range(1, n + 1):
+            x, y = tail_a[-k], tail_b[-k]
+            assert isinstance(x, Size) and isinstance(y, Size)
+            what = (
+                f'{ta} "{show(a)}" and {tb} "{show(b)}": {x} lines up with {y} '
+                f"(torch would broadcast silently where one is 1, and fail otherwise)"
+            )
+            out.append(_broadcast_pair(x, y, what))
     out.reverse()
     if not ga and not gb and len(a) != len(b):
         short, long_, ts, tl = (a, b, ta, tb) if len(a) < len(b) else (b, a, tb, ta)
@@ -478,6 +480,11 @@ def swapped_text(text: str) -> str:
 
 def matmul(a: Shape, b: Shape, ta: str, tb: str) -> Shape | None:
     """torch.matmul: `(..., m, n) @ (..., n, p)`, or a vector on either side."""
+    with relating(a, b):
+        return _matmul(a, b, ta, tb)
+
+
+def _matmul(a: Shape, b: Shape, ta: str, tb: str) -> Shape | None:
     if not a or not b:
         return None
     left = a[-1]

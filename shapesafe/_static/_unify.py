@@ -11,7 +11,9 @@ literal, are known to differ unless the scope's `Facts` say they are equal (an a
 `if` guard). A `sym` (a constructor argument, a config attribute) is set when the object is
 built: the first size it must equal identifies it (`nn.Linear(cfg.d_model, ...)` applied
 to an input of last dim `d_model`), and a later size it must equal is compared with that
-one. Anything else is unknown, and an unknown never makes a finding.
+one. It is not identified by a size that a tensor of the same relation carries on another
+axis (`k` of "b h pos d//h" in `q @ k`): the code gave the two different roles there. Anything
+else is unknown, and an unknown never makes a finding.
 """
 
 import ast
@@ -305,10 +307,13 @@ def certain(a: Size, b: Size) -> Literal["same", "differ"] | None:
 def needs(a: Size, b: Size) -> Literal["same", "differ"] | None:
     """`certain`, where the code is right only if `a` and `b` are equal. Where neither is
     known, and one of them is a sym that no annotation fixes, the scope learns that they
-    are equal: a sym is identified by the first size it must equal."""
+    are equal: a sym is identified by the first size it must equal. Not where one tensor
+    holds both on two axes (`_carried_apart`): then they differ, as two names do."""
     verdict = certain(a, b)
     facts = _facts.get()
     if verdict is None and facts is not None and _learns(facts, a, b):
+        if _carried_apart(facts, a, b):
+            return "differ"
         facts.union(a, b)
     return verdict
 
@@ -366,6 +371,38 @@ def _learns(facts: "Facts", a: Size, b: Size) -> bool:
     )
 
 
+def _carried_apart(facts: "Facts", a: Size, b: Size) -> bool:
+    """Whether a tensor of the relation being checked (`relating`), or one the scope bound
+    to a name (`Facts.carry`), has `a` and `b` on two different axes: the code gave them
+    different roles there (`k` of "b h pos d//h" in `q @ k`), so a sym among them is not
+    identified by the other, and the relation holds only if the two happen to be equal."""
+    ra, rb = facts.find(a), facts.find(b)
+    for shape in (*_relating.get(), *facts.carried):
+        roots = [facts.find(i) if isinstance(i, Size) else None for i in shape]
+        if ra in roots and rb in roots:
+            return True
+    return False
+
+
+# The shapes of the tensors whose relation `needs` is checking, set by `relating`.
+_relating: contextvars.ContextVar[tuple[Shape, ...]] = contextvars.ContextVar(
+    "shapesafe_static_relating", default=()
+)
+
+
+@contextlib.contextmanager
+def relating(*shapes: Shape | None) -> Iterator[None]:
+    """Check a relation between tensors of these shapes (a call's arguments, an op's
+    operands), within the relation being checked, if one is (a matmul's batch axes): a sym
+    that one of them carries is not learned equal to a size that the same tensor carries on
+    another axis."""
+    token = _relating.set((*_relating.get(), *(s for s in shapes if s)))
+    try:
+        yield
+    finally:
+        _relating.reset(token)
+
+
 def _node_of(size: Size) -> Size:
     """The size that `Facts` keys: an int by its value alone (an op's 1 is a 1)."""
     return lit(size.value) if size.kind == "int" and size.key else size  # type: ignore[arg-type]
@@ -373,10 +410,16 @@ def _node_of(size: Size) -> Size:
 
 class Facts:
     """What one scope knows to be equal: sizes an assert or an `if` guard equates, and syms
-    identified by the sizes they must equal (`needs`). A union-find over sizes."""
+    identified by the sizes they must equal (`needs`). A union-find over sizes.
 
-    def __init__(self, parent: dict[Size, Size] | None = None) -> None:
+    `carried` are the shapes of the tensors the scope bound to names, in every branch: one
+    list, which each branch's copy shares."""
+
+    def __init__(
+        self, parent: dict[Size, Size] | None = None, carried: dict[Shape, None] | None = None
+    ) -> None:
         self.parent: dict[Size, Size] = dict(parent or {})
+        self.carried: dict[Shape, None] = {} if carried is None else carried
 
     def find(self, size: Size) -> Size:
         size = _node_of(size)
@@ -400,6 +443,13 @@ class Facts:
             ra, rb = rb, ra
         self.parent[rb] = ra
 
+    def carry(self, shape: Shape) -> None:
+        """Remember the shape of a tensor the scope bound to a name, where it has two
+        sizes that a sym could be learned equal to (`_carried_apart`)."""
+        sizes = {i for i in shape if isinstance(i, Size) and i.kind != "fresh"}
+        if len(sizes) > 1:
+            self.carried[shape] = None
+
     def assume(self, pairs: Iterable[tuple[Size, Size]]) -> None:
         """Take each pair as equal: what an assert or a guard says."""
         for a, b in pairs:
@@ -420,7 +470,7 @@ def facts() -> Facts | None:
 @contextlib.contextmanager
 def scope_facts(start: Facts | None = None) -> Iterator[Facts]:
     """Read a scope (or one branch of one) under its own facts, a copy of `start`."""
-    made = Facts(start.parent if start is not None else None)
+    made = Facts(start.parent, start.carried) if start is not None else Facts()
     token = _facts.set(made)
     try:
         yield made
@@ -692,17 +742,18 @@ class Unifier(BindingState):
         saved = self._saved()
         self._argument, self._where = argument, {}
         self.sizes_.read = {}
-        failed = _run_rank(_plan(spec), shape, self.shapes_) or match(
-            _plan(spec),
-            shape,
-            self.sizes_,
-            self.shapes_,
-            self.arguments,
-            eq=self.eq,
-            is_one=self.is_one,
-            where=self._where,
-            is_run=_is_run,
-        )
+        with relating(shape):
+            failed = _run_rank(_plan(spec), shape, self.shapes_) or match(
+                _plan(spec),
+                shape,
+                self.sizes_,
+                self.shapes_,
+                self.arguments,
+                eq=self.eq,
+                is_one=self.is_one,
+                where=self._where,
+                is_run=_is_run,
+            )
         if failed is None:
             self._record(argument, self._where)
             clash = _bcast.record(self.runs_, argument, spec, shape)
