@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from shapesafe._static._rules import dtypes
@@ -401,6 +401,8 @@ _PARTS = [":", "1:", ":-1", "None", "...", "0", "-1", "i", "[0, 1]", "[1]", "ids
     dims=st.lists(st.integers(2, 4), min_size=1, max_size=4),
     parts=st.lists(st.sampled_from(_PARTS), min_size=1, max_size=4),
 )
+# Two lists apart only by a `...` that stands for no axis are side by side.
+@example(dims=[2, 2], parts=["None", "[0, 1]", "...", "[0, 1]"])
 def test_subscript_agrees_with_torch(dims: list[int], parts: list[str]) -> None:
     # Each axis the checker sizes is torch's, and it gives as many axes as torch.
     index = ", ".join(parts)

@@ -330,8 +330,12 @@ def _advanced(reader: Reader, node: ast.Subscript, base: Shape, found: list[_Par
         joined = T.broadcast(joined, r.shape, texts[0], text)
     if joined is None:
         return None
-    # Ints were taken first (`select`), so they stand between no two advanced parts.
-    kept = [r for r in found if T.int_value(r.node) is None]
+    # Ints were taken first (`select`), so they stand between no two advanced parts; nor
+    # does a `...` that stands for no axis.
+    empty = cb + ca == len(base)
+    kept = [
+        r for r in found if T.int_value(r.node) is None and not (empty and T.is_ellipsis(r.node))
+    ]
     order = [i for i, r in enumerate(kept) if not r.basic]
     together = order == list(range(order[0], order[-1] + 1))
     out: list[Item] = []
