@@ -231,6 +231,12 @@ class _Access(_Calls):
         for p in parts:
             if not isinstance(p, ast.Slice):
                 self.value(p, env)
+                continue
+            for bound in (p.lower, p.upper):
+                # `x[..., :k]`: what k is, where reading it calls nothing.
+                if bound is not None and _int(bound) is None:
+                    if not any(isinstance(n, ast.Call) for n in ast.walk(bound)):
+                        self.value(bound, env)
         if base is None and isinstance(node.value, ast.Attribute) and node.value.attr == "shape":
             # `x.shape[-1]` where x's shape has a run: the axis at that end, as `x.size(-1)`.
             x, i = self.seen.get(id(node.value.value)), _int(sl)

@@ -4,7 +4,7 @@ goes on (`_unify.Facts`)."""
 
 import ast
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from ._source import Module, _params
@@ -35,15 +35,48 @@ def stated(scope: "_Expressions", test: ast.expr, env: "Env", truth: bool = True
         return []
     if not truth and (len(test.ops) != 1 or not isinstance(test.ops[0], wanted)):
         return []
-    scope.file.silent += 1
-    try:
-        values = [scope.value(e, env) for e in [test.left, *test.comparators]]
-    finally:
-        scope.file.silent -= 1
     out: Pairs = []
-    for a, b in itertools.pairwise(values):
+    for a, b in itertools.pairwise(_read(scope, test, env)):
         out += _pairs(scope, a, b)
     return out
+
+
+_LESS = (ast.Lt, ast.LtE)
+_MORE = (ast.Gt, ast.GtE)
+
+
+def ordered(scope: "_Expressions", test: ast.expr, env: "Env", truth: bool = True) -> Pairs:
+    """The pairs (a, b) of sizes with `a <= b` where `test` is `truth`: `k <= n` where
+    `k < n` is true, and `n <= k` where it is false (a strict order is kept as `<=`)."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return ordered(scope, test.operand, env, not truth)
+    if isinstance(test, ast.BoolOp):
+        if isinstance(test.op, ast.And) == truth:
+            return [p for part in test.values for p in ordered(scope, part, env, truth)]
+        return []
+    if not isinstance(test, ast.Compare) or (not truth and len(test.ops) != 1):
+        return []
+    if all(isinstance(op, _LESS) for op in test.ops):
+        rising = truth
+    elif all(isinstance(op, _MORE) for op in test.ops):
+        rising = not truth
+    else:
+        return []
+    out: Pairs = []
+    for a, b in itertools.pairwise(_read(scope, test, env)):
+        # Tuples compare item by item in order, so say nothing of each item alone.
+        found = [] if isinstance(a, TupV) or isinstance(b, TupV) else _pairs(scope, a, b)
+        out += found if rising else [(y, x) for x, y in found]
+    return out
+
+
+def _read(scope: "_Expressions", test: ast.Compare, env: "Env") -> list[Value]:
+    """The values a comparison compares, read without reporting."""
+    scope.file.silent += 1
+    try:
+        return [scope.value(e, env) for e in [test.left, *test.comparators]]
+    finally:
+        scope.file.silent -= 1
 
 
 def _pairs(scope: "_Expressions", a: Value, b: Value) -> Pairs:
@@ -56,13 +89,14 @@ def _pairs(scope: "_Expressions", a: Value, b: Value) -> Pairs:
     return [] if x is None or y is None else [(x, y)]
 
 
-def named_like_dims(module: Module, fn: Def, held: Iterable[Value], key: int) -> Pairs:
+def named_like_dims(module: Module, fn: Def, attrs: Mapping[str, Value], key: int) -> Pairs:
     """A method's dims that its class holds a size of under the same name: `n_classes` in
     its annotations and the size of `self.n_classes = n_classes` (or of `self.cfg.n_classes`,
-    or of a layer built with it) are one size, as an `n_classes: int` parameter is.
-    Otherwise a size of the class would be identified by the first size it must equal, and
-    `torch.zeros(self.n_classes, self.n_latents)` returned as "n_latents n_classes" would
-    pass. `held` are the values of the attributes of the class whose sizes `key` marks."""
+    or of a layer built with it, or of `self.head_dim = d // h`) are one size, as an
+    `n_classes: int` parameter is. Otherwise a size of the class would be identified by the
+    first size it must equal, and `torch.zeros(self.n_classes, self.n_latents)` returned as
+    "n_latents n_classes" would pass. `attrs` are the values of the attributes of the class
+    whose sizes `key` marks, by name."""
     anns = [p.annotation for p in _params(fn)] + [fn.returns]
     names: set[str] = set()
     for ann in anns:
@@ -72,10 +106,16 @@ def named_like_dims(module: Module, fn: Def, held: Iterable[Value], key: int) ->
     if not names:
         return []
     pairs: Pairs = []
-    for size in _syms(held, key):
+    for size in _syms(attrs.values(), key):
         last = str(size.value).rsplit(".", 1)[-1]
         if last in names and (name(last), size) not in pairs:
             pairs.append((name(last), size))
+    for attr, v in attrs.items():
+        # `self.head_dim = cfg.d_model // cfg.n_heads`: a size of the class's own, by its name.
+        if not (isinstance(v, IntV) and v.size.kind == "expr" and v.size.key):
+            continue
+        if attr in names and (name(attr), v.size) not in pairs:
+            pairs.append((name(attr), v.size))
     return pairs
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from ._expr import _Expressions
-from ._facts import named_like_dims, stated
+from ._facts import named_like_dims, ordered, stated
 from ._helpers import decided
 from ._modules import ClassModel, _find_class
 from ._report import _LOST_OTHER, Env, Finding, _alternatives
@@ -31,6 +31,7 @@ from ._scopes import (
 from ._source import _class_named, _decorated, _number_annotation, _params, dotted_name
 from ._torch import int_value
 from ._unify import (
+    Facts,
     Group,
     Shape,
     facts,
@@ -253,6 +254,8 @@ class _Scope(_Expressions):
         self.new_attrs: frozenset[str] | None = None
         self.origins: dict[str, list[tuple[tuple[int, int], ast.expr, bool]]] = {}
         self.shapes_named: dict[str, Shape] = {}  # see `name_shape`
+        # What each path of the last `if` read knew where it ended (`branches`).
+        self.ends_knowing: tuple[Facts | None, Facts | None] = (None, None)
 
     def merge(self, a: Env | None, b: Env | None) -> Env | None:
         return _merge(a, b, self.new_attrs)
@@ -324,7 +327,7 @@ class _Scope(_Expressions):
             # the instance's: its own names are not the caller's to equate.
             cls = self.cls
             if self.fn is not None and not self.bound and cls is not None and not cls.building:
-                held = self.file.build(cls).values()
+                held = self.file.build(cls)
                 facts.assume(named_like_dims(self.module, self.fn, held, self.key))
             return self._run()
 
@@ -351,6 +354,7 @@ class _Scope(_Expressions):
                 and self.may_fork(stmts[i + 1 :])
             ):
                 a, b = self.branches(stmt, env)
+                knowing = self.ends_knowing
                 joined = self.merge(a, b)
                 # Only what both paths assign: a path that leaves a value as it was is
                 # most often one that a config rules out (`if not cfg.ungrouped: k = ...`).
@@ -359,7 +363,7 @@ class _Scope(_Expressions):
                     return self.forked(stmts[i + 1 :], None, None, joined)
                 a = {**joined, **{k: v for k, v in a.items() if k in both}}
                 b = {**joined, **{k: v for k, v in b.items() if k in both}}
-                return self.forked(stmts[i + 1 :], a, b, joined)
+                return self.forked(stmts[i + 1 :], a, b, joined, knowing)
             env = self.stmt(stmt, env)
             if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.IfExp):
                 if (
@@ -384,19 +388,31 @@ class _Scope(_Expressions):
         return not any(isinstance(n, tied) for n in _own_nodes(rest))
 
     def forked(
-        self, rest: list[ast.stmt], a: Env | None, b: Env | None, joined: Env | None
+        self,
+        rest: list[ast.stmt],
+        a: Env | None,
+        b: Env | None,
+        joined: Env | None,
+        knowing: tuple[Facts | None, Facts | None] = (None, None),
     ) -> Env | None:
         """Read `rest` after a branch whose paths end in `a` and `b`: once from where they
         join, which counts for `--stats`; and where they differ, once from each path, so
         that a value that is wrong on one path does not hide behind the other's. A path's
-        finding is kept on a line where the joined reading found nothing."""
+        finding is kept on a line where the joined reading found nothing. Each path is
+        read with what its guard said (`knowing`), where it is known."""
         if a is None or b is None or a == b:
             return self.block(rest, joined)
-        paths = (a, b)
-        found = self.on_each_path(lambda: [self.block(rest, dict(path)) for path in paths])
+        paths = ((a, knowing[0]), (b, knowing[1]))
+        found = self.on_each_path(lambda: [self.path(rest, *path) for path in paths])
         out = self.block(rest, joined)
         self.keep_new(found)
         return out
+
+    def path(self, rest: list[ast.stmt], env: Env, knowing: Facts | None) -> Env | None:
+        if knowing is None:
+            return self.block(rest, dict(env))
+        with scope_facts(knowing):
+            return self.block(rest, dict(env))
 
     def on_each_path(self, read: Callable[[], object]) -> set[Finding]:
         """What `read` finds, counting nothing and reporting nothing yet."""
@@ -441,6 +457,7 @@ class _Scope(_Expressions):
             held = facts()
             if held is not None:
                 held.assume(stated(self, stmt.test, env))
+                held.at_most(ordered(self, stmt.test, env))
         return env
 
     def assign(self, stmt: ast.Assign, env: Env) -> Env | None:
@@ -560,6 +577,7 @@ class _Scope(_Expressions):
     def branches(self, stmt: ast.If, env: Env) -> tuple[Env | None, Env | None]:
         """Where each path of an `if` ends, or None for one that does not go on."""
         self.value(stmt.test, env)
+        self.ends_knowing = (None, None)
         if self.flags and (known := decided(stmt.test, self.flags)) is not None:
             # The call's constants decide it: only one path runs.
             taken = stmt.body if known else stmt.orelse
@@ -571,16 +589,20 @@ class _Scope(_Expressions):
         held = facts()
         with scope_facts(held) as facts_a:
             facts_a.assume(stated(self, stmt.test, env))
+            facts_a.at_most(ordered(self, stmt.test, env))
             dead = _dead(stmt.test, env, True)
             a = None if dead else self.block(stmt.body, {**env, **narrowed})
         otherwise = _narrowed(stmt.test, env, ast.NotEq)
         with scope_facts(held) as facts_b:
             facts_b.assume(stated(self, stmt.test, env, False))
+            facts_b.at_most(ordered(self, stmt.test, env, False))
             dead = _dead(stmt.test, env, False)
             b = None if dead else self.block(stmt.orelse, {**env, **otherwise})
+        self.ends_knowing = (facts_a, facts_b)
         if held is not None and (a is None) != (b is None):
             # What the guard says holds on where only one path goes on.
-            held.parent = (facts_b if a is None else facts_a).parent
+            on = facts_b if a is None else facts_a
+            held.parent, held.order = on.parent, on.order
         # The run is whole again where the paths join, unless only one path goes on.
         for path, other, made in ((a, b, narrowed), (b, a, otherwise)):
             for k, v in made.items():

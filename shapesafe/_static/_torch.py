@@ -9,7 +9,7 @@ together, it raises `Mismatch` with a message for people; the checker reports it
 
 import ast
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from . import _poly, _unify
 from ._run import active
@@ -735,8 +735,14 @@ def join_many(shape: Shape, dim: int, new_axis: bool) -> Shape | None:
     return _with(grown, place, fresh())
 
 
-def index(shape: Shape, parts: Sequence[ast.expr]) -> Shape | None:
-    """Basic indexing with ints, full or partial slices, None (or `torch.newaxis`) and `...`."""
+# How long a slice is whose bounds are not literals (`x[..., :k]`), given the axis's size:
+# None where the bounds say nothing of it.
+Cut = Callable[[Item, ast.Slice], Size | None]
+
+
+def index(shape: Shape, parts: Sequence[ast.expr], cut: Cut | None = None) -> Shape | None:
+    """Basic indexing with ints, full or partial slices, None (or `torch.newaxis`) and `...`;
+    `cut` reads the slices whose bounds are not literals."""
     parts = [ast.Constant(None) if _newaxis(p) else p for p in parts]
     ellipses = [
         i for i, p in enumerate(parts) if isinstance(p, ast.Constant) and p.value is Ellipsis
@@ -756,8 +762,8 @@ def index(shape: Shape, parts: Sequence[ast.expr]) -> Shape | None:
         runs = [i for i, item in enumerate(shape) if isinstance(item, Group)]
         if cb > runs[0] or ca > len(shape) - runs[-1] - 1:
             return None
-        head = index(shape[:cb], before)
-        tail = index(shape[len(shape) - ca :], after)
+        head = index(shape[:cb], before, cut)
+        tail = index(shape[len(shape) - ca :], after, cut)
         if head is None or tail is None:
             return None
         return (*head, *shape[cb : len(shape) - ca], *tail)
@@ -773,10 +779,11 @@ def index(shape: Shape, parts: Sequence[ast.expr]) -> Shape | None:
         elif isinstance(part, ast.Constant) and part.value is None:
             out.append(OP_ONE)
         elif isinstance(part, ast.Slice):
+            cut_to = None if cut is None else cut(shape[pos], part)
             if part.lower is None and part.upper is None and part.step is None:
                 out.append(shape[pos])
             else:
-                out.append(_sliced(shape[pos], part))
+                out.append(_sliced(shape[pos], part) if cut_to is None else cut_to)
             pos += 1
         elif _is_int(part):
             k, size = int_value(part), shape[pos]

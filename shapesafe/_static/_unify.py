@@ -375,8 +375,14 @@ class Facts:
     """What one scope knows to be equal: sizes an assert or an `if` guard equates, and syms
     identified by the sizes they must equal (`needs`). A union-find over sizes."""
 
-    def __init__(self, parent: dict[Size, Size] | None = None) -> None:
+    def __init__(
+        self,
+        parent: dict[Size, Size] | None = None,
+        order: Iterable[tuple[Size, Size]] = (),
+    ) -> None:
         self.parent: dict[Size, Size] = dict(parent or {})
+        # Pairs (a, b) with a <= b: what a guard (`if k < n`) or a slice (`x[:k]`) says.
+        self.order: set[tuple[Size, Size]] = set(order)
 
     def find(self, size: Size) -> Size:
         size = _node_of(size)
@@ -406,6 +412,20 @@ class Facts:
             if "fresh" not in (a.kind, b.kind):
                 self.union(a, b)
 
+    def at_most(self, pairs: Iterable[tuple[Size, Size]]) -> None:
+        """Take `a <= b` for each pair (a, b); where `b <= a` is known too, they are equal."""
+        for a, b in pairs:
+            if "fresh" in (a.kind, b.kind):
+                continue
+            if self.below(b, a):
+                self.union(a, b)
+            self.order.add((a, b))
+
+    def below(self, a: Size, b: Size) -> bool:
+        """Whether `a <= b` is known: the sizes are equal, or a pair says so."""
+        ra, rb = self.find(a), self.find(b)
+        return ra == rb or any(self.find(x) == ra and self.find(y) == rb for x, y in self.order)
+
 
 _facts: contextvars.ContextVar[Facts | None] = contextvars.ContextVar(
     "shapesafe_static_facts", default=None
@@ -420,7 +440,7 @@ def facts() -> Facts | None:
 @contextlib.contextmanager
 def scope_facts(start: Facts | None = None) -> Iterator[Facts]:
     """Read a scope (or one branch of one) under its own facts, a copy of `start`."""
-    made = Facts(start.parent if start is not None else None)
+    made = Facts(start.parent, start.order) if start is not None else Facts()
     token = _facts.set(made)
     try:
         yield made
