@@ -20,7 +20,7 @@ from ._rules.index import (
     subscript,
 )
 from ._source import _class_named, _number_annotation, _params, dotted_name
-from ._unify import Size, Unifier, from_spec, lit
+from ._unify import Size, Unifier, from_spec, lit, sym
 from ._values import (
     _TUPLES,
     AnyOfV,
@@ -208,6 +208,19 @@ class _Access(_Calls):
             return None
         owner = found[0].module
         ann = owner.annotation(found[1])
+        if ann is not None and attr not in found[0].declared_here:
+            # Annotated where a method sets it (`self.mass: "n_components vocab" = ...` in
+            # `__init__`): its dim names are that method's, sizes of the instance set when
+            # it was built. They are the same as the reading function's dims of those names,
+            # and otherwise sizes of the class's own, known by the first size they must
+            # equal (a method's "n_comp vocab").
+            own = self.annotated_names(with_return=True)
+            return tuple(
+                sym(str(i.value), cls.key)
+                if isinstance(i, Size) and i.kind == "name" and i.value not in own
+                else i
+                for i in from_spec(ann.spec)
+            )
         if ann is not None:
             return from_spec(ann.spec)
         if _number_annotation(found[1]):
