@@ -148,3 +148,33 @@ def test_slices_of_another_length_are_a_finding(
         f"def f(x: Float[Tensor, 'b n'], k: int, seq: int) -> Float[Tensor, '{ret}']:\n    {body}\n"
     )
     assert check(tmp_path, source) == [found]
+
+
+HALVES = """\
+def f(x: Float[Tensor, "b d"], cos: Float[Tensor, "b d"]) -> Float[Tensor, "b d"]:
+    n = x.shape[-1] // 2
+{body}
+"""
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "    return torch.cat((-x[..., n:], x[..., :n]), dim=-1)",
+        "    out = x.clone()\n    out[..., :n] = -x[..., n:]\n    out[..., n:] = x[..., :n]\n"
+        "    return out",
+        "    return torch.cat((x[..., :n] * x[..., n:], x[..., n:]), dim=-1)",
+    ],
+    ids=["rotate-half", "rotate-half-in-place", "halves-together"],
+)
+def test_the_halves_of_an_axis_split_at_its_middle_are_as_long(tmp_path: Path, body: str) -> None:
+    # Code that splits an axis at `d // 2` means it to be even: the halves are as long,
+    # and put back together they are the axis again.
+    assert check(tmp_path, HALVES.format(body=body)) == []
+
+
+def test_a_half_of_an_axis_where_the_whole_is_meant_is_a_finding(tmp_path: Path) -> None:
+    assert check(tmp_path, HALVES.format(body="    return x[..., n:] * cos")) == [
+        '3: x[..., n:] * cos: x[..., n:] "b d//2" and cos "b d": d//2 lines up with d '
+        "(torch would broadcast silently where one is 1, and fail otherwise)"
+    ]

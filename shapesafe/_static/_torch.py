@@ -236,7 +236,18 @@ def add(a: Size, b: Size, sign: int = 1) -> Size:
         return b
     if b.kind == "int" and b.value == 0:
         return a
+    whole = _halved(a)
+    if sign == 1 and a == b and whole is not None:
+        return whole  # the two halves of an axis split at n // 2, which the code means even
     return _poly.add(a, b, sign) or fresh()
+
+
+def _halved(size: Size) -> Size | None:
+    """n, where `size` is `n // 2` of a name n."""
+    if size.kind != "expr" or size.key or not str(size.value).endswith("//2"):
+        return None
+    head = str(size.value)[: -len("//2")]
+    return _unify.name(head) if head.isidentifier() else None
 
 
 # Axes

@@ -260,7 +260,9 @@ def _cut(reader: Reader) -> T.Cut:
     `else` of `if k < n:`) or k exceeds n by a constant, and k otherwise. Code that
     slices to k means to take k, so where nothing says which is less, the scope takes
     `k <= n` from then on: where it later learns `n <= k` as well, k and n are equal.
-    `x[k:]` is n-k long, under the same condition."""
+    `x[k:]` is n-k long, under the same condition; where k is `n // 2`, it is k long too,
+    as code that splits an axis in halves means it to be even (`_torch.add` puts the two
+    halves back together as n)."""
 
     def cut(n: Item, part: ast.Slice) -> Size | None:
         if not isinstance(n, Size) or (part.step is not None and T.int_value(part.step) != 1):
@@ -307,6 +309,8 @@ def _up_to(n: Size, k: Size) -> Size:
 
 
 def _after(n: Size, k: Size) -> Size | None:
+    if k == T.floordiv(n, lit(2)):
+        return k  # the second half of an axis that the code means to be even
     held = facts()
     rest = _poly.add(n, k, -1)
     if rest is None or (held is not None and held.below(n, k) and certain(k, n) != "same"):
