@@ -403,12 +403,13 @@ class _Scope(_Expressions):
         if a is None or b is None or a == b:
             return self.block(rest, joined)
         paths = ((a, knowing[0]), (b, knowing[1]))
-        found = self.on_each_path(lambda: [self.path(rest, *path) for path in paths])
+        found = self.on_each_path(lambda: [self.one_path(rest, *path) for path in paths])
         out = self.block(rest, joined)
         self.keep_new(found)
         return out
 
-    def path(self, rest: list[ast.stmt], env: Env, knowing: Facts | None) -> Env | None:
+    def one_path(self, rest: list[ast.stmt], env: Env, knowing: Facts | None) -> Env | None:
+        """Read `rest` from `env`, where one path ends, with what its guard said."""
         if knowing is None:
             return self.block(rest, dict(env))
         with scope_facts(knowing):
