@@ -178,3 +178,26 @@ def test_a_half_of_an_axis_where_the_whole_is_meant_is_a_finding(tmp_path: Path)
         '3: x[..., n:] * cos: x[..., n:] "b d//2" and cos "b d": d//2 lines up with d '
         "(torch would broadcast silently where one is 1, and fail otherwise)"
     ]
+
+
+POSITIONS = """\
+class Positions(nn.Module):
+    def __init__(self, max_len: int, d: int):
+        super().__init__()
+        self.register_buffer("pe", torch.zeros(1, max_len, d))
+
+    def forward(self, x: Float[Tensor, "b s d"]) -> Float[Tensor, "b s d"]:
+        return x + self.pe[:, : x.size({axis})]
+"""
+
+
+def test_a_table_sliced_to_the_length_of_the_input_is_no_finding(tmp_path: Path) -> None:
+    assert check(tmp_path, POSITIONS.format(axis=1)) == []
+
+
+def test_a_table_sliced_to_the_length_of_another_axis_is_a_finding(tmp_path: Path) -> None:
+    assert check(tmp_path, POSITIONS.format(axis=0)) == [
+        '7: x + self.pe[:, : x.size(0)]: x "b s d" and self.pe[:, : x.size(0)] "1 b d": '
+        "s lines up with b (torch would broadcast silently where one is 1, and fail "
+        "otherwise)"
+    ]

@@ -60,6 +60,19 @@ def _int(node: ast.expr) -> int | None:
     return None
 
 
+def _size_call(node: ast.Call) -> bool:
+    """`x.size(1)` of a name: one size, read without calling anything else."""
+    func = node.func
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr == "size"
+        and isinstance(func.value, ast.Name)
+        and len(node.args) == 1
+        and not node.keywords
+        and _int(node.args[0]) is not None
+    )
+
+
 class _Access(_Calls):
     """The part of a scope that reads attributes and subscripts of values."""
 
@@ -246,9 +259,10 @@ class _Access(_Calls):
                 self.value(p, env)
                 continue
             for bound in (p.lower, p.upper):
-                # `x[..., :k]`: what k is, where reading it calls nothing.
+                # `x[..., :k]`: what k is, where reading it calls nothing but `t.size(i)`.
                 if bound is not None and _int(bound) is None:
-                    if not any(isinstance(n, ast.Call) for n in ast.walk(bound)):
+                    calls = [n for n in ast.walk(bound) if isinstance(n, ast.Call)]
+                    if all(_size_call(c) for c in calls):
                         self.value(bound, env)
         if base is None and isinstance(node.value, ast.Attribute) and node.value.attr == "shape":
             # `x.shape[-1]` where x's shape has a run: the axis at that end, as `x.size(-1)`.
