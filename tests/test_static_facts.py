@@ -104,3 +104,73 @@ def test_config_fields_in_their_places_are_no_finding(
     tmp_path: Path, dims: str, sizes: str
 ) -> None:
     assert check(tmp_path, UNEMBED.format(dims=dims, sizes=sizes)) == []
+
+
+HARVESTER = """\
+class Harvester(nn.Module):
+    def __init__(self, n_layers: int, vocab_size: int):
+        super().__init__()
+        n_components = 4 * n_layers
+        self.mass: Float[Tensor, "n_components vocab"] = torch.zeros(n_components, vocab_size)
+
+    def add(
+        self,
+        probs: Float[Tensor, "pos vocab"],
+        firing: Float[Tensor, "pos n_comp"],
+        other: Float[Tensor, "pos n_other"],
+    ) -> None:
+        self.mass += {update}
+"""
+
+
+def test_an_attribute_annotated_in_init_has_sizes_of_the_instance(tmp_path: Path) -> None:
+    # `n_components` is a name of `__init__`'s, a size the instance has: a method that
+    # calls it `n_comp` is no finding.
+    assert check(tmp_path, HARVESTER.format(update="firing.T @ probs")) == []
+
+
+@pytest.mark.parametrize(
+    ("update", "found"),
+    [
+        (
+            "probs.T @ firing",
+            '13: self.mass += (probs.T @ firing): self.mass "n_components vocab" and '
+            '(probs.T @ firing) "vocab n_comp": vocab lines up with n_comp (torch would '
+            "broadcast silently where one is 1, and fail otherwise)",
+        ),
+        (
+            "firing.T @ probs\n        self.mass += other.T @ probs",
+            '14: self.mass += (other.T @ probs): self.mass "n_components vocab" and '
+            '(other.T @ probs) "n_other vocab": n_components lines up with n_other (torch '
+            "would broadcast silently where one is 1, and fail otherwise; holds only if "
+            "n_components == n_other, and nothing here says they are equal)",
+        ),
+    ],
+    ids=["a-dim-of-the-method-swapped", "two-sizes-for-one"],
+)
+def test_an_attribute_annotated_in_init_used_with_two_sizes_is_a_finding(
+    tmp_path: Path, update: str, found: str
+) -> None:
+    assert check(tmp_path, HARVESTER.format(update=update)) == [found]
+
+
+HEADS = """\
+class Attn(nn.Module):
+    def __init__(self, d_model: int, n_heads: int):
+        super().__init__()
+        self.head_dim = d_model // n_heads
+
+    def zeros(
+        self, q: Float[Tensor, "b s head_dim"], v: Float[Tensor, "b s d"]
+    ) -> Float[Tensor, "b s {ret}"]:
+        return torch.zeros(q.shape[0], q.shape[1], self.head_dim)
+"""
+
+
+def test_a_size_the_class_computes_is_the_dim_of_its_name(tmp_path: Path) -> None:
+    # `self.head_dim = d_model // n_heads` and a method's dim `head_dim` are one size.
+    assert check(tmp_path, HEADS.format(ret="head_dim")) == []
+    assert check(tmp_path, HEADS.format(ret="d")) == [
+        "9: return of zeros(): dim 'd' is d in v \"b s d\" but d_model//n_heads in "
+        'torch.zeros(q.shape[0], q.shape[1], s... "b s d_model//n_heads"'
+    ]

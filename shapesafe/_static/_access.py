@@ -20,7 +20,7 @@ from ._rules.index import (
     subscript,
 )
 from ._source import _class_named, _number_annotation, _params, dotted_name
-from ._unify import Size, Unifier, from_spec, lit
+from ._unify import Size, Unifier, from_spec, lit, sym
 from ._values import (
     _TUPLES,
     AnyOfV,
@@ -58,6 +58,19 @@ def _int(node: ast.expr) -> int | None:
     if isinstance(node, ast.Constant) and type(node.value) is int:
         return node.value
     return None
+
+
+def _size_call(node: ast.Call) -> bool:
+    """`x.size(1)` of a name: one size, read without calling anything else."""
+    func = node.func
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr == "size"
+        and isinstance(func.value, ast.Name)
+        and len(node.args) == 1
+        and not node.keywords
+        and _int(node.args[0]) is not None
+    )
 
 
 class _Access(_Calls):
@@ -208,6 +221,19 @@ class _Access(_Calls):
             return None
         owner = found[0].module
         ann = owner.annotation(found[1])
+        if ann is not None and attr not in found[0].declared_here:
+            # Annotated where a method sets it (`self.mass: "n_components vocab" = ...` in
+            # `__init__`): its dim names are that method's, sizes of the instance set when
+            # it was built. They are the same as the reading function's dims of those names,
+            # and otherwise sizes of the class's own, known by the first size they must
+            # equal (a method's "n_comp vocab").
+            own = self.annotated_names(with_return=True)
+            return tuple(
+                sym(str(i.value), cls.key)
+                if isinstance(i, Size) and i.kind == "name" and i.value not in own
+                else i
+                for i in from_spec(ann.spec)
+            )
         if ann is not None:
             return from_spec(ann.spec)
         if _number_annotation(found[1]):
@@ -231,6 +257,13 @@ class _Access(_Calls):
         for p in parts:
             if not isinstance(p, ast.Slice):
                 self.value(p, env)
+                continue
+            for bound in (p.lower, p.upper):
+                # `x[..., :k]`: what k is, where reading it calls nothing but `t.size(i)`.
+                if bound is not None and _int(bound) is None:
+                    calls = [n for n in ast.walk(bound) if isinstance(n, ast.Call)]
+                    if all(_size_call(c) for c in calls):
+                        self.value(bound, env)
         if base is None and isinstance(node.value, ast.Attribute) and node.value.attr == "shape":
             # `x.shape[-1]` where x's shape has a run: the axis at that end, as `x.size(-1)`.
             x, i = self.seen.get(id(node.value.value)), _int(sl)

@@ -5,11 +5,13 @@ a value of unknown shape those sizes (`asserted_shape`)."""
 
 import ast
 import itertools
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+import operator
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, cast
 
-from ._source import Module, _params
-from ._unify import Size, fresh, name, sym
+from ._source import Module, _params, dotted_name
+from ._torch import int_value
+from ._unify import Group, Size, fresh, name, run_item, sym
 from ._values import IntV, LayerV, ListV, SymV, TupV, Value
 
 if TYPE_CHECKING:
@@ -36,13 +38,8 @@ def stated(scope: "_Expressions", test: ast.expr, env: "Env", truth: bool = True
         return []
     if not truth and (len(test.ops) != 1 or not isinstance(test.ops[0], wanted)):
         return []
-    scope.file.silent += 1
-    try:
-        values = [scope.value(e, env) for e in [test.left, *test.comparators]]
-    finally:
-        scope.file.silent -= 1
     out: Pairs = []
-    for a, b in itertools.pairwise(values):
+    for a, b in itertools.pairwise(_read(scope, test, env)):
         out += _pairs(scope, a, b)
     return out
 
@@ -96,6 +93,44 @@ def _size_list(node: ast.expr) -> list[ast.expr] | None:
     return list(node.elts)
 
 
+_LESS = (ast.Lt, ast.LtE)
+_MORE = (ast.Gt, ast.GtE)
+
+
+def ordered(scope: "_Expressions", test: ast.expr, env: "Env", truth: bool = True) -> Pairs:
+    """The pairs (a, b) of sizes with `a <= b` where `test` is `truth`: `k <= n` where
+    `k < n` is true, and `n <= k` where it is false (a strict order is kept as `<=`)."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return ordered(scope, test.operand, env, not truth)
+    if isinstance(test, ast.BoolOp):
+        if isinstance(test.op, ast.And) == truth:
+            return [p for part in test.values for p in ordered(scope, part, env, truth)]
+        return []
+    if not isinstance(test, ast.Compare) or (not truth and len(test.ops) != 1):
+        return []
+    if all(isinstance(op, _LESS) for op in test.ops):
+        rising = truth
+    elif all(isinstance(op, _MORE) for op in test.ops):
+        rising = not truth
+    else:
+        return []
+    out: Pairs = []
+    for a, b in itertools.pairwise(_read(scope, test, env)):
+        # Tuples compare item by item in order, so say nothing of each item alone.
+        found = [] if isinstance(a, TupV) or isinstance(b, TupV) else _pairs(scope, a, b)
+        out += found if rising else [(y, x) for x, y in found]
+    return out
+
+
+def _read(scope: "_Expressions", test: ast.Compare, env: "Env") -> list[Value]:
+    """The values a comparison compares, read without reporting."""
+    scope.file.silent += 1
+    try:
+        return [scope.value(e, env) for e in [test.left, *test.comparators]]
+    finally:
+        scope.file.silent -= 1
+
+
 def _pairs(scope: "_Expressions", a: Value, b: Value) -> Pairs:
     if isinstance(a, TupV) and isinstance(b, TupV):
         if len(a.items) != len(b.items):
@@ -106,13 +141,14 @@ def _pairs(scope: "_Expressions", a: Value, b: Value) -> Pairs:
     return [] if x is None or y is None else [(x, y)]
 
 
-def named_like_dims(module: Module, fn: Def, held: Iterable[Value], key: int) -> Pairs:
+def named_like_dims(module: Module, fn: Def, attrs: Mapping[str, Value], key: int) -> Pairs:
     """A method's dims that its class holds a size of under the same name: `n_classes` in
     its annotations and the size of `self.n_classes = n_classes` (or of `self.cfg.n_classes`,
-    or of a layer built with it) are one size, as an `n_classes: int` parameter is.
-    Otherwise a size of the class would be identified by the first size it must equal, and
-    `torch.zeros(self.n_classes, self.n_latents)` returned as "n_latents n_classes" would
-    pass. `held` are the values of the attributes of the class whose sizes `key` marks."""
+    or of a layer built with it, or of `self.head_dim = d // h`) are one size, as an
+    `n_classes: int` parameter is. Otherwise a size of the class would be identified by the
+    first size it must equal, and `torch.zeros(self.n_classes, self.n_latents)` returned as
+    "n_latents n_classes" would pass. `attrs` are the values of the attributes of the class
+    whose sizes `key` marks, by name."""
     anns = [p.annotation for p in _params(fn)] + [fn.returns]
     names: set[str] = set()
     for ann in anns:
@@ -122,10 +158,16 @@ def named_like_dims(module: Module, fn: Def, held: Iterable[Value], key: int) ->
     if not names:
         return []
     pairs: Pairs = []
-    for size in _syms(held, key):
+    for size in _syms(attrs.values(), key):
         last = str(size.value).rsplit(".", 1)[-1]
         if last in names and (name(last), size) not in pairs:
             pairs.append((name(last), size))
+    for attr, v in attrs.items():
+        # `self.head_dim = cfg.d_model // cfg.n_heads`: a size of the class's own, by its name.
+        if not (isinstance(v, IntV) and v.size.kind == "expr" and v.size.key):
+            continue
+        if attr in names and (name(attr), v.size) not in pairs:
+            pairs.append((name(attr), v.size))
     return pairs
 
 
@@ -149,3 +191,84 @@ def _syms(values: Iterable[Value], key: int) -> list[Size]:
         elif isinstance(v, ListV):
             todo.append(v.item)
     return out
+
+
+def _narrowed(test: ast.expr, env: "Env", op: type[ast.cmpop] = ast.Eq) -> "Env":
+    """`x.ndim == 3` (or `x.dim()`, `len(x.shape)`) where x's shape holds one run: x with
+    that many axes, the run's own unknown sizes (`?B[0]` for the first of `*B`); nothing
+    for any other test. `a and b` narrows by both. With `op` `ast.NotEq`, the same for the
+    path where `x.ndim != 3` is false."""
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And) and op is ast.Eq:
+        out: Env = {}
+        for part in test.values:
+            out.update(_narrowed(part, {**env, **out}, op))
+        return out
+    if not (isinstance(test, ast.Compare) and [type(o) for o in test.ops] == [op]):
+        return {}
+    left, right = test.left, test.comparators[0]
+    if int_value(left) is not None:
+        left, right = right, left
+    k, name = int_value(right), _rank_of(left)
+    shape = env.get(name) if name is not None else None
+    if k is None or name is None or not isinstance(shape, tuple):
+        return {}
+    runs = [i for i, item in enumerate(shape) if isinstance(item, Group)]
+    if len(runs) != 1 or k < len(shape) - 1:
+        return {}
+    g = runs[0]
+    run = cast(Group, shape[g])
+    n = k - len(shape) + 1
+    if run.name:  # the run's own axes, as `x[0]` reads them (`run_item`)
+        sizes = [run_item(run, run.cut + i) for i in range(n)]
+    else:
+        sizes = [fresh(f"{name}.shape[{g + i}]") for i in range(n)]
+    return {name: (*shape[:g], *sizes, *shape[g + 1 :])}
+
+
+def _rank_of(node: ast.expr) -> str | None:
+    """The local name in `x.ndim`, `x.dim()` or `len(x.shape)`."""
+    if isinstance(node, ast.Call) and not node.args and not node.keywords:
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "dim":
+            node = ast.Attribute(node.func.value, "ndim")
+    elif isinstance(node, ast.Call) and dotted_name(node.func) == "len" and len(node.args) == 1:
+        arg = node.args[0]
+        if isinstance(arg, ast.Attribute) and arg.attr == "shape":
+            node = ast.Attribute(arg.value, "ndim")
+    if isinstance(node, ast.Attribute) and node.attr == "ndim" and isinstance(node.value, ast.Name):
+        return node.value.id
+    return None
+
+
+_RANK_TESTS: dict[type[ast.cmpop], Callable[[int, int], bool]] = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+}
+_FLIPPED = {ast.Lt: ast.Gt(), ast.LtE: ast.GtE(), ast.Gt: ast.Lt(), ast.GtE: ast.LtE()}
+
+
+def _dead(test: ast.expr, env: "Env", truth: bool) -> bool:
+    """Whether `test` can't be `truth` as it compares the rank of a tensor whose rank is
+    known with a literal: the body of `if x.ndim == 3:` never runs on an `x` of "b n"."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return _dead(test.operand, env, not truth)
+    if isinstance(test, ast.BoolOp):
+        # `a and b` is true only where both are, and false where either is.
+        parts = [_dead(part, env, truth) for part in test.values]
+        return any(parts) if isinstance(test.op, ast.And) == truth else all(parts)
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+        return False
+    left, right, op = test.left, test.comparators[0], test.ops[0]
+    if int_value(left) is not None:
+        left, right, op = right, left, _FLIPPED.get(type(op), op)
+    name, k = _rank_of(left), int_value(right)
+    shape = env.get(name) if name is not None else None
+    holds = _RANK_TESTS.get(type(op))
+    if k is None or holds is None or not isinstance(shape, tuple):
+        return False
+    if any(isinstance(item, Group) for item in shape):
+        return False
+    return holds(len(shape), k) != truth

@@ -8,12 +8,11 @@ unknown values are never reported.
 """
 
 import ast
-import operator
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from ._expr import _Expressions
-from ._facts import asserted_shape, named_like_dims, stated
+from ._facts import _dead, _narrowed, asserted_shape, named_like_dims, ordered, stated
 from ._helpers import decided
 from ._modules import ClassModel, _find_class
 from ._report import _LOST_OTHER, Env, Finding, _alternatives
@@ -29,16 +28,14 @@ from ._scopes import (
     _own_nodes,
     _shared_lists,
 )
-from ._source import _class_named, _decorated, _number_annotation, _params, dotted_name
-from ._torch import int_value
+from ._source import _class_named, _decorated, _number_annotation, _params
 from ._unify import (
+    Facts,
     Group,
     Shape,
     Size,
     facts,
-    fresh,
     from_spec,
-    run_item,
     scope_facts,
 )
 from ._unify import name as size_named
@@ -86,38 +83,6 @@ def _merge(a: Env | None, b: Env | None, new_attrs: frozenset[str] | None = None
     return out
 
 
-def _narrowed(test: ast.expr, env: Env, op: type[ast.cmpop] = ast.Eq) -> Env:
-    """`x.ndim == 3` (or `x.dim()`, `len(x.shape)`) where x's shape holds one run: x with
-    that many axes, the run's own unknown sizes (`?B[0]` for the first of `*B`); nothing
-    for any other test. `a and b` narrows by both. With `op` `ast.NotEq`, the same for the
-    path where `x.ndim != 3` is false."""
-    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And) and op is ast.Eq:
-        out: Env = {}
-        for part in test.values:
-            out.update(_narrowed(part, {**env, **out}, op))
-        return out
-    if not (isinstance(test, ast.Compare) and [type(o) for o in test.ops] == [op]):
-        return {}
-    left, right = test.left, test.comparators[0]
-    if int_value(left) is not None:
-        left, right = right, left
-    k, name = int_value(right), _rank_of(left)
-    shape = env.get(name) if name is not None else None
-    if k is None or name is None or not isinstance(shape, tuple):
-        return {}
-    runs = [i for i, item in enumerate(shape) if isinstance(item, Group)]
-    if len(runs) != 1 or k < len(shape) - 1:
-        return {}
-    g = runs[0]
-    run = cast(Group, shape[g])
-    n = k - len(shape) + 1
-    if run.name:  # the run's own axes, as `x[0]` reads them (`run_item`)
-        sizes = [run_item(run, run.cut + i) for i in range(n)]
-    else:
-        sizes = [fresh(f"{name}.shape[{g + i}]") for i in range(n)]
-    return {name: (*shape[:g], *sizes, *shape[g + 1 :])}
-
-
 def _bound_once(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
     """The names of `fn` bound exactly once: a parameter never assigned, or a local assigned
     by one statement outside any loop."""
@@ -161,55 +126,6 @@ def _reads_sizes(test: ast.expr) -> bool:
         if isinstance(node, ast.Name) and node.id in _SIZES:
             return True
     return False
-
-
-def _rank_of(node: ast.expr) -> str | None:
-    """The local name in `x.ndim`, `x.dim()` or `len(x.shape)`."""
-    if isinstance(node, ast.Call) and not node.args and not node.keywords:
-        if isinstance(node.func, ast.Attribute) and node.func.attr == "dim":
-            node = ast.Attribute(node.func.value, "ndim")
-    elif isinstance(node, ast.Call) and dotted_name(node.func) == "len" and len(node.args) == 1:
-        arg = node.args[0]
-        if isinstance(arg, ast.Attribute) and arg.attr == "shape":
-            node = ast.Attribute(arg.value, "ndim")
-    if isinstance(node, ast.Attribute) and node.attr == "ndim" and isinstance(node.value, ast.Name):
-        return node.value.id
-    return None
-
-
-_RANK_TESTS: dict[type[ast.cmpop], Callable[[int, int], bool]] = {
-    ast.Eq: operator.eq,
-    ast.NotEq: operator.ne,
-    ast.Lt: operator.lt,
-    ast.LtE: operator.le,
-    ast.Gt: operator.gt,
-    ast.GtE: operator.ge,
-}
-_FLIPPED = {ast.Lt: ast.Gt(), ast.LtE: ast.GtE(), ast.Gt: ast.Lt(), ast.GtE: ast.LtE()}
-
-
-def _dead(test: ast.expr, env: Env, truth: bool) -> bool:
-    """Whether `test` can't be `truth` as it compares the rank of a tensor whose rank is
-    known with a literal: the body of `if x.ndim == 3:` never runs on an `x` of "b n"."""
-    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-        return _dead(test.operand, env, not truth)
-    if isinstance(test, ast.BoolOp):
-        # `a and b` is true only where both are, and false where either is.
-        parts = [_dead(part, env, truth) for part in test.values]
-        return any(parts) if isinstance(test.op, ast.And) == truth else all(parts)
-    if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
-        return False
-    left, right, op = test.left, test.comparators[0], test.ops[0]
-    if int_value(left) is not None:
-        left, right, op = right, left, _FLIPPED.get(type(op), op)
-    name, k = _rank_of(left), int_value(right)
-    shape = env.get(name) if name is not None else None
-    holds = _RANK_TESTS.get(type(op))
-    if k is None or holds is None or not isinstance(shape, tuple):
-        return False
-    if any(isinstance(item, Group) for item in shape):
-        return False
-    return holds(len(shape), k) != truth
 
 
 class _Scope(_Expressions):
@@ -257,6 +173,8 @@ class _Scope(_Expressions):
         self.new_attrs: frozenset[str] | None = None
         self.origins: dict[str, list[tuple[tuple[int, int], ast.expr, bool]]] = {}
         self.shapes_named: dict[str, Shape] = {}  # see `name_shape`
+        # What each path of the last `if` read knew where it ended (`branches`).
+        self.ends_knowing: tuple[Facts | None, Facts | None] = (None, None)
 
     def merge(self, a: Env | None, b: Env | None) -> Env | None:
         return _merge(a, b, self.new_attrs)
@@ -328,7 +246,7 @@ class _Scope(_Expressions):
             # the instance's: its own names are not the caller's to equate.
             cls = self.cls
             if self.fn is not None and not self.bound and cls is not None and not cls.building:
-                held = self.file.build(cls).values()
+                held = self.file.build(cls)
                 facts.assume(named_like_dims(self.module, self.fn, held, self.key))
             return self._run()
 
@@ -355,6 +273,7 @@ class _Scope(_Expressions):
                 and self.may_fork(stmts[i + 1 :])
             ):
                 a, b = self.branches(stmt, env)
+                knowing = self.ends_knowing
                 joined = self.merge(a, b)
                 # Only what both paths assign: a path that leaves a value as it was is
                 # most often one that a config rules out (`if not cfg.ungrouped: k = ...`).
@@ -363,7 +282,7 @@ class _Scope(_Expressions):
                     return self.forked(stmts[i + 1 :], None, None, joined)
                 a = {**joined, **{k: v for k, v in a.items() if k in both}}
                 b = {**joined, **{k: v for k, v in b.items() if k in both}}
-                return self.forked(stmts[i + 1 :], a, b, joined)
+                return self.forked(stmts[i + 1 :], a, b, joined, knowing)
             env = self.stmt(stmt, env)
             if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.IfExp):
                 if (
@@ -388,19 +307,32 @@ class _Scope(_Expressions):
         return not any(isinstance(n, tied) for n in _own_nodes(rest))
 
     def forked(
-        self, rest: list[ast.stmt], a: Env | None, b: Env | None, joined: Env | None
+        self,
+        rest: list[ast.stmt],
+        a: Env | None,
+        b: Env | None,
+        joined: Env | None,
+        knowing: tuple[Facts | None, Facts | None] = (None, None),
     ) -> Env | None:
         """Read `rest` after a branch whose paths end in `a` and `b`: once from where they
         join, which counts for `--stats`; and where they differ, once from each path, so
         that a value that is wrong on one path does not hide behind the other's. A path's
-        finding is kept on a line where the joined reading found nothing."""
+        finding is kept on a line where the joined reading found nothing. Each path is
+        read with what its guard said (`knowing`), where it is known."""
         if a is None or b is None or a == b:
             return self.block(rest, joined)
-        paths = (a, b)
-        found = self.on_each_path(lambda: [self.block(rest, dict(path)) for path in paths])
+        paths = ((a, knowing[0]), (b, knowing[1]))
+        found = self.on_each_path(lambda: [self.one_path(rest, *path) for path in paths])
         out = self.block(rest, joined)
         self.keep_new(found)
         return out
+
+    def one_path(self, rest: list[ast.stmt], env: Env, knowing: Facts | None) -> Env | None:
+        """Read `rest` from `env`, where one path ends, with what its guard said."""
+        if knowing is None:
+            return self.block(rest, dict(env))
+        with scope_facts(knowing):
+            return self.block(rest, dict(env))
 
     def on_each_path(self, read: Callable[[], object]) -> set[Finding]:
         """What `read` finds, counting nothing and reporting nothing yet."""
@@ -446,6 +378,7 @@ class _Scope(_Expressions):
             held = facts()
             if held is not None:
                 held.assume(stated(self, stmt.test, env))
+                held.at_most(ordered(self, stmt.test, env))
         return env
 
     def assign(self, stmt: ast.Assign, env: Env) -> Env | None:
@@ -565,6 +498,7 @@ class _Scope(_Expressions):
     def branches(self, stmt: ast.If, env: Env) -> tuple[Env | None, Env | None]:
         """Where each path of an `if` ends, or None for one that does not go on."""
         self.value(stmt.test, env)
+        self.ends_knowing = (None, None)
         if self.flags and (known := decided(stmt.test, self.flags)) is not None:
             # The call's constants decide it: only one path runs.
             taken = stmt.body if known else stmt.orelse
@@ -576,16 +510,20 @@ class _Scope(_Expressions):
         held = facts()
         with scope_facts(held) as facts_a:
             facts_a.assume(stated(self, stmt.test, env))
+            facts_a.at_most(ordered(self, stmt.test, env))
             dead = _dead(stmt.test, env, True)
             a = None if dead else self.block(stmt.body, {**env, **narrowed})
         otherwise = _narrowed(stmt.test, env, ast.NotEq)
         with scope_facts(held) as facts_b:
             facts_b.assume(stated(self, stmt.test, env, False))
+            facts_b.at_most(ordered(self, stmt.test, env, False))
             dead = _dead(stmt.test, env, False)
             b = None if dead else self.block(stmt.orelse, {**env, **otherwise})
+        self.ends_knowing = (facts_a, facts_b)
         if held is not None and (a is None) != (b is None):
             # What the guard says holds on where only one path goes on.
-            held.parent = (facts_b if a is None else facts_a).parent
+            on = facts_b if a is None else facts_a
+            held.parent, held.order = on.parent, on.order
         # The run is whole again where the paths join, unless only one path goes on.
         for path, other, made in ((a, b, narrowed), (b, a, otherwise)):
             for k, v in made.items():

@@ -9,7 +9,7 @@ together, it raises `Mismatch` with a message for people; the checker reports it
 
 import ast
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from . import _poly, _unify
 from ._run import active
@@ -237,7 +237,18 @@ def add(a: Size, b: Size, sign: int = 1) -> Size:
         return b
     if b.kind == "int" and b.value == 0:
         return a
+    whole = _halved(a)
+    if sign == 1 and a == b and whole is not None:
+        return whole  # the two halves of an axis split at n // 2, which the code means even
     return _poly.add(a, b, sign) or fresh()
+
+
+def _halved(size: Size) -> Size | None:
+    """n, where `size` is `n // 2` of a name n."""
+    if size.kind != "expr" or size.key or not str(size.value).endswith("//2"):
+        return None
+    head = str(size.value)[: -len("//2")]
+    return _unify.name(head) if head.isidentifier() else None
 
 
 # Axes
@@ -747,8 +758,14 @@ def join_many(shape: Shape, dim: int, new_axis: bool) -> Shape | None:
     return _with(grown, place, fresh())
 
 
-def index(shape: Shape, parts: Sequence[ast.expr]) -> Shape | None:
-    """Basic indexing with ints, full or partial slices, None (or `torch.newaxis`) and `...`."""
+# How long a slice is whose bounds are not literals (`x[..., :k]`), given the axis's size:
+# None where the bounds say nothing of it.
+Cut = Callable[[Item, ast.Slice], Size | None]
+
+
+def index(shape: Shape, parts: Sequence[ast.expr], cut: Cut | None = None) -> Shape | None:
+    """Basic indexing with ints, full or partial slices, None (or `torch.newaxis`) and `...`;
+    `cut` reads the slices whose bounds are not literals."""
     parts = [ast.Constant(None) if _newaxis(p) else p for p in parts]
     ellipses = [
         i for i, p in enumerate(parts) if isinstance(p, ast.Constant) and p.value is Ellipsis
@@ -768,8 +785,8 @@ def index(shape: Shape, parts: Sequence[ast.expr]) -> Shape | None:
         runs = [i for i, item in enumerate(shape) if isinstance(item, Group)]
         if cb > runs[0] or ca > len(shape) - runs[-1] - 1:
             return None
-        head = index(shape[:cb], before)
-        tail = index(shape[len(shape) - ca :], after)
+        head = index(shape[:cb], before, cut)
+        tail = index(shape[len(shape) - ca :], after, cut)
         if head is None or tail is None:
             return None
         return (*head, *shape[cb : len(shape) - ca], *tail)
@@ -785,10 +802,11 @@ def index(shape: Shape, parts: Sequence[ast.expr]) -> Shape | None:
         elif isinstance(part, ast.Constant) and part.value is None:
             out.append(OP_ONE)
         elif isinstance(part, ast.Slice):
+            cut_to = None if cut is None else cut(shape[pos], part)
             if part.lower is None and part.upper is None and part.step is None:
                 out.append(shape[pos])
             else:
-                out.append(_sliced(shape[pos], part))
+                out.append(_sliced(shape[pos], part) if cut_to is None else cut_to)
             pos += 1
         elif _is_int(part):
             k, size = int_value(part), shape[pos]

@@ -413,13 +413,18 @@ class Facts:
     identified by the sizes they must equal (`needs`). A union-find over sizes.
 
     `carried` are the shapes of the tensors the scope bound to names, in every branch: one
-    list, which each branch's copy shares."""
+    list, which each branch's copy shares. `order` are pairs (a, b) with a <= b: what a
+    guard (`if k < n`) or a slice (`x[:k]`) says."""
 
     def __init__(
-        self, parent: dict[Size, Size] | None = None, carried: dict[Shape, None] | None = None
+        self,
+        parent: dict[Size, Size] | None = None,
+        carried: dict[Shape, None] | None = None,
+        order: Iterable[tuple[Size, Size]] = (),
     ) -> None:
         self.parent: dict[Size, Size] = dict(parent or {})
         self.carried: dict[Shape, None] = {} if carried is None else carried
+        self.order: set[tuple[Size, Size]] = set(order)
 
     def find(self, size: Size) -> Size:
         size = _node_of(size)
@@ -456,6 +461,20 @@ class Facts:
             if "fresh" not in (a.kind, b.kind):
                 self.union(a, b)
 
+    def at_most(self, pairs: Iterable[tuple[Size, Size]]) -> None:
+        """Take `a <= b` for each pair (a, b); where `b <= a` is known too, they are equal."""
+        for a, b in pairs:
+            if "fresh" in (a.kind, b.kind):
+                continue
+            if self.below(b, a):
+                self.union(a, b)
+            self.order.add((a, b))
+
+    def below(self, a: Size, b: Size) -> bool:
+        """Whether `a <= b` is known: the sizes are equal, or a pair says so."""
+        ra, rb = self.find(a), self.find(b)
+        return ra == rb or any(self.find(x) == ra and self.find(y) == rb for x, y in self.order)
+
 
 _facts: contextvars.ContextVar[Facts | None] = contextvars.ContextVar(
     "shapesafe_static_facts", default=None
@@ -470,7 +489,7 @@ def facts() -> Facts | None:
 @contextlib.contextmanager
 def scope_facts(start: Facts | None = None) -> Iterator[Facts]:
     """Read a scope (or one branch of one) under its own facts, a copy of `start`."""
-    made = Facts(start.parent, start.carried) if start is not None else Facts()
+    made = Facts(start.parent, start.carried, start.order) if start is not None else Facts()
     token = _facts.set(made)
     try:
         yield made

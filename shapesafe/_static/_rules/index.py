@@ -5,10 +5,11 @@ import ast
 from collections.abc import Callable
 from typing import NamedTuple
 
+from .. import _poly
 from .. import _torch as T
 from .._report import _text
 from .._source import Module, dotted_name, resolve
-from .._unify import Group, Item, Shape, Size, certain, fresh, lit, needs, show
+from .._unify import Group, Item, Shape, Size, certain, facts, fresh, lit, needs, show
 from .._values import IntV, Mismatch, NumV, SymV, TupV, Value
 from ._registry import PASS, Call, Reader, _Pass, bcast_all, function, lit_int, method
 
@@ -285,7 +286,7 @@ def subscript(
             )
             return None
         try:
-            return T.index(base, nodes)
+            return T.index(base, nodes, _cut(reader))
         except Mismatch as err:
             t = _text(reader.module, node.value)
             reader.file.report(node, f'{_text(reader.module, node)}: {err} {t} "{show(base)}"')
@@ -295,6 +296,74 @@ def subscript(
     except Mismatch as err:
         reader.file.report(node, str(err))
         return None
+
+
+def _cut(reader: Reader) -> T.Cut:
+    """How long `x[..., :k]` and `x[..., k:]` are along an axis of size n, for a size k
+    that is no literal. `x[:k]` is min(k, n) long: n where the scope knows `n <= k` (the
+    `else` of `if k < n:`) or k exceeds n by a constant, and k otherwise. Code that
+    slices to k means to take k, so where nothing says which is less, the scope takes
+    `k <= n` from then on: where it later learns `n <= k` as well, k and n are equal.
+    `x[k:]` is n-k long, under the same condition; where k is `n // 2`, it is k long too,
+    as code that splits an axis in halves means it to be even (`_torch.add` puts the two
+    halves back together as n)."""
+
+    def cut(n: Item, part: ast.Slice) -> Size | None:
+        if not isinstance(n, Size) or (part.step is not None and T.int_value(part.step) != 1):
+            return None
+        lo, hi = part.lower, part.upper
+        if hi is not None and (lo is None or T.int_value(lo) == 0):
+            k = _bound(reader, hi)
+            return None if k is None else _up_to(n, k)
+        if lo is not None and hi is None:
+            k = _bound(reader, lo)
+            return None if k is None else _after(n, k)
+        return None
+
+    return cut
+
+
+def _bound(reader: Reader, node: ast.expr) -> Size | None:
+    """The size a slice bound that is no literal stands for; None for a negative one
+    (`x[:-k]`) or one the checker knows nothing of."""
+    if T.int_value(node) is not None or isinstance(node, ast.UnaryOp):
+        return None
+    v = reader.seen.get(id(node))
+    size = reader.size_of(v) if isinstance(v, (IntV, SymV)) else None
+    if size is None or size.kind in ("int", "fresh"):
+        return None
+    held = facts()
+    root = None if held is None else held.find(size)
+    # A size of the class's own that the scope knows by a dim's name: that name.
+    return root if root is not None and root.kind == "name" else size
+
+
+def _up_to(n: Size, k: Size) -> Size:
+    held = facts()
+    over = _poly.add(k, n, -1)  # `x[:n+1]` is n long, `x[:n-1]` n-1
+    if over is not None and over.kind == "int":
+        return n if int(over.value) >= 0 else k
+    if certain(k, n) == "same":
+        return n
+    if held is not None:
+        if held.below(n, k):
+            return n
+        held.at_most([(k, n)])
+    return k
+
+
+def _after(n: Size, k: Size) -> Size | None:
+    if k == T.floordiv(n, lit(2)):
+        return k  # the second half of an axis that the code means to be even
+    held = facts()
+    rest = _poly.add(n, k, -1)
+    if rest is None or (held is not None and held.below(n, k) and certain(k, n) != "same"):
+        return None
+    if rest.kind == "int" and int(rest.value) < 0:
+        return None
+    if held is not None:
+        held.at_most([(k, n)])
+    return rest
 
 
 def _advanced(reader: Reader, node: ast.Subscript, base: Shape, found: list[_Part]) -> Shape | None:
@@ -358,7 +427,7 @@ def _piece(
         pieces.append((T.OP_ONE,))
         return pos
     if isinstance(r.node, (ast.Slice, ast.Constant)) or T.int_value(r.node) is not None:
-        one = T.index(base[pos : pos + 1], [r.node])
+        one = T.index(base[pos : pos + 1], [r.node], _cut(reader))
         pieces.append(one if one is not None else (fresh(),))
         return pos + 1
     if r.mask:
