@@ -1,6 +1,7 @@
 """The static checker on tensors whose leading axes are a run of unknown length (`...`, `*batch`):
 ops on the known trailing axes keep what they know about them."""
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -188,8 +189,24 @@ SILENT_EINSUM = [
     ),
 ]
 
+# A run reduced from the back (`x.sum(-1)` of "*d" is "*d[:-1]") beside the whole run.
+FOUND_AT_THE_RUNS_END = [
+    pytest.param(
+        "def f(x: Float[Tensor, '*d']) -> Float[Tensor, '*d']:\n"
+        "    y = x * 2\n"
+        "    y /= (x**2).sum(dim=-1).sqrt()\n"
+        "    return y\n",
+        [
+            """3: y /= (x**2).sum(dim=-1).sqrt(): y "*d" and (x**2).sum(dim=-1).sqrt() "*d[:-1]": """
+            "?d[-1] lines up with the last axes of *d[:-1], the run both share (torch fails "
+            "unless *d[:-1] is empty or ends in 1s or ?d[-1])"
+        ],
+        id="keepdim-dropped-on-a-whole-run",
+    ),
+]
 
-@pytest.mark.parametrize(("source", "expected"), FOUND)
+
+@pytest.mark.parametrize(("source", "expected"), FOUND + FOUND_AT_THE_RUNS_END)
 def test_ops_beside_a_run(tmp_path: Path, source: str, expected: list[str]) -> None:
     assert check(tmp_path, source) == expected
 
@@ -229,6 +246,16 @@ SILENT = [
     pytest.param(
         "def f(x: Float[Tensor, '*b n 3']) -> Float[Tensor, '*b 3']:\n    return x.sum(-2)\n",
         id="reduced-inside-the-tail",
+    ),
+    pytest.param(
+        "def f(x: Float[Tensor, '*d']) -> Float[Tensor, '*d']:\n"
+        "    return x / (x**2).sum(dim=-1, keepdim=True).sqrt()\n",
+        id="keepdim-on-a-whole-run",
+    ),
+    pytest.param(
+        "def f(x: Float[Tensor, '*d']) -> Float[Tensor, '*d[:-1]']:\n"
+        "    return x.sum(-1) + x.mean(-1)\n",
+        id="both-reduced-from-the-back",
     ),
 ]
 
@@ -565,6 +592,24 @@ FRONT_SILENT += [
 @pytest.mark.parametrize("source", FRONT_SILENT)
 def test_right_ops_into_a_run_from_the_front_are_silent(tmp_path: Path, source: str) -> None:
     assert check(tmp_path, source) == []
+
+
+def test_stack_and_cat_before_a_runs_last_axis_take_it_out_of_the_run() -> None:
+    # `torch.stack([u, v, w], -2)` of "*B" tensors: the new axis before the run's last one.
+    run = Group("B")
+    last, rest = run_item(run, -1), Group("B", end=1)
+    assert T.stack([(run,)] * 3, -2, ["u", "v", "w"]) == (rest, lit(3), last)
+    joined = T.concat([(run, lit(2)), (run, lit(2))], -2, ["a", "b"])
+    assert joined is not None and joined[0] == rest and joined[2:] == (lit(2),)
+    with pytest.raises(Mismatch, match=re.escape('axis -1 is 2 in a "*B 2" but 3 in b "*B 3"')):
+        T.concat([(run, lit(2)), (run, lit(3))], -2, ["a", "b"])
+
+
+def test_a_run_reduced_from_the_back_lines_up_with_the_whole_run() -> None:
+    run = Group("d")
+    assert T.broadcast((run,), (Group("d", end=1), lit(1)), "x", "s") == (run,)
+    with pytest.raises(Mismatch, match=re.escape("lines up with the last axes of *d[:-1]")):
+        T.broadcast((run,), (Group("d", end=1),), "x", "s")
 
 
 def test_ops_into_a_run_from_the_front_give_shapes() -> None:

@@ -46,6 +46,25 @@ def ends(shape: Shape, head: int, tail: int) -> Shape:
     return back(front(shape, head), tail)
 
 
+def same_ends(a: Shape, b: Shape) -> tuple[Shape, Shape]:
+    """Two shapes that hold the same named run, one with more of its last axes taken out
+    (`*d` and `*d[:-1]`, as `x` and `x.sum(-1)` of "*d"): the other with as many taken
+    out, each as its own axis (`*d[:-1] ?d[-1]`), so that the runs line up as one."""
+    ga = [i for i, item in enumerate(a) if isinstance(item, Group)]
+    gb = [i for i, item in enumerate(b) if isinstance(item, Group)]
+    if len(ga) != 1 or len(gb) != 1:
+        return a, b
+    ra, rb = a[ga[0]], b[gb[0]]
+    assert isinstance(ra, Group) and isinstance(rb, Group)
+    if not ra.name or ra.end == rb.end or dataclasses.replace(ra, end=rb.end) != rb:
+        return a, b
+    swap = ra.end > rb.end
+    (short, g, run), end = (b, gb[0], rb) if swap else (a, ga[0], ra), max(ra.end, rb.end)
+    taken = [run_item(run, -k) for k in range(end, run.end, -1)]
+    out = (*short[:g], dataclasses.replace(run, end=end), *taken, *short[g + 1 :])
+    return (a, out) if swap else (out, b)
+
+
 def whole(shape: Shape) -> Shape:
     """`shape` with a run's first axes, where they stand before what is left of it, put back
     into it: `?batch[0] *batch[1:]` is `*batch`."""

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from . import _poly, _unify
 from ._run import active
-from ._runs import back, beside_a_run, ends, front, moved, whole
+from ._runs import back, beside_a_run, ends, front, moved, same_ends, whole
 from ._unify import (
     Group,
     Item,
@@ -371,11 +371,19 @@ def _broadcast_pair(x: Size, y: Size, what: str) -> Size:
     return fresh()
 
 
-def broadcast(a: Shape, b: Shape, ta: str, tb: str) -> Shape | None:
+def broadcast(
+    a: Shape, b: Shape, ta: str, tb: str, shown: tuple[Shape, Shape] | None = None
+) -> Shape | None:
     """torch's broadcasting, raising Mismatch where named or literal sizes certainly clash
-    or where a name of the shorter operand lines up with a 1 beside the same name."""
+    or where a name of the shorter operand lines up with a 1 beside the same name. `shown`:
+    the shapes a finding shows, where `a` and `b` are theirs with a run's axes taken out."""
     if a == b:
         return a
+    lined = same_ends(a, b)
+    if lined != (a, b):
+        joined = broadcast(*lined, ta, tb, (a, b))
+        return None if joined is None else whole(joined)
+    sa, sb = shown or (a, b)
     ga = [i for i, item in enumerate(a) if isinstance(item, Group)]
     gb = [i for i, item in enumerate(b) if isinstance(item, Group)]
     tail_a = a[ga[-1] + 1 :] if ga else a
@@ -386,7 +394,7 @@ def broadcast(a: Shape, b: Shape, ta: str, tb: str) -> Shape | None:
         x, y = tail_a[-k], tail_b[-k]
         assert isinstance(x, Size) and isinstance(y, Size)
         what = (
-            f'{ta} "{show(a)}" and {tb} "{show(b)}": {x} lines up with {y} '
+            f'{ta} "{show(sa)}" and {tb} "{show(sb)}": {x} lines up with {y} '
             f"(torch would broadcast silently where one is 1, and fail otherwise)"
         )
         out.append(_broadcast_pair(x, y, what))
@@ -410,14 +418,15 @@ def broadcast(a: Shape, b: Shape, ta: str, tb: str) -> Shape | None:
         return (*long_[:offset], *out)
     if len(a) == len(b) and not ga and not gb:
         return tuple(out)
-    return _broadcast_runs(a, b, ta, tb, ga, gb, out)
+    return _broadcast_runs(a, b, f'{ta} "{show(sa)}"', f'{tb} "{show(sb)}"', ga, gb, out)
 
 
 def _broadcast_runs(
     a: Shape, b: Shape, ta: str, tb: str, ga: list[int], gb: list[int], out: list[Item]
 ) -> Shape | None:
     """`broadcast` where an operand has a run (`*batch`): `out` is what its tails, those
-    after the last run, give axis by axis; `ga` and `gb` where the runs are."""
+    after the last run, give axis by axis; `ga` and `gb` where the runs are; `ta` and `tb`
+    name each operand with its shape."""
     tail_a = a[ga[-1] + 1 :] if ga else a
     tail_b = b[gb[-1] + 1 :] if gb else b
     n = len(out)
@@ -431,7 +440,7 @@ def _broadcast_runs(
         if all(isinstance(e, Size) and is_one(e) for e in extra):
             return None
         raise Mismatch(
-            f'{ta} "{show(a)}" and {tb} "{show(b)}": {show(extra)} lines up with the last '
+            f"{ta} and {tb}: {show(extra)} lines up with the last "
             f"axes of {run}, the run both share (torch fails unless {run} is empty or ends in "
             f"1s or {show(extra)})"
         )
@@ -591,6 +600,12 @@ def _split_run(shapes: Sequence[Shape], dim: int, extra: int) -> tuple[Shape, li
     return head, tails
 
 
+def _peeled(shapes: Sequence[Shape], k: int) -> Sequence[Shape]:
+    """`shapes` with their last `k` axes known where one axis of a shared run makes them so
+    (`back`): `torch.stack(xs, -2)` of "*b" tensors joins them before the run's last axis."""
+    return [back(s, k) for s in shapes] if k > 0 else shapes
+
+
 def _into_run(op: str, shapes: Sequence[Shape], texts: Sequence[str], dim: int | None) -> None:
     """`torch.cat` along an axis of the run that `shapes` share, or before it (`dim`), or
     `torch.stack` (`dim` None): the axes after the run are not joined, so they must agree."""
@@ -614,7 +629,7 @@ def _same_axes(
     themselves, or the whole shapes when `shapes` are their tails, counted from the end."""
     first = shapes[0]
     n = len(first)
-    skip = len(shown[0]) - n
+    skip = shown is not shapes  # tails: their axes counted from the end
     for s, t in zip(shapes[1:], texts[1:], strict=True):
         for i in range(n):
             x, y = first[i], s[i]
@@ -635,9 +650,9 @@ def concat(
     """torch.cat; `whole` are the shapes to show when `shapes` are their tails."""
     first = shapes[0]
     n = rank(first)
-    split = None if n is not None else _split_run(shapes, dim, 0)
+    split = None if n is not None else _split_run(_peeled(shapes, -dim), dim, 0)
     if split is not None:
-        done = concat(split[1], dim, texts, shapes)
+        done = concat(split[1], dim, texts, whole or shapes)
         return None if done is None else (*split[0], *done)
     if n is None:
         _into_run("torch.cat", shapes, texts, dim)
@@ -665,9 +680,9 @@ def stack(
     """torch.stack; `whole` are the shapes to show when `shapes` are their tails."""
     first = shapes[0]
     n = rank(first)
-    split = None if n is not None else _split_run(shapes, dim, 1)
+    split = None if n is not None else _split_run(_peeled(shapes, -dim - 1), dim, 1)
     if split is not None:
-        done = stack(split[1], dim, texts, shapes)
+        done = stack(split[1], dim, texts, whole or shapes)
         return None if done is None else (*split[0], *done)
     if n is None:
         _into_run("torch.stack", shapes, texts, None)
