@@ -1,4 +1,4 @@
-"""Static shape rules of take_along_dim, of pools whose window is not given as ints, of
+"""Static shape rules of take_along_dim, of gather and scatter, of pools whose window is not given as ints, of
 `x.expand(*y.shape[:-1], -1)` and of `torch.cat` after runs that differ: their shapes, against torch's own where torch can run them,
 and the calls that must not be findings."""
 
@@ -70,6 +70,54 @@ def test_take_along_dim_findings(tmp_path: Path) -> None:
     assert len(found) == 1
     assert found[0].startswith("6: take_along_dim: ")
     assert "n" in found[0] and "m" in found[0]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    dims=st.lists(st.integers(1, 3), min_size=1, max_size=3),
+    index=st.lists(st.integers(1, 1), min_size=1, max_size=3),
+    op=st.sampled_from(["gather", "scatter", "scatter_add"]),
+)
+def test_gather_and_scatter_agree_with_torch(dims: list[int], index: list[int], op: str) -> None:
+    """Where the checker gives a shape, torch does too; where it reports the index's number
+    of dims, torch raises."""
+    x = torch.randn(dims)
+    ids = torch.zeros(index, dtype=torch.long)
+    src = "x" if op == "gather" else "g.long().float()"
+    expr = f"x.{op}(0, g.long())" if op == "gather" else f"x.{op}(0, g.long(), {src})"
+    real = torch_shape(
+        lambda: x.gather(0, ids) if op == "gather" else getattr(x, op)(0, ids, ids.float())
+    )
+    agree(static_shape(dims, expr, other=index), real)
+    params = f'x: Float[Tensor, "{" ".join(map(str, dims))}"], '
+    params += f'g: Float[Tensor, "{" ".join(map(str, index))}"]'
+    with tempfile.TemporaryDirectory() as tmp:
+        found = check_source(Path(tmp), f"def f({params}):\n    y = {expr}\n")
+    if found:
+        assert real is None, found
+
+
+def test_gather_and_scatter_findings(tmp_path: Path) -> None:
+    ok = (
+        "def f(logits: Float[Tensor, 'b v'], ids: Float[Tensor, 'b k']):\n"
+        "    probs = torch.zeros_like(logits)\n"
+        "    probs.scatter_(1, logits.argmax(dim=-1, keepdim=True), 1.0)\n"
+        "    return probs + torch.gather(logits, 1, ids.long()).sum(-1, keepdim=True)\n"
+    )
+    assert check_source(tmp_path, ok) == []
+    bad = (
+        "def f(logits: Float[Tensor, 'b v']):\n"
+        "    probs = torch.zeros_like(logits)\n"
+        "    probs.scatter_(1, logits.argmax(dim=-1), 1.0)\n"
+        "def g(logits: Float[Tensor, 'b v'], ids: Float[Tensor, 'b']):\n"
+        "    return torch.gather(logits, 1, ids.long())\n"
+    )
+    assert check_source(tmp_path, bad) == [
+        '7: scatter_: index logits.argmax(dim=-1) "b" has 1 dims but probs "b v" has 2 (torch '
+        "raises RuntimeError: they must have the same number of dims)",
+        '9: gather: index ids.long() "b" has 1 dims but logits "b v" has 2 (torch raises '
+        "RuntimeError: they must have the same number of dims)",
+    ]
 
 
 @settings(max_examples=30, deadline=None)

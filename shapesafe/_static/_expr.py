@@ -21,6 +21,7 @@ from ._modules import (
 from ._report import (
     _SAME_SHAPE_METHODS,
     IN_PLACE_BINARY,
+    SCATTERS_IN_PLACE,
     Env,
     _alternatives,
     _scalar,
@@ -415,7 +416,7 @@ class _Expressions(_Access):
     def changed_by(self, func: ast.expr, args: list[Value], env: Env) -> None:
         """What a call changes in place: `x.unsqueeze_(0)` its tensor, `xs.append(v)` a list."""
         if isinstance(func, ast.Attribute) and func.attr.endswith("_"):
-            kept = _SAME_SHAPE_METHODS | IN_PLACE_BINARY
+            kept = _SAME_SHAPE_METHODS | IN_PLACE_BINARY | SCATTERS_IN_PLACE
             if func.attr not in kept and not func.attr.startswith("_"):
                 changed = self.dotted_target(func.value)
                 if changed is not None:

@@ -209,6 +209,9 @@ IN_PLACE_BINARY = frozenset(
     le_ gt_ ge_ copy_ addcmul_ addcdiv_""".split()
 )
 
+# In-place methods that keep the receiver's shape and write values at an index tensor's places.
+SCATTERS_IN_PLACE = frozenset(("scatter_", "scatter_add_", "scatter_reduce_"))
+
 
 # Methods whose unknown result `--stats` traces back to their receiver (`_Scope.lost_call`).
 _FOLLOWS_RECEIVER = _SAME_SHAPE_METHODS | IN_PLACE_BINARY | _KEEPS_RECEIVER
