@@ -74,7 +74,9 @@ from ._values import (
 _Comprehensions = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
-_SPLICED_MAKERS = frozenset(f"torch.{c}" for c in CONSTRUCTORS)
+_SPLICED_MAKERS = frozenset(f"torch.{c}" for c in CONSTRUCTORS) | frozenset(
+    ("numpy.random.rand", "numpy.random.randn")  # `np.random.rand(*x[..., :1].shape)`
+)
 
 
 # How a broadcasting-mismatch message writes the operator: the arithmetic of symbolic dims,

@@ -194,7 +194,7 @@ _SAME_SHAPE_METHODS = frozenset(
     clamp clamp_ clip fill_ zero_ normal_ uniform_ detach_ nan_to_num round sign floor ceil
     triu tril cumsum cumprod softmax log_softmax exp_ reciprocal
     log1p expm1 erf gelu silu sigmoid_ relu_ tanh_ masked_fill_ logical_not
-    isnan isinf isfinite pin_memory share_memory_ flip roll""".split()
+    isnan isinf isfinite pin_memory share_memory_ flip roll astype""".split()
 ) | frozenset(
     """acos asin atan tan sinh cosh asinh acosh atanh deg2rad rad2deg exp2 log2 log10 trunc
     frac logit erfinv sgn signbit cuda_ cpu_ abs_ neg_ clip_ nan_to_num_ sqrt_ rsqrt_ log_

@@ -829,6 +829,10 @@ def _sliced(size: Item, part: ast.Slice) -> Size:
     `n-k` where the slice drops k from the ends (`x[1:]`, `x[:-1]`); a fresh size otherwise."""
     bounds = [int_value(b) if b is not None else None for b in (part.lower, part.upper, part.step)]
     given = [b for b in (part.lower, part.upper, part.step) if b is not None]
+    lo = 0 if part.lower is None else bounds[0]
+    hi, forward = bounds[1], part.step is None or bounds[2] == 1
+    if lo is not None and hi is not None and 0 <= hi <= lo and forward:
+        return lit(0)  # `x[..., :0]`, `x[2:1]`: empty whatever the axis holds
     if not (isinstance(size, Size) and size.kind == "int" and isinstance(size.value, int)):
         first = bounds[0] in (None, 0) and bounds[1] == 1
         last = bounds[0] == -1 and part.upper is None
