@@ -605,6 +605,20 @@ def test_stack_and_cat_before_a_runs_last_axis_take_it_out_of_the_run() -> None:
         T.concat([(run, lit(2)), (run, lit(3))], -2, ["a", "b"])
 
 
+@pytest.mark.parametrize("head", ["b", "*b"], ids=["fixed-rank", "run"])
+def test_a_shape_unpacked_into_a_starred_name_keeps_its_sizes(tmp_path: Path, head: str) -> None:
+    source = (
+        f"def f(x: Float[Tensor, '{head} c h w']) -> Float[Tensor, '{head} c h*w']:\n"
+        "    *b, c, h, w = x.shape\n"
+        "    return x.reshape(*b, c, {made})\n"
+    )
+    assert check(tmp_path, source.format(made="h * w")) == []
+    assert check(tmp_path, source.format(made="w * w")) == [
+        f"3: return of f(): dim 'h*w' is w*w in x.reshape(*b, c, w * w) \"{head} c w*w\", "
+        f'expected h*w ("{head} c h*w")'
+    ]
+
+
 def test_a_run_reduced_from_the_back_lines_up_with_the_whole_run() -> None:
     run = Group("d")
     assert T.broadcast((run,), (Group("d", end=1), lit(1)), "x", "s") == (run,)

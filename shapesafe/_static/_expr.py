@@ -629,7 +629,8 @@ class _Expressions(_Access):
     def shape_slice(self, node: ast.expr, v: Value, env: Env) -> Shape | None:
         """The items of `x.shape`, `x.shape[:-k]` or `x.shape[k:]` for a tensor x, where
         the axes cut off are single axes, not runs; or of a known tuple of sizes `v`."""
-        if isinstance(v, TupV) and not v.mutable:
+        if isinstance(v, TupV) and (not v.mutable or all(isinstance(i, IntV) for i in v.items)):
+            # a tuple, or a list of sizes (`*b, h, w = x.shape`) as the reading followed it
             if any(isinstance(i, (tuple, TupV, ListV, LayerV, ObjV)) for i in v.items):
                 return None
             return tuple(self.size_of(i) or fresh() for i in v.items)

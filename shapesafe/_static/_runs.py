@@ -46,6 +46,20 @@ def ends(shape: Shape, head: int, tail: int) -> Shape:
     return back(front(shape, head), tail)
 
 
+def starred_parts(count: int, star: int, shape: Shape) -> tuple[Shape, Shape, Shape] | None:
+    """`*b, h, w = x.shape` (`count` names, the `star`th starred): the axes of `shape` the
+    names before the starred one take, the starred one's, and those after. Where `shape`
+    holds a run, the starred name must take that run and nothing else; None otherwise."""
+    after = count - star - 1
+    runs = [i for i, item in enumerate(shape) if isinstance(item, Group)]
+    if runs and (len(runs) != 1 or runs[0] != star or len(shape) - star - 1 != after):
+        return None
+    if len(shape) < count - 1:
+        return None
+    end = len(shape) - after
+    return shape[:star], shape[star:end], shape[end:]
+
+
 def same_ends(a: Shape, b: Shape) -> tuple[Shape, Shape]:
     """Two shapes that hold the same named run, one with more of its last axes taken out
     (`*d` and `*d[:-1]`, as `x` and `x.sum(-1)` of "*d"): the other with as many taken
