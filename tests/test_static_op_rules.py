@@ -97,6 +97,24 @@ def test_gather_and_scatter_agree_with_torch(dims: list[int], index: list[int], 
         assert real is None, found
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    dims=st.lists(st.integers(1, 4), min_size=1, max_size=4),
+    call=st.sampled_from(
+        [
+            "x.view(*x.shape[:-1], -1)",
+            "x.view(*x.shape[:-2], -1)",
+            "x.reshape((*x.shape[:-2], -1))",
+            "x.reshape(*x.shape[:-2], -1, 2)",
+            "x.reshape(*x.shape[:1], -1)",
+        ]
+    ),
+)
+def test_a_minus_one_after_spliced_sizes_agrees_with_torch(dims: list[int], call: str) -> None:
+    x = torch.randn(dims)
+    agree(static_shape(dims, call), torch_shape(lambda: eval(call, {"x": x})))
+
+
 def test_gather_and_scatter_findings(tmp_path: Path) -> None:
     ok = (
         "def f(logits: Float[Tensor, 'b v'], ids: Float[Tensor, 'b k']):\n"

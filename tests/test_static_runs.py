@@ -619,6 +619,18 @@ def test_a_shape_unpacked_into_a_starred_name_keeps_its_sizes(tmp_path: Path, he
     ]
 
 
+def test_a_minus_one_after_a_spliced_run_is_the_product_of_the_rest(tmp_path: Path) -> None:
+    source = (
+        "def f(x: Float[Tensor, '*b h d'], y: Float[Tensor, '*b {width}']) -> None:\n"
+        "    z = x.view(*x.shape[:-2], -1) + y\n"
+    )
+    assert check(tmp_path, source.format(width="h*d")) == []
+    assert check(tmp_path, source.format(width="d")) == [
+        """2: x.view(*x.shape[:-2], -1) + y: x.view(*x.shape[:-2], -1) "*b d*h" and y "*b d": """
+        "d*h lines up with d (torch would broadcast silently where one is 1, and fail otherwise)"
+    ]
+
+
 def test_a_run_reduced_from_the_back_lines_up_with_the_whole_run() -> None:
     run = Group("d")
     assert T.broadcast((run,), (Group("d", end=1), lit(1)), "x", "s") == (run,)

@@ -457,11 +457,12 @@ class _Expressions(_Access):
         elif not c.starred:
             return _NO
         if isinstance(func, ast.Attribute) and func.attr in ("view", "reshape"):
-            spliced = None if node.keywords else self.spliced_sizes(given, c.env)
+            minus: list[int] = []
+            spliced = None if node.keywords else self.spliced_sizes(given, c.env, minus)
             if spliced is not None:
-                self.value(func.value, c.env)  # what is reshaped is read, for its own checks
+                x = self.value(func.value, c.env)  # read also for its own checks
                 self.file.stats_known("reshape to given sizes")
-                return spliced
+                return T.rest_of(x, spliced, minus[0]) if len(minus) == 1 else spliced
         if isinstance(func, ast.Attribute) and func.attr in _SPLICED_METHODS:
             # `x.new_zeros(*x.shape[:-1], n)`, `x.expand(*x.shape[:-1], n)`: where no size
             # is a -1 (which `expand` reads as "keep"), the sizes given.
@@ -607,9 +608,12 @@ class _Expressions(_Access):
             return ObjV(cls, given=literal, sizes=sized)
         return _NO
 
-    def spliced_sizes(self, nodes: list[ast.expr], env: Env) -> Shape | None:
+    def spliced_sizes(
+        self, nodes: list[ast.expr], env: Env, minus: list[int] | None = None
+    ) -> Shape | None:
         """`t.view(*x.shape[:-1], -1)`: the sizes asked for, with `*x.shape[...]` spliced in
-        when the part of x's shape it takes is certain; a -1 becomes a fresh size."""
+        when the part of x's shape it takes is certain; a -1 becomes a fresh size (and its
+        place goes into `minus`)."""
         out: list[Item] = []
         for n in nodes:
             if isinstance(n, ast.Starred):
@@ -622,8 +626,10 @@ class _Expressions(_Access):
             if isinstance(v, (tuple, TupV, ListV, LayerV, ObjV)):
                 return None
             size = self.size_of(v)
-            minus = size is not None and size.kind == "int" and size.value == -1
-            out.append(fresh() if size is None or minus else size)
+            unknown = size is not None and size.kind == "int" and size.value == -1
+            if unknown and minus is not None:
+                minus.append(len(out))
+            out.append(fresh() if size is None or unknown else size)
         return tuple(out)
 
     def shape_slice(self, node: ast.expr, v: Value, env: Env) -> Shape | None:
