@@ -198,8 +198,8 @@ FOUND_AT_THE_RUNS_END = [
         "    return y\n",
         [
             """3: y /= (x**2).sum(dim=-1).sqrt(): y "*d" and (x**2).sum(dim=-1).sqrt() "*d[:-1]": """
-            "?d[-1] lines up with the last axes of *d[:-1], the run both share (torch fails "
-            "unless *d[:-1] is empty or ends in 1s or ?d[-1])"
+            "each axis of *d lines up with the one before it (torch fails unless *d has at "
+            "most 1 axis, or its axes are equal or 1)"
         ],
         id="keepdim-dropped-on-a-whole-run",
     ),
@@ -634,8 +634,10 @@ def test_a_minus_one_after_a_spliced_run_is_the_product_of_the_rest(tmp_path: Pa
 def test_a_run_reduced_from_the_back_lines_up_with_the_whole_run() -> None:
     run = Group("d")
     assert T.broadcast((run,), (Group("d", end=1), lit(1)), "x", "s") == (run,)
-    with pytest.raises(Mismatch, match=re.escape("lines up with the last axes of *d[:-1]")):
+    with pytest.raises(Mismatch, match=re.escape("each axis of *d lines up with the one before")):
         T.broadcast((run,), (Group("d", end=1),), "x", "s")
+    with pytest.raises(Mismatch, match=re.escape("lines up with the one 2 before it")):
+        T.broadcast((run,), (Group("d", end=2),), "x", "s")
 
 
 def test_ops_into_a_run_from_the_front_give_shapes() -> None:

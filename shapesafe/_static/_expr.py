@@ -31,6 +31,7 @@ from ._rules import PASS, builtin_call, library_call, tensor_method
 from ._rules._registry import kw
 from ._rules.construct import CONSTRUCTORS
 from ._rules.helpers import defaulting
+from ._rules.shape import rest_of
 from ._source import (
     Module,
     Signature,
@@ -462,7 +463,7 @@ class _Expressions(_Access):
             if spliced is not None:
                 x = self.value(func.value, c.env)  # read also for its own checks
                 self.file.stats_known("reshape to given sizes")
-                return T.rest_of(x, spliced, minus[0]) if len(minus) == 1 else spliced
+                return rest_of(x, spliced, minus[0]) if len(minus) == 1 else spliced
         if isinstance(func, ast.Attribute) and func.attr in _SPLICED_METHODS:
             # `x.new_zeros(*x.shape[:-1], n)`, `x.expand(*x.shape[:-1], n)`: where no size
             # is a -1 (which `expand` reads as "keep"), the sizes given.

@@ -60,6 +60,12 @@ def starred_parts(count: int, star: int, shape: Shape) -> tuple[Shape, Shape, Sh
     return shape[:star], shape[star:end], shape[end:]
 
 
+def beside_run(run: Group, k: int) -> Shape:
+    """The `k` axes that `run` (`*d[:-e]`) left out last, as `same_ends` writes them after
+    it: `?d[-1]` for `*d[:-1]` and one axis."""
+    return tuple(run_item(run, -j) for j in range(run.end, run.end - k, -1))
+
+
 def same_ends(a: Shape, b: Shape) -> tuple[Shape, Shape]:
     """Two shapes that hold the same named run, one with more of its last axes taken out
     (`*d` and `*d[:-1]`, as `x` and `x.sum(-1)` of "*d"): the other with as many taken
@@ -74,8 +80,8 @@ def same_ends(a: Shape, b: Shape) -> tuple[Shape, Shape]:
         return a, b
     swap = ra.end > rb.end
     (short, g, run), end = (b, gb[0], rb) if swap else (a, ga[0], ra), max(ra.end, rb.end)
-    taken = [run_item(run, -k) for k in range(end, run.end, -1)]
-    out = (*short[:g], dataclasses.replace(run, end=end), *taken, *short[g + 1 :])
+    longer = dataclasses.replace(run, end=end)
+    out = (*short[:g], longer, *beside_run(longer, end - run.end), *short[g + 1 :])
     return (a, out) if swap else (out, b)
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from . import _poly, _unify
 from ._run import active
-from ._runs import back, beside_a_run, ends, front, moved, same_ends, whole
+from ._runs import back, beside_a_run, beside_run, ends, front, moved, same_ends, whole
 from ._unify import (
     Group,
     Item,
@@ -31,7 +31,6 @@ from ._values import (
     ListV,
     Mismatch,
     TupV,
-    Value,
 )
 
 __all__ = ["certain", "ends", "front", "moved", "whole"]
@@ -440,6 +439,14 @@ def _broadcast_runs(
         extra = longer[: len(longer) - n]
         if all(isinstance(e, Size) and is_one(e) for e in extra):
             return None
+        if isinstance(run, Group) and run.end and extra == beside_run(run, len(extra)):
+            # `x / x.sum(-1)` of "*d": the run lines up with itself, shifted.
+            n, whole_run = len(extra), f"*{run.name}"
+            raise Mismatch(
+                f"{ta} and {tb}: each axis of {whole_run} lines up with the "
+                f"one {'' if n == 1 else f'{n} '}before it (torch fails unless {whole_run} "
+                f"has at most {n} ax{'is' if n == 1 else 'es'}, or its axes are equal or 1)"
+            )
         raise Mismatch(
             f"{ta} and {tb}: {show(extra)} lines up with the last "
             f"axes of {run}, the run both share (torch fails unless {run} is empty or ends in "
@@ -535,20 +542,6 @@ def view(shape: Shape | None, sizes: Sequence[Size | None], minus: int | None) -
                     f'"{show(tuple(out))}" ({got.value} elements)'
                 )
     return tuple(out)
-
-
-def rest_of(x: Value, sizes: Shape, minus: int) -> Shape:
-    """`x.view(*x.shape[:-2], -1)`: `sizes` with the -1 at `minus` worked out, where x's
-    shape starts with the same axes as `sizes` before it (a run of unknown length among
-    them) and all the rest are sizes: their product over the sizes given after it."""
-    if not isinstance(x, tuple) or x[:minus] != sizes[:minus]:
-        return sizes
-    rest = [i for i in x[minus:] if isinstance(i, Size)]
-    after = [i for i in sizes[minus + 1 :] if isinstance(i, Size)]
-    if len(rest) != len(x) - minus or len(after) != len(sizes) - minus - 1:
-        return sizes
-    left = divide(product(rest), product(after))
-    return sizes if left is None else (*sizes[:minus], left, *after)
 
 
 def split(shape: Shape, pieces: Size | list[Size | None], dim: int) -> TupV | ListV | None:

@@ -149,6 +149,20 @@ def grad(c: Call) -> Value:
     return None
 
 
+def rest_of(x: Value, sizes: Shape, minus: int) -> Shape:
+    """`x.view(*x.shape[:-2], -1)`: `sizes` with the -1 at `minus` worked out, where x's
+    shape starts with the same axes as `sizes` before it (a run of unknown length among
+    them) and all the rest are sizes: their product over the sizes given after it."""
+    if not isinstance(x, tuple) or x[:minus] != sizes[:minus]:
+        return sizes
+    rest = [i for i in x[minus:] if isinstance(i, Size)]
+    after = [i for i in sizes[minus + 1 :] if isinstance(i, Size)]
+    if len(rest) != len(x) - minus or len(after) != len(sizes) - minus - 1:
+        return sizes
+    left = T.divide(T.product(rest), T.product(after))
+    return sizes if left is None else (*sizes[:minus], left, *after)
+
+
 # Tensor methods
 
 
