@@ -480,7 +480,7 @@ class _Scope(_Expressions):
         if any(isinstance(i, Group) for i in parts[1]):
             if len(self.origins.get(ids[star[0]], ())) == 1:
                 self.shapes_named[ids[star[0]]] = parts[1]
-        else:
+        elif ids[star[0]] not in _shared_lists(self.module, self.body):
             env[ids[star[0]]] = TupV(tuple(IntV(cast(Size, i)) for i in parts[1]), mutable=True)
 
     def optional_attr(self, target: ast.expr, value: ast.expr) -> bool:
