@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from shapesafe import ShapeError
 from shapesafe._contract import Bindings, parse_spec
 from shapesafe._static import Finding, check_file
+from shapesafe._static import _joins as J
 from shapesafe._static import _torch as T
 from shapesafe._static._report import Stats
 from shapesafe._static._rules.linalg import decomposed
@@ -1219,17 +1220,30 @@ def test_index_around_a_run_agrees_with_torch(
     assert got == real
 
 
-def _rule_shape_run(fn: Callable[[], Shape | None]) -> tuple[int, ...] | str | None:
-    """Like _rule_shape, for a shape that starts with the run `*batch`: the sizes after it."""
+def _rule_shape_run(fn: Callable[[], Shape | None]) -> tuple[int | str, ...] | str | None:
+    """Like _rule_shape, for a shape that starts with the run `*batch`: the sizes after it.
+    Where the op reached before the run's last axis and took it out of the run
+    (`*batch[:-1] 2 ?batch[-1] 3`): "last", then the sizes after the run, "?" for that axis
+    (or for what torch.cat made of it)."""
     try:
         out = fn()
     except Mismatch:
         return "mismatch"
     if out is None:
         return None
+    if out[0] == Group("batch", end=1):
+        return ("last", *("?" if _fresh(i) else _int_size(i) for i in out[1:]))
     assert out[0] == Group("batch"), out
-    assert all(isinstance(i, Size) and i.kind == "int" for i in out[1:]), out
-    return tuple(int(i.value) for i in out[1:] if isinstance(i, Size))
+    return tuple(_int_size(i) for i in out[1:])
+
+
+def _fresh(item: object) -> bool:
+    return isinstance(item, Size) and item.kind == "fresh"
+
+
+def _int_size(item: object) -> int:
+    assert isinstance(item, Size) and item.kind == "int", item
+    return int(item.value)
 
 
 @settings(max_examples=200, deadline=None)
@@ -1254,7 +1268,7 @@ def test_axis_rules_agree_with_torch(a: list[int], i: int, j: int, keep: bool) -
         _rule_shape(lambda: T.view(x, [lit(-1), lit(a[-1])], 0)),
         _torch_shape(lambda: _meta(a).view(-1, a[-1])),
     )
-    split = T.split(x, lit(2), i) if -len(a) <= i < len(a) else None
+    split = J.split(x, lit(2), i) if -len(a) <= i < len(a) else None
     pieces = torch.split(_meta(a), 2, dim=i) if split is not None else ()
     if isinstance(split, ListV):
         # A number of pieces the rule cannot count: each is x but along dim i.
@@ -1475,12 +1489,17 @@ def test_cat_and_stack_over_a_shared_run_agree_with_torch(
     sa, sb = (group, *_lits(a)), (group, *_lits(b))
     ma, mb = _meta(run + a), _meta(run + b)
     for rule, real in (
-        (lambda: T.concat([sa, sb], dim, ["a", "b"]), lambda: torch.cat([ma, mb], dim)),
-        (lambda: T.stack([sa, sb], dim, ["a", "b"]), lambda: torch.stack([ma, mb], dim)),
+        (lambda: J.concat([sa, sb], dim, ["a", "b"]), lambda: torch.cat([ma, mb], dim)),
+        (lambda: J.stack([sa, sb], dim, ["a", "b"]), lambda: torch.stack([ma, mb], dim)),
     ):
         got = _rule_shape_run(rule)
         want = _torch_shape(real)
         if got == "mismatch":
             assert want is None
+        elif isinstance(got, tuple) and got[:1] == ("last",):
+            if run:  # the rule took the run's last axis out of it
+                assert want is not None and len(want) == len(run) - 1 + len(got) - 1
+                tail = want[len(run) - 1 :]
+                assert all(g in ("?", w) for g, w in zip(got[1:], tail, strict=True)), (want, got)
         elif got is not None:
             assert want == (*run, *got)

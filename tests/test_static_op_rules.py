@@ -1,4 +1,4 @@
-"""Static shape rules of take_along_dim, of pools whose window is not given as ints, of
+"""Static shape rules of take_along_dim, of gather and scatter, of stft and istft, of pools whose window is not given as ints, of
 `x.expand(*y.shape[:-1], -1)` and of `torch.cat` after runs that differ: their shapes, against torch's own where torch can run them,
 and the calls that must not be findings."""
 
@@ -70,6 +70,114 @@ def test_take_along_dim_findings(tmp_path: Path) -> None:
     assert len(found) == 1
     assert found[0].startswith("6: take_along_dim: ")
     assert "n" in found[0] and "m" in found[0]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    dims=st.lists(st.integers(1, 3), min_size=1, max_size=3),
+    index=st.lists(st.integers(1, 1), min_size=1, max_size=3),
+    op=st.sampled_from(["gather", "scatter", "scatter_add"]),
+)
+def test_gather_and_scatter_agree_with_torch(dims: list[int], index: list[int], op: str) -> None:
+    """Where the checker gives a shape, torch does too; where it reports the index's number
+    of dims, torch raises."""
+    x = torch.randn(dims)
+    ids = torch.zeros(index, dtype=torch.long)
+    src = "x" if op == "gather" else "g.long().float()"
+    expr = f"x.{op}(0, g.long())" if op == "gather" else f"x.{op}(0, g.long(), {src})"
+    real = torch_shape(
+        lambda: x.gather(0, ids) if op == "gather" else getattr(x, op)(0, ids, ids.float())
+    )
+    agree(static_shape(dims, expr, other=index), real)
+    params = f'x: Float[Tensor, "{" ".join(map(str, dims))}"], '
+    params += f'g: Float[Tensor, "{" ".join(map(str, index))}"]'
+    with tempfile.TemporaryDirectory() as tmp:
+        found = check_source(Path(tmp), f"def f({params}):\n    y = {expr}\n")
+    if found:
+        assert real is None, found
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    dims=st.lists(st.integers(1, 4), min_size=1, max_size=4),
+    call=st.sampled_from(
+        [
+            "x.view(*x.shape[:-1], -1)",
+            "x.view(*x.shape[:-2], -1)",
+            "x.reshape((*x.shape[:-2], -1))",
+            "x.reshape(*x.shape[:-2], -1, 2)",
+            "x.reshape(*x.shape[:1], -1)",
+        ]
+    ),
+)
+def test_a_minus_one_after_spliced_sizes_agrees_with_torch(dims: list[int], call: str) -> None:
+    x = torch.randn(dims)
+    agree(static_shape(dims, call), torch_shape(lambda: eval(call, {"x": x})))
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    dims=st.lists(st.integers(16, 40), min_size=1, max_size=2),
+    complex_=st.booleans(),
+)
+def test_stft_and_istft_agree_with_torch(dims: list[int], complex_: bool) -> None:
+    """The ranks, and the sizes given: the batch, the 2 of real parts, istft's length."""
+    x = torch.randn(dims)
+    window = "window=torch.hann_window(8)"
+    made = f"torch.stft(x, 8, hop_length=4, {window}, return_complex={complex_})"
+    spec = torch_shape(lambda: eval(made, {"torch": torch, "x": x}))
+    rule = _shape_with_unknowns(dims, made)
+    assert spec is not None and rule is not None and len(rule) == len(spec)
+    assert all(r == s for r, s in zip(rule, spec, strict=True) if not r.startswith("?"))
+    if complex_:
+        back = f"torch.istft({made}, 8, hop_length=4, {window}, length=x.shape[-1])"
+        assert static_shape(dims, back) == torch_shape(lambda: eval(back, {"torch": torch, "x": x}))
+
+
+def _shape_with_unknowns(dims: list[int], expr: str) -> tuple[str, ...] | None:
+    params = f'x: Float[Tensor, "{" ".join(map(str, dims))}"]'
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "rule.py"
+        path.write_text(f"{HEADER}\n\ndef f({params}):\n    y = {expr}\n")
+        found = [b for b in shapes_of(path) if b.name == "y"]
+    return found[0].shape if found else None
+
+
+def test_a_signal_back_from_istft_keeps_its_rank(tmp_path: Path) -> None:
+    source = (
+        "def f(w: Float[Tensor, ' n']) -> Float[Tensor, ' m']:\n"
+        "    s = torch.stft(w, 512, return_complex=True)\n"
+        "    back = torch.istft(s, 512, length=w.shape[0])\n"
+        "    return torch.cat([back, back], dim={d})\n"
+    )
+    assert check_source(tmp_path, source.format(d=0)) == []
+    assert check_source(tmp_path, source.format(d=1)) == [
+        '8: cat: dim 1 is out of range for [back, back] "n", which has 1 dim (torch raises '
+        "IndexError)"
+    ]
+
+
+def test_gather_and_scatter_findings(tmp_path: Path) -> None:
+    ok = (
+        "def f(logits: Float[Tensor, 'b v'], ids: Float[Tensor, 'b k']):\n"
+        "    probs = torch.zeros_like(logits)\n"
+        "    probs.scatter_(1, logits.argmax(dim=-1, keepdim=True), 1.0)\n"
+        "    return probs + torch.gather(logits, 1, ids.long()).sum(-1, keepdim=True)\n"
+    )
+    assert check_source(tmp_path, ok) == []
+    bad = (
+        "def f(logits: Float[Tensor, 'b v']):\n"
+        "    probs = torch.zeros_like(logits)\n"
+        "    probs.scatter_(1, logits.argmax(dim=-1), 1.0)\n"
+        "def g(logits: Float[Tensor, 'b v'], ids: Float[Tensor, 'b']):\n"
+        "    return torch.gather(logits, 1, ids.long())\n"
+    )
+    assert check_source(tmp_path, bad) == [
+        '7: scatter_: index logits.argmax(dim=-1) "b" has 1 dims but probs "b v" has 2 (torch '
+        "raises RuntimeError: they must have the same number of dims)",
+        '9: gather: index ids.long() "b" has 1 dims but logits "b v" has 2 (torch raises '
+        "RuntimeError: they must have the same number of dims)",
+    ]
 
 
 @settings(max_examples=30, deadline=None)

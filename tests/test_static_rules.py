@@ -540,6 +540,12 @@ _NUMPY_CALLS = [
     "np.diag(x)",
     "np.einsum('...i,...i->...', x, x)",
     "np.matmul(x, x)",
+    "np.random.rand(*x[..., :1].shape)",
+    "np.random.randn(*x.shape)",
+    "np.random.rand(2, 3)",
+    "x.astype(np.float32)",
+    "x[..., :0]",
+    "x[2:1]",
 ]
 
 
@@ -568,6 +574,21 @@ def test_numpy_rules_agree_with_numpy(dims: list[int], call: str) -> None:
         real = None
     if rule is not None and "_" not in rule:
         assert rule == real, call
+
+
+def test_noise_of_an_empty_slice_is_a_finding(tmp_path: Path) -> None:
+    source = (
+        "import numpy as np\n"
+        "def f(x: Float[np.ndarray, '*B H W C']) -> Float[np.ndarray, '*B H W C']:\n"
+        "    noise = np.random.rand(*x[..., :{k}].shape).astype(np.float32) - 0.5\n"
+        "    return 256.0 * x + noise\n"
+    )
+    assert check_source(tmp_path, source.format(k=1)) == []
+    assert check_source(tmp_path, source.format(k=0)) == [
+        '8: (256.0 * x) + noise: (256.0 * x) "*B H W C" and noise "*B H W 0": C lines up with '
+        "0 (torch would broadcast silently where one is 1, and fail otherwise; holds only if "
+        "C == 0, and nothing here says they are equal)"
+    ]
 
 
 @settings(max_examples=60, deadline=None)

@@ -1,6 +1,7 @@
 """The static checker on tensors whose leading axes are a run of unknown length (`...`, `*batch`):
 ops on the known trailing axes keep what they know about them."""
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shapesafe._static import _joins as J
 from shapesafe._static import _torch as T
 from shapesafe._static._rules.shape import _repeated_run
 from shapesafe._static._unify import Group, Shape, Size, anonymous_group, lit, run_item
@@ -188,8 +190,24 @@ SILENT_EINSUM = [
     ),
 ]
 
+# A run reduced from the back (`x.sum(-1)` of "*d" is "*d[:-1]") beside the whole run.
+FOUND_AT_THE_RUNS_END = [
+    pytest.param(
+        "def f(x: Float[Tensor, '*d']) -> Float[Tensor, '*d']:\n"
+        "    y = x * 2\n"
+        "    y /= (x**2).sum(dim=-1).sqrt()\n"
+        "    return y\n",
+        [
+            """3: y /= (x**2).sum(dim=-1).sqrt(): y "*d" and (x**2).sum(dim=-1).sqrt() "*d[:-1]": """
+            "each axis of *d lines up with the one before it (torch fails unless *d has at "
+            "most 1 axis, or its axes are equal or 1)"
+        ],
+        id="keepdim-dropped-on-a-whole-run",
+    ),
+]
 
-@pytest.mark.parametrize(("source", "expected"), FOUND)
+
+@pytest.mark.parametrize(("source", "expected"), FOUND + FOUND_AT_THE_RUNS_END)
 def test_ops_beside_a_run(tmp_path: Path, source: str, expected: list[str]) -> None:
     assert check(tmp_path, source) == expected
 
@@ -229,6 +247,16 @@ SILENT = [
     pytest.param(
         "def f(x: Float[Tensor, '*b n 3']) -> Float[Tensor, '*b 3']:\n    return x.sum(-2)\n",
         id="reduced-inside-the-tail",
+    ),
+    pytest.param(
+        "def f(x: Float[Tensor, '*d']) -> Float[Tensor, '*d']:\n"
+        "    return x / (x**2).sum(dim=-1, keepdim=True).sqrt()\n",
+        id="keepdim-on-a-whole-run",
+    ),
+    pytest.param(
+        "def f(x: Float[Tensor, '*d']) -> Float[Tensor, '*d[:-1]']:\n"
+        "    return x.sum(-1) + x.mean(-1)\n",
+        id="both-reduced-from-the-back",
     ),
 ]
 
@@ -567,6 +595,52 @@ def test_right_ops_into_a_run_from_the_front_are_silent(tmp_path: Path, source: 
     assert check(tmp_path, source) == []
 
 
+def test_stack_and_cat_before_a_runs_last_axis_take_it_out_of_the_run() -> None:
+    # `torch.stack([u, v, w], -2)` of "*B" tensors: the new axis before the run's last one.
+    run = Group("B")
+    last, rest = run_item(run, -1), Group("B", end=1)
+    assert J.stack([(run,)] * 3, -2, ["u", "v", "w"]) == (rest, lit(3), last)
+    joined = J.concat([(run, lit(2)), (run, lit(2))], -2, ["a", "b"])
+    assert joined is not None and joined[0] == rest and joined[2:] == (lit(2),)
+    with pytest.raises(Mismatch, match=re.escape('axis -1 is 2 in a "*B 2" but 3 in b "*B 3"')):
+        J.concat([(run, lit(2)), (run, lit(3))], -2, ["a", "b"])
+
+
+@pytest.mark.parametrize("head", ["b", "*b"], ids=["fixed-rank", "run"])
+def test_a_shape_unpacked_into_a_starred_name_keeps_its_sizes(tmp_path: Path, head: str) -> None:
+    source = (
+        f"def f(x: Float[Tensor, '{head} c h w']) -> Float[Tensor, '{head} c h*w']:\n"
+        "    *b, c, h, w = x.shape\n"
+        "    return x.reshape(*b, c, {made})\n"
+    )
+    assert check(tmp_path, source.format(made="h * w")) == []
+    assert check(tmp_path, source.format(made="w * w")) == [
+        f"3: return of f(): dim 'h*w' is w*w in x.reshape(*b, c, w * w) \"{head} c w*w\", "
+        f'expected h*w ("{head} c h*w")'
+    ]
+
+
+def test_a_minus_one_after_a_spliced_run_is_the_product_of_the_rest(tmp_path: Path) -> None:
+    source = (
+        "def f(x: Float[Tensor, '*b h d'], y: Float[Tensor, '*b {width}']) -> None:\n"
+        "    z = x.view(*x.shape[:-2], -1) + y\n"
+    )
+    assert check(tmp_path, source.format(width="h*d")) == []
+    assert check(tmp_path, source.format(width="d")) == [
+        """2: x.view(*x.shape[:-2], -1) + y: x.view(*x.shape[:-2], -1) "*b d*h" and y "*b d": """
+        "d*h lines up with d (torch would broadcast silently where one is 1, and fail otherwise)"
+    ]
+
+
+def test_a_run_reduced_from_the_back_lines_up_with_the_whole_run() -> None:
+    run = Group("d")
+    assert T.broadcast((run,), (Group("d", end=1), lit(1)), "x", "s") == (run,)
+    with pytest.raises(Mismatch, match=re.escape("each axis of *d lines up with the one before")):
+        T.broadcast((run,), (Group("d", end=1),), "x", "s")
+    with pytest.raises(Mismatch, match=re.escape("lines up with the one 2 before it")):
+        T.broadcast((run,), (Group("d", end=2),), "x", "s")
+
+
 def test_ops_into_a_run_from_the_front_give_shapes() -> None:
     x: Shape = (Group("b"), lit(3))
     head, rest = run_item(Group("b"), 0), Group("b", cut=1)
@@ -574,7 +648,7 @@ def test_ops_into_a_run_from_the_front_give_shapes() -> None:
     assert T.reduce(x, [0], True) == (T.OP_ONE, rest, lit(3))
     assert T.unsqueeze(x, 0) == (T.OP_ONE, *x)
     assert T.unsqueeze(x, 1) == (head, T.OP_ONE, rest, lit(3))
-    assert T.stack([x, x], 0, ["a", "b"]) == (lit(2), *x)
+    assert J.stack([x, x], 0, ["a", "b"]) == (lit(2), *x)
     assert T.moved((Size("name", "n"), Group("b")), 0, -1) == (Group("b"), Size("name", "n"))
     assert T.whole((head, rest, lit(3))) == x
     # Not two axes into a run, nor into an anonymous one.
@@ -589,10 +663,10 @@ _FRONT_OPS: dict[str, tuple[Callable[[Shape], Shape | None], Callable[[torch.Ten
     "x.unsqueeze(1)": (lambda s: T.unsqueeze(s, 1), lambda t: t.unsqueeze(1)),
     "x.transpose(0, 1)": (lambda s: T.transpose(s, 0, 1), lambda t: t.transpose(0, 1)),
     "torch.stack([x, x])": (
-        lambda s: T.stack([s, s], 0, ["a", "b"]),
+        lambda s: J.stack([s, s], 0, ["a", "b"]),
         lambda t: torch.stack([t, t]),
     ),
-    "torch.cat([x, x])": (lambda s: T.concat([s, s], 0, ["a", "b"]), lambda t: torch.cat([t, t])),
+    "torch.cat([x, x])": (lambda s: J.concat([s, s], 0, ["a", "b"]), lambda t: torch.cat([t, t])),
     "x.movedim(0, -1)": (lambda s: T.moved(s, 0, -1), lambda t: t.movedim(0, -1)),
     "x.movedim(-1, 1)": (lambda s: T.moved(s, -1, 1), lambda t: t.movedim(-1, 1)),
     "x.repeat(1, 2, 1, 3)": (

@@ -21,6 +21,7 @@ from ._modules import (
 from ._report import (
     _SAME_SHAPE_METHODS,
     IN_PLACE_BINARY,
+    SCATTERS_IN_PLACE,
     Env,
     _alternatives,
     _scalar,
@@ -30,6 +31,7 @@ from ._rules import PASS, builtin_call, library_call, tensor_method
 from ._rules._registry import kw
 from ._rules.construct import CONSTRUCTORS
 from ._rules.helpers import defaulting
+from ._rules.shape import rest_of
 from ._source import (
     Module,
     Signature,
@@ -73,7 +75,9 @@ from ._values import (
 _Comprehensions = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
-_SPLICED_MAKERS = frozenset(f"torch.{c}" for c in CONSTRUCTORS)
+_SPLICED_MAKERS = frozenset(f"torch.{c}" for c in CONSTRUCTORS) | frozenset(
+    ("numpy.random.rand", "numpy.random.randn")  # `np.random.rand(*x[..., :1].shape)`
+)
 
 
 # How a broadcasting-mismatch message writes the operator: the arithmetic of symbolic dims,
@@ -436,7 +440,7 @@ class _Expressions(_Access):
     def changed_by(self, func: ast.expr, args: list[Value], env: Env) -> None:
         """What a call changes in place: `x.unsqueeze_(0)` its tensor, `xs.append(v)` a list."""
         if isinstance(func, ast.Attribute) and func.attr.endswith("_"):
-            kept = _SAME_SHAPE_METHODS | IN_PLACE_BINARY
+            kept = _SAME_SHAPE_METHODS | IN_PLACE_BINARY | SCATTERS_IN_PLACE
             if func.attr not in kept and not func.attr.startswith("_"):
                 changed = self.dotted_target(func.value)
                 if changed is not None:
@@ -475,11 +479,12 @@ class _Expressions(_Access):
         elif not c.starred:
             return _NO
         if isinstance(func, ast.Attribute) and func.attr in ("view", "reshape"):
-            spliced = None if node.keywords else self.spliced_sizes(given, c.env)
+            minus: list[int] = []
+            spliced = None if node.keywords else self.spliced_sizes(given, c.env, minus)
             if spliced is not None:
-                self.value(func.value, c.env)  # what is reshaped is read, for its own checks
+                x = self.value(func.value, c.env)  # read also for its own checks
                 self.file.stats_known("reshape to given sizes")
-                return spliced
+                return rest_of(x, spliced, minus[0]) if len(minus) == 1 else spliced
         if isinstance(func, ast.Attribute) and func.attr in _SPLICED_METHODS:
             # `x.new_zeros(*x.shape[:-1], n)`, `x.expand(*x.shape[:-1], n)`: where no size
             # is a -1 (which `expand` reads as "keep"), the sizes given.
@@ -625,9 +630,12 @@ class _Expressions(_Access):
             return ObjV(cls, given=literal, sizes=sized)
         return _NO
 
-    def spliced_sizes(self, nodes: list[ast.expr], env: Env) -> Shape | None:
+    def spliced_sizes(
+        self, nodes: list[ast.expr], env: Env, minus: list[int] | None = None
+    ) -> Shape | None:
         """`t.view(*x.shape[:-1], -1)`: the sizes asked for, with `*x.shape[...]` spliced in
-        when the part of x's shape it takes is certain; a -1 becomes a fresh size."""
+        when the part of x's shape it takes is certain; a -1 becomes a fresh size (and its
+        place goes into `minus`)."""
         out: list[Item] = []
         for n in nodes:
             if isinstance(n, ast.Starred):
@@ -640,14 +648,17 @@ class _Expressions(_Access):
             if isinstance(v, (tuple, TupV, ListV, LayerV, ObjV)):
                 return None
             size = self.size_of(v)
-            minus = size is not None and size.kind == "int" and size.value == -1
-            out.append(fresh() if size is None or minus else size)
+            unknown = size is not None and size.kind == "int" and size.value == -1
+            if unknown and minus is not None:
+                minus.append(len(out))
+            out.append(fresh() if size is None or unknown else size)
         return tuple(out)
 
     def shape_slice(self, node: ast.expr, v: Value, env: Env) -> Shape | None:
         """The items of `x.shape`, `x.shape[:-k]` or `x.shape[k:]` for a tensor x, where
         the axes cut off are single axes, not runs; or of a known tuple of sizes `v`."""
-        if isinstance(v, TupV) and not v.mutable:
+        if isinstance(v, TupV) and (not v.mutable or all(isinstance(i, IntV) for i in v.items)):
+            # a tuple, or a list of sizes (`*b, h, w = x.shape`) as the reading followed it
             if any(isinstance(i, (tuple, TupV, ListV, LayerV, ObjV)) for i in v.items):
                 return None
             return tuple(self.size_of(i) or fresh() for i in v.items)

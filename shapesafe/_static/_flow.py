@@ -9,7 +9,7 @@ unknown values are never reported.
 
 import ast
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ._expr import _Expressions
 from ._facts import _dead, _narrowed, asserted_shape, named_like_dims, ordered, stated
@@ -18,6 +18,7 @@ from ._modules import ClassModel, _find_class
 from ._report import _LOST_OTHER, Env, Finding, _alternatives
 from ._rules.index import assigned
 from ._run import Binding, active
+from ._runs import starred_parts
 from ._scopes import (
     _as_load,
     _assigned,
@@ -390,9 +391,34 @@ class _Scope(_Expressions):
                 assigned(self, target, stmt.value, self.value(_as_load(target), env), v)
             self.bind(target, v, env)
             self.remember(target, stmt.value, env, stmt)
+            self.starred_shape(stmt, env)
             self.observe(target, stmt.value, env, stmt)
         self.name_shape(stmt, env)
         return env
+
+    def starred_shape(self, stmt: ast.Assign, env: Env) -> None:
+        """`*b, h, w = x.shape`: each name its size, and the starred one its sizes as a list,
+        or (for `*b` in a later `view`) the run of unknown length that x's shape holds."""
+        target = stmt.targets[0] if len(stmt.targets) == 1 else None
+        elts = target.elts if isinstance(target, (ast.Tuple, ast.List)) else []
+        star = [i for i, e in enumerate(elts) if isinstance(e, ast.Starred)]
+        value = stmt.value
+        if len(star) != 1 or not (isinstance(value, ast.Attribute) and value.attr == "shape"):
+            return
+        part = self.shape_slice(value, None, env)
+        parts = None if part is None else starred_parts(len(elts), star[0], part)
+        named = [e.value if isinstance(e, ast.Starred) else e for e in elts]
+        if parts is None or not all(isinstance(e, ast.Name) for e in named):
+            return
+        ids = [cast(ast.Name, e).id for e in named]
+        names, sizes = (*ids[: star[0]], *ids[star[0] + 1 :]), (*parts[0], *parts[2])
+        for i, item in zip(names, sizes, strict=True):
+            env[i] = IntV(item) if isinstance(item, Size) else None
+        if any(isinstance(i, Group) for i in parts[1]):
+            if len(self.origins.get(ids[star[0]], ())) == 1:
+                self.shapes_named[ids[star[0]]] = parts[1]
+        elif ids[star[0]] not in _shared_lists(self.module, self.body):
+            env[ids[star[0]]] = TupV(tuple(IntV(cast(Size, i)) for i in parts[1]), mutable=True)
 
     def optional_attr(self, target: ast.expr, value: ast.expr) -> bool:
         """`self.rope = None` where the class is built and another path gives `self.rope` a

@@ -194,7 +194,7 @@ _SAME_SHAPE_METHODS = frozenset(
     clamp clamp_ clip fill_ zero_ normal_ uniform_ detach_ nan_to_num round sign floor ceil
     triu tril cumsum cumprod softmax log_softmax exp_ reciprocal
     log1p expm1 erf gelu silu sigmoid_ relu_ tanh_ masked_fill_ logical_not
-    isnan isinf isfinite pin_memory share_memory_ flip roll""".split()
+    isnan isinf isfinite pin_memory share_memory_ flip roll astype""".split()
 ) | frozenset(
     """acos asin atan tan sinh cosh asinh acosh atanh deg2rad rad2deg exp2 log2 log10 trunc
     frac logit erfinv sgn signbit cuda_ cpu_ abs_ neg_ clip_ nan_to_num_ sqrt_ rsqrt_ log_
@@ -208,6 +208,9 @@ IN_PLACE_BINARY = frozenset(
     logical_and_ logical_or_ logical_xor_ bitwise_and_ bitwise_or_ bitwise_xor_ eq_ ne_ lt_
     le_ gt_ ge_ copy_ addcmul_ addcdiv_""".split()
 )
+
+# In-place methods that keep the receiver's shape and write values at an index tensor's places.
+SCATTERS_IN_PLACE = frozenset(("scatter_", "scatter_add_", "scatter_reduce_"))
 
 
 # Methods whose unknown result `--stats` traces back to their receiver (`_Scope.lost_call`).

@@ -46,6 +46,45 @@ def ends(shape: Shape, head: int, tail: int) -> Shape:
     return back(front(shape, head), tail)
 
 
+def starred_parts(count: int, star: int, shape: Shape) -> tuple[Shape, Shape, Shape] | None:
+    """`*b, h, w = x.shape` (`count` names, the `star`th starred): the axes of `shape` the
+    names before the starred one take, the starred one's, and those after. Where `shape`
+    holds a run, the starred name must take that run and nothing else; None otherwise."""
+    after = count - star - 1
+    runs = [i for i, item in enumerate(shape) if isinstance(item, Group)]
+    if runs and (len(runs) != 1 or runs[0] != star or len(shape) - star - 1 != after):
+        return None
+    if len(shape) < count - 1:
+        return None
+    end = len(shape) - after
+    return shape[:star], shape[star:end], shape[end:]
+
+
+def beside_run(run: Group, k: int) -> Shape:
+    """The `k` axes that `run` (`*d[:-e]`) left out last, as `same_ends` writes them after
+    it: `?d[-1]` for `*d[:-1]` and one axis."""
+    return tuple(run_item(run, -j) for j in range(run.end, run.end - k, -1))
+
+
+def same_ends(a: Shape, b: Shape) -> tuple[Shape, Shape]:
+    """Two shapes that hold the same named run, one with more of its last axes taken out
+    (`*d` and `*d[:-1]`, as `x` and `x.sum(-1)` of "*d"): the other with as many taken
+    out, each as its own axis (`*d[:-1] ?d[-1]`), so that the runs line up as one."""
+    ga = [i for i, item in enumerate(a) if isinstance(item, Group)]
+    gb = [i for i, item in enumerate(b) if isinstance(item, Group)]
+    if len(ga) != 1 or len(gb) != 1:
+        return a, b
+    ra, rb = a[ga[0]], b[gb[0]]
+    assert isinstance(ra, Group) and isinstance(rb, Group)
+    if not ra.name or ra.end == rb.end or dataclasses.replace(ra, end=rb.end) != rb:
+        return a, b
+    swap = ra.end > rb.end
+    (short, g, run), end = (b, gb[0], rb) if swap else (a, ga[0], ra), max(ra.end, rb.end)
+    longer = dataclasses.replace(run, end=end)
+    out = (*short[:g], longer, *beside_run(longer, end - run.end), *short[g + 1 :])
+    return (a, out) if swap else (out, b)
+
+
 def whole(shape: Shape) -> Shape:
     """`shape` with a run's first axes, where they stand before what is left of it, put back
     into it: `?batch[0] *batch[1:]` is `*batch`."""

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 from . import _poly, _unify
 from ._run import active
-from ._runs import back, beside_a_run, ends, front, moved, whole
+from ._runs import back, beside_a_run, beside_run, ends, front, moved, same_ends, whole
 from ._unify import (
     Group,
     Item,
@@ -29,9 +29,7 @@ from ._unify import (
     show,
 )
 from ._values import (
-    ListV,
     Mismatch,
-    TupV,
 )
 
 __all__ = ["certain", "ends", "front", "moved", "whole"]
@@ -386,12 +384,25 @@ def _broadcast_pair(x: Size, y: Size, what: str) -> Size:
     return fresh()
 
 
-def broadcast(a: Shape, b: Shape, ta: str, tb: str, outer: bool = False) -> Shape | None:
+def broadcast(
+    a: Shape,
+    b: Shape,
+    ta: str,
+    tb: str,
+    outer: bool = False,
+    shown: tuple[Shape, Shape] | None = None,
+) -> Shape | None:
     """torch's broadcasting, raising Mismatch where named or literal sizes certainly clash
     or where a name of the shorter operand lines up with a 1 beside the same name, unless
-    `outer`: the expression made that 1 itself, to broadcast the two into a table."""
+    `outer`: the expression made that 1 itself, to broadcast the two into a table. `shown`:
+    the shapes a finding shows, where `a` and `b` are theirs with a run's axes taken out."""
     if a == b:
         return a
+    lined = same_ends(a, b)
+    if lined != (a, b):
+        joined = broadcast(*lined, ta, tb, outer, (a, b))
+        return None if joined is None else whole(joined)
+    sa, sb = shown or (a, b)
     ga = [i for i, item in enumerate(a) if isinstance(item, Group)]
     gb = [i for i, item in enumerate(b) if isinstance(item, Group)]
     tail_a = a[ga[-1] + 1 :] if ga else a
@@ -403,7 +414,7 @@ def broadcast(a: Shape, b: Shape, ta: str, tb: str, outer: bool = False) -> Shap
             x, y = tail_a[-k], tail_b[-k]
             assert isinstance(x, Size) and isinstance(y, Size)
             what = (
-                f'{ta} "{show(a)}" and {tb} "{show(b)}": {x} lines up with {y} '
+                f'{ta} "{show(sa)}" and {tb} "{show(sb)}": {x} lines up with {y} '
                 f"(torch would broadcast silently where one is 1, and fail otherwise)"
             )
             out.append(_broadcast_pair(x, y, what))
@@ -428,14 +439,15 @@ def broadcast(a: Shape, b: Shape, ta: str, tb: str, outer: bool = False) -> Shap
         return (*long_[:offset], *out)
     if len(a) == len(b) and not ga and not gb:
         return tuple(out)
-    return _broadcast_runs(a, b, ta, tb, ga, gb, out)
+    return _broadcast_runs(a, b, f'{ta} "{show(sa)}"', f'{tb} "{show(sb)}"', ga, gb, out)
 
 
 def _broadcast_runs(
     a: Shape, b: Shape, ta: str, tb: str, ga: list[int], gb: list[int], out: list[Item]
 ) -> Shape | None:
     """`broadcast` where an operand has a run (`*batch`): `out` is what its tails, those
-    after the last run, give axis by axis; `ga` and `gb` where the runs are."""
+    after the last run, give axis by axis; `ga` and `gb` where the runs are; `ta` and `tb`
+    name each operand with its shape."""
     tail_a = a[ga[-1] + 1 :] if ga else a
     tail_b = b[gb[-1] + 1 :] if gb else b
     n = len(out)
@@ -448,8 +460,16 @@ def _broadcast_runs(
         extra = longer[: len(longer) - n]
         if all(isinstance(e, Size) and is_one(e) for e in extra):
             return None
+        if isinstance(run, Group) and run.end and extra == beside_run(run, len(extra)):
+            # `x / x.sum(-1)` of "*d": the run lines up with itself, shifted.
+            n, whole_run = len(extra), f"*{run.name}"
+            raise Mismatch(
+                f"{ta} and {tb}: each axis of {whole_run} lines up with the "
+                f"one {'' if n == 1 else f'{n} '}before it (torch fails unless {whole_run} "
+                f"has at most {n} ax{'is' if n == 1 else 'es'}, or its axes are equal or 1)"
+            )
         raise Mismatch(
-            f'{ta} "{show(a)}" and {tb} "{show(b)}": {show(extra)} lines up with the last '
+            f"{ta} and {tb}: {show(extra)} lines up with the last "
             f"axes of {run}, the run both share (torch fails unless {run} is empty or ends in "
             f"1s or {show(extra)})"
         )
@@ -550,212 +570,7 @@ def view(shape: Shape | None, sizes: Sequence[Size | None], minus: int | None) -
     return tuple(out)
 
 
-def split(shape: Shape, pieces: Size | list[Size | None], dim: int) -> TupV | ListV | None:
-    """`x.split(size, dim)`, or with a list of sizes. Where the number of pieces is not
-    known, a list of pieces whose size along `dim` is unknown (the last may be smaller)."""
-    p = axis(shape, dim)
-    if p is None:
-        return None
-    whole = shape[p]
-    assert isinstance(whole, Size)
-    if isinstance(pieces, list):
-        return TupV(
-            tuple(
-                tuple(s or fresh() if i == p else item for i, item in enumerate(shape))
-                for s in pieces
-            )
-        )
-    count = divide(whole, pieces)
-    if count is None or count.kind != "int":
-        return ListV(_with(shape, p, fresh()))
-    assert isinstance(count.value, int)
-    part = _with(shape, p, pieces)
-    return TupV(tuple(part for _ in range(count.value)))
-
-
-def chunk(shape: Shape, n: int, dim: int) -> TupV | None:
-    p = axis(shape, dim)
-    if p is None:
-        return None
-    whole = shape[p]
-    assert isinstance(whole, Size)
-    each = divide(whole, lit(n))
-    if each is None and whole.kind == "int" and isinstance(whole.value, int):
-        # torch's own count: pieces of ceil(size / n), the last one shorter.
-        step = -(-whole.value // n)
-        lengths = [min(step, whole.value - k) for k in range(0, whole.value, step)]
-        return TupV(tuple(_with(shape, p, lit(m)) for m in lengths))
-    if each is None:
-        # At most n pieces: as many as asked for where the code unpacks that many, with no
-        # finding where it unpacks fewer (a size that does not divide gives fewer).
-        return TupV(tuple(_with(shape, p, fresh()) for _ in range(n)), uncertain=True)
-    return TupV(tuple(_with(shape, p, each) for _ in range(n)))
-
-
-def _with(shape: Shape, place: int, size: Size) -> Shape:
-    """`shape` with `size` in place of the axis at `place`."""
-    return tuple(size if i == place else item for i, item in enumerate(shape))
-
-
-def _split_run(shapes: Sequence[Shape], dim: int, extra: int) -> tuple[Shape, list[Shape]] | None:
-    """Shapes that share one run and all that comes before it, with `dim` counted from the
-    end into what follows it: that shared head, and the tails after it."""
-    first = shapes[0]
-    runs = [i for i, item in enumerate(first) if isinstance(item, Group)]
-    if len(runs) != 1 or any(len(s) != len(first) for s in shapes):
-        return None
-    g = runs[0]
-    head = first[: g + 1]
-    if any(s[: g + 1] != head for s in shapes):
-        return None
-    tails = [s[g + 1 :] for s in shapes]
-    if not -(len(tails[0]) + extra) <= dim < 0:
-        return None
-    return head, tails
-
-
-def _into_run(op: str, shapes: Sequence[Shape], texts: Sequence[str], dim: int | None) -> None:
-    """`torch.cat` along an axis of the run that `shapes` share, or before it (`dim`), or
-    `torch.stack` (`dim` None): the axes after the run are not joined, so they must agree."""
-    first = shapes[0]
-    runs = [i for i, item in enumerate(first) if isinstance(item, Group)]
-    if len(runs) != 1 or any(len(s) != len(first) for s in shapes):
-        return
-    g = runs[0]
-    if any(s[: g + 1] != first[: g + 1] for s in shapes):
-        return
-    if dim is not None and not (0 <= dim < g or dim < -(len(first) - g - 1)):
-        return  # an axis after the run, or one that is there only when the run is empty
-    _same_axes(op, [s[g + 1 :] for s in shapes], texts, shapes, None)
-
-
-def _same_axes(
-    op: str, shapes: Sequence[Shape], texts: Sequence[str], shown: Sequence[Shape], but: int | None
-) -> None:
-    """Raise Mismatch where an axis (other than `but`) of one of `shapes`, all of one known
-    rank, certainly differs from the first's. `shown` are the shapes to show: `shapes`
-    themselves, or the whole shapes when `shapes` are their tails, counted from the end."""
-    first = shapes[0]
-    n = len(first)
-    skip = len(shown[0]) - n
-    for s, t in zip(shapes[1:], texts[1:], strict=True):
-        for i in range(n):
-            x, y = first[i], s[i]
-            assert isinstance(x, Size) and isinstance(y, Size)
-            if i != but and needs(x, y) == "differ":
-                raise Mismatch(
-                    f'{op}: axis {i - n} is {x} in {texts[0]} "{show(shown[0])}" '
-                    f'but {y} in {t} "{show(shown[shapes.index(s)])}"'
-                    if skip
-                    else f'{op}: axis {i} is {x} in {texts[0]} "{show(first)}" '
-                    f'but {y} in {t} "{show(s)}"'
-                )
-
-
-def concat(
-    shapes: Sequence[Shape], dim: int, texts: Sequence[str], whole: Sequence[Shape] = ()
-) -> Shape | None:
-    """torch.cat; `whole` are the shapes to show when `shapes` are their tails."""
-    first = shapes[0]
-    n = rank(first)
-    split = None if n is not None else _split_run(shapes, dim, 0)
-    if split is not None:
-        done = concat(split[1], dim, texts, shapes)
-        return None if done is None else (*split[0], *done)
-    if n is None:
-        _into_run("torch.cat", shapes, texts, dim)
-        if dim >= 0:
-            return _front_join(shapes, dim, False)
-        return _back_join(shapes, dim, texts)
-    shown = whole or shapes
-    if n is None or any(rank(s) != n for s in shapes):
-        return None
-    p = axis(first, dim)
-    if p is None:
-        return None
-    _same_axes("torch.cat", shapes, texts, shown, p)
-    total = lit(0)
-    for s in shapes:
-        item = s[p]
-        assert isinstance(item, Size)
-        total = add(total, item)
-    return tuple(total if i == p else item for i, item in enumerate(first))
-
-
-def stack(
-    shapes: Sequence[Shape], dim: int, texts: Sequence[str], whole: Sequence[Shape] = ()
-) -> Shape | None:
-    """torch.stack; `whole` are the shapes to show when `shapes` are their tails."""
-    first = shapes[0]
-    n = rank(first)
-    split = None if n is not None else _split_run(shapes, dim, 1)
-    if split is not None:
-        done = stack(split[1], dim, texts, shapes)
-        return None if done is None else (*split[0], *done)
-    if n is None:
-        _into_run("torch.stack", shapes, texts, None)
-        if dim >= 0:
-            return _front_join(shapes, dim, True)
-    shown = whole or shapes
-    if n is None or any(rank(s) != n for s in shapes):
-        return None
-    _same_axes("torch.stack", shapes, texts, shown, None)
-    d = dim + n + 1 if dim < 0 else dim
-    if not 0 <= d <= n:
-        return None
-    return (*first[:d], lit(len(shapes)), *first[d:])
-
-
-def _back_join(shapes: Sequence[Shape], dim: int, texts: Sequence[str]) -> Shape | None:
-    """`torch.cat` along axis `dim` counted from the end, of shapes with runs that are not
-    one shared run: the axes after the runs joined, before them a run of its own."""
-    runs = {tuple(i for i in s if isinstance(i, Group)): len(s) for s in shapes}
-    if len(runs) < len(shapes):
-        return None  # shapes with the same runs and ranks that differ, or one shared run
-    known = min(
-        len(s) - 1 - max((i for i, t in enumerate(s) if isinstance(t, Group)), default=-1)
-        for s in shapes
-    )
-    if known < -dim:
-        return None
-    done = concat([s[len(s) - known :] for s in shapes], dim, texts, shapes)
-    return None if done is None else (anonymous_group(), *done)
-
-
-def _front_join(shapes: Sequence[Shape], dim: int, new_axis: bool) -> Shape | None:
-    """`torch.stack` (`new_axis`) or `torch.cat` along axis `dim` counted from the front,
-    of shapes with a run: where they are alike but for that axis, what they make."""
-    peeled = [front(s, dim + (0 if new_axis else 1)) for s in shapes]
-    first = peeled[0]
-    if any(isinstance(i, Group) for i in first[: dim + (0 if new_axis else 1)]):
-        return None
-    if new_axis:
-        if any(p != first for p in peeled):
-            return None
-        return (*first[:dim], lit(len(shapes)), *first[dim:])
-    rest = first[:dim] + first[dim + 1 :]
-    if any(len(p) != len(first) or p[:dim] + p[dim + 1 :] != rest for p in peeled):
-        return None
-    total = lit(0)
-    for p in peeled:
-        item = p[dim]
-        if not isinstance(item, Size):
-            return None
-        total = add(total, item)
-    return _with(first, dim, total)
-
-
 # Index expressions: x[0], x[:, -1], x[..., None]
-
-
-def join_many(shape: Shape, dim: int, new_axis: bool) -> Shape | None:
-    """`torch.cat` (`new_axis` False) or `torch.stack` of a list of unknown length whose
-    items all have `shape`: the axis they are joined along has a size of its own."""
-    grown = unsqueeze(shape, dim) if new_axis else shape
-    place = None if grown is None else axis(grown, dim)
-    if grown is None or place is None:
-        return None
-    return _with(grown, place, fresh())
 
 
 # How long a slice is whose bounds are not literals (`x[..., :k]`), given the axis's size:
@@ -844,6 +659,10 @@ def _sliced(size: Item, part: ast.Slice) -> Size:
     `n-k` where the slice drops k from the ends (`x[1:]`, `x[:-1]`); a fresh size otherwise."""
     bounds = [int_value(b) if b is not None else None for b in (part.lower, part.upper, part.step)]
     given = [b for b in (part.lower, part.upper, part.step) if b is not None]
+    lo = 0 if part.lower is None else bounds[0]
+    hi, forward = bounds[1], part.step is None or bounds[2] == 1
+    if lo is not None and hi is not None and 0 <= hi <= lo and forward:
+        return lit(0)  # `x[..., :0]`, `x[2:1]`: empty whatever the axis holds
     if not (isinstance(size, Size) and size.kind == "int" and isinstance(size.value, int)):
         first = bounds[0] in (None, 0) and bounds[1] == 1
         last = bounds[0] == -1 and part.upper is None

@@ -20,6 +20,8 @@ AS_FUNCTION = {
     "empty": "torch.empty",
     "full": "torch.full",
     "eye": "torch.eye",
+    "random.rand": "torch.rand",
+    "random.randn": "torch.randn",
     "linalg.norm": "torch.linalg.norm",
     "linalg.inv": "torch.linalg.inv",
     "linalg.det": "torch.linalg.det",

@@ -1,4 +1,5 @@
-"""Rules of convolutions, pooling, padding, sampling grids, the norms over channels and KL.
+"""Rules of convolutions, pooling, padding, sampling grids, the norms over channels, KL and
+short-time Fourier transforms.
 
 A layer built with `torch.nn.Conv2d(...)`, `MaxPool2d(...)`, `BatchNorm2d(...)` is a `LayerV`
 whose sizes hold what its constructor was given; calling it applies the `@layer` rule of its
@@ -6,6 +7,7 @@ kind. The sizes of a convolution or a pooling layer are laid out as `_Window`'s 
 channels in and out, then per spatial axis the kernel, stride, padding and dilation.
 """
 
+import ast
 from typing import NamedTuple
 
 from .. import _torch as T
@@ -434,3 +436,26 @@ def _same(x: Shape, t: Shape, tx: str, tt: str) -> Shape | None:
         return T.broadcast(x, t, tx, tt)
     except Mismatch as err:
         raise Mismatch(f"kl_div: {err}") from None
+
+
+@function("torch.stft")
+def stft(c: Call) -> Value | _Pass:
+    """`torch.stft(x, n_fft, ...)` of a signal "l" or "b l": frequencies by frames, "f t"
+    or "b f t", and a last axis of 2 where `return_complex=False`."""
+    x = c.x
+    if not isinstance(x, tuple) or T.rank(x) not in (1, 2):
+        return PASS
+    parts = c.kw("return_complex")
+    real = isinstance(parts, ast.Constant) and parts.value is False
+    return (*x[:-1], fresh(), fresh(), *((lit(2),) if real else ()))
+
+
+@function("torch.istft")
+def istft(c: Call) -> Value | _Pass:
+    """`torch.istft(s, n_fft, ..., length=n)` of "f t" or "b f t": the signal, "n" or "b n"
+    (of a length of its own where none is given)."""
+    x = c.x
+    if not isinstance(x, tuple) or T.rank(x) not in (2, 3):
+        return PASS
+    length = c.size_of(c.kwargs["length"]) if "length" in c.kwargs else None
+    return (*x[:-2], length or fresh())

@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 from .. import _poly
 from .. import _torch as T
-from .._report import _text
+from .._report import SCATTERS_IN_PLACE, _text
 from .._source import Module, dotted_name, resolve
 from .._unify import Group, Item, Shape, Size, certain, facts, fresh, lit, needs, show
 from .._values import IntV, Mismatch, NumV, SymV, TupV, Value
@@ -111,12 +111,58 @@ def topk(c: Call) -> Value | _Pass:
     return TupV((kept, kept), ("values", "indices"))
 
 
+def _dims_apart(a: Shape, b: Shape) -> tuple[int, int] | None:
+    """The numbers of dims of `a` and `b` where they certainly differ: both known, or both
+    the one same run beside other axes (`... d` and `...`)."""
+    ra, rb = T.rank(a), T.rank(b)
+    if ra is None or rb is None:
+        runs = [i for i in (*a, *b) if isinstance(i, Group)]
+        if len(runs) != 2 or runs[0] != runs[1] or not runs[0].name:
+            return None
+        ra, rb = len(a) - 1, len(b) - 1
+        if ra != rb:
+            return ra, rb
+        return None
+    return (ra, rb) if ra != rb else None
+
+
+def _same_dims(c: Call, x: Shape, index: Value, i: int, what: str) -> bool:
+    """Report where the `i`th argument (`index`, or a scatter's `src`) has another number of
+    dims than the tensor `x`, and say so: torch's gather and scatter take only index tensors
+    of its rank."""
+    if not isinstance(index, tuple):
+        return False
+    c.relation()
+    apart = _dims_apart(index, x)
+    if apart is not None:
+        c.report(
+            f'{c.name}: {what} {c.arg_text(i, what)} "{show(index)}" has {apart[0]} dims but '
+            f'{c.receiver_text()} "{show(x)}" has {apart[1]} (torch raises RuntimeError: they '
+            f"must have the same number of dims)"
+        )
+    return apart is not None
+
+
 @method("gather")
 def gather(c: Call) -> Value | _Pass:
     if len(c.args) + len(c.kwargs) < 2:
         return PASS
     index = c.arg(1, "index")
+    if isinstance(c.x, tuple) and _same_dims(c, c.x, index, 1, "index"):
+        return None
     return index if isinstance(index, tuple) else None  # the index's shape
+
+
+@method("scatter", "scatter_add", "scatter_reduce", *sorted(SCATTERS_IN_PLACE))
+def scatter(c: Call) -> Value | _Pass:
+    """`x.scatter_(dim, index, src)`: x's shape, where index (and a tensor src) has x's
+    number of dims."""
+    x = c.x
+    if len(c.args) + len(c.kwargs) < 2 or not isinstance(x, tuple):
+        return PASS
+    if _same_dims(c, x, c.arg(1, "index"), 1, "index"):
+        return None
+    return None if _same_dims(c, x, c.arg(2, "src"), 2, "src") else x
 
 
 @method("take_along_dim")

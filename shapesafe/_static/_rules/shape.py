@@ -2,6 +2,7 @@
 
 import ast
 
+from .. import _joins as J
 from .. import _torch as T
 from .._report import _SAME_SHAPE_METHODS, IN_PLACE_BINARY, _scalar
 from .._unify import Item, Shape, Size, fresh, lit
@@ -122,7 +123,7 @@ def join(c: Call) -> Value:
     stack = c.name == "stack"
     if isinstance(seq, ListV) and isinstance(seq.item, tuple) and d is not None:
         d = in_range(c, seq.item, d, stack)
-        return None if d is None else T.join_many(seq.item, d, stack)
+        return None if d is None else J.join_many(seq.item, d, stack)
     if not isinstance(seq, TupV) or d is None or not seq.items:
         return None
     shapes = [s for s in seq.items if isinstance(s, tuple)]
@@ -139,8 +140,8 @@ def join(c: Call) -> Value:
     if dim is None:
         return None
     if stack:
-        return c.rule(lambda: T.stack(shapes, dim, texts))
-    return c.rule(lambda: T.concat(shapes, dim, texts))
+        return c.rule(lambda: J.stack(shapes, dim, texts))
+    return c.rule(lambda: J.concat(shapes, dim, texts))
 
 
 @function("torch.autograd.grad")
@@ -152,6 +153,20 @@ def grad(c: Call) -> Value:
     if isinstance(inputs, TupV) and not inputs.fields:
         return TupV(inputs.items)
     return None
+
+
+def rest_of(x: Value, sizes: Shape, minus: int) -> Shape:
+    """`x.view(*x.shape[:-2], -1)`: `sizes` with the -1 at `minus` worked out, where x's
+    shape starts with the same axes as `sizes` before it (a run of unknown length among
+    them) and all the rest are sizes: their product over the sizes given after it."""
+    if not isinstance(x, tuple) or x[:minus] != sizes[:minus]:
+        return sizes
+    rest = [i for i in x[minus:] if isinstance(i, Size)]
+    after = [i for i in sizes[minus + 1 :] if isinstance(i, Size)]
+    if len(rest) != len(x) - minus or len(after) != len(sizes) - minus - 1:
+        return sizes
+    left = T.divide(T.product(rest), T.product(after))
+    return sizes if left is None else (*sizes[:minus], left, *after)
 
 
 # Tensor methods
@@ -347,13 +362,13 @@ def split(c: Call) -> Value:
         if n is None and first is not None:
             # A count the checker cannot read: pieces that keep the rank, of unknown size
             # along `d`, as many as there are.
-            return T.split(x, fresh(), d)
-        return None if n is None or n <= 0 else T.chunk(x, n, d)
+            return J.split(x, fresh(), d)
+        return None if n is None or n <= 0 else J.chunk(x, n, d)
     if name == "split":
         if isinstance(first, TupV):
-            return T.split(x, [c.size_of(i) for i in first.items], d)
+            return J.split(x, [c.size_of(i) for i in first.items], d)
         size = c.size_of(first)
-        return None if size is None else T.split(x, size, d)
+        return None if size is None else J.split(x, size, d)
     return None
 
 
