@@ -255,7 +255,28 @@ class _Scope(_Expressions):
         self.shapes_named: dict[str, Shape] = {}  # see `name_shape`
 
     def merge(self, a: Env | None, b: Env | None) -> Env | None:
+        if a is not None and b is not None and self.cls is not None:
+            a, b = self.declared_side(a, b), self.declared_side(b, a)
         return _merge(a, b, self.new_attrs)
+
+    def declared_side(self, env: Env, other: Env) -> Env:
+        """`env`, with `self.x` where only `other` assigns it and the class declares
+        `x: Float[Tensor, "n 3"]` (or `Optional[...]`): on this path `x` holds what it held
+        before, which its declaration says. So `if self._n is None: self._n = f()` keeps the
+        declared shape after the `if`. An attribute `__init__` makes here is left to `_merge`.
+        """
+        assert self.cls is not None
+        added: Env = {}
+        for k in other.keys() - env.keys():
+            attr = k[5:]
+            if not k.startswith("self.") or "." in attr:
+                continue
+            if self.new_attrs is not None and attr in self.new_attrs:
+                continue
+            declared = self.declared_attribute(self.cls, attr)
+            if isinstance(declared, tuple):
+                added[k] = declared
+        return {**env, **added} if added else env
 
     def initial(self) -> Env:
         env: Env = {}
