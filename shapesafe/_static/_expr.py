@@ -21,6 +21,7 @@ from ._modules import (
 from ._report import (
     _SAME_SHAPE_METHODS,
     IN_PLACE_BINARY,
+    MOVES_AXES_IN_PLACE,
     Env,
     _alternatives,
     _scalar,
@@ -418,7 +419,9 @@ class _Expressions(_Access):
             kept = _SAME_SHAPE_METHODS | IN_PLACE_BINARY
             if func.attr not in kept and not func.attr.startswith("_"):
                 changed = self.dotted_target(func.value)
-                if changed is not None:
+                # A tensor changed in place keeps its shape, unless the method moves axes.
+                tensor = changed is not None and isinstance(env.get(changed), tuple)
+                if changed is not None and not (tensor and func.attr not in MOVES_AXES_IN_PLACE):
                     env[changed] = None
         if isinstance(func, ast.Attribute) and func.attr in LIST_CHANGES:
             self.list_changed(func, args, env)
