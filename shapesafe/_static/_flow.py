@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ._expr import _Expressions
 from ._facts import named_like_dims, stated
+from ._fixtures import fixture_for
 from ._helpers import decided
 from ._modules import ClassModel, _find_class
 from ._report import _LOST_OTHER, Env, Finding, _alternatives
@@ -337,6 +338,11 @@ class _Scope(_Expressions):
             return NumV()
         if (items := sequence_of(self.module, arg.annotation)) is not None:
             return items
+        fixture = fixture_for(self.module, fn, self.cls, arg.arg)
+        if fixture is not None:
+            # What pytest passes: what the fixture returns.
+            v = self.file.infer(self.module, fixture, None)
+            return v if isinstance(v, tuple) else None
         return None
 
     def run(self) -> Env | None:
