@@ -161,6 +161,12 @@ def same_shape_method(c: Call) -> Value | _Pass:
     return None if d is not None and in_range(c, c.x, d) is None else c.x
 
 
+@method("to_dense", "to_sparse", "to_sparse_csr", "to_sparse_coo", "coalesce")
+def other_layout(c: Call) -> Value:
+    """`x.to_dense()`, `x.to_sparse()`: the same values stored another way, of x's shape."""
+    return c.x
+
+
 @method(*sorted(KEEPS_SHAPE_IN_PLACE))
 def keeps_shape_in_place(c: Call) -> Value:
     """`x.scatter_(-1, ids, v)`: x, changed in place, of its shape."""
