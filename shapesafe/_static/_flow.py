@@ -321,6 +321,13 @@ class _Scope(_Expressions):
         if (
             self.cls is not None
             and fn.name == "__init__"
+            and isinstance(arg.annotation, ast.Name)
+            and arg.annotation.id == "float"
+        ):
+            return NumV()  # `beta_init: float`: a number the instance is made with, not a size
+        if (
+            self.cls is not None
+            and fn.name == "__init__"
             and not _alternatives(self.module, arg.annotation)
         ):
             return SymV(arg.arg)
