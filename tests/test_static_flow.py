@@ -911,3 +911,22 @@ def test_a_call_with_a_finding_still_binds_its_union_parameters(tmp_path: Path) 
         '7: return of f(): out "b p d" has 3 dims, expected 2 for \'return\' "b d"',
     ]
     assert annotated(stats) == (3, 3)
+
+
+def test_an_op_with_a_value_picked_by_a_condition_is_checked_on_each(tmp_path: Path) -> None:
+    # `x + (0.0 if pos is None else pos)`: x itself, or x and pos broadcast together.
+    source = (
+        "def g(q: Float[Tensor, 'b p d']) -> Float[Tensor, 'b p d']: ...\n"
+        "def f(x: Float[Tensor, 'b p d'], pos: Optional[Float[Tensor, 'b p d']],\n"
+        "      bad: Float[Tensor, 'b d']) -> Float[Tensor, 'b d']:\n"
+        "    y = g(x + (0.0 if pos is None else pos))\n"
+        "    z = x + (0.0 if pos is None else bad)\n"
+        "    return y\n"
+    )
+    stats = Stats()
+    assert check(tmp_path, source, stats) == [
+        '5: x + bad: x "b p d" and bad "b d": p lines up with b (torch would broadcast'
+        " silently where one is 1, and fail otherwise)",
+        '6: return of f(): y "b p d" has 3 dims, expected 2 for \'return\' "b d"',
+    ]
+    assert annotated(stats) == (2, 2)

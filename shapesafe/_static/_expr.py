@@ -187,6 +187,15 @@ class _Expressions(_Access):
             return self.subscript(node, env)
         if isinstance(node, ast.BinOp):
             left, right = self.value(node.left, env), self.value(node.right, env)
+            if isinstance(node.right, ast.IfExp) and right is None and left is not None:
+                # `x + (0.0 if pos is None else pos)`: the op on each value it may take.
+                arms = (node.right.body, node.right.orelse)
+                return _one_of(
+                    [
+                        self.binop(node, left, self.seen.get(id(a)), node.op, node.left, a)
+                        for a in arms
+                    ]
+                )
             return self.binop(node, left, right, node.op, node.left, node.right)
         if isinstance(node, ast.UnaryOp):
             return self.unary(node, env)
