@@ -98,3 +98,12 @@ def test_a_fixture_of_the_tests_class_is_its_own(tmp_path: Path) -> None:
         "        assert norm(logits).shape == (4,)\n"
     )
     assert check(tmp_path, source) == []
+
+
+def test_a_file_that_generates_tests_may_give_the_parameter(tmp_path: Path) -> None:
+    source = (
+        "def pytest_generate_tests(metafunc):\n"
+        "    metafunc.parametrize('logits', [torch.randn(4, 2)])\n"
+        + FIXTURE.format(mark="", returns="", body="return torch.randn(4)", decorator="")
+    )
+    assert check(tmp_path, source) == []

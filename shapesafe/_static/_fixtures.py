@@ -15,10 +15,13 @@ def fixture_for(module: Module, test: Fn, cls: ClassModel | None, name: str) -> 
     """The fixture of `module` that pytest passes as parameter `name` of `test`, a test of
     class `cls` (or of the file): one that takes no fixtures and yields nothing, so that its
     value is what its body returns. None where the test's class defines a fixture of that
-    name, a parametrize mark may give the parameter its values, or there is no fixture."""
+    name, a parametrize mark (or the file's `pytest_generate_tests`) may give the parameter
+    its values, or there is no fixture."""
     fixture = module.functions.get(name)
     if not test.name.startswith("test") or fixture is None:
         return None
+    if "pytest_generate_tests" in module.functions:
+        return None  # a hook of the file may give the parameter its values
     marks = [*test.decorator_list, *(cls.node.decorator_list if cls is not None else ())]
     if (
         not any(_fixture_mark(d) for d in fixture.decorator_list)
