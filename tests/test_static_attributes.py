@@ -128,3 +128,42 @@ def test_a_config_whose_other_fields_are_set_keeps_its_sizes(tmp_path: Path) -> 
 def test_a_config_field_set_by_another_method_is_unknown(tmp_path: Path) -> None:
     # `to_device` sets `cfg.d_in`: a size read from it after `__init__` says nothing.
     assert check(tmp_path, CONFIGURED.format(field="d_in")) == []
+
+
+MESH = """\
+from typing import Optional
+class Mesh:
+    def __init__(self, v_pos: Float[Tensor, "nv 3"]) -> None:
+        self.v_pos: Float[Tensor, "nv 3"] = v_pos
+        self._normals: Optional[Float[Tensor, "nv 3"]] = None
+    def normals(self) -> Float[Tensor, "nv {size}"]:
+        if self._normals is None:
+            self._normals = self.compute()
+        return self._normals
+    def compute(self):
+        return self.v_pos.flip(0)
+"""
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [
+        pytest.param(
+            "4",
+            [
+                "9: return of normals(): dim '4' is 3 in self._normals \"? 3\", expected 4"
+                ' ("nv 4") (? is an unknown size)'
+            ],
+            id="a-wrong-size",
+        ),
+        pytest.param("3", [], id="the-right-size"),
+    ],
+)
+def test_an_attribute_set_on_one_path_keeps_its_declared_shape_on_the_other(
+    tmp_path: Path, size: str, expected: list[str]
+) -> None:
+    # The path that does not assign `self._normals` holds what it held before: what the
+    # class declares it holds.
+    stats = Stats()
+    assert check(tmp_path, MESH.format(size=size), stats) == expected
+    assert annotated(stats) == (2, 2)

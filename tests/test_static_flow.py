@@ -890,3 +890,43 @@ def test_a_branch_that_a_known_rank_rules_out_is_not_read(tmp_path: Path) -> Non
         "you mean y.unsqueeze(0).mT?",
         '13: sum: dim 2 is out of range for x "b n", which has 2 dims (torch raises IndexError)',
     ]
+
+
+def test_a_call_with_a_finding_still_binds_its_union_parameters(tmp_path: Path) -> None:
+    # The mask does not fit; the query, a Union parameter, still says what the call gives,
+    # so that the next finding is not hidden behind the first.
+    source = (
+        "def attend(\n"
+        "    q: Union[Float[Tensor, 'b p d'], Float[Tensor, 'b p h d']],\n"
+        "    mask: Float[Tensor, 'b 1 1 p'],\n"
+        ") -> Float[Tensor, 'b p d']: ...\n"
+        "def f(x: Float[Tensor, 'b p d'], m: Float[Tensor, 'b 1 p 1']) -> Float[Tensor, 'b d']:\n"
+        "    out = attend(x, m)\n"
+        "    return out\n"
+    )
+    stats = Stats()
+    assert check(tmp_path, source, stats) == [
+        '6: attend(x, m): dim \'1\' is p in m "b 1 p 1", expected 1 ("b 1 1 p");'
+        " did you mean m.mT?",
+        '7: return of f(): out "b p d" has 3 dims, expected 2 for \'return\' "b d"',
+    ]
+    assert annotated(stats) == (3, 3)
+
+
+def test_an_op_with_a_value_picked_by_a_condition_is_checked_on_each(tmp_path: Path) -> None:
+    # `x + (0.0 if pos is None else pos)`: x itself, or x and pos broadcast together.
+    source = (
+        "def g(q: Float[Tensor, 'b p d']) -> Float[Tensor, 'b p d']: ...\n"
+        "def f(x: Float[Tensor, 'b p d'], pos: Optional[Float[Tensor, 'b p d']],\n"
+        "      bad: Float[Tensor, 'b d']) -> Float[Tensor, 'b d']:\n"
+        "    y = g(x + (0.0 if pos is None else pos))\n"
+        "    z = x + (0.0 if pos is None else bad)\n"
+        "    return y\n"
+    )
+    stats = Stats()
+    assert check(tmp_path, source, stats) == [
+        '5: x + bad: x "b p d" and bad "b d": p lines up with b (torch would broadcast'
+        " silently where one is 1, and fail otherwise)",
+        '6: return of f(): y "b p d" has 3 dims, expected 2 for \'return\' "b d"',
+    ]
+    assert annotated(stats) == (2, 2)

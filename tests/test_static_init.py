@@ -126,3 +126,37 @@ def test_an_int_field_of_a_declared_config_is_a_size_set_once(tmp_path: Path) ->
 def test_an_int_field_that_a_method_sets_is_some_number(tmp_path: Path) -> None:
     # `to_device` sets `cfg.d_in`: each read may give another size.
     assert check(tmp_path, CONFIG.format(field="d_in")) == []
+
+
+@pytest.mark.parametrize(
+    ("returns", "expected"),
+    [
+        pytest.param(
+            "b",
+            [
+                '12: return of forward(): self.alpha.expand_as(x) "b d" has 2 dims, expected 1 for \'return\' "b"'
+            ],
+            id="the-wrong-rank",
+        ),
+        pytest.param("b d", [], id="the-right-rank"),
+    ],
+)
+def test_a_tensor_made_of_a_float_parameter_of_init_has_no_axes(
+    tmp_path: Path, returns: str, expected: list[str]
+) -> None:
+    # `alpha_init: float` is a number, so `torch.tensor(alpha_init)` is a tensor of no axes.
+    source = (
+        "class Scale(nn.Module):\n"
+        "    def __init__(self, alpha_init: float = 0.5) -> None:\n"
+        "        super().__init__()\n"
+        "        self.alpha = nn.Parameter(\n"
+        "            torch.log(torch.tensor(alpha_init, dtype=torch.float32))\n"
+        "        )\n"
+        "        self.beta = alpha_init * 2\n"
+        "    def forward(\n"
+        "        self, x: Float[Tensor, 'b d']\n"
+        f"    ) -> Float[Tensor, '{returns}']:\n"
+        "        y = x * self.beta\n"
+        "        return self.alpha.expand_as(x)\n"
+    )
+    assert check(tmp_path, source) == expected

@@ -106,3 +106,36 @@ def test_a_tuple_return_annotated_with_a_class_gives_an_instance(
         "    return f.starts\n"
     )
     assert check(tmp_path, source) == expected
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [
+        pytest.param(
+            "4",
+            ['12: return of render(): dim \'4\' is 3 in mesh.v_pos "nv 3", expected 4 ("nv 4")'],
+            id="a-wrong-size",
+        ),
+        pytest.param("3", [], id="the-right-size"),
+    ],
+)
+def test_a_property_annotated_with_a_class_gives_an_instance(
+    tmp_path: Path, size: str, expected: list[str]
+) -> None:
+    # The getter's body reads an object the checker does not know; its annotation says
+    # what it gives, as a method so annotated does when called.
+    source = (
+        "class Mesh:\n"
+        "    v_pos: Float[Tensor, 'nv 3']\n"
+        "class Geometry(nn.Module):\n"
+        "    def isosurface(self) -> Mesh:\n"
+        "        raise NotImplementedError\n"
+        "class Renderer(nn.Module):\n"
+        "    @property\n"
+        "    def geometry(self) -> Geometry:\n"
+        "        return self.holder.geometry\n"
+        f"    def render(self) -> Float[Tensor, 'nv {size}']:\n"
+        "        mesh = self.geometry.isosurface()\n"
+        "        return mesh.v_pos\n"
+    )
+    assert check(tmp_path, source) == expected

@@ -138,6 +138,8 @@ class _Access(_Calls):
             # `@property def W_pos(self) -> Float[Tensor, "n_ctx d_model"]`: its contract;
             # without one, what its body gives (unless a subclass may override it).
             # Its dim names are its own, as a call's are: fresh sizes here.
+            # `@property def geometry(self) -> BaseGeometry`: an instance of that class, as
+            # a call of a method so annotated gives.
             owner_cls, getter = getter_of
             ret = owner_cls.module.annotation(getter.returns)
             if ret is not None:
@@ -146,6 +148,8 @@ class _Access(_Calls):
                 got = self.file.infer(owner_cls.module, getter, owner_cls)
                 on_self = self.cls is not None and self.cls is cls
                 return _substituted(got, Unifier(), on_self) if isinstance(got, tuple) else None
+            if getter.returns is not None:
+                return self.instance_returned(owner_cls.module, getter)
             return None
         if method is not None:
             return None

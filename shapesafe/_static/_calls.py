@@ -500,6 +500,9 @@ class _Calls(_Made):
                 instance,
                 node,
             )
+        if fn is not None:
+            # Its Union parameters are checked, and bind their dims, as in a call that fits.
+            self.check_unions(node, module, sig, fn, given, unifier, shape_of)
         return self.conflicting_call(node, sig, args, conflict, unifier)
 
     def tensor_arguments(

@@ -21,6 +21,7 @@ from ._modules import (
 from ._report import (
     _SAME_SHAPE_METHODS,
     IN_PLACE_BINARY,
+    MOVES_AXES_IN_PLACE,
     SCATTERS_IN_PLACE,
     Env,
     _alternatives,
@@ -118,26 +119,6 @@ def _module_number(module: Module, name: str) -> Value:
     return None
 
 
-def _makes_unit_axis(node: ast.expr) -> bool:
-    """Whether an operand makes a new axis of size 1 itself (`x[:, None]`, `x.unsqueeze(1)`,
-    `rearrange(x, "i -> i 1")`): an outer op, `ids[:, None] == ids`, broadcasts on purpose."""
-    if isinstance(node, ast.Subscript):
-        parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
-        return any(isinstance(p, ast.Constant) and p.value is None for p in parts)
-    if not isinstance(node, ast.Call):
-        return False
-    func = node.func
-    called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-    if called == "unsqueeze":
-        return True
-    if called == "rearrange" and len(node.args) >= 2:
-        pattern = node.args[1]
-        if isinstance(pattern, ast.Constant) and isinstance(pattern.value, str):
-            out = pattern.value.split("->")[-1].replace("(", " ( ").replace(")", " ) ")
-            return "1" in out.split() or "( )" in " ".join(out.split())
-    return False
-
-
 def _operand(module: Module, node: ast.expr) -> str:
     """An operand as a message shows it: `(a - b)` in `w * (a - b)` keeps its parentheses."""
     text = _text(module, node)
@@ -210,6 +191,15 @@ class _Expressions(_Access):
             return self.subscript(node, env)
         if isinstance(node, ast.BinOp):
             left, right = self.value(node.left, env), self.value(node.right, env)
+            if isinstance(node.right, ast.IfExp) and right is None and left is not None:
+                # `x + (0.0 if pos is None else pos)`: the op on each value it may take.
+                arms = (node.right.body, node.right.orelse)
+                return _one_of(
+                    [
+                        self.binop(node, left, self.seen.get(id(a)), node.op, node.left, a)
+                        for a in arms
+                    ]
+                )
             return self.binop(node, left, right, node.op, node.left, node.right)
         if isinstance(node, ast.UnaryOp):
             return self.unary(node, env)
@@ -318,7 +308,7 @@ class _Expressions(_Access):
             self.file.stats_relation()
             ta, tb = _operand(self.module, lnode), _operand(self.module, rnode)
             try:
-                outer = _makes_unit_axis(lnode) or _makes_unit_axis(rnode)
+                outer = T.makes_unit_axis(lnode) or T.makes_unit_axis(rnode)
                 return T.broadcast(left, right, ta, tb, outer)
             except Mismatch as err:
                 sign = "compared with" if isinstance(node, ast.Compare) else _OPS.get(type(op), "?")
@@ -443,7 +433,9 @@ class _Expressions(_Access):
             kept = _SAME_SHAPE_METHODS | IN_PLACE_BINARY | SCATTERS_IN_PLACE
             if func.attr not in kept and not func.attr.startswith("_"):
                 changed = self.dotted_target(func.value)
-                if changed is not None:
+                # A tensor changed in place keeps its shape, unless the method moves axes.
+                tensor = changed is not None and isinstance(env.get(changed), tuple)
+                if changed is not None and not (tensor and func.attr not in MOVES_AXES_IN_PLACE):
                     env[changed] = None
         if isinstance(func, ast.Attribute) and func.attr in LIST_CHANGES:
             self.list_changed(func, args, env)

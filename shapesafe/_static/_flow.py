@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ._expr import _Expressions
 from ._facts import _dead, _narrowed, asserted_shape, named_like_dims, ordered, stated
+from ._fixtures import fixture_for
 from ._helpers import decided
 from ._modules import ClassModel, _find_class
 from ._report import _LOST_OTHER, Env, Finding, _alternatives
@@ -178,7 +179,28 @@ class _Scope(_Expressions):
         self.ends_knowing: tuple[Facts | None, Facts | None] = (None, None)
 
     def merge(self, a: Env | None, b: Env | None) -> Env | None:
+        if a is not None and b is not None and self.cls is not None:
+            a, b = self.declared_side(a, b), self.declared_side(b, a)
         return _merge(a, b, self.new_attrs)
+
+    def declared_side(self, env: Env, other: Env) -> Env:
+        """`env`, with `self.x` where only `other` assigns it and the class declares
+        `x: Float[Tensor, "n 3"]` (or `Optional[...]`): on this path `x` holds what it held
+        before, which its declaration says. So `if self._n is None: self._n = f()` keeps the
+        declared shape after the `if`. An attribute `__init__` makes here is left to `_merge`.
+        """
+        assert self.cls is not None
+        added: Env = {}
+        for k in other.keys() - env.keys():
+            attr = k[5:]
+            if not k.startswith("self.") or "." in attr:
+                continue
+            if self.new_attrs is not None and attr in self.new_attrs:
+                continue
+            declared = self.declared_attribute(self.cls, attr)
+            if isinstance(declared, tuple):
+                added[k] = declared
+        return {**env, **added} if added else env
 
     def initial(self) -> Env:
         env: Env = {}
@@ -222,6 +244,13 @@ class _Scope(_Expressions):
         if (
             self.cls is not None
             and fn.name == "__init__"
+            and isinstance(arg.annotation, ast.Name)
+            and arg.annotation.id == "float"
+        ):
+            return NumV()  # `beta_init: float`: a number the instance is made with, not a size
+        if (
+            self.cls is not None
+            and fn.name == "__init__"
             and not _alternatives(self.module, arg.annotation)
         ):
             return SymV(arg.arg)
@@ -239,6 +268,11 @@ class _Scope(_Expressions):
             return NumV()
         if (items := sequence_of(self.module, arg.annotation)) is not None:
             return items
+        fixture = fixture_for(self.module, fn, self.cls, arg.arg)
+        if fixture is not None:
+            # What pytest passes: what the fixture returns.
+            v = self.file.infer(self.module, fixture, None)
+            return v if isinstance(v, tuple) else None
         return None
 
     def run(self) -> Env | None:

@@ -212,9 +212,28 @@ IN_PLACE_BINARY = frozenset(
 # In-place methods that keep the receiver's shape and write values at an index tensor's places.
 SCATTERS_IN_PLACE = frozenset(("scatter_", "scatter_add_", "scatter_reduce_"))
 
+# The in-place methods that move, add or drop axes of their tensor. Every other in-place
+# method of a tensor (`scatter_`, `index_add_`, `masked_scatter_`...) keeps its shape.
+MOVES_AXES_IN_PLACE = frozenset(
+    """unsqueeze_ squeeze_ t_ transpose_ swapdims_ swapaxes_ resize_ resize_as_ set_
+    as_strided_""".split()
+)
+# In-place methods without a rule of their own, which give back their tensor, of its shape
+# (the scatters have theirs, which compare the index's rank).
+KEEPS_SHAPE_IN_PLACE = frozenset(
+    """index_add_ index_copy_ index_fill_ index_put_
+    index_reduce_ masked_scatter_ put_ fill_diagonal_ random_ cauchy_ geometric_
+    log_normal_""".split()
+)
 
 # Methods whose unknown result `--stats` traces back to their receiver (`_Scope.lost_call`).
-_FOLLOWS_RECEIVER = _SAME_SHAPE_METHODS | IN_PLACE_BINARY | _KEEPS_RECEIVER
+_FOLLOWS_RECEIVER = (
+    _SAME_SHAPE_METHODS
+    | IN_PLACE_BINARY
+    | KEEPS_SHAPE_IN_PLACE
+    | SCATTERS_IN_PLACE
+    | _KEEPS_RECEIVER
+)
 
 
 def _scalar(node: ast.expr, v: Value) -> bool:

@@ -384,6 +384,26 @@ def _broadcast_pair(x: Size, y: Size, what: str) -> Size:
     return fresh()
 
 
+def makes_unit_axis(node: ast.expr) -> bool:
+    """Whether an operand makes a new axis of size 1 itself (`x[:, None]`, `x.unsqueeze(1)`,
+    `rearrange(x, "i -> i 1")`): an outer op, `ids[:, None] == ids`, broadcasts on purpose."""
+    if isinstance(node, ast.Subscript):
+        parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        return any(isinstance(p, ast.Constant) and p.value is None for p in parts)
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    if called == "unsqueeze":
+        return True
+    if called == "rearrange" and len(node.args) >= 2:
+        pattern = node.args[1]
+        if isinstance(pattern, ast.Constant) and isinstance(pattern.value, str):
+            out = pattern.value.split("->")[-1].replace("(", " ( ").replace(")", " ) ")
+            return "1" in out.split() or "( )" in " ".join(out.split())
+    return False
+
+
 def broadcast(
     a: Shape,
     b: Shape,

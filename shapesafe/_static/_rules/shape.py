@@ -4,7 +4,7 @@ import ast
 
 from .. import _joins as J
 from .. import _torch as T
-from .._report import _SAME_SHAPE_METHODS, IN_PLACE_BINARY, _scalar
+from .._report import _SAME_SHAPE_METHODS, IN_PLACE_BINARY, KEEPS_SHAPE_IN_PLACE, _scalar
 from .._unify import Item, Shape, Size, fresh, lit
 from .._values import IntV, LayerV, ListV, Mismatch, NumV, ObjV, SymV, TupV, Value
 from ._registry import (
@@ -179,6 +179,18 @@ def same_shape_method(c: Call) -> Value | _Pass:
     assert isinstance(c.x, tuple)
     d = lit_int(c.arg(0, "dim")) if c.name in ALONG_DIM else None
     return None if d is not None and in_range(c, c.x, d) is None else c.x
+
+
+@method("to_dense", "to_sparse", "to_sparse_csr", "to_sparse_coo", "coalesce")
+def other_layout(c: Call) -> Value:
+    """`x.to_dense()`, `x.to_sparse()`: the same values stored another way, of x's shape."""
+    return c.x
+
+
+@method(*sorted(KEEPS_SHAPE_IN_PLACE))
+def keeps_shape_in_place(c: Call) -> Value:
+    """`x.scatter_(-1, ids, v)`: x, changed in place, of its shape."""
+    return c.x
 
 
 @method(*sorted(IN_PLACE_BINARY))
