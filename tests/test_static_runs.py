@@ -420,7 +420,7 @@ FRONT_FOUND.append(
         "    g(x.repeat(1, 1, 3))\n",
         [
             """3: g(x.repeat(1, 1, 3)): dim '4' is 3 in x.repeat(1, 1, 3) "? ? 3", expected 4 """
-            """("h w 4"); did you mean x.repeat(1, 1, 3).mT? (? is an unknown size)"""
+            """("h w 4") (? is an unknown size)"""
         ],
         id="repeat-of-a-run",
     )

@@ -223,3 +223,14 @@ def test_a_function_imported_inside_a_function_is_the_files_own(tmp_path: Path) 
     # Another function takes the name from elsewhere: it means no one function.
     user.write_text(HEADER + source + "\n\ndef g() -> None:\n    from other import double\n")
     assert [f.message for f in check_file(user)] == []
+
+
+def test_no_transpose_hint_where_the_swapped_axis_is_unknown(tmp_path: Path) -> None:
+    # Swapping "? 5" gives "5 ?": the `?` may be anything, so `.mT` certainly fixes nothing.
+    source = (
+        "def g(uv: Float[Tensor, 'n 4']) -> None: ...\n\n\n"
+        "def f(k) -> None:\n"
+        "    g(torch.zeros(k, 5))\n"
+    )
+    found = check_source(tmp_path, source)
+    assert len(found) == 1 and "expected 4" in found[0] and "did you mean" not in found[0]

@@ -215,6 +215,8 @@ def _transpose_fixes(
         return False
     got = swapped[conflict.axis]
     assert isinstance(got, Size)
+    if got.kind == "fresh":
+        return False  # a size nothing is known of fits anything, and certainly fixes nothing
     if conflict.kind == "fixed":
         want: Size | None = Size("int", conflict.dim.size)
     else:
