@@ -1,0 +1,77 @@
+"""Shapes that fresh code used to lose, so that the relations after them went unchecked: an
+index tensor whose kind (int or bool) the code says through rebindings and methods; each
+test shows the shape now known and a bug it lets the checker catch."""
+
+from pathlib import Path
+
+from shapesafe._static import check_file
+from shapesafe.shapes import shapes_of
+
+
+def shapes_and_findings(tmp_path: Path, source: str) -> tuple[dict[str, str], list[str]]:
+    """What the checker infers for each name `source` binds (the last binding of each), and
+    its findings as `"line: message"`."""
+    path = tmp_path / "snippet.py"
+    path.write_text(source)
+    shapes = {b.name: b.text() for b in shapes_of(path)}
+    return shapes, [f"{f.line}: {f.message}" for f in check_file(path)]
+
+
+ROTARY = """\
+import torch
+from jaxtyping import Float, Int
+from torch import Tensor, nn
+
+
+class Rotary(nn.Module):
+    def __init__(self, n_ctx: int, rotary_dim: int) -> None:
+        super().__init__()
+        self.n_ctx = n_ctx
+        self.register_buffer("cos_table", torch.ones(n_ctx, rotary_dim))
+
+    def offsets(self, mask: Int[Tensor, "batch pos"]) -> Int[Tensor, "batch pos"]:
+        return mask.cumsum(dim=1) - 1
+
+    def forward(
+        self,
+        x: Float[Tensor, "batch pos rotary_dim"],
+        position_ids: Int[Tensor, "batch pos"] | None = None,
+        mask: Int[Tensor, "batch pos"] | None = None,
+    ) -> Float[Tensor, "batch pos rotary_dim"]:
+        if position_ids is None:
+            if mask is not None:
+                position_ids = self.offsets(mask)
+            else:
+                position_ids = torch.arange(x.shape[1]).unsqueeze(0)
+        else:
+            position_ids = position_ids[:, : x.shape[1]]
+        position_ids = position_ids.clamp(max=self.n_ctx - 1)
+        cos = self.cos_table[position_ids]
+        return x * cos
+"""
+
+
+def test_an_index_rebound_through_branches_and_a_clamp_stays_an_int_index(
+    tmp_path: Path,
+) -> None:
+    # Each binding says int: the parameter's annotation, a method's return annotation,
+    # `torch.arange`; a slice and a clamp of the name keep what it held.
+    shapes, findings = shapes_and_findings(tmp_path, ROTARY)
+    assert shapes["cos"] == "(?, ?, rotary_dim)"
+    assert findings == []
+    _, findings = shapes_and_findings(tmp_path, ROTARY.replace("x * cos", "x * cos.mT"))
+    assert findings == [
+        '30: x * cos.mT: x "batch pos rotary_dim" and cos.mT "? rotary_dim ?": pos lines up '
+        "with rotary_dim (torch would broadcast silently where one is 1, and fail otherwise; "
+        "holds only if pos == rotary_dim, and nothing here says they are equal) "
+        "(? is an unknown size)"
+    ]
+
+
+def test_an_index_a_binding_makes_a_float_is_no_int_index(tmp_path: Path) -> None:
+    source = ROTARY.replace(
+        "position_ids = torch.arange(x.shape[1]).unsqueeze(0)",
+        "position_ids = torch.rand(1, x.shape[1])",
+    )
+    shapes, _ = shapes_and_findings(tmp_path, source)
+    assert "cos" not in shapes or shapes["cos"].startswith("unknown")
