@@ -75,3 +75,63 @@ def test_an_index_a_binding_makes_a_float_is_no_int_index(tmp_path: Path) -> Non
     )
     shapes, _ = shapes_and_findings(tmp_path, source)
     assert "cos" not in shapes or shapes["cos"].startswith("unknown")
+
+
+LAYERS = """\
+import torch
+import torch.nn.functional as F
+from jaxtyping import Float
+from torch import Tensor, nn
+
+
+class MaskedLinear(nn.Linear):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.register_buffer("bias_mask", torch.ones_like(self.bias))
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.linear(input, self.weight, self.bias * self.bias_mask)
+
+
+class PlainLinear(nn.Linear):
+    pass
+
+
+class Attention(nn.Module):
+    def __init__(self, d: int, masked: bool) -> None:
+        super().__init__()
+        linear_cls = MaskedLinear if masked else nn.Linear
+        self.qkv = linear_cls(d, d * 3, bias=True)
+        self.masked = MaskedLinear(d, d * 3)
+        self.plain = PlainLinear(d, d)
+
+    def forward(self, x: Float[Tensor, "batch n d"]) -> Float[Tensor, "batch n d"]:
+        qkv = self.qkv(x)
+        masked = self.masked(x)
+        plain = self.plain(x)
+        q, k, v = qkv.chunk(3, dim=-1)
+        return BODY
+"""
+
+
+def test_a_layer_subclass_and_a_layer_class_picked_at_run_time_keep_their_sizes(
+    tmp_path: Path,
+) -> None:
+    # `MaskedLinear` hands its arguments on to `nn.Linear` and reads its weights in its own
+    # forward; `PlainLinear` keeps nn.Linear's forward; `linear_cls` is one class or the
+    # other, each made with the same sizes.
+    shapes, findings = shapes_and_findings(tmp_path, LAYERS.replace("BODY", "q + plain"))
+    assert shapes["qkv"] == "(batch, n, 3*d)"
+    assert shapes["masked"] == "(batch, n, 3*d)"
+    assert shapes["plain"] == "(batch, n, d)"
+    assert findings == []
+    _, findings = shapes_and_findings(tmp_path, LAYERS.replace("BODY", "q.transpose(0, 1)"))
+    assert findings == [
+        "33: return of forward(): dim 'batch' is batch in x \"batch n d\" but n in "
+        'q.transpose(0, 1) "n batch d"'
+    ]
+    _, findings = shapes_and_findings(tmp_path, LAYERS.replace("BODY", "plain.transpose(0, 1)"))
+    assert findings == [
+        "33: return of forward(): dim 'batch' is batch in x \"batch n d\" but n in "
+        'plain.transpose(0, 1) "n batch d"'
+    ]

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, TypeVar
 from .._contract import Conflict, Contract, Spec, TensorParam
 from . import _torch as T
 from ._helpers import given_flags, unannotated_bound
-from ._made import _Made
+from ._made import _Made, made_by
 from ._modules import (
     REGISTERS,
     ClassModel,
+    layer_base,
     model,
     registered,
     unsubscripted,
@@ -29,7 +30,8 @@ from ._report import (
     _message,
     _text,
 )
-from ._rules import PASS, dtypes, layer_call
+from ._rules import PASS, dtypes, layer_call, library_call
+from ._rules.nn import LAYER_ATTRS, made_layer
 from ._source import (
     Module,
     Signature,
@@ -56,6 +58,7 @@ from ._values import (
     ClsV,
     IntV,
     LamV,
+    LayerClsV,
     LayerV,
     ObjV,
     SymV,
@@ -252,6 +255,10 @@ class _Calls(_Made):
 
         def dtype_tested(self, node: ast.expr) -> bool: ...
 
+        def made(
+            self, node: ast.Call, held: ClsV, args: list[Value], kwargs: dict[str, Value]
+        ) -> Value: ...
+
     def obj_call(
         self,
         node: ast.Call,
@@ -312,7 +319,10 @@ class _Calls(_Made):
             return self.apply_module(node, held, args, kwargs)
         if isinstance(held, ClsV):
             self.file.stats_known("constructor")
-            return ObjV(held.cls, held.exact)
+            return self.made(node, held, args, kwargs)
+        if isinstance(held, LayerClsV):
+            done, built = library_call(self, node, held.qual, args, kwargs, False)  # type: ignore[arg-type]
+            return built if done else None
         if isinstance(held, LamV):
             a = held.node.args
             names = [p.arg for p in [*a.posonlyargs, *a.args]]
@@ -407,6 +417,9 @@ class _Calls(_Made):
         cls = layer.cls
         assert isinstance(cls, ClassModel)
         found = cls.method("forward") or cls.method("__call__")
+        if found is None and (qual := layer_base(cls, LAYER_ATTRS)) is not None:
+            # A torch layer's subclass that keeps its forward and its constructor.
+            return self.apply_module(node, made_layer(qual, dict(layer.sizes)), args, {})
         if found is None:
             self.file.stats_unknown("module without a forward")
             return None
@@ -422,7 +435,9 @@ class _Calls(_Made):
             self.file.stats_known("identity forward")
             return args[0]
         if seen:
-            found_v = self.contract_call(node, owner.module, None, self.vals, 1, fn, owner)
+            found_v = self.contract_call(
+                node, owner.module, None, self.vals, 1, fn, owner, instance=layer
+            )
             if found_v is not None:
                 return found_v
         self.file.stats_unknown("forward without a tensor contract")
@@ -575,7 +590,8 @@ class _Calls(_Made):
                 self.file.stats_known("return read from the body")
                 inferred = _substituted(inferred, unifier, on_self)
             elif infer and (bound := unannotated_bound(module, fn, given, values)):
-                inferred = self.file.infer_bound(module, fn, owner, bound, (), flags)
+                made = made_by(instance) if not on_self else ()
+                inferred = self.file.infer_bound(module, fn, owner, bound, made, flags)
                 if inferred is not None:
                     self.file.stats_known("return read from the body")
             declared = self.declared_union(module, fn, unifier, inferred)

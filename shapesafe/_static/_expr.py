@@ -17,6 +17,7 @@ from ._modules import (
     _find_class,
     _module_list,
     _resolve,
+    layer_base,
 )
 from ._report import (
     _SAME_SHAPE_METHODS,
@@ -27,9 +28,10 @@ from ._report import (
     _text,
 )
 from ._rules import PASS, builtin_call, library_call, tensor_method
-from ._rules._registry import kw
+from ._rules._registry import FUNCTIONS, kw
 from ._rules.construct import CONSTRUCTORS
 from ._rules.helpers import defaulting
+from ._rules.nn import LAYER_ATTRS
 from ._source import (
     Module,
     Signature,
@@ -53,6 +55,7 @@ from ._values import (
     ClsV,
     IntV,
     LamV,
+    LayerClsV,
     LayerV,
     ListV,
     Mismatch,
@@ -176,12 +179,17 @@ class _Expressions(_Access):
         if isinstance(node, ast.Name):
             if node.id not in env and node.id not in self.local:
                 held = _find_class(self.module, node, self.file.misses)
-                return ClsV(held) if held is not None else _module_number(self.module, node.id)
+                if held is not None:
+                    return ClsV(held)
+                if (layer := self.layer_class(node)) is not None:
+                    return layer
+                return _module_number(self.module, node.id)
             return env.get(node.id)
         if isinstance(node, ast.Call):
             return self.call(node, env)
         if isinstance(node, ast.Attribute):
-            return self.attribute(node, env)
+            found = self.attribute(node, env)
+            return self.layer_class(node) if found is None else found
         if isinstance(node, ast.Subscript):
             return self.subscript(node, env)
         if isinstance(node, ast.BinOp):
@@ -320,6 +328,14 @@ class _Expressions(_Access):
         except Mismatch as err:
             self.file.report(stmt, f"{tx} {_OPS.get(type(stmt.op), '?')}= {to}: {err}")
             return x
+
+    def layer_class(self, node: ast.expr) -> LayerClsV | None:
+        """`nn.Linear` named, not called: a torch layer class that has a rule."""
+        qual = self.qualified(node)
+        last = (qual or "").rsplit(".", 1)[-1]
+        if qual is not None and qual.startswith("torch.nn.") and last[:1].isupper():
+            return LayerClsV(qual) if qual in FUNCTIONS else None
+        return None
 
     def qualified(self, func: ast.expr) -> str | None:
         """The dotted name a call's target denotes through the module's imports."""
@@ -599,10 +615,18 @@ class _Expressions(_Access):
             if node.args and _module_list(cls):
                 # `TypedModuleList([Block(c) for _ in range(n)])`: a ModuleList as it is.
                 return self.container(node.args[0], c.args[0], c.env)
-            literal = _literal_arguments(cls, node, c.args, c.kwargs)
-            sized = _sized_arguments(self, cls, node, c.args, c.kwargs)
-            return ObjV(cls, given=literal, sizes=sized)
+            return self.made(node, ClsV(cls), c.args, c.kwargs)
         return _NO
+
+    def made(
+        self, node: ast.Call, held: ClsV, args: list[Value], kwargs: dict[str, Value]
+    ) -> Value:
+        """An instance of the class `held` that `node` makes, with the sizes it is given."""
+        cls = held.cls
+        assert isinstance(cls, ClassModel)
+        literal = _literal_arguments(cls, node, args, kwargs)
+        sized = _sized_arguments(self, cls, node, args, kwargs)
+        return ObjV(cls, held.exact, given=literal, sizes=sized)
 
     def spliced_sizes(self, nodes: list[ast.expr], env: Env) -> Shape | None:
         """`t.view(*x.shape[:-1], -1)`: the sizes asked for, with `*x.shape[...]` spliced in
@@ -826,10 +850,16 @@ def _init_arguments(
     """The values a constructor call gives `cls.__init__`'s parameters, by name (`self`
     aside); none where `__init__` is not read or the call splices `*args`."""
     init = cls.method("__init__")
-    if init is None or any(isinstance(a, ast.Starred) for a in node.args):
+    qual = layer_base(cls, LAYER_ATTRS)
+    if (init is None and qual is None) or any(isinstance(a, ast.Starred) for a in node.args):
         return {}
-    params = [a.arg for a in [*init[1].args.posonlyargs, *init[1].args.args]][1:]
-    named = [a.arg for a in init[1].args.kwonlyargs]
+    if qual is not None:
+        # A layer's subclass that hands on its arguments: the layer's parameters.
+        params, named = list(LAYER_ATTRS[qual]), []
+    else:
+        assert init is not None
+        params = [a.arg for a in [*init[1].args.posonlyargs, *init[1].args.args]][1:]
+        named = [a.arg for a in init[1].args.kwonlyargs]
     given = dict(zip(params, args, strict=False))
     given.update({k: v for k, v in kwargs.items() if k in params or k in named})
     return given

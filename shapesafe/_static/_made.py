@@ -58,11 +58,9 @@ class _Made(_Explaining):
             v = shape_of(expr) if expr is not None else None
             if isinstance(v, tuple):
                 bound.append((arg.arg, v))
-        assert isinstance(instance.cls, ClassModel)
-        init = instance.cls.method("__init__")
-        if init is None:
+        made = made_by(instance)
+        if not made:
             return out
-        made = tuple((sym(k, init[0].key), size) for k, size in instance.sizes)
         got = self.file.infer_bound(module, fn, owner, tuple(bound), made)
         tail = len(out) - run - 1
         if not isinstance(got, tuple) or len(got) < run + tail:
@@ -89,3 +87,15 @@ class _Made(_Explaining):
             if isinstance(item, Size) and item.kind == "sym" and item.key == key:
                 got[i] = made.get(str(item.value), got[i])
         return tuple(got)
+
+
+def made_by(instance: "ObjV | None") -> tuple[tuple[Size, Size], ...]:
+    """Each sym of an instance's class (a parameter of its `__init__`) with the size the
+    instance was made with, in the sizes of the code that made it."""
+    if instance is None or not instance.sizes:
+        return ()
+    assert isinstance(instance.cls, ClassModel)
+    init = instance.cls.method("__init__")
+    if init is None:
+        return ()
+    return tuple((sym(k, init[0].key), size) for k, size in instance.sizes)

@@ -92,6 +92,14 @@ class ClsV:
     exact: bool = True
 
 
+@dataclasses.dataclass(frozen=True)
+class LayerClsV:
+    """A torch layer class, as a value: `linear_cls = MaskedLinear if c else nn.Linear`;
+    calling it makes the layer, by its rule."""
+
+    qual: str  # `torch.nn.Linear`
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class LamV:
     """A lambda, with the names it could see where it was made."""
@@ -108,14 +116,28 @@ class AnyOfV:
     options: "tuple[Value, ...]"
 
 
-Value = Shape | IntV | NumV | TupV | ListV | LayerV | ObjV | ClsV | LamV | AnyOfV | SymV | None
+Value = (
+    Shape
+    | IntV
+    | NumV
+    | TupV
+    | ListV
+    | LayerV
+    | ObjV
+    | ClsV
+    | LayerClsV
+    | LamV
+    | AnyOfV
+    | SymV
+    | None
+)
 
 
 # Reading values
 
 
 def _callable(v: Value) -> bool:
-    return isinstance(v, (LayerV, ObjV, ClsV, LamV, AnyOfV))
+    return isinstance(v, (LayerV, ObjV, ClsV, LayerClsV, LamV, AnyOfV))
 
 
 def portable(v: Value) -> bool:
@@ -124,7 +146,7 @@ def portable(v: Value) -> bool:
     forward has its own contract), a class; not a lambda, whose names are the callee's."""
     if isinstance(v, AnyOfV):
         return all(portable(o) for o in v.options)
-    return (isinstance(v, LayerV) and v.kind == "same") or isinstance(v, (ObjV, ClsV))
+    return (isinstance(v, LayerV) and v.kind == "same") or isinstance(v, (ObjV, ClsV, LayerClsV))
 
 
 def _informative(shape: Shape) -> bool:
