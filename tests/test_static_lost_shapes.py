@@ -135,3 +135,39 @@ def test_a_layer_subclass_and_a_layer_class_picked_at_run_time_keep_their_sizes(
         "33: return of forward(): dim 'batch' is batch in x \"batch n d\" but n in "
         'plain.transpose(0, 1) "n batch d"'
     ]
+
+
+def test_a_scatter_into_a_tensor_keeps_its_shape(tmp_path: Path) -> None:
+    source = """\
+import torch
+from jaxtyping import Float
+from torch import Tensor
+
+
+def top_k(x: Float[Tensor, "batch d_sae"], ids) -> Float[Tensor, "batch d_sae"]:
+    mask = torch.zeros_like(x).scatter(-1, ids, 1.0)
+    return torch.mul(mask, x).T
+"""
+    shapes, findings = shapes_and_findings(tmp_path, source)
+    assert shapes["mask"] == "(batch, d_sae)"
+    assert findings == [
+        "8: return of top_k(): dim 'batch' is batch in x \"batch d_sae\" but d_sae in "
+        'torch.mul(mask, x).T "d_sae batch"'
+    ]
+
+
+def test_a_union_of_tensors_of_any_shape_is_a_tensor_of_any_shape(tmp_path: Path) -> None:
+    source = """\
+import torch
+from jaxtyping import Float, Int
+from torch import Tensor
+
+
+def loss(
+    batch: Int[Tensor, "..."] | Float[Tensor, "..."], target: Float[Tensor, "... vocab"]
+) -> Float[Tensor, "..."]:
+    return batch
+"""
+    path = tmp_path / "snippet.py"
+    path.write_text(source)
+    assert [b.text() for b in shapes_of(path) if b.name == "batch"] == ["(...)"]

@@ -247,7 +247,9 @@ def _common_shape(shapes: list[Shape]) -> Shape | None:
     ):
         trail += 1  # the same last axes, or after runs a last axis of sizes that differ
     if lead + trail == 0:
-        return None
+        # `Int[Tensor, "..."] | Float[Tensor, "..."]`: of any shape either way.
+        lone = all(len(s) == 1 and s[0] == Group("", s[0].key) for s in shapes)
+        return (anonymous_group(),) if lone else None
     tail = [
         first[k - trail] if all(s[k - trail] == first[k - trail] for s in shapes) else fresh()
         for k in range(trail)

@@ -74,6 +74,13 @@ def gather(c: Call) -> Value | _Pass:
     return index if isinstance(index, tuple) else None  # the index's shape
 
 
+@method("scatter", "scatter_add", "scatter_reduce", "index_add", "index_copy", "index_fill")
+@method("masked_scatter")
+def scattered(c: Call) -> Value:
+    """`x.scatter(dim, ids, src)`: values written into a copy of x, of x's shape."""
+    return c.x
+
+
 @method("take_along_dim")
 def take_along_dim(c: Call) -> Value | _Pass:
     """`x.take_along_dim(ids, dim)`: x and ids broadcast but on `dim`, where the result has
