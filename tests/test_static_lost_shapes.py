@@ -171,3 +171,27 @@ def loss(
     path = tmp_path / "snippet.py"
     path.write_text(source)
     assert [b.text() for b in shapes_of(path) if b.name == "batch"] == ["(...)"]
+
+
+def test_a_torch_function_picked_at_run_time_is_called_by_its_rule(tmp_path: Path) -> None:
+    source = """\
+import einops
+import torch.nn.functional as F
+from jaxtyping import Float
+from torch import Tensor
+
+
+def labels(
+    batch: Float[Tensor, "batch n"], coeffs: Float[Tensor, "n"], relu: bool
+) -> Float[Tensor, "batch n"]:
+    weighted = einops.einsum(batch, coeffs, "batch n, n -> n batch")
+    act_fn = F.relu if relu else F.gelu
+    out = act_fn(weighted) + batch
+    return out
+"""
+    shapes, findings = shapes_and_findings(tmp_path, source)
+    assert shapes["weighted"] == "(n, batch)"
+    assert findings == [
+        '12: act_fn(weighted) + batch: act_fn(weighted) "n batch" and batch "batch n": batch '
+        "lines up with n (torch would broadcast silently where one is 1, and fail otherwise)"
+    ]

@@ -58,8 +58,8 @@ from ._values import (
     ClsV,
     IntV,
     LamV,
-    LayerClsV,
     LayerV,
+    LibV,
     ObjV,
     SymV,
     TupV,
@@ -320,7 +320,7 @@ class _Calls(_Made):
         if isinstance(held, ClsV):
             self.file.stats_known("constructor")
             return self.made(node, held, args, kwargs)
-        if isinstance(held, LayerClsV):
+        if isinstance(held, LibV):
             done, built = library_call(self, node, held.qual, args, kwargs, False)  # type: ignore[arg-type]
             return built if done else None
         if isinstance(held, LamV):

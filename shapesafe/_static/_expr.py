@@ -55,8 +55,8 @@ from ._values import (
     ClsV,
     IntV,
     LamV,
-    LayerClsV,
     LayerV,
+    LibV,
     ListV,
     Mismatch,
     NumV,
@@ -181,15 +181,15 @@ class _Expressions(_Access):
                 held = _find_class(self.module, node, self.file.misses)
                 if held is not None:
                     return ClsV(held)
-                if (layer := self.layer_class(node)) is not None:
-                    return layer
+                if (named := self.library_value(node)) is not None:
+                    return named
                 return _module_number(self.module, node.id)
             return env.get(node.id)
         if isinstance(node, ast.Call):
             return self.call(node, env)
         if isinstance(node, ast.Attribute):
             found = self.attribute(node, env)
-            return self.layer_class(node) if found is None else found
+            return self.library_value(node) if found is None else found
         if isinstance(node, ast.Subscript):
             return self.subscript(node, env)
         if isinstance(node, ast.BinOp):
@@ -329,12 +329,12 @@ class _Expressions(_Access):
             self.file.report(stmt, f"{tx} {_OPS.get(type(stmt.op), '?')}= {to}: {err}")
             return x
 
-    def layer_class(self, node: ast.expr) -> LayerClsV | None:
-        """`nn.Linear` named, not called: a torch layer class that has a rule."""
+    def library_value(self, node: ast.expr) -> LibV | None:
+        """`nn.Linear` or `F.relu` named, not called: a torch or einops function or class
+        that has a rule."""
         qual = self.qualified(node)
-        last = (qual or "").rsplit(".", 1)[-1]
-        if qual is not None and qual.startswith("torch.nn.") and last[:1].isupper():
-            return LayerClsV(qual) if qual in FUNCTIONS else None
+        if qual is not None and qual.split(".")[0] in ("torch", "einops") and qual in FUNCTIONS:
+            return LibV(qual)
         return None
 
     def qualified(self, func: ast.expr) -> str | None:

@@ -93,11 +93,12 @@ class ClsV:
 
 
 @dataclasses.dataclass(frozen=True)
-class LayerClsV:
-    """A torch layer class, as a value: `linear_cls = MaskedLinear if c else nn.Linear`;
-    calling it makes the layer, by its rule."""
+class LibV:
+    """A torch function or layer class that has a rule, named, not called: `act = F.relu if
+    c else F.gelu`, `linear_cls = MaskedLinear if c else nn.Linear`. A call of it is a call
+    of the function, or makes the layer."""
 
-    qual: str  # `torch.nn.Linear`
+    qual: str  # `torch.nn.functional.relu`, `torch.nn.Linear`
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -117,19 +118,7 @@ class AnyOfV:
 
 
 Value = (
-    Shape
-    | IntV
-    | NumV
-    | TupV
-    | ListV
-    | LayerV
-    | ObjV
-    | ClsV
-    | LayerClsV
-    | LamV
-    | AnyOfV
-    | SymV
-    | None
+    Shape | IntV | NumV | TupV | ListV | LayerV | ObjV | ClsV | LibV | LamV | AnyOfV | SymV | None
 )
 
 
@@ -137,7 +126,7 @@ Value = (
 
 
 def _callable(v: Value) -> bool:
-    return isinstance(v, (LayerV, ObjV, ClsV, LayerClsV, LamV, AnyOfV))
+    return isinstance(v, (LayerV, ObjV, ClsV, LibV, LamV, AnyOfV))
 
 
 def portable(v: Value) -> bool:
@@ -146,7 +135,7 @@ def portable(v: Value) -> bool:
     forward has its own contract), a class; not a lambda, whose names are the callee's."""
     if isinstance(v, AnyOfV):
         return all(portable(o) for o in v.options)
-    return (isinstance(v, LayerV) and v.kind == "same") or isinstance(v, (ObjV, ClsV, LayerClsV))
+    return (isinstance(v, LayerV) and v.kind == "same") or isinstance(v, (ObjV, ClsV, LibV))
 
 
 def _informative(shape: Shape) -> bool:
