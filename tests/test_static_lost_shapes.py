@@ -195,3 +195,35 @@ def labels(
         '12: act_fn(weighted) + batch: act_fn(weighted) "n batch" and batch "batch n": batch '
         "lines up with n (torch would broadcast silently where one is 1, and fail otherwise)"
     ]
+
+
+def test_a_tensor_or_a_number_on_two_paths_is_read_as_the_tensor(tmp_path: Path) -> None:
+    # Where it is a number it broadcasts with anything, so what follows must hold for the
+    # tensor; and a new tensor of `()` has no dims.
+    source = """\
+import torch
+from jaxtyping import Float
+from torch import Tensor
+
+
+class Norm(torch.nn.Module):
+    def __init__(self, d: int) -> None:
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.ones(d))
+        self.std: float | None = None
+
+    def forward(self, x: Float[Tensor, "batch d"]) -> Float[Tensor, "batch d"]:
+        if self.std is None:
+            std = x.std(dim=-1, keepdim=True)
+        else:
+            std = self.std
+        y = x / std
+        zero = x.new_zeros(())
+        return (y * self.weight + zero).T
+"""
+    shapes, findings = shapes_and_findings(tmp_path, source)
+    assert (shapes["y"], shapes["zero"]) == ("(batch, d)", "()")
+    assert findings == [
+        "19: return of forward(): dim 'batch' is batch in x \"batch d\" but d in "
+        '(y * self.weight + zero).T "d batch"'
+    ]

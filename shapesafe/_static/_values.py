@@ -162,6 +162,12 @@ def _one_of(values: list[Value]) -> Value:
         return AnyOfV(tuple(options)) if len(options) <= 8 else None
     if all(isinstance(v, (tuple, TupV, ListV)) for v in values):
         return _joined(values)
+    shapes: list[Value] = [v for v in values if isinstance(v, tuple)]
+    if shapes and all(isinstance(v, (tuple, NumV)) for v in values):
+        # A tensor or a Python number (`std = self.std`, a float, on one path; a total
+        # that starts at 0.0): where it is a number it broadcasts with anything, so what
+        # the code does with it must hold for the tensor's shape.
+        return _one_of(shapes)
     return None
 
 
