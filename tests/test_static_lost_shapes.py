@@ -227,3 +227,36 @@ class Norm(torch.nn.Module):
         "19: return of forward(): dim 'batch' is batch in x \"batch d\" but d in "
         '(y * self.weight + zero).T "d batch"'
     ]
+
+
+def test_a_plain_list_of_modules_made_in_a_comprehension_holds_modules(tmp_path: Path) -> None:
+    source = """\
+from jaxtyping import Float
+from torch import Tensor, nn
+
+
+class Block(nn.Module):
+    def __init__(self, d: int) -> None:
+        super().__init__()
+        self.up = nn.Linear(d, d)
+
+    def forward(self, x: Float[Tensor, "b d"]) -> Float[Tensor, "b d"]:
+        return self.up(x)
+
+
+class Model(nn.Module):
+    def __init__(self, d: int, n: int) -> None:
+        super().__init__()
+        self.blocks: list[Block] = [Block(d) for _ in range(n)]
+        self.layers = [nn.Linear(d, d) for _ in range(n)]
+
+    def forward(self, x: Float[Tensor, "b d"]) -> Float[Tensor, "b d"]:
+        for layer in self.layers:
+            y = layer(x)
+        for block in self.blocks:
+            z = block(x)
+        return z.T
+"""
+    shapes, findings = shapes_and_findings(tmp_path, source)
+    assert (shapes["y"], shapes["z"]) == ("(b, d)", "(b, d)")
+    assert findings == ['25: return of forward(): dim \'b\' is b in x "b d" but d in z.T "d b"']

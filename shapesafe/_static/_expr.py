@@ -723,13 +723,16 @@ class _Expressions(_Access):
 
     def list_of(self, node: ast.ListComp, env: Env) -> Value:
         """`[rays(h, w) for h, w in sizes]`: a list whose items all have one shape, where
-        each is a tensor of the same rank (its item read once more, uncounted)."""
+        each is a tensor of the same rank (its item read once more, uncounted); or all are
+        modules or layers, of the one class (`[Block(cfg) for _ in range(n)]`)."""
         self.file.quiet += 1
         try:
             item = self.element(node, env)
         finally:
             self.file.quiet -= 1
-        return ListV(item) if isinstance(item, tuple) else None
+        if isinstance(item, AnyOfV) and all(isinstance(o, (LayerV, ObjV)) for o in item.options):
+            return ListV(item)
+        return ListV(item) if isinstance(item, (tuple, LayerV, ObjV)) else None
 
     def stack_of_comprehension(self, node: ast.Call, qual: str | None, env: Env) -> object:
         """`torch.stack([f(b) for b in blocks], dim=0)`: the items all have one shape."""
