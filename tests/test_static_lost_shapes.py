@@ -260,3 +260,34 @@ class Model(nn.Module):
     shapes, findings = shapes_and_findings(tmp_path, source)
     assert (shapes["y"], shapes["z"]) == ("(b, d)", "(b, d)")
     assert findings == ['25: return of forward(): dim \'b\' is b in x "b d" but d in z.T "d b"']
+
+
+def test_small_rules_that_keep_shapes_known(tmp_path: Path) -> None:
+    # A mask made with `dtype=torch.bool`, an index cast with `.to(torch.long)`, a tensor
+    # of `()`, `nonzero` as a method, `bincount`.
+    source = """\
+import torch
+from jaxtyping import Float, Int
+from torch import Tensor
+
+
+def f(
+    costs: Float[Tensor, "k k"], ids: Int[Tensor, "n"], x: Float[Tensor, "a b"],
+    p: Float[Tensor, "m"],
+) -> Float[Tensor, "a m"]:
+    off_diagonal = costs[~torch.eye(costs.shape[0], dtype=torch.bool)]
+    zero = torch.zeros((), device=costs.device)
+    hits = (ids == 3).nonzero(as_tuple=False).squeeze(-1)
+    counts = torch.bincount(ids, minlength=5)
+    picked = x[:, p.to(torch.long)] + zero
+    return picked.T
+"""
+    shapes, findings = shapes_and_findings(tmp_path, source)
+    assert [shapes[n] for n in ("off_diagonal", "zero", "hits", "counts", "picked")] == [
+        "(?)",
+        "()",
+        "(?)",
+        "(?)",
+        "(a, m)",
+    ]
+    assert findings == ['15: return of f(): dim \'a\' is a in x "a b" but m in picked.T "m a"']

@@ -9,7 +9,7 @@ from ._calls import _Calls, _overridden, _substituted
 from ._modules import ClassModel, _find_class, _getter
 from ._report import Env
 from ._rules import dtypes
-from ._rules._registry import shape_tuple
+from ._rules._registry import kw, shape_tuple
 from ._rules.index import (
     _BITWISE,
     SAME_DTYPE,
@@ -38,6 +38,9 @@ from ._values import (
 _INT_LABELS = frozenset(
     "Int Integer UInt Int8 Int16 Int32 Int64 UInt8 UInt16 UInt32 UInt64".split()
 )
+
+
+_INT_DTYPES = frozenset(f"torch.{t}" for t in "long int int8 int16 int32 int64 uint8 short".split())
 
 
 _INT_MAKERS = frozenset(
@@ -342,10 +345,25 @@ class _Access(_Calls):
             return "int"  # `rows, cols = torch.where(mask)`
         if self.qualified(func) == "torch.tensor" and node.args and int_list(node.args[0]):
             return "int"
+        named = self.dtype_named(node)
+        if named is not None:
+            return named
         label = self.method_label(func)
         if label:
             return "int" if label in _INT_LABELS else "bool" if label == "Bool" else None
         return None
+
+    def dtype_named(self, node: ast.Call) -> Literal["int", "bool"] | None:
+        """The kind of the dtype a call names: `dtype=torch.bool` (`torch.eye(n,
+        dtype=torch.bool)`), or the one argument of `.to(torch.long)`, `.type(torch.int32)`."""
+        given = kw(node, "dtype")
+        func = node.func
+        if given is None and isinstance(func, ast.Attribute) and func.attr in ("to", "type"):
+            given = node.args[0] if len(node.args) == 1 else None
+        qual = self.qualified(given) if given is not None else None
+        if qual in _INT_DTYPES:
+            return "int"
+        return "bool" if qual == "torch.bool" else None
 
     def method_label(self, func: ast.expr) -> str:
         """The jaxtyping label (`Int`, `Bool`) of what a method of this class that `func`

@@ -21,14 +21,25 @@ def searchsorted(c: Call) -> Value | _Pass:
 
 
 @function("torch.argwhere", "torch.nonzero")
+@method("argwhere", "nonzero")
 def nonzero(c: Call) -> Value | _Pass:
     x = c.x
     if not isinstance(x, tuple):
         return PASS
-    if c.name == "nonzero" and "as_tuple" in c.kwargs:
+    if c.name == "nonzero" and "as_tuple" in c.kwargs and not _false(c.kw("as_tuple")):
         return None
     count = T.rank(x)
     return None if count is None else (fresh(), lit(count))
+
+
+def _false(node: ast.expr | None) -> bool:
+    return isinstance(node, ast.Constant) and node.value is False
+
+
+@function("torch.bincount")
+def bincount(c: Call) -> Value | _Pass:
+    """`torch.bincount(ids)`: one count for each value up to the largest, a size of its own."""
+    return (fresh(),) if isinstance(c.x, tuple) else PASS
 
 
 @function("torch.where")
