@@ -291,3 +291,25 @@ def f(
         "(a, m)",
     ]
     assert findings == ['15: return of f(): dim \'a\' is a in x "a b" but m in picked.T "m a"']
+
+
+def test_a_scatter_in_place_keeps_the_shape_and_checks_its_index(tmp_path: Path) -> None:
+    source = """\
+import torch
+from jaxtyping import Float
+from torch import Tensor
+
+
+def sample(logits: Float[Tensor, "b v"], greedy: bool) -> Float[Tensor, "b 1"]:
+    probs = torch.zeros_like(logits)
+    probs.scatter_(1, logits.argmax(dim=-1, keepdim=KEEP), 1.0)
+    return torch.multinomial(probs, num_samples=1)
+"""
+    shapes, findings = shapes_and_findings(tmp_path, source.replace("KEEP", "True"))
+    assert shapes["probs"] == "(b, v)"
+    assert findings == []
+    _, findings = shapes_and_findings(tmp_path, source.replace("KEEP", "False"))
+    assert findings == [
+        '8: scatter_: index logits.argmax(dim=-1, keepdim=False) "b" has 1 dim but probs "b v" '
+        "has 2; torch needs the index to have as many dims as probs"
+    ]

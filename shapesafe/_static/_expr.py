@@ -73,6 +73,10 @@ from ._values import (
     _unrolled,
 )
 
+# In-place methods that write values into a tensor at given places, keeping its shape.
+_WRITES = frozenset(
+    "scatter_ scatter_add_ scatter_reduce_ index_add_ index_copy_ index_fill_ index_put_".split()
+)
 _Comprehensions = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
@@ -431,7 +435,7 @@ class _Expressions(_Access):
     def changed_by(self, func: ast.expr, args: list[Value], env: Env) -> None:
         """What a call changes in place: `x.unsqueeze_(0)` its tensor, `xs.append(v)` a list."""
         if isinstance(func, ast.Attribute) and func.attr.endswith("_"):
-            kept = _SAME_SHAPE_METHODS | IN_PLACE_BINARY
+            kept = _SAME_SHAPE_METHODS | IN_PLACE_BINARY | _WRITES
             if func.attr not in kept and not func.attr.startswith("_"):
                 changed = self.dotted_target(func.value)
                 if changed is not None:

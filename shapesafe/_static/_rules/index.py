@@ -82,14 +82,53 @@ def gather(c: Call) -> Value | _Pass:
     if len(c.args) + len(c.kwargs) < 2:
         return PASS
     index = c.arg(1, "index")
-    return index if isinstance(index, tuple) else None  # the index's shape
+    if not isinstance(index, tuple):
+        return None
+    return c.rule(lambda: _as_many_dims(c, index))  # the index's shape
 
 
-@method("scatter", "scatter_add", "scatter_reduce", "index_add", "index_copy", "index_fill")
-@method("masked_scatter")
+@method("scatter", "scatter_add", "scatter_reduce", "scatter_", "scatter_add_", "scatter_reduce_")
 def scattered(c: Call) -> Value:
-    """`x.scatter(dim, ids, src)`: values written into a copy of x, of x's shape."""
+    """`x.scatter(dim, ids, src)`: values written into x (or a copy of it), of x's shape,
+    from an index of as many dims as x."""
+    x, index = c.x, c.arg(1, "index")
+    assert isinstance(x, tuple)
+    if not isinstance(index, tuple):
+        return x
+    return c.rule(lambda: _as_many_dims(c, index) and x)
+
+
+def _as_many_dims(c: Call, index: Shape) -> Shape:
+    """`index`, which `x.gather(dim, index)` and `x.scatter(dim, index, src)` take only with as
+    many dims as x (torch raises a RuntimeError otherwise)."""
+    x = c.x
+    assert isinstance(x, tuple)
+    n, k = T.rank(x), T.rank(index)
+    if n is not None and k is not None and n != k:
+        tx, ti = c.receiver_text(), c.arg_text(1, "index")
+        raise Mismatch(
+            f'{c.name}: index {ti} "{show(index)}" has {k} dim{"s" * (k != 1)} but {tx} '
+            f'"{show(x)}" has {n}; '
+            f"torch needs the index to have as many dims as {tx}"
+        )
+    return index
+
+
+@method("index_add", "index_copy", "index_fill", "masked_scatter")
+def written(c: Call) -> Value:
+    """`x.index_add(dim, ids, src)`: values written into a copy of x, of x's shape."""
     return c.x
+
+
+@method("multinomial")
+def multinomial(c: Call) -> Value | _Pass:
+    """`probs.multinomial(n)`: n draws for each row of probs (of 1 or 2 dims)."""
+    x = c.x
+    assert isinstance(x, tuple)
+    n = c.arg(0, "num_samples")
+    if n is None or T.rank(x) not in (1, 2):
+        return None
+    return (*x[:-1], c.size_of(n) or fresh())
 
 
 @method("take_along_dim")
