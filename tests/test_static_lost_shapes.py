@@ -313,3 +313,35 @@ def sample(logits: Float[Tensor, "b v"], greedy: bool) -> Float[Tensor, "b 1"]:
         '8: scatter_: index logits.argmax(dim=-1, keepdim=False) "b" has 1 dim but probs "b v" '
         "has 2; torch needs the index to have as many dims as probs"
     ]
+
+
+def test_a_method_read_from_its_body_takes_the_sizes_its_instance_was_made_with(
+    tmp_path: Path,
+) -> None:
+    source = """\
+import torch
+from jaxtyping import Float
+from torch import Tensor, nn
+
+
+class Encoder(nn.Module):
+    def __init__(self, d_in: int, d_sae: int) -> None:
+        super().__init__()
+        self.W = nn.Parameter(torch.zeros(d_in, d_sae))
+
+    def encode(self, x):
+        return x @ self.W
+
+
+class Model(nn.Module):
+    def __init__(self, d: int, h: int) -> None:
+        super().__init__()
+        self.enc = Encoder(d, 16)
+
+    def forward(self, x: Float[Tensor, "b d"]) -> Float[Tensor, "b 8"]:
+        y = self.enc.encode(x)
+        return y
+"""
+    shapes, findings = shapes_and_findings(tmp_path, source)
+    assert shapes["y"] == "(b, 16)"
+    assert findings == ['22: return of forward(): dim \'8\' is 16 in y "b 16", expected 8 ("b 8")']

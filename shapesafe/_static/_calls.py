@@ -297,7 +297,15 @@ class _Calls(_Made):
             if seen:
                 # A subclass in another file may override it; one in this file is seen.
                 found = self.contract_call(
-                    node, owner.module, None, self.vals, shift, fn, owner, _on_self(node)
+                    node,
+                    owner.module,
+                    None,
+                    self.vals,
+                    shift,
+                    fn,
+                    owner,
+                    _on_self(node),
+                    instance=obj,
                 )
                 if found is not None:
                     return found
