@@ -345,3 +345,23 @@ class Model(nn.Module):
     shapes, findings = shapes_and_findings(tmp_path, source)
     assert shapes["y"] == "(b, 16)"
     assert findings == ['22: return of forward(): dim \'8\' is 16 in y "b 16", expected 8 ("b 8")']
+
+
+def test_a_parameter_that_is_a_tensor_or_a_number_is_read_as_the_tensor(tmp_path: Path) -> None:
+    source = """\
+from jaxtyping import Float, Int
+from torch import Tensor
+
+
+def mean_loss(
+    sum_loss: Float[Tensor, "batch"], n_examples: Int[Tensor, "n"] | int
+) -> Float[Tensor, "batch"]:
+    loss = sum_loss / n_examples
+    return loss
+"""
+    shapes, findings = shapes_and_findings(tmp_path, source)
+    assert shapes["n_examples"] == "(n)"
+    assert findings == [
+        '8: sum_loss / n_examples: sum_loss "batch" and n_examples "n": batch lines up with n '
+        "(torch would broadcast silently where one is 1, and fail otherwise)"
+    ]

@@ -16,7 +16,7 @@ from ._expr import _Expressions
 from ._facts import named_like_dims, stated
 from ._helpers import decided
 from ._modules import ClassModel, _find_class
-from ._report import _LOST_OTHER, Env, Finding, _alternatives
+from ._report import _LOST_OTHER, Env, Finding, _alternatives, tensor_or_number
 from ._rules.index import assigned
 from ._run import Binding, active
 from ._scopes import (
@@ -282,8 +282,11 @@ class _Scope(_Expressions):
 
     def param_value(self, fn: ast.FunctionDef | ast.AsyncFunctionDef, arg: ast.arg) -> Value:
         """What a parameter holds as the body starts, as its annotation says."""
-        found = self.module.annotation(arg.annotation)
+        found = self.module.annotation(arg.annotation) or tensor_or_number(
+            self.module, arg.annotation
+        )
         if found is not None:
+            # A tensor or a number (`n: Int[Tensor, ""] | int`) is read as the tensor.
             return from_spec(found.spec)
         if (
             (named := _class_named(arg.annotation)) is not None
