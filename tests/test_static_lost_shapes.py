@@ -365,3 +365,43 @@ def mean_loss(
         '8: sum_loss / n_examples: sum_loss "batch" and n_examples "n": batch lines up with n '
         "(torch would broadcast silently where one is 1, and fail otherwise)"
     ]
+
+
+def test_a_layer_subclass_with_its_own_init_keeps_the_sizes_it_gives_the_layer(
+    tmp_path: Path,
+) -> None:
+    # `ZeroLinear` keeps nn.Linear's forward; `CastedLinear` reads the weight in its own.
+    source = """\
+import torch.nn.functional as F
+from jaxtyping import Float
+from torch import Tensor, nn
+
+
+class ZeroLinear(nn.Linear):
+    def __init__(self, i: int, o: int) -> None:
+        super().__init__(i, o, bias=False)
+        nn.init.zeros_(self.weight)
+
+
+class CastedLinear(nn.Linear):
+    def __init__(self, in_f: int, out_f: int) -> None:
+        super().__init__(in_f, out_f, bias=False)
+
+    def forward(self, x):
+        return F.linear(x, self.weight.type_as(x))
+
+
+class Model(nn.Module):
+    def __init__(self, d: int) -> None:
+        super().__init__()
+        self.zero = ZeroLinear(d, 16)
+        self.casted = CastedLinear(d, 8)
+
+    def forward(self, x: Float[Tensor, "b d"]) -> Float[Tensor, "b 16"]:
+        z = self.zero(x)
+        c = self.casted(x)
+        return c
+"""
+    shapes, findings = shapes_and_findings(tmp_path, source)
+    assert (shapes["z"], shapes["c"]) == ("(b, 16)", "(b, 8)")
+    assert findings == ['29: return of forward(): dim \'16\' is 8 in c "b 8", expected 16 ("b 16")']

@@ -14,7 +14,6 @@ from ._made import _Made, made_by
 from ._modules import (
     REGISTERS,
     ClassModel,
-    layer_base,
     model,
     registered,
     unsubscripted,
@@ -31,7 +30,6 @@ from ._report import (
     _text,
 )
 from ._rules import PASS, dtypes, layer_call, library_call
-from ._rules.nn import LAYER_ATTRS, made_layer
 from ._source import (
     Module,
     Signature,
@@ -425,9 +423,9 @@ class _Calls(_Made):
         cls = layer.cls
         assert isinstance(cls, ClassModel)
         found = cls.method("forward") or cls.method("__call__")
-        if found is None and (qual := layer_base(cls, LAYER_ATTRS)) is not None:
-            # A torch layer's subclass that keeps its forward and its constructor.
-            return self.apply_module(node, made_layer(qual, dict(layer.sizes)), args, {})
+        if found is None and (as_layer := self.layer_made(layer)) is not None:
+            # A torch layer's subclass that keeps the layer's forward.
+            return self.apply_module(node, as_layer, args, {})
         if found is None:
             self.file.stats_unknown("module without a forward")
             return None

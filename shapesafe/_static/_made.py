@@ -1,14 +1,16 @@
 """What a call gives where its contract leaves it open: an instance of the class a return
-annotation names, and a user module's output in the sizes its instance was made with."""
+annotation names, a user module's output in the sizes its instance was made with, and the
+torch layer that an instance of a layer's subclass is."""
 
 import ast
 from collections.abc import Callable
 
-from ._modules import ClassModel, _find_class
+from ._modules import ClassModel, _find_class, base_names, layer_base
 from ._report import _Explaining
+from ._rules.nn import LAYER_ATTRS, made_layer
 from ._source import Module, _class_named, _params, dotted_name
 from ._unify import Shape, Size, sym
-from ._values import ObjV, TupV, Value
+from ._values import IntV, LayerV, ObjV, SymV, TupV, Value
 
 
 class _Made(_Explaining):
@@ -37,6 +39,30 @@ class _Made(_Explaining):
         if all(v is None for v in found):
             return None
         return found[0] if parts is None else TupV(tuple(found))
+
+    def layer_made(self, instance: ObjV) -> LayerV | None:
+        """The torch layer (in `LAYER_ATTRS`) that an instance of a subclass of it is, in
+        the sizes it was made with: those its constructor hands on unchanged, or those
+        that its `__init__` gives `super().__init__` (a size of the instance's own
+        is left unknown)."""
+        cls = instance.cls
+        assert isinstance(cls, ClassModel)
+        qual = layer_base(cls, LAYER_ATTRS)
+        if qual is not None:
+            return made_layer(qual, dict(instance.sizes))
+        qual = next((q for c in cls.mro() for q in base_names(c) if q in LAYER_ATTRS), None)
+        init = cls.method("__init__")
+        if qual is None or init is None:
+            return None
+        attrs, made = self.file.build(cls), dict(made_by(instance))
+        sizes: dict[str, Size] = {}
+        for name in LAYER_ATTRS[qual]:
+            v = attrs.get(name)
+            if isinstance(v, IntV) and v.size.kind == "int":
+                sizes[name] = v.size
+            elif isinstance(v, SymV) and (given := made.get(sym(v.text, init[0].key))):
+                sizes[name] = given
+        return made_layer(qual, sizes)
 
     def made_run(
         self,
