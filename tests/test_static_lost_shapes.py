@@ -405,3 +405,23 @@ class Model(nn.Module):
     shapes, findings = shapes_and_findings(tmp_path, source)
     assert (shapes["z"], shapes["c"]) == ("(b, 16)", "(b, 8)")
     assert findings == ['29: return of forward(): dim \'16\' is 8 in c "b 8", expected 16 ("b 16")']
+
+
+def test_unpacking_the_shape_of_a_run_gives_it_that_many_axes(tmp_path: Path) -> None:
+    # `b, n, d = x.shape` fails unless x has three axes: past it, x has them.
+    source = """\
+from jaxtyping import Float
+from torch import Tensor
+
+
+def heads(x: Float[Tensor, "*batch d"], h: int) -> Float[Tensor, "*batch d"]:
+    b, n, d = x.shape
+    y = x.reshape(b, n, h, d // h)
+    return y
+"""
+    shapes, findings = shapes_and_findings(tmp_path, source)
+    assert shapes["y"] == "(?batch[0], ?batch[1], h, d//h)"
+    assert findings == [
+        "8: return of heads(): dim 'd' is d in x \"*batch d\" but d//h in y "
+        '"?batch[0] ?batch[1] h d//h"'
+    ]
