@@ -106,14 +106,15 @@ def _unpacked(stmt: ast.Assign, env: Env) -> Env:
     """`b, n, d = x.shape` (or `x.size()`) where x's shape holds one run: x with as many
     axes as names, since the unpacking fails otherwise."""
     target, value = stmt.targets[0], stmt.value
-    if isinstance(value, ast.Call) and not value.args and not value.keywords:
-        value = value.func if getattr(value.func, "attr", None) == "size" else value
+    called = isinstance(value, ast.Call) and not value.args and not value.keywords
+    if isinstance(value, ast.Call) and called:
+        value = value.func
     if (
         len(stmt.targets) != 1
         or not isinstance(target, (ast.Tuple, ast.List))
         or any(isinstance(e, ast.Starred) for e in target.elts)
         or not isinstance(value, ast.Attribute)
-        or value.attr not in ("shape", "size")
+        or value.attr != ("size" if called else "shape")
         or not isinstance(value.value, ast.Name)
     ):
         return {}
