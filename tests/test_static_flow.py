@@ -925,8 +925,8 @@ def test_an_op_with_a_value_picked_by_a_condition_is_checked_on_each(tmp_path: P
     )
     stats = Stats()
     assert check(tmp_path, source, stats) == [
-        '5: x + bad: x "b p d" and bad "b d": p lines up with b (torch would broadcast'
-        " silently where one is 1, and fail otherwise)",
+        '5: x + (0.0 if pos is None else bad): x "b p d" and (0.0 if pos is None else bad) "b d":'
+        " p lines up with b (torch would broadcast silently where one is 1, and fail otherwise)",
         '6: return of f(): y "b p d" has 3 dims, expected 2 for \'return\' "b d"',
     ]
     assert annotated(stats) == (2, 2)

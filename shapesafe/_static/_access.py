@@ -9,7 +9,7 @@ from ._calls import _Calls, _overridden, _substituted
 from ._modules import ClassModel, _find_class, _getter
 from ._report import Env
 from ._rules import dtypes
-from ._rules._registry import shape_tuple
+from ._rules._registry import kw, shape_tuple
 from ._rules.index import (
     _BITWISE,
     SAME_DTYPE,
@@ -38,6 +38,9 @@ from ._values import (
 _INT_LABELS = frozenset(
     "Int Integer UInt Int8 Int16 Int32 Int64 UInt8 UInt16 UInt32 UInt64".split()
 )
+
+
+_INT_DTYPES = frozenset(f"torch.{t}" for t in "long int int8 int16 int32 int64 uint8 short".split())
 
 
 _INT_MAKERS = frozenset(
@@ -323,8 +326,7 @@ class _Access(_Calls):
         if isinstance(node, ast.Subscript) and depth < 6:
             return self.index_kind(node.value, depth + 1)  # `ids[:, None]`
         if isinstance(node, ast.Name) and node.id in self.origins and depth < 6:
-            kinds = {self.bound_kind(node.id, src, depth) for _e, src, _k in self.origins[node.id]}
-            return kinds.pop() if len(kinds) == 1 else None  # what every binding gives
+            return self.rebound_kind(node.id, depth)
         if isinstance(node, (ast.List, ast.Tuple)) and node.elts and depth < 6:
             kinds = {self.index_kind(e, depth + 1) for e in node.elts}  # `for i in [a, b]`
             return kinds.pop() if len(kinds) == 1 else None
@@ -335,6 +337,21 @@ class _Access(_Calls):
         if isinstance(node, ast.Call):
             return self.call_index_kind(node, depth)
         return None
+
+    def rebound_kind(self, name: str, depth: int) -> Literal["int", "bool"] | None:
+        """`index_kind` of a name the function binds: what every binding gives, and its
+        annotation where the name is a parameter. A binding that only reshapes, clamps or
+        slices what the name held (`ids = ids.clamp(max=n)`, `ids = ids[:, :t]`) keeps its
+        kind, whichever it is, so it adds none."""
+        kinds = {
+            self.bound_kind(name, src, depth)
+            for _e, src, _k in self.origins[name]
+            if _kept_from(src) != name
+        }
+        param = self.param_index_kind(name)
+        if param is not None:
+            kinds.add(param)
+        return kinds.pop() if len(kinds) == 1 else None  # what every binding gives
 
     def param_index_kind(self, name: str) -> Literal["int", "bool"] | None:
         """`index_kind` of a parameter the function never rebinds: its annotation's dtype."""
@@ -355,7 +372,7 @@ class _Access(_Calls):
             return "int"
         if isinstance(func, ast.Attribute) and func.attr == "bool":
             return "bool"
-        if isinstance(func, ast.Attribute) and func.attr in SAME_DTYPE and depth < 6:
+        if isinstance(func, ast.Attribute) and func.attr in _KEEPS_KIND and depth < 6:
             return self.index_kind(func.value, depth + 1)  # `ids.unsqueeze(0)`
         if self.qualified(func) in SAME_DTYPE_OPS and node.args and depth < 6:
             return self.index_kind(node.args[0], depth + 1)  # `repeat(mask, "b n -> b n 3")`
@@ -365,7 +382,39 @@ class _Access(_Calls):
             return "int"  # `rows, cols = torch.where(mask)`
         if self.qualified(func) == "torch.tensor" and node.args and int_list(node.args[0]):
             return "int"
+        named = self.dtype_named(node)
+        if named is not None:
+            return named
+        label = self.method_label(func)
+        if label:
+            return "int" if label in _INT_LABELS else "bool" if label == "Bool" else None
         return None
+
+    def dtype_named(self, node: ast.Call) -> Literal["int", "bool"] | None:
+        """The kind of the dtype a call names: `dtype=torch.bool` (`torch.eye(n,
+        dtype=torch.bool)`), or the one argument of `.to(torch.long)`, `.type(torch.int32)`."""
+        given = kw(node, "dtype")
+        func = node.func
+        if given is None and isinstance(func, ast.Attribute) and func.attr in ("to", "type"):
+            given = node.args[0] if len(node.args) == 1 else None
+        qual = self.qualified(given) if given is not None else None
+        if qual in _INT_DTYPES:
+            return "int"
+        return "bool" if qual == "torch.bool" else None
+
+    def method_label(self, func: ast.expr) -> str:
+        """The jaxtyping label (`Int`, `Bool`) of what a method of this class that `func`
+        names on `self` returns, by its annotation: `self.position_ids(mask)`; "" if none."""
+        if not (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.value.id == "self"
+            and self.cls is not None
+        ):
+            return ""
+        found = self.cls.method(func.attr)
+        ret = None if found is None else found[0].module.annotation(found[1].returns)
+        return ret.dtype_label if ret is not None else ""
 
     def bound_kind(self, name: str, source: ast.expr, depth: int) -> Literal["int", "bool"] | None:
         """`index_kind` of what `name = source` (or `..., name = source`) binds."""
@@ -375,6 +424,29 @@ class _Access(_Calls):
         if label:
             return "int" if label in _INT_LABELS else "bool" if label == "Bool" else None
         return self.index_kind(source, depth + 1)
+
+
+# Tensor methods whose result holds values of the tensor's kind: those of `SAME_DTYPE`,
+# and bounds or picks that keep an int an int (`ids.clamp(max=n - 1)`).
+_KEEPS_KIND = SAME_DTYPE | frozenset(
+    "clamp clamp_min clamp_max clip view roll narrow select index_select repeat_interleave".split()
+)
+
+
+def _kept_from(source: ast.expr) -> str | None:
+    """The name whose value `source` only reshapes, bounds or slices (`ids` in
+    `ids[:, :t].clamp(max=n)`), of whatever kind it holds; None for anything else."""
+    while True:
+        if isinstance(source, ast.Subscript):
+            source = source.value
+        elif (
+            isinstance(source, ast.Call)
+            and isinstance(source.func, ast.Attribute)
+            and source.func.attr in _KEEPS_KIND
+        ):
+            source = source.func.value
+        else:
+            return source.id if isinstance(source, ast.Name) else None
 
 
 def _int_tuple(cls: ast.ClassDef, attr: str) -> int | None:

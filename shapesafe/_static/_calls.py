@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TypeVar
 from .._contract import Conflict, Contract, Spec, TensorParam
 from . import _torch as T
 from ._helpers import given_flags, unannotated_bound
-from ._made import _Made
+from ._made import _Made, made_by
 from ._modules import (
     REGISTERS,
     ClassModel,
@@ -29,7 +29,7 @@ from ._report import (
     _message,
     _text,
 )
-from ._rules import PASS, dtypes, layer_call
+from ._rules import PASS, dtypes, layer_call, library_call
 from ._source import (
     Module,
     Signature,
@@ -58,6 +58,7 @@ from ._values import (
     IntV,
     LamV,
     LayerV,
+    LibV,
     ObjV,
     SymV,
     TupV,
@@ -256,6 +257,10 @@ class _Calls(_Made):
 
         def dtype_tested(self, node: ast.expr) -> bool: ...
 
+        def made(
+            self, node: ast.Call, held: ClsV, args: list[Value], kwargs: dict[str, Value]
+        ) -> Value: ...
+
     def obj_call(
         self,
         node: ast.Call,
@@ -294,7 +299,15 @@ class _Calls(_Made):
             if seen:
                 # A subclass in another file may override it; one in this file is seen.
                 found = self.contract_call(
-                    node, owner.module, None, self.vals, shift, fn, owner, _on_self(node)
+                    node,
+                    owner.module,
+                    None,
+                    self.vals,
+                    shift,
+                    fn,
+                    owner,
+                    _on_self(node),
+                    instance=obj,
                 )
                 if found is not None:
                     return found
@@ -316,7 +329,10 @@ class _Calls(_Made):
             return self.apply_module(node, held, args, kwargs)
         if isinstance(held, ClsV):
             self.file.stats_known("constructor")
-            return ObjV(held.cls, held.exact)
+            return self.made(node, held, args, kwargs)
+        if isinstance(held, LibV):
+            done, built = library_call(self, node, held.qual, args, kwargs, False)
+            return built if done else None
         if isinstance(held, LamV):
             a = held.node.args
             names = [p.arg for p in [*a.posonlyargs, *a.args]]
@@ -370,7 +386,7 @@ class _Calls(_Made):
         if isinstance(layer, ObjV):
             return self.forward_call(node, layer, args)
         self.file.stats_known("layer")
-        ruled = layer_call(self, node, layer, args, kwargs)  # type: ignore[arg-type]
+        ruled = layer_call(self, node, layer, args, kwargs)
         if ruled is not PASS:
             return ruled  # type: ignore[return-value]
         x = args[0] if args else None
@@ -411,6 +427,9 @@ class _Calls(_Made):
         cls = layer.cls
         assert isinstance(cls, ClassModel)
         found = cls.method("forward") or cls.method("__call__")
+        if found is None and (as_layer := self.layer_made(layer)) is not None:
+            # A torch layer's subclass that keeps the layer's forward.
+            return self.apply_module(node, as_layer, args, {})
         if found is None:
             self.file.stats_unknown("module without a forward")
             return None
@@ -426,7 +445,9 @@ class _Calls(_Made):
             self.file.stats_known("identity forward")
             return args[0]
         if seen:
-            found_v = self.contract_call(node, owner.module, None, self.vals, 1, fn, owner)
+            found_v = self.contract_call(
+                node, owner.module, None, self.vals, 1, fn, owner, instance=layer
+            )
             if found_v is not None:
                 return found_v
         self.file.stats_unknown("forward without a tensor contract")
@@ -582,7 +603,8 @@ class _Calls(_Made):
                 self.file.stats_known("return read from the body")
                 inferred = _substituted(inferred, unifier, on_self)
             elif infer and (bound := unannotated_bound(module, fn, given, values)):
-                inferred = self.file.infer_bound(module, fn, owner, bound, (), flags)
+                made = made_by(instance) if not on_self else ()
+                inferred = self.file.infer_bound(module, fn, owner, bound, made, flags)
                 if inferred is not None:
                     self.file.stats_known("return read from the body")
             declared = self.declared_union(module, fn, unifier, inferred)
@@ -841,12 +863,11 @@ class _Calls(_Made):
             return
         if isinstance(value, ast.Tuple) and not any(isinstance(e, ast.Starred) for e in value.elts):
             self.counted("return", value, v)
-            self.file.report(
-                value,
-                f"return of {self.fn.name}(): a tuple of {len(value.elts)} values, but the "
-                f'annotation is one tensor "{sig.contract.ret.spec.text.strip()}"',
+            one = f'one tensor "{sig.contract.ret.spec.text.strip()}"'
+            where = f"return of {self.fn.name}()"
+            return self.file.report(
+                value, f"{where}: a tuple of {len(value.elts)} values, but the annotation is {one}"
             )
-            return
         self.match_return(value, v, sig.contract.ret.spec)
 
     def match_return(self, value: ast.expr, v: Value, spec: Spec) -> None:

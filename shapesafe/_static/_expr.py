@@ -29,7 +29,7 @@ from ._report import (
     _text,
 )
 from ._rules import PASS, builtin_call, library_call, tensor_method
-from ._rules._registry import kw
+from ._rules._registry import FUNCTIONS, kw
 from ._rules.construct import CONSTRUCTORS
 from ._rules.helpers import defaulting
 from ._rules.shape import rest_of
@@ -57,6 +57,7 @@ from ._values import (
     IntV,
     LamV,
     LayerV,
+    LibV,
     ListV,
     Mismatch,
     NumV,
@@ -73,6 +74,10 @@ from ._values import (
     _unrolled,
 )
 
+# In-place methods that write values into a tensor at given places, keeping its shape.
+_WRITES = frozenset(
+    "scatter_ scatter_add_ scatter_reduce_ index_add_ index_copy_ index_fill_ index_put_".split()
+)
 _Comprehensions = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
@@ -181,12 +186,17 @@ class _Expressions(_Access):
         if isinstance(node, ast.Name):
             if node.id not in env and node.id not in self.local:
                 held = _find_class(self.module, node, self.file.misses)
-                return ClsV(held) if held is not None else _module_number(self.module, node.id)
+                if held is not None:
+                    return ClsV(held)
+                if (named := self.library_value(node)) is not None:
+                    return named
+                return _module_number(self.module, node.id)
             return env.get(node.id)
         if isinstance(node, ast.Call):
             return self.call(node, env)
         if isinstance(node, ast.Attribute):
-            return self.attribute(node, env)
+            found = self.attribute(node, env)
+            return self.library_value(node) if found is None else found
         if isinstance(node, ast.Subscript):
             return self.subscript(node, env)
         if isinstance(node, ast.BinOp):
@@ -336,6 +346,14 @@ class _Expressions(_Access):
             self.file.report(stmt, f"{tx} {_OPS.get(type(stmt.op), '?')}= {to}: {err}")
             return x
 
+    def library_value(self, node: ast.expr) -> LibV | None:
+        """`nn.Linear` or `F.relu` named, not called: a torch or einops function or class
+        that has a rule."""
+        qual = self.qualified(node)
+        if qual is not None and qual.split(".")[0] in ("torch", "einops") and qual in FUNCTIONS:
+            return LibV(qual)
+        return None
+
     def qualified(self, func: ast.expr) -> str | None:
         """The dotted name a call's target denotes through the module's imports."""
         parts: list[str] = []
@@ -430,7 +448,7 @@ class _Expressions(_Access):
     def changed_by(self, func: ast.expr, args: list[Value], env: Env) -> None:
         """What a call changes in place: `x.unsqueeze_(0)` its tensor, `xs.append(v)` a list."""
         if isinstance(func, ast.Attribute) and func.attr.endswith("_"):
-            kept = _SAME_SHAPE_METHODS | IN_PLACE_BINARY | SCATTERS_IN_PLACE
+            kept = _SAME_SHAPE_METHODS | IN_PLACE_BINARY | SCATTERS_IN_PLACE | _WRITES
             if func.attr not in kept and not func.attr.startswith("_"):
                 changed = self.dotted_target(func.value)
                 # A tensor changed in place keeps its shape, unless the method moves axes.
@@ -617,9 +635,7 @@ class _Expressions(_Access):
             if node.args and _module_list(cls):
                 # `TypedModuleList([Block(c) for _ in range(n)])`: a ModuleList as it is.
                 return self.container(node.args[0], c.args[0], c.env)
-            literal = _literal_arguments(cls, node, c.args, c.kwargs)
-            sized = _sized_arguments(self, cls, node, c.args, c.kwargs)
-            return ObjV(cls, given=literal, sizes=sized)
+            return self.made(node, ClsV(cls), c.args, c.kwargs)
         return _NO
 
     def spliced_sizes(
@@ -723,13 +739,16 @@ class _Expressions(_Access):
 
     def list_of(self, node: ast.ListComp, env: Env) -> Value:
         """`[rays(h, w) for h, w in sizes]`: a list whose items all have one shape, where
-        each is a tensor of the same rank (its item read once more, uncounted)."""
+        each is a tensor of the same rank (its item read once more, uncounted); or all are
+        modules or layers, of the one class (`[Block(cfg) for _ in range(n)]`)."""
         self.file.quiet += 1
         try:
             item = self.element(node, env)
         finally:
             self.file.quiet -= 1
-        return ListV(item) if isinstance(item, tuple) else None
+        if isinstance(item, AnyOfV) and all(isinstance(o, (LayerV, ObjV)) for o in item.options):
+            return ListV(item)
+        return ListV(item) if isinstance(item, (tuple, LayerV, ObjV)) else None
 
     def stack_of_comprehension(self, node: ast.Call, qual: str | None, env: Env) -> object:
         """`torch.stack([f(b) for b in blocks], dim=0)`: the items all have one shape."""
@@ -842,44 +861,3 @@ _CALL_STEPS: tuple[Callable[[_Expressions, _Parts], "Value | _NoValue"], ...] = 
     _Expressions.library_or_builtin,
     _Expressions.definition_call,
 )
-
-
-def _init_arguments(
-    cls: ClassModel, node: ast.Call, args: list[Value], kwargs: dict[str, Value]
-) -> dict[str, Value]:
-    """The values a constructor call gives `cls.__init__`'s parameters, by name (`self`
-    aside); none where `__init__` is not read or the call splices `*args`."""
-    init = cls.method("__init__")
-    if init is None or any(isinstance(a, ast.Starred) for a in node.args):
-        return {}
-    params = [a.arg for a in [*init[1].args.posonlyargs, *init[1].args.args]][1:]
-    named = [a.arg for a in init[1].args.kwonlyargs]
-    given = dict(zip(params, args, strict=False))
-    given.update({k: v for k, v in kwargs.items() if k in params or k in named})
-    return given
-
-
-def _sized_arguments(
-    scope: "_Expressions",
-    cls: ClassModel,
-    node: ast.Call,
-    args: list[Value],
-    kwargs: dict[str, Value],
-) -> tuple[tuple[str, Size], ...]:
-    """The parameters of `cls.__init__` that a constructor call gives a size that is no
-    fresh unknown (`Linear(d_model, d_key)`), in the sizes of the code that calls it."""
-    given = _init_arguments(cls, node, args, kwargs)
-    sizes = {k: scope.size_of(v) for k, v in given.items()}
-    return tuple((k, s) for k, s in sizes.items() if s is not None and s.kind != "fresh")
-
-
-def _literal_arguments(
-    cls: ClassModel, node: ast.Call, args: list[Value], kwargs: dict[str, Value]
-) -> tuple[tuple[str, int], ...]:
-    """The parameters of `cls.__init__` that a constructor call gives a literal int."""
-    given = _init_arguments(cls, node, args, kwargs)
-    return tuple(
-        (name, v.size.value)
-        for name, v in given.items()
-        if isinstance(v, IntV) and v.size.kind == "int" and isinstance(v.size.value, int)
-    )

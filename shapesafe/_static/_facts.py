@@ -208,7 +208,31 @@ def _narrowed(test: ast.expr, env: "Env", op: type[ast.cmpop] = ast.Eq) -> "Env"
     left, right = test.left, test.comparators[0]
     if int_value(left) is not None:
         left, right = right, left
-    k, name = int_value(right), _rank_of(left)
+    return _ranked(_rank_of(left), int_value(right), env)
+
+
+def _unpacked(stmt: ast.Assign, env: "Env") -> "Env":
+    """`b, n, d = x.shape` (or `x.size()`) where x's shape holds one run: x with as many
+    axes as names, since the unpacking fails otherwise."""
+    target, value = stmt.targets[0], stmt.value
+    called = isinstance(value, ast.Call) and not value.args and not value.keywords
+    if isinstance(value, ast.Call) and called:
+        value = value.func
+    if (
+        len(stmt.targets) != 1
+        or not isinstance(target, (ast.Tuple, ast.List))
+        or any(isinstance(e, ast.Starred) for e in target.elts)
+        or not isinstance(value, ast.Attribute)
+        or value.attr != ("size" if called else "shape")
+        or not isinstance(value.value, ast.Name)
+    ):
+        return {}
+    return _ranked(value.value.id, len(target.elts), env)
+
+
+def _ranked(name: str | None, k: int | None, env: "Env") -> "Env":
+    """The name `name` bound to its shape with `k` axes, where that shape holds one run that
+    can take the axes it lacks."""
     shape = env.get(name) if name is not None else None
     if k is None or name is None or not isinstance(shape, tuple):
         return {}

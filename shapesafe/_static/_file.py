@@ -10,12 +10,12 @@ from typing import cast
 
 from ._flow import _merge, _Scope
 from ._helpers import BoundKey, Flags, in_caller_terms, renamed
-from ._modules import Change, ClassModel, model
+from ._modules import Change, ClassModel, base_names, model
 from ._report import Env, Finding, Reporter, Stats
 from ._rules.nn import inherited
 from ._run import active
 from ._scopes import _index, _own_nodes, _own_statements, _stmt_binds
-from ._source import Module, dotted_name, load_found, memo, per_node
+from ._source import Module, load_found, memo, per_node
 from ._unify import Shape, Size
 from ._values import Value, _joined
 
@@ -242,8 +242,9 @@ class FileChecker(Reporter):
             init = cls.methods.get("__init__")
             if init is not None:
                 seen = self.assigned_by(cls, init, attrs)
-                for qual in _base_names(cls):
-                    attrs.update(inherited(qual, init, seen))
+                for qual in base_names(cls):
+                    for k, v in inherited(qual, init, seen, cls.key).items():
+                        attrs.setdefault(k, v)  # what `__init__` sets after it stands
             for name in cls.init_hooks():
                 hook = cls.methods.get(name)
                 if hook is not None:
@@ -365,21 +366,4 @@ def _rebound_names(cls: ClassModel) -> set[str]:
     out = set(cls.rebound)
     for base in cls.bases:
         out |= _rebound_names(base)
-    return out
-
-
-def _base_names(cls: ClassModel) -> list[str]:
-    """The qualified names of a class's bases that are imported (`nn.Linear` is
-    `torch.nn.Linear`)."""
-    out = []
-    for base in cls.node.bases:
-        dotted = dotted_name(base)
-        if dotted is None:
-            continue
-        first, _, rest = dotted.partition(".")
-        origin = cls.module.imports.get(first)
-        if origin is None:
-            continue
-        head = origin[0] if origin[1] is None else f"{origin[0]}.{origin[1]}"
-        out.append(f"{head}.{rest}" if rest else head)
     return out

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from ._expr import _Expressions
-from ._facts import _dead, _narrowed, asserted_shape, named_like_dims, ordered, stated
+from ._facts import _dead, _narrowed, _unpacked, asserted_shape, named_like_dims, ordered, stated
 from ._fixtures import fixture_for
 from ._helpers import decided
 from ._modules import ClassModel, _find_class
-from ._report import _LOST_OTHER, Env, Finding, _alternatives
+from ._report import _LOST_OTHER, Env, Finding, _alternatives, tensor_or_number
 from ._rules.index import assigned
 from ._run import Binding, active
 from ._runs import starred_parts
@@ -227,8 +227,11 @@ class _Scope(_Expressions):
 
     def param_value(self, fn: ast.FunctionDef | ast.AsyncFunctionDef, arg: ast.arg) -> Value:
         """What a parameter holds as the body starts, as its annotation says."""
-        found = self.module.annotation(arg.annotation)
+        found = self.module.annotation(arg.annotation) or tensor_or_number(
+            self.module, arg.annotation
+        )
         if found is not None:
+            # A tensor or a number (`n: Int[Tensor, ""] | int`) is read as the tensor.
             return from_spec(found.spec)
         if (
             (named := _class_named(arg.annotation)) is not None
@@ -417,6 +420,7 @@ class _Scope(_Expressions):
         return env
 
     def assign(self, stmt: ast.Assign, env: Env) -> Env | None:
+        env.update(_unpacked(stmt, env))
         v = self.value(stmt.value, env)
         for target in stmt.targets:
             if self.optional_attr(target, stmt.value):

@@ -12,7 +12,7 @@ unless it is annotated, or unless every such assignment keeps the tensor's shape
 import ast
 import dataclasses
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import TypeVar, cast
 
 from ._source import (
@@ -478,6 +478,77 @@ def _getter(
         if isinstance(stmt, ast.FunctionDef) and stmt.name == attr and _decorated(stmt, "property"):
             return owner, stmt
     return None
+
+
+def base_names(cls: ClassModel) -> list[str]:
+    """The qualified names of a class's bases that are imported (`nn.Linear` is
+    `torch.nn.Linear`)."""
+    out = []
+    for base in cls.node.bases:
+        dotted = dotted_name(base)
+        if dotted is None:
+            continue
+        first, _, rest = dotted.partition(".")
+        origin = cls.module.imports.get(first)
+        if origin is None:
+            continue
+        head = origin[0] if origin[1] is None else f"{origin[0]}.{origin[1]}"
+        out.append(f"{head}.{rest}" if rest else head)
+    return out
+
+
+def layer_base(cls: ClassModel, layers: Collection[str]) -> str | None:
+    """The torch layer among `layers` (`torch.nn.Linear`) that `cls` derives from, where
+    every class between them hands its constructor's arguments on unchanged: it has no
+    `__init__`, or one of `self, *args, **kwargs` that calls `super().__init__(*args,
+    **kwargs)`. Such a class is made as that layer is, with its weights and sizes."""
+    for here in cls.mro():
+        init = here.methods.get("__init__")
+        if init is not None and not hands_on(init):
+            return None
+        for qual in base_names(here):
+            if qual in layers:
+                return qual
+    return None
+
+
+def hands_on(init: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether `init` takes `self, *args, **kwargs` (or `self, *args`) and calls
+    `super().__init__(*args, **kwargs)` with them as a statement."""
+    a = init.args
+    if a.vararg is None or a.posonlyargs or len(a.args) != 1 or a.kwonlyargs:
+        return False
+    kwarg = a.kwarg.arg if a.kwarg is not None else None
+    for stmt in init.body:
+        call = super_init(stmt)
+        if call is not None:
+            spread = [x.value for x in call.args if isinstance(x, ast.Starred)]
+            splat = [k.value for k in call.keywords if k.arg is None]
+            return (
+                len(call.args) == len(spread) == 1
+                and _id(spread[0]) == a.vararg.arg
+                and len(call.keywords) == len(splat) <= 1
+                and all(kwarg is not None and _id(k) == kwarg for k in splat)
+            )
+    return False
+
+
+def super_init(stmt: ast.stmt) -> ast.Call | None:
+    """The call of a statement `super().__init__(...)`."""
+    call = stmt.value if isinstance(stmt, ast.Expr) else None
+    if (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Attribute)
+        and call.func.attr == "__init__"
+        and isinstance(call.func.value, ast.Call)
+        and _id(call.func.value.func) == "super"
+    ):
+        return call
+    return None
+
+
+def _id(node: ast.expr) -> str | None:
+    return node.id if isinstance(node, ast.Name) else None
 
 
 def _module_list(cls: ClassModel, depth: int = 0) -> bool:

@@ -18,6 +18,7 @@ from ._modules import (
 )
 from ._source import (
     Module,
+    _number_annotation,
     _params,
     dotted_name,
     per_node,
@@ -260,6 +261,29 @@ def _alternatives(module: Module, node: ast.expr | None) -> list[TensorParam] | 
     """A Union of two or more tensor annotations (None aside), as its alternatives."""
     if node is None:
         return None
+    members = _members(module, node)
+    if len(members) < 2:
+        return None
+    found = [module.annotation(m) for m in members]
+    if any(f is None for f in found):
+        return None
+    return [f for f in found if f is not None]
+
+
+def tensor_or_number(module: Module, node: ast.expr | None) -> TensorParam | None:
+    """`Int[Tensor, ""] | int`: the one tensor annotation of a Union whose other members
+    are Python numbers (None aside)."""
+    if node is None:
+        return None
+    members = _members(module, node)
+    tensors = [m for m in members if not _number_annotation(m)]
+    if len(tensors) != 1 or len(members) < 2:
+        return None
+    return module.annotation(tensors[0])
+
+
+def _members(module: Module, node: ast.expr) -> list[ast.expr]:
+    """The members of a Union annotation, through aliases, None left out."""
     members: list[ast.expr] = []
     todo = [node]
     followed: set[str] = set()
@@ -280,13 +304,7 @@ def _alternatives(module: Module, node: ast.expr | None) -> list[TensorParam] | 
             todo += reversed(elts)
         else:
             members.append(part)
-    members = [m for m in members if not (isinstance(m, ast.Constant) and m.value is None)]
-    if len(members) < 2:
-        return None
-    found = [module.annotation(m) for m in members]
-    if any(f is None for f in found):
-        return None
-    return [f for f in found if f is not None]
+    return [m for m in members if not (isinstance(m, ast.Constant) and m.value is None)]
 
 
 def _call_text(module: Module, op: str, node: ast.Call) -> str:

@@ -92,6 +92,15 @@ class ClsV:
     exact: bool = True
 
 
+@dataclasses.dataclass(frozen=True)
+class LibV:
+    """A torch function or layer class that has a rule, named, not called: `act = F.relu if
+    c else F.gelu`, `linear_cls = MaskedLinear if c else nn.Linear`. A call of it is a call
+    of the function, or makes the layer."""
+
+    qual: str  # `torch.nn.functional.relu`, `torch.nn.Linear`
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class LamV:
     """A lambda, with the names it could see where it was made."""
@@ -108,14 +117,16 @@ class AnyOfV:
     options: "tuple[Value, ...]"
 
 
-Value = Shape | IntV | NumV | TupV | ListV | LayerV | ObjV | ClsV | LamV | AnyOfV | SymV | None
+Value = (
+    Shape | IntV | NumV | TupV | ListV | LayerV | ObjV | ClsV | LibV | LamV | AnyOfV | SymV | None
+)
 
 
 # Reading values
 
 
 def _callable(v: Value) -> bool:
-    return isinstance(v, (LayerV, ObjV, ClsV, LamV, AnyOfV))
+    return isinstance(v, (LayerV, ObjV, ClsV, LibV, LamV, AnyOfV))
 
 
 def portable(v: Value) -> bool:
@@ -124,7 +135,7 @@ def portable(v: Value) -> bool:
     forward has its own contract), a class; not a lambda, whose names are the callee's."""
     if isinstance(v, AnyOfV):
         return all(portable(o) for o in v.options)
-    return (isinstance(v, LayerV) and v.kind == "same") or isinstance(v, (ObjV, ClsV))
+    return (isinstance(v, LayerV) and v.kind == "same") or isinstance(v, (ObjV, ClsV, LibV))
 
 
 def _informative(shape: Shape) -> bool:
@@ -156,6 +167,12 @@ def _one_of(values: list[Value]) -> Value:
         return TupV(tuple(_number_of(list(col)) for col in zip(*rows, strict=True)))
     if all(isinstance(v, (tuple, TupV, ListV)) for v in values):
         return _joined(values)
+    shapes: list[Value] = [v for v in values if isinstance(v, tuple)]
+    if shapes and all(isinstance(v, (tuple, NumV)) for v in values):
+        # A tensor or a Python number (`std = self.std`, a float, on one path; a total
+        # that starts at 0.0): where it is a number it broadcasts with anything, so what
+        # the code does with it must hold for the tensor's shape.
+        return _one_of(shapes)
     return None
 
 
@@ -254,7 +271,9 @@ def _common_shape(shapes: list[Shape]) -> Shape | None:
     ):
         trail += 1  # the same last axes, or after runs a last axis of sizes that differ
     if lead + trail == 0:
-        return None
+        # `Int[Tensor, "..."] | Float[Tensor, "..."]`: of any shape either way.
+        lone = all(len(s) == 1 and s[0] == Group("", s[0].key) for s in shapes)
+        return (anonymous_group(),) if lone else None
     tail = [
         first[k - trail] if all(s[k - trail] == first[k - trail] for s in shapes) else fresh()
         for k in range(trail)

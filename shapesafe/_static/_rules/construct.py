@@ -22,6 +22,8 @@ def sized(c: Call) -> Value:
     if c.name == "randint":
         sizes = [a for a in args if isinstance(a, TupV)][:1]  # type: ignore[assignment]
     if len(sizes) == 1 and isinstance(sizes[0], TupV):
+        if not sizes[0].items and not sizes[0].mutable:
+            return ()  # `torch.zeros(())`: one value, of no dims
         sizes = list(sizes[0].items)
     if not sizes:
         sv = c.kwargs.get("size")

@@ -66,14 +66,19 @@ def _counts(c: Call, x: Value, text: str) -> Value | _Pass:
 
 
 @function("torch.argwhere", "torch.nonzero")
+@method("argwhere", "nonzero")
 def nonzero(c: Call) -> Value | _Pass:
     x = c.x
     if not isinstance(x, tuple):
         return PASS
-    if c.name == "nonzero" and "as_tuple" in c.kwargs:
+    if c.name == "nonzero" and "as_tuple" in c.kwargs and not _false(c.kw("as_tuple")):
         return None
     count = T.rank(x)
     return None if count is None else (fresh(), lit(count))
+
+
+def _false(node: ast.expr | None) -> bool:
+    return isinstance(node, ast.Constant) and node.value is False
 
 
 @function("torch.where")
@@ -151,6 +156,23 @@ def gather(c: Call) -> Value | _Pass:
     if isinstance(c.x, tuple) and _same_dims(c, c.x, index, 1, "index"):
         return None
     return index if isinstance(index, tuple) else None  # the index's shape
+
+
+@method("index_add", "index_copy", "index_fill", "masked_scatter")
+def written(c: Call) -> Value:
+    """`x.index_add(dim, ids, src)`: values written into a copy of x, of x's shape."""
+    return c.x
+
+
+@method("multinomial")
+def multinomial(c: Call) -> Value | _Pass:
+    """`probs.multinomial(n)`: n draws for each row of probs (of 1 or 2 dims)."""
+    x = c.x
+    assert isinstance(x, tuple)
+    n = c.arg(0, "num_samples")
+    if n is None or T.rank(x) not in (1, 2):
+        return None
+    return (*x[:-1], c.size_of(n) or fresh())
 
 
 @method("scatter", "scatter_add", "scatter_reduce", *sorted(SCATTERS_IN_PLACE))

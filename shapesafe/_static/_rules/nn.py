@@ -3,7 +3,19 @@
 import ast
 
 from .. import _torch as T
-from .._unify import Group, Shape, Size, anonymous_group, certain, fresh, lit, needs, show
+from .._modules import hands_on, super_init
+from .._unify import (
+    Group,
+    Shape,
+    Size,
+    anonymous_group,
+    certain,
+    fresh,
+    lit,
+    needs,
+    show,
+    sym,
+)
 from .._values import IntV, LayerV, Mismatch, NumV, ObjV, SymV, TupV, Value
 from ._registry import PASS, Call, _Pass, function, lit_int, same_shape, string
 from ._registry import layer as applied
@@ -236,24 +248,21 @@ LAYER_ATTRS = {
 
 
 def inherited(
-    qual: str, init: ast.FunctionDef | ast.AsyncFunctionDef, seen: dict[int, Value]
+    qual: str, init: ast.FunctionDef | ast.AsyncFunctionDef, seen: dict[int, Value], key: int
 ) -> dict[str, Value]:
     """The attributes that `super().__init__(...)` in `init` sets on a subclass of the torch
-    layer `qual`, from the values the call's arguments had."""
+    layer `qual`, from the values the call's arguments had: its sizes, and its weights of
+    those sizes. An `__init__` that hands on its `*args, **kwargs` gives the sizes of the
+    layer's own parameter names, which a call of the subclass binds (`layer_base`)."""
     names = LAYER_ATTRS.get(qual)
     if names is None:
         return {}
     for stmt in init.body:
-        call = stmt.value if isinstance(stmt, ast.Expr) else None
-        if not (
-            isinstance(call, ast.Call)
-            and isinstance(call.func, ast.Attribute)
-            and call.func.attr == "__init__"
-            and isinstance(call.func.value, ast.Call)
-            and isinstance(call.func.value.func, ast.Name)
-            and call.func.value.func.id == "super"
-        ):
+        call = super_init(stmt)
+        if call is None:
             continue
+        if hands_on(init):
+            return _weighted(qual, {n: SymV(n) for n in names}, key)
         if any(isinstance(a, ast.Starred) for a in call.args):
             return {}
         given: dict[str, ast.expr] = dict(zip(names, call.args, strict=False))
@@ -263,8 +272,29 @@ def inherited(
             v = seen.get(id(given[name])) if name in given else None
             if isinstance(v, (IntV, SymV)):
                 out[name] = v
-        return out
+        return _weighted(qual, out, key)
     return {}
+
+
+def made_layer(qual: str, sizes: dict[str, Size]) -> LayerV:
+    """The layer `qual` (in `LAYER_ATTRS`) made with `sizes` for its parameters, by name."""
+    return LayerV(qual.rsplit(".", 1)[-1], tuple(sizes.get(n) for n in LAYER_ATTRS[qual]))
+
+
+def _weighted(qual: str, sizes: dict[str, Value], key: int) -> dict[str, Value]:
+    """`sizes` with the weight and bias that a layer `qual` of those sizes holds."""
+
+    def size(name: str) -> Size | None:
+        v = sizes.get(name)
+        return v.size if isinstance(v, IntV) else sym(v.text, key) if isinstance(v, SymV) else None
+
+    out = dict(sizes)
+    if qual == "torch.nn.Linear" and (o := size("out_features")) is not None:
+        out["weight"] = (o, size("in_features") or fresh())
+        out["bias"] = (o,)
+    if qual == "torch.nn.Embedding" and (n := size("num_embeddings")) is not None:
+        out["weight"] = (n, size("embedding_dim") or fresh())
+    return out
 
 
 @function(F + "one_hot")

@@ -258,6 +258,8 @@ def resized(c: Call) -> Value:
     if len(vals) == 1 and not isinstance(vals[0], (IntV, SymV, NumV, TupV)):
         return None  # one argument that may be a whole shape: rank unknown
     if len(vals) == 1 and isinstance(vals[0], TupV):
+        if not vals[0].items and name.startswith("new_"):
+            return ()  # `x.new_zeros(())`: a tensor of one value, of no dims
         vals = list(vals[0].items)
     size_kw = c.kwargs.get("size")
     if not vals and isinstance(size_kw, TupV):
