@@ -424,3 +424,26 @@ def heads(x: Float[Tensor, "*batch d"], h: int) -> Float[Tensor, "*batch d"]:
         "8: return of heads(): dim 'd' is d in x \"*batch d\" but d//h in y "
         '"?batch[0] ?batch[1] h d//h"'
     ]
+
+
+def test_the_weights_of_two_instances_of_one_layer_subclass_are_their_own(tmp_path: Path) -> None:
+    # Each instance's weight is in the sizes its constructor call gave, not the class's
+    # own `d_out d_in`, which both instances would otherwise share.
+    source = (
+        "import torch\nfrom einops import einsum\nfrom torch import Tensor, nn\n\n\n"
+        "class Linear(nn.Linear):\n"
+        "    def __init__(self, d_in: int, d_out: int) -> None:\n"
+        "        super().__init__(d_in, d_out, bias=False)\n\n\n"
+        "class Model(nn.Module):\n"
+        "    def __init__(self, d_input: int, d_hidden: int, d_output: int) -> None:\n"
+        "        super().__init__()\n"
+        "        self.embed = Linear(d_input, d_hidden)\n"
+        "        self.head = Linear(d_hidden, d_output)\n\n"
+        "    def decompose(self) -> Tensor:\n"
+        "        w_u, w_e = self.head.weight, self.embed.weight\n"
+        "        return einsum(w_u, w_e, 'cls emb, emb inp -> cls inp')\n"
+    )
+    assert shapes_and_findings(tmp_path, source)[1] == []
+    wrong = source.replace("'cls emb, emb inp", "'cls emb, inp emb")
+    found = shapes_and_findings(tmp_path, wrong)[1]
+    assert len(found) == 1 and "d_hidden" in found[0] and "d_input" in found[0]

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Literal
 
 from . import _torch as T
 from ._calls import _Calls, _overridden, _substituted
+from ._made import made_by
 from ._modules import ClassModel, _find_class, _getter
 from ._report import Env
 from ._rules import dtypes
@@ -20,7 +21,7 @@ from ._rules.index import (
     subscript,
 )
 from ._source import _class_named, _number_annotation, _params, dotted_name
-from ._unify import Size, Unifier, from_spec, lit, sym
+from ._unify import Shape, Size, Unifier, fresh, from_spec, lit, sym
 from ._values import (
     _TUPLES,
     AnyOfV,
@@ -73,6 +74,24 @@ def _size_call(node: ast.Call) -> bool:
         and len(node.args) == 1
         and not node.keywords
         and _int(node.args[0]) is not None
+    )
+
+
+def _in_made_sizes(shape: Shape, obj: ObjV) -> Shape:
+    """A tensor attribute of another class's instance (`self.head.weight`), in the sizes
+    the instance was made with: a size its `__init__` names is the size the constructor
+    call gave, or one unknown here where the call gave none, never the class's own name,
+    which two instances of the class share."""
+    cls = obj.cls
+    assert isinstance(cls, ClassModel)
+    init = cls.method("__init__")
+    if init is None:
+        return shape
+    made = dict(made_by(obj))
+    key = init[0].key
+    return tuple(
+        (made.get(i) or fresh()) if isinstance(i, Size) and i.kind == "sym" and i.key == key else i
+        for i in shape
     )
 
 
@@ -168,6 +187,8 @@ class _Access(_Calls):
         v = attrs.get(attr)
         if v is None and self.cls is cls:
             v = SymV(f"self.{attr}")
+        if isinstance(v, tuple) and self.cls is not cls:
+            v = _in_made_sizes(v, obj)
         if fields is not None:
             return SymV(v.text, v.changed | fields) if isinstance(v, SymV) else None
         return v
