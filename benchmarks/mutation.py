@@ -206,8 +206,12 @@ def _imports_src(library: Library) -> bool:
     )
 
 
-def confirm(library: Library, python: str, seed: int, timeout: float) -> None:
-    """Run each candidate's function, original and mutated, and set `runtime` on each."""
+def confirm(
+    library: Library, python: str, seed: int, timeout: float, stub_missing: bool = False
+) -> None:
+    """Run each candidate's function, original and mutated, and set `runtime` on each.
+    With `stub_missing`, a module that `python` lacks is imported as a stand-in (see
+    `_mutation_run.StubFinder`)."""
     originals: dict[tuple[str, str], int] = {}
     jobs: list[dict[str, Any]] = []
     paths: set[str] = set()
@@ -227,7 +231,7 @@ def confirm(library: Library, python: str, seed: int, timeout: float) -> None:
         jobs.append({**job, "id": f"m{index}", "source": mutant.source})
     if not jobs:
         return
-    request = json.dumps({"paths": sorted(paths), "jobs": jobs})
+    request = json.dumps({"paths": sorted(paths), "jobs": jobs, "stub_missing": stub_missing})
     try:
         done = subprocess.run(
             [python, str(RUNNER)],
@@ -515,6 +519,11 @@ def main(argv: list[str] | None = None) -> int:
         help="the interpreter with torch, jaxtyping, beartype and the libraries' dependencies",
     )
     parser.add_argument("--no-run", action="store_true", help="don't confirm at run time")
+    parser.add_argument(
+        "--stub-missing",
+        action="store_true",
+        help="import a module the interpreter lacks as a stand-in, so that more functions run",
+    )
     parser.add_argument("--timeout", type=float, default=600.0, help="run-time seconds per library")
     parser.add_argument("--verbose", "-v", action="store_true", help="list missed mutants")
     parser.add_argument("--json", metavar="OUT", help="also write every mutant as JSON")
@@ -526,7 +535,9 @@ def main(argv: list[str] | None = None) -> int:
             library = open_library(spec, Path(workdir))
             discover(library)
             if not options.no_run:
-                confirm(library, options.python, options.seed, options.timeout)
+                confirm(
+                    library, options.python, options.seed, options.timeout, options.stub_missing
+                )
             select(library, options.cap, options.seed)
             check_statically(library)
             libraries.append(library)
