@@ -890,3 +890,30 @@ def test_a_branch_that_a_known_rank_rules_out_is_not_read(tmp_path: Path) -> Non
         "you mean y.unsqueeze(0).mT?",
         '13: sum: dim 2 is out of range for x "b n", which has 2 dims (torch raises IndexError)',
     ]
+
+
+def test_a_branch_that_a_tuples_known_count_rules_out_is_not_read(tmp_path: Path) -> None:
+    # `picked` holds 2 values by the annotation of the method called: the body under
+    # `len(picked) == 3` never runs where that holds (and where a subclass returns 3 values,
+    # the guard is what keeps the unpacking right). Unpacking where the guard lets 2 values
+    # through is still a finding.
+    source = (
+        "class Sampler:\n"
+        "    def sample(self, x: Float[Tensor, 'v 4']) -> tuple[Float[Tensor, 'c'], Float[Tensor, 't']]:\n"
+        "        raise NotImplementedError\n"
+        "class Data:\n"
+        "    sampler: Sampler\n"
+        "    def get(self, x: Float[Tensor, 'v 4']) -> Float[Tensor, 'c']:\n"
+        "        picked = self.sampler.sample(x)\n"
+        "        if len(picked) == 2:\n"
+        "            context, target = picked\n"
+        "        if len(picked) == 3:\n"
+        "            context, target, extra = picked\n"
+        "        return context\n"
+        "def f(x: Float[Tensor, 'b n']) -> Float[Tensor, 'b']:\n"
+        "    pair = x.max(dim=-1)\n"
+        "    if len(pair) != 3:\n"
+        "        a, b, c = pair\n"
+        "    return x.sum(-1)\n"
+    )
+    assert check(tmp_path, source) == ["16: unpacking 2 values into 3 names"]
