@@ -920,17 +920,19 @@ def test_a_branch_that_a_tuples_known_count_rules_out_is_not_read(tmp_path: Path
 
 
 def test_a_branch_that_a_local_constant_rules_out_is_not_read(tmp_path: Path) -> None:
-    # `separate = False`, bound once among the top statements and nowhere else, holds
-    # throughout: the body under `separate and ...` never runs, and the other path of
-    # `not separate` never does. A name bound again (under `if flip:`) decides nothing.
+    # `separate = False`, the one binding of the name in the function (in a loop too: a
+    # read before it fails), holds wherever it is read: the body under `separate and ...`
+    # never runs, and the other path of `not separate` never does. A name bound again
+    # (under `if flip:`) decides nothing.
     source = (
         "def g(acts: Float[Tensor, 'p p n']) -> Float[Tensor, 'n']:\n"
         "    return acts.sum((0, 1))\n"
-        "def f(act: Float[Tensor, 'p p n'], name: str) -> Float[Tensor, 'n']:\n"
-        "    separate = False\n"
-        "    if separate and name == 'embedding':\n"
-        "        return g(act[0])\n"
-        "    return g(act)\n"
+        "def f(act: Float[Tensor, 'p p n'], names: list[str]) -> None:\n"
+        "    for name in names:\n"
+        "        separate = False\n"
+        "        if separate and name == 'embedding':\n"
+        "            g(act[0])\n"
+        "        g(act)\n"
         "def h(act: Float[Tensor, 'p p n']) -> Float[Tensor, 'n']:\n"
         "    separate = False\n"
         "    if not separate:\n"
@@ -945,6 +947,6 @@ def test_a_branch_that_a_local_constant_rules_out_is_not_read(tmp_path: Path) ->
         "    return g(act)\n"
     )
     assert check(tmp_path, source) == [
-        '11: g(act[0]): act[0] "p n" has 2 dims, expected 3 for \'acts\' "p p n"',
-        '18: g(act[0]): act[0] "p n" has 2 dims, expected 3 for \'acts\' "p p n"',
+        '12: g(act[0]): act[0] "p n" has 2 dims, expected 3 for \'acts\' "p p n"',
+        '19: g(act[0]): act[0] "p n" has 2 dims, expected 3 for \'acts\' "p p n"',
     ]
