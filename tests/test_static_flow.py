@@ -930,3 +930,63 @@ def test_an_op_with_a_value_picked_by_a_condition_is_checked_on_each(tmp_path: P
         '6: return of f(): y "b p d" has 3 dims, expected 2 for \'return\' "b d"',
     ]
     assert annotated(stats) == (2, 2)
+
+
+def test_a_branch_that_a_tuples_known_count_rules_out_is_not_read(tmp_path: Path) -> None:
+    # `picked` holds 2 values by the annotation of the method called: the body under
+    # `len(picked) == 3` never runs where that holds (and where a subclass returns 3 values,
+    # the guard is what keeps the unpacking right). Unpacking where the guard lets 2 values
+    # through is still a finding.
+    source = (
+        "class Sampler:\n"
+        "    def sample(self, x: Float[Tensor, 'v 4']) -> tuple[Float[Tensor, 'c'], Float[Tensor, 't']]:\n"
+        "        raise NotImplementedError\n"
+        "class Data:\n"
+        "    sampler: Sampler\n"
+        "    def get(self, x: Float[Tensor, 'v 4']) -> Float[Tensor, 'c']:\n"
+        "        picked = self.sampler.sample(x)\n"
+        "        if len(picked) == 2:\n"
+        "            context, target = picked\n"
+        "        if len(picked) == 3:\n"
+        "            context, target, extra = picked\n"
+        "        return context\n"
+        "def f(x: Float[Tensor, 'b n']) -> Float[Tensor, 'b']:\n"
+        "    pair = x.max(dim=-1)\n"
+        "    if len(pair) != 3:\n"
+        "        a, b, c = pair\n"
+        "    return x.sum(-1)\n"
+    )
+    assert check(tmp_path, source) == ["16: unpacking 2 values into 3 names"]
+
+
+def test_a_branch_that_a_local_constant_rules_out_is_not_read(tmp_path: Path) -> None:
+    # `separate = False`, the one binding of the name in the function (in a loop too: a
+    # read before it fails), holds wherever it is read: the body under `separate and ...`
+    # never runs, and the other path of `not separate` never does. A name bound again
+    # (under `if flip:`) decides nothing.
+    source = (
+        "def g(acts: Float[Tensor, 'p p n']) -> Float[Tensor, 'n']:\n"
+        "    return acts.sum((0, 1))\n"
+        "def f(act: Float[Tensor, 'p p n'], names: list[str]) -> None:\n"
+        "    for name in names:\n"
+        "        separate = False\n"
+        "        if separate and name == 'embedding':\n"
+        "            g(act[0])\n"
+        "        g(act)\n"
+        "def h(act: Float[Tensor, 'p p n']) -> Float[Tensor, 'n']:\n"
+        "    separate = False\n"
+        "    if not separate:\n"
+        "        return g(act[0])\n"
+        "    return g(act)\n"
+        "def k(act: Float[Tensor, 'p p n'], flip: bool) -> Float[Tensor, 'n']:\n"
+        "    separate = False\n"
+        "    if flip:\n"
+        "        separate = True\n"
+        "    if separate:\n"
+        "        return g(act[0])\n"
+        "    return g(act)\n"
+    )
+    assert check(tmp_path, source) == [
+        '12: g(act[0]): act[0] "p n" has 2 dims, expected 3 for \'acts\' "p p n"',
+        '19: g(act[0]): act[0] "p n" has 2 dims, expected 3 for \'acts\' "p p n"',
+    ]

@@ -291,8 +291,23 @@ def _dead(test: ast.expr, env: "Env", truth: bool) -> bool:
     name, k = _rank_of(left), int_value(right)
     shape = env.get(name) if name is not None else None
     holds = _RANK_TESTS.get(type(op))
-    if k is None or holds is None or not isinstance(shape, tuple):
+    if k is None or holds is None:
         return False
-    if any(isinstance(item, Group) for item in shape):
+    if isinstance(held := _counted(left, env), TupV):
+        # `if len(pair) == 3:` on a tuple the checker holds 2 values of never runs.
+        return holds(len(held.items), k) != truth
+    if not isinstance(shape, tuple) or any(isinstance(item, Group) for item in shape):
         return False
     return holds(len(shape), k) != truth
+
+
+def _counted(node: ast.expr, env: "Env") -> Value:
+    """The tuple in `len(t)` where the checker holds its count of values for sure (not a
+    list code may append to, nor an upper bound like `x.chunk(3)`), else None."""
+    if not (isinstance(node, ast.Call) and dotted_name(node.func) == "len" and len(node.args) == 1):
+        return None
+    arg = node.args[0]
+    held = env.get(arg.id) if isinstance(arg, ast.Name) else None
+    if isinstance(held, TupV) and not (held.mutable or held.uncertain):
+        return held
+    return None

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 from ._expr import _Expressions
 from ._facts import _dead, _narrowed, _unpacked, asserted_shape, named_like_dims, ordered, stated
 from ._fixtures import fixture_for
-from ._helpers import decided
+from ._helpers import constant_locals, decided
 from ._modules import ClassModel, _find_class
 from ._report import _LOST_OTHER, Env, Finding, _alternatives, tensor_or_number
 from ._rules.index import assigned
@@ -563,7 +563,8 @@ class _Scope(_Expressions):
         """Where each path of an `if` ends, or None for one that does not go on."""
         self.value(stmt.test, env)
         self.ends_knowing = (None, None)
-        if self.flags and (known := decided(stmt.test, self.flags)) is not None:
+        flags = {**dict(constant_locals(self.module, self.fn)), **self.flags} if self.fn else {}
+        if flags and (known := decided(stmt.test, flags)) is not None:
             # The call's constants decide it: only one path runs.
             taken = stmt.body if known else stmt.orelse
             ends = self.block(taken, env)

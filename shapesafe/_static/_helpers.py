@@ -58,6 +58,66 @@ def given_flags(
     return tuple(out)
 
 
+def constant_locals(module: Module, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> Flags:
+    """The local names of `fn` that hold one constant (`False`, `None`, `"mean"`) wherever
+    they are read: bound once, by `name = constant` in its own body (in a loop or branch
+    too: a read before it fails), and nowhere else (no other assignment, loop, import,
+    `global` or nested rebinding). `if debug:` after `debug = False` never runs; read
+    once per function."""
+    return per_node(module, "constant locals", fn, lambda: _constant_locals(fn))
+
+
+def _constant_locals(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> Flags:
+    top = {
+        stmt.targets[0].id: stmt.value.value
+        for stmt in _own_statements(fn.body)
+        if isinstance(stmt, ast.Assign)
+        and len(stmt.targets) == 1
+        and isinstance(stmt.targets[0], ast.Name)
+        and isinstance(stmt.value, ast.Constant)
+        and type(stmt.value.value) in _FLAG_TYPES
+    }
+    if not top:
+        return ()
+    bound: dict[str, int] = {}
+    for node in ast.walk(fn):
+        names: list[str] = []
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            names = [node.id]
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            names = [*node.names, *node.names]  # never a flag
+        elif isinstance(node, ast.arg):
+            names = [node.arg, node.arg]
+        elif isinstance(node, ast.alias):
+            names = [(node.asname or node.name).split(".")[0]] * 2
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names = [node.name] * 2 if node is not fn else []
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names = [node.name] * 2
+        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+            names = [node.name] * 2
+        for n in names:
+            bound[n] = bound.get(n, 0) + 1
+    return tuple((k, v) for k, v in top.items() if bound.get(k) == 1)
+
+
+def _own_statements(body: list[ast.stmt]) -> list[ast.stmt]:
+    """The statements of `body` and of the blocks inside it, but not of nested functions
+    or classes (their names are their own)."""
+    out: list[ast.stmt] = []
+    for stmt in body:
+        out.append(stmt)
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        for field in ("body", "orelse", "finalbody"):
+            out += _own_statements(getattr(stmt, field, []))
+        for handler in getattr(stmt, "handlers", []):
+            out += _own_statements(handler.body)
+        for case in getattr(stmt, "cases", []):
+            out += _own_statements(case.body)
+    return out
+
+
 def _tested(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
     """The names that an `if` of `fn` tests: only those flags can change what it gives
     (and the others would only split its readings); read once per function."""
