@@ -447,3 +447,25 @@ def test_the_weights_of_two_instances_of_one_layer_subclass_are_their_own(tmp_pa
     wrong = source.replace("'cls emb, emb inp", "'cls emb, inp emb")
     found = shapes_and_findings(tmp_path, wrong)[1]
     assert len(found) == 1 and "d_hidden" in found[0] and "d_input" in found[0]
+
+
+def test_a_weight_sized_by_a_product_of_the_constructors_sizes(tmp_path: Path) -> None:
+    # `Bilinear(d, d)` holds a weight of `2*d_out` rows in its class's sizes: in the caller's,
+    # `2*d_hidden`, so its halves are `d_hidden` by `d_hidden`.
+    source = (
+        "import torch\nfrom einops import rearrange\nfrom torch import Tensor, nn\n\n\n"
+        "class Bilinear(nn.Linear):\n"
+        "    def __init__(self, d_in: int, d_out: int) -> None:\n"
+        "        super().__init__(d_in, 2 * d_out, bias=False)\n\n\n"
+        "class Model(nn.Module):\n"
+        "    def __init__(self, d_hidden: int, d_output: int) -> None:\n"
+        "        super().__init__()\n"
+        "        self.block = Bilinear(d_hidden, d_hidden)\n"
+        "        self.head = nn.Linear(d_hidden, d_output)\n\n"
+        "    def decompose(self) -> Tensor:\n"
+        "        l, r = rearrange(self.block.weight, '(s o) h -> s o h', s=2)\n"
+        "        return self.head.weight @ l @ r\n"
+    )
+    shapes, findings = shapes_and_findings(tmp_path, source)
+    assert findings == []
+    assert shapes["l"] == "(d_hidden, d_hidden)"

@@ -2,6 +2,7 @@
 the dtype a name holds where the code says so."""
 
 import ast
+from collections import Counter
 from typing import TYPE_CHECKING, Literal
 
 from . import _torch as T
@@ -89,10 +90,20 @@ def _in_made_sizes(shape: Shape, obj: ObjV) -> Shape:
         return shape
     made = dict(made_by(obj))
     key = init[0].key
-    return tuple(
-        (made.get(i) or fresh()) if isinstance(i, Size) and i.kind == "sym" and i.key == key else i
-        for i in shape
-    )
+
+    def given(i: Size) -> Size:
+        if i.kind == "sym" and i.key == key:
+            return made.get(i) or fresh()
+        m = T.monomial(i) if i.kind == "expr" else None
+        if m is None or not any(a.kind == "sym" and a.key == key for a in m[1]):
+            return i
+        # `2*d_out`: each of the class's sizes in the product as the call gave it.
+        atoms = [(given(a), n) for a, n in m[1].items()]
+        if any(a.kind == "fresh" for a, _ in atoms):
+            return fresh()
+        return T.from_monomial((m[0], Counter({a: n for a, n in atoms})))
+
+    return tuple(given(i) if isinstance(i, Size) else i for i in shape)
 
 
 class _Access(_Calls):
