@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from .._contract import Conflict, Contract, Spec, TensorParam
 from . import _torch as T
-from ._helpers import given_flags, unannotated_bound
+from ._helpers import given_flags, int_flags, shapeless, unannotated_bound
 from ._made import _Made
 from ._modules import (
     REGISTERS,
@@ -577,11 +577,22 @@ class _Calls(_Made):
                 self.file.stats_known("return read from the body")
                 inferred = _substituted(inferred, unifier, on_self)
             elif infer and (bound := unannotated_bound(module, fn, given, values)):
-                inferred = self.file.infer_bound(module, fn, owner, bound, (), flags)
+                more = int_flags(module, fn, given, node)
+                inferred = self.file.infer_bound(module, fn, owner, bound, (), flags + more)
                 if inferred is not None:
                     self.file.stats_known("return read from the body")
             declared = self.declared_union(module, fn, unifier, inferred)
             return declared if declared is not None else self.instance_returned(module, fn)
+        if fn is not None and infer and shapeless(ret.spec):
+            # `def softmax(x: Float[Tensor, "..."], dim) -> Float[Tensor, "..."]`: the
+            # annotations say nothing of the shape, so the body, read with the caller's.
+            bound = unannotated_bound(module, fn, given, values)
+            if bound:
+                flags = given_flags(module, fn, given, node) + int_flags(module, fn, given, node)
+                body = self.file.infer_bound(module, fn, owner, bound, (), flags)
+                if isinstance(body, tuple):
+                    self.file.stats_known("return read from the body")
+                    return body
         if fn is not None and infer:
             return self.opened(
                 module, fn, owner, given, shape_of, unifier, ret.spec, on_self, instance

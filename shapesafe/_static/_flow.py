@@ -37,6 +37,7 @@ from ._unify import (
     Size,
     facts,
     from_spec,
+    lit,
     scope_facts,
 )
 from ._unify import name as size_named
@@ -198,6 +199,10 @@ class _Scope(_Expressions):
             if packed is not None:
                 env[packed.arg] = None
         env.update(self.bound)
+        if self.bound:
+            for name, value in self.flags.items():
+                if type(value) is int and (env.get(name) is None or isinstance(env[name], IntV)):
+                    env[name] = IntV(lit(value))  # `dim: int = -1`, as the caller leaves it
         for k, v in self.file.closures.get(id(fn), {}).items():
             if k not in self.local:
                 env[k] = v

@@ -520,6 +520,8 @@ def _matmul(a: Shape, b: Shape, ta: str, tb: str) -> Shape | None:
         return None
     left = a[-1]
     right = b[-1] if len(b) == 1 else b[-2]
+    if len(b) == 2 and isinstance(right, Group) and isinstance(b[-1], Size):
+        return _matmul_run(a, b)
     if not isinstance(left, Size) or not isinstance(right, Size):
         return None
     if needs(left, right) == "differ":
@@ -548,6 +550,19 @@ def _matmul(a: Shape, b: Shape, ta: str, tb: str) -> Shape | None:
     if batch is None:
         return None
     return (*batch, a[-2], b[-1])
+
+
+def _matmul_run(a: Shape, b: Shape) -> Shape | None:
+    """`w.T @ x` with x "... n": x is a vector if the run is empty, else a stack of
+    matrices whose rows the run ends in. Where w's last axis is not n, a vector fails, so
+    x must be a stack: the product ends in w's rows and n after a run of its own."""
+    if len(a) < 2 or not all(isinstance(i, Size) for i in a):
+        return None
+    left, n = a[-1], b[-1]
+    assert isinstance(left, Size) and isinstance(n, Size)
+    if needs(left, n) != "differ" or certain(left, n) == "same":
+        return None
+    return (anonymous_group(), a[-2], n)
 
 
 def view(shape: Shape | None, sizes: Sequence[Size | None], minus: int | None) -> Shape:

@@ -1,0 +1,100 @@
+"""Idioms of small from-scratch transformer code: helpers annotated with a shape that says
+nothing (`Float[Tensor, "..."]`) give what their bodies give, an in-place op keeps its
+target's shape, `float("-inf")` is a number, and `w.T @ x` with x "... n"."""
+
+from pathlib import Path
+
+from shapesafe._static import check_file
+
+HEAD = """\
+import torch
+from jaxtyping import Bool, Float
+from torch import Tensor
+
+
+def softmax(x: Float[Tensor, "..."], dim: int = -1) -> Float[Tensor, "..."]:
+    shifted = x - x.max(dim=dim, keepdim=True).values
+    e = shifted.exp()
+    return e / e.sum(dim=dim, keepdim=True)
+"""
+
+
+def check(tmp_path: Path, body: str) -> list[str]:
+    path = tmp_path / "m.py"
+    path.write_text(HEAD + body)
+    return [f.message for f in check_file(path)]
+
+
+def test_a_helper_annotated_with_any_shape_gives_its_bodys_shape(tmp_path: Path) -> None:
+    body = """
+
+def attend(
+    q: Float[Tensor, "b s d"], k: Float[Tensor, "b s d"], v: Float[Tensor, "b s e"]
+) -> Float[Tensor, "b s e"]:
+    weights = softmax(q @ k.transpose(-1, -2))
+    return v @ weights
+
+
+def attend_right(
+    q: Float[Tensor, "b s d"], k: Float[Tensor, "b s d"], v: Float[Tensor, "b s e"]
+) -> Float[Tensor, "b s e"]:
+    weights = softmax(q @ k.transpose(-1, -2), dim=-1)
+    return weights @ v
+"""
+    assert check(tmp_path, body) == [
+        'v @ weights: inner dim is e in v "b s e" but s in weights "b s s" '
+        "(holds only if e == s, and nothing here says they are equal)"
+    ]
+
+
+def test_the_int_a_helper_is_given_is_the_dim_it_reduces(tmp_path: Path) -> None:
+    body = """
+
+def total(x: Float[Tensor, "..."], dim=-1) -> Float[Tensor, "..."]:
+    return x.sum(dim=dim)
+
+
+def wrong(x: Float[Tensor, "b n"]) -> Float[Tensor, "b"]:
+    return total(x, 0)
+
+
+def right(x: Float[Tensor, "b n"]) -> Float[Tensor, "b"]:
+    return total(x) + total(x, dim=1) + total(x, -1)
+"""
+    assert check(tmp_path, body) == [
+        "return of wrong(): dim 'b' is b in x \"b n\" but n in total(x, 0) \"n\""
+    ]
+
+
+def test_an_in_place_op_keeps_the_targets_shape(tmp_path: Path) -> None:
+    body = """
+
+def attend(
+    q: Float[Tensor, "b s d"],
+    k: Float[Tensor, "b s d"],
+    v: Float[Tensor, "b s e"],
+    mask: Bool[Tensor, "s s"],
+) -> Float[Tensor, "b s e"]:
+    scores = q @ k.transpose(-1, -2)
+    scores += torch.where(mask, torch.zeros_like(mask), torch.ones_like(mask) * float("-inf"))
+    return v @ scores
+"""
+    assert check(tmp_path, body) == [
+        'v @ scores: inner dim is e in v "b s e" but s in scores "b s s" '
+        "(holds only if e == s, and nothing here says they are equal)"
+    ]
+
+
+def test_a_matrix_times_a_stack_of_unknown_rank(tmp_path: Path) -> None:
+    body = """
+
+def wrong(x: Float[Tensor, "... i"], w: Float[Tensor, "o i"]) -> Float[Tensor, "... o"]:
+    return w.T @ x
+
+
+def vector(x: Float[Tensor, "... o"], w: Float[Tensor, "o i"]) -> Float[Tensor, "... i"]:
+    return w.T @ x
+"""
+    assert check(tmp_path, body) == [
+        "return of wrong(): dim 'o' is o in w \"o i\" but i in w.T @ x \"... i i\""
+    ]
