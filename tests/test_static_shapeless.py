@@ -1,6 +1,7 @@
 """Idioms of small from-scratch transformer code: helpers annotated with a shape that says
 nothing (`Float[Tensor, "..."]`) give what their bodies give, an in-place op keeps its
-target's shape, `float("-inf")` is a number, and `w.T @ x` with x "... n"."""
+target's shape, `float("-inf")` is a number, `w.T @ x` with x "... n", and a return dim
+that its class holds a size of by name."""
 
 from pathlib import Path
 
@@ -97,4 +98,24 @@ def vector(x: Float[Tensor, "... o"], w: Float[Tensor, "o i"]) -> Float[Tensor, 
 """
     assert check(tmp_path, body) == [
         "return of wrong(): dim 'o' is o in w \"o i\" but i in w.T @ x \"... i i\""
+    ]
+
+
+def test_a_return_dim_the_class_holds_is_that_size(tmp_path: Path) -> None:
+    body = """
+
+class Linear(torch.nn.Module):
+    def __init__(self, in_features: int, out_features: int) -> None:
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.randn(out_features, in_features))
+
+    def forward(self, x: Float[Tensor, "... in_features"]) -> Float[Tensor, "... out_features"]:
+        return self.weight.T @ x
+
+    def right(self, x: Float[Tensor, "... in_features"]) -> Float[Tensor, "... out_features"]:
+        return x @ self.weight.T
+"""
+    assert check(tmp_path, body) == [
+        "return of forward(): dim 'out_features' is out_features in the annotation "
+        '"... out_features" but in_features in self.weight.T @ x "... in_features in_features"'
     ]

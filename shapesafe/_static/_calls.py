@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from .._contract import Conflict, Contract, Spec, TensorParam
 from . import _torch as T
+from ._facts import named_like_dims
 from ._helpers import given_flags, int_flags, shapeless, unannotated_bound
 from ._made import _Made
 from ._modules import (
@@ -868,7 +869,19 @@ class _Calls(_Made):
             unifier.bind_declared(param.spec, param.name)
             shown[param.name] = (param.name, from_spec(param.spec))
         shown["return"] = (_text(self.module, value), v)
-        conflict = unifier.match("return", spec, v)
+        conflict = unifier.copy().match("return", spec, v)
+        cls, bound = self.cls, getattr(self, "bound", None)
+        if conflict is None and cls is not None and not cls.building and not bound:
+            # `-> "... out_features"` in a class that holds `out_features`: that size, not one
+            # the return may bind, where the return gives another dim of the annotations.
+            held = named_like_dims(self.module, self.fn, self.file.build(cls), self.key)
+            names = {str(n.value) for n, _ in held}
+            unifier.bind_declared(spec, "self", only=names)
+            shown["self"] = ("the annotation", from_spec(spec))
+            pinned = unifier.match("return", spec, v)
+            actual = pinned.actual if pinned is not None and pinned.kind == "size" else None
+            if isinstance(actual, Size) and str(actual.value).rsplit(".", 1)[-1] in names:
+                conflict = pinned
         if conflict is not None:
             where = f"return of {self.fn.name}()"
             self.file.report(value, _message(where, conflict, shown))
