@@ -1,7 +1,7 @@
 """Idioms of small from-scratch transformer code: helpers annotated with a shape that says
 nothing (`Float[Tensor, "..."]`) give what their bodies give, an in-place op keeps its
-target's shape, `float("-inf")` is a number, `w.T @ x` with x "... n", and a return dim
-that its class holds a size of by name."""
+target's shape, `float("-inf")` is a number, `w.T @ x` with x "... n", a return dim
+that its class holds a size of by name, and `x.squeeze(d)` of a named size."""
 
 from pathlib import Path
 
@@ -63,7 +63,7 @@ def right(x: Float[Tensor, "b n"]) -> Float[Tensor, "b"]:
     return total(x) + total(x, dim=1) + total(x, -1)
 """
     assert check(tmp_path, body) == [
-        "return of wrong(): dim 'b' is b in x \"b n\" but n in total(x, 0) \"n\""
+        'return of wrong(): dim \'b\' is b in x "b n" but n in total(x, 0) "n"'
     ]
 
 
@@ -97,7 +97,7 @@ def vector(x: Float[Tensor, "... o"], w: Float[Tensor, "o i"]) -> Float[Tensor, 
     return w.T @ x
 """
     assert check(tmp_path, body) == [
-        "return of wrong(): dim 'o' is o in w \"o i\" but i in w.T @ x \"... i i\""
+        'return of wrong(): dim \'o\' is o in w "o i" but i in w.T @ x "... i i"'
     ]
 
 
@@ -118,4 +118,22 @@ class Linear(torch.nn.Module):
     assert check(tmp_path, body) == [
         "return of forward(): dim 'out_features' is out_features in the annotation "
         '"... out_features" but in_features in self.weight.T @ x "... in_features in_features"'
+    ]
+
+
+def test_squeeze_of_a_named_size_keeps_it(tmp_path: Path) -> None:
+    body = """
+
+def loss(logits: Float[Tensor, "n v"], correct: Float[Tensor, "n"]) -> Float[Tensor, "n"]:
+    top = logits.amax(dim=-2, keepdim=True)
+    return correct - top.squeeze(-1)
+
+
+def right(logits: Float[Tensor, "n v"], correct: Float[Tensor, "n"]) -> Float[Tensor, "n"]:
+    top = logits.amax(dim=-1, keepdim=True)
+    return correct - top.squeeze(-1)
+"""
+    assert check(tmp_path, body) == [
+        'correct - top.squeeze(-1): correct "n" and top.squeeze(-1) "1 v": n lines up with v '
+        "(torch would broadcast silently where one is 1, and fail otherwise)"
     ]

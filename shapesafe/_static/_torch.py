@@ -339,9 +339,9 @@ def unsqueeze(shape: Shape, d: int) -> Shape | None:
 
 
 def squeeze(shape: Shape, dims: Sequence[int] | None) -> Shape | None:
-    """`x.squeeze()` drops the axes of size 1. A named size is a universal unknown, as
-    everywhere, so not taken to be 1; a size nothing is known of (a run, a `?`) might be,
-    and then the rank is unknown."""
+    """`x.squeeze()`, `x.squeeze(d)` drop the axes of size 1. A named size is a universal
+    unknown, as everywhere, so not taken to be 1; a size nothing is known of (a run, a `?`)
+    might be, and then the rank is unknown."""
     if dims is None:
         if any(not isinstance(i, Size) or i.kind == "fresh" for i in shape):
             return None
@@ -351,8 +351,8 @@ def squeeze(shape: Shape, dims: Sequence[int] | None) -> Shape | None:
     for d in dims:
         p = axis(shape, d)
         item = None if p is None else shape[p]
-        if not isinstance(item, Size) or item.kind != "int":
-            return None  # a named size may be 1 at run time
+        if not isinstance(item, Size) or item.kind == "fresh":
+            return None  # nothing is known of it: it may be 1
         if is_one(item):
             places.append(p)
     return tuple(item for i, item in enumerate(shape) if i not in places)
