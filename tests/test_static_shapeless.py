@@ -1,7 +1,8 @@
 """Idioms of small from-scratch transformer code: helpers annotated with a shape that says
 nothing (`Float[Tensor, "..."]`) give what their bodies give, an in-place op keeps its
 target's shape, `float("-inf")` is a number, `w.T @ x` with x "... n", a return dim
-that its class holds a size of by name, and `x.squeeze(d)` of a named size."""
+that its class holds a size of by name, `x.squeeze(d)` of a named size, and einsum with
+an operand of unknown shape."""
 
 from pathlib import Path
 
@@ -136,4 +137,22 @@ def right(logits: Float[Tensor, "n v"], correct: Float[Tensor, "n"]) -> Float[Te
     assert check(tmp_path, body) == [
         'correct - top.squeeze(-1): correct "n" and top.squeeze(-1) "1 v": n lines up with v '
         "(torch would broadcast silently where one is 1, and fail otherwise)"
+    ]
+
+
+def test_einsum_with_an_operand_of_unknown_shape(tmp_path: Path) -> None:
+    body = """
+import einops
+
+
+def wrong(x: Float[Tensor, "... s p j"], r) -> Float[Tensor, "... s p i"]:
+    return einops.einsum(r, x, "... s p i j, ... s p j -> ... p s i")
+
+
+def right(x: Float[Tensor, "... s p j"], r) -> Float[Tensor, "... s p i"]:
+    return einops.einsum(r, x, "... s p i j, ... s p j -> ... s p i")
+"""
+    assert check(tmp_path, body) == [
+        "return of wrong(): dim 'p' is p in x \"... s p j\" but s in "
+        'einops.einsum(r, x, "... s p i j, ...... "... p s ?i"'
     ]
