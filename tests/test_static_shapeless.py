@@ -1,8 +1,8 @@
 """Idioms of small from-scratch transformer code: helpers annotated with a shape that says
 nothing (`Float[Tensor, "..."]`) give what their bodies give, an in-place op keeps its
 target's shape, `float("-inf")` is a number, `w.T @ x` with x "... n", a return dim
-that its class holds a size of by name, `x.squeeze(d)` of a named size, and einsum with
-an operand of unknown shape."""
+that its class holds a size of by name, `x.squeeze(d)` of a named size, einsum with
+an operand of unknown shape, `torch.arange(0, n, 1)`."""
 
 from pathlib import Path
 
@@ -155,4 +155,21 @@ def right(x: Float[Tensor, "... s p j"], r) -> Float[Tensor, "... s p i"]:
     assert check(tmp_path, body) == [
         "return of wrong(): dim 'p' is p in x \"... s p j\" but s in "
         'einops.einsum(r, x, "... s p i j, ...... "... p s ?i"'
+    ]
+
+
+def test_arange_with_a_step_of_one(tmp_path: Path) -> None:
+    body = """
+
+def wrong(x: Float[Tensor, "b s d"]) -> Float[Tensor, "b s d"]:
+    return x + torch.arange(0, x.shape[2], 1)[None, :, None]
+
+
+def right(x: Float[Tensor, "b s d"]) -> Float[Tensor, "b s d"]:
+    return x + torch.arange(0, x.shape[1], 1)[None, :, None]
+"""
+    assert check(tmp_path, body) == [
+        'x + torch.arange(0, x.shape[2], 1)[None, ...: x "b s d" and '
+        'torch.arange(0, x.shape[2], 1)[None, ... "1 d 1": s lines up with d '
+        "(torch would broadcast silently where one is 1, and fail otherwise)"
     ]
