@@ -2,7 +2,7 @@
 nothing (`Float[Tensor, "..."]`) give what their bodies give, an in-place op keeps its
 target's shape, `float("-inf")` is a number, `w.T @ x` with x "... n", a return dim
 that its class holds a size of by name, `x.squeeze(d)` of a named size, einsum with
-an operand of unknown shape, `torch.arange(0, n, 1)`."""
+an operand of unknown shape, `torch.arange(0, n, 1)`, and a helper given a tuple of sizes."""
 
 from pathlib import Path
 
@@ -172,4 +172,27 @@ def right(x: Float[Tensor, "b s d"]) -> Float[Tensor, "b s d"]:
         'x + torch.arange(0, x.shape[2], 1)[None, ...: x "b s d" and '
         'torch.arange(0, x.shape[2], 1)[None, ... "1 d 1": s lines up with d '
         "(torch would broadcast silently where one is 1, and fail otherwise)"
+    ]
+
+
+def test_a_helper_given_a_tuple_of_sizes_makes_a_tensor_of_them(tmp_path: Path) -> None:
+    body = """
+from collections.abc import Sequence
+
+
+def make(size: Sequence[int], std: float = 1.0) -> Tensor:
+    return torch.nn.init.trunc_normal_(torch.empty(size), std=std)
+
+
+class Linear(torch.nn.Module):
+    def __init__(self, in_features: int, out_features: int) -> None:
+        super().__init__()
+        self.weight = torch.nn.Parameter(data=make(size=(out_features, in_features)))
+
+    def forward(self, x: Float[Tensor, "... in_features"]) -> Float[Tensor, "... out_features"]:
+        return x @ self.weight
+"""
+    assert check(tmp_path, body) == [
+        'x @ self.weight: inner dim is in_features in x "... in_features" but out_features '
+        'in self.weight "out_features in_features"; did you mean self.weight.mT?'
     ]

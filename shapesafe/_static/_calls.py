@@ -255,6 +255,8 @@ class _Calls(_Made):
 
         def dtype_tested(self, node: ast.expr) -> bool: ...
 
+        def size_of(self, v: Value) -> Size | None: ...
+
     def obj_call(
         self,
         node: ast.Call,
@@ -369,7 +371,7 @@ class _Calls(_Made):
         if isinstance(layer, ObjV):
             return self.forward_call(node, layer, args)
         self.file.stats_known("layer")
-        ruled = layer_call(self, node, layer, args, kwargs)  # type: ignore[arg-type]
+        ruled = layer_call(self, node, layer, args, kwargs)
         if ruled is not PASS:
             return ruled  # type: ignore[return-value]
         x = args[0] if args else None
@@ -577,8 +579,9 @@ class _Calls(_Made):
             if inferred is not None:
                 self.file.stats_known("return read from the body")
                 inferred = _substituted(inferred, unifier, on_self)
-            elif infer and (bound := unannotated_bound(module, fn, given, values)):
-                more = int_flags(module, fn, given, node)
+            more = int_flags(module, fn, given, node, values, self.size_of)  # `size=(o, i)` too
+            bound = unannotated_bound(module, fn, given, values)
+            if inferred is None and infer and (bound or any(isinstance(v, TupV) for _, v in more)):
                 inferred = self.file.infer_bound(module, fn, owner, bound, (), flags + more)
                 if inferred is not None:
                     self.file.stats_known("return read from the body")
@@ -587,8 +590,7 @@ class _Calls(_Made):
         if fn is not None and infer and shapeless(ret.spec):
             # `def softmax(x: Float[Tensor, "..."], dim) -> Float[Tensor, "..."]`: the
             # annotations say nothing of the shape, so the body, read with the caller's.
-            bound = unannotated_bound(module, fn, given, values)
-            if bound:
+            if bound := unannotated_bound(module, fn, given, values):
                 flags = given_flags(module, fn, given, node) + int_flags(module, fn, given, node)
                 body = self.file.infer_bound(module, fn, owner, bound, (), flags)
                 if isinstance(body, tuple):

@@ -199,10 +199,11 @@ class _Scope(_Expressions):
             if packed is not None:
                 env[packed.arg] = None
         env.update(self.bound)
-        if self.bound:
-            for name, value in self.flags.items():
-                if type(value) is int and (env.get(name) is None or isinstance(env[name], IntV)):
-                    env[name] = IntV(lit(value))  # `dim: int = -1`, as the caller leaves it
+        for name, value in self.flags.items():
+            if isinstance(value, TupV):
+                env[name] = value  # `size=(d_out, d_in)`, as the caller gives it
+            elif self.bound and type(value) is int and isinstance(env.get(name), IntV | None):
+                env[name] = IntV(lit(value))  # `dim: int = -1`, as the caller leaves it
         for k, v in self.file.closures.get(id(fn), {}).items():
             if k not in self.local:
                 env[k] = v

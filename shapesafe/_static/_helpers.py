@@ -5,6 +5,7 @@ called as `dot(a, b)` with `a` and `b` of known shapes gives a known shape.
 
 import ast
 import dataclasses
+from collections.abc import Callable
 from typing import cast
 
 from .._contract import Spec
@@ -19,7 +20,7 @@ from ._source import (
     per_node,
 )
 from ._unify import Group, Item, Shape, Size, anonymous_group, fresh
-from ._values import AnyOfV, ObjV, TupV, Value, _one_of
+from ._values import AnyOfV, IntV, ObjV, TupV, Value, _one_of
 
 # (function, the shapes its parameters are bound to, sizes made, flags given)
 Flags = tuple[tuple[str, object], ...]
@@ -64,10 +65,13 @@ def int_flags(
     fn: ast.FunctionDef | ast.AsyncFunctionDef,
     given: dict[str, ast.expr],
     node: ast.Call | None,
+    sizes: dict[int, Value] | None = None,
+    size_of: Callable[[Value], Size | None] | None = None,
 ) -> Flags:
     """The parameters of `fn`, unannotated or `int`, that hold an int literal (`dim=-1`,
-    `softmax(x, -1)`) for the whole of its body, never rebound; a body read with its
-    caller's shapes takes them as those numbers."""
+    `softmax(x, -1)`) for the whole of its body, never rebound, and those, unannotated or
+    `Sequence[int]`, that the call gives a tuple of sizes (`size=(d_out, d_in)`); a body
+    read with its caller's shapes takes them as those numbers and sizes."""
     a = fn.args
     if node is None or any(isinstance(x, ast.Starred) for x in node.args):
         return ()
@@ -83,7 +87,7 @@ def int_flags(
     ints = [
         p.arg
         for p in [*params, *a.kwonlyargs]
-        if p.annotation is None or (isinstance(p.annotation, ast.Name) and p.annotation.id == "int")
+        if p.annotation is None or _int_annotation(p.annotation)
     ]
     if not ints:
         return ()
@@ -91,10 +95,29 @@ def int_flags(
     out: list[tuple[str, object]] = []
     for name in ints:
         expr = given.get(name, defaults.get(name))
-        value = _int_literal(expr)
+        value: object = _int_literal(expr)
+        if value is None and expr is not None and name in given and sizes is not None:
+            held = sizes.get(id(expr))
+            if isinstance(held, TupV) and held.items and not held.fields and size_of is not None:
+                read = [size_of(i) for i in held.items]
+                value = TupV(tuple(IntV(r) for r in read if r is not None))
+                value = value if len(value.items) == len(read) else None
         if value is not None and name not in stored:
             out.append((name, value))
     return tuple(out)
+
+
+def _int_annotation(node: ast.expr) -> bool:
+    """`int`, or a sequence of ints: `Sequence[int]`, `tuple[int, ...]`, `list[int]`."""
+    if isinstance(node, ast.Name):
+        return node.id == "int"
+    if isinstance(node, ast.Subscript) and dotted_name(node.value) in _SEQUENCES:
+        inner = node.slice.elts[0] if isinstance(node.slice, ast.Tuple) else node.slice
+        return isinstance(inner, ast.Name) and inner.id == "int"
+    return False
+
+
+_SEQUENCES = {"Sequence", "typing.Sequence", "tuple", "list", "Tuple", "List"}
 
 
 def _int_literal(expr: ast.expr | None) -> int | None:
