@@ -9,11 +9,13 @@ from typing import TYPE_CHECKING, TypeVar
 
 from .._contract import Conflict, Contract, Spec, TensorParam
 from . import _torch as T
-from ._helpers import given_flags, unannotated_bound
+from ._facts import named_like_dims
+from ._helpers import given_flags, int_flags, shapeless, unannotated_bound
 from ._made import _Made, made_by
 from ._modules import (
     REGISTERS,
     ClassModel,
+    delegated,
     model,
     registered,
     unsubscripted,
@@ -114,39 +116,6 @@ def _overridden(cls: ClassModel, name: str) -> bool:
                 if id(sub) not in seen:
                     todo.append(sub)
     return False
-
-
-def _delegated(
-    cls: ClassModel, owner: ClassModel, fn: ast.FunctionDef | ast.AsyncFunctionDef
-) -> tuple[ClassModel, ast.FunctionDef | ast.AsyncFunctionDef]:
-    """The method that `fn` hands its call to, where that is all its body does
-    (`def forward(self, *args, **kwargs): return self.generate_ray_samples(*args, **kwargs)`),
-    looked up on `cls`; else `fn` itself."""
-    a = fn.args
-    body = [
-        s for s in fn.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
-    ]
-    call = body[0].value if len(body) == 1 and isinstance(body[0], ast.Return) else None
-    if (
-        a.vararg is None
-        or a.posonlyargs
-        or len(a.args) != 1
-        or a.kwonlyargs
-        or not isinstance(call, ast.Call)
-        or not isinstance(call.func, ast.Attribute)
-        or _name(call.func.value) != a.args[0].arg
-        or [_name(x.value) if isinstance(x, ast.Starred) else None for x in call.args]
-        != [a.vararg.arg]
-        or [(k.arg, _name(k.value)) for k in call.keywords]
-        != ([(None, a.kwarg.arg)] if a.kwarg is not None else [])
-    ):
-        return owner, fn
-    found = cls.method(call.func.attr)
-    return found if found is not None and found[1] is not fn else (owner, fn)
-
-
-def _name(node: ast.expr) -> str | None:
-    return node.id if isinstance(node, ast.Name) else None
 
 
 def _tuple_returns(
@@ -257,10 +226,6 @@ class _Calls(_Made):
 
         def dtype_tested(self, node: ast.expr) -> bool: ...
 
-        def made(
-            self, node: ast.Call, held: ClsV, args: list[Value], kwargs: dict[str, Value]
-        ) -> Value: ...
-
     def obj_call(
         self,
         node: ast.Call,
@@ -279,7 +244,7 @@ class _Calls(_Made):
             return None
         method = cls.method(attr)
         if method is not None:
-            owner, fn = _delegated(cls, *method)
+            owner, fn = delegated(cls, *method)
             sig = signature(owner.module, fn)
             shift = 0 if _decorated(fn, "staticmethod") else 1
             seen = obj.exact or not _overridden(cls, attr)
@@ -433,7 +398,7 @@ class _Calls(_Made):
         if found is None:
             self.file.stats_unknown("module without a forward")
             return None
-        owner, fn = _delegated(cls, *found)
+        owner, fn = delegated(cls, *found)
         sig = signature(owner.module, fn)
         seen = layer.exact or not _overridden(cls, fn.name)
         if sig is not None or _tuple_returns(owner.module, fn) is not None:
@@ -602,13 +567,24 @@ class _Calls(_Made):
             if inferred is not None:
                 self.file.stats_known("return read from the body")
                 inferred = _substituted(inferred, unifier, on_self)
-            elif infer and (bound := unannotated_bound(module, fn, given, values)):
+            more = int_flags(module, fn, given, node, values, self.size_of)  # `size=(o, i)` too
+            bound = unannotated_bound(module, fn, given, values)
+            if inferred is None and infer and (bound or any(isinstance(v, TupV) for _, v in more)):
                 made = made_by(instance) if not on_self else ()
-                inferred = self.file.infer_bound(module, fn, owner, bound, made, flags)
+                inferred = self.file.infer_bound(module, fn, owner, bound, made, flags + more)
                 if inferred is not None:
                     self.file.stats_known("return read from the body")
             declared = self.declared_union(module, fn, unifier, inferred)
             return declared if declared is not None else self.instance_returned(module, fn)
+        if fn is not None and infer and shapeless(ret.spec):
+            # `def softmax(x: Float[Tensor, "..."], dim) -> Float[Tensor, "..."]`: the
+            # annotations say nothing of the shape, so the body, read with the caller's.
+            if bound := unannotated_bound(module, fn, given, values):
+                flags = given_flags(module, fn, given, node) + int_flags(module, fn, given, node)
+                body = self.file.infer_bound(module, fn, owner, bound, (), flags)
+                if isinstance(body, tuple):
+                    self.file.stats_known("return read from the body")
+                    return body
         if fn is not None and infer:
             return self.opened(
                 module, fn, owner, given, shape_of, unifier, ret.spec, on_self, instance
@@ -883,7 +859,19 @@ class _Calls(_Made):
             unifier.bind_declared(param.spec, param.name)
             shown[param.name] = (param.name, from_spec(param.spec))
         shown["return"] = (_text(self.module, value), v)
-        conflict = unifier.match("return", spec, v)
+        conflict = unifier.copy().match("return", spec, v)
+        cls, bound = self.cls, getattr(self, "bound", None)
+        if conflict is None and cls is not None and not cls.building and not bound:
+            # `-> "... out_features"` in a class that holds `out_features`: that size, not one
+            # the return may bind, where the return gives another dim of the annotations.
+            held = named_like_dims(self.module, self.fn, self.file.build(cls), self.key)
+            names = {str(n.value) for n, _ in held}
+            unifier.bind_declared(spec, "self", only=names)
+            shown["self"] = ("the annotation", from_spec(spec))
+            pinned = unifier.match("return", spec, v)
+            actual = pinned.actual if pinned is not None and pinned.kind == "size" else None
+            if isinstance(actual, Size) and str(actual.value).rsplit(".", 1)[-1] in names:
+                conflict = pinned
         if conflict is not None:
             where = f"return of {self.fn.name}()"
             self.file.report(value, _message(where, conflict, shown))

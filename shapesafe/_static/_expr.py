@@ -10,7 +10,7 @@ from .._contract import OPERATORS
 from . import _torch as T
 from ._access import _Access, _int
 from ._calls import _bind_arguments, _plain_signature, _tuple_returns
-from ._helpers import given_flags, imported_function, narrowed, unannotated_bound
+from ._helpers import given_flags, imported_function, int_flags, narrowed, unannotated_bound
 from ._modules import (
     LIST_CHANGES,
     ClassModel,
@@ -337,7 +337,10 @@ class _Expressions(_Access):
         if not (isinstance(x, tuple) and isinstance(other, tuple)) or isinstance(
             stmt.op, ast.MatMult
         ):
-            return self.binop(stmt, x, other, stmt.op, stmt.target, stmt.value)
+            out = self.binop(stmt, x, other, stmt.op, stmt.target, stmt.value)
+            if out is None and isinstance(x, tuple) and not isinstance(stmt.op, ast.MatMult):
+                return x  # in place, whatever `y` is: x keeps its shape or torch raises
+            return out
         self.file.stats_relation()
         tx, to = _operand(self.module, stmt.target), _operand(self.module, stmt.value)
         try:
@@ -413,6 +416,7 @@ class _Expressions(_Access):
         if not bound:
             return None
         flags = () if given is None else given_flags(module, fn, given, node)
+        flags += () if given is None else int_flags(module, fn, given, node)
         found = self.file.infer_bound(module, fn, None, bound, (), flags)
         if found is not None:
             self.file.stats_known("return read from the body")

@@ -17,7 +17,7 @@ from ._run import active
 from ._scopes import _index, _own_nodes, _own_statements, _stmt_binds
 from ._source import Module, load_found, memo, per_node
 from ._unify import Shape, Size
-from ._values import Value, _joined
+from ._values import IntV, TupV, Value, _joined
 
 _IGNORE = re.compile(r"#\s*shapesafe:\s*ignore\b")
 
@@ -220,7 +220,14 @@ class FileChecker(Reporter):
             if made:
                 value = renamed(value, dict(made))
                 bound = (*bound, ("", tuple(size for _, size in made)))
-            value = in_caller_terms(value, bound)
+            given = tuple(
+                i.size
+                for _, v in flags
+                if isinstance(v, TupV)
+                for i in v.items
+                if isinstance(i, IntV)
+            )
+            value = in_caller_terms(value, (*bound, ("", given)))
         finally:
             self.inferring_bound.discard(key)
         self.inferred_bound[key] = value

@@ -38,6 +38,7 @@ from ._unify import (
     Size,
     facts,
     from_spec,
+    lit,
     scope_facts,
 )
 from ._unify import name as size_named
@@ -220,6 +221,11 @@ class _Scope(_Expressions):
             if packed is not None:
                 env[packed.arg] = None
         env.update(self.bound)
+        for name, value in self.flags.items():
+            if isinstance(value, TupV):
+                env[name] = value  # `size=(d_out, d_in)`, as the caller gives it
+            elif self.bound and type(value) is int and isinstance(env.get(name), IntV | None):
+                env[name] = IntV(lit(value))  # `dim: int = -1`, as the caller leaves it
         for k, v in self.file.closures.get(id(fn), {}).items():
             if k not in self.local:
                 env[k] = v

@@ -5,8 +5,10 @@ called as `dot(a, b)` with `a` and `b` of known shapes gives a known shape.
 
 import ast
 import dataclasses
+from collections.abc import Callable
 from typing import cast
 
+from .._contract import Spec
 from ._modules import ClassModel
 from ._source import (
     Module,
@@ -18,7 +20,7 @@ from ._source import (
     per_node,
 )
 from ._unify import Group, Item, Shape, Size, anonymous_group, fresh
-from ._values import AnyOfV, ObjV, TupV, Value, _one_of
+from ._values import AnyOfV, IntV, ObjV, TupV, Value, _one_of
 
 # (function, the shapes its parameters are bound to, sizes made, flags given)
 Flags = tuple[tuple[str, object], ...]
@@ -118,6 +120,75 @@ def _own_statements(body: list[ast.stmt]) -> list[ast.stmt]:
     return out
 
 
+def int_flags(
+    module: Module,
+    fn: ast.FunctionDef | ast.AsyncFunctionDef,
+    given: dict[str, ast.expr],
+    node: ast.Call | None,
+    sizes: dict[int, Value] | None = None,
+    size_of: Callable[[Value], Size | None] | None = None,
+) -> Flags:
+    """The parameters of `fn`, unannotated or `int`, that hold an int literal (`dim=-1`,
+    `softmax(x, -1)`) for the whole of its body, never rebound, and those, unannotated or
+    `Sequence[int]`, that the call gives a tuple of sizes (`size=(d_out, d_in)`); a body
+    read with its caller's shapes takes them as those numbers and sizes."""
+    a = fn.args
+    if node is None or any(isinstance(x, ast.Starred) for x in node.args):
+        return ()
+    if any(k.arg is None for k in node.keywords):
+        return ()
+    params = [*a.posonlyargs, *a.args]
+    defaults = dict(
+        zip([p.arg for p in params[len(params) - len(a.defaults) :]], a.defaults, strict=True)
+    )
+    defaults.update(
+        {p.arg: d for p, d in zip(a.kwonlyargs, a.kw_defaults, strict=True) if d is not None}
+    )
+    ints = [
+        p.arg
+        for p in [*params, *a.kwonlyargs]
+        if p.annotation is None or _int_annotation(p.annotation)
+    ]
+    if not ints:
+        return ()
+    stored = per_node(module, "stored", fn, lambda: frozenset(_stored(fn.body)))
+    out: list[tuple[str, object]] = []
+    for name in ints:
+        expr = given.get(name, defaults.get(name))
+        value: object = _int_literal(expr)
+        if value is None and expr is not None and name in given and sizes is not None:
+            held = sizes.get(id(expr))
+            if isinstance(held, TupV) and held.items and not held.fields and size_of is not None:
+                read = [size_of(i) for i in held.items]
+                value = TupV(tuple(IntV(r) for r in read if r is not None))
+                value = value if len(value.items) == len(read) else None
+        if value is not None and name not in stored:
+            out.append((name, value))
+    return tuple(out)
+
+
+def _int_annotation(node: ast.expr) -> bool:
+    """`int`, or a sequence of ints: `Sequence[int]`, `tuple[int, ...]`, `list[int]`."""
+    if isinstance(node, ast.Name):
+        return node.id == "int"
+    if isinstance(node, ast.Subscript) and dotted_name(node.value) in _SEQUENCES:
+        inner = node.slice.elts[0] if isinstance(node.slice, ast.Tuple) else node.slice
+        return isinstance(inner, ast.Name) and inner.id == "int"
+    return False
+
+
+_SEQUENCES = {"Sequence", "typing.Sequence", "tuple", "list", "Tuple", "List"}
+
+
+def _int_literal(expr: ast.expr | None) -> int | None:
+    if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.USub):
+        inner = _int_literal(expr.operand)
+        return None if inner is None else -inner
+    if isinstance(expr, ast.Constant) and type(expr.value) is int:
+        return expr.value
+    return None
+
+
 def _tested(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
     """The names that an `if` of `fn` tests: only those flags can change what it gives
     (and the others would only split its readings); read once per function."""
@@ -199,10 +270,10 @@ def unannotated_bound(
     given: dict[str, ast.expr],
     values: dict[int, Value],
 ) -> tuple[tuple[str, Shape], ...]:
-    """The parameters of `fn` without an annotation, or annotated as a plain `Tensor` (of
-    any shape), that the call gives a tensor of known shape, with that shape; empty when a
-    parameter that the body may read as a tensor has a shaped annotation (the body is then
-    read under its own annotations)."""
+    """The parameters of `fn` without an annotation, or annotated as a plain `Tensor` or a
+    tensor of any shape (`Float[Tensor, "..."]`), that the call gives a tensor of known
+    shape, with that shape; empty when a parameter that the body may read as a tensor has a
+    shaped annotation (the body is then read under its own annotations)."""
     out: list[tuple[str, Shape]] = []
     for arg in _params(fn):
         expr = given.get(arg.arg)
@@ -211,11 +282,17 @@ def unannotated_bound(
         shape = values.get(id(expr))
         if not isinstance(shape, tuple):
             continue
-        if arg.annotation is not None and module.annotation(arg.annotation) is not None:
+        found = None if arg.annotation is None else module.annotation(arg.annotation)
+        if found is not None and not shapeless(found.spec):
             return ()
-        if arg.annotation is None or _plain_tensor(module, arg.annotation):
+        if arg.annotation is None or found is not None or _plain_tensor(module, arg.annotation):
             out.append((arg.arg, shape))
     return tuple(out)
+
+
+def shapeless(spec: Spec) -> bool:
+    """A spec that says nothing of the shape: `"..."` or `"*_"`, a tensor of any rank."""
+    return len(spec.dims) == 1 and spec.dims[0].kind == "anonymous_variadic"
 
 
 def _plain_tensor(module: Module, node: ast.expr) -> bool:

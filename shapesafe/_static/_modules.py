@@ -551,6 +551,35 @@ def _id(node: ast.expr) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
+def delegated(
+    cls: ClassModel, owner: ClassModel, fn: ast.FunctionDef | ast.AsyncFunctionDef
+) -> tuple[ClassModel, ast.FunctionDef | ast.AsyncFunctionDef]:
+    """The method that `fn` hands its call to, where that is all its body does
+    (`def forward(self, *args, **kwargs): return self.generate_ray_samples(*args, **kwargs)`),
+    looked up on `cls`; else `fn` itself."""
+    a = fn.args
+    body = [
+        s for s in fn.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
+    ]
+    call = body[0].value if len(body) == 1 and isinstance(body[0], ast.Return) else None
+    if (
+        a.vararg is None
+        or a.posonlyargs
+        or len(a.args) != 1
+        or a.kwonlyargs
+        or not isinstance(call, ast.Call)
+        or not isinstance(call.func, ast.Attribute)
+        or _id(call.func.value) != a.args[0].arg
+        or [_id(x.value) if isinstance(x, ast.Starred) else None for x in call.args]
+        != [a.vararg.arg]
+        or [(k.arg, _id(k.value)) for k in call.keywords]
+        != ([(None, a.kwarg.arg)] if a.kwarg is not None else [])
+    ):
+        return owner, fn
+    found = cls.method(call.func.attr)
+    return found if found is not None and found[1] is not fn else (owner, fn)
+
+
 def _module_list(cls: ClassModel, depth: int = 0) -> bool:
     """Whether `cls` is a `torch.nn.ModuleList` that changes none of what it holds."""
     if depth > 8 or any(m in cls.methods for m in ("__init__", "__iter__", "__getitem__")):

@@ -87,17 +87,22 @@ def einsum(
                     f"einsum: '{letter}' is {seen[0]} in {seen[1]} \"{show(seen[2])}\" "
                     f'but {item} in {text} "{show(shape)}"'
                 )
-    if any(letter not in bound for letter in out if letter != "..."):
+    missing = any(s is None for s in operands)
+    if missing and all(s is None for s in operands):
+        return None
+    if not missing and any(letter not in bound for letter in out if letter != "..."):
         return None
     result: list[Item] = []
     for letter in out:
         if letter != "...":
-            result.append(bound[letter][0])
+            # An operand of unknown shape: its letters are fresh, and a 1 may broadcast.
+            seen = bound.get(letter)
+            result.append(fresh(letter) if seen is None or is_one(seen[0]) else seen[0])
             continue
-        run = _einsum_run(runs)
-        if run is None:
+        run = _einsum_run(runs) if not missing else None
+        if run is None and not missing:
             return None
-        result.extend(run)
+        result.extend(run if run is not None else (anonymous_group(),))
     return tuple(result)
 
 

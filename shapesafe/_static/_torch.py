@@ -339,9 +339,9 @@ def unsqueeze(shape: Shape, d: int) -> Shape | None:
 
 
 def squeeze(shape: Shape, dims: Sequence[int] | None) -> Shape | None:
-    """`x.squeeze()` drops the axes of size 1. A named size is a universal unknown, as
-    everywhere, so not taken to be 1; a size nothing is known of (a run, a `?`) might be,
-    and then the rank is unknown."""
+    """`x.squeeze()`, `x.squeeze(d)` drop the axes of size 1. A named size is a universal
+    unknown, as everywhere, so not taken to be 1; a size nothing is known of (a run, a `?`)
+    might be, and then the rank is unknown."""
     if dims is None:
         if any(not isinstance(i, Size) or i.kind == "fresh" for i in shape):
             return None
@@ -351,8 +351,8 @@ def squeeze(shape: Shape, dims: Sequence[int] | None) -> Shape | None:
     for d in dims:
         p = axis(shape, d)
         item = None if p is None else shape[p]
-        if not isinstance(item, Size) or item.kind != "int":
-            return None  # a named size may be 1 at run time
+        if not isinstance(item, Size) or item.kind == "fresh":
+            return None  # nothing is known of it: it may be 1
         if is_one(item):
             places.append(p)
     return tuple(item for i, item in enumerate(shape) if i not in places)
@@ -540,6 +540,8 @@ def _matmul(a: Shape, b: Shape, ta: str, tb: str) -> Shape | None:
         return None
     left = a[-1]
     right = b[-1] if len(b) == 1 else b[-2]
+    if len(b) == 2 and isinstance(right, Group) and isinstance(b[-1], Size):
+        return _matmul_run(a, b)
     if not isinstance(left, Size) or not isinstance(right, Size):
         return None
     if needs(left, right) == "differ":
@@ -568,6 +570,19 @@ def _matmul(a: Shape, b: Shape, ta: str, tb: str) -> Shape | None:
     if batch is None:
         return None
     return (*batch, a[-2], b[-1])
+
+
+def _matmul_run(a: Shape, b: Shape) -> Shape | None:
+    """`w.T @ x` with x "... n": x is a vector if the run is empty, else a stack of
+    matrices whose rows the run ends in. Where w's last axis is not n, a vector fails, so
+    x must be a stack: the product ends in w's rows and n after a run of its own."""
+    if len(a) < 2 or not all(isinstance(i, Size) for i in a):
+        return None
+    left, n = a[-1], b[-1]
+    assert isinstance(left, Size) and isinstance(n, Size)
+    if needs(left, n) != "differ" or certain(left, n) == "same":
+        return None
+    return (anonymous_group(), a[-2], n)
 
 
 def view(shape: Shape | None, sizes: Sequence[Size | None], minus: int | None) -> Shape:

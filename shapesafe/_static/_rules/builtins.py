@@ -32,6 +32,8 @@ def number(c: Call) -> Value | _Pass:
         return NumV()
     if c.name in ("float", "int") and len(args) == 1 and isinstance(args[0], tuple):
         return NumV()  # a one-element tensor as a Python number
+    if c.name == "float" and len(args) == 1 and not _spread(c):
+        return NumV()  # `float("-inf")`: a Python float whatever it is made from
     return PASS
 
 

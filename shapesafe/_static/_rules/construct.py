@@ -129,6 +129,9 @@ def arange(c: Call) -> Value:
     if len(ints) == 1:
         s = c.size_of(ints[0])
         return (s if s is not None else fresh(),)
+    step = c.node.args[2] if len(ints) == 3 and len(c.node.args) == 3 else None
+    if isinstance(step, ast.Constant) and type(step.value) is int and step.value == 1:
+        ints = ints[:2]  # `torch.arange(0, n, 1)`: a step of 1 is the default
     if len(ints) == 2:
         a, b = c.size_of(ints[0]), c.size_of(ints[1])
         return ((T.add(b, a, -1) if a is not None and b is not None else fresh()),)

@@ -86,7 +86,8 @@ def hook_point(c: Call) -> Value:
 
 @function("torch.nn.Parameter", "torch.nn.Buffer")
 def parameter(c: Call) -> Value:
-    return c.x if isinstance(c.x, tuple) else None
+    data = c.arg(0, "data")  # `nn.Parameter(data=w)` too
+    return data if isinstance(data, tuple) else None
 
 
 # Functions
