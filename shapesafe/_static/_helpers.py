@@ -47,7 +47,7 @@ def given_flags(
     defaults.update(
         {p.arg: d for p, d in zip(a.kwonlyargs, a.kw_defaults, strict=True) if d is not None}
     )
-    tested = per_node(module, "flags", fn, lambda: _tested(fn) - _stored(fn.body))
+    tested = per_node(module, "flags", fn, lambda: _tested(fn) - _stored_in(module, fn))
     if not tested:
         return ()
     out: list[tuple[str, object]] = []
@@ -151,7 +151,7 @@ def int_flags(
     ]
     if not ints:
         return ()
-    stored = per_node(module, "stored", fn, lambda: frozenset(_stored(fn.body)))
+    stored = _stored_in(module, fn)
     out: list[tuple[str, object]] = []
     for name in ints:
         expr = given.get(name, defaults.get(name))
@@ -187,6 +187,11 @@ def _int_literal(expr: ast.expr | None) -> int | None:
     if isinstance(expr, ast.Constant) and type(expr.value) is int:
         return expr.value
     return None
+
+
+def _stored_in(module: Module, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
+    """`_stored` of a function's body, read once per function."""
+    return per_node(module, "stored", fn, lambda: frozenset(_stored(fn.body)))
 
 
 def _tested(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 
 from ._expr import _Comprehensions
 from ._modules import LIST_CHANGES
-from ._source import Module, dotted_name, import_origins, per_node
+from ._source import INNER_IMPORT, Module, dotted_name, import_origins, per_node
 
 _Scopes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
@@ -267,6 +267,19 @@ def _binds(node: ast.AST) -> list[str]:
 
 
 def _imported_as_the_file_does(module: Module, body: list[ast.stmt]) -> set[str]:
+    if not _any_import(module):
+        return set()
+    return per_node(module, "file imports", body, lambda: _read_imported(module, body))
+
+
+def _any_import(module: Module) -> bool:
+    """Whether any import of the file is indented (in a function, class or block)."""
+    return per_node(
+        module, "inner imports", module.tree, lambda: INNER_IMPORT.search(module.source) is not None
+    )
+
+
+def _read_imported(module: Module, body: list[ast.stmt]) -> set[str]:
     """The names a function binds only by imports that give them the meaning the file's
     imports do (`import torch` again, or a `from .layers import Linear` the file takes up):
     they are no locals, and resolve as the file's names do."""

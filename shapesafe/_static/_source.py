@@ -9,6 +9,7 @@ import dataclasses
 import hashlib
 import io
 import os
+import re
 import tokenize
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -238,8 +239,13 @@ def _signature(module: Module, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> Si
     )
 
 
+# An import statement that is indented: inside a function, a class or a block.
+INNER_IMPORT = re.compile(r"^[ \t]+(?:from[ \t]+\S+[ \t]+)?import[ \t]", re.MULTILINE)
+
+
 def _top_level(
     tree: ast.Module,
+    inner_imports: bool = True,
 ) -> tuple[
     dict[str, tuple[str, str | None]],
     dict[str, ast.FunctionDef | ast.AsyncFunctionDef | None],
@@ -287,7 +293,7 @@ def _top_level(
     # statement binds the name and every function that imports it takes it from one place.
     inner: dict[str, tuple[str, str | None]] = {}
     clashing: set[str] = set()
-    for node in ast.walk(tree):
+    for node in ast.walk(tree) if inner_imports else ():
         if isinstance(node, (ast.Import, ast.ImportFrom)) and node not in tree.body:
             for local, origin in import_origins(node):
                 if inner.setdefault(local, origin) != origin:
@@ -361,7 +367,7 @@ def _parse(path: Path) -> Module | None:
         tree = ast.parse(source, filename=str(path))
     except (OSError, SyntaxError, ValueError):
         return None
-    imports, functions, aliases = _top_level(tree)
+    imports, functions, aliases = _top_level(tree, INNER_IMPORT.search(source) is not None)
     module = Module(path, source, tree, imports, functions, aliases, _package_of(path))
     _take_stars(module)
     return module
