@@ -113,3 +113,20 @@ def test_a_later_binding_of_the_name_replaces_the_wrapper(tmp_path: Path) -> Non
     text = WRAPPER.format(imports=REBOUND[0], bindings=bindings)
     path = package(tmp_path, text, USER.format(imports="from .typing import Float", ret='"b d"'))
     assert check(path) == []
+
+
+def test_a_wrapped_dtype_that_the_project_itself_imports(tmp_path: Path) -> None:
+    # The wrapper's argument is jaxtyping's `Float`, re-exported by another module.
+    text = WRAPPER.format(
+        imports="from .inner import Float", bindings="Float = TensorTyping(Float)"
+    )
+    path = package(tmp_path, text, USER.format(imports="from .typing import Float", ret='"b d"'))
+    (path.parent / "inner.py").write_text("from jaxtyping import Float\n")
+    assert check(path) == WRONG
+
+
+def test_an_attribute_set_to_a_wrapper_binds_no_name(tmp_path: Path) -> None:
+    bindings = "class Types:\n    pass\n\n\nTypes.Float = TensorTyping(Float)"
+    text = WRAPPER.format(imports="from jaxtyping import Float", bindings=bindings)
+    user = 'from .typing import Types\n\n\ndef f(x: Types["b d"]) -> Types["b d"]:\n    return x.sum(-1)\n'
+    assert check(package(tmp_path, text, user)) == []
