@@ -4,6 +4,7 @@ and the calls that must not be findings."""
 
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -11,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shapesafe.shapes import shapes_of
+from tests.helpers import static_findings
 from tests.test_static_rules import HEADER, agree, check_source, static_shape, torch_shape
 
 
@@ -474,3 +476,30 @@ def test_torch_reshape_agrees_with_torch(dims: list[int], sizes: list[int], as_l
 def test_torch_reshape_shapes() -> None:
     assert static_shape([2, 6], "torch.reshape(x, (3, 4))") == ("3", "4")
     assert static_shape([2, 6], "torch.reshape(x, [4, -1])") == ("4", "3")
+
+
+SIZES = """\
+import torch
+from jaxtyping import Float
+from torch import Tensor
+
+
+def f(x: Float[Tensor, "b m d"]) -> None: ...
+
+
+def g(lens: Float[Tensor, "b n"]) -> None:
+    x = torch.randn(2, lens.sum(-1).amax(), 77)
+    f(x)
+    f(x[0])
+"""
+
+
+def test_a_size_given_as_a_tensor_of_no_dims(tmp_path: Path) -> None:
+    # `torch.randn(2, n, 77)` with `n` a tensor of no dims: three dims, the middle unknown
+    found = static_findings(tmp_path, SIZES)
+    assert found == [
+        '12: f(x[0]): x[0] "? 77" has 2 dims, expected 3 for \'x\' "b m d" (? is an unknown size)'
+    ]
+    # as torch reads it
+    n: Any = torch.tensor([[3, 5]]).sum(-1).amax()
+    assert torch.randn(2, n, 7).shape == (2, 8, 7)

@@ -112,12 +112,126 @@ def _is_array_type(module: Module, node: ast.expr, depth: int = 0) -> str | None
     if origin is None:
         alias = None if rest else module.aliases.get(first)
         return None if alias is None else _is_array_type(module, alias, depth + 1)
+    return _label(module, origin, dotted, depth)
+
+
+def _label(module: Module, origin: tuple[str, str | None], dotted: str, depth: int) -> str | None:
+    """The dtype label of `dotted`, whose first name is imported from `origin`."""
+    rest = dotted.partition(".")[2]
     if origin[0].lstrip(".").split(".")[0] not in _ARRAY_MODULES:
         if not (origin[0].startswith(".") and _in_package(module)):
             found = _imported(module, origin, rest)
             return None if found is None else _is_array_type(*found, depth + 1)
     label = dotted.rsplit(".", 1)[-1] if rest else origin[1]
     return label if label in DTYPE_NAMES else None
+
+
+def _wrapper_type(module: Module, node: ast.expr, depth: int = 0) -> str | None:
+    """The dtype label if `node` names a project's wrapper of one of jaxtyping's array
+    annotations: `Float = TorchTyping(jaxtyping.Float)`, where `TorchTyping(d)[s]` is
+    `d[Tensor, s]`, so that `Float["b d"]` is `jaxtyping.Float[Tensor, "b d"]`."""
+    dotted = dotted_name(node)
+    if dotted is None or depth > 8:
+        return None
+    first, _, rest = dotted.partition(".")
+    wrapped = None if rest else _wrappers(module).get(first)
+    if wrapped is not None:
+        arg, origin = wrapped
+        if origin is None:
+            return _is_array_type(module, arg, depth + 1)
+        return _label(module, origin, dotted_name(arg) or "", depth + 1)
+    origin = module.imports.get(first)
+    if origin is None or origin[0].lstrip(".").split(".")[0] in _ARRAY_MODULES:
+        return None
+    found = _imported(module, origin, rest)
+    return None if found is None else _wrapper_type(*found, depth + 1)
+
+
+_Wrapped = dict[str, tuple[ast.expr, tuple[str, str | None] | None]]
+
+
+def _wrappers(module: Module) -> _Wrapped:
+    """The file's top-level names bound last to `Wrapper(dtype)`, `Wrapper` a wrapper class
+    of its own, each with the dtype expression and where its first name was imported from
+    when the call ran (that very line often rebinds the name: `Float = TorchTyping(Float)`)."""
+    known = memo(module, "wrappers")
+    if "" not in known:
+        known[""] = _find_wrappers(module)
+    return cast(_Wrapped, known[""])
+
+
+def _find_wrappers(module: Module) -> _Wrapped:
+    classes = {s.name: s for s in _statements(module.tree.body) if isinstance(s, ast.ClassDef)}
+    imported: dict[str, tuple[str, str | None]] = {}
+    found: _Wrapped = {}
+    for stmt in _statements(module.tree.body):
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            for local, origin in import_origins(stmt):
+                imported[local] = origin
+                found.pop(local, None)
+            continue
+        entry = None
+        call = None
+        if isinstance(stmt, ast.Assign) and [type(t) for t in stmt.targets] == [ast.Name]:
+            call = stmt.value
+        if (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Name)
+            and len(call.args) == 1
+            and not call.keywords
+            and _is_wrapper_class(classes.get(call.func.id))
+        ):
+            arg = call.args[0]
+            entry = (arg, imported.get((dotted_name(arg) or "").partition(".")[0]))
+        bound = _bound(stmt)
+        for name in bound:
+            imported.pop(name, None)
+            found.pop(name, None)
+        if entry is not None and len(bound) == 1:
+            found[bound[0]] = entry
+    return found
+
+
+def _bound(stmt: ast.stmt) -> list[str]:
+    """The names a top-level statement other than an import binds."""
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [stmt.name]
+    targets = stmt.targets if isinstance(stmt, ast.Assign) else []
+    if isinstance(stmt, (ast.AnnAssign, ast.AugAssign)):
+        targets = [stmt.target]
+    return [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+
+
+def _is_wrapper_class(cls: ast.ClassDef | None) -> bool:
+    """`__init__(self, d)` keeps `d` as `self.a`, and `__getitem__(self, s)` returns
+    `self.a[Tensor, s]`."""
+    if cls is None:
+        return False
+    methods = {f.name: f for f in cls.body if isinstance(f, ast.FunctionDef)}
+    init, item = methods.get("__init__"), methods.get("__getitem__")
+    if init is None or item is None or len(init.args.args) != 2 or len(item.args.args) != 2:
+        return False
+    kept = {
+        t.attr
+        for stmt in init.body
+        if isinstance(stmt, ast.Assign) and dotted_name(stmt.value) == init.args.args[1].arg
+        for t in stmt.targets
+        if isinstance(t, ast.Attribute) and dotted_name(t.value) == init.args.args[0].arg
+    }
+    body = [
+        s for s in item.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
+    ]
+    ret = body[0].value if len(body) == 1 and isinstance(body[0], ast.Return) else None
+    if not (isinstance(ret, ast.Subscript) and isinstance(ret.value, ast.Attribute)):
+        return False
+    elts = ret.slice.elts if isinstance(ret.slice, ast.Tuple) else []
+    return (
+        dotted_name(ret.value.value) == item.args.args[0].arg
+        and ret.value.attr in kept
+        and len(elts) == 2
+        and (dotted_name(elts[0]) or "").rsplit(".", 1)[-1] == "Tensor"
+        and dotted_name(elts[1]) == item.args.args[1].arg
+    )
 
 
 def _imported(
@@ -196,9 +310,15 @@ def _subscripted_annotation(
         found = _annotation(module, rest[0], depth + 1)
         return None if found is None else (found[0], found[1], True)
     label = _is_array_type(module, node.value)
-    if label is None or not isinstance(node.slice, ast.Tuple) or len(node.slice.elts) != 2:
+    if label is None and isinstance(node.slice, ast.Constant):
+        label = _wrapper_type(module, node.value)  # `Float["b d"]` of a wrapper
+        text: ast.expr = node.slice
+    elif label is None or not isinstance(node.slice, ast.Tuple) or len(node.slice.elts) != 2:
         return None
-    text = node.slice.elts[1]
+    else:
+        text = node.slice.elts[1]
+    if label is None:
+        return None
     if not (isinstance(text, ast.Constant) and isinstance(text.value, str)):
         return None
     return text.value, label, False

@@ -14,7 +14,8 @@ CONSTRUCTORS = frozenset("zeros ones randn rand empty".split())
 def sized(c: Call) -> Value:
     """`torch.zeros(b, n)`, `torch.full((b, n), v)`, `torch.randint(lo, hi, (b, n))`."""
     args = c.args
-    sizes: list[Value] = [a for a in args if not isinstance(a, tuple)]
+    # A size may be a tensor of no dims (`torch.randn(2, lens.amax())`): a size not known.
+    sizes: list[Value] = list(args)
     if c.name == "full":
         sizes = args[:1]
         if not isinstance(args[0] if args else None, TupV):
@@ -32,9 +33,9 @@ def sized(c: Call) -> Value:
             return None
     if len(sizes) == 1 and not isinstance(sizes[0], (IntV, SymV, NumV)):
         return None  # one argument that may be a whole shape: rank unknown
-    if any(isinstance(v, (tuple, TupV, LayerV, ObjV)) for v in sizes):
+    if any(isinstance(v, (TupV, LayerV, ObjV)) or (isinstance(v, tuple) and v) for v in sizes):
         return None
-    out = [c.size_of(s) for s in sizes]
+    out = [None if isinstance(s, tuple) else c.size_of(s) for s in sizes]
     return tuple(s if s is not None else fresh() for s in out)
 
 
