@@ -166,3 +166,26 @@ def test_lines_below_a_shortened_expression_move_up() -> None:
     mutant = _mutant(10, "f(\n  a,\n  b)", "f(b, a)")
     assert mutant.end_line == 12
     assert mutation.new_findings(["20: old"], ["18: old", "10: new"], mutant) == ["10: new"]
+
+
+def test_a_missing_module_is_a_stand_in_with_stub_missing() -> None:
+    finder = runner.StubFinder()
+    sys.meta_path.append(finder)
+    try:
+        import not_installed_plotting_lib as plots  # type: ignore[import-not-found]
+        from not_installed_plotting_lib.sub import Figure  # type: ignore[import-not-found]
+
+        def plus_one(x: int) -> int:
+            return x + 1
+
+        kept = plots.cache(plus_one)
+        mine = type("Mine", (Figure,), {})  # a stand-in class can be subclassed
+
+        assert kept(1) == 2  # a decorator from a stand-in gives the function back
+        assert list(mine()) == [] and plots.__version__ == "0"
+        # torch and what checks it are never stood in for.
+        assert finder.find_spec("torch.not_a_module") is None
+    finally:
+        sys.meta_path.remove(finder)
+        for name in [n for n in sys.modules if n.startswith("not_installed_plotting_lib")]:
+            del sys.modules[name]
