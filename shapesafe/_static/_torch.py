@@ -339,11 +339,12 @@ def unsqueeze(shape: Shape, d: int) -> Shape | None:
 
 
 def squeeze(shape: Shape, dims: Sequence[int] | None) -> Shape | None:
-    """`x.squeeze()`, `x.squeeze(d)` drop the axes of size 1. A named size is a universal
-    unknown, as everywhere, so not taken to be 1; a size nothing is known of (a run, a `?`)
-    might be, and then the rank is unknown."""
+    """`x.squeeze()`, `x.squeeze(d)` drop the axes of size 1. Where an axis it may drop is
+    not a literal, the rank is unknown: code that squeezes a named axis takes it to be 1,
+    which it may be by a path the checker does not follow (a batch of one built by the
+    caller), so neither keeping nor dropping it is certain."""
     if dims is None:
-        if any(not isinstance(i, Size) or i.kind == "fresh" for i in shape):
+        if any(not (isinstance(i, Size) and i.kind == "int") for i in shape):
             return None
         return tuple(i for i in shape if not (isinstance(i, Size) and is_one(i)))
     shape = ends(shape, max(dims, default=-1) + 1, -min(dims, default=0))
@@ -351,8 +352,8 @@ def squeeze(shape: Shape, dims: Sequence[int] | None) -> Shape | None:
     for d in dims:
         p = axis(shape, d)
         item = None if p is None else shape[p]
-        if not isinstance(item, Size) or item.kind == "fresh":
-            return None  # nothing is known of it: it may be 1
+        if not isinstance(item, Size) or item.kind != "int":
+            return None  # a named size may be 1 at run time
         if is_one(item):
             places.append(p)
     return tuple(item for i, item in enumerate(shape) if i not in places)
