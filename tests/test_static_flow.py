@@ -990,3 +990,18 @@ def test_a_branch_that_a_local_constant_rules_out_is_not_read(tmp_path: Path) ->
         '12: g(act[0]): act[0] "p n" has 2 dims, expected 3 for \'acts\' "p p n"',
         '19: g(act[0]): act[0] "p n" has 2 dims, expected 3 for \'acts\' "p p n"',
     ]
+
+
+def test_a_branch_under_a_rank_flag_the_annotation_rules_out_is_not_read(tmp_path: Path) -> None:
+    # `one = faces.ndim == 2` with faces annotated "b nf 3": the branch never runs.
+    source = (
+        "def f(faces: Float[Tensor, 'b nf 3']) -> Float[Tensor, 'b nf 3']:\n"
+        "    one, n = faces.ndim == 2, faces.shape[0]\n"
+        "    if one:\n"
+        "        faces = faces[None, :, :]\n"
+        "    return faces\n"
+    )
+    assert check(tmp_path, source) == []
+    # Where the flag may hold, the branch is read: its unsqueeze breaks the return.
+    maybe = source.replace("faces.ndim == 2", "faces.ndim == 3")
+    assert len(check(tmp_path, maybe)) == 1

@@ -9,7 +9,7 @@ import operator
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, cast
 
-from ._source import Module, _params, dotted_name
+from ._source import Module, _params, dotted_name, per_node
 from ._torch import int_value
 from ._unify import Group, Size, fresh, name, run_item, sym
 from ._values import IntV, LayerV, ListV, SymV, TupV, Value
@@ -311,3 +311,59 @@ def _counted(node: ast.expr, env: "Env") -> Value:
     if isinstance(held, TupV) and not (held.mutable or held.uncertain):
         return held
     return None
+
+
+def dead_if(
+    module: Module,
+    fn: ast.FunctionDef | ast.AsyncFunctionDef | None,
+    stmt: ast.If,
+    env: "Env",
+    truth: bool,
+) -> bool:
+    """`_dead` of an `if`'s test, or of the rank comparison its flag holds (`rank_flag`)."""
+    return _dead(rank_flag(module, fn, stmt), env, truth)
+
+
+def rank_flag(
+    module: Module, fn: ast.FunctionDef | ast.AsyncFunctionDef | None, stmt: ast.If
+) -> ast.expr:
+    """`if is_one:` where the function's one binding of the flag is `is_one = x.ndim == 2`
+    (or `is_one, d = x.ndim == 2, x.device`), x a parameter that nothing rebinds before this
+    `if`: that comparison, so that `_dead` can tell from x's annotated rank that the branch
+    never runs."""
+    test = stmt.test
+    if fn is None or not isinstance(test, ast.Name):
+        return test
+    found = per_node(module, "rank flags", fn, lambda: _rank_flags(fn)).get(test.id)
+    if found is None or found[1] <= stmt.lineno:
+        return test
+    return found[0]
+
+
+def _rank_flags(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, tuple[ast.expr, int]]:
+    """Each flag bound once to a rank comparison of a parameter, with the first line that
+    rebinds the parameter (past the end of the file where none does)."""
+    stored: dict[str, int] = {}
+    first: dict[str, int] = {}
+    for n in ast.walk(fn):
+        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
+            stored[n.id] = stored.get(n.id, 0) + 1
+            first[n.id] = min(first.get(n.id, n.lineno), n.lineno)
+    params = {p.arg for p in _params(fn)}
+    out: dict[str, tuple[ast.expr, int]] = {}
+    for n in ast.walk(fn):
+        if not isinstance(n, ast.Assign) or len(n.targets) != 1:
+            continue
+        target, value = n.targets[0], n.value
+        pairs: list[tuple[ast.expr, ast.expr]] = [(target, value)]
+        if isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple):
+            if len(target.elts) == len(value.elts):
+                pairs = list(zip(target.elts, value.elts, strict=True))
+        for t, v in pairs:
+            if not (isinstance(t, ast.Name) and stored.get(t.id) == 1):
+                continue
+            if isinstance(v, ast.Compare) and len(v.ops) == 1:
+                x = _rank_of(v.left) or _rank_of(v.comparators[0])
+                if x is not None and x in params and first.get(x, 1 << 30) > n.lineno:
+                    out[t.id] = (v, first.get(x, 1 << 30))
+    return out

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from ._expr import _Expressions
-from ._facts import _dead, _narrowed, _unpacked, asserted_shape, named_like_dims, ordered, stated
+from ._facts import _narrowed, _unpacked, asserted_shape, dead_if, named_like_dims, ordered, stated
 from ._fixtures import fixture_for
 from ._helpers import constant_locals, decided
 from ._modules import ClassModel, _find_class
@@ -582,13 +582,13 @@ class _Scope(_Expressions):
         with scope_facts(held) as facts_a:
             facts_a.assume(stated(self, stmt.test, env))
             facts_a.at_most(ordered(self, stmt.test, env))
-            dead = _dead(stmt.test, env, True)
+            dead = dead_if(self.module, self.fn, stmt, env, True)
             a = None if dead else self.block(stmt.body, {**env, **narrowed})
         otherwise = _narrowed(stmt.test, env, ast.NotEq)
         with scope_facts(held) as facts_b:
             facts_b.assume(stated(self, stmt.test, env, False))
             facts_b.at_most(ordered(self, stmt.test, env, False))
-            dead = _dead(stmt.test, env, False)
+            dead = dead_if(self.module, self.fn, stmt, env, False)
             b = None if dead else self.block(stmt.orelse, {**env, **otherwise})
         self.ends_knowing = (facts_a, facts_b)
         if held is not None and (a is None) != (b is None):
