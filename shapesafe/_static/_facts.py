@@ -22,17 +22,24 @@ Pairs = list[tuple[Size, Size]]
 Def = ast.FunctionDef | ast.AsyncFunctionDef
 
 
+def _comparisons(test: ast.expr, truth: bool) -> list[tuple[ast.Compare, bool]]:
+    """The comparisons that all hold (each with the truth it has) where `test` is `truth`:
+    `not` flips it; where `a and b` is true, both are; where `a or b` is false, neither is."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return _comparisons(test.operand, not truth)
+    if isinstance(test, ast.BoolOp):
+        if isinstance(test.op, ast.And) == truth:
+            return [c for part in test.values for c in _comparisons(part, truth)]
+        return []
+    return [(test, truth)] if isinstance(test, ast.Compare) else []
+
+
 def stated(scope: "_Expressions", test: ast.expr, env: "Env", truth: bool = True) -> Pairs:
     """The sizes that are equal where `test` is `truth`."""
-    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-        return stated(scope, test.operand, env, not truth)
-    if isinstance(test, ast.BoolOp):
-        # Where `a and b` is true, both are; where `a or b` is false, neither is.
-        if isinstance(test.op, ast.And) == truth:
-            return [p for part in test.values for p in stated(scope, part, env, truth)]
-        return []
-    if not isinstance(test, ast.Compare):
-        return []
+    return [p for c, t in _comparisons(test, truth) for p in _equal(scope, c, env, t)]
+
+
+def _equal(scope: "_Expressions", test: ast.Compare, env: "Env", truth: bool) -> Pairs:
     wanted = ast.Eq if truth else ast.NotEq
     if truth and not all(isinstance(op, ast.Eq) for op in test.ops):
         return []
@@ -100,13 +107,11 @@ _MORE = (ast.Gt, ast.GtE)
 def ordered(scope: "_Expressions", test: ast.expr, env: "Env", truth: bool = True) -> Pairs:
     """The pairs (a, b) of sizes with `a <= b` where `test` is `truth`: `k <= n` where
     `k < n` is true, and `n <= k` where it is false (a strict order is kept as `<=`)."""
-    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-        return ordered(scope, test.operand, env, not truth)
-    if isinstance(test, ast.BoolOp):
-        if isinstance(test.op, ast.And) == truth:
-            return [p for part in test.values for p in ordered(scope, part, env, truth)]
-        return []
-    if not isinstance(test, ast.Compare) or (not truth and len(test.ops) != 1):
+    return [p for c, t in _comparisons(test, truth) for p in _at_most(scope, c, env, t)]
+
+
+def _at_most(scope: "_Expressions", test: ast.Compare, env: "Env", truth: bool) -> Pairs:
+    if not truth and len(test.ops) != 1:
         return []
     if all(isinstance(op, _LESS) for op in test.ops):
         rising = truth
