@@ -17,6 +17,7 @@ from ._modules import (
     ClassModel,
     delegated,
     model,
+    overridden_otherwise,
     registered,
     unsubscripted,
 )
@@ -248,6 +249,9 @@ class _Calls(_Made):
             sig = signature(owner.module, fn)
             shift = 0 if _decorated(fn, "staticmethod") else 1
             seen = obj.exact or not _overridden(cls, attr)
+            if sig is not None and not obj.exact and overridden_otherwise(owner, fn):
+                self.file.stats_unknown("abstract method whose overrides take other parameters")
+                return None
             if sig is not None:
                 self.file.stats_known("method contract")
                 return self.contract_call(

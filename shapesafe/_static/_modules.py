@@ -596,3 +596,40 @@ def _module_list(cls: ClassModel, depth: int = 0) -> bool:
             if qual in ("torch.nn.ModuleList", "torch.nn.modules.container.ModuleList"):
                 return True
     return any(_module_list(b, depth + 1) for b in cls.bases)
+
+
+def _positional(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
+    return [p.arg for p in [*fn.args.posonlyargs, *fn.args.args]]
+
+
+def overridden_otherwise(cls: ClassModel, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether `fn`, an abstract method of `cls`, has an override beside it (in a file of the
+    same folder) that takes other positional parameters. A call through `cls` then runs a body
+    whose parameters the abstract contract does not describe."""
+    if not _decorated(fn, "abstractmethod"):
+        return False
+    names, wanted = {cls.node.name}, _positional(fn)
+    folder = cls.module.path.parent
+    files = sorted(folder.glob("*.py"))[:64]
+    for _ in range(2):  # subclasses, and their subclasses in files read after them
+        for path in files:
+            module = load_found(path)
+            if module is None:
+                continue
+            for node in module.tree.body:
+                if not isinstance(node, ast.ClassDef):
+                    continue
+                bases = {
+                    (dotted_name(unsubscripted(b)) or "").rsplit(".", 1)[-1] for b in node.bases
+                }
+                if not bases & names:
+                    continue
+                names.add(node.name)
+                for stmt in node.body:
+                    if (
+                        isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef))
+                        and stmt.name == fn.name
+                        and _positional(stmt) != wanted
+                    ):
+                        return True
+    return False
