@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, cast
 from .._contract import OPERATORS
 from . import _torch as T
 from ._access import _Access, _int
+from ._bcast import beside_squeezed
 from ._calls import _bind_arguments, _plain_signature, _tuple_returns
 from ._helpers import given_flags, imported_function, int_flags, narrowed, unannotated_bound
 from ._modules import (
@@ -328,9 +329,20 @@ class _Expressions(_Access):
             return left
         if isinstance(right, tuple) and _scalar(lnode, left):
             return right
+        for v, other in ((left, rnode), (right, lnode)):
+            if isinstance(v, tuple) and self.squeezed_beside(v, other):
+                return v
         if isinstance(left, tuple) or isinstance(right, tuple):
             self.file.stats_unknown("elementwise op with an operand of unknown shape")
         return None
+
+    def squeezed_beside(self, vector: Shape, node: ast.expr) -> bool:
+        """`b * norms.squeeze()`, where `beside_squeezed` says that b keeps its shape."""
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            return False
+        held = self.seen.get(id(node.func.value))
+        bare = node.func.attr == "squeeze" and not node.args and not node.keywords
+        return bare and isinstance(held, tuple) and beside_squeezed(vector, held)
 
     def aug_binop(self, stmt: ast.AugAssign, x: Value, other: Value) -> Value:
         """`x += y`: on tensors, in place, so x keeps its shape and y must broadcast to it."""

@@ -161,7 +161,7 @@ class _Scope(_Expressions):
         if self.is_module:
             self.rebound_globals = set(index.globals)
         self.exits: list[list[Env]] = []
-        self.key = cls.key if cls is not None else 0
+        self.key = cls.instance_key if cls is not None else 0
         self.keep_returns = False
         self.returned: list[Env] = []
         self.vals: dict[int, Value] = {}
