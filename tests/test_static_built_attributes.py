@@ -157,3 +157,58 @@ def test_a_vector_scaled_by_squeezed_norms_of_another_axis_is_unknown(tmp_path: 
     stats = Stats()
     assert check(tmp_path, FOLDED.format(dim=0), stats) == []
     assert annotated(stats) == (0, 1)
+
+
+# A module whose activation a function picks from its config: a layer, or a function that
+# it defines and gives back. `{body}` is that function's body.
+PICKED = """\
+from typing import Callable
+def pick(name: str) -> Callable[[Tensor], Tensor]:
+    if name == "relu":
+        return nn.ReLU()
+    def act(x: Tensor) -> Tensor:
+{body}
+    return act
+class SAE(nn.Module):
+    def __init__(self, d_in: int, d_sae: int, name: str) -> None:
+        super().__init__()
+        self.W = nn.Parameter(torch.empty(d_in, d_sae))
+        self.act = pick(name)
+    def encode(self, x: Float[Tensor, 'b d_in']) -> Float[Tensor, 'b {ret}']:
+        return self.act(x @ self.W)
+"""
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param("        return torch.tanh(torch.relu(x))", id="elementwise"),
+        pytest.param("        y = torch.relu(x)\n        return y * (y > 0.5)", id="masked"),
+    ],
+)
+def test_a_function_that_keeps_its_input_shape_is_a_layer_that_does(
+    tmp_path: Path, body: str
+) -> None:
+    stats = Stats()
+    assert check(tmp_path, PICKED.format(body=body, ret="d_sae"), stats) == []
+    assert annotated(stats) == (1, 1)
+    found = check(tmp_path, PICKED.format(body=body, ret="d_in"))
+    assert [f.partition(": ")[2] for f in found] == [
+        "return of encode(): dim 'd_in' is d_in in x \"b d_in\" but d_sae in "
+        'self.act(x @ self.W) "b d_sae" (holds only if d_in == d_sae, '
+        "and nothing here says they are equal)"
+    ]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param("        return x.sum(-1, keepdim=True)", id="a-reduction"),
+        pytest.param("        return x[..., :1]", id="a-slice"),
+        pytest.param("        return x.flatten()", id="a-flatten"),
+    ],
+)
+def test_a_function_that_may_change_the_shape_says_nothing(tmp_path: Path, body: str) -> None:
+    stats = Stats()
+    assert check(tmp_path, PICKED.format(body=body, ret="d_in"), stats) == []
+    assert annotated(stats) == (0, 1)

@@ -13,14 +13,21 @@ from typing import cast
 
 from . import _torch as T
 from ._flow import _merge, _Scope
-from ._helpers import BoundKey, Flags, imported_function, in_caller_terms, renamed
+from ._helpers import (
+    BoundKey,
+    Flags,
+    _plain_tensor,
+    imported_function,
+    in_caller_terms,
+    renamed,
+)
 from ._modules import Change, ClassModel, base_names, model
 from ._report import Env, Finding, Reporter, Stats
 from ._rules.nn import inherited
 from ._run import active
 from ._scopes import _index, _own_nodes, _own_statements, _stmt_binds
 from ._source import Module, dotted_name, load_found, memo, per_node
-from ._unify import Shape, Size, sym
+from ._unify import Group, Shape, Size, sym
 from ._values import IntV, LayerV, TupV, Value, _joined
 
 _IGNORE = re.compile(r"#\s*shapesafe:\s*ignore\b")
@@ -236,6 +243,26 @@ class FileChecker(Reporter):
             self.inferring_bound.discard(key)
         self.inferred_bound[key] = value
         return value
+
+    def function_value(self, module: Module, fn: ast.stmt) -> Value:
+        """A function defined in a body (`def tanh_relu(x): ...`, then `return tanh_relu`): a
+        layer that keeps its input's shape where it takes one tensor and its body, read with
+        a tensor of any shape, gives back a tensor of that very shape; nothing known else."""
+        if not isinstance(fn, ast.FunctionDef) or fn.decorator_list:
+            return None
+        a = fn.args
+        params = [*a.posonlyargs, *a.args]
+        if len(params) != 1 or a.vararg or a.kwarg or a.kwonlyargs or a.defaults:
+            return None
+        ann = params[0].annotation
+        if ann is not None and not _plain_tensor(module, ann):
+            return None
+        x = (Group("", -1 - (id(fn) & 0xFFFFFFFF)),)  # one per function: its reading is kept
+        return (
+            LayerV("same", ())
+            if self.infer_bound(module, fn, None, ((params[0].arg, x),)) == x
+            else None
+        )
 
     def build(self, cls: ClassModel) -> dict[str, Value]:
         """What `cls.__init__` assigns to `self`, and the methods of `cls` that an

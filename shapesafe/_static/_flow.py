@@ -650,7 +650,7 @@ class _Scope(_Expressions):
                 k: v for k, v in env.items() if k in once and v is not None
             }
         if not self.is_module:
-            env[stmt.name] = None
+            env[stmt.name] = self.file.function_value(self.module, stmt)
         return env
 
     def import_(self, stmt: ast.Import | ast.ImportFrom, env: Env) -> Env | None:
