@@ -74,6 +74,27 @@ def test_a_subclass_method_with_the_wrong_return_is_caught(tmp_path: Path) -> No
     ]
 
 
+def test_a_base_built_of_its_own_parameters_is_not_read_in_the_subclass_names(
+    tmp_path: Path,
+) -> None:
+    # The base's `v_dim` is the subclass's `d_in` here, by the call, not by the name: the
+    # subclass has a `d_in` of its own, which the base's sizes must not be taken to be.
+    source = (
+        "import einops\n"
+        "class Base(nn.Module):\n"
+        "    def __init__(self, C: int, v_dim: int) -> None:\n"
+        "        super().__init__()\n"
+        "        self.V = nn.Parameter(torch.empty(v_dim, C))\n"
+        "class Sub(Base):\n"
+        "    def __init__(self, C: int, d_in: int) -> None:\n"
+        "        super().__init__(C, v_dim=d_in)\n"
+        "        self.d_in = d_in\n"
+        "    def acts(self, x: Float[Tensor, '... d_in']) -> Float[Tensor, '... C']:\n"
+        "        return einops.einsum(x, self.V, '... d_in, d_in C -> ... C')\n"
+    )
+    assert check(tmp_path, source) == []
+
+
 # A module whose `__init__` hands `self` to a function that builds its weights.
 HELPER = """\
 def _init_weights(m: "SAE") -> None:

@@ -460,16 +460,20 @@ def _renamed_tree(fn: ast.AST, name: str) -> ast.AST:
 def _rekeyed(attrs: dict[str, Value], base: ClassModel, key: int) -> dict[str, Value]:
     """What `base` builds, in the sizes of the subclass whose instance key is `key`: a size
     of `self` that a base's code read (`self.cfg.d_sae`) is the subclass's size of that name,
-    since both read the one instance."""
+    since both read the one instance. A size of a parameter of the base's `__init__` stays
+    the base's: the subclass's own parameters are others."""
     keys = {c.instance_key for c in base.mro()} - {key}
     if not keys:
         return attrs
 
+    def mine(i: Size) -> bool:  # not the base's `__init__` parameters, which are its own
+        return i.kind == "sym" and i.key in keys and str(i.value).startswith("self.")
+
     def size(i: Size) -> Size:
-        if i.kind == "sym" and i.key in keys:
+        if mine(i):
             return sym(str(i.value), key)
         m = T.monomial(i) if i.kind == "expr" and i.key else None
-        if m is None or not any(a.kind == "sym" and a.key in keys for a in m[1]):
+        if m is None or not any(mine(a) for a in m[1]):
             return i
         return T.from_monomial((m[0], Counter({size(a): n for a, n in m[1].items()})))
 
