@@ -29,7 +29,7 @@ from ._report import (
     _scalar,
     _text,
 )
-from ._rules import PASS, builtin_call, library_call, tensor_method
+from ._rules import PASS, builtin_call, layer_method, library_call, tensor_method
 from ._rules._registry import FUNCTIONS, kw
 from ._rules.construct import CONSTRUCTORS
 from ._rules.helpers import defaulting
@@ -560,6 +560,10 @@ class _Expressions(_Access):
             return tensor_method(self, node, attr, base, args, kwargs, c.starred)
         if isinstance(base, ObjV):
             return self.obj_call(node, base, attr, args, kwargs, env)
+        if isinstance(base, LayerV):  # `scheduler.step(out, t, x)`: a rule of the library's
+            ruled = layer_method(self, node, base, attr, args, kwargs)
+            if ruled is not PASS:
+                return ruled  # type: ignore[return-value]
         if isinstance(base, ClsV):
             # `Attention.create_alibi_slope(n)`: a static or class method.
             meth = cast(ClassModel, base.cls).method(attr)
