@@ -233,3 +233,29 @@ def test_a_function_that_may_change_the_shape_says_nothing(tmp_path: Path, body:
     stats = Stats()
     assert check(tmp_path, PICKED.format(body=body, ret="d_in"), stats) == []
     assert annotated(stats) == (0, 1)
+
+
+# A function picked by the config among two annotated ones, then called.
+CHOSEN = """\
+def simple(x: Float[Tensor, "b d"], w: Float[Tensor, "d e"]) -> Float[Tensor, "b e"]:
+    return x @ w
+def scaled(x: Float[Tensor, "b d"], w: Float[Tensor, "d e"]) -> Float[Tensor, "b e"]:
+    return 2 * (x @ w)
+class Proj(nn.Module):
+    def __init__(self, cfg) -> None:
+        super().__init__()
+        self.cfg = cfg
+    def forward(self, x: Float[Tensor, "b i"], w: Float[Tensor, "i o"]) -> Float[Tensor, "{ret}"]:
+        fn = scaled if self.cfg.scaled else simple
+        return fn(x, w)
+"""
+
+
+def test_a_function_picked_by_name_is_called_with_its_contract(tmp_path: Path) -> None:
+    stats = Stats()
+    assert check(tmp_path, CHOSEN.format(ret="b o"), stats) == []
+    assert annotated(stats) == (5, 5)
+    found = check(tmp_path, CHOSEN.format(ret="b i"))
+    assert [f.partition(": ")[2] for f in found] == [
+        'return of forward(): dim \'i\' is i in x "b i" but o in fn(x, w) "b o"'
+    ]

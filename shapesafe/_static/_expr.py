@@ -55,6 +55,7 @@ from ._unify import name as size_named
 from ._values import (
     AnyOfV,
     ClsV,
+    FnV,
     IntV,
     LamV,
     LayerV,
@@ -186,12 +187,7 @@ class _Expressions(_Access):
             return NumV() if type(node.value) is float else None
         if isinstance(node, ast.Name):
             if node.id not in env and node.id not in self.local:
-                held = _find_class(self.module, node, self.file.misses)
-                if held is not None:
-                    return ClsV(held)
-                if (named := self.library_value(node)) is not None:
-                    return named
-                return _module_number(self.module, node.id)
+                return self.global_value(node)
             return env.get(node.id)
         if isinstance(node, ast.Call):
             return self.call(node, env)
@@ -263,6 +259,19 @@ class _Expressions(_Access):
         if len(rights) == 1 and not isinstance(node.ops[0], (ast.Is, ast.IsNot, ast.In, ast.NotIn)):
             return self.binop(node, left, rights[0], ast.Eq(), node.left, node.comparators[0])
         return None
+
+    def global_value(self, node: ast.Name) -> Value:
+        """A name the module's top level binds: a class, a library function or layer, a
+        function of the checked files with a contract (named, not called), or a number."""
+        held = _find_class(self.module, node, self.file.misses)
+        if held is not None:
+            return ClsV(held)
+        if (named := self.library_value(node)) is not None:
+            return named
+        if (callee := _resolve(self.module, node.id, self.file.misses)) is not None:
+            fn = callee[0].functions.get(callee[1].contract.op)
+            return FnV(fn, callee[0]) if fn is not None else None
+        return _module_number(self.module, node.id)
 
     def dim_names(self) -> frozenset[str]:
         """The dim names of the function's annotations, its return's too."""
