@@ -310,13 +310,17 @@ def test_stats_tell_an_unknown_callee_from_an_unreadable_one(tmp_path: Path) -> 
         "        return self.helper(x)\n"
         "    def method_of_it(self, x: Float[Tensor, 'b d']) -> Float[Tensor, 'b d']:\n"
         "        return self.encoder.encode(x)\n"
+        "    def of_an_attribute(self, x: Float[Tensor, 'b d']) -> Float[Tensor, 'b d']:\n"
+        "        return x * self.scale.exp()\n"
     )
     stats = Stats()
     assert check(tmp_path, source, stats) == []
-    # A method of an object the checker does not model is lost there, as a call of it is.
+    # A method of an object the checker does not model is lost there, as a call of it is;
+    # one of an attribute of `self` that nothing assigns is lost in that attribute.
     assert dict(stats.lost) == {
         "a call of an object the checker does not know (from a library, a callable)": 2,
         "a call of a function or method without a tensor return annotation": 1,
+        "an attribute without a known shape": 1,
     }
 
 

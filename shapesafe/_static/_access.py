@@ -268,7 +268,7 @@ class _Access(_Calls):
             # equal (a method's "n_comp vocab").
             own = self.annotated_names(with_return=True)
             return tuple(
-                sym(str(i.value), cls.key)
+                sym(str(i.value), cls.instance_key)
                 if isinstance(i, Size) and i.kind == "name" and i.value not in own
                 else i
                 for i in from_spec(ann.spec)

@@ -79,3 +79,14 @@ def record(
         return pre, prev[0], got, prev[1]
     runs[name] = (joined, prev[1])
     return None
+
+
+def beside_squeezed(vector: Shape, squeezed: Shape) -> bool:
+    """Whether `v * z.squeeze()` has v's shape for every size: v is one axis `(d,)` and z is
+    that axis among literal 1s (`(d, 1)`, the norms of a matrix's rows kept as a column).
+    The squeeze gives `(d,)`, or `()` where d is 1 at run time; v broadcasts to `(d,)` with
+    either."""
+    if len(vector) != 1 or not isinstance(vector[0], Size):
+        return False
+    rest = [i for i in squeezed if not (isinstance(i, Size) and _one(i))]
+    return len(rest) == 1 and isinstance(rest[0], Size) and certain(rest[0], vector[0]) == "same"

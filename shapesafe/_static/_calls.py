@@ -58,6 +58,7 @@ from ._unify import (
 from ._values import (
     AnyOfV,
     ClsV,
+    FnV,
     IntV,
     LamV,
     LayerV,
@@ -310,6 +311,9 @@ class _Calls(_Made):
             inner = dict(held.env)
             inner.update({n: (args[i] if i < len(args) else None) for i, n in enumerate(names)})
             return self.value(held.node.body, inner)
+        if isinstance(held, FnV):
+            sig = signature(held.module, held.fn)
+            return self.contract_call(node, held.module, sig, self.vals, 0, held.fn)
         if isinstance(held, AnyOfV):
             return self.each(held, lambda o: self.invoke(node, o, args, kwargs))
         return None

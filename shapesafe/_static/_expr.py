@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, cast
 from .._contract import OPERATORS
 from . import _torch as T
 from ._access import _Access, _int
+from ._bcast import beside_squeezed
 from ._calls import _bind_arguments, _plain_signature, _tuple_returns
 from ._helpers import given_flags, imported_function, int_flags, narrowed, unannotated_bound
 from ._modules import (
@@ -28,7 +29,7 @@ from ._report import (
     _scalar,
     _text,
 )
-from ._rules import PASS, builtin_call, library_call, tensor_method
+from ._rules import PASS, builtin_call, layer_method, library_call, tensor_method
 from ._rules._registry import FUNCTIONS, kw
 from ._rules.construct import CONSTRUCTORS
 from ._rules.helpers import defaulting
@@ -54,6 +55,7 @@ from ._unify import name as size_named
 from ._values import (
     AnyOfV,
     ClsV,
+    FnV,
     IntV,
     LamV,
     LayerV,
@@ -185,12 +187,7 @@ class _Expressions(_Access):
             return NumV() if type(node.value) is float else None
         if isinstance(node, ast.Name):
             if node.id not in env and node.id not in self.local:
-                held = _find_class(self.module, node, self.file.misses)
-                if held is not None:
-                    return ClsV(held)
-                if (named := self.library_value(node)) is not None:
-                    return named
-                return _module_number(self.module, node.id)
+                return self.global_value(node)
             return env.get(node.id)
         if isinstance(node, ast.Call):
             return self.call(node, env)
@@ -263,6 +260,19 @@ class _Expressions(_Access):
             return self.binop(node, left, rights[0], ast.Eq(), node.left, node.comparators[0])
         return None
 
+    def global_value(self, node: ast.Name) -> Value:
+        """A name the module's top level binds: a class, a library function or layer, a
+        function of the checked files with a contract (named, not called), or a number."""
+        held = _find_class(self.module, node, self.file.misses)
+        if held is not None:
+            return ClsV(held)
+        if (named := self.library_value(node)) is not None:
+            return named
+        if (callee := _resolve(self.module, node.id, self.file.misses)) is not None:
+            fn = callee[0].functions.get(callee[1].contract.op)
+            return FnV(fn, callee[0]) if fn is not None else None
+        return _module_number(self.module, node.id)
+
     def dim_names(self) -> frozenset[str]:
         """The dim names of the function's annotations, its return's too."""
         return self.annotated_names(with_return=True)
@@ -328,9 +338,20 @@ class _Expressions(_Access):
             return left
         if isinstance(right, tuple) and _scalar(lnode, left):
             return right
+        for v, other in ((left, rnode), (right, lnode)):
+            if isinstance(v, tuple) and self.squeezed_beside(v, other):
+                return v
         if isinstance(left, tuple) or isinstance(right, tuple):
             self.file.stats_unknown("elementwise op with an operand of unknown shape")
         return None
+
+    def squeezed_beside(self, vector: Shape, node: ast.expr) -> bool:
+        """`b * norms.squeeze()`, where `beside_squeezed` says that b keeps its shape."""
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            return False
+        held = self.seen.get(id(node.func.value))
+        bare = node.func.attr == "squeeze" and not node.args and not node.keywords
+        return bare and isinstance(held, tuple) and beside_squeezed(vector, held)
 
     def aug_binop(self, stmt: ast.AugAssign, x: Value, other: Value) -> Value:
         """`x += y`: on tensors, in place, so x keeps its shape and y must broadcast to it."""
@@ -548,6 +569,10 @@ class _Expressions(_Access):
             return tensor_method(self, node, attr, base, args, kwargs, c.starred)
         if isinstance(base, ObjV):
             return self.obj_call(node, base, attr, args, kwargs, env)
+        if isinstance(base, LayerV):  # `scheduler.step(out, t, x)`: a rule of the library's
+            ruled = layer_method(self, node, base, attr, args, kwargs)
+            if ruled is not PASS:
+                return ruled  # type: ignore[return-value]
         if isinstance(base, ClsV):
             # `Attention.create_alibi_slope(n)`: a static or class method.
             meth = cast(ClassModel, base.cls).method(attr)

@@ -4,20 +4,31 @@ bodies and class `__init__`s that its calls need, read once per file.
 
 import ast
 import contextvars
+import copy
+import dataclasses
 import re
+from collections import Counter
 from pathlib import Path
 from typing import cast
 
+from . import _torch as T
 from ._flow import _merge, _Scope
-from ._helpers import BoundKey, Flags, in_caller_terms, renamed
+from ._helpers import (
+    BoundKey,
+    Flags,
+    _plain_tensor,
+    imported_function,
+    in_caller_terms,
+    renamed,
+)
 from ._modules import Change, ClassModel, base_names, model
 from ._report import Env, Finding, Reporter, Stats
 from ._rules.nn import inherited
 from ._run import active
 from ._scopes import _index, _own_nodes, _own_statements, _stmt_binds
-from ._source import Module, load_found, memo, per_node
-from ._unify import Shape, Size
-from ._values import IntV, TupV, Value, _joined
+from ._source import Module, dotted_name, load_found, memo, per_node
+from ._unify import Group, Shape, Size, sym
+from ._values import IntV, LayerV, TupV, Value, _joined
 
 _IGNORE = re.compile(r"#\s*shapesafe:\s*ignore\b")
 
@@ -233,6 +244,26 @@ class FileChecker(Reporter):
         self.inferred_bound[key] = value
         return value
 
+    def function_value(self, module: Module, fn: ast.stmt) -> Value:
+        """A function defined in a body (`def tanh_relu(x): ...`, then `return tanh_relu`): a
+        layer that keeps its input's shape where it takes one tensor and its body, read with
+        a tensor of any shape, gives back a tensor of that very shape; nothing known else."""
+        if not isinstance(fn, ast.FunctionDef) or fn.decorator_list:
+            return None
+        a = fn.args
+        params = [*a.posonlyargs, *a.args]
+        if len(params) != 1 or a.vararg or a.kwarg or a.kwonlyargs or a.defaults:
+            return None
+        ann = params[0].annotation
+        if ann is not None and not _plain_tensor(module, ann):
+            return None
+        x = (Group("", -1 - (id(fn) & 0xFFFFFFFF)),)  # one per function: its reading is kept
+        return (
+            LayerV("same", ())
+            if self.infer_bound(module, fn, None, ((params[0].arg, x),)) == x
+            else None
+        )
+
     def build(self, cls: ClassModel) -> dict[str, Value]:
         """What `cls.__init__` assigns to `self`, and the methods of `cls` that an
         `__init__` calls on `self` (threestudio's `configure`), read once per class."""
@@ -245,17 +276,19 @@ class FileChecker(Reporter):
         try:
             attrs: dict[str, Value] = {}
             for base in reversed(cls.bases):
-                attrs.update(self.build(base))
+                attrs.update(_rekeyed(self.build(base), base, cls.instance_key))
             init = cls.methods.get("__init__")
             if init is not None:
                 seen = self.assigned_by(cls, init, attrs)
                 for qual in base_names(cls):
                     for k, v in inherited(qual, init, seen, cls.key).items():
                         attrs.setdefault(k, v)  # what `__init__` sets after it stands
+                self.built_by_helpers(cls, init, attrs)
             for name in cls.init_hooks():
                 hook = cls.methods.get(name)
                 if hook is not None:
                     self.assigned_by(cls, hook, attrs)
+                    self.built_by_helpers(cls, hook, attrs)
             cls.attrs = attrs  # type: ignore[assignment]
             return attrs
         finally:
@@ -325,12 +358,39 @@ class FileChecker(Reporter):
                     failed.add(attr)
         return failed
 
-    def assigned_by(
+    def built_by_helpers(
         self, cls: ClassModel, fn: ast.FunctionDef | ast.AsyncFunctionDef, attrs: dict[str, Value]
+    ) -> None:
+        """`_init_weights_gated(self)`, a statement of `fn`'s body itself (so run on every
+        path), where `fn` builds `cls`: what that function of the checked files assigns to its
+        first parameter, which `self` is given, is built too, unless `fn` assigns it itself."""
+        own = {k[5:] for n in _own_nodes(fn.body) for k in _self_targets(n)}
+        for stmt in fn.body:
+            call = stmt.value if isinstance(stmt, ast.Expr) else None
+            if not isinstance(call, ast.Call) or not call.args:
+                continue
+            first, dotted = call.args[0], dotted_name(call.func)
+            if not (isinstance(first, ast.Name) and first.id == "self") or dotted is None:
+                continue
+            found = imported_function(cls.module, dotted)
+            builder = _as_method(*found) if found is not None else None
+            if found is None or builder is None:
+                continue
+            got = dict(attrs)
+            self.assigned_by(cls, builder, got, found[0])
+            made = {k[5:] for n in _own_nodes(builder.body) for k in _self_targets(n)}
+            attrs.update({k: got.get(k) for k in made - own})
+
+    def assigned_by(
+        self,
+        cls: ClassModel,
+        fn: ast.FunctionDef | ast.AsyncFunctionDef,
+        attrs: dict[str, Value],
+        module: Module | None = None,
     ) -> dict[int, Value]:
         """Put into `attrs` what `fn`, a method that builds `cls`, assigns to `self`; give back
-        the value of each expression it read."""
-        scope = _Scope(self.reader(cls.module), fn.body, fn, cls)
+        the value of each expression it read. `module` is `fn`'s, where it is not `cls`'s."""
+        scope = _Scope(self.reader(module or cls.module), fn.body, fn, cls)
         scope.keep_returns = True
         older = set(attrs) | _class_level(cls)
         assigned = {k[5:] for n in _own_nodes(fn.body) for k in _self_targets(n)} - older
@@ -366,6 +426,67 @@ class FileChecker(Reporter):
             if not (0 < f.line <= len(lines) and _IGNORE.search(lines[f.line - 1]))
         }
         return sorted(kept)
+
+
+def _as_method(
+    module: Module, fn: ast.FunctionDef | ast.AsyncFunctionDef
+) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    """A function whose first parameter is given `self`, as a method: that parameter named
+    `self`. None where it has no such parameter or already reads another `self`."""
+    params = [*fn.args.posonlyargs, *fn.args.args]
+    if not params or any(isinstance(n, ast.Name) and n.id == "self" for n in ast.walk(fn)):
+        return None
+    name = params[0].arg
+
+    def read() -> ast.FunctionDef | ast.AsyncFunctionDef:
+        copy = cast(ast.FunctionDef, _renamed_tree(fn, name))
+        first = (copy.args.posonlyargs or copy.args.args)[0]
+        first.arg, first.annotation = "self", None
+        return copy
+
+    return per_node(module, "as method", fn, read)
+
+
+def _renamed_tree(fn: ast.AST, name: str) -> ast.AST:
+    """A copy of `fn` in which each use of the name `name` reads `self`."""
+
+    class Renamer(ast.NodeTransformer):
+        def visit_Name(self, node: ast.Name) -> ast.Name:
+            return ast.copy_location(ast.Name("self", node.ctx), node) if node.id == name else node
+
+    return cast(ast.AST, ast.fix_missing_locations(Renamer().visit(copy.deepcopy(fn))))
+
+
+def _rekeyed(attrs: dict[str, Value], base: ClassModel, key: int) -> dict[str, Value]:
+    """What `base` builds, in the sizes of the subclass whose instance key is `key`: a size
+    of `self` that a base's code read (`self.cfg.d_sae`) is the subclass's size of that name,
+    since both read the one instance. A size of a parameter of the base's `__init__` stays
+    the base's: the subclass's own parameters are others."""
+    keys = {c.instance_key for c in base.mro()} - {key}
+    if not keys:
+        return attrs
+
+    def mine(i: Size) -> bool:  # not the base's `__init__` parameters, which are its own
+        return i.kind == "sym" and i.key in keys and str(i.value).startswith("self.")
+
+    def size(i: Size) -> Size:
+        if mine(i):
+            return sym(str(i.value), key)
+        m = T.monomial(i) if i.kind == "expr" and i.key else None
+        if m is None or not any(mine(a) for a in m[1]):
+            return i
+        return T.from_monomial((m[0], Counter({size(a): n for a, n in m[1].items()})))
+
+    def walk(v: Value) -> Value:
+        if isinstance(v, tuple):
+            return tuple(size(i) if isinstance(i, Size) else i for i in v)
+        if isinstance(v, TupV) and not v.mutable:
+            return dataclasses.replace(v, items=tuple(walk(i) for i in v.items))
+        if isinstance(v, LayerV):
+            return dataclasses.replace(v, weight=walk(v.weight), bias=walk(v.bias))
+        return v
+
+    return {k: walk(v) for k, v in attrs.items()}
 
 
 def _rebound_names(cls: ClassModel) -> set[str]:

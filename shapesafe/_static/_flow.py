@@ -161,7 +161,7 @@ class _Scope(_Expressions):
         if self.is_module:
             self.rebound_globals = set(index.globals)
         self.exits: list[list[Env]] = []
-        self.key = cls.key if cls is not None else 0
+        self.key = cls.instance_key if cls is not None else 0
         self.keep_returns = False
         self.returned: list[Env] = []
         self.vals: dict[int, Value] = {}
@@ -650,7 +650,7 @@ class _Scope(_Expressions):
                 k: v for k, v in env.items() if k in once and v is not None
             }
         if not self.is_module:
-            env[stmt.name] = None
+            env[stmt.name] = self.file.function_value(self.module, stmt)
         return env
 
     def import_(self, stmt: ast.Import | ast.ImportFrom, env: Env) -> Env | None:

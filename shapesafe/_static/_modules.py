@@ -63,6 +63,14 @@ class ClassModel:
             self._scanned = _scan(self.methods, self.declared_here, self.init_hooks())
         return self._scanned
 
+    @property
+    def instance_key(self) -> int:
+        """The key of the sizes that this class's code reads from an instance
+        (`self.cfg.d_sae`): that of the class whose `__init__` it runs. What a base's
+        `__init__` builds and what a subclass's method reads of one instance are one size."""
+        found = self.method("__init__")
+        return found[0].key if found is not None else self.key
+
     def init_hooks(self) -> list[str]:
         """The methods that an `__init__` of this class or of a base calls on `self`, as a
         statement, and that no method names but `__init__` and these: each builds `self`, as

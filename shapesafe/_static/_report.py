@@ -66,6 +66,7 @@ _LOST_OTHER = "other"
 _LOST_BLANK = "ops whose result has no known rank or size"
 
 
+_LOST_ATTRIBUTE = "an attribute without a known shape"
 _LOST_UNKNOWN_CALLEE = "a call of an object the checker does not know (from a library, a callable)"
 
 
@@ -547,7 +548,7 @@ class _Explaining:
             if isinstance(base, (ObjV, SymV)) or (
                 isinstance(node.value, ast.Name) and node.value.id == "self"
             ):
-                return "an attribute without a known shape"
+                return _LOST_ATTRIBUTE
             return again(node.value)
         parts: list[ast.expr] = []
         if isinstance(node, ast.BinOp):
@@ -575,6 +576,8 @@ class _Explaining:
             receiver = self.seen.get(id(func.value))
             if receiver is None and func.attr in _FOLLOWS_RECEIVER:
                 return again(func.value)
+            if isinstance(receiver, SymV) and receiver.text.startswith("self."):
+                return _LOST_ATTRIBUTE  # `self.r_mag.exp()` of an attribute nothing assigns
             if isinstance(receiver, SymV):
                 return _LOST_UNKNOWN_CALLEE  # a method of an object the checker does not model
             if isinstance(receiver, tuple):

@@ -101,6 +101,15 @@ class LibV:
     qual: str  # `torch.nn.functional.relu`, `torch.nn.Linear`
 
 
+@dataclasses.dataclass(frozen=True)
+class FnV:
+    """A function of the checked files with a tensor contract, named, not called: `attn_fn =
+    complex_attn_linear if c else simple_attn_linear`. A call of it is a call of the function."""
+
+    fn: ast.FunctionDef | ast.AsyncFunctionDef  # compared as the node it is
+    module: Module = dataclasses.field(compare=False)
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class LamV:
     """A lambda, with the names it could see where it was made."""
@@ -118,7 +127,20 @@ class AnyOfV:
 
 
 Value = (
-    Shape | IntV | NumV | TupV | ListV | LayerV | ObjV | ClsV | LibV | LamV | AnyOfV | SymV | None
+    Shape
+    | IntV
+    | NumV
+    | TupV
+    | ListV
+    | LayerV
+    | ObjV
+    | ClsV
+    | LibV
+    | FnV
+    | LamV
+    | AnyOfV
+    | SymV
+    | None
 )
 
 
@@ -126,7 +148,7 @@ Value = (
 
 
 def _callable(v: Value) -> bool:
-    return isinstance(v, (LayerV, ObjV, ClsV, LibV, LamV, AnyOfV))
+    return isinstance(v, (LayerV, ObjV, ClsV, LibV, FnV, LamV, AnyOfV))
 
 
 def portable(v: Value) -> bool:
@@ -135,7 +157,7 @@ def portable(v: Value) -> bool:
     forward has its own contract), a class; not a lambda, whose names are the callee's."""
     if isinstance(v, AnyOfV):
         return all(portable(o) for o in v.options)
-    return (isinstance(v, LayerV) and v.kind == "same") or isinstance(v, (ObjV, ClsV, LibV))
+    return (isinstance(v, LayerV) and v.kind == "same") or isinstance(v, (ObjV, ClsV, LibV, FnV))
 
 
 def _informative(shape: Shape) -> bool:

@@ -11,7 +11,8 @@
 - `conv`: convolutions, pooling, sampling grids and the norms of channels (BatchNorm, GroupNorm);
 - `dtypes`: which dtypes each jaxtyping label takes;
 - `arrays`: numpy's functions, as the torch ops of the same meaning;
-- `builtins`: Python's builtins on sizes and shapes (`len`, `int`, `zip`).
+- `builtins`: Python's builtins on sizes and shapes (`len`, `int`, `zip`);
+- `diffusers`: the noise schedulers of diffusers, and the methods of theirs that keep a shape.
 
 Adding an op is adding one function, registered with `@function` or `@method`, in one of
 these files. A call with no rule that applies has an unknown value, never a guess.
@@ -26,6 +27,7 @@ from . import (  # noqa: F401
     builtins,
     construct,
     conv,
+    diffusers,
     dtypes,
     einops,
     index,
@@ -44,6 +46,7 @@ __all__ = [
     "Call",
     "builtin_call",
     "layer_call",
+    "layer_method",
     "library_call",
     "tensor_method",
 ]
@@ -51,7 +54,7 @@ __all__ = [
 # The roots of the qualified names that rules are registered under.
 ROOTS = frozenset(("torch", "einops", "fancy_einsum", "shapesafe"))
 # Libraries with rules for some of their functions only: the others are read as before.
-SOME = frozenset(("numpy", "transformer_lens"))
+SOME = frozenset(("numpy", "transformer_lens", "diffusers"))
 # torch functions that give no tensor, or one of unknown shape, and are known as such.
 _NO_SHAPE = frozenset("tensor as_tensor manual_seed no_grad device is_tensor finfo iinfo".split())
 
@@ -139,3 +142,17 @@ def layer_call(
     x = args[0] if args else kwargs.get("input")
     call = Call(reader, node, held.kind, args, kwargs, node.args, x, held=held)
     return apply(LAYERS, held.kind, call)
+
+
+def layer_method(
+    reader: Reader,
+    node: ast.Call,
+    held: LayerV,
+    attr: str,
+    args: list[Value],
+    kwargs: dict[str, Value],
+) -> "Value | _Pass":
+    """`held.attr(*args)` for a method other than the layer's forward (a diffusers
+    scheduler's `step`): its value, or PASS where no rule is registered for it."""
+    call = Call(reader, node, attr, args, kwargs, node.args, args[0] if args else None, held=held)
+    return apply(LAYERS, f"{held.kind}.{attr}", call)
