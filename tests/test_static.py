@@ -978,8 +978,8 @@ def test_torch_rules(tmp_path: Path, body: str, expected: list[str]) -> None:
         ),
         pytest.param(
             "def f(x: Float[Tensor, 'b d'], w: Float[Tensor, 'e d']):\n"
-            "    return torch.linalg.norm(x, 2, -1) @ w\n",
-            id="norm-with-an-order",
+            "    return torch.linalg.norm(x, 2, -1, True) @ w\n",
+            id="norm-with-keepdim-by-position",
         ),
         pytest.param(
             # Two axes into the run: code may mean a run of one axis, and index `d`.

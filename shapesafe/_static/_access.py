@@ -324,6 +324,8 @@ class _Access(_Calls):
             return subscript(self, node, base, parts, self.index_kind)
         if isinstance(base, ListV) and not isinstance(sl, ast.Slice):
             return base.item
+        if isinstance(base, ListV) and isinstance(sl, ast.Slice) and sl.step is None:
+            return base  # `self.layers[1:]`: a list of the same like items
         return None
 
     def dtype_label(self, node: ast.expr) -> str | None:

@@ -555,11 +555,26 @@ class _Expressions(_Access):
             if self.shadowed(func.id) or self.is_module:
                 self.file.stats_unknown("call of a local value")
                 return None
+        elif (layer := self.listed_layer(func, env)) is not None:
+            return self.invoke(node, layer, c.args, c.kwargs)
         if isinstance(func, ast.Attribute):
             dotted = self.dotted_target(func)
             if dotted is not None and dotted in env and _callable(env[dotted]):
                 return self.invoke(node, env[dotted], c.args, c.kwargs)
         return _NO
+
+    def listed_layer(self, func: ast.expr, env: Env) -> Value:
+        """`self.layers[0]` of a list of like layers (`nn.ModuleList([Block(c) for ...])`):
+        one of them, as a loop over the list gives it; None for anything else."""
+        if not (
+            isinstance(func, ast.Subscript)
+            and isinstance(func.value, (ast.Name, ast.Attribute))
+            and _int(func.slice) is not None
+        ):
+            return None
+        held = self.value(func.value, env)
+        ok = isinstance(held, ListV) and isinstance(held.item, (LayerV, ObjV))
+        return held.item if ok else None  # type: ignore[union-attr]
 
     def method_call(self, c: "_Parts", func: ast.Attribute, base: Value) -> "Value | _NoValue":
         """`base.attr(...)` for the value `base` of `func.value`."""
@@ -809,6 +824,8 @@ class _Expressions(_Access):
         """`nn.ModuleList([Block(c) for _ in range(n)])`, `nn.ModuleDict(dict(wte=...))`."""
         if isinstance(node, (ast.ListComp, ast.GeneratorExp)):
             return ListV(self.element(node, env))
+        if isinstance(v, ListV) and isinstance(v.item, (LayerV, ObjV)):
+            return v  # a local list of like layers that a loop grew
         if isinstance(v, TupV) and v.fields:
             return v
         if isinstance(v, TupV) and v.items and all(i == v.items[0] for i in v.items):

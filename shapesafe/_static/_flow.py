@@ -261,6 +261,7 @@ class _Scope(_Expressions):
             self.cls is not None
             and fn.name == "__init__"
             and not _alternatives(self.module, arg.annotation)
+            and sequence_of(self.module, arg.annotation) is None  # `shape: tuple[int, ...]`
         ):
             return SymV(arg.arg)
         if (alts := _alternatives(self.module, arg.annotation)) and not (

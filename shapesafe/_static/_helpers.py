@@ -10,6 +10,7 @@ from typing import cast
 
 from .._contract import Spec
 from ._modules import ClassModel
+from ._poly import atoms, form
 from ._source import (
     Module,
     _params,
@@ -325,10 +326,11 @@ def in_caller_terms(value: Value, bound: tuple[tuple[str, Shape], ...]) -> Value
     body named itself (a local annotation's dim, a sym of the callee's class) becomes fresh,
     so that a name the callee and the caller share is never taken as one size."""
     known: set[Item] = {item for _, shape in bound for item in shape}
+    names = {str(i.value) for i in known if isinstance(i, Size) and i.kind == "name"}
     renamed: dict[Item, Item] = {}
 
     def keep(item: Item) -> Item:
-        if item in known:
+        if item in known or _of_names(item, names):
             return item
         if isinstance(item, Size) and item.kind in ("int", "fresh"):
             return item
@@ -346,6 +348,14 @@ def in_caller_terms(value: Value, bound: tuple[tuple[str, Shape], ...]) -> Value
         return None
 
     return walk(value)
+
+
+def _of_names(item: Item, names: set[str]) -> bool:
+    """A size the body worked out of the caller's named sizes alone (`2*n` from `n`)."""
+    if not (isinstance(item, Size) and item.kind == "expr"):
+        return False
+    poly = form(item)
+    return poly is not None and atoms(poly) <= names
 
 
 def imported_function(

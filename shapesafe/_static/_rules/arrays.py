@@ -24,6 +24,7 @@ AS_FUNCTION = {
     "random.randn": "torch.randn",
     "linalg.norm": "torch.linalg.norm",
     "linalg.inv": "torch.linalg.inv",
+    "linalg.cholesky": "torch.linalg.cholesky",
     "linalg.det": "torch.linalg.det",
     "linalg.svd": "torch.linalg.svd",
     "linalg.eigh": "torch.linalg.eigh",
@@ -75,8 +76,6 @@ def as_function(c: Call) -> Value | _Pass:
     assert c.qual is not None
     torch_name = AS_FUNCTION[c.qual.removeprefix("numpy.")]
     if not torch_name:
-        return None
-    if torch_name == "torch.linalg.norm" and ("ord" in c.kwargs or len(c.args) > 1):
         return None
     last = torch_name.rsplit(".", 1)[-1]
     return apply(FUNCTIONS, torch_name, _renamed(c, last, c.x, False, torch_name))

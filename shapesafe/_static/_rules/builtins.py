@@ -41,6 +41,8 @@ def number(c: Call) -> Value | _Pass:
 def sequence(c: Call) -> Value | _Pass:
     if len(c.args) == 1 and isinstance(c.args[0], TupV):
         return c.args[0]
+    if len(c.args) == 1 and isinstance(c.args[0], tuple) and c.args[0] and not _spread(c):
+        return ListV(_item_of(c.args[0]))  # `list(x)` of a tensor: its slices along axis 0
     return PASS
 
 

@@ -96,10 +96,14 @@ def meshgrid(c: Call) -> Value:
 
 
 @function(*(f"torch.{n}" for n in ("tensor", "Tensor", "as_tensor", "FloatTensor", "LongTensor")))
-def from_data(c: Call) -> Value:
+def from_data(c: Call) -> Value | _Pass:
     node, args = c.node, c.args
     if len(node.args) == 1 and isinstance(args[0], TupV):
         return literal_shape(node.args[0], args[0], c.reader.seen)
+    if c.name != "tensor" and c.name != "as_tensor" and args and all(
+        isinstance(a, (IntV, SymV)) for a in args
+    ):
+        return sized(c)  # `torch.LongTensor(1)`: the legacy constructors take sizes
     if len(node.args) == 1 and isinstance(args[0], (IntV, NumV)) and c.name != "Tensor":
         return ()  # `torch.tensor(0.5)`: one number, no axes
     return None

@@ -24,9 +24,9 @@ def pairwise_function(c: Call) -> Value:
 def norm_function(c: Call) -> Value | _Pass:
     if not isinstance(c.x, tuple):
         return PASS
-    if len(c.args) > 1 or "ord" in c.kwargs:
-        return None  # an order may make a matrix norm of the last two dims
-    return c.method("norm", c.x, [], [])
+    # The order (`ord`, second by position as `p` is for `x.norm`) picks which norm, not
+    # the dims it takes away: `dim` names them (a pair for a matrix norm), or all of them.
+    return c.method("norm", c.x, c.args[1:], c.node.args[1:])
 
 
 @method("cross", "cosine_similarity")
