@@ -376,6 +376,50 @@ def test_what_a_spliced_view_reshapes_is_still_checked(tmp_path: Path) -> None:
     ]
 
 
+def test_a_new_shape_built_from_size_keeps_its_run(tmp_path: Path) -> None:
+    # `size_out = x.size()[:-1] + (n,)` then `x.view(size_out)`, as GPT-2's Conv1D writes
+    # it: the run of x's leading axes goes into the new shape, as it does with `*`.
+    source = (
+        "def conv1d(x: Float[Tensor, '... i'], w: Float[Tensor, 'i o'], b: Float[Tensor, ' o']"
+        ") -> Float[Tensor, '... o']:\n"
+        "    size_out = x.size()[:-1] + (w.shape[-1],)\n"
+        "    x = torch.addmm(b, x.view(-1, x.size(-1)), w)\n"
+        "    return x.view(size_out)\n"
+        "def wrong(x: Float[Tensor, '... i'], w: Float[Tensor, 'i o'], b: Float[Tensor, ' o']"
+        ") -> Float[Tensor, '... o']:\n"
+        "    size_out = x.size()[:-1] + (w.shape[0],)\n"
+        "    y = torch.addmm(b, x.view(-1, x.size(-1)), w)\n"
+        "    return y.view(size_out)\n"
+        "def heads(x: Float[Tensor, '*b s e'], n: int) -> Float[Tensor, '*b n s e/n']:\n"
+        "    new_shape = x.shape[:-1] + (n, x.size(-1) // n)\n"
+        "    return x.view(*new_shape)\n"
+        "def split(x: Float[Tensor, '*b s e'], n: int) -> Float[Tensor, '*b s n e/n']:\n"
+        "    new_shape = x.size()[:-1] + (n, x.size(-1) // n)\n"
+        "    return x.view(new_shape)\n"
+    )
+    stats = Stats()
+    assert check(tmp_path, source, stats) == [
+        '8: return of wrong(): dim \'o\' is o in w "i o" but i in y.view(size_out) "... i"',
+        "11: return of heads(): dim 's' is s in x \"*b s e\" but n in x.view(*new_shape) "
+        '"*b s n e//n"',
+    ]
+    assert annotated(stats) == (4, 4)
+
+
+def test_tuples_of_sizes_added_are_one_tuple(tmp_path: Path) -> None:
+    source = (
+        "def f(x: Float[Tensor, 'b s e'], n: int) -> Float[Tensor, 'b s n e/n']:\n"
+        "    new_shape = x.size()[:-1] + (n, x.size(-1) // n)\n"
+        "    return x.view(new_shape)\n"
+        "def g(x: Float[Tensor, 'b s e'], n: int) -> Float[Tensor, 'b n s e/n']:\n"
+        "    new_shape = x.shape[:-1] + (n, x.size(-1) // n)\n"
+        "    return x.view(new_shape)\n"
+    )
+    assert check(tmp_path, source) == [
+        '6: return of g(): dim \'s\' is s in x "b s e" but n in x.view(new_shape) "b s n e//n"',
+    ]
+
+
 def test_a_generic_base_class_is_that_class(tmp_path: Path) -> None:
     # `class Base(Generic[C])` used as `Base[Config]`: the subclass still has the base's
     # modules, and a same-file override through the generic base is still seen.

@@ -302,6 +302,14 @@ def _repeated(left: Value, right: Value) -> Value:
     return None
 
 
+def concatenated(left: TupV, right: TupV) -> Value:
+    """`x.shape[:-1] + (n, d)`, `[a, b] + [c]`: the items of both, in order. A list the
+    checker may not have followed whole (`uncertain`) or a tuple with a list gives None."""
+    if left.uncertain or right.uncertain or left.mutable != right.mutable:
+        return None
+    return TupV(left.items + right.items, mutable=left.mutable)
+
+
 def _item_of(iterated: Value) -> Value:
     """What a `for` loop over `iterated` binds on each pass: a list's item, what every item
     of a tuple shares, a row of a tensor."""
