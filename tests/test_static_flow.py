@@ -420,6 +420,58 @@ def test_tuples_of_sizes_added_are_one_tuple(tmp_path: Path) -> None:
     ]
 
 
+def test_a_return_whose_run_is_anonymous_is_read_through_the_body(tmp_path: Path) -> None:
+    # jaxtyping ties no `...` to another: `encode`'s annotation says nothing of the axes
+    # before d_sae. Its body gives back x's own `...`, which the call gives as (b,).
+    source = (
+        "class SAE(nn.Module):\n"
+        "    def __init__(self, d_in: int, d_sae: int) -> None:\n"
+        "        super().__init__()\n"
+        "        self.W = nn.Parameter(torch.zeros(d_in, d_sae))\n"
+        "    def pre(self, x: Float[Tensor, '... d_in']) -> Float[Tensor, '... d_in']:\n"
+        "        return x - 1.0\n"
+        "    def both(self, x: Float[Tensor, '... d_in']) -> tuple["
+        "Float[Tensor, '... d_sae'], Float[Tensor, '... d_sae']]:\n"
+        "        h = self.pre(x) @ self.W\n"
+        "        return h.relu(), h\n"
+        "    def encode(self, x: Float[Tensor, '... d_in']) -> Float[Tensor, '... d_sae']:\n"
+        "        acts, _ = self.both(x)\n"
+        "        return acts\n"
+        "def right(sae: SAE, x: Float[Tensor, 'b d']) -> Float[Tensor, 'b f']:\n"
+        "    acts, pre = sae.both(x)\n"
+        "    return sae.encode(x) + acts - pre\n"
+        "def wrong(sae: SAE, x: Float[Tensor, 'b d']) -> Float[Tensor, ' f']:\n"
+        "    return sae.encode(x)\n"
+    )
+    stats = Stats()
+    assert check(tmp_path, source, stats) == [
+        "17: return of wrong(): sae.encode(x) \"b ?\" has 2 dims, expected 1 for 'return' "
+        '" f" (? is an unknown size)',
+    ]
+    assert annotated(stats) == (11, 11)
+
+
+def test_a_run_read_through_a_body(tmp_path: Path) -> None:
+    # `flat` gives 2 dims whatever its x, and so does `same`, which gives back flat's: a
+    # caller that wants x's 3 dims back gets 2, which jaxtyping rejects at run time.
+    source = (
+        "def flat(x: Float[Tensor, '... d']) -> Float[Tensor, '... d']:\n"
+        "    return x.reshape(-1, x.shape[-1])\n"
+        "def same(x: Float[Tensor, '... d']) -> Float[Tensor, '... d']:\n"
+        "    return flat(x).relu()\n"
+        "def caller(x: Float[Tensor, 'a b d']) -> Float[Tensor, 'a b d']:\n"
+        "    y: Float[Tensor, 'a b d'] = same(x)\n"
+        "    return flat(x)\n"
+    )
+    stats = Stats()
+    assert check(tmp_path, source, stats) == [
+        '6: y: same(x) "? d" has 2 dims, expected 3 for \'y\' "a b d" (? is an unknown size)',
+        '7: return of caller(): flat(x) "? d" has 2 dims, expected 3 for \'return\' "a b d" '
+        "(? is an unknown size)",
+    ]
+    assert annotated(stats) == (7, 7)
+
+
 def test_a_generic_base_class_is_that_class(tmp_path: Path) -> None:
     # `class Base(Generic[C])` used as `Base[Config]`: the subclass still has the base's
     # modules, and a same-file override through the generic base is still seen.

@@ -16,6 +16,7 @@ from ._facts import _narrowed, _unpacked, asserted_shape, dead_if, named_like_di
 from ._fixtures import fixture_for
 from ._helpers import constant_locals, decided
 from ._modules import ClassModel, _find_class
+from ._passed import param_shape
 from ._report import _LOST_OTHER, Env, Finding, _alternatives, tensor_or_number
 from ._rules.index import assigned
 from ._run import Binding, active
@@ -238,7 +239,7 @@ class _Scope(_Expressions):
         )
         if found is not None:
             # A tensor or a number (`n: Int[Tensor, ""] | int`) is read as the tensor.
-            return from_spec(found.spec)
+            return param_shape(fn, arg.arg, found.spec)
         if (
             (named := _class_named(arg.annotation)) is not None
             and (held := _find_class(self.module, named, self.file.misses))
