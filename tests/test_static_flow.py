@@ -420,6 +420,30 @@ def test_tuples_of_sizes_added_are_one_tuple(tmp_path: Path) -> None:
     ]
 
 
+def test_lists_added_where_one_may_be_empty(tmp_path: Path) -> None:
+    # `[d, e] + ([g] if use else [])`: two or three tensors of n rows, joined on their last
+    # axis, which keeps their two axes.
+    source = (
+        "def f(d: Float[Tensor, 'n a'], e: Float[Tensor, 'n b'], g: Float[Tensor, 'n c'], "
+        "use: bool) -> Float[Tensor, 'n k']:\n"
+        "    h = [d, e] + ([g] if use else [])\n"
+        "    return torch.cat(h, dim=-1)\n"
+        "def wrong(d: Float[Tensor, 'n a'], e: Float[Tensor, 'n b'], g: Float[Tensor, 'n c'], "
+        "use: bool) -> Float[Tensor, ' n']:\n"
+        "    h = [d, e] + ([g] if use else [])\n"
+        "    return torch.cat(h, dim=-1)\n"
+        "def tuple_and_list(x: Float[Tensor, 'n a'], use: bool) -> Float[Tensor, 'n a']:\n"
+        "    h = (x,) + ([x] if use else [])\n"
+        "    return torch.cat(h, dim=-1)\n"
+    )
+    stats = Stats()
+    assert check(tmp_path, source, stats) == [
+        '6: return of wrong(): torch.cat(h, dim=-1) "n ?" has 2 dims, expected 1 for '
+        "'return' \" n\" (? is an unknown size)",
+    ]
+    assert annotated(stats) == (2, 3)
+
+
 def test_a_return_whose_run_is_anonymous_is_read_through_the_body(tmp_path: Path) -> None:
     # jaxtyping ties no `...` to another: `encode`'s annotation says nothing of the axes
     # before d_sae. Its body gives back x's own `...`, which the call gives as (b,).

@@ -312,7 +312,8 @@ class _Expressions(_Access):
             return None
         if isinstance(op, ast.Mult) and (isinstance(left, TupV) or isinstance(right, TupV)):
             return _repeated(left, right)
-        if isinstance(op, ast.Add) and isinstance(left, TupV) and isinstance(right, TupV):
+        sequences = (TupV, ListV)
+        if isinstance(op, ast.Add) and isinstance(left, sequences) and isinstance(right, sequences):
             return concatenated(left, right)
         a, b = self.size_of(left), self.size_of(right)
         numbers = (IntV, NumV, SymV)
