@@ -756,7 +756,10 @@ class _Calls(_Made):
         """Count one annotated relation: checked where the value's shape says something
         (a known rank or a known size), unknown otherwise, with where its shape was lost."""
         if isinstance(v, tuple) and _informative(v):
+            self.file.path_known.update((id(node),) if self.file.on_path else ())
             self.file.stats_relation(kind)
+        elif id(node) in self.file.path_known:
+            self.file.stats_relation(kind)  # its shape is known on a path into it
         else:
             lost = self.lost(node) if not isinstance(v, tuple) else _LOST_BLANK
             self.file.stats_unknown(_ANNOTATED[kind], node, lost)

@@ -384,10 +384,12 @@ class _Scope(_Expressions):
         kept = self.file.findings
         self.file.findings = set()
         self.file.quiet += 1
+        self.file.on_path += 1
         try:
             read()
         finally:
             self.file.quiet -= 1
+            self.file.on_path -= 1
             found, self.file.findings = self.file.findings, kept
         return found
 
