@@ -1503,3 +1503,19 @@ def test_cat_and_stack_over_a_shared_run_agree_with_torch(
                 assert all(g in ("?", w) for g, w in zip(got[1:], tail, strict=True)), (want, got)
         elif got is not None:
             assert want == (*run, *got)
+
+
+def test_stats_tell_an_op_with_a_rule_from_one_without(tmp_path: Path) -> None:
+    # `torch.norm(x, dim=-1)` of an x of unknown shape has a rule; its input is what is
+    # unknown. `torch.fft.rfft` has none.
+    path = tmp_path / "inputs.py"
+    path.write_text(
+        "import torch\nfrom torch import Tensor\n"
+        "def f(x: Tensor, y: Tensor):\n"
+        "    return torch.norm(x, dim=-1), torch.any(x > 0, dim=1), torch.sum(y), "
+        "torch.fft.rfft(x)\n"
+    )
+    stats = Stats()
+    assert check_file(path, stats=stats) == []
+    assert stats.unknown["op input of unknown shape"] == 3
+    assert stats.unknown["torch op without a shape rule"] == 1

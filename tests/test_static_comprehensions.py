@@ -64,6 +64,22 @@ def take(x: Float[Tensor, "b n"], d: Float[Tensor, "b n"]) -> Float[Tensor, "b"]
     ]
 
 
+def test_an_index_stays_int_through_arithmetic(tmp_path: Path) -> None:
+    # `ids * 2 + 1` is an int tensor still; `m * 1` of a mask is ints too, but nothing here
+    # says whether m holds booleans or ints, so it is no index the checker reads.
+    source = """
+def pairs(x: Float[Tensor, "n d"], ids: Int[Tensor, " k"]) -> Float[Tensor, "k d"]:
+    return x[ids * 2] + x[ids * 2 + 1]
+def wrong(x: Float[Tensor, "n d"], ids: Int[Tensor, " k"]) -> Float[Tensor, "n d"]:
+    return x[ids * 2 + 1]
+def unknown(x: Float[Tensor, "n d"], m: Tensor) -> Float[Tensor, "n d"]:
+    return x[m * 1]
+"""
+    assert check_source(tmp_path, source) == [
+        '8: return of wrong(): dim \'n\' is n in x "n d" but k in x[ids * 2 + 1] "k d"'
+    ]
+
+
 def test_a_comprehension_over_a_list_variable_is_not_unrolled(tmp_path: Path) -> None:
     # A list that code may grow is read as one item, not item by item.
     source = """

@@ -107,12 +107,13 @@ class Net(nn.Module):
 @pytest.mark.parametrize(
     ("body", "shape", "findings"),
     [
-        pytest.param("self.keep(x)", ("...", "s", "d"), [], id="module-or-none"),
+        # Keep's forward gives back its x: the run of its `...` is the call's b.
+        pytest.param("self.keep(x)", ("b", "s", "d"), [], id="module-or-none"),
         pytest.param(
             "self.keep(x) @ m",
             None,
             [
-                '23: self.keep(x) @ m: inner dim is d in self.keep(x) "... s d" but s in m "s s" '
+                '23: self.keep(x) @ m: inner dim is d in self.keep(x) "b s d" but s in m "s s" '
                 "(holds only if d == s, and nothing here says they are equal)"
             ],
             id="module-or-none-misused",

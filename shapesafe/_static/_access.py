@@ -357,6 +357,10 @@ class _Access(_Calls):
         if isinstance(node, ast.BinOp) and isinstance(node.op, _BITWISE) and depth < 6:
             kinds = {self.index_kind(node.left, depth + 1), self.index_kind(node.right, depth + 1)}
             return kinds.pop() if len(kinds) == 1 else None  # `mask & other`
+        if isinstance(node, ast.BinOp) and isinstance(node.op, _ARITHMETIC) and depth < 6:
+            # `ids * 2 + flag`: arithmetic on an int tensor never gives booleans
+            kinds = {self.index_kind(node.left, depth + 1), self.index_kind(node.right, depth + 1)}
+            return "int" if "int" in kinds else None
         if isinstance(node, ast.Subscript) and depth < 6:
             return self.index_kind(node.value, depth + 1)  # `ids[:, None]`
         if isinstance(node, ast.Name) and node.id in self.origins and depth < 6:
@@ -462,6 +466,7 @@ class _Access(_Calls):
 
 # Tensor methods whose result holds values of the tensor's kind: those of `SAME_DTYPE`,
 # and bounds or picks that keep an int an int (`ids.clamp(max=n - 1)`).
+_ARITHMETIC = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod)
 _KEEPS_KIND = SAME_DTYPE | frozenset(
     "clamp clamp_min clamp_max clip view roll narrow select index_select repeat_interleave".split()
 )

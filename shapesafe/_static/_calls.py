@@ -21,6 +21,7 @@ from ._modules import (
     registered,
     unsubscripted,
 )
+from ._passed import anonymous_run, better, returned, tuple_returned
 from ._report import (
     _ANNOTATED,
     _LOST_BLANK,
@@ -261,7 +262,10 @@ class _Calls(_Made):
             tup = _tuple_returns(owner.module, fn)
             if tup is not None:
                 self.file.stats_known("method contract")
-                return self.contract_call(node, owner.module, None, self.vals, shift, fn)
+                on_self = _on_self(node)
+                return self.contract_call(
+                    node, owner.module, None, self.vals, shift, fn, owner, on_self, seen
+                )
             ident = _identity(fn)
             if ident is not None and len(args) == 1:
                 self.file.stats_known("identity method")
@@ -555,7 +559,9 @@ class _Calls(_Made):
         if fn is not None:
             tup = _tuple_returns(module, fn)
             if tup is not None:
-                return TupV(tuple(None if p is None else unifier.result(p.spec) for p in tup))
+                specs = [None if p is None else p.spec for p in tup]
+                call = (self.file, module, fn, owner, (given, values))
+                return tuple_returned(call, unifier, specs, on_self, infer)
         ret = sig.contract.ret
         if ret is None:
             if fn is None or module.annotation(fn.returns) is not None:
@@ -593,11 +599,13 @@ class _Calls(_Made):
                 if isinstance(body, tuple):
                     self.file.stats_known("return read from the body")
                     return body
-        if fn is not None and infer:
-            return self.opened(
-                module, fn, owner, given, shape_of, unifier, ret.spec, on_self, instance
-            )
-        return unifier.result(ret.spec)
+        if fn is None or not infer:
+            return unifier.result(ret.spec)
+        out = self.opened(module, fn, owner, given, shape_of, unifier, ret.spec, on_self, instance)
+        if anonymous_run(ret.spec) and any(isinstance(i, Group) and not i.name for i in out):
+            call = (self.file, module, fn, owner, (given, values))
+            return better(returned(call, unifier, [ret.spec], on_self)[0], out)
+        return out
 
     def conflicting_call(
         self,
@@ -756,7 +764,10 @@ class _Calls(_Made):
         """Count one annotated relation: checked where the value's shape says something
         (a known rank or a known size), unknown otherwise, with where its shape was lost."""
         if isinstance(v, tuple) and _informative(v):
+            self.file.path_known.update((id(node),) if self.file.on_path else ())
             self.file.stats_relation(kind)
+        elif id(node) in self.file.path_known:
+            self.file.stats_relation(kind)  # its shape is known on a path into it
         else:
             lost = self.lost(node) if not isinstance(v, tuple) else _LOST_BLANK
             self.file.stats_unknown(_ANNOTATED[kind], node, lost)

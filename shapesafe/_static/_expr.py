@@ -74,6 +74,7 @@ from ._values import (
     _one_of,
     _repeated,
     _unrolled,
+    concatenated,
 )
 
 # In-place methods that write values into a tensor at given places, keeping its shape.
@@ -154,9 +155,20 @@ def _size_parts(node: ast.expr) -> list[ast.expr] | None:
         return None if left is None or right is None else left + right
     sliced = isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice)
     shape = node.value if isinstance(node, ast.Subscript) and sliced else node
-    if isinstance(shape, ast.Attribute) and shape.attr == "shape":
-        return [ast.Starred(node, ast.Load())]  # `x.shape[:-1]`, spliced in
+    if (isinstance(shape, ast.Attribute) and shape.attr == "shape") or _size_call(shape):
+        return [ast.Starred(node, ast.Load())]  # `x.shape[:-1]`, `x.size()[:-1]`, spliced in
     return None
+
+
+def _size_call(node: ast.expr) -> bool:
+    """`x.size()`, which is `x.shape`."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "size"
+        and not node.args
+        and not node.keywords
+    )
 
 
 class _Expressions(_Access):
@@ -310,6 +322,9 @@ class _Expressions(_Access):
             return None
         if isinstance(op, ast.Mult) and (isinstance(left, TupV) or isinstance(right, TupV)):
             return _repeated(left, right)
+        sequences = (TupV, ListV)
+        if isinstance(op, ast.Add) and isinstance(left, sequences) and isinstance(right, sequences):
+            return concatenated(left, right)
         a, b = self.size_of(left), self.size_of(right)
         numbers = (IntV, NumV, SymV)
         if isinstance(left, numbers) and isinstance(right, numbers) and NumV() in (left, right):
@@ -506,6 +521,9 @@ class _Expressions(_Access):
         node, func = c.node, c.node.func
         given: list[ast.expr] = node.args
         one = _size_parts(node.args[0]) if len(node.args) == 1 else None
+        first = node.args[0] if len(node.args) == 1 else None
+        if isinstance(first, ast.Name) and first.id in self.shapes_named:
+            one = [ast.Starred(first, ast.Load())]  # `x.view(new_shape)`
         size = kw(node, "size")
         if not node.args and size is not None:
             one = _size_parts(size)  # `u.expand(size=(*x.shape[:-1], n))`
@@ -719,6 +737,8 @@ class _Expressions(_Access):
             sl = node.slice
             node = node.value
         x: Value
+        if _size_call(node):
+            node = ast.Attribute(cast(ast.Attribute, cast(ast.Call, node).func).value, "shape")
         if isinstance(node, ast.Name) and node.id in self.shapes_named:
             # `original_shape = x.shape`, read when it was bound: x may be reshaped since.
             x = self.shapes_named[node.id]

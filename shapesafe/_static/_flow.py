@@ -11,11 +11,12 @@ import ast
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
-from ._expr import _Expressions
+from ._expr import _Expressions, _size_parts
 from ._facts import _narrowed, _unpacked, asserted_shape, dead_if, named_like_dims, ordered, stated
 from ._fixtures import fixture_for
 from ._helpers import constant_locals, decided
 from ._modules import ClassModel, _find_class
+from ._passed import param_shape
 from ._report import _LOST_OTHER, Env, Finding, _alternatives, tensor_or_number
 from ._rules.index import assigned
 from ._run import Binding, active
@@ -238,7 +239,7 @@ class _Scope(_Expressions):
         )
         if found is not None:
             # A tensor or a number (`n: Int[Tensor, ""] | int`) is read as the tensor.
-            return from_spec(found.spec)
+            return param_shape(fn, arg.arg, found.spec)
         if (
             (named := _class_named(arg.annotation)) is not None
             and (held := _find_class(self.module, named, self.file.misses))
@@ -384,10 +385,12 @@ class _Scope(_Expressions):
         kept = self.file.findings
         self.file.findings = set()
         self.file.quiet += 1
+        self.file.on_path += 1
         try:
             read()
         finally:
             self.file.quiet -= 1
+            self.file.on_path -= 1
             found, self.file.findings = self.file.findings, kept
         return found
 
@@ -801,20 +804,20 @@ class _Scope(_Expressions):
         return None if held is None else ObjV(held, exact=False)
 
     def name_shape(self, stmt: ast.Assign, env: Env) -> None:
-        """`original_shape = x.shape` (or `x.shape[:-1]`) where x has a run of unknown
-        length, which a tuple of sizes can't hold: the shape, for `*original_shape[:-1]` in a
-        later `view`. A name bound more than once in the scope is left out."""
+        """`original_shape = x.shape` (or `x.shape[:-1]`, `x.size()[:-1] + (h, d)`) where x
+        has a run of unknown length, which a tuple of sizes can't hold: the shape, for
+        `*original_shape[:-1]` or `new_shape` in a later `view`. A name bound more than once
+        in the scope is left out."""
         value = stmt.value
         if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
             return
         name = stmt.targets[0].id
         if len(self.origins.get(name, ())) != 1:
             return
-        shape_expr = value.value if isinstance(value, ast.Subscript) else value
-        if isinstance(shape_expr, ast.Attribute) and shape_expr.attr == "shape":
-            part = self.shape_slice(value, None, env)
-            if part is not None and any(isinstance(i, Group) for i in part):
-                self.shapes_named[name] = part
+        parts = _size_parts(value)
+        part = None if parts is None else self.spliced_sizes(parts, env)
+        if part is not None and any(isinstance(i, Group) for i in part):
+            self.shapes_named[name] = part
 
     def remember(self, target: ast.expr, source: ast.expr, env: Env, at: ast.AST) -> None:
         """Which expression each name in `target` holds from the end of `at` on, and whether

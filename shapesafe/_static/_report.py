@@ -432,6 +432,10 @@ class Reporter:
         self.stats = stats if stats is not None else Stats()
         self.quiet = 0  # no stats: a loop body's first reading
         self.silent = 0  # neither findings nor stats: reading another class's __init__
+        # The annotated relations (by node) that a reading of one path into them checked
+        # (`_Scope.on_each_path`): checked, where the paths' join leaves the value unknown.
+        self.on_path = 0
+        self.path_known: set[int] = set()
         self.misses: dict[str, object] = {}  # lookups that found nothing, for this file
 
     def report(self, node: ast.AST, message: str) -> None:

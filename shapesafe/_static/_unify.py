@@ -815,15 +815,20 @@ class Unifier(BindingState):
                 out.append((item, self.resolve(item), self.known[item.key][1]))
         return out
 
-    def substitute(self, shape: Shape, keep_syms: bool) -> Shape:
+    def substitute(
+        self, shape: Shape, keep_syms: bool, runs: "dict[int, Shape] | None" = None
+    ) -> Shape:
         """A shape in a callee's dim names, in the caller's sizes; what the call does not bind
-        is fresh. A sym is the callee's own unless `keep_syms` (the call is on `self`)."""
+        is fresh. A sym is the callee's own unless `keep_syms` (the call is on `self`).
+        `runs` are the caller's axes of the callee's anonymous runs, by key."""
         out: list[Item] = []
         sizes = self.sizes()
         renamed: dict[object, Size] = {}
         for item in shape:
             if isinstance(item, Group):
                 bound = self.shapes_.get(item.name) if item.name else None
+                if not item.name and runs and item.key in runs:
+                    bound = (False, runs[item.key])
                 if bound is None:
                     out.append(anonymous_group())
                 else:

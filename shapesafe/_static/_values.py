@@ -324,6 +324,18 @@ def _repeated(left: Value, right: Value) -> Value:
     return None
 
 
+def concatenated(left: TupV | ListV, right: TupV | ListV) -> Value:
+    """`x.shape[:-1] + (n, d)`, `[a, b] + [c]`: the items of both, in order. Lists where
+    one is of a length unknown here (`[a, b] + ([c] if f else [])`): a list of such length
+    whose items all have what the items share. A tuple with a list gives None."""
+    if isinstance(left, ListV) or isinstance(right, ListV):
+        lists = all(isinstance(v, ListV) or v.mutable for v in (left, right))
+        return _joined([left, right]) if lists else None
+    if left.uncertain or right.uncertain or left.mutable != right.mutable:
+        return None
+    return TupV(left.items + right.items, mutable=left.mutable)
+
+
 def _item_of(iterated: Value) -> Value:
     """What a `for` loop over `iterated` binds on each pass: a list's item, what every item
     of a tuple shares, a row of a tensor."""

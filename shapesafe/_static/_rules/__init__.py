@@ -121,6 +121,11 @@ def library_call(
         if qual.count(".") == 2:
             events.stats_unknown("torch.nn class without a shape rule")
             return True, None
+    has_rule = qual in FUNCTIONS or (qual.count(".") == 1 and last in METHODS)
+    if has_rule and not isinstance(x, tuple):
+        # `torch.norm(x, dim=-1)` of an x whose shape is unknown: the op has a rule.
+        events.stats_unknown("op input of unknown shape", node.func)
+        return True, None
     events.stats_unknown(f"{root} op without a shape rule", node.func)
     return True, None
 
