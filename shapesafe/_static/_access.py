@@ -6,7 +6,8 @@ from collections import Counter
 from typing import TYPE_CHECKING, Literal
 
 from . import _torch as T
-from ._calls import _Calls, _overridden, _substituted
+from ._calls import _overridden, _substituted
+from ._declared import _Declared
 from ._made import made_by
 from ._modules import ClassModel, _find_class, _getter
 from ._report import Env
@@ -106,7 +107,7 @@ def _in_made_sizes(shape: Shape, obj: ObjV) -> Shape:
     return tuple(given(i) if isinstance(i, Size) else i for i in shape)
 
 
-class _Access(_Calls):
+class _Access(_Declared):
     """The part of a scope that reads attributes and subscripts of values."""
 
     if TYPE_CHECKING:
