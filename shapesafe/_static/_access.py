@@ -26,6 +26,7 @@ from ._unify import Shape, Size, Unifier, fresh, from_spec, lit, sym
 from ._values import (
     _TUPLES,
     AnyOfV,
+    DictV,
     IntV,
     LayerV,
     ListV,
@@ -34,6 +35,7 @@ from ._values import (
     SymV,
     TupV,
     Value,
+    dict_key,
     sequence_of,
 )
 
@@ -324,6 +326,9 @@ class _Access(_Calls):
             return subscript(self, node, base, parts, self.index_kind)
         if isinstance(base, ListV) and not isinstance(sl, ast.Slice):
             return base.item
+        if isinstance(base, DictV):
+            key = dict_key(sl)
+            return None if key is None else base.get(key)
         return None
 
     def dtype_label(self, node: ast.expr) -> str | None:

@@ -57,6 +57,7 @@ from ._unify import (
 from ._values import (
     AnyOfV,
     ClsV,
+    DictV,
     IntV,
     LamV,
     LayerV,
@@ -80,6 +81,8 @@ def _substituted(value: Value, unifier: Unifier, on_self: bool) -> Value:
         return unifier.substitute(value, on_self)
     if isinstance(value, TupV):
         return TupV(tuple(_substituted(i, unifier, on_self) for i in value.items))
+    if isinstance(value, DictV):
+        return DictV(tuple((k, _substituted(v, unifier, on_self)) for k, v in value.items))
     return value if portable(value) else None
 
 

@@ -72,6 +72,7 @@ from ._values import (
     _one_of,
     _repeated,
     _unrolled,
+    dict_of,
 )
 
 # In-place methods that write values into a tensor at given places, keeping its shape.
@@ -221,11 +222,8 @@ class _Expressions(_Access):
             if isinstance(a, (IntV, NumV, SymV)) and isinstance(b, (IntV, NumV, SymV)) and a != b:
                 return NumV()  # a number either way
             return _one_of([a, b])
-        if isinstance(node, (ast.Tuple, ast.List)):
-            items = [_held(self.value(e, env)) for e in node.elts]
-            if any(isinstance(e, ast.Starred) for e in node.elts):
-                return None
-            return TupV(tuple(items), mutable=isinstance(node, ast.List))
+        if isinstance(node, (ast.Tuple, ast.List, ast.Dict)):
+            return self.display(node, env)
         if isinstance(node, ast.Lambda):
             return LamV(node, dict(env))
         if isinstance(node, ast.BoolOp):
@@ -242,6 +240,17 @@ class _Expressions(_Access):
             if isinstance(child, ast.expr):
                 self.value(child, env)
         return None
+
+    def display(self, node: ast.Tuple | ast.List | ast.Dict, env: Env) -> Value:
+        """A tuple, list or dict written out: `(a, b)`, `[x, y]`, `{"rgb": rgb}`."""
+        if isinstance(node, ast.Dict):
+            for key in node.keys:
+                self.value(key, env)
+            return dict_of(list(node.keys), [self.value(v, env) for v in node.values])
+        items = [_held(self.value(e, env)) for e in node.elts]
+        if any(isinstance(e, ast.Starred) for e in node.elts):
+            return None
+        return TupV(tuple(items), mutable=isinstance(node, ast.List))
 
     def unary(self, node: ast.UnaryOp, env: Env) -> Value:
         inner = self.value(node.operand, env)
