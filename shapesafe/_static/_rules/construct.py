@@ -105,18 +105,29 @@ def from_data(c: Call) -> Value:
     return None
 
 
-def literal_shape(node: ast.expr, data: TupV, seen: dict[int, Value]) -> tuple[Size, ...] | None:
-    """`torch.tensor([[1, 2], [3, 4]])`: literal lists of Python numbers, all of one length.
-    The inner lists are read from what `seen` has for their own nodes."""
-    if not isinstance(node, (ast.List, ast.Tuple)) or len(node.elts) != len(data.items):
+def literal_shape(
+    node: ast.expr | None, data: TupV, seen: dict[int, Value]
+) -> tuple[Size, ...] | None:
+    """`torch.tensor([[1, 2], [3, 4]])`: lists of Python numbers, all of one length. The inner
+    lists written out are read from what `seen` has for their own nodes; others (`[r] * 3`, a
+    `Tuple[float, float]` parameter) from their values. A list with one number in it holds
+    numbers only (or one-value tensors), since torch takes no list that mixes numbers with
+    anything else: `[eps, 0.0, 0.0]` is 3 numbers whatever `eps` is."""
+    if isinstance(node, (ast.List, ast.Tuple)):
+        if len(node.elts) != len(data.items):
+            return None
+        nodes: list[ast.expr | None] = list(node.elts)
+        items = tuple(seen.get(id(e)) for e in node.elts)
+    elif data.fields or data.uncertain:
         return None
-    items = tuple(seen.get(id(e)) for e in node.elts)
-    if all(isinstance(i, (IntV, NumV)) for i in items):
+    else:
+        nodes, items = [None] * len(data.items), data.items
+    if any(isinstance(i, (IntV, NumV)) or i == () for i in items):
         return (lit(len(items)),)
     if items and all(isinstance(i, TupV) and not i.fields for i in items):
         inner = [
             literal_shape(e, i, seen)  # type: ignore[arg-type]
-            for e, i in zip(node.elts, items, strict=True)
+            for e, i in zip(nodes, items, strict=True)
         ]
         first = inner[0]
         if first is not None and all(s == first for s in inner):
