@@ -5,6 +5,7 @@ declares or writes (`Tuple[float, float, float]`, `[r] * 3`)."""
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -87,3 +88,28 @@ def test_data_of_unknown_shape_is_unknown(tmp_path: Path, data: str) -> None:
     stats = Stats()
     assert check(tmp_path, source, stats) == []
     assert annotated(stats) == (0, 1)
+
+
+ARRAY = """\
+import numpy as np
+
+
+def to_tensor(a: Float[np.ndarray, "h w 3"]) -> Float[Tensor, "{shape}"]:
+    t = torch.from_numpy(a.astype(np.float32) / 255.0)
+    return {made}.unsqueeze(0)
+"""
+
+
+@pytest.mark.parametrize("made", ["t", "torch.tensor(a)", "torch.FloatTensor(a)"])
+def test_a_tensor_made_from_an_array_has_its_shape(tmp_path: Path, made: str) -> None:
+    stats = Stats()
+    assert check(tmp_path, ARRAY.format(shape="1 h w 3", made=made), stats) == []
+    assert annotated(stats) == (1, 1)
+    found = check(tmp_path, ARRAY.format(shape="1 3 h w", made=made))
+    assert len(found) == 1 and "return of to_tensor(): dim" in found[0]
+
+
+def test_torch_makes_a_tensor_of_an_arrays_shape() -> None:
+    a = np.ones((2, 3), dtype=np.float32)
+    for make in (torch.from_numpy, torch.tensor, torch.as_tensor, torch.FloatTensor):
+        assert make(a).shape == (2, 3)

@@ -98,11 +98,19 @@ def meshgrid(c: Call) -> Value:
 @function(*(f"torch.{n}" for n in ("tensor", "Tensor", "as_tensor", "FloatTensor", "LongTensor")))
 def from_data(c: Call) -> Value:
     node, args = c.node, c.args
+    if len(node.args) == 1 and isinstance(args[0], tuple):
+        return args[0]  # `torch.tensor(array)`, `torch.FloatTensor(img)`: of its shape
     if len(node.args) == 1 and isinstance(args[0], TupV):
         return literal_shape(node.args[0], args[0], c.reader.seen)
     if len(node.args) == 1 and isinstance(args[0], (IntV, NumV)) and c.name != "Tensor":
         return ()  # `torch.tensor(0.5)`: one number, no axes
     return None
+
+
+@function("torch.from_numpy")
+def from_numpy(c: Call) -> Value:
+    """`torch.from_numpy(a)`: a tensor of the array's shape."""
+    return c.args[0] if len(c.args) == 1 and isinstance(c.args[0], tuple) else None
 
 
 def literal_shape(
