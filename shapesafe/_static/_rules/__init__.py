@@ -11,6 +11,7 @@
 - `conv`: convolutions, pooling, sampling grids and the norms of channels (BatchNorm, GroupNorm);
 - `dtypes`: which dtypes each jaxtyping label takes;
 - `arrays`: numpy's functions, as the torch ops of the same meaning;
+- `images`: OpenCV's image functions (`cv2.imread`, `cvtColor`, `resize`);
 - `builtins`: Python's builtins on sizes and shapes (`len`, `int`, `zip`).
 
 Adding an op is adding one function, registered with `@function` or `@method`, in one of
@@ -28,6 +29,7 @@ from . import (  # noqa: F401
     conv,
     dtypes,
     einops,
+    images,
     index,
     linalg,
     nn,
@@ -51,7 +53,7 @@ __all__ = [
 # The roots of the qualified names that rules are registered under.
 ROOTS = frozenset(("torch", "einops", "fancy_einsum", "shapesafe"))
 # Libraries with rules for some of their functions only: the others are read as before.
-SOME = frozenset(("numpy", "transformer_lens"))
+SOME = frozenset(("numpy", "transformer_lens", "cv2"))
 # torch functions that give no tensor, or one of unknown shape, and are known as such.
 _NO_SHAPE = frozenset("tensor as_tensor manual_seed no_grad device is_tensor finfo iinfo".split())
 
