@@ -72,6 +72,15 @@ def test_declared_tuples_and_repeated_lists_have_their_length(tmp_path: Path) ->
     assert found == ['7: return of box(): dim \'3\' is 2 in aabb / dims "2 3", expected 3 ("3 2")']
 
 
+def test_an_empty_list_is_one_axis_of_size_0(tmp_path: Path) -> None:
+    source = 'def f() -> Float[Tensor, "b s d"]:\n    return torch.tensor([])\n'
+    found = check(tmp_path, source)
+    assert found == [
+        '2: return of f(): torch.tensor([]) "0" has 1 dims, expected 3 for \'return\' "b s d"'
+    ]
+    assert torch.tensor([]).shape == (0,)
+
+
 @pytest.mark.parametrize(
     "data",
     [

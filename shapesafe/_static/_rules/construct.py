@@ -130,8 +130,8 @@ def literal_shape(
         return None
     else:
         nodes, items = [None] * len(data.items), data.items
-    if any(isinstance(i, (IntV, NumV)) or i == () for i in items):
-        return (lit(len(items)),)
+    if not items or any(isinstance(i, (IntV, NumV)) or i == () for i in items):
+        return (lit(len(items)),)  # `torch.tensor([])` is of one axis, of size 0
     if items and all(isinstance(i, TupV) and not i.fields for i in items):
         inner = [
             literal_shape(e, i, seen)  # type: ignore[arg-type]
