@@ -138,3 +138,29 @@ def g(x: Float[Tensor, "n 3"]) -> Float[Tensor, "n 1"]:
 """
     found = check(tmp_path, source)
     assert found == ['8: return of g(): dim \'1\' is 3 in out["rgb"] "n 3", expected 1 ("n 1")']
+
+
+ANNOTATED = """\
+def f(acts: dict[str, Float[Tensor, "b s c"]], norms: Dict[str, Float[Tensor, " c"]], k: str) -> Float[Tensor, "{shape}"]:
+{body}
+    return acts[k] * norms["any"]
+"""
+
+
+def test_a_dict_annotated_with_one_shape_gives_it_for_every_key(tmp_path: Path) -> None:
+    source = "from typing import Dict\n\n\n" + ANNOTATED
+    stats = Stats()
+    assert check(tmp_path, source.format(shape="b s c", body="    pass"), stats) == []
+    assert annotated(stats) == (1, 1)
+    found = check(tmp_path, source.format(shape="b c", body="    pass"))
+    assert len(found) == 1 and "has 3 dims, expected 2 for 'return' \"b c\"" in found[0]
+
+
+def test_an_annotated_dict_stored_into_is_unknown(tmp_path: Path) -> None:
+    # The value stored may not be what the annotation says: the dict is unknown afterwards,
+    # and a store is not a copy into a tensor, so it is no finding either.
+    source = "from typing import Dict\n\n\n" + ANNOTATED
+    body = "    for key in acts:\n        acts[key] = acts[key][:2, :, None]"
+    stats = Stats()
+    assert check(tmp_path, source.format(shape="b c", body=body), stats) == []
+    assert annotated(stats) == (0, 1)

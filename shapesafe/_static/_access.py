@@ -327,8 +327,7 @@ class _Access(_Calls):
         if isinstance(base, ListV) and not isinstance(sl, ast.Slice):
             return base.item
         if isinstance(base, DictV):
-            key = dict_key(sl)
-            return None if key is None else base.get(key)
+            return base.get(dict_key(sl))
         return None
 
     def dtype_label(self, node: ast.expr) -> str | None:

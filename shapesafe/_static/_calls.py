@@ -82,7 +82,8 @@ def _substituted(value: Value, unifier: Unifier, on_self: bool) -> Value:
     if isinstance(value, TupV):
         return TupV(tuple(_substituted(i, unifier, on_self) for i in value.items))
     if isinstance(value, DictV):
-        return DictV(tuple((k, _substituted(v, unifier, on_self)) for k, v in value.items))
+        items = tuple((k, _substituted(v, unifier, on_self)) for k, v in value.items)
+        return DictV(items, _substituted(value.each, unifier, on_self))
     return value if portable(value) else None
 
 

@@ -318,7 +318,9 @@ def renamed(value: Value, sizes: dict[Size, Size]) -> Value:
     if isinstance(value, TupV) and not value.mutable:
         return dataclasses.replace(value, items=tuple(renamed(i, sizes) for i in value.items))
     if isinstance(value, DictV):
-        return DictV(tuple((k, renamed(v, sizes)) for k, v in value.items))
+        return DictV(
+            tuple((k, renamed(v, sizes)) for k, v in value.items), renamed(value.each, sizes)
+        )
     return None
 
 
@@ -346,7 +348,7 @@ def in_caller_terms(value: Value, bound: tuple[tuple[str, Shape], ...]) -> Value
         if isinstance(v, TupV) and not v.mutable:
             return dataclasses.replace(v, items=tuple(walk(i) for i in v.items))
         if isinstance(v, DictV):
-            return DictV(tuple((k, walk(i)) for k, i in v.items))
+            return DictV(tuple((k, walk(i)) for k, i in v.items), walk(v.each))
         return None
 
     return walk(value)

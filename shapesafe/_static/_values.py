@@ -43,13 +43,15 @@ class DictV:
     reading any other key gives a value not known."""
 
     items: tuple[tuple[str, "Value"], ...]
+    # What every other key holds, where an annotation says: `dict[str, Float[Tensor, "b d"]]`.
+    each: "Value" = None
 
-    def get(self, key: str) -> "Value":
-        return dict(self.items).get(key)
+    def get(self, key: str | None) -> "Value":
+        return self.each if key is None else dict(self.items).get(key, self.each)
 
     def set(self, key: str, value: "Value") -> "DictV":
         kept = tuple((k, v) for k, v in self.items if k != key)
-        return DictV((*kept, (key, _held(value))))
+        return DictV((*kept, (key, _held(value))), self.each)
 
 
 def returned_tuple(node: ast.expr, v: "Value", seen: "dict[int, Value]") -> "Value":
@@ -285,7 +287,8 @@ def _shared_keys(dicts: list[DictV], join: "Callable[[list[Value]], Value]") -> 
     """The dict that each of `dicts` may be: the keys they all hold, each with what `join`
     makes of their values there (unknown where their values do not agree)."""
     keys = [k for k, _ in dicts[0].items if all(k in dict(d.items) for d in dicts[1:])]
-    return DictV(tuple((k, join([d.get(k) for d in dicts])) for k in keys))
+    each = join([d.each for d in dicts]) if all(d.each is not None for d in dicts) else None
+    return DictV(tuple((k, join([d.get(k) for d in dicts])) for k in keys), each)
 
 
 def _axis_by_axis(shapes: list[Shape]) -> Shape | None:
@@ -396,12 +399,13 @@ def _unrolled(iterated: Value) -> tuple[Value, ...]:
 
 _TUPLES = frozenset(("tuple", "Tuple", "typing.Tuple"))
 _SEQUENCES = frozenset(("list", "List", "typing.List", "Sequence", "typing.Sequence"))
+_DICTS = frozenset(("dict", "Dict", "typing.Dict", "Mapping", "typing.Mapping"))
 
 
 def sequence_of(module: Module, node: ast.expr | None) -> Value:
     """`Tuple[float, float]`, `list[Float[Tensor, "b d"]]`, `tuple[int, ...]`: a tuple or
-    list of Python numbers or of tensors of one annotated shape; None for any other
-    annotation."""
+    list of Python numbers or of tensors of one annotated shape; `dict[str, Float[...]]` a
+    dict whose every key holds one; None for any other annotation."""
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
         # `tuple[int, int] | None`: code that reads the items has ruled the None out.
         for side, other in ((node.left, node.right), (node.right, node.left)):
@@ -415,6 +419,8 @@ def sequence_of(module: Module, node: ast.expr | None) -> Value:
         return None
     kind = dotted_name(node.value)
     items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+    if kind in _DICTS and len(items) == 2 and (found := module.annotation(items[1])) is not None:
+        return DictV((), from_spec(found.spec))  # `dict[str, Float[Tensor, "b d"]]`
     if kind in _TUPLES and len(items) == 2:
         if isinstance(items[1], ast.Constant) and items[1].value is Ellipsis:
             kind, items = "list", items[:1]
@@ -457,7 +463,9 @@ def dict_stored(target: ast.Subscript, v: Value, env: "dict[str, Value]") -> boo
     if not isinstance(held, DictV):
         return False
     key = dict_key(target.slice)
-    env[root.id] = held.set(key, v) if key is not None else None
+    # A dict whose annotation says what every key holds is unknown once code stores into
+    # it: the value may not be what the annotation says, and the caller's code may read it.
+    env[root.id] = held.set(key, v) if key is not None and held.each is None else None
     return True
 
 
