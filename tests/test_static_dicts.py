@@ -164,3 +164,25 @@ def test_an_annotated_dict_stored_into_is_unknown(tmp_path: Path) -> None:
     stats = Stats()
     assert check(tmp_path, source.format(shape="b c", body=body), stats) == []
     assert annotated(stats) == (0, 1)
+
+
+LOOPS = """\
+def f(ci: dict[str, Float[Tensor, "b s c"]]) -> Float[Tensor, "b c"]:
+    for {loop}:
+        return acts{op}
+    raise ValueError("empty")
+"""
+
+
+@pytest.mark.parametrize("loop", ["name, acts in ci.items()", "acts in ci.values()"])
+def test_the_values_of_an_annotated_dict_have_its_shape(tmp_path: Path, loop: str) -> None:
+    assert check(tmp_path, LOOPS.format(loop=loop, op=".sum(1)")) == []
+    found = check(tmp_path, LOOPS.format(loop=loop, op=""))
+    assert len(found) == 1 and "has 3 dims, expected 2 for 'return' \"b c\"" in found[0]
+
+
+def test_get_of_a_key_every_path_sets_is_its_value(tmp_path: Path) -> None:
+    found = check(
+        tmp_path, LOCAL.format(body="    pass").replace('out["rgb"]\n', 'out.get("rgb")\n')
+    )
+    assert found == ['4: return of f(): dim \'1\' is 3 in out.get("rgb") "n 3", expected 1 ("n 1")']

@@ -54,6 +54,7 @@ from ._unify import name as size_named
 from ._values import (
     AnyOfV,
     ClsV,
+    DictV,
     IntV,
     LamV,
     LayerV,
@@ -72,6 +73,7 @@ from ._values import (
     _one_of,
     _repeated,
     _unrolled,
+    dict_method,
     dict_of,
 )
 
@@ -557,6 +559,8 @@ class _Expressions(_Access):
             return tensor_method(self, node, attr, base, args, kwargs, c.starred)
         if isinstance(base, ObjV):
             return self.obj_call(node, base, attr, args, kwargs, env)
+        if isinstance(base, DictV):
+            return dict_method(base, attr, node.args)
         if isinstance(base, ClsV):
             # `Attention.create_alibi_slope(n)`: a static or class method.
             meth = cast(ClassModel, base.cls).method(attr)

@@ -485,3 +485,16 @@ def dict_of(keys: "list[ast.expr | None]", values: "list[Value]") -> Value:
     for text, v in items:
         out = out.set(text, v)
     return out
+
+
+def dict_method(d: DictV, attr: str, nodes: list[ast.expr]) -> Value:
+    """`d.get("rgb")` of a key every path sets: its value. `d.values()` and `d.items()` of a
+    dict whose annotation says what every key holds: a list of those values, or of (key,
+    value) pairs. None for any other."""
+    if attr == "get" and len(nodes) == 1 and (key := dict_key(nodes[0])) in dict(d.items):
+        return d.get(key)
+    if d.items or d.each is None or nodes:
+        return None
+    if attr == "values":
+        return ListV(d.each)
+    return ListV(TupV((None, d.each))) if attr == "items" else None
