@@ -27,6 +27,7 @@ from ._unify import Shape, Size, Unifier, fresh, from_spec, lit, sym
 from ._values import (
     _TUPLES,
     AnyOfV,
+    DictV,
     IntV,
     LayerV,
     ListV,
@@ -35,6 +36,7 @@ from ._values import (
     SymV,
     TupV,
     Value,
+    dict_key,
     sequence_of,
 )
 
@@ -327,6 +329,8 @@ class _Access(_Declared):
             return base.item
         if isinstance(base, ListV) and isinstance(sl, ast.Slice) and sl.step is None:
             return base  # `self.layers[1:]`: a list of the same like items
+        if isinstance(base, DictV):
+            return base.get(dict_key(sl))
         return None
 
     def dtype_label(self, node: ast.expr) -> str | None:

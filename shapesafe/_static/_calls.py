@@ -53,6 +53,7 @@ from ._unify import (
 from ._values import (
     AnyOfV,
     ClsV,
+    DictV,
     FnV,
     IntV,
     LamV,
@@ -76,6 +77,9 @@ def _substituted(value: Value, unifier: Unifier, on_self: bool) -> Value:
         return unifier.substitute(value, on_self)
     if isinstance(value, TupV):
         return TupV(tuple(_substituted(i, unifier, on_self) for i in value.items))
+    if isinstance(value, DictV):
+        items = tuple((k, _substituted(v, unifier, on_self)) for k, v in value.items)
+        return DictV(items, _substituted(value.each, unifier, on_self))
     return value if portable(value) else None
 
 

@@ -55,6 +55,7 @@ from ._unify import name as size_named
 from ._values import (
     AnyOfV,
     ClsV,
+    DictV,
     FnV,
     IntV,
     LamV,
@@ -72,6 +73,8 @@ from ._values import (
     _one_of,
     _repeated,
     concatenated,
+    dict_method,
+    dict_of,
 )
 
 # In-place methods that write values into a tensor at given places, keeping its shape.
@@ -216,11 +219,8 @@ class _Expressions(_Sequences):
             if isinstance(a, (IntV, NumV, SymV)) and isinstance(b, (IntV, NumV, SymV)) and a != b:
                 return NumV()  # a number either way
             return _one_of([a, b])
-        if isinstance(node, (ast.Tuple, ast.List)):
-            items = [_held(self.value(e, env)) for e in node.elts]
-            if any(isinstance(e, ast.Starred) for e in node.elts):
-                return None
-            return TupV(tuple(items), mutable=isinstance(node, ast.List))
+        if isinstance(node, (ast.Tuple, ast.List, ast.Dict)):
+            return self.display(node, env)
         if isinstance(node, ast.Lambda):
             return LamV(node, dict(env))
         if isinstance(node, ast.BoolOp):
@@ -237,6 +237,17 @@ class _Expressions(_Sequences):
             if isinstance(child, ast.expr):
                 self.value(child, env)
         return None
+
+    def display(self, node: ast.Tuple | ast.List | ast.Dict, env: Env) -> Value:
+        """A tuple, list or dict written out: `(a, b)`, `[x, y]`, `{"rgb": rgb}`."""
+        if isinstance(node, ast.Dict):
+            for key in node.keys:
+                self.value(key, env)
+            return dict_of(list(node.keys), [self.value(v, env) for v in node.values])
+        items = [_held(self.value(e, env)) for e in node.elts]
+        if any(isinstance(e, ast.Starred) for e in node.elts):
+            return None
+        return TupV(tuple(items), mutable=isinstance(node, ast.List))
 
     def unary(self, node: ast.UnaryOp, env: Env) -> Value:
         inner = self.value(node.operand, env)
@@ -592,6 +603,8 @@ class _Expressions(_Sequences):
             ruled = layer_method(self, node, base, attr, args, kwargs)
             if ruled is not PASS:
                 return ruled  # type: ignore[return-value]
+        if isinstance(base, DictV):
+            return dict_method(base, attr, node.args)
         if isinstance(base, ClsV):
             # `Attention.create_alibi_slope(n)`: a static or class method.
             meth = cast(ClassModel, base.cls).method(attr)

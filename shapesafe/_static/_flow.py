@@ -30,6 +30,7 @@ from ._scopes import (
     _local_annotations,
     _own_nodes,
     _shared_lists,
+    changed_elsewhere,
 )
 from ._source import _class_named, _decorated, _number_annotation, _params
 from ._unify import (
@@ -55,6 +56,8 @@ from ._values import (
     _held,
     _item_of,
     _one_of,
+    dict_stored,
+    returned_tuple,
     sequence_of,
 )
 
@@ -542,7 +545,7 @@ class _Scope(_Expressions):
 
     def return_(self, stmt: ast.Return, env: Env) -> Env | None:
         if stmt.value is not None:
-            v = self.value(stmt.value, env)
+            v = returned_tuple(stmt.value, self.value(stmt.value, env), self.seen)
             if self.fn is not None:
                 self.check_return(stmt.value, v)
                 if isinstance(stmt.value, ast.IfExp) and not _reads_sizes(stmt.value.test):
@@ -720,9 +723,8 @@ class _Scope(_Expressions):
         if isinstance(target, ast.Name):
             if self.is_module and target.id in self.rebound_globals:
                 v = None
-            if isinstance(v, ListV) or (isinstance(v, TupV) and v.mutable):
-                if target.id in _shared_lists(self.module, self.body):
-                    v = None  # code this reading does not follow may change the list
+            if changed_elsewhere(self.module, self.body, target.id, v):
+                v = None  # code this reading does not follow may change the list or dict
             if v is None and not self.is_module:
                 v = self.declared_local(target.id)
             if isinstance(v, tuple) and (known := facts()) is not None:
@@ -743,7 +745,9 @@ class _Scope(_Expressions):
             self.value(target.value, env)
             name = self.dotted_target(target.value)
             held = env.get(name) if name is not None else None
-            if isinstance(held, ListV) and v == held.item:
+            if dict_stored(target, v, env):
+                pass
+            elif isinstance(held, ListV) and v == held.item:
                 pass  # a list whose items all have one value, given one more of it
             elif name is not None and name in env and not isinstance(held, (TupV, ListV)):
                 pass  # item assignment keeps a tensor's shape

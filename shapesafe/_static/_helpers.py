@@ -21,7 +21,7 @@ from ._source import (
     per_node,
 )
 from ._unify import Group, Item, Shape, Size, anonymous_group, fresh
-from ._values import AnyOfV, IntV, ObjV, TupV, Value, _one_of
+from ._values import AnyOfV, DictV, IntV, ObjV, TupV, Value, _one_of
 
 # (function, the shapes its parameters are bound to, sizes made, flags given)
 Flags = tuple[tuple[str, object], ...]
@@ -318,6 +318,10 @@ def renamed(value: Value, sizes: dict[Size, Size]) -> Value:
         return tuple(sizes.get(i, i) if isinstance(i, Size) else i for i in value)
     if isinstance(value, TupV) and not value.mutable:
         return dataclasses.replace(value, items=tuple(renamed(i, sizes) for i in value.items))
+    if isinstance(value, DictV):
+        return DictV(
+            tuple((k, renamed(v, sizes)) for k, v in value.items), renamed(value.each, sizes)
+        )
     return None
 
 
@@ -345,6 +349,8 @@ def in_caller_terms(value: Value, bound: tuple[tuple[str, Shape], ...]) -> Value
             return tuple(keep(i) for i in v)
         if isinstance(v, TupV) and not v.mutable:
             return dataclasses.replace(v, items=tuple(walk(i) for i in v.items))
+        if isinstance(v, DictV):
+            return DictV(tuple((k, walk(i)) for k, i in v.items), walk(v.each))
         return None
 
     return walk(value)

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from ._expr import _Comprehensions
 from ._modules import LIST_CHANGES
 from ._source import INNER_IMPORT, Module, dotted_name, import_origins, per_node
+from ._values import DictV, ListV, TupV, Value
 
 _Scopes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
@@ -292,3 +293,51 @@ def _read_imported(module: Module, body: list[ast.stmt]) -> set[str]:
         elif isinstance(node, ast.stmt):
             other.update(_stmt_binds(node))
     return imported - other
+
+
+def changed_elsewhere(module: Module, body: list[ast.stmt], name: str, v: Value) -> bool:
+    """Whether the list or dict `v` bound to `name` may change where the reading of `body`
+    does not see it (`_shared_lists`, `_shared_dicts`)."""
+    if isinstance(v, ListV) or (isinstance(v, TupV) and v.mutable):
+        return name in _shared_lists(module, body)
+    return isinstance(v, DictV) and name in _shared_dicts(module, body)
+
+
+# Methods that read a dict without changing it.
+_READS_DICT = frozenset("get keys values items copy".split())
+
+
+def _shared_dicts(module: Module, body: list[ast.stmt]) -> frozenset[str]:
+    """The names of a scope whose dict may change where its statement-by-statement reading
+    does not see it: as for lists (`_shared_lists`), and where code changes it through a
+    method (`d.update(...)`, `d.pop(k)`) or deletes a key. `return d, loss` only reads it."""
+    return per_node(module, "shared dicts", body, lambda: _read_shared_dicts(module, body))
+
+
+def _read_shared_dicts(module: Module, body: list[ast.stmt]) -> frozenset[str]:
+    out: set[str] = set()
+    stack: list[tuple[ast.AST, ast.AST | None, ast.AST | None, bool]] = [
+        (n, None, None, False) for n in body
+    ]
+    while stack:
+        node, parent, above, nested = stack.pop()
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and parent is not None:
+            if not _reads_dict(module, node, parent, above, nested):
+                out.add(node.id)
+        inner = nested or isinstance(node, _Nested)
+        # A keyword argument's value is read by the call itself.
+        up = parent if isinstance(node, ast.keyword) else node
+        stack.extend([(child, up, parent, inner) for child in _children(node)])
+    return frozenset(out)
+
+
+def _reads_dict(
+    module: Module, name: ast.Name, parent: ast.AST, above: ast.AST | None, nested: bool
+) -> bool:
+    if isinstance(parent, ast.Tuple) and isinstance(above, ast.Return):
+        return not nested
+    if isinstance(parent, ast.Attribute):
+        return parent.value is name and parent.attr in _READS_DICT
+    if isinstance(parent, ast.Subscript) and isinstance(parent.ctx, ast.Del):
+        return False
+    return _reads_list(module, name, parent, nested)

@@ -5,6 +5,7 @@ classes, lambdas, and a value that is one of several. None is a value nothing is
 
 import ast
 import dataclasses
+from collections.abc import Callable
 from typing import cast
 
 from ._source import Module, _number_annotation, dotted_name
@@ -33,6 +34,36 @@ class TupV:
 
     def field(self, attr: str) -> "Value":
         return self.items[self.fields.index(attr)] if attr in self.fields else None
+
+
+@dataclasses.dataclass(frozen=True)
+class DictV:
+    """A dict whose keys the code writes as strings: `{"rgb": rgb, "depth": depth}`, then
+    `out["acc"] = acc`. It holds the keys that every path to here sets, each with its value;
+    reading any other key gives a value not known."""
+
+    items: tuple[tuple[str, "Value"], ...]
+    # What every other key holds, where an annotation says: `dict[str, Float[Tensor, "b d"]]`.
+    each: "Value" = None
+
+    def get(self, key: str | None) -> "Value":
+        return self.each if key is None else dict(self.items).get(key, self.each)
+
+    def set(self, key: str, value: "Value") -> "DictV":
+        kept = tuple((k, v) for k, v in self.items if k != key)
+        return DictV((*kept, (key, _held(value))), self.each)
+
+
+def returned_tuple(node: ast.expr, v: "Value", seen: "dict[int, Value]") -> "Value":
+    """`return outputs, loss`: the tuple a function gives back, with the dicts it holds, which
+    no code of the function changes after this (a dict kept in a tuple is otherwise unknown)."""
+    if not (isinstance(node, ast.Tuple) and isinstance(v, TupV) and len(v.items) == len(node.elts)):
+        return v
+    items = [
+        held if isinstance(held := seen.get(id(e)), DictV) else item
+        for e, item in zip(node.elts, v.items, strict=True)
+    ]
+    return dataclasses.replace(v, items=tuple(items))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,6 +162,7 @@ Value = (
     | IntV
     | NumV
     | TupV
+    | DictV
     | ListV
     | LayerV
     | ObjV
@@ -184,6 +216,8 @@ def _one_of(values: list[Value]) -> Value:
         return AnyOfV(tuple(options)) if len(options) <= 8 else None
     if all(isinstance(v, _NUMBERS) for v in values):
         return _number_of(values)
+    if all(isinstance(v, DictV) for v in values):
+        return _shared_keys(cast(list[DictV], values), _one_of)
     rows = _number_rows(values)
     if rows is not None:
         return TupV(tuple(_number_of(list(col)) for col in zip(*rows, strict=True)))
@@ -238,6 +272,8 @@ def _joined(values: list[Value]) -> Value:
         # tensors whose differing sizes are unknown.
         item = _joined(held) if held and all(isinstance(i, tuple) for i in held) else None
         return ListV(item) if isinstance(item, tuple) else None
+    if all(isinstance(v, DictV) for v in values):
+        return _shared_keys(cast(list[DictV], values), _joined)
     if all(portable(v) for v in values):
         # `return nn.ReLU()`, `return TopK(k)`: a helper that makes a module.
         return _one_of(values)
@@ -255,6 +291,14 @@ def _joined(values: list[Value]) -> Value:
             return None
         return TupV(items, uncertain=any(t.uncertain for t in tuples))
     return None
+
+
+def _shared_keys(dicts: list[DictV], join: "Callable[[list[Value]], Value]") -> DictV:
+    """The dict that each of `dicts` may be: the keys they all hold, each with what `join`
+    makes of their values there (unknown where their values do not agree)."""
+    keys = [k for k, _ in dicts[0].items if all(k in dict(d.items) for d in dicts[1:])]
+    each = join([d.each for d in dicts]) if all(d.each is not None for d in dicts) else None
+    return DictV(tuple((k, join([d.get(k) for d in dicts])) for k in keys), each)
 
 
 def _axis_by_axis(shapes: list[Shape]) -> Shape | None:
@@ -304,9 +348,11 @@ def _common_shape(shapes: list[Shape]) -> Shape | None:
 
 
 def _held(item: Value) -> Value:
-    """An item as a list or tuple holds it: a list inside one may be changed through the
-    outer one (`rows[0].append(v)`, `for r in rows: r.append(v)`), so it is unknown."""
-    return None if isinstance(item, ListV) or (isinstance(item, TupV) and item.mutable) else item
+    """An item as a list or tuple holds it: a list or dict inside one may be changed through
+    the outer one (`rows[0].append(v)`, `for r in rows: r.append(v)`), so it is unknown."""
+    if isinstance(item, (ListV, DictV)) or (isinstance(item, TupV) and item.mutable):
+        return None
+    return item
 
 
 def _repeated(left: Value, right: Value) -> Value:
@@ -375,12 +421,13 @@ def _unrolled(iterated: Value) -> tuple[Value, ...]:
 
 _TUPLES = frozenset(("tuple", "Tuple", "typing.Tuple"))
 _SEQUENCES = frozenset(("list", "List", "typing.List", "Sequence", "typing.Sequence"))
+_DICTS = frozenset(("dict", "Dict", "typing.Dict", "Mapping", "typing.Mapping"))
 
 
 def sequence_of(module: Module, node: ast.expr | None) -> Value:
     """`Tuple[float, float]`, `list[Float[Tensor, "b d"]]`, `tuple[int, ...]`: a tuple or
-    list of Python numbers or of tensors of one annotated shape; None for any other
-    annotation."""
+    list of Python numbers or of tensors of one annotated shape; `dict[str, Float[...]]` a
+    dict whose every key holds one; None for any other annotation."""
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
         # `tuple[int, int] | None`: code that reads the items has ruled the None out.
         for side, other in ((node.left, node.right), (node.right, node.left)):
@@ -394,6 +441,8 @@ def sequence_of(module: Module, node: ast.expr | None) -> Value:
         return None
     kind = dotted_name(node.value)
     items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+    if kind in _DICTS and len(items) == 2 and (found := module.annotation(items[1])) is not None:
+        return DictV((), from_spec(found.spec))  # `dict[str, Float[Tensor, "b d"]]`
     if kind in _TUPLES and len(items) == 2:
         if isinstance(items[1], ast.Constant) and items[1].value is Ellipsis:
             kind, items = "list", items[:1]
@@ -409,3 +458,65 @@ def sequence_of(module: Module, node: ast.expr | None) -> Value:
         else:
             return None
     return TupV(tuple(held)) if kind in _TUPLES else ListV(held[0])
+
+
+def dict_key(node: ast.expr | None) -> str | None:
+    """The key a subscript or a dict literal writes: a string constant; None for any other."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    return None
+
+
+def dict_stored(target: ast.Subscript, v: Value, env: "dict[str, Value]") -> bool:
+    """`out["rgb"] = rgb` where `out` holds a dict: that key now holds `v`; with a key that
+    is not a string constant, the dict is unknown. Through another container (`pair[0]["k"]
+    = v`), what the name holds is unknown where it holds a dict. Whether this was either."""
+    root = target.value
+    while isinstance(root, ast.Subscript):
+        root = root.value
+    if not isinstance(root, ast.Name) or root.id not in env:
+        return False
+    held = env[root.id]
+    if root is not target.value:
+        if isinstance(held, TupV) and any(isinstance(i, DictV) for i in held.items):
+            env[root.id] = None
+            return True
+        return False
+    if not isinstance(held, DictV):
+        return False
+    key = dict_key(target.slice)
+    # A dict whose annotation says what every key holds is unknown once code stores into
+    # it: the value may not be what the annotation says, and the caller's code may read it.
+    env[root.id] = held.set(key, v) if key is not None and held.each is None else None
+    return True
+
+
+def dict_of(keys: "list[ast.expr | None]", values: "list[Value]") -> Value:
+    """`{"rgb": rgb, **more}`: a dict of string keys, with those of a dict spread into it;
+    None where a key is not a string constant or a spread dict is not known."""
+    items: list[tuple[str, Value]] = []
+    for key, v in zip(keys, values, strict=True):
+        if key is None and isinstance(v, DictV):
+            items.extend(v.items)
+            continue
+        text = dict_key(key)
+        if text is None:
+            return None
+        items.append((text, v))
+    out = DictV(())
+    for text, v in items:
+        out = out.set(text, v)
+    return out
+
+
+def dict_method(d: DictV, attr: str, nodes: list[ast.expr]) -> Value:
+    """`d.get("rgb")` of a key every path sets: its value. `d.values()` and `d.items()` of a
+    dict whose annotation says what every key holds: a list of those values, or of (key,
+    value) pairs. None for any other."""
+    if attr == "get" and len(nodes) == 1 and (key := dict_key(nodes[0])) in dict(d.items):
+        return d.get(key)
+    if d.items or d.each is None or nodes:
+        return None
+    if attr == "values":
+        return ListV(d.each)
+    return ListV(TupV((None, d.each))) if attr == "items" else None

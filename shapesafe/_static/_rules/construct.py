@@ -98,6 +98,8 @@ def meshgrid(c: Call) -> Value:
 @function(*(f"torch.{n}" for n in ("tensor", "Tensor", "as_tensor", "FloatTensor", "LongTensor")))
 def from_data(c: Call) -> Value | _Pass:
     node, args = c.node, c.args
+    if len(node.args) == 1 and isinstance(args[0], tuple):
+        return args[0]  # `torch.tensor(array)`, `torch.FloatTensor(img)`: of its shape
     if len(node.args) == 1 and isinstance(args[0], TupV):
         return literal_shape(node.args[0], args[0], c.reader.seen)
     if c.name != "tensor" and c.name != "as_tensor" and args and all(
@@ -109,18 +111,35 @@ def from_data(c: Call) -> Value | _Pass:
     return None
 
 
-def literal_shape(node: ast.expr, data: TupV, seen: dict[int, Value]) -> tuple[Size, ...] | None:
-    """`torch.tensor([[1, 2], [3, 4]])`: literal lists of Python numbers, all of one length.
-    The inner lists are read from what `seen` has for their own nodes."""
-    if not isinstance(node, (ast.List, ast.Tuple)) or len(node.elts) != len(data.items):
+@function("torch.from_numpy")
+def from_numpy(c: Call) -> Value:
+    """`torch.from_numpy(a)`: a tensor of the array's shape."""
+    return c.args[0] if len(c.args) == 1 and isinstance(c.args[0], tuple) else None
+
+
+def literal_shape(
+    node: ast.expr | None, data: TupV, seen: dict[int, Value]
+) -> tuple[Size, ...] | None:
+    """`torch.tensor([[1, 2], [3, 4]])`: lists of Python numbers, all of one length. The inner
+    lists written out are read from what `seen` has for their own nodes; others (`[r] * 3`, a
+    `Tuple[float, float]` parameter) from their values. A list with one number in it holds
+    numbers only (or one-value tensors), since torch takes no list that mixes numbers with
+    anything else: `[eps, 0.0, 0.0]` is 3 numbers whatever `eps` is."""
+    if isinstance(node, (ast.List, ast.Tuple)):
+        if len(node.elts) != len(data.items):
+            return None
+        nodes: list[ast.expr | None] = list(node.elts)
+        items = tuple(seen.get(id(e)) for e in node.elts)
+    elif data.fields or data.uncertain:
         return None
-    items = tuple(seen.get(id(e)) for e in node.elts)
-    if all(isinstance(i, (IntV, NumV)) for i in items):
-        return (lit(len(items)),)
+    else:
+        nodes, items = [None] * len(data.items), data.items
+    if not items or any(isinstance(i, (IntV, NumV)) or i == () for i in items):
+        return (lit(len(items)),)  # `torch.tensor([])` is of one axis, of size 0
     if items and all(isinstance(i, TupV) and not i.fields for i in items):
         inner = [
             literal_shape(e, i, seen)  # type: ignore[arg-type]
-            for e, i in zip(node.elts, items, strict=True)
+            for e, i in zip(nodes, items, strict=True)
         ]
         first = inner[0]
         if first is not None and all(s == first for s in inner):

@@ -523,8 +523,11 @@ def assigned(
     reader: Reader, target: ast.Subscript, source: ast.expr, part: Value, v: Value
 ) -> None:
     """`x[parts] = v`: v broadcasts into what `x[parts]` reads, as torch copies it in, after
-    the leading axes of 1 that v has beyond it are dropped."""
+    the leading axes of 1 that v has beyond it are dropped. Into a dict or a list, v takes
+    the place of the item (`outputs[key] = outputs[key][:n]`), so nothing is copied in."""
     if not isinstance(part, tuple) or not isinstance(v, tuple):
+        return
+    if not isinstance(reader.seen.get(id(target.value)), tuple):
         return
     reader.file.stats_relation()
     tx, tv = _text(reader.module, target), _text(reader.module, source)
