@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TypeVar
 from .._contract import Conflict, Contract, Spec, TensorParam
 from . import _torch as T
 from ._facts import named_like_dims
-from ._helpers import given_flags, int_flags, shapeless, unannotated_bound
+from ._helpers import caller_bound, given_flags, int_flags, shapeless
 from ._made import _Made, made_by
 from ._modules import (
     REGISTERS,
@@ -568,7 +568,8 @@ class _Calls(_Made):
                 self.file.stats_known("return read from the body")
                 inferred = _substituted(inferred, unifier, on_self)
             more = int_flags(module, fn, given, node, values, self.size_of)  # `size=(o, i)` too
-            bound = unannotated_bound(module, fn, given, values)
+            bound, tuples = caller_bound(module, fn, given, values, flags + more, inferred is None)
+            more += tuples
             if inferred is None and infer and (bound or any(isinstance(v, TupV) for _, v in more)):
                 made = made_by(instance) if not on_self else ()
                 inferred = self.file.infer_bound(module, fn, owner, bound, made, flags + more)
@@ -579,7 +580,7 @@ class _Calls(_Made):
         if fn is not None and infer and shapeless(ret.spec):
             # `def softmax(x: Float[Tensor, "..."], dim) -> Float[Tensor, "..."]`: the
             # annotations say nothing of the shape, so the body, read with the caller's.
-            if bound := unannotated_bound(module, fn, given, values):
+            if bound := caller_bound(module, fn, given, values, (), True)[0]:
                 flags = given_flags(module, fn, given, node) + int_flags(module, fn, given, node)
                 body = self.file.infer_bound(module, fn, owner, bound, (), flags)
                 if isinstance(body, tuple):

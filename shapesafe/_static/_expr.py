@@ -10,7 +10,14 @@ from .._contract import OPERATORS
 from . import _torch as T
 from ._access import _Access, _int
 from ._calls import _bind_arguments, _plain_signature, _tuple_returns
-from ._helpers import given_flags, imported_function, int_flags, narrowed, unannotated_bound
+from ._helpers import (
+    autograd_function,
+    given_flags,
+    imported_function,
+    int_flags,
+    narrowed,
+    unannotated_bound,
+)
 from ._modules import (
     LIST_CHANGES,
     ClassModel,
@@ -555,6 +562,12 @@ class _Expressions(_Access):
                 _decorated(meth[1], "staticmethod") or _decorated(meth[1], "classmethod")
             ):
                 return self.obj_call(node, ObjV(base.cls, base.exact), attr, args, kwargs, env)
+            if meth is None and attr == "apply" and autograd_function(cast(ClassModel, base.cls)):
+                # `JumpReLU.apply(x, t)` runs `JumpReLU.forward(ctx, x, t)`: ctx, unknown here.
+                ctx = [ast.Constant(None), *node.args]
+                run = ast.copy_location(ast.Call(func, ctx, node.keywords), node)
+                obj = ObjV(base.cls, base.exact)
+                return self.obj_call(run, obj, "forward", [None, *args], kwargs, env)
         if (base is None or isinstance(base, SymV)) and attr in ("view", "reshape"):
             if not c.starred and self.qualified(func) is None:  # not `torch.reshape(x, s)`
                 # Whatever was reshaped, the result has the sizes asked for.

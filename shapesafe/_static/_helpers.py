@@ -9,9 +9,10 @@ from collections.abc import Callable
 from typing import cast
 
 from .._contract import Spec
-from ._modules import ClassModel
+from ._modules import ClassModel, base_names
 from ._source import (
     Module,
+    _decorated,
     _params,
     dotted_name,
     dotted_target,
@@ -20,7 +21,7 @@ from ._source import (
     per_node,
 )
 from ._unify import Group, Item, Shape, Size, anonymous_group, fresh
-from ._values import AnyOfV, IntV, ObjV, TupV, Value, _one_of
+from ._values import AnyOfV, IntV, NumV, ObjV, TupV, Value, _one_of
 
 # (function, the shapes its parameters are bound to, sizes made, flags given)
 Flags = tuple[tuple[str, object], ...]
@@ -269,6 +270,20 @@ def decided(test: ast.expr, flags: dict[str, object]) -> bool | None:
     return None
 
 
+def none_tested(test: ast.expr, given: set[str]) -> bool | None:
+    """Whether `test` holds where it asks `p is None` or `p is not None` of a parameter `p`
+    that still holds the tensor its caller gave it (`given`); None for any other test."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+        return None
+    left, right = test.left, test.comparators[0]
+    if not (isinstance(left, ast.Name) and left.id in given):
+        return None
+    if isinstance(right, ast.Constant) and right.value is None:
+        if isinstance(test.ops[0], (ast.Is, ast.IsNot)):
+            return isinstance(test.ops[0], ast.IsNot)
+    return None
+
+
 def unannotated_bound(
     module: Module,
     fn: ast.FunctionDef | ast.AsyncFunctionDef,
@@ -278,7 +293,8 @@ def unannotated_bound(
     """The parameters of `fn` without an annotation, or annotated as a plain `Tensor` or a
     tensor of any shape (`Float[Tensor, "..."]`), that the call gives a tensor of known
     shape, with that shape; empty when a parameter that the body may read as a tensor has a
-    shaped annotation (the body is then read under its own annotations)."""
+    shaped annotation (the body is then read under its own annotations first: see
+    `caller_bound`)."""
     out: list[tuple[str, Shape]] = []
     for arg in _params(fn):
         expr = given.get(arg.arg)
@@ -292,6 +308,64 @@ def unannotated_bound(
             return ()
         if arg.annotation is None or found is not None or _plain_tensor(module, arg.annotation):
             out.append((arg.arg, shape))
+    return tuple(out)
+
+
+def caller_bound(
+    module: Module,
+    fn: ast.FunctionDef | ast.AsyncFunctionDef,
+    given: dict[str, ast.expr],
+    values: dict[int, Value],
+    flags: Flags,
+    every: bool,
+) -> tuple[tuple[tuple[str, Shape], ...], Flags]:
+    """The shapes that a body read with its caller's (`FileChecker.infer_bound`) takes: its
+    parameters' as `unannotated_bound` gives them; where it gives none and `every` (the
+    body gave nothing under its own annotations), those of `_every_bound`, with the tuples
+    of numbers the call gives (`_number_tuples`) as more flags."""
+    bound = unannotated_bound(module, fn, given, values)
+    if bound or not every:
+        return bound, ()
+    bound = _every_bound(fn, given, values)
+    return bound, _number_tuples(fn, given, values, flags) if bound else ()
+
+
+def _every_bound(
+    fn: ast.FunctionDef | ast.AsyncFunctionDef,
+    given: dict[str, ast.expr],
+    values: dict[int, Value],
+) -> tuple[tuple[str, Shape], ...]:
+    """Every parameter of `fn` that a call, whose tensors fit `fn`'s annotations, gives a
+    tensor of known shape, with that shape, whatever its annotation says (`inp_scale:
+    ValidScale`, an alias the checker cannot read, or `x: Float[Tensor, "... D"]`): a body
+    that gives nothing under its own annotations, read again with these, gives what this
+    call returns, in the caller's sizes."""
+    out: list[tuple[str, Shape]] = []
+    for arg in _params(fn):
+        expr = given.get(arg.arg)
+        shape = None if expr is None else values.get(id(expr))
+        if isinstance(shape, tuple):
+            out.append((arg.arg, shape))
+    return tuple(out)
+
+
+def _number_tuples(
+    fn: ast.FunctionDef | ast.AsyncFunctionDef,
+    given: dict[str, ast.expr],
+    values: dict[int, Value],
+    flags: Flags,
+) -> Flags:
+    """The parameters of `fn`, not among `flags`, that a call gives a tuple of Python
+    numbers (`tgt_scale=(0, 1)`, `x.shape[:2]`), with that tuple: a body read with the
+    caller's shapes (`_every_bound`) takes them as the caller gives them."""
+    held = {name for name, _ in flags}
+    out: list[tuple[str, object]] = []
+    for arg in _params(fn):
+        expr = given.get(arg.arg)
+        v = None if expr is None or arg.arg in held else values.get(id(expr))
+        if isinstance(v, TupV) and v.items and not (v.mutable or v.fields):
+            if all(isinstance(i, (IntV, NumV)) for i in v.items):
+                out.append((arg.arg, v))
     return tuple(out)
 
 
@@ -388,3 +462,24 @@ def narrowed(v: Value, classes: list[ClassModel]) -> Value:
     ]
     named: list[Value] = [ObjV(c, exact=False) for c in classes]
     return _one_of(kept or named)
+
+
+_AUTOGRAD = frozenset(("torch.autograd.Function", "torch.autograd.function.Function"))
+
+
+def autograd_function(cls: ClassModel) -> bool:
+    """Whether `cls` derives from `torch.autograd.Function` and defines its `forward` as a
+    static method: `Cls.apply(*args)` is then `Cls.forward(ctx, *args)`."""
+    found = cls.method("forward")
+    if found is None or not _decorated(found[1], "staticmethod"):
+        return False
+    todo, seen = [cls], set()
+    while todo:
+        here = todo.pop()
+        if id(here) in seen:
+            continue
+        seen.add(id(here))
+        if _AUTOGRAD & set(base_names(here)):
+            return True
+        todo.extend(here.bases)
+    return False

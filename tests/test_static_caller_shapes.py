@@ -1,0 +1,93 @@
+"""A function without a tensor return annotation whose body gives nothing under its own
+annotations is read again with every shape its call gives, annotated parameters too
+(`scale_tensor(dat: "... D", inp_scale: ValidScale, ...)`), with the tuples of numbers the
+call gives, and with `p is None` decided for a parameter that holds the caller's tensor;
+`Fn.apply(...)` of a `torch.autograd.Function` is its static `forward(ctx, ...)`."""
+
+from pathlib import Path
+
+from shapesafe._static import Run, check_file
+from shapesafe.shapes import shapes_of
+
+SOURCE = """\
+from typing import Tuple, Union
+
+import torch
+from jaxtyping import Float
+from torch import Tensor
+
+Scale = Union[Tuple[float, float], Float[Tensor, "2 D"]]
+
+
+def rescale(dat: Float[Tensor, "... D"], inp: Scale, tgt: Scale):
+    if inp is None:
+        inp = (0, 1)
+    if tgt is None:
+        tgt = (0, 1)
+    dat = (dat - inp[0]) / (inp[1] - inp[0])
+    return dat * (tgt[1] - tgt[0]) + tgt[0]
+
+
+def project(x: Float[Tensor, "n d"], w):
+    return x @ w
+
+
+class Step(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, threshold):
+        ctx.save_for_backward(x, threshold)
+        return (x > threshold).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None
+
+
+def bad_rescale(x: Float[Tensor, "n 3"], box: Float[Tensor, "2 3"]) -> Float[Tensor, "n"]:
+    return rescale(x, box, (0, 1))
+
+
+def bad_project(x: Float[Tensor, "n d"], w: Float[Tensor, "d e"]) -> Float[Tensor, "n d"]:
+    return project(x, w)
+
+
+def bad_step(x: Float[Tensor, "b d"], t: Float[Tensor, "d"]) -> Float[Tensor, "b"]:
+    return Step.apply(x, t)
+
+
+def good(
+    x: Float[Tensor, "n 3"],
+    box: Float[Tensor, "2 3"],
+    w: Float[Tensor, "3 e"],
+    t: Float[Tensor, "3"],
+) -> Float[Tensor, "n e"]:
+    y = rescale(x, box, (0, 1)) + Step.apply(x, t)
+    z = project(y, w)
+    return z
+"""
+
+
+def test_bodies_read_with_every_shape_the_call_gives(tmp_path: Path) -> None:
+    path = tmp_path / "m.py"
+    path.write_text(SOURCE)
+    found = [(f.line, f.message) for f in check_file(path, run=Run())]
+    assert found == [
+        (
+            35,
+            """return of bad_rescale(): rescale(x, box, (0, 1)) "n 3" has 2 dims, """
+            """expected 1 for 'return' "n\"""",
+        ),
+        (39, """return of bad_project(): dim 'd' is d in x "n d" but e in project(x, w) "n e\""""),
+        (
+            43,
+            """return of bad_step(): Step.apply(x, t) "b d" has 2 dims, """
+            """expected 1 for 'return' "b\"""",
+        ),
+    ]
+
+
+def test_right_code_takes_the_shapes_read(tmp_path: Path) -> None:
+    path = tmp_path / "m.py"
+    path.write_text(SOURCE)
+    shapes = {b.name: b.shape for b in shapes_of(path)}
+    assert (shapes["y"], shapes["z"]) == (("n", "3"), ("n", "e"))
