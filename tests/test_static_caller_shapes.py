@@ -91,3 +91,52 @@ def test_right_code_takes_the_shapes_read(tmp_path: Path) -> None:
     path.write_text(SOURCE)
     shapes = {b.name: b.shape for b in shapes_of(path)}
     assert (shapes["y"], shapes["z"]) == (("n", "3"), ("n", "e"))
+
+
+UNION = """\
+from typing import Union
+
+import numpy as np
+import torch
+from jaxtyping import Float
+from numpy import ndarray
+from torch import Tensor
+
+
+def normalize(v: Union[Float[ndarray, "..."], Float[Tensor, "..."]]):
+    if isinstance(v, torch.Tensor):
+        return v / (torch.norm(v, dim=-1, keepdim=True) + 1e-10)
+    return v / (np.linalg.norm(v, axis=-1, keepdims=True) + 1e-10)
+
+
+def look_at(center: Float[Tensor, "1 3"], gl: bool) -> Float[Tensor, "3 4"]:
+    up = torch.FloatTensor([0, 0, -1]).unsqueeze(0)
+    if gl:
+        forward = normalize(center)
+        right = normalize(torch.cross(forward, up, dim=-1))
+    else:
+        forward = -normalize(center)
+        right = normalize(torch.cross(up, forward, dim=-1))
+    pose = torch.zeros((3, 4))
+    pose[:3, :3] = torch.stack((right, up, forward), dim=-1)
+    return pose
+
+
+def wrong(center: Float[Tensor, "1 3"]) -> Float[Tensor, "3"]:
+    return normalize(center)
+"""
+
+
+def test_a_tensor_given_decides_isinstance_and_ones_merge(tmp_path: Path) -> None:
+    # The caller gives a tensor: the numpy path never runs. A literal 1 on one path and a
+    # 1 an op made on the other are one size where the paths join.
+    path = tmp_path / "m.py"
+    path.write_text(UNION)
+    found = [(f.line, f.message) for f in check_file(path, run=Run())]
+    assert found == [
+        (
+            30,
+            """return of wrong(): normalize(center) "1 3" has 2 dims, """
+            """expected 1 for 'return' "3\"""",
+        )
+    ]

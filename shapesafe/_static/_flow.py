@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 from ._expr import _Expressions
 from ._facts import _narrowed, _unpacked, asserted_shape, dead_if, named_like_dims, ordered, stated
 from ._fixtures import fixture_for
-from ._helpers import constant_locals, decided, none_tested
+from ._helpers import constant_locals, decided, tensor_tested
 from ._modules import ClassModel, _find_class
 from ._report import _LOST_OTHER, Env, Finding, _alternatives, tensor_or_number
 from ._rules.index import assigned
@@ -571,8 +571,8 @@ class _Scope(_Expressions):
         self.ends_knowing = (None, None)
         flags = {**dict(constant_locals(self.module, self.fn)), **self.flags} if self.fn else {}
         known = decided(stmt.test, flags) if flags else None
-        if known is None and self.bound:  # `if scale is None:` where the caller gave a tensor
-            known = none_tested(stmt.test, {k for k, v in self.bound.items() if env.get(k) is v})
+        if known is None and (given := {k for k, v in self.bound.items() if env.get(k) is v}):
+            known = tensor_tested(stmt.test, given, self.qualified)  # `if s is None:`, s given
         if known is not None:
             # The call's constants decide it: only one path runs.
             taken = stmt.body if known else stmt.orelse

@@ -270,9 +270,21 @@ def decided(test: ast.expr, flags: dict[str, object]) -> bool | None:
     return None
 
 
-def none_tested(test: ast.expr, given: set[str]) -> bool | None:
-    """Whether `test` holds where it asks `p is None` or `p is not None` of a parameter `p`
-    that still holds the tensor its caller gave it (`given`); None for any other test."""
+def tensor_tested(
+    test: ast.expr, given: set[str], qualified: Callable[[ast.expr], str | None]
+) -> bool | None:
+    """Whether `test` holds where it asks of a parameter `p` that still holds the tensor its
+    caller gave it (`given`): `p is None`, `p is not None`, `isinstance(p, torch.Tensor)`,
+    and `not` of those; None for any other test."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        inner = tensor_tested(test.operand, given, qualified)
+        return None if inner is None else not inner
+    if isinstance(test, ast.Call) and dotted_name(test.func) == "isinstance":
+        if len(test.args) == 2 and not test.keywords:
+            p, kind = test.args
+            if isinstance(p, ast.Name) and p.id in given and qualified(kind) == "torch.Tensor":
+                return True
+        return None
     if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
         return None
     left, right = test.left, test.comparators[0]
