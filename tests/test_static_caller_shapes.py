@@ -140,3 +140,58 @@ def test_a_tensor_given_decides_isinstance_and_ones_merge(tmp_path: Path) -> Non
             """expected 1 for 'return' "3\"""",
         )
     ]
+
+
+UNION_INT = """\
+import torch
+from jaxtyping import Float
+from torch import Tensor
+
+
+def total(value: Tensor, dim: int | tuple[int, ...]) -> Tensor:
+    return value.sum(dim=dim)
+
+
+def bad(x: Float[Tensor, "b n d"]) -> Float[Tensor, "b n"]:
+    return total(x, dim=(1,))
+
+
+def good(x: Float[Tensor, "b n d"]) -> Float[Tensor, "b n"]:
+    return total(x, -1)
+"""
+
+
+def test_an_int_or_tuple_parameter_takes_the_callers_dims(tmp_path: Path) -> None:
+    path = tmp_path / "m.py"
+    path.write_text(UNION_INT)
+    found = [(f.line, f.message) for f in check_file(path, run=Run())]
+    assert found == [
+        (11, """return of bad(): dim 'n' is n in x "b n d" but d in total(x, dim=(1,)) "b d\"""")
+    ]
+
+
+UNKNOWN_DIM = """\
+import torch
+from jaxtyping import Float
+from torch import Tensor
+
+
+def by(x: Float[Tensor, "b n"], d) -> Float[Tensor, "b"]:
+    return x.sum(dim=d) + torch.sum(x, d)
+
+
+def every(x: Float[Tensor, "b n"]) -> Float[Tensor, "b"]:
+    return x.sum(dim=None)
+"""
+
+
+def test_a_reduction_over_an_unknown_dim_is_not_over_every_dim(tmp_path: Path) -> None:
+    path = tmp_path / "m.py"
+    path.write_text(UNKNOWN_DIM)
+    found = [(f.line, f.message) for f in check_file(path, run=Run())]
+    assert found == [
+        (
+            11,
+            """return of every(): x.sum(dim=None) "" has 0 dims, expected 1 for 'return' "b\"""",
+        )
+    ]

@@ -21,7 +21,7 @@ from ._source import (
     per_node,
 )
 from ._unify import Group, Item, Shape, Size, anonymous_group, fresh
-from ._values import AnyOfV, IntV, NumV, ObjV, TupV, Value, _one_of
+from ._values import AnyOfV, IntV, NumV, ObjV, SymV, TupV, Value, _one_of
 
 # (function, the shapes its parameters are bound to, sizes made, flags given)
 Flags = tuple[tuple[str, object], ...]
@@ -169,9 +169,17 @@ def int_flags(
 
 
 def _int_annotation(node: ast.expr) -> bool:
-    """`int`, or a sequence of ints: `Sequence[int]`, `tuple[int, ...]`, `list[int]`."""
+    """`int`, or a sequence of ints: `Sequence[int]`, `tuple[int, ...]`, `list[int]`, or a
+    Union of those (`int | tuple[int, ...]`, `Optional[int]`)."""
     if isinstance(node, ast.Name):
         return node.id == "int"
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        return all(_int_annotation(n) or _none(n) for n in (node.left, node.right))
+    if isinstance(node, ast.Subscript) and dotted_name(node.value) in _UNIONS:
+        parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        return any(map(_int_annotation, parts)) and all(
+            _int_annotation(n) or _none(n) for n in parts
+        )
     if isinstance(node, ast.Subscript) and dotted_name(node.value) in _SEQUENCES:
         inner = node.slice.elts[0] if isinstance(node.slice, ast.Tuple) else node.slice
         return isinstance(inner, ast.Name) and inner.id == "int"
@@ -179,6 +187,11 @@ def _int_annotation(node: ast.expr) -> bool:
 
 
 _SEQUENCES = {"Sequence", "typing.Sequence", "tuple", "list", "Tuple", "List"}
+_UNIONS = {"Union", "typing.Union", "Optional", "typing.Optional"}
+
+
+def _none(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
 
 
 def _int_literal(expr: ast.expr | None) -> int | None:
@@ -368,15 +381,15 @@ def _number_tuples(
     flags: Flags,
 ) -> Flags:
     """The parameters of `fn`, not among `flags`, that a call gives a tuple of Python
-    numbers (`tgt_scale=(0, 1)`, `x.shape[:2]`), with that tuple: a body read with the
-    caller's shapes (`_every_bound`) takes them as the caller gives them."""
+    numbers (`(0, 1)`, `(-cfg.radius, cfg.radius)`, `x.shape[:2]`), with that tuple: a body
+    read with the caller's shapes (`_every_bound`) takes them as the caller gives them."""
     held = {name for name, _ in flags}
     out: list[tuple[str, object]] = []
     for arg in _params(fn):
         expr = given.get(arg.arg)
         v = None if expr is None or arg.arg in held else values.get(id(expr))
         if isinstance(v, TupV) and v.items and not (v.mutable or v.fields):
-            if all(isinstance(i, (IntV, NumV)) for i in v.items):
+            if all(isinstance(i, (IntV, NumV, SymV)) for i in v.items):
                 out.append((arg.arg, v))
     return tuple(out)
 
