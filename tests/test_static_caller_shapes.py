@@ -195,3 +195,73 @@ def test_a_reduction_over_an_unknown_dim_is_not_over_every_dim(tmp_path: Path) -
             """return of every(): x.sum(dim=None) "" has 0 dims, expected 1 for 'return' "b\"""",
         )
     ]
+
+
+METHODS = """\
+import torch
+from jaxtyping import Float
+from torch import Tensor
+
+
+class Enc(torch.nn.Module):
+    def __init__(self, d: int):
+        super().__init__()
+        self.lin = torch.nn.Linear(d, 2 * d)
+
+    def encode(self, x):
+        return self.lin(x)
+
+
+def bad(enc: Enc, x: Float[Tensor, "b d"]) -> Float[Tensor, "b"]:
+    return enc.encode(x)
+
+
+def good(enc: Enc, x: Float[Tensor, "b d"]) -> Float[Tensor, "b e"]:
+    return enc.encode(x)
+
+
+def h1(x):
+    return h2(x) * 2
+
+
+def h2(x):
+    return h3(x) + 1
+
+
+def h3(x):
+    return h4(x)
+
+
+def h4(x):
+    return h5(x)
+
+
+def h5(x):
+    return h6(x)
+
+
+def h6(x):
+    return x.sum(-1)
+
+
+def deep(x: Float[Tensor, "b d"]) -> Float[Tensor, "b d"]:
+    return h1(x)
+"""
+
+
+def test_a_method_reached_through_a_typed_parameter_and_a_chain_of_helpers(
+    tmp_path: Path,
+) -> None:
+    # Under its own annotations `encode` gives `... 2*d` (x is unannotated): read again with
+    # the call's `b d`, its rank is known. Six unannotated helpers deep, the body is read.
+    path = tmp_path / "m.py"
+    path.write_text(METHODS)
+    found = [(f.line, f.message) for f in check_file(path, run=Run())]
+    assert found == [
+        (
+            16,
+            """return of bad(): enc.encode(x) "b ?" has 2 dims, expected 1 for 'return' "b" """
+            "(? is an unknown size)",
+        ),
+        (48, """return of deep(): h1(x) "b" has 1 dims, expected 2 for 'return' "b d\""""),
+    ]

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TypeVar
 from .._contract import Conflict, Contract, Spec, TensorParam
 from . import _torch as T
 from ._facts import named_like_dims
-from ._helpers import caller_bound, given_flags, int_flags, shapeless
+from ._helpers import caller_bound, given_flags, int_flags, shapeless, vague
 from ._made import _Made, made_by
 from ._modules import (
     REGISTERS,
@@ -568,13 +568,15 @@ class _Calls(_Made):
                 self.file.stats_known("return read from the body")
                 inferred = _substituted(inferred, unifier, on_self)
             more = int_flags(module, fn, given, node, values, self.size_of)  # `size=(o, i)` too
-            bound, tuples = caller_bound(module, fn, given, values, flags + more, inferred is None)
+            again = inferred is None or vague(inferred)  # `self.lin(x)` of an unannotated x
+            bound, tuples = caller_bound(module, fn, given, values, flags + more, again)
             more += tuples
-            if inferred is None and infer and (bound or any(isinstance(v, TupV) for _, v in more)):
+            if again and infer and (bound or any(isinstance(v, TupV) for _, v in more)):
                 made = made_by(instance) if not on_self else ()
-                inferred = self.file.infer_bound(module, fn, owner, bound, made, flags + more)
-                if inferred is not None:
+                read = self.file.infer_bound(module, fn, owner, bound, made, flags + more)
+                if read is not None and inferred is None:
                     self.file.stats_known("return read from the body")
+                inferred = inferred if read is None else read
             declared = self.declared_union(module, fn, unifier, inferred)
             return declared if declared is not None else self.instance_returned(module, fn)
         if fn is not None and infer and shapeless(ret.spec):

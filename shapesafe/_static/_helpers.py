@@ -394,6 +394,14 @@ def _number_tuples(
     return tuple(out)
 
 
+def vague(v: Value) -> bool:
+    """Whether a body read under its own annotations left a rank unknown: a shape with a
+    run that no annotation names (`self.lin(x)` of an unannotated `x` is `... d_out`)."""
+    if isinstance(v, tuple):
+        return any(isinstance(i, Group) and not i.name for i in v)
+    return isinstance(v, TupV) and any(vague(i) for i in v.items)
+
+
 def shapeless(spec: Spec) -> bool:
     """A spec that says nothing of the shape: `"..."` or `"*_"`, a tensor of any rank."""
     return len(spec.dims) == 1 and spec.dims[0].kind == "anonymous_variadic"
