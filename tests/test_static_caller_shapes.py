@@ -265,3 +265,39 @@ def test_a_method_reached_through_a_typed_parameter_and_a_chain_of_helpers(
         ),
         (48, """return of deep(): h1(x) "b" has 1 dims, expected 2 for 'return' "b d\""""),
     ]
+
+
+KEEPDIM = """\
+import torch
+from jaxtyping import Bool, Float
+from torch import Tensor
+
+
+def masked_mean(mask: Bool[Tensor, "..."], value: Tensor, dim: int, keepdim=False) -> Tensor:
+    mask = mask.expand(*value.shape)
+    num = torch.sum(mask * value, dim=dim, keepdim=keepdim)
+    return num / torch.sum(mask, dim=dim, keepdim=keepdim).clamp(min=1)
+
+
+def bad(x: Float[Tensor, "b n"], m: Bool[Tensor, "b n"]) -> Float[Tensor, "b"]:
+    return masked_mean(m, x, dim=-1, keepdim=True)
+
+
+def good(x: Float[Tensor, "b n"], m: Bool[Tensor, "b n"]) -> Float[Tensor, "b"]:
+    return masked_mean(m, x, -1)
+"""
+
+
+def test_a_constant_the_call_gives_is_read_where_the_body_passes_it_on(tmp_path: Path) -> None:
+    # `keepdim=keepdim`: the call's True (or the default False), never rebound, read as
+    # written where a rule reads it.
+    path = tmp_path / "m.py"
+    path.write_text(KEEPDIM)
+    found = [(f.line, f.message) for f in check_file(path, run=Run())]
+    assert found == [
+        (
+            13,
+            """return of bad(): masked_mean(m, x, dim=-1, keepdim=True) "b 1" has 2 dims, """
+            """expected 1 for 'return' "b\"""",
+        )
+    ]

@@ -553,7 +553,8 @@ class _Calls(_Made):
             if fn is None or module.annotation(fn.returns) is not None:
                 return None
             inferred: Value = None
-            flags = given_flags(module, fn, given, node)
+            call = (module, fn, given, node)
+            flags = given_flags(*call)
             if chosen is not None and infer:
                 # The body under each alternative that the Union arguments may take.
                 names = sorted(chosen)
@@ -570,7 +571,8 @@ class _Calls(_Made):
             more = int_flags(module, fn, given, node, values, self.size_of)  # `size=(o, i)` too
             again = inferred is None or vague(inferred)  # `self.lin(x)` of an unannotated x
             bound, tuples = caller_bound(module, fn, given, values, flags + more, again)
-            more += tuples
+            held = {k for k, _ in flags + more}
+            more += tuples + tuple(f for f in given_flags(*call, True) if f[0] not in held)
             if again and infer and (bound or any(isinstance(v, TupV) for _, v in more)):
                 made = made_by(instance) if not on_self else ()
                 read = self.file.infer_bound(module, fn, owner, bound, made, flags + more)

@@ -422,7 +422,7 @@ class _Expressions(_Access):
         bound = () if given is None else unannotated_bound(module, fn, given, values)
         if not bound:
             return None
-        flags = () if given is None else given_flags(module, fn, given, node)
+        flags = () if given is None else given_flags(module, fn, given, node, True)
         flags += () if given is None else int_flags(module, fn, given, node)
         found = self.file.infer_bound(module, fn, None, bound, (), flags)
         if found is not None:
@@ -435,6 +435,7 @@ class _Expressions(_Access):
             # `checkpoint(self.block, x, use_reentrant=False)` is `self.block(x)`.
             keep = [k for k in node.keywords if k.arg not in _CHECKPOINT_OPTIONS]
             node = ast.copy_location(ast.Call(node.args[0], node.args[1:], keep), node)
+        node = _folded(node, self.flags) if self.flags else node
         args = [self.value(a.value if isinstance(a, ast.Starred) else a, env) for a in node.args]
         kwargs: dict[str, Value] = {
             k.arg: self.value(k.value, env) for k in node.keywords if k.arg is not None
@@ -849,6 +850,23 @@ class _Expressions(_Access):
                 env[name] = None
             elif added != held.item:
                 env[name] = _joined([held, TupV((added,), mutable=True)])
+
+
+def _folded(node: ast.Call, flags: dict[str, object]) -> ast.Call:
+    """`x.sum(-1, keepdim=keepdim)` where `keepdim` holds one constant throughout the body
+    (`given_flags`): the call with that constant written in its place, as rules read it."""
+
+    def fold(e: ast.expr) -> ast.expr:
+        held = flags.get(e.id) if isinstance(e, ast.Name) else None
+        return ast.copy_location(ast.Constant(held), e) if isinstance(held, (bool, str)) else e
+
+    args = [fold(a) for a in node.args]
+    keys = [ast.keyword(k.arg, fold(k.value)) for k in node.keywords]
+    if all(a is b for a, b in zip(args, node.args, strict=True)) and all(
+        k.value is o.value for k, o in zip(keys, node.keywords, strict=True)
+    ):
+        return node
+    return ast.copy_location(ast.Call(node.func, args, keys), node)
 
 
 # Functions that call their first argument on the others, and their own keywords.

@@ -34,10 +34,13 @@ def given_flags(
     fn: ast.FunctionDef | ast.AsyncFunctionDef,
     given: dict[str, ast.expr],
     node: ast.Call | None,
+    every: bool = False,
 ) -> Flags:
     """The parameters of `fn` that hold a constant (`True`, `None`, `"logits"`) for the
     whole of its body: the call writes the constant, or leaves a parameter with a constant
-    default unset (with no `*args` or `**kwargs` that could set it); never rebound."""
+    default unset (with no `*args` or `**kwargs` that could set it); never rebound. Only
+    those an `if` tests, unless `every` (`keepdim=keepdim` in a body read with the call's
+    shapes)."""
     a = fn.args
     spread = node is None or any(isinstance(x, ast.Starred) for x in node.args)
     spread = spread or any(k.arg is None for k in (node.keywords if node else []))
@@ -49,6 +52,8 @@ def given_flags(
         {p.arg: d for p, d in zip(a.kwonlyargs, a.kw_defaults, strict=True) if d is not None}
     )
     tested = per_node(module, "flags", fn, lambda: _tested(fn) - _stored_in(module, fn))
+    if every:
+        tested = frozenset(p.arg for p in [*params, *a.kwonlyargs]) - _stored_in(module, fn)
     if not tested:
         return ()
     out: list[tuple[str, object]] = []
