@@ -301,3 +301,45 @@ def test_a_constant_the_call_gives_is_read_where_the_body_passes_it_on(tmp_path:
             """expected 1 for 'return' "b\"""",
         )
     ]
+
+
+NESTED = """\
+import torch
+from jaxtyping import Float
+from torch import Tensor
+
+
+def bad(x: Float[Tensor, "b 3"]) -> Float[Tensor, "b"]:
+    def contract(v):
+        mag = v.norm(dim=-1, keepdim=True)
+        return torch.where(mag < 1, v, (2 - (1 / mag)) * (v / mag))
+
+    return contract(x)
+
+
+def good(x: Float[Tensor, "b 3"]) -> Float[Tensor, "b 3"]:
+    def contract(v):
+        mag = v.norm(dim=-1, keepdim=True)
+        return torch.where(mag < 1, v, (2 - (1 / mag)) * (v / mag))
+
+    return contract(x)
+
+
+def rebound(x: Float[Tensor, "b 3"], c: bool) -> Float[Tensor, "b"]:
+    def f(v):
+        return v
+
+    if c:
+        f = torch.sum
+    return f(x)
+"""
+
+
+def test_a_call_of_a_nested_function_reads_its_body(tmp_path: Path) -> None:
+    # A name that the body binds again may hold something else: its calls stay unknown.
+    path = tmp_path / "m.py"
+    path.write_text(NESTED)
+    found = [(f.line, f.message) for f in check_file(path, run=Run())]
+    assert found == [
+        (11, """return of bad(): contract(x) "b 3" has 2 dims, expected 1 for 'return' "b\"""")
+    ]

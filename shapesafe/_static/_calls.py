@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TypeVar
 from .._contract import Conflict, Contract, Spec, TensorParam
 from . import _torch as T
 from ._facts import named_like_dims
-from ._helpers import caller_bound, given_flags, int_flags, shapeless, vague
+from ._helpers import caller_bound, given_flags, int_flags, nested_def, shapeless, vague
 from ._made import _Made, made_by
 from ._modules import (
     REGISTERS,
@@ -492,6 +492,13 @@ class _Calls(_Made):
             # Its Union parameters are checked, and bind their dims, as in a call that fits.
             self.check_unions(node, module, sig, fn, given, unifier, shape_of)
         return self.conflicting_call(node, sig, args, conflict, unifier)
+
+    def nested_call(self, node: ast.Call, name: str, vals: dict[int, Value]) -> tuple[bool, Value]:
+        """A call of the function that a `def` of this function's own body makes."""
+        fn = nested_def(self.module, self.fn, name)
+        if fn is None:
+            return False, None
+        return True, self.contract_call(node, self.module, signature(self.module, fn), vals, 0, fn)
 
     def tensor_arguments(
         self,

@@ -539,6 +539,8 @@ class _Expressions(_Access):
             held = env[func.id]
             if _callable(held):
                 return self.invoke(node, held, c.args, c.kwargs)
+            if held is None and (done := self.nested_call(node, func.id, c.vals))[0]:
+                return done[1]  # `contract(x)`, of a `def contract(x):` in this function
             if self.shadowed(func.id) or self.is_module:
                 self.file.stats_unknown("call of a local value")
                 return None

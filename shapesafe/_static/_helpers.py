@@ -109,6 +109,38 @@ def _constant_locals(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> Flags:
     return tuple((k, v) for k, v in top.items() if bound.get(k) == 1)
 
 
+def nested_def(
+    module: Module, fn: ast.FunctionDef | ast.AsyncFunctionDef | None, name: str
+) -> ast.FunctionDef | None:
+    """The function that `def name(...)` in `fn`'s own body makes, where nothing else in
+    `fn` binds `name`: a call of `name` there is a call of it."""
+    if fn is None:
+        return None
+    return per_node(module, "nested defs", fn, lambda: _nested_defs(fn)).get(name)
+
+
+def _nested_defs(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, ast.FunctionDef]:
+    made = {s.name: s for s in _own_statements(fn.body) if isinstance(s, ast.FunctionDef)}
+    bound: dict[str, int] = {}
+    for node in ast.walk(fn):
+        names: list[str] = []
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            names = [node.id]
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            names = [*node.names, *node.names]
+        elif isinstance(node, ast.arg):
+            names = [node.arg]
+        elif isinstance(node, ast.alias):
+            names = [(node.asname or node.name).split(".")[0]]
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names = [node.name] if node is not fn else []
+        elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name:
+            names = [node.name]
+        for n in names:
+            bound[n] = bound.get(n, 0) + 1
+    return {k: v for k, v in made.items() if bound.get(k) == 1}
+
+
 def _own_statements(body: list[ast.stmt]) -> list[ast.stmt]:
     """The statements of `body` and of the blocks inside it, but not of nested functions
     or classes (their names are their own)."""
