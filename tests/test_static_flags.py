@@ -209,7 +209,8 @@ def test_plain_tensor_parameters_take_the_callers_shapes(tmp_path: Path) -> None
     path.write_text(PLAIN)
     shapes = {b.name: b.shape for b in shapes_of(path)}
     assert (shapes["y"], shapes["z"], shapes["w"]) == (("b", "n"), ("b", "n"), ("b",))
-    # Beside a shaped parameter the body is read under its own annotations; a class that
-    # is not torch's Tensor is not a tensor of any shape.
-    assert (shapes["u"], shapes.get("v")) == (None, None)
+    # Beside a shaped parameter, a body that gives nothing under its own annotations is
+    # read with every shape the call gives; a class that is not torch's Tensor is not a
+    # tensor of any shape.
+    assert (shapes["u"], shapes.get("v")) == ((), None)
     assert check_file(path) == []

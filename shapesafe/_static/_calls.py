@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, TypeVar
 
 from .._contract import Conflict, Contract, Spec, TensorParam
 from . import _torch as T
-from ._helpers import given_flags, int_flags, shapeless, unannotated_bound
+from ._helpers import (
+    caller_bound,
+    given_flags,
+    int_flags,
+    nested_def,
+    shapeless,
+    vague,
+)
 from ._made import _Made, made_by
 from ._modules import (
     REGISTERS,
@@ -523,6 +530,13 @@ class _Calls(_Made):
             self.check_unions(node, module, sig, fn, given, unifier, shape_of)
         return self.conflicting_call(node, sig, args, conflict, unifier)
 
+    def nested_call(self, node: ast.Call, name: str, vals: dict[int, Value]) -> tuple[bool, Value]:
+        """A call of the function that a `def` of this function's own body makes."""
+        fn = nested_def(self.module, self.fn, name)
+        if fn is None:
+            return False, None
+        return True, self.contract_call(node, self.module, signature(self.module, fn), vals, 0, fn)
+
     def tensor_arguments(
         self,
         node: ast.Call,
@@ -585,7 +599,8 @@ class _Calls(_Made):
             if fn is None or module.annotation(fn.returns) is not None:
                 return None
             inferred: Value = None
-            flags = given_flags(module, fn, given, node)
+            parts = (module, fn, given, node)
+            flags = given_flags(*parts)
             if chosen is not None and infer:
                 # The body under each alternative that the Union arguments may take.
                 names = sorted(chosen)
@@ -600,18 +615,22 @@ class _Calls(_Made):
                 self.file.stats_known("return read from the body")
                 inferred = _substituted(inferred, unifier, on_self)
             more = int_flags(module, fn, given, node, values, self.size_of)  # `size=(o, i)` too
-            bound = unannotated_bound(module, fn, given, values)
-            if inferred is None and infer and (bound or any(isinstance(v, TupV) for _, v in more)):
+            again = inferred is None or vague(inferred)  # `self.lin(x)` of an unannotated x
+            bound, tuples = caller_bound(module, fn, given, values, flags + more, again)
+            held = {k for k, _ in flags + more}
+            more += tuples + tuple(f for f in given_flags(*parts, True) if f[0] not in held)
+            if again and infer and (bound or any(isinstance(v, TupV) for _, v in more)):
                 made = made_by(instance) if not on_self else ()
-                inferred = self.file.infer_bound(module, fn, owner, bound, made, flags + more)
-                if inferred is not None:
+                read = self.file.infer_bound(module, fn, owner, bound, made, flags + more)
+                if read is not None and inferred is None:
                     self.file.stats_known("return read from the body")
+                inferred = inferred if read is None else read
             declared = self.declared_union(module, fn, unifier, inferred)
             return declared if declared is not None else self.instance_returned(module, fn)
         if fn is not None and infer and shapeless(ret.spec):
             # `def softmax(x: Float[Tensor, "..."], dim) -> Float[Tensor, "..."]`: the
             # annotations say nothing of the shape, so the body, read with the caller's.
-            if bound := unannotated_bound(module, fn, given, values):
+            if bound := caller_bound(module, fn, given, values, (), True)[0]:
                 flags = given_flags(module, fn, given, node) + int_flags(module, fn, given, node)
                 body = self.file.infer_bound(module, fn, owner, bound, (), flags)
                 if isinstance(body, tuple):

@@ -11,7 +11,13 @@ from . import _torch as T
 from ._access import _int
 from ._bcast import beside_squeezed
 from ._calls import _bind_arguments, _plain_signature, _tuple_returns
-from ._helpers import given_flags, imported_function, int_flags, unannotated_bound
+from ._helpers import (
+    autograd_function,
+    given_flags,
+    imported_function,
+    int_flags,
+    unannotated_bound,
+)
 from ._modules import (
     LIST_CHANGES,
     ClassModel,
@@ -448,7 +454,7 @@ class _Expressions(_Sequences):
         bound = () if given is None else unannotated_bound(module, fn, given, values)
         if not bound:
             return None
-        flags = () if given is None else given_flags(module, fn, given, node)
+        flags = () if given is None else given_flags(module, fn, given, node, True)
         flags += () if given is None else int_flags(module, fn, given, node)
         found = self.file.infer_bound(module, fn, None, bound, (), flags)
         if found is not None:
@@ -461,6 +467,7 @@ class _Expressions(_Sequences):
             # `checkpoint(self.block, x, use_reentrant=False)` is `self.block(x)`.
             keep = [k for k in node.keywords if k.arg not in _CHECKPOINT_OPTIONS]
             node = ast.copy_location(ast.Call(node.args[0], node.args[1:], keep), node)
+        node = _folded(node, self.flags) if self.flags else node
         args = [self.value(a.value if isinstance(a, ast.Starred) else a, env) for a in node.args]
         kwargs: dict[str, Value] = {
             k.arg: self.value(k.value, env) for k in node.keywords if k.arg is not None
@@ -567,6 +574,8 @@ class _Expressions(_Sequences):
             held = env[func.id]
             if _callable(held):
                 return self.invoke(node, held, c.args, c.kwargs)
+            if held is None and (done := self.nested_call(node, func.id, c.vals))[0]:
+                return done[1]  # `contract(x)`, of a `def contract(x):` in this function
             if self.shadowed(func.id) or self.is_module:
                 self.file.stats_unknown("call of a local value")
                 return None
@@ -612,6 +621,12 @@ class _Expressions(_Sequences):
                 _decorated(meth[1], "staticmethod") or _decorated(meth[1], "classmethod")
             ):
                 return self.obj_call(node, ObjV(base.cls, base.exact), attr, args, kwargs, env)
+            if meth is None and attr == "apply" and autograd_function(cast(ClassModel, base.cls)):
+                # `JumpReLU.apply(x, t)` runs `JumpReLU.forward(ctx, x, t)`: ctx, unknown here.
+                ctx = [ast.Constant(None), *node.args]
+                run = ast.copy_location(ast.Call(func, ctx, node.keywords), node)
+                obj = ObjV(base.cls, base.exact)
+                return self.obj_call(run, obj, "forward", [None, *args], kwargs, env)
         if (base is None or isinstance(base, SymV)) and attr in ("view", "reshape"):
             if not c.starred and self.qualified(func) is None:  # not `torch.reshape(x, s)`
                 # Whatever was reshaped, the result has the sizes asked for.
@@ -724,6 +739,23 @@ class _Expressions(_Sequences):
         return (
             None if at2 is None else tuple(fresh() if i == at2 else s for i, s in enumerate(item))
         )
+
+
+def _folded(node: ast.Call, flags: dict[str, object]) -> ast.Call:
+    """`x.sum(-1, keepdim=keepdim)` where `keepdim` holds one constant throughout the body
+    (`given_flags`): the call with that constant written in its place, as rules read it."""
+
+    def fold(e: ast.expr) -> ast.expr:
+        held = flags.get(e.id) if isinstance(e, ast.Name) else None
+        return ast.copy_location(ast.Constant(held), e) if isinstance(held, (bool, str)) else e
+
+    args = [fold(a) for a in node.args]
+    keys = [ast.keyword(k.arg, fold(k.value)) for k in node.keywords]
+    if all(a is b for a, b in zip(args, node.args, strict=True)) and all(
+        k.value is o.value for k, o in zip(keys, node.keywords, strict=True)
+    ):
+        return node
+    return ast.copy_location(ast.Call(node.func, args, keys), node)
 
 
 # Functions that call their first argument on the others, and their own keywords.

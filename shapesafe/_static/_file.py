@@ -216,7 +216,7 @@ class FileChecker(Reporter):
             return self.inferred_bound[key]
         if (
             key in self.inferring_bound
-            or len(self.inferring_bound) > 4
+            or len(self.inferring_bound) > 8
             or isinstance(fn, ast.AsyncFunctionDef)
             or _generator(module, fn)
         ):

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 from ._binding import _Binding
 from ._facts import _narrowed, _unpacked, asserted_shape, dead_if, named_like_dims, ordered, stated
 from ._fixtures import fixture_for
-from ._helpers import constant_locals, decided
+from ._helpers import constant_locals, decided, tensor_tested
 from ._modules import ClassModel, _find_class
 from ._passed import param_shape
 from ._report import _LOST_OTHER, Env, Finding, _alternatives, tensor_or_number
@@ -574,7 +574,10 @@ class _Scope(_Binding):
         self.value(stmt.test, env)
         self.ends_knowing = (None, None)
         flags = {**dict(constant_locals(self.module, self.fn)), **self.flags} if self.fn else {}
-        if flags and (known := decided(stmt.test, flags)) is not None:
+        known = decided(stmt.test, flags) if flags else None
+        if known is None and (given := {k for k, v in self.bound.items() if env.get(k) is v}):
+            known = tensor_tested(stmt.test, given, self.qualified)  # `if s is None:`, s given
+        if known is not None:
             # The call's constants decide it: only one path runs.
             taken = stmt.body if known else stmt.orelse
             ends = self.block(taken, env)

@@ -9,10 +9,11 @@ from collections.abc import Callable
 from typing import cast
 
 from .._contract import Spec
-from ._modules import ClassModel
+from ._modules import ClassModel, base_names
 from ._poly import atoms, form
 from ._source import (
     Module,
+    _decorated,
     _params,
     dotted_name,
     dotted_target,
@@ -21,7 +22,7 @@ from ._source import (
     per_node,
 )
 from ._unify import Group, Item, Shape, Size, anonymous_group, fresh
-from ._values import AnyOfV, DictV, IntV, ObjV, TupV, Value, _one_of
+from ._values import AnyOfV, DictV, IntV, NumV, ObjV, SymV, TupV, Value, _one_of
 
 # (function, the shapes its parameters are bound to, sizes made, flags given)
 Flags = tuple[tuple[str, object], ...]
@@ -34,10 +35,13 @@ def given_flags(
     fn: ast.FunctionDef | ast.AsyncFunctionDef,
     given: dict[str, ast.expr],
     node: ast.Call | None,
+    every: bool = False,
 ) -> Flags:
     """The parameters of `fn` that hold a constant (`True`, `None`, `"logits"`) for the
     whole of its body: the call writes the constant, or leaves a parameter with a constant
-    default unset (with no `*args` or `**kwargs` that could set it); never rebound."""
+    default unset (with no `*args` or `**kwargs` that could set it); never rebound. Only
+    those an `if` tests, unless `every` (`keepdim=keepdim` in a body read with the call's
+    shapes)."""
     a = fn.args
     spread = node is None or any(isinstance(x, ast.Starred) for x in node.args)
     spread = spread or any(k.arg is None for k in (node.keywords if node else []))
@@ -49,6 +53,8 @@ def given_flags(
         {p.arg: d for p, d in zip(a.kwonlyargs, a.kw_defaults, strict=True) if d is not None}
     )
     tested = per_node(module, "flags", fn, lambda: _tested(fn) - _stored_in(module, fn))
+    if every:
+        tested = frozenset(p.arg for p in [*params, *a.kwonlyargs]) - _stored_in(module, fn)
     if not tested:
         return ()
     out: list[tuple[str, object]] = []
@@ -102,6 +108,38 @@ def _constant_locals(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> Flags:
         for n in names:
             bound[n] = bound.get(n, 0) + 1
     return tuple((k, v) for k, v in top.items() if bound.get(k) == 1)
+
+
+def nested_def(
+    module: Module, fn: ast.FunctionDef | ast.AsyncFunctionDef | None, name: str
+) -> ast.FunctionDef | None:
+    """The function that `def name(...)` in `fn`'s own body makes, where nothing else in
+    `fn` binds `name`: a call of `name` there is a call of it."""
+    if fn is None:
+        return None
+    return per_node(module, "nested defs", fn, lambda: _nested_defs(fn)).get(name)
+
+
+def _nested_defs(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, ast.FunctionDef]:
+    made = {s.name: s for s in _own_statements(fn.body) if isinstance(s, ast.FunctionDef)}
+    bound: dict[str, int] = {}
+    for node in ast.walk(fn):
+        names: list[str] = []
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            names = [node.id]
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            names = [*node.names, *node.names]
+        elif isinstance(node, ast.arg):
+            names = [node.arg]
+        elif isinstance(node, ast.alias):
+            names = [(node.asname or node.name).split(".")[0]]
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names = [node.name] if node is not fn else []
+        elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name:
+            names = [node.name]
+        for n in names:
+            bound[n] = bound.get(n, 0) + 1
+    return {k: v for k, v in made.items() if bound.get(k) == 1}
 
 
 def _own_statements(body: list[ast.stmt]) -> list[ast.stmt]:
@@ -169,9 +207,17 @@ def int_flags(
 
 
 def _int_annotation(node: ast.expr) -> bool:
-    """`int`, or a sequence of ints: `Sequence[int]`, `tuple[int, ...]`, `list[int]`."""
+    """`int`, or a sequence of ints: `Sequence[int]`, `tuple[int, ...]`, `list[int]`, or a
+    Union of those (`int | tuple[int, ...]`, `Optional[int]`)."""
     if isinstance(node, ast.Name):
         return node.id == "int"
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        return all(_int_annotation(n) or _none(n) for n in (node.left, node.right))
+    if isinstance(node, ast.Subscript) and dotted_name(node.value) in _UNIONS:
+        parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        return any(map(_int_annotation, parts)) and all(
+            _int_annotation(n) or _none(n) for n in parts
+        )
     if isinstance(node, ast.Subscript) and dotted_name(node.value) in _SEQUENCES:
         inner = node.slice.elts[0] if isinstance(node.slice, ast.Tuple) else node.slice
         return isinstance(inner, ast.Name) and inner.id == "int"
@@ -179,6 +225,11 @@ def _int_annotation(node: ast.expr) -> bool:
 
 
 _SEQUENCES = {"Sequence", "typing.Sequence", "tuple", "list", "Tuple", "List"}
+_UNIONS = {"Union", "typing.Union", "Optional", "typing.Optional"}
+
+
+def _none(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
 
 
 def _int_literal(expr: ast.expr | None) -> int | None:
@@ -270,6 +321,32 @@ def decided(test: ast.expr, flags: dict[str, object]) -> bool | None:
     return None
 
 
+def tensor_tested(
+    test: ast.expr, given: set[str], qualified: Callable[[ast.expr], str | None]
+) -> bool | None:
+    """Whether `test` holds where it asks of a parameter `p` that still holds the tensor its
+    caller gave it (`given`): `p is None`, `p is not None`, `isinstance(p, torch.Tensor)`,
+    and `not` of those; None for any other test."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        inner = tensor_tested(test.operand, given, qualified)
+        return None if inner is None else not inner
+    if isinstance(test, ast.Call) and dotted_name(test.func) == "isinstance":
+        if len(test.args) == 2 and not test.keywords:
+            p, kind = test.args
+            if isinstance(p, ast.Name) and p.id in given and qualified(kind) == "torch.Tensor":
+                return True
+        return None
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+        return None
+    left, right = test.left, test.comparators[0]
+    if not (isinstance(left, ast.Name) and left.id in given):
+        return None
+    if isinstance(right, ast.Constant) and right.value is None:
+        if isinstance(test.ops[0], (ast.Is, ast.IsNot)):
+            return isinstance(test.ops[0], ast.IsNot)
+    return None
+
+
 def unannotated_bound(
     module: Module,
     fn: ast.FunctionDef | ast.AsyncFunctionDef,
@@ -279,7 +356,8 @@ def unannotated_bound(
     """The parameters of `fn` without an annotation, or annotated as a plain `Tensor` or a
     tensor of any shape (`Float[Tensor, "..."]`), that the call gives a tensor of known
     shape, with that shape; empty when a parameter that the body may read as a tensor has a
-    shaped annotation (the body is then read under its own annotations)."""
+    shaped annotation (the body is then read under its own annotations first: see
+    `caller_bound`)."""
     out: list[tuple[str, Shape]] = []
     for arg in _params(fn):
         expr = given.get(arg.arg)
@@ -294,6 +372,72 @@ def unannotated_bound(
         if arg.annotation is None or found is not None or _plain_tensor(module, arg.annotation):
             out.append((arg.arg, shape))
     return tuple(out)
+
+
+def caller_bound(
+    module: Module,
+    fn: ast.FunctionDef | ast.AsyncFunctionDef,
+    given: dict[str, ast.expr],
+    values: dict[int, Value],
+    flags: Flags,
+    every: bool,
+) -> tuple[tuple[tuple[str, Shape], ...], Flags]:
+    """The shapes that a body read with its caller's (`FileChecker.infer_bound`) takes: its
+    parameters' as `unannotated_bound` gives them; where it gives none and `every` (the
+    body gave nothing under its own annotations), those of `_every_bound`, with the tuples
+    of numbers the call gives (`_number_tuples`) as more flags."""
+    bound = unannotated_bound(module, fn, given, values)
+    if bound or not every:
+        return bound, ()
+    bound = _every_bound(fn, given, values)
+    return bound, _number_tuples(fn, given, values, flags) if bound else ()
+
+
+def _every_bound(
+    fn: ast.FunctionDef | ast.AsyncFunctionDef,
+    given: dict[str, ast.expr],
+    values: dict[int, Value],
+) -> tuple[tuple[str, Shape], ...]:
+    """Every parameter of `fn` that a call, whose tensors fit `fn`'s annotations, gives a
+    tensor of known shape, with that shape, whatever its annotation says (`inp_scale:
+    ValidScale`, an alias the checker cannot read, or `x: Float[Tensor, "... D"]`): a body
+    that gives nothing under its own annotations, read again with these, gives what this
+    call returns, in the caller's sizes."""
+    out: list[tuple[str, Shape]] = []
+    for arg in _params(fn):
+        expr = given.get(arg.arg)
+        shape = None if expr is None else values.get(id(expr))
+        if isinstance(shape, tuple):
+            out.append((arg.arg, shape))
+    return tuple(out)
+
+
+def _number_tuples(
+    fn: ast.FunctionDef | ast.AsyncFunctionDef,
+    given: dict[str, ast.expr],
+    values: dict[int, Value],
+    flags: Flags,
+) -> Flags:
+    """The parameters of `fn`, not among `flags`, that a call gives a tuple of Python
+    numbers (`(0, 1)`, `(-cfg.radius, cfg.radius)`, `x.shape[:2]`), with that tuple: a body
+    read with the caller's shapes (`_every_bound`) takes them as the caller gives them."""
+    held = {name for name, _ in flags}
+    out: list[tuple[str, object]] = []
+    for arg in _params(fn):
+        expr = given.get(arg.arg)
+        v = None if expr is None or arg.arg in held else values.get(id(expr))
+        if isinstance(v, TupV) and v.items and not (v.mutable or v.fields):
+            if all(isinstance(i, (IntV, NumV, SymV)) for i in v.items):
+                out.append((arg.arg, v))
+    return tuple(out)
+
+
+def vague(v: Value) -> bool:
+    """Whether a body read under its own annotations left a rank unknown: a shape with a
+    run that no annotation names (`self.lin(x)` of an unannotated `x` is `... d_out`)."""
+    if isinstance(v, tuple):
+        return any(isinstance(i, Group) and not i.name for i in v)
+    return isinstance(v, TupV) and any(vague(i) for i in v.items)
 
 
 def shapeless(spec: Spec) -> bool:
@@ -404,3 +548,24 @@ def narrowed(v: Value, classes: list[ClassModel]) -> Value:
     ]
     named: list[Value] = [ObjV(c, exact=False) for c in classes]
     return _one_of(kept or named)
+
+
+_AUTOGRAD = frozenset(("torch.autograd.Function", "torch.autograd.function.Function"))
+
+
+def autograd_function(cls: ClassModel) -> bool:
+    """Whether `cls` derives from `torch.autograd.Function` and defines its `forward` as a
+    static method: `Cls.apply(*args)` is then `Cls.forward(ctx, *args)`."""
+    found = cls.method("forward")
+    if found is None or not _decorated(found[1], "staticmethod"):
+        return False
+    todo, seen = [cls], set()
+    while todo:
+        here = todo.pop()
+        if id(here) in seen:
+            continue
+        seen.add(id(here))
+        if _AUTOGRAD & set(base_names(here)):
+            return True
+        todo.extend(here.bases)
+    return False

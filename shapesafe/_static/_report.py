@@ -502,6 +502,7 @@ class _Explaining:
     seen: dict[int, Value]
     results: list[Value] | None
     chosen: dict[str, int]
+    flags: dict[str, object]
     new_attrs: frozenset[str] | None
     origins: dict[str, list[tuple[tuple[int, int], ast.expr, bool]]]
     shapes_named: dict[str, Shape]

@@ -309,13 +309,22 @@ def _axis_by_axis(shapes: list[Shape]) -> Shape | None:
         return None
     out: list[Item] = []
     for k, item in enumerate(first):
-        if all(s[k] == item for s in shapes):
-            out.append(item)
+        if all(s[k] == item or _same_int(s[k], item) for s in shapes):
+            out.append(item)  # one size, or one number (a literal 1 and a 1 an op made)
         elif all(isinstance(s[k], Size) for s in shapes):
             out.append(fresh())
         else:
             return None
     return tuple(out)
+
+
+def _same_int(a: Item, b: Item) -> bool:
+    return (
+        isinstance(a, Size)
+        and isinstance(b, Size)
+        and a.kind == b.kind == "int"
+        and a.value == b.value
+    )
 
 
 def _common_shape(shapes: list[Shape]) -> Shape | None:

@@ -80,6 +80,10 @@ def reduction(c: Call) -> Value | _Pass:
     if dim_v is None:
         if name in ("max", "min", "median") and args:
             return None
+        at = 1 if name == "norm" else 0
+        given = nodes[at] if len(nodes) > at else c.kw("dim") or c.kw("axis")
+        if given is not None and not (isinstance(given, ast.Constant) and given.value is None):
+            return None  # `x.sum(dim=d)` with d unknown: not a reduction of every axis
         return () if not keepdim else T.reduce(x, None, True)
     if isinstance(dim_v, TupV):
         dims = [lit_int(v) for v in dim_v.items]
