@@ -88,25 +88,7 @@ def _constant_locals(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> Flags:
     }
     if not top:
         return ()
-    bound: dict[str, int] = {}
-    for node in ast.walk(fn):
-        names: list[str] = []
-        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-            names = [node.id]
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
-            names = [*node.names, *node.names]  # never a flag
-        elif isinstance(node, ast.arg):
-            names = [node.arg, node.arg]
-        elif isinstance(node, ast.alias):
-            names = [(node.asname or node.name).split(".")[0]] * 2
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names = [node.name] * 2 if node is not fn else []
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            names = [node.name] * 2
-        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
-            names = [node.name] * 2
-        for n in names:
-            bound[n] = bound.get(n, 0) + 1
+    bound = _binding_counts(fn, plain=2)  # a parameter, import or def is never a flag
     return tuple((k, v) for k, v in top.items() if bound.get(k) == 1)
 
 
@@ -122,13 +104,22 @@ def nested_def(
 
 def _nested_defs(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, ast.FunctionDef]:
     made = {s.name: s for s in _own_statements(fn.body) if isinstance(s, ast.FunctionDef)}
+    bound = _binding_counts(fn, plain=1)
+    return {k: v for k, v in made.items() if bound.get(k) == 1}
+
+
+def _binding_counts(fn: ast.FunctionDef | ast.AsyncFunctionDef, plain: int) -> dict[str, int]:
+    """How often each name is bound in `fn`: once per assignment, twice per `global` or
+    `nonlocal` (never bound once), and `plain` times per parameter, import, nested def or
+    class, `except ... as` and match capture."""
     bound: dict[str, int] = {}
     for node in ast.walk(fn):
         names: list[str] = []
+        times = plain
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-            names = [node.id]
+            names, times = [node.id], 1
         elif isinstance(node, (ast.Global, ast.Nonlocal)):
-            names = [*node.names, *node.names]
+            names, times = node.names, 2
         elif isinstance(node, ast.arg):
             names = [node.arg]
         elif isinstance(node, ast.alias):
@@ -138,8 +129,8 @@ def _nested_defs(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, ast.Fu
         elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name:
             names = [node.name]
         for n in names:
-            bound[n] = bound.get(n, 0) + 1
-    return {k: v for k, v in made.items() if bound.get(k) == 1}
+            bound[n] = bound.get(n, 0) + times
+    return bound
 
 
 def _own_statements(body: list[ast.stmt]) -> list[ast.stmt]:
