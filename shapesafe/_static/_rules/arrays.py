@@ -5,7 +5,7 @@ keywords (`axis`, `keepdims`) in torch's words (`dim`, `keepdim`)."""
 import ast
 
 from .._unify import Group
-from .._values import Value
+from .._values import IntV, Value
 from ._registry import FUNCTIONS, METHODS, PASS, Call, _Pass, apply, function
 
 # numpy function -> the torch function whose rule gives its shape.
@@ -77,6 +77,9 @@ def as_function(c: Call) -> Value | _Pass:
     torch_name = AS_FUNCTION[c.qual.removeprefix("numpy.")]
     if not torch_name:
         return None
+    if torch_name == "torch.full" and c.args and isinstance(c.args[0], IntV):
+        size = c.reader.size_of(c.args[0])  # `np.full(n, 0.0)`: n numbers
+        return None if size is None else (size,)
     last = torch_name.rsplit(".", 1)[-1]
     return apply(FUNCTIONS, torch_name, _renamed(c, last, c.x, False, torch_name))
 
