@@ -4,6 +4,7 @@ arrays alone, and `np.zeros(n)` / `np.full(n, v)` are arrays of n numbers."""
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from tests.helpers import static_findings
 
@@ -74,3 +75,19 @@ def test_numpy_ranges_index_as_arrays(tmp_path: Path) -> None:
     )
     assert static_findings(tmp_path, SIGNATURE + body, HEADER) == []
     assert _run(body).shape == (5,)
+
+
+def test_more_numpy_functions_give_their_shapes(tmp_path: Path) -> None:
+    right = (
+        "    w = mu[0]\n"
+        "    y = np.dot(x, w) + np.zeros_like(x).ravel()[: x.shape[0]]\n"
+        "    return y + np.outer(w, w).sum(axis=0)[:1] + np.tile(w, (2, 1))[:1, :1].ravel()\n"
+    )
+    assert static_findings(tmp_path, SIGNATURE + right, HEADER) == []
+    assert _run(right).shape == (5,)
+    wrong = "    return np.dot(x, mu)\n"
+    assert static_findings(tmp_path, SIGNATURE + wrong, HEADER) == [
+        '4: x @ mu: inner dim is d in x "n d" but c in mu "c d"; did you mean mu.mT?'
+    ]
+    with pytest.raises(ValueError, match="not aligned"):
+        _run(wrong)
