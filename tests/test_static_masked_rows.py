@@ -36,7 +36,7 @@ def test_a_value_of_three_rows_into_the_rows_a_mask_picks(tmp_path: Path) -> Non
     assert static_findings(tmp_path, SIGNATURE + wrong, HEADER) == [
         "6: norm[m] = torch.sqrt(torch.sum(pos[m] ** 2, dim...: torch.sqrt(torch.sum(pos[m] "
         '** 2, dim... "3 1" has 3 rows, but norm[m] has as many rows as m holds True (holds '
-        "only if it picks 3 rows; a value of 1 row would broadcast)"
+        "only if it holds True 3 times)"
     ]
     with pytest.raises(RuntimeError, match="shape mismatch"):
         _run(wrong)

@@ -48,8 +48,7 @@ def same_rows(
         reader.file.report(
             target,
             f'{tx} = {tv}: {tv} "{show(v)}" has {lead} rows, but {tx} has as many rows as '
-            f"{text} holds True (holds only if it picks {lead} rows; a value of 1 row would "
-            "broadcast)",
+            f"{text} holds True (holds only if it holds True {lead} times)",
         )
         return part
     return v
