@@ -99,8 +99,19 @@ class Edit:
     note: str
 
 
+class Aliases(dict[str, str]):
+    """A file's names for jaxtyping annotations: aliases (`Points = Float[Tensor, "n 3"]`) to
+    their dim strings, and `wrappers`, a project's own wrappers of jaxtyping's dtypes that
+    take the dim string alone (`Float["b d"]`, for `Float = TorchTyping(jaxtyping.Float)`)."""
+
+    def __init__(self, wrappers: frozenset[str] = frozenset()) -> None:
+        super().__init__()
+        self.wrappers = wrappers
+
+
 def jaxtyping_dims(annotation: ast.expr | None, aliases: dict[str, str]) -> str | None:
-    """The dim string of a `Float[Tensor, "..."]` annotation (or an alias of one); else None.
+    """The dim string of a `Float[Tensor, "..."]` annotation (or an alias of one, or a
+    wrapper's `Float["..."]`); else None.
 
     `Optional[...]`, `X | None` and tuples of annotations give the first dim string inside.
     """
@@ -120,6 +131,10 @@ def jaxtyping_dims(annotation: ast.expr | None, aliases: dict[str, str]) -> str 
     head = annotation.value
     name = head.attr if isinstance(head, ast.Attribute) else getattr(head, "id", "")
     inner = annotation.slice
+    if isinstance(head, ast.Name) and head.id in getattr(aliases, "wrappers", ()):
+        if isinstance(inner, ast.Constant) and isinstance(inner.value, str):
+            return inner.value
+        return None
     if name in JAXTYPING_DTYPES and isinstance(inner, ast.Tuple) and len(inner.elts) == 2:
         dims = inner.elts[1]
         if isinstance(dims, ast.Constant) and isinstance(dims.value, str):
@@ -133,9 +148,10 @@ def jaxtyping_dims(annotation: ast.expr | None, aliases: dict[str, str]) -> str 
     return None
 
 
-def module_aliases(tree: ast.Module) -> dict[str, str]:
-    """Module-level names bound to a jaxtyping annotation (`Points = Float[Tensor, "n 3"]`)."""
-    aliases: dict[str, str] = {}
+def module_aliases(tree: ast.Module, wrappers: frozenset[str] = frozenset()) -> Aliases:
+    """Module-level names bound to a jaxtyping annotation (`Points = Float[Tensor, "n 3"]`),
+    with the file's `wrappers` of jaxtyping's dtypes."""
+    aliases = Aliases(wrappers)
     for stmt in tree.body:
         target: ast.expr | None = None
         value: ast.expr | None = None

@@ -56,6 +56,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _mutation_ops as ops
 
+from shapesafe._static import _source
+from shapesafe._static._run import Run, using
+
 HERE = Path(__file__).resolve().parent
 RUNNER = HERE / "_mutation_run.py"
 _SKIP_DIRS = frozenset(
@@ -140,17 +143,41 @@ def _functions(tree: ast.Module) -> Iterator[tuple[str, Def, bool]]:
                     yield f"{stmt.name}.{inner.name}", inner, False
 
 
+def wrappers(path: Path, tree: ast.Module, run: Run) -> frozenset[str]:
+    """The names subscripted by a dim string alone in the file (`Float["b d"]`) that
+    `shapesafe check` reads as a project's wrapper of one of jaxtyping's dtypes."""
+    named = {
+        node.value.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Subscript)
+        and isinstance(node.value, ast.Name)
+        and isinstance(node.slice, ast.Constant)
+        and isinstance(node.slice.value, str)
+    }
+    if not named:
+        return frozenset()
+    with using(run):
+        module = _source.load(path)
+        if module is None:
+            return frozenset()
+        return frozenset(
+            n for n in named if _source._wrapper_type(module, ast.Name(id=n)) is not None
+        )
+
+
 def discover(library: Library) -> None:
     """The library's files, annotated functions and every proposed mutant, in source order."""
     library.files = python_files(library.root)
     seen: set[str] = set()
+    run = Run()
+    run.cwd = str(library.root)  # where the checker looks for the library's own imports
     for rel in library.files:
         try:
             source = (library.root / rel).read_text(encoding="utf-8")
             tree = ast.parse(source)
         except (SyntaxError, UnicodeDecodeError, ValueError):
             continue
-        aliases = ops.module_aliases(tree)
+        aliases = ops.module_aliases(tree, wrappers(library.root / rel, tree, run))
         for qualname, func, module_level in _functions(tree):
             args = [*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs]
             annotated = [a for a in args if ops.jaxtyping_dims(a.annotation, aliases) is not None]

@@ -189,3 +189,58 @@ def test_a_missing_module_is_a_stand_in_with_stub_missing() -> None:
         sys.meta_path.remove(finder)
         for name in [n for n in sys.modules if n.startswith("not_installed_plotting_lib")]:
             del sys.modules[name]
+
+
+_WRAPPER = """
+import jaxtyping
+from torch import Tensor
+
+
+class TorchTyping:
+    def __init__(self, abstract_dtype):
+        self.abstract_dtype = abstract_dtype
+
+    def __getitem__(self, shapes: str):
+        return self.abstract_dtype[Tensor, shapes]
+
+
+Float = TorchTyping(jaxtyping.Float)
+"""
+
+_WRAPPED = """
+from pkg.tensor_typing import Float
+
+
+class Scale:
+    def __getitem__(self, key: str) -> str:
+        return key
+
+
+Other = Scale()
+
+
+def f(x: Float["b d"], w: Float["d e"]) -> Float["b e"]:
+    return x @ w
+
+
+def g(x: Other["b d"]) -> Other["b d"]:
+    return x * 2
+"""
+
+
+def test_a_projects_wrapper_of_jaxtyping_dtypes_is_read(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "tensor_typing.py").write_text(_WRAPPER)
+    (tmp_path / "pkg" / "model.py").write_text(_WRAPPED)
+    library = mutation.Library("pkg", tmp_path, "")
+    mutation.discover(library)
+    assert [f.qualname for f in library.functions] == ["f"]
+    assert library.functions[0].mutable
+    assert {m.kind for m in library.candidates} == {"matmul"}
+    tree = ast.parse(_WRAPPED)
+    aliases = ops.module_aliases(tree, frozenset({"Float"}))
+    func = tree.body[-2]
+    assert isinstance(func, ast.FunctionDef)
+    assert [ops.jaxtyping_dims(a.annotation, aliases) for a in func.args.args] == ["b d", "d e"]
+    assert ops.jaxtyping_dims(func.returns, aliases) == "b e"

@@ -182,7 +182,7 @@ def test_stats_say_where_unchecked_relations_lost_their_shape(tmp_path: Path) ->
         "def g(x: Float[Tensor, 'b d']) -> Float[Tensor, 'b d']: ...\n"
         "def f(batch: dict[str, Tensor], raw, flag: bool) -> None:\n"
         "    g(batch['image'])\n"
-        "    g(torch.from_numpy(np.zeros(3)))\n"
+        "    g(torch.from_numpy(np.load('a.npy')))\n"
         "    g(raw)\n"
         "    g(raw.float().detach())\n"
         "    g(torch.fft.rfft(torch.zeros(3, 4)))\n"

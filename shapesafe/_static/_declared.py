@@ -197,6 +197,14 @@ class _Declared(_Calls):
         tup = _tuple_returns(self.module, self.fn)
         if tup is not None:
             elts = value.elts if isinstance(value, ast.Tuple) else None
+            if elts is not None and len(elts) != len(tup):
+                if not any(isinstance(e, ast.Starred) for e in elts):
+                    self.counted("return", value, v)
+                    return self.file.report(
+                        value,
+                        f"return of {self.fn.name}(): a tuple of {len(elts)} values, "
+                        f"but the annotation is a tuple of {len(tup)}",
+                    )
             items = v.items if isinstance(v, TupV) else None
             if items is None or elts is None or len(items) != len(tup):
                 if tup and any(p is not None for p in tup):

@@ -95,6 +95,13 @@ _SPLICED_MAKERS = frozenset(f"torch.{c}" for c in CONSTRUCTORS) | frozenset(
 )
 
 
+# numpy functions of ints that give arrays, not a number.
+_NUMPY_MAKERS = frozenset(
+    """zeros ones empty full eye identity tri indices arange linspace logspace geomspace
+    random.rand random.randn random.permutation""".split()
+)
+
+
 # How a broadcasting-mismatch message writes the operator: the arithmetic of symbolic dims,
 # and the bitwise operators.
 _OPS: dict[type[ast.AST], str] = {op: sign for op, sign in OPERATORS.items()}
@@ -140,11 +147,15 @@ def _operand(module: Module, node: ast.expr) -> str:
     return f"({text})" if isinstance(node, compound) else text
 
 
-def _numeric(qual: str, args: list[Value]) -> bool:
+def _numeric(qual: str, args: list[Value], node: ast.Call) -> bool:
     """`math.sqrt(d)`, `np.log(2.0)`: functions of numbers that give a number."""
     root = qual.split(".")[0]
     if root == "math":
         return True
+    if qual.removeprefix("numpy.") in _NUMPY_MAKERS:
+        return False  # `np.zeros(n)`, `np.full(n, 0.0)`: arrays of n numbers
+    if any(k.arg in ("size", "shape") for k in node.keywords):
+        return False  # `np.random.choice(n, size=k)`: an array of k numbers
     return root == "numpy" and bool(args) and all(isinstance(a, (IntV, NumV)) for a in args)
 
 
@@ -645,7 +656,7 @@ class _Expressions(_Sequences):
         """A call of a library function (torch, einops, math...) or of a builtin."""
         node, func, args = c.node, c.node.func, c.args
         qual = self.qualified(func)
-        if qual is not None and _numeric(qual, args):
+        if qual is not None and _numeric(qual, args, node):
             return NumV()
         if qual in ("typing.cast", "typing_extensions.cast") and len(args) == 2:
             return self.cast(node.args[0], args[1])

@@ -232,7 +232,11 @@ def _unpacked(stmt: ast.Assign, env: "Env") -> "Env":
         or not isinstance(value.value, ast.Name)
     ):
         return {}
-    return _ranked(value.value.id, len(target.elts), env)
+    name, k = value.value.id, len(target.elts)
+    if name in env and env[name] is None:
+        # A local of unknown shape has as many axes as names, each a size of its own.
+        return {name: tuple(fresh(f"{name}.shape[{i}]") for i in range(k))}
+    return _ranked(name, k, env)
 
 
 def _ranked(name: str | None, k: int | None, env: "Env") -> "Env":

@@ -4,9 +4,10 @@ keywords (`axis`, `keepdims`) in torch's words (`dim`, `keepdim`)."""
 
 import ast
 
+from .. import _torch as T
 from .._unify import Group
-from .._values import Value
-from ._registry import FUNCTIONS, METHODS, PASS, Call, _Pass, apply, function
+from .._values import IntV, Value
+from ._registry import FUNCTIONS, METHODS, PASS, Call, _Pass, apply, function, method
 
 # numpy function -> the torch function whose rule gives its shape.
 AS_FUNCTION = {
@@ -32,13 +33,15 @@ AS_FUNCTION = {
     "corrcoef": "torch.corrcoef",
     "diag": "torch.diag",
     "pad": "",  # numpy's pad widths are per axis, not torch's reversed pairs
+    "outer": "torch.outer",
+    **{f"{n}_like": f"torch.{n}_like" for n in ("zeros", "ones", "empty", "full")},
 }
 # numpy function -> the tensor method, on its first argument, whose rule gives its shape.
 AS_METHOD = {
     **{
         n: n
         for n in """exp log sqrt abs sin cos tan tanh sign floor ceil clip square log1p expm1
-        arcsin arccos arctan negative reciprocal zeros_like ones_like empty_like full_like
+        arcsin arccos arctan negative reciprocal tile
         sum mean prod std var any all argmax argmin cumsum cumprod maximum minimum add
         subtract multiply divide power squeeze reshape moveaxis swapaxes argsort
         """.split()
@@ -48,6 +51,7 @@ AS_METHOD = {
     "amax": "amax",
     "amin": "amin",
     "expand_dims": "unsqueeze",
+    "ravel": "flatten",
     "copy": "clone",
     "asarray": "clone",
     "array": "clone",
@@ -77,6 +81,9 @@ def as_function(c: Call) -> Value | _Pass:
     torch_name = AS_FUNCTION[c.qual.removeprefix("numpy.")]
     if not torch_name:
         return None
+    if torch_name == "torch.full" and c.args and isinstance(c.args[0], IntV):
+        size = c.reader.size_of(c.args[0])  # `np.full(n, 0.0)`: n numbers
+        return None if size is None else (size,)
     last = torch_name.rsplit(".", 1)[-1]
     return apply(FUNCTIONS, torch_name, _renamed(c, last, c.x, False, torch_name))
 
@@ -100,3 +107,19 @@ def transpose(c: Call) -> Value | _Pass:
     if len(c.args) == 1 and not c.kwargs:
         return x[::-1] if not any(isinstance(i, Group) for i in x) else None
     return apply(METHODS, "permute", _renamed(c, "permute", x, True))
+
+
+@method("ravel")
+def ravel(c: Call) -> Value | _Pass:
+    """`a.ravel()`, numpy's and torch's: the array flattened."""
+    return apply(METHODS, "flatten", Call(c.reader, c.node, "flatten", [], {}, [], c.x))
+
+
+@function("numpy.dot")
+def dot(c: Call) -> Value | _Pass:
+    """`np.dot(a, b)` of vectors and matrices is their product, as `a @ b`; of arrays of
+    more axes it sums over other axes than matmul does."""
+    ranks = [T.rank(v) if isinstance(v, tuple) else None for v in c.args[:2]]
+    if len(ranks) != 2 or c.kwargs or any(r is None or not 1 <= r <= 2 for r in ranks):
+        return None
+    return apply(FUNCTIONS, "torch.matmul", _renamed(c, "matmul", c.x, False, "torch.matmul"))

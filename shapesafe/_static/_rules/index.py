@@ -11,6 +11,7 @@ from .._report import SCATTERS_IN_PLACE, _text
 from .._source import Module, dotted_name, resolve
 from .._unify import Group, Item, Shape, Size, certain, facts, fresh, lit, needs, show
 from .._values import IntV, Mismatch, NumV, SymV, TupV, Value
+from ._masked_rows import same_rows
 from ._registry import PASS, Call, Reader, _Pass, bcast_all, function, lit_int, method
 
 
@@ -530,6 +531,7 @@ def assigned(
     if not isinstance(reader.seen.get(id(target.value)), tuple):
         return
     reader.file.stats_relation()
+    v = same_rows(reader, target, source, part, v)
     tx, tv = _text(reader.module, target), _text(reader.module, source)
     extra = len(v) - len(part)
     runs = any(isinstance(i, Group) for i in (*v, *part))

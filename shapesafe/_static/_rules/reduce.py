@@ -5,6 +5,7 @@ import ast
 from .. import _torch as T
 from .._unify import Shape, lit, show
 from .._values import IntV, Mismatch, TupV, Value
+from ._numpy_scope import numpy_only
 from ._registry import PASS, Call, _Pass, function, in_range, lit_int, method
 
 REDUCTIONS = frozenset(
@@ -96,5 +97,14 @@ def reduction(c: Call) -> Value | _Pass:
         return None
     out = T.reduce(x, [d for d in dims if d is not None], keepdim)
     if name in ("max", "min", "median", "mode"):
-        return None if out is None else TupV((out, out), ("values", "indices"))
+        return _with_indices(c, out)
     return out
+
+
+def _with_indices(c: Call, out: Shape | None) -> Value:
+    """(values, indices) of `x.max(dim=1)`; numpy's `a.max(axis=1)` gives the values alone."""
+    if out is None:
+        return None
+    if c.name in ("max", "min") and c.kw("axis") is not None and numpy_only(c.reader):
+        return out  # the least or greatest of each row, one array
+    return TupV((out, out), ("values", "indices"))
