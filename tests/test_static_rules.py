@@ -725,6 +725,20 @@ def test_a_loop_variable_over_range_indexes_as_an_int(tmp_path: Path) -> None:
     ]
 
 
+def test_the_components_of_a_low_rank_pca_have_the_rank_asked_for(tmp_path: Path) -> None:
+    source = (
+        "def project(x: Float[Tensor, 'n d']) -> Float[Tensor, 'n 3']:\n"
+        "    _, _, v = torch.pca_lowrank(x, q=3)\n"
+        "    return x @ v\n"
+        "def wrong(x: Float[Tensor, 'n d']) -> Float[Tensor, 'n 3']:\n"
+        "    _, _, v = torch.pca_lowrank(x, q=3)\n"
+        "    return x @ v.T\n"
+    )
+    assert check_source(tmp_path, source) == [
+        '10: x @ v.T: inner dim is d in x "n d" but 3 in v.T "3 d"; did you mean v?'
+    ]
+
+
 # Ops of several tensors, and of lookups, against torch
 
 _Op = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -738,6 +752,9 @@ _MORE_CALLS: list[tuple[str, _Op]] = [
     ("torch.bucketize(x, g.flatten())", lambda x, g: torch.bucketize(x, g.flatten())),
     ("F.one_hot(x.long(), 5)", lambda x, g: F.one_hot(x.long(), 5)),
     ("torch.randperm(x.shape[0])", lambda x, g: torch.randperm(x.shape[0])),
+    ("torch.pca_lowrank(x, q=1)[2]", lambda x, g: torch.pca_lowrank(x, q=1)[2]),
+    ("torch.svd_lowrank(x, 1)[0]", lambda x, g: torch.svd_lowrank(x, 1)[0]),
+    ("torch.pca_lowrank(x, q=1)[1]", lambda x, g: torch.pca_lowrank(x, q=1)[1]),
 ]
 
 
