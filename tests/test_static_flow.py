@@ -754,6 +754,27 @@ def test_a_local_annotation_on_a_reshape_of_itself_says_nothing_of_its_old_value
     ]
 
 
+def test_a_function_defined_twice_is_called_as_its_last_definition(tmp_path: Path) -> None:
+    # A body runs once the module is read, when the last `def` is the one bound; a name
+    # that anything else binds as well stays unknown.
+    source = (
+        "def scale(d: Float[Tensor, 'n 3']) -> Float[Tensor, 'n 3']:\n"
+        "    return d * 2\n"
+        "def g(x: Float[Tensor, 'n 3']) -> Float[Tensor, 'n']:\n"
+        "    return scale(x)\n"
+        "def scale(d: Float[Tensor, 'n 3']) -> Float[Tensor, 'n 3']:\n"
+        "    return d * 3\n"
+        "def shift(d: Float[Tensor, 'n 3']) -> Float[Tensor, 'n 3']:\n"
+        "    return d + 1\n"
+        "def h(x: Float[Tensor, 'n 3']) -> Float[Tensor, 'n']:\n"
+        "    return shift(x)\n"
+        "shift = library.wrap(shift)\n"
+    )
+    assert check(tmp_path, source) == [
+        '4: return of g(): scale(x) "n 3" has 2 dims, expected 1 for \'return\' "n"'
+    ]
+
+
 def test_matrix_decompositions(tmp_path: Path) -> None:
     source = (
         "def rebuilt(a: Float[Tensor, 'm n']) -> Float[Tensor, 'm n']:\n"
