@@ -360,7 +360,7 @@ class StubFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def find_spec(
         self, fullname: str, path: Any = None, target: Any = None
     ) -> importlib.machinery.ModuleSpec | None:
-        if fullname.split(".")[0] in _REAL:
+        if fullname.split(".")[0] in _REAL or _from_installed_code():
             return None
         return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
 
@@ -371,6 +371,16 @@ class StubFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def exec_module(self, module: types.ModuleType) -> None:
         pass
+
+
+def _from_installed_code() -> bool:
+    """Whether the import being found is made by an installed package rather than by the
+    library measured: such a package's optional import (scipy's `import cython`) is left to
+    fail as it expects, not given a stand-in it would misread."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename.startswith("<frozen"):
+        frame = frame.f_back  # type: ignore[assignment]
+    return frame is not None and "site-packages" in frame.f_code.co_filename
 
 
 # Never stood in for: what the measured functions and their checks run on.

@@ -244,3 +244,31 @@ def test_a_projects_wrapper_of_jaxtyping_dtypes_is_read(tmp_path: Path) -> None:
     assert isinstance(func, ast.FunctionDef)
     assert [ops.jaxtyping_dims(a.annotation, aliases) for a in func.args.args] == ["b d", "d e"]
     assert ops.jaxtyping_dims(func.returns, aliases) == "b e"
+
+
+def test_an_installed_package_importing_a_missing_module_gets_no_stand_in(
+    tmp_path: Path,
+) -> None:
+    # scipy's `try: import cython except ImportError` must see the ImportError it expects;
+    # a stand-in would break scipy itself, and with it the library measured.
+    installed = tmp_path / "site-packages"
+    installed.mkdir()
+    (installed / "optional_user_pkg.py").write_text(
+        "try:\n"
+        "    import not_installed_optional_dep\n"
+        "    FOUND = True\n"
+        "except ImportError:\n"
+        "    FOUND = False\n"
+    )
+    finder = runner.StubFinder()
+    sys.meta_path.append(finder)
+    sys.path.insert(0, str(installed))
+    try:
+        import optional_user_pkg  # type: ignore[import-not-found]
+
+        assert optional_user_pkg.FOUND is False
+        assert "not_installed_optional_dep" not in sys.modules
+    finally:
+        sys.path.remove(str(installed))
+        sys.meta_path.remove(finder)
+        sys.modules.pop("optional_user_pkg", None)

@@ -733,6 +733,48 @@ def test_a_local_declared_before_it_is_assigned(tmp_path: Path) -> None:
     ]
 
 
+def test_a_local_annotation_on_a_reshape_of_itself_says_nothing_of_its_old_value(
+    tmp_path: Path,
+) -> None:
+    # `x: "t b c h w" = rearrange(x, "(b t) c h w -> ...")`: the annotation is the new
+    # shape, so the unknown value x held before is not taken to have it.
+    source = (
+        "from einops import rearrange\n"
+        "def split(imgs, b: int, t: int) -> Float[Tensor, 't b 3 h w']:\n"
+        "    out = library.render(imgs)\n"
+        "    out: Float[Tensor, 't b 3 h w'] = rearrange(out, '(b t) c h w -> t b c h w', b=b, t=t)\n"
+        "    return out\n"
+        "def wrong(imgs: Float[Tensor, 'n 3 h w'], b: int, t: int) -> Float[Tensor, 't b 3 h w']:\n"
+        "    out = imgs[:4]\n"
+        "    out: Float[Tensor, 't b 3 h w'] = rearrange(out, '(b t) c -> t b c', b=b, t=t)\n"
+        "    return out\n"
+    )
+    assert check(tmp_path, source) == [
+        '8: einops.rearrange: "? 3 h w" has 4 dims but "(b t) c" names 2 (? is an unknown size)',
+    ]
+
+
+def test_a_function_defined_twice_is_called_as_its_last_definition(tmp_path: Path) -> None:
+    # A body runs once the module is read, when the last `def` is the one bound; a name
+    # that anything else binds as well stays unknown.
+    source = (
+        "def scale(d: Float[Tensor, 'n 3']) -> Float[Tensor, 'n 3']:\n"
+        "    return d * 2\n"
+        "def g(x: Float[Tensor, 'n 3']) -> Float[Tensor, 'n']:\n"
+        "    return scale(x)\n"
+        "def scale(d: Float[Tensor, 'n 3']) -> Float[Tensor, 'n 3']:\n"
+        "    return d * 3\n"
+        "def shift(d: Float[Tensor, 'n 3']) -> Float[Tensor, 'n 3']:\n"
+        "    return d + 1\n"
+        "def h(x: Float[Tensor, 'n 3']) -> Float[Tensor, 'n']:\n"
+        "    return shift(x)\n"
+        "shift = library.wrap(shift)\n"
+    )
+    assert check(tmp_path, source) == [
+        '4: return of g(): scale(x) "n 3" has 2 dims, expected 1 for \'return\' "n"'
+    ]
+
+
 def test_matrix_decompositions(tmp_path: Path) -> None:
     source = (
         "def rebuilt(a: Float[Tensor, 'm n']) -> Float[Tensor, 'm n']:\n"

@@ -711,6 +711,39 @@ def test_slice_of_a_named_size_agrees_with_torch(n: int, lo: str, hi: str) -> No
         assert value == real or (value < 0 and real == 0), (expr, size)
 
 
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(0, 4), lo=st.integers(0, 3), hi=st.integers(0, 3))
+def test_a_slice_within_the_least_a_size_can_be_is_exact(n: int, lo: int, hi: int) -> None:
+    # An axis of `n+3` is never shorter than 3, so `[lo:hi]` with 0 <= lo <= hi <= 3 keeps
+    # hi - lo of it, whatever n is; torch agrees.
+    expr = f"x[:, {lo}:{hi}]"
+    source = f'{HEADER}\n\ndef f(x: Float[Tensor, "2 n+3"]):\n    y = {expr}\n'
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "slices.py"
+        path.write_text(source)
+        found = [b for b in shapes_of(path) if b.name == "y"]
+    assert found and found[0].shape is not None
+    real = eval(expr, {"x": torch.zeros(2, n + 3)}).shape[1]
+    if lo <= hi:
+        assert found[0].shape[1] == str(real)
+
+
+def test_slices_of_the_fixed_part_of_a_size_are_checked(tmp_path: Path) -> None:
+    source = (
+        "def split(sgs: Float[Tensor, 'n 4+m'], normal: Float[Tensor, 'n 3']) -> Float[Tensor, 'n']:\n"
+        "    lobes = sgs[..., :3]\n"
+        "    lam = sgs[..., 3:4]\n"
+        "    return (lobes * normal).sum(-1) * lam[..., 0]\n"
+        "def wrong(sgs: Float[Tensor, 'n 4+m'], normal: Float[Tensor, 'n 3']) -> Float[Tensor, 'n']:\n"
+        "    lobes = sgs[..., :2]\n"
+        "    return (lobes * normal).sum(-1)\n"
+    )
+    assert check_source(tmp_path, source) == [
+        '11: lobes * normal: lobes "n 2" and normal "n 3": 2 lines up with 3 (torch would '
+        "broadcast silently where one is 1, and fail otherwise)"
+    ]
+
+
 def test_a_loop_variable_over_range_indexes_as_an_int(tmp_path: Path) -> None:
     source = (
         "def f(x: Float[Tensor, 'b c n']) -> Float[Tensor, 'b c n']:\n"
@@ -722,6 +755,20 @@ def test_a_loop_variable_over_range_indexes_as_an_int(tmp_path: Path) -> None:
     assert check_source(tmp_path, source) == [
         '8: x[i] + row: x[i] "c n" and row "b n": c lines up with b (torch would '
         "broadcast silently where one is 1, and fail otherwise)"
+    ]
+
+
+def test_the_components_of_a_low_rank_pca_have_the_rank_asked_for(tmp_path: Path) -> None:
+    source = (
+        "def project(x: Float[Tensor, 'n d']) -> Float[Tensor, 'n 3']:\n"
+        "    _, _, v = torch.pca_lowrank(x, q=3)\n"
+        "    return x @ v\n"
+        "def wrong(x: Float[Tensor, 'n d']) -> Float[Tensor, 'n 3']:\n"
+        "    _, _, v = torch.pca_lowrank(x, q=3)\n"
+        "    return x @ v.T\n"
+    )
+    assert check_source(tmp_path, source) == [
+        '10: x @ v.T: inner dim is d in x "n d" but 3 in v.T "3 d"; did you mean v?'
     ]
 
 
@@ -738,6 +785,9 @@ _MORE_CALLS: list[tuple[str, _Op]] = [
     ("torch.bucketize(x, g.flatten())", lambda x, g: torch.bucketize(x, g.flatten())),
     ("F.one_hot(x.long(), 5)", lambda x, g: F.one_hot(x.long(), 5)),
     ("torch.randperm(x.shape[0])", lambda x, g: torch.randperm(x.shape[0])),
+    ("torch.pca_lowrank(x, q=1)[2]", lambda x, g: torch.pca_lowrank(x, q=1)[2]),
+    ("torch.svd_lowrank(x, 1)[0]", lambda x, g: torch.svd_lowrank(x, 1)[0]),
+    ("torch.pca_lowrank(x, q=1)[1]", lambda x, g: torch.pca_lowrank(x, q=1)[1]),
 ]
 
 

@@ -192,3 +192,21 @@ def test_polynomial_text_is_canonical() -> None:
     assert _poly.form(Size("expr", "d//2", 7)) is None  # an expression of syms or fresh sizes
     # torch agrees that the widths differ for sizes where the polynomials do.
     assert torch.zeros(2, 3 + 2 * 4).shape[1] != 3
+
+
+def test_a_parameter_annotated_with_a_bare_jaxtyping_int_is_a_size(tmp_path: Path) -> None:
+    # `n_samples: Int` (jaxtyping's dtype, written bare for a Python int) is a size of its
+    # own, as `n_samples: int` is: the tensors made from it have it as an axis.
+    source = (
+        "from jaxtyping import Int\n"
+        "def sample(n_samples: Int, normal: Float[Tensor, 'n 3']) -> Float[Tensor, 'n s 3']:\n"
+        "    dirs = torch.stack([torch.rand(n_samples)] * 3, dim=-1)\n"
+        "    return normal[:, None, :] * dirs[None, :, :]\n"
+        "def wrong(n_samples: Int, normal: Float[Tensor, 'n 3']) -> Float[Tensor, 'n 3']:\n"
+        "    dirs = torch.stack([torch.rand(n_samples)] * 3, dim=-1)\n"
+        "    return normal + dirs\n"
+    )
+    assert check_source(tmp_path, source) == [
+        '11: normal + dirs: normal "n 3" and dirs "n_samples 3": n lines up with n_samples '
+        "(torch would broadcast silently where one is 1, and fail otherwise)"
+    ]

@@ -119,6 +119,10 @@ def _grown(held: Value, more: TupV) -> Value:
 
 
 _SIZES = frozenset(("shape", "ndim", "size", "dim", "numel", "len", "isinstance"))
+# jaxtyping's integer dtypes, which some code writes bare for a Python int: `n: Int`.
+_BARE_INTS: frozenset[str | None] = frozenset(
+    f"jaxtyping.{n}" for n in ("Int", "Integer", "Int32", "Int64", "UInt")
+)
 
 
 def _reads_sizes(test: ast.expr) -> bool:
@@ -271,8 +275,10 @@ class _Scope(_Binding):
             pick = self.chosen.get(arg.arg)
             shapes = [from_spec(a.spec) for a in alts]
             return shapes[pick] if pick is not None else _common_shape(shapes)
-        if isinstance(arg.annotation, ast.Name) and arg.annotation.id == "int":
-            # `n_heads: int`: a size the caller picks, an unknown of its own.
+        bare = arg.annotation is not None and self.qualified(arg.annotation) in _BARE_INTS
+        if (isinstance(arg.annotation, ast.Name) and arg.annotation.id == "int") or bare:
+            # `n_heads: int` (or jaxtyping's `Int` written bare for one): a size the caller
+            # picks, an unknown of its own.
             return IntV(size_named(arg.arg))
         if _number_annotation(arg.annotation):
             # `eps: float`: a Python number, which broadcasts with any tensor.

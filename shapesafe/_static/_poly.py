@@ -142,3 +142,12 @@ def same(a: Size, b: Size) -> bool:
         return False  # `==` has told already
     fa, fb = form(a), form(b)
     return fa is not None and fa == fb
+
+
+def least(size: Size) -> int | None:
+    """The smallest a size can be where each name in it is any size (none is below 0): its
+    constant term, if no other term can be negative (`4+n`, `2*h+1`); None otherwise."""
+    p = form(size)
+    if p is None or any(k < 0 for m, k in p.items() if m):
+        return None
+    return p.get((), 0)

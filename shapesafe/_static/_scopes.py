@@ -77,8 +77,33 @@ def _read_local_annotations(body: list[ast.stmt]) -> dict[str, ast.expr]:
             name = node.target.id
             if name in found and ast.dump(found[name]) != ast.dump(node.annotation):
                 clashing.add(name)
+            if _reshapes_itself(name, node.value):
+                clashing.add(name)  # `x: "t b c" = rearrange(x, ...)`: x held another shape
             found[name] = node.annotation
     return {k: v for k, v in found.items() if k not in clashing}
+
+
+# Ops whose result has another shape than their input.
+_RESHAPING = frozenset(
+    "rearrange reshape view permute transpose flatten unflatten unsqueeze squeeze cat concat "
+    "stack einsum repeat expand pack unpack".split()
+)
+
+
+def _reshapes_itself(name: str, value: ast.expr | None) -> bool:
+    """Whether an annotated assignment gives its name a new shape made from its old value
+    (`x: T = rearrange(x, ...)`, `x: T = x.view(...)`), so that T says nothing of what the
+    name held before."""
+    if not isinstance(value, ast.Call):
+        return False
+    func = value.func
+    called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+    if called not in _RESHAPING:
+        return False
+    return any(
+        isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
+        for n in ast.walk(value)
+    )
 
 
 def _shared_lists(module: Module, body: list[ast.stmt]) -> frozenset[str]:

@@ -378,18 +378,25 @@ def _top_level(
 
     def rebind(name: str) -> None:
         # A name bound twice at the top level is not a fixed function, import or alias.
+        last_def.pop(name, None)
         if name in seen:
             functions[name] = None
             imports.pop(name, None)
             aliases.pop(name, None)
         seen.add(name)
 
+    last_def: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
     for stmt in _statements(tree.body):
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
             fresh = stmt.name not in seen
+            if not fresh and stmt.name in last_def:
+                # `def f` again, and nothing else binds f: a function body, run once the
+                # module is read, calls the last one.
+                functions[stmt.name] = last_def[stmt.name] = stmt
+                continue
             rebind(stmt.name)
             if fresh:
-                functions[stmt.name] = stmt
+                functions[stmt.name] = last_def[stmt.name] = stmt
         elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
             for local, origin in import_origins(stmt):
                 rebind(local)

@@ -710,10 +710,21 @@ def _sliced(size: Item, part: ast.Slice) -> Size:
         if isinstance(size, Size) and head is not None and head >= 0 and tail is not None:
             if bounds[2] in (None, 1) and (part.step is None or bounds[2] == 1):
                 return offset(size, -(head + tail))  # as long as the axis is longer
+        if forward and bounds[2] in (None, 1):
+            return _within_least(size, head, hi)
         return fresh()
     if any(int_value(b) is None for b in given) or bounds[2] == 0:
         return fresh()
     return lit(len(range(size.value)[slice(*bounds)]))
+
+
+def _within_least(size: Item, lo: int | None, hi: int | None) -> Size:
+    """`x[..., lo:hi]` of an axis whose size is never below hi (`x[..., :3]` of an axis of
+    `4+n`): hi - lo, whatever the names in the size are; a fresh size otherwise."""
+    floor = _poly.least(size) if isinstance(size, Size) else None
+    if floor is not None and lo is not None and hi is not None and 0 <= lo <= hi <= floor:
+        return lit(hi - lo)
+    return fresh()
 
 
 def int_value(node: ast.expr) -> int | None:

@@ -88,6 +88,29 @@ def decomposition(c: Call) -> Value:
     return c.rule(lambda: decomposed(op, x, full, what))
 
 
+@function("torch.pca_lowrank", "torch.svd_lowrank")
+def lowrank(c: Call) -> Value | _Pass:
+    """`U, S, V = torch.pca_lowrank(a)` of `a` "(..., m, n)": "(..., m, q)", "(..., q)" and
+    "(..., n, q)", q the rank asked for (by default min(6, m, n))."""
+    x = c.x
+    if not isinstance(x, tuple):
+        c.unknown("op input of unknown shape")
+        return None
+    given = c.arg(1, "q")
+    q = None if given is None else c.size_of(given)
+    what = c.text(c.node)
+
+    def made() -> TupV | None:
+        found = _matrix(x, what, False)
+        if found is None:
+            return None
+        batch, m, n = found
+        k = q if q is not None else fresh()
+        return TupV(((*batch, m, k), (*batch, k), (*batch, n, k)), ("U", "S", "V"))
+
+    return c.rule(made)
+
+
 @method("matmul", "mm", "bmm")
 def matmul_method(c: Call) -> Value | _Pass:
     if not (c.args and isinstance(c.args[0], tuple)):
