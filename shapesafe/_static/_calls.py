@@ -252,7 +252,9 @@ class _Calls(_Made):
             shape_of: Callable[[ast.expr], Value],
         ) -> dict[str, list[int]] | None: ...
 
-        def counted(self, kind: str, node: ast.expr, v: Value) -> None: ...
+        def counted(
+            self, kind: str, node: ast.expr, v: Value, spec: Spec | None = None
+        ) -> None: ...
 
     def obj_call(
         self,
@@ -552,7 +554,7 @@ class _Calls(_Made):
             if expr is None or (isinstance(expr, ast.Constant) and expr.value is None):
                 continue
             shape = shape_of(expr)
-            self.counted("argument", expr, shape)
+            self.counted("argument", expr, shape, param.spec)
             given_dtype = self.dtype_label(expr)
             wanted_dtype = param.dtype_label
             if (

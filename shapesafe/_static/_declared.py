@@ -37,6 +37,12 @@ from ._values import (
 )
 
 
+def _any_shape(spec: Spec) -> bool:
+    """An annotation that every shape fits (`"..."`, `"*_"`): its relation holds whatever
+    the value's shape is."""
+    return bool(spec.dims) and all(d.kind == "anonymous_variadic" for d in spec.dims)
+
+
 class _Declared(_Calls):
     """The part of a scope that checks values against their annotations."""
 
@@ -115,10 +121,11 @@ class _Declared(_Calls):
                 )
         return chosen
 
-    def counted(self, kind: str, node: ast.expr, v: Value) -> None:
+    def counted(self, kind: str, node: ast.expr, v: Value, spec: Spec | None = None) -> None:
         """Count one annotated relation: checked where the value's shape says something
-        (a known rank or a known size), unknown otherwise, with where its shape was lost."""
-        if isinstance(v, tuple) and _informative(v):
+        (a known rank or a known size) or where the annotation fits every shape (`"..."`),
+        unknown otherwise, with where its shape was lost."""
+        if (isinstance(v, tuple) and _informative(v)) or (spec is not None and _any_shape(spec)):
             self.file.path_known.update((id(node),) if self.file.on_path else ())
             self.file.stats_relation(kind)
         elif id(node) in self.file.path_known:
@@ -139,7 +146,7 @@ class _Declared(_Calls):
         them do.
         """
         if node.value is not None and not isinstance(node.value, ast.Constant):
-            self.counted("annotated assignment", node.value, v)
+            self.counted("annotated assignment", node.value, v, declared.spec)
         if node.value is None or not isinstance(v, tuple):
             return None
         target = _text(self.module, node.target)
@@ -212,7 +219,7 @@ class _Declared(_Calls):
         if sig is None or sig.contract.ret is None:
             return
         if isinstance(value, ast.Tuple) and not any(isinstance(e, ast.Starred) for e in value.elts):
-            self.counted("return", value, v)
+            self.counted("return", value, v, sig.contract.ret.spec)
             one = f'one tensor "{sig.contract.ret.spec.text.strip()}"'
             where = f"return of {self.fn.name}()"
             return self.file.report(
@@ -222,7 +229,7 @@ class _Declared(_Calls):
 
     def match_return(self, value: ast.expr, v: Value, spec: Spec) -> None:
         assert self.fn is not None
-        self.counted("return", value, v)
+        self.counted("return", value, v, spec)
         if not isinstance(v, tuple):
             return
         sig = signature(self.module, self.fn)
