@@ -74,3 +74,29 @@ def test_a_wrong_shape_against_a_shaped_annotation_is_still_found(tmp_path: Path
     )
     found, _ = check(tmp_path, source)
     assert len(found) == 1 and "return of step()" in found[0]
+
+
+def test_a_union_with_an_alternative_of_any_shape_is_checked(tmp_path: Path) -> None:
+    source = (
+        'def step(x: Float[Tensor, "b c"] | Float[Tensor, "..."]) -> None:\n'
+        "    pass\n"
+        "def outer(z):\n"
+        "    step(unet(z))\n"
+    )
+    found, stats = check(tmp_path, source)
+    assert found == []
+    assert stats.annotated["argument"] == 1
+
+
+def test_a_tuple_of_any_shapes_is_checked_and_one_with_dims_is_not(tmp_path: Path) -> None:
+    anything = 'tuple[Float[Tensor, "..."], Float[Tensor, "..."]]'
+    source = (
+        f"def both(z) -> {anything}:\n"
+        "    return unet(z)\n"
+        'def one(z) -> tuple[Float[Tensor, "..."], Float[Tensor, "b c"]]:\n'
+        "    return unet(z)\n"
+    )
+    found, stats = check(tmp_path, source)
+    assert found == []
+    assert stats.annotated["return"] == 1
+    assert stats.unknown["return value of unknown shape"] == 1

@@ -91,7 +91,8 @@ class _Declared(_Calls):
             expr = given[arg.arg]
             shape = shape_of(expr)
             if not (isinstance(expr, ast.Constant) and expr.value is None):
-                self.counted("argument", expr, shape)
+                wide = next((alt.spec for alt in alts if _any_shape(alt.spec)), None)
+                self.counted("argument", expr, shape, wide)
             if not isinstance(shape, tuple):
                 chosen = None
                 continue
@@ -206,7 +207,10 @@ class _Declared(_Calls):
             elts = value.elts if isinstance(value, ast.Tuple) else None
             items = v.items if isinstance(v, TupV) else None
             if items is None or elts is None or len(items) != len(tup):
-                if tup and any(p is not None for p in tup):
+                specs = [p.spec for p in tup if p is not None]
+                if specs and all(_any_shape(spec) for spec in specs):
+                    self.counted("return", value, v, specs[0])
+                elif specs:
                     self.file.stats_unknown(
                         "return value of unknown shape", value, self.lost(value)
                     )
