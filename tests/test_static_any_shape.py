@@ -100,3 +100,90 @@ def test_a_tuple_of_any_shapes_is_checked_and_one_with_dims_is_not(tmp_path: Pat
     assert found == []
     assert stats.annotated["return"] == 1
     assert stats.unknown["return value of unknown shape"] == 1
+
+
+CONTRACT = """\
+def enc(x: Float[Tensor, "... d_in"]) -> Float[Tensor, "... d_sae"]:
+    return unet(x).sample
+"""
+
+
+@pytest.mark.parametrize(
+    ("source", "checked"),
+    [
+        pytest.param(
+            'def f(x: Float[Tensor, "b d_in"]) -> Float[Tensor, "*lead d_out"]:\n'
+            "    return enc(x)\n",
+            True,
+            id="return-names-free",
+        ),
+        pytest.param(
+            'def f(x: Float[Tensor, "b d_in"]) -> Float[Tensor, "b d_out"]:\n    return enc(x)\n',
+            False,
+            id="return-name-of-a-parameter",
+        ),
+        pytest.param(
+            'def f(x: Float[Tensor, "b d_in"]) -> Float[Tensor, "... a b c"]:\n    return enc(x)\n',
+            False,
+            id="return-of-more-axes-than-known",
+        ),
+        pytest.param(
+            'def f(x: Float[Tensor, "b d_in"]) -> Float[Tensor, "... 3"]:\n    return enc(x)\n',
+            False,
+            id="return-of-a-literal-size",
+        ),
+        pytest.param(
+            'def f(x: Float[Tensor, "b d_in"]) -> Float[Tensor, "... n n"]:\n    return enc(x)\n',
+            False,
+            id="return-name-twice",
+        ),
+    ],
+)
+def test_a_return_of_unknown_sizes_fits_names_it_alone_binds(
+    tmp_path: Path, source: str, checked: bool
+) -> None:
+    found, stats = check(tmp_path, CONTRACT + source)
+    assert found == []
+    assert stats.annotated["return"] == checked  # enc's own return is unknown
+
+
+def test_a_return_of_unknown_sizes_does_not_fit_a_size_the_class_holds(tmp_path: Path) -> None:
+    source = CONTRACT + (
+        "class SAE(torch.nn.Module):\n"
+        "    def __init__(self, d_sae: int) -> None:\n"
+        "        super().__init__()\n"
+        "        self.d_sae = d_sae\n"
+        '    def encode(self, x: Float[Tensor, "b d_in"]) -> Float[Tensor, "... d_sae"]:\n'
+        "        return enc(x)\n"
+    )
+    found, stats = check(tmp_path, source)
+    assert found == []
+    assert stats.annotated["return"] == 0
+    assert stats.unknown["return value of unknown shape"] == 2
+
+
+@pytest.mark.parametrize(
+    ("params", "checked"),
+    [
+        pytest.param('a: Float[Tensor, "... d_sae"]', True, id="alone"),
+        pytest.param(
+            'a: Float[Tensor, "... d_sae"], w: Float[Tensor, "d_sae k"]', False, id="shared"
+        ),
+        pytest.param(
+            'a: Float[Tensor, "... d_sae"], w: Float[Tensor, "2*d_sae"]', False, id="expr"
+        ),
+    ],
+)
+def test_an_argument_of_unknown_sizes_fits_names_it_alone_binds(
+    tmp_path: Path, params: str, checked: bool
+) -> None:
+    count = params.count(": ")
+    source = CONTRACT + (
+        f"def dec({params}) -> None:\n"
+        "    pass\n"
+        'def f(x: Float[Tensor, "b d_in"], w) -> None:\n'
+        f"    dec({', '.join(['enc(x)', 'w'][:count])})\n"
+    )
+    found, stats = check(tmp_path, source)
+    assert found == []
+    assert stats.annotated["argument"] == 1 + checked, source  # x into enc, enc(x) into dec
