@@ -187,3 +187,21 @@ def test_an_argument_of_unknown_sizes_fits_names_it_alone_binds(
     found, stats = check(tmp_path, source)
     assert found == []
     assert stats.annotated["argument"] == 1 + checked, source  # x into enc, enc(x) into dec
+
+
+@pytest.mark.parametrize(
+    ("stacked", "returns", "found"),
+    [
+        pytest.param("torch.stack([unet(z), unet(z), unet(z)])", "k b", 0, id="three"),
+        pytest.param("torch.stack([unet(z), unet(z), unet(z)], dim=-1)", "b k", 0, id="last"),
+        pytest.param("torch.stack([unet(z), unet(z), unet(z)])", "2 b", 1, id="not-two"),
+        pytest.param("torch.stack((unet(z), unet(z)), dim=-1)", "b 3", 1, id="last-not-three"),
+    ],
+)
+def test_a_stack_of_tensors_of_unknown_shape_has_their_count(
+    tmp_path: Path, stacked: str, returns: str, found: int
+) -> None:
+    source = f'def f(z) -> Float[Tensor, "{returns}"]:\n    return {stacked}\n'
+    findings, stats = check(tmp_path, source)
+    assert len(findings) == found
+    assert found or stats.annotated["return"] == 1
