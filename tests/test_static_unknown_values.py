@@ -1,6 +1,7 @@
-"""Annotations that every shape fits (`Float[Tensor, "..."]`): their relations hold whatever
-the value's shape, so `--stats` counts them checked even where the value's shape is unknown,
-while an annotation that says something of the shape still needs the value's."""
+"""Values whose shape is partly or wholly unknown: annotations that every shape fits
+(`Float[Tensor, "..."]`) or every shape the value may have, whose relations `--stats` counts
+checked; a stack of tensors of unknown shape, which has their count; and `t if c else None`,
+which is t where it is a tensor, as an Optional parameter is."""
 
 from pathlib import Path
 
@@ -205,3 +206,28 @@ def test_a_stack_of_tensors_of_unknown_shape_has_their_count(
     findings, stats = check(tmp_path, source)
     assert len(findings) == found
     assert found or stats.annotated["return"] == 1
+
+
+@pytest.mark.parametrize(
+    ("mask", "found"),
+    [
+        ('einops.repeat(m, "b p -> b 1 1 p") if m is not None else None', 0),
+        ('None if m is None else einops.repeat(m, "b p -> b 1 1 p")', 0),
+        ('einops.repeat(m, "b p -> b 1 p") if m is not None else None', 1),
+    ],
+)
+def test_a_tensor_or_none_is_the_tensor_where_it_is_one(
+    tmp_path: Path, mask: str, found: int
+) -> None:
+    source = (
+        "import einops\n"
+        "from typing import Optional\n"
+        'def attend(x: Float[Tensor, "b p d"], mask: Optional[Float[Tensor, "b 1 1 p"]]) -> None:\n'
+        "    pass\n"
+        'def f(x: Float[Tensor, "b p d"], m: Optional[Float[Tensor, "b p"]]) -> None:\n'
+        f"    mask = {mask}\n"
+        "    attend(x, mask)\n"
+    )
+    findings, stats = check(tmp_path, source)
+    assert len(findings) == found
+    assert found or stats.annotated["argument"] == 2
