@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from shapesafe._static._report import Stats
+from shapesafe.shapes import shapes_of
 from tests.helpers import static_findings
 
 HEADER = """\
@@ -231,3 +232,16 @@ def test_a_tensor_or_none_is_the_tensor_where_it_is_one(
     findings, stats = check(tmp_path, source)
     assert len(findings) == found
     assert found or stats.annotated["argument"] == 2
+
+
+def test_a_number_or_none_is_not_the_number(tmp_path: Path) -> None:
+    # `x.sum(dim=None)` sums over every axis: a dim that may be None is not the number.
+    path = tmp_path / "dims.py"
+    path.write_text(
+        HEADER + 'def f(x: Float[Tensor, "n d"], c: bool):\n'
+        "    dim = 0 if c else None\n"
+        "    y = x.sum(dim=dim)\n"
+        "    return y\n"
+    )
+    shapes = {b.name: b.shape for b in shapes_of(path)}
+    assert shapes["y"] is None
