@@ -4,7 +4,7 @@ Union alternatives, returns read from a body, and the checks of annotated values
 import ast
 import dataclasses
 import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, TypeVar
 
 from .._contract import Conflict, Contract, Spec, TensorParam
@@ -220,6 +220,17 @@ def _bind_arguments(sig: Signature, node: ast.Call) -> dict[str, ast.expr] | Non
     return given
 
 
+def bound_names(specs: Iterable[Spec]) -> frozenset[str] | None:
+    """The dim names that `specs` bind; None where one has a symbolic dim (`2*d`), whose
+    names are not read here."""
+    names: set[str] = set()
+    for spec in specs:
+        if any(d.kind == "symbolic" for d in spec.dims):
+            return None
+        names.update(d.name for d in spec.dims if d.name)
+    return frozenset(names)
+
+
 class _Calls(_Made):
     """The part of a scope that checks calls of contracts and modules."""
 
@@ -252,7 +263,14 @@ class _Calls(_Made):
             shape_of: Callable[[ast.expr], Value],
         ) -> dict[str, list[int]] | None: ...
 
-        def counted(self, kind: str, node: ast.expr, v: Value) -> None: ...
+        def counted(
+            self,
+            kind: str,
+            node: ast.expr,
+            v: Value,
+            spec: Spec | None = None,
+            bound: "Collection[str] | None" = None,
+        ) -> None: ...
 
     def obj_call(
         self,
@@ -552,7 +570,8 @@ class _Calls(_Made):
             if expr is None or (isinstance(expr, ast.Constant) and expr.value is None):
                 continue
             shape = shape_of(expr)
-            self.counted("argument", expr, shape)
+            others = bound_names(p.spec for p in sig.contract.params if p is not param)
+            self.counted("argument", expr, shape, param.spec, others)
             given_dtype = self.dtype_label(expr)
             wanted_dtype = param.dtype_label
             if (

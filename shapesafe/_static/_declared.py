@@ -2,10 +2,10 @@
 alternatives, and the return annotation of the function being read."""
 
 import ast
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from .._contract import Spec, TensorParam
-from ._calls import _Calls, _tuple_returns
+from ._calls import _Calls, _tuple_returns, bound_names
 from ._facts import named_like_dims
 from ._report import (
     _ANNOTATED,
@@ -35,6 +35,30 @@ from ._values import (
     _informative,
     _one_of,
 )
+
+
+def _any_shape(spec: Spec) -> bool:
+    """An annotation that every shape fits (`"..."`, `"*_"`): its relation holds whatever
+    the value's shape is."""
+    return bool(spec.dims) and all(d.kind == "anonymous_variadic" for d in spec.dims)
+
+
+_FREE = ("named", "variadic", "anonymous", "anonymous_variadic")
+
+
+def _fits_any(spec: Spec, v: Value, bound: Collection[str]) -> bool:
+    """A value of a run of unknown axes and unknown sizes (`(..., ?, ?)`, the return of a
+    contract whose names the call does not bind) that the annotation fits whatever they are:
+    it has a run of its own, each of its dims is anonymous or named only here (not in
+    `bound`) and once, and the value has at least as many axes as the annotation's others."""
+    if not isinstance(v, tuple) or spec.variadic_index is None:
+        return False
+    if any(d.kind not in _FREE for d in spec.dims):
+        return False
+    names = [d.name for d in spec.dims if d.name]
+    if len(names) != len(set(names)) or any(n in bound for n in names):
+        return False
+    return sum(isinstance(i, Size) for i in v) >= len(spec.dims) - 1
 
 
 class _Declared(_Calls):
@@ -85,7 +109,8 @@ class _Declared(_Calls):
             expr = given[arg.arg]
             shape = shape_of(expr)
             if not (isinstance(expr, ast.Constant) and expr.value is None):
-                self.counted("argument", expr, shape)
+                wide = next((alt.spec for alt in alts if _any_shape(alt.spec)), None)
+                self.counted("argument", expr, shape, wide)
             if not isinstance(shape, tuple):
                 chosen = None
                 continue
@@ -115,10 +140,23 @@ class _Declared(_Calls):
                 )
         return chosen
 
-    def counted(self, kind: str, node: ast.expr, v: Value) -> None:
+    def counted(
+        self,
+        kind: str,
+        node: ast.expr,
+        v: Value,
+        spec: Spec | None = None,
+        bound: Collection[str] | None = None,
+    ) -> None:
         """Count one annotated relation: checked where the value's shape says something
-        (a known rank or a known size), unknown otherwise, with where its shape was lost."""
-        if isinstance(v, tuple) and _informative(v):
+        (a known rank or a known size) or where the annotation fits every shape (`"..."`),
+        or every shape the value may have (`_fits_any`, with the names `bound` elsewhere),
+        unknown otherwise, with where its shape was lost."""
+        if (
+            (isinstance(v, tuple) and _informative(v))
+            or (spec is not None and _any_shape(spec))
+            or (spec is not None and bound is not None and _fits_any(spec, v, bound))
+        ):
             self.file.path_known.update((id(node),) if self.file.on_path else ())
             self.file.stats_relation(kind)
         elif id(node) in self.file.path_known:
@@ -139,7 +177,7 @@ class _Declared(_Calls):
         them do.
         """
         if node.value is not None and not isinstance(node.value, ast.Constant):
-            self.counted("annotated assignment", node.value, v)
+            self.counted("annotated assignment", node.value, v, declared.spec)
         if node.value is None or not isinstance(v, tuple):
             return None
         target = _text(self.module, node.target)
@@ -190,6 +228,20 @@ class _Declared(_Calls):
         key = "dim names" if with_return else "contract names"
         return per_node(self.module, key, fn, read)
 
+    def return_bound(self) -> frozenset[str] | None:
+        """The names a return annotation shares with the parameters' and the class's sizes;
+        None where the sizes of the class are not known here."""
+        assert self.fn is not None
+        sig = signature(self.module, self.fn)
+        names = bound_names(p.spec for p in sig.contract.params) if sig is not None else None
+        cls, bound = self.cls, getattr(self, "bound", None)
+        if names is None or cls is None:
+            return names
+        if cls.building or bound:
+            return None
+        held = named_like_dims(self.module, self.fn, self.file.build(cls), self.key)
+        return names | {str(n.value) for n, _ in held}
+
     def check_return(self, value: ast.expr, v: Value) -> None:
         assert self.fn is not None
         if isinstance(value, ast.Constant) and value.value is None:
@@ -207,7 +259,10 @@ class _Declared(_Calls):
                     )
             items = v.items if isinstance(v, TupV) else None
             if items is None or elts is None or len(items) != len(tup):
-                if tup and any(p is not None for p in tup):
+                specs = [p.spec for p in tup if p is not None]
+                if specs and all(_any_shape(spec) for spec in specs):
+                    self.counted("return", value, v, specs[0])
+                elif specs:
                     self.file.stats_unknown(
                         "return value of unknown shape", value, self.lost(value)
                     )
@@ -220,7 +275,7 @@ class _Declared(_Calls):
         if sig is None or sig.contract.ret is None:
             return
         if isinstance(value, ast.Tuple) and not any(isinstance(e, ast.Starred) for e in value.elts):
-            self.counted("return", value, v)
+            self.counted("return", value, v, sig.contract.ret.spec)
             one = f'one tensor "{sig.contract.ret.spec.text.strip()}"'
             where = f"return of {self.fn.name}()"
             return self.file.report(
@@ -230,7 +285,7 @@ class _Declared(_Calls):
 
     def match_return(self, value: ast.expr, v: Value, spec: Spec) -> None:
         assert self.fn is not None
-        self.counted("return", value, v)
+        self.counted("return", value, v, spec, self.return_bound())
         if not isinstance(v, tuple):
             return
         sig = signature(self.module, self.fn)

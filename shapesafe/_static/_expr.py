@@ -233,6 +233,9 @@ class _Expressions(_Sequences):
         if isinstance(node, ast.IfExp):
             self.value(node.test, env)
             a, b = self.value(node.body, env), self.value(node.orelse, env)
+            for arm, other in ((node.orelse, a), (node.body, b)):
+                if isinstance(arm, ast.Constant) and arm.value is None and isinstance(other, tuple):
+                    return other  # `t if c else None`: t where it is a tensor, as an Optional
             if isinstance(a, (IntV, NumV, SymV)) and isinstance(b, (IntV, NumV, SymV)) and a != b:
                 return NumV()  # a number either way
             return _one_of([a, b])

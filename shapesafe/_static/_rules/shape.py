@@ -5,7 +5,7 @@ import ast
 from .. import _joins as J
 from .. import _torch as T
 from .._report import _SAME_SHAPE_METHODS, IN_PLACE_BINARY, KEEPS_SHAPE_IN_PLACE, _scalar
-from .._unify import Item, Shape, Size, fresh, lit
+from .._unify import Group, Item, Shape, Size, fresh, lit
 from .._values import IntV, LayerV, ListV, Mismatch, NumV, ObjV, SymV, TupV, Value
 from ._registry import (
     PASS,
@@ -129,6 +129,10 @@ def join(c: Call) -> Value:
     shapes = [s for s in seq.items if isinstance(s, tuple)]
     if len(shapes) != len(seq.items):
         c.unknown("op input of unknown shape")
+        if stack and not shapes and not seq.uncertain and d in (0, -1):
+            # `torch.stack([a, b, c])` of tensors of one shape not known here: 3 of them.
+            count, rest = lit(len(seq.items)), Group("")
+            return (count, rest) if d == 0 else (rest, count)
         return None
     node = c.node.args[0] if c.node.args else None
     texts = (
