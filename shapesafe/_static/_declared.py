@@ -38,8 +38,8 @@ from ._values import (
 
 
 def _any_shape(spec: Spec) -> bool:
-    """An annotation that every shape fits (`"..."`, `"*_"`): its relation holds whatever
-    the value's shape is."""
+    """An annotation that every shape fits (`"..."`, `"*_"`): it states no shape, and its
+    relation holds whatever the value's shape is."""
     return bool(spec.dims) and all(d.kind == "anonymous_variadic" for d in spec.dims)
 
 
@@ -149,13 +149,14 @@ class _Declared(_Calls):
         bound: Collection[str] | None = None,
     ) -> None:
         """Count one annotated relation: checked where the value's shape says something
-        (a known rank or a known size) or where the annotation fits every shape (`"..."`),
-        or every shape the value may have (`_fits_any`, with the names `bound` elsewhere),
-        unknown otherwise, with where its shape was lost."""
-        if (
-            (isinstance(v, tuple) and _informative(v))
-            or (spec is not None and _any_shape(spec))
-            or (spec is not None and bound is not None and _fits_any(spec, v, bound))
+        (a known rank or a known size), or where the annotation fits every shape the value
+        may have (`_fits_any`, with the names `bound` elsewhere), unknown otherwise, with
+        where its shape was lost. An annotation that states no shape (`"..."`) is counted
+        apart: no shape can break it, so it is neither checked nor unchecked."""
+        if spec is not None and _any_shape(spec):
+            self.file.stats_shapeless()
+        elif (isinstance(v, tuple) and _informative(v)) or (
+            spec is not None and bound is not None and _fits_any(spec, v, bound)
         ):
             self.file.path_known.update((id(node),) if self.file.on_path else ())
             self.file.stats_relation(kind)

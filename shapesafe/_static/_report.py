@@ -113,6 +113,8 @@ class Stats:
     unknown: Counter[str] = dataclasses.field(default_factory=Counter)
     # Annotated relations not checked, by where their value's shape was lost.
     lost: Counter[str] = dataclasses.field(default_factory=Counter)
+    # Relations with an annotation that states no shape (`"..."`): counted apart.
+    shapeless: int = 0
 
     def add(self, other: "Stats") -> None:
         self.files += other.files
@@ -123,6 +125,7 @@ class Stats:
         self.annotated.update(other.annotated)
         self.unknown.update(other.unknown)
         self.lost.update(other.lost)
+        self.shapeless += other.shapeless
 
     def lines(self) -> list[str]:
         known = sum(self.calls_known.values())
@@ -149,7 +152,11 @@ class Stats:
             done, missed = self.annotated[kind], self.unknown[why]
             checked, unknown = checked + done, unknown + missed
             parts.append(f"{kind}s {done}/{done + missed}")
-        return f"annotated relations checked: {checked} of {checked + unknown} ({', '.join(parts)})"
+        apart = (
+            f"; {self.shapeless} more against annotations of any shape" if self.shapeless else ""
+        )
+        line = f"annotated relations checked: {checked} of {checked + unknown}"
+        return f"{line} ({', '.join(parts)}{apart})"
 
 
 # Each kind of annotated relation, and the reason counted when its value's shape is unknown.
@@ -461,6 +468,10 @@ class Reporter:
             self.stats.relations += 1
             if kind:
                 self.stats.annotated[kind] += 1
+
+    def stats_shapeless(self) -> None:
+        if self._counting():
+            self.stats.shapeless += 1
 
     def stats_unknown(self, why: str, node: ast.AST | None = None, lost: str = "") -> None:
         if self._counting():
