@@ -22,7 +22,7 @@ from ._rules.index import (
     returned_label,
     subscript,
 )
-from ._source import _class_named, _number_annotation, _params, dotted_name
+from ._source import _class_named, _number_annotation, _params, dotted_name, walk
 from ._unify import Shape, Size, Unifier, fresh, from_spec, lit, sym
 from ._values import (
     _TUPLES,
@@ -303,7 +303,7 @@ class _Access(_Declared):
             for bound in (p.lower, p.upper):
                 # `x[..., :k]`: what k is, where reading it calls nothing but `t.size(i)`.
                 if bound is not None and _int(bound) is None:
-                    calls = [n for n in ast.walk(bound) if isinstance(n, ast.Call)]
+                    calls = [n for n in walk(bound) if isinstance(n, ast.Call)]
                     if all(_size_call(c) for c in calls):
                         self.value(bound, env)
         if base is None and isinstance(node.value, ast.Attribute) and node.value.attr == "shape":

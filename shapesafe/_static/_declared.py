@@ -21,6 +21,7 @@ from ._source import (
     _params,
     per_node,
     signature,
+    walk,
 )
 from ._unify import (
     Shape,
@@ -218,7 +219,7 @@ class _Declared(_Calls):
             names: set[str] = set()
             notes = [a.annotation for a in _params(fn)] + ([fn.returns] if with_return else [])
             for note in notes:
-                for node in ast.walk(note) if note is not None else ():
+                for node in walk(note) if note is not None else ():
                     found = (
                         self.module.annotation(node) if isinstance(node, ast.Subscript) else None
                     )

@@ -9,7 +9,7 @@ import operator
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, cast
 
-from ._source import Module, _params, dotted_name, per_node
+from ._source import Module, _params, dotted_name, per_node, walk
 from ._torch import int_value
 from ._unify import Group, Size, fresh, name, run_item, sym
 from ._values import IntV, LayerV, ListV, SymV, TupV, Value
@@ -354,13 +354,13 @@ def _rank_flags(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, tuple[a
     rebinds the parameter (past the end of the file where none does)."""
     stored: dict[str, int] = {}
     first: dict[str, int] = {}
-    for n in ast.walk(fn):
+    for n in walk(fn):
         if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
             stored[n.id] = stored.get(n.id, 0) + 1
             first[n.id] = min(first.get(n.id, n.lineno), n.lineno)
     params = {p.arg for p in _params(fn)}
     out: dict[str, tuple[ast.expr, int]] = {}
-    for n in ast.walk(fn):
+    for n in walk(fn):
         if not isinstance(n, ast.Assign) or len(n.targets) != 1:
             continue
         target, value = n.targets[0], n.value

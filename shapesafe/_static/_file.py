@@ -26,7 +26,7 @@ from ._report import Env, Finding, Reporter, Stats
 from ._rules.nn import inherited
 from ._run import active
 from ._scopes import _index, _own_nodes, _own_statements, _stmt_binds
-from ._source import Module, dotted_name, load_found, memo, per_node
+from ._source import Module, dotted_name, load_found, memo, per_node, walk
 from ._unify import Group, Shape, Size, sym
 from ._values import IntV, LayerV, TupV, Value, _joined
 
@@ -51,7 +51,7 @@ def _self_targets(node: ast.AST) -> list[str]:
     return [
         f"self.{t.attr}"
         for each in targets
-        for t in ast.walk(each)
+        for t in walk(each)
         if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
     ]
 
@@ -434,7 +434,7 @@ def _as_method(
     """A function whose first parameter is given `self`, as a method: that parameter named
     `self`. None where it has no such parameter or already reads another `self`."""
     params = [*fn.args.posonlyargs, *fn.args.args]
-    if not params or any(isinstance(n, ast.Name) and n.id == "self" for n in ast.walk(fn)):
+    if not params or any(isinstance(n, ast.Name) and n.id == "self" for n in walk(fn)):
         return None
     name = params[0].arg
 

@@ -6,7 +6,7 @@ gets what that fixture returns, as pytest passes it.
 import ast
 
 from ._modules import ClassModel
-from ._source import Module
+from ._source import Module, walk
 
 Fn = ast.FunctionDef | ast.AsyncFunctionDef
 
@@ -27,7 +27,7 @@ def fixture_for(module: Module, test: Fn, cls: ClassModel | None, name: str) -> 
         not any(_fixture_mark(d) for d in fixture.decorator_list)
         or fixture.args.args
         or fixture.args.posonlyargs
-        or any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in ast.walk(fixture))
+        or any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in walk(fixture))
         or (cls is not None and name in cls.methods)
         or any(_parametrizes(d, name) for d in marks)
     ):

@@ -30,7 +30,7 @@ from ._scopes import (
     _own_nodes,
     _shared_lists,
 )
-from ._source import _class_named, _decorated, _number_annotation, _params
+from ._source import _class_named, _decorated, _number_annotation, _params, walk
 from ._unify import (
     Facts,
     Group,
@@ -128,7 +128,7 @@ _BARE_INTS: frozenset[str | None] = frozenset(
 def _reads_sizes(test: ast.expr) -> bool:
     """Whether a branch's condition may read a size, so that which path runs may depend on
     the shapes: `w = a if x.shape[-1] == 3 else b`. Its paths are not read one by one."""
-    for node in ast.walk(test):
+    for node in walk(test):
         if isinstance(node, ast.Attribute) and node.attr in _SIZES:
             return True
         if isinstance(node, ast.Name) and node.id in _SIZES:
@@ -690,7 +690,7 @@ class _Scope(_Binding):
         out: Env | None = dict(env)
         for case in stmt.cases:
             c_env = dict(env)
-            for node in ast.walk(case.pattern):
+            for node in walk(case.pattern):
                 for n in _binds(node):
                     c_env[n] = None
             out = self.merge(out, self.block(case.body, c_env))

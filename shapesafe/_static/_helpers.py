@@ -20,6 +20,7 @@ from ._source import (
     find_module,
     load_found,
     per_node,
+    walk,
 )
 from ._unify import Group, Item, Shape, Size, anonymous_group, fresh
 from ._values import AnyOfV, DictV, IntV, NumV, ObjV, SymV, TupV, Value, _one_of
@@ -113,7 +114,7 @@ def _binding_counts(fn: ast.FunctionDef | ast.AsyncFunctionDef, plain: int) -> d
     `nonlocal` (never bound once), and `plain` times per parameter, import, nested def or
     class, `except ... as` and match capture."""
     bound: dict[str, int] = {}
-    for node in ast.walk(fn):
+    for node in walk(fn):
         names: list[str] = []
         times = plain
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
@@ -242,9 +243,9 @@ def _tested(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
     (and the others would only split its readings); read once per function."""
     return frozenset(
         n.id
-        for stmt in ast.walk(fn)
+        for stmt in walk(fn)
         if isinstance(stmt, ast.If)
-        for n in ast.walk(stmt.test)
+        for n in walk(stmt.test)
         if isinstance(n, ast.Name)
     )
 
@@ -267,17 +268,11 @@ def _stored(body: list[ast.stmt]) -> set[str]:
         elif isinstance(stmt, ast.If):
             out |= _stored(stmt.body) | _stored(stmt.orelse) | _stored([ast.Expr(stmt.test)])
         else:
-            out |= {
-                n.id
-                for n in ast.walk(stmt)
-                if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)
-            }
-            out |= {
-                n
-                for x in ast.walk(stmt)
-                if isinstance(x, (ast.Global, ast.Nonlocal))
-                for n in x.names
-            }
+            for n in walk(stmt):
+                if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
+                    out.add(n.id)
+                elif isinstance(n, (ast.Global, ast.Nonlocal)):
+                    out.update(n.names)
     return out
 
 

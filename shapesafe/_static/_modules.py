@@ -24,6 +24,7 @@ from ._source import (
     load_found,
     memo,
     resolve,
+    walk,
 )
 
 _keys = itertools.count(1)
@@ -112,7 +113,7 @@ class ClassModel:
         names."""
         if self._refs is None:
             self._refs = {
-                name: set(filter(None, map(_self_attr, ast.walk(fn))))
+                name: set(filter(None, map(_self_attr, walk(fn))))
                 for name, fn in self.methods.items()
                 if name != "__init__"
             }
@@ -129,7 +130,7 @@ class ClassModel:
         }
         return {
             attr
-            for node in ast.walk(fn)
+            for node in walk(fn)
             if id(node) not in called and (attr := _self_attr(node)) is not None
         }
 
@@ -268,10 +269,10 @@ def _scan(
                     declared.setdefault(attr, sub.annotation)
             if name == "__init__" or name in hooks:
                 continue
-            for part in ast.walk(sub) if not hasattr(sub, "body") else ():
+            for part in walk(sub) if not hasattr(sub, "body") else ():
                 rebound.update(_called_changes(part))
             for t in _targets(sub):
-                for part in ast.walk(t):
+                for part in walk(t):
                     attr = _self_attr(part)
                     if attr is not None:
                         rebound.add(attr)
@@ -303,12 +304,12 @@ def _changes(cls: ClassModel, hooks: list[str]) -> dict[str, list[Change]]:
         if name == "__init__" or name in hooks:
             continue
         for sub in _statements(fn.body):
-            for part in ast.walk(sub) if not hasattr(sub, "body") else ():
+            for part in walk(sub) if not hasattr(sub, "body") else ():
                 for changed in _called_changes(part):
                     out.setdefault(changed, []).append(Change(cls, fn, sub, "other"))
             for t in _targets(sub):
                 root = _changed_root(t)
-                for part in ast.walk(t):
+                for part in walk(t):
                     attr = _self_attr(part)
                     if attr is not None and (root is None or part is root[0]):
                         kind = "other" if root is None else _change_kind(sub, root[1])

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 
 from ._expr import _Comprehensions
 from ._modules import LIST_CHANGES
-from ._source import INNER_IMPORT, Module, dotted_name, import_origins, per_node
+from ._source import INNER_IMPORT, Module, dotted_name, import_origins, per_node, walk
 from ._values import DictV, ListV, TupV, Value
 
 _Scopes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
@@ -102,7 +102,7 @@ def _reshapes_itself(name: str, value: ast.expr | None) -> bool:
         return False
     return any(
         isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
-        for n in ast.walk(value)
+        for n in walk(value)
     )
 
 
@@ -190,7 +190,7 @@ def _read_index(tree: ast.Module) -> _Index:
                 stack.extend((n, scope) for n in reversed(handler.body))
         elif isinstance(node, ast.Match):
             for case in node.cases:
-                for part in ast.walk(case.pattern):
+                for part in walk(case.pattern):
                     names[scope].update(_binds(part))
                 stack.extend((n, scope) for n in reversed(case.body))
     return _Index(tree, names, children, frozenset(rebound))

@@ -9,7 +9,7 @@ from ._access import _Access
 from ._helpers import narrowed
 from ._modules import ClassModel, _find_class
 from ._report import Env
-from ._source import dotted_name
+from ._source import dotted_name, walk
 from ._unify import Group, Item, Shape, fresh
 from ._values import (
     AnyOfV,
@@ -95,7 +95,7 @@ class _Sequences(_Access):
         else:
             if not (isinstance(node, ast.Attribute) and node.attr == "shape"):
                 return None
-            if any(isinstance(n, ast.Call) for n in ast.walk(node.value)):
+            if any(isinstance(n, ast.Call) for n in walk(node.value)):
                 return None  # read once already; calls are not read twice
             known = id(node.value) in self.seen
             x = self.seen[id(node.value)] if known else self.value(node.value, env)

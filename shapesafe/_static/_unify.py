@@ -28,6 +28,7 @@ from typing import Literal
 from .. import _symbolic
 from .._contract import Conflict, Dim, Source, Spec
 from .._unify import BindingState, Failure, RunPlan, SpecPlan, match
+from ._source import walk
 
 SizeKind = Literal["int", "name", "expr", "fresh", "sym"]
 _counter = itertools.count()
@@ -231,11 +232,11 @@ def expression(text: str, sizes: dict[str, Size]) -> Size | None:
 def simplify(body: ast.expr) -> Size | None:
     """An int for a constant expression, a name for a bare name, else canonical text."""
     allowed = (ast.BinOp, ast.UnaryOp, ast.Constant, ast.Name, ast.operator, ast.unaryop)
-    if not all(isinstance(n, (*allowed, ast.expr_context)) for n in ast.walk(body)):
+    if not all(isinstance(n, (*allowed, ast.expr_context)) for n in walk(body)):
         return None
     if isinstance(body, ast.Name):
         return name(body.id)
-    if not any(isinstance(n, ast.Name) for n in ast.walk(body)):
+    if not any(isinstance(n, ast.Name) for n in walk(body)):
         value = _fold(body)
         return None if value is None else lit(value)
     return Size("expr", ast.unparse(body).replace(" ", ""))
@@ -515,8 +516,8 @@ def _of_syms(text: str) -> bool:
         tree = ast.parse(text, mode="eval")
     except SyntaxError:
         return False
-    inner = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
-    names = [n for n in ast.walk(tree) if isinstance(n, ast.Name)]
+    inner = {id(n.value) for n in walk(tree) if isinstance(n, ast.Attribute)}
+    names = [n for n in walk(tree) if isinstance(n, ast.Name)]
     return all(n.id == "self" and id(n) in inner for n in names)
 
 

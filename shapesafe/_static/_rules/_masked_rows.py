@@ -8,6 +8,7 @@ into each row it picks."""
 import ast
 
 from .._report import _text
+from .._source import walk
 from .._unify import Shape, Size, show
 from ._registry import Reader
 
@@ -35,7 +36,7 @@ def same_rows(
         return v
     text = ast.unparse(target.slice)
     same: set[Size] = set()
-    for node in ast.walk(source):
+    for node in walk(source):
         if isinstance(node, ast.Subscript) and ast.unparse(node.slice) == text:
             picked = reader.seen.get(id(node))
             if isinstance(picked, tuple) and picked and isinstance(picked[0], Size):

@@ -4,14 +4,14 @@ and (values, indices) in torch, which takes `axis=` as another name of `dim=`.""
 
 import ast
 
-from .._source import dotted_name
+from .._source import dotted_name, walk
 from ._registry import Reader
 
 
 def _array_types(node: ast.expr | None) -> set[str]:
     """The array types that jaxtyping annotations within `node` name: `ndarray`, `Tensor`."""
     found: set[str] = set()
-    for sub in ast.walk(node) if node is not None else ():
+    for sub in walk(node) if node is not None else ():
         if isinstance(sub, ast.Subscript) and isinstance(sub.slice, ast.Tuple) and sub.slice.elts:
             found.add((dotted_name(sub.slice.elts[0]) or "").rsplit(".", 1)[-1])
     return found
@@ -30,4 +30,4 @@ def numpy_only(reader: Reader) -> bool:
         types |= _array_types(node)
     if "ndarray" not in types or "Tensor" in types:
         return False
-    return not any(isinstance(n, ast.Name) and n.id in ("torch", "F") for n in ast.walk(fn))
+    return not any(isinstance(n, ast.Name) and n.id in ("torch", "F") for n in walk(fn))

@@ -102,8 +102,11 @@ def from_data(c: Call) -> Value | _Pass:
         return args[0]  # `torch.tensor(array)`, `torch.FloatTensor(img)`: of its shape
     if len(node.args) == 1 and isinstance(args[0], TupV):
         return literal_shape(node.args[0], args[0], c.reader.seen)
-    if c.name != "tensor" and c.name != "as_tensor" and args and all(
-        isinstance(a, (IntV, SymV)) for a in args
+    if (
+        c.name != "tensor"
+        and c.name != "as_tensor"
+        and args
+        and all(isinstance(a, (IntV, SymV)) for a in args)
     ):
         return sized(c)  # `torch.LongTensor(1)`: the legacy constructors take sizes
     if len(node.args) == 1 and isinstance(args[0], (IntV, NumV)) and c.name != "Tensor":

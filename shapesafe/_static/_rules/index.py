@@ -8,7 +8,7 @@ from typing import NamedTuple
 from .. import _poly
 from .. import _torch as T
 from .._report import SCATTERS_IN_PLACE, _text
-from .._source import Module, dotted_name, resolve
+from .._source import Module, dotted_name, resolve, walk
 from .._unify import Group, Item, Shape, Size, certain, facts, fresh, lit, needs, show
 from .._values import IntV, Mismatch, NumV, SymV, TupV, Value
 from ._masked_rows import same_rows
@@ -231,7 +231,7 @@ def unpacked_at(fn: ast.AST | None, name: str, source: ast.expr) -> int | None:
     1 for `ids` in `_, ids = torch.topk(x, 2)`; None where it is not unpacked so."""
     if fn is None:
         return None
-    for node in ast.walk(fn):
+    for node in walk(fn):
         if isinstance(node, ast.Assign) and node.value is source and len(node.targets) == 1:
             target = node.targets[0]
             if isinstance(target, (ast.Tuple, ast.List)):
@@ -257,7 +257,7 @@ def indices_of(fn: ast.AST | None, name: str, source: ast.expr) -> bool:
 
 
 def _target(fn: ast.AST | None, source: ast.expr) -> ast.expr | None:
-    for node in ast.walk(fn) if fn is not None else ():
+    for node in walk(fn) if fn is not None else ():
         if isinstance(node, ast.Assign) and node.value is source and len(node.targets) == 1:
             return node.targets[0]
     return None
