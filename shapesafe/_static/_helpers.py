@@ -53,19 +53,17 @@ def given_flags(
     defaults.update(
         {p.arg: d for p, d in zip(a.kwonlyargs, a.kw_defaults, strict=True) if d is not None}
     )
+    constants: list[tuple[str, object]] = []
+    for arg in [*params, *a.kwonlyargs]:
+        expr = given.get(arg.arg, None if spread else defaults.get(arg.arg))
+        if isinstance(expr, ast.Constant) and type(expr.value) in _FLAG_TYPES:
+            constants.append((arg.arg, expr.value))
+    if not constants:
+        return ()  # the body need not be read for what its ifs test
     tested = per_node(module, "flags", fn, lambda: _tested(fn) - _stored_in(module, fn))
     if every:
         tested = frozenset(p.arg for p in [*params, *a.kwonlyargs]) - _stored_in(module, fn)
-    if not tested:
-        return ()
-    out: list[tuple[str, object]] = []
-    for arg in [*params, *a.kwonlyargs]:
-        expr = given.get(arg.arg, None if spread else defaults.get(arg.arg))
-        if arg.arg not in tested or not isinstance(expr, ast.Constant):
-            continue
-        if type(expr.value) in _FLAG_TYPES:
-            out.append((arg.arg, expr.value))
-    return tuple(out)
+    return tuple((name, value) for name, value in constants if name in tested)
 
 
 def constant_locals(module: Module, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> Flags:
