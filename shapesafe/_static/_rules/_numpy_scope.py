@@ -31,3 +31,53 @@ def numpy_only(reader: Reader) -> bool:
     if "ndarray" not in types or "Tensor" in types:
         return False
     return not any(isinstance(n, ast.Name) and n.id in ("torch", "F") for n in walk(fn))
+
+
+def _chain_root(node: ast.expr) -> ast.expr:
+    """What a chain of methods, attributes and subscripts starts from: the `np.linspace(...)`
+    of `np.linspace(...).reshape(1, w)`, the `xs` of `xs.reshape(1, w)[0]`."""
+    while True:
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if _numpy_name(node.func):
+                return node
+            node = node.func.value
+        elif isinstance(node, (ast.Attribute, ast.Subscript)):
+            node = node.value
+        else:
+            return node
+
+
+def _numpy_name(node: ast.expr) -> bool:
+    return (dotted_name(node) or "").split(".", 1)[0] in ("np", "numpy")
+
+
+def _numpy_made(node: ast.expr) -> bool:
+    root = _chain_root(node)
+    return isinstance(root, ast.Call) and _numpy_name(root.func)
+
+
+def may_be_array(reader: Reader, node: ast.expr) -> bool:
+    """Whether `node` may be a numpy array, whose methods of torch's names (`repeat`) mean
+    another thing: it is made by a numpy call, or is a name that the function being read
+    binds to one, or a parameter annotated as an array."""
+    root = _chain_root(node)
+    if _numpy_made(node):
+        return True
+    fn = getattr(reader, "fn", None)
+    if not isinstance(root, ast.Name) or not isinstance(
+        fn, (ast.FunctionDef, ast.AsyncFunctionDef)
+    ):
+        return False
+    a = fn.args
+    for p in [*a.posonlyargs, *a.args, *a.kwonlyargs]:
+        if p.arg == root.id and p.annotation is not None:
+            if "ndarray" in _array_types(p.annotation) | {
+                (dotted_name(p.annotation) or "").rsplit(".", 1)[-1]
+            }:
+                return True
+    return any(
+        isinstance(n, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == root.id for t in n.targets)
+        and _numpy_made(n.value)
+        for n in walk(fn)
+    )

@@ -7,6 +7,7 @@ from .. import _torch as T
 from .._report import _SAME_SHAPE_METHODS, IN_PLACE_BINARY, KEEPS_SHAPE_IN_PLACE, _scalar
 from .._unify import Group, Item, Shape, Size, fresh, lit
 from .._values import IntV, LayerV, ListV, Mismatch, NumV, ObjV, SymV, TupV, Value
+from ._numpy_scope import may_be_array
 from ._registry import (
     PASS,
     Call,
@@ -463,6 +464,9 @@ def repeat_interleave(c: Call) -> Value | _Pass:
 def repeat(c: Call) -> Value:
     name, x, args = c.name, c.x, c.args
     assert isinstance(x, tuple)
+    func = c.node.func
+    if name == "repeat" and isinstance(func, ast.Attribute) and may_be_array(c.reader, func.value):
+        return None  # numpy's `a.repeat(n, axis)` repeats along one axis
     vals = list(args[0].items) if len(args) == 1 and isinstance(args[0], TupV) else args
     if len(args) == 1 and not isinstance(args[0], (IntV, SymV, NumV, TupV)):
         return None  # one argument that may be a whole tuple of repeats
