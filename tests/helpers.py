@@ -12,7 +12,7 @@ from jaxtyping import TypeCheckError
 from shapesafe import ShapeError
 from shapesafe._checked import _Checked
 from shapesafe._static import check_file
-from shapesafe._static._report import Stats
+from shapesafe._static._report import _ANNOTATED, Stats
 
 
 @contextlib.contextmanager
@@ -101,3 +101,10 @@ def static_findings(
     path.write_text(header + source)
     offset = header.count("\n") if relative else 0
     return [f"{f.line - offset}: {f.message}" for f in check_file(path, stats=stats)]
+
+
+def annotated_relations(stats: Stats) -> tuple[int, int]:
+    """(checked, all) annotated relations of a static check's `--stats`."""
+    checked = sum(stats.annotated.values())
+    unknown = sum(stats.unknown[why] for why in _ANNOTATED.values())
+    return checked, checked + unknown

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from shapesafe._static._report import Stats
-from tests.helpers import static_findings
+from tests.helpers import annotated_relations, static_findings
 
 HEADER = """\
 import torch
@@ -18,20 +18,6 @@ from torch import Tensor, nn
 
 def check(tmp_path: Path, source: str, stats: Stats | None = None) -> list[str]:
     return static_findings(tmp_path, source, HEADER, relative=True, stats=stats)
-
-
-def annotated(stats: Stats) -> tuple[int, int]:
-    """(checked, all) annotated relations."""
-    checked = sum(stats.annotated.values())
-    unknown = sum(
-        stats.unknown[why]
-        for why in (
-            "argument of unknown shape",
-            "return value of unknown shape",
-            "annotated assignment of unknown shape",
-        )
-    )
-    return checked, checked + unknown
 
 
 def sae(fold: str) -> str:
@@ -75,7 +61,7 @@ def test_an_attribute_reassigned_with_its_own_shape_stays_known(tmp_path: Path, 
     stats = Stats()
     found = check(tmp_path, sae(fold), stats)
     assert [f.partition(": ")[2] for f in found] == [WRONG]
-    assert annotated(stats) == (1, 1)
+    assert annotated_relations(stats) == (1, 1)
 
 
 @pytest.mark.parametrize(
@@ -100,7 +86,7 @@ def test_an_attribute_reassigned_with_another_shape_is_unknown(tmp_path: Path, f
     # Not a finding: after `fold`, `x @ self.W` is of another shape than `__init__` gives.
     stats = Stats()
     assert check(tmp_path, sae(fold), stats) == []
-    assert annotated(stats) == (0, 1)
+    assert annotated_relations(stats) == (0, 1)
 
 
 CONFIGURED = """\
@@ -166,4 +152,4 @@ def test_an_attribute_set_on_one_path_keeps_its_declared_shape_on_the_other(
     # class declares it holds.
     stats = Stats()
     assert check(tmp_path, MESH.format(size=size), stats) == expected
-    assert annotated(stats) == (2, 2)
+    assert annotated_relations(stats) == (2, 2)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from shapesafe._static._report import Stats
-from tests.helpers import static_findings
+from tests.helpers import annotated_relations, static_findings
 
 HEADER = """\
 import torch
@@ -18,20 +18,6 @@ from torch import Tensor, nn
 
 def check(tmp_path: Path, source: str, stats: Stats | None = None) -> list[str]:
     return static_findings(tmp_path, source, HEADER, relative=True, stats=stats)
-
-
-def annotated(stats: Stats) -> tuple[int, int]:
-    """(checked, all) annotated relations."""
-    checked = sum(stats.annotated.values())
-    unknown = sum(
-        stats.unknown[why]
-        for why in (
-            "argument of unknown shape",
-            "return value of unknown shape",
-            "annotated assignment of unknown shape",
-        )
-    )
-    return checked, checked + unknown
 
 
 # A base whose `__init__` calls a hook that builds W from its config, and a subclass with its
@@ -62,7 +48,7 @@ class Sub(Base):
 def test_a_subclass_reads_what_its_base_built_in_the_same_sizes(tmp_path: Path) -> None:
     stats = Stats()
     assert check(tmp_path, SUBCLASS.format(ret="b d_sae"), stats) == []
-    assert annotated(stats) == (1, 1)
+    assert annotated_relations(stats) == (1, 1)
 
 
 def test_a_subclass_method_with_the_wrong_return_is_caught(tmp_path: Path) -> None:
@@ -114,7 +100,7 @@ def test_a_function_called_on_self_while_building_builds_too(tmp_path: Path) -> 
     stats = Stats()
     source = HELPER.format(call="        _init_weights(self)", ret="b d_sae")
     assert check(tmp_path, source, stats) == []
-    assert annotated(stats) == (1, 1)
+    assert annotated_relations(stats) == (1, 1)
 
 
 def test_a_wrong_return_of_weights_a_function_built_is_caught(tmp_path: Path) -> None:
@@ -141,7 +127,7 @@ def test_a_wrong_return_of_weights_a_function_built_is_caught(tmp_path: Path) ->
 def test_a_function_that_may_not_build_says_nothing(tmp_path: Path, call: str) -> None:
     stats = Stats()
     assert check(tmp_path, HELPER.format(call=call, ret="b d_in"), stats) == []
-    assert annotated(stats) == (0, 1)
+    assert annotated_relations(stats) == (0, 1)
 
 
 # A bias of `d_sae` scaled by a column of W's row norms, squeezed: `(d_sae,)` whatever
@@ -169,7 +155,7 @@ def test_a_vector_scaled_by_squeezed_norms_keeps_its_shape(tmp_path: Path) -> No
         'x @ self.W.T + self.b "b d_sae" (holds only if d_in == d_sae, '
         "and nothing here says they are equal)"
     ]
-    assert annotated(stats) == (1, 1)
+    assert annotated_relations(stats) == (1, 1)
 
 
 def test_a_vector_scaled_by_squeezed_norms_of_another_axis_is_unknown(tmp_path: Path) -> None:
@@ -177,7 +163,7 @@ def test_a_vector_scaled_by_squeezed_norms_of_another_axis_is_unknown(tmp_path: 
     # shape, so b is not known after `fold`, and `encode` says nothing.
     stats = Stats()
     assert check(tmp_path, FOLDED.format(dim=0), stats) == []
-    assert annotated(stats) == (0, 1)
+    assert annotated_relations(stats) == (0, 1)
 
 
 # A module whose activation a function picks from its config: a layer, or a function that
@@ -212,7 +198,7 @@ def test_a_function_that_keeps_its_input_shape_is_a_layer_that_does(
 ) -> None:
     stats = Stats()
     assert check(tmp_path, PICKED.format(body=body, ret="d_sae"), stats) == []
-    assert annotated(stats) == (1, 1)
+    assert annotated_relations(stats) == (1, 1)
     found = check(tmp_path, PICKED.format(body=body, ret="d_in"))
     assert [f.partition(": ")[2] for f in found] == [
         "return of encode(): dim 'd_in' is d_in in x \"b d_in\" but d_sae in "
@@ -232,7 +218,7 @@ def test_a_function_that_keeps_its_input_shape_is_a_layer_that_does(
 def test_a_function_that_may_change_the_shape_says_nothing(tmp_path: Path, body: str) -> None:
     stats = Stats()
     assert check(tmp_path, PICKED.format(body=body, ret="d_in"), stats) == []
-    assert annotated(stats) == (0, 1)
+    assert annotated_relations(stats) == (0, 1)
 
 
 # A function picked by the config among two annotated ones, then called.
@@ -254,7 +240,7 @@ class Proj(nn.Module):
 def test_a_function_picked_by_name_is_called_with_its_contract(tmp_path: Path) -> None:
     stats = Stats()
     assert check(tmp_path, CHOSEN.format(ret="b o"), stats) == []
-    assert annotated(stats) == (5, 5)
+    assert annotated_relations(stats) == (5, 5)
     found = check(tmp_path, CHOSEN.format(ret="b i"))
     assert [f.partition(": ")[2] for f in found] == [
         'return of forward(): dim \'i\' is i in x "b i" but o in fn(x, w) "b o"'

@@ -7,7 +7,8 @@ from pathlib import Path
 import torch
 
 from shapesafe._static._report import Stats
-from tests.test_static_attributes import annotated, check
+from tests.helpers import annotated_relations
+from tests.test_static_attributes import check
 
 GRID = """\
 from dataclasses import dataclass, field
@@ -60,7 +61,7 @@ def test_a_config_tuple_of_ints_splices_so_many_sizes(tmp_path: Path) -> None:
         '36: return of forward(): self.sample(self.grid) "1 self.cfg.n ? ? ?" has 5 dims, '
         "expected 4 for 'return' \"1 f d h\" (? is an unknown size)"
     ]
-    assert annotated(stats) == (5, 5)
+    assert annotated_relations(stats) == (5, 5)
     grid = torch.zeros(1, 3, *(8, 8, 8))
     assert grid.ndim == 5
 
@@ -87,12 +88,12 @@ def test_a_tuple_of_any_length_or_a_field_set_again_is_unknown(tmp_path: Path) -
     stats = Stats()
     source = GRID.format(ann="Tuple[int, ...]", outer="list[int]", extra="")
     assert check(tmp_path, source, stats) == [declared]
-    assert annotated(stats) == (3, 5)
+    assert annotated_relations(stats) == (3, 5)
     stats = Stats()
     extra = "\n    def resize(self) -> None:\n        self.cfg.grid_size = (4, 4)\n"
     found = check(tmp_path, GRID.format(ann=TUPLE3, outer="list[int]", extra=extra), stats)
     assert found == [declared.replace("36: ", "39: ")]
-    assert annotated(stats) == (3, 5)
+    assert annotated_relations(stats) == (3, 5)
 
 
 RANGES = """\
@@ -125,7 +126,7 @@ def test_a_config_tuple_of_floats_holds_numbers(tmp_path: Path) -> None:
         '18: wide: torch.rand(n) * self.cfg.fovy_range[1] "n" has 1 '
         "dims, expected 2 for 'wide' \"n 2\""
     ]
-    assert annotated(stats) == (3, 3)
+    assert annotated_relations(stats) == (3, 3)
     fovy = torch.rand(4) * (70.0 - 40.0) + 40.0
     assert fovy.shape == (4,)
 
@@ -133,4 +134,4 @@ def test_a_config_tuple_of_floats_holds_numbers(tmp_path: Path) -> None:
 def test_a_config_field_of_another_type_holds_nothing_known(tmp_path: Path) -> None:
     stats = Stats()
     assert check(tmp_path, RANGES.format(ann="Any"), stats) == []
-    assert annotated(stats) == (1, 3)
+    assert annotated_relations(stats) == (1, 3)

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from shapesafe._static._report import Stats
-from tests.test_static_attributes import annotated, check
+from tests.helpers import annotated_relations
+from tests.test_static_attributes import check
 
 RENDERER = """\
 from typing import Dict
@@ -34,20 +35,20 @@ def test_a_returned_dict_keeps_each_keys_shape(tmp_path: Path) -> None:
     assert found == [
         '14: return of use(): dim \'1\' is 3 in outputs["rgb"] "n 3", expected 1 ("n 1")'
     ]
-    assert annotated(stats) == (2, 2)
+    assert annotated_relations(stats) == (2, 2)
 
 
 @pytest.mark.parametrize("key", ['"depth"', '"accumulation"'])
 def test_the_right_key_is_silent(tmp_path: Path, key: str) -> None:
     stats = Stats()
     assert check(tmp_path, RENDERER.format(key=key), stats) == []
-    assert annotated(stats) == (2, 2)
+    assert annotated_relations(stats) == (2, 2)
 
 
 def test_a_key_the_dict_does_not_hold_is_unknown(tmp_path: Path) -> None:
     stats = Stats()
     assert check(tmp_path, RENDERER.format(key='"normals"'), stats) == []
-    assert annotated(stats) == (1, 2)
+    assert annotated_relations(stats) == (1, 2)
 
 
 LOCAL = """\
@@ -92,7 +93,7 @@ def test_a_dict_that_may_have_changed_is_unknown(tmp_path: Path, body: str) -> N
     source = "def fill(d: dict) -> None:\n    d['rgb'] = d['rgb'][:, :1]\n\n\n" + LOCAL
     stats = Stats()
     assert check(tmp_path, source.format(body=body), stats) == []
-    assert annotated(stats) == (0, 1)
+    assert annotated_relations(stats) == (0, 1)
 
 
 BRANCHES = """\
@@ -111,7 +112,7 @@ def g(x: Float[Tensor, "n 3"], flag: bool) -> Float[Tensor, "n 3"]:
 def test_return_paths_that_agree_on_a_keys_shape_give_it(tmp_path: Path) -> None:
     stats = Stats()
     assert check(tmp_path, BRANCHES.format(other="x + 1"), stats) == []
-    assert annotated(stats) == (2, 2)  # the argument of make() and the return
+    assert annotated_relations(stats) == (2, 2)  # the argument of make() and the return
     wrong = BRANCHES.format(other="x + 1").replace('"n 3"]:\n    d =', '"n 1"]:\n    d =')
     found = check(tmp_path, wrong)
     assert found == ['9: return of g(): dim \'1\' is 3 in d["b"] "n 3", expected 1 ("n 1")']
@@ -151,7 +152,7 @@ def test_a_dict_annotated_with_one_shape_gives_it_for_every_key(tmp_path: Path) 
     source = "from typing import Dict\n\n\n" + ANNOTATED
     stats = Stats()
     assert check(tmp_path, source.format(shape="b s c", body="    pass"), stats) == []
-    assert annotated(stats) == (1, 1)
+    assert annotated_relations(stats) == (1, 1)
     found = check(tmp_path, source.format(shape="b c", body="    pass"))
     assert len(found) == 1 and "has 3 dims, expected 2 for 'return' \"b c\"" in found[0]
 
@@ -163,7 +164,7 @@ def test_an_annotated_dict_stored_into_is_unknown(tmp_path: Path) -> None:
     body = "    for key in acts:\n        acts[key] = acts[key][:2, :, None]"
     stats = Stats()
     assert check(tmp_path, source.format(shape="b c", body=body), stats) == []
-    assert annotated(stats) == (0, 1)
+    assert annotated_relations(stats) == (0, 1)
 
 
 LOOPS = """\

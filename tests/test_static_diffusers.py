@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from shapesafe._static._report import Stats
-from tests.helpers import static_findings
+from tests.helpers import annotated_relations, static_findings
 
 HEADER = """\
 import torch
@@ -39,20 +39,6 @@ class Guidance(nn.Module):
 """
 
 
-def annotated(stats: Stats) -> tuple[int, int]:
-    """(checked, all) annotated relations."""
-    checked = sum(stats.annotated.values())
-    unknown = sum(
-        stats.unknown[why]
-        for why in (
-            "argument of unknown shape",
-            "return value of unknown shape",
-            "annotated assignment of unknown shape",
-        )
-    )
-    return checked, checked + unknown
-
-
 def check(tmp_path: Path, stats: Stats | None = None, **parts: str) -> list[str]:
     source = GUIDANCE.format(**{"noise": "torch.randn_like(latents)", "out": "pred", **parts})
     found = static_findings(tmp_path, source, HEADER, relative=True, stats=stats)
@@ -62,7 +48,7 @@ def check(tmp_path: Path, stats: Stats | None = None, **parts: str) -> list[str]
 def test_a_denoising_loop_keeps_the_latents_shape(tmp_path: Path) -> None:
     stats = Stats()
     assert check(tmp_path, stats, ret="B 4 H W") == []
-    assert annotated(stats) == (3, 3)
+    assert annotated_relations(stats) == (3, 3)
 
 
 def test_a_wrong_return_of_denoised_latents_is_caught(tmp_path: Path) -> None:
@@ -83,4 +69,4 @@ def test_a_wrong_return_of_denoised_latents_is_caught(tmp_path: Path) -> None:
 def test_a_step_on_shapes_that_differ_says_nothing(tmp_path: Path, parts: dict[str, str]) -> None:
     stats = Stats()
     assert check(tmp_path, stats, ret="B 3 H W", **parts) == []
-    assert annotated(stats)[0] < annotated(stats)[1]
+    assert annotated_relations(stats)[0] < annotated_relations(stats)[1]

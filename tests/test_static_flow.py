@@ -6,7 +6,7 @@ from pathlib import Path
 
 from shapesafe._static import check_file
 from shapesafe._static._report import Stats
-from tests.helpers import static_findings
+from tests.helpers import annotated_relations, static_findings
 
 HEADER = """\
 from typing import Optional, Union, cast
@@ -19,20 +19,6 @@ from torch import Tensor, nn
 
 def check(tmp_path: Path, source: str, stats: Stats | None = None) -> list[str]:
     return static_findings(tmp_path, source, HEADER, relative=True, stats=stats)
-
-
-def annotated(stats: Stats) -> tuple[int, int]:
-    """(checked, all) annotated relations."""
-    checked = sum(stats.annotated.values())
-    unknown = sum(
-        stats.unknown[why]
-        for why in (
-            "argument of unknown shape",
-            "return value of unknown shape",
-            "annotated assignment of unknown shape",
-        )
-    )
-    return checked, checked + unknown
 
 
 def test_a_return_without_annotation_is_read_from_the_body(tmp_path: Path) -> None:
@@ -174,7 +160,7 @@ def test_paths_that_join(tmp_path: Path) -> None:
         '7: u: y @ w.T "b s e" has 3 dims, expected 2 for \'u\' "b s"',
         '9: t: z "b ... d" has at least 2 dims, expected 1 for \'t\' "b"',
     ]
-    assert annotated(stats) == (3, 3)  # z[0] is "... d": no known rank, but its last axis
+    assert annotated_relations(stats) == (3, 3)  # z[0] is "... d": no known rank, but its last axis
 
 
 def test_stats_say_where_unchecked_relations_lost_their_shape(tmp_path: Path) -> None:
@@ -212,7 +198,7 @@ def test_stats_say_where_unchecked_relations_lost_their_shape(tmp_path: Path) ->
         "a parameter without a shape annotation": 3,
         "an op or index without a shape rule for its arguments": 1,
     }
-    assert annotated(stats) == (1, 7)
+    assert annotated_relations(stats) == (1, 7)
 
 
 def test_a_shape_that_says_nothing_is_not_counted_as_checked() -> None:
@@ -273,7 +259,7 @@ def test_a_none_in_a_returned_tuple_is_no_relation(tmp_path: Path) -> None:
     )
     stats = Stats()
     assert check(tmp_path, source, stats) == []
-    assert annotated(stats) == (1, 1)
+    assert annotated_relations(stats) == (1, 1)
 
 
 def test_an_index_the_code_made_from_integers(tmp_path: Path) -> None:
@@ -341,7 +327,7 @@ def test_a_number_as_the_one_size_makes_one_axis(tmp_path: Path) -> None:
         '8: return of wrong(): torch.rand(self.batch_size) "?" has 1 dims, expected 2 for '
         "'return' \"b 3\" (? is an unknown size)",
     ]
-    assert annotated(stats) == (2, 2)
+    assert annotated_relations(stats) == (2, 2)
 
 
 def test_a_shape_kept_in_a_name_before_a_reshape(tmp_path: Path) -> None:
@@ -365,7 +351,7 @@ def test_a_shape_kept_in_a_name_before_a_reshape(tmp_path: Path) -> None:
         "8: return of wrong(): dims '*bs' are (*bs) in x \"*bs 3\" but (*bs 3) in "
         '(x @ w.T).view(*original_shape, -1) "*bs 3 ?" (? is an unknown size)',
     ]
-    assert annotated(stats) == (2, 3)  # `s` is bound twice: its shape is not kept
+    assert annotated_relations(stats) == (2, 3)  # `s` is bound twice: its shape is not kept
 
 
 def test_what_a_spliced_view_reshapes_is_still_checked(tmp_path: Path) -> None:
@@ -406,7 +392,7 @@ def test_a_new_shape_built_from_size_keeps_its_run(tmp_path: Path) -> None:
         "11: return of heads(): dim 's' is s in x \"*b s e\" but n in x.view(*new_shape) "
         '"*b s n e//n"',
     ]
-    assert annotated(stats) == (4, 4)
+    assert annotated_relations(stats) == (4, 4)
 
 
 def test_tuples_of_sizes_added_are_one_tuple(tmp_path: Path) -> None:
@@ -444,7 +430,7 @@ def test_lists_added_where_one_may_be_empty(tmp_path: Path) -> None:
         '6: return of wrong(): torch.cat(h, dim=-1) "n ?" has 2 dims, expected 1 for '
         "'return' \" n\" (? is an unknown size)",
     ]
-    assert annotated(stats) == (2, 3)
+    assert annotated_relations(stats) == (2, 3)
 
 
 def test_a_return_whose_run_is_anonymous_is_read_through_the_body(tmp_path: Path) -> None:
@@ -475,7 +461,7 @@ def test_a_return_whose_run_is_anonymous_is_read_through_the_body(tmp_path: Path
         "17: return of wrong(): sae.encode(x) \"b ?\" has 2 dims, expected 1 for 'return' "
         '" f" (? is an unknown size)',
     ]
-    assert annotated(stats) == (11, 11)
+    assert annotated_relations(stats) == (11, 11)
 
 
 def test_a_run_read_through_a_body(tmp_path: Path) -> None:
@@ -496,7 +482,7 @@ def test_a_run_read_through_a_body(tmp_path: Path) -> None:
         '7: return of caller(): flat(x) "? d" has 2 dims, expected 3 for \'return\' "a b d" '
         "(? is an unknown size)",
     ]
-    assert annotated(stats) == (7, 7)
+    assert annotated_relations(stats) == (7, 7)
 
 
 def test_a_generic_base_class_is_that_class(tmp_path: Path) -> None:
@@ -534,7 +520,7 @@ def test_arithmetic_of_numbers_is_a_number(tmp_path: Path) -> None:
     stats = Stats()
     found = check(tmp_path, source, stats)
     assert found == ['3: return of f(): dim \'d\' is d in h "n d" but n in -torch.pi * v "n d"']
-    assert annotated(stats) == (1, 1)
+    assert annotated_relations(stats) == (1, 1)
 
 
 def test_a_list_the_code_appends_to(tmp_path: Path) -> None:
@@ -601,7 +587,7 @@ def test_a_list_the_code_appends_to(tmp_path: Path) -> None:
     assert check(tmp_path, source, stats) == [
         '8: return of extended(): dim \'5\' is 8 in torch.cat(xs, dim=-1) "n 8", expected 5 ("n 5")'
     ]
-    assert annotated(stats) == (3, 9)  # `maybe`'s list holds tensors of shape "n ?"
+    assert annotated_relations(stats) == (3, 9)  # `maybe`'s list holds tensors of shape "n ?"
 
 
 def test_a_list_a_loop_fills(tmp_path: Path) -> None:
@@ -631,7 +617,7 @@ def test_a_list_a_loop_fills(tmp_path: Path) -> None:
         '14: part @ w: inner dim is 3 in part "? 3" but 5 in w "5 3"; did you mean w.mT? '
         "(? is an unknown size)",
     ]
-    assert annotated(stats) == (2, 3)
+    assert annotated_relations(stats) == (2, 3)
 
 
 def test_a_list_a_loop_fills_with_items_of_one_rank(tmp_path: Path) -> None:
@@ -686,7 +672,7 @@ def test_loops_over_tensors_enumerate_zip_and_registered_parameters(tmp_path: Pa
         '10: return of rows(): dim \'4\' is 3 in row "3", expected 4 ("4")',
         '19: return of grads(): dim \'4\' is 3 in g "n 3", expected 4 ("n 4")',
     ]
-    assert annotated(stats) == (5, 5)
+    assert annotated_relations(stats) == (5, 5)
 
 
 def test_repeated_lists_uneven_chunks_and_cross(tmp_path: Path) -> None:
@@ -791,7 +777,7 @@ def test_matrix_decompositions(tmp_path: Path) -> None:
         '5: torch.linalg.inv(cov): needs square matrices, and "4 3" is 4 by 3',
         '8: return of basis(): dim \'n\' is n in a "m n" but m in q "m ?" (? is an unknown size)',
     ]
-    assert annotated(stats) == (2, 3)
+    assert annotated_relations(stats) == (2, 3)
 
 
 def test_a_local_annotation_names_its_own_dims(tmp_path: Path) -> None:
@@ -885,7 +871,7 @@ def test_modules_built_in_a_method_that_init_calls(tmp_path: Path) -> None:
     ]
     # `Again.reset` runs again later (`grow`): what it builds is not known at `forward`,
     # and neither is what `Own.forward` returns once its call failed.
-    assert annotated(stats) == (1, 3)
+    assert annotated_relations(stats) == (1, 3)
 
 
 def test_each_path_of_a_branch_is_checked_against_the_return(tmp_path: Path) -> None:
@@ -927,7 +913,7 @@ def test_each_path_of_a_branch_is_checked_against_the_return(tmp_path: Path) -> 
         '11: return of returned(): dim \'b\' is b in x "b d" but d in x.T "d b"',
     ]
     # Each return counts once, from what the paths share.
-    assert annotated(stats) == (6, 6)
+    assert annotated_relations(stats) == (6, 6)
 
 
 def test_a_tuple_of_numbers_parameter_holds_numbers(tmp_path: Path) -> None:
@@ -942,7 +928,7 @@ def test_a_tuple_of_numbers_parameter_holds_numbers(tmp_path: Path) -> None:
     assert check(tmp_path, source, stats) == [
         '3: return of shift(): x * s[0] + s[1] "b d" has 2 dims, expected 1 for \'return\' "b"',
     ]
-    assert annotated(stats) == (2, 2)
+    assert annotated_relations(stats) == (2, 2)
 
 
 def test_lists_grown_in_loops_and_list_parameters_keep_their_items(tmp_path: Path) -> None:
@@ -1028,7 +1014,7 @@ def test_a_nested_function_reads_what_it_closes_over(tmp_path: Path) -> None:
         '4: return of func(): ((p / size) ** 2).sum(dim=-1) "N" has 1 dims, expected 2 for '
         "'return' \"N 1\"",
     ]
-    assert annotated(stats) == (1, 3)
+    assert annotated_relations(stats) == (1, 3)
 
 
 def test_a_branch_that_a_known_rank_rules_out_is_not_read(tmp_path: Path) -> None:
@@ -1075,7 +1061,7 @@ def test_a_call_with_a_finding_still_binds_its_union_parameters(tmp_path: Path) 
         " did you mean m.mT?",
         '7: return of f(): out "b p d" has 3 dims, expected 2 for \'return\' "b d"',
     ]
-    assert annotated(stats) == (3, 3)
+    assert annotated_relations(stats) == (3, 3)
 
 
 def test_an_op_with_a_value_picked_by_a_condition_is_checked_on_each(tmp_path: Path) -> None:
@@ -1094,7 +1080,7 @@ def test_an_op_with_a_value_picked_by_a_condition_is_checked_on_each(tmp_path: P
         " p lines up with b (torch would broadcast silently where one is 1, and fail otherwise)",
         '6: return of f(): y "b p d" has 3 dims, expected 2 for \'return\' "b d"',
     ]
-    assert annotated(stats) == (2, 2)
+    assert annotated_relations(stats) == (2, 2)
 
 
 def test_a_branch_that_a_tuples_known_count_rules_out_is_not_read(tmp_path: Path) -> None:

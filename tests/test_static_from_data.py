@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from shapesafe._static._report import Stats
-from tests.test_static_attributes import annotated, check
+from tests.helpers import annotated_relations
+from tests.test_static_attributes import check
 
 OFFSETS = """\
 def offsets(points: Float[Tensor, "n 3"], cfg: object) -> Float[Tensor, "n {k} 3"]:
@@ -29,7 +30,7 @@ def test_a_list_with_a_number_in_it_is_a_list_of_numbers(tmp_path: Path) -> None
         "6: return of offsets(): dim '6' is 4 in points[:, None, :] + steps \"n 4 3\", "
         'expected 6 ("n 6 3")'
     ]
-    assert annotated(stats) == (1, 1)
+    assert annotated_relations(stats) == (1, 1)
     assert check(tmp_path, OFFSETS.format(k=4)) == []
 
 
@@ -50,7 +51,7 @@ def skew(v: Float[Tensor, "3"]) -> Float[Tensor, "{shape}"]:
 def test_one_value_tensors_in_a_list_are_numbers(tmp_path: Path) -> None:
     stats = Stats()
     assert check(tmp_path, SKEW.format(shape="3 3"), stats) == []
-    assert annotated(stats) == (1, 1)
+    assert annotated_relations(stats) == (1, 1)
     found = check(tmp_path, SKEW.format(shape="3"))
     assert len(found) == 1 and "has 2 dims, expected 1" in found[0]
 
@@ -67,7 +68,7 @@ def test_declared_tuples_and_repeated_lists_have_their_length(tmp_path: Path) ->
     source = "from typing import Tuple\n\n\n" + BOX
     stats = Stats()
     assert check(tmp_path, source.format(shape="2 3"), stats) == []
-    assert annotated(stats) == (1, 1)
+    assert annotated_relations(stats) == (1, 1)
     found = check(tmp_path, source.format(shape="3 2"))
     assert found == ['7: return of box(): dim \'3\' is 2 in aabb / dims "2 3", expected 3 ("3 2")']
 
@@ -96,7 +97,7 @@ def test_data_of_unknown_shape_is_unknown(tmp_path: Path, data: str) -> None:
     )
     stats = Stats()
     assert check(tmp_path, source, stats) == []
-    assert annotated(stats) == (0, 1)
+    assert annotated_relations(stats) == (0, 1)
 
 
 ARRAY = """\
@@ -113,7 +114,7 @@ def to_tensor(a: Float[np.ndarray, "h w 3"]) -> Float[Tensor, "{shape}"]:
 def test_a_tensor_made_from_an_array_has_its_shape(tmp_path: Path, made: str) -> None:
     stats = Stats()
     assert check(tmp_path, ARRAY.format(shape="1 h w 3", made=made), stats) == []
-    assert annotated(stats) == (1, 1)
+    assert annotated_relations(stats) == (1, 1)
     found = check(tmp_path, ARRAY.format(shape="1 3 h w", made=made))
     assert len(found) == 1 and "return of to_tensor(): dim" in found[0]
 

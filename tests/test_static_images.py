@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from shapesafe._static._report import Stats
-from tests.test_static_attributes import annotated, check
+from tests.helpers import annotated_relations
+from tests.test_static_attributes import check
 
 IMAGE = """\
 import cv2
@@ -29,7 +30,7 @@ def load(path: str, width: int, height: int) -> Float[Tensor, "{shape}"]:
 def test_a_converted_and_resized_image_is_read(tmp_path: Path, pick: str, shape: str) -> None:
     stats = Stats()
     assert check(tmp_path, IMAGE.format(pick=pick, shape=shape), stats) == []
-    assert annotated(stats) == (1, 1)
+    assert annotated_relations(stats) == (1, 1)
 
 
 def test_the_wrong_channel_count_is_found(tmp_path: Path) -> None:
@@ -66,7 +67,7 @@ def test_an_image_whose_shape_the_file_decides_is_unknown(tmp_path: Path, read: 
     )
     stats = Stats()
     assert check(tmp_path, source, stats) == []
-    assert annotated(stats) == (0, 1)
+    assert annotated_relations(stats) == (0, 1)
 
 
 def test_a_gray_image_has_no_channel_axis(tmp_path: Path) -> None:

@@ -332,12 +332,13 @@ def f(heights: list[int], widths: list[int], b: int) -> Float[Tensor, "b h w {la
 
 def test_a_list_comprehension_holds_items_of_one_shape(tmp_path: Path) -> None:
     from shapesafe._static._report import Stats
-    from tests.test_static_attributes import annotated, check
+    from tests.helpers import annotated_relations
+    from tests.test_static_attributes import check
 
     stats = Stats()
     assert check(tmp_path, LISTED.format(last="3"), stats) == []
     # rays' return and f's: both checked (what the comprehension calls is read uncounted).
-    assert annotated(stats) == (2, 2)
+    assert annotated_relations(stats) == (2, 2)
     found = check(tmp_path, LISTED.format(last="4"))
     assert found == [
         "7: return of f(): dim '4' is 3 in one[None].repeat(b, 1, 1, 1) \"b ?h ?w 3\", "
