@@ -23,6 +23,7 @@ from ._rules.index import (
     subscript,
 )
 from ._source import _class_named, _number_annotation, _params, dotted_name, walk
+from ._torch import int_literal
 from ._unify import Shape, Size, Unifier, fresh, from_spec, lit, sym
 from ._values import (
     _TUPLES,
@@ -59,15 +60,6 @@ _CONSTANTS = frozenset(
 )
 
 
-def _int(node: ast.expr) -> int | None:
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        inner = _int(node.operand)
-        return None if inner is None else -inner
-    if isinstance(node, ast.Constant) and type(node.value) is int:
-        return node.value
-    return None
-
-
 def _size_call(node: ast.Call) -> bool:
     """`x.size(1)` of a name: one size, read without calling anything else."""
     func = node.func
@@ -77,7 +69,7 @@ def _size_call(node: ast.Call) -> bool:
         and isinstance(func.value, ast.Name)
         and len(node.args) == 1
         and not node.keywords
-        and _int(node.args[0]) is not None
+        and int_literal(node.args[0]) is not None
     )
 
 
@@ -302,23 +294,26 @@ class _Access(_Declared):
                 continue
             for bound in (p.lower, p.upper):
                 # `x[..., :k]`: what k is, where reading it calls nothing but `t.size(i)`.
-                if bound is not None and _int(bound) is None:
+                if bound is not None and int_literal(bound) is None:
                     calls = [n for n in walk(bound) if isinstance(n, ast.Call)]
                     if all(_size_call(c) for c in calls):
                         self.value(bound, env)
         if base is None and isinstance(node.value, ast.Attribute) and node.value.attr == "shape":
             # `x.shape[-1]` where x's shape has a run: the axis at that end, as `x.size(-1)`.
-            x, i = self.seen.get(id(node.value.value)), _int(sl)
+            x, i = self.seen.get(id(node.value.value)), int_literal(sl)
             at = T.size_at(x, i) if isinstance(x, tuple) and i is not None else None
             return None if at is None else IntV(at)
         if isinstance(base, TupV):
-            i = _int(sl)
+            i = int_literal(sl)
             if i is not None:
                 if -len(base.items) <= i < len(base.items):
                     return base.items[i]
                 return None
             if isinstance(sl, ast.Slice) and sl.step is None:
-                lo, hi = _int(sl.lower) if sl.lower else 0, _int(sl.upper) if sl.upper else None
+                lo, hi = (
+                    int_literal(sl.lower) if sl.lower else 0,
+                    int_literal(sl.upper) if sl.upper else None,
+                )
                 if lo is None or (sl.upper is not None and hi is None):
                     return None
                 return TupV(base.items[lo:hi])

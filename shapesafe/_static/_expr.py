@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, cast
 
 from .._contract import OPERATORS
 from . import _torch as T
-from ._access import _int
 from ._bcast import beside_squeezed
 from ._calls import _bind_arguments, _plain_signature, _tuple_returns
 from ._helpers import (
@@ -49,6 +48,7 @@ from ._source import (
     dotted_name,
     signature,
 )
+from ._torch import int_literal
 from ._unify import (
     Group,
     Shape,
@@ -607,7 +607,7 @@ class _Expressions(_Sequences):
         if not (
             isinstance(func, ast.Subscript)
             and isinstance(func.value, (ast.Name, ast.Attribute))
-            and _int(func.slice) is not None
+            and int_literal(func.slice) is not None
         ):
             return None
         held = self.value(func.value, env)
@@ -738,7 +738,7 @@ class _Expressions(_Sequences):
         self.file.stats_known("torch")
         item = self.element(seq, env)
         dim_node = node.args[1] if len(node.args) > 1 else kw(node, "dim")
-        d = 0 if dim_node is None else _int(dim_node)
+        d = 0 if dim_node is None else int_literal(dim_node)
         if not isinstance(item, tuple) or d is None:
             self.file.stats_unknown("op input of unknown shape")
             return None

@@ -22,6 +22,7 @@ from ._source import (
     per_node,
     walk,
 )
+from ._torch import int_literal
 from ._unify import Group, Item, Shape, Size, anonymous_group, fresh
 from ._values import AnyOfV, DictV, IntV, NumV, ObjV, SymV, TupV, Value, _one_of
 
@@ -184,7 +185,7 @@ def int_flags(
     out: list[tuple[str, object]] = []
     for name in ints:
         expr = given.get(name, defaults.get(name))
-        value: object = _int_literal(expr)
+        value: object = int_literal(expr)
         if value is None and expr is not None and name in given and sizes is not None:
             held = sizes.get(id(expr))
             if isinstance(held, TupV) and held.items and not held.fields and size_of is not None:
@@ -220,15 +221,6 @@ _UNIONS = {"Union", "typing.Union", "Optional", "typing.Optional"}
 
 def _none(node: ast.expr) -> bool:
     return isinstance(node, ast.Constant) and node.value is None
-
-
-def _int_literal(expr: ast.expr | None) -> int | None:
-    if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.USub):
-        inner = _int_literal(expr.operand)
-        return None if inner is None else -inner
-    if isinstance(expr, ast.Constant) and type(expr.value) is int:
-        return expr.value
-    return None
 
 
 def _stored_in(module: Module, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:

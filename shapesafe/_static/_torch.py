@@ -727,6 +727,16 @@ def _within_least(size: Item, lo: int | None, hi: int | None) -> Size:
     return fresh()
 
 
+def int_literal(node: ast.expr | None) -> int | None:
+    """An int written in the source (`3`, `-3`, `-(-3)`): its value; None for anything else."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = int_literal(node.operand)
+        return None if inner is None else -inner
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    return None
+
+
 def int_value(node: ast.expr) -> int | None:
     if not _is_int(node):
         return None
