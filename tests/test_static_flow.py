@@ -1043,6 +1043,31 @@ def test_a_branch_that_a_known_rank_rules_out_is_not_read(tmp_path: Path) -> Non
     ]
 
 
+def test_a_branch_that_a_known_literal_size_rules_out_is_not_read(tmp_path: Path) -> None:
+    # On the loop's first pass `idx` is "0": its `else` runs only from the second pass on, when
+    # `idx` has grown, so indexing from its end is no finding; `y` is always "0", and its body
+    # never runs. Where nothing rules the branch out, the empty tensor's index is one.
+    source = (
+        "def keep(steps: list[int]) -> Float[Tensor, ' n']:\n"
+        "    idx = torch.zeros(0)\n"
+        "    for s in steps:\n"
+        "        if idx.size(0) == 0:\n"
+        "            start = 0.0\n"
+        "        else:\n"
+        "            start = float(idx[-1]) + float(idx[-1] - idx[-2])\n"
+        "        idx = torch.cat((idx, torch.arange(s) + start))\n"
+        "    y = torch.zeros(0)\n"
+        "    if y.shape[0] > 0 or len(y) != 0:\n"
+        "        print(y[0])\n"
+        "    if y.shape[-1] >= 0:\n"
+        "        print(y[0])\n"
+        "    return idx\n"
+    )
+    assert check(tmp_path, source) == [
+        '13: y[0]: index 0 is out of range for an axis of size 0 in y "0"',
+    ]
+
+
 def test_a_call_with_a_finding_still_binds_its_union_parameters(tmp_path: Path) -> None:
     # The mask does not fit; the query, a Union parameter, still says what the call gives,
     # so that the next finding is not hidden behind the first.

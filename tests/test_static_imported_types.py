@@ -90,6 +90,29 @@ def test_a_shape_alias_defined_in_the_project(tmp_path: Path) -> None:
     assert found == WRONG
 
 
+def test_an_array_type_as_the_array_puts_its_dims_after_the_new_ones(tmp_path: Path) -> None:
+    # jaxtyping reads `Float[Float[Tensor, "d"], "b"]` as "b d"
+    pkg = package(
+        tmp_path,
+        {
+            "types.py": (
+                "from jaxtyping import Float\nfrom torch import Tensor\n"
+                'Row = Float[Tensor, "d"]\nRows = Float[Row, "b"]\n'
+            )
+        },
+    )
+    path = user(pkg, "from pkg.types import Rows", "Rows", "Rows")
+    assert check(path) == WRONG
+    path.write_text(
+        "from jaxtyping import Float\nfrom torch import Tensor\nfrom pkg.types import Rows\n\n\n"
+        "def f(x: Rows) -> Float[Tensor, \"b\"]:\n    return x.sum(-1)\n\n\n"
+        "def g(x: Rows) -> Rows:\n    return x.sum(-1)\n"
+    )
+    assert check(path) == [
+        'return of g(): x.sum(-1) "b" has 1 dims, expected 2 for \'return\' "b d"'
+    ]
+
+
 @pytest.mark.parametrize(
     "typing",
     [

@@ -305,9 +305,37 @@ def _dead(test: ast.expr, env: "Env", truth: bool) -> bool:
     if isinstance(held := _counted(left, env), TupV):
         # `if len(pair) == 3:` on a tuple the checker holds 2 values of never runs.
         return holds(len(held.items), k) != truth
+    if (size := _literal_size(left, env)) is not None:
+        # `if idx.size(0) == 0:` on an idx the checker holds as "0" always runs.
+        return holds(size, k) != truth
     if not isinstance(shape, tuple) or any(isinstance(item, Group) for item in shape):
         return False
     return holds(len(shape), k) != truth
+
+
+def _literal_size(node: ast.expr, env: "Env") -> int | None:
+    """The size of one axis written as a literal in the shape the checker holds: that of
+    `x.size(k)`, `x.shape[k]` or `len(x)`, where no run of unknown length stands in x's shape."""
+    axis: int | None = 0
+    if isinstance(node, ast.Call) and dotted_name(node.func) == "len" and len(node.args) == 1:
+        node = node.args[0]
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        if node.func.attr != "size" or len(node.args) != 1 or node.keywords:
+            return None
+        axis, node = int_value(node.args[0]), node.func.value
+    elif isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute):
+        if node.value.attr != "shape":
+            return None
+        axis, node = int_value(node.slice), node.value.value
+    else:
+        return None
+    shape = env.get(node.id) if isinstance(node, ast.Name) else None
+    if axis is None or not isinstance(shape, tuple) or not -len(shape) <= axis < len(shape):
+        return None
+    item = shape[axis]
+    if any(isinstance(i, Group) for i in shape) or not isinstance(item, Size):
+        return None
+    return item.value if item.kind == "int" and isinstance(item.value, int) else None
 
 
 def _counted(node: ast.expr, env: "Env") -> Value:

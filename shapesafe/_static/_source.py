@@ -322,6 +322,12 @@ def _subscripted_annotation(
         return None
     if not (isinstance(text, ast.Constant) and isinstance(text.value, str)):
         return None
+    if isinstance(node.slice, ast.Tuple):
+        # `Float[TimeSeries1d, "channel"]`: an array type of the project as the array puts
+        # the new dims in front of its own, "channel time"
+        inner = _annotation(module, node.slice.elts[0], depth + 1)
+        if inner is not None and not inner[2]:
+            return f"{text.value} {inner[0]}".strip(), label, False
     return text.value, label, False
 
 
