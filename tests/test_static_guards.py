@@ -57,6 +57,7 @@ def _same_count(pts: Float[Tensor, "*b pts 3"], weights: Float[Tensor, "*b k"]) 
 
 NESTED = """\
 def _same_count(pts: Float[Tensor, "*b pts 3"], weights: Float[Tensor, "*b k"]) -> None:
+    assert pts.shape[-1] == 3
     _counts_agree(pts.shape[-2], weights.shape[-1])
 
 
