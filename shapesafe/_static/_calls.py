@@ -5,7 +5,7 @@ import ast
 import dataclasses
 import itertools
 from collections.abc import Callable, Collection, Iterable, Mapping
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from .._contract import Conflict, Contract, Spec, TensorParam
 from . import _torch as T
@@ -76,6 +76,21 @@ from ._values import (
 )
 
 _T = TypeVar("_T")
+
+
+class BodyCall(NamedTuple):
+    """A call of a function whose body the checker reads (`_Calls.contract_call`): the
+    parameters' argument expressions (`given`, without `self`) and their values (`values`),
+    whether it is on the caller's `self`, and whether no subclass may override it (`own`)."""
+
+    node: ast.Call
+    module: Module
+    fn: ast.FunctionDef | ast.AsyncFunctionDef
+    given: dict[str, ast.expr]
+    values: dict[int, Value]
+    shift: int
+    on_self: bool
+    own: bool
 
 
 def _substituted(value: Value, unifier: Unifier, on_self: bool) -> Value:
@@ -518,6 +533,8 @@ class _Calls(_Made):
         if given is None:
             self.file.stats_unknown("call that cannot be mapped to parameters")
             return None
+        if fn is not None and self.called is not None:
+            self.called.append(BodyCall(node, module, fn, given, values, shift, on_self, infer))
 
         def shape_of(expr: ast.expr) -> Value:
             return values.get(id(expr))

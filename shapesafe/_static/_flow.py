@@ -12,8 +12,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from ._binding import _Binding
+from ._calls import BodyCall
 from ._facts import _narrowed, _unpacked, asserted_shape, dead_if, named_like_dims, ordered, stated
 from ._fixtures import fixture_for
+from ._guards import carry_guards
 from ._helpers import constant_locals, decided, tensor_tested
 from ._modules import ClassModel, _find_class
 from ._passed import param_shape
@@ -183,6 +185,7 @@ class _Scope(_Binding):
         self.shapes_named: dict[str, Shape] = {}  # see `name_shape`
         # What each path of the last `if` read knew where it ended (`branches`).
         self.ends_knowing: tuple[Facts | None, Facts | None] = (None, None)
+        self.called: list[BodyCall] | None = None  # see `expr_stmt`
 
     def merge(self, a: Env | None, b: Env | None) -> Env | None:
         if a is not None and b is not None and self.cls is not None:
@@ -425,6 +428,16 @@ class _Scope(_Binding):
         return env
 
     def expr_stmt(self, stmt: ast.Expr | ast.Assert, env: Env) -> Env | None:
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+            # `_check(x, y)`: what its guards equate holds from here on (`carry_guards`).
+            before, self.called = self.called, []
+            try:
+                self.value(stmt.value, env)
+                made = self.called
+            finally:
+                self.called = before
+            carry_guards(self, stmt.value, made, env)
+            return env
         self.value(stmt.value if isinstance(stmt, ast.Expr) else stmt.test, env)
         if isinstance(stmt, ast.Assert):
             env.update(_narrowed(stmt.test, env))

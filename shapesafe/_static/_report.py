@@ -44,6 +44,7 @@ from ._values import (
 )
 
 if TYPE_CHECKING:
+    from ._calls import BodyCall
     from ._file import FileChecker
 
 
@@ -517,6 +518,7 @@ class _Explaining:
     new_attrs: frozenset[str] | None
     origins: dict[str, list[tuple[tuple[int, int], ast.expr, bool]]]
     shapes_named: dict[str, Shape]
+    called: "list[BodyCall] | None"  # the calls of read bodies a call statement makes
 
     if TYPE_CHECKING:
 
