@@ -334,7 +334,7 @@ class _Expressions(_Sequences):
                     return T.matmul(left, right, ta, tb)
                 except Mismatch as err:
                     self.file.report(node, str(err))
-                    return None
+                    return T.despite(lambda: T.matmul(left, right, ta, tb))
             self.file.stats_unknown("`@` with an operand of unknown shape")
             return None
         if isinstance(op, ast.Mult) and (isinstance(left, TupV) or isinstance(right, TupV)):
@@ -359,13 +359,13 @@ class _Expressions(_Sequences):
         if isinstance(left, tuple) and isinstance(right, tuple):
             self.file.stats_relation()
             ta, tb = _operand(self.module, lnode), _operand(self.module, rnode)
+            outer = T.makes_unit_axis(lnode) or T.makes_unit_axis(rnode)
             try:
-                outer = T.makes_unit_axis(lnode) or T.makes_unit_axis(rnode)
                 return T.broadcast(left, right, ta, tb, outer)
             except Mismatch as err:
                 sign = "compared with" if isinstance(node, ast.Compare) else _OPS.get(type(op), "?")
                 self.file.report(node, f"{ta} {sign} {tb}: {err}")
-                return None
+                return T.despite(lambda: T.broadcast(left, right, ta, tb, outer))
         if isinstance(left, tuple) and _scalar(rnode, right):
             return left
         if isinstance(right, tuple) and _scalar(lnode, left):
