@@ -6,7 +6,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Literal
 
 from . import _torch as T
-from ._calls import _overridden, _substituted
+from ._calls import _overridden, _substituted, _tuple_returns
 from ._declared import _Declared
 from ._made import made_by
 from ._modules import ClassModel, _find_class, _getter
@@ -172,6 +172,10 @@ class _Access(_Declared):
             ret = owner_cls.module.annotation(getter.returns)
             if ret is not None:
                 return Unifier().result(ret.spec)
+            if (parts := _tuple_returns(owner_cls.module, getter)) is not None:
+                # `-> Tuple[Float[Tensor, "l m"], Float[Tensor, "m"]]`: each in one set of sizes.
+                made = Unifier()
+                return TupV(tuple(None if p is None else made.result(p.spec) for p in parts))
             if getter.returns is None and (obj.exact or not _overridden(cls, attr)):
                 got = self.file.infer(owner_cls.module, getter, owner_cls)
                 on_self = self.cls is not None and self.cls is cls
