@@ -269,8 +269,8 @@ def test_a_cached_property_and_a_property_of_a_tuple_give_their_contracts(
     )
     stats = Stats()
     assert check(tmp_path, source, stats) == [
-        "8: p: fm.product \"?l ?r\" has 2 dims, expected 3 for 'p' \"l r 1\"",
-        "10: t: s \"?m\" has 1 dims, expected 2 for 't' \"a b\"",
+        '8: p: fm.product "?l ?r" has 2 dims, expected 3 for \'p\' "l r 1"',
+        '10: t: s "?m" has 1 dims, expected 2 for \'t\' "a b"',
     ]
     assert annotated_relations(stats) == (2, 2)
 
