@@ -636,10 +636,13 @@ class _Expressions(_Sequences):
             ):
                 return self.obj_call(node, ObjV(base.cls, base.exact), attr, args, kwargs, env)
             if meth is None and attr == "apply" and autograd_function(cast(ClassModel, base.cls)):
-                # `JumpReLU.apply(x, t)` runs `JumpReLU.forward(ctx, x, t)`: ctx, unknown here.
+                # `JumpReLU.apply(x, t)` runs `JumpReLU.forward(ctx, x, t)`: ctx, unknown here;
+                # where the class has a `setup_context`, `forward(x, t)` takes no ctx.
+                obj = ObjV(base.cls, base.exact)
+                if cast(ClassModel, base.cls).method("setup_context") is not None:
+                    return self.obj_call(node, obj, "forward", args, kwargs, env)
                 ctx = [ast.Constant(None), *node.args]
                 run = ast.copy_location(ast.Call(func, ctx, node.keywords), node)
-                obj = ObjV(base.cls, base.exact)
                 return self.obj_call(run, obj, "forward", [None, *args], kwargs, env)
         if (base is None or isinstance(base, SymV)) and attr in ("view", "reshape"):
             if not c.starred and self.qualified(func) is None:  # not `torch.reshape(x, s)`
