@@ -5,7 +5,7 @@ rules the other types out: it holds the tensor there, of its annotation's shape.
 import ast
 
 from ._passed import param_shape
-from ._report import _members
+from ._report import Env, _members
 from ._source import Module, _params, dotted_name
 
 Fn = ast.FunctionDef | ast.AsyncFunctionDef
@@ -32,10 +32,10 @@ def _tested(test: ast.expr) -> tuple[str, set[str]] | None:
     """`isinstance(p, str)`, `isinstance(p, (str, list))`, `isinstance(p, str) or
     isinstance(p, list)`: the parameter and the types, or None for any other test."""
     if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.Or):
-        parts = [_tested(v) for v in test.values]
-        if any(p is None for p in parts) or len({p[0] for p in parts if p}) != 1:
+        parts = [p for v in test.values if (p := _tested(v)) is not None]
+        if len(parts) != len(test.values) or len({p[0] for p in parts}) != 1:
             return None
-        return parts[0][0], set().union(*(p[1] for p in parts if p))  # type: ignore[index]
+        return parts[0][0], set().union(*(p[1] for p in parts))
     if not (isinstance(test, ast.Call) and dotted_name(test.func) == "isinstance"):
         return None
     if len(test.args) != 2 or test.keywords or not isinstance(test.args[0], ast.Name):
@@ -45,7 +45,7 @@ def _tested(test: ast.expr) -> tuple[str, set[str]] | None:
     return (test.args[0].id, names) if all(n in _RULES_OUT for n in names) else None
 
 
-def not_instances(module: Module, fn: Fn | None, test: ast.expr, env: dict) -> dict:  # type: ignore[type-arg]
+def not_instances(module: Module, fn: Fn | None, test: ast.expr, env: Env) -> Env:
     """Where `test` is false: the parameter it asks of, bound to the one tensor member of
     its Union annotation that the types it names leave, if the parameter is still unknown."""
     found = _tested(test) if fn is not None else None
