@@ -343,3 +343,44 @@ def test_a_call_of_a_nested_function_reads_its_body(tmp_path: Path) -> None:
     assert found == [
         (11, """return of bad(): contract(x) "b 3" has 2 dims, expected 1 for 'return' "b\"""")
     ]
+
+
+SETUP_CONTEXT = """\
+from typing import Any
+
+import torch
+from jaxtyping import Float
+from torch import Tensor
+
+
+class Gate(torch.autograd.Function):
+    @staticmethod
+    def forward(x: Tensor, threshold: Tensor) -> Tensor:
+        return x * (x > threshold)
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple[Tensor, Tensor], output: Tensor) -> None:
+        ctx.save_for_backward(*inputs)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
+        return grad, None
+
+
+def gated(x: Float[Tensor, "b d"], t: Float[Tensor, "d"]) -> Float[Tensor, "b"]:
+    return Gate.apply(x, t)
+"""
+
+
+def test_a_function_with_setup_context_takes_no_ctx_in_forward(tmp_path: Path) -> None:
+    # With `setup_context`, `Gate.apply(x, t)` runs `Gate.forward(x, t)`: no ctx first.
+    path = tmp_path / "m.py"
+    path.write_text(SETUP_CONTEXT)
+    found = [(f.line, f.message) for f in check_file(path, run=Run())]
+    assert found == [
+        (
+            23,
+            """return of gated(): Gate.apply(x, t) "b d" has 2 dims, """
+            """expected 1 for 'return' "b\"""",
+        )
+    ]

@@ -252,6 +252,50 @@ def test_a_property_names_its_dims_for_itself(tmp_path: Path) -> None:
     ]
 
 
+def test_a_cached_property_and_a_property_of_a_tuple_give_their_contracts(
+    tmp_path: Path,
+) -> None:
+    source = (
+        "import functools\n"
+        "class Factors:\n"
+        "    @functools.cached_property\n"
+        "    def product(self) -> Float[Tensor, 'l r']: ...\n"
+        "    @property\n"
+        "    def svd(self) -> tuple[Float[Tensor, 'l m'], Float[Tensor, 'm']]: ...\n"
+        "def f(fm: Factors) -> None:\n"
+        "    p: Float[Tensor, 'l r 1'] = fm.product\n"
+        "    u, s = fm.svd\n"
+        "    t: Float[Tensor, 'a b'] = s\n"
+    )
+    stats = Stats()
+    assert check(tmp_path, source, stats) == [
+        '8: p: fm.product "?l ?r" has 2 dims, expected 3 for \'p\' "l r 1"',
+        '10: t: s "?m" has 1 dims, expected 2 for \'t\' "a b"',
+    ]
+    assert annotated_relations(stats) == (2, 2)
+
+
+def test_a_property_annotated_as_a_bare_tensor_gives_what_its_body_gives(
+    tmp_path: Path,
+) -> None:
+    source = (
+        "class Gate(nn.Module):\n"
+        "    def __init__(self, d: int) -> None:\n"
+        "        super().__init__()\n"
+        "        self.log_t = nn.Parameter(torch.zeros(d))\n"
+        "    @property\n"
+        "    def t(self) -> torch.Tensor:\n"
+        "        return torch.exp(self.log_t)\n"
+        "    def forward(self, x: Float[Tensor, 'b d']) -> Float[Tensor, 'b']:\n"
+        "        return x * self.t\n"
+    )
+    stats = Stats()
+    assert check(tmp_path, source, stats) == [
+        '9: return of forward(): x * self.t "b d" has 2 dims, expected 1 for \'return\' "b"'
+    ]
+    assert annotated_relations(stats) == (1, 1)
+
+
 def test_a_none_in_a_returned_tuple_is_no_relation(tmp_path: Path) -> None:
     source = (
         "def f(x: Float[Tensor, 'b d']) -> tuple[Float[Tensor, 'b d'], Float[Tensor, 'b'] | None]:\n"

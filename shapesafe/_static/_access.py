@@ -6,8 +6,9 @@ from collections import Counter
 from typing import TYPE_CHECKING, Literal
 
 from . import _torch as T
-from ._calls import _overridden, _substituted
+from ._calls import _overridden, _substituted, _tuple_returns
 from ._declared import _Declared
+from ._helpers import _plain_tensor
 from ._made import made_by
 from ._modules import ClassModel, _find_class, _getter
 from ._report import Env
@@ -164,7 +165,8 @@ class _Access(_Declared):
         getter_of = _getter(method, attr) if method is not None else None
         if getter_of is not None:
             # `@property def W_pos(self) -> Float[Tensor, "n_ctx d_model"]`: its contract;
-            # without one, what its body gives (unless a subclass may override it).
+            # without one (or with a bare `-> Tensor`), what its body gives (unless a
+            # subclass may override it).
             # Its dim names are its own, as a call's are: fresh sizes here.
             # `@property def geometry(self) -> BaseGeometry`: an instance of that class, as
             # a call of a method so annotated gives.
@@ -172,7 +174,12 @@ class _Access(_Declared):
             ret = owner_cls.module.annotation(getter.returns)
             if ret is not None:
                 return Unifier().result(ret.spec)
-            if getter.returns is None and (obj.exact or not _overridden(cls, attr)):
+            if (parts := _tuple_returns(owner_cls.module, getter)) is not None:
+                # `-> Tuple[Float[Tensor, "l m"], Float[Tensor, "m"]]`: each in one set of sizes.
+                made = Unifier()
+                return TupV(tuple(None if p is None else made.result(p.spec) for p in parts))
+            plain = getter.returns is None or _plain_tensor(owner_cls.module, getter.returns)
+            if plain and (obj.exact or not _overridden(cls, attr)):
                 got = self.file.infer(owner_cls.module, getter, owner_cls)
                 on_self = self.cls is not None and self.cls is cls
                 return _substituted(got, Unifier(), on_self) if isinstance(got, tuple) else None

@@ -334,7 +334,7 @@ class _Expressions(_Sequences):
                     return T.matmul(left, right, ta, tb)
                 except Mismatch as err:
                     self.file.report(node, str(err))
-                    return None
+                    return T.despite(lambda: T.matmul(left, right, ta, tb))
             self.file.stats_unknown("`@` with an operand of unknown shape")
             return None
         if isinstance(op, ast.Mult) and (isinstance(left, TupV) or isinstance(right, TupV)):
@@ -359,13 +359,13 @@ class _Expressions(_Sequences):
         if isinstance(left, tuple) and isinstance(right, tuple):
             self.file.stats_relation()
             ta, tb = _operand(self.module, lnode), _operand(self.module, rnode)
+            outer = T.makes_unit_axis(lnode) or T.makes_unit_axis(rnode)
             try:
-                outer = T.makes_unit_axis(lnode) or T.makes_unit_axis(rnode)
                 return T.broadcast(left, right, ta, tb, outer)
             except Mismatch as err:
                 sign = "compared with" if isinstance(node, ast.Compare) else _OPS.get(type(op), "?")
                 self.file.report(node, f"{ta} {sign} {tb}: {err}")
-                return None
+                return T.despite(lambda: T.broadcast(left, right, ta, tb, outer))
         if isinstance(left, tuple) and _scalar(rnode, right):
             return left
         if isinstance(right, tuple) and _scalar(lnode, left):
@@ -636,10 +636,13 @@ class _Expressions(_Sequences):
             ):
                 return self.obj_call(node, ObjV(base.cls, base.exact), attr, args, kwargs, env)
             if meth is None and attr == "apply" and autograd_function(cast(ClassModel, base.cls)):
-                # `JumpReLU.apply(x, t)` runs `JumpReLU.forward(ctx, x, t)`: ctx, unknown here.
+                # `JumpReLU.apply(x, t)` runs `JumpReLU.forward(ctx, x, t)`: ctx, unknown here;
+                # where the class has a `setup_context`, `forward(x, t)` takes no ctx.
+                obj = ObjV(base.cls, base.exact)
+                if cast(ClassModel, base.cls).method("setup_context") is not None:
+                    return self.obj_call(node, obj, "forward", args, kwargs, env)
                 ctx = [ast.Constant(None), *node.args]
                 run = ast.copy_location(ast.Call(func, ctx, node.keywords), node)
-                obj = ObjV(base.cls, base.exact)
                 return self.obj_call(run, obj, "forward", [None, *args], kwargs, env)
         if (base is None or isinstance(base, SymV)) and attr in ("view", "reshape"):
             if not c.starred and self.qualified(func) is None:  # not `torch.reshape(x, s)`

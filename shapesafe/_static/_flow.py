@@ -17,6 +17,7 @@ from ._facts import _narrowed, _unpacked, asserted_shape, dead_if, named_like_di
 from ._fixtures import fixture_for
 from ._guards import carry_guards
 from ._helpers import constant_locals, decided, tensor_tested
+from ._instances import not_instances
 from ._modules import ClassModel, _find_class
 from ._passed import param_shape
 from ._report import _LOST_OTHER, Env, Finding, _alternatives, tensor_or_number
@@ -611,6 +612,7 @@ class _Scope(_Binding):
             dead = dead_if(self.module, self.fn, stmt, env, True)
             a = None if dead else self.block(stmt.body, {**env, **narrowed})
         otherwise = _narrowed(stmt.test, env, ast.NotEq)
+        otherwise.update(not_instances(self.module, self.fn, stmt.test, env))
         with scope_facts(held) as facts_b:
             facts_b.assume(stated(self, stmt.test, env, False))
             facts_b.at_most(ordered(self, stmt.test, env, False))

@@ -477,6 +477,11 @@ def _external(module: Module, dotted: str) -> bool:
     return find_module(origin[0], module) is None
 
 
+def _a_property(fn: ast.FunctionDef) -> bool:
+    """`@property`, or `@functools.cached_property`: read as an attribute, computed by `fn`."""
+    return _decorated(fn, "property") or _decorated(fn, "cached_property")
+
+
 def _getter(
     found: tuple[ClassModel, ast.FunctionDef | ast.AsyncFunctionDef], attr: str
 ) -> tuple[ClassModel, ast.FunctionDef | ast.AsyncFunctionDef] | None:
@@ -484,7 +489,7 @@ def _getter(
     name (a setter comes after its getter): the class it is in, and the getter."""
     owner = found[0]
     for stmt in owner.node.body:
-        if isinstance(stmt, ast.FunctionDef) and stmt.name == attr and _decorated(stmt, "property"):
+        if isinstance(stmt, ast.FunctionDef) and stmt.name == attr and _a_property(stmt):
             return owner, stmt
     return None
 

@@ -10,6 +10,7 @@ together, it raises `Mismatch` with a message for people; the checker reports it
 import ast
 from collections import Counter
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 
 from . import _poly, _unify
 from ._run import active
@@ -361,6 +362,36 @@ def squeeze(shape: Shape, dims: Sequence[int] | None) -> Shape | None:
 
 # Broadcasting and matmul
 
+# Set by `despite`: an op's shape where it runs, after a finding said it may not.
+_despite: ContextVar[bool] = ContextVar("despite", default=False)
+
+
+def despite(op: Callable[[], Shape | None]) -> Shape | None:
+    """What `op` (a broadcast or a matmul that just raised `Mismatch` for a finding) gives
+    wherever it runs as meant: a name the finding lined up with a literal k is taken as k
+    from here on, so the code after it is checked as the code that ran and is not blamed
+    again for the same equality. None for any other finding (two literals that differ,
+    two names, a run in the way): what the code meant is not clear enough to go on."""
+    token = _despite.set(True)
+    try:
+        return op()
+    except Mismatch:
+        return None
+    finally:
+        _despite.reset(token)
+
+
+def _assume(a: Size, b: Size) -> None:
+    """Within `despite`: take two sizes a finding said must be equal as equal, where one is
+    a literal other than 1 and the other is not a literal (`d` against the 3 of xyz): the
+    literal is what the code meant. Any other pair (two names on axes that do not line up
+    as meant, say) leaves the shape unknown."""
+    if {a.kind, b.kind} & {"int"} != {"int"} or a.kind == b.kind or is_one(a) or is_one(b):
+        raise Mismatch("not assumed")
+    held = _unify.facts()
+    if held is not None:
+        held.assume([(a, b)])
+
 
 def _broadcast_pair(x: Size, y: Size, what: str) -> Size:
     if certain(x, y) == "same":
@@ -372,8 +403,11 @@ def _broadcast_pair(x: Size, y: Size, what: str) -> Size:
     if apart(x, y):
         raise Mismatch(what)  # never equal, whatever the names stand for
     if needs(x, y) == "differ":
-        needed = equality_note(x, y)
-        raise Mismatch(what[:-1] + f"; {needed})" if needed else what)
+        if not _despite.get():
+            needed = equality_note(x, y)
+            raise Mismatch(what[:-1] + f"; {needed})" if needed else what)
+        _assume(x, y)
+        return y if y.kind == "int" else x
     if x.kind == "fresh" and y.kind != "fresh":
         return y
     if y.kind == "fresh" and x.kind != "fresh":
@@ -545,7 +579,10 @@ def _matmul(a: Shape, b: Shape, ta: str, tb: str) -> Shape | None:
         return _matmul_run(a, b)
     if not isinstance(left, Size) or not isinstance(right, Size):
         return None
-    if needs(left, right) == "differ":
+    if _despite.get():
+        if certain(left, right) != "same":
+            _assume(left, right)
+    elif needs(left, right) == "differ":
         message = (
             f'{ta} @ {tb}: inner dim is {left} in {ta} "{show(a)}" but {right} in {tb} "{show(b)}"'
         )

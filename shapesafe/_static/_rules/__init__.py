@@ -14,7 +14,8 @@
 - `builtins`: Python's builtins on sizes and shapes (`len`, `int`, `zip`);
 - `diffusers`: the noise schedulers of diffusers, and the methods of theirs that keep a shape;
 - `images`: OpenCV's image functions (`cv2.imread`, `cvtColor`, `resize`);
-- `raster`: nvdiffrast's rasterizer (`rasterize`, `interpolate`, `antialias`).
+- `raster`: nvdiffrast's rasterizer (`rasterize`, `interpolate`, `antialias`);
+- `nerfacc`: nerfacc's volume rendering (`accumulate_along_rays`).
 
 Adding an op is adding one function, registered with `@function` or `@method`, in one of
 these files. A call with no rule that applies has an unknown value, never a guess.
@@ -35,6 +36,7 @@ from . import (  # noqa: F401
     images,
     index,
     linalg,
+    nerfacc,
     nn,
     norms,
     raster,
@@ -58,7 +60,7 @@ __all__ = [
 # The roots of the qualified names that rules are registered under.
 ROOTS = frozenset(("torch", "einops", "fancy_einsum", "shapesafe"))
 # Libraries with rules for some of their functions only: the others are read as before.
-SOME = frozenset(("numpy", "transformer_lens", "diffusers", "cv2", "nvdiffrast"))
+SOME = frozenset(("numpy", "transformer_lens", "diffusers", "cv2", "nvdiffrast", "nerfacc"))
 # torch functions that give no tensor, or one of unknown shape, and are known as such.
 _NO_SHAPE = frozenset("tensor as_tensor manual_seed no_grad device is_tensor finfo iinfo".split())
 
