@@ -381,6 +381,9 @@ def _cut(reader: Reader) -> T.Cut:
         if not isinstance(n, Size) or (part.step is not None and T.int_value(part.step) != 1):
             return None
         lo, hi = part.lower, part.upper
+        span = _span(n, part)
+        if span is not None:
+            return span
         if hi is not None and (lo is None or T.int_value(lo) == 0):
             k = _bound(reader, hi)
             return None if k is None else _up_to(n, k)
@@ -390,6 +393,23 @@ def _cut(reader: Reader) -> T.Cut:
         return None
 
     return cut
+
+
+def _span(n: Size, part: ast.Slice) -> Size | None:
+    """`x[..., lo:hi]` for literal bounds `0 <= lo < hi`, along an axis of a size not known
+    as a number: hi - lo long, as code that slices to hi means to take that many (under the
+    same condition as `_cut`'s, hi <= n); None where the scope knows n < hi, or where the
+    slice keeps one element (`_torch._sliced` reads those)."""
+    if n.kind == "int" or part.upper is None:
+        return None
+    lo = 0 if part.lower is None else T.int_literal(part.lower)
+    hi = T.int_literal(part.upper)
+    if lo is None or hi is None or not 0 <= lo < hi - 1:
+        return None
+    k = lit(hi)
+    if _up_to(n, k) is not k:
+        return None
+    return lit(hi - lo)
 
 
 def _bound(reader: Reader, node: ast.expr) -> Size | None:

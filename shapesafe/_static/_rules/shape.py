@@ -219,7 +219,19 @@ def in_place(c: Call) -> Value | _Pass:
 
 @method("expand_as", "view_as", "reshape_as", "broadcast_to")
 def like(c: Call) -> Value | _Pass:
-    return c.args[0] if c.args and isinstance(c.args[0], tuple) else PASS
+    if not (c.args and isinstance(c.args[0], tuple)):
+        return PASS
+    x, to = c.x, c.args[0]
+    assert isinstance(x, tuple)
+    if c.name in ("expand_as", "broadcast_to"):
+        what = c.receiver_text()
+
+        def fits() -> Shape:
+            T.expand_fits(x, to, what)
+            return to
+
+        return c.rule(fits)
+    return to
 
 
 @method("masked_fill")
@@ -274,7 +286,8 @@ def resized(c: Call) -> Value:
     sizes = [c.size_of(v) for v in vals]
     minus = [i for i, s in enumerate(sizes) if s is not None and s.kind == "int" and s.value == -1]
     if name == "expand":
-        return _expanded(x, sizes)
+        what = c.receiver_text()
+        return c.rule(lambda: _expanded(x, sizes, what))
     if len(minus) > 1:
         return None
     if name.startswith("new_"):
@@ -283,10 +296,11 @@ def resized(c: Call) -> Value:
     return c.rule(lambda: T.view(x, sizes, m))
 
 
-def _expanded(x: Shape, sizes: list[Size | None]) -> Shape | None:
+def _expanded(x: Shape, sizes: list[Size | None], what: str) -> Shape | None:
     n = T.rank(x)
     if n is None or n > len(sizes):
         return None
+    T.expand_fits(x, sizes, what)
     off = len(sizes) - n
     return tuple(
         (
@@ -413,9 +427,12 @@ def dim(c: Call) -> Value:
 
 @method("numel", "nelement")
 def numel(c: Call) -> Value:
-    """The number of elements: the product of the sizes, where the rank is known."""
+    """The number of elements: the product of the sizes, where the rank is known; of one
+    axis, its size, whatever it is (as `x.shape[0]`)."""
     assert isinstance(c.x, tuple)
     sizes = [i for i in c.x if isinstance(i, Size)]
+    if len(sizes) == len(c.x) == 1:
+        return IntV(sizes[0])
     if len(sizes) != len(c.x) or any(i.kind == "fresh" for i in sizes):
         return None
     return IntV(T.product(sizes))
