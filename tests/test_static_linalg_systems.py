@@ -121,3 +121,33 @@ def test_bmm_takes_stacks_of_one_batch(tmp_path: Path) -> None:
         '8: bmm: w "m p" has 2 dims, expected 3',
         '9: mm: a "b n m" has 3 dims, expected 2',
     ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(a=_dims, b=_dims)
+def test_mv_kron_and_matrix_norm_agree_with_torch(a: list[int], b: list[int]) -> None:
+    x, y = torch.randn(a), torch.randn(b)
+    agree(static_shape(a, "torch.mv(x, g)", other=b), torch_shape(lambda: torch.mv(x, y)))
+    agree(static_shape(a, "torch.kron(x, g)", other=b), torch_shape(lambda: torch.kron(x, y)))
+    agree(
+        static_shape(a, "torch.linalg.matrix_norm(x)"),
+        torch_shape(lambda: torch.linalg.matrix_norm(x)),
+    )
+    agree(
+        static_shape(a, "torch.linalg.matrix_norm(x, keepdim=True)"),
+        torch_shape(lambda: torch.linalg.matrix_norm(x, keepdim=True)),
+    )
+
+
+def test_mv_takes_a_matrix_and_a_vector(tmp_path: Path) -> None:
+    source = (
+        "def f(a: Float[Tensor, 'n m'], v: Float[Tensor, 'm'], b: Float[Tensor, 'k n m']) -> None:\n"
+        "    y = torch.mv(a, v)\n"
+        "    z = a.T.mv(v)\n"
+        "    w = torch.mv(b, v)\n"
+    )
+    assert check_source(tmp_path, source) == [
+        '7: a.T @ v: inner dim is n in a.T "m n" but m in v "m" '
+        "(holds only if n == m, and nothing here says they are equal)",
+        '8: mv: b "k n m" has 3 dims, expected 2',
+    ]

@@ -434,8 +434,8 @@ def _system(
     """The solution x of A x = b, for A "*B m n" (square where `square`): b is a vector
     "m", or a stack of vectors "*B m" (exactly A's shape without its last axis), or else a
     stack of matrices "*C m k" (only these where `matrices`); x is n long where b is m,
-    over the batch that *B and *C broadcast to. b's rows must number A's. `lstsq` reads b
-    as vectors exactly where it has one axis fewer than A, over a batch of its own."""
+    over the batch that *B and *C broadcast to. b's rows must number A's. (`lstsq` takes a
+    vector only where A is one matrix; other shapes of b are not read here.)"""
     if any(isinstance(i, Group) for i in (*a, *b)):
         return None
     found = _matrix(a, f"{op}: {ta}", square=square)
@@ -443,15 +443,12 @@ def _system(
         return None
     batch, n = found[0], found[2]
     m = n if square else found[1]
-    if op == "lstsq":
-        if len(b) not in (len(a) - 1, len(a)):
-            return None
-        vector = len(b) == len(a) - 1
-    else:
-        vector = len(b) == 1 and not matrices
-    if len(b) == len(a) - 1 and not matrices and op != "lstsq":
+    vector = len(b) == 1 and not matrices
+    if op == "lstsq" and len(b) not in (len(a) - 1, len(a)):
+        return None
+    if len(b) == len(a) - 1 and not matrices:
         verdicts = {certain(cast(Size, p), cast(Size, q)) for p, q in zip(a[:-1], b, strict=True)}
-        if None in verdicts:
+        if None in verdicts or (op == "lstsq" and verdicts != {"same"}):
             return None  # a stack of vectors or of matrices, as the sizes turn out
         vector = verdicts == {"same"}
     if not vector and len(b) < 2:
@@ -460,16 +457,75 @@ def _system(
     if needs(m, rows) == "differ":
         read = (
             f' (torch reads {tb} as matrices, not as vectors, since it is not "{show(a[:-1])}")'
-            if len(b) == len(a) - 1 and not matrices and op != "lstsq"
+            if len(b) == len(a) - 1 and not matrices
             else ""
         )
         raise Mismatch(
             f'{op}: {ta} "{show(a)}" is {m} by {n} but {tb} "{show(b)}" has {rows} rows' + read
         )
-    if vector and op == "lstsq":
-        joined = T.broadcast(batch, b[:-1], ta, tb)
-        return None if joined is None else (*joined, n)
     if vector:
         return (*batch, n)
     joined = T.broadcast(batch, b[:-2], ta, tb)
     return None if joined is None else (*joined, b[-2] if square else n, b[-1])
+
+
+@function("torch.linalg.matrix_norm")
+def matrix_norm(c: Call) -> Value | _Pass:
+    """`torch.linalg.matrix_norm(A "*B m n")`: one norm per matrix, "*B" (with `keepdim`,
+    "*B 1 1"); over other axes (`dim=`), not known here."""
+    x = c.x
+    if not isinstance(x, tuple) or len(c.args) > 2 or c.kw("dim") is not None:
+        return PASS
+    keep = c.kw("keepdim")
+    if keep is not None and not isinstance(keep, ast.Constant):
+        return None
+    what = c.text(c.node)
+
+    def made() -> Shape | None:
+        found = _matrix(x, what, False)
+        if found is None:
+            return None
+        return (*found[0], T.OP_ONE, T.OP_ONE) if keep is not None and keep.value else found[0]
+
+    return c.rule(made)
+
+
+@function("torch.mv")
+def mv(c: Call) -> Value | _Pass:
+    """`torch.mv(A "n m", v "m")`: "n"; A must be a matrix and v a vector."""
+    a, v = c.x, c.arg(1, "vec")
+    if not isinstance(a, tuple) or not isinstance(v, tuple):
+        return PASS
+    return c.rule(lambda: _matrix_vector(a, v, c.arg_text(0, "input"), c.arg_text(1, "vec")))
+
+
+@method("mv")
+def mv_method(c: Call) -> Value | _Pass:
+    a, v = c.x, c.args[0] if c.args else None
+    if not isinstance(a, tuple) or not isinstance(v, tuple):
+        return PASS
+    return c.rule(lambda: _matrix_vector(a, v, c.receiver_text(), c.text(c.nodes[0])))
+
+
+def _matrix_vector(a: Shape, v: Shape, ta: str, tv: str) -> Shape | None:
+    if any(isinstance(i, Group) for i in (*a, *v)):
+        return None
+    for shape, text, rank in ((a, ta, 2), (v, tv, 1)):
+        if len(shape) != rank:
+            raise Mismatch(f'mv: {text} "{show(shape)}" has {len(shape)} dims, expected {rank}')
+    return T.matmul(a, v, ta, tv)
+
+
+@function("torch.kron")
+def kron(c: Call) -> Value | _Pass:
+    """`torch.kron(a, b)`: the shorter shape padded with 1s in front, then each axis the
+    product of the two sizes."""
+    a, b = c.x, c.arg(1, "other")
+    if not isinstance(a, tuple) or not isinstance(b, tuple):
+        return PASS
+    if any(isinstance(i, Group) for i in (*a, *b)):
+        return None
+    n = max(len(a), len(b))
+    pa = [lit(1)] * (n - len(a)) + [cast(Size, i) for i in a]
+    pb = [lit(1)] * (n - len(b)) + [cast(Size, i) for i in b]
+    return tuple(T.mul(p, q) for p, q in zip(pa, pb, strict=True))
