@@ -156,7 +156,30 @@ def gather(c: Call) -> Value | _Pass:
     index = c.arg(1, "index")
     if isinstance(c.x, tuple) and _same_dims(c, c.x, index, 1, "index"):
         return None
+    dim = lit_int(c.arg(0, "dim"))
+    if isinstance(c.x, tuple) and isinstance(index, tuple) and dim is not None:
+        _no_longer(c, c.x, index, dim)
     return index if isinstance(index, tuple) else None  # the index's shape
+
+
+def _no_longer(c: Call, x: Shape, index: Shape, dim: int) -> None:
+    """Report an axis other than `dim` along which gather's index is certainly longer than
+    the input (`x[:, :-2].gather(-1, ids[:, 1:])` of "b s" and "b s"): torch raises."""
+    if len(x) != len(index) or any(isinstance(i, Group) for i in (*x, *index)) or not x:
+        return
+    for k, (a, b) in enumerate(zip(index, x, strict=True)):
+        if k == dim % len(x) or not (isinstance(a, Size) and isinstance(b, Size)):
+            continue
+        over = _poly.add(a, b, -1)
+        if over is not None and over.kind == "int" and int(over.value) > 0:
+            node = c.nodes[1] if len(c.nodes) > 1 else c.kw("index")
+            text = "index" if node is None else c.text(node)
+            c.report(
+                f'gather: index {text} "{show(index)}" is {a} long at dim {k} '
+                f'but {c.receiver_text()} "{show(x)}" only {b} (torch raises RuntimeError: the '
+                f"index may be no longer than the input but along dim {dim})"
+            )
+            return
 
 
 @method("index_add", "index_copy", "index_fill", "masked_scatter")
