@@ -5,7 +5,7 @@ import ast
 from .. import _joins as J
 from .. import _torch as T
 from .._report import _SAME_SHAPE_METHODS, IN_PLACE_BINARY, KEEPS_SHAPE_IN_PLACE, _scalar
-from .._unify import Group, Item, Shape, Size, fresh, lit
+from .._unify import Group, Item, Shape, Size, fresh, lit, show
 from .._values import IntV, LayerV, ListV, Mismatch, NumV, ObjV, SymV, TupV, Value
 from ._numpy_scope import may_be_array
 from ._registry import (
@@ -298,9 +298,9 @@ def resized(c: Call) -> Value:
 
 def _expanded(x: Shape, sizes: list[Size | None], what: str) -> Shape | None:
     n = T.rank(x)
+    T.expand_fits(x, sizes, what)
     if n is None or n > len(sizes):
         return None
-    T.expand_fits(x, sizes, what)
     off = len(sizes) - n
     return tuple(
         (
@@ -477,6 +477,17 @@ def repeat_interleave(c: Call) -> Value | _Pass:
     return tuple(grown if i == p else s for i, s in enumerate(x))
 
 
+def _torch_repeat(c: Call) -> bool:
+    """Whether `x.repeat(...)` is surely torch's, whose repeats must number x's dims: no
+    keyword (numpy's takes `axis=`), no starred argument, and no numpy in the function."""
+    if c.node.keywords or any(isinstance(a, ast.Starred) for a in c.node.args):
+        return False
+    fn = getattr(c.reader, "fn", None)
+    return fn is not None and not any(
+        isinstance(n, ast.Name) and n.id in ("np", "numpy") for n in ast.walk(fn)
+    )
+
+
 @method("repeat", "tile")
 def repeat(c: Call) -> Value:
     name, x, args = c.name, c.x, c.args
@@ -497,6 +508,11 @@ def repeat(c: Call) -> Value:
         ones: list[Size | None] = [lit(1)] * (n - len(sizes))
         sizes = ones + sizes  # tile pads the repeats with 1s
     if len(sizes) < n:
+        if name == "repeat" and _torch_repeat(c):
+            c.report(
+                f'repeat: {c.receiver_text()} "{show(x)}" has {n} dims but {len(sizes)} '
+                "repeats are given (torch raises RuntimeError: it needs one for each dim)"
+            )
         return None
     off = len(sizes) - n
     tiled: list[Item] = []
