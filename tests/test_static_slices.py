@@ -240,3 +240,12 @@ def test_the_count_of_a_vector_is_its_length(tmp_path: Path) -> None:
     assert check(tmp_path, source) == [
         "3: return of f(): dim 'm' is m in y \"m\" but n in y.new_zeros(k) \"n\""
     ]
+
+
+def test_a_literal_slice_of_one_element_is_one_long(tmp_path: Path) -> None:
+    right = "def f(x: Float[Tensor, 'n d']) -> Float[Tensor, 'n 1']:\n    return x[:, 3:4]\n"
+    assert check(tmp_path, right) == []
+    wrong = "def f(x: Float[Tensor, 'n d']) -> Float[Tensor, 'n 2']:\n    return x[:, 3:4]\n"
+    assert check(tmp_path, wrong) == [
+        "2: return of f(): dim '2' is 1 in x[:, 3:4] \"n 1\", expected 2 (\"n 2\")"
+    ]

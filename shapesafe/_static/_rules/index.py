@@ -421,18 +421,18 @@ def _cut(reader: Reader) -> T.Cut:
 def _span(n: Size, part: ast.Slice) -> Size | None:
     """`x[..., lo:hi]` for literal bounds `0 <= lo < hi`, along an axis of a size not known
     as a number: hi - lo long, as code that slices to hi means to take that many (under the
-    same condition as `_cut`'s, hi <= n); None where the scope knows n < hi, or where the
-    slice keeps one element (`_torch._sliced` reads those)."""
+    same condition as `_cut`'s, hi <= n); one made by the op where that is 1 (`x[..., 3:4]`,
+    as `x[..., :1]`); None where the scope knows n < hi."""
     if n.kind == "int" or part.upper is None:
         return None
     lo = 0 if part.lower is None else T.int_literal(part.lower)
     hi = T.int_literal(part.upper)
-    if lo is None or hi is None or not 0 <= lo < hi - 1:
+    if lo is None or hi is None or not 0 <= lo < hi or hi == 1:
         return None
     k = lit(hi)
     if _up_to(n, k) is not k:
         return None
-    return lit(hi - lo)
+    return T.OP_ONE if hi - lo == 1 else lit(hi - lo)
 
 
 def _bound(reader: Reader, node: ast.expr) -> Size | None:
