@@ -217,7 +217,7 @@ def test_a_literal_slice_of_a_named_axis_takes_that_many(tmp_path: Path) -> None
         "    return x @ v[..., :3].transpose(0, 1)\n"
     )
     assert check(tmp_path, wrong) == [
-        "2: x @ v[..., :3].transpose(0, 1): inner dim is d in x \"n d\" but 3 in "
+        '2: x @ v[..., :3].transpose(0, 1): inner dim is d in x "n d" but 3 in '
         'v[..., :3].transpose(0, 1) "3 d"; did you mean v[..., :3].transpose(0, 1).mT?'
     ]
 
@@ -238,7 +238,7 @@ def test_the_count_of_a_vector_is_its_length(tmp_path: Path) -> None:
         "    return y.new_zeros(k)\n"
     )
     assert check(tmp_path, source) == [
-        "3: return of f(): dim 'm' is m in y \"m\" but n in y.new_zeros(k) \"n\""
+        '3: return of f(): dim \'m\' is m in y "m" but n in y.new_zeros(k) "n"'
     ]
 
 
@@ -247,5 +247,5 @@ def test_a_literal_slice_of_one_element_is_one_long(tmp_path: Path) -> None:
     assert check(tmp_path, right) == []
     wrong = "def f(x: Float[Tensor, 'n d']) -> Float[Tensor, 'n 2']:\n    return x[:, 3:4]\n"
     assert check(tmp_path, wrong) == [
-        "2: return of f(): dim '2' is 1 in x[:, 3:4] \"n 1\", expected 2 (\"n 2\")"
+        '2: return of f(): dim \'2\' is 1 in x[:, 3:4] "n 1", expected 2 ("n 2")'
     ]
