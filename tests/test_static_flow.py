@@ -780,7 +780,7 @@ def test_a_local_annotation_on_a_reshape_of_itself_says_nothing_of_its_old_value
         "    return out\n"
     )
     assert check(tmp_path, source) == [
-        '8: einops.rearrange: "? 3 h w" has 4 dims but "(b t) c" names 2 (? is an unknown size)',
+        '8: einops.rearrange: "4 3 h w" has 4 dims but "(b t) c" names 2',
     ]
 
 

@@ -159,6 +159,39 @@ def test_a_signal_back_from_istft_keeps_its_rank(tmp_path: Path) -> None:
     ]
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    dims=st.lists(st.integers(1, 3), min_size=2, max_size=3),
+    index=st.lists(st.integers(1, 3), min_size=2, max_size=3),
+    dim=st.integers(-1, 1),
+)
+def test_gather_of_a_longer_index_agrees_with_torch(
+    dims: list[int], index: list[int], dim: int
+) -> None:
+    """A gather the checker reports (an index longer than the input along another dim)
+    is one torch raises on."""
+    x, ids = torch.randn(dims), torch.zeros(index, dtype=torch.long)
+    params = f'x: Float[Tensor, "{" ".join(map(str, dims))}"], '
+    params += f'g: Float[Tensor, "{" ".join(map(str, index))}"]'
+    with tempfile.TemporaryDirectory() as tmp:
+        found = check_source(Path(tmp), f"def f({params}):\n    y = x.gather({dim}, g.long())\n")
+    if found:
+        assert torch_shape(lambda: x.gather(dim, ids)) is None, found
+
+
+def test_a_gather_index_longer_than_the_input_is_a_finding(tmp_path: Path) -> None:
+    source = (
+        "def f(lp: Float[Tensor, 'b p v'], t: Float[Tensor, 'b p']) -> None:\n"
+        "    ok = lp[:, :-1].gather(-1, t[:, 1:].long().unsqueeze(-1))\n"
+        "    bad = lp[:, :-2].gather(-1, t[:, 1:].long().unsqueeze(-1))\n"
+    )
+    assert check_source(tmp_path, source) == [
+        '7: gather: index t[:, 1:].long().unsqueeze(-1) "b p-1 1" is p-1 long at dim 1 but '
+        'lp[:, :-2] "b p-2 v" only p-2 (torch raises RuntimeError: the index may be no longer '
+        "than the input but along dim -1)"
+    ]
+
+
 def test_gather_and_scatter_findings(tmp_path: Path) -> None:
     ok = (
         "def f(logits: Float[Tensor, 'b v'], ids: Float[Tensor, 'b k']):\n"

@@ -201,3 +201,51 @@ def test_a_table_sliced_to_the_length_of_another_axis_is_a_finding(tmp_path: Pat
         "s lines up with b (torch would broadcast silently where one is 1, and fail "
         "otherwise)"
     ]
+
+
+def test_a_literal_slice_of_a_named_axis_takes_that_many(tmp_path: Path) -> None:
+    """`x[..., :3]` of an axis "d" is 3 long, as code that slices to 3 means to take 3: a
+    product with it then needs 3 rows, and `x[..., 1:3]` is 2 long."""
+    right = (
+        "def f(x: Float[Tensor, 'n d'], w: Float[Tensor, '3 k']) -> Float[Tensor, 'n 2']:\n"
+        "    y = x[..., :3] @ w\n"
+        "    return x[:, 1:3]\n"
+    )
+    assert check(tmp_path, right) == []
+    wrong = (
+        "def f(x: Float[Tensor, 'n d'], v: Float[Tensor, 'd q']) -> Float[Tensor, 'n 3']:\n"
+        "    return x @ v[..., :3].transpose(0, 1)\n"
+    )
+    assert check(tmp_path, wrong) == [
+        '2: x @ v[..., :3].transpose(0, 1): inner dim is d in x "n d" but 3 in '
+        'v[..., :3].transpose(0, 1) "3 d"; did you mean v[..., :3].transpose(0, 1).mT?'
+    ]
+
+
+def test_a_literal_slice_of_an_axis_known_shorter_is_left_unknown(tmp_path: Path) -> None:
+    source = (
+        "def f(x: Float[Tensor, 'n d'], w: Float[Tensor, 'd k']) -> None:\n"
+        "    assert x.shape[1] <= 3\n"
+        "    y = x[..., :3] @ w\n"
+    )
+    assert check(tmp_path, source) == []
+
+
+def test_the_count_of_a_vector_is_its_length(tmp_path: Path) -> None:
+    source = (
+        "def f(x: Float[Tensor, 'n'], y: Float[Tensor, 'm']) -> Float[Tensor, 'm']:\n"
+        "    k = x.numel()\n"
+        "    return y.new_zeros(k)\n"
+    )
+    assert check(tmp_path, source) == [
+        '3: return of f(): dim \'m\' is m in y "m" but n in y.new_zeros(k) "n"'
+    ]
+
+
+def test_a_literal_slice_of_one_element_is_one_long(tmp_path: Path) -> None:
+    right = "def f(x: Float[Tensor, 'n d']) -> Float[Tensor, 'n 1']:\n    return x[:, 3:4]\n"
+    assert check(tmp_path, right) == []
+    wrong = "def f(x: Float[Tensor, 'n d']) -> Float[Tensor, 'n 2']:\n    return x[:, 3:4]\n"
+    assert check(tmp_path, wrong) == [
+        '2: return of f(): dim \'2\' is 1 in x[:, 3:4] "n 1", expected 2 ("n 2")'
+    ]

@@ -565,7 +565,13 @@ class _Expressions(_Sequences):
             if spliced is not None:
                 x = self.value(func.value, c.env)
                 self.file.stats_known("tensor method")
-                return _kept(x, spliced, ints, given) if keep else spliced
+                sizes = _kept(x, spliced, ints, given) if keep else spliced
+                if isinstance(x, tuple) and func.attr in ("expand", "broadcast_to"):
+                    try:
+                        T.expand_fits(x, sizes, _text(self.module, func.value))
+                    except Mismatch as err:
+                        self.file.report(node, str(err))
+                return sizes
         if self.qualified(func) in _SPLICED_MAKERS:
             made = self.spliced_sizes(given, c.env)
             if made is not None:

@@ -643,6 +643,30 @@ def view(shape: Shape | None, sizes: Sequence[Size | None], minus: int | None) -
     return tuple(out)
 
 
+def expand_fits(x: Shape, sizes: Sequence[Item | None], what: str) -> None:
+    """`x.expand(sizes)` (or `expand_as`, `broadcast_to`), the axes lined up from the end
+    as far as neither side has a run: an axis of x whose size is a number other than 1 can
+    only keep it, so one certainly given another size is a Mismatch; so is a shape of
+    fewer axes than x has."""
+    if not any(isinstance(i, Group) for i in (*x, *sizes)) and len(sizes) < len(x):
+        raise Mismatch(
+            f'expand: {what} "{show(x)}" has {len(x)} dims, more than the {len(sizes)} given'
+        )
+    for k in range(1, min(len(x), len(sizes)) + 1):
+        have, want = x[-k], sizes[-k]
+        if isinstance(have, Group) or isinstance(want, Group):
+            return
+        if not (isinstance(have, Size) and have.kind == "int" and isinstance(want, Size)):
+            continue
+        if (want.kind == "int" and want.value == -1) or is_one(have):
+            continue
+        if certain(have, want) == "differ":
+            raise Mismatch(
+                f'expand: {what} "{show(x)}" has {have} at dim {len(x) - k}, which cannot '
+                f"become {want} (only an axis of 1 expands)"
+            )
+
+
 # Index expressions: x[0], x[:, -1], x[..., None]
 
 

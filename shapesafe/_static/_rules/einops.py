@@ -1,9 +1,14 @@
 """Rules of ops that take a pattern: einsum (torch, einops, fancy_einsum), einops' rearrange,
-reduce and repeat, and shapesafe's `permute`."""
+reduce, repeat, pack and unpack, and shapesafe's `permute`."""
+
+import ast
+from typing import cast
 
 from .. import _patterns as P
-from .._values import TupV, Value
-from ._registry import Call, function, string
+from .. import _torch as T
+from .._unify import Group, Item, Shape, Size, certain, fresh, lit, show
+from .._values import Mismatch, TupV, Value
+from ._registry import Call, function, shape_tuple, string
 
 
 @function("torch.einsum")
@@ -63,3 +68,86 @@ def permute(c: Call) -> Value:
     if pattern is None or not isinstance(x, tuple):
         return None
     return c.rule(lambda: P.rearrange(x, pattern, {}, "permute"))
+
+
+def _pack_pattern(pattern: str | None) -> tuple[list[str], list[str]] | None:
+    """The names before and after the one `*` of a pack pattern (`"b * d"`)."""
+    names = None if pattern is None else pattern.split()
+    if names is None or names.count("*") != 1:
+        return None
+    if not all(n == "*" or n.isidentifier() for n in names):
+        return None
+    at = names.index("*")
+    return names[:at], names[at + 1 :]
+
+
+@function("einops.pack")
+def pack(c: Call) -> Value:
+    """`packed, ps = pack([a, b], "b * d")`: each tensor's axes between the named ones are
+    flattened into one, and the tensors are joined along it; the named axes must agree."""
+    items = c.arg(0, "tensors")
+    node = c.node.args[1] if len(c.node.args) > 1 else c.kw("pattern")
+    sides = None if node is None else _pack_pattern(string(node))
+    if not isinstance(items, TupV) or sides is None or not items.items:
+        return None
+    left, right = sides
+    shapes = [i for i in items.items if isinstance(i, tuple)]
+    if len(shapes) != len(items.items):
+        return None
+    listed = c.node.args[0] if c.node.args else None
+    elts = listed.elts if isinstance(listed, (ast.List, ast.Tuple)) else []
+    texts = [c.text(e) for e in elts] if len(elts) == len(shapes) else ["a tensor"] * len(shapes)
+
+    def packed() -> TupV | None:
+        middles: list[Shape] = []
+        ends: list[Item] | None = None
+        for k, shape in enumerate(shapes):
+            cut = len(shape) - len(right)
+            outer = [*shape[: len(left)], *shape[cut:]]
+            if cut < len(left) or any(isinstance(i, Group) for i in outer):
+                return None
+            if ends is not None:
+                for name, a, b in zip([*left, *right], ends, outer, strict=True):
+                    if certain(cast(Size, a), cast(Size, b)) == "differ":
+                        raise Mismatch(
+                            f"einops.pack: axis '{name}' is {a} in {texts[0]} "
+                            f'"{show(shapes[0])}" but {b} in {texts[k]} "{show(shape)}"'
+                        )
+            ends = ends or outer
+            middles.append(shape[len(left) : cut])
+        assert ends is not None
+        total: Size | None = lit(0)
+        for middle in middles:
+            sizes = [i for i in middle if isinstance(i, Size)]
+            if total is None or len(sizes) != len(middle):
+                total = None
+                continue
+            total = T.add(total, T.product(sizes))
+        out = (*ends[: len(left)], total or fresh(), *ends[len(left) :])
+        ps = TupV(tuple(shape_tuple(m) for m in middles))
+        return TupV((out, ps))
+
+    return c.rule(packed)
+
+
+@function("einops.unpack")
+def unpack(c: Call) -> Value:
+    """`a, b = unpack(packed, ps, "b * d")`: each tensor has the named axes of the packed one
+    and, in place of its `*` axis, the axes that `ps` holds for it."""
+    x, ps = c.x, c.arg(1, "packed_shapes")
+    node = c.node.args[2] if len(c.node.args) > 2 else c.kw("pattern")
+    sides = None if node is None else _pack_pattern(string(node))
+    if not isinstance(x, tuple) or not isinstance(ps, TupV) or sides is None:
+        return None
+    left, right = sides
+    if len(x) != len(left) + 1 + len(right) or any(isinstance(i, Group) for i in x):
+        return None
+    middles = [[c.size_of(v) for v in p.items] if isinstance(p, TupV) else None for p in ps.items]
+    return TupV(
+        tuple(
+            None
+            if m is None or None in m
+            else (*x[: len(left)], *cast(list[Size], m), *x[len(left) + 1 :])
+            for m in middles
+        )
+    )

@@ -156,7 +156,30 @@ def gather(c: Call) -> Value | _Pass:
     index = c.arg(1, "index")
     if isinstance(c.x, tuple) and _same_dims(c, c.x, index, 1, "index"):
         return None
+    dim = lit_int(c.arg(0, "dim"))
+    if isinstance(c.x, tuple) and isinstance(index, tuple) and dim is not None:
+        _no_longer(c, c.x, index, dim)
     return index if isinstance(index, tuple) else None  # the index's shape
+
+
+def _no_longer(c: Call, x: Shape, index: Shape, dim: int) -> None:
+    """Report an axis other than `dim` along which gather's index is certainly longer than
+    the input (`x[:, :-2].gather(-1, ids[:, 1:])` of "b s" and "b s"): torch raises."""
+    if len(x) != len(index) or any(isinstance(i, Group) for i in (*x, *index)) or not x:
+        return
+    for k, (a, b) in enumerate(zip(index, x, strict=True)):
+        if k == dim % len(x) or not (isinstance(a, Size) and isinstance(b, Size)):
+            continue
+        over = _poly.add(a, b, -1)
+        if over is not None and over.kind == "int" and int(over.value) > 0:
+            node = c.nodes[1] if len(c.nodes) > 1 else c.kw("index")
+            text = "index" if node is None else c.text(node)
+            c.report(
+                f'gather: index {text} "{show(index)}" is {a} long at dim {k} '
+                f'but {c.receiver_text()} "{show(x)}" only {b} (torch raises RuntimeError: the '
+                f"index may be no longer than the input but along dim {dim})"
+            )
+            return
 
 
 @method("index_add", "index_copy", "index_fill", "masked_scatter")
@@ -381,6 +404,9 @@ def _cut(reader: Reader) -> T.Cut:
         if not isinstance(n, Size) or (part.step is not None and T.int_value(part.step) != 1):
             return None
         lo, hi = part.lower, part.upper
+        span = _span(n, part)
+        if span is not None:
+            return span
         if hi is not None and (lo is None or T.int_value(lo) == 0):
             k = _bound(reader, hi)
             return None if k is None else _up_to(n, k)
@@ -390,6 +416,23 @@ def _cut(reader: Reader) -> T.Cut:
         return None
 
     return cut
+
+
+def _span(n: Size, part: ast.Slice) -> Size | None:
+    """`x[..., lo:hi]` for literal bounds `0 <= lo < hi`, along an axis of a size not known
+    as a number: hi - lo long, as code that slices to hi means to take that many (under the
+    same condition as `_cut`'s, hi <= n); one made by the op where that is 1 (`x[..., 3:4]`,
+    as `x[..., :1]`); None where the scope knows n < hi."""
+    if n.kind == "int" or part.upper is None:
+        return None
+    lo = 0 if part.lower is None else T.int_literal(part.lower)
+    hi = T.int_literal(part.upper)
+    if lo is None or hi is None or not 0 <= lo < hi or hi == 1:
+        return None
+    k = lit(hi)
+    if _up_to(n, k) is not k:
+        return None
+    return T.OP_ONE if hi - lo == 1 else lit(hi - lo)
 
 
 def _bound(reader: Reader, node: ast.expr) -> Size | None:

@@ -52,9 +52,32 @@ def matmul(c: Call) -> Value:
     if len(args) == 2 and isinstance(args[0], tuple) and isinstance(args[1], tuple):
         sa, sb = args[0], args[1]
         ta, tb = c.text(c.node.args[0]), c.text(c.node.args[1])
-        return c.rule(lambda: T.matmul(sa, sb, ta, tb))
+        op = (c.qual or "").rsplit(".", 1)[-1]
+        return c.rule(lambda: _product(op, sa, sb, ta, tb))
     c.unknown("op input of unknown shape")
     return None
+
+
+def _product(op: str, a: Shape, b: Shape, ta: str, tb: str) -> Shape | None:
+    """`matmul`, or `bmm` of two stacks of matrices "b n m" and "b m p" (of the same
+    batch: bmm does not broadcast), or `mm` of two matrices."""
+    rank = {"bmm": 3, "mm": 2}.get(op)
+    if rank is None:
+        return T.matmul(a, b, ta, tb)
+    if any(isinstance(i, Group) for i in (*a, *b)):
+        return T.matmul(a, b, ta, tb)
+    for shape, text in ((a, ta), (b, tb)):
+        if len(shape) != rank:
+            raise Mismatch(f'{op}: {text} "{show(shape)}" has {len(shape)} dims, expected {rank}')
+    made = T.matmul(a, b, ta, tb)
+    if rank == 3:
+        ba, bb = cast(Size, a[0]), cast(Size, b[0])
+        if needs(ba, bb) == "differ":
+            raise Mismatch(
+                f'bmm: the batch is {ba} in {ta} "{show(a)}" but {bb} in {tb} "{show(b)}" '
+                "(bmm does not broadcast)"
+            )
+    return made
 
 
 @function(*LINALG)
@@ -118,7 +141,7 @@ def matmul_method(c: Call) -> Value | _Pass:
     x, other = c.x, c.args[0]
     assert isinstance(x, tuple)
     tx, to = c.receiver_text(), c.text(c.nodes[0])
-    return c.rule(lambda: T.matmul(x, other, tx, to))
+    return c.rule(lambda: _product(c.name, x, other, tx, to))
 
 
 @method(*(q.rsplit(".", 1)[-1] for q in LINALG if q.count(".") == 1 and q != "torch.qr"))
@@ -332,37 +355,177 @@ def solve(c: Call) -> Value | _Pass:
     if not isinstance(a, tuple) or not isinstance(b, tuple) or c.kw("left") is not None:
         return PASS
     ta, tb = c.arg_text(0, "A"), c.arg_text(1, "B")
-    if any(isinstance(i, Group) for i in (*a, *b)):
+    return c.rule(lambda: _system("solve", a, b, ta, tb, square=True))
+
+
+@function("torch.linalg.lstsq")
+def lstsq(c: Call) -> Value | _Pass:
+    """`torch.linalg.lstsq(A "*B m n", b)`: b is a vector "m", a stack of vectors "*B m"
+    (A's shape without its last axis) or a stack of matrices "*C m k"; the solution is n
+    long where b is m (over the batch *B and *C broadcast to). The residuals, rank and
+    singular values depend on the driver and on A's rank: not known."""
+    a, b = c.x, c.arg(1, "B")
+    if not isinstance(a, tuple) or not isinstance(b, tuple):
+        return PASS
+    ta, tb = c.arg_text(0, "A"), c.arg_text(1, "B")
+
+    def solved() -> TupV | None:
+        x = _system("lstsq", a, b, ta, tb, square=False)
+        fields = ("solution", "residuals", "rank", "singular_values")
+        return None if x is None else TupV((x, None, None, None), fields)
+
+    return c.rule(solved)
+
+
+@function("torch.linalg.solve_triangular")
+def solve_triangular(c: Call) -> Value | _Pass:
+    """`torch.linalg.solve_triangular(A "*B n n", b "*C n k", upper=...)`: "*(B,C) n k";
+    with `left=False`, b is "*C k n" and so is the result. b is never a vector."""
+    a, b = c.x, c.arg(1, "B")
+    left = c.kw("left")
+    if not isinstance(a, tuple) or not isinstance(b, tuple):
+        return PASS
+    if left is not None and not isinstance(left, ast.Constant):
+        return None
+    ta, tb = c.arg_text(0, "A"), c.arg_text(1, "B")
+    if left is None or left.value is True:
+        return c.rule(lambda: _system("solve_triangular", a, b, ta, tb, True, matrices=True))
+    right = T.transpose(b, -1, -2) if len(b) >= 2 else None
+    if right is None:
         return None
 
     def solved() -> Shape | None:
-        found = _matrix(a, f"solve: {ta}", square=True)
-        if found is None or not b:
-            return None
-        batch, _, n = found
-        vector = len(b) == 1
-        if len(b) == len(a) - 1:
-            verdicts = {
-                certain(cast(Size, p), cast(Size, q)) for p, q in zip(a[:-1], b, strict=True)
-            }
-            if None in verdicts:
-                return None  # a stack of vectors or of matrices, as the sizes turn out
-            vector = verdicts == {"same"}
-        if not vector and len(b) < 2:
-            return None
-        rows = cast(Size, b[-1] if vector else b[-2])
-        if needs(n, rows) == "differ":
-            read = (
-                f' (torch reads {tb} as matrices, not as vectors, since it is not "{show(a[:-1])}")'
-                if len(b) == len(a) - 1
-                else ""
-            )
-            raise Mismatch(
-                f'solve: {ta} "{show(a)}" is {n} by {n} but {tb} "{show(b)}" has {rows} rows' + read
-            )
-        if vector:
-            return (*batch, n)
-        joined = T.broadcast(batch, b[:-2], ta, tb)
-        return None if joined is None else (*joined, *b[-2:])
+        x = _system("solve_triangular", a, right, ta, f"{tb}.mT", True, matrices=True)
+        return None if x is None else T.transpose(x, -1, -2)
 
     return c.rule(solved)
+
+
+@function("torch.cholesky_solve")
+def cholesky_solve(c: Call) -> Value | _Pass:
+    """`torch.cholesky_solve(b "*C n k", L "*B n n")`: "*(B,C) n k" (b comes first)."""
+    b, low = c.x, c.arg(1, "input2")
+    if not isinstance(low, tuple) or not isinstance(b, tuple) or len(c.args) > 2:
+        return PASS
+    tb, tl = c.arg_text(0, "B"), c.arg_text(1, "L")
+    return c.rule(lambda: _system("cholesky_solve", low, b, tl, tb, True, matrices=True))
+
+
+@function("torch.linalg.inv_ex", "torch.linalg.cholesky_ex")
+def inverse_ex(c: Call) -> Value | _Pass:
+    """`torch.linalg.inv_ex(A "*B n n")`: the inverse (or factor) "*B n n", and `info` "*B"."""
+    x = c.x
+    if not isinstance(x, tuple):
+        return PASS
+    what = c.text(c.node)
+
+    def made() -> TupV | None:
+        found = _matrix(x, what, square=True)
+        if found is None:
+            return None
+        return TupV((x, found[0]), ("L" if "cholesky" in (c.qual or "") else "inverse", "info"))
+
+    return c.rule(made)
+
+
+def _system(
+    op: str, a: Shape, b: Shape, ta: str, tb: str, square: bool, matrices: bool = False
+) -> Shape | None:
+    """The solution x of A x = b, for A "*B m n" (square where `square`): b is a vector
+    "m", or a stack of vectors "*B m" (exactly A's shape without its last axis), or else a
+    stack of matrices "*C m k" (only these where `matrices`); x is n long where b is m,
+    over the batch that *B and *C broadcast to. b's rows must number A's. (`lstsq` takes a
+    vector only where A is one matrix; other shapes of b are not read here.)"""
+    if any(isinstance(i, Group) for i in (*a, *b)):
+        return None
+    found = _matrix(a, f"{op}: {ta}", square=square)
+    if found is None or not b:
+        return None
+    batch, n = found[0], found[2]
+    m = n if square else found[1]
+    vector = len(b) == 1 and not matrices
+    if op == "lstsq" and len(b) not in (len(a) - 1, len(a)):
+        return None
+    if len(b) == len(a) - 1 and not matrices:
+        verdicts = {certain(cast(Size, p), cast(Size, q)) for p, q in zip(a[:-1], b, strict=True)}
+        if None in verdicts or (op == "lstsq" and verdicts != {"same"}):
+            return None  # a stack of vectors or of matrices, as the sizes turn out
+        vector = verdicts == {"same"}
+    if not vector and len(b) < 2:
+        return None
+    rows = cast(Size, b[-1] if vector else b[-2])
+    if needs(m, rows) == "differ":
+        read = (
+            f' (torch reads {tb} as matrices, not as vectors, since it is not "{show(a[:-1])}")'
+            if len(b) == len(a) - 1 and not matrices
+            else ""
+        )
+        raise Mismatch(
+            f'{op}: {ta} "{show(a)}" is {m} by {n} but {tb} "{show(b)}" has {rows} rows' + read
+        )
+    if vector:
+        return (*batch, n)
+    joined = T.broadcast(batch, b[:-2], ta, tb)
+    return None if joined is None else (*joined, b[-2] if square else n, b[-1])
+
+
+@function("torch.linalg.matrix_norm")
+def matrix_norm(c: Call) -> Value | _Pass:
+    """`torch.linalg.matrix_norm(A "*B m n")`: one norm per matrix, "*B" (with `keepdim`,
+    "*B 1 1"); over other axes (`dim=`), not known here."""
+    x = c.x
+    if not isinstance(x, tuple) or len(c.args) > 2 or c.kw("dim") is not None:
+        return PASS
+    keep = c.kw("keepdim")
+    if keep is not None and not isinstance(keep, ast.Constant):
+        return None
+    what = c.text(c.node)
+
+    def made() -> Shape | None:
+        found = _matrix(x, what, False)
+        if found is None:
+            return None
+        return (*found[0], T.OP_ONE, T.OP_ONE) if keep is not None and keep.value else found[0]
+
+    return c.rule(made)
+
+
+@function("torch.mv")
+def mv(c: Call) -> Value | _Pass:
+    """`torch.mv(A "n m", v "m")`: "n"; A must be a matrix and v a vector."""
+    a, v = c.x, c.arg(1, "vec")
+    if not isinstance(a, tuple) or not isinstance(v, tuple):
+        return PASS
+    return c.rule(lambda: _matrix_vector(a, v, c.arg_text(0, "input"), c.arg_text(1, "vec")))
+
+
+@method("mv")
+def mv_method(c: Call) -> Value | _Pass:
+    a, v = c.x, c.args[0] if c.args else None
+    if not isinstance(a, tuple) or not isinstance(v, tuple):
+        return PASS
+    return c.rule(lambda: _matrix_vector(a, v, c.receiver_text(), c.text(c.nodes[0])))
+
+
+def _matrix_vector(a: Shape, v: Shape, ta: str, tv: str) -> Shape | None:
+    if any(isinstance(i, Group) for i in (*a, *v)):
+        return None
+    for shape, text, rank in ((a, ta, 2), (v, tv, 1)):
+        if len(shape) != rank:
+            raise Mismatch(f'mv: {text} "{show(shape)}" has {len(shape)} dims, expected {rank}')
+    return T.matmul(a, v, ta, tv)
+
+
+@function("torch.kron")
+def kron(c: Call) -> Value | _Pass:
+    """`torch.kron(a, b)`: the shorter shape padded with 1s in front, then each axis the
+    product of the two sizes."""
+    a, b = c.x, c.arg(1, "other")
+    if not isinstance(a, tuple) or not isinstance(b, tuple):
+        return PASS
+    if any(isinstance(i, Group) for i in (*a, *b)):
+        return None
+    n = max(len(a), len(b))
+    pa = [lit(1)] * (n - len(a)) + [cast(Size, i) for i in a]
+    pb = [lit(1)] * (n - len(b)) + [cast(Size, i) for i in b]
+    return tuple(T.mul(p, q) for p, q in zip(pa, pb, strict=True))

@@ -5,7 +5,7 @@ import ast
 from .. import _joins as J
 from .. import _torch as T
 from .._report import _SAME_SHAPE_METHODS, IN_PLACE_BINARY, KEEPS_SHAPE_IN_PLACE, _scalar
-from .._unify import Group, Item, Shape, Size, fresh, lit
+from .._unify import Group, Item, Shape, Size, fresh, lit, show
 from .._values import IntV, LayerV, ListV, Mismatch, NumV, ObjV, SymV, TupV, Value
 from ._numpy_scope import may_be_array
 from ._registry import (
@@ -219,7 +219,19 @@ def in_place(c: Call) -> Value | _Pass:
 
 @method("expand_as", "view_as", "reshape_as", "broadcast_to")
 def like(c: Call) -> Value | _Pass:
-    return c.args[0] if c.args and isinstance(c.args[0], tuple) else PASS
+    if not (c.args and isinstance(c.args[0], tuple)):
+        return PASS
+    x, to = c.x, c.args[0]
+    assert isinstance(x, tuple)
+    if c.name in ("expand_as", "broadcast_to"):
+        what = c.receiver_text()
+
+        def fits() -> Shape:
+            T.expand_fits(x, to, what)
+            return to
+
+        return c.rule(fits)
+    return to
 
 
 @method("masked_fill")
@@ -274,7 +286,8 @@ def resized(c: Call) -> Value:
     sizes = [c.size_of(v) for v in vals]
     minus = [i for i, s in enumerate(sizes) if s is not None and s.kind == "int" and s.value == -1]
     if name == "expand":
-        return _expanded(x, sizes)
+        what = c.receiver_text()
+        return c.rule(lambda: _expanded(x, sizes, what))
     if len(minus) > 1:
         return None
     if name.startswith("new_"):
@@ -283,8 +296,9 @@ def resized(c: Call) -> Value:
     return c.rule(lambda: T.view(x, sizes, m))
 
 
-def _expanded(x: Shape, sizes: list[Size | None]) -> Shape | None:
+def _expanded(x: Shape, sizes: list[Size | None], what: str) -> Shape | None:
     n = T.rank(x)
+    T.expand_fits(x, sizes, what)
     if n is None or n > len(sizes):
         return None
     off = len(sizes) - n
@@ -413,9 +427,12 @@ def dim(c: Call) -> Value:
 
 @method("numel", "nelement")
 def numel(c: Call) -> Value:
-    """The number of elements: the product of the sizes, where the rank is known."""
+    """The number of elements: the product of the sizes, where the rank is known; of one
+    axis, its size, whatever it is (as `x.shape[0]`)."""
     assert isinstance(c.x, tuple)
     sizes = [i for i in c.x if isinstance(i, Size)]
+    if len(sizes) == len(c.x) == 1:
+        return IntV(sizes[0])
     if len(sizes) != len(c.x) or any(i.kind == "fresh" for i in sizes):
         return None
     return IntV(T.product(sizes))
@@ -460,6 +477,17 @@ def repeat_interleave(c: Call) -> Value | _Pass:
     return tuple(grown if i == p else s for i, s in enumerate(x))
 
 
+def _torch_repeat(c: Call) -> bool:
+    """Whether `x.repeat(...)` is surely torch's, whose repeats must number x's dims: no
+    keyword (numpy's takes `axis=`), no starred argument, and no numpy in the function."""
+    if c.node.keywords or any(isinstance(a, ast.Starred) for a in c.node.args):
+        return False
+    fn = getattr(c.reader, "fn", None)
+    return fn is not None and not any(
+        isinstance(n, ast.Name) and n.id in ("np", "numpy") for n in ast.walk(fn)
+    )
+
+
 @method("repeat", "tile")
 def repeat(c: Call) -> Value:
     name, x, args = c.name, c.x, c.args
@@ -480,6 +508,11 @@ def repeat(c: Call) -> Value:
         ones: list[Size | None] = [lit(1)] * (n - len(sizes))
         sizes = ones + sizes  # tile pads the repeats with 1s
     if len(sizes) < n:
+        if name == "repeat" and _torch_repeat(c):
+            c.report(
+                f'repeat: {c.receiver_text()} "{show(x)}" has {n} dims but {len(sizes)} '
+                "repeats are given (torch raises RuntimeError: it needs one for each dim)"
+            )
         return None
     off = len(sizes) - n
     tiled: list[Item] = []
