@@ -38,7 +38,7 @@ from ._rules import PASS, builtin_call, layer_method, library_call, tensor_metho
 from ._rules._registry import FUNCTIONS, kw
 from ._rules.construct import CONSTRUCTORS
 from ._rules.helpers import defaulting
-from ._rules.shape import rest_of
+from ._rules.shape import expand_fits, rest_of
 from ._sequences import _Sequences, _size_call
 from ._source import (
     Module,
@@ -565,6 +565,12 @@ class _Expressions(_Sequences):
             if spliced is not None:
                 x = self.value(func.value, c.env)
                 self.file.stats_known("tensor method")
+                if func.attr == "expand" and isinstance(x, tuple):
+                    try:
+                        expand_fits(x, spliced, _operand(self.module, func.value))
+                    except Mismatch as err:
+                        self.file.report(node, str(err))
+                        return None
                 return _kept(x, spliced, ints, given) if keep else spliced
         if self.qualified(func) in _SPLICED_MAKERS:
             made = self.spliced_sizes(given, c.env)

@@ -1,11 +1,12 @@
 """Rules of elementwise ops and of the ops that move, add, drop, join or split axes."""
 
 import ast
+from collections.abc import Sequence
 
 from .. import _joins as J
 from .. import _torch as T
 from .._report import _SAME_SHAPE_METHODS, IN_PLACE_BINARY, KEEPS_SHAPE_IN_PLACE, _scalar
-from .._unify import Group, Item, Shape, Size, fresh, lit
+from .._unify import Group, Item, Shape, Size, fresh, lit, show
 from .._values import IntV, LayerV, ListV, Mismatch, NumV, ObjV, SymV, TupV, Value
 from ._numpy_scope import may_be_array
 from ._registry import (
@@ -274,7 +275,8 @@ def resized(c: Call) -> Value:
     sizes = [c.size_of(v) for v in vals]
     minus = [i for i, s in enumerate(sizes) if s is not None and s.kind == "int" and s.value == -1]
     if name == "expand":
-        return _expanded(x, sizes)
+        tx = c.receiver_text()
+        return c.rule(lambda: _expanded(x, sizes, tx))
     if len(minus) > 1:
         return None
     if name.startswith("new_"):
@@ -283,11 +285,12 @@ def resized(c: Call) -> Value:
     return c.rule(lambda: T.view(x, sizes, m))
 
 
-def _expanded(x: Shape, sizes: list[Size | None]) -> Shape | None:
+def _expanded(x: Shape, sizes: list[Size | None], text: str) -> Shape | None:
     n = T.rank(x)
     if n is None or n > len(sizes):
         return None
     off = len(sizes) - n
+    expand_fits(x, sizes, text)
     return tuple(
         (
             x[i - off]
@@ -524,3 +527,26 @@ def _given_sizes(c: Call, given: Value) -> Value:
     if not isinstance(given, TupV) or any(isinstance(v, tuple) for v in given.items):
         return None
     return tuple(c.size_of(v) or fresh() for v in given.items)
+
+
+def expand_fits(x: Shape, sizes: Sequence[Item | None], text: str) -> None:
+    """Raise Mismatch where `x.expand(*sizes)` asks an axis of x that is a literal other
+    than 1 for another literal size: only an axis of size 1 is repeated."""
+    n = T.rank(x)
+    if n is None or n > len(sizes):
+        return
+    off = len(sizes) - n
+    for i in range(off, len(sizes)):
+        have, want = x[i - off], sizes[i]
+        if _literal(have) not in (None, 1) and _literal(want) not in (None, -1, _literal(have)):
+            raise Mismatch(
+                f'expand: axis {i - off} is {have} in {text} "{show(x)}" but the size asked '
+                f"for it is {want} (expand repeats only an axis of size 1)"
+            )
+
+
+def _literal(item: Item | None) -> int | None:
+    """The int an axis or a size is written as; None for any other."""
+    if isinstance(item, Size) and item.kind == "int" and isinstance(item.value, int):
+        return item.value
+    return None
