@@ -14,6 +14,7 @@ from ._helpers import (
     given_flags,
     int_flags,
     nested_def,
+    number_params,
     shapeless,
     vague,
 )
@@ -553,7 +554,12 @@ class _Calls(_Made):
         fn = nested_def(self.module, self.fn, name)
         if fn is None:
             return False, None
-        return True, self.contract_call(node, self.module, signature(self.module, fn), vals, 0, fn)
+        sig = signature(self.module, fn)
+        got = self.contract_call(node, self.module, sig, vals, 0, fn)
+        if got is None and sig is None:
+            # `def process(v): ...` reading the tensors of this body by name.
+            got = self.file.read_nested(self.module, fn)
+        return True, got
 
     def tensor_arguments(
         self,
@@ -640,7 +646,8 @@ class _Calls(_Made):
             more += tuples + tuple(f for f in given_flags(*parts, True) if f[0] not in held)
             if again and infer and (bound or any(isinstance(v, TupV) for _, v in more)):
                 made = made_by(instance) if not on_self else ()
-                read = self.file.infer_bound(module, fn, owner, bound, made, flags + more)
+                numbers = number_params(fn, given, values)
+                read = self.file.infer_bound(module, fn, owner, bound, made, flags + more, numbers)
                 if read is not None and inferred is None:
                     self.file.stats_known("return read from the body")
                 inferred = inferred if read is None else read

@@ -15,6 +15,7 @@ from ._helpers import (
     given_flags,
     imported_function,
     int_flags,
+    number_params,
     unannotated_bound,
 )
 from ._modules import (
@@ -470,7 +471,8 @@ class _Expressions(_Sequences):
             return None
         flags = () if given is None else given_flags(module, fn, given, node, True)
         flags += () if given is None else int_flags(module, fn, given, node)
-        found = self.file.infer_bound(module, fn, None, bound, (), flags)
+        numbers = number_params(fn, given, values)
+        found = self.file.infer_bound(module, fn, None, bound, (), flags, numbers)
         if found is not None:
             self.file.stats_known("return read from the body")
         return found

@@ -28,7 +28,7 @@ from ._run import active
 from ._scopes import _index, _own_nodes, _own_statements, _stmt_binds
 from ._source import Module, dotted_name, load_found, memo, per_node, walk
 from ._unify import Group, Shape, Size, sym
-from ._values import IntV, LayerV, TupV, Value, _joined
+from ._values import IntV, LayerV, NumV, TupV, Value, _joined
 
 _IGNORE = re.compile(r"#\s*shapesafe:\s*ignore\b")
 
@@ -192,6 +192,27 @@ class FileChecker(Reporter):
             shared[id(fn), chosen, flags, id(cls)] = (fn, cls, value, tuple(through.items()))
         return value
 
+    def read_nested(self, module: Module, fn: ast.FunctionDef) -> Value:
+        """What a function defined in the body being checked returns, read with the names it
+        shares with that body as they are bound there (`closures`), in that body's sizes.
+        Not kept: a reading of the enclosing body with other shapes binds those names to
+        other values."""
+        key = (id(fn), (), ())
+        if self.silent or key in self.inferring or _generator(module, fn):
+            return None
+        self.inferring.add(key)
+        self.particular.append(True)
+        try:
+            reader = self.reader(module)
+            reader.closures = self.closures
+            scope = _Scope(reader, fn.body, fn, None)
+            scope.results = []
+            scope.run()
+            return _joined(scope.results)
+        finally:
+            self.inferring.discard(key)
+            self.particular.pop()
+
     def depends(self) -> None:
         """What the bodies being read give depends on this file: on a body read earlier in
         it with another owner, or on the readings in progress (a recursion cut, a depth)."""
@@ -205,13 +226,15 @@ class FileChecker(Reporter):
         bound: tuple[tuple[str, Shape], ...],
         made: tuple[tuple[Size, Size], ...] = (),
         flags: Flags = (),
+        numbers: tuple[str, ...] = (),
     ) -> Value:
         """What `fn` returns when its unannotated parameters hold the caller's shapes
         `bound`, in the caller's sizes (`_helpers`); read once per function and shapes.
         `made` takes each sym of the callee's class to the size its instance was made with;
-        `flags` are the parameters that hold a constant (`given_flags`)."""
+        `flags` are the parameters that hold a constant (`given_flags`), `numbers` those
+        that the call gives a Python number (`number_params`)."""
         self.depends()  # read once per file, to a depth
-        key = (id(fn), bound, made, flags)
+        key = (id(fn), bound, made, (*flags, *((n, NumV()) for n in numbers)))
         if key in self.inferred_bound:
             return self.inferred_bound[key]
         if (
@@ -225,6 +248,7 @@ class FileChecker(Reporter):
         try:
             scope = _Scope(self.reader(module), fn.body, fn, cls)
             scope.bound, scope.flags = dict(bound), dict(flags)
+            scope.numbers = frozenset(numbers)
             scope.results = []
             scope.run()
             value = _joined(scope.results)

@@ -103,6 +103,20 @@ def _bound_once(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
     return out | {k for k, n in counts.items() if n == 1 and k not in params | looped}
 
 
+def _number_default(fn: ast.FunctionDef | ast.AsyncFunctionDef, arg: ast.arg) -> bool:
+    """Whether `arg`'s default is a float or bool literal (`scale=0.5`, `flag=False`)."""
+    a = fn.args
+    positional = [*a.posonlyargs, *a.args]
+    pairs = list(zip(positional[len(positional) - len(a.defaults) :], a.defaults, strict=True))
+    pairs += [(k, d) for k, d in zip(a.kwonlyargs, a.kw_defaults, strict=True) if d is not None]
+    for param, default in pairs:
+        if param is arg:
+            if isinstance(default, ast.UnaryOp) and isinstance(default.op, ast.USub):
+                default = default.operand
+            return isinstance(default, ast.Constant) and type(default.value) in (float, bool)
+    return False
+
+
 def _followed_list(v: Value) -> bool:
     """Whether `v` is a list whose changes the reading follows (`_shared_lists`)."""
     return isinstance(v, ListV) or (isinstance(v, TupV) and v.mutable)
@@ -176,6 +190,7 @@ class _Scope(_Binding):
         self.results: list[Value] | None = None  # what each `return` gives, when inferring
         self.chosen: dict[str, int] = {}  # Union parameter -> the alternative it takes
         self.bound: dict[str, Shape] = {}  # unannotated parameter -> the caller's shape
+        self.numbers: frozenset[str] = frozenset()  # unannotated parameters given a number
         self.flags: dict[str, object] = {}  # parameter -> the constant it holds throughout
         # In `__init__`: the attributes that nothing gave a value before it runs.
         self.new_attrs: frozenset[str] | None = None
@@ -226,6 +241,7 @@ class _Scope(_Binding):
             if packed is not None:
                 env[packed.arg] = None
         env.update(self.bound)
+        env.update({name: NumV() for name in self.numbers if env.get(name) is None})
         for name, value in self.flags.items():
             if isinstance(value, TupV):
                 env[name] = value  # `size=(d_out, d_in)`, as the caller gives it
@@ -285,6 +301,9 @@ class _Scope(_Binding):
             return NumV()
         if (items := sequence_of(self.module, arg.annotation)) is not None:
             return items
+        if arg.annotation is None and _number_default(fn, arg):
+            # `noise_scale=0.0`, `keepdim=False`: a Python number, as `eps: float` is.
+            return NumV()
         fixture = fixture_for(self.module, fn, self.cls, arg.arg)
         if fixture is not None:
             # What pytest passes: what the fixture returns.

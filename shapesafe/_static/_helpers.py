@@ -350,6 +350,25 @@ def unannotated_bound(
     return tuple(out)
 
 
+def number_params(
+    fn: ast.FunctionDef | ast.AsyncFunctionDef,
+    given: dict[str, ast.expr] | None,
+    values: dict[int, Value],
+) -> tuple[str, ...]:
+    """The unannotated parameters of `fn` that a call gives a Python number that is not a
+    size (`descale(depth, lo, hi)` with `lo: float`): a body read with the call's shapes
+    reads them as numbers, which broadcast with any tensor."""
+    if given is None:
+        return ()
+    return tuple(
+        arg.arg
+        for arg in _params(fn)
+        if arg.annotation is None
+        and (expr := given.get(arg.arg)) is not None
+        and isinstance(values.get(id(expr)), NumV)
+    )
+
+
 def caller_bound(
     module: Module,
     fn: ast.FunctionDef | ast.AsyncFunctionDef,
