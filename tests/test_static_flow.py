@@ -1218,3 +1218,25 @@ def test_a_helper_read_with_the_call_s_shapes_takes_the_numbers_it_is_given(
         "4: return of f(): rescale(x, lo, hi) \"n 1 h w\" has 4 dims, expected 3 for 'return' "
         '"n h w"',
     ]
+
+
+def test_a_helper_given_only_sizes_is_read_with_them(tmp_path: Path) -> None:
+    # `grid(h, w)` takes no tensor: read with the caller's sizes, it gives "3 h w" in them.
+    source = (
+        "def grid(height, width, scale):\n"
+        "    ys = torch.linspace(-1, 1, height) * scale\n"
+        "    xs = torch.linspace(-1, 1, width)\n"
+        "    y, x = torch.meshgrid(ys, xs, indexing='ij')\n"
+        "    return torch.stack([x, y, torch.ones_like(x)])\n"
+        "def f(img: Float[Tensor, 'b 1 h w']) -> Float[Tensor, 'b 3 h w']:\n"
+        "    b, _, h, w = img.shape\n"
+        "    return grid(h, w, 0.5)[None] * img\n"
+        "def g(img: Float[Tensor, 'b 1 h w']) -> Float[Tensor, 'b 3 h w']:\n"
+        "    b, _, h, w = img.shape\n"
+        "    return grid(w, h, 0.5)[None] * img\n"
+    )
+    assert check(tmp_path, source) == [
+        '11: grid(w, h, 0.5)[None] * img: grid(w, h, 0.5)[None] "1 3 w h" and img '
+        '"b 1 h w": h lines up with w (torch would broadcast silently where one is 1, and '
+        "fail otherwise)",
+    ]

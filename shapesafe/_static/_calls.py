@@ -10,12 +10,15 @@ from typing import TYPE_CHECKING, TypeVar
 from .._contract import Conflict, Contract, Spec, TensorParam
 from . import _torch as T
 from ._helpers import (
+    Flags,
+    Numbers,
     caller_bound,
     given_flags,
     int_flags,
     nested_def,
     number_params,
     shapeless,
+    sized,
     vague,
 )
 from ._made import _Made, made_by
@@ -89,6 +92,12 @@ def _substituted(value: Value, unifier: Unifier, on_self: bool) -> Value:
         items = tuple((k, _substituted(v, unifier, on_self)) for k, v in value.items)
         return DictV(items, _substituted(value.each, unifier, on_self))
     return value if portable(value) else None
+
+
+def _gives_more(bound: tuple[tuple[str, Shape], ...], more: Flags, numbers: Numbers) -> bool:
+    """Whether a call gives an unannotated function's body something to read it with: a
+    tensor of known shape, a tuple of sizes, or a size."""
+    return bool(bound) or any(isinstance(v, TupV) for _, v in more) or sized(numbers)
 
 
 def _on_self(node: ast.Call) -> bool:
@@ -644,9 +653,9 @@ class _Calls(_Made):
             bound, tuples = caller_bound(module, fn, given, values, flags + more, again)
             held = {k for k, _ in flags + more}
             more += tuples + tuple(f for f in given_flags(*parts, True) if f[0] not in held)
-            if again and infer and (bound or any(isinstance(v, TupV) for _, v in more)):
+            numbers = number_params(fn, given, values)
+            if again and infer and _gives_more(bound, more, numbers):
                 made = made_by(instance) if not on_self else ()
-                numbers = number_params(fn, given, values)
                 read = self.file.infer_bound(module, fn, owner, bound, made, flags + more, numbers)
                 if read is not None and inferred is None:
                     self.file.stats_known("return read from the body")

@@ -16,6 +16,7 @@ from ._flow import _merge, _Scope
 from ._helpers import (
     BoundKey,
     Flags,
+    Numbers,
     _plain_tensor,
     imported_function,
     in_caller_terms,
@@ -28,7 +29,7 @@ from ._run import active
 from ._scopes import _index, _own_nodes, _own_statements, _stmt_binds
 from ._source import Module, dotted_name, load_found, memo, per_node, walk
 from ._unify import Group, Shape, Size, sym
-from ._values import IntV, LayerV, NumV, TupV, Value, _joined
+from ._values import IntV, LayerV, TupV, Value, _joined
 
 _IGNORE = re.compile(r"#\s*shapesafe:\s*ignore\b")
 
@@ -226,7 +227,7 @@ class FileChecker(Reporter):
         bound: tuple[tuple[str, Shape], ...],
         made: tuple[tuple[Size, Size], ...] = (),
         flags: Flags = (),
-        numbers: tuple[str, ...] = (),
+        numbers: Numbers = (),
     ) -> Value:
         """What `fn` returns when its unannotated parameters hold the caller's shapes
         `bound`, in the caller's sizes (`_helpers`); read once per function and shapes.
@@ -234,7 +235,7 @@ class FileChecker(Reporter):
         `flags` are the parameters that hold a constant (`given_flags`), `numbers` those
         that the call gives a Python number (`number_params`)."""
         self.depends()  # read once per file, to a depth
-        key = (id(fn), bound, made, (*flags, *((n, NumV()) for n in numbers)))
+        key = (id(fn), bound, made, (*flags, *numbers))
         if key in self.inferred_bound:
             return self.inferred_bound[key]
         if (
@@ -248,7 +249,7 @@ class FileChecker(Reporter):
         try:
             scope = _Scope(self.reader(module), fn.body, fn, cls)
             scope.bound, scope.flags = dict(bound), dict(flags)
-            scope.numbers = frozenset(numbers)
+            scope.numbers = dict(numbers)
             scope.results = []
             scope.run()
             value = _joined(scope.results)
@@ -262,7 +263,8 @@ class FileChecker(Reporter):
                 for i in v.items
                 if isinstance(i, IntV)
             )
-            value = in_caller_terms(value, (*bound, ("", given)))
+            sizes = tuple(v.size for _, v in numbers if isinstance(v, IntV))
+            value = in_caller_terms(value, (*bound, ("", given), ("", sizes)))
         finally:
             self.inferring_bound.discard(key)
         self.inferred_bound[key] = value

@@ -190,7 +190,7 @@ class _Scope(_Binding):
         self.results: list[Value] | None = None  # what each `return` gives, when inferring
         self.chosen: dict[str, int] = {}  # Union parameter -> the alternative it takes
         self.bound: dict[str, Shape] = {}  # unannotated parameter -> the caller's shape
-        self.numbers: frozenset[str] = frozenset()  # unannotated parameters given a number
+        self.numbers: dict[str, Value] = {}  # unannotated parameter -> the number given it
         self.flags: dict[str, object] = {}  # parameter -> the constant it holds throughout
         # In `__init__`: the attributes that nothing gave a value before it runs.
         self.new_attrs: frozenset[str] | None = None
@@ -241,11 +241,15 @@ class _Scope(_Binding):
             if packed is not None:
                 env[packed.arg] = None
         env.update(self.bound)
-        env.update({name: NumV() for name in self.numbers if env.get(name) is None})
+        env.update({k: v for k, v in self.numbers.items() if env.get(k) is None})
         for name, value in self.flags.items():
             if isinstance(value, TupV):
                 env[name] = value  # `size=(d_out, d_in)`, as the caller gives it
-            elif self.bound and type(value) is int and isinstance(env.get(name), IntV | None):
+            elif (
+                (self.bound or self.numbers)
+                and type(value) is int
+                and isinstance(env.get(name), IntV | None)
+            ):
                 env[name] = IntV(lit(value))  # `dim: int = -1`, as the caller leaves it
         for k, v in self.file.closures.get(id(fn), {}).items():
             if k not in self.local:
