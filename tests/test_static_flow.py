@@ -1240,3 +1240,19 @@ def test_a_helper_given_only_sizes_is_read_with_them(tmp_path: Path) -> None:
         '"b 1 h w": h lines up with w (torch would broadcast silently where one is 1, and '
         "fail otherwise)",
     ]
+
+
+def test_a_nested_function_given_a_tensor_reads_its_closure_too(tmp_path: Path) -> None:
+    # `rotate(v)` is given a tensor and reads `inv`, a name of the enclosing body: what it
+    # gives is in that body's sizes.
+    source = (
+        "def outer(m: Float[Tensor, 'b 3 3'], v: Float[Tensor, 'b 3']) -> Float[Tensor, 'b 3']:\n"
+        "    inv = m.inverse()\n"
+        "    def rotate(vec):\n"
+        "        return (inv @ vec[..., None])[..., 0]\n"
+        "    return torch.cat([rotate(v), rotate(v)], dim=-1)\n"
+    )
+    assert check(tmp_path, source) == [
+        "5: return of outer(): dim '3' is 6 in torch.cat([rotate(v), rotate(v)], dim... "
+        '"b 6", expected 3 ("b 3")',
+    ]

@@ -19,6 +19,7 @@ from ._helpers import (
     number_params,
     shapeless,
     sized,
+    unannotated_bound,
     vague,
 )
 from ._made import _Made, made_by
@@ -567,7 +568,14 @@ class _Calls(_Made):
         got = self.contract_call(node, self.module, sig, vals, 0, fn)
         if got is None and sig is None:
             # `def process(v): ...` reading the tensors of this body by name.
-            got = self.file.read_nested(self.module, fn)
+            given = _bind_arguments(_plain_signature(fn), node)
+            if given is None:
+                return True, None
+            bound = unannotated_bound(self.module, fn, given, vals)
+            flags = given_flags(self.module, fn, given, node, True)
+            flags += int_flags(self.module, fn, given, node)
+            numbers = number_params(fn, given, vals)
+            got = self.file.read_nested(self.module, fn, bound, flags, numbers)
         return True, got
 
     def tensor_arguments(

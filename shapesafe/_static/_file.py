@@ -193,11 +193,18 @@ class FileChecker(Reporter):
             shared[id(fn), chosen, flags, id(cls)] = (fn, cls, value, tuple(through.items()))
         return value
 
-    def read_nested(self, module: Module, fn: ast.FunctionDef) -> Value:
+    def read_nested(
+        self,
+        module: Module,
+        fn: ast.FunctionDef,
+        bound: tuple[tuple[str, Shape], ...] = (),
+        flags: Flags = (),
+        numbers: Numbers = (),
+    ) -> Value:
         """What a function defined in the body being checked returns, read with the names it
-        shares with that body as they are bound there (`closures`), in that body's sizes.
-        Not kept: a reading of the enclosing body with other shapes binds those names to
-        other values."""
+        shares with that body as they are bound there (`closures`) and with what the call
+        gives its unannotated parameters (as `infer_bound`), in that body's sizes. Not kept:
+        a reading of the enclosing body with other shapes binds those names to other values."""
         key = (id(fn), (), ())
         if self.silent or key in self.inferring or _generator(module, fn):
             return None
@@ -207,12 +214,19 @@ class FileChecker(Reporter):
             reader = self.reader(module)
             reader.closures = self.closures
             scope = _Scope(reader, fn.body, fn, None)
+            scope.bound, scope.flags, scope.numbers = dict(bound), dict(flags), dict(numbers)
             scope.results = []
             scope.run()
-            return _joined(scope.results)
+            value = _joined(scope.results)
         finally:
             self.inferring.discard(key)
             self.particular.pop()
+        # The enclosing body's sizes are those of its names the function reads, those the
+        # call gives; a size the function's own annotations name is its own.
+        held = self.closures.get(id(fn), {}).values()
+        kept = tuple(i for v in held if isinstance(v, tuple) for i in v)
+        sizes = tuple(v.size for _, v in numbers if isinstance(v, IntV))
+        return in_caller_terms(value, (*bound, ("", kept), ("", sizes)))
 
     def depends(self) -> None:
         """What the bodies being read give depends on this file: on a body read earlier in
