@@ -612,8 +612,8 @@ def test_a_list_a_loop_fills(tmp_path: Path) -> None:
     )
     stats = Stats()
     assert check(tmp_path, source, stats) == [
-        '10: return of stacked(): torch.stack(out, dim=-1) "n 3 ?" has 3 dims, expected 2 '
-        "for 'return' \"3 n\" (? is an unknown size)",
+        '10: return of stacked(): torch.stack(out, dim=-1) "n 3 4" has 3 dims, expected 2 '
+        "for 'return' \"3 n\"",
         '14: part @ w: inner dim is 3 in part "? 3" but 5 in w "5 3"; did you mean w.mT? '
         "(? is an unknown size)",
     ]
@@ -638,7 +638,7 @@ def test_a_list_a_loop_fills_with_items_of_one_rank(tmp_path: Path) -> None:
     assert check(tmp_path, source) == [
         '9: cat: dim 1 is out of range for segments "?", which has 1 dim (torch raises '
         "IndexError) (? is an unknown size)",
-        '10: return of pieces(): torch.stack(out, dim=0) "? b ?" has 3 dims, expected 2 '
+        '10: return of pieces(): torch.stack(out, dim=0) "3 b ?" has 3 dims, expected 2 '
         "for 'return' \"b n\" (? is an unknown size)",
     ]
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from ._binding import _Binding
+from ._counted import appended_once, passes
 from ._facts import _narrowed, _unpacked, asserted_shape, dead_if, named_like_dims, ordered, stated
 from ._fixtures import fixture_for
 from ._helpers import constant_locals, decided, tensor_tested
@@ -641,7 +642,15 @@ class _Scope(_Binding):
     def for_(self, stmt: ast.For | ast.AsyncFor, env: Env) -> Env | None:
         iterated = self.value(stmt.iter, env)
         self.remember(stmt.target, stmt.iter, {}, stmt.iter)
-        return self.loop(stmt.body, stmt.orelse, env, stmt.target, _item_of(iterated))
+        grown = appended_once(stmt)
+        before = env.get(grown) if grown is not None else None
+        out = self.loop(stmt.body, stmt.orelse, env, stmt.target, _item_of(iterated))
+        if grown is not None and out is not None and before == TupV((), mutable=True):
+            # `outs = []`, then one `outs.append(v)` a pass: as many items as passes.
+            held, n = out.get(grown), passes(stmt.iter, iterated, self.seen)
+            if isinstance(held, ListV) and n is not None:
+                out[grown] = ListV(held.item, n)
+        return out
 
     def while_(self, stmt: ast.While, env: Env) -> Env | None:
         self.value(stmt.test, env)

@@ -125,7 +125,7 @@ def join(c: Call) -> Value:
     stack = c.name == "stack"
     if isinstance(seq, ListV) and isinstance(seq.item, tuple) and d is not None:
         d = in_range(c, seq.item, d, stack)
-        return None if d is None else J.join_many(seq.item, d, stack)
+        return None if d is None else J.join_many(seq.item, d, stack, seq.count)
     if not isinstance(seq, TupV) or d is None or not seq.items:
         return None
     shapes = [s for s in seq.items if isinstance(s, tuple)]
