@@ -6,6 +6,7 @@ size it certainly is not is a finding, and so are fewer sizes than the tensor ha
 import tempfile
 from pathlib import Path
 
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -70,3 +71,35 @@ def test_a_repeat_reported_is_one_torch_raises_on(a: list[int], b: list[int]) ->
     agree(static_shape(a, f"x.repeat({', '.join(map(str, b))})"), torch_shape(lambda: x.repeat(b)))
     if found:
         assert torch_shape(lambda: x.repeat(b)) is None, found
+
+
+def test_expand_of_an_indexed_value_to_another_shape_is_a_finding(tmp_path: Path) -> None:
+    source = (
+        "def f(m: Float[Tensor, 'n 4 4'], d: Float[Tensor, 'n 2']) -> None:\n"
+        "    a = m[:, :3, 3].expand(d.shape)\n"
+    )
+    assert check_source(tmp_path, source) == [
+        '6: expand: m[:, :3, 3] "n 3" has 3 at dim 1, which cannot become 2 (only an axis of 1 '
+        "expands)"
+    ]
+
+
+def test_expand_of_an_axis_of_one_or_to_its_own_size_is_no_finding(tmp_path: Path) -> None:
+    source = (
+        "def f(m: Float[Tensor, 'n 1 3'], d: Float[Tensor, 'n 7 3']) -> Float[Tensor, 'n 7 3']:\n"
+        "    return m.expand(d.shape)\n"
+        "def g(m: Float[Tensor, 'n 3'], k: int) -> Float[Tensor, 'k n 3']:\n"
+        "    return m.expand(k, -1, 3)\n"
+    )
+    assert check_source(tmp_path, source) == []
+
+
+@pytest.mark.parametrize(("have", "want"), [((3,), (2,)), ((2, 3), (2, 4)), ((4, 1), (4, 2))])
+def test_torch_agrees_on_what_expand_refuses(have: tuple[int, ...], want: tuple[int, ...]) -> None:
+    refused = any(h not in (1, w) for h, w in zip(have, want, strict=True))
+    try:
+        torch.zeros(have).expand(want)
+    except RuntimeError:
+        assert refused
+    else:
+        assert not refused

@@ -656,8 +656,8 @@ def test_a_list_a_loop_fills(tmp_path: Path) -> None:
     )
     stats = Stats()
     assert check(tmp_path, source, stats) == [
-        '10: return of stacked(): torch.stack(out, dim=-1) "n 3 ?" has 3 dims, expected 2 '
-        "for 'return' \"3 n\" (? is an unknown size)",
+        '10: return of stacked(): torch.stack(out, dim=-1) "n 3 4" has 3 dims, expected 2 '
+        "for 'return' \"3 n\"",
         '14: part @ w: inner dim is 3 in part "? 3" but 5 in w "5 3"; did you mean w.mT? '
         "(? is an unknown size)",
     ]
@@ -682,7 +682,7 @@ def test_a_list_a_loop_fills_with_items_of_one_rank(tmp_path: Path) -> None:
     assert check(tmp_path, source) == [
         '9: cat: dim 1 is out of range for segments "?", which has 1 dim (torch raises '
         "IndexError) (? is an unknown size)",
-        '10: return of pieces(): torch.stack(out, dim=0) "? b ?" has 3 dims, expected 2 '
+        '10: return of pieces(): torch.stack(out, dim=0) "3 b ?" has 3 dims, expected 2 '
         "for 'return' \"b n\" (? is an unknown size)",
     ]
 
@@ -1225,3 +1225,103 @@ def test_a_branch_under_a_rank_flag_the_annotation_rules_out_is_not_read(tmp_pat
     # Where the flag may hold, the branch is read: its unsqueeze breaks the return.
     maybe = source.replace("faces.ndim == 2", "faces.ndim == 3")
     assert len(check(tmp_path, maybe)) == 1
+
+
+def test_a_parameter_with_a_float_or_bool_default_is_a_number(tmp_path: Path) -> None:
+    # `scale=0.0` with no annotation is read as `scale: float`: it broadcasts with anything,
+    # so a tensor scaled by it keeps its shape on the path that scales it.
+    source = (
+        "def f(x: Float[Tensor, 'n 3'], scale=0.0, flip=False) -> Float[Tensor, 'n 6']:\n"
+        "    if scale > 0:\n"
+        "        x = x + torch.randn(3) * scale\n"
+        "    if flip:\n"
+        "        x = -x\n"
+        "    return torch.cat([x, x], dim=0)\n"
+        "def g(x: Float[Tensor, 'n 3'], scale=-1.5) -> Float[Tensor, 'n 3']:\n"
+        "    return x * scale\n"
+    )
+    assert check(tmp_path, source) == [
+        '6: return of f(): dim \'n\' is n in x "n 3" but 2*n in torch.cat([x, x], dim=0) "2*n 3"',
+    ]
+
+
+def test_a_call_of_a_nested_function_reads_its_closure(tmp_path: Path) -> None:
+    # `pick` takes no tensor: what it gives comes of `inv`, a name of the enclosing body,
+    # in that body's sizes. A name bound twice there is not read.
+    source = (
+        "def outer(m: Float[Tensor, 'b 3 3'], v: Float[Tensor, 'b 3']) -> Float[Tensor, 'b 2']:\n"
+        "    inv = m.inverse()\n"
+        "    def pick(vec):\n"
+        "        out = inv[:, :, 0] * 2.0 if vec else inv[:, :, 1]\n"
+        "        return out.sum(dim=-1)\n"
+        "    left = pick(0.5)\n"
+        "    twice = v\n"
+        "    twice = twice[:, :2]\n"
+        "    def same(k):\n"
+        "        return twice * k\n"
+        "    right = pick(1.0)\n"
+        "    both = same(2.0)\n"
+        "    return torch.stack((left, right), dim=0)\n"
+    )
+    assert check(tmp_path, source) == [
+        "13: return of outer(): dim 'b' is b in m \"b 3 3\" but 2 in "
+        'torch.stack((left, right), dim=0) "2 b" (holds only if b == 2, and nothing here '
+        "says they are equal)",
+    ]
+
+
+def test_a_helper_read_with_the_call_s_shapes_takes_the_numbers_it_is_given(
+    tmp_path: Path,
+) -> None:
+    # `lo` and `hi` are floats where `rescale` is called: its body, read with the call's
+    # tensor, gives that tensor's shape; given a tensor in their place, nothing is known.
+    source = (
+        "def rescale(d, lo, hi):\n"
+        "    return d * (hi - lo) + lo\n"
+        "def f(x: Float[Tensor, 'n 1 h w'], lo: float, hi: float) -> Float[Tensor, 'n h w']:\n"
+        "    return rescale(x, lo, hi)\n"
+        "def g(x: Float[Tensor, 'n 1 h w'], t) -> Float[Tensor, 'n h w']:\n"
+        "    return rescale(x, t, 2.0)\n"
+    )
+    assert check(tmp_path, source) == [
+        "4: return of f(): rescale(x, lo, hi) \"n 1 h w\" has 4 dims, expected 3 for 'return' "
+        '"n h w"',
+    ]
+
+
+def test_a_helper_given_only_sizes_is_read_with_them(tmp_path: Path) -> None:
+    # `grid(h, w)` takes no tensor: read with the caller's sizes, it gives "3 h w" in them.
+    source = (
+        "def grid(height, width, scale):\n"
+        "    ys = torch.linspace(-1, 1, height) * scale\n"
+        "    xs = torch.linspace(-1, 1, width)\n"
+        "    y, x = torch.meshgrid(ys, xs, indexing='ij')\n"
+        "    return torch.stack([x, y, torch.ones_like(x)])\n"
+        "def f(img: Float[Tensor, 'b 1 h w']) -> Float[Tensor, 'b 3 h w']:\n"
+        "    b, _, h, w = img.shape\n"
+        "    return grid(h, w, 0.5)[None] * img\n"
+        "def g(img: Float[Tensor, 'b 1 h w']) -> Float[Tensor, 'b 3 h w']:\n"
+        "    b, _, h, w = img.shape\n"
+        "    return grid(w, h, 0.5)[None] * img\n"
+    )
+    assert check(tmp_path, source) == [
+        '11: grid(w, h, 0.5)[None] * img: grid(w, h, 0.5)[None] "1 3 w h" and img '
+        '"b 1 h w": h lines up with w (torch would broadcast silently where one is 1, and '
+        "fail otherwise)",
+    ]
+
+
+def test_a_nested_function_given_a_tensor_reads_its_closure_too(tmp_path: Path) -> None:
+    # `rotate(v)` is given a tensor and reads `inv`, a name of the enclosing body: what it
+    # gives is in that body's sizes.
+    source = (
+        "def outer(m: Float[Tensor, 'b 3 3'], v: Float[Tensor, 'b 3']) -> Float[Tensor, 'b 3']:\n"
+        "    inv = m.inverse()\n"
+        "    def rotate(vec):\n"
+        "        return (inv @ vec[..., None])[..., 0]\n"
+        "    return torch.cat([rotate(v), rotate(v)], dim=-1)\n"
+    )
+    assert check(tmp_path, source) == [
+        "5: return of outer(): dim '3' is 6 in torch.cat([rotate(v), rotate(v)], dim... "
+        '"b 6", expected 3 ("b 3")',
+    ]

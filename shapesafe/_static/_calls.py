@@ -10,11 +10,16 @@ from typing import TYPE_CHECKING, NamedTuple, TypeVar
 from .._contract import Conflict, Contract, Spec, TensorParam
 from . import _torch as T
 from ._helpers import (
+    Flags,
+    Numbers,
     caller_bound,
     given_flags,
     int_flags,
     nested_def,
+    number_params,
     shapeless,
+    sized,
+    unannotated_bound,
     vague,
 )
 from ._made import _Made, made_by
@@ -103,6 +108,12 @@ def _substituted(value: Value, unifier: Unifier, on_self: bool) -> Value:
         items = tuple((k, _substituted(v, unifier, on_self)) for k, v in value.items)
         return DictV(items, _substituted(value.each, unifier, on_self))
     return value if portable(value) else None
+
+
+def _gives_more(bound: tuple[tuple[str, Shape], ...], more: Flags, numbers: Numbers) -> bool:
+    """Whether a call gives an unannotated function's body something to read it with: a
+    tensor of known shape, a tuple of sizes, or a size."""
+    return bool(bound) or any(isinstance(v, TupV) for _, v in more) or sized(numbers)
 
 
 def _on_self(node: ast.Call) -> bool:
@@ -570,7 +581,19 @@ class _Calls(_Made):
         fn = nested_def(self.module, self.fn, name)
         if fn is None:
             return False, None
-        return True, self.contract_call(node, self.module, signature(self.module, fn), vals, 0, fn)
+        sig = signature(self.module, fn)
+        got = self.contract_call(node, self.module, sig, vals, 0, fn)
+        if got is None and sig is None:
+            # `def process(v): ...` reading the tensors of this body by name.
+            given = _bind_arguments(_plain_signature(fn), node)
+            if given is None:
+                return True, None
+            bound = unannotated_bound(self.module, fn, given, vals)
+            flags = given_flags(self.module, fn, given, node, True)
+            flags += int_flags(self.module, fn, given, node)
+            numbers = number_params(fn, given, vals)
+            got = self.file.read_nested(self.module, fn, bound, flags, numbers)
+        return True, got
 
     def tensor_arguments(
         self,
@@ -655,9 +678,10 @@ class _Calls(_Made):
             bound, tuples = caller_bound(module, fn, given, values, flags + more, again)
             held = {k for k, _ in flags + more}
             more += tuples + tuple(f for f in given_flags(*parts, True) if f[0] not in held)
-            if again and infer and (bound or any(isinstance(v, TupV) for _, v in more)):
+            numbers = number_params(fn, given, values)
+            if again and infer and _gives_more(bound, more, numbers):
                 made = made_by(instance) if not on_self else ()
-                read = self.file.infer_bound(module, fn, owner, bound, made, flags + more)
+                read = self.file.infer_bound(module, fn, owner, bound, made, flags + more, numbers)
                 if read is not None and inferred is None:
                     self.file.stats_known("return read from the body")
                 inferred = inferred if read is None else read

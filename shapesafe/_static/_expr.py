@@ -15,6 +15,8 @@ from ._helpers import (
     given_flags,
     imported_function,
     int_flags,
+    number_params,
+    sized,
     unannotated_bound,
 )
 from ._modules import (
@@ -466,11 +468,12 @@ class _Expressions(_Sequences):
         under its own annotations, which name no tensor)."""
         given = _bind_arguments(_plain_signature(fn), node)
         bound = () if given is None else unannotated_bound(module, fn, given, values)
-        if not bound:
+        numbers = number_params(fn, given, values)
+        if not bound and not sized(numbers):
             return None
         flags = () if given is None else given_flags(module, fn, given, node, True)
         flags += () if given is None else int_flags(module, fn, given, node)
-        found = self.file.infer_bound(module, fn, None, bound, (), flags)
+        found = self.file.infer_bound(module, fn, None, bound, (), flags, numbers)
         if found is not None:
             self.file.stats_known("return read from the body")
         return found

@@ -16,6 +16,7 @@ from ._flow import _merge, _Scope
 from ._helpers import (
     BoundKey,
     Flags,
+    Numbers,
     _plain_tensor,
     imported_function,
     in_caller_terms,
@@ -192,6 +193,41 @@ class FileChecker(Reporter):
             shared[id(fn), chosen, flags, id(cls)] = (fn, cls, value, tuple(through.items()))
         return value
 
+    def read_nested(
+        self,
+        module: Module,
+        fn: ast.FunctionDef,
+        bound: tuple[tuple[str, Shape], ...] = (),
+        flags: Flags = (),
+        numbers: Numbers = (),
+    ) -> Value:
+        """What a function defined in the body being checked returns, read with the names it
+        shares with that body as they are bound there (`closures`) and with what the call
+        gives its unannotated parameters (as `infer_bound`), in that body's sizes. Not kept:
+        a reading of the enclosing body with other shapes binds those names to other values."""
+        key = (id(fn), (), ())
+        if self.silent or key in self.inferring or _generator(module, fn):
+            return None
+        self.inferring.add(key)
+        self.particular.append(True)
+        try:
+            reader = self.reader(module)
+            reader.closures = self.closures
+            scope = _Scope(reader, fn.body, fn, None)
+            scope.bound, scope.flags, scope.numbers = dict(bound), dict(flags), dict(numbers)
+            scope.results = []
+            scope.run()
+            value = _joined(scope.results)
+        finally:
+            self.inferring.discard(key)
+            self.particular.pop()
+        # The enclosing body's sizes are those of its names the function reads, those the
+        # call gives; a size the function's own annotations name is its own.
+        held = self.closures.get(id(fn), {}).values()
+        kept = tuple(i for v in held if isinstance(v, tuple) for i in v)
+        sizes = tuple(v.size for _, v in numbers if isinstance(v, IntV))
+        return in_caller_terms(value, (*bound, ("", kept), ("", sizes)))
+
     def depends(self) -> None:
         """What the bodies being read give depends on this file: on a body read earlier in
         it with another owner, or on the readings in progress (a recursion cut, a depth)."""
@@ -205,13 +241,15 @@ class FileChecker(Reporter):
         bound: tuple[tuple[str, Shape], ...],
         made: tuple[tuple[Size, Size], ...] = (),
         flags: Flags = (),
+        numbers: Numbers = (),
     ) -> Value:
         """What `fn` returns when its unannotated parameters hold the caller's shapes
         `bound`, in the caller's sizes (`_helpers`); read once per function and shapes.
         `made` takes each sym of the callee's class to the size its instance was made with;
-        `flags` are the parameters that hold a constant (`given_flags`)."""
+        `flags` are the parameters that hold a constant (`given_flags`), `numbers` those
+        that the call gives a Python number (`number_params`)."""
         self.depends()  # read once per file, to a depth
-        key = (id(fn), bound, made, flags)
+        key = (id(fn), bound, made, (*flags, *numbers))
         if key in self.inferred_bound:
             return self.inferred_bound[key]
         if (
@@ -225,6 +263,7 @@ class FileChecker(Reporter):
         try:
             scope = _Scope(self.reader(module), fn.body, fn, cls)
             scope.bound, scope.flags = dict(bound), dict(flags)
+            scope.numbers = dict(numbers)
             scope.results = []
             scope.run()
             value = _joined(scope.results)
@@ -238,7 +277,8 @@ class FileChecker(Reporter):
                 for i in v.items
                 if isinstance(i, IntV)
             )
-            value = in_caller_terms(value, (*bound, ("", given)))
+            sizes = tuple(v.size for _, v in numbers if isinstance(v, IntV))
+            value = in_caller_terms(value, (*bound, ("", given), ("", sizes)))
         finally:
             self.inferring_bound.discard(key)
         self.inferred_bound[key] = value

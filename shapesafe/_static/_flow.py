@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ._binding import _Binding
 from ._calls import BodyCall
+from ._counted import appended_once, passes
 from ._facts import _narrowed, _unpacked, asserted_shape, dead_if, named_like_dims, ordered, stated
 from ._fixtures import fixture_for
 from ._guards import carry_guards
@@ -106,6 +107,20 @@ def _bound_once(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
     return out | {k for k, n in counts.items() if n == 1 and k not in params | looped}
 
 
+def _number_default(fn: ast.FunctionDef | ast.AsyncFunctionDef, arg: ast.arg) -> bool:
+    """Whether `arg`'s default is a float or bool literal (`scale=0.5`, `flag=False`)."""
+    a = fn.args
+    positional = [*a.posonlyargs, *a.args]
+    pairs = list(zip(positional[len(positional) - len(a.defaults) :], a.defaults, strict=True))
+    pairs += [(k, d) for k, d in zip(a.kwonlyargs, a.kw_defaults, strict=True) if d is not None]
+    for param, default in pairs:
+        if param is arg:
+            if isinstance(default, ast.UnaryOp) and isinstance(default.op, ast.USub):
+                default = default.operand
+            return isinstance(default, ast.Constant) and type(default.value) in (float, bool)
+    return False
+
+
 def _followed_list(v: Value) -> bool:
     """Whether `v` is a list whose changes the reading follows (`_shared_lists`)."""
     return isinstance(v, ListV) or (isinstance(v, TupV) and v.mutable)
@@ -179,6 +194,7 @@ class _Scope(_Binding):
         self.results: list[Value] | None = None  # what each `return` gives, when inferring
         self.chosen: dict[str, int] = {}  # Union parameter -> the alternative it takes
         self.bound: dict[str, Shape] = {}  # unannotated parameter -> the caller's shape
+        self.numbers: dict[str, Value] = {}  # unannotated parameter -> the number given it
         self.flags: dict[str, object] = {}  # parameter -> the constant it holds throughout
         # In `__init__`: the attributes that nothing gave a value before it runs.
         self.new_attrs: frozenset[str] | None = None
@@ -230,10 +246,15 @@ class _Scope(_Binding):
             if packed is not None:
                 env[packed.arg] = None
         env.update(self.bound)
+        env.update({k: v for k, v in self.numbers.items() if env.get(k) is None})
         for name, value in self.flags.items():
             if isinstance(value, TupV):
                 env[name] = value  # `size=(d_out, d_in)`, as the caller gives it
-            elif self.bound and type(value) is int and isinstance(env.get(name), IntV | None):
+            elif (
+                (self.bound or self.numbers)
+                and type(value) is int
+                and isinstance(env.get(name), IntV | None)
+            ):
                 env[name] = IntV(lit(value))  # `dim: int = -1`, as the caller leaves it
         for k, v in self.file.closures.get(id(fn), {}).items():
             if k not in self.local:
@@ -289,6 +310,9 @@ class _Scope(_Binding):
             return NumV()
         if (items := sequence_of(self.module, arg.annotation)) is not None:
             return items
+        if arg.annotation is None and _number_default(fn, arg):
+            # `noise_scale=0.0`, `keepdim=False`: a Python number, as `eps: float` is.
+            return NumV()
         fixture = fixture_for(self.module, fn, self.cls, arg.arg)
         if fixture is not None:
             # What pytest passes: what the fixture returns.
@@ -633,7 +657,15 @@ class _Scope(_Binding):
     def for_(self, stmt: ast.For | ast.AsyncFor, env: Env) -> Env | None:
         iterated = self.value(stmt.iter, env)
         self.remember(stmt.target, stmt.iter, {}, stmt.iter)
-        return self.loop(stmt.body, stmt.orelse, env, stmt.target, _item_of(iterated))
+        grown = appended_once(stmt)
+        before = env.get(grown) if grown is not None else None
+        out = self.loop(stmt.body, stmt.orelse, env, stmt.target, _item_of(iterated))
+        if grown is not None and out is not None and before == TupV((), mutable=True):
+            # `outs = []`, then one `outs.append(v)` a pass: as many items as passes.
+            held, n = out.get(grown), passes(stmt.iter, iterated, self.seen)
+            if isinstance(held, ListV) and n is not None:
+                out[grown] = ListV(held.item, n)
+        return out
 
     def while_(self, stmt: ast.While, env: Env) -> Env | None:
         self.value(stmt.test, env)

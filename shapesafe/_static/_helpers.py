@@ -28,6 +28,8 @@ from ._values import AnyOfV, DictV, IntV, NumV, ObjV, SymV, TupV, Value, _one_of
 
 # (function, the shapes its parameters are bound to, sizes made, flags given)
 Flags = tuple[tuple[str, object], ...]
+# unannotated parameter -> the number a call gives it (`number_params`)
+Numbers = tuple[tuple[str, NumV | IntV], ...]
 BoundKey = tuple[int, tuple[tuple[str, Shape], ...], tuple[tuple[Size, Size], ...], Flags]
 _FLAG_TYPES = (bool, str, int, type(None))
 
@@ -348,6 +350,31 @@ def unannotated_bound(
         if arg.annotation is None or found is not None or _plain_tensor(module, arg.annotation):
             out.append((arg.arg, shape))
     return tuple(out)
+
+
+def number_params(
+    fn: ast.FunctionDef | ast.AsyncFunctionDef,
+    given: dict[str, ast.expr] | None,
+    values: dict[int, Value],
+) -> Numbers:
+    """The unannotated parameters of `fn` that a call gives a Python number: one that is
+    not a size (`descale(depth, lo, hi)` with `lo: float`), which broadcasts with any
+    tensor, or a size of the caller's (`grid(h, w)` with `h, w = x.shape[-2:]`), with it. A
+    body read with the call's shapes reads them so."""
+    if given is None:
+        return ()
+    out: list[tuple[str, NumV | IntV]] = []
+    for arg in _params(fn):
+        expr = given.get(arg.arg) if arg.annotation is None else None
+        held = None if expr is None else values.get(id(expr))
+        if isinstance(held, NumV) or (isinstance(held, IntV) and held.size.kind != "int"):
+            out.append((arg.arg, held))
+    return tuple(out)
+
+
+def sized(numbers: Numbers) -> bool:
+    """Whether the call gives one of `fn`'s parameters a size of its own (`number_params`)."""
+    return any(isinstance(v, IntV) for _, v in numbers)
 
 
 def caller_bound(

@@ -210,11 +210,12 @@ def _front_join(shapes: Sequence[Shape], dim: int, new_axis: bool) -> Shape | No
     return _with(first, dim, total)
 
 
-def join_many(shape: Shape, dim: int, new_axis: bool) -> Shape | None:
-    """`torch.cat` (`new_axis` False) or `torch.stack` of a list of unknown length whose
-    items all have `shape`: the axis they are joined along has a size of its own."""
+def join_many(shape: Shape, dim: int, new_axis: bool, count: Size | None = None) -> Shape | None:
+    """`torch.cat` (`new_axis` False) or `torch.stack` of a list whose items all have
+    `shape`: the axis they are joined along has a size of its own, or, stacked, the
+    list's `count` where it is known."""
     grown = unsqueeze(shape, dim) if new_axis else shape
     place = None if grown is None else axis(grown, dim)
     if grown is None or place is None:
         return None
-    return _with(grown, place, fresh())
+    return _with(grown, place, count if new_axis and count is not None else fresh())

@@ -208,6 +208,8 @@ class _Sequences(_Access):
         if name is None or name not in env:
             return
         held, how = env[name], func.attr
+        if isinstance(held, ListV) and held.count is not None:
+            held = env[name] = ListV(held.item)  # a list changed: how many it holds is not known
         if isinstance(held, TupV) and held.mutable:
             more = args[0] if len(args) == 1 else None
             if how == "append" and len(args) == 1:

@@ -68,9 +68,11 @@ def returned_tuple(node: ast.expr, v: "Value", seen: "dict[int, Value]") -> "Val
 
 @dataclasses.dataclass(frozen=True)
 class ListV:
-    """A list whose items all have one value: `nn.ModuleList([Block(c) for _ in range(n)])`."""
+    """A list whose items all have one value: `nn.ModuleList([Block(c) for _ in range(n)])`.
+    `count` is how many it holds, where a loop that appends one a pass says (`_counted`)."""
 
     item: "Value"
+    count: Size | None = None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -124,7 +124,7 @@ def join(c: Call) -> Value:
     stack = c.name == "stack"
     if isinstance(seq, ListV) and isinstance(seq.item, tuple) and d is not None:
         d = in_range(c, seq.item, d, stack)
-        return None if d is None else J.join_many(seq.item, d, stack)
+        return None if d is None else J.join_many(seq.item, d, stack, seq.count)
     if not isinstance(seq, TupV) or d is None or not seq.items:
         return None
     shapes = [s for s in seq.items if isinstance(s, tuple)]
@@ -557,3 +557,4 @@ def _given_sizes(c: Call, given: Value) -> Value:
     if not isinstance(given, TupV) or any(isinstance(v, tuple) for v in given.items):
         return None
     return tuple(c.size_of(v) or fresh() for v in given.items)
+
