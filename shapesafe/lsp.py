@@ -25,9 +25,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ._static._imported import take_imported_names
 from ._static._report import Finding
 from ._static._run import Binding, Run, Shapes, check_file, using
-from ._static._source import Module, _package_of, _take_stars, _top_level
+from ._static._source import Module, _package_of, _top_level
 from .check import Settings, UsageError, code, excluded, find_pyproject, read_settings
 
 _HINT = re.compile(r"; did you mean (.+)\?$")
@@ -68,7 +69,7 @@ def _hold(run: Run, path: Path, source: str) -> None:
     imports, functions, aliases = _top_level(tree)
     module = Module(path, source, tree, imports, functions, aliases, _package_of(path))
     with using(run):
-        _take_stars(module)
+        take_imported_names(module)
     run.modules[path] = (stamp, module)
 
 
@@ -81,7 +82,7 @@ def _check_unsaved(run: Run, path: Path, source: str) -> list[Finding]:
     imports, functions, aliases = _top_level(tree)
     module = Module(path, source, tree, imports, functions, aliases, _package_of(path))
     with using(run):
-        _take_stars(module)
+        take_imported_names(module)
         if run.observer is not None:
             run.observer.start(path)
         return FileChecker(module, str(path)).run()

@@ -113,6 +113,34 @@ def test_an_array_type_as_the_array_puts_its_dims_after_the_new_ones(tmp_path: P
     ]
 
 
+def test_a_module_re_exported_by_a_project_module_is_that_module(tmp_path: Path) -> None:
+    # `from pkg.common import torch` where pkg/common.py does `import torch`: `torch.zeros`
+    # is torch's; a name the project module defines itself is not taken for a module.
+    pkg = package(
+        tmp_path,
+        {
+            "common.py": (
+                "import torch\nimport torch.nn.functional as F\nfrom jaxtyping import Float\n"
+                "def zeros(*sizes: int) -> None:\n    return None\n"
+            )
+        },
+    )
+    path = pkg / "user.py"
+    path.write_text(
+        "from pkg.common import F, Float, torch, zeros\nfrom torch import Tensor\n\n\n"
+        'def f(x: Float[Tensor, "b d"], k: int) -> Float[Tensor, "b k"]:\n'
+        "    return torch.zeros(k, x.shape[0])\n\n\n"
+        'def g(x: Float[Tensor, "b d"]) -> Float[Tensor, "b"]:\n'
+        "    return F.softmax(x, dim=-1)\n\n\n"
+        'def h(x: Float[Tensor, "b d"]) -> Float[Tensor, "b"]:\n'
+        "    return zeros(3)\n"
+    )
+    assert check(path) == [
+        "return of f(): dim 'b' is b in x \"b d\" but k in torch.zeros(k, x.shape[0]) \"k b\"",
+        'return of g(): F.softmax(x, dim=-1) "b d" has 2 dims, expected 1 for \'return\' "b"',
+    ]
+
+
 @pytest.mark.parametrize(
     "typing",
     [
