@@ -140,10 +140,9 @@ def shifted_in(
     spec: Spec, shape: Shape, bound: dict[str, tuple[bool, Shape]]
 ) -> tuple[int, Dim, Shape, Shape] | None:
     """Where `shape` holds, at `spec`'s run `*d` (bound to the caller's own `*d`), that run
-    with some of its first or last axes taken out and other sizes beside it, as many: `*d[:-1] 3`
-    where `*d` is expected, as `x.sum(-2)` of "*d 3" gives, or `*d[1:] 3` (`x.sum(0)`). Those
-    sizes would have to be the run's own axes, which holds only for some sizes: (axis, dim,
-    expected, got)."""
+    with some of its first or last axes taken out and other sizes in their place: `*d[:-1] 3`
+    where `*d` is expected, as `x.sum(-2)` of "*d 3" gives. Those sizes would have to be the
+    run's own axes, which holds only for some sizes: (axis, dim, expected, got)."""
     run_dim = spec.plan.run
     if run_dim is None or not run_dim.name:
         return None
@@ -159,13 +158,12 @@ def shifted_in(
     assert isinstance(mine, Group)
     if not 0 <= g < len(got) or dataclasses.replace(mine, cut=0, end=0) != run:
         return None
-    if len(got) - 1 != mine.cut + mine.end or not mine.cut + mine.end:
-        return None  # the run and as many axes beside it as it lost: the rank of `*d`
-    in_place = g == mine.cut
+    if (g, len(got) - g - 1) != (mine.cut, mine.end) or not mine.cut + mine.end:
+        return None  # not the axes it lost, each in its place (`*d[1:] c` of `x.mean(0)`)
     own = [run_item(run, i) for i in range(mine.cut)] + list(beside_run(mine, mine.end))
     placed = [*got[:g], *got[g + 1 :]]
     if not any(
-        isinstance(s, Size) and s.kind in ("int", "name", "sym") and (s != o or not in_place)
+        isinstance(s, Size) and s.kind in ("int", "name", "sym") and s != o
         for s, o in zip(placed, own, strict=True)
     ):
         return None
