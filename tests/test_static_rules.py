@@ -893,3 +893,16 @@ def f(x: Float[Tensor, "n 3"], scale) -> Float[Tensor, "n 3"]:
         '9: return of f(): dim \'n\' is n in x "n 3" but 3 in torch.stack([a, a, c], 0) "3 n" '
         "(holds only if n == 3, and nothing here says they are equal)"
     ]
+
+
+def test_a_cat_with_an_item_of_unknown_shape_keeps_the_other_axes(tmp_path: Path) -> None:
+    # `emb(x)` is unknown: along the joined axis the size is unknown, the others are x's.
+    source = """
+def f(x: Float[Tensor, "b n 3"], emb) -> Float[Tensor, "b n 6"]:
+    return torch.cat([x, emb(x)], dim={dim})
+"""
+    assert check_source(tmp_path, source.format(dim=-1)) == []
+    assert check_source(tmp_path, source.format(dim=-2)) == [
+        "7: return of f(): dim '6' is 3 in torch.cat([x, emb(x)], dim=-2) "
+        '"b ? 3", expected 6 ("b n 6") (? is an unknown size)'
+    ]

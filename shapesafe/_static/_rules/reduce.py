@@ -149,6 +149,8 @@ def quantile(c: Call) -> Value:
 @method("std_mean", "var_mean")
 def with_mean(c: Call) -> Value:
     """`torch.std_mean(x, dim)`: (std, mean), each as `x.std(dim)` is."""
+    if not isinstance(c.x, tuple):
+        return None
     one = c.method(c.name.split("_")[0], c.x, c.args, c.nodes)
     return TupV((one, one)) if isinstance(one, tuple) else None
 

@@ -135,14 +135,16 @@ def join(c: Call) -> Value:
         else ["tensor"] * len(seq.items)
     )
     if len(shapes) != len(seq.items):
-        if not stack or not shapes or seq.uncertain:
+        if not shapes or seq.uncertain:
             c.unknown("op input of unknown shape")
         if stack and not shapes and not seq.uncertain and d in (0, -1):
             # `torch.stack([a, b, c])` of tensors of one shape not known here: 3 of them.
             count, rest = lit(len(seq.items)), Group("")
             return (count, rest) if d == 0 else (rest, count)
-        if not stack or not shapes or seq.uncertain:
+        if not shapes or seq.uncertain:
             return None
+        if not stack:
+            return _cat_of_some(c, shapes, texts, seq.items, d)
         # `torch.stack([a, b, c])` where only c's shape is known: torch takes only equal
         # shapes, so each is c's.
         texts = [t for t, s in zip(texts, seq.items, strict=True) if isinstance(s, tuple)]
@@ -154,6 +156,21 @@ def join(c: Call) -> Value:
     if stack:
         return c.rule(lambda: J.stack(shapes, dim, texts))
     return c.rule(lambda: J.concat(shapes, dim, texts))
+
+
+def _cat_of_some(
+    c: Call, shapes: list[Shape], texts: list[str], items: tuple[Value, ...], d: int
+) -> Value:
+    """`torch.cat([a, b], dim)` where b's shape is not known: torch joins only shapes alike
+    but for that axis, so the others are a's; its size along it is unknown."""
+    known = [t for t, s in zip(texts, items, strict=True) if isinstance(s, tuple)]
+    dim = in_range(c, shapes[0], d)
+    if dim is None or T.rank(shapes[0]) is None:
+        return None
+    place = T.axis(shapes[0], dim)
+    if place is None or (len(shapes) > 1 and c.rule(lambda: J.concat(shapes, dim, known)) is None):
+        return None
+    return tuple(fresh() if i == place else s for i, s in enumerate(shapes[0]))
 
 
 @function("torch.autograd.grad")
