@@ -906,3 +906,22 @@ def f(x: Float[Tensor, "b n 3"], emb) -> Float[Tensor, "b n 6"]:
         "7: return of f(): dim '6' is 3 in torch.cat([x, emb(x)], dim=-2) "
         '"b ? 3", expected 6 ("b n 6") (? is an unknown size)'
     ]
+
+
+def test_a_tensor_made_from_the_shape_of_an_unknown_attribute_is_unknown(tmp_path: Path) -> None:
+    # `self.mean.shape` is a whole shape, not one size named `self.mean.shape`: the noise is
+    # of unknown rank, and so is the cat of it with u along axis 1.
+    source = """
+class Posterior:
+    def __init__(self, p):
+        self.mean, self.logvar = torch.chunk(p, 2, dim=1)
+
+    def sample(self):
+        return self.mean + torch.randn(self.mean.shape)
+
+
+def f(u, p) -> None:
+    z = Posterior(p).sample()
+    y = torch.cat([u, z], dim=1)
+"""
+    assert check_source(tmp_path, source) == []
