@@ -1,6 +1,7 @@
 """`*#batch` runs: the arguments' runs broadcast together, and the return's `*batch` is what
 they give; two literal sizes that can never broadcast are a finding. An argument of unknown
-shape, or a run of unknown length, leaves the return's run unknown."""
+shape, or a run of unknown length, leaves the return's run unknown, unless every argument
+holds that one same run."""
 
 from pathlib import Path
 
@@ -73,3 +74,23 @@ def test_torch_agrees() -> None:
     assert runs((4,), (1,), (1,)) == (4,)
     with pytest.raises(RuntimeError):
         runs((4,), (2,))
+
+
+def test_one_run_of_the_caller_in_every_argument_is_the_return_run(tmp_path: Path) -> None:
+    # Every argument holds the caller's own `*n`: they broadcast to it, so the return is
+    # "*n 3" and its `norm(dim=-1)` is "*n"; the runs of two callers' parameters stay unknown.
+    source = SOURCE.replace("def g(", "def g_(") + (
+        "\n\ndef h(xy: Float[Tensor, '*n 2'], z: Float[Tensor, '*n'], k: Float[Tensor, '*n 3 3'],"
+        " m: Float[Tensor, '*m']) -> Float[Tensor, '*n 2']:\n"
+        "    y = unproject(xy, z, k)\n"
+        "    w = unproject(xy, m, k)\n"
+        "    return y.norm(dim=-1)\n"
+    )
+    path = tmp_path / "runs.py"
+    path.write_text(source)
+    got = {b.name: b.shape for b in shapes_of(path) if b.name in ("y", "w")}
+    assert got == {"y": ("*n", "3"), "w": ("...", "3")}
+    assert [f"{f.line}: {f.message}" for f in check_file(path)] == [
+        '22: return of h(): y.norm(dim=-1) "*n" has 0 dims besides *n, expected 1 for '
+        "'return' \"*n 2\""
+    ]

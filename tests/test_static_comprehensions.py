@@ -27,7 +27,8 @@ def test_a_comprehension_over_ints_stacks_its_items(tmp_path: Path) -> None:
     assert check_source(tmp_path, PICK.format(dim=-1)) == []
     found = check_source(tmp_path, PICK.format(dim=0))
     assert len(found) == 1
-    assert "return of pick(): dim '3' is b in torch.stack(" in found[0]
+    assert "return of pick(): dim 'b' is b in x \"b n\" but 3 in torch.stack(" in found[0]
+    assert '"3 b" (holds only if b == 3' in found[0]
 
 
 GATHER = """
@@ -46,8 +47,8 @@ def test_a_comprehension_over_index_tensors_of_different_shapes(tmp_path: Path) 
     assert check_source(tmp_path, GATHER.format(dim=-1)) == []
     found = check_source(tmp_path, GATHER.format(dim=-2))
     assert len(found) == 1
-    assert "return of gather(): dim '3' is n in torch.stack(" in found[0]
-    assert '"b ? n", expected 3 ("b n 3")' in found[0]
+    assert "return of gather(): dim 'n' is n in x \"b n\" but 3 in torch.stack(" in found[0]
+    assert '"b 3 n" (holds only if n == 3' in found[0]
 
 
 def test_an_index_stays_int_through_shape_only_methods(tmp_path: Path) -> None:
@@ -126,7 +127,7 @@ def test_the_indices_of_topk_index_as_ints_after_unbind(tmp_path: Path) -> None:
     assert check_source(tmp_path, NEAREST.format(dim=-1)) == []
     found = check_source(tmp_path, NEAREST.format(dim=-2))
     assert len(found) == 1
-    assert "return of nearest(): dim '3' is n in torch.stack(" in found[0]
+    assert "return of nearest(): dim 'n' is n in x \"b n\" but 3 in torch.stack(" in found[0]
 
 
 def test_the_values_of_topk_are_not_an_index(tmp_path: Path) -> None:
@@ -163,3 +164,31 @@ def test_a_mask_returned_by_an_annotated_function_is_a_mask(tmp_path: Path) -> N
         '16: ids[mask]: mask mask "n b 3" has n at its axis 0 but the axis of ids it picks from is b',
         '16: idces[mask]: mask mask "n b 3" has n at its axis 0 but the axis of idces it picks from is b',
     ]
+
+
+def test_a_comprehension_over_a_range_stacks_that_many_items(tmp_path: Path) -> None:
+    source = """
+def columns(x: Float[Tensor, "n d"]) -> Float[Tensor, "n 3"]:
+    return torch.stack([x[:, i] for i in range(3)], dim={dim})
+"""
+    assert check_source(tmp_path, source.format(dim=-1)) == []
+    found = check_source(tmp_path, source.format(dim=0))
+    assert len(found) == 1
+    assert "return of columns(): dim 'n' is n in x \"n d\" but 3 in torch.stack(" in found[0]
+
+
+def test_a_stack_of_items_whose_leading_runs_differ(tmp_path: Path) -> None:
+    # `x[rows, a]` is "... ? n" (a's "..." is a run of its own), `x[rows, mid]` is "? ?":
+    # torch takes only equal shapes, so the stack's last axes are known all the same.
+    source = """
+def triple(x: Int[Tensor, "b n"], a: Int[Tensor, "... n"]) -> Int[Tensor, "b n 3"]:
+    B, tokens = x.shape
+    mid = torch.arange(tokens).unsqueeze(0)
+    rows = torch.arange(B)[..., None]
+    return torch.stack([x[rows, i] for i in [a, mid, a]], dim={dim})
+"""
+    assert check_source(tmp_path, source.format(dim=-1)) == []
+    found = check_source(tmp_path, source.format(dim=-2))
+    assert len(found) == 1
+    assert "return of triple(): dim '3' is n in torch.stack(" in found[0]
+    assert '"... b 3 n", expected 3 ("b n 3")' in found[0]

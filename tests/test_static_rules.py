@@ -850,3 +850,80 @@ def test_flatten_and_upsample_layers_agree_with_torch(
     real = torch_shape(lambda: up(x))
     rule = static_shape(dims, "up(x)", f"up = nn.Upsample({scale})")
     agree(rule, real)
+
+
+@settings(deadline=None, max_examples=60)
+@given(
+    dims=st.lists(st.integers(1, 4), min_size=1, max_size=3),
+    dim=st.integers(-3, 2),
+    keep=st.booleans(),
+    call=st.sampled_from(
+        [
+            "torch.quantile(x, 0.5, dim={d}, keepdim={k})",
+            "x.nanquantile(g, dim={d}, keepdim={k})",
+            "torch.quantile(x, g)",
+            "torch.std_mean(x, dim={d}, keepdim={k})[0]",
+            "torch.var_mean(x, {d})[1]",
+            "torch.aminmax(x, dim={d}, keepdim={k}).max",
+            "x.kthvalue(1, {d}, {k}).indices",
+            "x.kthvalue(1).values",
+            "torch.special.logsumexp(x, {d}, keepdim={k})",
+        ]
+    ),
+)
+def test_more_reductions_agree_with_torch(dims: list[int], dim: int, keep: bool, call: str) -> None:
+    expr = call.format(d=dim, k=keep)
+    x, g = torch.rand(dims), torch.rand(2)
+    want = torch_shape(lambda: eval(expr, {"torch": torch, "x": x, "g": g}))
+    got = static_shape(dims, expr, other=[2])
+    if got is not None:
+        assert got == want, expr
+    else:
+        assert want is None or dim >= len(dims) or dim < -len(dims), expr
+
+
+def test_a_stack_with_some_items_of_unknown_shape_takes_the_known_ones(tmp_path: Path) -> None:
+    # `scale` is unknown, so `a` is; torch stacks only equal shapes, so a is "n" as c is.
+    source = """
+def f(x: Float[Tensor, "n 3"], scale) -> Float[Tensor, "n 3"]:
+    a = scale * x[:, 0]
+    c = x[:, 2] + 1
+    return torch.stack([a, a, c], {dim})
+"""
+    assert check_source(tmp_path, source.format(dim=-1)) == []
+    assert check_source(tmp_path, source.format(dim=0)) == [
+        '9: return of f(): dim \'n\' is n in x "n 3" but 3 in torch.stack([a, a, c], 0) "3 n" '
+        "(holds only if n == 3, and nothing here says they are equal)"
+    ]
+
+
+def test_a_cat_with_an_item_of_unknown_shape_keeps_the_other_axes(tmp_path: Path) -> None:
+    # `emb(x)` is unknown: along the joined axis the size is unknown, the others are x's.
+    source = """
+def f(x: Float[Tensor, "b n 3"], emb) -> Float[Tensor, "b n 6"]:
+    return torch.cat([x, emb(x)], dim={dim})
+"""
+    assert check_source(tmp_path, source.format(dim=-1)) == []
+    assert check_source(tmp_path, source.format(dim=-2)) == [
+        "7: return of f(): dim '6' is 3 in torch.cat([x, emb(x)], dim=-2) "
+        '"b ? 3", expected 6 ("b n 6") (? is an unknown size)'
+    ]
+
+
+def test_a_tensor_made_from_the_shape_of_an_unknown_attribute_is_unknown(tmp_path: Path) -> None:
+    # `self.mean.shape` is a whole shape, not one size named `self.mean.shape`: the noise is
+    # of unknown rank, and so is the cat of it with u along axis 1.
+    source = """
+class Posterior:
+    def __init__(self, p):
+        self.mean, self.logvar = torch.chunk(p, 2, dim=1)
+
+    def sample(self):
+        return self.mean + torch.randn(self.mean.shape)
+
+
+def f(u, p) -> None:
+    z = Posterior(p).sample()
+    y = torch.cat([u, z], dim=1)
+"""
+    assert check_source(tmp_path, source) == []

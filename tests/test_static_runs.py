@@ -772,3 +772,74 @@ def test_runs_of_their_own_with_tails_of_any_length_agree_with_torch(
     for item, size in zip(rule[1:], tail, strict=True):
         assert isinstance(item, Size)
         assert item.kind == "fresh" or item.value == size
+
+
+@settings(deadline=None)
+@given(
+    run=_sizes,
+    a=st.lists(st.integers(1, 3), max_size=3),
+    b=st.lists(st.integers(1, 3), max_size=4),
+    dim=st.integers(-4, -1),
+    new_axis=st.booleans(),
+)
+def test_joins_of_a_run_and_a_fixed_shape_agree_with_torch(
+    run: list[int], a: list[int], b: list[int], dim: int, new_axis: bool
+) -> None:
+    # `torch.stack([x, y], dim)` / `torch.cat` of "... a" and "b" (ranks that may differ):
+    # where the rule finds them unequal, torch fails; where it gives a shape and torch runs,
+    # the axes after its run are torch's last ones.
+    shapes: list[Shape] = [(anonymous_group(), *map(lit, a)), tuple(map(lit, b))]
+    join = J.stack if new_axis else J.concat
+    real = None
+    try:
+        metas = [torch.empty(run + a, device="meta"), torch.empty(b, device="meta")]
+        real = (torch.stack if new_axis else torch.cat)(metas, dim).shape
+    except (RuntimeError, IndexError):
+        pass
+    try:
+        rule = join(shapes, dim, ["x", "y"])
+    except Mismatch:
+        assert real is None
+        return
+    if rule is None or real is None:
+        return
+    assert isinstance(rule[0], Group) and not any(isinstance(i, Group) for i in rule[1:])
+    tail = real[len(real) - len(rule) + 1 :]
+    assert [i.value for i in rule[1:] if isinstance(i, Size)] == list(tail)
+
+
+def test_a_join_of_a_fixed_shape_and_a_shape_with_a_run(tmp_path: Path) -> None:
+    # `t` is "... 3" (one of two branches), `r` "3 3": joined from the back, the axes after
+    # the run are known.
+    source = """
+def f(p: Float[Tensor, "*n 3"], flag: bool) -> Float[Tensor, "3 4"]:
+    t = p.mean(0) if flag else torch.zeros(3)
+    r = torch.eye(3)
+    return torch.cat([r, r @ t[..., None]], dim={dim})
+"""
+    assert check(tmp_path, source.format(dim=-1)) == []
+    assert check(tmp_path, source.format(dim=-2)) == [
+        '5: torch.cat: axis -1 is 3 in r "3 3" but 1 in r @ t[..., None] "... 3 1"'
+    ]
+
+
+SHIFTED = """
+def last(x: Float[Tensor, "*b 3"]) -> Float[Tensor, " *b"]:
+    return x.norm(dim={last})
+
+
+def pair(x: Float[Tensor, "*#b 3"], y: Float[Tensor, "*#b 3"]) -> Float[Tensor, " *b"]:
+    return (x - y).norm(dim={last})
+"""
+
+
+def test_a_return_that_lost_an_axis_of_its_run_for_another(tmp_path: Path) -> None:
+    # `x.norm(dim=-2)` of "*b 3" takes the run's last axis out and keeps the 3 in its place:
+    # "*b" holds only where that axis is 3.
+    assert check(tmp_path, SHIFTED.format(last=-1)) == []
+    assert check(tmp_path, SHIFTED.format(last=-2)) == [
+        """3: return of last(): dims '*b' are (*b) in x "*b 3" but (*b[:-1] 3) in """
+        """x.norm(dim=-2) "*b[:-1] 3\"""",
+        """7: return of pair(): dims '*b' are (*b) in x "*b 3" but (*b[:-1] 3) in """
+        """(x - y).norm(dim=-2) "*b[:-1] 3\"""",
+    ]

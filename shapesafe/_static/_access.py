@@ -144,8 +144,8 @@ class _Access(_Declared):
                 base, lambda o: self.obj_attribute(o, attr) if isinstance(o, ObjV) else None
             )
         if isinstance(base, SymV):
-            if attr in base.changed:
-                return None
+            if attr in base.changed or attr == "shape":
+                return None  # `self.mean.shape` of a value not known: no one size
             ints = self.config_ints(node.value, attr)  # `*self.cfg.grid_size`: so many numbers
             return SymV(f"{base.text}.{attr}") if ints is None else TupV((NumV(),) * ints)
         if isinstance(base, LayerV):

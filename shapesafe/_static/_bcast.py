@@ -3,7 +3,8 @@
 
 The static unifier matches a `*#name` run as a run of its own (`_unify._plan`); this module
 keeps, beside it, what the runs of the arguments give together while each has a known
-length, and the first pair of literal sizes that cannot broadcast.
+length (or all are the one same run of unknown length, the caller's `*batch`), and the first
+pair of literal sizes that cannot broadcast.
 """
 
 from .._contract import Source, Spec
@@ -64,7 +65,8 @@ def record(
         return None
     name = run.name
     pre, post = len(spec.plan.pre), len(spec.plan.post)
-    if shape is None or any(isinstance(i, Group) for i in shape) or len(shape) < pre + post:
+    groups = [i for i, item in enumerate(shape or ()) if isinstance(item, Group)]
+    if shape is None or len(shape) < pre + post or not _in_run(groups, pre, len(shape) - post):
         runs[name] = None
         return None
     got = shape[pre : len(shape) - post]
@@ -72,13 +74,22 @@ def record(
         runs[name] = (got, Source(argument, pre))
         return None
     prev = runs[name]
-    if prev is None:
+    if prev is None or prev[0] == got:
+        return None
+    if groups or any(isinstance(i, Group) for i in prev[0]):
+        runs[name] = None  # runs of unknown length that are not the one same run
         return None
     joined = wide(prev[0], got)
     if joined is None:
         return pre, prev[0], got, prev[1]
     runs[name] = (joined, prev[1])
     return None
+
+
+def _in_run(groups: list[int], start: int, stop: int) -> bool:
+    """Whether a shape's runs of unknown length (at `groups`) fall where the argument's
+    `*#name` run is (`start` to `stop`): none, or one there, which the run then holds."""
+    return not groups or (len(groups) == 1 and start <= groups[0] < stop)
 
 
 def beside_squeezed(vector: Shape, squeezed: Shape) -> bool:

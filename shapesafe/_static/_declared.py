@@ -295,7 +295,7 @@ class _Declared(_Calls):
         shown: dict[str, tuple[str, Shape]] = {}
         for param in sig.contract.params if sig is not None else ():
             # The runtime binds the parameters' dims before it checks the return.
-            unifier.bind_declared(param.spec, param.name)
+            unifier.bind_declared(param.spec, param.name, runs=True)
             shown[param.name] = (param.name, from_spec(param.spec))
         shown["return"] = (_text(self.module, value), v)
         conflict = unifier.copy().match("return", spec, v)

@@ -675,7 +675,7 @@ class _Expressions(_Sequences):
             return NumV()
         if qual in ("typing.cast", "typing_extensions.cast") and len(args) == 2:
             return self.cast(node.args[0], args[1])
-        stacked = self.stack_of_comprehension(node, qual, c.env)
+        stacked = self.stack_of_comprehension(c, qual)
         if stacked is not _NO:
             return stacked  # type: ignore[return-value]
         if qual in ("torch.nn.ModuleList", "torch.nn.ModuleDict") and node.args:
@@ -740,13 +740,23 @@ class _Expressions(_Sequences):
             return self.made(node, ClsV(cls), c.args, c.kwargs)
         return _NO
 
-    def stack_of_comprehension(self, node: ast.Call, qual: str | None, env: Env) -> object:
-        """`torch.stack([f(b) for b in blocks], dim=0)`: the items all have one shape."""
+    def stack_of_comprehension(self, c: "_Parts", qual: str | None) -> object:
+        """`torch.stack([f(b) for b in blocks], dim=0)`: the items all have one shape. Over a
+        literal list or `range(k)` (`[x[..., i] for i in range(3)]`), each item in turn, as
+        if the list were written out."""
+        node, env = c.node, c.env
         if qual not in ("torch.stack", "torch.cat") or not node.args:
             return _NO
         seq = node.args[0]
         if not isinstance(seq, (ast.ListComp, ast.GeneratorExp)):
             return _NO
+        each = self.each_element(seq, env)
+        if each is not None and all(isinstance(v, tuple) for v in each) and not c.starred:
+            done, result = library_call(
+                self, node, qual, [TupV(tuple(each)), *c.args[1:]], c.kwargs, False
+            )
+            if done:
+                return result
         self.file.stats_known("torch")
         item = self.element(seq, env)
         dim_node = node.args[1] if len(node.args) > 1 else kw(node, "dim")

@@ -134,7 +134,7 @@ def concat(
         return _back_join(shapes, dim, texts)
     shown = whole or shapes
     if n is None or any(rank(s) != n for s in shapes):
-        return None
+        return _back_join(shapes, dim, texts) if dim < 0 and not whole else None
     p = axis(first, dim)
     if p is None:
         return None
@@ -163,7 +163,7 @@ def stack(
             return _front_join(shapes, dim, True)
     shown = whole or shapes
     if n is None or any(rank(s) != n for s in shapes):
-        return None
+        return _back_stack(shapes, dim, texts) if dim < 0 and not whole else None
     _same_axes("torch.stack", shapes, texts, shown, None)
     d = dim + n + 1 if dim < 0 else dim
     if not 0 <= d <= n:
@@ -184,6 +184,25 @@ def _back_join(shapes: Sequence[Shape], dim: int, texts: Sequence[str]) -> Shape
     if known < -dim:
         return None
     done = concat([s[len(s) - known :] for s in shapes], dim, texts, shapes)
+    return None if done is None else (anonymous_group(), *done)
+
+
+def _back_stack(shapes: Sequence[Shape], dim: int, texts: Sequence[str]) -> Shape | None:
+    """`torch.stack` along axis `dim` counted from the end, of shapes whose runs or ranks
+    differ: torch takes only equal shapes, so the axes after every run agree; the new axis
+    goes among them, and before them is a run of its own."""
+    lengths: dict[tuple[Group, ...], int] = {}
+    for s in shapes:
+        runs = tuple(i for i in s if isinstance(i, Group))
+        if lengths.setdefault(runs, len(s)) != len(s):
+            return None  # the same runs and ranks that differ
+    known = min(
+        len(s) - 1 - max((i for i, t in enumerate(s) if isinstance(t, Group)), default=-1)
+        for s in shapes
+    )
+    if known < -dim - 1:
+        return None
+    done = stack([s[len(s) - known :] for s in shapes], dim, texts, shapes)
     return None if done is None else (anonymous_group(), *done)
 
 

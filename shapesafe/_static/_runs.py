@@ -5,6 +5,7 @@
 
 import dataclasses
 
+from .._contract import Dim, Spec
 from ._unify import Group, Shape, Size, fresh, run_item
 
 
@@ -133,3 +134,37 @@ def beside_a_run(axes: Shape) -> Shape:
     return tuple(
         a if isinstance(a, Size) and a.kind != "fresh" and a.value != 1 else fresh() for a in axes
     )
+
+
+def shifted_in(
+    spec: Spec, shape: Shape, bound: dict[str, tuple[bool, Shape]]
+) -> tuple[int, Dim, Shape, Shape] | None:
+    """Where `shape` holds, at `spec`'s run `*d` (bound to the caller's own `*d`), that run
+    with some of its first or last axes taken out and other sizes in their place: `*d[:-1] 3`
+    where `*d` is expected, as `x.sum(-2)` of "*d 3" gives. Those sizes would have to be the
+    run's own axes, which holds only for some sizes: (axis, dim, expected, got)."""
+    run_dim = spec.plan.run
+    if run_dim is None or not run_dim.name:
+        return None
+    want = bound.get(run_dim.name, (False, ()))[1]
+    start, stop = len(spec.plan.pre), len(shape) - len(spec.plan.post)
+    got = tuple(shape[start:stop])
+    run = want[0] if len(want) == 1 else None
+    groups = [i for i, item in enumerate(shape) if isinstance(item, Group)]
+    if not isinstance(run, Group) or not run.name or run.cut or run.end or len(groups) != 1:
+        return None
+    g = groups[0] - start
+    mine = shape[groups[0]]
+    assert isinstance(mine, Group)
+    if not 0 <= g < len(got) or dataclasses.replace(mine, cut=0, end=0) != run:
+        return None
+    if (g, len(got) - g - 1) != (mine.cut, mine.end) or not mine.cut + mine.end:
+        return None  # not the axes it lost, each in its place (`*d[1:] c` of `x.mean(0)`)
+    own = [run_item(run, i) for i in range(mine.cut)] + list(beside_run(mine, mine.end))
+    placed = [*got[:g], *got[g + 1 :]]
+    if not any(
+        isinstance(s, Size) and s.kind in ("int", "name", "sym") and s != o
+        for s, o in zip(placed, own, strict=True)
+    ):
+        return None
+    return start, spec.dims[run_dim.position], want, got

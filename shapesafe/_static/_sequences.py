@@ -10,7 +10,7 @@ from ._helpers import narrowed
 from ._modules import ClassModel, _find_class
 from ._report import Env
 from ._source import dotted_name, walk
-from ._unify import Group, Item, Shape, fresh
+from ._unify import Group, Item, Shape, fresh, lit
 from ._values import (
     AnyOfV,
     IntV,
@@ -27,6 +27,16 @@ from ._values import (
     _one_of,
     _unrolled,
 )
+
+
+def _range_count(node: ast.expr) -> int | None:
+    """k in `range(k)` where k is a written int."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+        return None
+    if node.func.id != "range" or len(node.args) != 1 or node.keywords:
+        return None
+    k = T.int_value(node.args[0])
+    return k if k is not None and k >= 0 else None
 
 
 def _size_call(node: ast.expr) -> bool:
@@ -49,6 +59,8 @@ class _Sequences(_Access):
         def bind(self, target: ast.expr, v: Value, env: Env) -> None: ...
 
         def remember(self, target: ast.expr, source: ast.expr, env: Env, at: ast.AST) -> None: ...
+
+        def shadowed(self, name: str) -> bool: ...
 
     def spliced_sizes(
         self, nodes: list[ast.expr], env: Env, minus: list[int] | None = None
@@ -150,6 +162,35 @@ class _Sequences(_Access):
             return _one_of(values)
         self.bind(gen.target, _item_of_comprehension(iterated), inner)
         return self.value(node.elt, inner)
+
+    def each_element(self, node: ast.ListComp | ast.GeneratorExp, env: Env) -> list[Value] | None:
+        """The value of each item of a one-loop comprehension over a literal list or tuple
+        (`[x[i] for i in (a, b, c)]`) or over `range(k)` of a small literal k, in order;
+        None where the items are not so known."""
+        if len(node.generators) != 1 or node.generators[0].ifs:
+            return None
+        gen = node.generators[0]
+        bound: list[Value]
+        if isinstance(gen.iter, (ast.List, ast.Tuple)):
+            if any(isinstance(e, ast.Starred) for e in gen.iter.elts):
+                return None
+            iterated = self.value(gen.iter, env)
+            if not isinstance(iterated, TupV) or iterated.fields:
+                return None
+            bound = list(iterated.items)
+        else:
+            k = _range_count(gen.iter)
+            if k is None or self.shadowed("range"):
+                return None
+            bound = [IntV(lit(i)) for i in range(k)]
+        if not 0 < len(bound) <= 8:
+            return None
+        values = []
+        for item in bound:
+            inner = dict(env)
+            self.bind(gen.target, item, inner)
+            values.append(self.value(node.elt, inner))
+        return values
 
     def list_of(self, node: ast.ListComp, env: Env) -> Value:
         """`[rays(h, w) for h, w in sizes]`: a list whose items all have one shape, where

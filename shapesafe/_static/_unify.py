@@ -687,16 +687,19 @@ class Unifier(BindingState):
                 self.shapes_[n] = bound
                 self.sources["*" + n] = first.sources["*" + n]
 
-    def bind_declared(self, spec: Spec, argument: str, only: Collection[str] | None = None) -> None:
+    def bind_declared(
+        self, spec: Spec, argument: str, only: Collection[str] | None = None, runs: bool = False
+    ) -> None:
         """Bind each name of `spec` (or each of those in `only`) to itself, as declared by
-        the caller's annotation."""
+        the caller's annotation; with `runs`, a `*#name` run too (what a return's `*name` is,
+        where every argument's run is the caller's own)."""
         for axis, dim in enumerate(spec.dims):
             if only is not None and dim.name not in only:
                 continue
             if dim.kind == "named" and not dim.broadcastable and dim.name not in self.sizes_:
                 self.sizes_[dim.name] = name(dim.name)
                 self.sources[dim.name] = Source(argument, axis)
-            elif dim.kind == "variadic" and not dim.broadcastable:
+            elif dim.kind == "variadic" and (runs or not dim.broadcastable):
                 if dim.name not in self.shapes_:
                     self.shapes_[dim.name] = (False, (Group(dim.name),))
                     self.sources["*" + dim.name] = Source(argument, axis)
@@ -776,6 +779,11 @@ class Unifier(BindingState):
             )
         if failed is None:
             self._record(argument, self._where)
+            moved = _runs.shifted_in(spec, shape, self.shapes_)
+            if moved is not None:  # `x.sum(-2)` of "*d 3" where "*d" is expected
+                return Conflict(
+                    argument, "variadic", spec, *moved, self.sources["*" + moved[1].name]
+                )
             clash = _bcast.record(self.runs_, argument, spec, shape)
             if clash is None:
                 return None
@@ -884,4 +892,4 @@ class Unifier(BindingState):
         return tuple(out)
 
 
-from . import _bcast, _poly  # noqa: E402  (they build Sizes, so they are imported last)
+from . import _bcast, _poly, _runs  # noqa: E402  (they build Sizes, so they are imported last)

@@ -4,7 +4,7 @@ import ast
 
 from .. import _torch as T
 from .._unify import Shape, lit, show
-from .._values import IntV, Mismatch, TupV, Value
+from .._values import IntV, Mismatch, NumV, TupV, Value
 from ._numpy_scope import numpy_only
 from ._registry import PASS, Call, _Pass, function, in_range, lit_int, method
 
@@ -108,3 +108,69 @@ def _with_indices(c: Call, out: Shape | None) -> Value:
     if c.name in ("max", "min") and c.kw("axis") is not None and numpy_only(c.reader):
         return out  # the least or greatest of each row, one array
     return TupV((out, out), ("values", "indices"))
+
+
+def _reduced(c: Call, at: int, default: int | None = None) -> Shape | None:
+    """`c.x` reduced along the dim given at position `at` or as `dim=` (`default` where
+    none is, None for every axis), keeping it where the next position or `keepdim=` says."""
+    x = c.x
+    assert isinstance(x, tuple)
+    dim_node = c.nodes[at] if len(c.nodes) > at else c.kw("dim")
+    keep_node = c.nodes[at + 1] if len(c.nodes) > at + 1 else c.kw("keepdim")
+    if keep_node is not None and not (
+        isinstance(keep_node, ast.Constant) and isinstance(keep_node.value, bool)
+    ):
+        return None
+    keep = isinstance(keep_node, ast.Constant) and keep_node.value is True
+    if dim_node is None or (isinstance(dim_node, ast.Constant) and dim_node.value is None):
+        if default is None:
+            return T.reduce(x, None, keep)
+        d: int | None = default
+    else:
+        d = lit_int(c.arg(at, "dim"))
+    d = in_range(c, x, d)
+    return None if d is None else T.reduce(x, [d], keep)
+
+
+@method("quantile", "nanquantile")
+def quantile(c: Call) -> Value:
+    """`x.quantile(q, dim, keepdim)`: x reduced along dim (every axis where none is given),
+    behind one axis for the quantiles where q is a tensor of them."""
+    q, q_node = c.arg(0, "q"), c.nodes[0] if c.nodes else c.kw("q")
+    out = _reduced(c, 1)
+    if out is None:
+        return None
+    if isinstance(q, tuple):
+        return out if not q else (q[0], *out) if len(q) == 1 else None
+    number = isinstance(q_node, ast.Constant) and isinstance(q_node.value, (int, float))
+    return out if number or isinstance(q, (IntV, NumV)) else None
+
+
+@method("std_mean", "var_mean")
+def with_mean(c: Call) -> Value:
+    """`torch.std_mean(x, dim)`: (std, mean), each as `x.std(dim)` is."""
+    if not isinstance(c.x, tuple):
+        return None
+    one = c.method(c.name.split("_")[0], c.x, c.args, c.nodes)
+    return TupV((one, one)) if isinstance(one, tuple) else None
+
+
+@method("aminmax")
+def aminmax(c: Call) -> Value:
+    """`x.aminmax(dim=d)` (its arguments are keywords only): (min, max)."""
+    out = None if c.args else _reduced(c, 0)
+    return None if out is None else TupV((out, out), ("min", "max"))
+
+
+@method("kthvalue")
+def kthvalue(c: Call) -> Value:
+    """`x.kthvalue(k, dim=-1, keepdim=False)`: (values, indices)."""
+    out = _reduced(c, 1, -1)
+    return None if out is None else TupV((out, out), ("values", "indices"))
+
+
+@function("torch.special.logsumexp")
+def special_logsumexp(c: Call) -> Value | _Pass:
+    if not isinstance(c.x, tuple):
+        return PASS
+    return c.method("logsumexp", c.x, c.args[1:], c.node.args[1:])

@@ -128,25 +128,49 @@ def join(c: Call) -> Value:
     if not isinstance(seq, TupV) or d is None or not seq.items:
         return None
     shapes = [s for s in seq.items if isinstance(s, tuple)]
+    node = c.node.args[0] if c.node.args else None
+    texts = (
+        [c.text(e) for e in node.elts]
+        if isinstance(node, (ast.Tuple, ast.List)) and len(node.elts) == len(seq.items)
+        else ["tensor"] * len(seq.items)
+    )
     if len(shapes) != len(seq.items):
-        c.unknown("op input of unknown shape")
+        if not shapes or seq.uncertain:
+            c.unknown("op input of unknown shape")
         if stack and not shapes and not seq.uncertain and d in (0, -1):
             # `torch.stack([a, b, c])` of tensors of one shape not known here: 3 of them.
             count, rest = lit(len(seq.items)), Group("")
             return (count, rest) if d == 0 else (rest, count)
-        return None
-    node = c.node.args[0] if c.node.args else None
-    texts = (
-        [c.text(e) for e in node.elts]
-        if isinstance(node, (ast.Tuple, ast.List))
-        else ["tensor"] * len(shapes)
-    )
+        if not shapes or seq.uncertain:
+            return None
+        if not stack:
+            return _cat_of_some(c, shapes, texts, seq.items, d)
+        # `torch.stack([a, b, c])` where only c's shape is known: torch takes only equal
+        # shapes, so each is c's.
+        texts = [t for t, s in zip(texts, seq.items, strict=True) if isinstance(s, tuple)]
+        texts += [texts[0]] * (len(seq.items) - len(shapes))
+        shapes += [shapes[0]] * (len(seq.items) - len(shapes))
     dim = in_range(c, shapes[0], d, stack)
     if dim is None:
         return None
     if stack:
         return c.rule(lambda: J.stack(shapes, dim, texts))
     return c.rule(lambda: J.concat(shapes, dim, texts))
+
+
+def _cat_of_some(
+    c: Call, shapes: list[Shape], texts: list[str], items: tuple[Value, ...], d: int
+) -> Value:
+    """`torch.cat([a, b], dim)` where b's shape is not known: torch joins only shapes alike
+    but for that axis, so the others are a's; its size along it is unknown."""
+    known = [t for t, s in zip(texts, items, strict=True) if isinstance(s, tuple)]
+    dim = in_range(c, shapes[0], d)
+    if dim is None or T.rank(shapes[0]) is None:
+        return None
+    place = T.axis(shapes[0], dim)
+    if place is None or (len(shapes) > 1 and c.rule(lambda: J.concat(shapes, dim, known)) is None):
+        return None
+    return tuple(fresh() if i == place else s for i, s in enumerate(shapes[0]))
 
 
 @function("torch.autograd.grad")
