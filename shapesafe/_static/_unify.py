@@ -263,6 +263,9 @@ def from_dim(dim: Dim) -> Item:
     if dim.kind == "variadic":
         # `*#batch` of two parameters: runs that broadcast together, the same run here.
         return Group(dim.name)
+    if dim.kind == "named" and dim.broadcastable:
+        # `#d`: d, or 1 where it broadcasts; an op that holds for d holds for 1 as well.
+        return name(dim.name)
     if dim.kind == "anonymous" or dim.broadcastable:
         return fresh()
     if dim.kind == "fixed":
