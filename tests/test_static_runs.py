@@ -843,3 +843,23 @@ def test_a_return_that_lost_an_axis_of_its_run_for_another(tmp_path: Path) -> No
         """7: return of pair(): dims '*b' are (*b) in x "*b 3" but (*b[:-1] 3) in """
         """(x - y).norm(dim=-2) "*b[:-1] 3\"""",
     ]
+
+
+def test_a_view_that_flattens_a_run_gives_one_size_for_it(tmp_path: Path) -> None:
+    # `image.view(-1, d)` of "*bs d" has as many rows as the run has elements, one size of
+    # its own: the same for each such view, and no literal.
+    source = (
+        "def rows(image: Float[Tensor, '*bs d'], w: Float[Tensor, 'd e']) -> Float[Tensor, '*bs e']:\n"
+        "    flat = image.reshape(-1, image.shape[-1])\n"
+        "    keep = image[..., 0].reshape(-1) > 0\n"
+        "    out = (flat @ w) * keep[:, None]\n"
+        "    return out.view(*image.shape[:-1], -1)\n"
+        "def centred(image: Float[Tensor, '*bs 3']) -> Float[Tensor, '*bs 3']:\n"
+        "    flat = image.view(-1, 3)\n"
+        "    return (flat - flat.median(dim=1).values).view(image.shape)\n"
+    )
+    assert check(tmp_path, source) == [
+        '8: flat - flat.median(dim=1).values: flat "prod(*bs) 3" and flat.median(dim=1).values '
+        '"prod(*bs)": 3 lines up with prod(*bs) (torch would broadcast silently where one is 1, '
+        "and fail otherwise; holds only if prod(*bs) == 3, and nothing here says they are equal)"
+    ]

@@ -92,7 +92,10 @@ def from_monomial(m: Monomial) -> Size:
         text = "*".join(
             ([str(coef)] if coef != 1 else []) + [str(a) for a in names for _ in range(atoms[a])]
         )
-        return Size("expr", text)
+        named = Size("expr", text)
+        if any(not str(a).isidentifier() for a in names):
+            active().monomials.setdefault(named, (coef, Counter(atoms)))  # `prod(*bs)`
+        return named
     parts = ([str(coef)] if coef != 1 else []) + [
         str(a) if atoms[a] == 1 else f"{a}**{atoms[a]}" for a in names
     ]
@@ -626,6 +629,11 @@ def _matmul_run(a: Shape, b: Shape) -> Shape | None:
 def view(shape: Shape | None, sizes: Sequence[Size | None], minus: int | None) -> Shape:
     """`x.view(*sizes)`; `minus` is the position of a -1, worked out from the product."""
     out: list[Item] = [s if s is not None and i != minus else fresh() for i, s in enumerate(sizes)]
+    runs = [i for i in shape or () if isinstance(i, Group)]
+    if shape is not None and len(runs) == 1 and runs[0].name and minus is not None:
+        # `x.view(-1, d)` of "*bs d": the -1 is the product of the run's axes, one size.
+        whole_run = _unify.name(f"prod({runs[0]})")
+        return view((*(s for s in shape if isinstance(s, Size)), whole_run), sizes, minus)
     if shape is not None and rank(shape) is not None:
         total = product([s for s in shape if isinstance(s, Size)])
         known = [s for i, s in enumerate(sizes) if i != minus]
