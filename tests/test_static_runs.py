@@ -863,3 +863,18 @@ def test_a_view_that_flattens_a_run_gives_one_size_for_it(tmp_path: Path) -> Non
         '"prod(*bs)": 3 lines up with prod(*bs) (torch would broadcast silently where one is 1, '
         "and fail otherwise; holds only if prod(*bs) == 3, and nothing here says they are equal)"
     ]
+
+
+def test_flatten_of_a_whole_run_gives_the_size_a_view_gives(tmp_path: Path) -> None:
+    source = (
+        "def f(x: Float[Tensor, '*bs d'], m: Float[Tensor, '*bs']) -> Float[Tensor, '*bs d']:\n"
+        "    rows = x.flatten(0, -2) * m.flatten()[:, None]\n"
+        "    same = rows + x.reshape(-1, x.shape[-1])\n"
+        "    bad = x.flatten(end_dim=-2) * m.flatten()\n"
+        "    return same.view(x.shape)\n"
+    )
+    assert check(tmp_path, source) == [
+        '4: x.flatten(end_dim=-2) * m.flatten(): x.flatten(end_dim=-2) "prod(*bs) d" and '
+        'm.flatten() "prod(*bs)": d lines up with prod(*bs) (torch would broadcast silently '
+        "where one is 1, and fail otherwise)"
+    ]

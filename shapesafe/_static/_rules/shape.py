@@ -6,6 +6,7 @@ from .. import _joins as J
 from .. import _torch as T
 from .._report import _SAME_SHAPE_METHODS, IN_PLACE_BINARY, KEEPS_SHAPE_IN_PLACE, _scalar
 from .._unify import Group, Item, Shape, Size, fresh, lit, show
+from .._unify import name as named_size
 from .._values import IntV, LayerV, ListV, Mismatch, NumV, ObjV, SymV, TupV, Value
 from ._numpy_scope import may_be_array
 from ._registry import (
@@ -392,10 +393,29 @@ def flatten(c: Call) -> Value:
     if s is None or e is None:
         return None
     a, b = T.axis(x, s), T.axis(x, e)
-    if a is None or b is None or T.rank(x) is None or a > b:
+    if T.rank(x) is None:
+        return _flattened_run(x, s, e)
+    if a is None or b is None or a > b:
         return None
     merged = T.product([i for i in x[a : b + 1] if isinstance(i, Size)])
     return (*x[:a], merged, *x[b + 1 :])
+
+
+def _flattened_run(x: Shape, s: int, e: int) -> Shape | None:
+    """`x.flatten(0, -2)` of "*bs d": where the axes flattened are the whole of one named run
+    and sizes beside it (counted from the front up to the run, from the back after it), one
+    size: their product, the run's as `prod(*bs)`, as `view(-1, d)` gives."""
+    runs = [k for k, i in enumerate(x) if isinstance(i, Group)]
+    if len(runs) != 1 or not (0 <= s <= runs[0] and -len(x) + runs[0] <= e < 0):
+        return None
+    run = x[runs[0]]
+    assert isinstance(run, Group)
+    if not run.name:
+        return None
+    b = len(x) + e
+    span = [i for i in x[s : b + 1] if isinstance(i, Size)]
+    merged = T.product([*span, named_size(f"prod({run})")])
+    return (*x[:s], merged, *x[b + 1 :])
 
 
 @method("split", "chunk", "unbind", "tensor_split")
@@ -581,4 +601,3 @@ def _given_sizes(c: Call, given: Value) -> Value:
     if not isinstance(given, TupV) or any(isinstance(v, tuple) for v in given.items):
         return None
     return tuple(c.size_of(v) or fresh() for v in given.items)
-
