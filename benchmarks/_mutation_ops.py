@@ -426,8 +426,7 @@ def _swap_tokens(text: str, single_letters: bool) -> str | None:
     size, so it is no shape bug."""
     pattern = re.compile(r"[A-Za-z]") if single_letters else _NAME
     found = [
-        (m.start(), m.end(), m.group(), _group_at(text, m.start()))
-        for m in pattern.finditer(text)
+        (m.start(), m.end(), m.group(), _group_at(text, m.start())) for m in pattern.finditer(text)
     ]
     for i, (s1, e1, a, group) in enumerate(found):
         for s2, e2, b, other in found[i + 1 :]:

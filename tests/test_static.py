@@ -619,7 +619,7 @@ import shapesafe as ss
             "    checkpoint(block, pos, x, use_reentrant=False)\n"
             "    y = torch.utils.checkpoint.checkpoint(block, x, pos, use_reentrant=False)\n"
             "    return checkpoint(block, y, pos)\n",
-            ["11: block(pos, x): pos \"s\" has 1 dims, expected 3 for 'x' \"b s d\""],
+            ['11: block(pos, x): pos "s" has 1 dims, expected 3 for \'x\' "b s d"'],
             id="checkpoint-calls-its-first",
         ),
         pytest.param(

@@ -105,7 +105,7 @@ def test_an_array_type_as_the_array_puts_its_dims_after_the_new_ones(tmp_path: P
     assert check(path) == WRONG
     path.write_text(
         "from jaxtyping import Float\nfrom torch import Tensor\nfrom pkg.types import Rows\n\n\n"
-        "def f(x: Rows) -> Float[Tensor, \"b\"]:\n    return x.sum(-1)\n\n\n"
+        'def f(x: Rows) -> Float[Tensor, "b"]:\n    return x.sum(-1)\n\n\n'
         "def g(x: Rows) -> Rows:\n    return x.sum(-1)\n"
     )
     assert check(path) == [
@@ -136,7 +136,7 @@ def test_a_module_re_exported_by_a_project_module_is_that_module(tmp_path: Path)
         "    return zeros(3)\n"
     )
     assert check(path) == [
-        "return of f(): dim 'b' is b in x \"b d\" but k in torch.zeros(k, x.shape[0]) \"k b\"",
+        'return of f(): dim \'b\' is b in x "b d" but k in torch.zeros(k, x.shape[0]) "k b"',
         'return of g(): F.softmax(x, dim=-1) "b d" has 2 dims, expected 1 for \'return\' "b"',
     ]
 

@@ -74,8 +74,7 @@ def test_an_unknown_named_by_the_callee_keeps_its_name_and_note(tmp_path: Path) 
 
 def test_a_rank_finding_shows_unknown_sizes_as_question_marks(tmp_path: Path) -> None:
     source = (
-        "def g(a: Float[Tensor, 'n m'], k) -> Float[Tensor, 'n']:\n"
-        "    return a.reshape(k, k, 2)\n"
+        "def g(a: Float[Tensor, 'n m'], k) -> Float[Tensor, 'n']:\n    return a.reshape(k, k, 2)\n"
     )
     assert check(tmp_path, source) == [
         "2: return of g(): a.reshape(k, k, 2) \"? ? 2\" has 3 dims, expected 1 for 'return' "

@@ -347,7 +347,12 @@ def test_cause_and_context_are_kept() -> None:
 
 def test_every_runtime_module_hides_its_frames_from_pytest() -> None:
     tools = {"shapesafe.check", "shapesafe.mypy_plugin", "shapesafe.pytest_plugin"}
-    tools |= {"shapesafe._import_hook", "shapesafe.shapes", "shapesafe.lsp", "shapesafe._lsp_server"}
+    tools |= {
+        "shapesafe._import_hook",
+        "shapesafe.shapes",
+        "shapesafe.lsp",
+        "shapesafe._lsp_server",
+    }
     names = [
         m.name
         for m in pkgutil.walk_packages(ss.__path__, "shapesafe.")
