@@ -9,9 +9,17 @@ from ._source import Module, _statements, find_module, load_found, walk
 
 def take_imported_names(module: Module) -> None:
     """Add to `module.imports` what its star imports bring in, then follow re-exported
-    modules (`_take_reexported_modules`)."""
-    _take_stars(module)
-    _take_reexported_modules(module)
+    modules (`_take_reexported_modules`). Both load other modules of the project: one that
+    imports this one back finds it being read and takes nothing more from it."""
+    starring = active().starring
+    if module.path in starring:
+        return
+    starring.add(module.path)
+    try:
+        _take_stars(module)
+        _take_reexported_modules(module)
+    finally:
+        starring.discard(module.path)
 
 
 # What `from einops import *` brings in (einops's `__all__`), for a library outside the
@@ -31,30 +39,23 @@ def _take_stars(module: Module) -> None:
         for s in _statements(module.tree.body)
         if isinstance(s, ast.ImportFrom) and any(a.name == "*" for a in s.names)
     ]
-    starring = active().starring
-    if not stars or module.path in starring:
-        return
-    starring.add(module.path)
-    try:
-        for stmt in stars:
-            dotted = "." * stmt.level + (stmt.module or "")
-            found = find_module(dotted, module)
-            other = load_found(found) if found is not None else None
-            if other is None:
-                for name in _LIBRARY_STARS.get(dotted, ()):
-                    if name not in module.imports and name not in module.functions:
-                        module.imports[name] = (dotted, name)
-                continue
-            public = _exported(other)
-            bound = set(module.imports) | set(module.functions) | set(module.aliases)
-            for name, origin in other.imports.items():
-                if name in public and name not in bound and name != "*":
-                    module.imports[name] = origin
-            for name in [*other.functions, *other.aliases, *_classes(other)]:
-                if name in public and name not in bound and name not in module.imports:
+    for stmt in stars:
+        dotted = "." * stmt.level + (stmt.module or "")
+        found = find_module(dotted, module)
+        other = load_found(found) if found is not None else None
+        if other is None:
+            for name in _LIBRARY_STARS.get(dotted, ()):
+                if name not in module.imports and name not in module.functions:
                     module.imports[name] = (dotted, name)
-    finally:
-        starring.discard(module.path)
+            continue
+        public = _exported(other)
+        bound = set(module.imports) | set(module.functions) | set(module.aliases)
+        for name, origin in other.imports.items():
+            if name in public and name not in bound and name != "*":
+                module.imports[name] = origin
+        for name in [*other.functions, *other.aliases, *_classes(other)]:
+            if name in public and name not in bound and name not in module.imports:
+                module.imports[name] = (dotted, name)
 
 
 def _classes(module: Module) -> list[str]:
@@ -91,17 +92,10 @@ def _take_reexported_modules(module: Module) -> None:
         for name, (mod, attr) in module.imports.items()
         if attr is not None and name in used and not mod.startswith(".")
     ]
-    starring = active().starring
-    if not names or module.path in starring:
-        return
-    starring.add(module.path)
-    try:
-        for name in names:
-            mod, attr = module.imports[name]
-            found = find_module(mod, module)
-            other = load_found(found) if found is not None else None
-            origin = None if other is None or attr is None else other.imports.get(attr)
-            if origin is not None and origin[1] is None and not origin[0].startswith("."):
-                module.imports[name] = origin
-    finally:
-        starring.discard(module.path)
+    for name in names:
+        mod, attr = module.imports[name]
+        found = find_module(mod, module)
+        other = load_found(found) if found is not None else None
+        origin = None if other is None or attr is None else other.imports.get(attr)
+        if origin is not None and origin[1] is None and not origin[0].startswith("."):
+            module.imports[name] = origin

@@ -77,7 +77,7 @@ class Run:
         self.real_paths: dict[Path, Path] = {}  # a found module's path, resolved
         # (importing folder, dotted name, working folder) -> the file it names
         self.found_modules: dict[tuple[Path, str, str], Path | None] = {}
-        self.starring: set[Path] = set()  # files whose `import *` is being read
+        self.starring: set[Path] = set()  # files whose imported names are being read
         # a product of sizes -> (coefficient, sizes and powers), see `_torch.monomial`
         self.monomials: dict[Size, tuple[int, Any]] = {}
         # While a file is checked: the modified time and size of each file it looked up,
