@@ -4,6 +4,7 @@ has that many along the new axis."""
 
 import ast
 
+from ._source import walk
 from ._unify import Size
 from ._values import IntV, ListV, Value
 
@@ -47,7 +48,7 @@ def appended_once(stmt: ast.For | ast.AsyncFor) -> str | None:
     if len(names) != 1:
         return None
     name, seen = names[0], 0
-    for node in ast.walk(ast.Module([*stmt.body, ast.Expr(stmt.target)], [])):
+    for node in walk(ast.Module([*stmt.body, ast.Expr(stmt.target)], [])):
         if isinstance(node, _LEAVES):
             return None
         if isinstance(node, ast.Name) and node.id == name:

@@ -6,7 +6,7 @@ import ast
 
 from ._passed import param_shape
 from ._report import Env, _members
-from ._source import Module, _params, dotted_name
+from ._source import Module, _params, dotted_name, walk
 
 Fn = ast.FunctionDef | ast.AsyncFunctionDef
 
@@ -57,7 +57,7 @@ def not_instances(module: Module, fn: Fn | None, test: ast.expr, env: Env) -> En
         return {}
     if any(
         isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load)
-        for n in ast.walk(fn)
+        for n in walk(fn)
     ):
         return {}  # bound again: it may hold something else by now
     ruled = {h for k in kinds for h in _RULES_OUT[k]}

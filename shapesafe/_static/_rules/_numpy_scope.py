@@ -30,7 +30,17 @@ def numpy_only(reader: Reader) -> bool:
         types |= _array_types(node)
     if "ndarray" not in types or "Tensor" in types:
         return False
-    return not any(isinstance(n, ast.Name) and n.id in ("torch", "F") for n in walk(fn))
+    return not _names(fn, ("torch", "F"))
+
+
+def names_numpy(reader: Reader) -> bool:
+    """Whether the function being read names numpy (`np`, `numpy`) anywhere in it."""
+    fn = getattr(reader, "fn", None)
+    return isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and _names(fn, ("np", "numpy"))
+
+
+def _names(fn: ast.FunctionDef | ast.AsyncFunctionDef, names: tuple[str, ...]) -> bool:
+    return any(isinstance(n, ast.Name) and n.id in names for n in walk(fn))
 
 
 def _chain_root(node: ast.expr) -> ast.expr:

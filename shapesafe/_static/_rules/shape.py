@@ -8,7 +8,7 @@ from .._report import _SAME_SHAPE_METHODS, IN_PLACE_BINARY, KEEPS_SHAPE_IN_PLACE
 from .._unify import Group, Item, Shape, Size, fresh, lit, show
 from .._unify import name as named_size
 from .._values import IntV, LayerV, ListV, Mismatch, NumV, ObjV, SymV, TupV, Value
-from ._numpy_scope import may_be_array
+from ._numpy_scope import may_be_array, names_numpy
 from ._registry import (
     PASS,
     Call,
@@ -526,10 +526,7 @@ def _torch_repeat(c: Call) -> bool:
     keyword (numpy's takes `axis=`), no starred argument, and no numpy in the function."""
     if c.node.keywords or any(isinstance(a, ast.Starred) for a in c.node.args):
         return False
-    fn = getattr(c.reader, "fn", None)
-    return fn is not None and not any(
-        isinstance(n, ast.Name) and n.id in ("np", "numpy") for n in ast.walk(fn)
-    )
+    return getattr(c.reader, "fn", None) is not None and not names_numpy(c.reader)
 
 
 @method("repeat", "tile")
