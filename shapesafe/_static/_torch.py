@@ -626,13 +626,18 @@ def _matmul_run(a: Shape, b: Shape) -> Shape | None:
     return (anonymous_group(), a[-2], n)
 
 
+def run_product(run: Group) -> Size:
+    """The number of elements in a named run's axes, one size of its own: `prod(*bs)`."""
+    return _unify.name(f"prod({run})")
+
+
 def view(shape: Shape | None, sizes: Sequence[Size | None], minus: int | None) -> Shape:
     """`x.view(*sizes)`; `minus` is the position of a -1, worked out from the product."""
     out: list[Item] = [s if s is not None and i != minus else fresh() for i, s in enumerate(sizes)]
     runs = [i for i in shape or () if isinstance(i, Group)]
     if shape is not None and len(runs) == 1 and runs[0].name and minus is not None:
         # `x.view(-1, d)` of "*bs d": the -1 is the product of the run's axes, one size.
-        whole_run = _unify.name(f"prod({runs[0]})")
+        whole_run = run_product(runs[0])
         return view((*(s for s in shape if isinstance(s, Size)), whole_run), sizes, minus)
     if shape is not None and rank(shape) is not None:
         total = product([s for s in shape if isinstance(s, Size)])

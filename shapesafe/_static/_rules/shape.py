@@ -6,7 +6,6 @@ from .. import _joins as J
 from .. import _torch as T
 from .._report import _SAME_SHAPE_METHODS, IN_PLACE_BINARY, KEEPS_SHAPE_IN_PLACE, _scalar
 from .._unify import Group, Item, Shape, Size, fresh, lit, show
-from .._unify import name as named_size
 from .._values import IntV, LayerV, ListV, Mismatch, NumV, ObjV, SymV, TupV, Value
 from ._numpy_scope import may_be_array, names_numpy
 from ._registry import (
@@ -414,7 +413,7 @@ def _flattened_run(x: Shape, s: int, e: int) -> Shape | None:
         return None
     b = len(x) + e
     span = [i for i in x[s : b + 1] if isinstance(i, Size)]
-    merged = T.product([*span, named_size(f"prod({run})")])
+    merged = T.product([*span, T.run_product(run)])
     return (*x[:s], merged, *x[b + 1 :])
 
 
