@@ -103,6 +103,15 @@ def static_findings(
     return [f"{f.line - offset}: {f.message}" for f in check_file(path, stats=stats)]
 
 
+def run_source(source: str, *args: object) -> object:
+    """Run the `f` that `source` defines (the source a static test checks) on `args`."""
+    scope: dict[str, object] = {}
+    exec(source, scope)
+    f = scope["f"]
+    assert callable(f)
+    return f(*args)
+
+
 def annotated_relations(stats: Stats) -> tuple[int, int]:
     """(checked, all) annotated relations of a static check's `--stats`."""
     checked = sum(stats.annotated.values())

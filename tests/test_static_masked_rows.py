@@ -7,19 +7,15 @@ import pytest
 import torch
 from torch import Tensor
 
-from tests.helpers import static_findings
+from tests.helpers import run_source, static_findings
 
 HEADER = "import torch\nfrom jaxtyping import Bool, Float\nfrom torch import Tensor\n"
 SIGNATURE = "def f(pos: Float[Tensor, 'e 3'], m: Bool[Tensor, ' e']) -> Float[Tensor, 'e 3']:\n"
 
 
 def _run(body: str) -> Tensor:
-    scope: dict[str, object] = {}
-    exec(HEADER + SIGNATURE + body, scope)  # the same source, run by torch
-    f = scope["f"]
-    assert callable(f)
-    pos = torch.randn(7, 3)
-    out = f(pos, torch.tensor([True, False, True, True, False, True, True]))
+    mask = torch.tensor([True, False, True, True, False, True, True])
+    out = run_source(HEADER + SIGNATURE + body, torch.randn(7, 3), mask)  # run by torch
     assert isinstance(out, Tensor)
     return out
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.helpers import static_findings
+from tests.helpers import run_source, static_findings
 
 HEADER = "import numpy as np\nfrom jaxtyping import Float\n"
 SIGNATURE = (
@@ -15,11 +15,7 @@ SIGNATURE = (
 
 
 def _run(body: str) -> np.ndarray:
-    scope: dict[str, object] = {}
-    exec(HEADER + SIGNATURE + body, scope)  # the same source, run by numpy
-    f = scope["f"]
-    assert callable(f)
-    out = f(np.ones((5, 3)), np.ones((7, 3)))
+    out = run_source(HEADER + SIGNATURE + body, np.ones((5, 3)), np.ones((7, 3)))  # by numpy
     assert isinstance(out, np.ndarray)
     return out
 

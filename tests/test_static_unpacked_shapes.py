@@ -7,18 +7,15 @@ import pytest
 import torch
 from torch import Tensor
 
-from tests.helpers import static_findings
+from tests.helpers import run_source, static_findings
 
 HEADER = "import torch\nfrom jaxtyping import Float\nfrom torch import Tensor\n"
 SIGNATURE = "def f(q: Float[Tensor, 'b n d'], rope) -> Float[Tensor, 'b n d']:\n"
 
 
 def _run(body: str) -> Tensor:
-    scope: dict[str, object] = {}
-    exec(HEADER + SIGNATURE + body, scope)  # the same source, run by torch
-    f = scope["f"]
-    assert callable(f)
-    out = f(torch.randn(2, 5, 4), (torch.randn(5, 4), torch.randn(5, 4)))
+    rope = (torch.randn(5, 4), torch.randn(5, 4))
+    out = run_source(HEADER + SIGNATURE + body, torch.randn(2, 5, 4), rope)  # run by torch
     assert isinstance(out, Tensor)
     return out
 
